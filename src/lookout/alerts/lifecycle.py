@@ -1,0 +1,138 @@
+"""Alert lifecycle (pure): open, keep firing, resolve, by a stable fingerprint.
+
+Fingerprint = rule x monitor x release x cohort, so re-running a window or backfilling never
+opens a second alert for the same problem. Only windows at or after the newest one an alert has
+seen may resolve it, so a backfill of older windows cannot close a live alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from lookout.alerts.rules import Evaluation
+from lookout.windows import Window
+
+__all__ = ["AlertEvent", "AlertState", "Transition", "apply_evaluations", "fingerprint"]
+
+AlertEvent = Literal["opened", "reopened", "firing", "resolved"]
+
+
+def fingerprint(rule: str, monitor: str, release: str, cohort: str) -> str:
+    key = "\x1f".join((rule, monitor, release, cohort))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class AlertState:
+    fingerprint: str
+    monitor: str
+    rule: str
+    release: str
+    cohort: str
+    metric: str
+    severity: str
+    owner: str
+    state: Literal["firing", "resolved"]
+    op: str
+    threshold: float
+    value: float
+    n: int
+    first_window_start: datetime
+    last_window_start: datetime
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+    runbook: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What happened to one alert in one window; `opened`/`reopened` produce a message."""
+
+    event: AlertEvent
+    alert: AlertState
+    window: Window
+
+    @property
+    def notifies(self) -> bool:
+        return self.event in ("opened", "reopened")
+
+
+def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> AlertState:
+    rule = ev.rule
+    return AlertState(
+        fingerprint=fingerprint(rule.name, monitor, ev.release, ev.cohort),
+        monitor=monitor,
+        rule=rule.name,
+        release=ev.release,
+        cohort=ev.cohort,
+        metric=rule.metric,
+        severity=rule.severity,
+        owner=rule.owner,
+        state="firing",
+        op=rule.op,
+        threshold=rule.threshold,
+        value=ev.value.value,
+        n=ev.value.n,
+        first_window_start=window.start,
+        last_window_start=window.start,
+        opened_at=now,
+        updated_at=now,
+        runbook=rule.runbook,
+    )
+
+
+def apply_evaluations(
+    monitor: str,
+    existing: Mapping[str, AlertState],
+    evaluations: Iterable[Evaluation],
+    window: Window,
+    now: datetime,
+) -> list[Transition]:
+    """The alert changes one window's evaluations cause, given the alerts already stored."""
+    out: list[Transition] = []
+    for ev in evaluations:
+        if ev.outcome == "not_enough_data":
+            continue
+        fp = fingerprint(ev.rule.name, monitor, ev.release, ev.cohort)
+        current = existing.get(fp)
+        if ev.outcome == "breach":
+            if current is None:
+                out.append(Transition("opened", _new_alert(monitor, ev, window, now), window))
+            elif current.state == "resolved" and window.start > current.last_window_start:
+                fresh = _new_alert(monitor, ev, window, now)
+                out.append(Transition("reopened", fresh, window))
+            elif current.state == "firing":
+                updated = replace(
+                    current,
+                    first_window_start=min(current.first_window_start, window.start),
+                    last_window_start=max(current.last_window_start, window.start),
+                    severity=ev.rule.severity,
+                    updated_at=now,
+                    **(
+                        {"value": ev.value.value, "n": ev.value.n}
+                        if window.start >= current.last_window_start
+                        else {}
+                    ),
+                )
+                out.append(Transition("firing", updated, window))
+        elif (
+            current is not None
+            and current.state == "firing"
+            and window.start > current.last_window_start
+        ):
+            resolved = replace(
+                current,
+                state="resolved",
+                value=ev.value.value,
+                n=ev.value.n,
+                last_window_start=window.start,
+                updated_at=now,
+                resolved_at=now,
+            )
+            out.append(Transition("resolved", resolved, window))
+    return out

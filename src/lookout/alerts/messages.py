@@ -1,0 +1,119 @@
+"""A neutral alert message, built from an alert by one builder with a fixed section order.
+
+Presentation-free: the Block Kit formatter and any later channel (email, PagerDuty) render it.
+Values that come from logged data (release names, cohort values) are kept raw here and escaped
+by each formatter for its own syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lookout.alerts.lifecycle import AlertState
+from lookout.checks.catalog import OPS_METRICS, RATE_METRICS
+from lookout.config.models import Owner
+from lookout.windows import Window
+
+__all__ = ["AlertMessage", "Fact", "Link", "build_alert_message", "format_value"]
+
+_SEVERITY_WORD = {"P0": "critical", "P1": "high", "P2": "low"}
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything a human needs on one alert, in the order it is shown."""
+
+    message_id: str
+    title: str
+    severity: str
+    summary: str
+    owner_name: str
+    mentions: tuple[str, ...]
+    channel: str | None
+    facts: tuple[Fact, ...] = ()
+    links: tuple[Link, ...] = field(default_factory=tuple)
+
+
+def format_value(metric: str, value: float) -> str:
+    """Rates as percentages, times in ms, money in USD, counts as integers."""
+    if metric in RATE_METRICS:
+        return f"{value:.2%}"
+    if metric.endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if metric.endswith("_usd"):
+        return f"${value:,.5f}"
+    if metric == "request_count":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _mentions(owner: Owner) -> tuple[str, ...]:
+    users = tuple(f"<@{user}>" for user in owner.slack_users)
+    group = (f"<!subteam^{owner.slack_group}>",) if owner.slack_group else ()
+    return users + group
+
+
+def _runbook(alert: AlertState, owner: Owner) -> str | None:
+    if alert.runbook:
+        return alert.runbook
+    if owner.runbook_base:
+        return owner.runbook_base.rstrip("/") + "/" + alert.rule
+    return None
+
+
+def build_alert_message(
+    message_id: str,
+    alert: AlertState,
+    window: Window,
+    owner: Owner,
+    *,
+    default_channel: str | None = None,
+    report_url: str | None = None,
+    run_url: str | None = None,
+) -> AlertMessage:
+    """Alert -> message: header, summary, facts (numbers, cohort, release, window), links."""
+    metric_text = OPS_METRICS.get(alert.metric, alert.metric)
+    value = format_value(alert.metric, alert.value)
+    threshold = format_value(alert.metric, alert.threshold)
+    cohort = "all traffic" if alert.cohort == "*" else alert.cohort
+    facts = (
+        Fact("Value", f"{value} {alert.op} {threshold} (n={alert.n:,})"),
+        Fact("Metric", f"{alert.metric} ({metric_text})"),
+        Fact("Release", alert.release),
+        Fact("Cohort", cohort),
+        Fact("Window", f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"),
+        Fact("Monitor", alert.monitor),
+        Fact("Owner", alert.owner),
+        Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
+    )
+    links = []
+    runbook = _runbook(alert, owner)
+    if runbook:
+        links.append(Link("Runbook", runbook))
+    if report_url:
+        links.append(Link("Report", report_url))
+    if run_url:
+        links.append(Link("Run", run_url))
+    return AlertMessage(
+        message_id=message_id,
+        title=f"[{alert.severity}] {alert.monitor}: {alert.metric} {alert.op} {threshold}",
+        severity=alert.severity,
+        summary=f"{alert.metric} is {value} for release {alert.release}, {cohort}",
+        owner_name=alert.owner,
+        mentions=_mentions(owner),
+        channel=owner.channel or default_channel,
+        facts=facts,
+        links=tuple(links),
+    )

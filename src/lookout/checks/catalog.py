@@ -1,0 +1,34 @@
+"""Names of the metrics Lookout computes, so config can be checked before any data is read.
+
+Later stages (validation, drift, evaluators) register their metric families here too.
+"""
+
+from __future__ import annotations
+
+__all__ = ["OPS_METRICS", "RATE_METRICS", "is_known_metric"]
+
+# metric name -> what it means (shown by `lookout validate-config` on a typo).
+OPS_METRICS: dict[str, str] = {
+    "request_count": "records in the window",
+    "error_rate": "share of records whose status is not an ok status",
+    "latency_p50_ms": "median latency",
+    "latency_p95_ms": "95th percentile latency",
+    "latency_p99_ms": "99th percentile latency",
+    "ttft_p50_ms": "median time to first token",
+    "ttft_p95_ms": "95th percentile time to first token",
+    "ttft_p99_ms": "99th percentile time to first token",
+    "prompt_tokens_mean": "mean prompt (input) tokens per record",
+    "completion_tokens_mean": "mean completion (output) tokens per record",
+    "cost_per_request_usd": "mean cost per record",
+    "cost_per_trace_usd": "total cost / distinct traces (records when no trace id)",
+    "fallback_rate": "share of records served by a fallback",
+    "retry_rate": "share of records retried at least once",
+    "negative_feedback_rate": "share of negative feedback among records with feedback",
+}
+
+# Rates carry a Wilson 95% interval; rules may require the interval to clear the threshold.
+RATE_METRICS = frozenset({"error_rate", "fallback_rate", "retry_rate", "negative_feedback_rate"})
+
+
+def is_known_metric(name: str) -> bool:
+    return name in OPS_METRICS

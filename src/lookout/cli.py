@@ -1,0 +1,139 @@
+"""`lookout` command line (typer + rich). Commands parse arguments and print; logic lives elsewhere."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lookout.errors import ConfigError, LookoutError
+
+app = typer.Typer(
+    name="lookout",
+    help="Watch ML and LLM systems in production: metrics per release, alerts to owners.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
+MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+@app.command("validate-config")
+def validate_config(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Check profiles.yml and monitors.yml; every problem is printed with file, line and key."""
+    from lookout.config.loader import load_config
+
+    try:
+        config = load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            err_console.print(str(issue), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    names = ", ".join(m.name for m in config.monitors.monitors)
+    rules = sum(len(m.rules) for m in config.monitors.monitors)
+    console.print(
+        f"[green]ok[/]: target with warehouse {config.target.warehouse.display_url}, "
+        f"{len(config.monitors.monitors)} monitor(s) ({names}), {rules} rule(s)",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+    monitor: Annotated[list[str] | None, typer.Option(help="only these monitors")] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option(help="process windows complete at this UTC time")
+    ] = None,
+) -> None:
+    """Run the hourly flow once: every complete window since each monitor's watermark."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from lookout.flows.hourly import hourly
+
+    try:
+        summary = hourly(
+            as_of=as_of,
+            monitors=monitor,
+            profiles_path=str(profiles),
+            monitors_path=str(monitors),
+            target=target,
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    except LookoutError as exc:
+        raise _fail(str(exc)) from None
+    results = summary["results"]
+    console.print(
+        f"{len(results)} window(s), {sum(r.rows for r in results):,} rows, "
+        f"{sum(len(r.alerts_opened) for r in results)} alert(s) opened, "
+        f"{summary['delivery']['sent']} message(s) delivered"
+    )
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where everything goes")] = Path(
+        "lookout-demo"
+    ),
+    fresh: Annotated[bool, typer.Option(help="delete earlier demo results first")] = False,
+) -> None:
+    """Build a synthetic LLM-app warehouse with incidents, run it through Lookout, summarise."""
+    from lookout.demo.report import print_demo_summary
+    from lookout.demo.runner import run_demo
+
+    with console.status("building the demo warehouse and running the hourly flow…"):
+        try:
+            outcome = run_demo(directory, fresh=fresh)
+        except LookoutError as exc:
+            raise _fail(str(exc)) from None
+    print_demo_summary(console, outcome)
+
+
+@app.command()
+def alerts(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+    state: Annotated[str | None, typer.Option(help="firing or resolved")] = "firing",
+) -> None:
+    """List alerts from the results store."""
+    from lookout.config.loader import load_config
+    from lookout.demo.report import alerts_table
+    from lookout.store.results import ResultsStore
+
+    try:
+        config = load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    try:
+        rows = store.alerts(state=state)
+    finally:
+        store.dispose()
+    console.print(alerts_table(rows, config))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+

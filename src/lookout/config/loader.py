@@ -1,0 +1,186 @@
+"""Load and check `profiles.yml` and `monitors.yml`, reporting every problem with its location.
+
+Errors look like `monitors.yml:14:9: monitors[0].rules[2].threshold: expected a number`, so
+`lookout validate-config` output can be clicked through in an editor.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from lookout.config._templating import render_env_vars
+from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
+from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
+from lookout.errors import ConfigError, ConfigIssue
+from lookout.sources.contract import CANONICAL_FIELDS
+
+__all__ = ["LookoutConfig", "load_config", "load_monitors", "load_profiles"]
+
+_FRIENDLY = {
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "datetime_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
+    "datetime_from_date_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind in _FRIENDLY:
+        return _FRIENDLY[kind]
+    message = str(error["msg"])
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
+def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path: KeyPath = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        issues.append(doc.issue(path, _message(error)))
+    return issues
+
+
+def _is_union_tag(part: object) -> bool:
+    # pydantic adds the branch name of a union (e.g. 'function-after[...]') into `loc`.
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "none"})
+
+
+def _validate(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError([doc.issue((), "expected a mapping at the top level")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_issues_from_validation(doc, exc)) from None
+
+
+def load_profiles(
+    path: Path, target: str | None = None, environ: Mapping[str, str] | None = None
+) -> Target:
+    """The chosen target of profiles.yml (`target` overrides the file's `target:` key)."""
+    doc = load_located_yaml(path)
+    raw = doc.data
+    if not isinstance(raw, dict):
+        raise ConfigError([doc.issue((), "expected a mapping at the top level")])
+    # Like dbt, only the chosen target is rendered: prod's env vars need not exist in dev.
+    env = environ if environ is not None else os.environ
+    chosen = target or env.get("LOOKOUT_TARGET") or render_env_vars(
+        doc, environ, subtree=raw.get("target"), at=("target",)
+    )
+    outputs = raw.get("outputs")
+    data = dict(raw, target=chosen)
+    if isinstance(outputs, dict) and chosen in outputs:
+        rendered = render_env_vars(
+            doc, environ, subtree=outputs[chosen], at=("outputs", str(chosen))
+        )
+        data["outputs"] = {chosen: rendered}
+    profiles: ProfilesFile = _validate(doc, data, ProfilesFile)
+    return profiles.outputs[profiles.target]
+
+
+def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue]:
+    """Cross-references pydantic cannot see: owners, release fields, cohort columns."""
+    issues: list[ConfigIssue] = []
+    owners = ", ".join(sorted(config.owners)) or "none declared"
+    for m_index, monitor in enumerate(config.monitors):
+        base: KeyPath = ("monitors", m_index)
+        source = monitor.source
+        for r_index, field in enumerate(source.release):
+            if field not in source.columns:
+                issues.append(
+                    doc.issue(
+                        (*base, "source", "release", r_index),
+                        f"release field {field!r} is not mapped in source.columns",
+                    )
+                )
+        for c_index, cohort in enumerate(source.cohorts):
+            if cohort in CANONICAL_FIELDS and cohort not in source.columns:
+                issues.append(
+                    doc.issue(
+                        (*base, "source", "cohorts", c_index),
+                        f"cohort {cohort!r} is a canonical field but is not mapped in columns",
+                    )
+                )
+        for r_index, rule in enumerate(monitor.rules):
+            rule_path: KeyPath = (*base, "rules", r_index)
+            if rule.owner not in config.owners:
+                issues.append(
+                    doc.issue(
+                        (*rule_path, "owner"), f"unknown owner {rule.owner!r} (owners: {owners})"
+                    )
+                )
+            for s_index, dim in enumerate(rule.split_by or []):
+                if dim != "*" and dim not in source.cohorts:
+                    known = ", ".join(source.cohorts) or "none"
+                    issues.append(
+                        doc.issue(
+                            (*rule_path, "split_by", s_index),
+                            f"{dim!r} is not '*' nor one of source.cohorts ({known})",
+                        )
+                    )
+    return issues
+
+
+def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
+    doc = load_located_yaml(path)
+    data = render_env_vars(doc, environ)
+    config: MonitorsFile = _validate(doc, data, MonitorsFile)
+    issues = _semantic_issues(doc, config)
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+@dataclass(frozen=True)
+class LookoutConfig:
+    """Both files loaded: the active target and the monitors."""
+
+    target: Target
+    monitors: MonitorsFile
+
+    def monitor(self, name: str) -> Monitor:
+        return self.monitors.monitor(name)
+
+
+def load_config(
+    profiles_path: Path,
+    monitors_path: Path,
+    *,
+    target: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LookoutConfig:
+    """Load both files; problems in either are reported together in one ConfigError."""
+    issues: list[ConfigIssue] = []
+    profile: Target | None = None
+    monitors: MonitorsFile | None = None
+    try:
+        profile = load_profiles(profiles_path, target, environ)
+    except ConfigError as exc:
+        issues.extend(exc.issues)
+    try:
+        monitors = load_monitors(monitors_path, environ)
+    except ConfigError as exc:
+        issues.extend(exc.issues)
+    if issues or profile is None or monitors is None:
+        raise ConfigError(issues)
+    return LookoutConfig(profile, monitors)

@@ -1,0 +1,292 @@
+"""Typed config: `profiles.yml` says WHERE (targets), `monitors.yml` says WHAT (sources, rules).
+
+Models are plain data with validation; behaviour lives elsewhere. Secrets are `SecretStr`, so
+they never show in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+
+from lookout.checks.catalog import OPS_METRICS, is_known_metric
+from lookout.sources.contract import (
+    CANONICAL_FIELDS,
+    REQUIRED_FIELDS,
+    canonical_name,
+    check_identifier,
+)
+
+__all__ = [
+    "AlertRule",
+    "DatabaseTarget",
+    "JudgeTarget",
+    "MetricsConfig",
+    "Monitor",
+    "MonitorsFile",
+    "Owner",
+    "Price",
+    "ProfilesFile",
+    "SlackTarget",
+    "SourceConfig",
+    "Target",
+    "WindowConfig",
+]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _parse_duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"expected a duration like 30m, 1h or 1d, got {value!r}")
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    raise ValueError("expected a duration like 30m, 1h or 1d")
+
+
+def _yaml_switch(value: object) -> object:
+    """YAML 1.1 reads bare on/off as booleans; take them back as the words the user wrote."""
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- profiles.yml
+
+
+class DatabaseTarget(_Model):
+    """A SQLAlchemy URL; the password part never leaves this object unmasked."""
+
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception:
+            raise ValueError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
+        return value
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
+
+
+class SlackTarget(_Model):
+    """Bot token (chat.postMessage, threads) or incoming webhook; neither means file outbox."""
+
+    bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    default_channel: str | None = None
+    # For Slack-compatible proxies and tests; the real API when unset.
+    base_url: str | None = None
+
+    @field_validator("bot_token", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None or self.webhook_url is not None
+
+
+class JudgeTarget(_Model):
+    """An OpenAI-compatible chat endpoint for LLM judges (used by the evaluator stage)."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+
+class Target(_Model):
+    warehouse: DatabaseTarget
+    store: DatabaseTarget
+    out_dir: str = "lookout-out"
+    slack: SlackTarget = SlackTarget()
+    judge: JudgeTarget = JudgeTarget()
+    report_base_url: str | None = None
+
+
+class ProfilesFile(_Model):
+    target: str
+    outputs: dict[str, Target]
+
+    @model_validator(mode="after")
+    def _target_exists(self) -> ProfilesFile:
+        if self.target not in self.outputs:
+            known = ", ".join(sorted(self.outputs)) or "none"
+            raise ValueError(f"target {self.target!r} is not among outputs ({known})")
+        return self
+
+
+# --------------------------------------------------------------------------- monitors.yml
+
+
+class Owner(_Model):
+    """Who gets paged: Slack user ids, a user group id, the channel to post to, a runbook base."""
+
+    slack_users: list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]] = []
+    slack_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = None
+    channel: str | None = None
+    runbook_base: str | None = None
+
+
+class SourceConfig(_Model):
+    """Where a monitor's records live and how their columns map onto the record contract."""
+
+    table: Identifier
+    schema_: Identifier | None = Field(default=None, alias="schema")
+    columns: dict[str, Identifier] = Field(
+        description="canonical field (or OTel/OpenInference alias) -> column in the table"
+    )
+    release: list[str] = ["model_version", "prompt_version"]
+    cohorts: list[Identifier] = []
+    ok_statuses: list[str] = ["ok", "success"]
+    negative_feedback: list[str] = ["thumbs_down", "negative", "-1"]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("columns")
+    @classmethod
+    def _canonical_keys(cls, columns: dict[str, str]) -> dict[str, str]:
+        mapped: dict[str, str] = {}
+        for key, column in columns.items():
+            field = canonical_name(key)
+            if field is None:
+                raise ValueError(
+                    f"{key!r} is not a canonical field; known: {', '.join(CANONICAL_FIELDS)}"
+                )
+            if field in mapped:
+                raise ValueError(f"{field!r} is mapped twice")
+            mapped[field] = column
+        missing = [field for field in REQUIRED_FIELDS if field not in mapped]
+        if missing:
+            raise ValueError(f"required field(s) not mapped: {', '.join(missing)}")
+        return mapped
+
+
+class WindowConfig(_Model):
+    size: Duration = timedelta(hours=1)
+    grace: Duration = timedelta(minutes=15)
+    late_lookback: Duration = timedelta(days=1)
+    start: datetime | None = Field(
+        default=None, description="first window start; default: one day before the first run"
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    @field_validator("size")
+    @classmethod
+    def _divides_a_day(cls, value: timedelta) -> timedelta:
+        seconds = int(value.total_seconds())
+        if seconds < 60 or (86400 % seconds and seconds % 86400):
+            raise ValueError("window size must divide a day (5m, 15m, 1h...) or be whole days")
+        return value
+
+
+class Price(_Model):
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
+class MetricsConfig(_Model):
+    prices: dict[str, Price] = Field(
+        default={}, description="model_version -> USD per 1M tokens, used when cost_usd is unmapped"
+    )
+    pushdown: Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)] = "auto"
+
+
+class AlertRule(_Model):
+    name: Identifier
+    metric: str
+    op: Literal[">", ">=", "<", "<="]
+    threshold: float
+    min_n: int = Field(default=30, ge=1)
+    severity: Literal["P0", "P1", "P2"] = "P1"
+    owner: str
+    runbook: str | None = None
+    split_by: list[str] | None = Field(
+        default=None,
+        description="cohort columns to alert per value; '*' is the release overall; "
+        "default: overall and every cohort",
+    )
+    significance: bool = Field(
+        default=False, description="rates only: fire when the whole Wilson interval is past it"
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if not is_known_metric(value):
+            raise ValueError(f"unknown metric {value!r}; known: {', '.join(OPS_METRICS)}")
+        return value
+
+
+class Monitor(_Model):
+    name: Identifier
+    description: str = ""
+    source: SourceConfig
+    window: WindowConfig = WindowConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    rules: list[AlertRule] = []
+
+
+class MonitorsFile(_Model):
+    owners: dict[str, Owner] = {}
+    monitors: list[Monitor]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MonitorsFile:
+        seen: set[str] = set()
+        for monitor in self.monitors:
+            if monitor.name in seen:
+                raise ValueError(f"monitor name {monitor.name!r} is used twice")
+            seen.add(monitor.name)
+        return self
+
+    def monitor(self, name: str) -> Monitor:
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Synthetic warehouse with injected incidents, for the demo and the tests."""

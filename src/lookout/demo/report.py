@@ -1,0 +1,86 @@
+"""Rich rendering of the demo outcome and of alert lists (console only; no logic)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lookout.alerts.lifecycle import AlertState
+from lookout.alerts.messages import format_value
+from lookout.config.loader import LookoutConfig
+from lookout.demo.runner import DemoOutcome
+
+__all__ = ["alerts_table", "print_demo_summary"]
+
+
+def _mentions(config: LookoutConfig, owner_name: str) -> str:
+    owner = config.monitors.owners.get(owner_name)
+    if owner is None:
+        return owner_name
+    parts = [f"@{u}" for u in owner.slack_users]
+    if owner.slack_group:
+        parts.append(f"@{owner.slack_group}")
+    where = f" in {owner.channel}" if owner.channel else ""
+    return f"{owner_name} ({', '.join(parts)}){where}"
+
+
+def _runbook(config: LookoutConfig, alert: AlertState) -> str:
+    if alert.runbook:
+        return alert.runbook
+    owner = config.monitors.owners.get(alert.owner)
+    if owner and owner.runbook_base:
+        return owner.runbook_base.rstrip("/") + "/" + alert.rule
+    return "-"
+
+
+def alerts_table(alerts: list[AlertState], config: LookoutConfig) -> Table:
+    table = Table(title=f"Alerts ({len(alerts)})", show_lines=False)
+    for column in ("sev", "monitor", "metric", "release", "cohort", "value", "since", "owner",
+                   "runbook"):
+        table.add_column(column, overflow="fold")
+    for alert in alerts:
+        value = format_value(alert.metric, alert.value)
+        threshold = format_value(alert.metric, alert.threshold)
+        table.add_row(
+            alert.severity,
+            escape(alert.monitor),
+            alert.metric,
+            escape(alert.release),
+            escape(alert.cohort),
+            f"{value} {alert.op} {threshold} (n={alert.n})",
+            f"{alert.first_window_start:%m-%d %H:%M}",
+            escape(_mentions(config, alert.owner)),
+            escape(_runbook(config, alert)),
+        )
+    return table
+
+
+def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
+    built = "built" if outcome.built_warehouse else "reused"
+    console.print(
+        f"[bold]Lookout demo[/] in {escape(str(outcome.directory))}\n"
+        f"warehouse: {outcome.warehouse_rows:,} synthetic requests ({built}); "
+        f"windows run now: {outcome.windows_run} ({outcome.rows:,} rows)"
+        + ("" if outcome.windows_run else " — all windows were already processed (idempotent)")
+    )
+    releases = Table(title="Results per release (all windows, whole release)")
+    for column in ("release", "windows", "records", "first window", "last window"):
+        releases.add_column(column)
+    for row in outcome.releases:
+        releases.add_row(
+            escape(str(row["release"])),
+            str(row["windows"]),
+            f"{int(row['records']):,}",
+            f"{row['first_window']:%Y-%m-%d %H:%M}",
+            f"{row['last_window']:%Y-%m-%d %H:%M}",
+        )
+    console.print(releases)
+    console.print(alerts_table(outcome.alerts, outcome.config))
+    delivery = outcome.delivery
+    console.print(
+        f"Slack messages: {delivery['sent']} delivered now, {delivery['failed']} failed → "
+        f"{escape(str(outcome.slack_dir))}/*.json (exact Block Kit payloads; set SLACK_BOT_TOKEN "
+        "to send them)\n"
+        f"Results store: {escape(outcome.config.target.store.display_url)}"
+    )

@@ -1,0 +1,268 @@
+"""`run_window(monitor, window)`: the stages of one window, in order, as a plain function.
+
+read -> ops metrics -> alert rules -> one commit (results, alerts, outbox, watermark).
+Nothing is written before the commit, so a crash at any stage leaves the store as it was.
+Orchestrators (Prefect flows, the CLI, tests) call this; it knows nothing about them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from lookout.alerts.blockkit import to_block_kit
+from lookout.alerts.lifecycle import Transition, apply_evaluations
+from lookout.alerts.messages import build_alert_message
+from lookout.alerts.rules import evaluate_rules
+from lookout.checks.metrics import (
+    MetricSettings,
+    MetricValue,
+    aggregate_frame,
+    metrics_from_aggregates,
+)
+from lookout.config.loader import LookoutConfig
+from lookout.config.models import Monitor
+from lookout.errors import LookoutError
+from lookout.sources.warehouse import Warehouse, metric_fields
+from lookout.store.results import OutboxMessage, ResultsStore, WindowCommit
+from lookout.windows import Window, complete_windows, floor_time
+
+__all__ = [
+    "Context",
+    "RunResult",
+    "metric_settings",
+    "plan_windows",
+    "run_window",
+]
+
+log = logging.getLogger("lookout.pipeline")
+
+MetricPath = Literal["pushdown", "pandas"]
+
+
+@dataclass
+class Context:
+    """The adapters a run needs, built once per process from the active profile target."""
+
+    config: LookoutConfig
+    warehouse: Warehouse
+    store: ResultsStore
+    out_dir: Path
+    # Test seam: called with a stage name before that stage runs (crash injection).
+    before_stage: Callable[[str], None] | None = None
+
+    @classmethod
+    def from_config(cls, config: LookoutConfig) -> Context:
+        target = config.target
+        return cls(
+            config=config,
+            warehouse=Warehouse(target.warehouse.url.get_secret_value()),
+            store=ResultsStore(target.store.url.get_secret_value()),
+            out_dir=Path(target.out_dir),
+        )
+
+    def close(self) -> None:
+        self.warehouse.dispose()
+        self.store.dispose()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one window run did: numbers for summaries, artifacts and tests."""
+
+    run_id: str
+    monitor: str
+    window: Window
+    status: Literal["succeeded", "failed"]
+    rows: int = 0
+    metric_path: MetricPath | None = None
+    metrics: int = 0
+    releases: tuple[str, ...] = ()
+    alerts_opened: tuple[str, ...] = ()
+    alerts_resolved: tuple[str, ...] = ()
+    messages_queued: int = 0
+    frontier: datetime | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def metric_settings(monitor: Monitor) -> MetricSettings:
+    return MetricSettings(
+        ok_statuses=tuple(monitor.source.ok_statuses),
+        negative_feedback=tuple(monitor.source.negative_feedback),
+        prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
+    )
+
+
+def initial_frontier(monitor: Monitor, as_of: datetime) -> datetime:
+    if monitor.window.start is not None:
+        return floor_time(monitor.window.start, monitor.window.size)
+    return floor_time(as_of - timedelta(days=1), monitor.window.size)
+
+
+def plan_windows(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
+    """Complete windows since the watermark, plus processed windows that got late rows."""
+    size, grace = monitor.window.size, monitor.window.grace
+    frontier = ctx.store.watermark(monitor.name) or initial_frontier(monitor, as_of)
+    processed = ctx.store.processed_windows(monitor.name, frontier - monitor.window.late_lookback)
+    fresh = [w for w in complete_windows(frontier, as_of, size, grace) if w not in processed]
+    before_frontier = {w: seen for w, seen in processed.items() if w.end <= frontier}
+    late = ctx.warehouse.late_windows(monitor, before_frontier, frontier)
+    return sorted(set(fresh) | late)
+
+
+def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
+    """`auto` pushes down on DuckDB only: measured faster there, slower on PostgreSQL/SQLite."""
+    mode = monitor.metrics.pushdown
+    if mode == "on" and not warehouse.supports_pushdown:
+        raise LookoutError(
+            f"monitor {monitor.name}: metrics.pushdown is on, "
+            f"but {warehouse.dialect} has no percentile_cont"
+        )
+    if mode == "auto":
+        return warehouse.dialect == "duckdb"
+    return mode == "on"
+
+
+def _message_id(fingerprint: str, event: str, window: Window) -> str:
+    key = f"{fingerprint}|{event}|{window.start.isoformat()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _outbox_messages(
+    ctx: Context, monitor: Monitor, transitions: list[Transition], window: Window
+) -> list[OutboxMessage]:
+    target = ctx.config.target
+    out = []
+    for transition in transitions:
+        if not transition.notifies:
+            continue
+        alert = transition.alert
+        owner = ctx.config.monitors.owners[alert.owner]
+        message_id = _message_id(alert.fingerprint, transition.event, window)
+        message = build_alert_message(
+            message_id, alert, window, owner, default_channel=target.slack.default_channel
+        )
+        out.append(
+            OutboxMessage(
+                message_id=message_id,
+                kind=f"alert_{transition.event}",
+                monitor=monitor.name,
+                payload=to_block_kit(message),
+                channel=message.channel,
+                fingerprint=alert.fingerprint,
+            )
+        )
+    return out
+
+
+def run_window(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    *,
+    as_of: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> RunResult:
+    """Run every stage on one window and commit the results; failures are recorded, not raised."""
+    run_id = uuid.uuid4().hex
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    stage_seconds: dict[str, float] = {}
+
+    def stage(name: str) -> None:
+        if ctx.before_stage is not None:
+            ctx.before_stage(name)
+        stage_seconds[name] = time.perf_counter()
+
+    def done(name: str) -> None:
+        stage_seconds[name] = time.perf_counter() - stage_seconds[name]
+
+    try:
+        settings = metric_settings(monitor)
+        stage("read")
+        pushdown = _use_pushdown(monitor, ctx.warehouse)
+        if pushdown:
+            aggregates = ctx.warehouse.aggregate_window(monitor, window, settings)
+            rows = sum(a.n for a in aggregates if a.cohort == "*")
+            max_ingested = ctx.warehouse.max_ingested_in(monitor, window)
+        else:
+            frame = ctx.warehouse.read_window(monitor, window, metric_fields(monitor.source))
+            rows = len(frame)
+            max_ingested = ctx.warehouse.max_ingested(frame)
+        done("read")
+
+        stage("metrics")
+        if not pushdown:
+            aggregates = aggregate_frame(
+                frame, monitor.source.release, monitor.source.cohorts, settings
+            )
+        values: list[MetricValue] = metrics_from_aggregates(aggregates)
+        done("metrics")
+
+        stage("alerts")
+        evaluations = evaluate_rules(monitor.rules, values)
+        existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
+        transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
+        messages = _outbox_messages(ctx, monitor, transitions, window)
+        done("alerts")
+
+        stage("commit")
+        finished = datetime.now(UTC)
+        frontier = ctx.store.commit_window(
+            WindowCommit(
+                run_id=run_id,
+                monitor=monitor.name,
+                window=window,
+                started_at=started,
+                finished_at=finished,
+                rows_read=rows,
+                metric_path="pushdown" if pushdown else "pandas",
+                metrics=values,
+                initial_frontier=initial_frontier(monitor, as_of or window.end),
+                max_ingested_at=max_ingested,
+                transitions=transitions,
+                messages=messages,
+                flow_run_id=flow_run_id,
+            )
+        )
+        done("commit")
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
+        log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
+        try:
+            ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
+        except Exception:  # the store itself may be what failed
+            log.exception("could not record the failed run of %s %s", monitor.name, window.label)
+        return RunResult(
+            run_id,
+            monitor.name,
+            window,
+            "failed",
+            error=error,
+            seconds=time.perf_counter() - clock,
+        )
+    return RunResult(
+        run_id=run_id,
+        monitor=monitor.name,
+        window=window,
+        status="succeeded",
+        rows=rows,
+        metric_path="pushdown" if pushdown else "pandas",
+        metrics=len(values),
+        releases=tuple(sorted({v.release for v in values})),
+        alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.notifies),
+        alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
+        messages_queued=len(messages),
+        frontier=frontier,
+        seconds=time.perf_counter() - clock,
+        stage_seconds=stage_seconds,
+    )

@@ -1,0 +1,452 @@
+"""The results store: one transaction per window, replacing that window's results as a whole.
+
+`commit_window` deletes and re-inserts the window's metrics, records the run, applies alert
+transitions, queues Slack messages in the outbox and moves the watermark, all in one
+transaction. A re-run never doubles anything; a crash before the commit changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Engine, make_url
+
+from lookout.alerts.lifecycle import AlertState, Transition
+from lookout.checks.metrics import MetricValue
+from lookout.errors import StoreError
+from lookout.store import schema
+from lookout.windows import Window
+
+__all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _db_time(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    message_id: str
+    kind: str
+    monitor: str
+    payload: dict[str, Any]
+    channel: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    message_id: str
+    kind: str
+    monitor: str
+    channel: str | None
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+    slack_ts: str | None
+
+
+@dataclass(frozen=True)
+class WindowCommit:
+    """Everything one successful window run writes, committed together."""
+
+    run_id: str
+    monitor: str
+    window: Window
+    started_at: datetime
+    finished_at: datetime
+    rows_read: int
+    metric_path: str
+    metrics: Sequence[MetricValue]
+    initial_frontier: datetime
+    max_ingested_at: datetime | None = None
+    transitions: Sequence[Transition] = ()
+    messages: Sequence[OutboxMessage] = ()
+    flow_run_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ResultsStore:
+    """SQLite file by default, PostgreSQL in production; migrated to head on open."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.display_url = make_url(url).render_as_string(hide_password=True)
+        self.engine: Engine = _make_engine(url)
+        if migrate:
+            self.migrate()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def migrate(self) -> None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"results store {self.display_url}: migration failed: {exc}") from None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def watermark(self, monitor: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.scalar(
+                sa.select(schema.watermarks.c.frontier).where(
+                    schema.watermarks.c.monitor == monitor
+                )
+            )
+        return _utc(value)
+
+    def processed_windows(self, monitor: str, since: datetime) -> dict[Window, datetime | None]:
+        """Windows with results from `since` on, with the newest `ingested_at` each one saw."""
+        w = schema.windows
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(w.c.window_start, w.c.window_end, w.c.max_ingested_at).where(
+                    w.c.monitor == monitor, w.c.window_start >= _db_time(since)
+                )
+            ).all()
+        return {
+            Window(_utc(r.window_start), _utc(r.window_end)): _utc(r.max_ingested_at)  # type: ignore[arg-type]
+            for r in rows
+        }
+
+    def alerts(self, monitor: str | None = None, state: str | None = None) -> list[AlertState]:
+        a = schema.alerts
+        query = sa.select(a).order_by(a.c.monitor, a.c.opened_at, a.c.fingerprint)
+        if monitor is not None:
+            query = query.where(a.c.monitor == monitor)
+        if state is not None:
+            query = query.where(a.c.state == state)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_alert_from_row(row) for row in rows]
+
+    def metrics(
+        self, monitor: str | None = None, *, release: str | None = None, metric: str | None = None
+    ) -> list[dict[str, Any]]:
+        m = schema.metrics
+        query = sa.select(m).order_by(m.c.window_start, m.c.release, m.c.cohort, m.c.metric)
+        for column, value in (("monitor", monitor), ("release", release), ("metric", metric)):
+            if value is not None:
+                query = query.where(m.c[column] == value)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def release_summary(self, monitor: str) -> list[dict[str, Any]]:
+        """Per release: windows with results and records counted (overall cohort)."""
+        m = schema.metrics
+        query = (
+            sa.select(
+                m.c.release,
+                sa.func.count().label("windows"),
+                sa.func.sum(m.c.n).label("records"),
+                sa.func.min(m.c.window_start).label("first_window"),
+                sa.func.max(m.c.window_start).label("last_window"),
+            )
+            .where(m.c.monitor == monitor, m.c.metric == "request_count", m.c.cohort == "*")
+            .group_by(m.c.release)
+            .order_by(m.c.release)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def runs(self, monitor: str | None = None) -> list[dict[str, Any]]:
+        r = schema.runs
+        query = sa.select(r).order_by(r.c.started_at)
+        if monitor is not None:
+            query = query.where(r.c.monitor == monitor)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxRow]:
+        o = schema.outbox
+        query = sa.select(o).order_by(o.c.created_at, o.c.message_id)
+        if status is not None:
+            query = query.where(o.c.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            OutboxRow(
+                message_id=row["message_id"],
+                kind=row["kind"],
+                monitor=row["monitor"],
+                channel=row["channel"],
+                payload=json.loads(row["payload"]),
+                status=row["status"],
+                attempts=row["attempts"],
+                created_at=_utc(row["created_at"]),  # type: ignore[arg-type]
+                slack_ts=row["slack_ts"],
+            )
+            for row in rows
+        ]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def commit_window(self, commit: WindowCommit) -> datetime:
+        """Replace the window's results and move the watermark; returns the new frontier."""
+        window = commit.window
+        start, end = _db_time(window.start), _db_time(window.end)
+        try:
+            with self.engine.begin() as conn:
+                frontier = self._locked_frontier(conn, commit.monitor, commit.initial_frontier)
+                m = schema.metrics
+                conn.execute(
+                    sa.delete(m).where(m.c.monitor == commit.monitor, m.c.window_start == start)
+                )
+                if commit.metrics:
+                    conn.execute(
+                        sa.insert(m),
+                        [
+                            {
+                                "monitor": commit.monitor,
+                                "window_start": start,
+                                "window_end": end,
+                                "release": v.release,
+                                "cohort": v.cohort,
+                                "metric": v.metric,
+                                "value": float(v.value),
+                                "n": int(v.n),
+                                "ci_low": v.ci_low,
+                                "ci_high": v.ci_high,
+                                "run_id": commit.run_id,
+                            }
+                            for v in commit.metrics
+                        ],
+                    )
+                w = schema.windows
+                conn.execute(
+                    sa.delete(w).where(w.c.monitor == commit.monitor, w.c.window_start == start)
+                )
+                conn.execute(
+                    sa.insert(w).values(
+                        monitor=commit.monitor,
+                        window_start=start,
+                        window_end=end,
+                        run_id=commit.run_id,
+                        rows=commit.rows_read,
+                        max_ingested_at=_db_time(commit.max_ingested_at),
+                        computed_at=_db_time(commit.finished_at),
+                    )
+                )
+                conn.execute(
+                    sa.insert(schema.runs).values(
+                        run_id=commit.run_id,
+                        monitor=commit.monitor,
+                        window_start=start,
+                        window_end=end,
+                        status="succeeded",
+                        started_at=_db_time(commit.started_at),
+                        finished_at=_db_time(commit.finished_at),
+                        rows_read=commit.rows_read,
+                        metric_path=commit.metric_path,
+                        flow_run_id=commit.flow_run_id,
+                    )
+                )
+                self._apply_transitions(conn, commit.transitions)
+                self._enqueue(conn, commit.messages, commit.finished_at)
+                new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"results store {self.display_url}: commit of {commit.monitor} "
+                f"{window.label} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from None
+        return new_frontier
+
+    def record_failure(
+        self,
+        run_id: str,
+        monitor: str,
+        window: Window,
+        started_at: datetime,
+        error: str,
+        flow_run_id: str | None = None,
+    ) -> None:
+        """A failed run is recorded (best effort); results and watermark stay untouched."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(schema.runs).values(
+                    run_id=run_id,
+                    monitor=monitor,
+                    window_start=_db_time(window.start),
+                    window_end=_db_time(window.end),
+                    status="failed",
+                    started_at=_db_time(started_at),
+                    finished_at=_db_time(datetime.now(UTC)),
+                    error=error[:4000],
+                    flow_run_id=flow_run_id,
+                )
+            )
+
+    def mark_sent(self, message_id: str, slack_ts: str | None) -> None:
+        o = schema.outbox
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(o)
+                .where(o.c.message_id == message_id)
+                .values(
+                    status="sent",
+                    sent_at=_db_time(datetime.now(UTC)),
+                    slack_ts=slack_ts,
+                    attempts=o.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    def mark_failed(self, message_id: str, error: str) -> None:
+        """The message stays pending for the next delivery; the attempt is counted."""
+        o = schema.outbox
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(o)
+                .where(o.c.message_id == message_id)
+                .values(attempts=o.c.attempts + 1, last_error=error[:2000])
+            )
+
+    def reset_monitor(self, monitor: str) -> None:
+        """Forget a monitor's watermark and window bookkeeping (results are kept until rerun)."""
+        with self.engine.begin() as conn:
+            for table in (schema.watermarks, schema.windows):
+                conn.execute(sa.delete(table).where(table.c.monitor == monitor))
+
+    # -- transaction helpers ----------------------------------------------------------------
+
+    def _locked_frontier(self, conn: sa.Connection, monitor: str, initial: datetime) -> datetime:
+        wm = schema.watermarks
+        current = conn.scalar(
+            sa.select(wm.c.frontier).where(wm.c.monitor == monitor).with_for_update()
+        )
+        if current is None:
+            conn.execute(
+                sa.insert(wm).values(
+                    monitor=monitor,
+                    frontier=_db_time(initial),
+                    updated_at=_db_time(datetime.now(UTC)),
+                )
+            )
+            return initial
+        return _utc(current)  # type: ignore[return-value]
+
+    def _advance(
+        self, conn: sa.Connection, monitor: str, frontier: datetime, run_id: str
+    ) -> datetime:
+        """Move the frontier over every contiguous processed window; never past a gap."""
+        w = schema.windows
+        rows = conn.execute(
+            sa.select(w.c.window_start, w.c.window_end)
+            .where(w.c.monitor == monitor, w.c.window_start >= _db_time(frontier))
+            .order_by(w.c.window_start)
+        ).all()
+        cursor = _db_time(frontier)
+        for row in rows:
+            if row.window_start != cursor:
+                break
+            cursor = row.window_end
+        new_frontier = _utc(cursor)
+        if new_frontier != frontier:
+            wm = schema.watermarks
+            conn.execute(
+                sa.update(wm)
+                .where(wm.c.monitor == monitor)
+                .values(frontier=cursor, updated_at=_db_time(datetime.now(UTC)), run_id=run_id)
+            )
+        return new_frontier  # type: ignore[return-value]
+
+    def _apply_transitions(self, conn: sa.Connection, transitions: Iterable[Transition]) -> None:
+        a = schema.alerts
+        for transition in transitions:
+            row = _alert_to_row(transition.alert)
+            conn.execute(sa.delete(a).where(a.c.fingerprint == row["fingerprint"]))
+            conn.execute(sa.insert(a).values(**row))
+
+    def _enqueue(
+        self, conn: sa.Connection, messages: Iterable[OutboxMessage], now: datetime
+    ) -> None:
+        o = schema.outbox
+        for message in messages:
+            exists = conn.scalar(
+                sa.select(sa.func.count()).where(o.c.message_id == message.message_id)
+            )
+            if exists:
+                continue
+            conn.execute(
+                sa.insert(o).values(
+                    message_id=message.message_id,
+                    created_at=_db_time(now),
+                    kind=message.kind,
+                    monitor=message.monitor,
+                    fingerprint=message.fingerprint,
+                    channel=message.channel,
+                    payload=json.dumps(message.payload, sort_keys=True, ensure_ascii=False),
+                    status="pending",
+                    attempts=0,
+                )
+            )
+
+
+def _alert_to_row(alert: AlertState) -> dict[str, Any]:
+    row = asdict(alert)
+    for key in (
+        "first_window_start",
+        "last_window_start",
+        "opened_at",
+        "updated_at",
+        "resolved_at",
+    ):
+        row[key] = _db_time(row[key])
+    return row
+
+
+def _alert_from_row(row: Any) -> AlertState:
+    data = dict(row)
+    for key in (
+        "first_window_start",
+        "last_window_start",
+        "opened_at",
+        "updated_at",
+        "resolved_at",
+    ):
+        data[key] = _utc(data[key])
+    return AlertState(**data)
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,208 @@
+"""Shared fixtures: real warehouses (DuckDB, SQLite, PostgreSQL) loaded with the same records."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from lookout.config.loader import LookoutConfig, load_config
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+PG_URL = os.environ.get("LOOKOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def make_requests(hours: int = 3, per_hour: int = 200, seed: int = 1) -> pd.DataFrame:
+    """Small deterministic request log with the demo's column names (naive UTC timestamps)."""
+    rng = np.random.default_rng(seed)
+    n = hours * per_hour
+    offsets = np.sort(rng.uniform(0, hours * 3600, n))
+    ts = pd.Timestamp(T0.replace(tzinfo=None)) + pd.to_timedelta(offsets, unit="s")
+    release2 = rng.random(n) < 0.5
+    status = np.where(rng.random(n) < 0.05, "error", "ok")
+    latency = rng.lognormal(7, 0.5, n).round(1)
+    feedback = rng.choice(np.array(["thumbs_up", "thumbs_down", None], dtype=object), n, p=[0.1, 0.05, 0.85])
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i:06d}" for i in range(n)],
+            "event_time": ts.astype("datetime64[us]"),
+            "ingested_at": (ts + pd.Timedelta(seconds=5)).astype("datetime64[us]"),
+            "model_version": np.where(release2, "m2", "m1"),
+            "prompt_version": np.where(release2, "p2", "p1"),
+            "route": rng.choice(["faq", "search", "fallback"], n),
+            "region": rng.choice(["us", "eu"], n),
+            "latency_ms": latency,
+            "ttft_ms": np.where(status == "ok", (latency * 0.3).round(1), np.nan),
+            "prompt_tokens": rng.integers(50, 500, n),
+            "completion_tokens": rng.integers(10, 200, n),
+            "cost_usd": rng.uniform(0.0001, 0.002, n).round(6),
+            "status": status,
+            "is_fallback": rng.random(n) < 0.1,
+            "retry_count": rng.choice([0, 0, 0, 1, 2], n),
+            "feedback": feedback,
+            "session_id": [f"s{i // 2:05d}" for i in range(n)],
+            "prompt": ["what is my quota?"] * n,
+        }
+    )
+
+
+MONITOR_YAML = """
+owners:
+  team:
+    slack_users: [U0TEAM01]
+    channel: "#team"
+    runbook_base: https://runbooks.example.com/team
+monitors:
+  - name: bot
+    source:
+      table: {table}
+{schema_line}      columns:
+        record_id: request_id
+        ts: event_time
+        ingested_at: ingested_at
+        model_version: model_version
+        prompt_version: prompt_version
+        route: route
+        input: prompt
+        latency_ms: latency_ms
+        ttft_ms: ttft_ms
+        prompt_tokens: prompt_tokens
+        completion_tokens: completion_tokens
+        cost_usd: cost_usd
+        status: status
+        is_fallback: is_fallback
+        retry_count: retry_count
+        feedback: feedback
+        trace_id: session_id
+      cohorts: [route, region]
+      ok_statuses: [ok]
+    window: {{size: 1h, grace: 10m, start: 2026-11-02T00:00:00Z}}
+    metrics: {{pushdown: {pushdown}}}
+    rules:
+      - name: errors
+        metric: error_rate
+        op: ">"
+        threshold: {threshold}
+        min_n: 20
+        severity: P1
+        owner: team
+        split_by: ["*", region]
+"""
+
+
+PROFILES_YAML = """
+target: test
+outputs:
+  test:
+    warehouse: {{url: "{warehouse}"}}
+    store: {{url: "{store}"}}
+    out_dir: "{out_dir}"
+    slack:
+      bot_token: "{{{{ env_var('TEST_SLACK_TOKEN', '') }}}}"
+      base_url: "{{{{ env_var('TEST_SLACK_BASE_URL', '') }}}}"
+      default_channel: "#fallback"
+"""
+
+
+def write_config(
+    directory: Path,
+    *,
+    warehouse: str,
+    store: str,
+    table: str = "app_requests",
+    schema: str | None = None,
+    pushdown: str = "auto",
+    threshold: float = 0.2,
+) -> LookoutConfig:
+    """Write profiles.yml + monitors.yml for the `bot` monitor and load them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    schema_line = f"      schema: {schema}\n" if schema else ""
+    (directory / "monitors.yml").write_text(
+        MONITOR_YAML.format(
+            table=table, schema_line=schema_line, pushdown=pushdown, threshold=threshold
+        )
+    )
+    (directory / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=warehouse, store=store, out_dir=directory / "out")
+    )
+    return load_config(directory / "profiles.yml", directory / "monitors.yml")
+
+
+def write_table(engine: sa.Engine, frame: pd.DataFrame, table: str = "app_requests",
+                schema: str | None = None) -> None:
+    if engine.dialect.name == "duckdb":
+        with engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            raw.register("frame_view", frame)
+            target = f'"{schema}"."{table}"' if schema else f'"{table}"'
+            raw.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM frame_view")
+            raw.unregister("frame_view")
+    else:
+        frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False)
+
+
+def postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI and unreachable at {PG_URL}")
+        pytest.skip("PostgreSQL not reachable (set LOOKOUT_TEST_PG_URL)")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> Iterator[tuple[str, str]]:
+    """A fresh schema for one test, dropped afterwards; yields (url, schema)."""
+    name = f"lk_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.schema.CreateSchema(name))
+    try:
+        yield pg_url, name
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.schema.DropSchema(name, cascade=True))
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """A fresh database for one test (results store tests), dropped afterwards."""
+    name = f"lk_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def hours(n: int) -> timedelta:
+    return timedelta(hours=n)
