@@ -6,7 +6,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,9 @@ def make_requests(hours: int = 3, per_hour: int = 200, seed: int = 1) -> pd.Data
     release2 = rng.random(n) < 0.5
     status = np.where(rng.random(n) < 0.05, "error", "ok")
     latency = rng.lognormal(7, 0.5, n).round(1)
-    feedback = rng.choice(np.array(["thumbs_up", "thumbs_down", None], dtype=object), n, p=[0.1, 0.05, 0.85])
+    feedback = rng.choice(
+        np.array(["thumbs_up", "thumbs_down", None], dtype=object), n, p=[0.1, 0.05, 0.85]
+    )
     return pd.DataFrame(
         {
             "request_id": [f"r{i:06d}" for i in range(n)],
@@ -140,8 +141,9 @@ def write_config(
     return load_config(directory / "profiles.yml", directory / "monitors.yml")
 
 
-def write_table(engine: sa.Engine, frame: pd.DataFrame, table: str = "app_requests",
-                schema: str | None = None) -> None:
+def write_table(
+    engine: sa.Engine, frame: pd.DataFrame, table: str = "app_requests", schema: str | None = None
+) -> None:
     if engine.dialect.name == "duckdb":
         with engine.begin() as conn:
             raw = conn.connection.driver_connection

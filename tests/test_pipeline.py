@@ -9,17 +9,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.pipeline import Context, plan_windows, run_window
 from lookout.store import schema
 from lookout.windows import Window
-from tests.conftest import T0, make_requests, write_config, write_table
 
 H = timedelta(hours=1)
 
 
-def _ctx(tmp_path: Path, *, pushdown: str = "auto", store: str | None = None,
-         threshold: float = 0.2, frame: pd.DataFrame | None = None) -> Context:
+def _ctx(
+    tmp_path: Path,
+    *,
+    pushdown: str = "auto",
+    store: str | None = None,
+    threshold: float = 0.2,
+    frame: pd.DataFrame | None = None,
+) -> Context:
     warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     engine = sa.create_engine(warehouse)
     write_table(engine, make_requests() if frame is None else frame)
@@ -38,8 +44,11 @@ def _snapshot(ctx: Context) -> dict[str, list[tuple]]:
     with ctx.store.engine.connect() as conn:
         return {
             name: sorted(
-                tuple(v for k, v in row._mapping.items() if k not in {"run_id", "computed_at",
-                      "updated_at", "opened_at", "created_at"})
+                tuple(
+                    v
+                    for k, v in row._mapping.items()
+                    if k not in {"run_id", "computed_at", "updated_at", "opened_at", "created_at"}
+                )
                 for row in conn.execute(sa.select(table))
             )
             for name, table in (

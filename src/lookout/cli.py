@@ -1,4 +1,4 @@
-"""`lookout` command line (typer + rich). Commands parse arguments and print; logic lives elsewhere."""
+"""`lookout` command line (typer + rich): commands parse arguments and print; logic is elsewhere."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def validate_config(
         config = load_config(profiles, monitors, target=target)
     except ConfigError as exc:
         for issue in exc.issues:
-            err_console.print(str(issue), highlight=False, markup=False)
+            err_console.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     names = ", ".join(m.name for m in config.monitors.monitors)
     rules = sum(len(m.rules) for m in config.monitors.monitors)
@@ -52,6 +52,7 @@ def validate_config(
         f"[green]ok[/]: target with warehouse {config.target.warehouse.display_url}, "
         f"{len(config.monitors.monitors)} monitor(s) ({names}), {rules} rule(s)",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -135,5 +136,3 @@ def alerts(
 
 def main() -> None:  # pragma: no cover
     app()
-
-

@@ -189,6 +189,9 @@ def run_window(
     try:
         settings = metric_settings(monitor)
         stage("read")
+        names = [m.name for m in ctx.config.monitors.monitors]
+        index = names.index(monitor.name) if monitor.name in names else None
+        ctx.warehouse.check_monitor(monitor, index)  # names the monitors.yml key of a bad column
         pushdown = _use_pushdown(monitor, ctx.warehouse)
         if pushdown:
             aggregates = ctx.warehouse.aggregate_window(monitor, window, settings)

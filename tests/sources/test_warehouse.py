@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.checks.metrics import aggregate_frame, compute_ops_metrics, metrics_from_aggregates
 from lookout.errors import SourceError
 from lookout.pipeline import metric_settings
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.windows import Window
-from tests.conftest import T0, make_requests, write_config, write_table
 
 WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
 

@@ -126,56 +126,122 @@ def _row_cost(frame: pd.DataFrame, settings: MetricSettings) -> pd.Series | None
     needed = {"model_version", "prompt_tokens", "completion_tokens"}
     if not settings.prices or not needed <= set(frame.columns):
         return None
-    price_in = frame["model_version"].map(lambda m: settings.prices.get(m, (np.nan, np.nan))[0])
-    price_out = frame["model_version"].map(lambda m: settings.prices.get(m, (np.nan, np.nan))[1])
+    models = frame["model_version"]
+    price_in = models.map({m: p[0] for m, p in settings.prices.items()})
+    price_out = models.map({m: p[1] for m, p in settings.prices.items()})
     prompt = pd.to_numeric(frame["prompt_tokens"], errors="coerce")
     completion = pd.to_numeric(frame["completion_tokens"], errors="coerce")
     return (prompt * price_in.astype(float) + completion * price_out.astype(float)) / 1_000_000
 
 
-def _quantiles(values: pd.Series) -> tuple[int, dict[str, float]]:
-    clean = values.dropna()
-    if clean.empty:
+def _quantiles(values: np.ndarray) -> tuple[int, dict[str, float]]:
+    clean = values[~np.isnan(values)]
+    if clean.size == 0:
         return 0, {}
     # numpy's default (linear) method equals SQL percentile_cont / quantile_cont.
-    points = np.quantile(clean.to_numpy(dtype=float), list(QUANTILES.values()))
-    return len(clean), {name: float(v) for name, v in zip(QUANTILES, points, strict=True)}
+    points = np.quantile(clean, list(QUANTILES.values()))
+    return int(clean.size), {name: float(v) for name, v in zip(QUANTILES, points, strict=True)}
 
 
-def _aggregate_group(
-    release: str, cohort: str, group: pd.DataFrame, cost: pd.Series | None, s: MetricSettings
-) -> GroupAggregates:
-    agg: dict[str, object] = {"release": release, "cohort": cohort, "n": len(group)}
-    if "status" in group:
-        status = as_labels(group["status"].dropna())
-        agg["status_n"] = len(status)
-        agg["errors"] = int((~status.isin(s.ok_statuses)).sum())
-    if "is_fallback" in group:
-        flags = group["is_fallback"].dropna().astype(bool)
-        agg["fallback_n"], agg["fallbacks"] = len(flags), int(flags.sum())
-    if "retry_count" in group:
-        retries = pd.to_numeric(group["retry_count"], errors="coerce").dropna()
-        agg["retry_n"], agg["retried"] = len(retries), int((retries > 0).sum())
-    if "feedback" in group:
-        feedback = as_labels(group["feedback"].dropna()).str.lower()
-        agg["feedback_n"] = len(feedback)
-        agg["negative_feedback"] = int(
-            feedback.isin([v.lower() for v in s.negative_feedback]).sum()
-        )
-    if "latency_ms" in group:
-        agg["latency_n"], agg["latency_q"] = _quantiles(pd.to_numeric(group["latency_ms"]))
-    if "ttft_ms" in group:
-        agg["ttft_n"], agg["ttft_q"] = _quantiles(pd.to_numeric(group["ttft_ms"]))
-    for name in ("prompt_tokens", "completion_tokens"):
-        if name in group:
-            values = pd.to_numeric(group[name], errors="coerce").dropna()
-            agg[f"{name}_n"], agg[f"{name}_sum"] = len(values), float(values.sum())
-    if cost is not None:
-        group_cost = cost.loc[group.index]
-        priced = group_cost.notna()
-        agg["cost_n"], agg["cost_sum"] = int(priced.sum()), float(group_cost[priced].sum())
-        if "trace_id" in group:
-            agg["traces"] = int(group.loc[priced, "trace_id"].nunique(dropna=True))
+def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    if name not in frame:
+        return None
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class _RowFacts:
+    """Per-record facts computed once per window as numpy arrays; groups only index them."""
+
+    status_known: np.ndarray | None
+    is_error: np.ndarray | None
+    fallback_known: np.ndarray | None
+    is_fallback: np.ndarray | None
+    retry_known: np.ndarray | None
+    retried: np.ndarray | None
+    feedback_known: np.ndarray | None
+    negative: np.ndarray | None
+    latency: np.ndarray | None
+    ttft: np.ndarray | None
+    prompt_tokens: np.ndarray | None
+    completion_tokens: np.ndarray | None
+    cost: np.ndarray | None
+    trace_codes: np.ndarray | None
+
+
+def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
+    status_known = is_error = fallback_known = is_fallback = None
+    retry_known = retried = feedback_known = negative = None
+    if "status" in frame:
+        status = as_labels(frame["status"])
+        status_known = frame["status"].notna().to_numpy()
+        is_error = status_known & ~status.isin(s.ok_statuses).to_numpy()
+    if "is_fallback" in frame:
+        flags = frame["is_fallback"]
+        fallback_known = flags.notna().to_numpy()
+        is_fallback = fallback_known & flags.fillna(False).astype(bool).to_numpy()
+    retries = _numbers(frame, "retry_count")
+    if retries is not None:
+        retry_known = ~np.isnan(retries)
+        retried = retry_known & (np.nan_to_num(retries) > 0)
+    if "feedback" in frame:
+        negatives = [v.lower() for v in s.negative_feedback]
+        feedback_known = frame["feedback"].notna().to_numpy()
+        lowered = as_labels(frame["feedback"]).str.lower()
+        negative = feedback_known & lowered.isin(negatives).to_numpy()
+    cost = _row_cost(frame, s)
+    trace_codes = None
+    if cost is not None and "trace_id" in frame:
+        trace_codes, _ = pd.factorize(frame["trace_id"], use_na_sentinel=True)
+    return _RowFacts(
+        status_known=status_known,
+        is_error=is_error,
+        fallback_known=fallback_known,
+        is_fallback=is_fallback,
+        retry_known=retry_known,
+        retried=retried,
+        feedback_known=feedback_known,
+        negative=negative,
+        latency=_numbers(frame, "latency_ms"),
+        ttft=_numbers(frame, "ttft_ms"),
+        prompt_tokens=_numbers(frame, "prompt_tokens"),
+        completion_tokens=_numbers(frame, "completion_tokens"),
+        cost=None if cost is None else cost.to_numpy(dtype=float, na_value=np.nan),
+        trace_codes=trace_codes,
+    )
+
+
+def _count(flags: np.ndarray | None, rows: np.ndarray) -> int:
+    return 0 if flags is None else int(np.count_nonzero(flags[rows]))
+
+
+def _aggregate_group(release: str, cohort: str, rows: np.ndarray, f: _RowFacts) -> GroupAggregates:
+    agg: dict[str, object] = {"release": release, "cohort": cohort, "n": int(rows.size)}
+    agg["status_n"], agg["errors"] = _count(f.status_known, rows), _count(f.is_error, rows)
+    agg["fallback_n"] = _count(f.fallback_known, rows)
+    agg["fallbacks"] = _count(f.is_fallback, rows)
+    agg["retry_n"], agg["retried"] = _count(f.retry_known, rows), _count(f.retried, rows)
+    agg["feedback_n"] = _count(f.feedback_known, rows)
+    agg["negative_feedback"] = _count(f.negative, rows)
+    if f.latency is not None:
+        agg["latency_n"], agg["latency_q"] = _quantiles(f.latency[rows])
+    if f.ttft is not None:
+        agg["ttft_n"], agg["ttft_q"] = _quantiles(f.ttft[rows])
+    for name, values in (
+        ("prompt_tokens", f.prompt_tokens),
+        ("completion_tokens", f.completion_tokens),
+    ):
+        if values is not None:
+            part = values[rows]
+            known = ~np.isnan(part)
+            agg[f"{name}_n"], agg[f"{name}_sum"] = int(known.sum()), float(part[known].sum())
+    if f.cost is not None:
+        part = f.cost[rows]
+        priced = ~np.isnan(part)
+        agg["cost_n"], agg["cost_sum"] = int(priced.sum()), float(part[priced].sum())
+        if f.trace_codes is not None:
+            codes = f.trace_codes[rows][priced]
+            agg["traces"] = int(np.unique(codes[codes >= 0]).size)
         else:
             agg["traces"] = int(priced.sum())
     return GroupAggregates(**agg)  # type: ignore[arg-type]
@@ -190,16 +256,18 @@ def aggregate_frame(
     """Per release: the whole release (`*`) and every value of every cohort column."""
     if frame.empty:
         return []
-    releases = release_labels(frame, release_fields)
-    cost = _row_cost(frame, settings)
+    facts = _row_facts(frame, settings)
+    releases = release_labels(frame, release_fields).to_numpy()
     out: list[GroupAggregates] = []
-    for release, part in frame.groupby(releases, sort=True):
-        out.append(_aggregate_group(str(release), ALL_COHORTS, part, cost, settings))
+    by_release = pd.Series(releases).groupby(releases, sort=True).indices
+    cohort_labels = {dim: as_labels(frame[dim]).to_numpy() for dim in cohort_columns}
+    for release, rows in by_release.items():
+        out.append(_aggregate_group(str(release), ALL_COHORTS, rows, facts))
         for dimension in cohort_columns:
-            keys = as_labels(part[dimension])
-            for value, cohort_part in part.groupby(keys, sort=True):
+            values = cohort_labels[dimension][rows]
+            for value, positions in pd.Series(values).groupby(values, sort=True).indices.items():
                 label = f"{dimension}={value}"
-                out.append(_aggregate_group(str(release), label, cohort_part, cost, settings))
+                out.append(_aggregate_group(str(release), label, rows[positions], facts))
     return out
 
 

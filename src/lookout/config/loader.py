@@ -84,12 +84,19 @@ def load_profiles(
         raise ConfigError([doc.issue((), "expected a mapping at the top level")])
     # Like dbt, only the chosen target is rendered: prod's env vars need not exist in dev.
     env = environ if environ is not None else os.environ
-    chosen = target or env.get("LOOKOUT_TARGET") or render_env_vars(
-        doc, environ, subtree=raw.get("target"), at=("target",)
+    chosen = (
+        target
+        or env.get("LOOKOUT_TARGET")
+        or render_env_vars(doc, environ, subtree=raw.get("target"), at=("target",))
     )
     outputs = raw.get("outputs")
     data = dict(raw, target=chosen)
-    if isinstance(outputs, dict) and chosen in outputs:
+    if isinstance(outputs, dict) and chosen not in outputs:
+        known = ", ".join(sorted(map(str, outputs))) or "none"
+        raise ConfigError(
+            [doc.issue(("target",), f"target {chosen!r} is not among outputs ({known})")]
+        )
+    if isinstance(outputs, dict):
         rendered = render_env_vars(
             doc, environ, subtree=outputs[chosen], at=("outputs", str(chosen))
         )

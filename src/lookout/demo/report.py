@@ -36,8 +36,17 @@ def _runbook(config: LookoutConfig, alert: AlertState) -> str:
 
 def alerts_table(alerts: list[AlertState], config: LookoutConfig) -> Table:
     table = Table(title=f"Alerts ({len(alerts)})", show_lines=False)
-    for column in ("sev", "monitor", "metric", "release", "cohort", "value", "since", "owner",
-                   "runbook"):
+    for column in (
+        "sev",
+        "monitor",
+        "metric",
+        "release",
+        "cohort",
+        "value",
+        "since",
+        "owner",
+        "runbook",
+    ):
         table.add_column(column, overflow="fold")
     for alert in alerts:
         value = format_value(alert.metric, alert.value)

@@ -61,8 +61,13 @@ def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig
 
     directory = directory.resolve()
     if fresh:
-        for name in ("warehouse.duckdb", "results.sqlite", "results.sqlite-wal",
-                     "results.sqlite-shm", "slack"):
+        for name in (
+            "warehouse.duckdb",
+            "results.sqlite",
+            "results.sqlite-wal",
+            "results.sqlite-shm",
+            "slack",
+        ):
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)

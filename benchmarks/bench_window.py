@@ -1,0 +1,173 @@
+"""Window read + ops metrics on a 1,000,000-row table, as ratios to a bare SELECT.
+
+Each measurement runs in a fresh subprocess (so peak RSS is its own) and is repeated; the
+median is reported. The baseline is measured in the same run: machines are noisy, absolute
+times are not comparable between runs, ratios are.
+
+    python benchmarks/bench_window.py            # 1,000,000 rows, 3 repeats
+    python benchmarks/bench_window.py --rows 100000 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def build_table(path: Path, rows: int) -> None:
+    """A request log of `rows` rows inside one day (the window), demo column names."""
+    import duckdb
+
+    conn = duckdb.connect(str(path))
+    conn.execute(
+        f"""
+        CREATE OR REPLACE TABLE app_requests AS
+        SELECT
+            'req_' || lpad(i::VARCHAR, 9, '0') AS request_id,
+            TIMESTAMP '2026-11-02 00:00:00' + to_microseconds((i * 86400000000 // {rows})::BIGINT)
+                AS event_time,
+            TIMESTAMP '2026-11-02 00:00:03' + to_microseconds((i * 86400000000 // {rows})::BIGINT)
+                AS ingested_at,
+            CASE WHEN hash(i) % 2 = 0 THEN 'gpt-4o-mini-2024-07-18'
+                ELSE 'gpt-4.1-mini-2025-04-14' END AS model_version,
+            CASE WHEN hash(i) % 2 = 0 THEN 'support-v7' ELSE 'support-v8' END AS prompt_version,
+            ['faq', 'search', 'account', 'fallback'][1 + (hash(i + 1) % 4)::INTEGER] AS route,
+            ['free', 'pro', 'enterprise'][1 + (hash(i + 2) % 3)::INTEGER] AS plan,
+            ['us', 'eu', 'apac'][1 + (hash(i + 3) % 3)::INTEGER] AS region,
+            exp(7 + 0.5 * sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random())) AS latency_ms,
+            300 + 200 * random() AS ttft_ms,
+            (200 + 800 * random())::INTEGER AS prompt_tokens,
+            (20 + 300 * random())::INTEGER AS completion_tokens,
+            0.0001 + 0.002 * random() AS cost_usd,
+            CASE WHEN random() < 0.01 THEN 'error' ELSE 'ok' END AS status,
+            random() < 0.1 AS is_fallback,
+            CASE WHEN random() < 0.03 THEN 1 ELSE 0 END AS retry_count,
+            CASE WHEN random() < 0.1 THEN 'thumbs_down' WHEN random() < 0.2 THEN 'thumbs_up' END
+                AS feedback,
+            'sess_' || (i // 2)::VARCHAR AS session_id,
+            repeat('How do I rotate my API key without downtime? ', 4) AS prompt,
+            repeat('Acme Cloud keys can be rotated from the console. ', 40) AS context,
+            repeat('Create a second key, deploy it, then revoke the first. ', 6) AS response,
+            NULL::VARCHAR AS tool_calls
+        FROM range({rows}) t(i)
+        """
+    )
+    conn.close()
+
+
+def _config(directory: Path, pushdown: str):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from lookout.config.loader import load_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    root = Path(__file__).resolve().parents[1]
+    monitors = (root / "monitors.yml").read_text()
+    monitors = monitors.replace("pushdown: auto", f"pushdown: {pushdown}").replace(
+        "size: 1h", "size: 1d"
+    )
+    (directory / "monitors.yml").write_text(monitors)
+    (directory / "profiles.yml").write_text((root / "profiles.yml").read_text())
+    return load_config(
+        directory / "profiles.yml",
+        directory / "monitors.yml",
+        target="dev",
+        environ={"LOOKOUT_HOME": str(directory)},
+    )
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM: this process's peak RSS since exec (ru_maxrss would include the parent's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(kind: str, data_dir: Path) -> dict[str, float]:
+    """One measurement in this (fresh) process."""
+    from lookout.windows import Window
+
+    window = Window(DAY, DAY + timedelta(days=1))
+    work = data_dir / f"run-{kind}-{time.time_ns()}"
+    pushdown = "on" if kind == "run_pushdown" else "off"
+    config = _config(work, pushdown)
+    (work / "warehouse.duckdb").symlink_to(data_dir / "warehouse.duckdb")
+    from lookout.pipeline import Context, run_window
+    from lookout.sources.warehouse import metric_fields
+
+    ctx = Context.from_config(config)
+    monitor = config.monitors.monitors[0]
+    ctx.warehouse.check_monitor(monitor)  # reflection is not what we measure
+    query = ctx.warehouse.window_query(monitor, window, metric_fields(monitor.source))
+    started = time.perf_counter()
+    if kind == "bare_select":
+        frame = ctx.warehouse._fetch_frame(query)
+        rows = len(frame)
+    else:
+        result = run_window(ctx, monitor, window)
+        if result.status != "succeeded":
+            raise SystemExit(f"run failed: {result.error}")
+        rows = result.rows
+    seconds = time.perf_counter() - started
+    ctx.close()
+    peak_mb = _peak_rss_mb()
+    return {"seconds": seconds, "peak_rss_mb": peak_mb, "rows": rows}
+
+
+def _run_child(kind: str, data_dir: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--data", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child")
+    parser.add_argument("--data")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, Path(args.data))))
+        return
+    with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp:
+        data_dir = Path(tmp)
+        started = time.perf_counter()
+        build_table(data_dir / "warehouse.duckdb", args.rows)
+        print(f"built {args.rows:,} rows in {time.perf_counter() - started:.1f}s")
+        kinds = ("bare_select", "run_pandas", "run_pushdown")
+        samples: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+        for _ in range(args.repeats):
+            for kind in kinds:  # interleaved, so drift in machine load hits all alike
+                samples[kind].append(_run_child(kind, data_dir))
+        base = statistics.median(s["seconds"] for s in samples["bare_select"])
+        print(
+            f"\nmachine: {platform.machine()}, {platform.python_version()}, "
+            f"{len(samples['bare_select'])} repeats, median shown"
+        )
+        print(f"{'path':<14} {'rows':>10} {'ratio':>7} {'peak RSS MB':>12}")
+        for kind in kinds:
+            seconds = statistics.median(s["seconds"] for s in samples[kind])
+            peak = statistics.median(s["peak_rss_mb"] for s in samples[kind])
+            rows = int(samples[kind][0]["rows"])
+            print(f"{kind:<14} {rows:>10,} {seconds / base:>6.2f}x {peak:>12.0f}")
+        print(f"(baseline bare_select median: {base:.3f}s)")
+
+
+if __name__ == "__main__":
+    main()

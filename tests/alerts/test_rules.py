@@ -1,0 +1,106 @@
+"""Rule evaluation at the min-n and threshold boundaries, splits and significance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lookout.alerts.lifecycle import apply_evaluations, fingerprint
+from lookout.alerts.rules import evaluate_rules
+from lookout.checks.metrics import MetricValue
+from lookout.config.models import AlertRule
+from lookout.windows import Window
+
+
+def rule(**overrides) -> AlertRule:
+    base = {
+        "name": "r",
+        "metric": "error_rate",
+        "op": ">",
+        "threshold": 0.05,
+        "min_n": 100,
+        "owner": "team",
+    }
+    return AlertRule(**{**base, **overrides})
+
+
+def value(v: float, n: int, cohort: str = "*", low=None, high=None, metric="error_rate"):
+    return MetricValue("rel", cohort, metric, v, n, low, high)
+
+
+@pytest.mark.parametrize(
+    ("op", "v", "outcome"),
+    [
+        (">", 0.05, "ok"),  # equal is not past a strict threshold
+        (">", 0.0500001, "breach"),
+        (">=", 0.05, "breach"),
+        ("<", 0.05, "ok"),
+        ("<", 0.0499, "breach"),
+        ("<=", 0.05, "breach"),
+    ],
+)
+def test_threshold_boundary(op, v, outcome):
+    [ev] = evaluate_rules([rule(op=op)], [value(v, 100)])
+    assert ev.outcome == outcome
+
+
+@pytest.mark.parametrize(("n", "outcome"), [(99, "not_enough_data"), (100, "breach")])
+def test_min_n_boundary(n, outcome):
+    [ev] = evaluate_rules([rule()], [value(0.5, n)])
+    assert ev.outcome == outcome
+
+
+def test_split_by_selects_cohorts():
+    values = [value(0.5, 200, "*"), value(0.5, 200, "region=eu"), value(0.5, 200, "plan=free")]
+    evs = evaluate_rules([rule(split_by=["region"])], values)
+    assert [e.cohort for e in evs] == ["region=eu"]
+    evs = evaluate_rules([rule(split_by=["*", "plan"])], values)
+    assert [e.cohort for e in evs] == ["*", "plan=free"]
+    assert len(evaluate_rules([rule()], values)) == 3
+
+
+def test_significance_needs_the_whole_interval_past_the_threshold():
+    noisy = value(0.08, 100, low=0.04, high=0.15)
+    clear = value(0.12, 400, low=0.09, high=0.16)
+    assert evaluate_rules([rule(significance=True)], [noisy])[0].outcome == "ok"
+    assert evaluate_rules([rule(significance=True)], [clear])[0].outcome == "breach"
+    assert evaluate_rules([rule(significance=False)], [noisy])[0].outcome == "breach"
+    below = value(0.01, 400, low=0.005, high=0.03)
+    assert evaluate_rules([rule(op="<", significance=True)], [below])[0].outcome == "breach"
+
+
+def test_other_metrics_are_ignored():
+    assert evaluate_rules([rule()], [value(9.0, 500, metric="latency_p99_ms")]) == []
+
+
+T = datetime(2026, 11, 2, tzinfo=UTC)
+W1, W2, W3 = (Window(T + timedelta(hours=i), T + timedelta(hours=i + 1)) for i in range(3))
+
+
+def test_lifecycle_open_keep_resolve_reopen():
+    r = rule()
+    breach = evaluate_rules([r], [value(0.5, 200)])
+    fine = evaluate_rules([r], [value(0.01, 200)])
+    [opened] = apply_evaluations("mon", {}, breach, W1, T)
+    assert opened.event == "opened" and opened.notifies
+    assert opened.alert.fingerprint == fingerprint("r", "mon", "rel", "*")
+    state = {opened.alert.fingerprint: opened.alert}
+    [again] = apply_evaluations("mon", state, breach, W1, T)  # re-run of the same window
+    assert again.event == "firing" and not again.notifies
+    # an older window that is fine (a backfill) must not resolve a live alert
+    assert apply_evaluations("mon", state, fine, Window(T - timedelta(hours=1), T), T) == []
+    [resolved] = apply_evaluations("mon", state, fine, W2, T)
+    assert resolved.event == "resolved" and resolved.alert.state == "resolved"
+    state = {resolved.alert.fingerprint: resolved.alert}
+    [reopened] = apply_evaluations("mon", state, breach, W3, T)
+    assert reopened.event == "reopened" and reopened.notifies
+
+
+def test_not_enough_data_neither_opens_nor_resolves():
+    r = rule()
+    [opened] = apply_evaluations("mon", {}, evaluate_rules([r], [value(0.5, 200)]), W1, T)
+    state = {opened.alert.fingerprint: opened.alert}
+    thin = evaluate_rules([r], [value(0.0, 5)])
+    assert apply_evaluations("mon", state, thin, W2, T) == []
+    assert apply_evaluations("mon", {}, evaluate_rules([r], [value(0.9, 5)]), W1, T) == []

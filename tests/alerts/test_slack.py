@@ -1,0 +1,184 @@
+"""Block Kit payloads (golden file, escaping) and delivery through slack-sdk to a fake Slack."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.fakes import fake_slack_server
+
+from lookout.alerts.blockkit import to_block_kit
+from lookout.alerts.lifecycle import AlertState
+from lookout.alerts.messages import build_alert_message
+from lookout.alerts.notifier import FileNotifier, SlackBotNotifier, deliver_outbox
+from lookout.config.models import Owner
+from lookout.store import OutboxMessage, ResultsStore
+from lookout.windows import Window
+
+GOLDEN = Path(__file__).parent / "golden"
+T = datetime(2026, 11, 3, 14, tzinfo=UTC)
+WINDOW = Window(T, T + timedelta(hours=1))
+OWNER = Owner(
+    slack_users=["U04SUPPORT1"],
+    slack_group="S05SUPPORTML",
+    channel="#support-ml-alerts",
+    runbook_base="https://runbooks.example.com/support-ml",
+)
+
+
+def _alert(**overrides) -> AlertState:
+    base = dict(
+        fingerprint="f" * 32,
+        monitor="support_bot",
+        rule="p99_latency_per_route",
+        release="gpt-4.1-mini-2025-04-14@support-v8",
+        cohort="route=search",
+        metric="latency_p99_ms",
+        severity="P1",
+        owner="support-ml",
+        state="firing",
+        op=">",
+        threshold=8000.0,
+        value=12873.4,
+        n=412,
+        first_window_start=T,
+        last_window_start=T,
+        opened_at=T,
+        updated_at=T,
+    )
+    return AlertState(**{**base, **overrides})
+
+
+def _check_golden(name: str, payload: dict) -> None:
+    path = GOLDEN / name
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("LOOKOUT_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert text == path.read_text(), (
+        f"{name} changed; rerun with LOOKOUT_UPDATE_GOLDEN=1 if intended"
+    )
+
+
+def test_alert_payload_matches_golden_file():
+    message = build_alert_message("m1", _alert(), WINDOW, OWNER)
+    payload = to_block_kit(message)
+    _check_golden("alert_p99_latency.json", payload)
+    text = json.dumps(payload)
+    # names the owner (user + group), the numbers, window, release, cohort and the runbook
+    for needle in (
+        "<@U04SUPPORT1>",
+        "<!subteam^S05SUPPORTML>",
+        "12,873 ms",
+        "8,000 ms",
+        "n=412",
+        "route=search",
+        "gpt-4.1-mini-2025-04-14@support-v8",
+        "2026-11-03 14:00",
+        "https://runbooks.example.com/support-ml/p99_latency_per_route",
+    ):
+        assert needle in text
+    assert payload["channel"] == "#support-ml-alerts"
+    assert payload["text"]
+
+
+def test_logged_values_are_escaped_and_cannot_ping_or_link():
+    hostile = _alert(
+        release="<!channel> <https://evil.example|click>",
+        cohort="route=<@U999>&x",
+        runbook="javascript:alert(1)",
+    )
+    payload = to_block_kit(build_alert_message("m2", hostile, WINDOW, OWNER))
+    text = json.dumps(payload)
+    assert "<!channel>" not in text and "<@U999>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text and "&amp;x" in text
+    assert "javascript:" not in text  # non-http runbook links are dropped
+
+
+def _queue(store: ResultsStore, n: int) -> list[str]:
+    from lookout.alerts.lifecycle import Transition
+    from lookout.store.results import WindowCommit
+
+    ids = [f"msg{i}" for i in range(n)]
+    store.commit_window(
+        WindowCommit(
+            run_id=uuid.uuid4().hex,
+            monitor="support_bot",
+            window=WINDOW,
+            started_at=T,
+            finished_at=T,
+            rows_read=0,
+            metric_path="pandas",
+            metrics=[],
+            initial_frontier=WINDOW.start,
+            transitions=[Transition("opened", _alert(), WINDOW)],
+            messages=[
+                OutboxMessage(
+                    i,
+                    "alert_opened",
+                    "support_bot",
+                    to_block_kit(build_alert_message(i, _alert(), WINDOW, OWNER)),
+                    channel="#support-ml-alerts",
+                )
+                for i in ids
+            ],
+        )
+    )
+    return ids
+
+
+def test_delivery_through_slack_sdk_to_a_fake_slack(tmp_path):
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    _queue(store, 2)
+    with fake_slack_server() as slack:
+        slack.script = [429, 500]  # rate limited, then a server error: both retried
+        notifier = SlackBotNotifier("xoxb-fake-test-token", base_url=slack.base_url)
+        report = deliver_outbox(store, notifier)
+    assert len(report.sent) == 2 and not report.failed
+    assert len(slack.posted) == 2
+    assert slack.posted[0]["channel"] == "#support-ml-alerts"
+    assert slack.posted[0]["blocks"][0]["type"] == "header"
+    rows = store.outbox()
+    assert {r.status for r in rows} == {"sent"}
+    assert {r.slack_ts for r in rows} == {"1700000000.000001", "1700000000.000002"}
+    assert store.outbox(status="pending") == []
+
+
+def test_failed_delivery_keeps_the_message_pending_and_never_leaks_the_token(tmp_path):
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    _queue(store, 1)
+    with fake_slack_server() as slack:
+        notifier = SlackBotNotifier("xoxb-wrong-token-value", base_url=slack.base_url)
+        report = deliver_outbox(store, notifier)
+        assert len(report.failed) == 1 and "invalid_auth" in report.failed[0][1]
+        [row] = store.outbox(status="pending")
+        assert row.attempts == 1
+        assert "xoxb-wrong-token-value" not in report.failed[0][1]
+        # next delivery with the right token sends it
+        fixed = deliver_outbox(
+            store, SlackBotNotifier("xoxb-fake-test-token", base_url=slack.base_url)
+        )
+    assert len(fixed.sent) == 1 and store.outbox(status="pending") == []
+
+
+def test_file_notifier_writes_exact_payloads(tmp_path):
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    ids = _queue(store, 2)
+    report = deliver_outbox(store, FileNotifier(tmp_path / "slack"))
+    assert report.via == "file" and len(report.sent) == 2
+    for message_id in ids:
+        on_disk = json.loads((tmp_path / "slack" / f"{message_id}.json").read_text())
+        assert on_disk == to_block_kit(build_alert_message(message_id, _alert(), WINDOW, OWNER))
+    assert deliver_outbox(store, FileNotifier(tmp_path / "slack")).sent == ()
+
+
+@pytest.mark.parametrize("count", [1])
+def test_requeueing_the_same_message_id_is_a_no_op(tmp_path, count):
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    _queue(store, count)
+    _queue(store, count)
+    assert len(store.outbox()) == count

@@ -1,0 +1,186 @@
+"""Config errors name the file, the key path and the line; hostile identifiers are rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.config.loader import load_config, load_monitors, load_profiles
+from lookout.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD_MONITORS = """\
+owners:
+  team: {slack_users: [U0TEAM01], channel: "#team"}
+monitors:
+  - name: bot
+    source:
+      table: requests
+      columns: {record_id: id, ts: created_at, model_version: model, prompt_version: prompt_v}
+      cohorts: [region]
+    rules:
+      - {name: a, metric: error_rate, op: ">", threshold: 0.1, owner: team}
+      - {name: b, metric: latency_p99_ms, op: ">", threshold: 900, owner: team}
+      - name: c
+        metric: error_rate
+        op: ">"
+        threshold: high
+        owner: team
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _issues(call) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        call()
+    return [str(issue) for issue in info.value.issues]
+
+
+def test_the_shipped_config_files_are_valid():
+    config = load_config(ROOT / "profiles.yml", ROOT / "monitors.yml", environ={})
+    assert config.monitors.monitors[0].name == "support_bot"
+    assert config.target.slack.enabled is False
+
+
+def test_wrong_type_names_file_line_and_key_path(tmp_path):
+    path = _write(tmp_path, "monitors.yml", GOOD_MONITORS)
+    assert _issues(lambda: load_monitors(path)) == [
+        "monitors.yml:15:9: monitors[0].rules[2].threshold: expected a number"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "table: requests",
+            "table: requests; DROP TABLE x",
+            "monitors[0].source.table: 'requests; DROP TABLE x' is not a plain SQL identifier",
+        ),
+        ("ts: created_at", 'ts: "created_at\\" --"', "monitors[0].source.columns.ts: "),
+        ("cohorts: [region]", 'cohorts: ["region) OR 1=1"]', "monitors[0].source.cohorts[0]: "),
+        ("name: bot", "name: bot-1", "monitors[0].name: 'bot-1' is not a plain SQL identifier"),
+        (
+            "metric: error_rate, op",
+            "metric: eror_rate, op",
+            "monitors[0].rules[0].metric: unknown metric 'eror_rate'",
+        ),
+        (
+            "owner: team}\n      - {name: b",
+            "owner: nobody}\n      - {name: b",
+            "monitors[0].rules[0].owner: unknown owner 'nobody' (owners: team)",
+        ),
+        ('op: ">", threshold: 0.1', 'op: "=>", threshold: 0.1', "monitors[0].rules[0].op: "),
+        (
+            "model_version: model,",
+            "model_versoin: model,",
+            "monitors[0].source.columns: 'model_versoin' is not a canonical field",
+        ),
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n      release: [model_version, route]",
+            "monitors[0].source.release[1]: release field 'route' is not mapped",
+        ),
+    ],
+)
+def test_bad_values_are_reported_with_their_key_path(tmp_path, old, new, expected):
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5")
+    assert old in text
+    path = _write(tmp_path, "monitors.yml", text.replace(old, new, 1))
+    issues = _issues(lambda: load_monitors(path))
+    assert any(expected in issue for issue in issues), issues
+    assert all(issue.startswith("monitors.yml:") for issue in issues)
+
+
+def test_unknown_key_and_missing_key(tmp_path):
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5").replace(
+        "table: requests", "tabel: requests"
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert "monitors.yml:5:5: monitors[0].source.table: required key is missing" in issues
+    assert "monitors.yml:6:7: monitors[0].source.tabel: unknown key" in issues
+
+
+def test_yaml_syntax_error_has_line_and_column(tmp_path):
+    path = _write(tmp_path, "monitors.yml", "monitors:\n  - name: [unclosed\n")
+    [issue] = _issues(lambda: load_monitors(path))
+    assert issue.startswith("monitors.yml:3:1: YAML syntax error")
+
+
+PROFILES = """\
+target: dev
+outputs:
+  dev:
+    warehouse: {url: "duckdb:///{{ env_var('WH_DIR', '/tmp') }}/wh.duckdb"}
+    store: {url: "sqlite:///results.sqlite"}
+    slack: {bot_token: "{{ env_var('SLACK_BOT_TOKEN') }}"}
+  prod:
+    warehouse: {url: "{{ env_var('PROD_WH') }}"}
+    store: {url: "{{ env_var('PROD_STORE') }}"}
+"""
+
+
+def test_env_var_with_default_and_required(tmp_path):
+    path = _write(tmp_path, "profiles.yml", PROFILES)
+    target = load_profiles(path, environ={"SLACK_BOT_TOKEN": "xoxb-test-secret"})
+    assert target.warehouse.url.get_secret_value() == "duckdb:////tmp/wh.duckdb"
+    assert target.slack.bot_token.get_secret_value() == "xoxb-test-secret"
+    assert "xoxb-test-secret" not in repr(target)
+    target = load_profiles(path, environ={"WH_DIR": "/data", "SLACK_BOT_TOKEN": "x"})
+    assert target.warehouse.url.get_secret_value() == "duckdb:////data/wh.duckdb"
+    [issue] = _issues(lambda: load_profiles(path, environ={}))
+    assert issue.startswith(
+        "profiles.yml:6:13: outputs.dev.slack.bot_token: "
+        "environment variable SLACK_BOT_TOKEN is not set"
+    )
+
+
+def test_only_the_chosen_target_is_rendered(tmp_path):
+    path = _write(tmp_path, "profiles.yml", PROFILES)
+    # prod's env vars are unset, but dev is chosen: no error about them
+    load_profiles(path, environ={"SLACK_BOT_TOKEN": "x"})
+    issues = _issues(lambda: load_profiles(path, target="prod", environ={}))
+    assert [i.split(": ")[1] for i in issues] == [
+        "outputs.prod.warehouse.url",
+        "outputs.prod.store.url",
+    ]
+    issues = _issues(lambda: load_profiles(path, target="staging", environ={}))
+    assert "target 'staging' is not among outputs (dev, prod)" in issues[0]
+
+
+def test_passwords_never_appear_in_errors_or_reprs(tmp_path):
+    text = PROFILES.replace("sqlite:///results.sqlite", "postgresql://u:hunter2secret@db/x")
+    target = load_profiles(_write(tmp_path, "profiles.yml", text), environ={"SLACK_BOT_TOKEN": "x"})
+    assert "hunter2secret" not in repr(target)
+    assert target.store.display_url == "postgresql://u:***@db/x"
+
+
+def test_validate_config_command(tmp_path):
+    runner = CliRunner()
+    good = runner.invoke(
+        app,
+        [
+            "validate-config",
+            "--profiles",
+            str(ROOT / "profiles.yml"),
+            "--monitors",
+            str(ROOT / "monitors.yml"),
+        ],
+    )
+    assert good.exit_code == 0, good.output
+    assert "1 monitor(s) (support_bot)" in good.output
+    bad = _write(tmp_path, "monitors.yml", GOOD_MONITORS)
+    result = runner.invoke(
+        app, ["validate-config", "--profiles", str(ROOT / "profiles.yml"), "--monitors", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert "monitors.yml:15:9: monitors[0].rules[2].threshold: expected a number" in result.output

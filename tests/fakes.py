@@ -1,0 +1,76 @@
+"""Real HTTP servers on 127.0.0.1 that speak the APIs Lookout calls (never the real hosts)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class FakeSlack:
+    """Slack Web API subset: chat.postMessage. `script` holds status codes to answer first."""
+
+    base_url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    script: list[int] = field(default_factory=list)
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.requests.append({"path": path, "headers": headers, "body": body})
+            status = self.script.pop(0) if self.script else 200
+        if status == 429:
+            return 429, {"Retry-After": "1"}, b'{"ok": false, "error": "ratelimited"}'
+        if status >= 500:
+            return status, {}, b"upstream error"
+        if headers.get("authorization") != "Bearer xoxb-fake-test-token":
+            return 200, {}, b'{"ok": false, "error": "invalid_auth"}'
+        if path.endswith("/chat.postMessage"):
+            payload = json.loads(body or b"{}")
+            if not payload.get("channel"):
+                return 200, {}, b'{"ok": false, "error": "channel_not_found"}'
+            with self._lock:
+                self.posted.append(payload)
+                ts = f"1700000000.{len(self.posted):06d}"
+            return 200, {}, json.dumps({"ok": True, "channel": "C1", "ts": ts}).encode()
+        return 200, {}, b'{"ok": false, "error": "unknown_method"}'
+
+
+@contextmanager
+def fake_slack_server() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, out = fake.handle(self.path, headers, body)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

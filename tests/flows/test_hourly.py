@@ -1,0 +1,77 @@
+"""The hourly flow through a real Prefect API: windows since the watermark, catch-up, failures."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import T0, make_requests, write_config, write_table
+
+from lookout.errors import LookoutError
+from lookout.store import ResultsStore
+
+pytestmark = pytest.mark.prefect
+
+H = timedelta(hours=1)
+
+
+def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api):
+    from lookout.flows.hourly import hourly
+
+    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(warehouse)
+    write_table(engine, make_requests())
+    engine.dispose()
+    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url, threshold=0.03)
+    paths = {
+        "profiles_path": str(tmp_path / "cfg" / "profiles.yml"),
+        "monitors_path": str(tmp_path / "cfg" / "monitors.yml"),
+    }
+    first = hourly(as_of=T0 + H + timedelta(minutes=15), **paths)
+    assert [r.window.start for r in first["results"]] == [T0]
+    # downtime: the next run is two hours later and catches up both missed windows
+    second = hourly(as_of=T0 + 3 * H + timedelta(minutes=15), **paths)
+    assert [r.window.start for r in second["results"]] == [T0 + H, T0 + 2 * H]
+    assert hourly(as_of=T0 + 3 * H + timedelta(minutes=15), **paths)["results"] == []
+
+    store = ResultsStore(store_url)
+    assert store.watermark("bot") == T0 + 3 * H
+    runs = store.runs("bot")
+    assert len(runs) == 3 and all(r["flow_run_id"] for r in runs)
+    opened = sum(len(r.alerts_opened) for r in first["results"] + second["results"])
+    assert opened > 0
+    sent = first["delivery"]["sent"] + second["delivery"]["sent"]
+    assert sent == opened == len(list((tmp_path / "cfg" / "out" / "slack").glob("*.json")))
+    payload = json.loads(next((tmp_path / "cfg" / "out" / "slack").glob("*.json")).read_text())
+    assert payload["channel"] == "#team" and "<@U0TEAM01>" in payload["text"]
+    store.dispose()
+
+
+def test_a_failing_window_fails_the_flow_without_moving_the_watermark(tmp_path, prefect_api):
+    from lookout.flows.hourly import hourly
+
+    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(warehouse)
+    write_table(engine, make_requests().drop(columns=["latency_ms"]))  # mapped column missing
+    engine.dispose()
+    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url)
+    with pytest.raises(LookoutError, match=r"1 window\(s\) failed: bot 2026-11-02T00:00Z/1h"):
+        hourly(
+            as_of=T0 + H + timedelta(minutes=15),
+            profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
+            monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
+        )
+    store = ResultsStore(store_url)
+    assert store.watermark("bot") is None
+    failed = store.runs("bot")
+    assert len(failed) == 2  # first try + one Prefect retry, both recorded
+    assert all(r["status"] == "failed" for r in failed)
+    assert (
+        "monitors.yml: monitors[0].source.columns.latency_ms: column 'latency_ms' is not in table"
+        in failed[0]["error"]
+    )
+    store.dispose()
