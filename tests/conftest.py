@@ -208,3 +208,12 @@ def pg_database(pg_url: str) -> Iterator[str]:
 
 def hours(n: int) -> timedelta:
     return timedelta(hours=n)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One temporary Prefect API (SQLite) for the whole session: real flow and task runs."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -119,7 +119,7 @@ def alerts(
 ) -> None:
     """List alerts from the results store."""
     from lookout.config.loader import load_config
-    from lookout.demo.report import alerts_table
+    from lookout.demo.report import alert_lines
     from lookout.store.results import ResultsStore
 
     try:
@@ -131,7 +131,8 @@ def alerts(
         rows = store.alerts(state=state)
     finally:
         store.dispose()
-    console.print(alerts_table(rows, config))
+    for line in alert_lines(rows, config):
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def main() -> None:  # pragma: no cover

@@ -63,7 +63,7 @@ def test_split_by_selects_cohorts():
 def test_significance_needs_the_whole_interval_past_the_threshold():
     noisy = value(0.08, 100, low=0.04, high=0.15)
     clear = value(0.12, 400, low=0.09, high=0.16)
-    assert evaluate_rules([rule(significance=True)], [noisy])[0].outcome == "ok"
+    assert evaluate_rules([rule(significance=True)], [noisy])[0].outcome == "inconclusive"
     assert evaluate_rules([rule(significance=True)], [clear])[0].outcome == "breach"
     assert evaluate_rules([rule(significance=False)], [noisy])[0].outcome == "breach"
     below = value(0.01, 400, low=0.005, high=0.03)
@@ -104,3 +104,17 @@ def test_not_enough_data_neither_opens_nor_resolves():
     thin = evaluate_rules([r], [value(0.0, 5)])
     assert apply_evaluations("mon", state, thin, W2, T) == []
     assert apply_evaluations("mon", {}, evaluate_rules([r], [value(0.9, 5)]), W1, T) == []
+
+
+def test_significance_opens_on_evidence_and_resolves_on_recovery():
+    r = rule(significance=True)
+    strong = evaluate_rules([r], [value(0.12, 400, low=0.09, high=0.16)])
+    [opened] = apply_evaluations("mon", {}, strong, W1, T)
+    state = {opened.alert.fingerprint: opened.alert}
+    # still above 5% but not significantly: the alert keeps firing (no flap)
+    noisy = evaluate_rules([r], [value(0.07, 100, low=0.03, high=0.14)])
+    assert apply_evaluations("mon", state, noisy, W2, T) == []
+    # back under the threshold: resolved, even though the interval still includes 5%
+    recovered = evaluate_rules([r], [value(0.03, 100, low=0.01, high=0.085)])
+    [resolved] = apply_evaluations("mon", state, recovered, W3, T)
+    assert resolved.event == "resolved"

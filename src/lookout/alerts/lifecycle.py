@@ -96,7 +96,7 @@ def apply_evaluations(
     """The alert changes one window's evaluations cause, given the alerts already stored."""
     out: list[Transition] = []
     for ev in evaluations:
-        if ev.outcome == "not_enough_data":
+        if ev.outcome in ("not_enough_data", "inconclusive"):
             continue
         fp = fingerprint(ev.rule.name, monitor, ev.release, ev.cohort)
         current = existing.get(fp)

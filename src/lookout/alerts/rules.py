@@ -17,7 +17,10 @@ from lookout.config.models import AlertRule
 
 __all__ = ["Evaluation", "Outcome", "breaches", "evaluate_rules", "in_split"]
 
-Outcome = Literal["breach", "ok", "not_enough_data"]
+# `inconclusive`: a significance rule whose point value is past the threshold but whose interval
+# is not. It neither opens nor resolves: alerts open on evidence and resolve on recovery, which
+# is the hysteresis band that keeps a real but noisy incident from flapping.
+Outcome = Literal["breach", "ok", "not_enough_data", "inconclusive"]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -77,6 +80,8 @@ def evaluate_rules(rules: Iterable[AlertRule], values: Iterable[MetricValue]) ->
                 outcome: Outcome = "not_enough_data"
             elif breaches(rule, value):
                 outcome = "breach"
+            elif rule.significance and _OPS[rule.op](value.value, rule.threshold):
+                outcome = "inconclusive"
             else:
                 outcome = "ok"
             out.append(Evaluation(rule, value, outcome))

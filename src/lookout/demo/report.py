@@ -11,7 +11,7 @@ from lookout.alerts.messages import format_value
 from lookout.config.loader import LookoutConfig
 from lookout.demo.runner import DemoOutcome
 
-__all__ = ["alerts_table", "print_demo_summary"]
+__all__ = ["alert_lines", "print_demo_summary"]
 
 
 def _mentions(config: LookoutConfig, owner_name: str) -> str:
@@ -34,35 +34,23 @@ def _runbook(config: LookoutConfig, alert: AlertState) -> str:
     return "-"
 
 
-def alerts_table(alerts: list[AlertState], config: LookoutConfig) -> Table:
-    table = Table(title=f"Alerts ({len(alerts)})", show_lines=False)
-    for column in (
-        "sev",
-        "monitor",
-        "metric",
-        "release",
-        "cohort",
-        "value",
-        "since",
-        "owner",
-        "runbook",
-    ):
-        table.add_column(column, overflow="fold")
+def alert_lines(alerts: list[AlertState], config: LookoutConfig) -> list[str]:
+    """Rich markup, a few lines per alert; URLs are never wrapped (print with soft_wrap)."""
+    lines = [f"[bold]Alerts firing: {len(alerts)}[/]"]
+    colours = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
     for alert in alerts:
         value = format_value(alert.metric, alert.value)
         threshold = format_value(alert.metric, alert.threshold)
-        table.add_row(
-            alert.severity,
-            escape(alert.monitor),
-            alert.metric,
-            escape(alert.release),
-            escape(alert.cohort),
-            f"{value} {alert.op} {threshold} (n={alert.n})",
-            f"{alert.first_window_start:%m-%d %H:%M}",
-            escape(_mentions(config, alert.owner)),
-            escape(_runbook(config, alert)),
-        )
-    return table
+        colour = colours.get(alert.severity, "white")
+        lines += [
+            f"[{colour}]{alert.severity}[/] {escape(alert.monitor)} · {alert.metric} "
+            f"{value} {alert.op} {threshold} (n={alert.n:,})",
+            f"    release {escape(alert.release)} · cohort {escape(alert.cohort)} · "
+            f"since {alert.first_window_start:%Y-%m-%d %H:%M} UTC",
+            f"    owner {escape(_mentions(config, alert.owner))}",
+            f"    runbook {escape(_runbook(config, alert))}",
+        ]
+    return lines
 
 
 def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
@@ -71,25 +59,32 @@ def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
         f"[bold]Lookout demo[/] in {escape(str(outcome.directory))}\n"
         f"warehouse: {outcome.warehouse_rows:,} synthetic requests ({built}); "
         f"windows run now: {outcome.windows_run} ({outcome.rows:,} rows)"
-        + ("" if outcome.windows_run else " — all windows were already processed (idempotent)")
+        + ("" if outcome.windows_run else " — all windows were already processed (idempotent)"),
+        soft_wrap=True,
+        highlight=False,
     )
     releases = Table(title="Results per release (all windows, whole release)")
-    for column in ("release", "windows", "records", "first window", "last window"):
+    releases.add_column("release", no_wrap=True)
+    for column in ("windows", "records", "first window", "last window"):
         releases.add_column(column)
     for row in outcome.releases:
         releases.add_row(
             escape(str(row["release"])),
             str(row["windows"]),
             f"{int(row['records']):,}",
-            f"{row['first_window']:%Y-%m-%d %H:%M}",
-            f"{row['last_window']:%Y-%m-%d %H:%M}",
+            f"{row['first_window']:%m-%d %H:%M}",
+            f"{row['last_window']:%m-%d %H:%M}",
         )
     console.print(releases)
-    console.print(alerts_table(outcome.alerts, outcome.config))
+    for line in alert_lines(outcome.alerts, outcome.config):
+        console.print(line, soft_wrap=True, highlight=False)
     delivery = outcome.delivery
+    console.print()
     console.print(
         f"Slack messages: {delivery['sent']} delivered now, {delivery['failed']} failed → "
         f"{escape(str(outcome.slack_dir))}/*.json (exact Block Kit payloads; set SLACK_BOT_TOKEN "
         "to send them)\n"
-        f"Results store: {escape(outcome.config.target.store.display_url)}"
+        f"Results store: {escape(outcome.config.target.store.display_url)}",
+        soft_wrap=True,
+        highlight=False,
     )

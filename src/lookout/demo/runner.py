@@ -57,7 +57,7 @@ def _quiet_prefect_env(directory: Path) -> None:
 
 def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig, int, bool]:
     """Create the directory, its config files and the warehouse (only when missing)."""
-    from lookout.demo.data import generate_requests, write_duckdb
+    from lookout.demo.synthetic import generate_requests, write_duckdb
 
     directory = directory.resolve()
     if fresh:
@@ -92,7 +92,7 @@ def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig
 
 
 def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
-    from lookout.demo.data import DEMO_DAYS, DEMO_START
+    from lookout.demo.synthetic import DEMO_DAYS, DEMO_START
 
     directory = directory.resolve()
     _quiet_prefect_env(directory)

@@ -1,0 +1,75 @@
+"""`lookout demo` end to end: the incidents alert, nothing else does, re-runs are idempotent."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.demo.synthetic import INCIDENT_ERROR_REGION, INCIDENT_SLOW_ROUTE, RELEASE_1, RELEASE_2
+from lookout.store import ResultsStore
+
+pytestmark = pytest.mark.prefect
+
+R1 = "@".join(RELEASE_1)
+R2 = "@".join(RELEASE_2)
+
+
+@pytest.fixture
+def demo_env(monkeypatch, tmp_path):
+    # The demo sets these for its own process; setenv+delenv makes monkeypatch restore them
+    # (to unset) after the test, so they do not leak into other tests.
+    for name in ("LOOKOUT_HOME", "PREFECT_HOME", "PREFECT_LOGGING_LEVEL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    return tmp_path / "demo"
+
+
+def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_api):
+    directory = demo_env
+    runner = CliRunner()
+    started = time.perf_counter()
+    first = runner.invoke(app, ["demo", "--dir", str(directory)], env={"COLUMNS": "200"})
+    elapsed = time.perf_counter() - started
+    assert first.exit_code == 0, first.output + repr(first.exception)
+    assert elapsed < 120, f"demo took {elapsed:.0f}s"
+    assert "windows run now: 72" in first.output
+
+    store = ResultsStore(f"sqlite:///{directory / 'results.sqlite'}")
+    firing = {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")}
+    assert firing == {
+        ("p99_latency_per_route", R2, f"route={INCIDENT_SLOW_ROUTE}"),
+        ("error_rate", R2, f"region={INCIDENT_ERROR_REGION}"),
+    }
+    assert store.alerts(state="resolved") == []
+    releases = {row["release"]: row for row in store.release_summary("support_bot")}
+    assert set(releases) == {R1, R2}
+    assert releases[R1]["windows"] == 72 and releases[R2]["windows"] == 48
+    for needle in (
+        "p99_latency_per_route",
+        "error_rate",
+        "support-ml",
+        "platform-oncall",
+        "https://runbooks.example.com/support-ml/p99_latency_per_route",
+    ):
+        assert needle in first.output
+
+    payloads = sorted((directory / "slack").glob("*.json"))
+    assert len(payloads) == 2
+    texts = [json.loads(p.read_text())["text"] for p in payloads]
+    assert any("<@U04SUPPORT1>" in t and "<!subteam^S05SUPPORTML>" in t for t in texts)
+    assert any("<!subteam^S05PLATFORM>" in t for t in texts)
+    snapshot = {p.name: p.read_text() for p in payloads}
+    metrics_before = store.metrics("support_bot")
+
+    again = runner.invoke(app, ["demo", "--dir", str(directory)], env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert "windows run now: 0" in again.output
+    assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
+    assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
+    assert len(store.outbox()) == 2
+    assert store.metrics("support_bot") == metrics_before
+    store.dispose()
