@@ -75,3 +75,96 @@ def test_a_failing_window_fails_the_flow_without_moving_the_watermark(tmp_path, 
         in failed[0]["error"]
     )
     store.dispose()
+
+
+def test_an_unreachable_warehouse_fails_the_run_but_pending_alerts_are_still_delivered(
+    tmp_path, prefect_api
+):
+    from lookout.alerts.lifecycle import Transition
+    from lookout.flows.hourly import hourly
+    from lookout.store import OutboxMessage, WindowCommit
+    from lookout.windows import Window
+
+    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    write_config(
+        tmp_path / "cfg",
+        warehouse="postgresql+psycopg://lookout:pw-never-shown@127.0.0.1:1/warehouse",
+        store=store_url,
+    )
+    store = ResultsStore(store_url)
+    window = Window(T0, T0 + H)
+    transitions: list[Transition] = []
+    store.commit_window(
+        WindowCommit(
+            run_id="earlier-run",
+            monitor="bot",
+            window=window,
+            started_at=T0,
+            finished_at=T0,
+            rows_read=0,
+            metric_path="pandas",
+            metrics=[],
+            initial_frontier=T0,
+            transitions=transitions,
+            messages=[
+                OutboxMessage(
+                    "queued-earlier", "alert_opened", "bot", {"text": "hi"}, channel="#team"
+                )
+            ],
+        )
+    )
+    with pytest.raises(LookoutError, match=r"bot \(planning failed\)"):
+        hourly(
+            as_of=T0 + 3 * H,
+            profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
+            monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
+        )
+    assert json.loads((tmp_path / "cfg" / "out" / "slack" / "queued-earlier.json").read_text()) == {
+        "text": "hi"
+    }
+    assert store.outbox(status="pending") == []
+    assert store.watermark("bot") == T0 + H  # unchanged by the failed run
+    store.dispose()
+
+
+def test_unknown_monitor_names_are_rejected(tmp_path, prefect_api):
+    from lookout.flows.hourly import hourly
+
+    write_config(tmp_path / "cfg", warehouse="duckdb:///:memory:", store="sqlite://")
+    with pytest.raises(LookoutError, match="unknown monitor\\(s\\): nope"):
+        hourly(
+            monitors=["nope"],
+            profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
+            monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
+        )
+
+
+def test_cli_run_and_alerts_commands(tmp_path, prefect_api):
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(warehouse)
+    write_table(engine, make_requests())
+    engine.dispose()
+    write_config(
+        tmp_path / "cfg",
+        warehouse=warehouse,
+        store=f"sqlite:///{tmp_path / 'results.sqlite'}",
+        threshold=0.0,
+    )
+    files = [
+        "--profiles",
+        str(tmp_path / "cfg" / "profiles.yml"),
+        "--monitors",
+        str(tmp_path / "cfg" / "monitors.yml"),
+    ]
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", *files, "--as-of", "2026-11-02T03:30:00"])
+    assert result.exit_code == 0, result.output
+    assert "3 window(s), 600 rows" in result.output
+    listed = runner.invoke(app, ["alerts", *files])
+    assert listed.exit_code == 0, listed.output
+    assert "Alerts firing:" in listed.output and "error_rate" in listed.output
+    assert "https://runbooks.example.com/team/errors" in listed.output

@@ -32,7 +32,7 @@ def _scheduled_start() -> datetime:
     return as_utc(scheduled) if scheduled is not None else datetime.now(UTC)
 
 
-@task(name="plan-windows", cache_policy=NO_CACHE)
+@task(name="plan-windows", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def plan_task(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
     return plan_windows(ctx, monitor, as_of)
 
@@ -63,6 +63,9 @@ def hourly(
     """Run every complete window of every monitor (or of `monitors`) up to `as_of`."""
     logger = get_run_logger()
     config = load_config(Path(profiles_path), Path(monitors_path), target=target)
+    unknown = sorted(set(monitors or ()) - {m.name for m in config.monitors.monitors})
+    if unknown:
+        raise LookoutError(f"unknown monitor(s): {', '.join(unknown)} (see {monitors_path})")
     as_of = as_utc(as_of) if as_of is not None else _scheduled_start()
     ctx = Context.from_config(config)
     results: list[RunResult] = []
@@ -71,7 +74,12 @@ def hourly(
         for monitor in config.monitors.monitors:
             if monitors and monitor.name not in monitors:
                 continue
-            for window in plan_task(ctx, monitor, as_of):
+            planned = plan_task(ctx, monitor, as_of, return_state=True)
+            if not planned.is_completed():
+                # e.g. the warehouse is down: other monitors and the delivery still run
+                failures.append(f"{monitor.name} (planning failed)")
+                continue
+            for window in planned.result():
                 state = run_window_task(ctx, monitor, window, as_of, return_state=True)
                 if state.is_completed():
                     results.append(state.result())
