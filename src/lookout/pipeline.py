@@ -138,7 +138,11 @@ def _message_id(fingerprint: str, event: str, window: Window) -> str:
 
 
 def _outbox_messages(
-    ctx: Context, monitor: Monitor, transitions: list[Transition], window: Window
+    ctx: Context,
+    monitor: Monitor,
+    transitions: list[Transition],
+    window: Window,
+    run_url: str | None,
 ) -> list[OutboxMessage]:
     target = ctx.config.target
     out = []
@@ -149,7 +153,12 @@ def _outbox_messages(
         owner = ctx.config.monitors.owners[alert.owner]
         message_id = _message_id(alert.fingerprint, transition.event, window)
         message = build_alert_message(
-            message_id, alert, window, owner, default_channel=target.slack.default_channel
+            message_id,
+            alert,
+            window,
+            owner,
+            default_channel=target.slack.default_channel,
+            run_url=run_url,
         )
         out.append(
             OutboxMessage(
@@ -171,8 +180,12 @@ def run_window(
     *,
     as_of: datetime | None = None,
     flow_run_id: str | None = None,
+    run_url: str | None = None,
 ) -> RunResult:
-    """Run every stage on one window and commit the results; failures are recorded, not raised."""
+    """Run every stage on one window and commit the results; failures are recorded, not raised.
+
+    `run_url` (the orchestrator's page for this run) is linked from alert messages.
+    """
     run_id = uuid.uuid4().hex
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -215,7 +228,7 @@ def run_window(
         evaluations = evaluate_rules(monitor.rules, values)
         existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
         transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
-        messages = _outbox_messages(ctx, monitor, transitions, window)
+        messages = _outbox_messages(ctx, monitor, transitions, window, run_url)
         done("alerts")
 
         stage("commit")

@@ -86,6 +86,23 @@ def test_alert_payload_matches_golden_file():
     assert payload["text"]
 
 
+def test_report_and_run_links_are_added_when_known():
+    message = build_alert_message(
+        "m3",
+        _alert(),
+        WINDOW,
+        OWNER,
+        report_url="https://reports.example.com/support_bot/2026-11-03.html",
+        run_url="https://prefect.example.com/flow-runs/flow-run/abc",
+    )
+    context = to_block_kit(message)["blocks"][-1]["elements"][0]["text"]
+    assert context == (
+        "<https://runbooks.example.com/support-ml/p99_latency_per_route|Runbook>  ·  "
+        "<https://reports.example.com/support_bot/2026-11-03.html|Report>  ·  "
+        "<https://prefect.example.com/flow-runs/flow-run/abc|Run>"
+    )
+
+
 def test_logged_values_are_escaped_and_cannot_ping_or_link():
     hostile = _alert(
         release="<!channel> <https://evil.example|click>",

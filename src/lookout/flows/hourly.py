@@ -32,6 +32,12 @@ def _scheduled_start() -> datetime:
     return as_utc(scheduled) if scheduled is not None else datetime.now(UTC)
 
 
+def _run_url() -> str | None:
+    """The flow run's UI page, when a UI is configured (ephemeral mode has none)."""
+    url = flow_run.ui_url
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
 @task(name="plan-windows", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def plan_task(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
     return plan_windows(ctx, monitor, as_of)
@@ -39,7 +45,9 @@ def plan_task(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
 
 @task(name="run-window", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def run_window_task(ctx: Context, monitor: Monitor, window: Window, as_of: datetime) -> RunResult:
-    result = run_window(ctx, monitor, window, as_of=as_of, flow_run_id=flow_run.id)
+    result = run_window(
+        ctx, monitor, window, as_of=as_of, flow_run_id=flow_run.id, run_url=_run_url()
+    )
     if result.status == "failed":
         raise LookoutError(f"{monitor.name} {window.label}: {result.error}")
     return result

@@ -25,7 +25,7 @@ from lookout.checks.metrics import (
 )
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError
-from lookout.sources.contract import CANONICAL_FIELDS, TEXT_FIELDS
+from lookout.sources.contract import TEXT_FIELDS
 from lookout.windows import Window, as_utc
 
 __all__ = ["PUSHDOWN_DIALECTS", "Warehouse", "metric_fields"]
@@ -158,9 +158,7 @@ class Warehouse:
         wanted = list(fields) if fields is not None else metric_fields(source)
         selected = [self._column(table, source, f).label(f) for f in wanted if f in source.columns]
         for cohort in source.cohorts:
-            if cohort not in wanted and cohort not in CANONICAL_FIELDS:
-                selected.append(table.c[cohort].label(cohort))
-            elif cohort in CANONICAL_FIELDS and cohort not in wanted:
+            if cohort not in wanted:
                 selected.append(self._column(table, source, cohort).label(cohort))
         return sa.select(*selected).where(self._in_window(table, source, window))
 
