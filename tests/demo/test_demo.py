@@ -48,6 +48,12 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     releases = {row["release"]: row for row in store.release_summary("support_bot")}
     assert set(releases) == {R1, R2}
     assert releases[R1]["windows"] == 72 and releases[R2]["windows"] == 48
+    assert releases[R1]["records"] + releases[R2]["records"] == 144_000
+    assert releases[R1]["error_rate"] < 0.012 < 0.03 < releases[R2]["error_rate"]
+    assert (
+        releases[R1]["median_window_p99_ms"] < 5_000 < 10_000 < releases[R2]["median_window_p99_ms"]
+    )
+    assert releases[R2]["cost_per_trace_usd"] > 2 * releases[R1]["cost_per_trace_usd"]
     for needle in (
         "p99_latency_per_route",
         "error_rate",

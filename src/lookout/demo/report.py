@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -63,17 +64,24 @@ def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
         soft_wrap=True,
         highlight=False,
     )
-    releases = Table(title="Results per release (all windows, whole release)")
+    releases = Table(
+        title="Results per release (whole release, all windows)",
+        caption="errors and $/trace pooled over windows; p99: median of the hourly p99s",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     releases.add_column("release", no_wrap=True)
-    for column in ("windows", "records", "first window", "last window"):
-        releases.add_column(column)
+    for column in ("windows", "records", "errors", "p99 ms", "$/trace"):
+        releases.add_column(column, justify="right", no_wrap=True)
     for row in outcome.releases:
         releases.add_row(
             escape(str(row["release"])),
             str(row["windows"]),
             f"{int(row['records']):,}",
-            f"{row['first_window']:%m-%d %H:%M}",
-            f"{row['last_window']:%m-%d %H:%M}",
+            "-" if row["error_rate"] is None else f"{row['error_rate']:.2%}",
+            "-" if row["median_window_p99_ms"] is None else f"{row['median_window_p99_ms']:,.0f}",
+            "-" if row["cost_per_trace_usd"] is None else f"${row['cost_per_trace_usd']:.5f}",
         )
     console.print(releases)
     for line in alert_lines(outcome.alerts, outcome.config):

@@ -155,7 +155,7 @@ class ResultsStore:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def release_summary(self, monitor: str) -> list[dict[str, Any]]:
-        """Per release: windows with results and records counted (overall cohort)."""
+        """Per release: windows, records, period, and pooled headline metrics (whole release)."""
         m = schema.metrics
         query = (
             sa.select(
@@ -169,8 +169,20 @@ class ResultsStore:
             .group_by(m.c.release)
             .order_by(m.c.release)
         )
+        headline = ("error_rate", "latency_p99_ms", "cost_per_trace_usd")
+        values = (
+            sa.select(m.c.release, m.c.metric, m.c.value, m.c.n)
+            .where(m.c.monitor == monitor, m.c.cohort == "*", m.c.metric.in_(headline))
+            .order_by(m.c.release, m.c.metric, m.c.window_start)
+        )
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+            series: dict[tuple[str, str], list[tuple[float, int]]] = {}
+            for r in conn.execute(values):
+                series.setdefault((r.release, r.metric), []).append((r.value, r.n))
+        for row in rows:
+            row.update(_headline(series, row["release"]))
+        return rows
 
     def runs(self, monitor: str | None = None) -> list[dict[str, Any]]:
         r = schema.runs
@@ -405,6 +417,23 @@ class ResultsStore:
                     attempts=0,
                 )
             )
+
+
+def _pooled(points: list[tuple[float, int]]) -> float | None:
+    """Rates and per-trace means pool across windows as sum(value * n) / sum(n)."""
+    total = sum(n for _, n in points)
+    return sum(v * n for v, n in points) / total if total else None
+
+
+def _headline(series: dict[tuple[str, str], list[tuple[float, int]]], release: str) -> dict:
+    """Whole-period headline numbers of a release. Quantiles do not pool: the median of the
+    windows' p99s is shown instead (and named so)."""
+    p99 = sorted(v for v, _ in series.get((release, "latency_p99_ms"), []))
+    return {
+        "error_rate": _pooled(series.get((release, "error_rate"), [])),
+        "median_window_p99_ms": p99[len(p99) // 2] if p99 else None,
+        "cost_per_trace_usd": _pooled(series.get((release, "cost_per_trace_usd"), [])),
+    }
 
 
 def _alert_to_row(alert: AlertState) -> dict[str, Any]:
