@@ -1,6 +1,7 @@
 """`run_window(monitor, window)`: the stages of one window, in order, as a plain function.
 
-read -> ops metrics -> alert rules -> one commit (results, alerts, outbox, watermark).
+check -> validate (GX) -> read -> ops metrics -> alert rules -> one commit (results,
+validations, quarantine, alerts, outbox, watermark).
 Nothing is written before the commit, so a crash at any stage leaves the store as it was.
 Orchestrators (Prefect flows, the CLI, tests) call this; it knows nothing about them.
 """
@@ -26,6 +27,13 @@ from lookout.checks.metrics import (
     MetricValue,
     aggregate_frame,
     metrics_from_aggregates,
+)
+from lookout.checks.validation.runner import GxRunner
+from lookout.checks.validation.stage import (
+    PlannedExpectation,
+    ValidationResult,
+    plan_suite,
+    run_validation,
 )
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
@@ -57,6 +65,20 @@ class Context:
     out_dir: Path
     # Test seam: called with a stage name before that stage runs (crash injection).
     before_stage: Callable[[str], None] | None = None
+    _suites: dict[str, list[PlannedExpectation]] = field(default_factory=dict)
+    _gx: GxRunner | None = None
+
+    def suite(self, monitor: Monitor) -> list[PlannedExpectation]:
+        """The monitor's planned expectations, built once per context."""
+        if monitor.name not in self._suites:
+            self._suites[monitor.name] = plan_suite(monitor, self.config.monitors_dir)
+        return self._suites[monitor.name]
+
+    @property
+    def gx(self) -> GxRunner:
+        if self._gx is None:
+            self._gx = GxRunner()
+        return self._gx
 
     @classmethod
     def from_config(cls, config: LookoutConfig) -> Context:
@@ -69,6 +91,9 @@ class Context:
         )
 
     def close(self) -> None:
+        if self._gx is not None:
+            self._gx.close()
+            self._gx = None
         self.warehouse.dispose()
         self.store.dispose()
 
@@ -88,6 +113,11 @@ class RunResult:
     alerts_opened: tuple[str, ...] = ()
     alerts_resolved: tuple[str, ...] = ()
     messages_queued: int = 0
+    quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    failed_expectations: int = 0
+    validation_path: str | None = None
+    flag: str | None = None
     frontier: datetime | None = None
     seconds: float = 0.0
     error: str | None = None
@@ -201,10 +231,26 @@ def run_window(
 
     try:
         settings = metric_settings(monitor)
-        stage("read")
+        stage("check")
         names = [m.name for m in ctx.config.monitors.monitors]
         index = names.index(monitor.name) if monitor.name in names else None
         ctx.warehouse.check_monitor(monitor, index)  # names the monitors.yml key of a bad column
+        done("check")
+
+        validation: ValidationResult | None = None
+        if monitor.validation.enabled:
+            stage("validate")
+            validation = run_validation(
+                ctx.warehouse,
+                monitor,
+                window,
+                planned=ctx.suite(monitor),
+                runner=ctx.gx,
+                connection_string=ctx.config.target.warehouse.url.get_secret_value(),
+            )
+            done("validate")
+
+        stage("read")
         pushdown = _use_pushdown(monitor, ctx.warehouse)
         if pushdown:
             aggregates = ctx.warehouse.aggregate_window(monitor, window, settings)
@@ -222,6 +268,8 @@ def run_window(
                 frame, monitor.source.release, monitor.source.cohorts, settings
             )
         values: list[MetricValue] = metrics_from_aggregates(aggregates)
+        if validation is not None:
+            values += validation.metrics()
         done("metrics")
 
         stage("alerts")
@@ -248,6 +296,14 @@ def run_window(
                 transitions=transitions,
                 messages=messages,
                 flow_run_id=flow_run_id,
+                validations=validation.outcomes if validation else (),
+                quarantine={
+                    record_id: (validation.quarantined_release[record_id], reasons)
+                    for record_id, reasons in validation.quarantined.items()
+                }
+                if validation
+                else {},
+                flag=validation.flag if validation else None,
             )
         )
         done("commit")
@@ -278,6 +334,13 @@ def run_window(
         alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.notifies),
         alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
         messages_queued=len(messages),
+        quarantined=len(validation.quarantined) if validation else 0,
+        quarantine_reasons=dict(validation.reasons) if validation else {},
+        failed_expectations=sum(o.status == "failed" for o in validation.outcomes)
+        if validation
+        else 0,
+        validation_path=validation.path if validation else None,
+        flag=validation.flag if validation else None,
         frontier=frontier,
         seconds=time.perf_counter() - clock,
         stage_seconds=stage_seconds,

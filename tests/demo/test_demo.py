@@ -9,7 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.demo.synthetic import INCIDENT_ERROR_REGION, INCIDENT_SLOW_ROUTE, RELEASE_1, RELEASE_2
+from lookout.demo.synthetic import (
+    INCIDENT_BAD_LOGGING_HOUR,
+    INCIDENT_ERROR_REGION,
+    INCIDENT_SLOW_ROUTE,
+    RELEASE_1,
+    RELEASE_2,
+    generate_requests,
+)
 from lookout.store import ResultsStore
 
 pytestmark = pytest.mark.prefect
@@ -44,7 +51,18 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         ("p99_latency_per_route", R2, f"route={INCIDENT_SLOW_ROUTE}"),
         ("error_rate", R2, f"region={INCIDENT_ERROR_REGION}"),
     }
-    assert store.alerts(state="resolved") == []
+    # the one-hour logging incident: one failing expectation, its rows quarantined, an alert
+    # to the owner that opened in that hour and resolved in the next
+    resolved = store.alerts(state="resolved")
+    assert [(a.rule, a.release, a.cohort) for a in resolved] == [("data_quality", R2, "*")]
+    assert resolved[0].first_window_start == INCIDENT_BAD_LOGGING_HOUR
+    failed = store.validations("support_bot", status="failed")
+    assert [(r["release"], r["expectation"]) for r in failed] == [(R2, "between_latency_ms")]
+    assert failed[0]["window_start"] == INCIDENT_BAD_LOGGING_HOUR.replace(tzinfo=None)
+    data = generate_requests()
+    bad = set(data.loc[data.latency_ms < 0, "request_id"])
+    assert {q["record_id"] for q in store.quarantined("support_bot")} == bad
+    assert failed[0]["unexpected_count"] == len(bad) > 50
     releases = {row["release"]: row for row in store.release_summary("support_bot")}
     assert set(releases) == {R1, R2}
     assert releases[R1]["windows"] == 72 and releases[R2]["windows"] == 48
@@ -64,7 +82,7 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         assert needle in first.output
 
     payloads = sorted((directory / "slack").glob("*.json"))
-    assert len(payloads) == 2
+    assert len(payloads) == 3
     texts = [json.loads(p.read_text())["text"] for p in payloads]
     assert any("<@U04SUPPORT1>" in t and "<!subteam^S05SUPPORTML>" in t for t in texts)
     assert any("<!subteam^S05PLATFORM>" in t for t in texts)
@@ -76,6 +94,6 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
     assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
-    assert len(store.outbox()) == 2
+    assert len(store.outbox()) == 3
     assert store.metrics("support_bot") == metrics_before
     store.dispose()

@@ -9,6 +9,7 @@ import pytest
 
 from lookout.checks.stats import wilson_interval
 from lookout.demo.synthetic import (
+    INCIDENT_BAD_LOGGING_HOUR,
     INCIDENT_ERROR_REGION,
     INCIDENT_SLOW_ROUTE,
     PRICES,
@@ -47,7 +48,7 @@ def test_columns_and_basic_shape(frame):
     assert (frame["ingested_at"] > frame["event_time"]).all()
     assert set(frame["route"]) == {"faq", "search", "account", "fallback"}
     assert (frame["is_fallback"] == (frame["route"] == "fallback")).all()
-    ok = frame[~frame.error]
+    ok = frame[~frame.error & (frame.latency_ms >= 0)]  # minus the bad-logging incident
     assert (ok["ttft_ms"] < ok["latency_ms"]).all()
     assert frame.loc[frame.error, "ttft_ms"].isna().all()
     assert (frame.loc[frame.error, "response"] == "").all()
@@ -110,3 +111,11 @@ def test_write_duckdb_round_trip(tmp_path):
             conn.execute("SELECT column_name, column_type FROM (DESCRIBE app_requests)").fetchall()
         )
     assert types["event_time"] == "TIMESTAMP" and types["ingested_at"] == "TIMESTAMP"
+
+
+def test_bad_logging_only_in_its_hour_and_release(frame):
+    bad = frame[frame.latency_ms < 0]
+    assert len(bad) > 50
+    assert set(bad.release) == {R2}
+    assert set(bad.hour) == {pd.Timestamp(INCIDENT_BAD_LOGGING_HOUR.replace(tzinfo=None))}
+    assert (bad.latency_ms == -1.0).all() and bad.ttft_ms.isna().all()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.checks.catalog import OPS_METRICS, RATE_METRICS
+from lookout.checks.catalog import KNOWN_METRICS, RATE_METRICS
 from lookout.config.models import Owner
 from lookout.windows import Window
 
@@ -48,13 +48,13 @@ class AlertMessage:
 
 def format_value(metric: str, value: float) -> str:
     """Rates as percentages, times in ms, money in USD, counts as integers."""
-    if metric in RATE_METRICS:
+    if metric in RATE_METRICS or metric.startswith("validation."):
         return f"{value:.2%}"
     if metric.endswith("_ms"):
         return f"{value:,.0f} ms"
     if metric.endswith("_usd"):
         return f"${value:,.5f}"
-    if metric == "request_count":
+    if metric in ("request_count", "validation_failed_expectations"):
         return f"{value:,.0f}"
     return f"{value:,.2f}"
 
@@ -84,7 +84,7 @@ def build_alert_message(
     run_url: str | None = None,
 ) -> AlertMessage:
     """Alert -> message: header, summary, facts (numbers, cohort, release, window), links."""
-    metric_text = OPS_METRICS.get(alert.metric, alert.metric)
+    metric_text = KNOWN_METRICS.get(alert.metric, "unexpected share of the expectation")
     value = format_value(alert.metric, alert.value)
     threshold = format_value(alert.metric, alert.threshold)
     cohort = "all traffic" if alert.cohort == "*" else alert.cohort

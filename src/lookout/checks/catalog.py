@@ -5,7 +5,7 @@ Later stages (validation, drift, evaluators) register their metric families here
 
 from __future__ import annotations
 
-__all__ = ["OPS_METRICS", "RATE_METRICS", "is_known_metric"]
+__all__ = ["KNOWN_METRICS", "OPS_METRICS", "RATE_METRICS", "VALIDATION_METRICS", "is_known_metric"]
 
 # metric name -> what it means (shown by `lookout validate-config` on a typo).
 OPS_METRICS: dict[str, str] = {
@@ -26,9 +26,22 @@ OPS_METRICS: dict[str, str] = {
     "negative_feedback_rate": "share of negative feedback among records with feedback",
 }
 
+VALIDATION_METRICS: dict[str, str] = {
+    "validation_failed_expectations": "expectations that failed (per release)",
+    "quarantine_rate": "share of records quarantined by critical expectations",
+}
+# plus "validation.<expectation name>": that expectation's unexpected share (0..1)
+VALIDATION_PREFIX = "validation."
+
+KNOWN_METRICS: dict[str, str] = {**OPS_METRICS, **VALIDATION_METRICS}
+
 # Rates carry a Wilson 95% interval; rules may require the interval to clear the threshold.
-RATE_METRICS = frozenset({"error_rate", "fallback_rate", "retry_rate", "negative_feedback_rate"})
+RATE_METRICS = frozenset(
+    {"error_rate", "fallback_rate", "retry_rate", "negative_feedback_rate", "quarantine_rate"}
+)
 
 
 def is_known_metric(name: str) -> bool:
-    return name in OPS_METRICS
+    return name in KNOWN_METRICS or (
+        name.startswith(VALIDATION_PREFIX) and len(name) > len(VALIDATION_PREFIX)
+    )

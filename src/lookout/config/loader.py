@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lookout.checks.validation.spec import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.config._templating import render_env_vars
 from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
 from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
@@ -38,12 +39,17 @@ _FRIENDLY = {
     "missing": "required key is missing",
     "extra_forbidden": "unknown key",
     "datetime_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
+    "union_tag_invalid": "unknown expectation kind",
+    "union_tag_not_found": "missing `kind` (the expectation's type)",
     "datetime_from_date_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
 }
 
 
 def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
+    if kind == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag")
+        return f"unknown expectation kind {tag!r}; known: {', '.join(KINDS)}"
     if kind in _FRIENDLY:
         return _FRIENDLY[kind]
     message = str(error["msg"])
@@ -55,7 +61,16 @@ def _message(error: Mapping[str, Any]) -> str:
 def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
     issues = []
     for error in exc.errors(include_url=False, include_input=False):
-        path: KeyPath = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        loc = error["loc"]
+        path: KeyPath = tuple(
+            part
+            for index, part in enumerate(loc)
+            if not _is_union_tag(part)
+            # discriminated unions add the `kind` tag after the list index
+            and not (part in KINDS and index and isinstance(loc[index - 1], int))
+        )
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = (*path, "kind")
         issues.append(doc.issue(path, _message(error)))
     return issues
 
@@ -148,11 +163,82 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
     return issues
 
 
+def _validation_issues(
+    doc: LocatedYaml, monitor: Monitor, base: KeyPath, base_dir: Path
+) -> tuple[list[ConfigIssue], set[str]]:
+    """Expectations name real columns, critical only where rows can be quarantined, unique
+    names; returns the expectation names rules may refer to as `validation.<name>`."""
+    issues: list[ConfigIssue] = []
+    config = monitor.validation
+    source = monitor.source
+    columns = set(source.columns) | set(source.cohorts)
+    known = ", ".join([*source.columns, *[c for c in source.cohorts if c not in source.columns]])
+    seen: set[str] = set()
+    for e_index, spec in enumerate(config.expectations):
+        at: KeyPath = (*base, "validation", "expectations", e_index)
+        name = spec_name(spec)
+        if name in seen:
+            issues.append(doc.issue((*at, "name"), f"expectation name {name!r} is used twice"))
+        seen.add(name)
+        column = getattr(spec, "column", None)
+        if column is not None and column not in columns:
+            issues.append(
+                doc.issue((*at, "column"), f"{column!r} is not a mapped field or cohort ({known})")
+            )
+        for c_index, listed in enumerate(getattr(spec, "columns", None) or []):
+            if listed not in columns:
+                issues.append(
+                    doc.issue(
+                        (*at, "columns", c_index),
+                        f"{listed!r} is not a mapped field or cohort ({known})",
+                    )
+                )
+        if spec.severity == "critical" and spec.kind not in ROW_LEVEL_KINDS:
+            issues.append(
+                doc.issue(
+                    (*at, "severity"),
+                    f"only row-level expectations can be critical (they quarantine rows); "
+                    f"{spec.kind!r} checks the whole batch",
+                )
+            )
+    if not config.expectations:
+        seen = {
+            spec_name(s)
+            for s in default_suite(set(source.columns), list(source.release), config.statuses)
+        }
+    if config.suite_file and not (base_dir / config.suite_file).exists():
+        issues.append(
+            doc.issue(
+                (*base, "validation", "suite_file"),
+                f"file not found: {base_dir / config.suite_file}",
+            )
+        )
+    return issues, seen
+
+
 def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
     doc = load_located_yaml(path)
     data = render_env_vars(doc, environ)
     config: MonitorsFile = _validate(doc, data, MonitorsFile)
     issues = _semantic_issues(doc, config)
+    for m_index, monitor in enumerate(config.monitors):
+        base: KeyPath = ("monitors", m_index)
+        found, names = _validation_issues(doc, monitor, base, path.parent)
+        issues.extend(found)
+        for r_index, rule in enumerate(monitor.rules):
+            if not rule.metric.startswith("validation."):
+                continue
+            name = rule.metric.removeprefix("validation.")
+            if name not in names and not (
+                monitor.validation.suite_file and name.startswith("suite_")
+            ):
+                listed = ", ".join(sorted(names)) or "none"
+                issues.append(
+                    doc.issue(
+                        (*base, "rules", r_index, "metric"),
+                        f"no expectation named {name!r} (expectations: {listed})",
+                    )
+                )
     if issues:
         raise ConfigError(issues)
     return config
@@ -164,6 +250,8 @@ class LookoutConfig:
 
     target: Target
     monitors: MonitorsFile
+    # where monitors.yml lives: relative paths in it (validation.suite_file) start there
+    monitors_dir: Path = Path(".")
 
     def monitor(self, name: str) -> Monitor:
         return self.monitors.monitor(name)
@@ -190,4 +278,4 @@ def load_config(
         issues.extend(exc.issues)
     if issues or profile is None or monitors is None:
         raise ConfigError(issues)
-    return LookoutConfig(profile, monitors)
+    return LookoutConfig(profile, monitors, monitors_path.parent)

@@ -6,7 +6,6 @@ they never show in a repr, a log line or an error.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -22,7 +21,9 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 
-from lookout.checks.catalog import OPS_METRICS, is_known_metric
+from lookout._durations import parse_duration
+from lookout.checks.catalog import KNOWN_METRICS, is_known_metric
+from lookout.checks.validation.spec import ValidationConfig
 from lookout.sources.contract import (
     CANONICAL_FIELDS,
     REQUIRED_FIELDS,
@@ -46,20 +47,6 @@ __all__ = [
     "WindowConfig",
 ]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def _parse_duration(value: object) -> object:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"expected a duration like 30m, 1h or 1d, got {value!r}")
-        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    raise ValueError("expected a duration like 30m, 1h or 1d")
-
 
 def _yaml_switch(value: object) -> object:
     """YAML 1.1 reads bare on/off as booleans; take them back as the words the user wrote."""
@@ -70,7 +57,7 @@ def _yaml_switch(value: object) -> object:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 
 
@@ -259,7 +246,10 @@ class AlertRule(_Model):
     @classmethod
     def _known_metric(cls, value: str) -> str:
         if not is_known_metric(value):
-            raise ValueError(f"unknown metric {value!r}; known: {', '.join(OPS_METRICS)}")
+            raise ValueError(
+                f"unknown metric {value!r}; known: {', '.join(KNOWN_METRICS)}, "
+                "validation.<expectation name>"
+            )
         return value
 
 
@@ -269,6 +259,7 @@ class Monitor(_Model):
     source: SourceConfig
     window: WindowConfig = WindowConfig()
     metrics: MetricsConfig = MetricsConfig()
+    validation: ValidationConfig = ValidationConfig()
     rules: list[AlertRule] = []
 
 

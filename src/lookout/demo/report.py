@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -35,22 +37,46 @@ def _runbook(config: LookoutConfig, alert: AlertState) -> str:
     return "-"
 
 
-def alert_lines(alerts: list[AlertState], config: LookoutConfig) -> list[str]:
+def alert_lines(
+    alerts: list[AlertState], config: LookoutConfig, title: str = "Alerts firing"
+) -> list[str]:
     """Rich markup, a few lines per alert; URLs are never wrapped (print with soft_wrap)."""
-    lines = [f"[bold]Alerts firing: {len(alerts)}[/]"]
+    lines = [f"[bold]{title}: {len(alerts)}[/]"]
     colours = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
     for alert in alerts:
         value = format_value(alert.metric, alert.value)
         threshold = format_value(alert.metric, alert.threshold)
         colour = colours.get(alert.severity, "white")
+        if alert.state == "resolved":
+            headline = f"back to {value} (alerted at {alert.op} {threshold})"
+        else:
+            headline = f"{value} {alert.op} {threshold} (n={alert.n:,})"
         lines += [
-            f"[{colour}]{alert.severity}[/] {escape(alert.monitor)} · {alert.metric} "
-            f"{value} {alert.op} {threshold} (n={alert.n:,})",
+            f"[{colour}]{alert.severity}[/] {escape(alert.monitor)} · {alert.metric} {headline}",
             f"    release {escape(alert.release)} · cohort {escape(alert.cohort)} · "
             f"since {alert.first_window_start:%Y-%m-%d %H:%M} UTC",
             f"    owner {escape(_mentions(config, alert.owner))}",
             f"    runbook {escape(_runbook(config, alert))}",
         ]
+    return lines
+
+
+def validation_lines(outcome: DemoOutcome) -> list[str]:
+    failed = outcome.failed_validations
+    windows = {row["window_start"] for row in failed}
+    lines = [
+        f"[bold]Data quality:[/] {len(failed)} failing expectation(s) in {len(windows)} "
+        f"window(s), {outcome.quarantined:,} record(s) quarantined"
+    ]
+    for row in failed[:10]:
+        examples = ", ".join(json.loads(row["examples"] or "[]")[:3])
+        share = "" if row["unexpected_percent"] is None else f" ({row['unexpected_percent']:.1f}%)"
+        lines.append(
+            f"    {row['window_start']:%Y-%m-%d %H:%M} {escape(row['release'])} · "
+            f"{escape(row['expectation'])} {escape('[' + row['severity'] + ']')}: "
+            f"{row['unexpected_count']} of {row['element_count']} unexpected{share}"
+            + (f", e.g. {escape(examples)}" if examples else "")
+        )
     return lines
 
 
@@ -84,7 +110,11 @@ def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
             "-" if row["cost_per_trace_usd"] is None else f"${row['cost_per_trace_usd']:.5f}",
         )
     console.print(releases)
-    for line in alert_lines(outcome.alerts, outcome.config):
+    lines = alert_lines(outcome.alerts, outcome.config)
+    if outcome.resolved:
+        lines += alert_lines(outcome.resolved, outcome.config, "Alerts resolved")
+    lines += validation_lines(outcome)
+    for line in lines:
         console.print(line, soft_wrap=True, highlight=False)
     delivery = outcome.delivery
     console.print()

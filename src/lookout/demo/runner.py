@@ -40,6 +40,9 @@ class DemoOutcome:
     built_warehouse: bool
     as_of: datetime
     alerts: list[AlertState]
+    resolved: list[AlertState]
+    failed_validations: list[dict[str, Any]]
+    quarantined: int
     releases: list[dict[str, Any]]
     delivery: dict[str, int]
     slack_dir: Path
@@ -84,10 +87,16 @@ def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig
     if built:
         rows = write_duckdb(generate_requests(), warehouse_path)
     else:
-        import duckdb
+        # Through SQLAlchemy like every other reader: DuckDB refuses a second connection to
+        # the same file with another configuration (e.g. read_only) in one process.
+        import sqlalchemy as sa
 
-        with duckdb.connect(str(warehouse_path), read_only=True) as conn:
-            rows = conn.execute("SELECT count(*) FROM app_requests").fetchone()[0]  # type: ignore[index]
+        engine = sa.create_engine(config.target.warehouse.url.get_secret_value())
+        try:
+            with engine.connect() as conn:
+                rows = conn.scalar(sa.text("SELECT count(*) FROM app_requests"))
+        finally:
+            engine.dispose()
     return config, int(rows), built
 
 
@@ -113,6 +122,9 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
     store = ResultsStore(config.target.store.url.get_secret_value())
     try:
         alerts = store.alerts(state="firing")
+        resolved = store.alerts(state="resolved")
+        failed_validations = store.validations(monitor.name, status="failed")
+        quarantined = len(store.quarantined(monitor.name))
         releases = store.release_summary(monitor.name)
     finally:
         store.dispose()
@@ -126,6 +138,9 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
         built_warehouse=built,
         as_of=as_of,
         alerts=alerts,
+        resolved=resolved,
+        failed_validations=failed_validations,
+        quarantined=quarantined,
         releases=releases,
         delivery=summary["delivery"],
         slack_dir=Path(config.target.out_dir) / "slack",

@@ -18,6 +18,7 @@ import pandas as pd
 __all__ = [
     "DEMO_DAYS",
     "DEMO_START",
+    "INCIDENT_BAD_LOGGING_HOUR",
     "INCIDENT_ERROR_REGION",
     "INCIDENT_SLOW_ROUTE",
     "PRICES",
@@ -35,6 +36,9 @@ RELEASE_2 = ("gpt-4.1-mini-2025-04-14", "support-v8")
 RELEASE_2_LAUNCH = DEMO_START + timedelta(days=1)
 INCIDENT_SLOW_ROUTE = "search"
 INCIDENT_ERROR_REGION = "apac"
+# One hour in which release 2's logger writes a -1 sentinel instead of the latency.
+INCIDENT_BAD_LOGGING_HOUR = DEMO_START + timedelta(days=2, hours=3)
+BAD_LOGGING_SHARE = 0.3
 # USD per 1M tokens (input, output) of each release's model.
 PRICES = {RELEASE_1[0]: (0.15, 0.60), RELEASE_2[0]: (0.40, 1.60)}
 
@@ -197,6 +201,11 @@ def generate_requests(
     slow = release2 & (route == INCIDENT_SLOW_ROUTE) & (rng.random(n) < SLOW_TAIL_SHARE)
     latency = np.where(slow, rng.uniform(11000, 16000, n), latency).round(1)
     ttft = np.where(failed, np.nan, (latency * rng.uniform(0.2, 0.35, n)).round(1))
+    bad_hour = np.datetime64(INCIDENT_BAD_LOGGING_HOUR.replace(tzinfo=None), "us")
+    in_bad_hour = (ts >= bad_hour) & (ts < bad_hour + np.timedelta64(1, "h"))
+    bad_logging = release2 & in_bad_hour & (rng.random(n) < BAD_LOGGING_SHARE)
+    latency = np.where(bad_logging, -1.0, latency)
+    ttft = np.where(bad_logging, np.nan, ttft)
 
     prompts, contexts, responses = _texts(rng, n, hallucinated, failed)
     context_len = np.array([len(c) for c in contexts])

@@ -61,6 +61,7 @@ class Warehouse:
         self._url = url
         self._engine = engine
         self._columns: dict[tuple[str | None, str], dict[str, Any]] = {}
+        self._tables: dict[tuple[str | None, str], sa.Table] = {}
         self.display_url = make_url(url).render_as_string(hide_password=True)
 
     @property
@@ -123,13 +124,17 @@ class Warehouse:
             raise SourceError("\n".join(problems))
 
     def _table(self, source: SourceConfig) -> sa.Table:
-        columns = self.table_columns(source)
-        return sa.Table(
-            source.table,
-            sa.MetaData(),
-            *(sa.Column(name, type_) for name, type_ in columns.items()),
-            schema=source.schema_,
-        )
+        """One Table object per source, so every clause of a query refers to the same FROM."""
+        key = (source.schema_, source.table)
+        if key not in self._tables:
+            columns = self.table_columns(source)
+            self._tables[key] = sa.Table(
+                source.table,
+                sa.MetaData(),
+                *(sa.Column(name, type_) for name, type_ in columns.items()),
+                schema=source.schema_,
+            )
+        return self._tables[key]
 
     def _bind_time(self, source: SourceConfig, field: str, moment: datetime) -> datetime:
         """Naive timestamp columns hold UTC; bind naive UTC there and aware UTC elsewhere."""
@@ -222,6 +227,64 @@ class Warehouse:
             if late_here:
                 late.add(window)
         return late
+
+    # -- validation (GX query assets) ---------------------------------------------------------
+
+    def naive_times(self, source: SourceConfig) -> bool:
+        """Does the `ts` column hold naive timestamps (taken as UTC)?"""
+        column_type = self.table_columns(source)[source.columns["ts"]]
+        return not getattr(column_type, "timezone", False)
+
+    def release_values(
+        self, monitor: Monitor, window: Window
+    ) -> list[tuple[str, tuple[Any, ...], int]]:
+        """(release label, raw release values, rows) of every release in the window."""
+        source = monitor.source
+        table = self._table(source)
+        keys = [self._column(table, source, f).label(f"k{i}") for i, f in enumerate(source.release)]
+        query = (
+            sa.select(*keys, sa.func.count().label("n"))
+            .where(self._in_window(table, source, window))
+            .group_by(*keys)
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceError(
+                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+            ) from None
+        out = []
+        for row in rows:
+            values = tuple(row[: len(keys)])
+            label = "@".join(label_text(v) for v in values) or "default"
+            out.append((label, values, int(row[-1])))
+        return sorted(out, key=lambda item: item[0])
+
+    def validation_sql(
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str],
+        release: tuple[Any, ...],
+    ) -> str:
+        """The SQL text of one release's window for a GX query asset.
+
+        Identifiers are quoted by the dialect's compiler; values are rendered by its literal
+        processors (the same escaping SQLAlchemy applies to every literal), never by formatting.
+        """
+        source = monitor.source
+        table = self._table(source)
+        query = self.window_query(monitor, window, fields)
+        for field, value in zip(source.release, release, strict=True):
+            column = self._column(table, source, field)
+            query = query.where(column.is_(None) if value is None else column == value)
+        # Wrapped so the batch's columns are exactly the canonical names (GX re-selects them).
+        wrapped = sa.select(query.subquery("lookout_window"))
+        compiled = wrapped.compile(
+            dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        return str(compiled)
 
     def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
         """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""

@@ -8,7 +8,7 @@ transaction. A re-run never doubles anything; a crash before the commit changes 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from lookout.alerts.lifecycle import AlertState, Transition
 from lookout.checks.metrics import MetricValue
+from lookout.checks.validation.runner import ExpectationOutcome
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.windows import Window
@@ -82,7 +83,10 @@ class WindowCommit:
     transitions: Sequence[Transition] = ()
     messages: Sequence[OutboxMessage] = ()
     flow_run_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    validations: Sequence[ExpectationOutcome] = ()
+    # record id -> (release, names of the critical expectations it failed)
+    quarantine: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    flag: str | None = None
 
 
 class ResultsStore:
@@ -262,8 +266,11 @@ class ResultsStore:
                         rows=commit.rows_read,
                         max_ingested_at=_db_time(commit.max_ingested_at),
                         computed_at=_db_time(commit.finished_at),
+                        quarantined=len(commit.quarantine),
+                        flag=commit.flag,
                     )
                 )
+                self._replace_validation(conn, commit, start, end)
                 conn.execute(
                     sa.insert(schema.runs).values(
                         run_id=commit.run_id,
@@ -386,6 +393,72 @@ class ResultsStore:
                 .values(frontier=cursor, updated_at=_db_time(datetime.now(UTC)), run_id=run_id)
             )
         return new_frontier  # type: ignore[return-value]
+
+    def _replace_validation(
+        self, conn: sa.Connection, commit: WindowCommit, start: Any, end: Any
+    ) -> None:
+        for table in (schema.validations, schema.quarantine):
+            conn.execute(
+                sa.delete(table).where(
+                    table.c.monitor == commit.monitor, table.c.window_start == start
+                )
+            )
+        if commit.validations:
+            conn.execute(
+                sa.insert(schema.validations),
+                [
+                    {
+                        "monitor": commit.monitor,
+                        "window_start": start,
+                        "window_end": end,
+                        "release": o.release,
+                        "expectation": o.name,
+                        "kind": o.kind,
+                        "column_name": o.column,
+                        "severity": o.severity,
+                        "status": o.status,
+                        "element_count": o.element_count,
+                        "unexpected_count": o.unexpected_count,
+                        "unexpected_percent": o.unexpected_percent,
+                        "observed": o.observed,
+                        "examples": json.dumps(list(o.examples)),
+                        "path": o.path,
+                        "error": o.error,
+                        "run_id": commit.run_id,
+                    }
+                    for o in commit.validations
+                ],
+            )
+        if commit.quarantine:
+            conn.execute(
+                sa.insert(schema.quarantine),
+                [
+                    {
+                        "monitor": commit.monitor,
+                        "window_start": start,
+                        "record_id": record_id,
+                        "release": release,
+                        "reasons": ",".join(reasons),
+                        "run_id": commit.run_id,
+                    }
+                    for record_id, (release, reasons) in commit.quarantine.items()
+                ],
+            )
+
+    def validations(self, monitor: str, status: str | None = None) -> list[dict[str, Any]]:
+        v = schema.validations
+        query = sa.select(v).where(v.c.monitor == monitor)
+        if status is not None:
+            query = query.where(v.c.status == status)
+        query = query.order_by(v.c.window_start, v.c.release, v.c.expectation)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def quarantined(self, monitor: str) -> list[dict[str, Any]]:
+        q = schema.quarantine
+        query = sa.select(q).where(q.c.monitor == monitor).order_by(q.c.window_start, q.c.record_id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def _apply_transitions(self, conn: sa.Connection, transitions: Iterable[Transition]) -> None:
         a = schema.alerts

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["alerts", "metadata", "metrics", "outbox", "runs", "watermarks", "windows"]
+__all__ = [
+    "alerts",
+    "metadata",
+    "metrics",
+    "outbox",
+    "quarantine",
+    "runs",
+    "validations",
+    "watermarks",
+    "windows",
+]
 
 metadata = sa.MetaData()
 
@@ -40,6 +50,8 @@ windows = sa.Table(
     sa.Column("rows", sa.Integer(), nullable=False),
     sa.Column("max_ingested_at", sa.DateTime(), nullable=True),
     sa.Column("computed_at", sa.DateTime(), nullable=False),
+    sa.Column("quarantined", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("flag", sa.Text(), nullable=True),
 )
 
 metrics = sa.Table(
@@ -109,4 +121,37 @@ outbox = sa.Table(
     sa.Column("sent_at", sa.DateTime(), nullable=True),
     sa.Column("slack_ts", sa.String(64), nullable=True),
     sa.Index("ix_outbox_status", "status", "created_at"),
+)
+
+validations = sa.Table(
+    "validations",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), primary_key=True),
+    sa.Column("release", sa.String(256), primary_key=True),
+    sa.Column("expectation", sa.String(128), primary_key=True),
+    sa.Column("window_end", sa.DateTime(), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("column_name", sa.String(128), nullable=True),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("element_count", sa.Integer(), nullable=True),
+    sa.Column("unexpected_count", sa.Integer(), nullable=True),
+    sa.Column("unexpected_percent", sa.Float(), nullable=True),
+    sa.Column("observed", sa.Text(), nullable=True),
+    sa.Column("examples", sa.Text(), nullable=True),
+    sa.Column("path", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), primary_key=True),
+    sa.Column("record_id", sa.String(256), primary_key=True),
+    sa.Column("release", sa.String(256), nullable=False),
+    sa.Column("reasons", sa.Text(), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
 )

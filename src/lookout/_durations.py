@@ -1,0 +1,23 @@
+"""Durations as written in config (`30s`, `15m`, `1h`, `1d`, `1w`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+__all__ = ["parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object) -> object:
+    """A pydantic before-validator: strings become timedeltas; timedeltas pass through."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"expected a duration like 30m, 1h or 1d, got {value!r}")
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    raise ValueError("expected a duration like 30m, 1h or 1d")

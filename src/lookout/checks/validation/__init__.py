@@ -1,0 +1,1 @@
+"""Validation stage: compact expectations from monitors.yml run with Great Expectations."""

@@ -1,0 +1,234 @@
+"""Run expectations with Great Expectations on one batch and turn GX results into plain data.
+
+A batch is one release of one window: a DataFrame (pandas path) or a SQL query asset that the
+warehouse evaluates (pushdown). The GX context is ephemeral: no files, no telemetry, no network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+__all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
+
+Status = Literal["passed", "failed", "error"]
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation on one release of one window."""
+
+    name: str
+    kind: str
+    column: str | None
+    severity: str
+    release: str
+    status: Status
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    observed: str | None = None
+    examples: tuple[str, ...] = ()
+    path: str = "pandas"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    outcomes: list[ExpectationOutcome]
+    # record id -> names of the critical expectations it failed
+    quarantined: dict[str, list[str]]
+
+
+def _patch_gx_for_duckdb() -> None:
+    """GX 1.x fetches SQL results after returning the connection to the pool; duckdb-engine
+    then closes the cursor and DuckDB 2 discards the result, so every expectation fails with
+    IndexError (GX issues 10738/11579). Buffer the result before the connection goes back,
+    for the duckdb dialect only. Tests on DuckDB fail loudly if a GX upgrade breaks this."""
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as sae
+
+    engine_cls = sae.SqlAlchemyExecutionEngine
+    if getattr(engine_cls, "_lookout_duckdb_patch", False):
+        return
+    original = engine_cls.execute_query
+
+    def execute_query(self: Any, query: Any) -> Any:
+        if self.dialect_name != "duckdb":
+            return original(self, query)
+        with self.get_connection() as connection:
+            result = self._execute_query_with_recovery(connection, query)
+            return result.freeze()()
+
+    engine_cls.execute_query = execute_query
+    engine_cls._lookout_duckdb_patch = True
+
+
+def _raised(exception_info: Any) -> str | None:
+    if not exception_info:
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info else exception_info.values()
+    for info in infos:
+        if isinstance(info, Mapping) and info.get("raised_exception"):
+            message = str(info.get("exception_message") or "error")
+            return message.splitlines()[0][:500]
+    return None
+
+
+def _ids(entries: Sequence[Any] | None) -> list[str]:
+    if not entries:
+        return []
+    out = []
+    for entry in entries:
+        value = entry.get("record_id") if isinstance(entry, Mapping) else entry
+        out.append(str(value))
+    return out
+
+
+def _observed(result: Mapping[str, Any]) -> str | None:
+    if "observed_value" not in result:
+        return None
+    value = result["observed_value"]
+    try:
+        return json.dumps(value, default=str)[:500]
+    except TypeError:
+        return str(value)[:500]
+
+
+class GxRunner:
+    """One ephemeral GX context per runner; batches are validated one at a time."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        _patch_gx_for_duckdb()
+        self._gx = gx
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._counter = 0
+        self._frame_definition: Any = None
+        self._sql_sources: dict[str, Any] = {}
+
+    def _name(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}_{self._counter}"
+
+    def _suite(self, expectations: Sequence[Any]) -> Any:
+        suite = self._gx.ExpectationSuite(name=self._name("suite"))
+        for expectation in expectations:
+            suite.add_expectation(
+                expectation.copy() if hasattr(expectation, "copy") else expectation
+            )
+        return self._context.suites.add(suite)
+
+    def frame_batch(self, frame: pd.DataFrame) -> Any:
+        if self._frame_definition is None:
+            source = self._context.data_sources.add_pandas("lookout_frames")
+            asset = source.add_dataframe_asset("window")
+            self._frame_definition = asset.add_batch_definition_whole_dataframe("all")
+        return self._frame_definition.get_batch(batch_parameters={"dataframe": frame})
+
+    def sql_batch(self, connection_string: str, query: str) -> Any:
+        """A batch of a SQL query; one datasource (and connection pool) per warehouse."""
+        source = self._sql_sources.get(connection_string)
+        if source is None:
+            with warnings.catch_warnings():
+                # "a more specific SqliteDatasource may be more appropriate": the generic one
+                # is what works the same on DuckDB, SQLite and PostgreSQL.
+                warnings.simplefilter("ignore")
+                source = self._context.data_sources.add_sql(
+                    self._name("sql"), connection_string=connection_string, create_temp_table=False
+                )
+            self._sql_sources[connection_string] = source
+        for stale in list(source.assets):  # one live query asset at a time
+            source.delete_asset(stale.name)
+        asset = source.add_query_asset(self._name("window"), query=query)
+        return asset.add_batch_definition_whole_table("all").get_batch()
+
+    def close(self) -> None:
+        """Close the warehouse connections GX opened (DuckDB allows one configuration per file)."""
+        for source in self._sql_sources.values():
+            with contextlib.suppress(Exception):  # closing is best effort
+                source.get_engine().dispose()
+        self._sql_sources.clear()
+
+    def validate(
+        self,
+        batch: Any,
+        expectations: Sequence[tuple[Any, Any]],
+        *,
+        release: str,
+        path: str,
+        rows: int,
+    ) -> BatchResult:
+        """`expectations`: (spec-like info, GX expectation) pairs; critical row-level ones
+        are run with every failing record id, the rest with a few examples."""
+        outcomes: list[ExpectationOutcome] = []
+        quarantined: dict[str, list[str]] = {}
+        critical = [(i, e) for i, e in expectations if i.severity == "critical"]
+        others = [(i, e) for i, e in expectations if i.severity != "critical"]
+        # GX's SQL path caps even COMPLETE id lists at partial_unexpected_count: ask for all.
+        for group, result_format in (
+            (critical, {"result_format": "COMPLETE", "partial_unexpected_count": max(rows, 1)}),
+            (others, {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}),
+        ):
+            if not group:
+                continue
+            suite = self._suite([e for _, e in group])
+            fmt = {**result_format, "unexpected_index_column_names": ["record_id"]}
+            validation = batch.validate(suite, result_format=fmt)
+            by_name = {i.name: i for i, _ in group}
+            for result in validation.results:
+                name = (result.expectation_config.meta or {}).get("lookout_name")
+                info = by_name[name]
+                outcome, failing = _outcome(info, result, release, path)
+                outcomes.append(outcome)
+                if info.severity == "critical" and outcome.status == "failed":
+                    for record_id in failing:
+                        quarantined.setdefault(record_id, []).append(info.name)
+        order = {i.name: n for n, (i, _) in enumerate(expectations)}
+        outcomes.sort(key=lambda o: order[o.name])
+        return BatchResult(outcomes, quarantined)
+
+
+def _outcome(
+    info: Any, result: Any, release: str, path: str
+) -> tuple[ExpectationOutcome, list[str]]:
+    data: Mapping[str, Any] = result.result or {}
+    error = _raised(result.exception_info)
+    failing = _ids(data.get("unexpected_index_list")) or _ids(
+        data.get("partial_unexpected_index_list")
+    )
+    examples = tuple((_ids(data.get("partial_unexpected_index_list")) or failing)[:EXAMPLES])
+    if error:
+        status: Status = "error"
+    else:
+        status = "passed" if result.success else "failed"
+    percent = data.get("unexpected_percent")
+    return (
+        ExpectationOutcome(
+            name=info.name,
+            kind=info.kind,
+            column=info.column,
+            severity=info.severity,
+            release=release,
+            status=status,
+            element_count=data.get("element_count"),
+            unexpected_count=data.get("unexpected_count"),
+            unexpected_percent=None if percent is None else float(percent),
+            observed=_observed(data),
+            examples=examples,
+            path=path,
+            error=error,
+        ),
+        failing,
+    )

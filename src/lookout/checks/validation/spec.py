@@ -1,0 +1,211 @@
+"""Compact expectations as declared in monitors.yml, and the built-in default suite (pure).
+
+Each kind maps onto one Great Expectations 1.x expectation (see `gx_suite.py`). Columns are
+canonical field names (or cohort columns), so the same suite runs on the window's DataFrame and
+on a SQL query asset that labels the table's columns with those names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from lookout._durations import parse_duration
+from lookout.sources.contract import check_identifier
+
+__all__ = [
+    "ROW_LEVEL_KINDS",
+    "ExpectationSpec",
+    "ValidationConfig",
+    "default_suite",
+    "spec_name",
+]
+
+ROW_LEVEL_KINDS = frozenset(
+    {"not_null", "between", "in_set", "unique", "regex", "max_length", "json_parses"}
+)
+
+Severity = Literal["critical", "warning"]
+Mostly = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, BeforeValidator(check_identifier)] | None = None
+    severity: Severity = "warning"
+
+
+class _ColumnSpec(_Spec):
+    column: str
+
+
+class NotNull(_ColumnSpec):
+    kind: Literal["not_null"]
+    mostly: Mostly = 1.0
+
+
+class Between(_ColumnSpec):
+    kind: Literal["between"]
+    min: float | None = None
+    max: float | None = None
+    mostly: Mostly = 1.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Between:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class InSet(_ColumnSpec):
+    kind: Literal["in_set"]
+    values: list[str | int | float | bool] = Field(min_length=1)
+    mostly: Mostly = 1.0
+
+
+class Unique(_ColumnSpec):
+    kind: Literal["unique"]
+    mostly: Mostly = 1.0
+
+
+class Regex(_ColumnSpec):
+    kind: Literal["regex"]
+    pattern: str
+    mostly: Mostly = 1.0
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class MaxLength(_ColumnSpec):
+    kind: Literal["max_length"]
+    max: int = Field(ge=0)
+    mostly: Mostly = 1.0
+
+
+class JsonParses(_ColumnSpec):
+    kind: Literal["json_parses"]
+    mostly: Mostly = 1.0
+
+
+class MeanBetween(_ColumnSpec):
+    kind: Literal["mean_between"]
+    min: float | None = None
+    max: float | None = None
+
+
+class QuantileBetween(_ColumnSpec):
+    kind: Literal["quantile_between"]
+    quantile: float = Field(ge=0.0, le=1.0)
+    min: float | None = None
+    max: float | None = None
+
+
+class RowCountBetween(_Spec):
+    kind: Literal["row_count_between"]
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
+class ColumnsPresent(_Spec):
+    kind: Literal["columns_present"]
+    columns: list[str] = Field(min_length=1)
+
+
+class Fresh(_Spec):
+    """The newest `ts` of the window is at most `max_age` before the window's end."""
+
+    kind: Literal["fresh"]
+    column: str = "ts"
+    max_age: Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+ExpectationSpec = Annotated[
+    NotNull
+    | Between
+    | InSet
+    | Unique
+    | Regex
+    | MaxLength
+    | JsonParses
+    | MeanBetween
+    | QuantileBetween
+    | RowCountBetween
+    | ColumnsPresent
+    | Fresh,
+    Field(discriminator="kind"),
+]
+
+KINDS = (
+    "not_null", "between", "in_set", "unique", "regex", "max_length", "json_parses",
+    "mean_between", "quantile_between", "row_count_between", "columns_present", "fresh",
+)  # fmt: skip
+
+
+class ValidationConfig(BaseModel):
+    """`monitors[].validation`: the suite, where it runs, and how much quarantine is too much."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    expectations: list[ExpectationSpec] = []
+    suite_file: str | None = Field(
+        default=None, description="a GX ExpectationSuite JSON, run in addition (columns canonical)"
+    )
+    statuses: list[str] | None = Field(
+        default=None, description="every valid status value (default suite checks status in it)"
+    )
+    max_quarantine_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    pushdown: Literal["auto", "on", "off"] = "auto"
+
+    @field_validator("pushdown", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: object) -> object:
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
+def spec_name(spec: ExpectationSpec) -> str:
+    """The expectation's id in results and metrics: its `name`, else `<kind>_<column>`."""
+    if spec.name:
+        return spec.name
+    column = getattr(spec, "column", None)
+    return f"{spec.kind}_{column}" if column else spec.kind
+
+
+def default_suite(
+    mapped: set[str], release_fields: list[str], statuses: list[str] | None
+) -> list[ExpectationSpec]:
+    """The record contract: ids present and unique, times present, numbers non-negative,
+    status in its set, release fields present. Only fields the monitor maps are checked."""
+    out: list[ExpectationSpec] = [
+        NotNull(kind="not_null", column="record_id", severity="critical"),
+        Unique(kind="unique", column="record_id"),
+        NotNull(kind="not_null", column="ts", severity="critical"),
+    ]
+    for field in (
+        "latency_ms",
+        "ttft_ms",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "retry_count",
+    ):
+        if field in mapped:
+            out.append(Between(kind="between", column=field, min=0, severity="critical"))
+    if statuses and "status" in mapped:
+        out.append(InSet(kind="in_set", column="status", values=list(statuses)))
+    for field in release_fields:
+        out.append(NotNull(kind="not_null", column=field))
+    return out

@@ -1,0 +1,219 @@
+"""The validation stage of a window: plan the suite, run it per release, collect quarantine.
+
+Pushdown runs each release's batch as a GX SQL query asset the warehouse evaluates; the
+expectations a dialect cannot evaluate (JSON parsing everywhere, regex on DuckDB) run on a
+DataFrame of just their columns. Without pushdown everything runs on the window's DataFrame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lookout.checks.metrics import ALL_COHORTS, MetricValue, release_labels
+from lookout.checks.stats import wilson_interval
+from lookout.checks.validation.gx_suite import load_suite_file, referenced_columns, to_gx
+from lookout.checks.validation.runner import ExpectationOutcome, GxRunner
+from lookout.checks.validation.spec import default_suite, spec_name
+from lookout.config.models import Monitor
+from lookout.sources.warehouse import Warehouse
+from lookout.windows import Window
+
+__all__ = ["PlannedExpectation", "ValidationResult", "plan_suite", "run_validation"]
+
+# What GX's SQL engine cannot evaluate, by dialect (measured: GX 1.24, see tests).
+_NOT_IN_SQL: dict[str, frozenset[str]] = {
+    "duckdb": frozenset({"json_parses", "regex"}),
+    "postgresql": frozenset({"json_parses"}),
+    "sqlite": frozenset({"json_parses"}),
+}
+PUSHDOWN_DIALECTS = frozenset(_NOT_IN_SQL)
+
+
+@dataclass(frozen=True)
+class PlannedExpectation:
+    name: str
+    kind: str
+    column: str | None
+    severity: str
+    spec: Any = None  # ExpectationSpec, or None for one from a GX suite file
+    gx: Any = None  # the GX expectation when it comes from a suite file
+
+    def build(self, window: Window, *, naive_times: bool) -> Any:
+        if self.gx is not None:
+            return self.gx
+        return to_gx(self.spec, window, naive_times=naive_times)
+
+
+def plan_suite(monitor: Monitor, base_dir: Path | None = None) -> list[PlannedExpectation]:
+    """The monitor's declared expectations (or the default suite) plus its GX suite file."""
+    config = monitor.validation
+    specs = list(config.expectations) or default_suite(
+        set(monitor.source.columns), list(monitor.source.release), config.statuses
+    )
+    planned = [
+        PlannedExpectation(spec_name(s), s.kind, getattr(s, "column", None), s.severity, spec=s)
+        for s in specs
+    ]
+    if config.suite_file:
+        path = Path(config.suite_file)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        for expectation in load_suite_file(path, 0):
+            name = expectation.meta["lookout_name"]
+            column = getattr(expectation, "column", None)
+            kind = expectation.expectation_type.removeprefix("expect_")
+            planned.append(PlannedExpectation(name, kind, column, "warning", gx=expectation))
+    return planned
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    outcomes: list[ExpectationOutcome]
+    quarantined: dict[str, tuple[str, ...]]  # record id -> failed critical expectations
+    quarantined_release: dict[str, str]  # record id -> release
+    rows_by_release: dict[str, int]
+    path: str
+    max_share: float
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_release.values())
+
+    @property
+    def quarantine_share(self) -> float:
+        return len(self.quarantined) / self.rows if self.rows else 0.0
+
+    @property
+    def flag(self) -> str | None:
+        """Set when too much of the window is quarantined to trust the rest of it."""
+        if self.rows and self.quarantine_share > self.max_share:
+            return (
+                f"quarantined {len(self.quarantined)} of {self.rows} rows "
+                f"({self.quarantine_share:.1%} > {self.max_share:.0%})"
+            )
+        return None
+
+    def metrics(self) -> list[MetricValue]:
+        """Per release: failed expectations, each expectation's unexpected share, quarantine."""
+        out: list[MetricValue] = []
+        by_release: dict[str, list[ExpectationOutcome]] = {}
+        for outcome in self.outcomes:
+            by_release.setdefault(outcome.release, []).append(outcome)
+        for release, outcomes in sorted(by_release.items()):
+            judged = [o for o in outcomes if o.status != "error"]
+            failed = sum(o.status == "failed" for o in judged)
+            out.append(
+                MetricValue(
+                    release,
+                    ALL_COHORTS,
+                    "validation_failed_expectations",
+                    float(failed),
+                    len(judged),
+                )
+            )
+            rows = self.rows_by_release.get(release, 0)
+            for o in judged:
+                if o.unexpected_percent is not None:
+                    value = o.unexpected_percent / 100
+                else:
+                    value = 0.0 if o.status == "passed" else 1.0
+                n = o.element_count if o.element_count is not None else rows
+                out.append(MetricValue(release, ALL_COHORTS, f"validation.{o.name}", value, n))
+            if rows:
+                hits = sum(1 for r in self.quarantined_release.values() if r == release)
+                low, high = wilson_interval(hits, rows)
+                out.append(
+                    MetricValue(
+                        release, ALL_COHORTS, "quarantine_rate", hits / rows, rows, low, high
+                    )
+                )
+        return out
+
+
+def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
+    mode = monitor.validation.pushdown
+    if mode == "off":
+        return False
+    if mode == "on":
+        return True
+    return warehouse.dialect in ("duckdb", "postgresql")
+
+
+def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
+    wanted = {"record_id", *monitor.source.release}
+    wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
+    wanted |= {p.column for p in planned if p.column}
+    mapped = [c for c in monitor.source.columns if c in wanted]
+    cohorts = [c for c in monitor.source.cohorts if c in wanted and c not in mapped]
+    return mapped + cohorts
+
+
+def run_validation(
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    *,
+    planned: list[PlannedExpectation],
+    runner: GxRunner | None = None,
+    connection_string: str | None = None,
+    pushdown: bool | None = None,
+) -> ValidationResult:
+    """Validate every release of the window; results are plain data for the store."""
+    runner = runner or GxRunner()
+    columns = _columns(monitor, planned)
+    use_sql = _use_pushdown(monitor, warehouse) if pushdown is None else pushdown
+    use_sql = use_sql and warehouse.dialect in PUSHDOWN_DIALECTS and connection_string is not None
+    outcomes: list[ExpectationOutcome] = []
+    quarantined: dict[str, list[str]] = {}
+    quarantined_release: dict[str, str] = {}
+    rows_by_release: dict[str, int] = {}
+
+    def collect(result: Any, release: str) -> None:
+        outcomes.extend(result.outcomes)
+        for record_id, names in result.quarantined.items():
+            quarantined.setdefault(record_id, []).extend(names)
+            quarantined_release[record_id] = release
+
+    frame_only = planned
+    if use_sql:
+        not_in_sql = _NOT_IN_SQL[warehouse.dialect]
+        in_sql = [p for p in planned if p.kind not in not_in_sql]
+        frame_only = [p for p in planned if p.kind in not_in_sql]
+        naive = warehouse.naive_times(monitor.source)
+        for release, values, rows in warehouse.release_values(monitor, window):
+            rows_by_release[release] = rows
+            query = warehouse.validation_sql(monitor, window, columns, values)
+            batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
+            pairs = [(p, p.build(window, naive_times=naive)) for p in in_sql]
+            result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
+            collect(result, release)
+    if frame_only:
+        needed = _columns(monitor, frame_only) if use_sql else columns
+        frame = warehouse.read_window(monitor, window, needed)
+        labels = release_labels(frame, monitor.source.release)
+        parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]
+        for release, part in parts:
+            release = str(release)
+            rows_by_release.setdefault(release, len(part))
+            pairs = [(p, p.build(window, naive_times=False)) for p in frame_only]
+            batch = runner.frame_batch(part.reset_index(drop=True))
+            result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
+            collect(result, release)
+    reasons: dict[str, int] = {}
+    for names in quarantined.values():
+        for name in set(names):
+            reasons[name] = reasons.get(name, 0) + 1
+    order = {p.name: i for i, p in enumerate(planned)}
+    outcomes.sort(key=lambda o: (o.release, order.get(o.name, 0)))
+    return ValidationResult(
+        outcomes=outcomes,
+        quarantined={k: tuple(dict.fromkeys(v)) for k, v in sorted(quarantined.items())},
+        quarantined_release=quarantined_release,
+        rows_by_release=rows_by_release,
+        path="sql" if use_sql else "pandas",
+        max_share=monitor.validation.max_quarantine_share,
+        reasons=reasons,
+    )

@@ -1,0 +1,411 @@
+"""Validation with Great Expectations on DuckDB, SQLite and PostgreSQL: every compact kind
+passes and fails where it should, the SQL and DataFrame paths agree, quarantine is exact."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from tests.conftest import PROFILES_YAML, T0, write_table
+
+from lookout.checks.validation.runner import GxRunner
+from lookout.checks.validation.stage import plan_suite, run_validation
+from lookout.config.loader import load_config, load_monitors
+from lookout.errors import ConfigError
+from lookout.sources.warehouse import Warehouse
+from lookout.windows import Window
+
+WINDOW = Window(T0, T0 + timedelta(hours=1))
+
+MONITORS = """
+owners:
+  team: {{slack_users: [U0TEAM01], channel: "#team"}}
+monitors:
+  - name: bot
+    source:
+      table: app_requests
+{schema_line}      columns:
+        record_id: request_id
+        ts: event_time
+        model_version: model_version
+        prompt_version: prompt_version
+        route: route
+        latency_ms: latency_ms
+        ttft_ms: ttft_ms
+        status: status
+        output: response
+        tool_calls: tool_calls
+      cohorts: [route]
+    validation:
+      max_quarantine_share: {max_share}
+      expectations:
+        - {{kind: not_null, column: ttft_ms}}
+        - {{kind: between, column: latency_ms, min: 0, severity: critical}}
+        - {{kind: in_set, column: status, values: [ok, error], severity: critical}}
+        - {{kind: unique, column: record_id, severity: critical}}
+        - {{kind: regex, column: route, pattern: "^[a-z]+$"}}
+        - {{kind: max_length, column: output, max: 20}}
+        - {{kind: json_parses, column: tool_calls}}
+        - {{kind: mean_between, column: latency_ms, min: 0, max: 1000}}
+        - {{kind: quantile_between, column: latency_ms, quantile: 0.5, min: 100, max: 1000}}
+        - {{kind: row_count_between, min: 5, max: 15}}
+        - {{kind: columns_present, columns: [latency_ms, route]}}
+        - {{kind: fresh, max_age: 30m}}
+    rules:
+      - {{name: dq, metric: validation_failed_expectations, op: ">", threshold: 0, min_n: 1,
+         owner: team}}
+      - {{name: latency_ok, metric: validation.between_latency_ms, op: ">", threshold: 0.05,
+         min_n: 1, owner: team}}
+"""
+
+
+def _frame() -> pd.DataFrame:
+    """m1@p1: 10 rows over the hour; m2@p2: 10 rows in its first 10 minutes (stale)."""
+    rows = []
+    for i in range(10):
+        rows.append(("m1", "p1", f"a{i}", T0 + timedelta(minutes=6 * i)))
+    for i in range(10):
+        rows.append(("m2", "p2", f"b{i}", T0 + timedelta(minutes=i)))
+    frame = pd.DataFrame(rows, columns=["model_version", "prompt_version", "request_id", "ts"])
+    frame["event_time"] = frame.pop("ts").dt.tz_localize(None).astype("datetime64[us]")
+    frame["route"] = "faq"
+    frame["latency_ms"] = 500.0
+    frame["ttft_ms"] = 100.0
+    frame["status"] = "ok"
+    frame["response"] = "short answer"
+    frame["tool_calls"] = '[{"name": "lookup"}]'
+    # release m1: one negative latency, a duplicated id, a bad route, bad JSON, a null ttft
+    frame.loc[3, "latency_ms"] = -5.0
+    frame.loc[[5, 6], "request_id"] = "dup"
+    frame.loc[6, "route"] = "Bad Route"
+    frame.loc[4, "tool_calls"] = "not json"
+    frame.loc[2, "ttft_ms"] = None
+    # release m2: an unknown status, a long output
+    frame.loc[18, "status"] = "weird"
+    frame.loc[19, "response"] = "x" * 50
+    return frame
+
+
+EXPECTED = {
+    "m1@p1": {
+        "not_null_ttft_ms": ("failed", 1),
+        "between_latency_ms": ("failed", 1),
+        "in_set_status": ("passed", 0),
+        "unique_record_id": ("failed", 2),
+        "regex_route": ("failed", 1),
+        "max_length_output": ("passed", 0),
+        "json_parses_tool_calls": ("failed", 1),
+        "mean_between_latency_ms": ("passed", None),
+        "quantile_between_latency_ms": ("passed", None),
+        "row_count_between": ("passed", None),
+        "columns_present": ("passed", None),
+        "fresh_ts": ("passed", None),
+    },
+    "m2@p2": {
+        "not_null_ttft_ms": ("passed", 0),
+        "between_latency_ms": ("passed", 0),
+        "in_set_status": ("failed", 1),
+        "unique_record_id": ("passed", 0),
+        "regex_route": ("passed", 0),
+        "max_length_output": ("failed", 1),
+        "json_parses_tool_calls": ("passed", 0),
+        "mean_between_latency_ms": ("passed", None),
+        "quantile_between_latency_ms": ("passed", None),
+        "row_count_between": ("passed", None),
+        "columns_present": ("passed", None),
+        "fresh_ts": ("failed", None),
+    },
+}
+
+
+def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
+    schema = None
+    if kind == "duckdb":
+        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    elif kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+    engine = sa.create_engine(url)
+    write_table(engine, _frame(), schema=schema)
+    engine.dispose()
+    schema_line = f"      schema: {schema}\n" if schema else ""
+    (tmp_path / "monitors.yml").write_text(
+        MONITORS.format(schema_line=schema_line, max_share=max_share)
+    )
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store="sqlite://", out_dir=tmp_path / "out")
+    )
+    config = load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
+    return url, Warehouse(url), config.monitors.monitors[0]
+
+
+BACKENDS = ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module")
+def runner():
+    gx = GxRunner()
+    yield gx
+    gx.close()
+
+
+def _table(result) -> dict[str, dict[str, tuple[str, int | None]]]:
+    out: dict[str, dict[str, tuple[str, int | None]]] = {}
+    for o in result.outcomes:
+        assert o.error is None, (o.name, o.error)
+        out.setdefault(o.release, {})[o.name] = (o.status, o.unexpected_count)
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_kind_on_both_paths(backend, tmp_path, request, runner):
+    url, warehouse, monitor = _setup(backend, tmp_path, request)
+    planned = plan_suite(monitor)
+    sql = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=planned,
+        runner=runner,
+        connection_string=url,
+        pushdown=True,
+    )
+    frame = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=planned,
+        runner=runner,
+        connection_string=url,
+        pushdown=False,
+    )
+    assert sql.path == "sql" and frame.path == "pandas"
+    assert _table(frame) == EXPECTED
+    assert _table(sql) == EXPECTED
+
+    # paths agree on everything stored, not only the verdicts
+    def stored(result):
+        return {
+            (o.release, o.name): (o.element_count, o.unexpected_percent) for o in result.outcomes
+        }
+
+    assert stored(sql) == stored(frame)
+    # JSON parsing cannot run in SQL: it ran on a DataFrame of its own columns
+    assert {o.path for o in sql.outcomes if o.kind == "json_parses"} == {"pandas"}
+    assert {o.path for o in sql.outcomes if o.kind == "between"} == {"sql"}
+    warehouse.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quarantine_is_exact_with_reasons(backend, tmp_path, request, runner):
+    url, warehouse, monitor = _setup(backend, tmp_path, request)
+    for pushdown in (True, False):
+        result = run_validation(
+            warehouse,
+            monitor,
+            WINDOW,
+            planned=plan_suite(monitor),
+            runner=runner,
+            connection_string=url,
+            pushdown=pushdown,
+        )
+        assert result.quarantined == {
+            "a3": ("between_latency_ms",),
+            "dup": ("unique_record_id",),
+            "b8": ("in_set_status",),
+        }
+        assert result.quarantined_release == {"a3": "m1@p1", "dup": "m1@p1", "b8": "m2@p2"}
+        assert result.reasons == {
+            "between_latency_ms": 1,
+            "unique_record_id": 1,
+            "in_set_status": 1,
+        }
+        assert result.flag is None  # 3 of 20 <= 50%
+        metrics = {(m.release, m.metric): m for m in result.metrics()}
+        assert metrics[("m1@p1", "validation_failed_expectations")].value == 5
+        assert metrics[("m2@p2", "validation_failed_expectations")].value == 3
+        assert metrics[("m1@p1", "quarantine_rate")].value == pytest.approx(2 / 10)
+        assert metrics[("m1@p1", "validation.between_latency_ms")].value == pytest.approx(0.1)
+    warehouse.dispose()
+
+
+def test_window_is_flagged_when_too_much_is_quarantined(tmp_path, request, runner):
+    url, warehouse, monitor = _setup("duckdb", tmp_path, request, max_share=0.1)
+    result = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=plan_suite(monitor),
+        runner=runner,
+        connection_string=url,
+    )
+    assert result.flag == "quarantined 3 of 20 rows (15.0% > 10%)"
+    warehouse.dispose()
+
+
+def test_default_suite_when_none_is_declared(tmp_path):
+    text = MONITORS.format(schema_line="", max_share=0.5)
+    text = (
+        text[: text.index("      expectations:")]
+        + "      statuses: [ok, error]\n"
+        + text[text.index("    rules:") :]
+    )
+    text = text.replace("validation.between_latency_ms", "validation.between_ttft_ms")
+    (tmp_path / "monitors.yml").write_text(text)
+    monitor = load_monitors(tmp_path / "monitors.yml").monitors[0]
+    names = [(p.name, p.severity) for p in plan_suite(monitor)]
+    assert names == [
+        ("not_null_record_id", "critical"),
+        ("unique_record_id", "warning"),
+        ("not_null_ts", "critical"),
+        ("between_latency_ms", "critical"),
+        ("between_ttft_ms", "critical"),
+        ("in_set_status", "warning"),
+        ("not_null_model_version", "warning"),
+        ("not_null_prompt_version", "warning"),
+    ]
+
+
+def test_gx_suite_file_runs_too(tmp_path, request, runner):
+    url, warehouse, monitor = _setup("sqlite", tmp_path, request)
+    suite = {
+        "name": "team_suite",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "latency_ms", "max_value": 400},
+            },
+        ],
+    }
+    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    text = (
+        (tmp_path / "monitors.yml")
+        .read_text()
+        .replace(
+            "      max_quarantine_share", "      suite_file: suite.json\n      max_quarantine_share"
+        )
+    )
+    (tmp_path / "monitors.yml").write_text(text)
+    config = load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
+    monitor = config.monitors.monitors[0]
+    planned = plan_suite(monitor, config.monitors_dir)
+    assert planned[-1].name == "suite_column_values_to_be_between_latency_ms"
+    result = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=planned,
+        runner=runner,
+        connection_string=url,
+        pushdown=True,
+    )
+    team = {
+        o.release: (o.status, o.unexpected_count)
+        for o in result.outcomes
+        if o.name == planned[-1].name
+    }
+    assert team == {"m1@p1": ("failed", 9), "m2@p2": ("failed", 10)}
+    warehouse.dispose()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "{kind: not_null, column: ttft_ms}",
+            "{kind: not_nul, column: ttft_ms}",
+            "monitors[0].validation.expectations[0].kind: unknown expectation kind 'not_nul'",
+        ),
+        (
+            "{kind: not_null, column: ttft_ms}",
+            "{kind: not_null, column: tftt_ms}",
+            "monitors[0].validation.expectations[0].column: 'tftt_ms' is not a mapped field",
+        ),
+        (
+            "max: 20}",
+            "max: twenty}",
+            "monitors[0].validation.expectations[5].max: expected an integer",
+        ),
+        (
+            "quantile: 0.5,",
+            "quantile: 5,",
+            "monitors[0].validation.expectations[8].quantile: Input should be less than or equal",
+        ),
+        (
+            "{kind: row_count_between, min: 5, max: 15}",
+            "{kind: row_count_between, min: 5, max: 15, severity: critical}",
+            "monitors[0].validation.expectations[9].severity: only row-level expectations",
+        ),
+        (
+            'pattern: "^[a-z]+$"',
+            'pattern: "([a-z"',
+            "monitors[0].validation.expectations[4].pattern: not a valid regular expression",
+        ),
+        (
+            "metric: validation.between_latency_ms",
+            "metric: validation.nope",
+            "monitors[0].rules[1].metric: no expectation named 'nope'",
+        ),
+        (
+            "{kind: fresh, max_age: 30m}",
+            "{kind: fresh, max_age: soon}",
+            "monitors[0].validation.expectations[11].max_age: expected a duration",
+        ),
+    ],
+)
+def test_bad_validation_config_names_the_key_path(tmp_path, old, new, expected):
+    text = MONITORS.format(schema_line="", max_share=0.5)
+    assert old in text
+    (tmp_path / "monitors.yml").write_text(text.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_monitors(tmp_path / "monitors.yml")
+    messages = [str(issue) for issue in info.value.issues]
+    assert any(expected in m for m in messages), messages
+    assert all(m.startswith("monitors.yml:") for m in messages)
+
+
+def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
+    from lookout.pipeline import Context, run_window
+
+    url, warehouse, _ = _setup("duckdb", tmp_path, request, max_share=0.1)
+    warehouse.dispose()
+    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store=store_url, out_dir=tmp_path / "out")
+    )
+    ctx = Context.from_config(load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml"))
+    monitor = ctx.config.monitors.monitors[0]
+    result = run_window(ctx, monitor, WINDOW)
+    assert result.status == "succeeded", result.error
+    assert (result.quarantined, result.failed_expectations) == (3, 8)
+    assert result.validation_path == "sql"
+    assert result.flag == "quarantined 3 of 20 rows (15.0% > 10%)"
+    stored = ctx.store.validations("bot", status="failed")
+    assert {(r["release"], r["expectation"]) for r in stored} == {
+        (release, name)
+        for release, table in EXPECTED.items()
+        for name, (status, _) in table.items()
+        if status == "failed"
+    }
+    between = next(r for r in stored if r["expectation"] == "between_latency_ms")
+    assert json.loads(between["examples"]) == ["a3"] and between["unexpected_count"] == 1
+    assert [(q["record_id"], q["reasons"]) for q in ctx.store.quarantined("bot")] == [
+        ("a3", "between_latency_ms"),
+        ("b8", "in_set_status"),
+        ("dup", "unique_record_id"),
+    ]
+    with ctx.store.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT quarantined, flag FROM windows")).one()
+    assert tuple(row) == (3, "quarantined 3 of 20 rows (15.0% > 10%)")
+    opened = {(a.rule, a.release) for a in ctx.store.alerts("bot", state="firing")}
+    assert opened == {("dq", "m1@p1"), ("dq", "m2@p2"), ("latency_ok", "m1@p1")}
+    # a re-run replaces, never duplicates
+    run_window(ctx, monitor, WINDOW)
+    assert len(ctx.store.quarantined("bot")) == 3
+    assert len(ctx.store.validations("bot")) == 24
+    ctx.close()
