@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.engine import make_url
+
 from lookout.alerts.blockkit import to_block_kit
 from lookout.alerts.lifecycle import Transition, apply_evaluations
 from lookout.alerts.messages import build_alert_message
@@ -147,6 +149,23 @@ def plan_windows(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window
     before_frontier = {w: seen for w, seen in processed.items() if w.end <= frontier}
     late = ctx.warehouse.late_windows(monitor, before_frontier, frontier)
     return sorted(set(fresh) | late)
+
+
+def redact_secrets(text: str, config: LookoutConfig) -> str:
+    """Errors are stored and logged: any secret of the target that shows up becomes ***."""
+    target = config.target
+    secrets = [
+        make_url(target.warehouse.url.get_secret_value()).password,
+        make_url(target.store.url.get_secret_value()).password,
+        *(
+            s.get_secret_value() if s else None
+            for s in (target.slack.bot_token, target.slack.webhook_url, target.judge.api_key)
+        ),
+    ]
+    for secret in secrets:
+        if secret:
+            text = text.replace(str(secret), "***")
+    return text
 
 
 def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
@@ -309,6 +328,7 @@ def run_window(
         done("commit")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
+        error = redact_secrets(error, ctx.config)
         log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
         try:
             ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)

@@ -409,3 +409,52 @@ def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
     assert len(ctx.store.quarantined("bot")) == 3
     assert len(ctx.store.validations("bot")) == 24
     ctx.close()
+
+
+def test_an_empty_window_still_reports_table_level_expectations(tmp_path, request, runner):
+    url, warehouse, monitor = _setup("duckdb", tmp_path, request)
+    empty = Window(T0 + timedelta(hours=5), T0 + timedelta(hours=6))
+    for pushdown in (True, False):
+        result = run_validation(
+            warehouse,
+            monitor,
+            empty,
+            planned=plan_suite(monitor),
+            runner=runner,
+            connection_string=url,
+            pushdown=pushdown,
+        )
+        statuses = {o.name: o.status for o in result.outcomes}
+        assert {o.release for o in result.outcomes} == {"*"}
+        assert statuses["row_count_between"] == "failed"
+        assert statuses["between_latency_ms"] == "passed"
+        assert statuses["fresh_ts"] != "passed"
+        assert result.rows == 0 and result.quarantined == {} and result.flag is None
+    warehouse.dispose()
+
+
+def test_connection_failures_never_show_the_password(runner):
+    from lookout.errors import CheckError
+
+    with pytest.raises(CheckError) as info:
+        runner.sql_batch("postgresql+psycopg://lookout:sekrit-pw-42@127.0.0.1:1/wh", "SELECT 1")
+    assert "sekrit-pw-42" not in str(info.value)
+    assert "validation" in str(info.value)
+
+
+def test_run_errors_are_redacted_before_they_are_stored(tmp_path):
+    from lookout.pipeline import redact_secrets
+
+    (tmp_path / "monitors.yml").write_text(MONITORS.format(schema_line="", max_share=0.5))
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(
+            warehouse="postgresql://u:wh-secret-1@db/x", store="sqlite://", out_dir=tmp_path
+        )
+    )
+    config = load_config(
+        tmp_path / "profiles.yml",
+        tmp_path / "monitors.yml",
+        environ={"TEST_SLACK_TOKEN": "xoxb-slack-secret-2"},
+    )
+    text = "failed: postgresql://u:wh-secret-1@db/x and token xoxb-slack-secret-2"
+    assert redact_secrets(text, config) == "failed: postgresql://u:***@db/x and token ***"

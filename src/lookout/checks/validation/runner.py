@@ -11,10 +11,13 @@ import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
+from sqlalchemy.engine import make_url
+
+from lookout.errors import CheckError
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
 
@@ -48,27 +51,36 @@ class BatchResult:
     quarantined: dict[str, list[str]]
 
 
-def _patch_gx_for_duckdb() -> None:
-    """GX 1.x fetches SQL results after returning the connection to the pool; duckdb-engine
-    then closes the cursor and DuckDB 2 discards the result, so every expectation fails with
-    IndexError (GX issues 10738/11579). Buffer the result before the connection goes back,
-    for the duckdb dialect only. Tests on DuckDB fail loudly if a GX upgrade breaks this."""
+def _patch_gx_result_buffering() -> None:
+    """GX 1.x fetches SQL results after its `with engine.connect()` block has returned the
+    connection to the pool. That breaks two things we need: on DuckDB, duckdb-engine closes the
+    cursor and DuckDB 2 discards the result, so every expectation fails with IndexError (GX
+    issues 10738/11579); on PostgreSQL with server-side cursors (see `_engine_options`) the
+    cursor no longer exists. Fetch inside the block instead. For client-side cursors this is
+    what happened anyway (the rows were already in the client). Tests on DuckDB and PostgreSQL
+    fail loudly if a GX upgrade changes this method."""
     from great_expectations.execution_engine import sqlalchemy_execution_engine as sae
 
     engine_cls = sae.SqlAlchemyExecutionEngine
-    if getattr(engine_cls, "_lookout_duckdb_patch", False):
+    if getattr(engine_cls, "_lookout_buffering_patch", False):
         return
-    original = engine_cls.execute_query
 
     def execute_query(self: Any, query: Any) -> Any:
-        if self.dialect_name != "duckdb":
-            return original(self, query)
         with self.get_connection() as connection:
             result = self._execute_query_with_recovery(connection, query)
             return result.freeze()()
 
     engine_cls.execute_query = execute_query
-    engine_cls._lookout_duckdb_patch = True
+    engine_cls._lookout_buffering_patch = True
+
+
+def _engine_options(connection_string: str) -> dict[str, Any]:
+    """GX runs a query asset's SQL once, whole, only to read its column names
+    (`column_reflection_fallback`). On PostgreSQL a client-side cursor would pull the entire
+    window into memory for that; a server-side cursor fetches one chunk and is closed."""
+    if connection_string.startswith("postgresql"):
+        return {"execution_options": {"stream_results": True}}
+    return {}
 
 
 def _raised(exception_info: Any) -> str | None:
@@ -110,13 +122,14 @@ class GxRunner:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        _patch_gx_for_duckdb()
+        _patch_gx_result_buffering()
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._counter = 0
         self._frame_definition: Any = None
         self._sql_sources: dict[str, Any] = {}
+        self._secrets: set[str] = set()
 
     def _name(self, prefix: str) -> str:
         self._counter += 1
@@ -140,19 +153,46 @@ class GxRunner:
     def sql_batch(self, connection_string: str, query: str) -> Any:
         """A batch of a SQL query; one datasource (and connection pool) per warehouse."""
         source = self._sql_sources.get(connection_string)
+        password = make_url(connection_string).password
+        if password:
+            self._secrets.add(str(password))
         if source is None:
+            source = self._add_sql_source(connection_string)
+        return self._query_batch(source, query)
+
+    def _add_sql_source(self, connection_string: str) -> Any:
+        try:
             with warnings.catch_warnings():
                 # "a more specific SqliteDatasource may be more appropriate": the generic one
                 # is what works the same on DuckDB, SQLite and PostgreSQL.
                 warnings.simplefilter("ignore")
                 source = self._context.data_sources.add_sql(
-                    self._name("sql"), connection_string=connection_string, create_temp_table=False
+                    self._name("sql"),
+                    connection_string=connection_string,
+                    create_temp_table=False,
+                    kwargs=_engine_options(connection_string),
                 )
-            self._sql_sources[connection_string] = source
-        for stale in list(source.assets):  # one live query asset at a time
-            source.delete_asset(stale.name)
-        asset = source.add_query_asset(self._name("window"), query=query)
-        return asset.add_batch_definition_whole_table("all").get_batch()
+        except Exception as exc:
+            message = self._redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
+            raise CheckError(f"validation datasource failed: {message}") from None
+        self._sql_sources[connection_string] = source
+        return source
+
+    def _query_batch(self, source: Any, query: str) -> Any:
+        try:
+            for stale in list(source.assets):  # one live query asset at a time
+                source.delete_asset(stale.name)
+            asset = source.add_query_asset(self._name("window"), query=query)
+            return asset.add_batch_definition_whole_table("all").get_batch()
+        except Exception as exc:
+            message = self._redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
+            raise CheckError(f"validation batch failed: {message}") from None
+
+    def _redact(self, text: str) -> str:
+        """GX error texts may quote a connection string: never store or show its password."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def close(self) -> None:
         """Close the warehouse connections GX opened (DuckDB allows one configuration per file)."""
@@ -191,6 +231,8 @@ class GxRunner:
                 name = (result.expectation_config.meta or {}).get("lookout_name")
                 info = by_name[name]
                 outcome, failing = _outcome(info, result, release, path)
+                if outcome.error:
+                    outcome = replace(outcome, error=self._redact(outcome.error))
                 outcomes.append(outcome)
                 if info.severity == "critical" and outcome.status == "failed":
                     for record_id in failing:
