@@ -106,7 +106,7 @@ def measure(kind: str, url: str, work: Path) -> dict[str, float]:
     runner = GxRunner() if kind != "bare_read" else None
     started = time.perf_counter()
     if kind == "bare_read":
-        frame = warehouse.read_window(monitor, window, _columns(monitor, planned))
+        frame = warehouse.read_window(monitor, window, _columns(monitor, planned), cohorts=False)
         rows = len(frame)
         failed = 0
     else:

@@ -458,3 +458,26 @@ def test_run_errors_are_redacted_before_they_are_stored(tmp_path):
     )
     text = "failed: postgresql://u:wh-secret-1@db/x and token xoxb-slack-secret-2"
     assert redact_secrets(text, config) == "failed: postgresql://u:***@db/x and token ***"
+
+
+@pytest.mark.postgres
+def test_postgres_temp_tables_are_dropped_after_each_batch(tmp_path, request, runner):
+    url, warehouse, monitor = _setup("postgresql", tmp_path, request)
+    result = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=plan_suite(monitor),
+        runner=runner,
+        connection_string=url,
+        pushdown=True,
+    )
+    assert result.path == "sql" and not [o for o in result.outcomes if o.status == "error"]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.text("SELECT count(*) FROM pg_class WHERE relname LIKE 'gx\\_temp\\_%'")
+        ).scalar()
+    engine.dispose()
+    assert left == 0
+    warehouse.dispose()

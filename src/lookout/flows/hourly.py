@@ -97,9 +97,11 @@ def hourly(
     finally:
         ctx.close()
     logger.info(
-        "%d windows, %d rows, %d alerts opened, %d messages sent, %d failed windows",
+        "%d windows, %d rows, %d quarantined, %d alerts opened, %d messages sent, "
+        "%d failed windows",
         len(results),
         sum(r.rows for r in results),
+        sum(r.quarantined for r in results),
         sum(len(r.alerts_opened) for r in results),
         delivery["sent"],
         len(failures),

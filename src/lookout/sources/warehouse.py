@@ -155,23 +155,33 @@ class Warehouse:
     # -- reads ------------------------------------------------------------------------------
 
     def window_query(
-        self, monitor: Monitor, window: Window, fields: Sequence[str] | None = None
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
     ) -> sa.Select[Any]:
         """SELECT the window's rows as canonical fields (+ cohort columns), never `*`."""
         source = monitor.source
         table = self._table(source)
         wanted = list(fields) if fields is not None else metric_fields(source)
         selected = [self._column(table, source, f).label(f) for f in wanted if f in source.columns]
-        for cohort in source.cohorts:
+        for cohort in source.cohorts if cohorts else ():
             if cohort not in wanted:
                 selected.append(self._column(table, source, cohort).label(cohort))
         return sa.select(*selected).where(self._in_window(table, source, window))
 
     def read_window(
-        self, monitor: Monitor, window: Window, fields: Sequence[str] | None = None
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
     ) -> pd.DataFrame:
         """The window's records, canonical columns, timestamps as UTC."""
-        query = self.window_query(monitor, window, fields)
+        query = self.window_query(monitor, window, fields, cohorts=cohorts)
         frame = self._fetch_frame(query)
         return normalize_frame(frame)
 
@@ -275,7 +285,7 @@ class Warehouse:
         """
         source = monitor.source
         table = self._table(source)
-        query = self.window_query(monitor, window, fields)
+        query = self.window_query(monitor, window, fields, cohorts=False)
         for field, value in zip(source.release, release, strict=True):
             column = self._column(table, source, field)
             query = query.where(column.is_(None) if value is None else column == value)

@@ -143,6 +143,7 @@ def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
 
 
 def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
+    """Only what the suite reads: record ids, release fields and the expectations' columns."""
     wanted = {"record_id", *monitor.source.release}
     wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
     wanted |= {p.column for p in planned if p.column}
@@ -196,7 +197,7 @@ def run_validation(
             collect(result, release)
     if frame_only:
         needed = _columns(monitor, frame_only) if use_sql else columns
-        frame = warehouse.read_window(monitor, window, needed)
+        frame = warehouse.read_window(monitor, window, needed, cohorts=False)
         labels = release_labels(frame, monitor.source.release)
         parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]
         for release, part in parts:
