@@ -55,6 +55,10 @@ monitors:
         - {{kind: row_count_between, min: 5, max: 15}}
         - {{kind: columns_present, columns: [latency_ms, route]}}
         - {{kind: fresh, max_age: 30m}}
+        - {{kind: mean_between, name: mean_high, column: latency_ms, min: 600}}
+        - {{kind: quantile_between, name: p50_low, column: latency_ms, quantile: 0.5, max: 100}}
+        - {{kind: row_count_between, name: rows_many, min: 11}}
+        - {{kind: columns_present, name: has_user_id, columns: [user_id, latency_ms]}}
     rules:
       - {{name: dq, metric: validation_failed_expectations, op: ">", threshold: 0, min_n: 1,
          owner: team}}
@@ -102,8 +106,10 @@ EXPECTED = {
         "mean_between_latency_ms": ("passed", None),
         "quantile_between_latency_ms": ("passed", None),
         "row_count_between": ("passed", None),
-        "columns_present": ("passed", None),
         "fresh_ts": ("passed", None),
+        "mean_high": ("failed", None),
+        "p50_low": ("failed", None),
+        "rows_many": ("failed", None),
     },
     "m2@p2": {
         "not_null_ttft_ms": ("passed", 0),
@@ -116,9 +122,13 @@ EXPECTED = {
         "mean_between_latency_ms": ("passed", None),
         "quantile_between_latency_ms": ("passed", None),
         "row_count_between": ("passed", None),
-        "columns_present": ("passed", None),
         "fresh_ts": ("failed", None),
+        "mean_high": ("failed", None),
+        "p50_low": ("failed", None),
+        "rows_many": ("failed", None),
     },
+    # schema checks look at the table once per window
+    "*": {"columns_present": ("passed", None), "has_user_id": ("failed", None)},
 }
 
 
@@ -227,8 +237,9 @@ def test_quarantine_is_exact_with_reasons(backend, tmp_path, request, runner):
         }
         assert result.flag is None  # 3 of 20 <= 50%
         metrics = {(m.release, m.metric): m for m in result.metrics()}
-        assert metrics[("m1@p1", "validation_failed_expectations")].value == 5
-        assert metrics[("m2@p2", "validation_failed_expectations")].value == 3
+        assert metrics[("m1@p1", "validation_failed_expectations")].value == 8
+        assert metrics[("m2@p2", "validation_failed_expectations")].value == 6
+        assert metrics[("*", "validation.has_user_id")].value == 1.0
         assert metrics[("m1@p1", "quarantine_rate")].value == pytest.approx(2 / 10)
         assert metrics[("m1@p1", "validation.between_latency_ms")].value == pytest.approx(0.1)
     warehouse.dispose()
@@ -382,7 +393,7 @@ def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
     monitor = ctx.config.monitors.monitors[0]
     result = run_window(ctx, monitor, WINDOW)
     assert result.status == "succeeded", result.error
-    assert (result.quarantined, result.failed_expectations) == (3, 8)
+    assert (result.quarantined, result.failed_expectations) == (3, 15)
     assert result.validation_path == "sql"
     assert result.flag == "quarantined 3 of 20 rows (15.0% > 10%)"
     stored = ctx.store.validations("bot", status="failed")
@@ -403,11 +414,11 @@ def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
         row = conn.execute(sa.text("SELECT quarantined, flag FROM windows")).one()
     assert tuple(row) == (3, "quarantined 3 of 20 rows (15.0% > 10%)")
     opened = {(a.rule, a.release) for a in ctx.store.alerts("bot", state="firing")}
-    assert opened == {("dq", "m1@p1"), ("dq", "m2@p2"), ("latency_ok", "m1@p1")}
+    assert opened == {("dq", "m1@p1"), ("dq", "m2@p2"), ("dq", "*"), ("latency_ok", "m1@p1")}
     # a re-run replaces, never duplicates
     run_window(ctx, monitor, WINDOW)
     assert len(ctx.store.quarantined("bot")) == 3
-    assert len(ctx.store.validations("bot")) == 24
+    assert len(ctx.store.validations("bot")) == 30
     ctx.close()
 
 
@@ -426,6 +437,7 @@ def test_an_empty_window_still_reports_table_level_expectations(tmp_path, reques
         )
         statuses = {o.name: o.status for o in result.outcomes}
         assert {o.release for o in result.outcomes} == {"*"}
+        assert statuses["has_user_id"] == "failed" and statuses["columns_present"] == "passed"
         assert statuses["row_count_between"] == "failed"
         assert statuses["between_latency_ms"] == "passed"
         assert statuses["fresh_ts"] != "passed"

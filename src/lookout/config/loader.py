@@ -185,14 +185,6 @@ def _validation_issues(
             issues.append(
                 doc.issue((*at, "column"), f"{column!r} is not a mapped field or cohort ({known})")
             )
-        for c_index, listed in enumerate(getattr(spec, "columns", None) or []):
-            if listed not in columns:
-                issues.append(
-                    doc.issue(
-                        (*at, "columns", c_index),
-                        f"{listed!r} is not a mapped field or cohort ({known})",
-                    )
-                )
         if spec.severity == "critical" and spec.kind not in ROW_LEVEL_KINDS:
             issues.append(
                 doc.issue(

@@ -296,6 +296,15 @@ class Warehouse:
         )
         return str(compiled)
 
+    def schema_sql(self, monitor: Monitor) -> str:
+        """Every column of the table and no row: what a schema expectation looks at."""
+        table = self._table(monitor.source)
+        query = sa.select(*table.c).where(sa.false())
+        compiled = query.compile(
+            dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        return str(compiled)
+
     def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
         """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""
         source = monitor.source

@@ -71,7 +71,7 @@ def to_gx(spec: ExpectationSpec, window: Window, *, naive_times: bool) -> Any:
         return gxe.ExpectTableRowCountToBeBetween(min_value=spec.min, max_value=spec.max, meta=meta)
     if kind == "columns_present":
         return gxe.ExpectTableColumnsToMatchSet(
-            column_set=list(spec.columns), exact_match=False, meta=meta
+            column_set=list(spec.columns), exact_match=spec.exact, meta=meta
         )
     if kind == "fresh":
         oldest: datetime = window.end - spec.max_age
@@ -83,13 +83,7 @@ def to_gx(spec: ExpectationSpec, window: Window, *, naive_times: bool) -> Any:
 
 def referenced_columns(specs: list[ExpectationSpec]) -> set[str]:
     """The canonical columns a suite reads (so nothing else is selected)."""
-    out: set[str] = set()
-    for spec in specs:
-        column = getattr(spec, "column", None)
-        if column:
-            out.add(column)
-        out.update(getattr(spec, "columns", ()) or ())
-    return out
+    return {column for spec in specs if (column := getattr(spec, "column", None))}
 
 
 def load_suite_file(path: Path, monitor_index: int) -> list[Any]:

@@ -120,8 +120,13 @@ class RowCountBetween(_Spec):
 
 
 class ColumnsPresent(_Spec):
+    """The warehouse table still has these columns (its own names, mapped or not); with
+    `exact`, no others either. Checked once per window on the table's schema, so a logging
+    pipeline that drops or renames a column is caught even where no monitor maps it."""
+
     kind: Literal["columns_present"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[Annotated[str, BeforeValidator(check_identifier)]] = Field(min_length=1)
+    exact: bool = False
 
 
 class Fresh(_Spec):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lookout.checks.metrics import ALL_COHORTS, MetricValue, release_labels
 from lookout.checks.stats import wilson_interval
 from lookout.checks.validation.gx_suite import load_suite_file, referenced_columns, to_gx
@@ -178,6 +180,21 @@ def run_validation(
             quarantined.setdefault(record_id, []).extend(names)
             quarantined_release[record_id] = release
 
+    # Schema checks look at the table itself, once per window, not at a release's rows.
+    schema_checks = [p for p in planned if p.kind == "columns_present"]
+    planned = [p for p in planned if p.kind != "columns_present"]
+    if schema_checks:
+        if use_sql:
+            batch = runner.sql_batch(connection_string, warehouse.schema_sql(monitor))  # type: ignore[arg-type]
+            path = "sql"
+        else:
+            batch = runner.frame_batch(
+                pd.DataFrame(columns=list(warehouse.table_columns(monitor.source)))
+            )
+            path = "pandas"
+        pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
+        collect(runner.validate(batch, pairs, release=ALL_COHORTS, path=path, rows=0), ALL_COHORTS)
+
     releases = warehouse.release_values(monitor, window) if use_sql else []
     # An empty window has no release to batch by in SQL: its (empty) DataFrame is validated
     # instead, so table-level expectations (row count, freshness) still report on it.
@@ -211,7 +228,7 @@ def run_validation(
     for names in quarantined.values():
         for name in set(names):
             reasons[name] = reasons.get(name, 0) + 1
-    order = {p.name: i for i, p in enumerate(planned)}
+    order = {p.name: i for i, p in enumerate([*planned, *schema_checks])}
     outcomes.sort(key=lambda o: (o.release, order.get(o.name, 0)))
     return ValidationResult(
         outcomes=outcomes,
