@@ -13,6 +13,7 @@ __all__ = [
     "CANONICAL_ALIASES",
     "CANONICAL_FIELDS",
     "IDENTIFIER_PATTERN",
+    "NUMERIC_FIELDS",
     "REQUIRED_FIELDS",
     "TEXT_FIELDS",
     "canonical_name",
@@ -46,6 +47,16 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "span_id",
     "parent_span_id",
     "step",
+)
+
+# Numeric measurements: coerced to float on read; never negative in a valid record.
+NUMERIC_FIELDS = (
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "retry_count",
 )
 
 # Long text columns: never read unless a stage needs them (they dominate read time).

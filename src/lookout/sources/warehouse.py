@@ -25,22 +25,13 @@ from lookout.checks.metrics import (
 )
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError
-from lookout.sources.contract import TEXT_FIELDS
+from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
 from lookout.windows import Window, as_utc
 
 __all__ = ["PUSHDOWN_DIALECTS", "Warehouse", "metric_fields"]
 
 # Dialects with an ordered-set percentile_cont; SQLite has none, so it aggregates in pandas.
 PUSHDOWN_DIALECTS = frozenset({"duckdb", "postgresql"})
-
-_NUMERIC_FIELDS = (
-    "latency_ms",
-    "ttft_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "retry_count",
-)
 
 
 def metric_fields(source: SourceConfig) -> list[str]:
@@ -494,7 +485,7 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if field in frame:
             moments = pd.to_datetime(frame[field], utc=True, errors="coerce")
             frame[field] = moments.astype("datetime64[ns, UTC]")
-    for field in _NUMERIC_FIELDS:
+    for field in NUMERIC_FIELDS:
         if field in frame:
             frame[field] = pd.to_numeric(frame[field], errors="coerce").astype(float)
     return frame

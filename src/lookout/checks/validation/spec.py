@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lookout._durations import parse_duration
-from lookout.sources.contract import check_identifier
+from lookout.sources.contract import NUMERIC_FIELDS, check_identifier
 
 __all__ = [
     "ROW_LEVEL_KINDS",
@@ -199,14 +199,7 @@ def default_suite(
         Unique(kind="unique", column="record_id"),
         NotNull(kind="not_null", column="ts", severity="critical"),
     ]
-    for field in (
-        "latency_ms",
-        "ttft_ms",
-        "prompt_tokens",
-        "completion_tokens",
-        "cost_usd",
-        "retry_count",
-    ):
+    for field in NUMERIC_FIELDS:
         if field in mapped:
             out.append(Between(kind="between", column=field, min=0, severity="critical"))
     if statuses and "status" in mapped:
