@@ -53,12 +53,11 @@ class BatchResult:
 
 def _patch_gx_result_buffering() -> None:
     """GX 1.x fetches SQL results after its `with engine.connect()` block has returned the
-    connection to the pool. That breaks two things we need: on DuckDB, duckdb-engine closes the
-    cursor and DuckDB 2 discards the result, so every expectation fails with IndexError (GX
-    issues 10738/11579); on PostgreSQL with server-side cursors (see `_engine_options`) the
-    cursor no longer exists. Fetch inside the block instead. For client-side cursors this is
-    what happened anyway (the rows were already in the client). Tests on DuckDB and PostgreSQL
-    fail loudly if a GX upgrade changes this method."""
+    connection to the pool. On DuckDB, duckdb-engine then closes the cursor and DuckDB 2
+    discards the result, so every expectation fails with IndexError (GX issues 10738/11579).
+    Fetch inside the block instead; for the client-side cursors of PostgreSQL and SQLite this
+    is what happened anyway (the rows were already in the client). The DuckDB tests fail
+    loudly if a GX upgrade changes this method."""
     from great_expectations.execution_engine import sqlalchemy_execution_engine as sae
 
     engine_cls = sae.SqlAlchemyExecutionEngine
