@@ -256,7 +256,7 @@ def run_window(
         ctx.warehouse.check_monitor(monitor, index)  # names the monitors.yml key of a bad column
         done("check")
 
-        validation: ValidationResult | None = None
+        validation = ValidationResult.skipped()
         if monitor.validation.enabled:
             stage("validate")
             validation = run_validation(
@@ -286,9 +286,7 @@ def run_window(
             aggregates = aggregate_frame(
                 frame, monitor.source.release, monitor.source.cohorts, settings
             )
-        values: list[MetricValue] = metrics_from_aggregates(aggregates)
-        if validation is not None:
-            values += validation.metrics()
+        values: list[MetricValue] = metrics_from_aggregates(aggregates) + validation.metrics()
         done("metrics")
 
         stage("alerts")
@@ -315,14 +313,9 @@ def run_window(
                 transitions=transitions,
                 messages=messages,
                 flow_run_id=flow_run_id,
-                validations=validation.outcomes if validation else (),
-                quarantine={
-                    record_id: (validation.quarantined_release[record_id], reasons)
-                    for record_id, reasons in validation.quarantined.items()
-                }
-                if validation
-                else {},
-                flag=validation.flag if validation else None,
+                validations=validation.outcomes,
+                quarantine=validation.quarantine_records(),
+                flag=validation.flag,
             )
         )
         done("commit")
@@ -354,13 +347,11 @@ def run_window(
         alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.notifies),
         alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
         messages_queued=len(messages),
-        quarantined=len(validation.quarantined) if validation else 0,
-        quarantine_reasons=dict(validation.reasons) if validation else {},
-        failed_expectations=sum(o.status == "failed" for o in validation.outcomes)
-        if validation
-        else 0,
-        validation_path=validation.path if validation else None,
-        flag=validation.flag if validation else None,
+        quarantined=len(validation.quarantined),
+        quarantine_reasons=dict(validation.reasons),
+        failed_expectations=validation.failed,
+        validation_path=validation.path,
+        flag=validation.flag,
         frontier=frontier,
         seconds=time.perf_counter() - clock,
         stage_seconds=stage_seconds,

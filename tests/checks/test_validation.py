@@ -493,3 +493,27 @@ def test_postgres_temp_tables_are_dropped_after_each_batch(tmp_path, request, ru
     engine.dispose()
     assert left == 0
     warehouse.dispose()
+
+
+def test_validation_can_be_switched_off(tmp_path, request):
+    from lookout.pipeline import Context, run_window
+
+    url, warehouse, _ = _setup("sqlite", tmp_path, request)
+    warehouse.dispose()
+    text = (
+        (tmp_path / "monitors.yml")
+        .read_text()
+        .replace("    validation:\n", "    validation:\n      enabled: false\n")
+    )
+    (tmp_path / "monitors.yml").write_text(text)
+    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store=store_url, out_dir=tmp_path / "out")
+    )
+    ctx = Context.from_config(load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml"))
+    result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
+    assert result.status == "succeeded", result.error
+    assert (result.validation_path, result.quarantined, result.failed_expectations) == ("off", 0, 0)
+    assert ctx.store.validations("bot") == [] and ctx.store.quarantined("bot") == []
+    assert not [m for m in ctx.store.metrics("bot") if m["metric"].startswith("validation")]
+    ctx.close()

@@ -80,9 +80,32 @@ class ValidationResult:
     max_share: float
     reasons: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def skipped(cls) -> ValidationResult:
+        """What a monitor with validation disabled reports: nothing checked, nothing held."""
+        return cls(
+            outcomes=[],
+            quarantined={},
+            quarantined_release={},
+            rows_by_release={},
+            path="off",
+            max_share=1.0,
+        )
+
     @property
     def rows(self) -> int:
         return sum(self.rows_by_release.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(o.status == "failed" for o in self.outcomes)
+
+    def quarantine_records(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """record id -> (release, failed critical expectations), as the store keeps them."""
+        return {
+            record_id: (self.quarantined_release[record_id], reasons)
+            for record_id, reasons in self.quarantined.items()
+        }
 
     @property
     def quarantine_share(self) -> float:
