@@ -36,6 +36,9 @@ def validate_config(
     profiles: ProfilesOpt = Path("profiles.yml"),
     monitors: MonitorsOpt = Path("monitors.yml"),
     target: TargetOpt = None,
+    check_warehouse: Annotated[
+        bool, typer.Option(help="also check every mapped column against the live tables")
+    ] = False,
 ) -> None:
     """Check profiles.yml and monitors.yml; every problem is printed with file, line and key."""
     from lookout.config.loader import load_config
@@ -46,6 +49,23 @@ def validate_config(
         for issue in exc.issues:
             err_console.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    if check_warehouse:
+        from lookout.sources.warehouse import Warehouse
+
+        warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+        problems = []
+        try:
+            for index, monitor in enumerate(config.monitors.monitors):
+                try:
+                    warehouse.check_monitor(monitor, index)
+                except LookoutError as exc:
+                    problems.append(str(exc))
+        finally:
+            warehouse.dispose()
+        if problems:
+            for problem in problems:
+                err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(2)
     names = ", ".join(m.name for m in config.monitors.monitors)
     rules = sum(len(m.rules) for m in config.monitors.monitors)
     console.print(

@@ -184,3 +184,28 @@ def test_validate_config_command(tmp_path):
     )
     assert result.exit_code == 2
     assert "monitors.yml:15:9: monitors[0].rules[2].threshold: expected a number" in result.output
+
+
+def test_validate_config_can_check_columns_against_the_warehouse(tmp_path):
+    import sqlalchemy as sa
+    from tests.conftest import make_requests, write_config, write_table
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, make_requests().drop(columns=["ttft_ms"]))
+    engine.dispose()
+    write_config(tmp_path / "cfg", warehouse=url, store="sqlite://")
+    files = [
+        "--profiles",
+        str(tmp_path / "cfg" / "profiles.yml"),
+        "--monitors",
+        str(tmp_path / "cfg" / "monitors.yml"),
+    ]
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate-config", *files]).exit_code == 0
+    result = runner.invoke(app, ["validate-config", *files, "--check-warehouse"])
+    assert result.exit_code == 2
+    assert (
+        "monitors.yml: monitors[0].source.columns.ttft_ms: column 'ttft_ms' is not in table "
+        "'app_requests'" in result.output
+    )
