@@ -6,11 +6,10 @@ UTC, so every scheduler, backfill and re-run agrees on the same boundaries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Window", "as_utc", "complete_windows", "floor_time", "windows_between", "windows_of"]
+__all__ = ["Window", "as_utc", "complete_windows", "floor_time", "windows_between"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -72,12 +71,3 @@ def complete_windows(
 ) -> list[Window]:
     """Windows from `frontier` that are complete at `as_of`: they ended at least `grace` ago."""
     return windows_between(frontier, as_of - grace, size)
-
-
-def windows_of(moments: Iterable[datetime], size: timedelta) -> set[Window]:
-    """The distinct windows the given moments fall into."""
-    out = set()
-    for moment in moments:
-        start = floor_time(moment, size)
-        out.add(Window(start, start + size))
-    return out

@@ -345,12 +345,6 @@ class ResultsStore:
                 .values(attempts=o.c.attempts + 1, last_error=error[:2000])
             )
 
-    def reset_monitor(self, monitor: str) -> None:
-        """Forget a monitor's watermark and window bookkeeping (results are kept until rerun)."""
-        with self.engine.begin() as conn:
-            for table in (schema.watermarks, schema.windows):
-                conn.execute(sa.delete(table).where(table.c.monitor == monitor))
-
     # -- transaction helpers ----------------------------------------------------------------
 
     def _locked_frontier(self, conn: sa.Connection, monitor: str, initial: datetime) -> datetime:

@@ -1,0 +1,34 @@
+"""Window arithmetic: epoch-aligned, UTC, complete only after the grace period."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from lookout.windows import Window, complete_windows, floor_time, windows_between
+
+H = timedelta(hours=1)
+T = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_floor_is_epoch_aligned_and_converts_to_utc():
+    assert floor_time(T + timedelta(minutes=59, seconds=59), H) == T
+    assert floor_time(T + timedelta(minutes=17), timedelta(minutes=15)) == T + timedelta(minutes=15)
+    cet = timezone(timedelta(hours=1))
+    assert floor_time(datetime(2026, 11, 2, 1, 30, tzinfo=cet), H) == T  # 00:30 UTC
+    assert floor_time(datetime(2026, 11, 2, 0, 30), H) == T  # naive = UTC
+
+
+def test_complete_windows_wait_for_the_grace_period():
+    grace = timedelta(minutes=15)
+    assert complete_windows(T, T + H + timedelta(minutes=14), H, grace) == []
+    assert complete_windows(T, T + H + grace, H, grace) == [Window(T, T + H)]
+    assert len(windows_between(T, T + 24 * H, H)) == 24
+
+
+def test_windows_must_be_aware_and_non_empty():
+    with pytest.raises(ValueError):
+        Window(datetime(2026, 11, 2), datetime(2026, 11, 2, 1))
+    with pytest.raises(ValueError):
+        Window(T, T)
+    assert Window(T, T + H).label == "2026-11-02T00:00Z/1h"
+    assert Window(T, T + timedelta(days=1)).label == "2026-11-02T00:00Z/1d"
