@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
+
 
 @dataclass
 class FakeSlack:
@@ -31,7 +33,7 @@ class FakeSlack:
             return 429, {"Retry-After": "1"}, b'{"ok": false, "error": "ratelimited"}'
         if status >= 500:
             return status, {}, b"upstream error"
-        if headers.get("authorization") != "Bearer xoxb-fake-test-token":
+        if headers.get("authorization") != f"Bearer {FAKE_SLACK_TOKEN}":
             return 200, {}, b'{"ok": false, "error": "invalid_auth"}'
         if path.endswith("/chat.postMessage"):
             payload = json.loads(body or b"{}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.fakes import fake_slack_server
+from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN, WRONG_SLACK_TOKEN
 
 from lookout.alerts.blockkit import to_block_kit
 from lookout.alerts.lifecycle import AlertState
@@ -153,7 +154,7 @@ def test_delivery_through_slack_sdk_to_a_fake_slack(tmp_path):
     _queue(store, 2)
     with fake_slack_server() as slack:
         slack.script = [429, 500]  # rate limited, then a server error: both retried
-        notifier = SlackBotNotifier("xoxb-fake-test-token", base_url=slack.base_url)
+        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
         report = deliver_outbox(store, notifier)
     assert len(report.sent) == 2 and not report.failed
     assert len(slack.posted) == 2
@@ -169,16 +170,14 @@ def test_failed_delivery_keeps_the_message_pending_and_never_leaks_the_token(tmp
     store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     _queue(store, 1)
     with fake_slack_server() as slack:
-        notifier = SlackBotNotifier("xoxb-wrong-token-value", base_url=slack.base_url)
+        notifier = SlackBotNotifier(WRONG_SLACK_TOKEN, base_url=slack.base_url)
         report = deliver_outbox(store, notifier)
         assert len(report.failed) == 1 and "invalid_auth" in report.failed[0][1]
         [row] = store.outbox(status="pending")
         assert row.attempts == 1
-        assert "xoxb-wrong-token-value" not in report.failed[0][1]
+        assert WRONG_SLACK_TOKEN not in report.failed[0][1]
         # next delivery with the right token sends it
-        fixed = deliver_outbox(
-            store, SlackBotNotifier("xoxb-fake-test-token", base_url=slack.base_url)
-        )
+        fixed = deliver_outbox(store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
     assert len(fixed.sent) == 1 and store.outbox(status="pending") == []
 
 

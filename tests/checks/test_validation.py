@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import PROFILES_YAML, T0, write_table
+from tests.fixtures.fake_secrets import SLACK_SECRET
 
 from lookout.checks.validation.runner import GxRunner
 from lookout.checks.validation.stage import plan_suite, run_validation
@@ -466,9 +467,9 @@ def test_run_errors_are_redacted_before_they_are_stored(tmp_path):
     config = load_config(
         tmp_path / "profiles.yml",
         tmp_path / "monitors.yml",
-        environ={"TEST_SLACK_TOKEN": "xoxb-slack-secret-2"},
+        environ={"TEST_SLACK_TOKEN": SLACK_SECRET},
     )
-    text = "failed: postgresql://u:wh-secret-1@db/x and token xoxb-slack-secret-2"
+    text = f"failed: postgresql://u:wh-secret-1@db/x and token {SLACK_SECRET}"
     assert redact_secrets(text, config) == "failed: postgresql://u:***@db/x and token ***"
 
 

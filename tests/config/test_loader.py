@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.fixtures.fake_secrets import PROFILE_SLACK_TOKEN
 from typer.testing import CliRunner
 
 from lookout.cli import app
@@ -131,10 +132,10 @@ outputs:
 
 def test_env_var_with_default_and_required(tmp_path):
     path = _write(tmp_path, "profiles.yml", PROFILES)
-    target = load_profiles(path, environ={"SLACK_BOT_TOKEN": "xoxb-test-secret"})
+    target = load_profiles(path, environ={"SLACK_BOT_TOKEN": PROFILE_SLACK_TOKEN})
     assert target.warehouse.url.get_secret_value() == "duckdb:////tmp/wh.duckdb"
-    assert target.slack.bot_token.get_secret_value() == "xoxb-test-secret"
-    assert "xoxb-test-secret" not in repr(target)
+    assert target.slack.bot_token.get_secret_value() == PROFILE_SLACK_TOKEN
+    assert PROFILE_SLACK_TOKEN not in repr(target)
     target = load_profiles(path, environ={"WH_DIR": "/data", "SLACK_BOT_TOKEN": "x"})
     assert target.warehouse.url.get_secret_value() == "duckdb:////data/wh.duckdb"
     [issue] = _issues(lambda: load_profiles(path, environ={}))
