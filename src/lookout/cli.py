@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lookout.errors import ConfigError, LookoutError
 
@@ -27,7 +28,7 @@ TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target 
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -153,6 +154,95 @@ def alerts(
         store.dispose()
     for line in alert_lines(rows, config):
         console.print(line, soft_wrap=True, highlight=False)
+
+
+reports_app = typer.Typer(help="Drift reports: serve the folder, rebuild a day, clean up.")
+app.add_typer(reports_app, name="reports")
+
+
+def _load(profiles: Path, monitors: Path, target: str | None):
+    from lookout.config.loader import load_config
+
+    try:
+        return load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@reports_app.command("serve")
+def reports_serve(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="reports folder (default: <out_dir>/reports)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8765,
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Serve the reports folder on 127.0.0.1 for local review (Ctrl-C stops)."""
+    from lookout.reports.paths import REPORTS_DIR
+    from lookout.reports.serve import make_server
+
+    if directory is None:
+        config = _load(profiles, monitors, target)
+        directory = Path(config.target.out_dir) / REPORTS_DIR
+    if not directory.is_dir():
+        raise _fail(f"{directory}: no reports folder (run the hourly flow or `lookout demo`)")
+    server = make_server(directory, port)
+    host, bound = server.server_address[:2]
+    console.print(f"serving {escape(str(directory))} at http://{host}:{bound}/", highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@reports_app.command("build")
+def reports_build(
+    day: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="UTC day (default: yesterday)")
+    ] = None,
+    monitor: Annotated[list[str] | None, typer.Option(help="only these monitors")] = None,
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Rewrite a day's drift reports with the whole day's rows, clean old ones, refresh indexes."""
+    from datetime import UTC, timedelta
+
+    from lookout.reports.build import build_day_reports
+    from lookout.reports.site import refresh_site
+    from lookout.sources.warehouse import Warehouse
+    from lookout.store.results import ResultsStore
+
+    config = _load(profiles, monitors, target)
+    now = datetime.now(UTC)
+    the_day = day.date() if day is not None else (now - timedelta(days=1)).date()
+    chosen = [m for m in config.monitors.monitors if not monitor or m.name in monitor]
+    out_dir = Path(config.target.out_dir)
+    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    failed = 0
+    try:
+        for item in chosen:
+            if not item.drift.enabled:
+                continue
+            outcome = build_day_reports(warehouse, store, item, out_dir, the_day)
+            failed += len(outcome.failed)
+            for path in outcome.written:
+                console.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
+            for problem in outcome.failed:
+                err_console.print(f"failed {escape(problem)}", highlight=False, soft_wrap=True)
+        pages = refresh_site(store, out_dir, chosen, now)
+    finally:
+        warehouse.dispose()
+        store.dispose()
+    if pages:
+        console.print(f"index: {escape(str(pages[-1]))}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

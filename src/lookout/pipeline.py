@@ -12,8 +12,8 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -24,6 +24,7 @@ from lookout.alerts.blockkit import to_block_kit
 from lookout.alerts.lifecycle import Transition, apply_evaluations
 from lookout.alerts.messages import build_alert_message
 from lookout.alerts.rules import evaluate_rules
+from lookout.checks.drift.stage import DriftOutcome, run_drift
 from lookout.checks.metrics import (
     MetricSettings,
     MetricValue,
@@ -40,7 +41,10 @@ from lookout.checks.validation.stage import (
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
+from lookout.reports.drift_reports import ensure_report
+from lookout.reports.paths import report_path, report_url
 from lookout.sources.warehouse import Warehouse, metric_fields
+from lookout.store.drift_rows import DriftRow
 from lookout.store.results import OutboxMessage, ResultsStore, WindowCommit
 from lookout.windows import Window, complete_windows, floor_time
 
@@ -118,6 +122,8 @@ class RunResult:
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     failed_expectations: int = 0
+    drifted: tuple[str, ...] = ()  # "release cohort column" of every drifted column
+    reports: tuple[str, ...] = ()  # report paths written or linked by this window
     validation_path: str | None = None
     flag: str | None = None
     frontier: datetime | None = None
@@ -192,8 +198,12 @@ def _outbox_messages(
     transitions: list[Transition],
     window: Window,
     run_url: str | None,
+    report_urls: dict[tuple[str, str], str] | None = None,
+    drift_rows: Sequence[DriftRow] = (),
 ) -> list[OutboxMessage]:
     target = ctx.config.target
+    report_urls = report_urls or {}
+    drift_detail = {(r.release, r.cohort, f"drift.{r.column}"): r for r in drift_rows}
     out = []
     for transition in transitions:
         if not transition.notifies:
@@ -208,6 +218,9 @@ def _outbox_messages(
             owner,
             default_channel=target.slack.default_channel,
             run_url=run_url,
+            report_url=report_urls.get((alert.release, alert.cohort))
+            or report_urls.get((alert.release, "*")),
+            detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
         )
         out.append(
             OutboxMessage(
@@ -220,6 +233,58 @@ def _outbox_messages(
             )
         )
     return out
+
+
+def _drift_detail(row: DriftRow | None) -> str | None:
+    """`wasserstein 0.42 > 0.1 against <reference> (n 102 vs 2,411)` for a drifted column."""
+    if row is None or row.score is None:
+        return None
+    return (
+        f"{row.method} {row.score:.3g} (threshold {row.threshold:.3g}) against "
+        f"{row.reference}; n {row.n_current:,} vs {row.n_reference:,}"
+    )
+
+
+def _attach_reports(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    drift: DriftOutcome,
+    alerted: set[tuple[str, str]],
+) -> None:
+    """Write the day's report of each drifted release, and of each drifted cohort an alert
+    is about (Evidently costs ~1 s a report: not one per drifted cohort every hour); link
+    reports that exist. A report that cannot be written is logged, not fatal.
+    """
+    drifted = drift.drifted_groups()
+    wanted = {(release, "*") for release, _ in drifted} | (set(drifted) & alerted)
+    if monitor.drift.reports.enabled:
+        for release, cohort in sorted(wanted):
+            try:
+                ensure_report(
+                    ctx.warehouse,
+                    monitor,
+                    ctx.out_dir,
+                    window,
+                    release,
+                    drift.release_values[release],
+                    cohort,
+                    drift.references[release],
+                )
+            except Exception as exc:
+                log.warning(
+                    "drift report of %s %s %s failed: %s",
+                    monitor.name,
+                    release,
+                    cohort,
+                    redact_secrets(repr(exc), ctx.config),
+                )
+    day = window.start.date()
+    linked = []
+    for row in drift.rows:
+        path = report_path(monitor.name, day, row.release, row.cohort)
+        linked.append(replace(row, report_path=path) if (ctx.out_dir / path).exists() else row)
+    drift.rows = linked
 
 
 def run_window(
@@ -289,12 +354,31 @@ def run_window(
         values: list[MetricValue] = metrics_from_aggregates(aggregates) + validation.metrics()
         done("metrics")
 
+        drift = DriftOutcome()
+        if monitor.drift.enabled:
+            stage("drift")
+            drift = run_drift(ctx.warehouse, ctx.store, monitor, window, started)
+            values += drift.metrics
+            done("drift")
+
         stage("alerts")
         evaluations = evaluate_rules(monitor.rules, values)
         existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
         transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
-        messages = _outbox_messages(ctx, monitor, transitions, window, run_url)
         done("alerts")
+        if drift.rows:
+            stage("reports")
+            alerted = {(t.alert.release, t.alert.cohort) for t in transitions if t.notifies}
+            _attach_reports(ctx, monitor, window, drift, alerted)
+            done("reports")
+        report_urls = {
+            (row.release, row.cohort): url
+            for row in drift.rows
+            if (url := report_url(row.report_path, ctx.out_dir, ctx.config.target.report_base_url))
+        }
+        messages = _outbox_messages(
+            ctx, monitor, transitions, window, run_url, report_urls, drift.rows
+        )
 
         stage("commit")
         finished = datetime.now(UTC)
@@ -316,6 +400,7 @@ def run_window(
                 validations=validation.outcomes,
                 quarantine=validation.quarantine_records(),
                 flag=validation.flag,
+                drift=drift.rows,
             )
         )
         done("commit")
@@ -352,6 +437,8 @@ def run_window(
         failed_expectations=validation.failed,
         validation_path=validation.path,
         flag=validation.flag,
+        drifted=tuple(f"{r.release} {r.cohort} {r.column}" for r in drift.rows if r.drifted),
+        reports=tuple(sorted({r.report_path for r in drift.rows if r.report_path})),
         frontier=frontier,
         seconds=time.perf_counter() - clock,
         stage_seconds=stage_seconds,

@@ -12,6 +12,7 @@ from lookout.cli import app
 from lookout.demo.synthetic import (
     INCIDENT_BAD_LOGGING_HOUR,
     INCIDENT_ERROR_REGION,
+    INCIDENT_LONG_PROMPT_PLAN,
     INCIDENT_SLOW_ROUTE,
     RELEASE_1,
     RELEASE_2,
@@ -50,7 +51,21 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert firing == {
         ("p99_latency_per_route", R2, f"route={INCIDENT_SLOW_ROUTE}"),
         ("error_rate", R2, f"region={INCIDENT_ERROR_REGION}"),
+        ("prompt_length_drift", R2, f"plan={INCIDENT_LONG_PROMPT_PLAN}"),
     }
+    # drift: release 2's enterprise prompts got longer; the other plans did not move
+    drift = [r for r in store.drift("support_bot") if r["column_name"] == "input_length"]
+    by_cohort: dict[str, list[bool]] = {}
+    for row in drift:
+        if row["release"] == R2 and row["drifted"] is not None:
+            by_cohort.setdefault(row["cohort"], []).append(bool(row["drifted"]))
+    enterprise = by_cohort[f"plan={INCIDENT_LONG_PROMPT_PLAN}"]
+    assert sum(enterprise) >= 0.9 * len(enterprise) > 20
+    for plan in ("plan=free", "plan=pro"):
+        assert len(by_cohort[plan]) > 20 and not any(by_cohort[plan]), plan
+    assert all(
+        r["reference"].startswith("previous release " + R1) for r in drift if r["release"] == R2
+    )
     # the one-hour logging incident: one failing expectation, its rows quarantined, an alert
     # to the owner that opened in that hour and resolved in the next
     resolved = store.alerts(state="resolved")
@@ -82,8 +97,16 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         assert needle in first.output
 
     payloads = sorted((directory / "slack").glob("*.json"))
-    assert len(payloads) == 3
+    assert len(payloads) == 4
     texts = [json.loads(p.read_text())["text"] for p in payloads]
+    drift_alert = next(
+        json.loads(p.read_text()) for p in payloads if "input_length" in p.read_text()
+    )
+    link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Report>"
+    assert link in json.dumps(drift_alert["blocks"])
+    reports = directory / "reports" / "support_bot"
+    assert list(reports.glob(f"*/{R2}/plan={INCIDENT_LONG_PROMPT_PLAN}.html"))
+    assert "input_length" in (reports / "index.html").read_text()
     assert any("<@U04SUPPORT1>" in t and "<!subteam^S05SUPPORTML>" in t for t in texts)
     assert any("<!subteam^S05PLATFORM>" in t for t in texts)
     snapshot = {p.name: p.read_text() for p in payloads}
@@ -94,6 +117,6 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
     assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
-    assert len(store.outbox()) == 3
+    assert len(store.outbox()) == 4
     assert store.metrics("support_bot") == metrics_before
     store.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.checks.catalog import KNOWN_METRICS, RATE_METRICS
+from lookout.checks.catalog import RATE_METRICS, describe_metric
 from lookout.config.models import Owner
 from lookout.windows import Window
 
@@ -48,8 +48,12 @@ class AlertMessage:
 
 def format_value(metric: str, value: float) -> str:
     """Rates as percentages, times in ms, money in USD, counts as integers."""
-    if metric in RATE_METRICS or metric.startswith("validation."):
+    if metric in RATE_METRICS or metric.startswith("validation.") or metric == "drift_share":
         return f"{value:.2%}"
+    if metric.startswith("drift."):
+        return "drifted" if value >= 1 else "no drift"
+    if metric.startswith("drift_score."):
+        return f"{value:.3g}"
     if metric.endswith("_ms"):
         return f"{value:,.0f} ms"
     if metric.endswith("_usd"):
@@ -82,14 +86,22 @@ def build_alert_message(
     default_channel: str | None = None,
     report_url: str | None = None,
     run_url: str | None = None,
+    detail: str | None = None,
 ) -> AlertMessage:
-    """Alert -> message: header, summary, facts (numbers, cohort, release, window), links."""
-    metric_text = KNOWN_METRICS.get(alert.metric, "unexpected share of the expectation")
+    """Alert -> message: header, summary, facts (numbers, cohort, release, window), links.
+
+    `detail` is what the stage that produced the metric adds (for a drifted column: the method,
+    score, threshold, reference and both sample sizes).
+    """
+    metric_text = describe_metric(alert.metric)
     value = format_value(alert.metric, alert.value)
     threshold = format_value(alert.metric, alert.threshold)
     cohort = "all traffic" if alert.cohort == "*" else alert.cohort
+    flag = alert.metric.startswith("drift.")
+    shown = value if flag else f"{value} {alert.op} {threshold}"
+    shown += f" (n={alert.n:,})"
     facts = (
-        Fact("Value", f"{value} {alert.op} {threshold} (n={alert.n:,})"),
+        Fact("Value", shown),
         Fact("Metric", f"{alert.metric} ({metric_text})"),
         Fact("Release", alert.release),
         Fact("Cohort", cohort),
@@ -98,6 +110,8 @@ def build_alert_message(
         Fact("Owner", alert.owner),
         Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
     )
+    if detail:
+        facts += (Fact("Detail", detail),)
     links = []
     runbook = _runbook(alert, owner)
     if runbook:
@@ -108,7 +122,11 @@ def build_alert_message(
         links.append(Link("Run", run_url))
     return AlertMessage(
         message_id=message_id,
-        title=f"[{alert.severity}] {alert.monitor}: {alert.metric} {alert.op} {threshold}",
+        title=(
+            f"[{alert.severity}] {alert.monitor}: {alert.metric.removeprefix('drift.')} {value}"
+            if flag
+            else f"[{alert.severity}] {alert.monitor}: {alert.metric} {alert.op} {threshold}"
+        ),
         severity=alert.severity,
         summary=f"{alert.metric} is {value} for release {alert.release}, {cohort}",
         owner_name=alert.owner,

@@ -5,7 +5,14 @@ Later stages (validation, drift, evaluators) register their metric families here
 
 from __future__ import annotations
 
-__all__ = ["KNOWN_METRICS", "OPS_METRICS", "RATE_METRICS", "VALIDATION_METRICS", "is_known_metric"]
+__all__ = [
+    "KNOWN_METRICS",
+    "OPS_METRICS",
+    "RATE_METRICS",
+    "VALIDATION_METRICS",
+    "describe_metric",
+    "is_known_metric",
+]
 
 # metric name -> what it means (shown by `lookout validate-config` on a typo).
 OPS_METRICS: dict[str, str] = {
@@ -33,7 +40,13 @@ VALIDATION_METRICS: dict[str, str] = {
 # plus "validation.<expectation name>": that expectation's unexpected share (0..1)
 VALIDATION_PREFIX = "validation."
 
-KNOWN_METRICS: dict[str, str] = {**OPS_METRICS, **VALIDATION_METRICS}
+DRIFT_METRICS: dict[str, str] = {
+    "drift_share": "share of drifted columns among those with enough data (per release x cohort)",
+}
+# plus "drift.<column>" (1 drifted / 0 not) and "drift_score.<column>" (the method's score)
+DRIFT_PREFIXES = ("drift.", "drift_score.")
+
+KNOWN_METRICS: dict[str, str] = {**OPS_METRICS, **VALIDATION_METRICS, **DRIFT_METRICS}
 
 # Rates carry a Wilson 95% interval; rules may require the interval to clear the threshold.
 RATE_METRICS = frozenset(
@@ -42,6 +55,20 @@ RATE_METRICS = frozenset(
 
 
 def is_known_metric(name: str) -> bool:
-    return name in KNOWN_METRICS or (
-        name.startswith(VALIDATION_PREFIX) and len(name) > len(VALIDATION_PREFIX)
+    prefixes = (VALIDATION_PREFIX, *DRIFT_PREFIXES)
+    return name in KNOWN_METRICS or any(
+        name.startswith(prefix) and len(name) > len(prefix) for prefix in prefixes
     )
+
+
+def describe_metric(name: str) -> str:
+    """What a metric means, for messages and pages."""
+    if name in KNOWN_METRICS:
+        return KNOWN_METRICS[name]
+    if name.startswith("drift_score."):
+        return f"drift score of {name.removeprefix('drift_score.')} against the reference"
+    if name.startswith("drift."):
+        return f"1 when {name.removeprefix('drift.')} drifted from the reference, else 0"
+    if name.startswith(VALIDATION_PREFIX):
+        return "unexpected share of the expectation"
+    return name

@@ -129,7 +129,18 @@ class Target(_Model):
     out_dir: str = "lookout-out"
     slack: SlackTarget = SlackTarget()
     judge: JudgeTarget = JudgeTarget()
-    report_base_url: str | None = None
+    report_base_url: str | None = Field(
+        default=None, description="where the reports folder is served; alerts link under it"
+    )
+
+    @field_validator("report_base_url", mode="before")
+    @classmethod
+    def _http_base(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("http://", "https://")):
+            raise ValueError("report_base_url must be an http(s) URL")
+        return value
 
 
 class ProfilesFile(_Model):
@@ -248,9 +259,62 @@ class AlertRule(_Model):
         if not is_known_metric(value):
             raise ValueError(
                 f"unknown metric {value!r}; known: {', '.join(KNOWN_METRICS)}, "
-                "validation.<expectation name>"
+                "validation.<expectation name>, drift.<column>, drift_score.<column>"
             )
         return value
+
+
+class DriftReference(_Model):
+    """What a window is compared with."""
+
+    kind: Literal["previous_release", "baseline", "week_ago"] = "previous_release"
+    lookback: Duration = Field(
+        default=timedelta(days=1),
+        description="previous_release: how much of the previous release's traffic before the "
+        "new release first appeared",
+    )
+    start: datetime | None = Field(default=None, description="baseline: pinned period start")
+    end: datetime | None = Field(default=None, description="baseline: pinned period end")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    @model_validator(mode="after")
+    def _baseline_period(self) -> DriftReference:
+        if self.kind == "baseline" and (self.start is None or self.end is None):
+            raise ValueError("a baseline reference needs start and end")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("reference end must be after its start")
+        return self
+
+
+DriftMethod = Literal["auto", "wasserstein", "psi", "jensenshannon", "ks", "chisquare", "z"]
+
+
+class DriftReports(_Model):
+    enabled: bool = True
+    sample_rows: int = Field(
+        default=20_000, ge=100, description="rows per side given to Evidently for the HTML"
+    )
+    retention: Duration = timedelta(days=30)
+
+
+class DriftConfig(_Model):
+    """Drift of each window against a reference, per release and cohort."""
+
+    enabled: bool = False
+    reference: DriftReference = DriftReference()
+    columns: list[str] = Field(default=[], description="default: every column drift knows")
+    exclude: list[str] = []
+    min_n: int = Field(default=100, ge=10, description="rows per side below: not enough data")
+    numeric_method: DriftMethod = "auto"
+    categorical_method: DriftMethod = "auto"
+    thresholds: dict[str, float] = Field(default={}, description="method -> threshold")
+    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    cohorts: bool = Field(default=True, description="also per cohort value, not only overall")
+    reports: DriftReports = DriftReports()
 
 
 class Monitor(_Model):
@@ -260,6 +324,7 @@ class Monitor(_Model):
     window: WindowConfig = WindowConfig()
     metrics: MetricsConfig = MetricsConfig()
     validation: ValidationConfig = ValidationConfig()
+    drift: DriftConfig = DriftConfig()
     rules: list[AlertRule] = []
 
 

@@ -126,3 +126,10 @@ def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
         soft_wrap=True,
         highlight=False,
     )
+    if outcome.report_index is not None:
+        console.print(
+            f"Drift reports: {escape(str(outcome.report_index))} (browse them with "
+            f"`lookout reports serve --dir {escape(str(outcome.report_index.parent))}`)",
+            soft_wrap=True,
+            highlight=False,
+        )

@@ -46,6 +46,7 @@ class DemoOutcome:
     releases: list[dict[str, Any]]
     delivery: dict[str, int]
     slack_dir: Path
+    report_index: Path | None = None  # reports/index.html when drift reports were written
 
 
 def _quiet_prefect_env(directory: Path) -> None:
@@ -129,6 +130,7 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
     finally:
         store.dispose()
     results = summary["results"]
+    index = Path(config.target.out_dir) / "reports" / "index.html"
     return DemoOutcome(
         directory=directory,
         config=config,
@@ -144,4 +146,5 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
         releases=releases,
         delivery=summary["delivery"],
         slack_dir=Path(config.target.out_dir) / "slack",
+        report_index=index if index.exists() else None,
     )

@@ -1,9 +1,10 @@
 """Synthetic production logs of an LLM support assistant, with injected incidents.
 
 Deterministic (a seed) and vectorised, so the demo and the tests build the same three days of
-traffic in a couple of seconds. Two releases; release 2 launches on day 2 and carries two
-incidents: a slow tail on one route and an error spike in one region. Everything else is clean,
-so a correct monitor alerts on exactly those two.
+traffic in a couple of seconds. Two releases; release 2 launches on day 2 and carries its
+incidents: a slow tail on one route, an error spike in one region, an hour of broken latency
+logging, and much longer prompts for one plan (a drift). Everything else is clean, so a correct
+monitor alerts on exactly those.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "DEMO_START",
     "INCIDENT_BAD_LOGGING_HOUR",
     "INCIDENT_ERROR_REGION",
+    "INCIDENT_LONG_PROMPT_PLAN",
     "INCIDENT_SLOW_ROUTE",
     "PRICES",
     "RELEASE_1",
@@ -39,6 +41,15 @@ INCIDENT_ERROR_REGION = "apac"
 # One hour in which release 2's logger writes a -1 sentinel instead of the latency.
 INCIDENT_BAD_LOGGING_HOUR = DEMO_START + timedelta(days=2, hours=3)
 BAD_LOGGING_SHARE = 0.3
+# Release 2's prompt template pastes the whole account profile into enterprise prompts: a
+# distribution shift of input length (and prompt tokens) in that one cohort.
+INCIDENT_LONG_PROMPT_PLAN = "enterprise"
+ACCOUNT_PROFILE = (
+    "\n\n[Account profile] Plan: Enterprise. Seats: 250. SSO: enabled (SAML). Region: primary. "
+    "Support tier: premium with a 1-hour response target. Contract renewal: annual. Usage this "
+    "month: 71% of committed volume. Open tickets: 3. Integrations: Slack, Jira, PagerDuty. "
+    "Data residency: pinned. Admin contacts: 4. Audit logging: on. "
+) * 3
 # USD per 1M tokens (input, output) of each release's model.
 PRICES = {RELEASE_1[0]: (0.15, 0.60), RELEASE_2[0]: (0.40, 1.60)}
 
@@ -208,6 +219,10 @@ def generate_requests(
     ttft = np.where(bad_logging, np.nan, ttft)
 
     prompts, contexts, responses = _texts(rng, n, hallucinated, failed)
+    long_prompt = release2 & (plan == INCIDENT_LONG_PROMPT_PLAN)
+    prompts = [
+        p + ACCOUNT_PROFILE if long else p for p, long in zip(prompts, long_prompt, strict=True)
+    ]
     context_len = np.array([len(c) for c in contexts])
     prompt_tokens = 180 + (context_len + np.array([len(p) for p in prompts])) // 4
     completion_tokens = np.array([len(r) for r in responses]) // 4

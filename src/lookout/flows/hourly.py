@@ -20,6 +20,7 @@ from lookout.config.loader import load_config
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
 from lookout.pipeline import Context, RunResult, plan_windows, run_window
+from lookout.reports.site import refresh_site
 from lookout.windows import Window, as_utc
 
 __all__ = ["HourlySummary", "hourly"]
@@ -60,6 +61,11 @@ def deliver_task(ctx: Context) -> dict[str, int]:
     return {"sent": len(report.sent), "failed": len(report.failed)}
 
 
+@task(name="refresh-reports", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def reports_task(ctx: Context, monitors: list[Monitor], now: datetime) -> int:
+    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now))
+
+
 @flow(name="lookout-hourly")
 def hourly(
     as_of: datetime | None = None,
@@ -94,6 +100,10 @@ def hourly(
                 else:
                     failures.append(f"{monitor.name} {window.label}")
         delivery = deliver_task(ctx)
+        chosen = [m for m in config.monitors.monitors if not monitors or m.name in monitors]
+        pages = reports_task(ctx, chosen, as_of, return_state=True)
+        if not pages.is_completed():
+            failures.append("report index (refresh failed)")
     finally:
         ctx.close()
     logger.info(

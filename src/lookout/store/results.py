@@ -24,6 +24,7 @@ from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import ExpectationOutcome
 from lookout.errors import StoreError
 from lookout.store import schema
+from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.windows import Window
 
 __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
@@ -87,6 +88,7 @@ class WindowCommit:
     # record id -> (release, names of the critical expectations it failed)
     quarantine: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     flag: str | None = None
+    drift: Sequence[DriftRow] = ()
 
 
 class ResultsStore:
@@ -271,6 +273,7 @@ class ResultsStore:
                     )
                 )
                 self._replace_validation(conn, commit, start, end)
+                replace_drift(conn, commit.monitor, start, end, commit.drift, commit.run_id)
                 conn.execute(
                     sa.insert(schema.runs).values(
                         run_id=commit.run_id,
@@ -438,6 +441,38 @@ class ResultsStore:
                     for record_id, (release, reasons) in commit.quarantine.items()
                 ],
             )
+
+    # -- drift ------------------------------------------------------------------------------
+
+    def drift(self, monitor: str, since: datetime | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = read_drift(conn, monitor, _db_time(since))
+        for row in rows:
+            row["window_start"] = _utc(row["window_start"])
+            row["window_end"] = _utc(row["window_end"])
+        return rows
+
+    def drift_profile(self, monitor: str, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return load_profile(conn, monitor, key)
+
+    def save_drift_profile(
+        self, monitor: str, key: str, description: str, profile: dict, now: datetime
+    ) -> None:
+        """A cache entry, written on its own: losing it only costs a recomputation."""
+        with self.engine.begin() as conn:
+            save_profile(conn, monitor, key, description, profile, _db_time(now))
+
+    def release_first_seen(self, monitor: str) -> dict[str, datetime]:
+        """Release -> start of the first processed window it had records in."""
+        m = schema.metrics
+        query = (
+            sa.select(m.c.release, sa.func.min(m.c.window_start))
+            .where(m.c.monitor == monitor, m.c.cohort == "*", m.c.metric == "request_count")
+            .group_by(m.c.release)
+        )
+        with self.engine.connect() as conn:
+            return {row[0]: _utc(row[1]) for row in conn.execute(query)}  # type: ignore[misc]
 
     def validations(self, monitor: str, status: str | None = None) -> list[dict[str, Any]]:
         v = schema.validations

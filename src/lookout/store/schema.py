@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 __all__ = [
     "alerts",
+    "drift",
+    "drift_profiles",
     "metadata",
     "metrics",
     "outbox",
@@ -154,4 +156,37 @@ quarantine = sa.Table(
     sa.Column("release", sa.String(256), nullable=False),
     sa.Column("reasons", sa.Text(), nullable=False),
     sa.Column("run_id", sa.String(64), nullable=False),
+)
+
+drift = sa.Table(
+    "drift",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), primary_key=True),
+    sa.Column("release", sa.String(256), primary_key=True),
+    sa.Column("cohort", sa.String(256), primary_key=True),
+    sa.Column("column_name", sa.String(128), primary_key=True),
+    sa.Column("window_end", sa.DateTime(), nullable=False),
+    sa.Column("reference", sa.String(512), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("drifted", sa.Boolean(), nullable=True),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("n_reference", sa.Integer(), nullable=False),
+    sa.Column("n_current", sa.Integer(), nullable=False),
+    sa.Column("report_path", sa.Text(), nullable=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+)
+
+# Reference histograms, computed once per (monitor, reference key) and reused every window.
+drift_profiles = sa.Table(
+    "drift_profiles",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("profile_key", sa.String(64), primary_key=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("profile", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
 )

@@ -1,0 +1,1 @@
+"""Drift of a window against a reference: columns, histogram statistics, the stage."""

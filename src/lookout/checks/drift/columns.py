@@ -1,0 +1,123 @@
+"""Which columns drift is measured on, and the derived text features as SQL expressions.
+
+Text is never compared as text: each text field becomes cheap features (length, empty, refusal,
+JSON-looking, non-ASCII script) computed by the warehouse, once, for the statistics, the local
+binning and the Evidently report's sample alike, so raw text never leaves the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from lookout.config.models import Monitor
+
+__all__ = [
+    "REFUSAL_PHRASES",
+    "DriftColumn",
+    "category_label",
+    "drift_columns",
+    "sql_feature",
+]
+
+Kind = Literal["numeric", "categorical"]
+Feature = Literal["value", "length", "empty", "refusal", "json", "script"]
+
+NUMERIC_FIELDS = ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "cost_usd")
+CATEGORICAL_FIELDS = ("route", "status", "is_fallback")
+TEXT_FIELDS = {"input": "input", "output": "output", "context": "context"}
+# Lower-case substrings; a refusal is an output containing any of them. Phrases with an
+# apostrophe are listed with the typographic one too (models write both).
+_REFUSALS = (
+    "i can't help",
+    "i cannot help",
+    "i'm unable to",
+    "i am unable to",
+    "i can't assist",
+    "i cannot assist",
+    "as an ai",
+    "i'm sorry, but i can",
+)
+REFUSAL_PHRASES = _REFUSALS + tuple(p.replace("'", "’") for p in _REFUSALS if "'" in p)
+
+
+@dataclass(frozen=True)
+class DriftColumn:
+    """One compared column: `name` as reported, built from `field` by `feature`."""
+
+    name: str
+    kind: Kind
+    field: str
+    feature: Feature = "value"
+
+
+def drift_columns(monitor: Monitor) -> list[DriftColumn]:
+    """The default columns for what the monitor maps, narrowed by `drift.columns`/`exclude`."""
+    mapped = monitor.source.columns
+    out: list[DriftColumn] = [DriftColumn(f, "numeric", f) for f in NUMERIC_FIELDS if f in mapped]
+    out += [DriftColumn(f, "categorical", f) for f in CATEGORICAL_FIELDS if f in mapped]
+    named = {c.name for c in out}
+    out += [DriftColumn(c, "categorical", c) for c in monitor.source.cohorts if c not in named]
+    for prefix, field in TEXT_FIELDS.items():
+        if field in mapped:
+            out.append(DriftColumn(f"{prefix}_length", "numeric", field, "length"))
+    if "output" in mapped:
+        out += [
+            DriftColumn("output_empty", "categorical", "output", "empty"),
+            DriftColumn("output_refusal", "categorical", "output", "refusal"),
+            DriftColumn("output_json", "categorical", "output", "json"),
+            DriftColumn("output_script", "categorical", "output", "script"),
+        ]
+    config = monitor.drift
+    if config.columns:
+        wanted = set(config.columns)
+        out = [c for c in out if c.name in wanted]
+    return [c for c in out if c.name not in set(config.exclude)]
+
+
+def known_column_names(monitor: Monitor) -> list[str]:
+    """Every column name drift could measure for this monitor (for config checks)."""
+    saved = monitor.drift
+    everything = monitor.model_copy(update={"drift": saved.model_copy(update={"columns": []})})
+    return [c.name for c in drift_columns(everything)]
+
+
+def sql_feature(
+    column: DriftColumn, value: sa.ColumnElement[Any], dialect: str
+) -> sa.ColumnElement[Any]:
+    """The SQL expression of the column's feature over the raw table column `value`."""
+    if column.feature == "value":
+        return sa.cast(value, sa.Double) if column.kind == "numeric" else value
+    text = sa.cast(value, sa.String)
+    empty = sa.or_(text.is_(None), sa.func.length(sa.func.trim(text)) == 0)
+    if column.feature == "length":
+        return sa.cast(sa.func.coalesce(sa.func.length(text), 0), sa.Double)
+    if column.feature == "empty":
+        return sa.case((empty, "empty"), else_="non-empty")
+    if column.feature == "refusal":
+        lowered = sa.func.lower(text)
+        hits = [lowered.contains(phrase, autoescape=True) for phrase in REFUSAL_PHRASES]
+        return sa.case((empty, "empty"), (sa.or_(*hits), "refusal"), else_="answer")
+    if column.feature == "json":
+        stripped = sa.func.ltrim(text)
+        looks = sa.or_(stripped.startswith("{"), stripped.startswith("["))
+        return sa.case((empty, "empty"), (looks, "json"), else_="text")
+    # script: non-ASCII when the byte length exceeds the character length.
+    if dialect == "sqlite":
+        octets = sa.func.length(sa.cast(text, sa.LargeBinary))
+    elif dialect == "duckdb":
+        octets = sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only
+    else:
+        octets = sa.func.octet_length(text)
+    return sa.case((empty, "empty"), (octets > sa.func.length(text), "non-ascii"), else_="ascii")
+
+
+def category_label(value: object) -> str:
+    """How a categorical value from SQL is labelled (booleans as true/false, nulls visible)."""
+    from lookout.checks.metrics import label_text
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return label_text(value)

@@ -1,0 +1,82 @@
+"""Which rows a window is compared with: the previous release, a pinned baseline, a week ago."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from lookout.config.models import Monitor
+from lookout.windows import Window
+
+__all__ = ["Reference", "resolve_reference"]
+
+PROFILE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Rows of `period` (of one release when `release_values` is set)."""
+
+    description: str
+    period: Window
+    release_label: str | None = None
+    release_values: tuple[Any, ...] | None = None
+
+    def key(self, monitor: Monitor, signature: Sequence[str]) -> str:
+        """Cache key of its profile: changes with the period, release, columns or cohorts."""
+        data = {
+            "v": PROFILE_VERSION,
+            "monitor": monitor.name,
+            "period": [self.period.start.isoformat(), self.period.end.isoformat()],
+            "release": None if self.release_values is None else list(map(str, self.release_values)),
+            "columns": list(signature),
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def previous_release(release: str, first_seen: Mapping[str, datetime]) -> str | None:
+    """The release that appeared most recently before `release` did."""
+    mine = first_seen.get(release)
+    if mine is None:
+        return None
+    earlier = [(seen, name) for name, seen in first_seen.items() if seen < mine]
+    return max(earlier)[1] if earlier else None
+
+
+def resolve_reference(
+    monitor: Monitor,
+    window: Window,
+    release: str,
+    first_seen: Mapping[str, datetime],
+    releases_in: Any,
+) -> Reference | None:
+    """The reference for `release` in `window`, or None when there is none yet.
+
+    `releases_in(period)` lists (label, raw values, rows) of the releases in a period; it is only
+    called for the previous-release mode.
+    """
+    config = monitor.drift.reference
+    if config.kind == "baseline":
+        assert config.start is not None and config.end is not None
+        period = Window(config.start, config.end)
+        return Reference(
+            f"baseline {period.start:%Y-%m-%d %H:%M}..{period.end:%Y-%m-%d %H:%M}", period
+        )
+    if config.kind == "week_ago":
+        period = Window(window.start - timedelta(days=7), window.end - timedelta(days=7))
+        return Reference(f"same window a week earlier ({period.label})", period)
+    previous = previous_release(release, first_seen)
+    if previous is None:
+        return None
+    launch = first_seen[release]
+    period = Window(launch - config.lookback, launch)
+    for label, values, rows in releases_in(period):
+        if label == previous and rows:
+            return Reference(
+                f"previous release {previous} ({period.label})", period, previous, tuple(values)
+            )
+    return None

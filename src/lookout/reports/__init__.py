@@ -1,0 +1,1 @@
+"""HTML for people: Evidently drift reports on disk and an index page per monitor."""

@@ -1,0 +1,28 @@
+"""Keep the reports folder current: each monitor's index, the root index, retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from lookout.config.models import Monitor
+from lookout.reports.index import write_index, write_root_index
+from lookout.reports.retention import clean_reports
+from lookout.store.results import ResultsStore
+
+__all__ = ["refresh_site"]
+
+
+def refresh_site(
+    store: ResultsStore, out_dir: Path, monitors: list[Monitor], now: datetime
+) -> list[Path]:
+    """Delete reports past retention, then rewrite the index pages (they mark expired links)."""
+    written = []
+    for monitor in monitors:
+        if not monitor.drift.enabled:
+            continue
+        clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
+        written.append(write_index(out_dir, monitor.name, store.drift(monitor.name)))
+    if written:
+        written.append(write_root_index(out_dir))
+    return written
