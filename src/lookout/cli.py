@@ -156,6 +156,103 @@ def alerts(
         console.print(line, soft_wrap=True, highlight=False)
 
 
+@app.command("eval")
+def eval_file(
+    input_path: Annotated[Path, typer.Option("--input", help="JSONL, one record per line")],
+    output_path: Annotated[Path, typer.Option("--output", help="JSONL of judgments")],
+    evaluator: Annotated[
+        list[str] | None, typer.Option("--evaluator", help="offline evaluator (repeatable)")
+    ] = None,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option("--judge", help="LLM judge template (repeatable); needs --base-url/--model"),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(envvar="LOOKOUT_JUDGE_BASE_URL", help="OpenAI-compatible URL")
+    ] = None,
+    model: Annotated[str | None, typer.Option(envvar="LOOKOUT_JUDGE_MODEL")] = None,
+    threshold: Annotated[float | None, typer.Option(help="pass at score >= this")] = None,
+    concurrency: Annotated[int, typer.Option(help="judge requests in flight")] = 8,
+    max_judgments: Annotated[int | None, typer.Option(help="budget: judge requests")] = None,
+    max_usd: Annotated[float | None, typer.Option(help="budget: USD")] = None,
+) -> None:
+    """Score a JSONL file with evaluators; the key of a judge comes from LOOKOUT_JUDGE_API_KEY."""
+    from rich.table import Table
+
+    from lookout.checks.evaluators.base import Budget
+    from lookout.checks.evaluators.files import score_file
+    from lookout.checks.evaluators.offline_registry import make_offline
+
+    if not evaluator and not judge:
+        raise _fail("name at least one --evaluator or --judge", 2)
+    if not input_path.is_file():
+        raise _fail(f"{input_path}: no such file", 2)
+    built = []
+    try:
+        for name in evaluator or []:
+            params = {} if threshold is None else {"threshold": threshold}
+            built.append(make_offline(name, **params))
+        if judge:
+            from pydantic import SecretStr
+
+            from lookout.checks.evaluators.judge_client import JudgeClient, JudgeSettings
+            from lookout.checks.evaluators.llm_judge import LLMJudge
+
+            if not base_url or not model:
+                raise ValueError("--judge needs --base-url and --model (or LOOKOUT_JUDGE_*)")
+            key = os.environ.get("LOOKOUT_JUDGE_API_KEY")
+            client = JudgeClient(
+                JudgeSettings(
+                    base_url=base_url,
+                    model=model,
+                    api_key=SecretStr(key) if key else None,
+                    concurrency=concurrency,
+                )
+            )
+            for template in judge:
+                built.append(
+                    LLMJudge(
+                        template,
+                        client,
+                        template=template,
+                        threshold=0.5 if threshold is None else threshold,
+                    )
+                )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    outcome = score_file(input_path, output_path, built, Budget(max_judgments, max_usd))
+    for problem in outcome.errors:
+        err_console.print(escape(str(problem)), highlight=False, soft_wrap=True)
+    table = Table("evaluator", "judged", "pass rate", "skipped", "errors", "cost USD")
+    for item in built:
+        rows = [j for j in outcome.judgments if j.evaluator == item.name]
+        judged = [j for j in rows if j.status == "judged"]
+        passed = sum(j.label == "pass" for j in judged)
+        table.add_row(
+            item.name,
+            str(len(judged)),
+            f"{passed / len(judged):.1%}" if judged else "-",
+            str(sum(j.status == "skipped" for j in rows)),
+            str(sum(j.status == "error" for j in rows)),
+            f"{sum(j.cost_usd for j in rows):.4f}",
+        )
+    console.print(table)
+    for cal in outcome.calibration:
+        kappa = "-" if cal.kappa is None else f"{cal.kappa:.3f}"
+        cells = ", ".join(f"{k} {v}" for k, v in cal.confusion.items())
+        console.print(
+            f"{escape(cal.evaluator)} vs human labels: n={cal.n}, accuracy {cal.accuracy:.1%}, "
+            f"kappa {kappa} (judge/human: {cells})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if outcome.budget_exhausted:
+        console.print(f"budget reached ({outcome.budget_exhausted}): the rest was not judged")
+    console.print(f"{outcome.records} record(s) -> {escape(str(output_path))}", highlight=False)
+    if outcome.errors:
+        raise typer.Exit(1)
+
+
 reports_app = typer.Typer(help="Drift reports: serve the folder, rebuild a day, clean up.")
 app.add_typer(reports_app, name="reports")
 

@@ -25,6 +25,9 @@ from lookout.alerts.lifecycle import Transition, apply_evaluations
 from lookout.alerts.messages import build_alert_message
 from lookout.alerts.rules import evaluate_rules
 from lookout.checks.drift.stage import DriftOutcome, run_drift
+from lookout.checks.evaluators.base import Budget
+from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
+from lookout.checks.evaluators.stage import EvalOutcome, run_evaluators
 from lookout.checks.metrics import (
     MetricSettings,
     MetricValue,
@@ -73,6 +76,21 @@ class Context:
     before_stage: Callable[[str], None] | None = None
     _suites: dict[str, list[PlannedExpectation]] = field(default_factory=dict)
     _gx: GxRunner | None = None
+    _evaluators: dict[str, list[ConfiguredEvaluator]] = field(default_factory=dict)
+    _budgets: dict[str, Budget] = field(default_factory=dict)
+
+    def evaluators(self, monitor: Monitor) -> list[ConfiguredEvaluator]:
+        """The monitor's evaluators, built once per context (LLM judges share one client)."""
+        if monitor.name not in self._evaluators:
+            self._evaluators[monitor.name] = build_evaluators(monitor, self.config.target.judge)
+        return self._evaluators[monitor.name]
+
+    def judge_budget(self, monitor: Monitor) -> Budget:
+        """One budget per monitor for the life of the context (one flow run)."""
+        if monitor.name not in self._budgets:
+            cap = monitor.evaluators.budget
+            self._budgets[monitor.name] = Budget(cap.max_judgments, cap.max_usd)
+        return self._budgets[monitor.name]
 
     def suite(self, monitor: Monitor) -> list[PlannedExpectation]:
         """The monitor's planned expectations, built once per context."""
@@ -122,6 +140,11 @@ class RunResult:
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     failed_expectations: int = 0
+    judged: int = 0  # new judgments (any status) by the evaluator stage
+    judge_cached: int = 0  # judgments reused from the store
+    judge_errors: int = 0
+    judge_cost_usd: float = 0.0
+    judge_budget_exhausted: str | None = None  # which cap stopped judging, if one did
     drifted: tuple[str, ...] = ()  # "release cohort column" of every drifted column
     reports: tuple[str, ...] = ()  # report paths written or linked by this window
     validation_path: str | None = None
@@ -361,6 +384,29 @@ def run_window(
             values += drift.metrics
             done("drift")
 
+        evaluated = EvalOutcome()
+        if monitor.evaluators.enabled and monitor.evaluators.checks:
+            stage("evaluate")
+            evaluated = run_evaluators(
+                ctx.warehouse,
+                ctx.store,
+                monitor,
+                window,
+                ctx.evaluators(monitor),
+                ctx.judge_budget(monitor),
+                started,
+                exclude=validation.quarantined,
+            )
+            values += evaluated.metrics
+            done("evaluate")
+            if evaluated.budget_exhausted:
+                log.warning(
+                    "monitor %s window %s: judge budget reached (%s); the rest was not judged",
+                    monitor.name,
+                    window.label,
+                    evaluated.budget_exhausted,
+                )
+
         stage("alerts")
         evaluations = evaluate_rules(monitor.rules, values)
         existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
@@ -437,6 +483,11 @@ def run_window(
         failed_expectations=validation.failed,
         validation_path=validation.path,
         flag=validation.flag,
+        judged=evaluated.judged,
+        judge_cached=evaluated.cached,
+        judge_errors=evaluated.errors,
+        judge_cost_usd=evaluated.cost_usd,
+        judge_budget_exhausted=evaluated.budget_exhausted,
         drifted=tuple(f"{r.release} {r.cohort} {r.column}" for r in drift.rows if r.drifted),
         reports=tuple(sorted({r.report_path for r in drift.rows if r.report_path})),
         frontier=frontier,

@@ -91,6 +91,22 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
             "cohorts: [region]\n      release: [model_version, route]",
             "monitors[0].source.release[1]: release field 'route' is not mapped",
         ),
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n    evaluators: {checks: [{name: groundednes}]}",
+            "monitors[0].evaluators.checks[0]: unknown offline evaluator 'groundednes'",
+        ),
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n    evaluators:\n      checks: [{name: pii, params: {colour: 1}}]",
+            "monitors[0].evaluators.checks[0]: offline evaluator 'pii': unknown "
+            "parameter(s) colour",
+        ),
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n    evaluators: {checks: [{name: j, kind: llm, evaluator: x}]}",
+            "monitors[0].evaluators.checks[0]: unknown judge template 'x'",
+        ),
     ],
 )
 def test_bad_values_are_reported_with_their_key_path(tmp_path, old, new, expected):

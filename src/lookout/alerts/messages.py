@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.checks.catalog import RATE_METRICS, describe_metric
+from lookout.checks.catalog import describe_metric, is_rate_metric
 from lookout.config.models import Owner
 from lookout.windows import Window
 
@@ -48,7 +48,7 @@ class AlertMessage:
 
 def format_value(metric: str, value: float) -> str:
     """Rates as percentages, times in ms, money in USD, counts as integers."""
-    if metric in RATE_METRICS or metric.startswith("validation.") or metric == "drift_share":
+    if is_rate_metric(metric) or metric.startswith("validation.") or metric == "drift_share":
         return f"{value:.2%}"
     if metric.startswith("drift."):
         return "drifted" if value >= 1 else "no drift"

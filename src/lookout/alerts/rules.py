@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from lookout.checks.catalog import RATE_METRICS
+from lookout.checks.catalog import is_rate_metric
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
 
@@ -59,7 +59,7 @@ def in_split(rule: AlertRule, cohort: str) -> bool:
 def breaches(rule: AlertRule, value: MetricValue) -> bool:
     """Past the threshold; with `significance`, the whole 95% interval must be past it."""
     compare = _OPS[rule.op]
-    if rule.significance and rule.metric in RATE_METRICS and value.ci_low is not None:
+    if rule.significance and is_rate_metric(rule.metric) and value.ci_low is not None:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
         bound = value.ci_low if rule.op in (">", ">=") else value.ci_high
         return bound is not None and compare(bound, rule.threshold)

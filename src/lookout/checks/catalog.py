@@ -12,6 +12,7 @@ __all__ = [
     "VALIDATION_METRICS",
     "describe_metric",
     "is_known_metric",
+    "is_rate_metric",
 ]
 
 # metric name -> what it means (shown by `lookout validate-config` on a typo).
@@ -46,6 +47,17 @@ DRIFT_METRICS: dict[str, str] = {
 # plus "drift.<column>" (1 drifted / 0 not) and "drift_score.<column>" (the method's score)
 DRIFT_PREFIXES = ("drift.", "drift_score.")
 
+# Evaluator families, per evaluator name (`eval.groundedness`), per release x cohort:
+EVAL_PREFIXES: dict[str, str] = {
+    "eval.": "pass rate of {name} on the stratified random sample (unbiased; Wilson interval)",
+    "eval_flagged.": "pass rate of {name} on records sampled because they looked suspicious",
+    "eval_score.": "mean score of {name} (0..1) on the random sample",
+    "eval_errors.": "share of {name} attempts that errored (judge failures, never fails)",
+    "eval_agreement.": "share of {name} labels agreeing with human labels (feedback/expected)",
+    "eval_kappa.": "Cohen's kappa of {name} labels against human labels",
+}
+EVAL_RATE_PREFIXES = ("eval.", "eval_flagged.", "eval_errors.", "eval_agreement.")
+
 KNOWN_METRICS: dict[str, str] = {**OPS_METRICS, **VALIDATION_METRICS, **DRIFT_METRICS}
 
 # Rates carry a Wilson 95% interval; rules may require the interval to clear the threshold.
@@ -54,8 +66,13 @@ RATE_METRICS = frozenset(
 )
 
 
+def is_rate_metric(name: str) -> bool:
+    """Rates carry a Wilson interval, so rules can ask for significance."""
+    return name in RATE_METRICS or name.startswith(EVAL_RATE_PREFIXES)
+
+
 def is_known_metric(name: str) -> bool:
-    prefixes = (VALIDATION_PREFIX, *DRIFT_PREFIXES)
+    prefixes = (VALIDATION_PREFIX, *DRIFT_PREFIXES, *EVAL_PREFIXES)
     return name in KNOWN_METRICS or any(
         name.startswith(prefix) and len(name) > len(prefix) for prefix in prefixes
     )
@@ -71,4 +88,7 @@ def describe_metric(name: str) -> str:
         return f"1 when {name.removeprefix('drift.')} drifted from the reference, else 0"
     if name.startswith(VALIDATION_PREFIX):
         return "unexpected share of the expectation"
+    for prefix, text in EVAL_PREFIXES.items():
+        if name.startswith(prefix):
+            return text.format(name=name.removeprefix(prefix))
     return name

@@ -7,7 +7,7 @@ they never show in a repr, a log line or an error.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -110,12 +110,27 @@ class SlackTarget(_Model):
         return self.bot_token is not None or self.webhook_url is not None
 
 
+class Price(_Model):
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
 class JudgeTarget(_Model):
     """An OpenAI-compatible chat endpoint for LLM judges (used by the evaluator stage)."""
 
     base_url: str | None = None
     model: str | None = None
     api_key: SecretStr | None = None
+    concurrency: int = Field(default=8, ge=1, description="requests in flight at once")
+    rpm: float | None = Field(default=None, gt=0, description="requests per minute; None: no cap")
+    timeout_s: float = Field(default=60.0, gt=0, description="per HTTP attempt")
+    max_retries: int = Field(default=3, ge=0, description="on 429 (Retry-After), 5xx, timeouts")
+    prices: dict[str, Price] = Field(default={}, description="model -> USD per 1M tokens")
+    temperature: float | None = 0.0
+    max_tokens: int | None = 512
+    structured_output: bool = Field(
+        default=True, description="ask for a JSON schema reply; falls back when refused"
+    )
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -223,11 +238,6 @@ class WindowConfig(_Model):
         return value
 
 
-class Price(_Model):
-    input_per_1m: float = Field(ge=0)
-    output_per_1m: float = Field(ge=0)
-
-
 class MetricsConfig(_Model):
     prices: dict[str, Price] = Field(
         default={}, description="model_version -> USD per 1M tokens, used when cost_usd is unmapped"
@@ -259,7 +269,9 @@ class AlertRule(_Model):
         if not is_known_metric(value):
             raise ValueError(
                 f"unknown metric {value!r}; known: {', '.join(KNOWN_METRICS)}, "
-                "validation.<expectation name>, drift.<column>, drift_score.<column>"
+                "validation.<expectation name>, drift.<column>, drift_score.<column>, "
+                "eval.<evaluator> (and eval_flagged., eval_score., eval_errors., "
+                "eval_agreement., eval_kappa.)"
             )
         return value
 
@@ -317,6 +329,80 @@ class DriftConfig(_Model):
     reports: DriftReports = DriftReports()
 
 
+class EvaluatorSpec(_Model):
+    """One evaluator of a monitor: an offline one by name, or an LLM judge (a prompt template)."""
+
+    name: Identifier
+    kind: Literal["offline", "llm"] = "offline"
+    evaluator: str | None = Field(
+        default=None, description="offline: registry name; llm: template (default: `name`)"
+    )
+    threshold: float | None = Field(default=None, ge=0, le=1, description="score >= passes")
+    params: dict[str, Any] = Field(default={}, description="offline evaluator parameters")
+    sample: Literal["sampled", "all"] = Field(
+        default="sampled",
+        description="all: every record of the window (cheap checks; their failures bias the "
+        "sample of the others); sampled: the failure-biased sample",
+    )
+
+    @model_validator(mode="after")
+    def _buildable(self) -> EvaluatorSpec:
+        """Unknown evaluators, templates and parameters fail when the config loads."""
+        if self.kind == "offline":
+            from lookout.checks.evaluators.offline_registry import make_offline
+
+            params = dict(self.params)
+            if self.threshold is not None:
+                params["threshold"] = self.threshold
+            make_offline(self.evaluator or self.name, **params)
+        else:
+            from lookout.checks.evaluators.prompts import template_names
+
+            template = self.evaluator or self.name
+            if template not in template_names():
+                known = ", ".join(template_names())
+                raise ValueError(f"unknown judge template {template!r}; known: {known}")
+            if self.params:
+                raise ValueError("an LLM judge takes no params (use threshold and evaluator)")
+        return self
+
+
+class SamplingConfig(_Model):
+    """Which records are graded: every suspicious one, plus a stable share of the rest."""
+
+    share: float = Field(default=0.05, ge=0, le=1, description="of the other records")
+    errors: bool = Field(default=True, description="every record whose status is not ok")
+    negative_feedback: bool = True
+    latency_quantile: float | None = Field(
+        default=0.99, gt=0, lt=1, description="records above this latency quantile of the window"
+    )
+    offline_failures: bool = Field(
+        default=True, description="records failing an evaluator with `sample: all`"
+    )
+    salt: str = Field(default="", description="change to draw a different stable sample")
+
+
+class JudgeBudget(_Model):
+    max_judgments: int | None = Field(default=None, ge=0, description="per flow run and monitor")
+    max_usd: float | None = Field(default=None, ge=0)
+
+
+class EvaluatorsConfig(_Model):
+    enabled: bool = False
+    checks: list[EvaluatorSpec] = []
+    sampling: SamplingConfig = SamplingConfig()
+    budget: JudgeBudget = JudgeBudget()
+
+    @model_validator(mode="after")
+    def _unique(self) -> EvaluatorsConfig:
+        seen: set[str] = set()
+        for spec in self.checks:
+            if spec.name in seen:
+                raise ValueError(f"evaluator name {spec.name!r} is used twice")
+            seen.add(spec.name)
+        return self
+
+
 class Monitor(_Model):
     name: Identifier
     description: str = ""
@@ -325,6 +411,7 @@ class Monitor(_Model):
     metrics: MetricsConfig = MetricsConfig()
     validation: ValidationConfig = ValidationConfig()
     drift: DriftConfig = DriftConfig()
+    evaluators: EvaluatorsConfig = EvaluatorsConfig()
     rules: list[AlertRule] = []
 
 

@@ -47,7 +47,10 @@ def alert_lines(
         value = format_value(alert.metric, alert.value)
         threshold = format_value(alert.metric, alert.threshold)
         colour = colours.get(alert.severity, "white")
-        if alert.state == "resolved":
+        if alert.metric.startswith("drift."):  # a 1/0 flag: "drifted", not "1 >= 1"
+            headline = f"{'no longer drifted' if alert.state == 'resolved' else value}"
+            headline += f" (n={alert.n:,})"
+        elif alert.state == "resolved":
             headline = f"back to {value} (alerted at {alert.op} {threshold})"
         else:
             headline = f"{value} {alert.op} {threshold} (n={alert.n:,})"

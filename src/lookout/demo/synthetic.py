@@ -21,6 +21,7 @@ __all__ = [
     "DEMO_START",
     "INCIDENT_BAD_LOGGING_HOUR",
     "INCIDENT_ERROR_REGION",
+    "INCIDENT_HALLUCINATION_ROUTE",
     "INCIDENT_LONG_PROMPT_PLAN",
     "INCIDENT_SLOW_ROUTE",
     "PRICES",
@@ -44,6 +45,10 @@ BAD_LOGGING_SHARE = 0.3
 # Release 2's prompt template pastes the whole account profile into enterprise prompts: a
 # distribution shift of input length (and prompt tokens) in that one cohort.
 INCIDENT_LONG_PROMPT_PLAN = "enterprise"
+# Release 2's new prompt makes the model improvise on account questions: a quarter of its
+# answers there are not grounded in the retrieved help-center snippets.
+INCIDENT_HALLUCINATION_ROUTE = "account"
+INCIDENT_HALLUCINATION_RATE = 0.25
 ACCOUNT_PROFILE = (
     "\n\n[Account profile] Plan: Enterprise. Seats: 250. SSO: enabled (SAML). Region: primary. "
     "Support tier: premium with a 1-hour response target. Contract renewal: annual. Usage this "
@@ -167,7 +172,7 @@ def _timestamps(rng: np.random.Generator, start: datetime, days: int, per_hour: 
 def _texts(rng: np.random.Generator, n: int, hallucinated: np.ndarray, failed: np.ndarray):
     topic = rng.integers(0, len(TOPICS), n)
     name = rng.integers(0, len(FIRST_NAMES), n)
-    snippets = rng.integers(1, 3, n)  # 1 or 2 relevant snippets (+ an unrelated one sometimes)
+    rng.integers(1, 3, n)  # unused draw: keeps the random stream (every snippet is retrieved)
     noise = rng.random(n) < 0.3
     no_context = rng.random(n) < 0.03
     other = (topic + rng.integers(1, len(TOPICS), n)) % len(TOPICS)
@@ -175,7 +180,7 @@ def _texts(rng: np.random.Generator, n: int, hallucinated: np.ndarray, failed: n
     for i in range(n):
         question, kb, good, bad = TOPICS[topic[i]]
         prompts.append(f"Hi, this is {FIRST_NAMES[name[i]]}. {question}")
-        parts = list(kb[: snippets[i]])
+        parts = list(kb)  # the relevant snippets (+ an unrelated one sometimes)
         if noise[i]:
             parts.append(TOPICS[other[i]][1][0])
         contexts.append("" if no_context[i] else "\n\n".join(parts))
@@ -205,7 +210,10 @@ def generate_requests(
     )
     failed = rng.random(n) < error_p
     status = np.where(failed, np.where(rng.random(n) < 0.7, "error", "timeout"), "ok")
-    hallucinated = ~failed & (rng.random(n) < 0.04)
+    hallucination_p = np.where(
+        release2 & (route == INCIDENT_HALLUCINATION_ROUTE), INCIDENT_HALLUCINATION_RATE, 0.04
+    )
+    hallucinated = ~failed & (rng.random(n) < hallucination_p)
 
     median = np.select([route == r for r, _, _ in ROUTES], [m for _, _, m in ROUTES])
     latency = np.minimum(rng.lognormal(np.log(median), 0.35), 4500.0)

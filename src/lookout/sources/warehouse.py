@@ -461,7 +461,8 @@ def _row_to_aggregates(row: Any, release_width: int, dimension: str | None) -> G
 
 def _duckdb_frame(conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
     """DuckDB straight to Arrow (several times faster than row-wise DBAPI fetches)."""
-    compiled = query.compile(dialect=conn.dialect)
+    # render_postcompile: expanding parameters (`IN` lists) become one marker per value
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     if compiled.positiontup:
         args: Any = [params[name] for name in compiled.positiontup]

@@ -20,11 +20,13 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.alerts.lifecycle import AlertState, Transition
+from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import ExpectationOutcome
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
+from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.windows import Window
 
 __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
@@ -455,6 +457,35 @@ class ResultsStore:
     def drift_profile(self, monitor: str, key: str) -> dict | None:
         with self.engine.connect() as conn:
             return load_profile(conn, monitor, key)
+
+    def cached_judgments(
+        self, monitor: str, evaluator: str, version: str, record_ids: Iterable[str]
+    ) -> dict[str, Judgment]:
+        with self.engine.connect() as conn:
+            return cached_judgments(conn, monitor, evaluator, version, record_ids)
+
+    def save_judgments(
+        self,
+        monitor: str,
+        window_start: datetime,
+        releases: dict[str, str],
+        judgments: Sequence[Judgment],
+        judged_at: datetime,
+    ) -> None:
+        """The judge cache, written on its own as soon as judgments are paid for."""
+        if not judgments:
+            return
+        with self.engine.begin() as conn:
+            save_judgments(
+                conn, monitor, _db_time(window_start), releases, judgments, _db_time(judged_at)
+            )
+
+    def judgments(self, monitor: str, evaluator: str | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = read_judgments(conn, monitor, evaluator)
+        for row in rows:
+            row["window_start"] = _utc(row["window_start"])
+        return rows
 
     def save_drift_profile(
         self, monitor: str, key: str, description: str, profile: dict, now: datetime

@@ -190,3 +190,27 @@ drift_profiles = sa.Table(
     sa.Column("profile", sa.Text(), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
 )
+
+# Every judgment of an evaluator, keyed so a re-run or a backfill re-judges nothing: a record is
+# judged once per (evaluator, evaluator version). Written as soon as it is paid for, not with the
+# window's commit, so a failed run never throws away judgments it spent money on.
+judgments = sa.Table(
+    "judgments",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("record_id", sa.String(256), primary_key=True),
+    sa.Column("evaluator", sa.String(128), primary_key=True),
+    sa.Column("evaluator_version", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), nullable=False),
+    sa.Column("release", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("label", sa.String(8), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("prompt_tokens", sa.Integer(), nullable=False),
+    sa.Column("completion_tokens", sa.Integer(), nullable=False),
+    sa.Column("cost_usd", sa.Float(), nullable=False),
+    sa.Column("latency_ms", sa.Float(), nullable=False),
+    sa.Column("judged_at", sa.DateTime(), nullable=False),
+)
+sa.Index("ix_judgments_window", judgments.c.monitor, judgments.c.window_start)

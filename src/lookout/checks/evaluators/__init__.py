@@ -1,0 +1,1 @@
+"""Evaluators: offline checks that need no key, and LLM judges over OpenAI-compatible endpoints."""

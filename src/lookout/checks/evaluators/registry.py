@@ -1,0 +1,75 @@
+"""Evaluators of a monitor, built from its config: offline ones by name, LLM judges by template."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lookout.checks.evaluators.base import Evaluator
+from lookout.checks.evaluators.offline_registry import make_offline
+from lookout.config.models import EvaluatorSpec, JudgeTarget, Monitor
+from lookout.errors import LookoutError
+
+__all__ = ["ConfiguredEvaluator", "build_evaluators", "judge_settings"]
+
+
+@dataclass(frozen=True)
+class ConfiguredEvaluator:
+    spec: EvaluatorSpec
+    evaluator: Evaluator
+
+
+def judge_settings(judge: JudgeTarget):
+    """The judge client's settings from the profile's `judge:` (the key stays a secret)."""
+    from lookout.checks.evaluators.judge_client import JudgeSettings
+
+    if not judge.base_url or not judge.model:
+        raise LookoutError(
+            "profiles.yml: judge.base_url and judge.model are needed by LLM judges "
+            "(evaluators with kind: llm)"
+        )
+    return JudgeSettings(
+        base_url=judge.base_url,
+        model=judge.model,
+        api_key=judge.api_key,
+        concurrency=judge.concurrency,
+        rpm=judge.rpm,
+        timeout_s=judge.timeout_s,
+        max_retries=judge.max_retries,
+        prices=judge.prices,
+        temperature=judge.temperature,
+        max_tokens=judge.max_tokens,
+        structured_output=judge.structured_output,
+    )
+
+
+def build_evaluators(monitor: Monitor, judge: JudgeTarget) -> list[ConfiguredEvaluator]:
+    """One evaluator per configured check; LLM judges share one client (one concurrency cap)."""
+    out: list[ConfiguredEvaluator] = []
+    client = None
+    for spec in monitor.evaluators.checks:
+        if spec.kind == "offline":
+            params = dict(spec.params)
+            if spec.threshold is not None:
+                params["threshold"] = spec.threshold
+            evaluator = make_offline(spec.evaluator or spec.name, **params)
+            evaluator = dataclasses.replace(evaluator, name=spec.name)
+        else:
+            from lookout.checks.evaluators.judge_client import JudgeClient
+            from lookout.checks.evaluators.llm_judge import LLMJudge
+
+            client = client or JudgeClient(judge_settings(judge))
+            evaluator = LLMJudge(
+                spec.name,
+                client,
+                template=spec.evaluator or spec.name,
+                threshold=0.5 if spec.threshold is None else spec.threshold,
+            )
+        missing = [f for f in evaluator.needs if f not in monitor.source.columns]
+        if len(missing) == len(evaluator.needs):
+            raise LookoutError(
+                f"monitors.yml: monitor {monitor.name}: evaluator {spec.name} needs "
+                f"{', '.join(evaluator.needs)}, none of which is mapped in source.columns"
+            )
+        out.append(ConfiguredEvaluator(spec, evaluator))
+    return out

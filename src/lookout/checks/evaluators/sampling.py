@@ -1,0 +1,110 @@
+"""Which records get graded: every suspicious record, plus a stable share of the rest.
+
+Pure. Suspicious ("flagged") records are those with an error status, negative feedback, a
+latency above the window's quantile, or a failing check of an evaluator that runs on every
+record. Independently of the flags, a stratified random sample takes `share` of each
+release x cohort stratum: the records with the smallest stable hash of `record_id` (salted), so
+re-running a window picks the same records, and a judged record stays judged (cache hits).
+Pass rates are estimated on the random part only (it is unbiased); the flagged part is reported
+on its own, because a failure-biased sample would drag a pass rate down by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Selection", "select_records", "stable_unit"]
+
+
+def stable_unit(record_id: str, salt: str = "") -> float:
+    """A number in [0, 1) fixed by (salt, record id): the same on every run and machine."""
+    digest = hashlib.blake2b(f"{salt}\x00{record_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Per selected record: is it in the random sample, and why it was flagged (if it was)."""
+
+    record_ids: tuple[str, ...]
+    random: frozenset[str]
+    reasons: dict[str, tuple[str, ...]]  # record id -> flags (empty: random only)
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+
+def select_records(
+    frame: pd.DataFrame,
+    *,
+    share: float,
+    strata: Sequence[str] = (),
+    salt: str = "",
+    ok_statuses: Iterable[str] = ("ok",),
+    negative_feedback: Iterable[str] = (),
+    latency_quantile: float | None = None,
+    failed_ids: Iterable[str] = (),
+    errors: bool = True,
+) -> Selection:
+    """Select from `frame` (columns `record_id` and, when present, `status`, `feedback`,
+    `latency_ms` and the `strata` columns)."""
+    if frame.empty:
+        return Selection((), frozenset(), {})
+    ids = frame["record_id"].astype(str).to_numpy()
+    flags: dict[str, list[str]] = {}
+
+    def flag(mask: np.ndarray, reason: str) -> None:
+        for record_id in ids[mask]:
+            flags.setdefault(record_id, []).append(reason)
+
+    if errors and "status" in frame:
+        status = frame["status"]
+        flag((status.notna() & ~status.isin(list(ok_statuses))).to_numpy(), "error")
+    negative = list(negative_feedback)
+    if negative and "feedback" in frame:
+        flag(frame["feedback"].isin(negative).to_numpy(), "negative_feedback")
+    if latency_quantile is not None and "latency_ms" in frame:
+        latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
+        if latency.notna().sum() >= 20:  # a quantile of a handful of rows flags noise
+            cut = float(latency.quantile(latency_quantile))
+            flag((latency > cut).fillna(False).to_numpy(), "latency_outlier")
+    failed = set(failed_ids)
+    if failed:
+        flag(np.isin(ids, list(failed)), "offline_failure")
+
+    random = _stratified(frame, ids, share, strata, salt)
+    chosen = [r for r in ids if r in random or r in flags]
+    return Selection(
+        tuple(dict.fromkeys(chosen)),
+        frozenset(random),
+        {r: tuple(flags.get(r, ())) for r in chosen},
+    )
+
+
+def _stratified(
+    frame: pd.DataFrame, ids: np.ndarray, share: float, strata: Sequence[str], salt: str
+) -> set[str]:
+    if share <= 0:
+        return set()
+    if share >= 1:
+        return set(ids)
+    units = np.array([stable_unit(r, salt) for r in ids])
+    columns = [c for c in strata if c in frame]
+    keys = (
+        frame[columns].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        if columns
+        else np.zeros(len(ids), dtype=int)
+    )
+    out: set[str] = set()
+    for key in pd.unique(keys):
+        members = np.flatnonzero(keys == key)
+        take = math.ceil(share * len(members))
+        order = members[np.argsort(units[members], kind="stable")]
+        out.update(ids[order[:take]])
+    return out

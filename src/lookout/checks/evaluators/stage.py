@@ -1,0 +1,227 @@
+"""The evaluator stage of a window: select records, reuse cached judgments, judge the rest.
+
+Order: evaluators with `sample: all` grade every record (cheap offline checks); their failures,
+error statuses, negative feedback and latency outliers are flagged; the failure-biased sample
+(flagged + a stable stratified share of the rest) is graded by the others. Judgments already in
+the store for (record, evaluator, version) are reused, so a re-run or a backfill re-judges
+nothing; new ones are saved at once (they may have cost money). Quarantined records are left out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from lookout.checks.evaluators.base import Budget, Judgment
+from lookout.checks.evaluators.registry import ConfiguredEvaluator
+from lookout.checks.evaluators.sampling import Selection, select_records
+from lookout.checks.evaluators.summary import (
+    Graded,
+    calibration_metrics,
+    human_label,
+    judgment_metrics,
+)
+from lookout.checks.metrics import MetricValue, as_labels, release_labels
+from lookout.config.models import Monitor
+from lookout.sources.warehouse import Warehouse, normalize_frame
+from lookout.store.results import ResultsStore
+from lookout.windows import Window
+
+__all__ = ["EvalOutcome", "run_evaluators"]
+
+log = logging.getLogger("lookout.evaluators")
+
+_BASE_FIELDS = ("record_id", "status", "feedback", "latency_ms", "expected")
+_CHUNK = 500
+
+
+@dataclass
+class EvalOutcome:
+    metrics: list[MetricValue] = field(default_factory=list)
+    selected: int = 0  # records in the failure-biased sample
+    flagged: int = 0  # of which picked because they looked suspicious
+    judged: int = 0  # new judgments this run (any status)
+    cached: int = 0  # judgments reused from the store
+    errors: int = 0  # judge errors (not fails)
+    skipped: int = 0
+    cost_usd: float = 0.0
+    budget_exhausted: str | None = None  # "max_judgments" / "max_usd" when the budget stopped it
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _fields(monitor: Monitor, evaluators: Sequence[ConfiguredEvaluator]) -> list[str]:
+    wanted = set(_BASE_FIELDS) | {f for c in evaluators for f in c.evaluator.needs}
+    wanted |= set(monitor.source.release)
+    return [f for f in sorted(wanted) if f in monitor.source.columns]
+
+
+def _read(
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    fields: list[str],
+    ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The window's records (or only `ids`), canonical fields + cohort columns."""
+    if ids is None:
+        return warehouse.read_window(monitor, window, fields)
+    table = warehouse._table(monitor.source)
+    key = warehouse._column(table, monitor.source, "record_id")
+    frames = []
+    for start in range(0, len(ids), _CHUNK):
+        query = warehouse.window_query(monitor, window, fields).where(
+            key.in_(list(ids[start : start + _CHUNK]))
+        )
+        frames.append(warehouse._fetch_frame(query))
+    if not frames:
+        return warehouse.read_window(monitor, window, fields).iloc[0:0]
+    return normalize_frame(pd.concat(frames, ignore_index=True))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")
+
+
+def _judge(
+    store: ResultsStore,
+    monitor: Monitor,
+    window: Window,
+    configured: ConfiguredEvaluator,
+    records: list[dict[str, Any]],
+    releases: dict[str, str],
+    budget: Budget,
+    outcome: EvalOutcome,
+    now: datetime,
+) -> list[Judgment]:
+    evaluator = configured.evaluator
+    ids = [str(r["record_id"]) for r in records]
+    cached = store.cached_judgments(monitor.name, evaluator.name, evaluator.version, ids)
+    todo = [r for r, record_id in zip(records, ids, strict=True) if record_id not in cached]
+    started = time.perf_counter()
+    fresh = evaluator.evaluate(todo, budget) if todo else []
+    outcome.seconds[evaluator.name] = time.perf_counter() - started
+    keep = [
+        j for j in fresh if j.status == "judged" or (j.status == "skipped" and _deterministic(j))
+    ]
+    store.save_judgments(monitor.name, window.start, releases, keep, now)
+    outcome.cached += len(cached)
+    outcome.judged += len(fresh)
+    outcome.errors += sum(j.status == "error" for j in fresh)
+    outcome.skipped += sum(j.status == "skipped" for j in fresh)
+    outcome.cost_usd += sum(j.cost_usd for j in fresh)
+    by_id = {**cached, **{j.record_id: j for j in fresh}}
+    return [by_id[i] for i in ids]
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    if name not in frame:
+        return [None] * len(frame)
+    return frame[name].astype(object).where(frame[name].notna(), None).tolist()
+
+
+def _deterministic(judgment: Judgment) -> bool:
+    """A skip that would happen again (a missing field), unlike a budget stop."""
+    return judgment.reason.startswith("missing")
+
+
+def run_evaluators(
+    warehouse: Warehouse,
+    store: ResultsStore,
+    monitor: Monitor,
+    window: Window,
+    evaluators: Sequence[ConfiguredEvaluator],
+    budget: Budget,
+    now: datetime,
+    exclude: Collection[str] = (),
+) -> EvalOutcome:
+    """Grade the window's sample; metrics per evaluator x release x cohort and calibration."""
+    outcome = EvalOutcome()
+    if not evaluators:
+        return outcome
+    config = monitor.evaluators
+    source = monitor.source
+    fields = _fields(monitor, evaluators)
+    everything = [c for c in evaluators if c.spec.sample == "all"]
+    sampled = [c for c in evaluators if c.spec.sample == "sampled"]
+    base = [f for f in fields if f in _BASE_FIELDS or f in source.release]
+    frame = _read(warehouse, monitor, window, fields if everything else base)
+    if exclude and len(frame):
+        frame = frame[~frame["record_id"].astype(str).isin(set(exclude))]
+    if frame.empty:
+        return outcome
+    frame = frame.reset_index(drop=True)
+    frame["record_id"] = frame["record_id"].astype(str)
+    release = release_labels(frame, source.release)
+    releases = dict(zip(frame["record_id"], release, strict=True))
+    cohort_labels = {
+        c: (c + "=" + as_labels(frame[c])).tolist() for c in source.cohorts if c in frame
+    }
+    position = {r: i for i, r in enumerate(frame["record_id"])}
+
+    results: list[tuple[Judgment, str]] = []  # (judgment, record id)
+    failed: set[str] = set()
+    if everything:
+        all_records = _records(frame)
+        for configured in everything:
+            for judgment in _judge(
+                store, monitor, window, configured, all_records, releases, budget, outcome, now
+            ):
+                results.append((judgment, judgment.record_id))
+                if judgment.label == "fail":
+                    failed.add(judgment.record_id)
+
+    sampling = config.sampling
+    strata = [*source.release, *source.cohorts]
+    selection: Selection = select_records(
+        frame,
+        share=sampling.share,
+        strata=strata,
+        salt=sampling.salt,
+        ok_statuses=source.ok_statuses,
+        negative_feedback=source.negative_feedback if sampling.negative_feedback else (),
+        latency_quantile=sampling.latency_quantile,
+        failed_ids=failed if sampling.offline_failures else (),
+        errors=sampling.errors,
+    )
+    outcome.selected = len(selection)
+    outcome.flagged = sum(1 for r in selection.record_ids if selection.reasons[r])
+    if sampled and len(selection):
+        if everything:
+            chosen = frame.iloc[[position[r] for r in selection.record_ids]]
+        else:
+            chosen = _read(warehouse, monitor, window, fields, selection.record_ids)
+            chosen["record_id"] = chosen["record_id"].astype(str)
+        chosen_records = _records(chosen)
+        for configured in sampled:
+            for judgment in _judge(
+                store, monitor, window, configured, chosen_records, releases, budget, outcome, now
+            ):
+                results.append((judgment, judgment.record_id))
+    outcome.budget_exhausted = budget.exhausted
+
+    feedback = _column(frame, "feedback")
+    expected = _column(frame, "expected")
+    negative = source.negative_feedback
+    humans = [human_label(f, e, negative) for f, e in zip(feedback, expected, strict=True)]
+    graded = []
+    sampled_names = {c.evaluator.name for c in sampled}
+    for judgment, record_id in results:
+        i = position[record_id]
+        graded.append(
+            Graded(
+                judgment=judgment,
+                release=releases[record_id],
+                cohorts=tuple(labels[i] for labels in cohort_labels.values()),
+                random=judgment.evaluator not in sampled_names or record_id in selection.random,
+                human=humans[i],
+            )
+        )
+    outcome.metrics = judgment_metrics(graded) + calibration_metrics(graded)
+    return outcome
