@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import T0, write_table
 
 from lookout.checks.drift.columns import DriftColumn, drift_columns, sql_feature
-from lookout.checks.drift.stats import NumericHistogram
+from lookout.checks.drift.stats import NumericHistogram, column_drift
 from lookout.config.models import Monitor
 from lookout.sources.histograms import LEVELS, quantile_edges, window_histograms
 from lookout.sources.warehouse import Warehouse
@@ -331,3 +331,32 @@ def test_a_numeric_column_without_edges_is_one_bucket_on_both_paths(loaded):
     rows = in_window(frame)
     m1 = rows[rows.model_version == "m1"]
     assert local[("m1@p1", "*")]["latency_ms"].counts == (m1.latency_ms.notna().sum(),)
+
+
+@pytest.mark.postgres
+def test_postgres_samples_pages_above_max_rows(request, tmp_path):
+    """A period above `max_rows` is read through TABLESAMPLE SYSTEM: fewer rows, same shape."""
+    url, schema = request.getfixturevalue("pg_schema")
+    frame = make_frame(n=40_000, seed=11)
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="requests", schema=schema)
+    engine.dispose()
+    warehouse = Warehouse(url)
+    monitor = make_monitor(schema)
+    columns = [c for c in drift_columns(monitor) if c.name in {"latency_ms", "route"}]
+    statements: list[str] = []
+    sa.event.listen(warehouse.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    edges = quantile_edges(warehouse, monitor, columns, WINDOW, max_rows=4000)
+    exact = window_histograms(warehouse, monitor, columns, WINDOW, edges, local_max_rows=0)
+    sampled = window_histograms(
+        warehouse, monitor, columns, WINDOW, edges, local_max_rows=0, max_rows=4000
+    )
+    assert any("TABLESAMPLE system" in s for s in statements)
+    rows = in_window(frame)
+    for release in ("m1@p1", "m2@p2"):
+        full, part = exact[(release, "*")]["latency_ms"], sampled[(release, "*")]["latency_ms"]
+        assert sum(full.counts) == rows[rows.model_version == release[:2]].latency_ms.notna().sum()
+        assert 0.02 * sum(full.counts) < sum(part.counts) < 0.5 * sum(full.counts)
+        verdict = column_drift("latency_ms", "numeric", full, part, min_n=100)
+        assert verdict.drifted is False, verdict  # a sample of the same rows does not drift
+    warehouse.dispose()

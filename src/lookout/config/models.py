@@ -326,6 +326,12 @@ class DriftConfig(_Model):
     thresholds: dict[str, float] = Field(default={}, description="method -> threshold")
     correction: Literal["holm", "bonferroni", "none"] = "holm"
     cohorts: bool = Field(default=True, description="also per cohort value, not only overall")
+    max_rows: int | None = Field(
+        default=200_000,
+        ge=1000,
+        description="PostgreSQL: a side with more rows is read through a page sample of about "
+        "this many rows (TABLESAMPLE SYSTEM); null: always every row",
+    )
     reports: DriftReports = DriftReports()
 
 

@@ -90,7 +90,10 @@ def reference_profile(
     if cached is not None:
         edges, groups = _profile_from_json(cached)
         return edges, groups, True
-    edges = quantile_edges(warehouse, monitor, columns, reference.period, reference.release_values)
+    max_rows = monitor.drift.max_rows
+    edges = quantile_edges(
+        warehouse, monitor, columns, reference.period, reference.release_values, max_rows
+    )
     hists = window_histograms(
         warehouse,
         monitor,
@@ -99,6 +102,7 @@ def reference_profile(
         edges,
         release=reference.release_values,
         dimensions=dimensions,
+        max_rows=max_rows,
     )
     profile = _profile_to_json(edges, hists)
     store.save_drift_profile(monitor.name, key, reference.description, profile, now)
@@ -194,7 +198,13 @@ def run_drift(
         else:
             outcome.profiles_computed += 1
         current = window_histograms(
-            warehouse, monitor, columns, window, edges, dimensions=dimensions
+            warehouse,
+            monitor,
+            columns,
+            window,
+            edges,
+            dimensions=dimensions,
+            max_rows=monitor.drift.max_rows,
         )
         for (release, cohort), cur_columns in sorted(current.items()):
             if release not in releases:
