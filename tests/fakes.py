@@ -15,12 +15,17 @@ from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 
 @dataclass
 class FakeSlack:
-    """Slack Web API subset: chat.postMessage. `script` holds status codes to answer first."""
+    """Slack Web API subset: chat.postMessage, chat.update, and an incoming webhook at
+    /webhook. `script` holds status codes to answer first; `down` answers 503 to everything
+    (an outage)."""
 
     base_url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     script: list[int] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    webhook: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(
@@ -29,10 +34,16 @@ class FakeSlack:
         with self._lock:
             self.requests.append({"path": path, "headers": headers, "body": body})
             status = self.script.pop(0) if self.script else 200
+            if self.down:
+                status = 503
         if status == 429:
             return 429, {"Retry-After": "1"}, b'{"ok": false, "error": "ratelimited"}'
         if status >= 500:
             return status, {}, b"upstream error"
+        if path.endswith("/webhook"):
+            with self._lock:
+                self.webhook.append(json.loads(body or b"{}"))
+            return 200, {}, b"ok"
         if headers.get("authorization") != f"Bearer {FAKE_SLACK_TOKEN}":
             return 200, {}, b'{"ok": false, "error": "invalid_auth"}'
         if path.endswith("/chat.postMessage"):
@@ -40,9 +51,17 @@ class FakeSlack:
             if not payload.get("channel"):
                 return 200, {}, b'{"ok": false, "error": "channel_not_found"}'
             with self._lock:
-                self.posted.append(payload)
-                ts = f"1700000000.{len(self.posted):06d}"
+                ts = f"1700000000.{len(self.posted) + 1:06d}"
+                self.posted.append({**payload, "channel_id": "C1", "ts": ts})
             return 200, {}, json.dumps({"ok": True, "channel": "C1", "ts": ts}).encode()
+        if path.endswith("/chat.update"):
+            payload = json.loads(body or b"{}")
+            known = {(p["channel_id"], p["ts"]) for p in self.posted}
+            if (payload.get("channel"), payload.get("ts")) not in known:
+                return 200, {}, b'{"ok": false, "error": "message_not_found"}'
+            with self._lock:
+                self.updated.append(payload)
+            return 200, {}, json.dumps({"ok": True, "ts": payload["ts"]}).encode()
         return 200, {}, b'{"ok": false, "error": "unknown_method"}'
 
 

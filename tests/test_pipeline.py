@@ -170,7 +170,7 @@ def test_a_gap_holds_the_watermark_until_it_is_filled(ctx):
     assert ctx.store.watermark("bot") == T0 + 3 * H
 
 
-def test_alerts_open_once_per_fingerprint_and_queue_one_message(tmp_path):
+def test_alerts_open_once_per_fingerprint_and_message_on_open_and_resolve(tmp_path):
     frame = make_requests()
     ctx = _ctx(tmp_path, threshold=0.03, frame=frame)
     monitor = ctx.config.monitors.monitors[0]
@@ -200,8 +200,17 @@ def test_alerts_open_once_per_fingerprint_and_queue_one_message(tmp_path):
     assert len(expected) >= 3 and "firing" in expected.values()
     assert {(a.release, a.cohort): a.state for a in alerts} == expected
     outbox = ctx.store.outbox()
-    assert len(outbox) == len(alerts)
-    assert {row.kind for row in outbox} == {"alert_opened"}
+    opened = [row for row in outbox if row.kind == "alert_opened"]
+    assert len(opened) == len(alerts)  # one opening message per alert
+    resolved = [a for a in alerts if a.state == "resolved"]
+    # a resolved alert gets a reply in its thread and an update of its first message
+    assert sorted(row.kind for row in outbox if row.kind != "alert_opened") == sorted(
+        ["alert_resolved", "alert_update"] * len(resolved)
+    )
+    for row in outbox:
+        if row.kind != "alert_opened":
+            assert row.fingerprint in {a.fingerprint for a in resolved}
+            assert row.payload["blocks"][0]["text"]["text"].startswith("[RESOLVED]")
     ctx.close()
 
 

@@ -131,29 +131,118 @@ def demo(
     print_demo_summary(console, outcome)
 
 
-@app.command()
+alerts_app = typer.Typer(help="Alerts: list them, silence them for a while.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback(invoke_without_command=True)
 def alerts(
+    context: typer.Context,
     profiles: ProfilesOpt = Path("profiles.yml"),
     monitors: MonitorsOpt = Path("monitors.yml"),
     target: TargetOpt = None,
     state: Annotated[str | None, typer.Option(help="firing or resolved")] = "firing",
 ) -> None:
-    """List alerts from the results store."""
-    from lookout.config.loader import load_config
+    """List alerts from the results store (firing by default)."""
+    context.obj = (profiles, monitors, target)
+    if context.invoked_subcommand is not None:
+        return
     from lookout.demo.report import alert_lines
-    from lookout.store.results import ResultsStore
 
-    try:
-        config = load_config(profiles, monitors, target=target)
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
-    store = ResultsStore(config.target.store.url.get_secret_value())
+    config = _load(profiles, monitors, target)
+    store = _store(config)
     try:
         rows = store.alerts(state=state)
     finally:
         store.dispose()
     for line in alert_lines(rows, config):
         console.print(line, soft_wrap=True, highlight=False)
+
+
+def _store(config):
+    from lookout.store.results import ResultsStore
+
+    return ResultsStore(config.target.store.url.get_secret_value())
+
+
+@alerts_app.command("silence")
+def alerts_silence(
+    context: typer.Context,
+    match: Annotated[
+        list[str], typer.Option("--match", help="label=glob, e.g. rule=error_rate (repeatable)")
+    ],
+    duration: Annotated[str, typer.Option("--for", help="how long, e.g. 30m, 4h, 2d")] = "4h",
+    comment: Annotated[str, typer.Option(help="why (shown in `lookout alerts silences`)")] = "",
+    by: Annotated[str, typer.Option(help="who")] = "",
+) -> None:
+    """Hold back the messages of matching alerts for a while (they still change state)."""
+    import uuid
+    from datetime import UTC
+
+    from lookout._durations import parse_duration
+    from lookout.alerts.silences import Silence, parse_matchers
+
+    try:
+        matchers = parse_matchers(match)
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    config = _load(*context.obj)
+    now = datetime.now(UTC)
+    silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, comment)
+    store = _store(config)
+    try:
+        store.add_silence(silence)
+    finally:
+        store.dispose()
+    shown = ", ".join(f"{k}={v}" for k, v in matchers.items())
+    console.print(
+        f"silence {silence.silence_id}: {escape(shown)} until {silence.ends_at:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@alerts_app.command("silences")
+def alerts_silences(context: typer.Context) -> None:
+    """Active silences."""
+    from datetime import UTC
+
+    from rich.table import Table
+
+    config = _load(*context.obj)
+    store = _store(config)
+    try:
+        active = store.silences(active_at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    table = Table("id", "matchers", "until (UTC)", "by", "comment")
+    for item in active:
+        shown = ", ".join(f"{k}={v}" for k, v in item.matchers.items())
+        table.add_row(
+            item.silence_id,
+            escape(shown),
+            f"{item.ends_at:%Y-%m-%d %H:%M}",
+            escape(item.created_by),
+            escape(item.comment),
+        )
+    console.print(table)
+
+
+@alerts_app.command("unsilence")
+def alerts_unsilence(context: typer.Context, silence_id: str) -> None:
+    """End a silence now."""
+    from datetime import UTC
+
+    config = _load(*context.obj)
+    store = _store(config)
+    try:
+        found = store.expire_silence(silence_id, datetime.now(UTC))
+    finally:
+        store.dispose()
+    if not found:
+        raise _fail(f"no silence {silence_id}", 1)
+    console.print(f"silence {escape(silence_id)} ended", highlight=False)
 
 
 @app.command("eval")

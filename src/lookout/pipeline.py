@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +21,10 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 
 from lookout.alerts.blockkit import to_block_kit
-from lookout.alerts.lifecycle import Transition, apply_evaluations
+from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
 from lookout.alerts.messages import build_alert_message
 from lookout.alerts.rules import evaluate_rules
+from lookout.alerts.silences import Silence, active_silence, inhibited
 from lookout.checks.drift.stage import DriftOutcome, run_drift
 from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
@@ -227,11 +228,24 @@ def _outbox_messages(
     target = ctx.config.target
     report_urls = report_urls or {}
     drift_detail = {(r.release, r.cohort, f"drift.{r.column}"): r for r in drift_rows}
+    silences = ctx.store.silences(active_at=datetime.now(UTC))
+    firing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name, state="firing")}
+    for transition in transitions:  # the state after this window
+        if transition.alert.state == "firing":
+            firing[transition.alert.fingerprint] = transition.alert
+        else:
+            firing.pop(transition.alert.fingerprint, None)
     out = []
     for transition in transitions:
         if not transition.notifies:
             continue
         alert = transition.alert
+        held = _held_back(ctx, transition, silences, firing.values())
+        if held:
+            log.info(
+                "alert %s %s %s: no message (%s)", alert.rule, alert.release, alert.cohort, held
+            )
+            continue
         owner = ctx.config.monitors.owners[alert.owner]
         message_id = _message_id(alert.fingerprint, transition.event, window)
         message = build_alert_message(
@@ -255,7 +269,38 @@ def _outbox_messages(
                 fingerprint=alert.fingerprint,
             )
         )
+        if transition.event == "resolved":
+            # the original message, edited to show it is resolved (bot token only)
+            out.append(
+                OutboxMessage(
+                    message_id=_message_id(alert.fingerprint, "update", window),
+                    kind="alert_update",
+                    monitor=monitor.name,
+                    payload=to_block_kit(replace(message, message_id="")),
+                    channel=message.channel,
+                    fingerprint=alert.fingerprint,
+                )
+            )
     return out
+
+
+def _held_back(
+    ctx: Context, transition: Transition, silences: list[Silence], firing: Iterable[AlertState]
+) -> str | None:
+    """Why a notifying transition sends nothing: a silence, a firing P0, or (for a resolve)
+    no opening message was ever sent for it."""
+    alert = transition.alert
+    silence = active_silence(alert, silences, datetime.now(UTC))
+    if silence is not None:
+        return f"silenced by {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
+    policy = ctx.config.monitors.alerting
+    if transition.opens and policy.inhibit:
+        muting = inhibited(alert, firing, policy.inhibit_equal)
+        if muting is not None:
+            return f"inhibited by the firing P0 {muting.rule} ({muting.cohort})"
+    elif ctx.store.alert_thread(alert.fingerprint) is None:
+        return "its opening message was held back"
+    return None
 
 
 def _drift_detail(row: DriftRow | None) -> str | None:
@@ -414,7 +459,7 @@ def run_window(
         done("alerts")
         if drift.rows:
             stage("reports")
-            alerted = {(t.alert.release, t.alert.cohort) for t in transitions if t.notifies}
+            alerted = {(t.alert.release, t.alert.cohort) for t in transitions if t.opens}
             _attach_reports(ctx, monitor, window, drift, alerted)
             done("reports")
         report_urls = {
@@ -475,7 +520,7 @@ def run_window(
         metric_path="pushdown" if pushdown else "pandas",
         metrics=len(values),
         releases=tuple(sorted({v.release for v in values})),
-        alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.notifies),
+        alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.opens),
         alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
         messages_queued=len(messages),
         quarantined=len(validation.quarantined),

@@ -87,6 +87,17 @@ def test_alert_payload_matches_golden_file():
     assert payload["text"]
 
 
+def test_resolved_payload_matches_golden_file():
+    alert = _alert(state="resolved", value=3100.0, n=398)
+    payload = to_block_kit(build_alert_message("m2", alert, WINDOW, OWNER))
+    _check_golden("alert_p99_latency_resolved.json", payload)
+    header = payload["blocks"][0]["text"]["text"]
+    assert header == "[RESOLVED] [P1] support_bot: latency_p99_ms back to 3,100 ms"
+    text = json.dumps(payload)
+    for needle in ("alerted at &gt; 8,000 ms", "n=398", "Firing since", ":white_check_mark:"):
+        assert needle in text
+
+
 def test_report_and_run_links_are_added_when_known():
     message = build_alert_message(
         "m3",

@@ -111,7 +111,9 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         assert needle in first.output
 
     payloads = sorted((directory / "slack").glob("*.json"))
-    assert len(payloads) == 5
+    assert len(payloads) == 7  # 5 alerts opened; data_quality resolved: a reply and an update
+    headers = [json.loads(p.read_text())["blocks"][0]["text"]["text"] for p in payloads]
+    assert sum(h.startswith("[RESOLVED] [P1] support_bot: validation_failed") for h in headers) == 2
     texts = [json.loads(p.read_text())["text"] for p in payloads]
     drift_alert = next(
         json.loads(p.read_text()) for p in payloads if "input_length" in p.read_text()
@@ -131,6 +133,6 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
     assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
-    assert len(store.outbox()) == 5
+    assert len(store.outbox()) == 7
     assert store.metrics("support_bot") == metrics_before
     store.dispose()

@@ -41,10 +41,13 @@ def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api)
     assert store.watermark("bot") == T0 + 3 * H
     runs = store.runs("bot")
     assert len(runs) == 3 and all(r["flow_run_id"] for r in runs)
-    opened = sum(len(r.alerts_opened) for r in first["results"] + second["results"])
+    results = first["results"] + second["results"]
+    opened = sum(len(r.alerts_opened) for r in results)
+    resolved = sum(len(r.alerts_resolved) for r in results)
     assert opened > 0
     sent = first["delivery"]["sent"] + second["delivery"]["sent"]
-    assert sent == opened == len(list((tmp_path / "cfg" / "out" / "slack").glob("*.json")))
+    files = len(list((tmp_path / "cfg" / "out" / "slack").glob("*.json")))
+    assert sent == opened + 2 * resolved == files  # a resolve: a thread reply and an update
     payload = json.loads(next((tmp_path / "cfg" / "out" / "slack").glob("*.json")).read_text())
     assert payload["channel"] == "#team" and "<@U0TEAM01>" in payload["text"]
     store.dispose()

@@ -14,7 +14,12 @@ from lookout.alerts.messages import AlertMessage
 __all__ = ["MAX_SECTION_CHARS", "escape_mrkdwn", "to_block_kit"]
 
 MAX_SECTION_CHARS = 3000
-_EMOJI = {"P0": ":rotating_light:", "P1": ":warning:", "P2": ":information_source:"}
+_EMOJI = {
+    "P0": ":rotating_light:",
+    "P1": ":warning:",
+    "P2": ":information_source:",
+    "resolved": ":white_check_mark:",
+}
 
 
 def escape_mrkdwn(text: str) -> str:

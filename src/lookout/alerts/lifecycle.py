@@ -51,14 +51,21 @@ class AlertState:
 
 @dataclass(frozen=True)
 class Transition:
-    """What happened to one alert in one window; `opened`/`reopened` produce a message."""
+    """What happened to one alert in one window; opening and resolving produce messages."""
 
     event: AlertEvent
     alert: AlertState
     window: Window
+    notify_resolved: bool = True
+
+    @property
+    def opens(self) -> bool:
+        return self.event in ("opened", "reopened")
 
     @property
     def notifies(self) -> bool:
+        if self.event == "resolved":
+            return self.notify_resolved
         return self.event in ("opened", "reopened")
 
 
@@ -134,5 +141,5 @@ def apply_evaluations(
                 updated_at=now,
                 resolved_at=now,
             )
-            out.append(Transition("resolved", resolved, window))
+            out.append(Transition("resolved", resolved, window, ev.rule.notify_resolved))
     return out

@@ -98,7 +98,11 @@ def build_alert_message(
     threshold = format_value(alert.metric, alert.threshold)
     cohort = "all traffic" if alert.cohort == "*" else alert.cohort
     flag = alert.metric.startswith("drift.")
-    shown = value if flag else f"{value} {alert.op} {threshold}"
+    resolved = alert.state == "resolved"
+    if resolved:
+        shown = "no longer drifted" if flag else f"{value} (alerted at {alert.op} {threshold})"
+    else:
+        shown = value if flag else f"{value} {alert.op} {threshold}"
     shown += f" (n={alert.n:,})"
     facts = (
         Fact("Value", shown),
@@ -110,6 +114,8 @@ def build_alert_message(
         Fact("Owner", alert.owner),
         Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
     )
+    if resolved:
+        facts += (Fact("Firing since", f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"),)
     if detail:
         facts += (Fact("Detail", detail),)
     links = []
@@ -120,15 +126,23 @@ def build_alert_message(
         links.append(Link("Report", report_url))
     if run_url:
         links.append(Link("Run", run_url))
+    if resolved:
+        title = f"[RESOLVED] [{alert.severity}] {alert.monitor}: {alert.metric} back to {value}"
+        summary = f"resolved: {alert.metric} is back to {value} for release {alert.release}, "
+        summary += cohort
+        if flag:
+            title = f"[RESOLVED] [{alert.severity}] {alert.monitor}: {alert.metric} no drift"
+    elif flag:
+        title = f"[{alert.severity}] {alert.monitor}: {alert.metric.removeprefix('drift.')} {value}"
+        summary = f"{alert.metric} is {value} for release {alert.release}, {cohort}"
+    else:
+        title = f"[{alert.severity}] {alert.monitor}: {alert.metric} {alert.op} {threshold}"
+        summary = f"{alert.metric} is {value} for release {alert.release}, {cohort}"
     return AlertMessage(
         message_id=message_id,
-        title=(
-            f"[{alert.severity}] {alert.monitor}: {alert.metric.removeprefix('drift.')} {value}"
-            if flag
-            else f"[{alert.severity}] {alert.monitor}: {alert.metric} {alert.op} {threshold}"
-        ),
-        severity=alert.severity,
-        summary=f"{alert.metric} is {value} for release {alert.release}, {cohort}",
+        title=title,
+        severity="resolved" if resolved else alert.severity,
+        summary=summary,
         owner_name=alert.owner,
         mentions=_mentions(owner),
         channel=owner.channel or default_channel,

@@ -1,9 +1,12 @@
 """Delivery of the outbox: send, retry, record. Knows nothing about alerts or rules.
 
-With a bot token, messages go through slack-sdk's WebClient (chat.postMessage) with its retry
-handlers for rate limits and server errors; with a webhook, through WebhookClient; with
-neither, to files (`<out>/slack/<message_id>.json`, the exact payload) for dry runs and the demo.
+With a bot token, messages go through slack-sdk's WebClient (chat.postMessage, and for a
+resolved alert a reply in the original message's thread plus chat.update of the original) with
+its retry handlers for rate limits and server errors; with a webhook, through WebhookClient (no
+threads, no updates: the reply is posted as a message); with neither, to files
+(`<out>/slack/<message_id>.json`, the exact payload) for dry runs and the demo.
 A message that fails stays pending in the outbox with its attempt counted; it is never dropped.
+Messages of one alert go out in order: a reply waits until the message it answers was sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ __all__ = [
     "DeliveryReport",
     "FileNotifier",
     "Notifier",
+    "Sent",
     "SlackBotNotifier",
     "SlackWebhookNotifier",
     "deliver_outbox",
@@ -28,11 +32,22 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """Where Slack put a message: its channel id and ts (what threads and updates need)."""
+
+    channel: str | None
+    ts: str | None
+
+
 class Notifier(Protocol):
     name: str
 
-    def send(self, message_id: str, payload: dict[str, Any]) -> str | None:
-        """Deliver one payload; return the Slack message ts when there is one."""
+    def send(self, message_id: str, payload: dict[str, Any], thread: Sent | None = None) -> Sent:
+        """Deliver one payload (in `thread` when given and possible)."""
+
+    def update(self, message_id: str, payload: dict[str, Any], target: Sent) -> None:
+        """Replace an earlier message's content, where the channel allows it."""
 
 
 class FileNotifier:
@@ -43,13 +58,19 @@ class FileNotifier:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, message_id: str, payload: dict[str, Any]) -> str | None:
+    def send(self, message_id: str, payload: dict[str, Any], thread: Sent | None = None) -> Sent:
+        self._write(message_id, payload)
+        return Sent(None, None)
+
+    def update(self, message_id: str, payload: dict[str, Any], target: Sent) -> None:
+        self._write(message_id, payload)  # the updated original, for review
+
+    def _write(self, message_id: str, payload: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"{message_id}.json"
         temp = target.with_suffix(".json.tmp")
         temp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         temp.replace(target)
-        return None
 
 
 def _retry_handlers() -> list[Any]:
@@ -87,21 +108,39 @@ class SlackBotNotifier:
         self._client = WebClient(**kwargs)
         self._default_channel = default_channel
 
-    def send(self, message_id: str, payload: dict[str, Any]) -> str | None:
-        from slack_sdk.errors import SlackApiError
-
+    def send(self, message_id: str, payload: dict[str, Any], thread: Sent | None = None) -> Sent:
         body = dict(payload)
         channel = body.pop("channel", None) or self._default_channel
+        if thread is not None and thread.channel and thread.ts:
+            channel = thread.channel
+            body["thread_ts"] = thread.ts
         if not channel:
             raise DeliveryError(f"message {message_id}: no channel (set owner.channel)")
+        response = self._call(message_id, self._client.chat_postMessage, channel=channel, **body)
+        return Sent(
+            str(response.get("channel")) if response.get("channel") else None,
+            str(response.get("ts")) if response.get("ts") else None,
+        )
+
+    def update(self, message_id: str, payload: dict[str, Any], target: Sent) -> None:
+        if not (target.channel and target.ts):
+            return
+        body = {k: v for k, v in payload.items() if k != "channel"}
+        self._call(
+            message_id, self._client.chat_update, channel=target.channel, ts=target.ts, **body
+        )
+
+    @staticmethod
+    def _call(message_id: str, method: Any, **kwargs: Any) -> Any:
+        from slack_sdk.errors import SlackApiError
+
         try:
-            response = self._client.chat_postMessage(channel=channel, **body)
+            return method(**kwargs)
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown_error") if exc.response else "no_response"
             raise DeliveryError(f"message {message_id}: Slack API error {error}") from None
         except Exception as exc:  # network errors after retries
             raise DeliveryError(f"message {message_id}: {type(exc).__name__}") from None
-        return str(response.get("ts")) if response.get("ts") else None
 
 
 class SlackWebhookNotifier:
@@ -114,7 +153,10 @@ class SlackWebhookNotifier:
 
         self._client = WebhookClient(url, timeout=15, retry_handlers=_retry_handlers())
 
-    def send(self, message_id: str, payload: dict[str, Any]) -> str | None:
+    def update(self, message_id: str, payload: dict[str, Any], target: Sent) -> None:
+        pass  # webhooks cannot edit a message; the resolve was posted as its own message
+
+    def send(self, message_id: str, payload: dict[str, Any], thread: Sent | None = None) -> Sent:
         body = {k: v for k, v in payload.items() if k != "channel"}
         try:
             response = self._client.send_dict(body)
@@ -122,7 +164,7 @@ class SlackWebhookNotifier:
             raise DeliveryError(f"message {message_id}: webhook {type(exc).__name__}") from None
         if response.status_code != 200:
             raise DeliveryError(f"message {message_id}: webhook HTTP {response.status_code}")
-        return None
+        return Sent(None, None)
 
 
 def make_notifier(slack: SlackTarget, out_dir: Path) -> Notifier:
@@ -144,17 +186,49 @@ class DeliveryReport:
     via: str
 
 
+REPLY_KINDS = ("alert_resolved", "alert_reminder")
+UPDATE_KIND = "alert_update"
+
+
 def deliver_outbox(store: ResultsStore, notifier: Notifier, *, limit: int = 200) -> DeliveryReport:
-    """Send pending messages oldest first; each outcome is recorded before the next send."""
+    """Send pending messages oldest first; each outcome is recorded before the next send.
+
+    Per alert (fingerprint) the order holds: once one of its messages fails or waits, its later
+    messages wait for the next delivery too; a reply or update waits until the alert's opening
+    message was sent (it needs that message's ts).
+    """
     sent: list[OutboxRow] = []
     failed: list[tuple[OutboxRow, str]] = []
-    for row in store.outbox(status="pending", limit=limit):
+    held: set[str] = set()
+    pending = store.outbox(status="pending", limit=limit)
+    pending.sort(key=lambda r: (r.created_at, r.kind == UPDATE_KIND, r.message_id))
+    for row in pending:
+        if row.fingerprint and row.fingerprint in held:
+            continue
+        thread: Sent | None = None
+        if row.fingerprint and (row.kind in REPLY_KINDS or row.kind == UPDATE_KIND):
+            original = store.alert_thread(row.fingerprint)
+            if original is not None and original.status != "sent":
+                held.add(row.fingerprint)  # the alert's first message has not gone out yet
+                continue
+            if original is not None:
+                thread = Sent(original.slack_channel, original.slack_ts)
         try:
-            ts = notifier.send(row.message_id, row.payload)
+            if row.kind == UPDATE_KIND:
+                if thread is not None:
+                    notifier.update(row.message_id, row.payload, thread)
+                where = thread or Sent(None, None)
+            else:
+                where = notifier.send(row.message_id, row.payload, thread)
         except DeliveryError as exc:
             store.mark_failed(row.message_id, str(exc))
             failed.append((row, str(exc)))
+            if row.fingerprint:
+                held.add(row.fingerprint)
             continue
-        store.mark_sent(row.message_id, ts)
+        if row.kind == UPDATE_KIND:
+            store.mark_sent(row.message_id, None, None)
+        else:
+            store.mark_sent(row.message_id, where.ts, where.channel)
         sent.append(row)
     return DeliveryReport(tuple(sent), tuple(failed), notifier.name)

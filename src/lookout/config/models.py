@@ -262,6 +262,9 @@ class AlertRule(_Model):
     significance: bool = Field(
         default=False, description="rates only: fire when the whole Wilson interval is past it"
     )
+    notify_resolved: bool = Field(
+        default=True, description="reply in the alert's thread and mark it resolved"
+    )
 
     @field_validator("metric")
     @classmethod
@@ -421,8 +424,20 @@ class Monitor(_Model):
     rules: list[AlertRule] = []
 
 
+class AlertingConfig(_Model):
+    """Notification policy shared by every monitor of the file."""
+
+    inhibit: bool = Field(
+        default=True, description="a firing P0 mutes P1/P2 alerts equal on `inhibit_equal`"
+    )
+    inhibit_equal: list[Literal["monitor", "release", "cohort", "owner", "metric"]] = Field(
+        default=["monitor", "release"], description="labels the P0 and the muted alert share"
+    )
+
+
 class MonitorsFile(_Model):
     owners: dict[str, Owner] = {}
+    alerting: AlertingConfig = AlertingConfig()
     monitors: list[Monitor]
 
     @model_validator(mode="after")

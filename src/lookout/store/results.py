@@ -20,6 +20,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.alerts.lifecycle import AlertState, Transition
+from lookout.alerts.silences import Silence
 from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import ExpectationOutcome
@@ -46,6 +47,22 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
+def _outbox_row(row: Mapping[str, Any]) -> OutboxRow:
+    return OutboxRow(
+        message_id=row["message_id"],
+        kind=row["kind"],
+        monitor=row["monitor"],
+        channel=row["channel"],
+        payload=json.loads(row["payload"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        created_at=_utc(row["created_at"]),  # type: ignore[arg-type]
+        slack_ts=row["slack_ts"],
+        fingerprint=row["fingerprint"],
+        slack_channel=row["slack_channel"],
+    )
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     message_id: str
@@ -67,6 +84,8 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     slack_ts: str | None
+    fingerprint: str | None = None
+    slack_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,20 +228,63 @@ class ResultsStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
+        return [_outbox_row(row) for row in rows]
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """Every silence (or only those active at `active_at`), newest first."""
+        t = schema.silences
+        query = sa.select(t).order_by(t.c.starts_at.desc(), t.c.silence_id)
+        if active_at is not None:
+            at = _db_time(active_at)
+            query = query.where(t.c.starts_at <= at, t.c.ends_at > at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
         return [
-            OutboxRow(
-                message_id=row["message_id"],
-                kind=row["kind"],
-                monitor=row["monitor"],
-                channel=row["channel"],
-                payload=json.loads(row["payload"]),
-                status=row["status"],
-                attempts=row["attempts"],
-                created_at=_utc(row["created_at"]),  # type: ignore[arg-type]
-                slack_ts=row["slack_ts"],
+            Silence(
+                silence_id=row["silence_id"],
+                matchers=json.loads(row["matchers"]),
+                starts_at=_utc(row["starts_at"]),  # type: ignore[arg-type]
+                ends_at=_utc(row["ends_at"]),  # type: ignore[arg-type]
+                created_by=row["created_by"],
+                comment=row["comment"],
             )
             for row in rows
         ]
+
+    def add_silence(self, silence: Silence) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(schema.silences).values(
+                    silence_id=silence.silence_id,
+                    matchers=json.dumps(dict(silence.matchers), sort_keys=True),
+                    starts_at=_db_time(silence.starts_at),
+                    ends_at=_db_time(silence.ends_at),
+                    created_by=silence.created_by,
+                    comment=silence.comment,
+                )
+            )
+
+    def expire_silence(self, silence_id: str, now: datetime) -> bool:
+        """End a silence now; False when there is no such silence."""
+        t = schema.silences
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(t).where(t.c.silence_id == silence_id).values(ends_at=_db_time(now))
+            )
+        return bool(result.rowcount)
+
+    def alert_thread(self, fingerprint: str) -> OutboxRow | None:
+        """The newest opening message of an alert (opened/reopened), sent or not."""
+        o = schema.outbox
+        query = (
+            sa.select(o)
+            .where(o.c.fingerprint == fingerprint, o.c.kind.in_(("alert_opened", "alert_reopened")))
+            .order_by(o.c.created_at.desc(), o.c.message_id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _outbox_row(row)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -325,7 +387,9 @@ class ResultsStore:
                 )
             )
 
-    def mark_sent(self, message_id: str, slack_ts: str | None) -> None:
+    def mark_sent(
+        self, message_id: str, slack_ts: str | None, slack_channel: str | None = None
+    ) -> None:
         o = schema.outbox
         with self.engine.begin() as conn:
             conn.execute(
@@ -335,6 +399,7 @@ class ResultsStore:
                     status="sent",
                     sent_at=_db_time(datetime.now(UTC)),
                     slack_ts=slack_ts,
+                    slack_channel=slack_channel,
                     attempts=o.c.attempts + 1,
                     last_error=None,
                 )

@@ -122,6 +122,7 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("sent_at", sa.DateTime(), nullable=True),
     sa.Column("slack_ts", sa.String(64), nullable=True),
+    sa.Column("slack_channel", sa.String(64), nullable=True),  # the id Slack answered with
     sa.Index("ix_outbox_status", "status", "created_at"),
 )
 
@@ -214,3 +215,15 @@ judgments = sa.Table(
     sa.Column("judged_at", sa.DateTime(), nullable=False),
 )
 sa.Index("ix_judgments_window", judgments.c.monitor, judgments.c.window_start)
+
+# Silences: while one is active, alerts matching all its matchers change state but send nothing.
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("silence_id", sa.String(32), primary_key=True),
+    sa.Column("matchers", sa.Text(), nullable=False),  # JSON {label: glob}
+    sa.Column("starts_at", sa.DateTime(), nullable=False),
+    sa.Column("ends_at", sa.DateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("comment", sa.Text(), nullable=False),
+)

@@ -1,0 +1,84 @@
+"""Silences and inhibition (pure): which notifications are held back, and why.
+
+A silence has matchers on an alert's labels (`monitor`, `rule`, `release`, `cohort`, `severity`,
+`owner`, `metric`; values are globs, `*` matches anything) and an expiry. Inhibition follows
+Alertmanager's classic rule: while a P0 alert fires on a monitor and release, that monitor's
+P1/P2 alerts for the same release send nothing (the on-call person already has the page).
+In both cases the alert's state still changes; only its messages are held back.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from lookout.alerts.lifecycle import AlertState
+
+__all__ = ["LABELS", "Silence", "active_silence", "inhibited", "parse_matchers"]
+
+LABELS = ("monitor", "rule", "release", "cohort", "severity", "owner", "metric")
+
+
+@dataclass(frozen=True)
+class Silence:
+    silence_id: str
+    matchers: Mapping[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str = ""
+    comment: str = ""
+
+    def active(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def matches(self, alert: AlertState) -> bool:
+        return all(
+            fnmatch.fnmatchcase(str(getattr(alert, label)), pattern)
+            for label, pattern in self.matchers.items()
+        )
+
+
+def parse_matchers(items: Iterable[str]) -> dict[str, str]:
+    """`rule=error_rate`, `cohort=region=apac` (split at the first `=`); labels are checked."""
+    out: dict[str, str] = {}
+    for item in items:
+        label, sep, pattern = item.partition("=")
+        if not sep or not pattern:
+            raise ValueError(f"matcher {item!r}: expected label=value")
+        if label not in LABELS:
+            raise ValueError(
+                f"matcher {item!r}: unknown label {label!r} (labels: {', '.join(LABELS)})"
+            )
+        out[label] = pattern
+    if not out:
+        raise ValueError("a silence needs at least one matcher")
+    return out
+
+
+def active_silence(alert: AlertState, silences: Iterable[Silence], now: datetime) -> Silence | None:
+    for silence in silences:
+        if silence.active(now) and silence.matches(alert):
+            return silence
+    return None
+
+
+def inhibited(
+    alert: AlertState,
+    firing: Iterable[AlertState],
+    equal: Iterable[str] = ("monitor", "release"),
+) -> AlertState | None:
+    """The firing P0 that mutes this P1/P2 alert (equal on the `equal` labels), if any."""
+    if alert.severity == "P0":
+        return None
+    labels = tuple(equal)
+    for other in firing:
+        if (
+            other.severity == "P0"
+            and other.state == "firing"
+            and other.fingerprint != alert.fingerprint
+            and all(getattr(other, label) == getattr(alert, label) for label in labels)
+        ):
+            return other
+    return None
