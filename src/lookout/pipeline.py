@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 
 from lookout.alerts.blockkit import to_block_kit
+from lookout.alerts.health import WINDOW_ROWS, builtin_rules, failure_message
 from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
 from lookout.alerts.messages import build_alert_message
 from lookout.alerts.rules import evaluate_rules
@@ -30,6 +31,7 @@ from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
 from lookout.checks.evaluators.stage import EvalOutcome, run_evaluators
 from lookout.checks.metrics import (
+    ALL_COHORTS,
     MetricSettings,
     MetricValue,
     aggregate_frame,
@@ -258,6 +260,7 @@ def _outbox_messages(
             report_url=report_urls.get((alert.release, alert.cohort))
             or report_urls.get((alert.release, "*")),
             detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
+            reminder=transition.event == "reminder",
         )
         out.append(
             OutboxMessage(
@@ -282,6 +285,35 @@ def _outbox_messages(
                 )
             )
     return out
+
+
+def _failure_messages(
+    ctx: Context, monitor: Monitor, window: Window, error: str
+) -> list[OutboxMessage]:
+    """One message per failed window to the monitor's owner (stable id: never twice)."""
+    owner_name = monitor.health_owner
+    if owner_name is None:
+        return []
+    owner = ctx.config.monitors.owners[owner_name]
+    message_id = _message_id(f"{monitor.name}|failure", "failed", window)
+    message = failure_message(
+        message_id,
+        monitor,
+        window,
+        error,
+        owner_name,
+        owner,
+        ctx.config.target.slack.default_channel,
+    )
+    return [
+        OutboxMessage(
+            message_id=message_id,
+            kind="monitor_failure",
+            monitor=monitor.name,
+            payload=to_block_kit(message),
+            channel=message.channel,
+        )
+    ]
 
 
 def _held_back(
@@ -453,13 +485,18 @@ def run_window(
                 )
 
         stage("alerts")
-        evaluations = evaluate_rules(monitor.rules, values)
+        values.append(MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1))
+        evaluations = evaluate_rules([*monitor.rules, *builtin_rules(monitor)], values)
         existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
         transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
         done("alerts")
         if drift.rows:
             stage("reports")
-            alerted = {(t.alert.release, t.alert.cohort) for t in transitions if t.opens}
+            alerted = {
+                (t.alert.release, t.alert.cohort)
+                for t in transitions
+                if t.opens or t.event == "reminder"
+            }
             _attach_reports(ctx, monitor, window, drift, alerted)
             done("reports")
         report_urls = {
@@ -501,6 +538,8 @@ def run_window(
         log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
         try:
             ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
+            if monitor.health.notify_failures:
+                ctx.store.enqueue(_failure_messages(ctx, monitor, window, error))
         except Exception:  # the store itself may be what failed
             log.exception("could not record the failed run of %s %s", monitor.name, window.label)
         return RunResult(

@@ -118,3 +118,26 @@ def test_significance_opens_on_evidence_and_resolves_on_recovery():
     recovered = evaluate_rules([r], [value(0.03, 100, low=0.01, high=0.085)])
     [resolved] = apply_evaluations("mon", state, recovered, W3, T)
     assert resolved.event == "resolved"
+
+
+def test_a_long_firing_alert_is_recalled_once_per_remind_after():
+    r = rule(remind_after="3h")
+    breach = evaluate_rules([r], [value(0.5, 200)])
+    hour = timedelta(hours=1)
+    [opened] = apply_evaluations("mon", {}, breach, W1, T)
+    state = {opened.alert.fingerprint: opened.alert}
+    events = []
+    for i in range(1, 8):  # windows 1h..7h after the opening one
+        window = Window(W1.start + i * hour, W1.end + i * hour)
+        [t] = apply_evaluations("mon", state, breach, window, T)
+        state = {t.alert.fingerprint: t.alert}
+        events.append(t.event)
+    assert events == ["firing", "firing", "reminder", "firing", "firing", "reminder", "firing"]
+    assert state[opened.alert.fingerprint].last_notified_window == W1.start + 6 * hour
+    never = rule(remind_after=None)
+    [o] = apply_evaluations("mon", {}, evaluate_rules([never], [value(0.5, 200)]), W1, T)
+    late = Window(W1.start + 48 * hour, W1.end + 48 * hour)
+    [t] = apply_evaluations(
+        "mon", {o.alert.fingerprint: o.alert}, evaluate_rules([never], [value(0.5, 200)]), late, T
+    )
+    assert t.event == "firing" and not t.notifies

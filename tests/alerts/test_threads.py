@@ -129,3 +129,41 @@ def test_webhook_posts_the_resolve_as_a_message_and_cannot_update(tmp_path):
     assert len(slack.webhook) == 2 and "thread_ts" not in slack.webhook[1]
     assert slack.webhook[1]["blocks"][0]["text"]["text"].startswith("[RESOLVED]")
     assert slack.updated == []
+
+
+def test_a_reminder_is_a_reply_in_the_thread(tmp_path):
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    _commit(store, WINDOW, "opened", _alert())
+    alert = _alert(last_window_start=LATER.start)
+    message = build_alert_message("rem", alert, LATER, OWNER, reminder=True)
+    store.commit_window(
+        WindowCommit(
+            run_id=uuid.uuid4().hex,
+            monitor="support_bot",
+            window=LATER,
+            started_at=LATER.end,
+            finished_at=LATER.end,
+            rows_read=0,
+            metric_path="pandas",
+            metrics=[],
+            initial_frontier=LATER.start,
+            transitions=[Transition("reminder", alert, LATER)],
+            messages=[
+                OutboxMessage(
+                    "rem",
+                    "alert_reminder",
+                    "support_bot",
+                    to_block_kit(message),
+                    channel="#support-ml-alerts",
+                    fingerprint=alert.fingerprint,
+                )
+            ],
+        )
+    )
+    with fake_slack_server() as slack:
+        report = deliver_outbox(store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
+    assert [r.kind for r in report.sent] == ["alert_opened", "alert_reminder"]
+    original, reminder = slack.posted
+    assert reminder["thread_ts"] == original["ts"]
+    assert reminder["blocks"][0]["text"]["text"].startswith("[REMINDER] [P1] support_bot:")
+    assert "still firing since 2026-11-03 14:00 UTC" in reminder["blocks"][1]["text"]["text"]

@@ -111,15 +111,26 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         assert needle in first.output
 
     payloads = sorted((directory / "slack").glob("*.json"))
-    assert len(payloads) == 7  # 5 alerts opened; data_quality resolved: a reply and an update
+    kinds = sorted(row.kind for row in store.outbox())
+    reminders = kinds.count("alert_reminder")
+    # 5 alerts opened; data_quality resolved (a thread reply and an update of the original);
+    # the alerts that fire for more than a day get one reminder each (remind_after: 1d)
+    assert kinds == sorted(
+        ["alert_opened"] * 5 + ["alert_resolved", "alert_update"] + ["alert_reminder"] * reminders
+    )
+    assert 3 <= reminders <= 4
+    assert len(payloads) == len(kinds)
     headers = [json.loads(p.read_text())["blocks"][0]["text"]["text"] for p in payloads]
     assert sum(h.startswith("[RESOLVED] [P1] support_bot: validation_failed") for h in headers) == 2
     texts = [json.loads(p.read_text())["text"] for p in payloads]
-    drift_alert = next(
+    drift_messages = [
         json.loads(p.read_text()) for p in payloads if "input_length" in p.read_text()
-    )
+    ]
     link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Report>"
-    assert link in json.dumps(drift_alert["blocks"])
+    assert len(drift_messages) == 2  # opened, then one reminder a day later
+    for message in drift_messages:  # each links its own day's report of the cohort
+        assert link in json.dumps(message["blocks"])
+    assert sum("[REMINDER]" in m["text"] for m in drift_messages) == 1
     reports = directory / "reports" / "support_bot"
     assert list(reports.glob(f"*/{R2}/plan={INCIDENT_LONG_PROMPT_PLAN}.html"))
     assert "input_length" in (reports / "index.html").read_text()
@@ -133,6 +144,6 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
     assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
-    assert len(store.outbox()) == 7
+    assert len(store.outbox()) == len(kinds)
     assert store.metrics("support_bot") == metrics_before
     store.dispose()

@@ -18,7 +18,7 @@ from lookout.windows import Window
 
 __all__ = ["AlertEvent", "AlertState", "Transition", "apply_evaluations", "fingerprint"]
 
-AlertEvent = Literal["opened", "reopened", "firing", "resolved"]
+AlertEvent = Literal["opened", "reopened", "firing", "reminder", "resolved"]
 
 
 def fingerprint(rule: str, monitor: str, release: str, cohort: str) -> str:
@@ -47,6 +47,7 @@ class AlertState:
     updated_at: datetime
     resolved_at: datetime | None = None
     runbook: str | None = None
+    last_notified_window: datetime | None = None  # start of the window of its last message
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Transition:
     def notifies(self) -> bool:
         if self.event == "resolved":
             return self.notify_resolved
-        return self.event in ("opened", "reopened")
+        return self.event in ("opened", "reopened", "reminder")
 
 
 def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> AlertState:
@@ -90,6 +91,7 @@ def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> A
         opened_at=now,
         updated_at=now,
         runbook=rule.runbook,
+        last_notified_window=window.start,
     )
 
 
@@ -126,7 +128,13 @@ def apply_evaluations(
                         else {}
                     ),
                 )
-                out.append(Transition("firing", updated, window))
+                remind = ev.rule.remind_after
+                last = current.last_notified_window or current.first_window_start
+                if remind is not None and window.start - last >= remind:
+                    updated = replace(updated, last_notified_window=window.start)
+                    out.append(Transition("reminder", updated, window))
+                else:
+                    out.append(Transition("firing", updated, window))
         elif (
             current is not None
             and current.state == "firing"

@@ -87,6 +87,7 @@ def build_alert_message(
     report_url: str | None = None,
     run_url: str | None = None,
     detail: str | None = None,
+    reminder: bool = False,
 ) -> AlertMessage:
     """Alert -> message: header, summary, facts (numbers, cohort, release, window), links.
 
@@ -132,6 +133,12 @@ def build_alert_message(
         summary += cohort
         if flag:
             title = f"[RESOLVED] [{alert.severity}] {alert.monitor}: {alert.metric} no drift"
+    elif reminder:
+        title = f"[REMINDER] [{alert.severity}] {alert.monitor}: {alert.metric} still {value}"
+        summary = (
+            f"still firing since {alert.first_window_start:%Y-%m-%d %H:%M} UTC: {alert.metric} "
+            f"is {value} for release {alert.release}, {cohort}"
+        )
     elif flag:
         title = f"[{alert.severity}] {alert.monitor}: {alert.metric.removeprefix('drift.')} {value}"
         summary = f"{alert.metric} is {value} for release {alert.release}, {cohort}"

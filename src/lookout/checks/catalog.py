@@ -18,6 +18,7 @@ __all__ = [
 # metric name -> what it means (shown by `lookout validate-config` on a typo).
 OPS_METRICS: dict[str, str] = {
     "request_count": "records in the window",
+    "window_rows": "rows read in the window, all releases together (release and cohort `*`)",
     "error_rate": "share of records whose status is not an ok status",
     "latency_p50_ms": "median latency",
     "latency_p95_ms": "95th percentile latency",

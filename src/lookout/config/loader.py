@@ -143,6 +143,10 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
                         f"cohort {cohort!r} is a canonical field but is not mapped in columns",
                     )
                 )
+        if monitor.owner is not None and monitor.owner not in config.owners:
+            issues.append(
+                doc.issue((*base, "owner"), f"unknown owner {monitor.owner!r} (owners: {owners})")
+            )
         for r_index, rule in enumerate(monitor.rules):
             rule_path: KeyPath = (*base, "rules", r_index)
             if rule.owner not in config.owners:

@@ -265,6 +265,11 @@ class AlertRule(_Model):
     notify_resolved: bool = Field(
         default=True, description="reply in the alert's thread and mark it resolved"
     )
+    remind_after: Duration | None = Field(
+        default=timedelta(days=1),
+        description="while firing, one reminder in the thread per this much window time; "
+        "null: never",
+    )
 
     @field_validator("metric")
     @classmethod
@@ -412,16 +417,39 @@ class EvaluatorsConfig(_Model):
         return self
 
 
+class HealthConfig(_Model):
+    """Alerts about the monitor itself, to its owner."""
+
+    min_rows: int | None = Field(
+        default=None, ge=1, description="fewer rows in a window: the `no_data` alert (P1)"
+    )
+    max_judge_error_share: float | None = Field(
+        default=0.2, gt=0, le=1, description="judge errors above this share: `judge_errors` (P2)"
+    )
+    notify_failures: bool = Field(
+        default=True, description="a window that fails at any stage messages the owner once"
+    )
+
+
 class Monitor(_Model):
     name: Identifier
     description: str = ""
+    owner: str | None = Field(
+        default=None, description="who owns the monitor itself; default: its first rule's owner"
+    )
     source: SourceConfig
     window: WindowConfig = WindowConfig()
     metrics: MetricsConfig = MetricsConfig()
     validation: ValidationConfig = ValidationConfig()
     drift: DriftConfig = DriftConfig()
     evaluators: EvaluatorsConfig = EvaluatorsConfig()
+    health: HealthConfig = HealthConfig()
     rules: list[AlertRule] = []
+
+    @property
+    def health_owner(self) -> str | None:
+        """The owner of alerts about the monitor itself."""
+        return self.owner or (self.rules[0].owner if self.rules else None)
 
 
 class AlertingConfig(_Model):

@@ -592,6 +592,11 @@ class ResultsStore:
             conn.execute(sa.delete(a).where(a.c.fingerprint == row["fingerprint"]))
             conn.execute(sa.insert(a).values(**row))
 
+    def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
+        """Queue messages outside a window commit (a failed window's notice); same id: no-op."""
+        with self.engine.begin() as conn:
+            self._enqueue(conn, messages, datetime.now(UTC))
+
     def _enqueue(
         self, conn: sa.Connection, messages: Iterable[OutboxMessage], now: datetime
     ) -> None:
@@ -642,6 +647,7 @@ def _alert_to_row(alert: AlertState) -> dict[str, Any]:
         "opened_at",
         "updated_at",
         "resolved_at",
+        "last_notified_window",
     ):
         row[key] = _db_time(row[key])
     return row
@@ -655,6 +661,7 @@ def _alert_from_row(row: Any) -> AlertState:
         "opened_at",
         "updated_at",
         "resolved_at",
+        "last_notified_window",
     ):
         data[key] = _utc(data[key])
     return AlertState(**data)

@@ -104,6 +104,7 @@ alerts = sa.Table(
     sa.Column("updated_at", sa.DateTime(), nullable=False),
     sa.Column("resolved_at", sa.DateTime(), nullable=True),
     sa.Column("runbook", sa.Text(), nullable=True),
+    sa.Column("last_notified_window", sa.DateTime(), nullable=True),  # for reminders
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
 )
 

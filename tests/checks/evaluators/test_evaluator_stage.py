@@ -160,6 +160,12 @@ def test_judge_errors_are_errors_not_fails_and_are_retried_next_run(
     errors = _metrics(ctx, "eval_errors.judge_g")
     assert errors and all(m.value == 1.0 for m in errors.values())
     assert [j for j in ctx.store.judgments("bot", "judge_g")] == []  # errors are not cached
+    # the monitor's owner hears that its judge is failing (a built-in P2 rule)
+    judge_alerts = [a for a in ctx.store.alerts("bot") if a.rule == "judge_errors_judge_g"]
+    assert sorted((a.release, a.state, a.severity, a.owner, a.value) for a in judge_alerts) == [
+        ("m1@p1", "firing", "P2", "team", 1.0),
+        ("m2@p2", "firing", "P2", "team", 1.0),
+    ]
     fake_openai.script.clear()
     fake_openai.reset_counters()
     again = run_window(ctx, monitor, WINDOW, as_of=T0 + 3 * H)

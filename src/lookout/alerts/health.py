@@ -1,0 +1,88 @@
+"""Monitoring the monitor (pure): built-in rules and the message of a failed window.
+
+A monitor that silently stops seeing data, or whose judges fail, is worse than no monitor:
+`no_data` fires when a window has fewer rows than `health.min_rows`, `judge_errors` when an LLM
+judge errs on more than `health.max_judge_error_share` of its attempts; both go to the monitor's
+owner through the normal lifecycle (open once, resolve, thread). A window that fails at any stage
+sends its owner one message (per window: retries and re-runs do not repeat it).
+"""
+
+from __future__ import annotations
+
+from lookout.alerts.messages import AlertMessage, Fact, _mentions
+from lookout.config.models import AlertRule, Monitor, Owner
+from lookout.windows import Window
+
+__all__ = ["WINDOW_ROWS", "builtin_rules", "failure_message"]
+
+WINDOW_ROWS = "window_rows"  # rows read in the window, all releases (release and cohort `*`)
+MAX_ERROR_CHARS = 500
+
+
+def builtin_rules(monitor: Monitor) -> list[AlertRule]:
+    owner = monitor.health_owner
+    if owner is None:
+        return []
+    health = monitor.health
+    rules = []
+    if health.min_rows is not None:
+        rules.append(
+            AlertRule(
+                name="no_data",
+                metric=WINDOW_ROWS,
+                op="<",
+                threshold=health.min_rows,
+                min_n=1,
+                severity="P1",
+                owner=owner,
+                split_by=["*"],
+                remind_after=None,
+            )
+        )
+    if health.max_judge_error_share is not None:
+        for spec in monitor.evaluators.checks:
+            if spec.kind == "llm" and monitor.evaluators.enabled:
+                rules.append(
+                    AlertRule(
+                        name=f"judge_errors_{spec.name}",
+                        metric=f"eval_errors.{spec.name}",
+                        op=">",
+                        threshold=health.max_judge_error_share,
+                        min_n=10,
+                        severity="P2",
+                        owner=owner,
+                        split_by=["*"],
+                    )
+                )
+    return rules
+
+
+def failure_message(
+    message_id: str,
+    monitor: Monitor,
+    window: Window,
+    error: str,
+    owner_name: str,
+    owner: Owner,
+    default_channel: str | None,
+) -> AlertMessage:
+    """A failed window, for its owner: which window, what went wrong (redacted already)."""
+    clipped = error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
+    return AlertMessage(
+        message_id=message_id,
+        title=f"[P1] {monitor.name}: window {window.label} failed",
+        severity="P1",
+        summary=(
+            f"Lookout could not process {monitor.name} {window.label}; its results and the "
+            "watermark are unchanged and the next run retries it"
+        ),
+        owner_name=owner_name,
+        mentions=_mentions(owner),
+        channel=owner.channel or default_channel,
+        facts=(
+            Fact("Error", clipped),
+            Fact("Monitor", monitor.name),
+            Fact("Window", f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"),
+            Fact("Owner", owner_name),
+        ),
+    )
