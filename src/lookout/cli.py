@@ -147,7 +147,10 @@ def alerts(
     context.obj = (profiles, monitors, target)
     if context.invoked_subcommand is not None:
         return
-    from lookout.demo.report import alert_lines
+    from rich.table import Table
+
+    from lookout.alerts.messages import format_value
+    from lookout.demo.report import owner_mentions, runbook_url
 
     config = _load(profiles, monitors, target)
     store = _store(config)
@@ -155,8 +158,38 @@ def alerts(
         rows = store.alerts(state=state)
     finally:
         store.dispose()
-    for line in alert_lines(rows, config):
-        console.print(line, soft_wrap=True, highlight=False)
+    title = f"Alerts {state or 'firing and resolved'}: {len(rows)}"
+    table = Table(
+        "id",
+        "sev",
+        "monitor · rule",
+        "release · cohort",
+        "value",
+        "since (UTC)",
+        "owner",
+        title=title,
+        title_justify="left",
+    )
+    for alert in rows:
+        table.add_row(
+            alert.fingerprint[:8],
+            alert.severity,
+            escape(f"{alert.monitor} · {alert.rule}"),
+            escape(f"{alert.release} · {alert.cohort}"),
+            escape(
+                f"{format_value(alert.metric, alert.value)} {alert.op} "
+                f"{format_value(alert.metric, alert.threshold)} (n={alert.n:,})"
+            ),
+            f"{alert.first_window_start:%Y-%m-%d %H:%M}",
+            escape(owner_mentions(config, alert.owner)),
+        )
+    console.print(table)
+    for alert in rows:  # whole URLs, never cut by the table's width
+        console.print(
+            f"{alert.fingerprint[:8]} runbook {escape(runbook_url(config, alert))}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def _store(config):
@@ -198,6 +231,45 @@ def alerts_silence(
     shown = ", ".join(f"{k}={v}" for k, v in matchers.items())
     console.print(
         f"silence {silence.silence_id}: {escape(shown)} until {silence.ends_at:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    context: typer.Context,
+    alert_id: Annotated[str, typer.Argument(help="the alert's id (a prefix of its fingerprint)")],
+    duration: Annotated[str, typer.Option("--for", help="how long, e.g. 4h")] = "4h",
+    by: Annotated[str, typer.Option(help="who")] = "",
+) -> None:
+    """Acknowledge one firing alert: no reminders or messages for it for a while."""
+    import uuid
+    from datetime import UTC
+
+    from lookout._durations import parse_duration
+    from lookout.alerts.silences import Silence
+
+    try:
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    config = _load(*context.obj)
+    store = _store(config)
+    try:
+        found = [a for a in store.alerts(state="firing") if a.fingerprint.startswith(alert_id)]
+        if len(found) != 1:
+            raise _fail(f"{len(found)} firing alerts match {alert_id!r}; give a longer id", 1)
+        now = datetime.now(UTC)
+        matchers = {"fingerprint": found[0].fingerprint}
+        silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, "acknowledged")
+        store.add_silence(silence)
+    finally:
+        store.dispose()
+    alert = found[0]
+    console.print(
+        f"acknowledged {escape(alert.rule)} {escape(alert.release)} {escape(alert.cohort)} "
+        f"until {silence.ends_at:%Y-%m-%d %H:%M} UTC",
         highlight=False,
         soft_wrap=True,
     )

@@ -87,3 +87,35 @@ def test_silence_cli_holds_back_messages_of_the_next_run(tmp_path, monkeypatch):
     bad = runner.invoke(app, ["alerts", *files, "silence", "--match", "colour=red"])
     assert bad.exit_code == 2 and "unknown label 'colour'" in bad.output
     ctx.close()
+
+
+def test_ack_holds_back_one_alert_and_the_table_lists_it(tmp_path):
+    from tests.conftest import T0
+    from tests.test_pipeline import _ctx
+
+    from lookout.pipeline import run_window
+    from lookout.windows import Window
+
+    ctx = _ctx(tmp_path, threshold=0.01)
+    monitor = ctx.config.monitors.monitors[0]
+    run_window(ctx, monitor, Window(T0, T0 + timedelta(hours=1)))
+    files = [
+        "--profiles",
+        str(tmp_path / "cfg" / "profiles.yml"),
+        "--monitors",
+        str(tmp_path / "cfg" / "monitors.yml"),
+    ]
+    runner = CliRunner(env={"COLUMNS": "250"})
+    listed = runner.invoke(app, ["alerts", *files])
+    assert listed.exit_code == 0 and "Alerts firing:" in listed.output
+    first = ctx.store.alerts("bot", state="firing")[0]
+    assert first.fingerprint[:8] in listed.output
+    acked = runner.invoke(app, ["alerts", *files, "ack", first.fingerprint[:8], "--for", "1h"])
+    assert acked.exit_code == 0, acked.output
+    [silence] = ctx.store.silences(active_at=datetime.now(UTC))
+    assert silence.matchers == {"fingerprint": first.fingerprint}
+    others = [a for a in ctx.store.alerts("bot", state="firing") if a is not first]
+    assert all(active_silence(a, [silence], datetime.now(UTC)) is None for a in others[1:])
+    assert active_silence(first, [silence], datetime.now(UTC)) == silence
+    assert runner.invoke(app, ["alerts", *files, "ack", "zzzz"]).exit_code == 1
+    ctx.close()

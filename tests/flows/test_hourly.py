@@ -169,5 +169,5 @@ def test_cli_run_and_alerts_commands(tmp_path, prefect_api):
     assert "3 window(s), 600 rows" in result.output
     listed = runner.invoke(app, ["alerts", *files])
     assert listed.exit_code == 0, listed.output
-    assert "Alerts firing:" in listed.output and "error_rate" in listed.output
+    assert "Alerts firing:" in listed.output and "errors" in listed.output
     assert "https://runbooks.example.com/team/errors" in listed.output

@@ -18,7 +18,7 @@ from lookout.alerts.lifecycle import AlertState
 
 __all__ = ["LABELS", "Silence", "active_silence", "inhibited", "parse_matchers"]
 
-LABELS = ("monitor", "rule", "release", "cohort", "severity", "owner", "metric")
+LABELS = ("monitor", "rule", "release", "cohort", "severity", "owner", "metric", "fingerprint")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from lookout.demo.runner import DemoOutcome
 __all__ = ["alert_lines", "print_demo_summary"]
 
 
-def _mentions(config: LookoutConfig, owner_name: str) -> str:
+def owner_mentions(config: LookoutConfig, owner_name: str) -> str:
     owner = config.monitors.owners.get(owner_name)
     if owner is None:
         return owner_name
@@ -28,7 +28,7 @@ def _mentions(config: LookoutConfig, owner_name: str) -> str:
     return f"{owner_name} ({', '.join(parts)}){where}"
 
 
-def _runbook(config: LookoutConfig, alert: AlertState) -> str:
+def runbook_url(config: LookoutConfig, alert: AlertState) -> str:
     if alert.runbook:
         return alert.runbook
     owner = config.monitors.owners.get(alert.owner)
@@ -58,8 +58,8 @@ def alert_lines(
             f"[{colour}]{alert.severity}[/] {escape(alert.monitor)} · {alert.metric} {headline}",
             f"    release {escape(alert.release)} · cohort {escape(alert.cohort)} · "
             f"since {alert.first_window_start:%Y-%m-%d %H:%M} UTC",
-            f"    owner {escape(_mentions(config, alert.owner))}",
-            f"    runbook {escape(_runbook(config, alert))}",
+            f"    owner {escape(owner_mentions(config, alert.owner))}",
+            f"    runbook {escape(runbook_url(config, alert))}",
         ]
     return lines
 
