@@ -20,10 +20,10 @@ from typing import Literal
 
 from sqlalchemy.engine import make_url
 
-from lookout.alerts.blockkit import to_block_kit
+from lookout.alerts.blockkit import to_block_kit, to_group_block_kit
 from lookout.alerts.health import WINDOW_ROWS, builtin_rules, failure_message
 from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
-from lookout.alerts.messages import build_alert_message
+from lookout.alerts.messages import AlertMessage, build_alert_message
 from lookout.alerts.rules import evaluate_rules
 from lookout.alerts.silences import Silence, active_silence, inhibited
 from lookout.checks.drift.stage import DriftOutcome, run_drift
@@ -238,6 +238,7 @@ def _outbox_messages(
         else:
             firing.pop(transition.alert.fingerprint, None)
     out = []
+    openings: dict[str, list[tuple[int, AlertMessage]]] = {}  # owner -> (index in out, message)
     for transition in transitions:
         if not transition.notifies:
             continue
@@ -262,6 +263,8 @@ def _outbox_messages(
             detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
             reminder=transition.event == "reminder",
         )
+        if transition.opens:
+            openings.setdefault(alert.owner, []).append((len(out), message))
         out.append(
             OutboxMessage(
                 message_id=message_id,
@@ -272,8 +275,9 @@ def _outbox_messages(
                 fingerprint=alert.fingerprint,
             )
         )
-        if transition.event == "resolved":
-            # the original message, edited to show it is resolved (bot token only)
+        if transition.event == "resolved" and not _grouped(ctx, alert.fingerprint):
+            # the original message, edited to show it is resolved (bot token only; a grouped
+            # message is not edited: it also speaks of alerts that still fire)
             out.append(
                 OutboxMessage(
                     message_id=_message_id(alert.fingerprint, "update", window),
@@ -284,7 +288,37 @@ def _outbox_messages(
                     fingerprint=alert.fingerprint,
                 )
             )
+    if ctx.config.monitors.alerting.group:
+        _group_openings(monitor, out, openings)
     return out
+
+
+_SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2}
+
+
+def _grouped(ctx: Context, fingerprint: str) -> bool:
+    thread = ctx.store.alert_thread(fingerprint)
+    return thread is not None and ctx.store.in_group(thread)
+
+
+def _group_openings(
+    monitor: Monitor, out: list[OutboxMessage], openings: dict[str, list[tuple[int, AlertMessage]]]
+) -> None:
+    """Alerts one window opens for one owner become one message (Alertmanager's grouping by
+    owner and monitor): the most severe alert's outbox row carries the grouped payload; the
+    others point at it and are delivered with it (their threads are the group's thread)."""
+    for owner, items in openings.items():
+        if len(items) < 2:
+            continue
+        items = sorted(items, key=lambda item: (_SEVERITY_ORDER.get(item[1].severity, 9), item[0]))
+        leader_index, leader = items[0]
+        worst = leader.severity
+        title = f"[{worst}] {monitor.name}: {len(items)} alerts for {owner}"
+        out[leader_index] = replace(
+            out[leader_index], payload=to_group_block_kit([m for _, m in items], title)
+        )
+        for index, _ in items[1:]:
+            out[index] = replace(out[index], payload={"grouped_into": leader.message_id})
 
 
 def _failure_messages(

@@ -11,7 +11,15 @@ from typing import Any
 
 from lookout.alerts.messages import AlertMessage
 
-__all__ = ["MAX_SECTION_CHARS", "escape_mrkdwn", "to_block_kit"]
+__all__ = [
+    "MAX_GROUPED",
+    "MAX_SECTION_CHARS",
+    "escape_mrkdwn",
+    "to_block_kit",
+    "to_group_block_kit",
+]
+
+MAX_GROUPED = 20  # alerts listed in one grouped message (2 blocks each; Slack allows 50 blocks)
 
 MAX_SECTION_CHARS = 3000
 _EMOJI = {
@@ -86,4 +94,58 @@ def to_block_kit(message: AlertMessage) -> dict[str, Any]:
     }
     if message.channel:
         payload["channel"] = message.channel
+    return payload
+
+
+def _links(message: AlertMessage) -> str:
+    return "  ·  ".join(
+        f"<{url}|{escape_mrkdwn(link.label)}>"
+        for link in message.links
+        if (url := _safe_url(link.url)) is not None
+    )
+
+
+def to_group_block_kit(messages: list[AlertMessage], title: str) -> dict[str, Any]:
+    """Several alerts of one run for one owner as one message: a header, the owner, and per
+    alert its title, summary, first fact and links (at most MAX_GROUPED, then a count)."""
+    first = messages[0]
+    mentions = " ".join(first.mentions)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True},
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*Owner:* {escape_mrkdwn(first.owner_name)} {mentions}".strip(),
+            },
+        },
+    ]
+    for message in messages[:MAX_GROUPED]:
+        lines = [f"{_EMOJI.get(message.severity, '')} *{escape_mrkdwn(message.title)}*"]
+        lines.append(escape_mrkdwn(message.summary))
+        lines += [f"{escape_mrkdwn(f.label)}: {escape_mrkdwn(f.value)}" for f in message.facts[:1]]
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), MAX_SECTION_CHARS)},
+            }
+        )
+        links = _links(message)
+        if links:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links}]})
+    if len(messages) > MAX_GROUPED:
+        more = len(messages) - MAX_GROUPED
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more"}]}
+        )
+    text = _clip(f"{title} — owner {first.owner_name}", 3000)
+    payload: dict[str, Any] = {
+        "text": f"{escape_mrkdwn(text)} {mentions}".strip(),
+        "blocks": blocks,
+    }
+    if first.channel:
+        payload["channel"] = first.channel
     return payload

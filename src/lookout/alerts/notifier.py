@@ -201,9 +201,26 @@ def deliver_outbox(store: ResultsStore, notifier: Notifier, *, limit: int = 200)
     failed: list[tuple[OutboxRow, str]] = []
     held: set[str] = set()
     pending = store.outbox(status="pending", limit=limit)
-    pending.sort(key=lambda r: (r.created_at, r.kind == UPDATE_KIND, r.message_id))
+    pending.sort(
+        key=lambda r: (
+            r.created_at,
+            r.kind == UPDATE_KIND,
+            "grouped_into" in r.payload,  # a group's message before the alerts inside it
+            r.message_id,
+        )
+    )
     for row in pending:
         if row.fingerprint and row.fingerprint in held:
+            continue
+        leader_id = row.payload.get("grouped_into")
+        if leader_id:  # delivered inside its group's message
+            leader = store.outbox_row(leader_id)
+            if leader is None or leader.status != "sent":
+                if row.fingerprint:
+                    held.add(row.fingerprint)
+                continue
+            store.mark_sent(row.message_id, leader.slack_ts, leader.slack_channel)
+            sent.append(row)
             continue
         thread: Sent | None = None
         if row.fingerprint and (row.kind in REPLY_KINDS or row.kind == UPDATE_KIND):

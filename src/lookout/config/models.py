@@ -455,6 +455,9 @@ class Monitor(_Model):
 class AlertingConfig(_Model):
     """Notification policy shared by every monitor of the file."""
 
+    group: bool = Field(
+        default=True, description="alerts one window opens for one owner: one message"
+    )
     inhibit: bool = Field(
         default=True, description="a firing P0 mutes P1/P2 alerts equal on `inhibit_equal`"
     )

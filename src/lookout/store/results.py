@@ -273,6 +273,21 @@ class ResultsStore:
             )
         return bool(result.rowcount)
 
+    def outbox_row(self, message_id: str) -> OutboxRow | None:
+        o = schema.outbox
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(o).where(o.c.message_id == message_id)).mappings().first()
+        return None if row is None else _outbox_row(row)
+
+    def in_group(self, row: OutboxRow) -> bool:
+        """Whether a message was sent as part of a grouped message (as its leader or inside)."""
+        if "grouped_into" in row.payload:
+            return True
+        o = schema.outbox
+        needle = f'%"grouped_into": "{row.message_id}"%'
+        with self.engine.connect() as conn:
+            return bool(conn.scalar(sa.select(sa.func.count()).where(o.c.payload.like(needle))))
+
     def alert_thread(self, fingerprint: str) -> OutboxRow | None:
         """The newest opening message of an alert (opened/reopened), sent or not."""
         o = schema.outbox

@@ -1,0 +1,46 @@
+"""Grouping: the alerts one window opens for one owner go out as one message."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.conftest import T0
+from tests.fakes import fake_slack_server
+from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
+from tests.test_pipeline import _ctx
+
+from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
+from lookout.pipeline import run_window
+from lookout.windows import Window
+
+H = timedelta(hours=1)
+
+
+def test_one_message_per_owner_and_window_and_replies_in_its_thread(tmp_path):
+    ctx = _ctx(tmp_path, threshold=0.01)  # every group breaches in the first hour
+    monitor = ctx.config.monitors.monitors[0]
+    run_window(ctx, monitor, Window(T0, T0 + H))
+    alerts = ctx.store.alerts("bot")
+    rows = ctx.store.outbox()
+    assert len(alerts) == len(rows) >= 3
+    leaders = [r for r in rows if "grouped_into" not in r.payload]
+    [leader] = leaders
+    assert all(r.payload["grouped_into"] == leader.message_id for r in rows if r is not leader)
+    header = leader.payload["blocks"][0]["text"]["text"]
+    assert header == f"[P1] bot: {len(alerts)} alerts for team"
+    text = str(leader.payload["blocks"])
+    for alert in alerts:  # every alert of the group is in the one message
+        assert alert.cohort in text and alert.release in text
+    with fake_slack_server() as slack:
+        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        report = deliver_outbox(ctx.store, notifier)
+        assert len(report.sent) == len(rows) and len(slack.posted) == 1
+        assert {r.slack_ts for r in ctx.store.outbox()} == {slack.posted[0]["ts"]}
+        # a later hour resolves some of them: the replies go to the group's thread
+        calm = [monitor.rules[0].model_copy(update={"threshold": 0.9})]  # nothing breaches now
+        run_window(ctx, monitor.model_copy(update={"rules": calm}), Window(T0 + H, T0 + 2 * H))
+        deliver_outbox(ctx.store, notifier)
+    replies = slack.posted[1:]
+    assert replies and all(r["thread_ts"] == slack.posted[0]["ts"] for r in replies)
+    assert slack.updated == []  # the group message also speaks of others: it is not edited
+    ctx.close()
