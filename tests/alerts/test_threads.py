@@ -24,7 +24,9 @@ LATER = replace(
 
 
 def _commit(store: ResultsStore, window, event: str, alert) -> None:
-    message = build_alert_message(f"{event}-{window.start:%H}", alert, window, OWNER)
+    message = build_alert_message(
+        f"{event}-{window.start:%H}", alert, window, OWNER, reminder=event == "reminder"
+    )
     messages = [
         OutboxMessage(
             message.message_id,
@@ -134,32 +136,7 @@ def test_webhook_posts_the_resolve_as_a_message_and_cannot_update(tmp_path):
 def test_a_reminder_is_a_reply_in_the_thread(tmp_path):
     store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     _commit(store, WINDOW, "opened", _alert())
-    alert = _alert(last_window_start=LATER.start)
-    message = build_alert_message("rem", alert, LATER, OWNER, reminder=True)
-    store.commit_window(
-        WindowCommit(
-            run_id=uuid.uuid4().hex,
-            monitor="support_bot",
-            window=LATER,
-            started_at=LATER.end,
-            finished_at=LATER.end,
-            rows_read=0,
-            metric_path="pandas",
-            metrics=[],
-            initial_frontier=LATER.start,
-            transitions=[Transition("reminder", alert, LATER)],
-            messages=[
-                OutboxMessage(
-                    "rem",
-                    "alert_reminder",
-                    "support_bot",
-                    to_block_kit(message),
-                    channel="#support-ml-alerts",
-                    fingerprint=alert.fingerprint,
-                )
-            ],
-        )
-    )
+    _commit(store, LATER, "reminder", _alert(last_window_start=LATER.start))
     with fake_slack_server() as slack:
         report = deliver_outbox(store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
     assert [r.kind for r in report.sent] == ["alert_opened", "alert_reminder"]

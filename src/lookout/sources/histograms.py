@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
 from lookout.checks.drift.stats import NumericHistogram
-from lookout.checks.metrics import ALL_COHORTS, cohort_label, label_text
+from lookout.checks.metrics import ALL_COHORTS, as_labels, cohort_label, label_text
 from lookout.config.models import Monitor
 from lookout.errors import SourceError
 from lookout.sources.warehouse import Warehouse, _first_line
@@ -237,7 +237,7 @@ def _local_histograms(
         for i, c in enumerate(columns)
     ]
     frame = warehouse._fetch_frame(sa.select(*selected).where(where))
-    release_keys = [label_text_list(frame[f"k{i}"]) for i in range(len(releases))]
+    release_keys = [as_labels(frame[f"k{i}"]).tolist() for i in range(len(releases))]
     release_of = ["@".join(parts) or "default" for parts in zip(*release_keys, strict=True)]
     if not len(frame):
         return {}
@@ -247,7 +247,7 @@ def _local_histograms(
         if dimension is None:
             cohorts = [ALL_COHORTS] * len(frame)
         else:
-            values = label_text_list(frame[f"d{dims.index(dimension)}"])
+            values = as_labels(frame[f"d{dims.index(dimension)}"]).tolist()
             cohorts = [f"{dimension}={v}" for v in values]
         groups = pd.Series(range(len(frame))).groupby([release_of, cohorts], sort=False).indices
         for column, (codes, labels) in zip(columns, prepared, strict=True):
@@ -283,13 +283,6 @@ def _prepare(
 
 def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
-
-
-def label_text_list(series: pd.Series) -> list[str]:
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
-    labels = [label_text(None if _missing(u) else u) for u in uniques.tolist()]
-    labels.append(label_text(None))
-    return [labels[c] for c in codes.tolist()]
 
 
 def _numeric_local(

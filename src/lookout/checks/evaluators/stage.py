@@ -68,7 +68,7 @@ def _read(
     fields: list[str],
     ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The window's records (or only `ids`), canonical fields + cohort columns."""
+    """The window's records (or only `ids`, at least one), canonical fields + cohort columns."""
     if ids is None:
         return warehouse.read_window(monitor, window, fields)
     table = warehouse._table(monitor.source)
@@ -79,8 +79,6 @@ def _read(
             key.in_(list(ids[start : start + _CHUNK]))
         )
         frames.append(warehouse._fetch_frame(query))
-    if not frames:
-        return warehouse.read_window(monitor, window, fields).iloc[0:0]
     return normalize_frame(pd.concat(frames, ignore_index=True))
 
 
