@@ -360,8 +360,8 @@ def _held_back(
     if silence is not None:
         return f"silenced by {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
     policy = ctx.config.monitors.alerting
-    if transition.opens and policy.inhibit:
-        muting = inhibited(alert, firing, policy.inhibit_equal)
+    if transition.opens:
+        muting = inhibited(alert, firing, policy.inhibit_equal) if policy.inhibit else None
         if muting is not None:
             return f"inhibited by the firing P0 {muting.rule} ({muting.cohort})"
     elif ctx.store.alert_thread(alert.fingerprint) is None:

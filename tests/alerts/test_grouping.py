@@ -44,3 +44,20 @@ def test_one_message_per_owner_and_window_and_replies_in_its_thread(tmp_path):
     assert replies and all(r["thread_ts"] == slack.posted[0]["ts"] for r in replies)
     assert slack.updated == []  # the group message also speaks of others: it is not edited
     ctx.close()
+
+
+def test_inhibition_and_grouping_can_be_switched_off(tmp_path):
+    import dataclasses
+
+    from lookout.config.models import AlertingConfig
+
+    ctx = _ctx(tmp_path, threshold=0.01)
+    off = AlertingConfig(inhibit=False, group=False)
+    monitors = ctx.config.monitors.model_copy(update={"alerting": off})
+    ctx.config = dataclasses.replace(ctx.config, monitors=monitors)
+    monitor = ctx.config.monitors.monitors[0]
+    run_window(ctx, monitor, Window(T0, T0 + H))
+    rows = ctx.store.outbox()
+    assert len(rows) == len(ctx.store.alerts("bot")) >= 3  # one message per alert, none held
+    assert all("grouped_into" not in r.payload for r in rows)
+    ctx.close()
