@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 
 from lookout.alerts.blockkit import to_block_kit, to_group_block_kit
+from lookout.alerts.digest import held_for_digest
 from lookout.alerts.health import WINDOW_ROWS, builtin_rules, failure_message
 from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
 from lookout.alerts.messages import AlertMessage, build_alert_message
@@ -263,14 +264,20 @@ def _outbox_messages(
             detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
             reminder=transition.event == "reminder",
         )
-        if transition.opens:
+        payload = to_block_kit(message)
+        digest = (
+            transition.opens and alert.severity == "P2" and ctx.config.monitors.alerting.p2_digest
+        )
+        if digest:
+            payload = held_for_digest(payload, message, window.start.date())
+        elif transition.opens:
             openings.setdefault(alert.owner, []).append((len(out), message))
         out.append(
             OutboxMessage(
                 message_id=message_id,
                 kind=f"alert_{transition.event}",
                 monitor=monitor.name,
-                payload=to_block_kit(message),
+                payload=payload,
                 channel=message.channel,
                 fingerprint=alert.fingerprint,
             )

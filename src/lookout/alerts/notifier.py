@@ -193,59 +193,81 @@ UPDATE_KIND = "alert_update"
 def deliver_outbox(store: ResultsStore, notifier: Notifier, *, limit: int = 200) -> DeliveryReport:
     """Send pending messages oldest first; each outcome is recorded before the next send.
 
-    Per alert (fingerprint) the order holds: once one of its messages fails or waits, its later
-    messages wait for the next delivery too; a reply or update waits until the alert's opening
-    message was sent (it needs that message's ts).
+    Per alert (fingerprint) the order holds: once one of its messages fails, its later messages
+    wait for the next delivery; a reply or update waits until the alert's opening message was
+    sent (it needs that message's ts). A message that waited only because its opening message
+    went out later in the same delivery (inside a grouped message or a digest) gets a second
+    pass; a failure is not retried until the next delivery.
     """
     sent: list[OutboxRow] = []
     failed: list[tuple[OutboxRow, str]] = []
-    held: set[str] = set()
+    failing: set[str] = set()  # fingerprints with a failed message in this delivery
+    done: set[str] = set()  # message ids sent or failed in this delivery
     pending = store.outbox(status="pending", limit=limit)
-    pending.sort(
-        key=lambda r: (
-            r.created_at,
-            r.kind == UPDATE_KIND,
-            "grouped_into" in r.payload,  # a group's message before the alerts inside it
-            r.message_id,
-        )
-    )
-    for row in pending:
-        if row.fingerprint and row.fingerprint in held:
-            continue
-        leader_id = row.payload.get("grouped_into")
-        if leader_id:  # delivered inside its group's message
-            leader = store.outbox_row(leader_id)
-            if leader is None or leader.status != "sent":
+    pending.sort(key=lambda r: (r.created_at, r.kind == UPDATE_KIND, r.message_id))
+    for _ in range(2):
+        held = set(failing)
+        progress = False
+        for row in pending:
+            if row.message_id in done or (row.fingerprint and row.fingerprint in held):
+                continue
+            outcome = _deliver_one(store, notifier, row)
+            if outcome is None:  # waits: its turn has not come
                 if row.fingerprint:
                     held.add(row.fingerprint)
                 continue
-            store.mark_sent(row.message_id, leader.slack_ts, leader.slack_channel)
-            sent.append(row)
-            continue
-        thread: Sent | None = None
-        if row.fingerprint and (row.kind in REPLY_KINDS or row.kind == UPDATE_KIND):
-            original = store.alert_thread(row.fingerprint)
-            if original is not None and original.status != "sent":
-                held.add(row.fingerprint)  # the alert's first message has not gone out yet
+            done.add(row.message_id)
+            if isinstance(outcome, str):
+                failed.append((row, outcome))
+                if row.fingerprint:
+                    failing.add(row.fingerprint)
+                    held.add(row.fingerprint)
                 continue
-            if original is not None:
-                thread = Sent(original.slack_channel, original.slack_ts)
-        try:
-            if row.kind == UPDATE_KIND:
-                if thread is not None:
-                    notifier.update(row.message_id, row.payload, thread)
-                where = thread or Sent(None, None)
-            else:
-                where = notifier.send(row.message_id, row.payload, thread)
-        except DeliveryError as exc:
-            store.mark_failed(row.message_id, str(exc))
-            failed.append((row, str(exc)))
-            if row.fingerprint:
-                held.add(row.fingerprint)
-            continue
-        if row.kind == UPDATE_KIND:
-            store.mark_sent(row.message_id, None, None)
-        else:
-            store.mark_sent(row.message_id, where.ts, where.channel)
-        sent.append(row)
+            progress = True
+            sent.append(row)
+            for member in outcome:  # delivered inside this message
+                sent.append(member)
+                done.add(member.message_id)
+        if not progress:
+            break
     return DeliveryReport(tuple(sent), tuple(failed), notifier.name)
+
+
+def _deliver_one(
+    store: ResultsStore, notifier: Notifier, row: OutboxRow
+) -> list[OutboxRow] | str | None:
+    """Sent: the group members delivered with it; failed: the error; waiting: None."""
+    if row.payload.get("digest_day"):  # waits for its day's digest
+        return None
+    leader_id = row.payload.get("grouped_into")
+    if leader_id:  # delivered inside its group's message
+        leader = store.outbox_row(leader_id)
+        if leader is None or leader.status != "sent":
+            return None
+        store.mark_sent(row.message_id, leader.slack_ts, leader.slack_channel)
+        return []
+    thread: Sent | None = None
+    if row.fingerprint and (row.kind in REPLY_KINDS or row.kind == UPDATE_KIND):
+        original = store.alert_thread(row.fingerprint)
+        if original is not None and original.status != "sent":
+            return None  # the alert's first message has not gone out yet
+        if original is not None:
+            thread = Sent(original.slack_channel, original.slack_ts)
+    try:
+        if row.kind == UPDATE_KIND:
+            if thread is not None:
+                notifier.update(row.message_id, row.payload, thread)
+            where = thread or Sent(None, None)
+        else:
+            where = notifier.send(row.message_id, row.payload, thread)
+    except DeliveryError as exc:
+        store.mark_failed(row.message_id, str(exc))
+        return str(exc)
+    if row.kind == UPDATE_KIND:
+        store.mark_sent(row.message_id, None, None)
+    else:
+        store.mark_sent(row.message_id, where.ts, where.channel)
+    members = store.group_members(row.message_id)
+    for member in members:
+        store.mark_sent(member.message_id, where.ts, where.channel)
+    return members

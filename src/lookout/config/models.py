@@ -458,6 +458,9 @@ class AlertingConfig(_Model):
     group: bool = Field(
         default=True, description="alerts one window opens for one owner: one message"
     )
+    p2_digest: bool = Field(
+        default=True, description="P2 alerts open into one daily digest per owner (UTC day)"
+    )
     inhibit: bool = Field(
         default=True, description="a firing P0 mutes P1/P2 alerts equal on `inhibit_equal`"
     )

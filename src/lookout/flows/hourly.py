@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from lookout.alerts.digest import compose_digests
 from lookout.alerts.notifier import deliver_outbox, make_notifier
 from lookout.config.loader import load_config
 from lookout.config.models import Monitor
@@ -56,6 +57,7 @@ def run_window_task(ctx: Context, monitor: Monitor, window: Window, as_of: datet
 
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def deliver_task(ctx: Context) -> dict[str, int]:
+    compose_digests(ctx.store, datetime.now(UTC))  # yesterday's P2 alerts, one per owner
     notifier = make_notifier(ctx.config.target.slack, ctx.out_dir)
     report = deliver_outbox(ctx.store, notifier)
     return {"sent": len(report.sent), "failed": len(report.failed)}

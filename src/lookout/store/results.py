@@ -279,9 +279,26 @@ class ResultsStore:
             row = conn.execute(sa.select(o).where(o.c.message_id == message_id)).mappings().first()
         return None if row is None else _outbox_row(row)
 
+    def point_at_group(self, message_ids: list[str], leader_id: str) -> None:
+        """Held messages are delivered with the group (digest) message `leader_id`."""
+        o = schema.outbox
+        payload = json.dumps({"grouped_into": leader_id})
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(o).where(o.c.message_id.in_(message_ids)).values(payload=payload)
+            )
+
+    def group_members(self, leader_id: str) -> list[OutboxRow]:
+        """Pending messages delivered inside the grouped message `leader_id`."""
+        o = schema.outbox
+        needle = f'%"grouped_into": "{leader_id}"%'
+        query = sa.select(o).where(o.c.status == "pending", o.c.payload.like(needle))
+        with self.engine.connect() as conn:
+            return [_outbox_row(row) for row in conn.execute(query).mappings()]
+
     def in_group(self, row: OutboxRow) -> bool:
         """Whether a message was sent as part of a grouped message (as its leader or inside)."""
-        if "grouped_into" in row.payload:
+        if "grouped_into" in row.payload or "digest_day" in row.payload:
             return True
         o = schema.outbox
         needle = f'%"grouped_into": "{row.message_id}"%'
