@@ -8,6 +8,7 @@ exactly like a group of alerts opened in one window.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -68,7 +69,8 @@ def compose_digests(store: ResultsStore, now: datetime) -> list[str]:
         messages = [_message(r.payload["message"]) for r in rows]
         title = f"[P2] {monitor}: daily digest for {owner}, {day} ({len(rows)} alerts)"
         payload = to_group_block_kit(messages, title)
-        digest_id = f"digest-{monitor}-{owner}-{day}"[:64]
+        # stable (composing twice is a no-op) and short whatever the names' length
+        digest_id = "digest-" + hashlib.sha256(f"{monitor}|{owner}|{day}".encode()).hexdigest()[:32]
         store.enqueue(
             [
                 OutboxMessage(
