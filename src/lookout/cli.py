@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -110,6 +110,237 @@ def run(
         f"{sum(len(r.alerts_opened) for r in results)} alert(s) opened, "
         f"{summary['delivery']['sent']} message(s) delivered"
     )
+
+
+HOURLY_CRON = "20 * * * *"  # minute 20: the windows' grace has passed
+NIGHTLY_CRON = "40 2 * * *"
+
+
+def serve_deployments(profiles: Path, monitors: Path, target: str | None) -> list:
+    """The hourly, nightly and backfill deployments for `lookout serve` (same as prefect.yaml)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+    from prefect.schedules import Cron
+
+    from lookout.flows.backfill import build_backfill_flow, monitor_names
+    from lookout.flows.hourly import hourly
+    from lookout.flows.nightly import nightly
+
+    params = {"profiles_path": str(profiles), "monitors_path": str(monitors), "target": target}
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy="ENQUEUE")
+    scheduled = [
+        flow_.to_deployment(
+            name,
+            schedules=[Cron(cron, timezone="UTC")],
+            parameters=params,
+            concurrency_limit=one_at_a_time,
+            tags=["lookout"],
+        )
+        for flow_, name, cron in (
+            (hourly, "hourly", HOURLY_CRON),
+            (nightly, "nightly", NIGHTLY_CRON),
+        )
+    ]
+    return [
+        *scheduled,
+        build_backfill_flow(monitor_names(monitors)).to_deployment(
+            "backfill", parameters=params, tags=["lookout"]
+        ),
+    ]
+
+
+@app.command()
+def serve(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Run the hourly and nightly schedules and the backfill deployment in this process (Prefect
+    `serve`, no work pool): for small setups. Needs a Prefect API (PREFECT_API_URL)."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect import serve as prefect_serve
+
+    _load(profiles, monitors, target)  # a broken config fails here, with its line and column
+    prefect_serve(*serve_deployments(profiles.resolve(), monitors.resolve(), target))
+
+
+@app.command()
+def automations(
+    slack_webhook_env: Annotated[
+        str | None,
+        typer.Option(help="env var holding a Slack incoming-webhook URL (saved as a block)"),
+    ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(help="an existing Prefect notification block, <type slug>/<name>"),
+    ] = None,
+) -> None:
+    """Create or update the Prefect automations that notify when a Lookout flow run fails,
+    crashes or is late (needs a Prefect API: PREFECT_API_URL)."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from lookout.flows.automations import block_id, deploy_automations, save_slack_webhook
+
+    if (slack_webhook_env is None) == (block is None):
+        raise _fail("give exactly one of --slack-webhook-env or --block", 2)
+    if slack_webhook_env is not None:
+        url = os.environ.get(slack_webhook_env, "")
+        if not url.startswith("https://"):
+            raise _fail(f"${slack_webhook_env} must hold an https:// webhook URL", 2)
+        target = save_slack_webhook(url)
+    else:
+        target = block_id(block)  # type: ignore[arg-type]
+    for line in deploy_automations(target):
+        console.print(line)
+
+
+def _period(since: datetime | None, until: datetime | None, default: timedelta):
+    from datetime import UTC
+
+    from lookout.windows import as_utc
+
+    end = as_utc(until) if until is not None else datetime.now(UTC)
+    start = as_utc(since) if since is not None else end - default
+    if start >= end:
+        raise _fail(f"--since ({start:%Y-%m-%d %H:%M}) must be before --until", 2)
+    return start, end
+
+
+def _monitor(config, name: str):
+    for item in config.monitors.monitors:
+        if item.name == name:
+            return item
+    known = ", ".join(m.name for m in config.monitors.monitors)
+    raise _fail(f"unknown monitor {name!r} (known: {known})", 2)
+
+
+def _compare(
+    config, monitor, baseline: str, candidate: str, since, until, cohorts, min_n, alpha=0.05
+):
+    from lookout.compare.releases import compare_releases
+    from lookout.sources.warehouse import Warehouse
+    from lookout.store.results import ResultsStore
+
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+    try:
+        known = store.release_first_seen(monitor.name)
+        for release in (baseline, candidate):
+            if release not in known:
+                raise _fail(
+                    f"no stored results for release {release!r} of {monitor.name} "
+                    f"(known: {', '.join(sorted(known)) or 'none'})",
+                    2,
+                )
+        return compare_releases(
+            store,
+            warehouse,
+            monitor,
+            baseline,
+            candidate,
+            since,
+            until,
+            cohorts=cohorts,
+            min_n=min_n,
+            alpha=alpha,
+        )
+    finally:
+        store.dispose()
+        warehouse.dispose()
+
+
+SinceOpt = Annotated[datetime | None, typer.Option(help="period start, UTC (default: 7 days)")]
+UntilOpt = Annotated[datetime | None, typer.Option(help="period end, UTC (default: now)")]
+
+
+@app.command()
+def compare(
+    monitor: Annotated[str, typer.Option(help="monitor name")],
+    baseline: Annotated[str, typer.Option(help="release to compare against")],
+    candidate: Annotated[str, typer.Option(help="release under review")],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    cohort: Annotated[
+        list[str] | None, typer.Option(help="cohort columns to split by (default: all)")
+    ] = None,
+    min_n: Annotated[int, typer.Option(help="records needed on each side")] = 100,
+    show_all: Annotated[bool, typer.Option("--all", help="every line, not only changes")] = False,
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Two releases over the same period and cohorts: every stored metric, its difference
+    with an interval, and a verdict; writes the HTML scorecard next to the drift reports."""
+    from lookout.compare.console import comparison_table
+    from lookout.reports.scorecard import write_scorecard
+
+    config = _load(profiles, monitors, target)
+    item = _monitor(config, monitor)
+    start, end = _period(since, until, timedelta(days=7))
+    result = _compare(config, item, baseline, candidate, start, end, cohort, min_n)
+    console.print(comparison_table(result, all_lines=show_all))
+    counts = {v: len(result.flagged(v)) for v in ("worse", "better", "not enough data")}
+    console.print(
+        f"{counts['worse']} worse, {counts['better']} better, "
+        f"{counts['not enough data']} without enough data, of {len(result.lines)} lines"
+    )
+    path = write_scorecard(Path(config.target.out_dir), result)
+    console.print(f"scorecard: {escape(str(path))}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def gate(
+    monitor: Annotated[str, typer.Option(help="monitor name")],
+    candidate: Annotated[str, typer.Option(help="release under review")],
+    policy: Annotated[Path, typer.Option(help="gate policy YAML")],
+    baseline: Annotated[
+        str | None, typer.Option(help="release to compare against (default: the policy's)")
+    ] = None,
+    until: UntilOpt = None,
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Exit 1 when the candidate breaks a policy condition (worse than allowed, significantly),
+    printing which and why; 0 when it passes; 2 on a bad policy or unknown release."""
+    from lookout.compare.console import gate_table
+    from lookout.compare.gate import GatePolicy, check_gate, unchecked
+    from lookout.compare.releases import previous_release
+    from lookout.config.loader import load_model
+    from lookout.store.results import ResultsStore
+
+    try:
+        rules = load_model(policy, GatePolicy)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    config = _load(profiles, monitors, target)
+    item = _monitor(config, monitor)
+    chosen = baseline or rules.baseline
+    if chosen == "previous":
+        store = ResultsStore(config.target.store.url.get_secret_value())
+        try:
+            chosen = previous_release(store, item.name, candidate) or ""
+        finally:
+            store.dispose()
+        if not chosen:
+            raise _fail(f"no release of {monitor} was seen before {candidate!r}", 2)
+    start, end = _period(None, until, rules.period)
+    result = _compare(config, item, chosen, candidate, start, end, None, rules.min_n, rules.alpha)
+    outcomes = check_gate(rules, result)
+    missing = unchecked(rules, outcomes)
+    if missing:
+        names = ", ".join(c.metric for c in missing)
+        raise _fail(f"{policy}: no data for condition(s) on {names} in this period", 2)
+    failed = [o for o in outcomes if o.status == "failed"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    if failed or skipped:
+        console.print(gate_table(outcomes))
+    console.print(
+        f"gate {'FAILED' if failed else 'passed'}: {candidate} vs {chosen}, "
+        f"{len(outcomes) - len(skipped)} checks, {len(failed)} failed, {len(skipped)} skipped",
+        highlight=False,
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

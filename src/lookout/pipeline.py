@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +27,7 @@ from lookout.alerts.digest import held_for_digest
 from lookout.alerts.health import WINDOW_ROWS, builtin_rules, failure_message
 from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
 from lookout.alerts.messages import AlertMessage, build_alert_message
+from lookout.alerts.references import rule_references
 from lookout.alerts.rules import evaluate_rules
 from lookout.alerts.silences import Silence, active_silence, inhibited
 from lookout.checks.drift.stage import DriftOutcome, run_drift
@@ -58,6 +61,7 @@ from lookout.windows import Window, complete_windows, floor_time
 __all__ = [
     "Context",
     "RunResult",
+    "Stage",
     "metric_settings",
     "plan_windows",
     "run_window",
@@ -66,6 +70,23 @@ __all__ = [
 log = logging.getLogger("lookout.pipeline")
 
 MetricPath = Literal["pushdown", "pandas"]
+
+
+class Stage(StrEnum):
+    """The stages a backfill may choose; reading, ops metrics and alerts always run."""
+
+    validate = "validate"
+    drift = "drift"
+    evaluate = "evaluate"
+
+
+def _stage_family(stage: Stage) -> Callable[[str], bool]:
+    """Which stored metric names a stage produces (kept as they are when it is not re-run)."""
+    if stage is Stage.validate:
+        return lambda name: name.startswith("validation") or name == "quarantine_rate"
+    if stage is Stage.drift:
+        return lambda name: name == "drift_share" or name.startswith(("drift.", "drift_score."))
+    return lambda name: name.startswith("eval")
 
 
 @dataclass
@@ -78,15 +99,22 @@ class Context:
     out_dir: Path
     # Test seam: called with a stage name before that stage runs (crash injection).
     before_stage: Callable[[str], None] | None = None
+    # Awaited before each LLM judge request: a limit shared across processes (set by flows).
+    judge_throttle: Callable[[], Awaitable[None]] | None = None
     _suites: dict[str, list[PlannedExpectation]] = field(default_factory=dict)
     _gx: GxRunner | None = None
     _evaluators: dict[str, list[ConfiguredEvaluator]] = field(default_factory=dict)
     _budgets: dict[str, Budget] = field(default_factory=dict)
+    # Windows may run in threads (a backfill's fan-out): GX and the judge budget are shared
+    # state, so their stages take turns; reading, metrics and drift run side by side.
+    _serial: threading.Lock = field(default_factory=threading.Lock)
 
     def evaluators(self, monitor: Monitor) -> list[ConfiguredEvaluator]:
         """The monitor's evaluators, built once per context (LLM judges share one client)."""
         if monitor.name not in self._evaluators:
-            self._evaluators[monitor.name] = build_evaluators(monitor, self.config.target.judge)
+            self._evaluators[monitor.name] = build_evaluators(
+                monitor, self.config.target.judge, self.judge_throttle
+            )
         return self._evaluators[monitor.name]
 
     def judge_budget(self, monitor: Monitor) -> Budget:
@@ -227,7 +255,7 @@ def _outbox_messages(
     run_url: str | None,
     report_urls: dict[tuple[str, str], str] | None = None,
     drift_rows: Sequence[DriftRow] = (),
-) -> list[OutboxMessage]:
+) -> tuple[list[OutboxMessage], dict[str, str]]:
     target = ctx.config.target
     report_urls = report_urls or {}
     drift_detail = {(r.release, r.cohort, f"drift.{r.column}"): r for r in drift_rows}
@@ -239,8 +267,14 @@ def _outbox_messages(
         else:
             firing.pop(transition.alert.fingerprint, None)
     out = []
+    regroup: dict[str, str] = {}  # digest-held opening -> the escalation that announces it
     openings: dict[str, list[tuple[int, AlertMessage]]] = {}  # owner -> (index in out, message)
     for transition in transitions:
+        still_firing = transition.event in ("firing", "reminder", "severity_changed")
+        if still_firing and ctx.store.alert_thread(transition.alert.fingerprint) is None:
+            # never announced (a firing P0 or a silence held it back): announce it once nothing
+            # holds it back any more, as Alertmanager does when the inhibiting alert resolves
+            transition = replace(transition, event="opened", previous_severity=None)
         if not transition.notifies:
             continue
         alert = transition.alert
@@ -263,6 +297,7 @@ def _outbox_messages(
             or report_urls.get((alert.release, "*")),
             detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
             reminder=transition.event == "reminder",
+            previous_severity=transition.previous_severity,
         )
         payload = to_block_kit(message)
         digest = (
@@ -272,19 +307,23 @@ def _outbox_messages(
             payload = held_for_digest(payload, message, window.start.date())
         elif transition.opens:
             openings.setdefault(alert.owner, []).append((len(out), message))
+        held_opening = _digest_held(ctx, transition)
+        if held_opening is not None:
+            regroup[held_opening] = message_id
         out.append(
             OutboxMessage(
                 message_id=message_id,
-                kind=f"alert_{transition.event}",
+                kind="alert_opened" if held_opening else f"alert_{transition.event}",
                 monitor=monitor.name,
                 payload=payload,
                 channel=message.channel,
                 fingerprint=alert.fingerprint,
             )
         )
-        if transition.event == "resolved" and not _grouped(ctx, alert.fingerprint):
-            # the original message, edited to show it is resolved (bot token only; a grouped
-            # message is not edited: it also speaks of alerts that still fire)
+        edits_original = transition.event in ("resolved", "severity_changed")
+        if edits_original and not _grouped(ctx, alert.fingerprint):
+            # the original message, edited to show it is resolved or its new severity (bot
+            # token only; a grouped message is not edited: it speaks of other alerts too)
             out.append(
                 OutboxMessage(
                     message_id=_message_id(alert.fingerprint, "update", window),
@@ -297,10 +336,23 @@ def _outbox_messages(
             )
     if ctx.config.monitors.alerting.group:
         _group_openings(monitor, out, openings)
-    return out
+    return out, regroup
 
 
 _SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2}
+_FOLLOW_UP_KINDS = ("alert_resolved", "alert_update", "alert_severity_changed")
+
+
+def _digest_held(ctx: Context, transition: Transition) -> str | None:
+    """A P2 that escalates while its opening still waits for the daily digest is announced now,
+    as an opening of its own that later replies thread under; the waiting message (its id is
+    returned) is then delivered with it instead of in the digest."""
+    if transition.event != "severity_changed":
+        return None
+    thread = ctx.store.alert_thread(transition.alert.fingerprint)
+    if thread is not None and thread.status == "pending" and "digest_day" in thread.payload:
+        return thread.message_id
+    return None
 
 
 def _grouped(ctx: Context, fingerprint: str) -> bool:
@@ -436,11 +488,26 @@ def run_window(
     as_of: datetime | None = None,
     flow_run_id: str | None = None,
     run_url: str | None = None,
+    stages: Collection[Stage] | None = None,
+    notify: bool = True,
 ) -> RunResult:
     """Run every stage on one window and commit the results; failures are recorded, not raised.
 
-    `run_url` (the orchestrator's page for this run) is linked from alert messages.
+    `run_url` (the orchestrator's page for this run) is linked from alert messages. `stages`
+    (default: all) re-runs only those optional stages; the others' stored results are kept and
+    their metrics still feed the alert rules. `notify=False` (a backfill of old windows) stores
+    alert state but queues no message; an alert still firing later is announced then.
     """
+    chosen = set(Stage) if stages is None else {Stage(s) for s in stages}
+    kept = [
+        stage
+        for stage, enabled in (
+            (Stage.validate, monitor.validation.enabled),
+            (Stage.drift, monitor.drift.enabled),
+            (Stage.evaluate, monitor.evaluators.enabled and bool(monitor.evaluators.checks)),
+        )
+        if enabled and stage not in chosen
+    ]
     run_id = uuid.uuid4().hex
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -463,16 +530,17 @@ def run_window(
         done("check")
 
         validation = ValidationResult.skipped()
-        if monitor.validation.enabled:
+        if monitor.validation.enabled and Stage.validate in chosen:
             stage("validate")
-            validation = run_validation(
-                ctx.warehouse,
-                monitor,
-                window,
-                planned=ctx.suite(monitor),
-                runner=ctx.gx,
-                connection_string=ctx.config.target.warehouse.url.get_secret_value(),
-            )
+            with ctx._serial:
+                validation = run_validation(
+                    ctx.warehouse,
+                    monitor,
+                    window,
+                    planned=ctx.suite(monitor),
+                    runner=ctx.gx,
+                    connection_string=ctx.config.target.warehouse.url.get_secret_value(),
+                )
             done("validate")
 
         stage("read")
@@ -496,25 +564,31 @@ def run_window(
         done("metrics")
 
         drift = DriftOutcome()
-        if monitor.drift.enabled:
+        if monitor.drift.enabled and Stage.drift in chosen:
             stage("drift")
             drift = run_drift(ctx.warehouse, ctx.store, monitor, window, started)
             values += drift.metrics
             done("drift")
 
         evaluated = EvalOutcome()
-        if monitor.evaluators.enabled and monitor.evaluators.checks:
+        if monitor.evaluators.enabled and monitor.evaluators.checks and Stage.evaluate in chosen:
             stage("evaluate")
-            evaluated = run_evaluators(
-                ctx.warehouse,
-                ctx.store,
-                monitor,
-                window,
-                ctx.evaluators(monitor),
-                ctx.judge_budget(monitor),
-                started,
-                exclude=validation.quarantined,
+            excluded = (
+                validation.quarantined
+                if Stage.validate in chosen
+                else ctx.store.quarantined_ids(monitor.name, window)
             )
+            with ctx._serial:
+                evaluated = run_evaluators(
+                    ctx.warehouse,
+                    ctx.store,
+                    monitor,
+                    window,
+                    ctx.evaluators(monitor),
+                    ctx.judge_budget(monitor),
+                    started,
+                    exclude=excluded,
+                )
             values += evaluated.metrics
             done("evaluate")
             if evaluated.budget_exhausted:
@@ -525,54 +599,76 @@ def run_window(
                     evaluated.budget_exhausted,
                 )
 
-        stage("alerts")
-        values.append(MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1))
-        evaluations = evaluate_rules([*monitor.rules, *builtin_rules(monitor)], values)
-        existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
-        transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
-        done("alerts")
-        if drift.rows:
-            stage("reports")
-            alerted = {
-                (t.alert.release, t.alert.cohort)
-                for t in transitions
-                if t.opens or t.event == "reminder"
+        for stage_kept in kept:  # not re-run: the stored results still count
+            values += ctx.store.window_metrics(monitor.name, window, _stage_family(stage_kept))
+        with ctx.store.monitor_lock(monitor.name):  # alert state: one writer
+            stage("alerts")
+            values.append(MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1))
+            rules = [*monitor.rules, *builtin_rules(monitor)]
+            references = rule_references(ctx.store, monitor.name, rules, values, window)
+            evaluations = evaluate_rules(rules, values, references)
+            existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
+            transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
+            done("alerts")
+            if drift.rows:
+                stage("reports")
+                alerted = {
+                    (t.alert.release, t.alert.cohort)
+                    for t in transitions
+                    if t.opens or t.event in ("reminder", "severity_changed")
+                }
+                _attach_reports(ctx, monitor, window, drift, alerted)
+                done("reports")
+            report_urls = {
+                (row.release, row.cohort): url
+                for row in drift.rows
+                if (
+                    url := report_url(
+                        row.report_path, ctx.out_dir, ctx.config.target.report_base_url
+                    )
+                )
             }
-            _attach_reports(ctx, monitor, window, drift, alerted)
-            done("reports")
-        report_urls = {
-            (row.release, row.cohort): url
-            for row in drift.rows
-            if (url := report_url(row.report_path, ctx.out_dir, ctx.config.target.report_base_url))
-        }
-        messages = _outbox_messages(
-            ctx, monitor, transitions, window, run_url, report_urls, drift.rows
-        )
-
-        stage("commit")
-        finished = datetime.now(UTC)
-        frontier = ctx.store.commit_window(
-            WindowCommit(
-                run_id=run_id,
-                monitor=monitor.name,
-                window=window,
-                started_at=started,
-                finished_at=finished,
-                rows_read=rows,
-                metric_path="pushdown" if pushdown else "pandas",
-                metrics=values,
-                initial_frontier=initial_frontier(monitor, as_of or window.end),
-                max_ingested_at=max_ingested,
-                transitions=transitions,
-                messages=messages,
-                flow_run_id=flow_run_id,
-                validations=validation.outcomes,
-                quarantine=validation.quarantine_records(),
-                flag=validation.flag,
-                drift=drift.rows,
+            messages, regroup = _outbox_messages(
+                ctx, monitor, transitions, window, run_url, report_urls, drift.rows
             )
-        )
-        done("commit")
+            if not notify:
+                # a backfill of old windows pages nobody about them, but an alert that was
+                # announced still gets its resolve or severity change (nothing later would)
+                messages = [m for m in messages if m.kind in _FOLLOW_UP_KINDS]
+
+            stage("commit")
+            finished = datetime.now(UTC)
+            frontier = ctx.store.commit_window(
+                WindowCommit(
+                    run_id=run_id,
+                    monitor=monitor.name,
+                    window=window,
+                    started_at=started,
+                    finished_at=finished,
+                    rows_read=rows,
+                    metric_path="pushdown" if pushdown else "pandas",
+                    metrics=values,
+                    initial_frontier=initial_frontier(monitor, as_of or window.end),
+                    max_ingested_at=max_ingested,
+                    transitions=transitions,
+                    messages=messages,
+                    flow_run_id=flow_run_id,
+                    validations=validation.outcomes,
+                    quarantine=validation.quarantine_records(),
+                    flag=validation.flag,
+                    drift=drift.rows,
+                    regroup=regroup if notify else {},
+                    keep=frozenset(
+                        name
+                        for name, kept_stage in (
+                            ("validation", Stage.validate),
+                            ("drift", Stage.drift),
+                        )
+                        if kept_stage in kept
+                    ),
+                )
+            )
+            done("commit")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
         error = redact_secrets(error, ctx.config)

@@ -150,3 +150,96 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert len(store.outbox()) == len(kinds)
     assert store.metrics("support_bot") == metrics_before
     store.dispose()
+    _compare_and_gate(directory, runner)
+
+
+def _explained(metric: str, cohort: str) -> bool:
+    """Whether a change of `metric` in `cohort` follows from what the generator injected into
+    release 2: a pricier model (cost everywhere), errors in apac (errors, retries, failed tool
+    calls, negative feedback where apac traffic is), a slow tail on search (latency and TTFT
+    where search traffic is), improvised answers on account (groundedness where account traffic
+    is, negative feedback) and the bad-logging hour (latency sentinel, quarantine)."""
+    dim, _, value = cohort.partition("=")
+    if metric in ("cost_per_trace_usd", "negative_feedback_rate"):
+        return True
+    if metric in ("validation.between_latency_ms", "quarantine_rate"):
+        return True
+    if metric in ("error_rate", "retry_rate"):
+        return not (dim == "region" and value != INCIDENT_ERROR_REGION)
+    if metric == "eval.tool_calls":  # only account answers call tools; they fail with errors
+        return not (dim == "region" and value != INCIDENT_ERROR_REGION) and not (
+            dim == "route" and value != INCIDENT_HALLUCINATION_ROUTE
+        )
+    if metric.startswith(("latency_", "ttft_")):
+        return not (dim == "route" and value != INCIDENT_SLOW_ROUTE)
+    if metric == "eval.groundedness":
+        return not (dim == "route" and value != INCIDENT_HALLUCINATION_ROUTE)
+    return False
+
+
+def _compare_and_gate(directory, runner) -> None:
+    """Release 2 against release 1 since its launch: exactly the injected regressions are
+    worse (in the cohorts their traffic reaches), nothing is better; the gate fails on them
+    and passes for release 2 against itself."""
+    from datetime import timedelta
+
+    from lookout.compare.releases import compare_releases
+    from lookout.config.loader import load_config
+    from lookout.demo.synthetic import DEMO_DAYS, DEMO_START, RELEASE_2_LAUNCH
+    from lookout.sources.warehouse import Warehouse
+
+    env = {"LOOKOUT_HOME": str(directory), "COLUMNS": "200"}
+    config = load_config(
+        directory / "profiles.yml", directory / "monitors.yml", target="dev", environ=env
+    )
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+    until = DEMO_START + timedelta(days=DEMO_DAYS)
+    try:
+        result = compare_releases(
+            store, warehouse, config.monitors.monitors[0], R1, R2, RELEASE_2_LAUNCH, until
+        )
+    finally:
+        store.dispose()
+        warehouse.dispose()
+    assert result.flagged("better") == []
+    worse = {(line.metric, line.cohort) for line in result.flagged("worse")}
+    unexplained = sorted(key for key in worse if not _explained(*key))
+    assert unexplained == []
+    assert {
+        ("error_rate", f"region={INCIDENT_ERROR_REGION}"),
+        ("latency_p99_ms", f"route={INCIDENT_SLOW_ROUTE}"),
+        ("eval.groundedness", f"route={INCIDENT_HALLUCINATION_ROUTE}"),
+        ("validation.between_latency_ms", "*"),
+        ("cost_per_trace_usd", "*"),
+    } <= worse
+    assert ("error_rate", "region=us") not in worse and ("fallback_rate", "*") not in worse
+
+    policy = directory / "gate.yml"
+    policy.write_text(
+        "period: 3d\nconditions:\n"
+        "  - {metric: error_rate, max_worse: 0.01, cohorts: ['*', region]}\n"
+        "  - {metric: eval.groundedness, max_worse: 0.05, cohorts: [route]}\n"
+    )
+    args = [
+        "gate",
+        "--monitor",
+        "support_bot",
+        "--policy",
+        str(policy),
+        "--profiles",
+        str(directory / "profiles.yml"),
+        "--monitors",
+        str(directory / "monitors.yml"),
+        "--target",
+        "dev",
+        "--until",
+        until.strftime("%Y-%m-%dT%H:%M:%S"),
+    ]
+    failed = runner.invoke(app, [*args, "--candidate", R2], env=env)
+    assert failed.exit_code == 1, failed.output
+    assert f"region={INCIDENT_ERROR_REGION}" in failed.output
+    assert f"route={INCIDENT_HALLUCINATION_ROUTE}" in failed.output
+    assert "region=us" not in failed.output
+    passed = runner.invoke(app, [*args, "--candidate", R2, "--baseline", R2], env=env)
+    assert passed.exit_code == 0, passed.output

@@ -18,7 +18,7 @@ from lookout.windows import Window
 
 __all__ = ["AlertEvent", "AlertState", "Transition", "apply_evaluations", "fingerprint"]
 
-AlertEvent = Literal["opened", "reopened", "firing", "reminder", "resolved"]
+AlertEvent = Literal["opened", "reopened", "firing", "reminder", "severity_changed", "resolved"]
 
 
 def fingerprint(rule: str, monitor: str, release: str, cohort: str) -> str:
@@ -48,6 +48,8 @@ class AlertState:
     resolved_at: datetime | None = None
     runbook: str | None = None
     last_notified_window: datetime | None = None  # start of the window of its last message
+    reference: float | None = None  # change rules: the value compared with
+    reference_label: str | None = None  # ...and where it comes from
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Transition:
     alert: AlertState
     window: Window
     notify_resolved: bool = True
+    previous_severity: str | None = None  # severity_changed: from what
 
     @property
     def opens(self) -> bool:
@@ -67,7 +70,7 @@ class Transition:
     def notifies(self) -> bool:
         if self.event == "resolved":
             return self.notify_resolved
-        return self.event in ("opened", "reopened", "reminder")
+        return self.event in ("opened", "reopened", "reminder", "severity_changed")
 
 
 def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> AlertState:
@@ -79,11 +82,11 @@ def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> A
         release=ev.release,
         cohort=ev.cohort,
         metric=rule.metric,
-        severity=rule.severity,
+        severity=ev.severity,
         owner=rule.owner,
         state="firing",
         op=rule.op,
-        threshold=rule.threshold,
+        threshold=ev.threshold,
         value=ev.value.value,
         n=ev.value.n,
         first_window_start=window.start,
@@ -92,7 +95,21 @@ def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> A
         updated_at=now,
         runbook=rule.runbook,
         last_notified_window=window.start,
+        reference=ev.reference.value if ev.reference else None,
+        reference_label=ev.reference.label if ev.reference else None,
     )
+
+
+def _latest(ev: Evaluation) -> dict[str, object]:
+    """What the newest window says about a firing alert."""
+    return {
+        "value": ev.value.value,
+        "n": ev.value.n,
+        "severity": ev.severity,
+        "threshold": ev.threshold,
+        "reference": ev.reference.value if ev.reference else None,
+        "reference_label": ev.reference.label if ev.reference else None,
+    }
 
 
 def apply_evaluations(
@@ -116,21 +133,24 @@ def apply_evaluations(
                 fresh = _new_alert(monitor, ev, window, now)
                 out.append(Transition("reopened", fresh, window))
             elif current.state == "firing":
+                newest = window.start >= current.last_window_start
                 updated = replace(
                     current,
                     first_window_start=min(current.first_window_start, window.start),
                     last_window_start=max(current.last_window_start, window.start),
-                    severity=ev.rule.severity,
                     updated_at=now,
-                    **(
-                        {"value": ev.value.value, "n": ev.value.n}
-                        if window.start >= current.last_window_start
-                        else {}
-                    ),
+                    **(_latest(ev) if newest else {}),
                 )
                 remind = ev.rule.remind_after
                 last = current.last_notified_window or current.first_window_start
-                if remind is not None and window.start - last >= remind:
+                if newest and ev.severity != current.severity:
+                    updated = replace(updated, last_notified_window=window.start)
+                    out.append(
+                        Transition(
+                            "severity_changed", updated, window, previous_severity=current.severity
+                        )
+                    )
+                elif remind is not None and window.start - last >= remind:
                     updated = replace(updated, last_notified_window=window.start)
                     out.append(Transition("reminder", updated, window))
                 else:

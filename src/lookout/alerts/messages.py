@@ -88,6 +88,7 @@ def build_alert_message(
     run_url: str | None = None,
     detail: str | None = None,
     reminder: bool = False,
+    previous_severity: str | None = None,
 ) -> AlertMessage:
     """Alert -> message: header, summary, facts (numbers, cohort, release, window), links.
 
@@ -115,6 +116,9 @@ def build_alert_message(
         Fact("Owner", alert.owner),
         Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
     )
+    if alert.reference is not None:
+        reference = format_value(alert.metric, alert.reference)
+        facts += (Fact("Reference", f"{reference} ({alert.reference_label})"),)
     if resolved:
         facts += (Fact("Firing since", f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"),)
     if detail:
@@ -133,6 +137,16 @@ def build_alert_message(
         summary += cohort
         if flag:
             title = f"[RESOLVED] [{alert.severity}] {alert.monitor}: {alert.metric} no drift"
+    elif previous_severity is not None:
+        moved = "escalated" if alert.severity < previous_severity else "de-escalated"
+        title = (
+            f"[{alert.severity}] {alert.monitor}: {alert.metric} {moved} from "
+            f"{previous_severity} ({value} {alert.op} {threshold})"
+        )
+        summary = (
+            f"{moved} from {previous_severity} to {alert.severity}: {alert.metric} is {value} "
+            f"for release {alert.release}, {cohort}"
+        )
     elif reminder:
         title = f"[REMINDER] [{alert.severity}] {alert.monitor}: {alert.metric} still {value}"
         summary = (

@@ -186,7 +186,7 @@ class DeliveryReport:
     via: str
 
 
-REPLY_KINDS = ("alert_resolved", "alert_reminder")
+REPLY_KINDS = ("alert_resolved", "alert_reminder", "alert_severity_changed")
 UPDATE_KIND = "alert_update"
 
 
@@ -213,7 +213,9 @@ def deliver_outbox(store: ResultsStore, notifier: Notifier, *, limit: int = 200)
                 continue
             outcome = _deliver_one(store, notifier, row)
             if outcome is None:  # waits: its turn has not come
-                if row.fingerprint:
+                # (a message delivered inside another one does not hold its alert back: the
+                # message it waits for may be that alert's own, later in the queue)
+                if row.fingerprint and "grouped_into" not in row.payload:
                     held.add(row.fingerprint)
                 continue
             done.add(row.message_id)

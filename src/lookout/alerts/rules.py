@@ -1,13 +1,15 @@
 """Alert rules on metric values (pure): which release x cohort breaches which rule.
 
 A rule looks at one metric; it is evaluated on every cohort it splits by, so a regression in
-one cohort raises one alert for that cohort instead of hiding in the release's average.
+one cohort raises one alert for that cohort instead of hiding in the release's average. A rule
+with a `reference` compares with the same metric of the previous release (or a pinned baseline)
+for the same cohort: its threshold is then the allowed change, absolute or relative.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +17,15 @@ from lookout.checks.catalog import is_rate_metric
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
 
-__all__ = ["Evaluation", "Outcome", "breaches", "evaluate_rules", "in_split"]
+__all__ = [
+    "Evaluation",
+    "Outcome",
+    "Reference",
+    "breaches",
+    "effective_threshold",
+    "evaluate_rules",
+    "in_split",
+]
 
 # `inconclusive`: a significance rule whose point value is past the threshold but whose interval
 # is not. It neither opens nor resolves: alerts open on evidence and resolve on recovery, which
@@ -31,12 +41,30 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The value a change rule compares with: pooled over the reference period."""
+
+    value: float
+    n: int
+    label: str  # "release v1, 2026-01-01 00:00–2026-01-02 00:00 UTC"
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One rule on one release x cohort of one window: what it saw and what it concluded."""
 
     rule: AlertRule
     value: MetricValue
     outcome: Outcome
+    severity: str = ""  # the rule's, or the escalation level the value is past
+    threshold: float = float("nan")  # the one compared with (reference + allowed change)
+    reference: Reference | None = None
+
+    def __post_init__(self) -> None:
+        if not self.severity:
+            object.__setattr__(self, "severity", self.rule.severity)
+        if self.threshold != self.threshold:  # NaN: not given
+            object.__setattr__(self, "threshold", self.rule.threshold)
 
     @property
     def release(self) -> str:
@@ -56,18 +84,45 @@ def in_split(rule: AlertRule, cohort: str) -> bool:
     return cohort.split("=", 1)[0] in rule.split_by
 
 
-def breaches(rule: AlertRule, value: MetricValue) -> bool:
+def effective_threshold(rule: AlertRule, allowed: float, reference: Reference | None) -> float:
+    """`allowed` as a threshold on the value: itself, or the reference moved by it."""
+    if rule.reference is None or reference is None:
+        return allowed
+    if rule.reference.change == "absolute":
+        return reference.value + allowed
+    return reference.value * (1.0 + allowed)
+
+
+def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None) -> bool:
     """Past the threshold; with `significance`, the whole 95% interval must be past it."""
     compare = _OPS[rule.op]
+    limit = rule.threshold if threshold is None else threshold
     if rule.significance and is_rate_metric(rule.metric) and value.ci_low is not None:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
         bound = value.ci_low if rule.op in (">", ">=") else value.ci_high
-        return bound is not None and compare(bound, rule.threshold)
-    return compare(value.value, rule.threshold)
+        return bound is not None and compare(bound, limit)
+    return compare(value.value, limit)
 
 
-def evaluate_rules(rules: Iterable[AlertRule], values: Iterable[MetricValue]) -> list[Evaluation]:
-    """Every (rule, release, cohort) the window has data for, with its outcome."""
+def _severity(rule: AlertRule, value: MetricValue, reference: Reference | None) -> str:
+    severity = rule.severity
+    for level in rule.escalate:
+        if breaches(rule, value, effective_threshold(rule, level.threshold, reference)):
+            severity = level.severity
+    return severity
+
+
+def evaluate_rules(
+    rules: Iterable[AlertRule],
+    values: Iterable[MetricValue],
+    references: Mapping[tuple[str, str, str], Reference] | None = None,
+) -> list[Evaluation]:
+    """Every (rule, release, cohort) the window has data for, with its outcome.
+
+    `references[(rule, release, cohort)]` is what a change rule compares with; a change rule
+    without one, or with one on fewer than `min_n` records, has `not_enough_data`.
+    """
+    references = references or {}
     by_metric: dict[str, list[MetricValue]] = {}
     for value in values:
         by_metric.setdefault(value.metric, []).append(value)
@@ -76,13 +131,25 @@ def evaluate_rules(rules: Iterable[AlertRule], values: Iterable[MetricValue]) ->
         for value in by_metric.get(rule.metric, []):
             if not in_split(rule, value.cohort):
                 continue
-            if value.n < rule.min_n:
+            reference = references.get((rule.name, value.release, value.cohort))
+            threshold = effective_threshold(rule, rule.threshold, reference)
+            severity = rule.severity
+            if value.n < rule.min_n or (
+                rule.reference is not None
+                and (
+                    reference is None
+                    or reference.n < rule.min_n
+                    # a relative change of a zero reference means nothing (0 * anything = 0)
+                    or (rule.reference.change == "relative" and reference.value == 0)
+                )
+            ):
                 outcome: Outcome = "not_enough_data"
-            elif breaches(rule, value):
+            elif breaches(rule, value, threshold):
                 outcome = "breach"
-            elif rule.significance and _OPS[rule.op](value.value, rule.threshold):
+                severity = _severity(rule, value, reference)
+            elif rule.significance and _OPS[rule.op](value.value, threshold):
                 outcome = "inconclusive"
             else:
                 outcome = "ok"
-            out.append(Evaluation(rule, value, outcome))
+            out.append(Evaluation(rule, value, outcome, severity, threshold, reference))
     return out

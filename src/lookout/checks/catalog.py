@@ -12,6 +12,7 @@ __all__ = [
     "VALIDATION_METRICS",
     "describe_metric",
     "is_known_metric",
+    "is_quantile_metric",
     "is_rate_metric",
 ]
 
@@ -93,3 +94,8 @@ def describe_metric(name: str) -> str:
         if name.startswith(prefix):
             return text.format(name=name.removeprefix(prefix))
     return name
+
+
+def is_quantile_metric(name: str) -> bool:
+    """Quantiles (p50/p95/p99) do not pool across windows by averaging with weights."""
+    return any(f"_{q}_" in name for q in ("p50", "p95", "p99"))

@@ -120,7 +120,7 @@ def release_labels(frame: pd.DataFrame, release_fields: Sequence[str]) -> pd.Ser
     return label.astype(object)
 
 
-def _row_cost(frame: pd.DataFrame, settings: MetricSettings) -> pd.Series | None:
+def row_cost(frame: pd.DataFrame, settings: MetricSettings) -> pd.Series | None:
     if "cost_usd" in frame:
         return pd.to_numeric(frame["cost_usd"], errors="coerce")
     needed = {"model_version", "prompt_tokens", "completion_tokens"}
@@ -190,7 +190,7 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
         feedback_known = frame["feedback"].notna().to_numpy()
         lowered = as_labels(frame["feedback"]).str.lower()
         negative = feedback_known & lowered.isin(negatives).to_numpy()
-    cost = _row_cost(frame, s)
+    cost = row_cost(frame, s)
     trace_codes, trace_count = None, 0
     if cost is not None and "trace_id" in frame:
         trace_codes, uniques = pd.factorize(frame["trace_id"], use_na_sentinel=True)

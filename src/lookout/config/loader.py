@@ -21,7 +21,7 @@ from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
 from lookout.sources.contract import CANONICAL_FIELDS
 
-__all__ = ["LookoutConfig", "load_config", "load_monitors", "load_profiles"]
+__all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
 
 _FRIENDLY = {
     "float_parsing": "expected a number",
@@ -87,6 +87,12 @@ def _validate(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_issues_from_validation(doc, exc)) from None
+
+
+def load_model(path: Path, model: type[Any]) -> Any:
+    """Any YAML file as a pydantic model, errors as `file:line:col: key.path: message`."""
+    doc = load_located_yaml(path)
+    return _validate(doc, doc.data, model)
 
 
 def load_profiles(

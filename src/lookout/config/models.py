@@ -6,8 +6,9 @@ they never show in a repr, a log line or an error.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -34,13 +35,16 @@ from lookout.sources.contract import (
 __all__ = [
     "AlertRule",
     "DatabaseTarget",
+    "Escalation",
     "JudgeTarget",
     "MetricsConfig",
     "Monitor",
     "MonitorsFile",
     "Owner",
+    "PrefectLimits",
     "Price",
     "ProfilesFile",
+    "RuleReference",
     "SlackTarget",
     "SourceConfig",
     "Target",
@@ -138,12 +142,33 @@ class JudgeTarget(_Model):
         return None if value in ("", None) else value
 
 
+class PrefectLimits(_Model):
+    """Prefect global concurrency limits Lookout takes a slot of, when named (create them with
+    `prefect gcl create`); shared by every flow run and worker using the same Prefect API."""
+
+    warehouse: str | None = Field(
+        default=None, description="one slot per window run (caps warehouse load)"
+    )
+    judge: str | None = Field(
+        default=None,
+        description="one slot per LLM judge request; a limit with slot decay is a rate limit",
+    )
+
+    @field_validator("warehouse", "judge")
+    @classmethod
+    def _limit_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", value):
+            raise ValueError("a limit name is letters, digits, '-', '_', '.', ':'")
+        return value
+
+
 class Target(_Model):
     warehouse: DatabaseTarget
     store: DatabaseTarget
     out_dir: str = "lookout-out"
     slack: SlackTarget = SlackTarget()
     judge: JudgeTarget = JudgeTarget()
+    prefect_limits: PrefectLimits = PrefectLimits()
     report_base_url: str | None = Field(
         default=None, description="where the reports folder is served; alerts link under it"
     )
@@ -245,6 +270,53 @@ class MetricsConfig(_Model):
     pushdown: Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)] = "auto"
 
 
+class _ReferencePeriod(_Model):
+    """Where a comparison looks: the previous release over a lookback, or a pinned period
+    (subclasses say which kinds they allow)."""
+
+    lookback: Duration = Field(
+        default=timedelta(days=1),
+        description="previous_release: how much of the previous release's traffic before the "
+        "new release first appeared",
+    )
+    start: datetime | None = Field(default=None, description="baseline: pinned period start")
+    end: datetime | None = Field(default=None, description="baseline: pinned period end")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    @model_validator(mode="after")
+    def _baseline_period(self) -> Self:
+        if getattr(self, "kind", None) == "baseline" and (self.start is None or self.end is None):
+            raise ValueError("a baseline reference needs start and end")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("reference end must be after its start")
+        return self
+
+
+class RuleReference(_ReferencePeriod):
+    """What a change rule compares a window's value with (a pooled value of stored metrics)."""
+
+    kind: Literal["previous_release", "baseline"] = "previous_release"
+    change: Literal["absolute", "relative"] = Field(
+        default="relative",
+        description="threshold is the allowed change: value op ref + t (absolute) or "
+        "value op ref * (1 + t) (relative)",
+    )
+
+
+class Escalation(_Model):
+    """A higher severity for the same alert past a further threshold (one alert, one thread)."""
+
+    severity: Literal["P0", "P1"]
+    threshold: float
+
+
+_SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2}
+
+
 class AlertRule(_Model):
     name: Identifier
     metric: str
@@ -270,6 +342,35 @@ class AlertRule(_Model):
         description="while firing, one reminder in the thread per this much window time; "
         "null: never",
     )
+    reference: RuleReference | None = Field(
+        default=None,
+        description="compare with the previous release or a baseline period instead of a "
+        "fixed threshold; threshold is then the allowed change",
+    )
+    escalate: list[Escalation] = Field(
+        default=[], description="more severe levels past further thresholds, e.g. P0 at 0.2"
+    )
+
+    @model_validator(mode="after")
+    def _escalations_escalate(self) -> AlertRule:
+        """Each level is more severe than the last and further past the base threshold."""
+        previous_rank, previous_threshold = _SEVERITY_RANK[self.severity], self.threshold
+        upward = self.op in (">", ">=")
+        for index, level in enumerate(self.escalate):
+            rank = _SEVERITY_RANK[level.severity]
+            further = (
+                level.threshold > previous_threshold
+                if upward
+                else level.threshold < previous_threshold
+            )
+            if rank >= previous_rank or not further:
+                raise ValueError(
+                    f"escalate[{index}]: {level.severity} at {level.threshold} must be more "
+                    f"severe than P{previous_rank} and further past "
+                    f"{previous_threshold} in the direction of {self.op!r}"
+                )
+            previous_rank, previous_threshold = rank, level.threshold
+        return self
 
     @field_validator("metric")
     @classmethod
@@ -284,30 +385,10 @@ class AlertRule(_Model):
         return value
 
 
-class DriftReference(_Model):
+class DriftReference(_ReferencePeriod):
     """What a window is compared with."""
 
     kind: Literal["previous_release", "baseline", "week_ago"] = "previous_release"
-    lookback: Duration = Field(
-        default=timedelta(days=1),
-        description="previous_release: how much of the previous release's traffic before the "
-        "new release first appeared",
-    )
-    start: datetime | None = Field(default=None, description="baseline: pinned period start")
-    end: datetime | None = Field(default=None, description="baseline: pinned period end")
-
-    @field_validator("start", "end")
-    @classmethod
-    def _as_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
-
-    @model_validator(mode="after")
-    def _baseline_period(self) -> DriftReference:
-        if self.kind == "baseline" and (self.start is None or self.end is None):
-            raise ValueError("a baseline reference needs start and end")
-        if self.start and self.end and self.end <= self.start:
-            raise ValueError("reference end must be after its start")
-        return self
 
 
 DriftMethod = Literal["auto", "wasserstein", "psi", "jensenshannon", "ks", "chisquare", "z"]

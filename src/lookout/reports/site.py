@@ -8,6 +8,7 @@ from pathlib import Path
 from lookout.config.models import Monitor
 from lookout.reports.index import write_index, write_root_index
 from lookout.reports.retention import clean_reports
+from lookout.reports.scorecard import write_release_page
 from lookout.store.results import ResultsStore
 
 __all__ = ["refresh_site"]
@@ -19,6 +20,15 @@ def refresh_site(
     """Delete reports past retention, then rewrite the index pages (they mark expired links)."""
     written = []
     for monitor in monitors:
+        written.append(
+            write_release_page(
+                out_dir,
+                monitor.name,
+                store.release_summary(monitor.name),
+                store.alerts(monitor.name),
+                now,
+            )
+        )
         if not monitor.drift.enabled:
             continue
         clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)

@@ -7,8 +7,12 @@ transaction. A re-run never doubles anything; a crash before the commit changes 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +114,11 @@ class WindowCommit:
     quarantine: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     flag: str | None = None
     drift: Sequence[DriftRow] = ()
+    # stages not re-run (a backfill of some stages): their stored rows stay as they are
+    keep: frozenset[str] = frozenset()  # "validation", "drift"
+    # pending message id -> id of the message it is now delivered with (a P2 held for the
+    # digest whose alert escalated: the escalation announces it, the digest must not)
+    regroup: Mapping[str, str] = field(default_factory=dict)
 
 
 class ResultsStore:
@@ -171,13 +180,33 @@ class ResultsStore:
         return [_alert_from_row(row) for row in rows]
 
     def metrics(
-        self, monitor: str | None = None, *, release: str | None = None, metric: str | None = None
+        self,
+        monitor: str | None = None,
+        *,
+        release: str | None = None,
+        metric: str | None = None,
+        cohort: str | None = None,
+        names: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[dict[str, Any]]:
+        """Stored metric rows, filtered; `since`/`until` bound the window start [since, until)."""
         m = schema.metrics
         query = sa.select(m).order_by(m.c.window_start, m.c.release, m.c.cohort, m.c.metric)
-        for column, value in (("monitor", monitor), ("release", release), ("metric", metric)):
+        for column, value in (
+            ("monitor", monitor),
+            ("release", release),
+            ("metric", metric),
+            ("cohort", cohort),
+        ):
             if value is not None:
                 query = query.where(m.c[column] == value)
+        if names is not None:
+            query = query.where(m.c.metric.in_(list(names)))
+        if since is not None:
+            query = query.where(m.c.window_start >= _db_time(since))
+        if until is not None:
+            query = query.where(m.c.window_start < _db_time(until))
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -352,6 +381,15 @@ class ResultsStore:
                         ],
                     )
                 w = schema.windows
+                quarantined, flag = len(commit.quarantine), commit.flag
+                if "validation" in commit.keep:
+                    before = conn.execute(
+                        sa.select(w.c.quarantined, w.c.flag).where(
+                            w.c.monitor == commit.monitor, w.c.window_start == start
+                        )
+                    ).first()
+                    if before is not None:
+                        quarantined, flag = before.quarantined, before.flag
                 conn.execute(
                     sa.delete(w).where(w.c.monitor == commit.monitor, w.c.window_start == start)
                 )
@@ -364,12 +402,14 @@ class ResultsStore:
                         rows=commit.rows_read,
                         max_ingested_at=_db_time(commit.max_ingested_at),
                         computed_at=_db_time(commit.finished_at),
-                        quarantined=len(commit.quarantine),
-                        flag=commit.flag,
+                        quarantined=quarantined,
+                        flag=flag,
                     )
                 )
-                self._replace_validation(conn, commit, start, end)
-                replace_drift(conn, commit.monitor, start, end, commit.drift, commit.run_id)
+                if "validation" not in commit.keep:
+                    self._replace_validation(conn, commit, start, end)
+                if "drift" not in commit.keep:
+                    replace_drift(conn, commit.monitor, start, end, commit.drift, commit.run_id)
                 conn.execute(
                     sa.insert(schema.runs).values(
                         run_id=commit.run_id,
@@ -386,6 +426,13 @@ class ResultsStore:
                 )
                 self._apply_transitions(conn, commit.transitions)
                 self._enqueue(conn, commit.messages, commit.finished_at)
+                o = schema.outbox
+                for member, leader in commit.regroup.items():
+                    conn.execute(
+                        sa.update(o)
+                        .where(o.c.message_id == member, o.c.status == "pending")
+                        .values(payload=json.dumps({"grouped_into": leader}))
+                    )
                 new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
@@ -587,9 +634,100 @@ class ResultsStore:
     def save_drift_profile(
         self, monitor: str, key: str, description: str, profile: dict, now: datetime
     ) -> None:
-        """A cache entry, written on its own: losing it only costs a recomputation."""
-        with self.engine.begin() as conn:
-            save_profile(conn, monitor, key, description, profile, _db_time(now))
+        """A cache entry, written on its own: losing it only costs a recomputation. Windows
+        running side by side may compute the same profile: the first one stored wins."""
+        try:
+            with self.engine.begin() as conn:
+                save_profile(conn, monitor, key, description, profile, _db_time(now))
+        except sa.exc.IntegrityError:
+            pass  # another window stored this key meanwhile (same inputs, same profile)
+
+    def metric_points(
+        self,
+        monitor: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        *,
+        release: str | None = None,
+    ) -> dict[str, list[tuple[float, int]]]:
+        """Cohort -> (value, n) of every window in [start, end), of one release or all."""
+        m = schema.metrics
+        query = sa.select(m.c.cohort, m.c.value, m.c.n).where(
+            m.c.monitor == monitor,
+            m.c.metric == metric,
+            m.c.window_start >= _db_time(start),
+            m.c.window_start < _db_time(end),
+        )
+        if release is not None:
+            query = query.where(m.c.release == release)
+        out: dict[str, list[tuple[float, int]]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.order_by(m.c.window_start)):
+                out.setdefault(row.cohort, []).append((row.value, row.n))
+        return out
+
+    def window_metrics(
+        self, monitor: str, window: Window, families: Callable[[str], bool]
+    ) -> list[MetricValue]:
+        """The stored metrics of one window whose names `families` accepts (kept stages)."""
+        m = schema.metrics
+        query = sa.select(m).where(
+            m.c.monitor == monitor, m.c.window_start == _db_time(window.start)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(m.c.release, m.c.cohort, m.c.metric)).mappings()
+            return [
+                MetricValue(
+                    r["release"],
+                    r["cohort"],
+                    r["metric"],
+                    r["value"],
+                    r["n"],
+                    r["ci_low"],
+                    r["ci_high"],
+                )
+                for r in rows
+                if families(r["metric"])
+            ]
+
+    def quarantined_ids(self, monitor: str, window: Window) -> set[str]:
+        """Record ids a window's stored validation quarantined."""
+        q = schema.quarantine
+        query = sa.select(q.c.record_id).where(
+            q.c.monitor == monitor, q.c.window_start == _db_time(window.start)
+        )
+        with self.engine.connect() as conn:
+            return set(conn.scalars(query))
+
+    @contextmanager
+    def monitor_lock(self, monitor: str) -> Iterator[None]:
+        """One writer of a monitor's alert state at a time, across threads, processes and (on
+        PostgreSQL) machines: alert transitions read the stored alerts, then commit."""
+        with _thread_lock(self.display_url, monitor):
+            dialect = self.engine.dialect.name
+            if dialect == "postgresql":
+                key = int.from_bytes(
+                    hashlib.sha256(f"lookout:{monitor}".encode()).digest()[:8], "big", signed=True
+                )
+                with self.engine.connect() as conn:
+                    conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                    conn.commit()
+                    try:
+                        yield
+                    finally:
+                        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        conn.commit()
+            elif dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+                path = Path(f"{self.engine.url.database}.{monitor}.lock")
+                with path.open("a") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+            else:
+                yield
 
     def release_first_seen(self, monitor: str) -> dict[str, datetime]:
         """Release -> start of the first processed window it had records in."""
@@ -654,6 +792,15 @@ class ResultsStore:
             )
 
 
+_THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(store: str, monitor: str) -> threading.Lock:
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault((store, monitor), threading.Lock())
+
+
 def _pooled(points: list[tuple[float, int]]) -> float | None:
     """Rates and per-trace means pool across windows as sum(value * n) / sum(n)."""
     total = sum(n for _, n in points)
@@ -705,7 +852,9 @@ def _make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        # wait up to 30 s for another writer (or `?timeout=` seconds from the URL)
+        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
+        engine = sa.create_engine(url, connect_args=connect_args)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -105,6 +105,8 @@ alerts = sa.Table(
     sa.Column("resolved_at", sa.DateTime(), nullable=True),
     sa.Column("runbook", sa.Text(), nullable=True),
     sa.Column("last_notified_window", sa.DateTime(), nullable=True),  # for reminders
+    sa.Column("reference", sa.Float(), nullable=True),  # change rules
+    sa.Column("reference_label", sa.Text(), nullable=True),
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
 )
 

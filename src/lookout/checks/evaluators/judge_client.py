@@ -33,7 +33,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -233,9 +233,15 @@ class JudgeClient:
     limiter are shared by every loop.
     """
 
-    def __init__(self, settings: JudgeSettings) -> None:
+    def __init__(
+        self,
+        settings: JudgeSettings,
+        throttle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.limiter = RateLimiter(settings.rpm) if settings.rpm else None
+        # an outside limiter shared across processes (a Prefect rate limit), awaited per request
+        self.throttle = throttle
         self._structured = settings.structured_output
         self._lock = threading.Lock()
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
@@ -383,6 +389,8 @@ class JudgeClient:
     async def _throttle(self) -> None:
         if self.limiter is not None:
             await self.limiter.acquire()
+        if self.throttle is not None:
+            await self.throttle()
 
     def _book(self, response: object, usage: _Usage) -> None:
         used = _get(response, "usage")

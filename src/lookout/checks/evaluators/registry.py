@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lookout.checks.evaluators.base import Evaluator
@@ -43,8 +44,13 @@ def judge_settings(judge: JudgeTarget):
     )
 
 
-def build_evaluators(monitor: Monitor, judge: JudgeTarget) -> list[ConfiguredEvaluator]:
-    """One evaluator per configured check; LLM judges share one client (one concurrency cap)."""
+def build_evaluators(
+    monitor: Monitor,
+    judge: JudgeTarget,
+    throttle: Callable[[], Awaitable[None]] | None = None,
+) -> list[ConfiguredEvaluator]:
+    """One evaluator per configured check; LLM judges share one client (one concurrency cap).
+    `throttle` is awaited before every judge request (a limit shared across processes)."""
     out: list[ConfiguredEvaluator] = []
     client = None
     for spec in monitor.evaluators.checks:
@@ -58,7 +64,7 @@ def build_evaluators(monitor: Monitor, judge: JudgeTarget) -> list[ConfiguredEva
             from lookout.checks.evaluators.judge_client import JudgeClient
             from lookout.checks.evaluators.llm_judge import LLMJudge
 
-            client = client or JudgeClient(judge_settings(judge))
+            client = client or JudgeClient(judge_settings(judge), throttle)
             evaluator = LLMJudge(
                 spec.name,
                 client,

@@ -1,0 +1,1 @@
+"""Releases side by side: statistics (pure), the comparison of two releases, the gate."""

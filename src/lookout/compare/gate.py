@@ -1,0 +1,139 @@
+"""The release gate: policy conditions on a comparison, for CI pipelines and flows.
+
+A condition fails for a cohort when the candidate is worse than the baseline by more than the
+allowed margin *and* the difference is significant (Holm over the gated lines), so noise does
+not block a rollout and a regression past the margin does once the data show it. Cohorts
+without enough data on either side are listed as skipped, not passed silently; a condition
+with no data at all is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from lookout._durations import parse_duration
+from lookout.checks.catalog import is_known_metric
+from lookout.checks.metrics import ALL_COHORTS
+from lookout.compare.releases import NUMERIC, Comparison, Line, lower_is_better
+from lookout.compare.stats import holm
+
+__all__ = ["Condition", "GateOutcome", "GatePolicy", "check_gate", "unchecked"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Model):
+    metric: str
+    max_worse: float | None = Field(
+        default=None, ge=0, description="allowed worsening in the metric's unit (0.02 = 2 points)"
+    )
+    max_worse_relative: float | None = Field(
+        default=None, ge=0, description="allowed worsening as a share of the baseline value"
+    )
+    cohorts: list[str] | None = Field(
+        default=None, description="cohort columns checked ('*' = overall); default: all"
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _comparable(cls, value: str) -> str:
+        rate = value.startswith(("eval.", "validation.")) or value.endswith("_rate")
+        if not (is_known_metric(value) and (rate or value in NUMERIC)):
+            raise ValueError(
+                f"{value!r} is not compared; use a rate (error_rate, eval.<evaluator>, "
+                f"validation.<expectation>, ...) or one of {', '.join(NUMERIC)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_margin(self) -> Condition:
+        if (self.max_worse is None) == (self.max_worse_relative is None):
+            raise ValueError("give exactly one of max_worse and max_worse_relative")
+        return self
+
+    def margin(self, baseline: float) -> float:
+        if self.max_worse is not None:
+            return self.max_worse
+        return (self.max_worse_relative or 0.0) * abs(baseline)
+
+    def covers(self, cohort: str) -> bool:
+        if self.cohorts is None:
+            return True
+        if cohort == ALL_COHORTS:
+            return ALL_COHORTS in self.cohorts
+        return cohort.split("=", 1)[0] in self.cohorts
+
+
+class GatePolicy(_Model):
+    baseline: str = Field(
+        default="previous", description="'previous' (the release seen before) or a release"
+    )
+    period: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(days=7)
+    min_n: int = Field(default=200, ge=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    conditions: list[Condition] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    condition: Condition
+    line: Line
+    status: Literal["failed", "passed", "skipped"]
+    worse_by: float | None
+    margin: float | None
+
+    @property
+    def reason(self) -> str:
+        line = self.line
+        if self.status == "skipped":
+            return f"not enough data ({line.baseline_n} / {line.candidate_n} records)"
+        assert line.diff is not None and self.worse_by is not None and self.margin is not None
+        verb = "worse" if self.worse_by > 0 else "better"
+        return (
+            f"{verb} by {abs(self.worse_by):.4g} (allowed {self.margin:.4g}), "
+            f"corrected p={line.adjusted_p:.2g}"
+        )
+
+
+def check_gate(policy: GatePolicy, comparison: Comparison) -> list[GateOutcome]:
+    """Every (condition, cohort) the comparison has, with its status.
+
+    Holm's correction runs over the gated lines only (not every line of the comparison), so
+    the gate keeps its power however much else the scorecard shows.
+    """
+    covered = [
+        (condition, line)
+        for condition in policy.conditions
+        for line in comparison.lines
+        if line.metric == condition.metric and condition.covers(line.cohort)
+    ]
+    tested = {id(line): line for _, line in covered if line.diff is not None}
+    adjusted = dict(
+        zip(tested, holm([line.diff.p_value for line in tested.values()]), strict=True)  # type: ignore[union-attr]
+    )
+    out: list[GateOutcome] = []
+    for condition, line in covered:
+        if line.diff is None:
+            out.append(GateOutcome(condition, line, "skipped", None, None))
+            continue
+        p = adjusted[id(line)]
+        line = replace(line, adjusted_p=p)
+        sign = 1.0 if lower_is_better(line.metric) else -1.0
+        worse_by = sign * line.diff.diff  # type: ignore[union-attr]
+        margin = condition.margin(line.diff.baseline)  # type: ignore[union-attr]
+        failed = worse_by > margin and p < comparison.alpha
+        out.append(GateOutcome(condition, line, "failed" if failed else "passed", worse_by, margin))
+    return out
+
+
+def unchecked(policy: GatePolicy, outcomes: list[GateOutcome]) -> list[Condition]:
+    """Conditions the comparison had no line for at all (an evaluator that never ran, a metric
+    of another monitor): a gate must not pass on them silently."""
+    seen = {id(o.condition) for o in outcomes}
+    return [c for c in policy.conditions if id(c) not in seen]

@@ -1,0 +1,241 @@
+"""The backfill flow: chosen stages of chosen monitors over a past period, from the UI's
+"Custom run" form or the CLI.
+
+Prefect 3 has no backfill feature of its own: this is a deployment without a schedule whose
+typed parameters render as the run form: `monitor` a dropdown of the configured monitors (a
+`Literal` built from monitors.yml when the flow is built), `start`/`end` date-time pickers,
+`stages` a multi-select. Windows that already have results are skipped unless `force`; so a
+re-run after a crash does only what is missing, and each window is stored exactly once.
+
+No `from __future__ import annotations` here: the parameter annotations must be real objects
+when Prefect builds the form's schema (the monitor choice is a local variable).
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import Flow, flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from lookout.config.loader import load_config, load_monitors
+from lookout.config.models import Monitor
+from lookout.errors import LookoutError
+from lookout.flows.artifacts import publish_run_artifacts
+from lookout.flows.hourly import chosen_monitors
+from lookout.flows.tasks import fan_out, limited_context, scheduled_start
+from lookout.pipeline import Context, Stage
+from lookout.windows import Window, as_utc, windows_between
+
+__all__ = ["backfill_windows", "build_backfill_flow", "monitor_names", "split_range"]
+
+log = logging.getLogger("lookout.flows")
+
+ALL_STAGES = [Stage.validate, Stage.drift, Stage.evaluate]
+
+
+def monitor_names(monitors_path: str | Path) -> list[str]:
+    """The configured monitors' names, for the form's dropdown (none if the file is missing)."""
+    path = Path(monitors_path)
+    if not path.exists():
+        return []
+    try:
+        return [m.name for m in load_monitors(path).monitors]
+    except Exception:  # a broken file fails the run with its own clear error, not the import
+        log.warning("could not read %s for the backfill form", path, exc_info=True)
+        return []
+
+
+def backfill_windows(
+    monitor: Monitor,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    processed: set[Window],
+    force: bool,
+) -> list[Window]:
+    """Aligned windows in [start, end) that are complete at `as_of`; without `force`, only
+    those without results."""
+    last = min(as_utc(end), as_of - monitor.window.grace)
+    windows = windows_between(as_utc(start), last, monitor.window.size)
+    return windows if force else [w for w in windows if w not in processed]
+
+
+def split_range(
+    start: datetime, end: datetime, step: timedelta, parts: int
+) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into at most `parts` contiguous ranges on `step` boundaries."""
+    windows = windows_between(as_utc(start), as_utc(end), step)
+    if not windows:
+        return [(as_utc(start), as_utc(end))]
+    size = -(-len(windows) // max(1, parts))  # ceiling
+    chunks = [windows[i : i + size] for i in range(0, len(windows), size)]
+    ranges = [(chunk[0].start, chunk[-1].end) for chunk in chunks]
+    ranges[0] = (as_utc(start), ranges[0][1])
+    ranges[-1] = (ranges[-1][0], as_utc(end))
+    return ranges
+
+
+def _run_parts(
+    ranges: list[tuple[datetime, datetime]], parameters: dict[str, Any], parent: str
+) -> list[tuple[str, str]]:
+    """One run of this deployment per range (any worker of the pool picks each up); waits for
+    all of them. Idempotency keys make a retried parent reuse its parts, not duplicate them."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.runtime import deployment
+
+    name = f"lookout-backfill/{deployment.name}"
+    runs = [
+        run_deployment(
+            name,
+            parameters={**parameters, "start": lo.isoformat(), "end": hi.isoformat(), "split": 1},
+            timeout=0,
+            idempotency_key=f"{parent}-{index}",
+            flow_run_name=f"backfill part {index + 1}/{len(ranges)}",
+        )
+        for index, (lo, hi) in enumerate(ranges)
+    ]
+    pending = {run.id for run in runs}
+    states: dict[Any, str] = {}
+    with get_client(sync_client=True) as client:
+        while pending:
+            for run_id in list(pending):
+                state = client.read_flow_run(run_id).state
+                if state is not None and state.is_final():
+                    states[run_id] = state.type.value
+                    pending.discard(run_id)
+            if pending:
+                time.sleep(2)
+    return [(run.name, states[run.id]) for run in runs]
+
+
+def build_backfill_flow(names: Sequence[str]) -> Flow:
+    """A backfill flow whose `monitor` parameter offers exactly `names` (and "all")."""
+    MonitorChoice = Literal[tuple(["all", *names])]  # a type built at runtime
+
+    @flow(
+        name="lookout-backfill",
+        task_runner=ThreadPoolTaskRunner(max_workers=8),
+        description="Recompute chosen stages of past windows (skips windows with results "
+        "unless force).",
+    )
+    def backfill(
+        start: datetime,
+        end: datetime,
+        monitor: MonitorChoice = "all",
+        stages: list[Stage] = ALL_STAGES,  # shown as the form default
+        force: bool = False,
+        notify: bool = False,
+        concurrency: int = 4,
+        split: int = 1,
+        profiles_path: str = "profiles.yml",
+        monitors_path: str = "monitors.yml",
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        """Run `stages` (reading, ops metrics and alert state always run) of every window of
+        [start, end). `notify` sends the alert messages old windows cause (off: old incidents
+        do not page anyone; an alert still firing is announced by the next hourly run).
+        `split` > 1 (deployment runs only) cuts the range into that many runs of this
+        deployment, which the pool's workers pick up side by side (scale-out)."""
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        logger = get_run_logger()
+        if as_utc(end) <= as_utc(start):
+            raise LookoutError(f"end ({end}) must be after start ({start})")
+        config = load_config(Path(profiles_path), Path(monitors_path), target=target)
+        names = None if monitor == "all" else [monitor]
+        chosen = chosen_monitors(config.monitors.monitors, names, monitors_path)
+        as_of = scheduled_start()
+        if split > 1:
+            args = {
+                "monitor": monitor,
+                "stages": [Stage(s).value for s in stages],
+                "force": force,
+                "notify": notify,
+                "concurrency": concurrency,
+                "profiles_path": profiles_path,
+                "monitors_path": monitors_path,
+                "target": target,
+            }
+            return _split(chosen, start, end, split, args)
+        ctx = limited_context(Context.from_config(config))
+        try:
+            jobs: list[tuple[Monitor, Window]] = []
+            for item in chosen:
+                processed = set(
+                    ctx.store.processed_windows(item.name, as_utc(start) - item.window.size)
+                )
+                windows = backfill_windows(item, start, end, as_of, processed, force)
+                jobs += [(item, window) for window in windows]
+            progress_id = create_progress_artifact(
+                0.0, description=f"backfill: 0 of {len(jobs)} windows"
+            )
+
+            def progress(finished: int, total: int) -> None:
+                update_progress_artifact(
+                    progress_id,
+                    100.0 * finished / total,
+                    description=f"backfill: {finished} of {total} windows",
+                )
+
+            ran = fan_out(
+                ctx,
+                jobs,
+                as_of,
+                concurrency=concurrency,
+                stages=stages,
+                notify=notify,
+                on_done=progress,
+            )
+            if not jobs:
+                update_progress_artifact(progress_id, 100.0, description="backfill: nothing to do")
+            extra = [
+                f"Range {as_utc(start):%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} UTC, "
+                f"stages {', '.join(s.value for s in map(Stage, stages))}, force {force}: "
+                f"{len(jobs)} window(s) to run."
+            ]
+            publish_run_artifacts(ctx, "backfill", as_of, ran.results, ran.failures, None, extra)
+        finally:
+            ctx.close()
+        logger.info(
+            "backfill: %d windows run, %d failed, %d rows",
+            len(ran.results),
+            len(ran.failures),
+            sum(r.rows for r in ran.results),
+        )
+        if ran.failures:
+            failed = ", ".join(ran.failures[:10])
+            raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")
+        return {
+            "windows": [r.window for r in ran.results],
+            "results": ran.results,
+            "failures": ran.failures,
+        }
+
+    return backfill
+
+
+def _split(
+    chosen: list[Monitor], start: datetime, end: datetime, split: int, args: dict[str, Any]
+) -> dict[str, Any]:
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.runtime import deployment, flow_run
+
+    if deployment.id is None:
+        raise LookoutError("split needs a deployment run: its parts go to the work pool")
+    step = max(m.window.size for m in chosen)
+    ranges = split_range(start, end, step, split)
+    parts = _run_parts(ranges, args, str(flow_run.id))
+    lines = ["# Lookout backfill (split)", ""] + [
+        f"- {name}: {as_utc(lo):%Y-%m-%d %H:%M}–{as_utc(hi):%Y-%m-%d %H:%M} UTC, {state}"
+        for (name, state), (lo, hi) in zip(parts, ranges, strict=True)
+    ]
+    create_markdown_artifact("\n".join(lines) + "\n", key="lookout-backfill-summary")
+    failed = [name for name, state in parts if state != "COMPLETED"]
+    if failed:
+        raise LookoutError(f"{len(failed)} part(s) did not complete: {', '.join(failed)}")
+    return {"parts": [name for name, _ in parts], "windows": [], "failures": []}

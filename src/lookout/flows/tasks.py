@@ -1,0 +1,223 @@
+"""The Prefect tasks every Lookout flow shares, and the bounded fan-out of windows.
+
+Tasks wrap plain `lookout` functions; retries and concurrency are the only things added here.
+Windows of one run go out to a thread pool at most `concurrency` at a time; the alert stage of
+a monitor is serialized by the results store's monitor lock, so windows may finish in any order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prefect import allow_failure, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from lookout.alerts.digest import compose_digests
+from lookout.alerts.notifier import deliver_outbox, make_notifier
+from lookout.config.models import Monitor
+from lookout.errors import LookoutError
+from lookout.pipeline import Context, RunResult, Stage, plan_windows, run_window
+from lookout.reports.site import refresh_site
+from lookout.windows import Window, as_utc
+
+log = logging.getLogger("lookout.flows")
+
+__all__ = [
+    "FanOut",
+    "deliver_task",
+    "fan_out",
+    "limited_context",
+    "needs_time_order",
+    "plan_task",
+    "reports_task",
+    "run_url",
+    "run_window_task",
+    "scheduled_start",
+]
+
+
+OUTBOX_LOCK = "lookout-outbox"  # not a monitor name: monitor names are identifiers
+
+
+def scheduled_start() -> datetime:
+    """The run's scheduled start (not now): a late run processes the windows it was meant to."""
+    scheduled = flow_run.scheduled_start_time
+    if scheduled is None:
+        return datetime.now(UTC)
+    # a plain datetime: Prefect's own DateTime type does not compare with stdlib ones
+    return datetime.fromtimestamp(as_utc(scheduled).timestamp(), UTC)
+
+
+def run_url() -> str | None:
+    """The flow run's UI page, when a UI is configured (ephemeral mode has none)."""
+    url = flow_run.ui_url
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
+def limited_context(ctx: Context) -> Context:
+    """Judge requests take a slot of the target's `prefect_limits.judge` limit (a rate limit
+    when it has slot decay), shared by every process using the same Prefect API."""
+    name = ctx.config.target.prefect_limits.judge
+    if name is not None:
+        from prefect.client.orchestration import get_client
+        from prefect.concurrency.asyncio import rate_limit
+
+        with get_client(sync_client=True) as client:
+            try:
+                limit = client.read_global_concurrency_limit_by_name(name)
+            except Exception:
+                raise LookoutError(
+                    f"profiles.yml: prefect_limits.judge names {name!r}, which does not exist; "
+                    f"create it: prefect gcl create {name} --limit 10 --slot-decay-per-second 2"
+                ) from None
+        if not limit.slot_decay_per_second:
+            raise LookoutError(
+                f"profiles.yml: prefect_limits.judge {name!r} has no slot decay, so it is not "
+                f"a rate limit; set one: prefect gcl update {name} --slot-decay-per-second 2"
+            )
+
+        async def throttle() -> None:
+            await rate_limit(name, occupy=1)
+
+        ctx.judge_throttle = throttle
+    return ctx
+
+
+@contextmanager
+def _warehouse_slot(name: str | None) -> Iterator[None]:
+    """One slot of the `prefect_limits.warehouse` global concurrency limit while a window
+    runs: caps the load on the warehouse across every flow run and worker."""
+    if name is None:
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    with concurrency(name, occupy=1):
+        yield
+
+
+@task(name="plan-windows", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def plan_task(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
+    return plan_windows(ctx, monitor, as_of)
+
+
+@task(
+    name="run-window",
+    retries=1,
+    retry_delay_seconds=5,
+    cache_policy=NO_CACHE,
+    task_run_name="{monitor.name} {window.label}",
+)
+def run_window_task(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    as_of: datetime,
+    stages: Collection[Stage] | None = None,
+    notify: bool = True,
+) -> RunResult:
+    with _warehouse_slot(ctx.config.target.prefect_limits.warehouse):
+        result = run_window(
+            ctx,
+            monitor,
+            window,
+            as_of=as_of,
+            flow_run_id=str(flow_run.id) if flow_run.id else None,
+            run_url=run_url(),
+            stages=stages,
+            notify=notify,
+        )
+    if result.status == "failed":
+        raise LookoutError(f"{monitor.name} {window.label}: {result.error}")
+    return result
+
+
+@task(name="deliver-outbox", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def deliver_task(ctx: Context) -> dict[str, int]:
+    """One delivery at a time per results store (hourly and nightly may overlap): a pending
+    message is never picked up by two senders."""
+    with ctx.store.monitor_lock(OUTBOX_LOCK):
+        compose_digests(ctx.store, datetime.now(UTC))  # finished days' P2 alerts, per owner
+        notifier = make_notifier(ctx.config.target.slack, ctx.out_dir)
+        report = deliver_outbox(ctx.store, notifier)
+    return {"sent": len(report.sent), "failed": len(report.failed)}
+
+
+@task(name="refresh-reports", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def reports_task(ctx: Context, monitors: list[Monitor], now: datetime) -> int:
+    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now))
+
+
+@dataclass
+class FanOut:
+    """What a fan-out of windows gave: results of completed windows and the failed ones."""
+
+    results: list[RunResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def needs_time_order(monitor: Monitor) -> bool:
+    """Windows that look up "the previous release" need the earlier windows committed first
+    (a release's first-seen time comes from the stored results): drift against the previous
+    release, and change rules against it. Their windows run one after another, in time order;
+    other monitors' windows run side by side."""
+    drift = monitor.drift.enabled and monitor.drift.reference.kind == "previous_release"
+    rules = any(
+        rule.reference is not None and rule.reference.kind == "previous_release"
+        for rule in monitor.rules
+    )
+    return drift or rules
+
+
+def fan_out(
+    ctx: Context,
+    jobs: list[tuple[Monitor, Window]],
+    as_of: datetime,
+    *,
+    concurrency: int = 1,
+    stages: Collection[Stage] | None = None,
+    notify: bool = True,
+    on_done: object = None,
+) -> FanOut:
+    """Run windows with at most `concurrency` in flight (in time order per monitor where
+    `needs_time_order`); a failed window (after its retry) is reported and the others still
+    run. `on_done(finished, total)` follows progress."""
+    out = FanOut()
+    in_flight: deque = deque()
+    finished = 0
+
+    def collect() -> None:
+        nonlocal finished
+        monitor, window, future = in_flight.popleft()
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            out.results.append(future.result())
+        else:
+            out.failures.append(f"{monitor.name} {window.label}")
+        finished += 1
+        if callable(on_done):
+            try:
+                on_done(finished, len(jobs))
+            except Exception:  # progress is a view; the windows in flight must finish
+                log.warning("progress update failed", exc_info=True)
+
+    previous: dict[str, object] = {}  # monitor -> its last submitted window (ordered ones)
+    for monitor, window in sorted(jobs, key=lambda job: (job[1].start, job[0].name)):
+        if len(in_flight) >= max(1, concurrency):
+            collect()
+        after = [allow_failure(previous[monitor.name])] if monitor.name in previous else []
+        future = run_window_task.submit(ctx, monitor, window, as_of, stages, notify, wait_for=after)
+        if needs_time_order(monitor):
+            previous[monitor.name] = future
+        in_flight.append((monitor, window, future))
+    while in_flight:
+        collect()
+    out.results.sort(key=lambda r: (r.monitor, r.window.start))
+    return out

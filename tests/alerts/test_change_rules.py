@@ -1,0 +1,345 @@
+"""Change rules (against the previous release or a pinned baseline), severity changes, and
+alerts a P0 held back announced once it resolves: pure math at the boundaries, then through
+`run_window` on a real warehouse and the real slack-sdk client against the fake Slack API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+from tests.alerts.test_rules import rule, value
+from tests.conftest import T0
+from tests.fakes import fake_slack_server
+from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
+from tests.test_pipeline import _ctx
+
+from lookout.alerts.lifecycle import apply_evaluations
+from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
+from lookout.alerts.references import pool, reference_period
+from lookout.alerts.rules import Reference, evaluate_rules
+from lookout.config.models import AlertRule
+from lookout.pipeline import run_window
+from lookout.windows import Window
+
+H = timedelta(hours=1)
+REF = Reference(0.02, 1000, "release v1")
+
+
+def change_rule(**overrides) -> AlertRule:
+    base = {"reference": {"kind": "previous_release", "change": "absolute"}, "min_n": 100}
+    return rule(**{**base, **overrides})
+
+
+def _evaluate(r: AlertRule, v, ref: Reference | None = REF):
+    refs = {} if ref is None else {(r.name, "rel", v.cohort): ref}
+    [ev] = evaluate_rules([r], [v], refs)
+    return ev
+
+
+@pytest.mark.parametrize(
+    ("change", "v", "outcome", "threshold"),
+    [
+        ("absolute", 0.07, "ok", 0.07),  # 2% + 5 points: equal is not past ">"
+        ("absolute", 0.0701, "breach", 0.07),
+        ("relative", 0.021, "ok", 0.021),  # 2% * (1 + 5%)
+        ("relative", 0.0211, "breach", 0.021),
+    ],
+)
+def test_change_threshold_boundary(change, v, outcome, threshold):
+    r = change_rule(reference={"kind": "previous_release", "change": change})
+    ev = _evaluate(r, value(v, 100))
+    assert ev.outcome == outcome
+    assert ev.threshold == pytest.approx(threshold) and ev.reference == REF
+
+
+def test_a_drop_is_a_negative_allowed_change():
+    r = change_rule(op="<", threshold=-0.1, metric="eval.groundedness")
+    ref = Reference(0.9, 500, "release v1")
+    ev = _evaluate(r, value(0.79, 100, metric="eval.groundedness"), ref)
+    assert ev.outcome == "breach" and ev.threshold == pytest.approx(0.8)
+    assert _evaluate(r, value(0.81, 100, metric="eval.groundedness"), ref).outcome == "ok"
+
+
+@pytest.mark.parametrize(("ref_n", "outcome"), [(99, "not_enough_data"), (100, "breach")])
+def test_the_reference_needs_min_n_too(ref_n, outcome):
+    ev = _evaluate(change_rule(), value(0.5, 100), Reference(0.02, ref_n, "release v1"))
+    assert ev.outcome == outcome
+
+
+def test_without_a_reference_a_change_rule_has_not_enough_data():
+    assert _evaluate(change_rule(), value(0.5, 1000), None).outcome == "not_enough_data"
+
+
+def test_significance_against_the_reference():
+    r = change_rule(significance=True)  # fires when the Wilson low bound clears 7%
+    just_past = value(0.12, 100, low=0.0701, high=0.2)
+    straddles = value(0.12, 100, low=0.069, high=0.2)
+    assert _evaluate(r, just_past).outcome == "breach"
+    assert _evaluate(r, straddles).outcome == "inconclusive"
+
+
+def test_escalation_picks_the_most_severe_level_past_its_threshold():
+    r = rule(
+        threshold=0.05,
+        severity="P2",
+        escalate=[{"severity": "P1", "threshold": 0.1}, {"severity": "P0", "threshold": 0.2}],
+    )
+    assert _evaluate(r, value(0.06, 100), None).severity == "P2"
+    assert _evaluate(r, value(0.1, 100), None).severity == "P2"  # equal: not past ">"
+    assert _evaluate(r, value(0.11, 100), None).severity == "P1"
+    assert _evaluate(r, value(0.21, 100), None).severity == "P0"
+    r = change_rule(escalate=[{"severity": "P0", "threshold": 0.2}])  # levels move with the ref
+    assert _evaluate(r, value(0.2201, 100)).severity == "P0"
+    assert _evaluate(r, value(0.2199, 100)).severity == "P1"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"escalate": [{"severity": "P0", "threshold": 0.01}]}, "further past 0.05"),
+        ({"severity": "P0", "escalate": [{"severity": "P0", "threshold": 0.5}]}, "more severe"),
+        ({"reference": {"kind": "baseline"}}, "needs start and end"),
+    ],
+)
+def test_rule_config_errors_say_what_is_wrong(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        rule(**overrides)
+
+
+def test_severity_change_is_a_transition_with_the_old_severity():
+    r = rule(escalate=[{"severity": "P0", "threshold": 0.2}])
+    w1, w2, w3 = (Window(T0 + i * H, T0 + (i + 1) * H) for i in range(3))
+    [opened] = apply_evaluations("m", {}, evaluate_rules([r], [value(0.1, 100)]), w1, w1.end)
+    state = {opened.alert.fingerprint: opened.alert}
+    [up] = apply_evaluations("m", state, evaluate_rules([r], [value(0.3, 100)]), w2, w2.end)
+    assert (up.event, up.alert.severity, up.previous_severity) == ("severity_changed", "P0", "P1")
+    assert up.notifies
+    state = {up.alert.fingerprint: up.alert}
+    [down] = apply_evaluations("m", state, evaluate_rules([r], [value(0.1, 100)]), w3, w3.end)
+    assert (down.event, down.alert.severity, down.previous_severity) == (
+        "severity_changed",
+        "P1",
+        "P0",
+    )
+
+
+def test_pooling_rates_by_n_and_quantiles_by_median():
+    assert pool("error_rate", [(0.1, 100), (0.0, 300)]) == (0.025, 400)
+    assert pool("latency_p95_ms", [(100.0, 10), (900.0, 10), (300.0, 10)]) == (300.0, 30)
+    assert pool("latency_p95_ms", [(100.0, 10), (300.0, 10)]) == (200.0, 20)
+    assert pool("error_rate", []) is None
+
+
+def test_the_previous_release_is_the_one_that_appeared_last_before():
+    r = change_rule(reference={"kind": "previous_release", "lookback": "6h"})
+    seen = {"v1": T0, "v2": T0 + 10 * H, "v3": T0 + 20 * H}
+    window = Window(T0 + 21 * H, T0 + 22 * H)
+    period = reference_period(r, "v3", seen, window)
+    assert (period.release, period.start, period.end) == ("v2", T0 + 14 * H, T0 + 20 * H)
+    assert reference_period(r, "v1", seen, window) is None  # nothing came before it
+    new = reference_period(r, "v4", seen, window)  # not stored yet: appears in this window
+    assert new.release == "v3" and new.end == window.start
+
+
+# -- through run_window ------------------------------------------------------------------------
+
+
+def _frame(hours: list[tuple[str, float, float]], per_region: int = 200) -> pd.DataFrame:
+    """Per hour (release, eu error share, us error share); errors spread evenly (exact)."""
+    parts = []
+    for h, (release, eu, us) in enumerate(hours):
+        for region, share in (("eu", eu), ("us", us)):
+            k = np.arange(per_region)
+            errors = round(share * per_region)
+            status = np.where(k < errors, "error", "ok")
+            ts = pd.Timestamp(T0.replace(tzinfo=None)) + h * H + pd.to_timedelta(k * 15, unit="s")
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "request_id": [f"{h}{region}{i:05d}" for i in k],
+                        "event_time": ts.astype("datetime64[us]"),
+                        "ingested_at": (ts + pd.Timedelta(seconds=5)).astype("datetime64[us]"),
+                        "model_version": release,
+                        "prompt_version": "p1",
+                        "route": "faq",
+                        "region": region,
+                        "latency_ms": 100.0 + k,
+                        "ttft_ms": 30.0,
+                        "prompt_tokens": 100,
+                        "completion_tokens": 20,
+                        "cost_usd": 0.001,
+                        "status": status,
+                        "is_fallback": False,
+                        "retry_count": 0,
+                        "feedback": None,
+                        "session_id": [f"s{h}{region}{i}" for i in k],
+                        "prompt": "hello",
+                    }
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _with_rules(ctx, rules: list[dict]):
+    monitor = ctx.config.monitors.monitors[0]
+    return monitor.model_copy(update={"rules": [AlertRule(owner="team", **r) for r in rules]})
+
+
+def test_a_regression_against_the_previous_release_opens_escalates_and_threads(tmp_path):
+    hours = [("m1", 0.02, 0.02), ("m1", 0.02, 0.02), ("m2", 0.15, 0.02), ("m2", 0.30, 0.02)]
+    ctx = _ctx(tmp_path, frame=_frame(hours))
+    monitor = _with_rules(
+        ctx,
+        [
+            {
+                "name": "errors_vs_previous",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.05,
+                "min_n": 50,
+                "split_by": ["region"],
+                "reference": {"kind": "previous_release", "change": "absolute", "lookback": "2h"},
+                "escalate": [{"severity": "P0", "threshold": 0.2}],
+            }
+        ],
+    )
+    with fake_slack_server() as slack:
+        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        for h in range(3):
+            run_window(ctx, monitor, Window(T0 + h * H, T0 + (h + 1) * H))
+        [alert] = ctx.store.alerts("bot")  # m1 has no release before it; us does not regress
+        assert (alert.release, alert.cohort, alert.severity) == ("m2@p1", "region=eu", "P1")
+        assert alert.reference == pytest.approx(0.02) and alert.threshold == pytest.approx(0.07)
+        assert "release m1@p1" in alert.reference_label
+        deliver_outbox(ctx.store, notifier)
+        run_window(ctx, monitor, Window(T0 + 3 * H, T0 + 4 * H))
+        report = deliver_outbox(ctx.store, notifier)
+    [alert] = ctx.store.alerts("bot")
+    assert alert.severity == "P0"
+    assert [r.kind for r in report.sent] == ["alert_severity_changed", "alert_update"]
+    original, reply = slack.posted
+    assert "Reference" in str(original["blocks"]) and "m1@p1" in str(original["blocks"])
+    assert reply["thread_ts"] == original["ts"]
+    assert "escalated from P1" in reply["blocks"][0]["text"]["text"]
+    [update] = slack.updated
+    assert update["ts"] == original["ts"] and update["blocks"][0]["text"]["text"].startswith("[P0]")
+    ctx.close()
+
+
+def test_an_alert_a_p0_held_back_is_announced_when_the_p0_resolves(tmp_path):
+    # hour 0: all traffic 20% errors (P0) and eu 30% (P1, inhibited); hour 1: overall 8%, eu 15%
+    ctx = _ctx(tmp_path, frame=_frame([("m1", 0.30, 0.10), ("m1", 0.15, 0.01)]))
+    monitor = _with_rules(
+        ctx,
+        [
+            {
+                "name": "outage",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.1,
+                "severity": "P0",
+                "split_by": ["*"],
+                "min_n": 50,
+            },
+            {
+                "name": "eu_errors",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.1,
+                "severity": "P1",
+                "split_by": ["region"],
+                "min_n": 50,
+            },
+        ],
+    )
+    run_window(ctx, monitor, Window(T0, T0 + H))
+    assert [r.kind for r in ctx.store.outbox()] == ["alert_opened"]  # the P0 only
+    assert ctx.store.alert_thread(_fp(ctx, "eu_errors")) is None
+    run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))
+    rows = {r.kind: r for r in ctx.store.outbox() if r.fingerprint == _fp(ctx, "eu_errors")}
+    assert set(rows) == {"alert_opened"}
+    assert "eu_errors" in str(rows["alert_opened"].payload)
+    run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))  # a re-run announces nothing twice
+    assert len([r for r in ctx.store.outbox() if r.fingerprint == _fp(ctx, "eu_errors")]) == 1
+    ctx.close()
+
+
+def _fp(ctx, rule_name: str) -> str:
+    [alert] = [a for a in ctx.store.alerts("bot") if a.rule == rule_name]
+    return alert.fingerprint
+
+
+def test_a_relative_change_of_a_zero_reference_is_not_enough_data():
+    r = change_rule(reference={"kind": "previous_release", "change": "relative"})
+    assert _evaluate(r, value(0.002, 100), Reference(0.0, 5000, "v1")).outcome == (
+        "not_enough_data"
+    )
+    absolute = change_rule()  # an absolute change still works from 0
+    assert _evaluate(absolute, value(0.08, 100), Reference(0.0, 5000, "v1")).outcome == "breach"
+
+
+def test_counts_pool_as_a_mean_per_window():
+    assert pool("request_count", [(100.0, 100), (10.0, 10)]) == (55.0, 110)
+    assert pool("drift.latency_ms", [(1.0, 300), (0.0, 20), (1.0, 50)]) == (2 / 3, 370)
+
+
+def test_a_p2_that_escalates_before_its_digest_is_announced_once(tmp_path):
+    hours = [("m1", 0.02, 0.02), ("m1", 0.08, 0.02), ("m1", 0.30, 0.02)]
+    ctx = _ctx(tmp_path, frame=_frame(hours))
+    monitor = _with_rules(
+        ctx,
+        [
+            {
+                "name": "eu_errors",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.05,
+                "severity": "P2",
+                "min_n": 50,
+                "split_by": ["region"],
+                "escalate": [{"severity": "P1", "threshold": 0.2}],
+            }
+        ],
+    )
+    run_window(ctx, monitor, Window(T0, T0 + H))
+    run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))  # P2 opens: held for the digest
+    [held] = ctx.store.outbox()
+    assert "digest_day" in held.payload
+    run_window(ctx, monitor, Window(T0 + 2 * H, T0 + 3 * H))  # escalates to P1
+    [escalation] = [r for r in ctx.store.outbox() if r.message_id != held.message_id]
+    assert escalation.kind == "alert_opened" and "escalated from P2" in str(escalation.payload)
+    assert ctx.store.outbox_row(held.message_id).payload == {"grouped_into": escalation.message_id}
+    from lookout.alerts.digest import compose_digests
+
+    assert compose_digests(ctx.store, T0 + timedelta(days=2)) == []  # the digest skips it
+    with fake_slack_server() as slack:
+        deliver_outbox(ctx.store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
+    assert len(slack.posted) == 1 and "escalated from P2" in slack.posted[0]["text"]
+    assert ctx.store.outbox(status="pending") == []
+    ctx.close()
+
+
+def test_a_backfill_without_notify_still_resolves_an_announced_alert(tmp_path):
+    hours = [("m1", 0.30, 0.02), ("m1", 0.02, 0.02)]
+    ctx = _ctx(tmp_path, frame=_frame(hours))
+    monitor = _with_rules(
+        ctx,
+        [
+            {
+                "name": "eu",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 0.1,
+                "min_n": 50,
+                "split_by": ["region"],
+            }
+        ],
+    )
+    run_window(ctx, monitor, Window(T0, T0 + H))  # announced
+    run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H), notify=False)  # a backfill resolves it
+    kinds = sorted(r.kind for r in ctx.store.outbox())
+    assert kinds == ["alert_opened", "alert_resolved", "alert_update"]
+    ctx.close()
