@@ -44,7 +44,8 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     first = runner.invoke(app, ["demo", "--dir", str(directory)], env={"COLUMNS": "200"})
     elapsed = time.perf_counter() - started
     assert first.exit_code == 0, first.output + repr(first.exception)
-    assert elapsed < 200, f"demo took {elapsed:.0f}s"
+    # ~2.5 minutes alone; the suite runs on two workers, so allow for a busy machine
+    assert elapsed < 300, f"demo took {elapsed:.0f}s"
     assert "windows run now: 72" in first.output
 
     store = ResultsStore(f"sqlite:///{directory / 'results.sqlite'}")

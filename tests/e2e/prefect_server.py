@@ -134,15 +134,27 @@ class PrefectServer:
 
     # -- REST ---------------------------------------------------------------------------------
 
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The server (SQLite-backed) answers 503 for a moment when the machine is busy:
+        retry those and connection errors a few times, as a client should."""
+        for attempt in range(6):
+            try:
+                response = httpx.request(method, f"{self.api}{path}", json=body, timeout=30)
+            except httpx.TransportError:
+                if attempt == 5:
+                    raise
+            else:
+                if response.status_code < 500 or attempt == 5:
+                    response.raise_for_status()
+                    return response.json()
+            time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def get(self, path: str) -> Any:
-        response = httpx.get(f"{self.api}{path}", timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return self._request("GET", path)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return self._request("POST", path, body)
 
     def deployment(self, flow: str, name: str) -> dict[str, Any]:
         return self.get(f"/deployments/name/{flow}/{name}")

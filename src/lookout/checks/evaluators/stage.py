@@ -152,6 +152,10 @@ def run_evaluators(
     frame = _read(warehouse, monitor, window, fields if everything else base)
     if exclude and len(frame):
         frame = frame[~frame["record_id"].astype(str).isin(set(exclude))]
+    # Judgments are kept per record id: a record without an id cannot be judged (validation
+    # quarantines it), and a duplicated id is judged once (validation reports the duplicate).
+    frame = frame[frame["record_id"].notna()]
+    frame = frame[~frame["record_id"].astype(str).duplicated(keep="first")]
     if frame.empty:
         return outcome
     frame = frame.reset_index(drop=True)

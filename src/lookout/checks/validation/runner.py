@@ -127,13 +127,22 @@ def _raised(exception_info: Any) -> str | None:
     return None
 
 
-def _ids(entries: Sequence[Any] | None) -> list[str]:
+def _ids(entries: Sequence[Any] | None, release: str = "") -> list[str]:
+    """Failing record ids as text. A record without an id gets a stand-in numbered in order
+    within its release (`(null record_id #2 of m1@p1)`), so several of them are each
+    quarantined and counted, not merged into one; every such record fails the critical
+    not-null check on the id."""
     if not entries:
         return []
     out = []
+    nulls = 0
     for entry in entries:
         value = entry.get("record_id") if isinstance(entry, Mapping) else entry
-        out.append(str(value))
+        if value is None or (isinstance(value, float) and value != value):
+            nulls += 1
+            out.append(f"(null record_id #{nulls} of {release})" if release else f"(null #{nulls})")
+        else:
+            out.append(str(value))
     return out
 
 
@@ -281,10 +290,12 @@ def _outcome(
 ) -> tuple[ExpectationOutcome, list[str]]:
     data: Mapping[str, Any] = result.result or {}
     error = _raised(result.exception_info)
-    failing = _ids(data.get("unexpected_index_list")) or _ids(
-        data.get("partial_unexpected_index_list")
+    failing = _ids(data.get("unexpected_index_list"), release) or _ids(
+        data.get("partial_unexpected_index_list"), release
     )
-    examples = tuple((_ids(data.get("partial_unexpected_index_list")) or failing)[:EXAMPLES])
+    examples = tuple(
+        (_ids(data.get("partial_unexpected_index_list"), release) or failing)[:EXAMPLES]
+    )
     if error:
         status: Status = "error"
     else:
