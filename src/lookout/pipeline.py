@@ -496,7 +496,8 @@ def run_window(
     `run_url` (the orchestrator's page for this run) is linked from alert messages. `stages`
     (default: all) re-runs only those optional stages; the others' stored results are kept and
     their metrics still feed the alert rules. `notify=False` (a backfill of old windows) stores
-    alert state but queues no message; an alert still firing later is announced then.
+    alert state without announcing it (an alert still firing later is announced then); the
+    resolve or severity change of an alert that was announced is still sent.
     """
     chosen = set(Stage) if stages is None else {Stage(s) for s in stages}
     kept = [
