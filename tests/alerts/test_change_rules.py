@@ -18,8 +18,9 @@ from tests.test_pipeline import _ctx
 
 from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
-from lookout.alerts.references import pool, reference_period
+from lookout.alerts.references import reference_period
 from lookout.alerts.rules import Reference, evaluate_rules
+from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
 from lookout.pipeline import run_window
 from lookout.windows import Window

@@ -1,25 +1,20 @@
 """What change rules compare with: a metric of the previous release, or of a pinned baseline
-period, pooled from the stored per-window results (so no warehouse read is needed).
-
-Rates and means pool across windows as sum(value * n) / sum(n), which is exact for rates. Quantiles
-do not pool that way: the median of the windows' quantiles stands in, a robust "typical hour".
-Counts and drift flags are per window: their mean over the windows.
-"""
+period, pooled from the stored per-window results (so no warehouse read is needed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from lookout.alerts.rules import Reference, in_split
-from lookout.checks.catalog import is_quantile_metric
 from lookout.checks.metrics import MetricValue
+from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
 
-__all__ = ["ReferencePeriod", "pool", "reference_period", "rule_references"]
+__all__ = ["ReferencePeriod", "reference_period", "rule_references"]
 
 
 @dataclass(frozen=True)
@@ -32,28 +27,6 @@ class ReferencePeriod:
     def label(self) -> str:
         span = f"{self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
         return f"release {self.release}, {span}" if self.release else f"baseline {span}"
-
-
-_PER_WINDOW = frozenset({"request_count", "window_rows", "validation_failed_expectations"})
-
-
-def pool(metric: str, points: Sequence[tuple[float, int]]) -> tuple[float, int] | None:
-    """One value and the total n for a metric over several windows."""
-    points = [(v, n) for v, n in points if n > 0]
-    if not points:
-        return None
-    total = sum(n for _, n in points)
-    if metric in _PER_WINDOW or metric.startswith("drift."):
-        # counts and 0/1 flags are per window: their n is not a weight (a count's value is n)
-        return sum(v for v, _ in points) / len(points), total
-    if is_quantile_metric(metric):
-        ordered = sorted(v for v, _ in points)
-        middle = len(ordered) // 2
-        value = (
-            ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
-        )
-        return value, total
-    return sum(v * n for v, n in points) / total, total
 
 
 def reference_period(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.alerts.references import pool
+from lookout.checks.pooling import pool
 from lookout.pipeline import Context, RunResult
 from lookout.reports.paths import report_url
 

@@ -27,6 +27,7 @@ from lookout.alerts.lifecycle import AlertState, Transition
 from lookout.alerts.silences import Silence
 from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
+from lookout.checks.pooling import pool
 from lookout.checks.validation.runner import ExpectationOutcome
 from lookout.errors import StoreError
 from lookout.store import schema
@@ -801,10 +802,9 @@ def _thread_lock(store: str, monitor: str) -> threading.Lock:
         return _THREAD_LOCKS.setdefault((store, monitor), threading.Lock())
 
 
-def _pooled(points: list[tuple[float, int]]) -> float | None:
-    """Rates and per-trace means pool across windows as sum(value * n) / sum(n)."""
-    total = sum(n for _, n in points)
-    return sum(v * n for v, n in points) / total if total else None
+def _pooled(metric: str, points: list[tuple[float, int]]) -> float | None:
+    pooled = pool(metric, points)
+    return None if pooled is None else pooled[0]
 
 
 def _headline(series: dict[tuple[str, str], list[tuple[float, int]]], release: str) -> dict:
@@ -812,9 +812,11 @@ def _headline(series: dict[tuple[str, str], list[tuple[float, int]]], release: s
     windows' p99s is shown instead (and named so)."""
     p99 = sorted(v for v, _ in series.get((release, "latency_p99_ms"), []))
     return {
-        "error_rate": _pooled(series.get((release, "error_rate"), [])),
+        "error_rate": _pooled("error_rate", series.get((release, "error_rate"), [])),
         "median_window_p99_ms": p99[len(p99) // 2] if p99 else None,
-        "cost_per_trace_usd": _pooled(series.get((release, "cost_per_trace_usd"), [])),
+        "cost_per_trace_usd": _pooled(
+            "cost_per_trace_usd", series.get((release, "cost_per_trace_usd"), [])
+        ),
     }
 
 
