@@ -117,6 +117,18 @@ outputs:
 """
 
 
+def text_monitor_yaml(threshold: float, sections: str = "") -> str:
+    """MONITOR_YAML with the output and context columns mapped (`answer`, `ctx`) and
+    `sections` (drift:, evaluators:, ... at monitor level) inserted before the rules."""
+    monitors = MONITOR_YAML.format(
+        table="app_requests", schema_line="", pushdown="auto", threshold=threshold
+    )
+    return monitors.replace(
+        "        input: prompt\n",
+        "        input: prompt\n        output: answer\n        context: ctx\n",
+    ).replace("    rules:\n", sections + "    rules:\n")
+
+
 def write_config(
     directory: Path,
     *,

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from tests.checks.evaluators.test_evaluator_stage import EVALUATORS, JUDGE, _frame
-from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, write_table
+from tests.conftest import PROFILES_YAML, T0, text_monitor_yaml, write_table
 from tests.fake_openai import Scripted, fake_openai_server
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
@@ -56,13 +56,7 @@ def test_no_secret_in_logs_artifacts_store_or_files(
     engine = sa.create_engine(warehouse)
     write_table(engine, _frame())
     engine.dispose()
-    monitors = MONITOR_YAML.format(
-        table="app_requests", schema_line="", pushdown="auto", threshold=0.02
-    )
-    monitors = monitors.replace(
-        "        input: prompt\n",
-        "        input: prompt\n        output: answer\n        context: ctx\n",
-    ).replace("    rules:\n", EVALUATORS.format(share=0.2, max_judgments="null") + "    rules:\n")
+    monitors = text_monitor_yaml(0.02, EVALUATORS.format(share=0.2, max_judgments="null"))
     (tmp_path / "monitors.yml").write_text(monitors)
     caplog.set_level(logging.DEBUG)
     with fake_slack_server() as slack, fake_openai_server() as judge:

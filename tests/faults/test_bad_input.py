@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, make_requests, write_table
+from tests.conftest import (
+    MONITOR_YAML,
+    PROFILES_YAML,
+    T0,
+    make_requests,
+    text_monitor_yaml,
+    write_table,
+)
 
 from lookout.config.loader import load_config
 from lookout.errors import ConfigError
@@ -69,15 +76,8 @@ def ctx(tmp_path):
     engine = sa.create_engine(warehouse)
     write_table(engine, _corpus())
     engine.dispose()
-    monitors = MONITOR_YAML.format(
-        table="app_requests", schema_line="", pushdown="auto", threshold=0.5
-    )
-    monitors = monitors.replace(
-        "        input: prompt\n",
-        "        input: prompt\n        output: answer\n        context: ctx\n",
-    ).replace(
-        "    rules:\n",
-        EXTRA.format(start=T0.isoformat(), end=(T0 + 2 * H).isoformat()) + "    rules:\n",
+    monitors = text_monitor_yaml(
+        0.5, EXTRA.format(start=T0.isoformat(), end=(T0 + 2 * H).isoformat())
     )
     (tmp_path / "monitors.yml").write_text(monitors)
     (tmp_path / "profiles.yml").write_text(

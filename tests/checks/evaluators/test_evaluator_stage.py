@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, make_requests, write_table
+from tests.conftest import PROFILES_YAML, T0, make_requests, text_monitor_yaml, write_table
 from tests.fake_openai import FakeOpenAI, Scripted
 
 from lookout.checks.evaluators.base import Budget
@@ -58,16 +58,8 @@ def _ctx(
     engine = sa.create_engine(warehouse)
     write_table(engine, _frame())
     engine.dispose()
-    monitors = MONITOR_YAML.format(
-        table="app_requests", schema_line="", pushdown="auto", threshold=0.9
-    )
-    monitors = monitors.replace(
-        "        input: prompt\n",
-        "        input: prompt\n        output: answer\n        context: ctx\n",
-    )
-    monitors = monitors.replace(
-        "    rules:\n",
-        EVALUATORS.format(share=share, max_judgments=max_judgments or "null") + "    rules:\n",
+    monitors = text_monitor_yaml(
+        0.9, EVALUATORS.format(share=share, max_judgments=max_judgments or "null")
     )
     (tmp_path / "monitors.yml").write_text(monitors)
     profiles = PROFILES_YAML.format(
