@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,29 @@ def write_config(
         PROFILES_YAML.format(warehouse=warehouse, store=store, out_dir=directory / "out")
     )
     return load_config(directory / "profiles.yml", directory / "monitors.yml")
+
+
+def duckdb_project(
+    directory: Path,
+    frame: pd.DataFrame | None = None,
+    *,
+    store: str | None = None,
+    **config: Any,
+) -> LookoutConfig:
+    """A DuckDB warehouse `directory/wh.duckdb` holding `frame` (default: make_requests()) and
+    the `bot` monitor's config in `directory/cfg`; the store is `directory/results.sqlite`
+    unless given. `config` goes to write_config (pushdown, threshold)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    warehouse = f"duckdb:///{directory / 'wh.duckdb'}"
+    engine = sa.create_engine(warehouse)
+    write_table(engine, make_requests() if frame is None else frame)
+    engine.dispose()
+    return write_config(
+        directory / "cfg",
+        warehouse=warehouse,
+        store=store or f"sqlite:///{directory / 'results.sqlite'}",
+        **config,
+    )
 
 
 def write_table(

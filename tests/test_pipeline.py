@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, duckdb_project, make_requests, write_table
 
 from lookout.pipeline import Context, plan_windows, run_window
 from lookout.store import schema
@@ -26,17 +26,7 @@ def _ctx(
     threshold: float = 0.2,
     frame: pd.DataFrame | None = None,
 ) -> Context:
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests() if frame is None else frame)
-    engine.dispose()
-    config = write_config(
-        tmp_path / "cfg",
-        warehouse=warehouse,
-        store=store or f"sqlite:///{tmp_path / 'results.sqlite'}",
-        pushdown=pushdown,
-        threshold=threshold,
-    )
+    config = duckdb_project(tmp_path, frame, store=store, pushdown=pushdown, threshold=threshold)
     return Context.from_config(config)
 
 

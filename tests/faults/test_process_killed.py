@@ -11,8 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, duckdb_project
 from tests.test_pipeline import _snapshot
 
 from lookout.pipeline import Context, run_window
@@ -40,18 +39,7 @@ print("not killed")
 
 
 def _project(directory: Path) -> Context:
-    warehouse = f"duckdb:///{directory / 'wh.duckdb'}"
-    directory.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests())
-    engine.dispose()
-    config = write_config(
-        directory / "cfg",
-        warehouse=warehouse,
-        store=f"sqlite:///{directory / 'results.sqlite'}",
-        threshold=0.03,
-    )
-    return Context.from_config(config)
+    return Context.from_config(duckdb_project(directory, threshold=0.03))
 
 
 @pytest.mark.parametrize("stage", ["read", "commit"])  # mid-run, and at the last moment

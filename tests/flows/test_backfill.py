@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, duckdb_project
 from tests.test_pipeline import _ctx
 
 from lookout.pipeline import Stage, run_window
@@ -38,12 +38,8 @@ def _artifacts(flow_run_id) -> dict[str, object]:
 def test_backfill_runs_the_range_skips_done_windows_and_force_recomputes(tmp_path, prefect_api):
     from lookout.flows.backfill import build_backfill_flow
 
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests())
-    engine.dispose()
     store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url, threshold=0.03)
+    duckdb_project(tmp_path, threshold=0.03)
     backfill = build_backfill_flow(["bot"])
     args = {
         "start": T0,

@@ -6,8 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, duckdb_project, make_requests, write_config
 
 from lookout.errors import LookoutError
 from lookout.store import ResultsStore
@@ -20,12 +19,8 @@ H = timedelta(hours=1)
 def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api):
     from lookout.flows.hourly import hourly
 
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests())
-    engine.dispose()
     store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url, threshold=0.03)
+    duckdb_project(tmp_path, threshold=0.03)
     paths = {
         "profiles_path": str(tmp_path / "cfg" / "profiles.yml"),
         "monitors_path": str(tmp_path / "cfg" / "monitors.yml"),
@@ -61,12 +56,8 @@ def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api)
 def test_a_failing_window_fails_the_flow_without_moving_the_watermark(tmp_path, prefect_api):
     from lookout.flows.hourly import hourly
 
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests().drop(columns=["latency_ms"]))  # mapped column missing
-    engine.dispose()
     store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url)
+    duckdb_project(tmp_path, make_requests().drop(columns=["latency_ms"]))  # mapped column gone
     with pytest.raises(LookoutError, match=r"1 window\(s\) failed: bot 2026-11-02T00:00Z/1h"):
         hourly(
             as_of=T0 + H + timedelta(minutes=15),
@@ -152,16 +143,7 @@ def test_cli_run_and_alerts_commands(tmp_path, prefect_api):
 
     from lookout.cli import app
 
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests())
-    engine.dispose()
-    write_config(
-        tmp_path / "cfg",
-        warehouse=warehouse,
-        store=f"sqlite:///{tmp_path / 'results.sqlite'}",
-        threshold=0.0,
-    )
+    duckdb_project(tmp_path, threshold=0.0)
     files = [
         "--profiles",
         str(tmp_path / "cfg" / "profiles.yml"),

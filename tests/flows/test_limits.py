@@ -10,8 +10,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, duckdb_project, make_requests
 from tests.fake_openai import fake_openai_server
 from tests.test_pipeline import _ctx
 
@@ -38,12 +37,8 @@ def test_a_warehouse_limit_of_one_runs_windows_one_at_a_time(tmp_path, prefect_a
     from lookout.flows.backfill import build_backfill_flow
 
     _limit("lookout-wh-test", 1)
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, make_requests(hours=4))
-    engine.dispose()
     store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url)
+    duckdb_project(tmp_path, make_requests(hours=4))
     profiles = tmp_path / "cfg" / "profiles.yml"
     profiles.write_text(profiles.read_text() + "    prefect_limits: {warehouse: lookout-wh-test}\n")
     build_backfill_flow(["bot"])(

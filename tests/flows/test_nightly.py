@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from tests.conftest import T0, write_config, write_table
+from tests.conftest import T0, duckdb_project
 
 from lookout.alerts.lifecycle import AlertState
 from lookout.flows.artifacts import artifact_key, judge_rows, md, metric_rows, summary_markdown
@@ -114,12 +113,7 @@ def test_nightly_rebuilds_the_day_cleans_old_reports_and_delivers(tmp_path, pref
     from lookout.flows.hourly import hourly
     from lookout.flows.nightly import nightly
 
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, ab_frame())  # m1 from hour 0, m2 (with regressions) from hour 1
-    engine.dispose()
-    store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    write_config(tmp_path / "cfg", warehouse=warehouse, store=store_url, threshold=0.5)
+    duckdb_project(tmp_path, ab_frame(), threshold=0.5)  # m1 from hour 0, m2 from hour 1
     monitors_yml = tmp_path / "cfg" / "monitors.yml"
     text = monitors_yml.read_text().replace(
         "    rules:\n", "    drift: {enabled: true}\n    rules:\n"
