@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,10 @@ class PrefectServer:
 
     def run_deployment(self, flow: str, name: str, parameters: dict[str, Any]) -> str:
         deployment = self.deployment(flow, name)
+        # an idempotency key: a POST retried after a 503 returns the run it created, not a twin
         run = self.post(
-            f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters}
+            f"/deployments/{deployment['id']}/create_flow_run",
+            {"parameters": parameters, "idempotency_key": uuid.uuid4().hex},
         )
         return run["id"]
 
