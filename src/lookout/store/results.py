@@ -65,6 +65,7 @@ def _outbox_row(row: Mapping[str, Any]) -> OutboxRow:
         slack_ts=row["slack_ts"],
         fingerprint=row["fingerprint"],
         slack_channel=row["slack_channel"],
+        sending_at=_utc(row["sending_at"]),
     )
 
 
@@ -91,6 +92,8 @@ class OutboxRow:
     slack_ts: str | None
     fingerprint: str | None = None
     slack_channel: str | None = None
+    # set: a send that may have reached Slack started then and its outcome is unknown
+    sending_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -467,6 +470,15 @@ class ResultsStore:
                 )
             )
 
+    def mark_sending(self, message_id: str, since: datetime) -> None:
+        """Committed before a send: if the process dies mid-send, the next delivery knows the
+        message may be in Slack since `since` and looks for it before sending it again."""
+        o = schema.outbox
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(o).where(o.c.message_id == message_id).values(sending_at=_db_time(since))
+            )
+
     def mark_sent(
         self, message_id: str, slack_ts: str | None, slack_channel: str | None = None
     ) -> None:
@@ -482,17 +494,28 @@ class ResultsStore:
                     slack_channel=slack_channel,
                     attempts=o.c.attempts + 1,
                     last_error=None,
+                    sending_at=None,
                 )
             )
 
-    def mark_failed(self, message_id: str, error: str) -> None:
-        """The message stays pending for the next delivery; the attempt is counted."""
+    def mark_failed(
+        self, message_id: str, error: str, *, in_doubt_since: datetime | None = None
+    ) -> None:
+        """The message stays pending for the next delivery; the attempt is counted.
+
+        `in_doubt_since`: the message may nevertheless be in Slack since then (a timeout after
+        the request went out); the next delivery looks for it first. None: it is not there.
+        """
         o = schema.outbox
         with self.engine.begin() as conn:
             conn.execute(
                 sa.update(o)
                 .where(o.c.message_id == message_id)
-                .values(attempts=o.c.attempts + 1, last_error=error[:2000])
+                .values(
+                    attempts=o.c.attempts + 1,
+                    last_error=error[:2000],
+                    sending_at=_db_time(in_doubt_since),
+                )
             )
 
     # -- transaction helpers ----------------------------------------------------------------

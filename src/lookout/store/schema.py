@@ -126,6 +126,8 @@ outbox = sa.Table(
     sa.Column("sent_at", sa.DateTime(), nullable=True),
     sa.Column("slack_ts", sa.String(64), nullable=True),
     sa.Column("slack_channel", sa.String(64), nullable=True),  # the id Slack answered with
+    # a send that may have reached Slack started then (a kill or timeout left it in doubt)
+    sa.Column("sending_at", sa.DateTime(), nullable=True),
     sa.Index("ix_outbox_status", "status", "created_at"),
 )
 
