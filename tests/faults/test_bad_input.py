@@ -6,6 +6,7 @@ prompt-injection text aimed at a judge does not make the answer pass."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 
 import numpy as np
@@ -164,3 +165,107 @@ def test_hostile_table_names_in_config_are_refused_before_any_sql(tmp_path, name
         load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
     assert "monitors.yml:" in str(info.value) and "source.table" in str(info.value)
     assert not (tmp_path / "never.duckdb").exists()
+
+
+def _sqlite_warehouse(tmp_path, frame: pd.DataFrame) -> str:
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame)
+    engine.dispose()
+    return url
+
+
+def _text_project(tmp_path, warehouse: str) -> Context:
+    (tmp_path / "monitors.yml").write_text(
+        text_monitor_yaml(0.5, EXTRA.format(start=T0.isoformat(), end=(T0 + H).isoformat()))
+    )
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(
+            warehouse=warehouse,
+            store=f"sqlite:///{tmp_path / 'results.sqlite'}",
+            out_dir=tmp_path / "out",
+        )
+    )
+    return Context.from_config(load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_records_without_a_usable_event_time_are_quarantined_where_they_arrived(tmp_path, backend):
+    """A NULL, non-date or numeric event time puts a record in no window's range: it is
+    counted and quarantined in the window it was ingested in, not lost."""
+    frame = make_requests(hours=2, per_hour=50)
+    frame["ctx"] = "Pro allows 600 requests per minute."
+    frame["answer"] = "600 requests per minute"
+    hour2 = frame.index[frame.event_time >= pd.Timestamp(T0.replace(tzinfo=None)) + H]
+    # as pandas writes them to SQLite (text), so a bad value can sit among good ones
+    frame["event_time"] = frame["event_time"].dt.strftime("%Y-%m-%d %H:%M:%S.%f").astype(object)
+    bad = {"null": hour2[0]}
+    if backend == "sqlite":  # SQLite keeps whatever was written in a timestamp column
+        bad |= {"not a date": hour2[1], "a bare number": hour2[2]}
+        frame.loc[bad["not a date"], "event_time"] = "yesterday-ish"
+        frame.loc[bad["a bare number"], "event_time"] = 1_767_225_600
+    frame.loc[bad["null"], "event_time"] = None
+    frame.loc[hour2[3], ["event_time", "request_id"]] = [None, None]  # no time and no id
+    expected = sorted(str(frame.loc[i, "request_id"]) for i in bad.values())
+    if backend == "duckdb":
+        frame["event_time"] = pd.to_datetime(frame["event_time"])
+        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+        engine = sa.create_engine(url)
+        write_table(engine, frame)
+        engine.dispose()
+    else:
+        url = _sqlite_warehouse(tmp_path, frame)
+    ctx = _text_project(tmp_path, url)
+    monitor = ctx.config.monitors.monitors[0]
+    windows = [Window(T0, T0 + H), Window(T0 + H, T0 + 2 * H)]
+    results = [run_window(ctx, monitor, w) for w in windows]
+    assert all(r.status == "succeeded" for r in results), [r.error for r in results]
+    first = ctx.store.quarantined("bot")
+    by_id = {q["record_id"]: q for q in first}
+    assert sorted(k for k in by_id if not k.startswith("(null")) == expected
+    assert "(null record_id, unplaceable #1)" in by_id  # no id: a stand-in, still counted
+    assert {q["reasons"] for q in first} == {"unplaceable_ts"}
+    assert {q["window_start"].replace(tzinfo=None) for q in first} == {
+        (T0 + H).replace(tzinfo=None)
+    }
+    # every record is accounted for: read in a window, or quarantined where it arrived
+    assert sum(r.rows for r in results) + len(first) == len(frame)
+    assert results[1].quarantine_reasons == {"unplaceable_ts": len(bad) + 1}
+    # a re-run of the window stores the same quarantine, no more
+    again = run_window(ctx, monitor, windows[1])
+    assert again.status == "succeeded"
+
+    def key(rows: list[dict]) -> list[tuple]:
+        return [(q["record_id"], q["reasons"], q["window_start"]) for q in rows]
+
+    assert key(ctx.store.quarantined("bot")) == key(first)
+    ctx.close()
+
+
+def test_text_that_is_not_utf8_is_read_with_replacement_characters(tmp_path):
+    """SQLite stores any bytes as TEXT; one bad value must not fail the window (it would fail
+    every re-run too). It reads with U+FFFD, is judged and reported like any other."""
+    frame = make_requests(hours=1, per_hour=60)
+    frame["ctx"] = "Pro allows 600 requests per minute."
+    frame["answer"] = "600 requests per minute"
+    url = _sqlite_warehouse(tmp_path, frame)
+    record_id = str(frame["request_id"].iloc[5])
+    raw = sqlite3.connect(tmp_path / "wh.sqlite")
+    raw.execute(
+        "UPDATE app_requests SET answer = CAST(X'3630308081FE' AS TEXT) WHERE request_id = ?",
+        (record_id,),
+    )
+    raw.commit()
+    raw.close()
+    ctx = _text_project(tmp_path, url)
+    result = run_window(ctx, ctx.config.monitors.monitors[0], Window(T0, T0 + H))
+    assert result.status == "succeeded", result.error
+    assert result.rows == len(frame)
+    judged = {j["record_id"] for j in ctx.store.judgments("bot", "groundedness")}
+    assert record_id in judged
+    frame_read = ctx.warehouse.read_window(
+        ctx.config.monitors.monitors[0], Window(T0, T0 + H), ["record_id", "output"]
+    )
+    [text] = frame_read.loc[frame_read["record_id"] == record_id, "output"]
+    assert text.startswith("600") and "\ufffd" in text
+    ctx.close()

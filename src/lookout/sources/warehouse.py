@@ -39,6 +39,13 @@ def metric_fields(source: SourceConfig) -> list[str]:
     return [field for field in source.columns if field not in TEXT_FIELDS]
 
 
+def _lenient_sqlite_text(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite stores any bytes as TEXT; one value that is not UTF-8 must not fail a whole
+    window's read (PostgreSQL and DuckDB refuse such values on write). It reads with U+FFFD
+    in place of the bad bytes."""
+    dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+
+
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
@@ -59,6 +66,8 @@ class Warehouse:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = sa.create_engine(self._url, pool_pre_ping=True)
+            if self._engine.dialect.name == "sqlite":
+                sa.event.listen(self._engine, "connect", _lenient_sqlite_text)
         return self._engine
 
     @property
@@ -295,6 +304,37 @@ class Warehouse:
             dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
         )
         return str(compiled)
+
+    def unplaceable_rows(
+        self, monitor: Monitor, window: Window, fields: Sequence[str]
+    ) -> pd.DataFrame:
+        """Records ingested during the window whose event time is missing or unreadable.
+
+        No window's read selects such a record (its `ts` is in no range), so without this it
+        would never be counted; the window it arrived in reports it instead. Needs
+        `ingested_at`. SQLite keeps any value in a timestamp column: one `datetime()` cannot
+        read (text that is not a date, a bare number) counts as unreadable too.
+        """
+        source = monitor.source
+        wanted = [f for f in fields if f in source.columns]
+        if "ingested_at" not in source.columns:
+            return pd.DataFrame(columns=wanted)
+        table = self._table(source)
+        ts = self._column(table, source, "ts")
+        ingested = self._column(table, source, "ingested_at")
+        unreadable: Any = ts.is_(None)
+        if self.dialect == "sqlite":
+            unreadable = sa.or_(unreadable, sa.func.datetime(ts).is_(None))
+        query = (
+            sa.select(*(self._column(table, source, f).label(f) for f in wanted))
+            .where(
+                ingested >= self._bind_time(source, "ingested_at", window.start),
+                ingested < self._bind_time(source, "ingested_at", window.end),
+                unreadable,
+            )
+            .order_by(ingested, self._column(table, source, "record_id"))
+        )
+        return self._fetch_frame(query)
 
     def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
         """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""

@@ -3,6 +3,7 @@
 Pushdown runs each release's batch as a GX SQL query asset the warehouse evaluates; the
 expectations a dialect cannot evaluate (JSON parsing everywhere, regex on DuckDB) run on a
 DataFrame of just their columns. Without pushdown everything runs on the window's DataFrame.
+Records that arrived in the window without a usable event time are quarantined here too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from lookout.config.models import Monitor
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
-__all__ = ["PlannedExpectation", "ValidationResult", "plan_suite", "run_validation"]
+__all__ = [
+    "UNPLACEABLE_TS",
+    "PlannedExpectation",
+    "ValidationResult",
+    "plan_suite",
+    "run_validation",
+]
 
 # What GX's SQL engine cannot evaluate, by dialect (measured: GX 1.24, see tests).
 _NOT_IN_SQL: dict[str, frozenset[str]] = {
@@ -31,6 +38,9 @@ _NOT_IN_SQL: dict[str, frozenset[str]] = {
     "sqlite": frozenset({"json_parses"}),
 }
 PUSHDOWN_DIALECTS = frozenset(_NOT_IN_SQL)
+# The quarantine reason of a record that arrived without a usable event time (see
+# `Warehouse.unplaceable_rows`): no window would ever read it otherwise.
+UNPLACEABLE_TS = "unplaceable_ts"
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,25 @@ def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
     return mapped + cohorts
 
 
+def _unplaceable(warehouse: Warehouse, monitor: Monitor, window: Window) -> list[tuple[str, str]]:
+    """(record id, release) of the records that arrived in the window without a usable event
+    time: quarantined here, the one place they can be counted. A missing id gets a stand-in
+    numbered in arrival order (stable, so a re-run stores the same rows)."""
+    fields = ["record_id", *monitor.source.release]
+    frame = warehouse.unplaceable_rows(monitor, window, fields)
+    if frame.empty:
+        return []
+    labels = release_labels(frame, monitor.source.release)
+    out = []
+    nulls = 0
+    for value, release in zip(frame["record_id"], labels, strict=True):
+        if value is None or (isinstance(value, float) and value != value):
+            nulls += 1
+            value = f"(null record_id, unplaceable #{nulls})"
+        out.append((str(value), str(release)))
+    return out
+
+
 def run_validation(
     warehouse: Warehouse,
     monitor: Monitor,
@@ -247,6 +276,10 @@ def run_validation(
             batch = runner.frame_batch(part.reset_index(drop=True))
             result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
             collect(result, release)
+    for record_id, release in _unplaceable(warehouse, monitor, window):
+        quarantined.setdefault(record_id, []).append(UNPLACEABLE_TS)
+        quarantined_release[record_id] = release
+        rows_by_release[release] = rows_by_release.get(release, 0) + 1
     reasons: dict[str, int] = {}
     for names in quarantined.values():
         for name in set(names):
