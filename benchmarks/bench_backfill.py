@@ -17,7 +17,9 @@ PREFECT_HOME in a temporary directory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import gc
 import os
 import platform
 import resource
@@ -32,7 +34,71 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _peak_rss_mb() -> float:
+    """Peak RSS since the last `_reset_peak_rss()` (VmHWM; the whole process's peak if the
+    kernel cannot reset it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _reset_peak_rss() -> None:
+    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so building the
+    warehouse (a pandas frame of every row) does not count as the flow's memory."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _write_json(
+    path: str | None,
+    n_first: int,
+    plain: float,
+    flow_first: float,
+    n: int,
+    total: float,
+    busy: float,
+    stage_totals: dict[str, float],
+) -> None:
+    """For run_all.py: seconds per window, the plain loop being the baseline."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _results import row, write_json
+
+    inside = sum(stage_totals.values()) or 1.0
+    stages = ", ".join(
+        f"{stage} {100 * seconds / inside:.0f}%"
+        for stage, seconds in sorted(stage_totals.items(), key=lambda kv: -kv[1])[:4]
+    )
+    group = f"backfill, seconds per window ({n} windows)"
+    rows = [
+        row(
+            group,
+            f"plain run_window loop, first {n_first}",
+            seconds=plain,
+            baseline_seconds=plain,
+            peak_rss_mb=None,
+            baseline=True,
+        ),
+        row(
+            group,
+            f"backfill flow, first {n_first}",
+            seconds=flow_first,
+            baseline_seconds=plain,
+            peak_rss_mb=None,
+            note="includes the ephemeral API's start",
+        ),
+        row(
+            group,
+            f"backfill flow, all {n}",
+            seconds=total / n,
+            baseline_seconds=plain,
+            peak_rss_mb=_peak_rss_mb(),
+            note=f"Prefect overhead {100 * (total - busy) / total:.1f}%; {stages}",
+        ),
+    ]
+    write_json(path, "bench_backfill", rows)
 
 
 def main() -> None:
@@ -43,6 +109,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline", type=int, default=48, help="first windows run with and without Prefect"
     )
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lookout-bench-backfill-"))
@@ -81,7 +148,12 @@ def main() -> None:
     rows = write_duckdb(
         generate_requests(start, args.days, rows_per_hour=per_hour), work / "warehouse.duckdb"
     )
-    print(f"warehouse: {rows:,} rows over {args.days} days ({time.perf_counter() - clock:.1f} s)")
+    print(
+        f"warehouse: {rows:,} rows over {args.days} days ({time.perf_counter() - clock:.1f} s, "
+        f"peak RSS {_peak_rss_mb():.0f} MB while building it)"
+    )
+    gc.collect()
+    _reset_peak_rss()
     end = start + timedelta(days=args.days)
     profiles, monitors = str(work / "profiles.yml"), str(work / "monitors.yml")
 
@@ -162,7 +234,8 @@ def main() -> None:
             for stage, seconds in sorted(stage_totals.items(), key=lambda kv: -kv[1])
         )
     )
-    print(f"peak RSS: {_peak_rss_mb():.0f} MB")
+    print(f"peak RSS after building the warehouse (plain loop and flows): {_peak_rss_mb():.0f} MB")
+    _write_json(args.json, len(first), plain, small / len(first), n, total, busy, stage_totals)
     shutil.rmtree(work, ignore_errors=True)
 
 

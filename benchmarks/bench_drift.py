@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import row, write_json
 from bench_window import _peak_rss_mb
 
 PG_URL = os.environ.get("LOOKOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -506,6 +507,27 @@ def _rows(backend: str, rows: int, samples: dict[str, list[dict[str, Any]]]) -> 
     return out
 
 
+def _json_rows(
+    backend: str, rows: int, samples: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """For run_all.py: the baseline is Evidently on the raw rows (read + report)."""
+    base = _median(samples["evidently"], "seconds")
+    return [
+        row(
+            f"drift, {rows:,} + {rows:,} rows ({backend})",
+            kind,
+            rows=2 * rows,
+            seconds=_median(runs, "seconds"),
+            baseline_seconds=base,
+            peak_rss_mb=_median(runs, "peak_rss_mb"),
+            repeats=len(runs),
+            baseline=kind == "evidently",
+            note="drifted: " + (", ".join(runs[0]["drifted"]) or "-"),
+        )
+        for kind, runs in sorted(samples.items(), key=lambda kv: kv[0] != "evidently")
+    ]
+
+
 def _summary(backend: str, samples: dict[str, list[dict[str, Any]]]) -> str:
     cold = _median(samples["lookout_cold"], "seconds")
     evidently = _median(samples["evidently"], "seconds")
@@ -569,6 +591,7 @@ def main() -> None:
         "default 1, 0 below 1,000,000 rows per side (a smoke run)",
     )
     parser.add_argument("--sqlite-rows", type=int, help="rows per side on SQLite (default --rows)")
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--store")
@@ -601,6 +624,7 @@ def main() -> None:
     ]
     notes: list[str] = []
     scores: list[str] = []
+    out: list[dict[str, Any]] = []
     started_all = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lookout-bench-drift-") as tmp_name:
         tmp = Path(tmp_name)
@@ -629,6 +653,7 @@ def main() -> None:
             print("\n".join(lines), flush=True)
             table += lines
             notes.append(_summary(backend, samples))
+            out += _json_rows(backend, rows, samples)
             scores += ["", *_score_table(backend, samples)]
     print()
     print("\n".join(table))
@@ -636,6 +661,7 @@ def main() -> None:
     print("\n".join(notes))
     print("\n".join(scores))
     print(f"\n(total {time.perf_counter() - started_all:.0f}s)")
+    write_json(args.json, "bench_drift", out)
 
 
 if __name__ == "__main__":

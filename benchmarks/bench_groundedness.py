@@ -18,10 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import peak_rss_mb, row, write_json
 
 from lookout.checks.evaluators.groundedness import Groundedness
 from lookout.checks.evaluators.relevance import answer_relevance, context_relevance
@@ -49,6 +53,7 @@ def shuffled_auroc(rows: list[Row], score: Callable[[Row, Row], float]) -> float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timing passes over all rows")
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     args = parser.parse_args()
 
     rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
@@ -87,6 +92,38 @@ def main() -> None:
         evaluator.evaluate(rows)
     elapsed = time.perf_counter() - started
     print(f"speed: {args.repeats * len(rows) / elapsed:,.0f} records/s (one core)")
+    started = time.perf_counter()
+    for _ in range(args.repeats):
+        [token_overlap(r) for r in rows]
+    overlap_elapsed = time.perf_counter() - started
+    n = args.repeats * len(rows)
+    group = f"offline groundedness, {n:,} records (HaluEval QA sample)"
+    test_auroc = auroc(*scored["test"])
+    write_json(
+        args.json,
+        "bench_groundedness",
+        [
+            row(
+                group,
+                "token overlap",
+                rows=n,
+                seconds=overlap_elapsed,
+                baseline_seconds=overlap_elapsed,
+                peak_rss_mb=peak_rss_mb(),
+                baseline=True,
+                note=f"{n / overlap_elapsed:,.0f} records/s",
+            ),
+            row(
+                group,
+                "Groundedness",
+                rows=n,
+                seconds=elapsed,
+                baseline_seconds=overlap_elapsed,
+                peak_rss_mb=peak_rss_mb(),
+                note=f"{n / elapsed:,.0f} records/s, test AUROC {test_auroc:.3f}",
+            ),
+        ],
+    )
 
     ctx = shuffled_auroc(rows, lambda q, c: context_relevance(q["input"], c["context"])[0])
     ans = shuffled_auroc(rows, lambda q, a: answer_relevance(q["input"], a["output"])[0])

@@ -188,12 +188,49 @@ def measure(mode: str, base_url: str, n: int, concurrency: int) -> dict[str, Any
 # --------------------------------------------------------------------------- driver
 
 
+def _write_json(args: argparse.Namespace, rows: list[dict[str, Any]], capacity: float) -> None:
+    """For run_all.py: the baseline is the endpoint's capacity (records / capacity seconds)."""
+    from benchmarks._results import row, write_json
+
+    ideal = args.records / capacity
+    group = (
+        f"judges, {args.records:,} records ({args.concurrency} in flight, "
+        f"{args.latency * 1000:g} ms each: {capacity:g} req/s)"
+    )
+    out = [
+        row(
+            group,
+            "endpoint capacity",
+            seconds=ideal,
+            baseline_seconds=ideal,
+            peak_rss_mb=None,
+            rows=args.records,
+            baseline=True,
+        )
+    ]
+    for r in rows:
+        out.append(
+            row(
+                group,
+                {"judge": "LLMJudge"}.get(r["mode"], r["mode"]),
+                rows=args.records,
+                seconds=r["seconds"],
+                baseline_seconds=ideal,
+                peak_rss_mb=r["peak_rss_mb"],
+                note=f"{r['share_of_capacity']:.1%} of capacity, "
+                f"{r['client_cpu_ms_per_req']:.2f} CPU ms per request",
+            )
+        )
+    write_json(args.json, "bench_judges", out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per request")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--modes", default="httpx,openai,judge")
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one measurement
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,6 +288,7 @@ def main() -> None:
             f"{row['seconds']:>9.1f}{row['client_cpu_ms_per_req']:>12.2f}"
             f"{row['rss_before_mb']:>12.1f}{row['peak_rss_mb']:>10.1f}{growth:>8.1f}"
         )
+    _write_json(args, rows, capacity)
     judge = next((r for r in rows if r["mode"] == "judge"), None)
     if judge is not None:
         verdict = "OK" if judge["share_of_capacity"] >= 0.9 else "BELOW TARGET"

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import row, write_json
 from bench_window import DAY, _config, _peak_rss_mb, build_table
 
 PG_URL = os.environ.get("LOOKOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -143,6 +144,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--backends", default="duckdb,postgresql")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--work")
@@ -157,6 +159,7 @@ def main() -> None:
         f"{args.repeats} repeats, medians; ratio = time / bare_read of the same run"
     )
     print(f"{'backend':<11} {'rows':>9} {'path':<13} {'ratio':>7} {'seconds':>8} {'peak MB':>8}")
+    out = []
     with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for backend in args.backends.split(","):
@@ -177,8 +180,22 @@ def main() -> None:
                             f"{sec:>8.2f} {peak:>8.0f}",
                             flush=True,
                         )
+                        out.append(
+                            row(
+                                f"validation, {rows:,} rows ({backend})",
+                                kind,
+                                rows=int(samples[kind][0]["rows"]),
+                                seconds=sec,
+                                baseline_seconds=base,
+                                peak_rss_mb=peak,
+                                repeats=len(samples[kind]),
+                                baseline=kind == "bare_read",
+                                note=f"{int(samples[kind][0]['failed'])} failed expectations",
+                            )
+                        )
                 finally:
                     drop(url)
+    write_json(args.json, "bench_validation", out)
 
 
 if __name__ == "__main__":

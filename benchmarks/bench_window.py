@@ -1,5 +1,8 @@
 """Window read + ops metrics on a 1,000,000-row table, as ratios to a bare SELECT.
 
+The window runs without its optional stages (validation, drift, evaluators: each has a
+benchmark of its own; `bench_hourly.py` runs them all end to end).
+
 Each measurement runs in a fresh subprocess (so peak RSS is its own) and is repeated; the
 median is reported. The baseline is measured in the same run: machines are noisy, absolute
 times are not comparable between runs, ratios are.
@@ -21,6 +24,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import row, write_json
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -115,7 +121,8 @@ def measure(kind: str, data_dir: Path) -> dict[str, float]:
         frame = ctx.warehouse._fetch_frame(query)
         rows = len(frame)
     else:
-        result = run_window(ctx, monitor, window)
+        # read, metrics, rules, commit: the optional stages have benchmarks of their own
+        result = run_window(ctx, monitor, window, stages=())
         if result.status != "succeeded":
             raise SystemExit(f"run failed: {result.error}")
         rows = result.rows
@@ -139,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", help="write the results here (for run_all.py)")
     parser.add_argument("--child")
     parser.add_argument("--data")
     args = parser.parse_args()
@@ -161,12 +169,26 @@ def main() -> None:
             f"{len(samples['bare_select'])} repeats, median shown"
         )
         print(f"{'path':<14} {'rows':>10} {'ratio':>7} {'peak RSS MB':>12}")
+        out = []
         for kind in kinds:
             seconds = statistics.median(s["seconds"] for s in samples[kind])
             peak = statistics.median(s["peak_rss_mb"] for s in samples[kind])
             rows = int(samples[kind][0]["rows"])
             print(f"{kind:<14} {rows:>10,} {seconds / base:>6.2f}x {peak:>12.0f}")
+            out.append(
+                row(
+                    f"window read + metrics, {args.rows:,} rows (DuckDB)",
+                    kind,
+                    rows=rows,
+                    seconds=seconds,
+                    baseline_seconds=base,
+                    peak_rss_mb=peak,
+                    repeats=len(samples[kind]),
+                    baseline=kind == "bare_select",
+                )
+            )
         print(f"(baseline bare_select median: {base:.3f}s)")
+        write_json(args.json, "bench_window", out)
 
 
 if __name__ == "__main__":
