@@ -475,6 +475,12 @@ class SamplingConfig(_Model):
         default=True, description="records failing an evaluator with `sample: all`"
     )
     salt: str = Field(default="", description="change to draw a different stable sample")
+    max_records: int | None = Field(
+        default=20_000,
+        ge=1,
+        description="per window: a larger sample is thinned to about this many records "
+        "(the random part keeps at least half); null: no cap",
+    )
 
 
 class JudgeBudget(_Model):

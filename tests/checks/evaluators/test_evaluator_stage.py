@@ -22,7 +22,7 @@ WINDOW = Window(T0, T0 + H)
 EVALUATORS = """
     evaluators:
       enabled: true
-      sampling: {{share: {share}, latency_quantile: 0.99}}
+      sampling: {{share: {share}, latency_quantile: 0.99, max_records: {max_records}}}
       budget: {{max_judgments: {max_judgments}}}
       checks:
         - {{name: judge_g, kind: llm, evaluator: groundedness, threshold: 0.5}}
@@ -51,7 +51,14 @@ def _frame():
 
 
 def _ctx(
-    tmp_path: Path, fake: FakeOpenAI, monkeypatch, *, share=0.1, max_judgments=None, retries=1
+    tmp_path: Path,
+    fake: FakeOpenAI,
+    monkeypatch,
+    *,
+    share=0.1,
+    max_judgments=None,
+    retries=1,
+    max_records=None,
 ):
     monkeypatch.setenv("TEST_JUDGE_KEY", fake.api_key)
     warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
@@ -59,7 +66,10 @@ def _ctx(
     write_table(engine, _frame())
     engine.dispose()
     monitors = text_monitor_yaml(
-        0.9, EVALUATORS.format(share=share, max_judgments=max_judgments or "null")
+        0.9,
+        EVALUATORS.format(
+            share=share, max_judgments=max_judgments or "null", max_records=max_records or "null"
+        ),
     )
     (tmp_path / "monitors.yml").write_text(monitors)
     profiles = PROFILES_YAML.format(
@@ -115,6 +125,18 @@ def test_judges_the_failure_biased_sample_once_and_reuses_it_on_rerun(
     assert fake_openai.requests == []  # zero requests the second time
     assert again.judged == 0 and again.judge_cached == first.judged + first.judge_cached
     assert _metrics(ctx, "eval.judge_g") == rates
+    ctx.close()
+
+
+def test_a_large_window_sends_only_max_records_to_the_judge(tmp_path, fake_openai, monkeypatch):
+    ctx = _ctx(tmp_path, fake_openai, monkeypatch, share=1.0, max_records=40)
+    result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW, as_of=T0 + 3 * H)
+    assert result.status == "succeeded", result.error
+    judged = [j for j in ctx.store.judgments("bot", "judge_g") if j["status"] == "judged"]
+    # ~200 records in the window; about 40 go to the judge (rounding: one per stratum at most)
+    assert 40 <= len(fake_openai.requests) == len(judged) <= 40 + 12
+    pii = _metrics(ctx, "eval.pii")  # `sample: all` checks are not thinned
+    assert sum(m.n for (r, c), m in pii.items() if c == "*") == result.rows
     ctx.close()
 
 

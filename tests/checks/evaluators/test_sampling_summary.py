@@ -74,6 +74,26 @@ def test_share_zero_selects_only_flagged_and_share_one_everything():
     assert _select(frame.iloc[0:0]).record_ids == ()
 
 
+def test_a_large_sample_is_thinned_to_the_cap_stratified_and_nested():
+    frame = _frame(20_000)
+    full = _select(frame, share=0.5)
+    capped = _select(frame, share=0.5, max_records=2_000)
+    assert full.uncapped == len(full) > 10_000 and capped.uncapped == len(full)
+    # about the cap (one record of rounding per stratum at most)
+    assert 2_000 <= len(capped) <= 2_000 + 4
+    assert len(capped.random) >= 1_000  # the random part keeps at least half
+    assert capped.random < full.random  # a subset: judgments of the larger sample stay cached
+    flagged = [r for r in capped.record_ids if capped.reasons[r]]
+    assert flagged and all(r in full.reasons and full.reasons[r] for r in flagged)
+    for _, group in frame.groupby(["release", "region"]):  # every stratum thinned alike
+        kept = sum(r in capped.random for r in group.record_id)
+        assert kept / len(group) == pytest.approx(len(capped.random) / len(frame), abs=0.01)
+    shuffled = _select(frame.sample(frac=1, random_state=5), share=0.5, max_records=2_000)
+    assert set(shuffled.record_ids) == set(capped.record_ids)  # row order does not matter
+    small = _select(_frame(300), share=0.5, max_records=2_000)
+    assert small.uncapped == len(small)  # under the cap: untouched
+
+
 def _j(record_id, status="judged", score=1.0, name="g"):
     label = None if status != "judged" else ("pass" if score >= 0.5 else "fail")
     return Judgment(record_id, name, "v1", status, score if status == "judged" else None, label)

@@ -7,6 +7,11 @@ release x cohort stratum: the records with the smallest stable hash of `record_i
 re-running a window picks the same records, and a judged record stays judged (cache hits).
 Pass rates are estimated on the random part only (it is unbiased); the flagged part is reported
 on its own, because a failure-biased sample would drag a pass rate down by construction.
+
+A large window is thinned to about `max_records` (time and memory stay bounded; a pass rate's
+interval barely narrows past a few thousand records): the random part keeps at least half of
+the cap, each stratum thinned alike (a smaller sample is a subset of the larger one, so cached
+judgments stay hits); flagged records fill the rest, in stable hash order.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Selection:
     record_ids: tuple[str, ...]
     random: frozenset[str]
     reasons: dict[str, tuple[str, ...]]  # record id -> flags (empty: random only)
+    uncapped: int = 0  # records the selection would have held without `max_records`
 
     def __len__(self) -> int:
         return len(self.record_ids)
@@ -51,6 +57,7 @@ def select_records(
     latency_quantile: float | None = None,
     failed_ids: Iterable[str] = (),
     errors: bool = True,
+    max_records: int | None = None,
 ) -> Selection:
     """Select from `frame` (columns `record_id` and, when present, `status`, `feedback`,
     `latency_ms` and the `strata` columns)."""
@@ -80,10 +87,20 @@ def select_records(
 
     random = _stratified(frame, ids, share, strata, salt)
     chosen = [r for r in ids if r in random or r in flags]
+    uncapped = len(dict.fromkeys(chosen))
+    if max_records is not None and uncapped > max_records:
+        flagged_only = [r for r in dict.fromkeys(ids) if r in flags and r not in random]
+        room = max(max_records - len(flagged_only), max_records // 2)
+        if len(random) > room:
+            random = _stratified(frame, ids, share * room / len(random), strata, salt)
+        left = max(max_records - len(random), 0)
+        kept = set(sorted(flagged_only, key=lambda r: stable_unit(r, salt))[:left])
+        chosen = [r for r in ids if r in random or r in kept]
     return Selection(
         tuple(dict.fromkeys(chosen)),
         frozenset(random),
         {r: tuple(flags.get(r, ())) for r in chosen},
+        uncapped,
     )
 
 

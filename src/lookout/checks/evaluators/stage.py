@@ -191,7 +191,16 @@ def run_evaluators(
         latency_quantile=sampling.latency_quantile,
         failed_ids=failed if sampling.offline_failures else (),
         errors=sampling.errors,
+        max_records=sampling.max_records,
     )
+    if selection.uncapped > len(selection):
+        log.info(
+            "monitor %s window %s: sample thinned to %d of %d records (sampling.max_records)",
+            monitor.name,
+            window.label,
+            len(selection),
+            selection.uncapped,
+        )
     outcome.selected = len(selection)
     outcome.flagged = sum(1 for r in selection.record_ids if selection.reasons[r])
     if sampled and len(selection):
