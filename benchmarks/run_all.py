@@ -20,6 +20,10 @@ Needs PostgreSQL on 127.0.0.1:5432 (LOOKOUT_TEST_PG_URL) for the PostgreSQL rows
 hour on 2 cores; `--quick` runs small sizes (a smoke test of the harness, ~5 minutes; its
 figures are not worth keeping and it writes RESULTS-quick.md).
 
+Each step's result is kept in benchmarks/results.json with its commit and time; `--only`
+re-runs some steps and rewrites RESULTS.md with their new figures next to the others' kept
+ones (each group's ratio still comes from one run; the "Runs" list says which run).
+
     python benchmarks/run_all.py
     python benchmarks/run_all.py --quick
     python benchmarks/run_all.py --only hourly,judges
@@ -45,6 +49,7 @@ from _results import machine
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+STORE = HERE / "results.json"  # every step's latest result: what RESULTS.md is made from
 ENV = {
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "false",
@@ -218,6 +223,15 @@ def render(
         out += ["## Stage benchmarks", "", *results_table(others), ""]
     if failures:
         out += ["## Failed", "", *(f"- {f}" for f in failures), ""]
+    runs = [r for r in results if r.get("step")]
+    if runs:
+        out += ["## Runs", ""]
+        out += [
+            f"- {r['step']} ({r['benchmark']}): {r.get('ran_at', '?')}, commit "
+            f"`{r.get('commit', '?')}`, {r.get('minutes', 0):.1f} min"
+            for r in runs
+        ]
+        out.append("")
     return "\n".join(out)
 
 
@@ -240,6 +254,16 @@ def _commit() -> str:
     return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
+def _load(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def merge(previous: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step's latest result, in the order of STEPS."""
+    latest = {r.get("step"): r for r in previous} | {r["step"]: r for r in fresh}
+    return [latest[s.name] for s in STEPS if s.name in latest]
+
+
 def run_step(step: Step, quick: bool, tmp: Path) -> dict[str, Any]:
     out = tmp / f"{step.name}.json"
     argv = [sys.executable, str(HERE / step.script), *(step.quick_args if quick else step.args)]
@@ -251,6 +275,9 @@ def run_step(step: Step, quick: bool, tmp: Path) -> dict[str, Any]:
         raise RuntimeError(f"{step.script} exited {done.returncode}")
     result = json.loads(out.read_text())
     result["minutes"] = (time.perf_counter() - started) / 60
+    result["step"] = step.name
+    result["commit"] = _commit()
+    result["ran_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"=== {step.name}: {result['minutes']:.1f} min", flush=True)
     return result
 
@@ -281,6 +308,9 @@ def main() -> None:
             except Exception as exc:  # one broken benchmark must not hide the others
                 failures.append(f"{step.name}: {exc}")
                 print(f"=== {step.name} FAILED: {exc}", flush=True)
+    if not args.quick:  # a partial run refreshes its steps and keeps the others' figures
+        results = merge(_load(STORE), results)
+        STORE.write_text(json.dumps(results, indent=1, default=str) + "\n")
     command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
     if args.only:
         command += f" --only {args.only}"

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from _results import row
 from bench_hourly import _exponent
-from run_all import growth_table, render, results_table
+from run_all import growth_table, merge, render, results_table
 
 
 def test_exponent_of_growth() -> None:
@@ -68,3 +68,15 @@ def test_growth_table_and_the_page() -> None:
     )
     assert "commit `abc1234`" in page and "2 cores, 24 GiB" in page
     assert "### Cost growth" in page and "- drift: exited 1" in page
+
+
+def test_a_partial_run_replaces_its_steps_and_keeps_the_others_in_order() -> None:
+    previous = [
+        {"step": "hourly", "benchmark": "bench_hourly", "rows": [], "commit": "old"},
+        {"step": "judges", "benchmark": "bench_judges", "rows": [], "commit": "old"},
+    ]
+    fresh = [{"step": "hourly", "benchmark": "bench_hourly", "rows": [], "commit": "new"}]
+    merged = merge(previous, fresh)
+    assert [(r["step"], r["commit"]) for r in merged] == [("hourly", "new"), ("judges", "old")]
+    fresh = [{"step": "window", "benchmark": "bench_window", "rows": [], "commit": "new"}]
+    assert [r["step"] for r in merge(previous, fresh)] == ["hourly", "window", "judges"]
