@@ -183,8 +183,12 @@ def render(
     out = [
         "# Benchmark results",
         "",
-        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, "
-        f"in {minutes:.0f} minutes.",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC, commit `{commit}`"
+        + (
+            f", in {minutes:.0f} minutes."
+            if minutes
+            else "; the Runs list at the end says when and at which commit each step ran."
+        ),
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
         f"Python {info['python']}, {info['system']}.",
@@ -203,8 +207,9 @@ def render(
             "The real `lookout-hourly` flow (Prefect, ephemeral API started before the clock) on "
             "one window of the demo warehouse holding N rows of release 2's traffic (its "
             "injected incidents drift): GX validation, ops metrics, drift against the previous "
-            "release, offline evaluators on the 20% failure-biased sample (capped by the run's "
-            "budget of 100,000 judgments), Evidently HTML reports, rules, alerts to files. "
+            "release, offline evaluators on the 20% failure-biased sample (thinned to about "
+            "20,000 records: `sampling.max_records`), the day's Evidently HTML reports (the "
+            "first drifted window of a day writes them: the worst hour), rules, alerts to files. "
             "Baseline: a bare DuckDB read of the window's rows.",
             "",
             *results_table([hourly]),
@@ -291,7 +296,22 @@ def main() -> None:
     parser.add_argument(
         "--out", help="default benchmarks/RESULTS.md (RESULTS-quick.md with --quick)"
     )
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite RESULTS.md from results.json"
+    )
     args = parser.parse_args()
+    if args.render:
+        text = render(
+            _load(STORE),
+            [],
+            info=machine(),
+            commit=_commit(),
+            started=datetime.now(UTC),
+            minutes=0,
+            command="python benchmarks/run_all.py --render",
+        )
+        (HERE / "RESULTS.md").write_text(text + "\n")
+        return
     chosen = [s for s in STEPS if not args.only or s.name in args.only.split(",")]
     if args.quick:
         chosen = [s for s in chosen if s.quick_args]

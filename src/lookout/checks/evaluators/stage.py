@@ -82,6 +82,17 @@ def _read(
     return normalize_frame(pd.concat(frames, ignore_index=True))
 
 
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with few distinct values (status, release fields, cohorts, feedback) as
+    categoricals: a 1M-row window's base columns take ~70 MB instead of ~470 MB."""
+    for name in frame.columns:
+        if name != "record_id" and frame[name].dtype == object:
+            values = frame[name]
+            if values.nunique(dropna=True) <= max(1_000, len(values) // 10):
+                frame[name] = values.astype("category")
+    return frame
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     clean = frame.astype(object).where(frame.notna(), None)
     return clean.to_dict("records")
@@ -158,19 +169,19 @@ def run_evaluators(
     frame = frame[~frame["record_id"].astype(str).duplicated(keep="first")]
     if frame.empty:
         return outcome
-    frame = frame.reset_index(drop=True)
+    frame = _compact(frame.reset_index(drop=True))
     frame["record_id"] = frame["record_id"].astype(str)
-    release = release_labels(frame, source.release)
-    releases = dict(zip(frame["record_id"], release, strict=True))
-    cohort_labels = {
-        c: (c + "=" + as_labels(frame[c])).tolist() for c in source.cohorts if c in frame
-    }
-    position = {r: i for i, r in enumerate(frame["record_id"])}
+    release = pd.Series(
+        release_labels(frame, source.release).to_numpy(), index=frame["record_id"].to_numpy()
+    )
+    # labels per record are made only for the records graded, not for every row of the window
+    at = pd.Index(frame["record_id"])
 
     results: list[tuple[Judgment, str]] = []  # (judgment, record id)
     failed: set[str] = set()
     if everything:
         all_records = _records(frame)
+        releases = release.to_dict()
         for configured in everything:
             for judgment in _judge(
                 store, monitor, window, configured, all_records, releases, budget, outcome, now
@@ -204,8 +215,9 @@ def run_evaluators(
     outcome.selected = len(selection)
     outcome.flagged = sum(1 for r in selection.record_ids if selection.reasons[r])
     if sampled and len(selection):
+        releases = release.loc[list(selection.record_ids)].to_dict()
         if everything:
-            chosen = frame.iloc[[position[r] for r in selection.record_ids]]
+            chosen = frame.iloc[at.get_indexer(list(selection.record_ids))]
         else:
             chosen = _read(warehouse, monitor, window, fields, selection.record_ids)
             chosen["record_id"] = chosen["record_id"].astype(str)
@@ -217,18 +229,26 @@ def run_evaluators(
                 results.append((judgment, judgment.record_id))
     outcome.budget_exhausted = budget.exhausted
 
-    feedback = _column(frame, "feedback")
-    expected = _column(frame, "expected")
+    graded_ids = list(dict.fromkeys(record_id for _, record_id in results))
+    rows = frame.iloc[at.get_indexer(graded_ids)].reset_index(drop=True)
+    row_of = {r: i for i, r in enumerate(graded_ids)}
+    graded_release = release.loc[graded_ids].tolist()
+    cohort_labels = {
+        c: (c + "=" + as_labels(rows[c])).tolist() for c in source.cohorts if c in rows
+    }
     negative = source.negative_feedback
-    humans = [human_label(f, e, negative) for f, e in zip(feedback, expected, strict=True)]
+    humans = [
+        human_label(f, e, negative)
+        for f, e in zip(_column(rows, "feedback"), _column(rows, "expected"), strict=True)
+    ]
     graded = []
     sampled_names = {c.evaluator.name for c in sampled}
     for judgment, record_id in results:
-        i = position[record_id]
+        i = row_of[record_id]
         graded.append(
             Graded(
                 judgment=judgment,
-                release=releases[record_id],
+                release=graded_release[i],
                 cohorts=tuple(labels[i] for labels in cohort_labels.values()),
                 random=judgment.evaluator not in sampled_names or record_id in selection.random,
                 human=humans[i],
