@@ -56,7 +56,9 @@ def test_no_secret_in_logs_artifacts_store_or_files(
     engine = sa.create_engine(warehouse)
     write_table(engine, _frame())
     engine.dispose()
-    monitors = text_monitor_yaml(0.02, EVALUATORS.format(share=0.2, max_judgments="null"))
+    monitors = text_monitor_yaml(
+        0.02, EVALUATORS.format(share=0.2, max_judgments="null", max_records="null")
+    )
     (tmp_path / "monitors.yml").write_text(monitors)
     caplog.set_level(logging.DEBUG)
     with fake_slack_server() as slack, fake_openai_server() as judge:
