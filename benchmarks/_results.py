@@ -7,29 +7,42 @@ RSS. Absolute seconds are kept for the record; ratios are what compare across ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import resource
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine", "peak_rss_mb", "row", "rss_mb", "write_json"]
+__all__ = ["machine", "peak_rss_mb", "reset_peak_rss", "row", "rss_mb", "write_json"]
 
 
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _status_mb(key: str) -> float | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 def peak_rss_mb() -> float:
-    """VmHWM: this process's own peak RSS (ru_maxrss of a child would include the parent's)."""
-    return _status_mb("VmHWM:")
+    """VmHWM: this process's own peak RSS since exec or `reset_peak_rss()` (ru_maxrss, the
+    fallback without /proc, would include a forked parent's)."""
+    peak = _status_mb("VmHWM:")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so building a
+    benchmark's data in the same process does not count as the measured work's memory."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def rss_mb() -> float:
-    return _status_mb("VmRSS:")
+    """VmRSS now (what imports and setup cost before the timed part)."""
+    return _status_mb("VmRSS:") or 0.0
 
 
 def machine() -> dict[str, Any]:

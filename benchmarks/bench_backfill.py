@@ -17,12 +17,10 @@ PREFECT_HOME in a temporary directory.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gc
 import os
 import platform
-import resource
 import shutil
 import sys
 import tempfile
@@ -30,26 +28,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import peak_rss_mb as _peak_rss_mb
+from _results import reset_peak_rss as _reset_peak_rss
+from _results import row, write_json
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _peak_rss_mb() -> float:
-    """Peak RSS since the last `_reset_peak_rss()` (VmHWM; the whole process's peak if the
-    kernel cannot reset it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _reset_peak_rss() -> None:
-    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so building the
-    warehouse (a pandas frame of every row) does not count as the flow's memory."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
 
 
 def _write_json(
@@ -63,9 +47,6 @@ def _write_json(
     stage_totals: dict[str, float],
 ) -> None:
     """For run_all.py: seconds per window, the plain loop being the baseline."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from _results import row, write_json
-
     inside = sum(stage_totals.values()) or 1.0
     stages = ", ".join(
         f"{stage} {100 * seconds / inside:.0f}%"

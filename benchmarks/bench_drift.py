@@ -45,6 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import row, write_json
+from _results import rss_mb as _rss_mb
 from bench_window import _peak_rss_mb
 
 PG_URL = os.environ.get("LOOKOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -68,14 +69,6 @@ LEVELS = {
 KINDS = ("lookout_cold", "lookout_cached", "lookout_cohorts", "evidently")
 
 # --------------------------------------------------------------------------- data
-
-
-def _rss_mb() -> float:
-    """VmRSS now (what imports and setup cost before the timed part)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _side(rows: int, start: datetime, release: str, shifted: bool, seed: int):

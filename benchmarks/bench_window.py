@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import peak_rss_mb as _peak_rss_mb  # bench_validation, bench_drift import it
 from _results import row, write_json
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
@@ -90,14 +90,6 @@ def _config(directory: Path, pushdown: str):
         target="dev",
         environ={"LOOKOUT_HOME": str(directory)},
     )
-
-
-def _peak_rss_mb() -> float:
-    """VmHWM: this process's peak RSS since exec (ru_maxrss would include the parent's)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(kind: str, data_dir: Path) -> dict[str, float]:

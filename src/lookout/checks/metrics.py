@@ -7,7 +7,6 @@ Both paths share that second step, so they cannot disagree on what a metric mean
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lookout.checks.stats import wilson_interval
+from lookout.sources.contract import is_missing
 
 __all__ = [
     "ALL_COHORTS",
@@ -95,7 +95,7 @@ def cohort_label(dimension: str | None, value: object) -> str:
 
 
 def label_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if is_missing(value):
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 __all__ = [
     "CANONICAL_ALIASES",
     "CANONICAL_FIELDS",
@@ -18,6 +20,7 @@ __all__ = [
     "TEXT_FIELDS",
     "canonical_name",
     "check_identifier",
+    "is_missing",
 ]
 
 REQUIRED_FIELDS = ("record_id", "ts")
@@ -107,3 +110,9 @@ def check_identifier(value: str) -> str:
             "not starting with a digit, at most 63 characters)"
         )
     return value
+
+
+def is_missing(value: object) -> bool:
+    """A logged value that is not there: None, pandas' NA, or a float NaN (how pandas and
+    the drivers hand back a NULL, depending on the column's dtype)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)

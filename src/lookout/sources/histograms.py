@@ -27,6 +27,7 @@ from lookout.checks.drift.stats import NumericHistogram
 from lookout.checks.metrics import ALL_COHORTS, as_labels, cohort_label, label_text
 from lookout.config.models import Monitor
 from lookout.errors import SourceError
+from lookout.sources.contract import is_missing
 from lookout.sources.warehouse import Warehouse, _first_line
 from lookout.windows import Window
 
@@ -276,13 +277,9 @@ def _prepare(
         limits = np.asarray(edges.get(column.name, ()), dtype=float)
         return np.searchsorted(limits, values, side="right"), values
     codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
-    labels = [category_label(None if _missing(u) else u) for u in uniques.tolist()]
+    labels = [category_label(None if is_missing(u) else u) for u in uniques.tolist()]
     labels.append(category_label(None))
     return np.where(codes < 0, len(labels) - 1, codes), labels
-
-
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def _numeric_local(

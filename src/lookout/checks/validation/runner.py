@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 
 from lookout.errors import CheckError
+from lookout.sources.contract import is_missing
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
 
@@ -138,7 +139,7 @@ def _ids(entries: Sequence[Any] | None, release: str = "") -> list[str]:
     nulls = 0
     for entry in entries:
         value = entry.get("record_id") if isinstance(entry, Mapping) else entry
-        if value is None or (isinstance(value, float) and value != value):
+        if is_missing(value):
             nulls += 1
             out.append(f"(null record_id #{nulls} of {release})" if release else f"(null #{nulls})")
         else:

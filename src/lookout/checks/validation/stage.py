@@ -20,6 +20,7 @@ from lookout.checks.validation.gx_suite import load_suite_file, referenced_colum
 from lookout.checks.validation.runner import ExpectationOutcome, GxRunner
 from lookout.checks.validation.spec import default_suite, spec_name
 from lookout.config.models import Monitor
+from lookout.sources.contract import is_missing
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
@@ -199,7 +200,7 @@ def _unplaceable(warehouse: Warehouse, monitor: Monitor, window: Window) -> list
     out = []
     nulls = 0
     for value, release in zip(frame["record_id"], labels, strict=True):
-        if value is None or (isinstance(value, float) and value != value):
+        if is_missing(value):
             nulls += 1
             value = f"(null record_id, unplaceable #{nulls})"
         out.append((str(value), str(release)))
