@@ -32,3 +32,13 @@ def test_windows_must_be_aware_and_non_empty():
         Window(T, T)
     assert Window(T, T + H).label == "2026-11-02T00:00Z/1h"
     assert Window(T, T + timedelta(days=1)).label == "2026-11-02T00:00Z/1d"
+
+
+def test_an_as_of_in_the_future_is_refused_beyond_the_allowed_skew():
+    from lookout.windows import MAX_CLOCK_SKEW, check_as_of
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    assert check_as_of(now + MAX_CLOCK_SKEW, now) == now + MAX_CLOCK_SKEW
+    assert check_as_of(datetime(2026, 12, 5, 11), now) == datetime(2026, 12, 5, 11, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"later than now .* clock skew of 5 minutes"):
+        check_as_of(now + MAX_CLOCK_SKEW + timedelta(seconds=1), now)

@@ -90,6 +90,15 @@ def run(
     """Run the hourly flow once: every complete window since each monitor's watermark."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from datetime import UTC
+
+    from lookout.windows import check_as_of
+
+    if as_of is not None:
+        try:
+            as_of = check_as_of(as_of, datetime.now(UTC))
+        except ValueError as exc:
+            raise _fail(f"--as-of: {exc}", 2) from None
     from lookout.flows.hourly import hourly
 
     try:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 from sqlalchemy.engine import make_url
 
 from lookout.alerts.blockkit import to_block_kit, to_group_block_kit
@@ -39,6 +40,7 @@ from lookout.checks.metrics import (
     MetricSettings,
     MetricValue,
     aggregate_frame,
+    as_labels,
     metrics_from_aggregates,
 )
 from lookout.checks.validation.runner import GxRunner
@@ -50,13 +52,14 @@ from lookout.checks.validation.stage import (
 )
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
+from lookout.core.cohorts import OTHER, CohortCap, choose_cohorts
 from lookout.errors import LookoutError
 from lookout.reports.drift_reports import ensure_report
 from lookout.reports.paths import report_path, report_url
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.store.drift_rows import DriftRow
 from lookout.store.results import OutboxMessage, ResultsStore, WindowCommit
-from lookout.windows import Window, complete_windows, floor_time
+from lookout.windows import Window, check_as_of, complete_windows, floor_time
 
 __all__ = [
     "Context",
@@ -201,8 +204,19 @@ def initial_frontier(monitor: Monitor, as_of: datetime) -> datetime:
     return floor_time(as_of - timedelta(days=1), monitor.window.size)
 
 
-def plan_windows(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
-    """Complete windows since the watermark, plus processed windows that got late rows."""
+def plan_windows(
+    ctx: Context, monitor: Monitor, as_of: datetime, *, now: datetime | None = None
+) -> list[Window]:
+    """Complete windows since the watermark, plus processed windows that got late rows.
+
+    An `as_of` later than the real clock (`now`) is refused; no window ending after `now`
+    is ever planned (it has not finished happening)."""
+    now = now or datetime.now(UTC)
+    try:
+        as_of = check_as_of(as_of, now)
+    except ValueError as exc:
+        raise LookoutError(f"monitor {monitor.name}: {exc}") from None
+    as_of = min(as_of, now)
     size, grace = monitor.window.size, monitor.window.grace
     frontier = ctx.store.watermark(monitor.name) or initial_frontier(monitor, as_of)
     processed = ctx.store.processed_windows(monitor.name, frontier - monitor.window.late_lookback)
@@ -227,6 +241,28 @@ def redact_secrets(text: str, config: LookoutConfig) -> str:
         if secret:
             text = text.replace(str(secret), "***")
     return text
+
+
+def frame_cohort_counts(frame: pd.DataFrame, monitor: Monitor) -> dict[str, dict[str, int]]:
+    """Rows per value label of each cohort column of a window read into pandas."""
+    return {
+        dimension: {str(k): int(v) for k, v in as_labels(frame[dimension]).value_counts().items()}
+        for dimension in monitor.source.cohorts
+        if dimension in frame
+    }
+
+
+def cohort_cap(
+    ctx: Context, monitor: Monitor, window: Window, counts: dict[str, dict[str, int]]
+) -> CohortCap:
+    """The window's cohort cap: values ranked by the stored traffic of the trailing
+    `cohort_lookback` plus the window's own (see `lookout.core.cohorts`)."""
+    source = monitor.source
+    if not source.cohorts:
+        return CohortCap()
+    since = window.start - source.cohort_lookback
+    history = ctx.store.cohort_traffic(monitor.name, since, window.start)
+    return choose_cohorts(counts, history, source.max_cohort_values)
 
 
 def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
@@ -450,7 +486,12 @@ def _attach_reports(
     reports that exist. A report that cannot be written is logged, not fatal.
     """
     drifted = drift.drifted_groups()
-    wanted = {(release, "*") for release, _ in drifted} | (set(drifted) & alerted)
+    wanted = {(release, "*") for release, _ in drifted} | {
+        # a pooled `(other)` cohort has no report of its own: its release's report stands in
+        group
+        for group in set(drifted) & alerted
+        if not group[1].endswith(f"={OTHER}")
+    }
     if monitor.drift.reports.enabled:
         for release, cohort in sorted(wanted):
             try:
@@ -523,6 +564,12 @@ def run_window(
         stage_seconds[name] = time.perf_counter() - stage_seconds[name]
 
     try:
+        if window.end > started:
+            raise LookoutError(
+                f"window {window.label} ends after now ({started:%Y-%m-%d %H:%M} UTC): it has "
+                "not finished happening, and processing it would move the watermark past rows "
+                "that have not arrived yet"
+            )
         settings = metric_settings(monitor)
         stage("check")
         names = [m.name for m in ctx.config.monitors.monitors]
@@ -547,11 +594,13 @@ def run_window(
         stage("read")
         pushdown = _use_pushdown(monitor, ctx.warehouse)
         if pushdown:
-            aggregates = ctx.warehouse.aggregate_window(monitor, window, settings)
+            cap = cohort_cap(ctx, monitor, window, ctx.warehouse.cohort_counts(monitor, window))
+            aggregates = ctx.warehouse.aggregate_window(monitor, window, settings, cap)
             rows = sum(a.n for a in aggregates if a.cohort == "*")
             max_ingested = ctx.warehouse.max_ingested_in(monitor, window)
         else:
             frame = ctx.warehouse.read_window(monitor, window, metric_fields(monitor.source))
+            cap = cohort_cap(ctx, monitor, window, frame_cohort_counts(frame, monitor))
             rows = len(frame)
             max_ingested = ctx.warehouse.max_ingested(frame)
         done("read")
@@ -559,7 +608,7 @@ def run_window(
         stage("metrics")
         if not pushdown:
             aggregates = aggregate_frame(
-                frame, monitor.source.release, monitor.source.cohorts, settings
+                frame, monitor.source.release, monitor.source.cohorts, settings, cap
             )
         values: list[MetricValue] = metrics_from_aggregates(aggregates) + validation.metrics()
         done("metrics")
@@ -567,7 +616,7 @@ def run_window(
         drift = DriftOutcome()
         if monitor.drift.enabled and Stage.drift in chosen:
             stage("drift")
-            drift = run_drift(ctx.warehouse, ctx.store, monitor, window, started)
+            drift = run_drift(ctx.warehouse, ctx.store, monitor, window, started, cap)
             values += drift.metrics
             done("drift")
 
@@ -589,6 +638,7 @@ def run_window(
                     ctx.judge_budget(monitor),
                     started,
                     exclude=excluded,
+                    cap=cap,
                 )
             values += evaluated.metrics
             done("evaluate")

@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Window", "as_utc", "complete_windows", "floor_time", "windows_between"]
+__all__ = [
+    "MAX_CLOCK_SKEW",
+    "Window",
+    "as_utc",
+    "check_as_of",
+    "complete_windows",
+    "floor_time",
+    "windows_between",
+]
+
+# How far an `as_of` may run ahead of this machine's clock (clocks of the scheduler and the
+# worker disagree a little); later than that, windows that have not happened would be processed.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -71,3 +83,21 @@ def complete_windows(
 ) -> list[Window]:
     """Windows from `frontier` that are complete at `as_of`: they ended at least `grace` ago."""
     return windows_between(frontier, as_of - grace, size)
+
+
+def check_as_of(as_of: datetime, now: datetime) -> datetime:
+    """`as_of` as UTC, or ValueError when it lies in the future.
+
+    A window processed before it happened would be stored (nearly) empty and the watermark
+    moved past it: rows that arrive later for it would never be counted.
+    """
+    as_of = as_utc(as_of)
+    if as_of > as_utc(now) + MAX_CLOCK_SKEW:
+        minutes = int(MAX_CLOCK_SKEW.total_seconds() // 60)
+        raise ValueError(
+            f"as_of {as_of:%Y-%m-%d %H:%M} UTC is later than now ({as_utc(now):%Y-%m-%d %H:%M} "
+            f"UTC) plus the allowed clock skew of {minutes} minutes: windows that have not "
+            "happened yet would be processed and the watermark moved past them, so rows "
+            "arriving later would never be counted"
+        )
+    return as_of

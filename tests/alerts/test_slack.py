@@ -94,7 +94,7 @@ def test_resolved_payload_matches_golden_file():
     header = payload["blocks"][0]["text"]["text"]
     assert header == "[RESOLVED] [P1] support_bot: latency_p99_ms back to 3,100 ms"
     text = json.dumps(payload)
-    for needle in ("alerted at &gt; 8,000 ms", "n=398", "Firing since", ":white_check_mark:"):
+    for needle in ("alerted at > 8,000 ms", "n=398", "Firing since", ":white_check_mark:"):
         assert needle in text
 
 
@@ -115,17 +115,43 @@ def test_report_and_run_links_are_added_when_known():
     )
 
 
-def test_logged_values_are_escaped_and_cannot_ping_or_link():
+def _text_objects(node, kind: str):
+    """Every Block Kit text object of `kind` (mrkdwn or plain_text) in a payload."""
+    if isinstance(node, dict):
+        if node.get("type") == kind and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            yield from _text_objects(value, kind)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _text_objects(item, kind)
+
+
+HOSTILE_RELEASE = "<!channel> <https://evil.example|click> *bold* _it_ ~strike~ `code`"
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_logged_values_show_as_typed_and_cannot_ping_link_or_format(grouped):
+    from lookout.alerts.blockkit import to_group_block_kit
+
     hostile = _alert(
-        release="<!channel> <https://evil.example|click>",
-        cohort="route=<@U999>&x",
-        runbook="javascript:alert(1)",
+        release=HOSTILE_RELEASE, cohort="route=<@U999>&x*y*", runbook="javascript:alert(1)"
     )
-    payload = to_block_kit(build_alert_message("m2", hostile, WINDOW, OWNER))
-    text = json.dumps(payload)
-    assert "<!channel>" not in text and "<@U999>" not in text and "<https://evil" not in text
-    assert "&lt;!channel&gt;" in text and "&amp;x" in text
-    assert "javascript:" not in text  # non-http runbook links are dropped
+    message = build_alert_message("m2", hostile, WINDOW, OWNER)
+    payload = to_group_block_kit([message, message], "[P1] g") if grouped else to_block_kit(message)
+    mrkdwn = [*_text_objects(payload["blocks"], "mrkdwn"), payload["text"]]
+    plain = list(_text_objects(payload["blocks"], "plain_text"))
+    # logged values appear only where Slack shows them as typed
+    assert any(HOSTILE_RELEASE in t for t in plain) and any(
+        "route=<@U999>&x*y*" in t for t in plain
+    )
+    for text in mrkdwn:
+        for needle in ("<!channel>", "<@U999>", "<https://evil", "*bold*", "_it_", "~strike~", "`"):
+            assert needle not in text, (needle, text)
+        assert "evil.example" not in text and "U999" not in text
+    assert "javascript:" not in json.dumps(payload)  # non-http runbook links are dropped
+    # the owner is still mentioned (the only control sequences, from validated ids)
+    assert any("<@U04SUPPORT1>" in t for t in mrkdwn)
 
 
 def _queue(store: ResultsStore, n: int) -> list[str]:

@@ -165,3 +165,49 @@ def test_windows_that_look_up_the_previous_release_run_in_time_order(tmp_path):
     rule = AlertRule(**{**base.rules[0].model_dump(), "reference": {"kind": "previous_release"}})
     assert needs_time_order(base.model_copy(update={"rules": [rule]}))
     ctx.close()
+
+
+def test_backfill_ranges_are_bounded_by_the_monitor_start_and_a_maximum(tmp_path):
+    from prefect.logging import disable_run_logger
+
+    from lookout.errors import LookoutError
+    from lookout.flows.backfill import backfill_windows, build_backfill_flow
+
+    config = duckdb_project(tmp_path)
+    monitor = config.monitors.monitors[0]  # window.start is T0, hourly windows
+    as_of = T0 + 30 * 24 * H
+    # a range straddling the start begins at the start (no empty windows before the monitor)
+    windows = backfill_windows(monitor, T0 - 48 * H, T0 + 2 * H, as_of, set(), force=True)
+    assert [w.start for w in windows] == [T0, T0 + H]
+    with pytest.raises(ValueError, match="lies before it: nothing to backfill"):
+        backfill_windows(monitor, T0 - 48 * H, T0 - H, as_of, set(), force=True)
+    with pytest.raises(ValueError, match=r"719 windows, more than window.max_backfill_windows"):
+        backfill_windows(
+            monitor.model_copy(
+                update={"window": monitor.window.model_copy(update={"max_backfill_windows": 100})}
+            ),
+            T0,
+            T0 + 30 * 24 * H,
+            as_of,
+            set(),
+            force=False,
+        )
+    # too long a range through the flow: refused at once, nothing stored
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitors.write_text(
+        monitors.read_text().replace("start: 2026-11-02T00:00:00Z", "max_backfill_windows: 10")
+    )
+    backfill = build_backfill_flow(["bot"])
+    with disable_run_logger(), pytest.raises(LookoutError, match="max_backfill_windows"):
+        backfill.fn(
+            start=T0.replace(year=2016),
+            end=T0 + 2 * H,
+            monitor="bot",
+            profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
+            monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
+        )
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    try:
+        assert store.runs() == []
+    finally:
+        store.dispose()

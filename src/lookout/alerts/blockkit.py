@@ -1,8 +1,12 @@
 """Neutral alert message -> Slack Block Kit payload (pure; golden-file tested).
 
-Slack mrkdwn treats `&`, `<` and `>` as control characters: every string from logged data or
-config is escaped, so a release named `<!channel>` cannot ping a channel. Mentions are the only
-unescaped control sequences, and they are built from validated Slack ids.
+Values that come from logged data (release, cohort, route, status, error texts) are only ever
+put in `plain_text` objects, which Slack shows exactly as typed: a release named `<!channel>`
+cannot ping a channel, and `*v2*`, `_x_`, `~y~` or backticks are not formatting (mrkdwn has no
+escape for those). `mrkdwn` is used for what Lookout writes itself: the owner line with its
+mentions (built from validated Slack ids) and the links (checked http(s) URLs), with `&`, `<`
+and `>` escaped all the same. The notification `text` carries the title and the owner, which
+hold no logged values.
 """
 
 from __future__ import annotations
@@ -45,37 +49,30 @@ def _safe_url(url: str) -> str | None:
     return url
 
 
+def _plain(text: str, limit: int = MAX_SECTION_CHARS) -> dict[str, Any]:
+    """A text object Slack shows as typed (no mrkdwn, no mentions, no links)."""
+    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
+
+
+def _owner_line(message: AlertMessage) -> dict[str, Any]:
+    mentions = " ".join(message.mentions)
+    return {
+        "type": "mrkdwn",
+        "text": f"*Owner:* {escape_mrkdwn(message.owner_name)} {mentions}".strip(),
+    }
+
+
 def to_block_kit(message: AlertMessage) -> dict[str, Any]:
     """`{channel?, text, blocks}` ready for chat.postMessage (text is the notification)."""
     mentions = " ".join(message.mentions)
-    summary = escape_mrkdwn(message.summary)
-    fields = [
-        {
-            "type": "mrkdwn",
-            "text": _clip(f"*{escape_mrkdwn(f.label)}*\n{escape_mrkdwn(f.value)}", 2000),
-        }
-        for f in message.facts
-    ][:10]
+    fields = [_plain(f"{f.label}\n{f.value}", 2000) for f in message.facts][:10]
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": _clip(f"{message.title}", 150),
-                "emoji": True,
-            },
-        },
+        {"type": "header", "text": _plain(message.title, 150)},
         {
             "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": _clip(
-                    f"{_EMOJI.get(message.severity, '')} {summary}\n"
-                    f"*Owner:* {escape_mrkdwn(message.owner_name)} {mentions}".strip(),
-                    MAX_SECTION_CHARS,
-                ),
-            },
+            "text": _plain(f"{_EMOJI.get(message.severity, '')} {message.summary}".strip()),
         },
+        {"type": "context", "elements": [_owner_line(message)]},
         {"type": "section", "fields": fields},
     ]
     links = [
@@ -87,7 +84,7 @@ def to_block_kit(message: AlertMessage) -> dict[str, Any]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "  ·  ".join(links)}]}
         )
-    text = _clip(f"{message.title} — {message.summary} — owner {message.owner_name}", 3000)
+    text = _clip(f"{message.title} — owner {message.owner_name}", 3000)
     payload: dict[str, Any] = {
         "text": f"{escape_mrkdwn(text)} {mentions}".strip(),
         "blocks": blocks,
@@ -111,28 +108,13 @@ def to_group_block_kit(messages: list[AlertMessage], title: str) -> dict[str, An
     first = messages[0]
     mentions = " ".join(first.mentions)
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True},
-        },
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*Owner:* {escape_mrkdwn(first.owner_name)} {mentions}".strip(),
-            },
-        },
+        {"type": "header", "text": _plain(title, 150)},
+        {"type": "context", "elements": [_owner_line(first)]},
     ]
     for message in messages[:MAX_GROUPED]:
-        lines = [f"{_EMOJI.get(message.severity, '')} *{escape_mrkdwn(message.title)}*"]
-        lines.append(escape_mrkdwn(message.summary))
-        lines += [f"{escape_mrkdwn(f.label)}: {escape_mrkdwn(f.value)}" for f in message.facts[:1]]
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), MAX_SECTION_CHARS)},
-            }
-        )
+        lines = [f"{_EMOJI.get(message.severity, '')} {message.title}", message.summary]
+        lines += [f"{f.label}: {f.value}" for f in message.facts[:1]]
+        blocks.append({"type": "section", "text": _plain("\n".join(lines))})
         links = _links(message)
         if links:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links}]})

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lookout.checks.stats import wilson_interval
+from lookout.core.cohorts import CohortCap
 from lookout.sources.contract import is_missing
 
 __all__ = [
@@ -262,15 +263,20 @@ def aggregate_frame(
     release_fields: Sequence[str],
     cohort_columns: Sequence[str],
     settings: MetricSettings,
+    cap: CohortCap | None = None,
 ) -> list[GroupAggregates]:
-    """Per release: the whole release (`*`) and every value of every cohort column."""
+    """Per release: the whole release (`*`) and every value of every cohort column (values
+    beyond the cap pooled as `(other)`)."""
     if frame.empty:
         return []
     facts = _row_facts(frame, settings)
     releases = release_labels(frame, release_fields).to_numpy()
     out: list[GroupAggregates] = []
     by_release = pd.Series(releases).groupby(releases, sort=True).indices
-    cohort_labels = {dim: as_labels(frame[dim]).to_numpy() for dim in cohort_columns}
+    cap = cap or CohortCap()
+    cohort_labels = {
+        dim: cap.apply(dim, as_labels(frame[dim]).to_numpy()) for dim in cohort_columns
+    }
     for release, rows in by_release.items():
         out.append(_aggregate_group(str(release), ALL_COHORTS, rows, facts))
         for dimension in cohort_columns:
@@ -323,9 +329,10 @@ def compute_ops_metrics(
     release_fields: Sequence[str],
     cohort_columns: Sequence[str],
     settings: MetricSettings | None = None,
+    cap: CohortCap | None = None,
 ) -> list[MetricValue]:
     """Records of one window -> ops metrics per release x cohort."""
     aggregates = aggregate_frame(
-        frame, release_fields, cohort_columns, settings or MetricSettings()
+        frame, release_fields, cohort_columns, settings or MetricSettings(), cap
     )
     return metrics_from_aggregates(aggregates)

@@ -28,6 +28,7 @@ from lookout.checks.metrics import (
 from lookout.compare.stats import Difference, Verdict, bootstrap_difference, holm, proportions
 from lookout.compare.stats import verdict as decide
 from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.pipeline import metric_settings
 from lookout.sources.warehouse import Warehouse
 from lookout.store.results import ResultsStore
@@ -168,8 +169,11 @@ def _samples(
     dimensions: Sequence[str],
     max_sample: int,
     seed: int,
+    cap: CohortCap | None = None,
 ) -> dict[tuple[str, str, str], np.ndarray]:
-    """(release, cohort, column) -> values: latency, TTFT and cost per trace of the period."""
+    """(release, cohort, column) -> values: latency, TTFT and cost per trace of the period
+    (cohort values beyond `cap` pooled as `(other)`, as the stored results are)."""
+    cap = cap or CohortCap()
     wanted = [
         f
         for f in ("latency_ms", "ttft_ms", "cost_usd", "prompt_tokens", "completion_tokens")
@@ -191,7 +195,9 @@ def _samples(
         labels = (
             pd.Series(ALL_COHORTS, index=frame.index)
             if dimension is None
-            else as_labels(frame[dimension]).map(lambda v, d=dimension: cohort_label(d, v))
+            else pd.Series(
+                cap.apply(dimension, as_labels(frame[dimension]).to_numpy()), index=frame.index
+            ).map(lambda v, d=dimension: cohort_label(d, v))
         )
         for (release, cohort), group in frame.groupby([frame["_release"], labels], sort=False):
             for column in ("latency_ms", "ttft_ms"):
@@ -254,6 +260,11 @@ def compare_releases(
         dimensions,
         max_sample,
         seed,
+        choose_cohorts(
+            {},
+            store.cohort_traffic(monitor.name, since, until),
+            monitor.source.max_cohort_values,
+        ),
     )
     cohort_names = sorted({cohort for _, cohort, _ in samples})
     for metric, (column, statistic) in NUMERIC.items():

@@ -217,6 +217,17 @@ class SourceConfig(_Model):
     )
     release: list[str] = ["model_version", "prompt_version"]
     cohorts: list[Identifier] = []
+    max_cohort_values: int = Field(
+        default=50,
+        ge=1,
+        description="per cohort column, the values with the most traffic (over "
+        "cohort_lookback and the window) that get a cohort of their own; the rest are pooled "
+        "as `(other)`",
+    )
+    cohort_lookback: Duration = Field(
+        default=timedelta(days=7),
+        description="the trailing period whose traffic ranks cohort values for the cap",
+    )
     ok_statuses: list[str] = ["ok", "success"]
     negative_feedback: list[str] = ["thumbs_down", "negative", "-1"]
 
@@ -247,6 +258,12 @@ class WindowConfig(_Model):
     late_lookback: Duration = timedelta(days=1)
     start: datetime | None = Field(
         default=None, description="first window start; default: one day before the first run"
+    )
+    max_backfill_windows: int = Field(
+        default=2208,
+        ge=1,
+        description="a backfill of more windows than this is refused (2,208: 92 days of hourly "
+        "windows); split the range or raise it",
     )
 
     @field_validator("start")

@@ -28,7 +28,7 @@ from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.hourly import chosen_monitors
 from lookout.flows.tasks import fan_out, limited_context, scheduled_start
 from lookout.pipeline import Context, Stage
-from lookout.windows import Window, as_utc, windows_between
+from lookout.windows import Window, as_utc, floor_time, windows_between
 
 __all__ = ["backfill_windows", "build_backfill_flow", "monitor_names", "split_range"]
 
@@ -58,9 +58,33 @@ def backfill_windows(
     force: bool,
 ) -> list[Window]:
     """Aligned windows in [start, end) that are complete at `as_of`; without `force`, only
-    those without results."""
-    last = min(as_utc(end), as_of - monitor.window.grace)
-    windows = windows_between(as_utc(start), last, monitor.window.size)
+    those without results.
+
+    Bounded: nothing before the monitor's `window.start` (it did not exist yet), and a range
+    of more than `window.max_backfill_windows` windows is refused (ValueError) instead of
+    queueing years of work by a typo.
+    """
+    config = monitor.window
+    first = as_utc(start)
+    if config.start is not None and first < config.start:
+        if as_utc(end) <= config.start:
+            raise ValueError(
+                f"monitor {monitor.name} starts at {config.start:%Y-%m-%d %H:%M} UTC "
+                f"(window.start); the range {first:%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} "
+                "UTC lies before it: nothing to backfill"
+            )
+        first = config.start
+    last = min(as_utc(end), as_of - config.grace)
+    if last <= first:
+        return []
+    count = (last - floor_time(first, config.size)) // config.size
+    if count > config.max_backfill_windows:
+        raise ValueError(
+            f"monitor {monitor.name}: {first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC is "
+            f"{count:,} windows, more than window.max_backfill_windows "
+            f"({config.max_backfill_windows:,}); backfill a shorter range or raise the limit"
+        )
+    windows = windows_between(first, last, config.size)
     return windows if force else [w for w in windows if w not in processed]
 
 
@@ -150,6 +174,11 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         names = None if monitor == "all" else [monitor]
         chosen = chosen_monitors(config.monitors.monitors, names, monitors_path)
         as_of = scheduled_start()
+        for item in chosen:  # the range guard holds for the whole range, split or not
+            try:
+                backfill_windows(item, start, end, as_of, set(), force=True)
+            except ValueError as exc:
+                raise LookoutError(str(exc)) from None
         if split > 1:
             args = {
                 "monitor": monitor,

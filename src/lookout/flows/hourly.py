@@ -7,7 +7,7 @@ run processes the windows it was meant to, and a run after downtime catches up.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from lookout.flows.tasks import (
     scheduled_start,
 )
 from lookout.pipeline import Context
-from lookout.windows import Window, as_utc
+from lookout.windows import Window, check_as_of
 
 __all__ = ["HourlySummary", "chosen_monitors", "hourly"]
 
@@ -60,7 +60,13 @@ def hourly(
     logger = get_run_logger()
     config = load_config(Path(profiles_path), Path(monitors_path), target=target)
     chosen = chosen_monitors(config.monitors.monitors, monitors, monitors_path)
-    as_of = as_utc(as_of) if as_of is not None else scheduled_start()
+    if as_of is not None:
+        try:
+            as_of = check_as_of(as_of, datetime.now(UTC))
+        except ValueError as exc:
+            raise LookoutError(str(exc)) from None
+    else:
+        as_of = scheduled_start()
     ctx = limited_context(Context.from_config(config))
     failures: list[str] = []
     try:

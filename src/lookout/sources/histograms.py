@@ -24,11 +24,12 @@ from sqlalchemy.dialects import postgresql
 
 from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
 from lookout.checks.drift.stats import NumericHistogram
-from lookout.checks.metrics import ALL_COHORTS, as_labels, cohort_label, label_text
+from lookout.checks.metrics import ALL_COHORTS, as_labels, label_text
 from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap
 from lookout.errors import SourceError
 from lookout.sources.contract import is_missing
-from lookout.sources.warehouse import Warehouse, _first_line
+from lookout.sources.warehouse import CohortKey, Warehouse, _first_line
 from lookout.windows import Window
 
 __all__ = ["LOCAL_MAX_ROWS", "GroupKey", "Histograms", "quantile_edges", "window_histograms"]
@@ -167,8 +168,10 @@ def window_histograms(
     dimensions: Sequence[str | None] = (None,),
     local_max_rows: int | None = None,
     max_rows: int | None = None,
+    cap: CohortCap | None = None,
 ) -> Histograms:
-    """Histograms of every column per release x cohort of `period`.
+    """Histograms of every column per release x cohort of `period` (cohort values beyond
+    `cap` pooled as `(other)`).
 
     `release` (raw release values) restricts the rows to one release, as for a reference;
     `dimensions` lists the cohort columns to split by (None = the whole release, cohort `*`).
@@ -192,13 +195,15 @@ def window_histograms(
             releases = [warehouse._column(table, source, f) for f in source.release]
         if rows <= local_max_rows:
             return _local_histograms(
-                warehouse, monitor, table, columns, edges, where, releases, dimensions
+                warehouse, monitor, table, columns, edges, where, releases, dimensions, cap
             )
         with warehouse.engine.connect() as conn:
             for dimension in dimensions:
                 keys = list(releases)
+                cohort = None
                 if dimension is not None:
-                    keys.append(warehouse._column(table, source, dimension))
+                    cohort = warehouse.cohort_key(conn, table, source, dimension, cap, where)
+                    keys.extend(cohort.columns)
                 labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
                 for column in columns:
                     if column.field == dimension:
@@ -206,11 +211,9 @@ def window_histograms(
                     raw = warehouse._column(table, source, column.field)
                     expr = sql_feature(column, raw, dialect)
                     if column.kind == "numeric":
-                        _numeric(
-                            conn, out, labelled, expr, column, edges, where, dialect, dimension
-                        )
+                        _numeric(conn, out, labelled, expr, column, edges, where, dialect, cohort)
                     else:
-                        _categorical(conn, out, labelled, expr, column, where, dimension)
+                        _categorical(conn, out, labelled, expr, column, where, cohort)
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(
             f"warehouse {warehouse.display_url}: drift histograms failed: {_first_line(exc)}"
@@ -227,6 +230,7 @@ def _local_histograms(
     where: Any,
     releases: list[sa.ColumnElement[Any]],
     dimensions: Sequence[str | None],
+    cap: CohortCap | None = None,
 ) -> Histograms:
     """The pushed-down histograms, from one SELECT of keys and features binned in numpy."""
     source = monitor.source
@@ -248,8 +252,10 @@ def _local_histograms(
         if dimension is None:
             cohorts = [ALL_COHORTS] * len(frame)
         else:
-            values = as_labels(frame[f"d{dims.index(dimension)}"]).tolist()
-            cohorts = [f"{dimension}={v}" for v in values]
+            values = as_labels(frame[f"d{dims.index(dimension)}"]).to_numpy()
+            if cap is not None:
+                values = cap.apply(dimension, values)
+            cohorts = [f"{dimension}={v}" for v in values.tolist()]
         groups = pd.Series(range(len(frame))).groupby([release_of, cohorts], sort=False).indices
         for column, (codes, labels) in zip(columns, prepared, strict=True):
             if column.field == dimension:
@@ -306,13 +312,14 @@ def _numeric_local(
     return NumericHistogram.from_buckets(edges, buckets)
 
 
-def _group(row: Any, width: int, dimension: str | None) -> GroupKey:
+def _group(row: Any, width: int, cohort: CohortKey | None) -> GroupKey:
     release = "@".join(label_text(row[i]) for i in range(width)) or "default"
-    cohort = cohort_label(dimension, row[width]) if dimension else ALL_COHORTS
-    return release, cohort
+    if cohort is None:
+        return release, ALL_COHORTS
+    return release, cohort.label([row[width + i] for i in range(len(cohort.columns))])
 
 
-def _numeric(conn, out, labelled, expr, column, edges, where, dialect, dimension) -> None:
+def _numeric(conn, out, labelled, expr, column, edges, where, dialect, cohort) -> None:
     column_edges = edges.get(column.name, ())
     bucket = _bucket(expr, column_edges, dialect).label("b")
     query = (
@@ -328,22 +335,22 @@ def _numeric(conn, out, labelled, expr, column, edges, where, dialect, dimension
         .where(sa.and_(where, expr.isnot(None)))
         .group_by(*labelled, bucket)
     )
-    width = len(labelled) - (1 if dimension else 0)
+    width = len(labelled) - (len(cohort.columns) if cohort else 0)
     collected: dict[GroupKey, dict[int, tuple]] = {}
     for row in conn.execute(query):
-        key = _group(row, width, dimension)
+        key = _group(row, width, cohort)
         b = int(row[len(labelled)])
         collected.setdefault(key, {})[b] = tuple(row[len(labelled) + 1 :])
     for key, buckets in collected.items():
         out.setdefault(key, {})[column.name] = NumericHistogram.from_buckets(column_edges, buckets)
 
 
-def _categorical(conn, out, labelled, expr, column, where, dimension) -> None:
+def _categorical(conn, out, labelled, expr, column, where, cohort) -> None:
     value = expr.label("v")
     query = sa.select(*labelled, value, sa.func.count()).where(where).group_by(*labelled, value)
-    width = len(labelled) - (1 if dimension else 0)
+    width = len(labelled) - (len(cohort.columns) if cohort else 0)
     for row in conn.execute(query):
-        key = _group(row, width, dimension)
+        key = _group(row, width, cohort)
         counts = out.setdefault(key, {}).setdefault(column.name, {})
         label = category_label(row[len(labelled)])
         counts[label] = counts.get(label, 0) + int(row[len(labelled) + 1])

@@ -8,6 +8,7 @@ SQLAlchemy `Table`/`Column` objects, which the dialect quotes. No string is form
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,12 @@ from lookout.checks.metrics import (
     label_text,
 )
 from lookout.config.models import Monitor, SourceConfig
+from lookout.core.cohorts import OTHER, CohortCap
 from lookout.errors import SourceError
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
 from lookout.windows import Window, as_utc
 
-__all__ = ["PUSHDOWN_DIALECTS", "Warehouse", "metric_fields"]
+__all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields"]
 
 # Dialects with an ordered-set percentile_cont; SQLite has none, so it aggregates in pandas.
 PUSHDOWN_DIALECTS = frozenset({"duckdb", "postgresql"})
@@ -50,6 +52,21 @@ def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return f"{type(orig).__name__}: {text[0] if text else ''}"
+
+
+@dataclass(frozen=True)
+class CohortKey:
+    """How a query groups by one cohort column: the raw column, or (capped) the column where
+    its value is kept plus a 0/1 flag for the pooled `(other)` rows."""
+
+    dimension: str
+    columns: tuple[sa.ColumnElement[Any], ...]
+
+    def label(self, parts: Sequence[Any]) -> str:
+        """The cohort label of a result row's key parts (as many as `columns`)."""
+        if len(self.columns) == 2 and parts[1]:
+            return f"{self.dimension}={OTHER}"
+        return cohort_label(self.dimension, parts[0])
 
 
 class Warehouse:
@@ -359,6 +376,55 @@ class Warehouse:
             return None
         return frame["ingested_at"].max().to_pydatetime()
 
+    # -- cohorts ------------------------------------------------------------------------------
+
+    def cohort_counts(self, monitor: Monitor, window: Window) -> dict[str, dict[str, int]]:
+        """Rows per value label of each cohort column in the window (one GROUP BY per column):
+        what the cohort cap ranks values by, without reading the rows."""
+        source = monitor.source
+        table = self._table(source)
+        where = self._in_window(table, source, window)
+        out: dict[str, dict[str, int]] = {}
+        try:
+            with self.engine.connect() as conn:
+                for dimension in source.cohorts:
+                    column = self._column(table, source, dimension)
+                    query = sa.select(column, sa.func.count()).where(where).group_by(column)
+                    counts: dict[str, int] = {}
+                    for raw, rows in conn.execute(query):
+                        label = label_text(raw)
+                        counts[label] = counts.get(label, 0) + int(rows)
+                    out[dimension] = counts
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceError(
+                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+            ) from None
+        return out
+
+    def cohort_key(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        source: SourceConfig,
+        dimension: str,
+        cap: CohortCap | None,
+        where: Any,
+    ) -> CohortKey:
+        """The GROUP BY key of a cohort column over the rows `where` selects; with a cap, the
+        values kept are matched as they are stored (their raw values are looked up first, so
+        a value's label is the same whatever the column's type)."""
+        column = self._column(table, source, dimension)
+        if cap is None or not cap.capped(dimension):
+            return CohortKey(dimension, (column,))
+        raws = conn.execute(sa.select(column).where(where).group_by(column)).scalars()
+        kept, null_kept = cap.kept_raw(dimension, raws, label_text)
+        inside: Any = column.in_(kept) if kept else sa.false()
+        if null_kept:
+            inside = sa.or_(inside, column.is_(None))
+        value = sa.case((inside, column), else_=None)
+        other = sa.case((inside, 0), else_=1)
+        return CohortKey(dimension, (value, other))
+
     # -- aggregation pushdown -----------------------------------------------------------------
 
     @property
@@ -366,7 +432,11 @@ class Warehouse:
         return self.dialect in PUSHDOWN_DIALECTS
 
     def aggregate_window(
-        self, monitor: Monitor, window: Window, settings: MetricSettings
+        self,
+        monitor: Monitor,
+        window: Window,
+        settings: MetricSettings,
+        cap: CohortCap | None = None,
     ) -> list[GroupAggregates]:
         """The same `GroupAggregates` as `aggregate_frame`, computed by the warehouse."""
         if not self.supports_pushdown:
@@ -382,12 +452,14 @@ class Warehouse:
             with self.engine.connect() as conn:
                 for dimension in groupings:
                     keys = list(releases)
+                    cohort = None
                     if dimension is not None:
-                        keys.append(self._column(table, source, dimension))
+                        cohort = self.cohort_key(conn, table, source, dimension, cap, where)
+                        keys.extend(cohort.columns)
                     labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
                     query = sa.select(*labelled, *measures).where(where).group_by(*labelled)
                     for row in conn.execute(query).mappings():
-                        out.append(_row_to_aggregates(row, len(releases), dimension))
+                        out.append(_row_to_aggregates(row, len(releases), cohort))
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
                 f"warehouse {self.display_url}: aggregation failed: {_first_line(exc)}"
@@ -468,9 +540,14 @@ def _cost_expression(
     return sa.case(*whens, else_=None)
 
 
-def _row_to_aggregates(row: Any, release_width: int, dimension: str | None) -> GroupAggregates:
+def _row_to_aggregates(
+    row: Any, release_width: int, cohort_key: CohortKey | None
+) -> GroupAggregates:
     release = "@".join(label_text(row[f"k{i}"]) for i in range(release_width)) or "default"
-    cohort = cohort_label(dimension, row[f"k{release_width}"]) if dimension else ALL_COHORTS
+    cohort = ALL_COHORTS
+    if cohort_key is not None:
+        width = len(cohort_key.columns)
+        cohort = cohort_key.label([row[f"k{release_width + i}"] for i in range(width)])
     data: dict[str, Any] = {"release": release, "cohort": cohort, "n": int(row["n"])}
     for key in (
         "status_n",

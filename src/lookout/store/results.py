@@ -753,6 +753,32 @@ class ResultsStore:
             else:
                 yield
 
+    def cohort_traffic(
+        self, monitor: str, since: datetime, until: datetime
+    ) -> dict[str, dict[str, int]]:
+        """Cohort column -> value label -> records in the stored windows of [since, until), all
+        releases together: the history the cohort cap ranks values by. Pooled `(other)` rows
+        are left out (they are not a value)."""
+        m = schema.metrics
+        query = (
+            sa.select(m.c.cohort, sa.func.sum(m.c.n))
+            .where(
+                m.c.monitor == monitor,
+                m.c.metric == "request_count",
+                m.c.cohort != "*",
+                m.c.window_start >= _db_time(since),
+                m.c.window_start < _db_time(until),
+            )
+            .group_by(m.c.cohort)
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for cohort, rows in conn.execute(query):
+                dimension, _, value = str(cohort).partition("=")
+                if value != "(other)":
+                    out.setdefault(dimension, {})[value] = int(rows or 0)
+        return out
+
     def release_first_seen(self, monitor: str) -> dict[str, datetime]:
         """Release -> start of the first processed window it had records in."""
         m = schema.metrics

@@ -17,6 +17,7 @@ from lookout.checks.drift.reference import Reference, resolve_reference
 from lookout.checks.drift.stats import ColumnDrift, NumericHistogram, column_drift, holm
 from lookout.checks.metrics import MetricValue
 from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap
 from lookout.sources.histograms import (
     Histograms,
     cap_categories,
@@ -48,10 +49,18 @@ class DriftOutcome:
         return sorted({(r.release, r.cohort) for r in self.rows if r.drifted})
 
 
-def _signature(columns: list[DriftColumn], dimensions: list[str | None]) -> list[str]:
-    return [f"{c.name}:{c.kind}:{c.field}:{c.feature}" for c in columns] + [
-        f"dim:{d}" for d in dimensions
-    ]
+def _signature(
+    columns: list[DriftColumn], dimensions: list[str | None], cap: CohortCap
+) -> list[str]:
+    """What a reference profile depends on besides its period: columns, cohort columns, and
+    the cohort values kept apart (the cap is stable, so the cache still hits window after
+    window)."""
+    kept = [f"cap:{d}:{','.join(sorted(cap.kept[d]))}" for d in sorted(cap.kept)]
+    return (
+        [f"{c.name}:{c.kind}:{c.field}:{c.feature}" for c in columns]
+        + [f"dim:{d}" for d in dimensions]
+        + kept
+    )
 
 
 def _profile_to_json(edges: dict, hists: Histograms) -> dict:
@@ -83,9 +92,11 @@ def reference_profile(
     columns: list[DriftColumn],
     dimensions: list[str | None],
     now: datetime,
+    cap: CohortCap | None = None,
 ) -> tuple[dict[str, tuple[float, ...]], dict[str, dict], bool]:
     """(edges, cohort -> column -> histogram, cached?) of the reference, from cache if there."""
-    key = reference.key(monitor, _signature(columns, dimensions))
+    cap = cap or CohortCap()
+    key = reference.key(monitor, _signature(columns, dimensions, cap))
     cached = store.drift_profile(monitor.name, key)
     if cached is not None:
         edges, groups = _profile_from_json(cached)
@@ -103,6 +114,7 @@ def reference_profile(
         release=reference.release_values,
         dimensions=dimensions,
         max_rows=max_rows,
+        cap=cap,
     )
     profile = _profile_to_json(edges, hists)
     store.save_drift_profile(monitor.name, key, reference.description, profile, now)
@@ -163,8 +175,10 @@ def run_drift(
     monitor: Monitor,
     window: Window,
     now: datetime,
+    cap: CohortCap | None = None,
 ) -> DriftOutcome:
-    """Drift of every release x cohort of the window against its reference."""
+    """Drift of every release x cohort of the window against its reference (cohort values
+    beyond `cap` pooled as `(other)`, on both sides)."""
     columns = drift_columns(monitor)
     dimensions: list[str | None] = [None]
     if monitor.drift.cohorts:
@@ -191,7 +205,7 @@ def run_drift(
 
     for reference, releases in by_reference.items():
         edges, ref_groups, cached = reference_profile(
-            warehouse, store, monitor, reference, columns, dimensions, now
+            warehouse, store, monitor, reference, columns, dimensions, now, cap
         )
         if cached:
             outcome.profiles_cached += 1
@@ -205,6 +219,7 @@ def run_drift(
             edges,
             dimensions=dimensions,
             max_rows=monitor.drift.max_rows,
+            cap=cap,
         )
         for (release, cohort), cur_columns in sorted(current.items()):
             if release not in releases:

@@ -29,6 +29,7 @@ from lookout.checks.evaluators.summary import (
 )
 from lookout.checks.metrics import MetricValue, as_labels, release_labels
 from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap
 from lookout.sources.warehouse import Warehouse, normalize_frame
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
@@ -39,6 +40,7 @@ log = logging.getLogger("lookout.evaluators")
 
 _BASE_FIELDS = ("record_id", "status", "feedback", "latency_ms", "expected")
 _CHUNK = 500
+_COHORT_PREFIX = "__cohort__"  # a capped cohort's labels, beside the column's own values
 
 
 @dataclass
@@ -80,6 +82,28 @@ def _read(
         )
         frames.append(warehouse._fetch_frame(query))
     return normalize_frame(pd.concat(frames, ignore_index=True))
+
+
+def _capped_cohorts(
+    frame: pd.DataFrame, cohorts: Sequence[str], cap: CohortCap | None
+) -> pd.DataFrame:
+    """Capped cohort columns as their labels (`(other)` beyond the cap): the sampling strata
+    and the metrics then see the same bounded set of cohorts as every other stage. A cohort
+    column that is also a canonical field (status, route) keeps its values: evaluators read
+    them."""
+    if cap is None:
+        return frame
+    for dimension in cohorts:
+        if cap.capped(dimension) and dimension in frame:
+            labels = cap.apply(dimension, as_labels(frame[dimension]).to_numpy())
+            frame[_COHORT_PREFIX + dimension] = labels
+    return frame
+
+
+def _cohort_column(frame: pd.DataFrame, dimension: str) -> str:
+    """The frame column holding a cohort's labels: the capped copy when there is one."""
+    capped = _COHORT_PREFIX + dimension
+    return capped if capped in frame else dimension
 
 
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +173,10 @@ def run_evaluators(
     budget: Budget,
     now: datetime,
     exclude: Collection[str] = (),
+    cap: CohortCap | None = None,
 ) -> EvalOutcome:
-    """Grade the window's sample; metrics per evaluator x release x cohort and calibration."""
+    """Grade the window's sample; metrics per evaluator x release x cohort and calibration
+    (cohort values beyond `cap` pooled as `(other)`, also as sampling strata)."""
     outcome = EvalOutcome()
     if not evaluators:
         return outcome
@@ -169,7 +195,8 @@ def run_evaluators(
     frame = frame[~frame["record_id"].astype(str).duplicated(keep="first")]
     if frame.empty:
         return outcome
-    frame = _compact(frame.reset_index(drop=True))
+    frame = _capped_cohorts(frame.reset_index(drop=True), source.cohorts, cap)
+    frame = _compact(frame)
     frame["record_id"] = frame["record_id"].astype(str)
     release = pd.Series(
         release_labels(frame, source.release).to_numpy(), index=frame["record_id"].to_numpy()
@@ -191,7 +218,7 @@ def run_evaluators(
                     failed.add(judgment.record_id)
 
     sampling = config.sampling
-    strata = [*source.release, *source.cohorts]
+    strata = [*source.release, *(_cohort_column(frame, c) for c in source.cohorts)]
     selection: Selection = select_records(
         frame,
         share=sampling.share,
@@ -234,7 +261,9 @@ def run_evaluators(
     row_of = {r: i for i, r in enumerate(graded_ids)}
     graded_release = release.loc[graded_ids].tolist()
     cohort_labels = {
-        c: (c + "=" + as_labels(rows[c])).tolist() for c in source.cohorts if c in rows
+        c: (c + "=" + as_labels(rows[_cohort_column(rows, c)])).tolist()
+        for c in source.cohorts
+        if c in rows
     }
     negative = source.negative_feedback
     humans = [
