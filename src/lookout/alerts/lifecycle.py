@@ -1,8 +1,14 @@
-"""Alert lifecycle (pure): open, keep firing, resolve, by a stable fingerprint.
+"""Alert lifecycle (pure): pending, open, keep firing, resolve, by a stable fingerprint.
 
 Fingerprint = rule x monitor x release x cohort, so re-running a window or backfilling never
-opens a second alert for the same problem. Only windows at or after the newest one an alert has
-seen may resolve it, so a backfill of older windows cannot close a live alert.
+opens a second alert for the same problem. Only windows after the newest one an alert has seen
+may move it on, so a backfill of older windows cannot open or close a live alert.
+
+Persistence, as Prometheus' `for`: a rule with `for: N` opens on the N-th breaching evaluation
+in a row; before that the alert is `pending` (stored, never announced), and an evaluation back
+to normal clears it (`inactive`). Evaluations without enough data, or inconclusive ones,
+neither count nor clear. Hysteresis, as `keep_firing_for`: a firing alert resolves only once
+that long has passed since its last breaching window.
 """
 
 from __future__ import annotations
@@ -18,7 +24,17 @@ from lookout.windows import Window
 
 __all__ = ["AlertEvent", "AlertState", "Transition", "apply_evaluations", "fingerprint"]
 
-AlertEvent = Literal["opened", "reopened", "firing", "reminder", "severity_changed", "resolved"]
+AlertEvent = Literal[
+    "pending",
+    "cleared",
+    "opened",
+    "reopened",
+    "firing",
+    "reminder",
+    "severity_changed",
+    "resolved",
+]
+AlertStatus = Literal["pending", "firing", "resolved", "inactive"]
 
 
 def fingerprint(rule: str, monitor: str, release: str, cohort: str) -> str:
@@ -36,7 +52,7 @@ class AlertState:
     metric: str
     severity: str
     owner: str
-    state: Literal["firing", "resolved"]
+    state: AlertStatus
     op: str
     threshold: float
     value: float
@@ -50,6 +66,9 @@ class AlertState:
     last_notified_window: datetime | None = None  # start of the window of its last message
     reference: float | None = None  # change rules: the value compared with
     reference_label: str | None = None  # ...and where it comes from
+    breaches: int = 0  # breaching evaluations in a row (pending), or of the episode (firing)
+    last_breach_window: datetime | None = None  # start of the newest breaching window
+    resolved_before: bool = False  # pending or inactive after an earlier episode (a reopen)
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,9 @@ class Transition:
         return self.event in ("opened", "reopened", "reminder", "severity_changed")
 
 
-def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> AlertState:
+def _new_alert(
+    monitor: str, ev: Evaluation, window: Window, now: datetime, state: AlertStatus
+) -> AlertState:
     rule = ev.rule
     return AlertState(
         fingerprint=fingerprint(rule.name, monitor, ev.release, ev.cohort),
@@ -84,7 +105,7 @@ def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> A
         metric=rule.metric,
         severity=ev.severity,
         owner=rule.owner,
-        state="firing",
+        state=state,
         op=rule.op,
         threshold=ev.threshold,
         value=ev.value.value,
@@ -97,11 +118,13 @@ def _new_alert(monitor: str, ev: Evaluation, window: Window, now: datetime) -> A
         last_notified_window=window.start,
         reference=ev.reference.value if ev.reference else None,
         reference_label=ev.reference.label if ev.reference else None,
+        breaches=1,
+        last_breach_window=window.start,
     )
 
 
 def _latest(ev: Evaluation) -> dict[str, object]:
-    """What the newest window says about a firing alert."""
+    """What the newest window says about an alert."""
     return {
         "value": ev.value.value,
         "n": ev.value.n,
@@ -110,6 +133,88 @@ def _latest(ev: Evaluation) -> dict[str, object]:
         "reference": ev.reference.value if ev.reference else None,
         "reference_label": ev.reference.label if ev.reference else None,
     }
+
+
+def _breach(
+    monitor: str, current: AlertState | None, ev: Evaluation, window: Window, now: datetime
+) -> Transition | None:
+    persistence = ev.persistence
+    if current is None or current.state in ("resolved", "inactive"):
+        again = current is not None and (current.state == "resolved" or current.resolved_before)
+        if current is not None and window.start <= current.last_window_start:
+            return None  # an older window re-run or backfilled: it does not start an episode
+        fresh = replace(_new_alert(monitor, ev, window, now, "firing"), resolved_before=again)
+        if persistence <= 1:
+            return Transition("reopened" if again else "opened", fresh, window)
+        return Transition("pending", replace(fresh, state="pending"), window)
+    if current.state == "pending":
+        if window.start <= current.last_window_start:
+            return None
+        breaches = current.breaches + 1
+        updated = replace(
+            current,
+            breaches=breaches,
+            last_window_start=window.start,
+            last_breach_window=window.start,
+            updated_at=now,
+            **_latest(ev),
+        )
+        if breaches < persistence:
+            return Transition("pending", updated, window)
+        # opens now; it has been breaching since the first window of the run
+        opened = replace(updated, state="firing", opened_at=now, last_notified_window=window.start)
+        return Transition("reopened" if current.resolved_before else "opened", opened, window)
+    # firing
+    newest = window.start >= current.last_window_start
+    updated = replace(
+        current,
+        first_window_start=min(current.first_window_start, window.start),
+        last_window_start=max(current.last_window_start, window.start),
+        last_breach_window=max(current.last_breach_window or window.start, window.start),
+        breaches=current.breaches + (1 if newest else 0),
+        updated_at=now,
+        **(_latest(ev) if newest else {}),
+    )
+    remind = ev.rule.remind_after
+    last = current.last_notified_window or current.first_window_start
+    if newest and ev.severity != current.severity:
+        updated = replace(updated, last_notified_window=window.start)
+        return Transition("severity_changed", updated, window, previous_severity=current.severity)
+    if remind is not None and window.start - last >= remind:
+        updated = replace(updated, last_notified_window=window.start)
+        return Transition("reminder", updated, window)
+    return Transition("firing", updated, window)
+
+
+def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: datetime):
+    """An evaluation back to normal: clears a pending alert, resolves a firing one (after
+    `keep_firing_for` without a breach)."""
+    if current is None or window.start <= current.last_window_start:
+        return None
+    if current.state == "pending":
+        cleared = replace(
+            current, state="inactive", breaches=0, last_window_start=window.start, updated_at=now
+        )
+        return Transition("cleared", cleared, window)
+    if current.state != "firing":
+        return None
+    last_breach = current.last_breach_window or current.last_window_start
+    if ev.keep_firing_for and window.start - last_breach < ev.keep_firing_for:
+        return Transition(
+            "firing",
+            replace(current, value=ev.value.value, n=ev.value.n, updated_at=now),
+            window,
+        )
+    resolved = replace(
+        current,
+        state="resolved",
+        value=ev.value.value,
+        n=ev.value.n,
+        last_window_start=window.start,
+        updated_at=now,
+        resolved_at=now,
+    )
+    return Transition("resolved", resolved, window, ev.rule.notify_resolved)
 
 
 def apply_evaluations(
@@ -124,50 +229,11 @@ def apply_evaluations(
     for ev in evaluations:
         if ev.outcome in ("not_enough_data", "inconclusive"):
             continue
-        fp = fingerprint(ev.rule.name, monitor, ev.release, ev.cohort)
-        current = existing.get(fp)
+        current = existing.get(fingerprint(ev.rule.name, monitor, ev.release, ev.cohort))
         if ev.outcome == "breach":
-            if current is None:
-                out.append(Transition("opened", _new_alert(monitor, ev, window, now), window))
-            elif current.state == "resolved" and window.start > current.last_window_start:
-                fresh = _new_alert(monitor, ev, window, now)
-                out.append(Transition("reopened", fresh, window))
-            elif current.state == "firing":
-                newest = window.start >= current.last_window_start
-                updated = replace(
-                    current,
-                    first_window_start=min(current.first_window_start, window.start),
-                    last_window_start=max(current.last_window_start, window.start),
-                    updated_at=now,
-                    **(_latest(ev) if newest else {}),
-                )
-                remind = ev.rule.remind_after
-                last = current.last_notified_window or current.first_window_start
-                if newest and ev.severity != current.severity:
-                    updated = replace(updated, last_notified_window=window.start)
-                    out.append(
-                        Transition(
-                            "severity_changed", updated, window, previous_severity=current.severity
-                        )
-                    )
-                elif remind is not None and window.start - last >= remind:
-                    updated = replace(updated, last_notified_window=window.start)
-                    out.append(Transition("reminder", updated, window))
-                else:
-                    out.append(Transition("firing", updated, window))
-        elif (
-            current is not None
-            and current.state == "firing"
-            and window.start > current.last_window_start
-        ):
-            resolved = replace(
-                current,
-                state="resolved",
-                value=ev.value.value,
-                n=ev.value.n,
-                last_window_start=window.start,
-                updated_at=now,
-                resolved_at=now,
-            )
-            out.append(Transition("resolved", resolved, window, ev.rule.notify_resolved))
+            transition = _breach(monitor, current, ev, window, now)
+        else:
+            transition = _normal(current, ev, window, now)
+        if transition is not None:
+            out.append(transition)
     return out

@@ -11,20 +11,23 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-from lookout.checks.catalog import is_rate_metric
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
+from lookout.stages.registry import FAMILIES
 
 __all__ = [
     "Evaluation",
     "Outcome",
     "Reference",
+    "RuleSettings",
     "breaches",
     "effective_threshold",
     "evaluate_rules",
     "in_split",
+    "settings_of",
 ]
 
 # `inconclusive`: a significance rule whose point value is past the threshold but whose interval
@@ -50,6 +53,31 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RuleSettings:
+    """A rule's knobs with the defaults of its metric's family filled in."""
+
+    min_n: int
+    persistence: int  # `for`
+    keep_firing_for: timedelta | None
+    over: Literal["auto"] | timedelta
+    max_over: timedelta
+    poolable: bool  # its metric can be computed from merged summaries
+
+
+def settings_of(rule: AlertRule) -> RuleSettings:
+    """Defaults by metric family: tail quantiles need more records, deterministic counts
+    open at once, sampled statistics need two breaching evaluations in a row."""
+    return RuleSettings(
+        min_n=rule.min_n if rule.min_n is not None else FAMILIES.min_n(rule.metric),
+        persistence=rule.for_ if rule.for_ is not None else FAMILIES.persistence(rule.metric),
+        keep_firing_for=rule.keep_firing_for,
+        over=rule.over if rule.over is not None else "auto",
+        max_over=rule.max_over,
+        poolable=FAMILIES.poolable(rule.metric),
+    )
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One rule on one release x cohort of one window: what it saw and what it concluded."""
 
@@ -59,6 +87,8 @@ class Evaluation:
     severity: str = ""  # the rule's, or the escalation level the value is past
     threshold: float = float("nan")  # the one compared with (reference + allowed change)
     reference: Reference | None = None
+    persistence: int = 1  # breaching evaluations in a row before it opens (`for`)
+    keep_firing_for: timedelta | None = None
 
     def __post_init__(self) -> None:
         if not self.severity:
@@ -97,7 +127,7 @@ def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None
     """Past the threshold; with `significance`, the whole 95% interval must be past it."""
     compare = _OPS[rule.op]
     limit = rule.threshold if threshold is None else threshold
-    if rule.significance and is_rate_metric(rule.metric) and value.ci_low is not None:
+    if rule.significance and FAMILIES.is_rate(rule.metric) and value.ci_low is not None:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
         bound = value.ci_low if rule.op in (">", ">=") else value.ci_high
         return bound is not None and compare(bound, limit)
@@ -128,17 +158,19 @@ def evaluate_rules(
         by_metric.setdefault(value.metric, []).append(value)
     out: list[Evaluation] = []
     for rule in rules:
+        settings = settings_of(rule)
+        min_n = settings.min_n
         for value in by_metric.get(rule.metric, []):
             if not in_split(rule, value.cohort):
                 continue
             reference = references.get((rule.name, value.release, value.cohort))
             threshold = effective_threshold(rule, rule.threshold, reference)
             severity = rule.severity
-            if value.n < rule.min_n or (
+            if value.n < min_n or (
                 rule.reference is not None
                 and (
                     reference is None
-                    or reference.n < rule.min_n
+                    or reference.n < min_n
                     # a relative change of a zero reference means nothing (0 * anything = 0)
                     or (rule.reference.change == "relative" and reference.value == 0)
                 )
@@ -151,5 +183,16 @@ def evaluate_rules(
                 outcome = "inconclusive"
             else:
                 outcome = "ok"
-            out.append(Evaluation(rule, value, outcome, severity, threshold, reference))
+            out.append(
+                Evaluation(
+                    rule,
+                    value,
+                    outcome,
+                    severity,
+                    threshold,
+                    reference,
+                    settings.persistence,
+                    settings.keep_firing_for,
+                )
+            )
     return out

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from lookout.checks.stats import wilson_interval
 from lookout.core.cohorts import CohortCap
+from lookout.core.sketch import Sketch
+from lookout.core.summary import Summary
 from lookout.sources.contract import is_missing
 
 __all__ = [
@@ -48,6 +51,8 @@ class MetricValue:
     n: int
     ci_low: float | None = None
     ci_high: float | None = None
+    # set when the value was pooled over several windows: the start of the pooled period
+    pooled_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,35 @@ class GroupAggregates:
     cost_n: int = 0
     cost_sum: float = 0.0
     traces: int = 0
+    # mergeable quantile sketches of latency_ms, ttft_ms, prompt_tokens, completion_tokens,
+    # cost_usd (what pooled quantiles over any lookback come from)
+    sketches: Mapping[str, Sketch] = field(default_factory=dict)
+
+    def summary(self) -> Summary:
+        """The mergeable summary of this group (counts, sums, sketches)."""
+        counts = {
+            key: float(getattr(self, key))
+            for key in (
+                "n",
+                "status_n",
+                "errors",
+                "fallback_n",
+                "fallbacks",
+                "retry_n",
+                "retried",
+                "feedback_n",
+                "negative_feedback",
+                "prompt_tokens_n",
+                "prompt_tokens_sum",
+                "completion_tokens_n",
+                "completion_tokens_sum",
+                "cost_n",
+                "cost_sum",
+                "traces",
+            )
+            if getattr(self, key)
+        }
+        return Summary(counts, {k: v.copy() for k, v in self.sketches.items()})
 
 
 def cohort_label(dimension: str | None, value: object) -> str:
@@ -234,10 +268,21 @@ def _aggregate_group(release: str, cohort: str, rows: np.ndarray, f: _RowFacts) 
     agg["retry_n"], agg["retried"] = _count(f.retry_known, rows), _count(f.retried, rows)
     agg["feedback_n"] = _count(f.feedback_known, rows)
     agg["negative_feedback"] = _count(f.negative, rows)
+    sketches: dict[str, Sketch] = {}
     if f.latency is not None:
         agg["latency_n"], agg["latency_q"] = _quantiles(f.latency[rows])
+        sketches["latency_ms"] = Sketch.of(f.latency[rows])
     if f.ttft is not None:
         agg["ttft_n"], agg["ttft_q"] = _quantiles(f.ttft[rows])
+        sketches["ttft_ms"] = Sketch.of(f.ttft[rows])
+    for name, values in (
+        ("prompt_tokens", f.prompt_tokens),
+        ("completion_tokens", f.completion_tokens),
+        ("cost_usd", f.cost),
+    ):
+        if values is not None:
+            sketches[name] = Sketch.of(values[rows])
+    agg["sketches"] = sketches
     for name, values in (
         ("prompt_tokens", f.prompt_tokens),
         ("completion_tokens", f.completion_tokens),

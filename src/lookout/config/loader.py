@@ -20,6 +20,7 @@ from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
 from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
 from lookout.sources.contract import CANONICAL_FIELDS
+from lookout.stages.registry import FAMILIES
 
 __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
 
@@ -155,6 +156,13 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
             )
         for r_index, rule in enumerate(monitor.rules):
             rule_path: KeyPath = (*base, "rules", r_index)
+            if not FAMILIES.known(rule.metric):
+                issues.append(
+                    doc.issue(
+                        (*rule_path, "metric"),
+                        f"unknown metric {rule.metric!r}; known: {', '.join(FAMILIES.names())}",
+                    )
+                )
             if rule.owner not in config.owners:
                 issues.append(
                     doc.issue(

@@ -23,7 +23,6 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 
 from lookout._durations import parse_duration
-from lookout.checks.catalog import KNOWN_METRICS, is_known_metric
 from lookout.checks.validation.spec import ValidationConfig
 from lookout.sources.contract import (
     CANONICAL_FIELDS,
@@ -334,12 +333,49 @@ class Escalation(_Model):
 _SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2}
 
 
+def _over(value: object) -> object:
+    """`over: auto` stays a word; anything else is a duration."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return "auto" if value is not None else None
+    return parse_duration(value)
+
+
+Over = Annotated[Literal["auto"] | timedelta, BeforeValidator(_over)]
+
+
 class AlertRule(_Model):
     name: Identifier
     metric: str
     op: Literal[">", ">=", "<", "<="]
     threshold: float
-    min_n: int = Field(default=30, ge=1)
+    min_n: int | None = Field(
+        default=None,
+        ge=1,
+        description="records the evaluated value needs (pooled over `over`); default by "
+        "metric: 50 for ops rates, 200 for p95, 1000 for p99, 30 for means and pass rates, "
+        "1 for validation and health",
+    )
+    over: Over | None = Field(
+        default=None,
+        description="what the rule evaluates: `auto` (default) pools the shortest run of "
+        "whole windows ending now that reaches min_n (at most max_over); a duration (6h) "
+        "pools exactly that much; the window's own value when it equals the window size",
+    )
+    max_over: Duration = Field(
+        default=timedelta(days=1), description="the longest `over: auto` pools"
+    )
+    for_: int | None = Field(
+        default=None,
+        alias="for",
+        ge=1,
+        description="breaching evaluations in a row before the alert opens (Prometheus' "
+        "`for`); default 2 for ops and evaluator metrics, 1 for validation, drift and health",
+    )
+    keep_firing_for: Duration | None = Field(
+        default=None,
+        description="a firing alert resolves only after this long without a breach "
+        "(hysteresis); default: resolves at the first evaluation that is back to normal",
+    )
     severity: Literal["P0", "P1", "P2"] = "P1"
     owner: str
     runbook: str | None = None
@@ -389,17 +425,9 @@ class AlertRule(_Model):
             previous_rank, previous_threshold = rank, level.threshold
         return self
 
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if not is_known_metric(value):
-            raise ValueError(
-                f"unknown metric {value!r}; known: {', '.join(KNOWN_METRICS)}, "
-                "validation.<expectation name>, drift.<column>, drift_score.<column>, "
-                "eval.<evaluator> (and eval_flagged., eval_score., eval_errors., "
-                "eval_agreement., eval_kappa.)"
-            )
-        return value
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 
 
 class DriftReference(_ReferencePeriod):

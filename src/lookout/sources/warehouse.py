@@ -8,7 +8,7 @@ SQLAlchemy `Table`/`Column` objects, which the dialect quotes. No string is form
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from lookout.checks.metrics import (
 )
 from lookout.config.models import Monitor, SourceConfig
 from lookout.core.cohorts import OTHER, CohortCap
+from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
+from lookout.core.sketch import Sketch, key_multiplier
 from lookout.errors import SourceError
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
 from lookout.windows import Window, as_utc
@@ -448,6 +450,7 @@ class Warehouse:
         releases = [self._column(table, source, f) for f in source.release]
         out: list[GroupAggregates] = []
         groupings: list[str | None] = [None, *source.cohorts]
+        sketched = _sketched_fields(table, source, settings, self._column)
         try:
             with self.engine.connect() as conn:
                 for dimension in groupings:
@@ -458,8 +461,16 @@ class Warehouse:
                         keys.extend(cohort.columns)
                     labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
                     query = sa.select(*labelled, *measures).where(where).group_by(*labelled)
-                    for row in conn.execute(query).mappings():
-                        out.append(_row_to_aggregates(row, len(releases), cohort))
+                    found = [
+                        _row_to_aggregates(row, len(releases), cohort)
+                        for row in conn.execute(query).mappings()
+                    ]
+                    sketches = _sketch_buckets(
+                        conn, labelled, sketched, where, len(releases), cohort
+                    )
+                    out += [
+                        replace(a, sketches=sketches.get((a.release, a.cohort), {})) for a in found
+                    ]
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
                 f"warehouse {self.display_url}: aggregation failed: {_first_line(exc)}"
@@ -518,6 +529,68 @@ def _measures(
             out.append(sa.func.count(sa.distinct(traced)).label("traces"))
         else:
             out.append(sa.func.count(cost).label("traces"))
+    return out
+
+
+def _sketched_fields(
+    table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any
+) -> dict[str, sa.ColumnElement[Any]]:
+    """The numeric fields whose quantile sketches the ops summary keeps, as SQL numbers."""
+    out: dict[str, sa.ColumnElement[Any]] = {}
+    for field in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
+        if field in source.columns:
+            out[field] = sa.cast(column(table, source, field), sa.Double)
+    cost = _cost_expression(source, settings, lambda name: column(table, source, name))
+    if cost is not None:
+        out["cost_usd"] = cost
+    return out
+
+
+def _sketch_buckets(
+    conn: sa.Connection,
+    labelled: list[Any],
+    fields: dict[str, sa.ColumnElement[Any]],
+    where: Any,
+    release_width: int,
+    cohort: CohortKey | None,
+) -> dict[tuple[str, str], dict[str, Sketch]]:
+    """(release, cohort) -> field -> sketch, bucketed by the warehouse: one GROUP BY on the
+    DDSketch bucket key (`ceil(ln |x| / ln gamma)`, sign apart, zero apart) per field, so only
+    bucket counts leave the database."""
+    if not fields:
+        return {}
+    multiplier = sa.literal(key_multiplier(), sa.Double)
+    tiny = sa.literal(SKETCH_MIN_VALUE, sa.Double)
+    parts = []
+    for name, x in fields.items():
+        sign = sa.case((x >= tiny, 1), (x <= -tiny, -1), else_=0).label("sgn")
+        bucket = sa.case(
+            (sa.or_(x >= tiny, x <= -tiny), sa.func.ceil(sa.func.ln(sa.func.abs(x)) * multiplier)),
+            else_=0,
+        ).label("b")
+        parts.append(
+            sa.select(*labelled, sa.literal(name).label("f"), sign, bucket, sa.func.count())
+            .where(where, x.isnot(None))
+            .group_by(*labelled, sign, bucket)
+        )
+    collected: dict[tuple[str, str, str], tuple[dict[int, float], dict[int, float], list]] = {}
+    width = len(labelled)
+    for row in conn.execute(sa.union_all(*parts)):
+        release = "@".join(label_text(row[i]) for i in range(release_width)) or "default"
+        label = ALL_COHORTS
+        if cohort is not None:
+            label = cohort.label([row[release_width + i] for i in range(len(cohort.columns))])
+        name, sign, key, count = row[width], int(row[width + 1]), row[width + 2], row[width + 3]
+        positive, negative, zero = collected.setdefault((release, label, name), ({}, {}, [0.0]))
+        if sign > 0:
+            positive[int(key)] = positive.get(int(key), 0.0) + float(count)
+        elif sign < 0:
+            negative[int(key)] = negative.get(int(key), 0.0) + float(count)
+        else:
+            zero[0] += float(count)
+    out: dict[tuple[str, str], dict[str, Sketch]] = {}
+    for (release, label, name), (positive, negative, zero) in collected.items():
+        out.setdefault((release, label), {})[name] = Sketch.from_keys(positive, negative, zero[0])
     return out
 
 

@@ -29,6 +29,7 @@ from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
 from lookout.checks.pooling import pool
 from lookout.checks.validation.runner import ExpectationOutcome
+from lookout.core.summary import Summary, SummaryError
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
@@ -123,6 +124,9 @@ class WindowCommit:
     # pending message id -> id of the message it is now delivered with (a P2 held for the
     # digest whose alert escalated: the escalation announces it, the digest must not)
     regroup: Mapping[str, str] = field(default_factory=dict)
+    # (stage, release, cohort) -> the window's mergeable summary; the stages run replace theirs
+    summaries: Mapping[tuple[str, str, str], Summary] = field(default_factory=dict)
+    stages_run: frozenset[str] = frozenset()
 
 
 class ResultsStore:
@@ -437,6 +441,7 @@ class ResultsStore:
                         .where(o.c.message_id == member, o.c.status == "pending")
                         .values(payload=json.dumps({"grouped_into": leader}))
                     )
+                self._replace_summaries(conn, commit, start, end)
                 new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
@@ -560,6 +565,80 @@ class ResultsStore:
                 .values(frontier=cursor, updated_at=_db_time(datetime.now(UTC)), run_id=run_id)
             )
         return new_frontier  # type: ignore[return-value]
+
+    def _replace_summaries(
+        self, conn: sa.Connection, commit: WindowCommit, start: Any, end: Any
+    ) -> None:
+        """The window's summaries of the stages that ran (a stage not re-run keeps its own)."""
+        t = schema.summaries
+        stages = set(commit.stages_run) | {stage for stage, _, _ in commit.summaries}
+        if not stages:
+            return
+        conn.execute(
+            sa.delete(t).where(
+                t.c.monitor == commit.monitor,
+                t.c.window_start == start,
+                t.c.stage.in_(sorted(stages)),
+            )
+        )
+        if commit.summaries:
+            conn.execute(
+                sa.insert(t),
+                [
+                    {
+                        "monitor": commit.monitor,
+                        "window_start": start,
+                        "window_end": end,
+                        "release": release,
+                        "cohort": cohort,
+                        "stage": stage,
+                        "payload": summary.to_bytes(),
+                        "run_id": commit.run_id,
+                    }
+                    for (stage, release, cohort), summary in commit.summaries.items()
+                ],
+            )
+
+    def summaries(
+        self,
+        monitor: str,
+        since: datetime,
+        until: datetime,
+        *,
+        releases: Iterable[str] | None = None,
+        stages: Iterable[str] | None = None,
+    ) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
+        """(release, cohort) -> [(window start, summary)] of the windows in [since, until),
+        oldest first, the stages' parts of a window merged. A row that cannot be read fails
+        with a StoreError naming it (never a silently smaller pool)."""
+        t = schema.summaries
+        query = sa.select(t.c.window_start, t.c.release, t.c.cohort, t.c.stage, t.c.payload).where(
+            t.c.monitor == monitor,
+            t.c.window_start >= _db_time(since),
+            t.c.window_start < _db_time(until),
+        )
+        if releases is not None:
+            query = query.where(t.c.release.in_(sorted(set(releases))))
+        if stages is not None:
+            query = query.where(t.c.stage.in_(sorted(set(stages))))
+        out: dict[tuple[str, str], dict[datetime, Summary]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.order_by(t.c.window_start)):
+                try:
+                    part = Summary.from_bytes(row.payload)
+                except SummaryError as exc:
+                    raise StoreError(
+                        f"results store {self.display_url}: summary of {monitor} "
+                        f"{row.window_start:%Y-%m-%d %H:%M} {row.release} {row.cohort} "
+                        f"({row.stage}): {exc}"
+                    ) from None
+                windows = out.setdefault((row.release, row.cohort), {})
+                start = _utc(row.window_start)
+                if start in windows:
+                    windows[start].merge(part, same_window=True)  # type: ignore[index]
+                else:
+                    windows[start] = part  # type: ignore[index]
+        return {group: sorted(parts.items()) for group, parts in out.items()}
 
     def _replace_validation(
         self, conn: sa.Connection, commit: WindowCommit, start: Any, end: Any
@@ -878,6 +957,7 @@ def _alert_to_row(alert: AlertState) -> dict[str, Any]:
         "updated_at",
         "resolved_at",
         "last_notified_window",
+        "last_breach_window",
     ):
         row[key] = _db_time(row[key])
     return row
@@ -892,8 +972,10 @@ def _alert_from_row(row: Any) -> AlertState:
         "updated_at",
         "resolved_at",
         "last_notified_window",
+        "last_breach_window",
     ):
         data[key] = _utc(data[key])
+    data["resolved_before"] = bool(data.get("resolved_before"))
     return AlertState(**data)
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "outbox",
     "quarantine",
     "runs",
+    "summaries",
     "validations",
     "watermarks",
     "windows",
@@ -107,7 +108,26 @@ alerts = sa.Table(
     sa.Column("last_notified_window", sa.DateTime(), nullable=True),  # for reminders
     sa.Column("reference", sa.Float(), nullable=True),  # change rules
     sa.Column("reference_label", sa.Text(), nullable=True),
+    # persistence (`for`) and hysteresis (`keep_firing_for`)
+    sa.Column("breaches", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_breach_window", sa.DateTime(), nullable=True),
+    sa.Column("resolved_before", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
+)
+
+# Mergeable per-window summaries per release x cohort and stage (zlib JSON of
+# `lookout.core.summary.Summary`): every metric at any lookback is a merge of these.
+summaries = sa.Table(
+    "summaries",
+    metadata,
+    sa.Column("monitor", sa.String(128), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), primary_key=True),
+    sa.Column("release", sa.String(256), primary_key=True),
+    sa.Column("cohort", sa.String(256), primary_key=True),
+    sa.Column("stage", sa.String(32), primary_key=True),
+    sa.Column("window_end", sa.DateTime(), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
 )
 
 outbox = sa.Table(

@@ -26,10 +26,12 @@ from lookout.checks.evaluators.summary import (
     calibration_metrics,
     human_label,
     judgment_metrics,
+    judgment_summaries,
 )
 from lookout.checks.metrics import MetricValue, as_labels, release_labels
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
+from lookout.core.summary import Summary
 from lookout.sources.warehouse import Warehouse, normalize_frame
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
@@ -55,6 +57,7 @@ class EvalOutcome:
     cost_usd: float = 0.0
     budget_exhausted: str | None = None  # "max_judgments" / "max_usd" when the budget stopped it
     seconds: dict[str, float] = field(default_factory=dict)
+    summaries: dict[tuple[str, str], Summary] = field(default_factory=dict)
 
 
 def _fields(monitor: Monitor, evaluators: Sequence[ConfiguredEvaluator]) -> list[str]:
@@ -284,4 +287,5 @@ def run_evaluators(
             )
         )
     outcome.metrics = judgment_metrics(graded) + calibration_metrics(graded)
+    outcome.summaries = judgment_summaries(graded)
     return outcome

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.checks.stats import wilson_interval
+from lookout.core.summary import Summary
 
 __all__ = [
     "Calibration",
@@ -25,6 +26,7 @@ __all__ = [
     "calibration_metrics",
     "human_label",
     "judgment_metrics",
+    "judgment_summaries",
 ]
 
 _PASS_WORDS = {"pass", "passed", "true", "yes", "1", "correct", "good", "grounded"}
@@ -77,6 +79,38 @@ def judgment_metrics(graded: Iterable[Graded]) -> list[MetricValue]:
         if flagged:
             passed = sum(j.label == "pass" for j in flagged)
             out.append(_rate(release, cohort, f"eval_flagged.{name}", passed, len(flagged)))
+    return out
+
+
+def judgment_summaries(graded: Iterable[Graded]) -> dict[tuple[str, str], Summary]:
+    """Per release x cohort, the mergeable counts behind every evaluator metric (see
+    `lookout.stages.evaluators.families`): pooled pass rates and kappas over any lookback
+    equal those of the pooled judgments."""
+    out: dict[tuple[str, str], Summary] = {}
+    for item in graded:
+        judgment = item.judgment
+        prefix = f"eval.{judgment.evaluator}."
+        counts: dict[str, float] = {}
+        if judgment.status in ("judged", "error"):
+            counts["attempts"] = 1
+            counts["errors"] = 1.0 if judgment.status == "error" else 0.0
+        if judgment.status == "judged":
+            passed = 1.0 if judgment.label == "pass" else 0.0
+            if item.random:
+                counts.update(random_n=1, random_pass=passed, score_sum=judgment.score or 0.0)
+            else:
+                counts.update(flagged_n=1, flagged_pass=passed)
+        groups = [(item.release, ALL_COHORTS), *((item.release, c) for c in item.cohorts)]
+        human = item.human if judgment.status == "judged" and judgment.label else None
+        for group in groups:
+            summary = out.setdefault(group, Summary())
+            for key, value in counts.items():
+                summary.add(prefix + key, value)
+            if human is not None and group[1] == ALL_COHORTS:
+                cell = ("p" if judgment.label == "pass" else "f") + (
+                    "p" if human == "pass" else "f"
+                )
+                summary.add(f"{prefix}h_{cell}", 1)
     return out
 
 

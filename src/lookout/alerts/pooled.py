@@ -1,0 +1,123 @@
+"""What a rule evaluates (pure): the window's own value, or a value pooled over a lookback from
+the merged summaries of the windows in it.
+
+`over: auto` (the default) evaluates the shortest run of whole windows ending with this one that
+holds `min_n` records, at most `max_over`: at busy hours that is the window itself (its exact
+value), at night or on a small table the last few hours, so low traffic still alerts, and
+resolves, on enough data. `over: 6h` pools exactly the last six hours. Metrics that do not pool
+from summaries (drift verdicts, which pool over their own period) are always the window's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lookout.alerts.rules import RuleSettings, in_split
+from lookout.checks.metrics import MetricValue
+from lookout.config.models import AlertRule
+from lookout.core.summary import Summary
+from lookout.stages.registry import FAMILIES
+from lookout.windows import Window
+
+__all__ = ["History", "rule_values"]
+
+Group = tuple[str, str]  # (release, cohort)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per release x cohort, the summaries of the recent windows, oldest first (the window
+    being evaluated last, when it has data for the group)."""
+
+    windows: Mapping[Group, Sequence[tuple[datetime, Summary]]] = field(default_factory=dict)
+
+
+def _pooled(rule: AlertRule, group: Group, summary: Summary, since: datetime) -> MetricValue | None:
+    estimate = FAMILIES.pooled(rule.metric, summary)
+    if estimate is None:
+        return None
+    release, cohort = group
+    return MetricValue(
+        release,
+        cohort,
+        rule.metric,
+        estimate.value,
+        estimate.n,
+        estimate.ci_low,
+        estimate.ci_high,
+        pooled_from=since,
+    )
+
+
+def rule_values(
+    rule: AlertRule,
+    settings: RuleSettings,
+    window: Window,
+    window_values: Sequence[MetricValue],
+    history: History,
+    open_groups: Collection[Group] = (),
+) -> list[MetricValue]:
+    """The values `rule` evaluates this window, one per release x cohort it looks at.
+
+    Groups are those with data in this window plus `open_groups` (its pending and firing
+    alerts): an alert whose cohort went quiet is still evaluated on the pooled data, so it
+    can resolve on enough evidence instead of waiting for traffic to come back.
+    """
+    own = {(v.release, v.cohort): v for v in window_values if v.metric == rule.metric}
+    size = window.end - window.start
+    fixed = settings.over if settings.over != "auto" else None
+    if not settings.poolable or (fixed is not None and fixed <= size):
+        return list(own.values())
+    groups = set(own) | {g for g in open_groups if in_split(rule, g[1])}
+    groups |= {
+        g
+        for g, series in history.windows.items()
+        if series and series[-1][0] == window.start and in_split(rule, g[1])
+    }
+    out: list[MetricValue] = []
+    for group in sorted(groups):
+        series = [item for item in history.windows.get(group, ()) if item[0] <= window.start]
+        value = (
+            _fixed(rule, group, series, window, fixed)
+            if fixed is not None
+            else _auto(rule, settings, group, series, window, own.get(group))
+        )
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def _fixed(rule, group, series, window, over) -> MetricValue | None:
+    since = window.end - over
+    parts = [summary for start, summary in series if start >= since]
+    if not parts:
+        return None
+    merged = Summary(windows=0)
+    for part in parts:
+        merged.merge(part)
+    return _pooled(rule, group, merged, since)
+
+
+def _auto(rule, settings, group, series, window, own) -> MetricValue | None:
+    """The shortest trailing run of windows that reaches min_n (the window's exact value when
+    it does alone), at most max_over; the longest one tried when none does."""
+    if own is not None and own.n >= settings.min_n:
+        return own
+    limit = window.end - settings.max_over
+    merged = Summary(windows=0)
+    best: MetricValue | None = own
+    for start, summary in reversed(series):
+        if start < limit:
+            break
+        merged.merge(summary)
+        value = _pooled(rule, group, merged, start)
+        if value is None:
+            continue
+        if start == window.start and own is not None:
+            value = own  # the window alone: its exact value
+        best = value
+        if value.n >= settings.min_n:
+            break
+    return best

@@ -1,0 +1,36 @@
+"""Small statistics helpers shared by stages, rules and comparisons (pure)."""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import chi2
+
+__all__ = ["poisson_interval", "wilson_interval"]
+
+_Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: float, n: float, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion: sane at 0, at 1 and at small n (unlike Wald)."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} outside [0, {n}]")
+    p = successes / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def poisson_interval(count: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson mean from one observed count: 0 rows where 3 are
+    expected is ordinary, 0 where 50 are expected is not."""
+    if count < 0:
+        raise ValueError("a count is never negative")
+    tail = (1 - confidence) / 2
+    low = 0.0 if count == 0 else chi2.ppf(tail, 2 * count) / 2
+    high = chi2.ppf(1 - tail, 2 * count + 2) / 2
+    return float(low), float(high)

@@ -1,0 +1,1 @@
+"""Pure types shared by every layer: metric families, (later) windows, alerts, messages."""

@@ -1,0 +1,1 @@
+"""Drift of each release x cohort against a reference, pooled over a rolling period."""

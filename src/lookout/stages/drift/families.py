@@ -1,0 +1,38 @@
+"""The drift metric families. Drift verdicts are computed by the drift stage over its own
+rolling period (`drift.period`), so they are not pooled again from summaries."""
+
+from __future__ import annotations
+
+from lookout.model.families import MetricFamily
+
+__all__ = ["FAMILIES"]
+
+FAMILIES: tuple[MetricFamily, ...] = (
+    MetricFamily(
+        "drift_share",
+        "drift",
+        "share of drifted features among those with enough data",
+        "share",
+        min_n=1,
+        persistence=1,
+        better="lower",
+    ),
+    MetricFamily(
+        "drift.",
+        "drift",
+        "1 when {name} drifted from the reference, else 0",
+        "flag",
+        min_n=1,
+        persistence=1,
+        better="lower",
+    ),
+    MetricFamily(
+        "drift_score.",
+        "drift",
+        "drift score of {name} against the reference",
+        "score",
+        min_n=1,
+        persistence=1,
+        better="lower",
+    ),
+)

@@ -1,0 +1,1 @@
+"""Evaluators and LLM judges on a failure-biased, stratified sample of each window."""

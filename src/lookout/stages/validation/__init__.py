@@ -1,0 +1,1 @@
+"""Validation of each window (Great Expectations suites from config) and quarantine."""
