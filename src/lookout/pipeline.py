@@ -171,7 +171,8 @@ class RunResult:
     messages_queued: int = 0
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    failed_expectations: int = 0
+    failed_expectations: int = 0  # failed or errored: a check that could not run is not a pass
+    errored_expectations: int = 0  # of those, the ones that raised (status `error`)
     judged: int = 0  # new judgments (any status) by the evaluator stage
     judge_cached: int = 0  # judgments reused from the store
     judge_errors: int = 0
@@ -703,6 +704,7 @@ def run_window(
         quarantined=len(validation.quarantined),
         quarantine_reasons=dict(validation.reasons),
         failed_expectations=validation.failed,
+        errored_expectations=validation.errored,
         validation_path=validation.path,
         flag=validation.flag,
         judged=evaluated.judged,

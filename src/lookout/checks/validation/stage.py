@@ -109,7 +109,14 @@ class ValidationResult:
 
     @property
     def failed(self) -> int:
-        return sum(o.status == "failed" for o in self.outcomes)
+        """Expectations that failed, those that errored included: a check that could not run
+        is never reported as passed."""
+        return sum(o.status in ("failed", "error") for o in self.outcomes)
+
+    @property
+    def errored(self) -> int:
+        """Of `failed`, the expectations that raised instead of judging (status `error`)."""
+        return sum(o.status == "error" for o in self.outcomes)
 
     def quarantine_records(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """record id -> (release, failed critical expectations), as the store keeps them."""
@@ -133,21 +140,22 @@ class ValidationResult:
         return None
 
     def metrics(self) -> list[MetricValue]:
-        """Per release: failed expectations, each expectation's unexpected share, quarantine."""
+        """Per release: failed expectations (errored ones count as failed: the data-quality
+        rule pages on them), each judged expectation's unexpected share, quarantine."""
         out: list[MetricValue] = []
         by_release: dict[str, list[ExpectationOutcome]] = {}
         for outcome in self.outcomes:
             by_release.setdefault(outcome.release, []).append(outcome)
         for release, outcomes in sorted(by_release.items()):
-            judged = [o for o in outcomes if o.status != "error"]
-            failed = sum(o.status == "failed" for o in judged)
+            judged = [o for o in outcomes if o.status != "error"]  # an error has no share
+            failed = sum(o.status in ("failed", "error") for o in outcomes)
             out.append(
                 MetricValue(
                     release,
                     ALL_COHORTS,
                     "validation_failed_expectations",
                     float(failed),
-                    len(judged),
+                    len(outcomes),
                 )
             )
             rows = self.rows_by_release.get(release, 0)
