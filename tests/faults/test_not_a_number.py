@@ -233,8 +233,9 @@ def test_text_in_a_numeric_column_is_quarantined_and_left_out_of_the_metrics(
 def test_infinities_in_a_float_column_are_not_numbers_on_both_metric_paths(
     backend, tmp_path, request
 ):
-    """A DOUBLE column can hold ±infinity and NaN: an infinity is not a number (quarantined,
-    left out), a NaN reads as missing, the same in the warehouse's GROUP BY as in pandas."""
+    """A DOUBLE column (and PostgreSQL's `numeric`) can hold ±infinity and NaN: an infinity is
+    not a number (quarantined, left out), a NaN reads as missing, the same in the warehouse's
+    GROUP BY as in pandas."""
     url, schema = _load_typed(backend, tmp_path, request)
     stored = {}
     for pushdown in ("on", "off"):
@@ -278,6 +279,8 @@ def _load_typed(
     engine = sa.create_engine(url)
     write_table(engine, frame, schema=schema)
     with engine.begin() as conn:
+        if backend == "postgresql":  # `numeric` holds infinities too (PostgreSQL 14+)
+            conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN cost_usd TYPE numeric"))
         for record_id, column, value in (
             ("r000000", "latency_ms", "Infinity"),
             ("r000001", "latency_ms", "-Infinity"),

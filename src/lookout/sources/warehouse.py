@@ -138,14 +138,26 @@ class Warehouse:
             f for f in mapped if not isinstance(columns[source.columns[f]], sa.Integer | sa.Numeric)
         )
 
-    def _float_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
-        """Mapped numeric fields of a float type: they can hold infinities (and NaN)."""
+    def _infinities(self, table: sa.Table, source: SourceConfig) -> list[Any]:
+        """Per typed numeric field that can hold ±infinity, the condition that it does: float
+        columns, and PostgreSQL `numeric` (infinite since PostgreSQL 14; compared as text, so
+        a huge finite value is never cast to a double). Integers and other decimals cannot."""
         columns = self.table_columns(source)
-        return frozenset(
-            f
-            for f in NUMERIC_FIELDS
-            if f in source.columns and isinstance(columns[source.columns[f]], sa.Float)
-        )
+        out = []
+        for field in NUMERIC_FIELDS:
+            if field not in source.columns:
+                continue
+            type_ = columns[source.columns[field]]
+            column = self._column(table, source, field)
+            if isinstance(type_, sa.Float):
+                out.append(column.in_(_INFINITIES))
+            elif (
+                isinstance(type_, sa.Numeric)
+                and not isinstance(type_, sa.Integer)
+                and self.dialect == "postgresql"
+            ):
+                out.append(sa.cast(column, sa.Text).in_(("Infinity", "-Infinity")))
+        return out
 
     def _table(self, source: SourceConfig) -> sa.Table:
         """One Table object per source, so every clause of a query refers to the same FROM."""
@@ -388,18 +400,16 @@ class Warehouse:
         numeric = [f for f in NUMERIC_FIELDS if f in source.columns]
         wanted = [f for f in fields if f in source.columns and f not in numeric]
         table = self._table(source)
-        loose = self.loose_numeric_fields(source)
-        floats = self._float_numeric_fields(source)
         suspects: list[Any] = []
-        for field in numeric:
-            column = self._column(table, source, field)
-            if self.dialect == "sqlite":
+        if self.dialect == "sqlite":
+            for field in numeric:
+                column = self._column(table, source, field)
                 stored = sa.func.typeof(column).notin_(("integer", "real", "null"))
                 suspects.append(sa.or_(stored, column.in_(_INFINITIES)))
-            elif field in loose:
-                suspects.append(column.isnot(None))
-            elif field in floats:
-                suspects.append(column.in_(_INFINITIES))
+        else:
+            loose = self.loose_numeric_fields(source)
+            suspects += [self._column(table, source, f).isnot(None) for f in sorted(loose)]
+            suspects += self._infinities(table, source)
         if not suspects:
             return pd.DataFrame(columns=[*wanted, *numeric])
         query = (
@@ -475,22 +485,23 @@ class Warehouse:
         return out
 
     def _finite_rows(self, table: sa.Table, source: SourceConfig) -> Any:
-        """Rows whose float numeric fields are all finite or missing (NaN reads as missing)."""
-        columns = [self._column(table, source, f) for f in self._float_numeric_fields(source)]
-        return sa.and_(sa.true(), *(sa.or_(c.is_(None), c.notin_(_INFINITIES)) for c in columns))
+        """Rows without an infinity in a numeric field (a NaN reads as missing)."""
+        return sa.not_(self._infinite_rows(table, source))
 
     def _infinite_rows(self, table: sa.Table, source: SourceConfig) -> Any:
-        """Rows with an infinity in a float numeric field: not a number for `parse_numbers`."""
-        columns = [self._column(table, source, f) for f in self._float_numeric_fields(source)]
-        return sa.or_(sa.false(), *(c.in_(_INFINITIES) for c in columns))
+        """Rows with an infinity in a numeric field: not a number for `parse_numbers`."""
+        # coalesce: a NULL field is no infinity (and NOT NULL would drop the row)
+        return sa.or_(
+            sa.false(), *(sa.func.coalesce(c, sa.false()) for c in self._infinities(table, source))
+        )
 
     def count_not_numbers(self, monitor: Monitor, window: Window) -> int:
         """Rows of the window that `aggregate_window` leaves out (an infinity in a float
         numeric field), so the window's row count still counts them."""
         source = monitor.source
-        if not self._float_numeric_fields(source):
-            return 0
         table = self._table(source)
+        if not self._infinities(table, source):
+            return 0
         query = sa.select(sa.func.count()).where(
             self._in_window(table, source, window), self._infinite_rows(table, source)
         )
