@@ -174,7 +174,8 @@ class RunResult:
     messages_queued: int = 0
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    failed_expectations: int = 0
+    failed_expectations: int = 0  # failed or errored: a check that could not run is not a pass
+    errored_expectations: int = 0  # of those, the ones that raised (status `error`)
     judged: int = 0  # new judgments (any status) by the evaluator stage
     judge_cached: int = 0  # judgments reused from the store
     judge_errors: int = 0
@@ -273,9 +274,17 @@ def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
             f"monitor {monitor.name}: metrics.pushdown is on, "
             f"but {warehouse.dialect} has no percentile_cont"
         )
-    if mode == "auto":
-        return warehouse.dialect == "duckdb"
-    return mode == "on"
+    wanted = warehouse.dialect == "duckdb" if mode == "auto" else mode == "on"
+    loose = warehouse.loose_numeric_fields(monitor.source) if wanted else frozenset()
+    if loose:
+        # SQL would fail on (or mis-cast) text such as `fast`: read the rows, parse in pandas
+        log.info(
+            "monitor %s: %s not in numeric columns; metrics computed in pandas",
+            monitor.name,
+            ", ".join(sorted(loose)),
+        )
+        return False
+    return wanted
 
 
 def _message_id(fingerprint: str, event: str, window: Window) -> str:
@@ -593,16 +602,30 @@ def run_window(
 
         stage("read")
         pushdown = _use_pushdown(monitor, ctx.warehouse)
+        # A record with a value that is not a number in a numeric field is left out of every
+        # ops metric on both paths (the validation stage quarantines it): still a window row.
         if pushdown:
             cap = cohort_cap(ctx, monitor, window, ctx.warehouse.cohort_counts(monitor, window))
             aggregates = ctx.warehouse.aggregate_window(monitor, window, settings, cap)
-            rows = sum(a.n for a in aggregates if a.cohort == "*")
+            left_out = ctx.warehouse.count_not_numbers(monitor, window)
+            rows = sum(a.n for a in aggregates if a.cohort == "*") + left_out
             max_ingested = ctx.warehouse.max_ingested_in(monitor, window)
         else:
-            frame = ctx.warehouse.read_window(monitor, window, metric_fields(monitor.source))
+            frame, not_numbers = ctx.warehouse.read_window_checked(
+                monitor, window, metric_fields(monitor.source)
+            )
+            rows, left_out = len(frame), int(not_numbers.sum())
             cap = cohort_cap(ctx, monitor, window, frame_cohort_counts(frame, monitor))
-            rows = len(frame)
             max_ingested = ctx.warehouse.max_ingested(frame)
+            frame = frame[~not_numbers] if left_out else frame
+        if left_out and not monitor.validation.enabled:
+            log.warning(
+                "monitor %s window %s: %d record(s) with a value that is not a number left out "
+                "of the metrics and not quarantined (validation is off)",
+                monitor.name,
+                window.label,
+                left_out,
+            )
         done("read")
 
         stage("metrics")
@@ -753,6 +776,7 @@ def run_window(
         quarantined=len(validation.quarantined),
         quarantine_reasons=dict(validation.reasons),
         failed_expectations=validation.failed,
+        errored_expectations=validation.errored,
         validation_path=validation.path,
         flag=validation.flag,
         judged=evaluated.judged,

@@ -61,7 +61,7 @@ def test_summary_names_alerts_with_owners_and_failures():
         {"fp1": alert},
         {"sent": 1, "failed": 0},
     )
-    assert "| bot | 1 | 600 | 2 | 0 | 0 | 0 | 1 | 0 |" in text
+    assert "| bot | 1 | 600 | 2 | 0 | 0 | 0 | 0 | 1 | 0 |" in text
     assert "**opened** [P1] errors on bot: release m2@\\<b\\>, region=eu; owner **team**" in text
     assert "## Failed windows (1)" in text and "Slack: 1 sent, 0 failed" in text
 

@@ -71,21 +71,31 @@ def summary_markdown(
     for result in results:
         by_monitor.setdefault(result.monitor, []).append(result)
     lines += [
-        "| monitor | windows | rows | quarantined | failed checks | drifted | judged "
-        "| alerts opened | alerts resolved |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| monitor | windows | rows | quarantined | failed checks | checks errored | drifted "
+        "| judged | alerts opened | alerts resolved |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for monitor, items in sorted(by_monitor.items()):
         lines.append(
             f"| {md(monitor)} | {len(items)} | {sum(r.rows for r in items):,} "
             f"| {sum(r.quarantined for r in items):,} "
             f"| {sum(r.failed_expectations for r in items):,} "
+            f"| {sum(r.errored_expectations for r in items):,} "
             f"| {sum(len(r.drifted) for r in items):,} | {sum(r.judged for r in items):,} "
             f"| {sum(len(r.alerts_opened) for r in items)} "
             f"| {sum(len(r.alerts_resolved) for r in items)} |"
         )
     if not results:
-        lines.append("| (no window to run) | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |")
+        lines.append("| (no window to run) | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |")
+    errored = [r for r in results if r.errored_expectations]
+    if errored:
+        # a check that raised is counted as failed above; say so, it is not a data problem
+        lines += ["", "## Checks that errored", ""]
+        lines += [
+            f"- {md(r.monitor)} {md(r.window.label)}: {r.errored_expectations} expectation(s) "
+            "could not run (status error, counted as failed; see the stored validations)"
+            for r in errored[:50]
+        ]
     changed = [
         (event, alerts[fp])
         for r in results

@@ -89,11 +89,13 @@ def hourly(
         ctx.close()
     results = ran.results
     logger.info(
-        "%d windows, %d rows, %d quarantined, %d alerts opened, %d messages sent, "
-        "%d failed windows",
+        "%d windows, %d rows, %d quarantined, %d failed checks (%d errored), "
+        "%d alerts opened, %d messages sent, %d failed windows",
         len(results),
         sum(r.rows for r in results),
         sum(r.quarantined for r in results),
+        sum(r.failed_expectations for r in results),
+        sum(r.errored_expectations for r in results),
         sum(len(r.alerts_opened) for r in results),
         delivery["sent"],
         len(failures),

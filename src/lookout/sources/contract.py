@@ -7,20 +7,27 @@ OpenTelemetry GenAI / OpenInference attribute names, which are accepted as alias
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "CANONICAL_ALIASES",
     "CANONICAL_FIELDS",
     "IDENTIFIER_PATTERN",
+    "NOT_A_NUMBER",
+    "NUMBER_TEXT",
     "NUMERIC_FIELDS",
     "REQUIRED_FIELDS",
     "TEXT_FIELDS",
     "canonical_name",
     "check_identifier",
     "is_missing",
+    "not_a_number_reason",
+    "parse_numbers",
 ]
 
 REQUIRED_FIELDS = ("record_id", "ts")
@@ -61,6 +68,18 @@ NUMERIC_FIELDS = (
     "cost_usd",
     "retry_count",
 )
+
+# The quarantine reason (and validation outcome name) of a record whose numeric field holds a
+# value that is not a number: `not_a_number:latency_ms`.
+NOT_A_NUMBER = "not_a_number"
+
+# Text that is a number: one decimal literal (sign, digits, point, exponent), surrounding
+# spaces, tabs and line breaks ignored; ASCII digits only. `NaN`, `inf`, `12ms`, `1,000`, `0x1f`
+# are not numbers; neither is a literal whose value overflows a double (`1e999`).
+NUMBER_TEXT = re.compile(
+    r"[ \t\n\r]*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)[ \t\n\r]*"
+)
+_BLANK = re.compile(r"[ \t\n\r]*")
 
 # Long text columns: never read unless a stage needs them (they dominate read time).
 TEXT_FIELDS = frozenset({"input", "output", "context", "expected", "tool_calls"})
@@ -116,3 +135,50 @@ def is_missing(value: object) -> bool:
     """A logged value that is not there: None, pandas' NA, or a float NaN (how pandas and
     the drivers hand back a NULL, depending on the column's dtype)."""
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def not_a_number_reason(field: str) -> str:
+    """`not_a_number:<field>`: why a record with such a value is quarantined."""
+    return f"{NOT_A_NUMBER}:{field}"
+
+
+def _scalar_number(value: object) -> float | None:
+    """A logged value as a finite float; None when it is missing; NaN (as a marker) when it is
+    not a number. Blank text is missing, as is a float NaN (what a NULL reads as)."""
+    if isinstance(value, str):
+        if _BLANK.fullmatch(value):
+            return None
+        match = NUMBER_TEXT.fullmatch(value)
+        number = float(match.group(1)) if match else math.inf
+    elif isinstance(value, bool | np.bool_ | int | float | Decimal | np.number):
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):  # an integer beyond any double, a signaling NaN
+            number = math.inf
+        if math.isnan(number):
+            return None
+    elif is_missing(value):
+        return None
+    else:  # bytes, dates, containers: not a number whatever they hold
+        number = math.inf
+    return number if math.isfinite(number) else math.nan
+
+
+def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(floats, not_numbers) of one numeric field's values, the same on every warehouse.
+
+    A value is missing (NaN, not flagged): NULL, blank text, or a float NaN (drivers hand a
+    NULL back as NaN, so a NaN stored in a float column reads as missing too). A number: a
+    finite int, float or decimal, or text `NUMBER_TEXT` accepts whose value is finite. Anything
+    else is not a number: NaN in `floats` and True in `not_numbers` (text such as `fast`,
+    `12ms`, `NaN`, `1e999`, and infinities stored in float columns).
+    """
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        floats = values.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(floats)
+        floats[bad] = np.nan
+        return floats, bad
+    parsed = [_scalar_number(v) for v in values.to_numpy(dtype=object)]
+    floats = np.array([np.nan if v is None else v for v in parsed], dtype=float)
+    bad = np.array([v is not None and v != v for v in parsed], dtype=bool)
+    return floats, bad

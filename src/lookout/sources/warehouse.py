@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -29,13 +30,14 @@ from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
 from lookout.errors import SourceError
-from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
+from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.windows import Window, as_utc
 
 __all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields"]
 
 # Dialects with an ordered-set percentile_cont; SQLite has none, so it aggregates in pandas.
 PUSHDOWN_DIALECTS = frozenset({"duckdb", "postgresql"})
+_INFINITIES = (float("inf"), float("-inf"))
 
 
 def metric_fields(source: SourceConfig) -> list[str]:
@@ -142,6 +144,40 @@ class Warehouse:
         if problems:
             raise SourceError("\n".join(problems))
 
+    def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
+        """Mapped numeric fields whose column is not of a numeric type (teams do log latencies
+        into TEXT columns). SQL cannot compare or aggregate them as numbers without failing
+        (PostgreSQL, DuckDB) or reading `12ms` as 12 (SQLite): they are read and parsed by
+        `parse_numbers` instead. (On SQLite a numeric column can hold text too: see
+        `not_a_number_suspects`.)
+        """
+        mapped = [f for f in NUMERIC_FIELDS if f in source.columns]
+        columns = self.table_columns(source)
+        return frozenset(
+            f for f in mapped if not isinstance(columns[source.columns[f]], sa.Integer | sa.Numeric)
+        )
+
+    def _infinities(self, table: sa.Table, source: SourceConfig) -> list[Any]:
+        """Per typed numeric field that can hold ±infinity, the condition that it does: float
+        columns, and PostgreSQL `numeric` (infinite since PostgreSQL 14; compared as text, so
+        a huge finite value is never cast to a double). Integers and other decimals cannot."""
+        columns = self.table_columns(source)
+        out = []
+        for field in NUMERIC_FIELDS:
+            if field not in source.columns:
+                continue
+            type_ = columns[source.columns[field]]
+            column = self._column(table, source, field)
+            if isinstance(type_, sa.Float):
+                out.append(column.in_(_INFINITIES))
+            elif (
+                isinstance(type_, sa.Numeric)
+                and not isinstance(type_, sa.Integer)
+                and self.dialect == "postgresql"
+            ):
+                out.append(sa.cast(column, sa.Text).in_(("Infinity", "-Infinity")))
+        return out
+
     def _table(self, source: SourceConfig) -> sa.Table:
         """One Table object per source, so every clause of a query refers to the same FROM."""
         key = (source.schema_, source.table)
@@ -200,9 +236,23 @@ class Warehouse:
         cohorts: bool = True,
     ) -> pd.DataFrame:
         """The window's records, canonical columns, timestamps as UTC."""
+        return self.read_window_checked(monitor, window, fields, cohorts=cohorts)[0]
+
+    def read_window_checked(
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """`read_window`, and which rows hold a value that is not a number in a numeric field
+        (NaN in the frame): the ops metrics leave those records out, the validation stage
+        quarantines them."""
         query = self.window_query(monitor, window, fields, cohorts=cohorts)
         frame = self._fetch_frame(query)
-        return normalize_frame(frame)
+        not_numbers = _normalize(frame)
+        return frame, not_numbers
 
     def _fetch_frame(self, query: sa.Select[Any]) -> pd.DataFrame:
         try:
@@ -355,6 +405,39 @@ class Warehouse:
         )
         return self._fetch_frame(query)
 
+    def not_a_number_suspects(
+        self, monitor: Monitor, window: Window, fields: Sequence[str]
+    ) -> pd.DataFrame:
+        """The window's records whose numeric fields may hold something that is not a number,
+        raw (`fields` plus every mapped numeric field, unparsed), for `parse_numbers` to judge.
+
+        The warehouse only narrows the read: on SQLite, values stored as text or blob, and
+        infinities; elsewhere every non-null value of a column that is not of a numeric type,
+        and infinities in float columns. Integer and decimal columns hold numbers by type.
+        """
+        source = monitor.source
+        numeric = [f for f in NUMERIC_FIELDS if f in source.columns]
+        wanted = [f for f in fields if f in source.columns and f not in numeric]
+        table = self._table(source)
+        suspects: list[Any] = []
+        if self.dialect == "sqlite":
+            for field in numeric:
+                column = self._column(table, source, field)
+                stored = sa.func.typeof(column).notin_(("integer", "real", "null"))
+                suspects.append(sa.or_(stored, column.in_(_INFINITIES)))
+        else:
+            loose = self.loose_numeric_fields(source)
+            suspects += [self._column(table, source, f).isnot(None) for f in sorted(loose)]
+            suspects += self._infinities(table, source)
+        if not suspects:
+            return pd.DataFrame(columns=[*wanted, *numeric])
+        query = (
+            sa.select(*(self._column(table, source, f).label(f) for f in [*wanted, *numeric]))
+            .where(self._in_window(table, source, window), sa.or_(*suspects))
+            .order_by(self._column(table, source, "record_id"), self._column(table, source, "ts"))
+        )
+        return self._fetch_frame(query)
+
     def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
         """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""
         source = monitor.source
@@ -445,7 +528,13 @@ class Warehouse:
             raise SourceError(f"warehouse dialect {self.dialect!r} cannot aggregate quantiles")
         source = monitor.source
         table = self._table(source)
-        where = self._in_window(table, source, window)
+        loose = self.loose_numeric_fields(source)
+        if loose:  # the pipeline reads such a window instead (see `loose_numeric_fields`)
+            raise SourceError(
+                f"warehouse {self.display_url}: cannot aggregate {', '.join(sorted(loose))} "
+                "in SQL: not numeric columns"
+            )
+        where = sa.and_(self._in_window(table, source, window), self._finite_rows(table, source))
         measures = _measures(table, source, settings, self._column)
         releases = [self._column(table, source, f) for f in source.release]
         out: list[GroupAggregates] = []
@@ -478,6 +567,35 @@ class Warehouse:
         out.sort(key=lambda a: (a.release, a.cohort != ALL_COHORTS, a.cohort))
         return out
 
+    def _finite_rows(self, table: sa.Table, source: SourceConfig) -> Any:
+        """Rows without an infinity in a numeric field (a NaN reads as missing)."""
+        return sa.not_(self._infinite_rows(table, source))
+
+    def _infinite_rows(self, table: sa.Table, source: SourceConfig) -> Any:
+        """Rows with an infinity in a numeric field: not a number for `parse_numbers`."""
+        # coalesce: a NULL field is no infinity (and NOT NULL would drop the row)
+        return sa.or_(
+            sa.false(), *(sa.func.coalesce(c, sa.false()) for c in self._infinities(table, source))
+        )
+
+    def count_not_numbers(self, monitor: Monitor, window: Window) -> int:
+        """Rows of the window that `aggregate_window` leaves out (an infinity in a float
+        numeric field), so the window's row count still counts them."""
+        source = monitor.source
+        table = self._table(source)
+        if not self._infinities(table, source):
+            return 0
+        query = sa.select(sa.func.count()).where(
+            self._in_window(table, source, window), self._infinite_rows(table, source)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.scalar(query) or 0)
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceError(
+                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+            ) from None
+
 
 def _measures(
     table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any
@@ -486,6 +604,11 @@ def _measures(
 
     def col(name: str) -> sa.ColumnElement[Any]:
         return column(table, source, name)
+
+    def number(name: str) -> sa.ColumnElement[Any]:
+        # a NaN stored in a float column is missing, as it reads in pandas (infinities are
+        # filtered out of the rows by `aggregate_window`)
+        return sa.func.nullif(sa.cast(col(name), sa.Double), float("nan"))
 
     def count_if(condition: Any) -> sa.ColumnElement[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
@@ -503,8 +626,8 @@ def _measures(
         out.append(sa.func.count(col("is_fallback")).label("fallback_n"))
         out.append(count_if(col("is_fallback") == sa.true()).label("fallbacks"))
     if "retry_count" in mapped:
-        out.append(sa.func.count(col("retry_count")).label("retry_n"))
-        out.append(count_if(col("retry_count") > 0).label("retried"))
+        out.append(sa.func.count(number("retry_count")).label("retry_n"))
+        out.append(count_if(number("retry_count") > 0).label("retried"))
     if "feedback" in mapped:
         negatives = [value.lower() for value in settings.negative_feedback]
         feedback = sa.func.lower(sa.cast(col("feedback"), sa.String))
@@ -512,15 +635,15 @@ def _measures(
         out.append(count_if(feedback.in_(negatives)).label("negative_feedback"))
     for prefix, field in (("latency", "latency_ms"), ("ttft", "ttft_ms")):
         if field in mapped:
-            value = sa.cast(col(field), sa.Double)
-            out.append(sa.func.count(col(field)).label(f"{prefix}_n"))
+            value = number(field)
+            out.append(sa.func.count(value).label(f"{prefix}_n"))
             for name, q in QUANTILES.items():
                 out.append(sa.func.percentile_cont(q).within_group(value).label(f"{prefix}_{name}"))
     for field in ("prompt_tokens", "completion_tokens"):
         if field in mapped:
-            out.append(sa.func.count(col(field)).label(f"{field}_n"))
-            out.append(sa.func.sum(sa.cast(col(field), sa.Double)).label(f"{field}_sum"))
-    cost = _cost_expression(source, settings, col)
+            out.append(sa.func.count(number(field)).label(f"{field}_n"))
+            out.append(sa.func.sum(number(field)).label(f"{field}_sum"))
+    cost = _cost_expression(source, settings, col, number)
     if cost is not None:
         out.append(sa.func.count(cost).label("cost_n"))
         out.append(sa.func.sum(cost).label("cost_sum"))
@@ -595,17 +718,17 @@ def _sketch_buckets(
 
 
 def _cost_expression(
-    source: SourceConfig, settings: MetricSettings, col: Any
+    source: SourceConfig, settings: MetricSettings, col: Any, number: Any
 ) -> sa.ColumnElement[Any] | None:
     mapped = source.columns
     if "cost_usd" in mapped:
-        return sa.cast(col("cost_usd"), sa.Double)
+        return number("cost_usd")
     if not settings.prices or not {"model_version", "prompt_tokens", "completion_tokens"} <= set(
         mapped
     ):
         return None
-    prompt = sa.cast(col("prompt_tokens"), sa.Double)
-    completion = sa.cast(col("completion_tokens"), sa.Double)
+    prompt = number("prompt_tokens")
+    completion = number("completion_tokens")
     whens = [
         (col("model_version") == model, (prompt * p_in + completion * p_out) / 1_000_000)
         for model, (p_in, p_out) in sorted(settings.prices.items())
@@ -671,12 +794,22 @@ def _duckdb_frame(conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Same dtypes whatever the dialect: UTC timestamps, float numbers."""
+    """Same dtypes whatever the dialect: UTC timestamps, float numbers (a value that is not a
+    number is NaN here; `Warehouse.read_window_checked` says which rows had one)."""
+    _normalize(frame)
+    return frame
+
+
+def _normalize(frame: pd.DataFrame) -> np.ndarray:
+    """`normalize_frame` in place; returns the rows with a value that is not a number."""
     for field in ("ts", "ingested_at"):
         if field in frame:
             moments = pd.to_datetime(frame[field], utc=True, errors="coerce")
             frame[field] = moments.astype("datetime64[ns, UTC]")
+    not_numbers = np.zeros(len(frame), dtype=bool)
     for field in NUMERIC_FIELDS:
         if field in frame:
-            frame[field] = pd.to_numeric(frame[field], errors="coerce").astype(float)
-    return frame
+            numbers, bad = parse_numbers(frame[field])
+            frame[field] = numbers
+            not_numbers |= bad
+    return not_numbers

@@ -3,7 +3,8 @@
 Pushdown runs each release's batch as a GX SQL query asset the warehouse evaluates; the
 expectations a dialect cannot evaluate (JSON parsing everywhere, regex on DuckDB) run on a
 DataFrame of just their columns. Without pushdown everything runs on the window's DataFrame.
-Records that arrived in the window without a usable event time are quarantined here too.
+Records that arrived in the window without a usable event time are quarantined here too, and
+so are records with a value that is not a number in a numeric field (`not_a_number:<field>`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ import pandas as pd
 from lookout.checks.metrics import ALL_COHORTS, MetricValue, release_labels
 from lookout.checks.stats import wilson_interval
 from lookout.checks.validation.gx_suite import load_suite_file, referenced_columns, to_gx
-from lookout.checks.validation.runner import ExpectationOutcome, GxRunner
+from lookout.checks.validation.runner import EXAMPLES, ExpectationOutcome, GxRunner
 from lookout.checks.validation.spec import default_suite, spec_name
 from lookout.config.models import Monitor
-from lookout.sources.contract import is_missing
+from lookout.sources.contract import (
+    NOT_A_NUMBER,
+    NUMERIC_FIELDS,
+    is_missing,
+    not_a_number_reason,
+    parse_numbers,
+)
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
 __all__ = [
+    "NOT_A_NUMBER",
     "UNPLACEABLE_TS",
     "PlannedExpectation",
     "ValidationResult",
@@ -109,7 +117,14 @@ class ValidationResult:
 
     @property
     def failed(self) -> int:
-        return sum(o.status == "failed" for o in self.outcomes)
+        """Expectations that failed, those that errored included: a check that could not run
+        is never reported as passed."""
+        return sum(o.status in ("failed", "error") for o in self.outcomes)
+
+    @property
+    def errored(self) -> int:
+        """Of `failed`, the expectations that raised instead of judging (status `error`)."""
+        return sum(o.status == "error" for o in self.outcomes)
 
     def quarantine_records(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """record id -> (release, failed critical expectations), as the store keeps them."""
@@ -133,21 +148,22 @@ class ValidationResult:
         return None
 
     def metrics(self) -> list[MetricValue]:
-        """Per release: failed expectations, each expectation's unexpected share, quarantine."""
+        """Per release: failed expectations (errored ones count as failed: the data-quality
+        rule pages on them), each judged expectation's unexpected share, quarantine."""
         out: list[MetricValue] = []
         by_release: dict[str, list[ExpectationOutcome]] = {}
         for outcome in self.outcomes:
             by_release.setdefault(outcome.release, []).append(outcome)
         for release, outcomes in sorted(by_release.items()):
-            judged = [o for o in outcomes if o.status != "error"]
-            failed = sum(o.status == "failed" for o in judged)
+            judged = [o for o in outcomes if o.status != "error"]  # an error has no share
+            failed = sum(o.status in ("failed", "error") for o in outcomes)
             out.append(
                 MetricValue(
                     release,
                     ALL_COHORTS,
                     "validation_failed_expectations",
                     float(failed),
-                    len(judged),
+                    len(outcomes),
                 )
             )
             rows = self.rows_by_release.get(release, 0)
@@ -207,6 +223,59 @@ def _unplaceable(warehouse: Warehouse, monitor: Monitor, window: Window) -> list
     return out
 
 
+def _not_numbers(
+    warehouse: Warehouse, monitor: Monitor, window: Window
+) -> list[tuple[str | None, str, tuple[str, ...]]]:
+    """(record id or None, release, fields) of each record of the window with a value that is
+    not a number in a numeric field, judged by `parse_numbers` (the rule the metrics use), in
+    record id order."""
+    frame = warehouse.not_a_number_suspects(monitor, window, ["record_id", *monitor.source.release])
+    if frame.empty:
+        return []
+    numeric = [f for f in NUMERIC_FIELDS if f in frame]
+    bad = {f: parse_numbers(frame[f])[1] for f in numeric}
+    labels = release_labels(frame, monitor.source.release)
+    out = []
+    for i, (value, release) in enumerate(zip(frame["record_id"], labels, strict=True)):
+        fields = tuple(f for f in numeric if bad[f][i])
+        if fields:
+            out.append((None if is_missing(value) else str(value), str(release), fields))
+    return out
+
+
+def _not_a_number_outcomes(
+    found: list[tuple[str | None, str, tuple[str, ...]]],
+    rows_by_release: dict[str, int],
+    path: str,
+) -> list[ExpectationOutcome]:
+    """One failed critical outcome per release and field that held such values, with their
+    count, share and up to five example ids, like a failed critical expectation."""
+    ids: dict[tuple[str, str], list[str]] = {}
+    for record_id, release, fields in found:
+        for name in fields:
+            ids.setdefault((release, name), []).append(record_id or "(null record_id)")
+    out = []
+    for (release, name), hits in sorted(ids.items()):
+        rows = rows_by_release.get(release) or len(hits)
+        out.append(
+            ExpectationOutcome(
+                name=not_a_number_reason(name),
+                kind=NOT_A_NUMBER,
+                column=name,
+                severity="critical",
+                release=release,
+                status="failed",
+                element_count=rows,
+                unexpected_count=len(hits),
+                unexpected_percent=100.0 * len(hits) / rows,
+                observed=None,
+                examples=tuple(hits[:EXAMPLES]),
+                path=path,
+            )
+        )
+    return out
+
+
 def run_validation(
     warehouse: Warehouse,
     monitor: Monitor,
@@ -248,6 +317,7 @@ def run_validation(
         pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
         collect(runner.validate(batch, pairs, release=ALL_COHORTS, path=path, rows=0), ALL_COHORTS)
 
+    found = _not_numbers(warehouse, monitor, window)
     releases = warehouse.release_values(monitor, window) if use_sql else []
     # An empty window has no release to batch by in SQL: its (empty) DataFrame is validated
     # instead, so table-level expectations (row count, freshness) still report on it.
@@ -255,8 +325,14 @@ def run_validation(
     frame_only = planned
     if use_sql:
         not_in_sql = _NOT_IN_SQL[warehouse.dialect]
-        in_sql = [p for p in planned if p.kind not in not_in_sql]
-        frame_only = [p for p in planned if p.kind in not_in_sql]
+        # a numeric field in a column that is not numeric, or that holds something that is not
+        # a number in this window (SQLite keeps text in any column), cannot be compared as a
+        # number in SQL: its expectations run on the parsed DataFrame
+        loose = warehouse.loose_numeric_fields(monitor.source) | {
+            name for _, _, fields in found for name in fields
+        }
+        in_sql = [p for p in planned if p.kind not in not_in_sql and p.column not in loose]
+        frame_only = [p for p in planned if p not in in_sql]
         naive = warehouse.naive_times(monitor.source)
         for release, values, rows in releases:
             rows_by_release[release] = rows
@@ -281,12 +357,26 @@ def run_validation(
         quarantined.setdefault(record_id, []).append(UNPLACEABLE_TS)
         quarantined_release[record_id] = release
         rows_by_release[release] = rows_by_release.get(release, 0) + 1
+    outcomes.extend(_not_a_number_outcomes(found, rows_by_release, "sql" if use_sql else "pandas"))
+    # A record without an id is quarantined once: a critical not-null check on the id that
+    # failed has quarantined every id-less record of its release already (under stand-ins we
+    # cannot tell apart); elsewhere it gets a stand-in of its own.
+    covered = {quarantined_release[k] for k in quarantined if k.startswith("(null record_id #")}
+    nulls: dict[str, int] = {}
+    for record_id, release, fields in found:
+        if record_id is None:
+            if release in covered:
+                continue
+            nulls[release] = nulls.get(release, 0) + 1
+            record_id = f"(null record_id, not a number #{nulls[release]} of {release})"
+        quarantined.setdefault(record_id, []).extend(not_a_number_reason(f) for f in fields)
+        quarantined_release[record_id] = release
     reasons: dict[str, int] = {}
     for names in quarantined.values():
         for name in set(names):
             reasons[name] = reasons.get(name, 0) + 1
     order = {p.name: i for i, p in enumerate([*planned, *schema_checks])}
-    outcomes.sort(key=lambda o: (o.release, order.get(o.name, 0)))
+    outcomes.sort(key=lambda o: (o.release, order.get(o.name, len(order)), o.name))
     return ValidationResult(
         outcomes=outcomes,
         quarantined={k: tuple(dict.fromkeys(v)) for k, v in sorted(quarantined.items())},
