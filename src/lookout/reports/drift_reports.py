@@ -55,6 +55,15 @@ def ensure_report(
     )
     if current.empty or ref.empty:
         raise ValueError(f"no rows to report for {release} {cohort} on {day}")
-    write_drift_report(target, ref, current, columns)
+    whole = "whole release" if cohort == "*" else cohort
+    facts = (
+        ("Monitor", monitor.name),
+        ("Release", release),
+        ("Cohort", whole),
+        ("Current", f"{current_period.label}: {len(current):,} rows (sampled, at most {limit:,})"),
+        ("Reference", f"{reference.description}: {len(ref):,} rows"),
+    )
+    title = f"Drift of {release} ({whole}) on {day.isoformat()}: {monitor.name}"
+    write_drift_report(target, ref, current, columns, title=title, facts=facts)
     log.info("drift report %s (%d current, %d reference rows)", relative, len(current), len(ref))
     return relative

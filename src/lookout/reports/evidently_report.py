@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
 from lookout.config.models import Monitor
+from lookout.reports.evidently_page import plotly_safe_frame, render_snapshot
 from lookout.sources.histograms import _release_filter
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
@@ -67,9 +68,19 @@ def sample_frame(
 
 
 def write_drift_report(
-    path: Path, reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[DriftColumn]
+    path: Path,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: Sequence[DriftColumn],
+    *,
+    title: str = "Lookout drift report",
+    facts: Sequence[tuple[str, str]] = (),
 ) -> Path:
-    """Evidently's DataDriftPreset on the two samples, saved as one self-contained HTML file."""
+    """Evidently's DataDriftPreset on the two samples, saved as one self-contained HTML file.
+
+    The page is written by `render_snapshot`, not Evidently's `save_html` (which embeds logged
+    labels raw in a script): labels stay text, and the page runs only its own scripts.
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
@@ -77,17 +88,20 @@ def write_drift_report(
     usable = [
         c for c in present if reference[c.name].notna().any() and current[c.name].notna().any()
     ]
+    categorical = [c.name for c in usable if c.kind == "categorical"]
     definition = DataDefinition(
         numerical_columns=[c.name for c in usable if c.kind == "numeric"],
-        categorical_columns=[c.name for c in usable if c.kind == "categorical"],
+        categorical_columns=categorical,
     )
     names = [c.name for c in usable]
+    current, reference = (plotly_safe_frame(f[names], categorical) for f in (current, reference))
     snapshot = Report([DataDriftPreset()]).run(
-        Dataset.from_pandas(current[names], data_definition=definition),
-        Dataset.from_pandas(reference[names], data_definition=definition),
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
     )
+    html = render_snapshot(snapshot, title, facts)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    snapshot.save_html(str(partial))
+    partial.write_text(html, encoding="utf-8")
     partial.replace(path)  # readers never see a half-written report
     return path

@@ -11,18 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from lookout.reports.paths import REPORTS_DIR, index_path
+from lookout.reports.templating import ENV
 
 __all__ = ["summarize_drift", "write_index", "write_root_index"]
-
-_env = Environment(
-    loader=PackageLoader("lookout.reports", "templates"),
-    autoescape=select_autoescape(["html", "j2"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def summarize_drift(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -80,7 +72,7 @@ def write_index(out_dir: Path, monitor: str, rows: list[dict[str, Any]]) -> Path
         else:
             entry["link"] = None
             entry["expired"] = bool(report)
-    html = _env.get_template("index.html.j2").render(
+    html = ENV.get_template("index.html.j2").render(
         monitor=monitor,
         entries=entries,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -95,7 +87,7 @@ def write_root_index(out_dir: Path) -> Path:
     """`reports/index.html`: one link per monitor that has an index."""
     root = out_dir / REPORTS_DIR
     monitors = sorted(p.parent.name for p in root.glob("*/index.html"))
-    html = _env.get_template("root.html.j2").render(monitors=monitors)
+    html = ENV.get_template("root.html.j2").render(monitors=monitors)
     path = root / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -10,8 +10,8 @@ from typing import Any
 from lookout.alerts.lifecycle import AlertState
 from lookout.alerts.messages import format_value
 from lookout.compare.releases import Comparison
-from lookout.reports.index import _env
 from lookout.reports.paths import REPORTS_DIR, slug
+from lookout.reports.templating import ENV
 
 __all__ = ["render_scorecard", "scorecard_path", "write_release_page", "write_scorecard"]
 
@@ -34,7 +34,7 @@ def render_scorecard(
 ) -> str:
     lines = comparison.lines
     sections = [(title, [line for line in lines if keep(line.metric)]) for title, keep in _SECTIONS]
-    return _env.get_template("scorecard.html.j2").render(
+    return ENV.get_template("scorecard.html.j2").render(
         c=comparison,
         sections=[(title, rows) for title, rows in sections if rows],
         worse=comparison.flagged("worse"),
@@ -84,7 +84,7 @@ def write_release_page(
     target.parent.mkdir(parents=True, exist_ok=True)
     generated = f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
     target.write_text(
-        _env.get_template("releases.html.j2").render(
+        ENV.get_template("releases.html.j2").render(
             monitor=monitor, releases=rows, generated=generated
         ),
         encoding="utf-8",
