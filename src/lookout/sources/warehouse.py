@@ -605,10 +605,7 @@ def _measures(
     def col(name: str) -> sa.ColumnElement[Any]:
         return column(table, source, name)
 
-    def number(name: str) -> sa.ColumnElement[Any]:
-        # a NaN stored in a float column is missing, as it reads in pandas (infinities are
-        # filtered out of the rows by `aggregate_window`)
-        return sa.func.nullif(sa.cast(col(name), sa.Double), float("nan"))
+    number = _sql_number(table, source, column)
 
     def count_if(condition: Any) -> sa.ColumnElement[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
@@ -655,15 +652,26 @@ def _measures(
     return out
 
 
+def _sql_number(table: sa.Table, source: SourceConfig, column: Any) -> Any:
+    """A mapped field as a SQL double; a NaN stored in a float column is missing, as it reads
+    in pandas (infinities are filtered out of the rows by `aggregate_window`)."""
+
+    def number(name: str) -> sa.ColumnElement[Any]:
+        return sa.func.nullif(sa.cast(column(table, source, name), sa.Double), float("nan"))
+
+    return number
+
+
 def _sketched_fields(
     table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any
 ) -> dict[str, sa.ColumnElement[Any]]:
     """The numeric fields whose quantile sketches the ops summary keeps, as SQL numbers."""
+    number = _sql_number(table, source, column)
     out: dict[str, sa.ColumnElement[Any]] = {}
     for field in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
         if field in source.columns:
-            out[field] = sa.cast(column(table, source, field), sa.Double)
-    cost = _cost_expression(source, settings, lambda name: column(table, source, name))
+            out[field] = number(field)
+    cost = _cost_expression(source, settings, lambda name: column(table, source, name), number)
     if cost is not None:
         out["cost_usd"] = cost
     return out

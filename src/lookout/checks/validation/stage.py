@@ -21,6 +21,7 @@ from lookout.checks.validation.gx_suite import load_suite_file, referenced_colum
 from lookout.checks.validation.runner import EXAMPLES, ExpectationOutcome, GxRunner
 from lookout.checks.validation.spec import default_suite, spec_name
 from lookout.config.models import Monitor
+from lookout.core.summary import Summary
 from lookout.sources.contract import (
     NOT_A_NUMBER,
     NUMERIC_FIELDS,
@@ -182,6 +183,31 @@ class ValidationResult:
                         release, ALL_COHORTS, "quarantine_rate", hits / rows, rows, low, high
                     )
                 )
+        return out
+
+    def summaries(self) -> dict[tuple[str, str], Summary]:
+        """Per release (cohort `*`), the mergeable counts behind the validation metrics (see
+        `lookout.stages.validation.families`)."""
+        out: dict[tuple[str, str], Summary] = {}
+        for o in self.outcomes:
+            summary = out.setdefault((o.release, ALL_COHORTS), Summary())
+            if o.status in ("failed", "error"):
+                summary.add("validation.failed", 1)
+            if o.status == "error":
+                continue
+            rows = self.rows_by_release.get(o.release, 0)
+            elements = o.element_count if o.element_count is not None else rows
+            if o.unexpected_count is not None:
+                unexpected = float(o.unexpected_count)
+            else:  # a batch-level expectation: all or nothing
+                unexpected = 0.0 if o.status == "passed" else float(elements)
+            summary.add(f"validation.{o.name}.elements", elements)
+            summary.add(f"validation.{o.name}.unexpected", min(unexpected, elements))
+        for release, rows in self.rows_by_release.items():
+            summary = out.setdefault((release, ALL_COHORTS), Summary())
+            summary.add("validation.rows", rows)
+            hits = sum(1 for r in self.quarantined_release.values() if r == release)
+            summary.add("validation.quarantined", hits)
         return out
 
 
