@@ -218,3 +218,21 @@ def test_env_var_templates_still_render(tmp_path):
     )
     target = load_profiles(_write(tmp_path, "profiles.yml", text), environ={"D": "/data"})
     assert target.store.url.get_secret_value() == "sqlite:////data/r.sqlite"
+
+
+def test_a_non_string_key_is_located(tmp_path):
+    # found by the fuzzer: the issue's key path holds the int 0, the YAML text the string "0"
+    path = _write(
+        tmp_path, "gate.yml", "conditions:\n  - {metric: error_rate, max_worse: 1}\n0: x\n"
+    )
+    assert _issues(lambda: load_model(path, GatePolicy)) == [
+        "gate.yml:3:1: [0]: Keys should be strings"
+    ]
+
+
+def test_keys_equal_once_read_are_given_twice(tmp_path):
+    # `1` and `1.0` are one key once read: YAML would silently keep the second
+    path = _write(tmp_path, "gate.yml", "1: a\n1.0: b\n")
+    assert _issues(lambda: load_model(path, GatePolicy))[0].startswith(
+        "gate.yml:2:1: 1.0: key given twice in one mapping"
+    )

@@ -117,31 +117,36 @@ class _Loader(yaml.SafeLoader):
             raise _BadValue(None, None, problem, node.start_mark) from None
 
 
-def _walk(
-    node: yaml.Node,
-    path: KeyPath,
-    positions: dict[KeyPath, tuple[int, int]],
-    duplicates: list[tuple[KeyPath, yaml.Mark]],
-) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[tuple[str, str]] = set()
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue  # construction already refused unhashable keys
-            key = key_node.value
-            child = (*path, key)
-            if (key_node.tag, key) in seen and key != "<<":
-                duplicates.append((child, key_node.start_mark))
-            seen.add((key_node.tag, key))
-            positions.setdefault(
-                child, (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            )
-            _walk(value_node, child, positions, duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, child, positions, duplicates)
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Walk:
+    """Positions of every key and item of a node tree, and the keys given twice."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.positions: dict[KeyPath, tuple[int, int]] = {}
+        self.duplicates: list[tuple[KeyPath, yaml.Mark]] = []
+
+    def walk(self, node: yaml.Node, path: KeyPath) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                    continue  # unhashable keys: construction refuses them
+                key = self.loader.construct_object(key_node)
+                if key in seen:
+                    self.duplicates.append(((*path, key), key_node.start_mark))
+                seen.add(key)
+                mark = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.positions[(*path, key)] = mark  # the key as read (`1:` is the int 1)
+                self.positions.setdefault((*path, key_node.value), mark)  # and as written
+                self.walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                self.positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                self.walk(item, child)
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -175,13 +180,8 @@ def load_located_yaml(path: Path) -> LocatedYaml:
     """Read a YAML file; syntax errors and refused constructs become a ConfigError with line
     and column."""
     name = path.name
-    text = _read(path)
-    node, data = _parse(name, text)
-    positions: dict[KeyPath, tuple[int, int]] = {}
-    duplicates: list[tuple[KeyPath, yaml.Mark]] = []
-    if node is not None:
-        _walk(node, (), positions, duplicates)
-    if duplicates:
+    data, walked = _parse(name, _read(path))
+    if walked.duplicates:
         raise ConfigError(
             [
                 ConfigIssue(
@@ -191,18 +191,21 @@ def load_located_yaml(path: Path) -> LocatedYaml:
                     mark.line + 1,
                     mark.column + 1,
                 )
-                for key_path, mark in duplicates
+                for key_path, mark in walked.duplicates
             ]
         )
-    return LocatedYaml(name, data, positions)
+    return LocatedYaml(name, data, walked.positions)
 
 
-def _parse(name: str, text: str) -> tuple[yaml.Node | None, Any]:
+def _parse(name: str, text: str) -> tuple[Any, _Walk]:
     """One pass: the node tree (for positions) and the data constructed from it."""
     loader: _Loader | None = None
     try:
         loader = _Loader(text)  # checks every character up front
         node = loader.get_single_node()
+        walked = _Walk(loader)
+        if node is not None:
+            walked.walk(node, ())  # before construction flattens merge keys (`<<`) in place
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -220,4 +223,4 @@ def _parse(name: str, text: str) -> tuple[yaml.Node | None, Any]:
     finally:
         if loader is not None:
             loader.dispose()
-    return node, data
+    return data, walked
