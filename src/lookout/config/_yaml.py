@@ -5,7 +5,7 @@ key paths to (line, column) taken from PyYAML's node tree. The text is parsed on
 into nodes (positions) and constructed into data from those same nodes.
 
 Refused, each with its `file:line:col`:
-- aliases (`*name`, also in merge keys `<<: *name`): seven nested anchors in a 2 kB file expand
+- aliases (`*name`, also in merge keys `<<: *name`): seven nested anchors in a 1.8 kB file expand
   to billions of nodes ("billion laughs"), which took 20 s and then a MemoryError;
 - nesting deeper than `MAX_DEPTH` (PyYAML composes recursively: a RecursionError otherwise);
 - a key given twice in one mapping (YAML keeps the last one and silently drops the first);
