@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -30,6 +31,13 @@ TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target 
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _finite(value: float | None) -> float | None:
+    """Option callback: click's FLOAT (and FloatRange) accept "nan" and "inf"; refuse them."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 @app.command("validate-config")
@@ -101,6 +109,7 @@ def run(
             raise _fail(f"--as-of: {exc}", 2) from None
     from lookout.flows.hourly import hourly
 
+    _chosen_monitors(_load(profiles, monitors, target), monitor)
     try:
         summary = hourly(
             as_of=as_of,
@@ -215,11 +224,18 @@ def _period(since: datetime | None, until: datetime | None, default: timedelta):
 
 
 def _monitor(config, name: str):
-    for item in config.monitors.monitors:
-        if item.name == name:
-            return item
-    known = ", ".join(m.name for m in config.monitors.monitors)
-    raise _fail(f"unknown monitor {name!r} (known: {known})", 2)
+    return _chosen_monitors(config, [name])[0]
+
+
+def _chosen_monitors(config, names: list[str] | None) -> list:
+    """The monitors named (all when none is), in config order; an unknown name exits 2."""
+    configured = config.monitors.monitors
+    unknown = [n for n in names or [] if n not in {m.name for m in configured}]
+    if unknown:
+        listed = ", ".join(repr(n) for n in unknown)
+        known = ", ".join(m.name for m in configured) or "none"
+        raise _fail(f"unknown monitor {listed} (known: {known})", 2)
+    return [m for m in configured if not names or m.name in names]
 
 
 def _compare(
@@ -271,7 +287,7 @@ def compare(
     cohort: Annotated[
         list[str] | None, typer.Option(help="cohort columns to split by (default: all)")
     ] = None,
-    min_n: Annotated[int, typer.Option(help="records needed on each side")] = 100,
+    min_n: Annotated[int, typer.Option(min=1, help="records needed on each side")] = 100,
     show_all: Annotated[bool, typer.Option("--all", help="every line, not only changes")] = False,
     profiles: ProfilesOpt = Path("profiles.yml"),
     monitors: MonitorsOpt = Path("monitors.yml"),
@@ -284,6 +300,10 @@ def compare(
 
     config = _load(profiles, monitors, target)
     item = _monitor(config, monitor)
+    unknown = [c for c in cohort or [] if c not in item.source.cohorts]
+    if unknown:
+        known = ", ".join(item.source.cohorts) or "none"
+        raise _fail(f"unknown cohort {', '.join(map(repr, unknown))} (known: {known})", 2)
     start, end = _period(since, until, timedelta(days=7))
     result = _compare(config, item, baseline, candidate, start, end, cohort, min_n)
     console.print(comparison_table(result, all_lines=show_all))
@@ -381,7 +401,9 @@ def alerts(
     profiles: ProfilesOpt = Path("profiles.yml"),
     monitors: MonitorsOpt = Path("monitors.yml"),
     target: TargetOpt = None,
-    state: Annotated[str | None, typer.Option(help="firing or resolved")] = "firing",
+    state: Annotated[
+        Literal["firing", "resolved", "all"], typer.Option(help="which alerts to list")
+    ] = "firing",
 ) -> None:
     """List alerts from the results store (firing by default)."""
     context.obj = (profiles, monitors, target)
@@ -395,10 +417,10 @@ def alerts(
     config = _load(profiles, monitors, target)
     store = _store(config)
     try:
-        rows = store.alerts(state=state)
+        rows = store.alerts(state=None if state == "all" else state)
     finally:
         store.dispose()
-    title = f"Alerts {state or 'firing and resolved'}: {len(rows)}"
+    title = f"Alerts {'firing and resolved' if state == 'all' else state}: {len(rows)}"
     table = Table(
         "id",
         "sev",
@@ -572,10 +594,15 @@ def eval_file(
         str | None, typer.Option(envvar="LOOKOUT_JUDGE_BASE_URL", help="OpenAI-compatible URL")
     ] = None,
     model: Annotated[str | None, typer.Option(envvar="LOOKOUT_JUDGE_MODEL")] = None,
-    threshold: Annotated[float | None, typer.Option(help="pass at score >= this")] = None,
-    concurrency: Annotated[int, typer.Option(help="judge requests in flight")] = 8,
-    max_judgments: Annotated[int | None, typer.Option(help="budget: judge requests")] = None,
-    max_usd: Annotated[float | None, typer.Option(help="budget: USD")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, callback=_finite, help="pass at score >= this"),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="judge requests in flight")] = 8,
+    max_judgments: Annotated[int | None, typer.Option(min=0, help="budget: judge requests")] = None,
+    max_usd: Annotated[
+        float | None, typer.Option(min=0, callback=_finite, help="budget: USD")
+    ] = None,
 ) -> None:
     """Score a JSONL file with evaluators; the key of a judge comes from LOOKOUT_JUDGE_API_KEY."""
     from rich.table import Table
@@ -672,7 +699,9 @@ def reports_serve(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="reports folder (default: <out_dir>/reports)")
     ] = None,
-    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="port on 127.0.0.1 (0: any free port)")
+    ] = 8765,
     profiles: ProfilesOpt = Path("profiles.yml"),
     monitors: MonitorsOpt = Path("monitors.yml"),
     target: TargetOpt = None,
@@ -718,7 +747,7 @@ def reports_build(
     config = _load(profiles, monitors, target)
     now = datetime.now(UTC)
     the_day = day.date() if day is not None else (now - timedelta(days=1)).date()
-    chosen = [m for m in config.monitors.monitors if not monitor or m.name in monitor]
+    chosen = _chosen_monitors(config, monitor)
     out_dir = Path(config.target.out_dir)
     warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
     store = ResultsStore(config.target.store.url.get_secret_value())

@@ -25,7 +25,7 @@ __all__ = ["Condition", "GateOutcome", "GatePolicy", "check_gate", "unchecked"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Condition(_Model):

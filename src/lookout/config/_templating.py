@@ -2,6 +2,8 @@
 
 Rendering happens per string value after parsing, so an error names the key path, and a secret
 read from the environment never appears in an error message (only the variable's name does).
+Only those two forms are accepted: any other Jinja (`{{ 'a' * 10**10 }}`, loops, filters) is
+refused before it runs, so a config string cannot hang or exhaust memory while rendering.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from lookout.config._yaml import KeyPath, LocatedYaml
@@ -19,6 +22,7 @@ from lookout.errors import ConfigError, ConfigIssue
 __all__ = ["render_env_vars"]
 
 _MISSING = object()
+ONLY_ENV_VAR = "only {{ env_var('NAME') }} and {{ env_var('NAME', 'default') }} are supported"
 
 
 class _MissingEnvVar(Exception):
@@ -39,6 +43,29 @@ def _make_environment(environ: Mapping[str, str]) -> jinja2.Environment:
     return env
 
 
+def _only_env_var(template: nodes.Template) -> bool:
+    """The template is text and `env_var(<string>[, <constant>])` outputs, nothing else."""
+    for output in template.body:
+        if not isinstance(output, nodes.Output):
+            return False
+        for part in output.nodes:
+            if isinstance(part, nodes.TemplateData):
+                continue
+            call = part
+            if not (
+                isinstance(call, nodes.Call)
+                and isinstance(call.node, nodes.Name)
+                and call.node.name == "env_var"
+                and 1 <= len(call.args) <= 2
+                and all(isinstance(arg, nodes.Const) for arg in call.args)
+                and isinstance(call.args[0], nodes.Const)
+                and isinstance(call.args[0].value, str)
+                and not (call.kwargs or call.dyn_args or call.dyn_kwargs)
+            ):
+                return False
+    return True
+
+
 def render_env_vars(
     doc: LocatedYaml,
     environ: Mapping[str, str] | None = None,
@@ -57,7 +84,11 @@ def render_env_vars(
             return [render(item, (*path, index)) for index, item in enumerate(value)]
         if isinstance(value, str) and ("{{" in value or "{%" in value):
             try:
-                return env.from_string(value).render()
+                parsed = env.parse(value)
+                if not _only_env_var(parsed):
+                    issues.append(doc.issue(path, f"bad template: {ONLY_ENV_VAR}"))
+                    return value
+                return env.from_string(parsed).render()
             except _MissingEnvVar as missing:
                 issues.append(
                     doc.issue(

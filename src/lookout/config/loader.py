@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_
 _FRIENDLY = {
     "float_parsing": "expected a number",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number (not .nan or .inf)",
     "int_parsing": "expected an integer",
     "int_type": "expected an integer",
     "int_from_float": "expected an integer",
@@ -72,13 +74,17 @@ def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[Conf
         )
         if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             path = (*path, "kind")
-        issues.append(doc.issue(path, _message(error)))
+        issue = doc.issue(path, _message(error))
+        if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
+            issues.append(issue)
     return issues
 
 
 def _is_union_tag(part: object) -> bool:
     # pydantic adds the branch name of a union (e.g. 'function-after[...]') into `loc`.
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "none"})
+    return isinstance(part, str) and (
+        "[" in part or part in {"str", "int", "float", "bool", "none"}
+    )
 
 
 def _validate(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
@@ -111,6 +117,15 @@ def load_profiles(
         or env.get("LOOKOUT_TARGET")
         or render_env_vars(doc, environ, subtree=raw.get("target"), at=("target",))
     )
+    if chosen is not None and not isinstance(chosen, str):
+        raise ConfigError(
+            [
+                doc.issue(
+                    ("target",),
+                    f"expected the name of one of outputs (a string), got {_kind(chosen)}",
+                )
+            ]
+        )
     outputs = raw.get("outputs")
     data = dict(raw, target=chosen)
     if isinstance(outputs, dict) and chosen not in outputs:
@@ -125,6 +140,21 @@ def load_profiles(
         data["outputs"] = {chosen: rendered}
     profiles: ProfilesFile = _validate(doc, data, ProfilesFile)
     return profiles.outputs[profiles.target]
+
+
+def _kind(value: object) -> str:
+    """What a YAML value is, in the words of a config file."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number (quote it to make it a name)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, date):
+        return "a date (quote it to make it a name)"
+    return f"a {type(value).__name__}"
 
 
 def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue]:

@@ -6,7 +6,9 @@ they never show in a repr, a log line or an error.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -17,6 +19,9 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -69,7 +74,7 @@ def _utc(value: datetime) -> datetime:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- profiles.yml
@@ -230,7 +235,9 @@ class SourceConfig(_Model):
     ok_statuses: list[str] = ["ok", "success"]
     negative_feedback: list[str] = ["thumbs_down", "negative", "-1"]
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
     @field_validator("columns")
     @classmethod
@@ -485,6 +492,25 @@ class EvaluatorSpec(_Model):
         "sample of the others); sampled: the failure-biased sample",
     )
 
+    @field_validator("params")
+    @classmethod
+    def _typed_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Offline parameters checked and converted against the evaluator's own field types,
+        so `window: "3"` works and `window: x` or `question_credit: .nan` fails here, not
+        halfway through a run."""
+        from lookout.checks.evaluators.offline_registry import OFFLINE_EVALUATORS
+
+        name = info.data.get("evaluator") or info.data.get("name")
+        factory = OFFLINE_EVALUATORS.get(name) if isinstance(name, str) else None
+        if info.data.get("kind") != "offline" or not dataclasses.is_dataclass(factory):
+            return params  # `_buildable` reports the unknown evaluator or the llm params
+        hints = typing.get_type_hints(factory)
+        typed = dict(params)
+        for key, value in params.items():
+            if key in hints and key != "name":
+                typed[key] = _param_value(str(name), key, hints[key], value)
+        return typed
+
     @model_validator(mode="after")
     def _buildable(self) -> EvaluatorSpec:
         """Unknown evaluators, templates and parameters fail when the config loads."""
@@ -494,7 +520,10 @@ class EvaluatorSpec(_Model):
             params = dict(self.params)
             if self.threshold is not None:
                 params["threshold"] = self.threshold
-            make_offline(self.evaluator or self.name, **params)
+            try:
+                make_offline(self.evaluator or self.name, **params)
+            except TypeError as exc:  # a value of the right type the evaluator still refuses
+                raise ValueError(f"offline evaluator parameters: {exc}") from None
         else:
             from lookout.checks.evaluators.prompts import template_names
 
@@ -505,6 +534,16 @@ class EvaluatorSpec(_Model):
             if self.params:
                 raise ValueError("an LLM judge takes no params (use threshold and evaluator)")
         return self
+
+
+def _param_value(evaluator: str, key: str, hint: Any, value: Any) -> Any:
+    """One offline parameter validated as its declared type (finite floats only)."""
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(hint, config=ConfigDict(allow_inf_nan=False))
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise ValueError(f"offline evaluator {evaluator!r}: {key}: {first['msg']}") from None
 
 
 class SamplingConfig(_Model):

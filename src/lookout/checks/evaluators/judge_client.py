@@ -13,8 +13,9 @@ What this module adds on top:
 - structured output (`response_format` json_schema) first; a server that rejects it with 400
   (or 422) gets the same request in plain prompting, and if that succeeds the client
   remembers it and prompts plainly from then on;
-- tolerant parsing (`judge_parsing`) and ONE repair request that sends the bad reply back and
-  asks for the JSON object only;
+- tolerant parsing (`judge_parsing`) and ONE repair request that sends an unreadable reply
+  back and asks for the JSON object only; a readable but invalid verdict (a score outside
+  [0, 1]) is a JudgeError at once: asking again would only let the model pick an answer;
 - a concurrency limit (asyncio.Semaphore, per event loop) and a requests-per-minute limit
   (`RateLimiter`, a token bucket shared by every loop and thread that uses the client);
 - tokens from the reply's `usage`, USD from a price table, latency per judgment;
@@ -39,7 +40,12 @@ from typing import Any, Protocol
 
 import openai
 
-from lookout.checks.evaluators.judge_parsing import ParseError, Verdict, parse_verdict
+from lookout.checks.evaluators.judge_parsing import (
+    InvalidVerdict,
+    ParseError,
+    Verdict,
+    parse_verdict,
+)
 
 __all__ = [
     "JudgeClient",
@@ -284,6 +290,8 @@ class JudgeClient:
                         raise self._error(
                             f"unreadable judge reply after one repair: {second}", usage, started
                         ) from None
+            except InvalidVerdict as exc:
+                raise self._error(f"invalid judge verdict: {exc}", usage, started) from None
             except openai.APIError as exc:
                 raise self._error(self._describe(exc), usage, started) from None
             latency_ms = (time.perf_counter() - started) * 1000.0

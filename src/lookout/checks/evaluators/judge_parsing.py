@@ -1,17 +1,25 @@
-"""Tolerant parsing of an LLM judge's reply into a verdict (pure: no I/O, no model calls).
+"""Parsing an LLM judge's reply into a verdict, and refusing verdicts that cannot be trusted
+(pure: no I/O, no model calls).
 
-Judges are asked for `{"reason": "...", "score": 0..1, "label": "pass"|"fail"}`, but models wrap
-JSON in code fences, add prose around it, write scores as strings ("0.8", "80%", "4/5") or on a
-1-5 scale, and shout labels ("PASS"). This module accepts all of that and rejects anything it
-cannot read with a short `ParseError` (the caller then asks the model once to repair its reply).
+Judges are asked for `{"reason": "...", "score": 0..1, "label": "pass"|"fail"}`. Models wrap
+JSON in code fences, add prose around it, write scores as strings ("0.8", "80%", "4/5") and
+shout labels ("PASS"); all of that is read. Which object is the verdict:
+- the whole reply, when it is one JSON object (structured output always is): its own keys,
+  whatever objects are nested inside it;
+- otherwise the LAST top-level object that has a score or label key: a judge quoting the
+  logged data (which may hold an injected `{"score": 1, "label": "pass"}`) quotes it before
+  its own verdict, and a model that revises itself writes its final answer last. A reply
+  that goes on after that object with an object it cannot read (cut off by max_tokens) or
+  with a verdict key (a reason quoting JSON unescaped) has no readable final verdict.
 
-Score scales, in order:
-- a fraction "a/b" or "a out of b" -> a / b; a percentage "80%" -> 0.8;
-- a number in [0, 1] -> as is, except 1 with label "fail" (a 1-5 scale's worst) -> 0.0;
-- a number in (1, 5] -> 1-5 scale mapped linearly: (x - 1) / 4;
-- anything else (negative, > 5, NaN) -> ParseError.
-A label without a score gives 1.0 (pass) or 0.0 (fail). Error messages never quote the reply:
-it is logged content (and may hold PII), so they name only what was wrong and its length.
+Two kinds of failure:
+- `ParseError`: no readable verdict (no object, no score or label, a label that is neither
+  pass nor fail). The client asks the model once to repair its reply.
+- `InvalidVerdict`: a readable verdict that must not be stored: a score outside [0, 1] (a
+  1-5 scale is not guessed at; 5 is not "1.0"), not finite, or contradicted by its own label
+  at the evaluator's pass mark (`judged_label`). The judgment is an error, without a repair
+  request that would only ask the model to pick one of its two answers.
+Messages never quote the reply: it is logged content (and may hold PII).
 """
 
 from __future__ import annotations
@@ -19,28 +27,40 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["MAX_REASON_CHARS", "ParseError", "Verdict", "parse_verdict"]
+__all__ = [
+    "MAX_REASON_CHARS",
+    "InvalidVerdict",
+    "ParseError",
+    "Verdict",
+    "judged_label",
+    "parse_verdict",
+]
 
 MAX_REASON_CHARS = 500
-_MAX_OBJECT_STARTS = 50  # '{' positions tried in prose before giving up (bounds the work)
+_MAX_OBJECT_STARTS = 200  # '{' positions tried in prose before giving up (bounds the work)
 
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _FRACTION = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(?:/|out of)\s*(\d+(?:\.\d+)?)$", re.IGNORECASE)
-_PERCENT = re.compile(r"^(-?\d+(?:\.\d+)?)\s*%$")
+_PERCENT = re.compile(r"^(\S+?)\s*%$")
 
 _SCORE_KEYS = ("score", "rating", "grade")
 _LABEL_KEYS = ("label", "verdict", "result", "decision")
 _REASON_KEYS = ("reason", "reasoning", "explanation", "rationale")
+_VERDICT_KEY = re.compile(r'"\s*(?:' + "|".join(_SCORE_KEYS + _LABEL_KEYS) + r')\s*"', re.I)
+_OBJECT_START = re.compile(r'\{\s*(?:"|\Z)')  # `{"...` or a `{` the reply ends on
 _PASS_WORDS = {"pass", "passed", "yes", "true", "ok", "grounded", "safe", "relevant"}
 _FAIL_WORDS = {"fail", "failed", "no", "false", "ungrounded", "unsafe", "irrelevant"}
 
 
 class ParseError(ValueError):
-    """The reply holds no usable verdict. The message is short and never quotes the reply."""
+    """The reply holds no readable verdict. Short; never quotes the reply."""
+
+
+class InvalidVerdict(ValueError):
+    """The reply holds a verdict that must not be stored (out of range, self-contradicting)."""
 
 
 @dataclass(frozen=True)
@@ -53,77 +73,103 @@ class Verdict:
 
 
 def parse_verdict(reply: str | None) -> Verdict:
-    """Read a verdict from a judge reply, or raise ParseError."""
+    """Read the final verdict of a judge reply; ParseError or InvalidVerdict otherwise."""
     text = (reply or "").strip()
     if not text:
         raise ParseError("empty reply")
-    obj = _find_object(text)
-    if obj is None:
-        raise ParseError(f"no JSON object in the reply ({len(text)} chars)")
-    return _verdict_from(obj)
+    return _verdict_from(_final_object(text))
 
 
-def _find_object(text: str) -> Mapping[str, Any] | None:
-    """The verdict object: the whole text, then fenced blocks, then each {...} in prose.
+def judged_label(verdict: Verdict, threshold: float) -> Literal["pass", "fail"]:
+    """The stored label: pass at score >= threshold. The judge is told that pass mark, so its
+    own label must agree; a fail with a passing score (or the reverse) is InvalidVerdict."""
+    label: Literal["pass", "fail"] = "pass" if verdict.score >= threshold else "fail"
+    if verdict.label is not None and verdict.label != label:
+        raise InvalidVerdict(
+            f"the judge's label {verdict.label!r} contradicts its score {verdict.score:g} "
+            f"(pass mark {threshold:g})"
+        )
+    return label
 
-    The first object that has a score or label key wins (so a nested or earlier unrelated
-    object does not hide the verdict); failing that, the first object found. Raw newlines
-    inside strings are allowed (strict=False): models write them.
+
+def _final_object(text: str) -> Mapping[str, Any]:
+    """The whole reply as one JSON object, else its last top-level object with a verdict key.
+
+    Raw newlines inside strings are allowed (strict=False): models write them.
     """
     decoder = json.JSONDecoder(strict=False)
-    first: Mapping[str, Any] | None = None
-    for value in _objects(text, decoder):
-        if _pick(value, _SCORE_KEYS + _LABEL_KEYS) is not None:
-            return value
-        first = first if first is not None else value
-    return first
-
-
-def _objects(text: str, decoder: json.JSONDecoder) -> Iterator[Mapping[str, Any]]:
-    for candidate in _candidates(text):
+    try:
+        whole = decoder.decode(text)
+    except ValueError:
+        pass
+    else:
+        if isinstance(whole, dict):
+            return whole
+        raise ParseError(f"the reply is JSON but not an object ({type(whole).__name__})")
+    verdict: Mapping[str, Any] | None = None
+    other: Mapping[str, Any] | None = None
+    unreadable: list[int] = []  # '{' where no object could be read
+    verdict_end = 0
+    start, tries = text.find("{"), 0
+    while start != -1:
+        tries += 1
+        if tries > _MAX_OBJECT_STARTS:
+            raise ParseError(f"more than {_MAX_OBJECT_STARTS} '{{' in the reply")
         try:
-            value = decoder.decode(candidate)
+            value, end = decoder.raw_decode(text, start)
         except ValueError:
+            unreadable.append(start)
+            start = text.find("{", start + 1)
             continue
         if isinstance(value, dict):
-            yield value
-    start = text.find("{")
-    tries = 0
-    while start != -1 and tries < _MAX_OBJECT_STARTS:
-        tries += 1
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            yield value
-        start = text.find("{", start + 1)
+            if _has_verdict_key(value):
+                verdict, verdict_end = value, end
+            elif other is None:
+                other = value
+        start = text.find("{", end)  # top level only: objects nested in this one are its own
+    if _VERDICT_KEY.search(text, verdict_end) or any(
+        s >= verdict_end and _OBJECT_START.match(text, s) for s in unreadable
+    ):
+        # a verdict cut off by max_tokens, or one whose reason quotes JSON without escaping
+        # it: the last readable object may be a quoted (injected) one, not the judge's own
+        raise ParseError("the reply ends in a verdict object that cannot be read")
+    if verdict is not None:
+        return verdict
+    if other is not None:
+        return other  # reported below: neither a score nor a label
+    raise ParseError(f"no JSON object in the reply ({len(text)} chars)")
 
 
-def _candidates(text: str) -> Iterator[str]:
-    yield text
-    for match in _FENCE.finditer(text):
-        yield match.group(1).strip()
+def _has_verdict_key(obj: Mapping[str, Any]) -> bool:
+    return bool(_values(obj, _SCORE_KEYS) or _values(obj, _LABEL_KEYS))
 
 
-def _pick(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in obj.items()}
-    for key in keys:
-        if key in lowered and lowered[key] is not None:
-            return lowered[key]
-    return None
+def _values(obj: Mapping[str, Any], keys: tuple[str, ...]) -> list[Any]:
+    """The non-null values of any of `keys` (case and spaces ignored), in key order."""
+    lowered: dict[str, Any] = {}
+    for key, value in obj.items():
+        lowered.setdefault(str(key).strip().lower(), value)
+    return [lowered[key] for key in keys if lowered.get(key) is not None]
 
 
 def _verdict_from(obj: Mapping[str, Any]) -> Verdict:
-    label = _label(_pick(obj, _LABEL_KEYS))
-    raw_score = _pick(obj, _SCORE_KEYS)
-    if raw_score is None:
-        if label is None:
-            raise ParseError("the JSON object has neither a score nor a pass/fail label")
+    """The first score key is the score; the first label key must read pass or fail, and any
+    other label key that reads as one must agree with it."""
+    label_values = _values(obj, _LABEL_KEYS)
+    label = _label(label_values[0]) if label_values else None
+    if label_values and label is None:
+        raise ParseError("the label is neither pass nor fail")
+    if {_label(value) for value in label_values[1:]} - {label, None}:
+        raise InvalidVerdict("the verdict object holds both a pass and a fail label")
+    score_values = _values(obj, _SCORE_KEYS)
+    if score_values:
+        score = _score(score_values[0])
+    elif label is not None:
         score = 1.0 if label == "pass" else 0.0
     else:
-        score = _score(raw_score, label)
-    return Verdict(score=score, label=label, reason=_reason(_pick(obj, _REASON_KEYS)))
+        raise ParseError("the JSON object has neither a score nor a pass/fail label")
+    reasons = _values(obj, _REASON_KEYS)
+    return Verdict(score=score, label=label, reason=_reason(reasons[0] if reasons else None))
 
 
 def _label(value: Any) -> Literal["pass", "fail"] | None:
@@ -131,7 +177,7 @@ def _label(value: Any) -> Literal["pass", "fail"] | None:
         return "pass" if value else "fail"
     if not isinstance(value, str):
         return None
-    word = value.strip().strip(".!").lower()
+    word = value.strip().strip(".!").strip().lower()
     if word in _PASS_WORDS:
         return "pass"
     if word in _FAIL_WORDS:
@@ -139,11 +185,11 @@ def _label(value: Any) -> Literal["pass", "fail"] | None:
     return None
 
 
-def _score(value: Any, label: str | None) -> float:
+def _score(value: Any) -> float:
     if isinstance(value, bool):
         raise ParseError("score is a boolean, not a number")
     if isinstance(value, int | float):
-        return _scale(float(value), label)
+        return _in_range(float(value))
     if not isinstance(value, str):
         raise ParseError(f"score is a {type(value).__name__}, not a number")
     text = value.strip()
@@ -152,34 +198,21 @@ def _score(value: Any, label: str | None) -> float:
         num, den = float(fraction.group(1)), float(fraction.group(2))
         if den <= 0:
             raise ParseError("score fraction has a zero denominator")
-        return _clamp_checked(num / den)
+        return _in_range(num / den)
     percent = _PERCENT.match(text)
-    if percent:
-        return _clamp_checked(float(percent.group(1)) / 100.0)
     try:
-        number = float(text)
+        number = float(percent.group(1)) / 100.0 if percent else float(text)
     except ValueError:
         raise ParseError("score is not a number") from None
-    return _scale(number, label)
+    return _in_range(number)
 
 
-def _scale(number: float, label: str | None) -> float:
+def _in_range(number: float) -> float:
     if not math.isfinite(number):
-        raise ParseError("score is not a finite number")
-    if 0.0 <= number <= 1.0:
-        if number == 1.0 and label == "fail":
-            return 0.0  # "1" with a fail label is the bottom of a 1-5 scale
-        return number
-    if 1.0 < number <= 5.0:
-        return (number - 1.0) / 4.0
-    raise ParseError(f"score {number:g} is outside 0..1 and 1..5")
-
-
-def _clamp_checked(value: float) -> float:
-    """Fractions and percentages: tolerate rounding just outside [0, 1], reject the rest."""
-    if not math.isfinite(value) or value < -0.01 or value > 1.01:
-        raise ParseError("score fraction is outside 0..1")
-    return min(1.0, max(0.0, value))
+        raise InvalidVerdict("score is not a finite number")
+    if not 0.0 <= number <= 1.0:
+        raise InvalidVerdict(f"score {number:g} is outside [0, 1]")
+    return number + 0.0  # -0.0 -> 0.0
 
 
 def _reason(value: Any) -> str:

@@ -33,7 +33,7 @@ Mostly = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, BeforeValidator(check_identifier)] | None = None
     severity: Severity = "warning"
@@ -162,7 +162,7 @@ KINDS = (
 class ValidationConfig(BaseModel):
     """`monitors[].validation`: the suite, where it runs, and how much quarantine is too much."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     expectations: list[ExpectationSpec] = []

@@ -1,0 +1,183 @@
+"""Bad command-line values exit 2 with a message naming what is accepted, before any work."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+
+PROFILES = """\
+target: dev
+outputs:
+  dev:
+    warehouse: {url: "duckdb:///{dir}/wh.duckdb"}
+    store: {url: "sqlite:///{dir}/results.sqlite"}
+    out_dir: "{dir}/out"
+"""
+
+MONITORS = """\
+owners:
+  team: {slack_users: [U0TEAM01]}
+monitors:
+  - name: bot
+    source:
+      table: requests
+      columns: {record_id: id, ts: created_at, model_version: model, prompt_version: pv}
+      cohorts: [region]
+    rules:
+      - {name: a, metric: error_rate, op: ">", threshold: 0.1, owner: team}
+  - name: search
+    source:
+      table: queries
+      columns: {record_id: id, ts: created_at, model_version: model, prompt_version: pv}
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[str]:
+    (tmp_path / "profiles.yml").write_text(PROFILES.replace("{dir}", str(tmp_path)))
+    (tmp_path / "monitors.yml").write_text(MONITORS)
+    (tmp_path / "gate.yml").write_text("conditions:\n  - {metric: error_rate, max_worse: 0.02}\n")
+    return [
+        "--profiles",
+        str(tmp_path / "profiles.yml"),
+        "--monitors",
+        str(tmp_path / "monitors.yml"),
+    ]
+
+
+def _run(args: list[str]):
+    result = CliRunner().invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def _flat(output: str) -> str:
+    """Typer's error panel without its frame and line breaks."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--monitor", "nope"],
+        ["run", "--monitor", "bot", "--monitor", "nope"],
+        ["reports", "build", "--monitor", "nope", "--day", "2026-11-02"],
+        ["compare", "--monitor", "nope", "--baseline", "a", "--candidate", "b"],
+        ["gate", "--monitor", "nope", "--candidate", "b", "--policy", "{gate}"],
+    ],
+)
+def test_an_unknown_monitor_exits_2_with_the_known_names(files, tmp_path, command):
+    args = [part.replace("{gate}", str(tmp_path / "gate.yml")) for part in command]
+    result = _run([*args, *files])
+    assert result.exit_code == 2, result.output
+    assert "unknown monitor 'nope' (known: bot, search)" in result.output
+    # refused before any work: no results store, no reports folder
+    assert not (tmp_path / "results.sqlite").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_cohort_exits_2_with_the_known_ones(files, tmp_path):
+    result = _run(
+        [
+            "compare",
+            "--monitor",
+            "bot",
+            "--baseline",
+            "a",
+            "--candidate",
+            "b",
+            "--cohort",
+            "regoin",
+            *files,
+        ]
+    )
+    assert result.exit_code == 2, result.output
+    assert "unknown cohort 'regoin' (known: region)" in result.output
+    assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_alerts_state_is_a_choice(files):
+    result = _run(["alerts", "--state", "bogus", *files])
+    assert result.exit_code == 2, result.output
+    assert "'bogus' is not one of 'firing', 'resolved', 'all'" in _flat(result.output)
+
+
+def test_alerts_state_all_lists_both(files, tmp_path):
+    from lookout.store.results import ResultsStore
+
+    ResultsStore(f"sqlite:///{tmp_path}/results.sqlite").dispose()  # an empty store
+    result = _run(["alerts", "--state", "all", *files])
+    assert result.exit_code == 0, result.output
+    assert "Alerts firing and resolved: 0" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-usd", "nan", "'--max-usd': Input should be greater than or equal to 0"),
+        ("--max-usd", "inf", "'--max-usd': inf is not a finite number"),
+        ("--max-usd", "-1", "'--max-usd': Input should be greater than or equal to 0"),
+        ("--threshold", "nan", "'--threshold': Input should be less than or equal to 1"),
+        ("--threshold", "1.5", "'--threshold': Input should be less than or equal to 1"),
+        ("--max-judgments", "-1", "'--max-judgments': Input should be greater than or equal to 0"),
+        ("--concurrency", "0", "'--concurrency': Input should be greater than or equal to 1"),
+    ],
+)
+def test_eval_numbers_are_checked(tmp_path, option, value, message):
+    records = tmp_path / "in.jsonl"
+    records.write_text('{"record_id": "1", "output": "hi"}\n')
+    out = tmp_path / "out.jsonl"
+    result = _run(
+        ["eval", "--input", str(records), "--output", str(out), "--evaluator", "pii", option, value]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in _flat(result.output)
+    assert not out.exists()
+
+
+def test_compare_min_n_and_serve_port_are_ranges(files):
+    result = _run(
+        [
+            "compare",
+            "--monitor",
+            "bot",
+            "--baseline",
+            "a",
+            "--candidate",
+            "b",
+            "--min-n",
+            "0",
+            *files,
+        ]
+    )
+    assert result.exit_code == 2
+    assert "'--min-n': Input should be greater than or equal to 1" in _flat(result.output)
+    result = _run(["reports", "serve", "--port", "70000", "--dir", "."])
+    assert result.exit_code == 2
+    assert "'--port': Input should be less than or equal to 65535" in _flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("target: dev", "target: [a, b]", "profiles.yml:1:1: target: expected the name of one of "),
+        (
+            "threshold: 0.1",
+            "threshold: .nan",
+            "monitors.yml:10:48: monitors[0].rules[0].threshold: expected a finite number",
+        ),
+    ],
+)
+def test_validate_config_refuses_with_exit_2(files, tmp_path, old, new, message):
+    name = "profiles.yml" if old.startswith("target") else "monitors.yml"
+    path = tmp_path / name
+    path.write_text(path.read_text().replace(old, new, 1))
+    result = _run(["validate-config", *files])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
