@@ -18,6 +18,7 @@ from lookout.checks.drift.stats import ColumnDrift, NumericHistogram, column_dri
 from lookout.checks.metrics import MetricValue
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
+from lookout.core.summary import Summary
 from lookout.sources.histograms import (
     Histograms,
     cap_categories,
@@ -43,6 +44,8 @@ class DriftOutcome:
     no_reference: list[str] = field(default_factory=list)
     profiles_computed: int = 0
     profiles_cached: int = 0
+    # per release x cohort, the window's mergeable drift features (sketches, category counts)
+    summaries: dict[tuple[str, str], Summary] = field(default_factory=dict)
 
     def drifted_groups(self) -> list[tuple[str, str]]:
         """(release, cohort) pairs with at least one drifted column."""

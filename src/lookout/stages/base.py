@@ -1,0 +1,69 @@
+"""The stage seam: what every stage of a window run gets and gives back.
+
+A stage reads the window (through the warehouse adapter it is handed), computes, and returns a
+`StageOutcome`: its metric values, its mergeable summaries per release x cohort, the rows the
+store keeps for it, and the numbers a run summary shows. Nothing is written by a stage: the run
+commits every stage's outcome in one transaction, so a crash at any stage leaves the store as
+it was. Stages run in the registry's order; a later stage reads what an earlier one found
+through `WindowRun.outcomes` (evaluators skip what validation quarantined; every stage pools
+the cohort values the ops stage chose to keep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lookout.checks.metrics import MetricValue
+from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap
+from lookout.core.summary import Summary
+from lookout.windows import Window
+
+if TYPE_CHECKING:  # the runtime context (adapters); stages only use what it hands them
+    from lookout.pipeline import Context
+
+__all__ = ["StageOutcome", "WindowRun", "WindowStage"]
+
+
+@dataclass
+class StageOutcome:
+    """What one stage found in one window."""
+
+    metrics: list[MetricValue] = field(default_factory=list)
+    summaries: dict[tuple[str, str], Summary] = field(default_factory=dict)
+    # what the store keeps for this stage (see `WindowCommit`): validation outcomes,
+    # quarantine, drift rows...
+    writes: dict[str, Any] = field(default_factory=dict)
+    # numbers for the run's summary (RunResult): rows, quarantined, judged...
+    stats: dict[str, Any] = field(default_factory=dict)
+    # the stage's own result object, for later stages and the alert stage (reports, details)
+    detail: Any = None
+
+
+@dataclass
+class WindowRun:
+    """One window being run: the adapters, the monitor, and what earlier stages found."""
+
+    ctx: Context
+    monitor: Monitor
+    window: Window
+    started: datetime
+    cap: CohortCap = field(default_factory=CohortCap)
+    outcomes: dict[str, StageOutcome] = field(default_factory=dict)
+    # called with a stage name before it runs (crash injection in tests)
+    before: Callable[[str], None] | None = None
+
+
+class WindowStage(Protocol):
+    """A stage of the window run: one folder under `lookout.stages`, one registry line."""
+
+    name: str
+
+    def enabled(self, monitor: Monitor) -> bool:
+        """Whether the monitor's config switches this stage on."""
+
+    def run(self, run: WindowRun) -> StageOutcome:
+        """Read and compute; write nothing (the run commits every outcome at once)."""

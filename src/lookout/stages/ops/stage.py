@@ -1,0 +1,115 @@
+"""The ops stage: read the window (or let the warehouse aggregate it), choose the cohort values
+kept apart, and compute the ops metrics and summaries per release x cohort."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from lookout.checks.metrics import (
+    MetricSettings,
+    aggregate_frame,
+    as_labels,
+    metrics_from_aggregates,
+)
+from lookout.config.models import Monitor
+from lookout.core.cohorts import CohortCap, choose_cohorts
+from lookout.errors import LookoutError
+from lookout.sources.warehouse import Warehouse, metric_fields
+from lookout.stages.base import StageOutcome, WindowRun
+
+__all__ = ["OpsStage", "cohort_cap", "frame_cohort_counts", "metric_settings", "use_pushdown"]
+
+log = logging.getLogger("lookout.pipeline")
+
+
+def metric_settings(monitor: Monitor) -> MetricSettings:
+    return MetricSettings(
+        ok_statuses=tuple(monitor.source.ok_statuses),
+        negative_feedback=tuple(monitor.source.negative_feedback),
+        prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
+    )
+
+
+def use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
+    """`auto` pushes down on DuckDB only: measured faster there, slower on PostgreSQL/SQLite."""
+    mode = monitor.metrics.pushdown
+    if mode == "on" and not warehouse.supports_pushdown:
+        raise LookoutError(
+            f"monitor {monitor.name}: metrics.pushdown is on, "
+            f"but {warehouse.dialect} has no percentile_cont"
+        )
+    if mode == "auto":
+        return warehouse.dialect == "duckdb"
+    return mode == "on"
+
+
+def frame_cohort_counts(frame: pd.DataFrame, monitor: Monitor) -> dict[str, dict[str, int]]:
+    """Rows per value label of each cohort column of a window read into pandas."""
+    return {
+        dimension: {str(k): int(v) for k, v in as_labels(frame[dimension]).value_counts().items()}
+        for dimension in monitor.source.cohorts
+        if dimension in frame
+    }
+
+
+def cohort_cap(run: WindowRun, counts: dict[str, dict[str, int]]) -> CohortCap:
+    """The window's cohort cap: values ranked by the stored traffic of the trailing
+    `cohort_lookback` plus the window's own (see `lookout.core.cohorts`)."""
+    source = run.monitor.source
+    if not source.cohorts:
+        return CohortCap()
+    since = run.window.start - source.cohort_lookback
+    history = run.ctx.store.cohort_traffic(run.monitor.name, since, run.window.start)
+    return choose_cohorts(counts, history, source.max_cohort_values)
+
+
+class OpsStage:
+    """Always on: every other stage and the rules build on its read."""
+
+    name = "ops"
+
+    def enabled(self, monitor: Monitor) -> bool:
+        return True
+
+    def run(self, run: WindowRun) -> StageOutcome:
+        ctx, monitor, window = run.ctx, run.monitor, run.window
+        settings = metric_settings(monitor)
+        pushdown = use_pushdown(monitor, ctx.warehouse)
+        # A record with a value that is not a number in a numeric field is left out of every
+        # ops metric on both paths (the validation stage quarantines it): still a window row.
+        if pushdown:
+            run.cap = cohort_cap(run, ctx.warehouse.cohort_counts(monitor, window))
+            aggregates = ctx.warehouse.aggregate_window(monitor, window, settings, run.cap)
+            left_out = ctx.warehouse.count_not_numbers(monitor, window)
+            rows = sum(a.n for a in aggregates if a.cohort == "*") + left_out
+            max_ingested = ctx.warehouse.max_ingested_in(monitor, window)
+        else:
+            frame, not_numbers = ctx.warehouse.read_window_checked(
+                monitor, window, metric_fields(monitor.source)
+            )
+            rows, left_out = len(frame), int(not_numbers.sum())
+            run.cap = cohort_cap(run, frame_cohort_counts(frame, monitor))
+            max_ingested = ctx.warehouse.max_ingested(frame)
+            frame = frame[~not_numbers] if left_out else frame
+            aggregates = aggregate_frame(
+                frame, monitor.source.release, monitor.source.cohorts, settings, run.cap
+            )
+        if left_out and not monitor.validation.enabled:
+            log.warning(
+                "monitor %s window %s: %d record(s) with a value that is not a number left out "
+                "of the metrics and not quarantined (validation is off)",
+                monitor.name,
+                window.label,
+                left_out,
+            )
+        return StageOutcome(
+            metrics=metrics_from_aggregates(aggregates),
+            summaries={(a.release, a.cohort): a.summary() for a in aggregates},
+            stats={
+                "rows": rows,
+                "metric_path": "pushdown" if pushdown else "pandas",
+                "max_ingested": max_ingested,
+            },
+        )
