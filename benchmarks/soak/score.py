@@ -13,6 +13,8 @@ also writes everything.
     python benchmarks/soak/score.py --dir /tmp/soak                    # normal traffic
     python benchmarks/soak/score.py --dir /tmp/soak-low --variant low  # ~3,000 rows a day
     python benchmarks/soak/score.py --dir /tmp/soak --json soak.json --windows 48   # smoke run
+
+Without `--dir` everything happens in a temporary folder that is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -107,9 +110,21 @@ def _ensure_warehouse(directory: Path, args: argparse.Namespace) -> tuple[Scenar
 
     catalogue = directory / "incidents.json"
     if (directory / "warehouse.duckdb").exists() and catalogue.exists() and not args.rebuild:
-        return Scenario.from_json(json.loads(catalogue.read_text())), False
+        scenario = Scenario.from_json(json.loads(catalogue.read_text()))
+        asked = {"variant": args.variant, "days": args.days, "seed": args.seed, "start": args.start}
+        for name, value in asked.items():
+            if value is not None and value != getattr(scenario, name):
+                raise SystemExit(
+                    f"{catalogue}: the warehouse there was built with {name} "
+                    f"{getattr(scenario, name)}, not {value}; pass --rebuild or another --dir"
+                )
+        return scenario, False
     scenario, rows = build(
-        directory, days=args.days, seed=args.seed, variant=args.variant, start=args.start
+        directory,
+        days=args.days or DEFAULT_DAYS,
+        seed=17 if args.seed is None else args.seed,
+        variant=args.variant or "normal",
+        start=args.start or DEFAULT_START,
     )
     print(f"built {directory / 'warehouse.duckdb'}: {rows:,} rows ({scenario.variant})")
     return scenario, True
@@ -293,21 +308,32 @@ def result_json(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", required=True, type=Path, help="warehouse, store and outbox")
-    parser.add_argument("--variant", choices=("normal", "low"), default="normal")
-    parser.add_argument("--days", type=int, default=DEFAULT_DAYS)
-    parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--start", type=datetime.fromisoformat, default=DEFAULT_START)
+    parser.add_argument(
+        "--dir", type=Path, help="warehouse, store and outbox (default: a temporary folder)"
+    )
+    parser.add_argument("--variant", choices=("normal", "low"), help="default normal")
+    parser.add_argument("--days", type=int, help=f"default {DEFAULT_DAYS}, at least that")
+    parser.add_argument("--seed", type=int, help="default 17")
+    parser.add_argument(
+        "--start", type=datetime.fromisoformat, help=f"day 0, UTC (default {DEFAULT_START:%F})"
+    )
     parser.add_argument("--rebuild", action="store_true", help="regenerate the warehouse")
     parser.add_argument("--windows", type=int, help="only the first N windows (a smoke run)")
     parser.add_argument("--json", help="write the scores, timings and alerts here")
     args = parser.parse_args(argv)
-    if args.start.tzinfo is None:
+    if args.start is not None and args.start.tzinfo is None:
         args.start = args.start.replace(tzinfo=UTC)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    directory = args.dir.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    if args.dir is None:
+        with tempfile.TemporaryDirectory(prefix="lookout-soak-") as tmp:
+            _main(args, Path(tmp))
+    else:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        _main(args, args.dir.resolve())
+
+
+def _main(args: argparse.Namespace, directory: Path) -> None:
     clock = time.perf_counter()
     scenario, _ = _ensure_warehouse(directory, args)
     started = time.perf_counter()

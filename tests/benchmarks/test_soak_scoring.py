@@ -199,3 +199,27 @@ def test_a_perfect_run_meets_every_target() -> None:
     result = score([ERR], [Episode("error_rate", "v1", "region=apac", 34, 38)])
     assert all(result.meets_targets.values())
     assert result.to_json()["false_alerts_by_rule"] == {}
+
+
+def test_a_partial_run_scores_the_incidents_it_reached_from_its_window_records() -> None:
+    from soak.scenario import RELEASES, build_scenario, label
+    from soak.score import WindowRecord, format_report, score_records
+
+    scenario = build_scenario()
+    records = [
+        WindowRecord(i, scenario.start + i * H, "succeeded", rows=100, seconds=0.5)
+        for i in range(48)
+    ]
+    key = ("p95_latency_per_route", label(RELEASES["R1"]), "route=search")
+    records[34].opened.append(key)  # LAT1 starts at 10:20 on day 1 (window 34)
+    records[39].resolved.append(key)  # and ends at 14:50 (last window 38)
+    records[5].opened.append(("no_data", "*", "*"))  # a blip on day 0, never resolved
+    score = score_records(scenario, records)
+    assert [i.id for i in score.incidents] == ["LAT1"]  # the others start after window 47
+    (lat,) = score.incidents
+    assert (lat.detect_delay, lat.resolve, lat.resolve_delay) == (0, "resolved", 1)
+    assert score.clean_days == [0] and score.false_on_clean_days == 1
+    assert [e.opened for e in score.still_firing] == [5]
+    text = format_report(scenario, records, score, {"alert_opened": 2})
+    assert "detected 1/1 incidents" in text and "1 on 1 clean days" in text
+    assert "target NOT met: no false alert on clean days" in text
