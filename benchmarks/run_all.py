@@ -13,12 +13,16 @@ noisy; absolute seconds are kept for the record but only ratios compare across m
   rows; 1M + 1M rows, DuckDB and PostgreSQL;
 - bench_judges (LLMJudge, the openai SDK, bare httpx): vs the endpoint's capacity;
 - bench_groundedness (the offline evaluator): vs token overlap, on the HaluEval QA sample;
-- bench_backfill (the backfill flow, 48 windows): vs a plain run_window loop.
+- bench_backfill (the backfill flow, 48 windows): vs a plain run_window loop;
+- soak/score.py (two weeks of hourly windows with injected incidents, normal and low traffic):
+  seconds per window, and in the note the incidents detected and the false alerts (the
+  per-incident table is in the step's JSON and in benchmarks/soak/README.md); ~6 min each.
 
 Cost growth (time and memory from 10k to 1M rows, as exponents) comes from bench_hourly.
-Needs PostgreSQL on 127.0.0.1:5432 (LOOKOUT_TEST_PG_URL) for the PostgreSQL rows. About half an
-hour on 2 cores; `--quick` runs small sizes (a smoke test of the harness, ~5 minutes; its
-figures are not worth keeping and it writes RESULTS-quick.md).
+Needs PostgreSQL on 127.0.0.1:5432 (LOOKOUT_TEST_PG_URL) for the PostgreSQL rows. About 40
+minutes on 2 cores (the two soak runs take ~11 of them); `--quick` runs small sizes (a smoke
+test of the harness, ~5 minutes; its figures are not worth keeping and it writes
+RESULTS-quick.md).
 
 Each step's result is kept in benchmarks/results.json with its commit and time; `--only`
 re-runs some steps and rewrites RESULTS.md with their new figures next to the others' kept
@@ -103,6 +107,12 @@ STEPS = (
         "bench_backfill.py",
         ("--days", "2", "--rows", "100000", "--baseline", "24"),
         ("--days", "1", "--rows", "10000", "--baseline", "6"),
+    ),
+    Step(
+        "soak", "soak/score.py", ("--variant", "normal"), ("--variant", "normal", "--windows", "24")
+    ),
+    Step(
+        "soak_low", "soak/score.py", ("--variant", "low"), ("--variant", "low", "--windows", "24")
     ),
 )
 
