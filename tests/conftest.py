@@ -98,6 +98,7 @@ monitors:
         op: ">"
         threshold: {threshold}
         min_n: 20
+        for: 1
         severity: P1
         owner: team
         split_by: ["*", region]

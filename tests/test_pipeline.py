@@ -123,7 +123,7 @@ def test_late_rows_reopen_their_window_and_are_counted_once(tmp_path):
     ctx.close()
 
 
-@pytest.mark.parametrize("stage", ["check", "validate", "read", "metrics", "alerts", "commit"])
+@pytest.mark.parametrize("stage", ["check", "validate", "ops", "alerts", "commit"])
 def test_a_crash_before_any_stage_leaves_the_previous_state_intact(tmp_path, stage):
     ctx = _ctx(tmp_path, threshold=0.01)  # low threshold: alerts open on the first run
     monitor = ctx.config.monitors.monitors[0]

@@ -1,64 +1,43 @@
 """`run_window(monitor, window)`: the stages of one window, in order, as a plain function.
 
-check -> validate (GX) -> read -> ops metrics -> alert rules -> one commit (results,
-validations, quarantine, alerts, outbox, watermark).
-Nothing is written before the commit, so a crash at any stage leaves the store as it was.
-Orchestrators (Prefect flows, the CLI, tests) call this; it knows nothing about them.
+check -> stages (validate, ops, drift, evaluate: `lookout.stages.registry`) -> alerts (rules on
+the window's values or pooled summaries, transitions, messages) -> one commit (results,
+summaries, validations, quarantine, drift, alerts, outbox, watermark). Nothing is written
+before the commit, so a crash at any stage leaves the store as it was. Orchestrators (Prefect
+flows, the CLI, tests) call this; it knows nothing about them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import pandas as pd
-from sqlalchemy.engine import make_url
-
-from lookout.alerts.blockkit import to_block_kit, to_group_block_kit
-from lookout.alerts.digest import held_for_digest
-from lookout.alerts.health import WINDOW_ROWS, builtin_rules, failure_message
-from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
-from lookout.alerts.messages import AlertMessage, build_alert_message
-from lookout.alerts.references import rule_references
-from lookout.alerts.rules import evaluate_rules
-from lookout.alerts.silences import Silence, active_silence, inhibited
-from lookout.checks.drift.stage import DriftOutcome, run_drift
+from lookout.checks.drift.stage import DriftOutcome
 from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
-from lookout.checks.evaluators.stage import EvalOutcome, run_evaluators
-from lookout.checks.metrics import (
-    ALL_COHORTS,
-    MetricSettings,
-    MetricValue,
-    aggregate_frame,
-    as_labels,
-    metrics_from_aggregates,
-)
+from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import GxRunner
-from lookout.checks.validation.stage import (
-    PlannedExpectation,
-    ValidationResult,
-    plan_suite,
-    run_validation,
-)
+from lookout.checks.validation.stage import PlannedExpectation, plan_suite
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
-from lookout.core.cohorts import OTHER, CohortCap, choose_cohorts
+from lookout.core.summary import Summary
 from lookout.errors import LookoutError
-from lookout.reports.drift_reports import ensure_report
-from lookout.reports.paths import report_path, report_url
-from lookout.sources.warehouse import Warehouse, metric_fields
-from lookout.store.drift_rows import DriftRow
-from lookout.store.results import OutboxMessage, ResultsStore, WindowCommit
+from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
+from lookout.runtime.messages import failure_messages
+from lookout.runtime.redact import redact_secrets
+from lookout.sources.warehouse import Warehouse
+from lookout.stages.base import WindowRun
+from lookout.stages.ops.stage import metric_settings
+from lookout.stages.registry import FAMILIES, STAGES
+from lookout.store.results import ResultsStore, WindowCommit
 from lookout.windows import Window, check_as_of, complete_windows, floor_time
 
 __all__ = [
@@ -67,6 +46,7 @@ __all__ = [
     "Stage",
     "metric_settings",
     "plan_windows",
+    "redact_secrets",
     "run_window",
 ]
 
@@ -83,13 +63,7 @@ class Stage(StrEnum):
     evaluate = "evaluate"
 
 
-def _stage_family(stage: Stage) -> Callable[[str], bool]:
-    """Which stored metric names a stage produces (kept as they are when it is not re-run)."""
-    if stage is Stage.validate:
-        return lambda name: name.startswith("validation") or name == "quarantine_rate"
-    if stage is Stage.drift:
-        return lambda name: name == "drift_share" or name.startswith(("drift.", "drift_score."))
-    return lambda name: name.startswith("eval")
+_OPTIONAL = frozenset(s.value for s in Stage)
 
 
 @dataclass
@@ -110,7 +84,7 @@ class Context:
     _budgets: dict[str, Budget] = field(default_factory=dict)
     # Windows may run in threads (a backfill's fan-out): GX and the judge budget are shared
     # state, so their stages take turns; reading, metrics and drift run side by side.
-    _serial: threading.Lock = field(default_factory=threading.Lock)
+    serial: threading.Lock = field(default_factory=threading.Lock)
 
     def evaluators(self, monitor: Monitor) -> list[ConfiguredEvaluator]:
         """The monitor's evaluators, built once per context (LLM judges share one client)."""
@@ -191,14 +165,6 @@ class RunResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def metric_settings(monitor: Monitor) -> MetricSettings:
-    return MetricSettings(
-        ok_statuses=tuple(monitor.source.ok_statuses),
-        negative_feedback=tuple(monitor.source.negative_feedback),
-        prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
-    )
-
-
 def initial_frontier(monitor: Monitor, as_of: datetime) -> datetime:
     if monitor.window.start is not None:
         return floor_time(monitor.window.start, monitor.window.size)
@@ -227,307 +193,19 @@ def plan_windows(
     return sorted(set(fresh) | late)
 
 
-def redact_secrets(text: str, config: LookoutConfig) -> str:
-    """Errors are stored and logged: any secret of the target that shows up becomes ***."""
-    target = config.target
-    secrets = [
-        make_url(target.warehouse.url.get_secret_value()).password,
-        make_url(target.store.url.get_secret_value()).password,
-        *(
-            s.get_secret_value() if s else None
-            for s in (target.slack.bot_token, target.slack.webhook_url, target.judge.api_key)
-        ),
-    ]
-    for secret in secrets:
-        if secret:
-            text = text.replace(str(secret), "***")
-    return text
-
-
-def frame_cohort_counts(frame: pd.DataFrame, monitor: Monitor) -> dict[str, dict[str, int]]:
-    """Rows per value label of each cohort column of a window read into pandas."""
-    return {
-        dimension: {str(k): int(v) for k, v in as_labels(frame[dimension]).value_counts().items()}
-        for dimension in monitor.source.cohorts
-        if dimension in frame
-    }
-
-
-def cohort_cap(
-    ctx: Context, monitor: Monitor, window: Window, counts: dict[str, dict[str, int]]
-) -> CohortCap:
-    """The window's cohort cap: values ranked by the stored traffic of the trailing
-    `cohort_lookback` plus the window's own (see `lookout.core.cohorts`)."""
-    source = monitor.source
-    if not source.cohorts:
-        return CohortCap()
-    since = window.start - source.cohort_lookback
-    history = ctx.store.cohort_traffic(monitor.name, since, window.start)
-    return choose_cohorts(counts, history, source.max_cohort_values)
-
-
-def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
-    """`auto` pushes down on DuckDB only: measured faster there, slower on PostgreSQL/SQLite."""
-    mode = monitor.metrics.pushdown
-    if mode == "on" and not warehouse.supports_pushdown:
-        raise LookoutError(
-            f"monitor {monitor.name}: metrics.pushdown is on, "
-            f"but {warehouse.dialect} has no percentile_cont"
-        )
-    wanted = warehouse.dialect == "duckdb" if mode == "auto" else mode == "on"
-    loose = warehouse.loose_numeric_fields(monitor.source) if wanted else frozenset()
-    if loose:
-        # SQL would fail on (or mis-cast) text such as `fast`: read the rows, parse in pandas
-        log.info(
-            "monitor %s: %s not in numeric columns; metrics computed in pandas",
-            monitor.name,
-            ", ".join(sorted(loose)),
-        )
-        return False
-    return wanted
-
-
-def _message_id(fingerprint: str, event: str, window: Window) -> str:
-    key = f"{fingerprint}|{event}|{window.start.isoformat()}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _outbox_messages(
-    ctx: Context,
-    monitor: Monitor,
-    transitions: list[Transition],
-    window: Window,
-    run_url: str | None,
-    report_urls: dict[tuple[str, str], str] | None = None,
-    drift_rows: Sequence[DriftRow] = (),
-) -> tuple[list[OutboxMessage], dict[str, str]]:
-    target = ctx.config.target
-    report_urls = report_urls or {}
-    drift_detail = {(r.release, r.cohort, f"drift.{r.column}"): r for r in drift_rows}
-    silences = ctx.store.silences(active_at=datetime.now(UTC))
-    firing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name, state="firing")}
-    for transition in transitions:  # the state after this window
-        if transition.alert.state == "firing":
-            firing[transition.alert.fingerprint] = transition.alert
+def _stage_entries(monitor: Monitor, chosen: set[Stage]) -> tuple[list, list[str]]:
+    """(stages to run, in order; names of enabled stages not re-run, whose stored results
+    still count)."""
+    run, kept = [], []
+    for entry in STAGES:
+        stage = entry.load()
+        if not stage.enabled(monitor):
+            continue
+        if entry.name in _OPTIONAL and Stage(entry.name) not in chosen:
+            kept.append(entry.name)
         else:
-            firing.pop(transition.alert.fingerprint, None)
-    out = []
-    regroup: dict[str, str] = {}  # digest-held opening -> the escalation that announces it
-    openings: dict[str, list[tuple[int, AlertMessage]]] = {}  # owner -> (index in out, message)
-    for transition in transitions:
-        still_firing = transition.event in ("firing", "reminder", "severity_changed")
-        if still_firing and ctx.store.alert_thread(transition.alert.fingerprint) is None:
-            # never announced (a firing P0 or a silence held it back): announce it once nothing
-            # holds it back any more, as Alertmanager does when the inhibiting alert resolves
-            transition = replace(transition, event="opened", previous_severity=None)
-        if not transition.notifies:
-            continue
-        alert = transition.alert
-        held = _held_back(ctx, transition, silences, firing.values())
-        if held:
-            log.info(
-                "alert %s %s %s: no message (%s)", alert.rule, alert.release, alert.cohort, held
-            )
-            continue
-        owner = ctx.config.monitors.owners[alert.owner]
-        message_id = _message_id(alert.fingerprint, transition.event, window)
-        message = build_alert_message(
-            message_id,
-            alert,
-            window,
-            owner,
-            default_channel=target.slack.default_channel,
-            run_url=run_url,
-            report_url=report_urls.get((alert.release, alert.cohort))
-            or report_urls.get((alert.release, "*")),
-            detail=_drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric))),
-            reminder=transition.event == "reminder",
-            previous_severity=transition.previous_severity,
-        )
-        payload = to_block_kit(message)
-        digest = (
-            transition.opens and alert.severity == "P2" and ctx.config.monitors.alerting.p2_digest
-        )
-        if digest:
-            payload = held_for_digest(payload, message, window.start.date())
-        elif transition.opens:
-            openings.setdefault(alert.owner, []).append((len(out), message))
-        held_opening = _digest_held(ctx, transition)
-        if held_opening is not None:
-            regroup[held_opening] = message_id
-        out.append(
-            OutboxMessage(
-                message_id=message_id,
-                kind="alert_opened" if held_opening else f"alert_{transition.event}",
-                monitor=monitor.name,
-                payload=payload,
-                channel=message.channel,
-                fingerprint=alert.fingerprint,
-            )
-        )
-        edits_original = transition.event in ("resolved", "severity_changed")
-        if edits_original and not _grouped(ctx, alert.fingerprint):
-            # the original message, edited to show it is resolved or its new severity (bot
-            # token only; a grouped message is not edited: it speaks of other alerts too)
-            out.append(
-                OutboxMessage(
-                    message_id=_message_id(alert.fingerprint, "update", window),
-                    kind="alert_update",
-                    monitor=monitor.name,
-                    payload=to_block_kit(replace(message, message_id="")),
-                    channel=message.channel,
-                    fingerprint=alert.fingerprint,
-                )
-            )
-    if ctx.config.monitors.alerting.group:
-        _group_openings(monitor, out, openings)
-    return out, regroup
-
-
-_SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2}
-_FOLLOW_UP_KINDS = ("alert_resolved", "alert_update", "alert_severity_changed")
-
-
-def _digest_held(ctx: Context, transition: Transition) -> str | None:
-    """A P2 that escalates while its opening still waits for the daily digest is announced now,
-    as an opening of its own that later replies thread under; the waiting message (its id is
-    returned) is then delivered with it instead of in the digest."""
-    if transition.event != "severity_changed":
-        return None
-    thread = ctx.store.alert_thread(transition.alert.fingerprint)
-    if thread is not None and thread.status == "pending" and "digest_day" in thread.payload:
-        return thread.message_id
-    return None
-
-
-def _grouped(ctx: Context, fingerprint: str) -> bool:
-    thread = ctx.store.alert_thread(fingerprint)
-    return thread is not None and ctx.store.in_group(thread)
-
-
-def _group_openings(
-    monitor: Monitor, out: list[OutboxMessage], openings: dict[str, list[tuple[int, AlertMessage]]]
-) -> None:
-    """Alerts one window opens for one owner become one message (Alertmanager's grouping by
-    owner and monitor): the most severe alert's outbox row carries the grouped payload; the
-    others point at it and are delivered with it (their threads are the group's thread)."""
-    for owner, items in openings.items():
-        if len(items) < 2:
-            continue
-        items = sorted(items, key=lambda item: (_SEVERITY_ORDER.get(item[1].severity, 9), item[0]))
-        leader_index, leader = items[0]
-        worst = leader.severity
-        title = f"[{worst}] {monitor.name}: {len(items)} alerts for {owner}"
-        out[leader_index] = replace(
-            out[leader_index], payload=to_group_block_kit([m for _, m in items], title)
-        )
-        for index, _ in items[1:]:
-            out[index] = replace(out[index], payload={"grouped_into": leader.message_id})
-
-
-def _failure_messages(
-    ctx: Context, monitor: Monitor, window: Window, error: str
-) -> list[OutboxMessage]:
-    """One message per failed window to the monitor's owner (stable id: never twice)."""
-    owner_name = monitor.health_owner
-    if owner_name is None:
-        return []
-    owner = ctx.config.monitors.owners[owner_name]
-    message_id = _message_id(f"{monitor.name}|failure", "failed", window)
-    message = failure_message(
-        message_id,
-        monitor,
-        window,
-        error,
-        owner_name,
-        owner,
-        ctx.config.target.slack.default_channel,
-    )
-    return [
-        OutboxMessage(
-            message_id=message_id,
-            kind="monitor_failure",
-            monitor=monitor.name,
-            payload=to_block_kit(message),
-            channel=message.channel,
-        )
-    ]
-
-
-def _held_back(
-    ctx: Context, transition: Transition, silences: list[Silence], firing: Iterable[AlertState]
-) -> str | None:
-    """Why a notifying transition sends nothing: a silence, a firing P0, or (for a resolve)
-    no opening message was ever sent for it."""
-    alert = transition.alert
-    silence = active_silence(alert, silences, datetime.now(UTC))
-    if silence is not None:
-        return f"silenced by {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
-    policy = ctx.config.monitors.alerting
-    if transition.opens:
-        muting = inhibited(alert, firing, policy.inhibit_equal) if policy.inhibit else None
-        if muting is not None:
-            return f"inhibited by the firing P0 {muting.rule} ({muting.cohort})"
-    elif ctx.store.alert_thread(alert.fingerprint) is None:
-        return "its opening message was held back"
-    return None
-
-
-def _drift_detail(row: DriftRow | None) -> str | None:
-    """`wasserstein 0.42 > 0.1 against <reference> (n 102 vs 2,411)` for a drifted column."""
-    if row is None or row.score is None:
-        return None
-    return (
-        f"{row.method} {row.score:.3g} (threshold {row.threshold:.3g}) against "
-        f"{row.reference}; n {row.n_current:,} vs {row.n_reference:,}"
-    )
-
-
-def _attach_reports(
-    ctx: Context,
-    monitor: Monitor,
-    window: Window,
-    drift: DriftOutcome,
-    alerted: set[tuple[str, str]],
-) -> None:
-    """Write the day's report of each drifted release, and of each drifted cohort an alert
-    is about (Evidently costs ~1 s a report: not one per drifted cohort every hour); link
-    reports that exist. A report that cannot be written is logged, not fatal.
-    """
-    drifted = drift.drifted_groups()
-    wanted = {(release, "*") for release, _ in drifted} | {
-        # a pooled `(other)` cohort has no report of its own: its release's report stands in
-        group
-        for group in set(drifted) & alerted
-        if not group[1].endswith(f"={OTHER}")
-    }
-    if monitor.drift.reports.enabled:
-        for release, cohort in sorted(wanted):
-            try:
-                ensure_report(
-                    ctx.warehouse,
-                    monitor,
-                    ctx.out_dir,
-                    window,
-                    release,
-                    drift.release_values[release],
-                    cohort,
-                    drift.references[release],
-                )
-            except Exception as exc:
-                log.warning(
-                    "drift report of %s %s %s failed: %s",
-                    monitor.name,
-                    release,
-                    cohort,
-                    redact_secrets(repr(exc), ctx.config),
-                )
-    day = window.start.date()
-    linked = []
-    for row in drift.rows:
-        path = report_path(monitor.name, day, row.release, row.cohort)
-        linked.append(replace(row, report_path=path) if (ctx.out_dir / path).exists() else row)
-    drift.rows = linked
+            run.append(stage)
+    return run, kept
 
 
 def run_window(
@@ -550,243 +228,186 @@ def run_window(
     resolve or severity change of an alert that was announced is still sent.
     """
     chosen = set(Stage) if stages is None else {Stage(s) for s in stages}
-    kept = [
-        stage
-        for stage, enabled in (
-            (Stage.validate, monitor.validation.enabled),
-            (Stage.drift, monitor.drift.enabled),
-            (Stage.evaluate, monitor.evaluators.enabled and bool(monitor.evaluators.checks)),
-        )
-        if enabled and stage not in chosen
-    ]
-    run_id = uuid.uuid4().hex
-    started = datetime.now(UTC)
-    clock = time.perf_counter()
-    stage_seconds: dict[str, float] = {}
+    run_id, started, clock = uuid.uuid4().hex, datetime.now(UTC), time.perf_counter()
+    run = WindowRun(ctx, monitor, window, started)
+    seconds: dict[str, float] = {}
 
-    def stage(name: str) -> None:
+    def timed(name: str, work: Callable[[], Any]) -> Any:
         if ctx.before_stage is not None:
             ctx.before_stage(name)
-        stage_seconds[name] = time.perf_counter()
-
-    def done(name: str) -> None:
-        stage_seconds[name] = time.perf_counter() - stage_seconds[name]
+        begun = time.perf_counter()
+        result = work()
+        seconds[name] = time.perf_counter() - begun
+        return result
 
     try:
-        if window.end > started:
-            raise LookoutError(
-                f"window {window.label} ends after now ({started:%Y-%m-%d %H:%M} UTC): it has "
-                "not finished happening, and processing it would move the watermark past rows "
-                "that have not arrived yet"
-            )
-        settings = metric_settings(monitor)
-        stage("check")
-        names = [m.name for m in ctx.config.monitors.monitors]
-        index = names.index(monitor.name) if monitor.name in names else None
-        ctx.warehouse.check_monitor(monitor, index)  # names the monitors.yml key of a bad column
-        done("check")
-
-        validation = ValidationResult.skipped()
-        if monitor.validation.enabled and Stage.validate in chosen:
-            stage("validate")
-            with ctx._serial:
-                validation = run_validation(
-                    ctx.warehouse,
-                    monitor,
-                    window,
-                    planned=ctx.suite(monitor),
-                    runner=ctx.gx,
-                    connection_string=ctx.config.target.warehouse.url.get_secret_value(),
-                )
-            done("validate")
-
-        stage("read")
-        pushdown = _use_pushdown(monitor, ctx.warehouse)
-        # A record with a value that is not a number in a numeric field is left out of every
-        # ops metric on both paths (the validation stage quarantines it): still a window row.
-        if pushdown:
-            cap = cohort_cap(ctx, monitor, window, ctx.warehouse.cohort_counts(monitor, window))
-            aggregates = ctx.warehouse.aggregate_window(monitor, window, settings, cap)
-            left_out = ctx.warehouse.count_not_numbers(monitor, window)
-            rows = sum(a.n for a in aggregates if a.cohort == "*") + left_out
-            max_ingested = ctx.warehouse.max_ingested_in(monitor, window)
-        else:
-            frame, not_numbers = ctx.warehouse.read_window_checked(
-                monitor, window, metric_fields(monitor.source)
-            )
-            rows, left_out = len(frame), int(not_numbers.sum())
-            cap = cohort_cap(ctx, monitor, window, frame_cohort_counts(frame, monitor))
-            max_ingested = ctx.warehouse.max_ingested(frame)
-            frame = frame[~not_numbers] if left_out else frame
-        if left_out and not monitor.validation.enabled:
-            log.warning(
-                "monitor %s window %s: %d record(s) with a value that is not a number left out "
-                "of the metrics and not quarantined (validation is off)",
-                monitor.name,
-                window.label,
-                left_out,
-            )
-        done("read")
-
-        stage("metrics")
-        if not pushdown:
-            aggregates = aggregate_frame(
-                frame, monitor.source.release, monitor.source.cohorts, settings, cap
-            )
-        values: list[MetricValue] = metrics_from_aggregates(aggregates) + validation.metrics()
-        done("metrics")
-
-        drift = DriftOutcome()
-        if monitor.drift.enabled and Stage.drift in chosen:
-            stage("drift")
-            drift = run_drift(ctx.warehouse, ctx.store, monitor, window, started, cap)
-            values += drift.metrics
-            done("drift")
-
-        evaluated = EvalOutcome()
-        if monitor.evaluators.enabled and monitor.evaluators.checks and Stage.evaluate in chosen:
-            stage("evaluate")
-            excluded = (
-                validation.quarantined
-                if Stage.validate in chosen
-                else ctx.store.quarantined_ids(monitor.name, window)
-            )
-            with ctx._serial:
-                evaluated = run_evaluators(
-                    ctx.warehouse,
-                    ctx.store,
-                    monitor,
-                    window,
-                    ctx.evaluators(monitor),
-                    ctx.judge_budget(monitor),
-                    started,
-                    exclude=excluded,
-                    cap=cap,
-                )
-            values += evaluated.metrics
-            done("evaluate")
-            if evaluated.budget_exhausted:
-                log.warning(
-                    "monitor %s window %s: judge budget reached (%s); the rest was not judged",
-                    monitor.name,
-                    window.label,
-                    evaluated.budget_exhausted,
-                )
-
-        for stage_kept in kept:  # not re-run: the stored results still count
-            values += ctx.store.window_metrics(monitor.name, window, _stage_family(stage_kept))
+        timed("check", lambda: _check(ctx, monitor, window, started))
+        to_run, kept = _stage_entries(monitor, chosen)
+        for stage in to_run:
+            run.outcomes[stage.name] = timed(stage.name, lambda s=stage: s.run(run))
+        ops = run.outcomes["ops"]
+        values = [v for outcome in run.outcomes.values() for v in outcome.metrics]
+        for name in kept:  # not re-run: the stored results still count
+            values += ctx.store.window_metrics(monitor.name, window, FAMILIES.of_stage(name))
+        values += health_values(ctx, monitor, window, ops.stats["rows"])
+        summaries = _window_summaries(run)
+        drift = run.outcomes["drift"].detail if "drift" in run.outcomes else DriftOutcome()
         with ctx.store.monitor_lock(monitor.name):  # alert state: one writer
-            stage("alerts")
-            values.append(MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1))
-            rules = [*monitor.rules, *builtin_rules(monitor)]
-            references = rule_references(ctx.store, monitor.name, rules, values, window)
-            evaluations = evaluate_rules(rules, values, references)
-            existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
-            transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
-            done("alerts")
-            if drift.rows:
-                stage("reports")
-                alerted = {
-                    (t.alert.release, t.alert.cohort)
-                    for t in transitions
-                    if t.opens or t.event in ("reminder", "severity_changed")
-                }
-                _attach_reports(ctx, monitor, window, drift, alerted)
-                done("reports")
-            report_urls = {
-                (row.release, row.cohort): url
-                for row in drift.rows
-                if (
-                    url := report_url(
-                        row.report_path, ctx.out_dir, ctx.config.target.report_base_url
-                    )
-                )
-            }
-            messages, regroup = _outbox_messages(
-                ctx, monitor, transitions, window, run_url, report_urls, drift.rows
+            alerting = timed(
+                "alerts",
+                lambda: evaluate_alerts(
+                    ctx,
+                    monitor,
+                    window,
+                    started,
+                    values,
+                    summaries,
+                    drift,
+                    run_url=run_url,
+                    notify=notify,
+                ),
             )
-            if not notify:
-                # a backfill of old windows pages nobody about them, but an alert that was
-                # announced still gets its resolve or severity change (nothing later would)
-                messages = [m for m in messages if m.kind in _FOLLOW_UP_KINDS]
-
-            stage("commit")
-            finished = datetime.now(UTC)
-            frontier = ctx.store.commit_window(
-                WindowCommit(
-                    run_id=run_id,
-                    monitor=monitor.name,
-                    window=window,
-                    started_at=started,
-                    finished_at=finished,
-                    rows_read=rows,
-                    metric_path="pushdown" if pushdown else "pandas",
-                    metrics=values,
-                    initial_frontier=initial_frontier(monitor, as_of or window.end),
-                    max_ingested_at=max_ingested,
-                    transitions=transitions,
-                    messages=messages,
-                    flow_run_id=flow_run_id,
-                    validations=validation.outcomes,
-                    quarantine=validation.quarantine_records(),
-                    flag=validation.flag,
-                    drift=drift.rows,
-                    regroup=regroup if notify else {},
-                    keep=frozenset(
-                        name
-                        for name, kept_stage in (
-                            ("validation", Stage.validate),
-                            ("drift", Stage.drift),
-                        )
-                        if kept_stage in kept
-                    ),
-                )
-            )
-            done("commit")
+            commit = _commit(run, run_id, values, alerting, kept, as_of, flow_run_id)
+            frontier = timed("commit", lambda: ctx.store.commit_window(commit))
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
-        error = redact_secrets(error, ctx.config)
-        log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
-        try:
-            ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
-            if monitor.health.notify_failures:
-                ctx.store.enqueue(_failure_messages(ctx, monitor, window, error))
-        except Exception:  # the store itself may be what failed
-            log.exception("could not record the failed run of %s %s", monitor.name, window.label)
-        return RunResult(
-            run_id,
-            monitor.name,
-            window,
-            "failed",
-            error=error,
-            seconds=time.perf_counter() - clock,
+        return _failed(ctx, monitor, window, run_id, started, clock, exc, flow_run_id)
+    return _result(run, run_id, values, alerting, frontier, clock, seconds)
+
+
+def _check(ctx: Context, monitor: Monitor, window: Window, now: datetime) -> None:
+    if window.end > now:
+        raise LookoutError(
+            f"window {window.label} ends after now ({now:%Y-%m-%d %H:%M} UTC): it has "
+            "not finished happening, and processing it would move the watermark past rows "
+            "that have not arrived yet"
         )
+    names = [m.name for m in ctx.config.monitors.monitors]
+    index = names.index(monitor.name) if monitor.name in names else None
+    ctx.warehouse.check_monitor(monitor, index)  # names the monitors.yml key of a bad column
+
+
+def _window_summaries(run: WindowRun) -> dict[tuple[str, str], Summary]:
+    """Per release x cohort, every stage's summary of this window merged into one."""
+    out: dict[tuple[str, str], Summary] = {}
+    for outcome in run.outcomes.values():
+        for group, summary in outcome.summaries.items():
+            if group in out:
+                out[group].merge(summary, same_window=True)
+            else:
+                out[group] = Summary(windows=1).merge(summary, same_window=True)
+    return out
+
+
+def _commit(
+    run: WindowRun,
+    run_id: str,
+    values: list[MetricValue],
+    alerting: AlertOutcome,
+    kept: list[str],
+    as_of: datetime | None,
+    flow_run_id: str | None,
+) -> WindowCommit:
+    outcomes = run.outcomes
+    ops = outcomes["ops"]
+    validation = outcomes["validate"].writes if "validate" in outcomes else {}
+    return WindowCommit(
+        run_id=run_id,
+        monitor=run.monitor.name,
+        window=run.window,
+        started_at=run.started,
+        finished_at=datetime.now(UTC),
+        rows_read=ops.stats["rows"],
+        metric_path=ops.stats["metric_path"],
+        metrics=values,
+        initial_frontier=initial_frontier(run.monitor, as_of or run.window.end),
+        max_ingested_at=ops.stats["max_ingested"],
+        transitions=alerting.transitions,
+        messages=alerting.messages,
+        flow_run_id=flow_run_id,
+        validations=validation.get("validations", ()),
+        quarantine=validation.get("quarantine", {}),
+        flag=validation.get("flag"),
+        drift=outcomes["drift"].writes["drift"] if "drift" in outcomes else (),
+        regroup=alerting.regroup,
+        keep=frozenset({"validate": "validation", "drift": "drift"}.get(k, k) for k in kept),
+        summaries={
+            (name, release, cohort): summary
+            for name, outcome in outcomes.items()
+            for (release, cohort), summary in outcome.summaries.items()
+        },
+        stages_run=frozenset(outcomes),
+    )
+
+
+def _failed(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    run_id: str,
+    started: datetime,
+    clock: float,
+    exc: Exception,
+    flow_run_id: str | None,
+) -> RunResult:
+    error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
+    error = redact_secrets(error, ctx.config)
+    log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
+    try:
+        ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
+        if monitor.health.notify_failures:
+            ctx.store.enqueue(failure_messages(ctx, monitor, window, error))
+    except Exception:  # the store itself may be what failed
+        log.exception("could not record the failed run of %s %s", monitor.name, window.label)
+    return RunResult(
+        run_id,
+        monitor.name,
+        window,
+        "failed",
+        error=error,
+        seconds=time.perf_counter() - clock,
+    )
+
+
+def _result(
+    run: WindowRun,
+    run_id: str,
+    values: list[MetricValue],
+    alerting: AlertOutcome,
+    frontier: datetime,
+    clock: float,
+    seconds: dict[str, float],
+) -> RunResult:
+    stats: dict[str, Any] = {}
+    for outcome in run.outcomes.values():
+        stats.update(outcome.stats)
+    transitions = alerting.transitions
+    drift = run.outcomes["drift"].detail if "drift" in run.outcomes else DriftOutcome()
     return RunResult(
         run_id=run_id,
-        monitor=monitor.name,
-        window=window,
+        monitor=run.monitor.name,
+        window=run.window,
         status="succeeded",
-        rows=rows,
-        metric_path="pushdown" if pushdown else "pandas",
+        rows=stats["rows"],
+        metric_path=stats["metric_path"],
         metrics=len(values),
         releases=tuple(sorted({v.release for v in values})),
         alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.opens),
         alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
-        messages_queued=len(messages),
-        quarantined=len(validation.quarantined),
-        quarantine_reasons=dict(validation.reasons),
-        failed_expectations=validation.failed,
-        errored_expectations=validation.errored,
-        validation_path=validation.path,
-        flag=validation.flag,
-        judged=evaluated.judged,
-        judge_cached=evaluated.cached,
-        judge_errors=evaluated.errors,
-        judge_cost_usd=evaluated.cost_usd,
-        judge_budget_exhausted=evaluated.budget_exhausted,
-        drifted=tuple(f"{r.release} {r.cohort} {r.column}" for r in drift.rows if r.drifted),
+        messages_queued=len(alerting.messages),
+        quarantined=stats.get("quarantined", 0),
+        quarantine_reasons=stats.get("quarantine_reasons", {}),
+        failed_expectations=stats.get("failed_expectations", 0),
+        errored_expectations=stats.get("errored_expectations", 0),
+        validation_path=stats.get("validation_path"),
+        flag=stats.get("flag"),
+        judged=stats.get("judged", 0),
+        judge_cached=stats.get("judge_cached", 0),
+        judge_errors=stats.get("judge_errors", 0),
+        judge_cost_usd=stats.get("judge_cost_usd", 0.0),
+        judge_budget_exhausted=stats.get("judge_budget_exhausted"),
+        drifted=stats.get("drifted", ()),
         reports=tuple(sorted({r.report_path for r in drift.rows if r.report_path})),
         frontier=frontier,
         seconds=time.perf_counter() - clock,
-        stage_seconds=stage_seconds,
+        stage_seconds=seconds,
     )

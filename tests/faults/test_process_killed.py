@@ -42,7 +42,7 @@ def _project(directory: Path) -> Context:
     return Context.from_config(duckdb_project(directory, threshold=0.03))
 
 
-@pytest.mark.parametrize("stage", ["read", "commit"])  # mid-run, and at the last moment
+@pytest.mark.parametrize("stage", ["ops", "commit"])  # mid-run, and at the last moment
 def test_sigkill_before_a_stage_leaves_nothing_and_the_rerun_is_identical(tmp_path, stage):
     ctx = _project(tmp_path / "killed")
     ctx.close()  # the child process owns the databases while it runs

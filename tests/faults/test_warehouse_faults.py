@@ -45,7 +45,7 @@ def test_a_connection_dropped_mid_read_fails_cleanly_and_the_rerun_is_identical(
         url = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         ctx = _context(tmp_path, url, schema, "faulty")
         monitor = ctx.config.monitors.monitors[0]
-        ctx.before_stage = lambda stage: proxy.arm(20_000) if stage == "read" else None
+        ctx.before_stage = lambda stage: proxy.arm(20_000) if stage == "ops" else None
         failed = run_window(ctx, monitor, W0)
         assert proxy.cuts >= 1
         assert failed.status == "failed"

@@ -1,7 +1,8 @@
 """Monitoring the monitor (pure): built-in rules and the message of a failed window.
 
 A monitor that silently stops seeing data, or whose judges fail, is worse than no monitor:
-`no_data` fires when a window has fewer rows than `health.min_rows`, `judge_errors` when an LLM
+`no_data` fires when a window holds far fewer rows than the same hours usually hold (see
+`lookout.core.seasonal`), `min_rows` below a fixed floor, `judge_errors` when an LLM
 judge errs on more than `health.max_judge_error_share` of its attempts; both go to the monitor's
 owner through the normal lifecycle (open once, resolve, thread). A window that fails at any stage
 sends its owner one message (per window: retries and re-runs do not repeat it).
@@ -13,9 +14,10 @@ from lookout.alerts.messages import AlertMessage, Fact, _mentions
 from lookout.config.models import AlertRule, Monitor, Owner
 from lookout.windows import Window
 
-__all__ = ["WINDOW_ROWS", "builtin_rules", "failure_message"]
+__all__ = ["TRAFFIC_RATIO", "WINDOW_ROWS", "builtin_rules", "failure_message"]
 
 WINDOW_ROWS = "window_rows"  # rows read in the window, all releases (release and cohort `*`)
+TRAFFIC_RATIO = "traffic_ratio"  # rows in the window / what the same hours usually hold
 MAX_ERROR_CHARS = 500
 
 
@@ -25,10 +27,26 @@ def builtin_rules(monitor: Monitor) -> list[AlertRule]:
         return []
     health = monitor.health
     rules = []
-    if health.min_rows is not None:
+    if health.no_data:
         rules.append(
             AlertRule(
                 name="no_data",
+                metric=TRAFFIC_RATIO,
+                op="<",
+                threshold=health.min_traffic_ratio,
+                min_n=1,
+                significance=True,
+                severity="P1",
+                owner=owner,
+                split_by=["*"],
+                remind_after=None,
+                **{"for": 1},
+            )
+        )
+    if health.min_rows is not None:
+        rules.append(
+            AlertRule(
+                name="min_rows",
                 metric=WINDOW_ROWS,
                 op="<",
                 threshold=health.min_rows,

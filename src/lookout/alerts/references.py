@@ -1,5 +1,7 @@
 """What change rules compare with: a metric of the previous release, or of a pinned baseline
-period, pooled from the stored per-window results (so no warehouse read is needed)."""
+period, pooled from the stored per-window summaries (so no warehouse read is needed): a p95 of
+the reference period is the p95 of its merged sketches, a rate its pooled counts. Metrics that
+do not pool from summaries fall back to pooling the stored per-window values."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from lookout.alerts.rules import Reference, in_split
 from lookout.checks.metrics import MetricValue
 from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
+from lookout.core.summary import merge_all
+from lookout.stages.registry import FAMILIES
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
 
@@ -72,13 +76,32 @@ def rule_references(
             period = reference_period(rule, release, first_seen, window)
             if period is None:
                 continue
-            series = store.metric_points(
-                monitor, rule.metric, period.start, period.end, release=period.release
-            )
-            for cohort_release, cohort in wanted:
-                if cohort_release != release:
-                    continue
-                pooled = pool(rule.metric, series.get(cohort, []))
-                if pooled is not None:
-                    out[(rule.name, release, cohort)] = Reference(*pooled, period.label)
+            cohorts = [cohort for r, cohort in wanted if r == release]
+            for cohort, pooled in _pooled(store, monitor, rule.metric, period, cohorts).items():
+                out[(rule.name, release, cohort)] = Reference(*pooled, period.label)
+    return out
+
+
+def _pooled(
+    store: ResultsStore, monitor: str, metric: str, period: ReferencePeriod, cohorts: list[str]
+) -> dict[str, tuple[float, int]]:
+    """Cohort -> (value, n) of `metric` over the reference period."""
+    out: dict[str, tuple[float, int]] = {}
+    if FAMILIES.poolable(metric):
+        releases = None if period.release is None else [period.release]
+        stored = store.summaries(monitor, period.start, period.end, releases=releases)
+        for cohort in cohorts:
+            parts = [s for (_, c), series in stored.items() if c == cohort for _, s in series]
+            merged = merge_all(parts)
+            estimate = None if merged is None else FAMILIES.pooled(metric, merged)
+            if estimate is not None and estimate.n > 0:
+                out[cohort] = (estimate.value, estimate.n)
+        if out:
+            return out
+    # no summaries stored for the period (results written before summaries existed)
+    series = store.metric_points(monitor, metric, period.start, period.end, release=period.release)
+    for cohort in cohorts:
+        pooled = pool(metric, series.get(cohort, []))
+        if pooled is not None:
+            out[cohort] = pooled
     return out

@@ -435,8 +435,6 @@ class AlertRule(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-
-
 class DriftReference(_ReferencePeriod):
     """What a window is compared with."""
 
@@ -591,8 +589,22 @@ class EvaluatorsConfig(_Model):
 class HealthConfig(_Model):
     """Alerts about the monitor itself, to its owner."""
 
+    no_data: bool = Field(
+        default=True,
+        description="the `no_data` alert (P1): a window holds far fewer rows than the same "
+        "hours usually hold (the same hour of the week over the last 4 weeks, or the quietest "
+        "of the same hour over the last 7 days), by a Poisson interval",
+    )
+    min_traffic_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="`no_data` fires when the whole interval of rows / expected rows is below this",
+    )
     min_rows: int | None = Field(
-        default=None, ge=1, description="fewer rows in a window: the `no_data` alert (P1)"
+        default=None,
+        ge=1,
+        description="a fixed floor as well: fewer rows in a window opens `min_rows` (P1)",
     )
     max_judge_error_share: float | None = Field(
         default=0.2, gt=0, le=1, description="judge errors above this share: `judge_errors` (P2)"

@@ -832,6 +832,18 @@ class ResultsStore:
             else:
                 yield
 
+    def window_rows(self, monitor: str, starts: Iterable[datetime]) -> dict[datetime, int]:
+        """Rows of the processed windows starting at `starts` (the seasonal baseline)."""
+        w = schema.windows
+        wanted = [_db_time(s) for s in starts]
+        if not wanted:
+            return {}
+        query = sa.select(w.c.window_start, w.c.rows).where(
+            w.c.monitor == monitor, w.c.window_start.in_(wanted)
+        )
+        with self.engine.connect() as conn:
+            return {_utc(r.window_start): int(r.rows) for r in conn.execute(query)}  # type: ignore[misc]
+
     def cohort_traffic(
         self, monitor: str, since: datetime, until: datetime
     ) -> dict[str, dict[str, int]]:

@@ -1,0 +1,1 @@
+"""Running a window: its alert stage, its messages, and what orchestrators share."""

@@ -1,0 +1,185 @@
+"""The alert stage of a window: what each rule evaluates (the window's value, or a value pooled
+over a lookback from stored summaries), the evaluations, the alert transitions, the drift
+reports an alert links, and the messages to queue. Runs under the monitor's lock: it reads the
+stored alerts and its result is committed with the window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
+from lookout.alerts.lifecycle import Transition, apply_evaluations
+from lookout.alerts.pooled import History, rule_values
+from lookout.alerts.references import rule_references
+from lookout.alerts.rules import Evaluation, evaluate_rules, settings_of
+from lookout.checks.drift.stage import DriftOutcome
+from lookout.checks.metrics import ALL_COHORTS, MetricValue
+from lookout.config.models import AlertRule, Monitor
+from lookout.core.cohorts import OTHER
+from lookout.core.seasonal import expected_rows, history_starts, traffic_ratio
+from lookout.core.summary import Summary
+from lookout.reports.drift_reports import ensure_report
+from lookout.reports.paths import report_path, report_url
+from lookout.runtime.messages import FOLLOW_UP_KINDS, outbox_messages
+from lookout.runtime.redact import redact_secrets
+from lookout.store.results import OutboxMessage
+from lookout.windows import Window
+
+if TYPE_CHECKING:
+    from lookout.pipeline import Context
+
+__all__ = ["AlertOutcome", "evaluate_alerts", "health_values"]
+
+log = logging.getLogger("lookout.pipeline")
+
+
+@dataclass
+class AlertOutcome:
+    evaluations: list[Evaluation] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+    regroup: dict[str, str] = field(default_factory=dict)
+
+
+def health_values(ctx: Context, monitor: Monitor, window: Window, rows: int) -> list[MetricValue]:
+    """`window_rows`, and `traffic_ratio` against the seasonal expectation when the store
+    holds enough history for one."""
+    out = [MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1)]
+    if not monitor.health.no_data:
+        return out
+    stored = ctx.store.window_rows(monitor.name, history_starts(window.start))
+    expected = expected_rows(window.start, stored)
+    if expected is not None and expected >= 1:
+        ratio, low, high = traffic_ratio(rows, expected)
+        out.append(
+            MetricValue(ALL_COHORTS, ALL_COHORTS, TRAFFIC_RATIO, ratio, round(expected), low, high)
+        )
+    return out
+
+
+def _history(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    rules: Sequence[AlertRule],
+    current: dict[tuple[str, str], Summary],
+) -> History:
+    """The stored summaries of the longest lookback a rule needs, plus this window's."""
+    lookbacks: list[timedelta] = []
+    for rule in rules:
+        settings = settings_of(rule)
+        if settings.poolable:
+            over = settings.over
+            lookbacks.append(settings.max_over if over == "auto" else over)
+    size = window.end - window.start
+    longest = max(lookbacks, default=size)
+    if longest <= size:
+        return History({g: [(window.start, s)] for g, s in current.items()})
+    stored = ctx.store.summaries(monitor.name, window.end - longest, window.start)
+    for group, summary in current.items():
+        stored.setdefault(group, []).append((window.start, summary))
+    return History(stored)
+
+
+def _drift_detail_urls(ctx: Context, drift: DriftOutcome) -> dict[tuple[str, str], str]:
+    return {
+        (row.release, row.cohort): url
+        for row in drift.rows
+        if (url := report_url(row.report_path, ctx.out_dir, ctx.config.target.report_base_url))
+    }
+
+
+def evaluate_alerts(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    started: datetime,
+    values: list[MetricValue],
+    summaries: dict[tuple[str, str], Summary],
+    drift: DriftOutcome,
+    *,
+    run_url: str | None,
+    notify: bool,
+) -> AlertOutcome:
+    """Every rule on this window, and what it changes: transitions and messages to queue."""
+    rules = [*monitor.rules, *builtin_rules(monitor)]
+    existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
+    history = _history(ctx, monitor, window, rules, summaries)
+    evaluations: list[Evaluation] = []
+    for rule in rules:
+        open_groups = {
+            (a.release, a.cohort)
+            for a in existing.values()
+            if a.rule == rule.name and a.state in ("pending", "firing")
+        }
+        seen = rule_values(rule, settings_of(rule), window, values, history, open_groups)
+        references = rule_references(ctx.store, monitor.name, [rule], seen, window)
+        evaluations += evaluate_rules([rule], seen, references)
+    transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
+    if drift.rows:
+        alerted = {
+            (t.alert.release, t.alert.cohort)
+            for t in transitions
+            if t.opens or t.event in ("reminder", "severity_changed")
+        }
+        attach_reports(ctx, monitor, window, drift, alerted)
+    messages, regroup = outbox_messages(
+        ctx, monitor, transitions, window, run_url, _drift_detail_urls(ctx, drift), drift.rows
+    )
+    if not notify:
+        # a backfill of old windows pages nobody about them, but an alert that was
+        # announced still gets its resolve or severity change (nothing later would)
+        messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
+    return AlertOutcome(evaluations, transitions, messages, regroup if notify else {})
+
+
+def attach_reports(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    drift: DriftOutcome,
+    alerted: set[tuple[str, str]],
+) -> None:
+    """Write the day's report of each drifted release, and of each drifted cohort an alert
+    is about (Evidently costs ~1 s a report: not one per drifted cohort every hour); link
+    reports that exist. A report that cannot be written is logged, not fatal.
+    """
+    drifted = drift.drifted_groups()
+    wanted = {(release, "*") for release, _ in drifted} | {
+        # a pooled `(other)` cohort has no report of its own: its release's report stands in
+        group
+        for group in set(drifted) & alerted
+        if not group[1].endswith(f"={OTHER}")
+    }
+    if monitor.drift.reports.enabled:
+        for release, cohort in sorted(wanted):
+            try:
+                ensure_report(
+                    ctx.warehouse,
+                    monitor,
+                    ctx.out_dir,
+                    window,
+                    release,
+                    drift.release_values[release],
+                    cohort,
+                    drift.references[release],
+                )
+            except Exception as exc:
+                log.warning(
+                    "drift report of %s %s %s failed: %s",
+                    monitor.name,
+                    release,
+                    cohort,
+                    redact_secrets(repr(exc), ctx.config),
+                )
+    day = window.start.date()
+    linked = []
+    for row in drift.rows:
+        path = report_path(monitor.name, day, row.release, row.cohort)
+        linked.append(replace(row, report_path=path) if (ctx.out_dir / path).exists() else row)
+    drift.rows = linked

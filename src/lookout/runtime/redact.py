@@ -1,0 +1,26 @@
+"""Secrets out of error texts: errors are stored, logged and sent to owners."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+from lookout.config.loader import LookoutConfig
+
+__all__ = ["redact_secrets"]
+
+
+def redact_secrets(text: str, config: LookoutConfig) -> str:
+    """Errors are stored and logged: any secret of the target that shows up becomes ***."""
+    target = config.target
+    secrets = [
+        make_url(target.warehouse.url.get_secret_value()).password,
+        make_url(target.store.url.get_secret_value()).password,
+        *(
+            s.get_secret_value() if s else None
+            for s in (target.slack.bot_token, target.slack.webhook_url, target.judge.api_key)
+        ),
+    ]
+    for secret in secrets:
+        if secret:
+            text = text.replace(str(secret), "***")
+    return text
