@@ -133,7 +133,7 @@ class Context:
     @property
     def gx(self) -> GxRunner:
         if self._gx is None:
-            self._gx = GxRunner()
+            self._gx = GxRunner(self.warehouse.settings)  # opens the warehouse the same way
         return self._gx
 
     @classmethod
@@ -141,16 +141,22 @@ class Context:
         target = config.target
         return cls(
             config=config,
-            warehouse=Warehouse(target.warehouse.url.get_secret_value()),
-            store=ResultsStore(target.store.url.get_secret_value()),
+            warehouse=Warehouse.from_target(target.warehouse),
+            store=ResultsStore.from_target(target.store),
             out_dir=Path(target.out_dir),
         )
 
-    def close(self) -> None:
+    def release_warehouse(self) -> None:
+        """Close every warehouse connection (the reader's and GX's); the next stage reopens.
+        DuckDB allows one configuration of a file per process: a writer in this process (a
+        test, a notebook) needs the read-only reader gone first."""
         if self._gx is not None:
             self._gx.close()
             self._gx = None
         self.warehouse.dispose()
+
+    def close(self) -> None:
+        self.release_warehouse()
         self.store.dispose()
 
 

@@ -11,12 +11,13 @@ import fcntl
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -29,11 +30,22 @@ from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
 from lookout.checks.pooling import pool
 from lookout.checks.validation.runner import ExpectationOutcome
+from lookout.connections import (
+    MONITOR_LOCK_TIMEOUT,
+    STORE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+    explain_timeouts,
+    seconds,
+)
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.windows import Window
+
+if TYPE_CHECKING:
+    from lookout.config.models import StoreTarget
 
 __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
 
@@ -126,13 +138,36 @@ class WindowCommit:
 
 
 class ResultsStore:
-    """SQLite file by default, PostgreSQL in production; migrated to head on open."""
+    """SQLite file by default, PostgreSQL in production; migrated to head on open.
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    Every wait is bounded: lock and statement timeouts on every connection (`settings`), and
+    `monitor_lock_timeout` for the lock one monitor's alert state is written under.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        settings: ConnectSettings = STORE_DEFAULTS,
+        monitor_lock_timeout: timedelta = MONITOR_LOCK_TIMEOUT,
+    ) -> None:
         self.display_url = make_url(url).render_as_string(hide_password=True)
-        self.engine: Engine = _make_engine(url)
+        self.settings = settings
+        self.monitor_lock_timeout = monitor_lock_timeout
+        self.engine: Engine = _make_engine(url, settings, self.display_url)
         if migrate:
             self.migrate()
+
+    @classmethod
+    def from_target(cls, target: StoreTarget, *, migrate: bool = True) -> ResultsStore:
+        """The store of a profile target, with its timeouts."""
+        return cls(
+            target.url.get_secret_value(),
+            migrate=migrate,
+            settings=target.settings,
+            monitor_lock_timeout=target.monitor_lock_timeout,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -438,6 +473,13 @@ class ResultsStore:
                         .values(payload=json.dumps({"grouped_into": leader}))
                     )
                 new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
+        except StoreError as exc:  # a timeout, explained by the engine
+            detail = str(exc).removeprefix(f"results store {self.display_url}: ")
+            raise StoreError(
+                f"results store {self.display_url}: commit of {commit.monitor} {window.label} "
+                f"failed: {detail}. Nothing was written and the watermark did not move; the "
+                "next run retries the window"
+            ) from None
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
                 f"results store {self.display_url}: commit of {commit.monitor} "
@@ -725,33 +767,104 @@ class ResultsStore:
             return set(conn.scalars(query))
 
     @contextmanager
-    def monitor_lock(self, monitor: str) -> Iterator[None]:
+    def monitor_lock(self, monitor: str, purpose: str = "alert state") -> Iterator[None]:
         """One writer of a monitor's alert state at a time, across threads, processes and (on
-        PostgreSQL) machines: alert transitions read the stored alerts, then commit."""
-        with _thread_lock(self.display_url, monitor):
+        PostgreSQL) machines: alert transitions read the stored alerts, then commit.
+
+        Waits at most `monitor_lock_timeout` in all, then raises a StoreError that says which
+        lock, where, how long it waited and what to check; nothing is written then.
+        """
+        deadline = time.monotonic() + self.monitor_lock_timeout.total_seconds()
+        local = _thread_lock(self.display_url, monitor)
+        if not local.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise self._lock_timeout(
+                monitor, purpose, "another window of it in this process held it all that time"
+            )
+        try:
             dialect = self.engine.dialect.name
             if dialect == "postgresql":
-                key = int.from_bytes(
-                    hashlib.sha256(f"lookout:{monitor}".encode()).digest()[:8], "big", signed=True
-                )
-                with self.engine.connect() as conn:
-                    conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                    conn.commit()
-                    try:
-                        yield
-                    finally:
-                        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                        conn.commit()
+                with self._advisory_lock(monitor, purpose, deadline):
+                    yield
             elif dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-                path = Path(f"{self.engine.url.database}.{monitor}.lock")
-                with path.open("a") as handle:
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                    try:
-                        yield
-                    finally:
-                        fcntl.flock(handle, fcntl.LOCK_UN)
+                with self._file_lock(monitor, purpose, deadline):
+                    yield
             else:
                 yield
+        finally:
+            local.release()
+
+    @contextmanager
+    def _advisory_lock(self, monitor: str, purpose: str, deadline: float) -> Iterator[None]:
+        """A session-level advisory lock, waited for in PostgreSQL's own (fair) lock queue with
+        a transaction-local `lock_timeout` (it applies to advisory locks too)."""
+        key = _lock_key(f"lookout:{monitor}")
+        wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection  # the driver's own error, not a wrapped one
+            cursor = raw.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true), "
+                    "set_config('statement_timeout', %s, true), pg_advisory_lock(%s)",
+                    (str(wait_ms), str(wait_ms + 1000), key),
+                )
+                raw.commit()  # type: ignore[union-attr]
+            except Exception as exc:
+                raw.rollback()  # type: ignore[union-attr]
+                if getattr(exc, "sqlstate", None) not in ("55P03", "57014"):
+                    raise
+                holder = _advisory_holder(cursor, key)
+                raise self._lock_timeout(
+                    monitor,
+                    purpose,
+                    f"PostgreSQL advisory lock {key} (pg_locks: classid {_classid(key)}, objid "
+                    f"{key & 0xFFFFFFFF}) is held by {holder}. Another run of this monitor "
+                    "(hourly, nightly, a backfill) may be writing, or a session kept the lock "
+                    "after its run died: check pg_stat_activity for that pid "
+                    "(pg_terminate_backend(pid) ends a stuck one)",
+                ) from None
+            finally:
+                cursor.close()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    @contextmanager
+    def _file_lock(self, monitor: str, purpose: str, deadline: float) -> Iterator[None]:
+        """An exclusive `flock` on `<store file>.<monitor>.lock`, tried with backoff until the
+        deadline (a blocking flock has no timeout)."""
+        path = Path(f"{self.engine.url.database}.{monitor}.lock")
+        with path.open("a") as handle:
+            pause = 0.01
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise self._lock_timeout(
+                            monitor,
+                            purpose,
+                            f"another process holds the lock file {path}. Another run of "
+                            "this monitor (hourly, nightly, a backfill) may be writing: check "
+                            f"the running lookout processes (fuser {path})",
+                        ) from None
+                    time.sleep(min(pause, left))
+                    pause = min(pause * 2, 0.25)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _lock_timeout(self, monitor: str, purpose: str, detail: str) -> StoreError:
+        return StoreError(
+            f"results store {self.display_url}: could not take the {purpose} lock of "
+            f"{monitor!r} within {seconds(self.monitor_lock_timeout)} "
+            f"(store.monitor_lock_timeout): {detail}. Nothing was written"
+        )
 
     def release_first_seen(self, monitor: str) -> dict[str, datetime]:
         """Release -> start of the first processed window it had records in."""
@@ -821,6 +934,8 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 
 
 def _thread_lock(store: str, monitor: str) -> threading.Lock:
+    """The in-process part of `monitor_lock` (flock and advisory locks are per process or
+    session, so threads of one process take turns here first)."""
     with _THREAD_LOCKS_GUARD:
         return _THREAD_LOCKS.setdefault((store, monitor), threading.Lock())
 
@@ -871,15 +986,15 @@ def _alert_from_row(row: Any) -> AlertState:
     return AlertState(**data)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, settings: ConnectSettings, display_url: str) -> Engine:
+    url, options = engine_arguments(url, settings)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # wait up to 30 s for another writer (or `?timeout=` seconds from the URL)
-        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
-        engine = sa.create_engine(url, connect_args=connect_args)
+        # a writer waits `lock_timeout` for another (or `?timeout=` seconds from the URL)
+        engine = sa.create_engine(url, **options)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -888,5 +1003,33 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, **options)
+    explain_timeouts(
+        engine, settings, lambda text: StoreError(f"results store {display_url}: {text}")
+    )
+    return engine
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key, stable across processes and machines."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _classid(key: int) -> int:
+    return (key & 0xFFFFFFFFFFFFFFFF) >> 32
+
+
+def _advisory_holder(cursor: Any, key: int) -> str:
+    """Who holds an advisory lock, for the error message (best effort)."""
+    try:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objid = %s AND objsubid = 1",
+            (_classid(key), key & 0xFFFFFFFF),
+        )
+        pids = [str(row[0]) for row in cursor.fetchall()]
+        cursor.connection.rollback()
+    except Exception:
+        return "another session"
+    return f"backend pid {', '.join(pids)}" if pids else "another session (now gone)"
