@@ -386,6 +386,10 @@ def _group_openings(
             out[index] = replace(out[index], payload={"grouped_into": leader.message_id})
 
 
+def _failure_id(monitor: Monitor, window: Window) -> str:
+    return _message_id(f"{monitor.name}|failure", "failed", window)
+
+
 def _failure_messages(
     ctx: Context, monitor: Monitor, window: Window, error: str
 ) -> list[OutboxMessage]:
@@ -394,7 +398,7 @@ def _failure_messages(
     if owner_name is None:
         return []
     owner = ctx.config.monitors.owners[owner_name]
-    message_id = _message_id(f"{monitor.name}|failure", "failed", window)
+    message_id = _failure_id(monitor, window)
     message = failure_message(
         message_id,
         monitor,
@@ -496,6 +500,8 @@ def run_window(
     run_url: str | None = None,
     stages: Collection[Stage] | None = None,
     notify: bool = True,
+    final_attempt: bool = True,
+    first_attempt_at: datetime | None = None,
 ) -> RunResult:
     """Run every stage on one window and commit the results; failures are recorded, not raised.
 
@@ -504,6 +510,11 @@ def run_window(
     their metrics still feed the alert rules. `notify=False` (a backfill of old windows) stores
     alert state without announcing it (an alert still firing later is announced then); the
     resolve or severity change of an alert that was announced is still sent.
+
+    Only a failure that stands pages the owner: not one the orchestrator will retry
+    (`final_attempt=False`), nor one whose window was stored since `first_attempt_at` (the
+    first try of this window; default: this run's start) by another process. A commit
+    withdraws the window's failure notice that is still pending.
     """
     chosen = set(Stage) if stages is None else {Stage(s) for s in stages}
     kept = [
@@ -665,6 +676,7 @@ def run_window(
                     flag=validation.flag,
                     drift=drift.rows,
                     regroup=regroup if notify else {},
+                    withdraw=(_failure_id(monitor, window),),
                     keep=frozenset(
                         name
                         for name, kept_stage in (
@@ -682,8 +694,20 @@ def run_window(
         log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
         try:
             ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
-            if monitor.health.notify_failures:
-                ctx.store.enqueue(_failure_messages(ctx, monitor, window, error))
+            notices = (
+                _failure_messages(ctx, monitor, window, error)
+                if monitor.health.notify_failures and final_attempt
+                else []
+            )
+            if notices:
+                since = first_attempt_at or started
+                if not ctx.store.enqueue_failure(monitor.name, window, since, notices):
+                    log.info(
+                        "monitor %s window %s: stored by another run since %s; not paged",
+                        monitor.name,
+                        window.label,
+                        since.isoformat(),
+                    )
         except Exception:  # the store itself may be what failed
             log.exception("could not record the failed run of %s %s", monitor.name, window.label)
         return RunResult(

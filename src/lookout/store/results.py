@@ -135,6 +135,9 @@ class WindowCommit:
     # pending message id -> id of the message it is now delivered with (a P2 held for the
     # digest whose alert escalated: the escalation announces it, the digest must not)
     regroup: Mapping[str, str] = field(default_factory=dict)
+    # ids of pending messages this commit makes moot (the window's own failure notice, queued
+    # by a run that failed while this one, or a retry, stored the window): not sent
+    withdraw: Sequence[str] = ()
 
 
 class ResultsStore:
@@ -394,6 +397,7 @@ class ResultsStore:
         start, end = _db_time(window.start), _db_time(window.end)
         try:
             with self.engine.begin() as conn:
+                self._window_guard(conn, commit.monitor, window)
                 frontier = self._locked_frontier(conn, commit.monitor, commit.initial_frontier)
                 m = schema.metrics
                 conn.execute(
@@ -466,6 +470,12 @@ class ResultsStore:
                 self._apply_transitions(conn, commit.transitions)
                 self._enqueue(conn, commit.messages, commit.finished_at)
                 o = schema.outbox
+                if commit.withdraw:
+                    conn.execute(
+                        sa.update(o)
+                        .where(o.c.message_id.in_(list(commit.withdraw)), o.c.status == "pending")
+                        .values(status="withdrawn")
+                    )
                 for member, leader in commit.regroup.items():
                     conn.execute(
                         sa.update(o)
@@ -486,6 +496,46 @@ class ResultsStore:
                 f"{window.label} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             ) from None
         return new_frontier
+
+    def enqueue_failure(
+        self, monitor: str, window: Window, since: datetime, messages: Sequence[OutboxMessage]
+    ) -> bool:
+        """Queue a failed window's notice, unless the window was stored since `since` (the
+        failing run's first attempt): then another process, or a retry, stored it and the
+        failure does not stand. Returns whether it was queued.
+
+        Serialized with `commit_window` of the same window, which withdraws a pending notice:
+        whichever comes second sees the other, across processes. A notice that was withdrawn
+        is queued again (a new failure that stands); one already sent is not sent twice.
+        """
+        w, o = schema.windows, schema.outbox
+        now = datetime.now(UTC)
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before the check
+            self._window_guard(conn, monitor, window)
+            stored_at = conn.scalar(
+                sa.select(w.c.computed_at).where(
+                    w.c.monitor == monitor, w.c.window_start == _db_time(window.start)
+                )
+            )
+            if stored_at is not None and _utc(stored_at) >= since:  # type: ignore[operator]
+                conn.rollback()
+                return False
+            for message in messages:
+                conn.execute(
+                    sa.update(o)
+                    .where(o.c.message_id == message.message_id, o.c.status == "withdrawn")
+                    .values(
+                        status="pending",
+                        created_at=_db_time(now),
+                        payload=json.dumps(message.payload, sort_keys=True, ensure_ascii=False),
+                        channel=message.channel,
+                    )
+                )
+            self._enqueue(conn, messages, now)
+            conn.commit()
+        return True
 
     def record_failure(
         self,
@@ -512,14 +562,20 @@ class ResultsStore:
                 )
             )
 
-    def mark_sending(self, message_id: str, since: datetime) -> None:
+    def mark_sending(self, message_id: str, since: datetime) -> bool:
         """Committed before a send: if the process dies mid-send, the next delivery knows the
-        message may be in Slack since `since` and looks for it before sending it again."""
+        message may be in Slack since `since` and looks for it before sending it again.
+
+        False: the message is no longer pending (withdrawn since the delivery read it); do
+        not send it."""
         o = schema.outbox
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(o).where(o.c.message_id == message_id).values(sending_at=_db_time(since))
+            marked = conn.execute(
+                sa.update(o)
+                .where(o.c.message_id == message_id, o.c.status == "pending")
+                .values(sending_at=_db_time(since))
             )
+        return bool(marked.rowcount)
 
     def mark_sent(
         self, message_id: str, slack_ts: str | None, slack_channel: str | None = None
@@ -561,6 +617,13 @@ class ResultsStore:
             )
 
     # -- transaction helpers ----------------------------------------------------------------
+
+    def _window_guard(self, conn: sa.Connection, monitor: str, window: Window) -> None:
+        """PostgreSQL: one transaction at a time about this window's results and failure notice
+        (a transaction-level advisory lock). SQLite serializes writers by itself."""
+        if self.engine.dialect.name == "postgresql":
+            key = _lock_key(f"lookout:{monitor}:window:{window.start.isoformat()}")
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def _locked_frontier(self, conn: sa.Connection, monitor: str, initial: datetime) -> datetime:
         wm = schema.watermarks
@@ -900,7 +963,7 @@ class ResultsStore:
             conn.execute(sa.insert(a).values(**row))
 
     def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
-        """Queue messages outside a window commit (a failed window's notice); same id: no-op."""
+        """Queue messages outside a window commit (the daily digest); same id: no-op."""
         with self.engine.begin() as conn:
             self._enqueue(conn, messages, datetime.now(UTC))
 
