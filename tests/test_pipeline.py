@@ -109,6 +109,7 @@ def test_late_rows_reopen_their_window_and_are_counted_once(tmp_path):
     late = frame.head(2).copy()
     late["request_id"] = ["late1", "late2"]
     late["ingested_at"] = pd.Timestamp((T0 + 3 * H + timedelta(minutes=40)).replace(tzinfo=None))
+    ctx.release_warehouse()  # the read-only reader lets go of the DuckDB file for the writer
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'wh.duckdb'}")
     write_table(engine, pd.concat([frame, late], ignore_index=True))
     engine.dispose()

@@ -61,7 +61,7 @@ def validate_config(
     if check_warehouse:
         from lookout.sources.warehouse import Warehouse
 
-        warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+        warehouse = Warehouse.from_target(config.target.warehouse)
         problems = []
         try:
             for index, monitor in enumerate(config.monitors.monitors):
@@ -245,8 +245,8 @@ def _compare(
     from lookout.sources.warehouse import Warehouse
     from lookout.store.results import ResultsStore
 
-    store = ResultsStore(config.target.store.url.get_secret_value())
-    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
+    store = ResultsStore.from_target(config.target.store)
+    warehouse = Warehouse.from_target(config.target.warehouse)
     try:
         known = store.release_first_seen(monitor.name)
         for release in (baseline, candidate):
@@ -345,7 +345,7 @@ def gate(
     item = _monitor(config, monitor)
     chosen = baseline or rules.baseline
     if chosen == "previous":
-        store = ResultsStore(config.target.store.url.get_secret_value())
+        store = ResultsStore.from_target(config.target.store)
         try:
             chosen = previous_release(store, item.name, candidate) or ""
         finally:
@@ -457,7 +457,7 @@ def alerts(
 def _store(config):
     from lookout.store.results import ResultsStore
 
-    return ResultsStore(config.target.store.url.get_secret_value())
+    return ResultsStore.from_target(config.target.store)
 
 
 @alerts_app.command("silence")
@@ -749,8 +749,8 @@ def reports_build(
     the_day = day.date() if day is not None else (now - timedelta(days=1)).date()
     chosen = _chosen_monitors(config, monitor)
     out_dir = Path(config.target.out_dir)
-    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
-    store = ResultsStore(config.target.store.url.get_secret_value())
+    warehouse = Warehouse.from_target(config.target.warehouse)
+    store = ResultsStore.from_target(config.target.store)
     failed = 0
     try:
         for item in chosen:

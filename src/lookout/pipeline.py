@@ -31,7 +31,7 @@ from lookout.config.models import Monitor
 from lookout.core.summary import Summary
 from lookout.errors import LookoutError
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
-from lookout.runtime.messages import failure_messages
+from lookout.runtime.messages import failure_id, failure_messages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import WindowRun
@@ -110,7 +110,7 @@ class Context:
     @property
     def gx(self) -> GxRunner:
         if self._gx is None:
-            self._gx = GxRunner()
+            self._gx = GxRunner(self.warehouse.settings)  # opens the warehouse the same way
         return self._gx
 
     @classmethod
@@ -118,16 +118,22 @@ class Context:
         target = config.target
         return cls(
             config=config,
-            warehouse=Warehouse(target.warehouse.url.get_secret_value()),
-            store=ResultsStore(target.store.url.get_secret_value()),
+            warehouse=Warehouse.from_target(target.warehouse),
+            store=ResultsStore.from_target(target.store),
             out_dir=Path(target.out_dir),
         )
 
-    def close(self) -> None:
+    def release_warehouse(self) -> None:
+        """Close every warehouse connection (the reader's and GX's); the next stage reopens.
+        DuckDB allows one configuration of a file per process: a writer in this process (a
+        test, a notebook) needs the read-only reader gone first."""
         if self._gx is not None:
             self._gx.close()
             self._gx = None
         self.warehouse.dispose()
+
+    def close(self) -> None:
+        self.release_warehouse()
         self.store.dispose()
 
 
@@ -218,6 +224,8 @@ def run_window(
     run_url: str | None = None,
     stages: Collection[Stage] | None = None,
     notify: bool = True,
+    final_attempt: bool = True,
+    first_attempt_at: datetime | None = None,
 ) -> RunResult:
     """Run every stage on one window and commit the results; failures are recorded, not raised.
 
@@ -226,6 +234,11 @@ def run_window(
     their metrics still feed the alert rules. `notify=False` (a backfill of old windows) stores
     alert state without announcing it (an alert still firing later is announced then); the
     resolve or severity change of an alert that was announced is still sent.
+
+    Only a failure that stands pages the owner: not one the orchestrator will retry
+    (`final_attempt=False`), nor one whose window was stored since `first_attempt_at` (the
+    first try of this window; default: this run's start) by another process. A commit
+    withdraws the window's failure notice that is still pending.
     """
     chosen = set(Stage) if stages is None else {Stage(s) for s in stages}
     run_id, started, clock = uuid.uuid4().hex, datetime.now(UTC), time.perf_counter()
@@ -270,7 +283,9 @@ def run_window(
             commit = _commit(run, run_id, values, alerting, kept, as_of, flow_run_id)
             frontier = timed("commit", lambda: ctx.store.commit_window(commit))
     except Exception as exc:
-        return _failed(ctx, monitor, window, run_id, started, clock, exc, flow_run_id)
+        since = first_attempt_at or started
+        failure = _Failure(run_id, started, clock, flow_run_id, final_attempt, since)
+        return _failed(ctx, monitor, window, failure, exc)
     return _result(run, run_id, values, alerting, frontier, clock, seconds)
 
 
@@ -329,6 +344,7 @@ def _commit(
         flag=validation.get("flag"),
         drift=outcomes["drift"].writes["drift"] if "drift" in outcomes else (),
         regroup=alerting.regroup,
+        withdraw=(failure_id(run.monitor, run.window),),
         keep=frozenset({"validate": "validation", "drift": "drift"}.get(k, k) for k in kept),
         summaries={
             (name, release, cohort): summary
@@ -339,32 +355,49 @@ def _commit(
     )
 
 
+@dataclass(frozen=True)
+class _Failure:
+    run_id: str
+    started: datetime
+    clock: float
+    flow_run_id: str | None
+    final_attempt: bool
+    since: datetime  # the first try of this window
+
+
 def _failed(
-    ctx: Context,
-    monitor: Monitor,
-    window: Window,
-    run_id: str,
-    started: datetime,
-    clock: float,
-    exc: Exception,
-    flow_run_id: str | None,
+    ctx: Context, monitor: Monitor, window: Window, failure: _Failure, exc: Exception
 ) -> RunResult:
+    """Record the failure; page the owner only for a failure that stands (the last try, and
+    no other run stored the window since the first)."""
     error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
     error = redact_secrets(error, ctx.config)
     log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
     try:
-        ctx.store.record_failure(run_id, monitor.name, window, started, error, flow_run_id)
-        if monitor.health.notify_failures:
-            ctx.store.enqueue(failure_messages(ctx, monitor, window, error))
+        ctx.store.record_failure(
+            failure.run_id, monitor.name, window, failure.started, error, failure.flow_run_id
+        )
+        notices = (
+            failure_messages(ctx, monitor, window, error)
+            if monitor.health.notify_failures and failure.final_attempt
+            else []
+        )
+        if notices and not ctx.store.enqueue_failure(monitor.name, window, failure.since, notices):
+            log.info(
+                "monitor %s window %s: stored by another run since %s; not paged",
+                monitor.name,
+                window.label,
+                failure.since.isoformat(),
+            )
     except Exception:  # the store itself may be what failed
         log.exception("could not record the failed run of %s %s", monitor.name, window.label)
     return RunResult(
-        run_id,
+        failure.run_id,
         monitor.name,
         window,
         "failed",
         error=error,
-        seconds=time.perf_counter() - clock,
+        seconds=time.perf_counter() - failure.clock,
     )
 
 

@@ -73,12 +73,8 @@ def project(tmp_path_factory) -> Iterator[Project]:
     directory.mkdir()
     for name in ("profiles.yml", "monitors.yml"):
         shutil.copyfile(config_dir() / name, directory / name)
-    # several flow-run processes read the DuckDB file at once (split backfills): read-only,
-    # as DuckDB allows one writer process but any number of readers
-    profiles = directory / "profiles.yml"
-    profiles.write_text(
-        profiles.read_text().replace("/warehouse.duckdb", "/warehouse.duckdb?access_mode=read_only")
-    )
+    # several flow-run processes read the DuckDB file at once (split backfills): the profile's
+    # warehouse is read-only by default, as DuckDB allows one writer process or many readers
     copy_project(ROOT, directory)
     write_duckdb(generate_requests(), directory / "warehouse.duckdb")
     server.start()

@@ -108,10 +108,8 @@ def test_bad_records_are_quarantined_or_handled_and_nothing_executes(ctx, tmp_pa
     assert all(quarantined.pop(k) == "not_null_record_id" for k in stand_ins)
     assert list(quarantined.values()) == ["between_latency_ms"]
     # the SQL-looking route is data: the table is still there, whole
-    engine = sa.create_engine(ctx.config.target.warehouse.url.get_secret_value())
-    with engine.connect() as conn:
+    with ctx.warehouse.engine.connect() as conn:  # the run's own (read-only) connection
         assert conn.scalar(sa.text("SELECT count(*) FROM app_requests")) == 600
-    engine.dispose()
     # the injection text asked the judge for PASS; the offline groundedness says it is not
     # grounded in the context
     judged = {j["record_id"]: j for j in ctx.store.judgments("bot", "groundedness")}

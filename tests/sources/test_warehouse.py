@@ -121,6 +121,9 @@ def test_missing_column_is_named_with_its_config_key(loaded, tmp_path):
 
 
 def test_missing_table_is_a_clear_error(tmp_path):
+    empty = sa.create_engine(f"duckdb:///{tmp_path / 'empty.duckdb'}")
+    empty.connect().close()  # an empty database file
+    empty.dispose()
     warehouse = Warehouse(f"duckdb:///{tmp_path / 'empty.duckdb'}")
     config = write_config(
         tmp_path / "cfg",

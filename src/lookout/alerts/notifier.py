@@ -339,6 +339,8 @@ def _deliver_one(
         store.mark_sent(row.message_id, None, None)
     else:
         posted = _post_once(store, notifier, row, thread)
+        if posted is None:  # withdrawn since this delivery read it: nothing to send
+            return None
         if isinstance(posted, str):
             return posted
         where = posted
@@ -351,8 +353,9 @@ def _deliver_one(
 
 def _post_once(
     store: ResultsStore, notifier: Notifier, row: OutboxRow, thread: Sent | None
-) -> Sent | str:
-    """Where the message now is, or the error (recorded).
+) -> Sent | str | None:
+    """Where the message now is, the error (recorded), or None: not pending any more (a
+    window's failure notice withdrawn because the window got stored), so not sent.
 
     A message whose earlier send may have reached Slack is looked up first and, found, not
     posted again. The outbox records that a send is under way (in its own transaction) before
@@ -378,7 +381,8 @@ def _post_once(
                 return found
             earlier = None  # ruled out
     started = earlier or datetime.now(UTC)
-    store.mark_sending(row.message_id, started)
+    if not store.mark_sending(row.message_id, started):
+        return None
     try:
         return notifier.send(row.message_id, row.payload, thread)
     except SendInDoubt as exc:

@@ -29,6 +29,13 @@ from sqlalchemy.engine import make_url
 
 from lookout._durations import parse_duration
 from lookout.checks.validation.spec import ValidationConfig
+from lookout.connections import (
+    MONITOR_LOCK_TIMEOUT,
+    STORE_DEFAULTS,
+    WAREHOUSE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+)
 from lookout.sources.contract import (
     CANONICAL_FIELDS,
     REQUIRED_FIELDS,
@@ -51,7 +58,9 @@ __all__ = [
     "RuleReference",
     "SlackTarget",
     "SourceConfig",
+    "StoreTarget",
     "Target",
+    "WarehouseTarget",
     "WindowConfig",
 ]
 
@@ -81,9 +90,20 @@ class _Model(BaseModel):
 
 
 class DatabaseTarget(_Model):
-    """A SQLAlchemy URL; the password part never leaves this object unmasked."""
+    """A SQLAlchemy URL; the password part never leaves this object unmasked.
+
+    `lock_timeout` bounds every wait for a lock another session holds, `statement_timeout`
+    every statement (PostgreSQL; SQLite takes `lock_timeout` as its busy timeout; DuckDB has
+    neither). `null` leaves the server's default, which for PostgreSQL is: wait forever.
+    """
 
     url: SecretStr
+    lock_timeout: Duration | None = Field(
+        default=STORE_DEFAULTS.lock_timeout, description="longest wait for another session's lock"
+    )
+    statement_timeout: Duration | None = Field(
+        default=STORE_DEFAULTS.statement_timeout, description="longest statement (PostgreSQL)"
+    )
 
     @field_validator("url")
     @classmethod
@@ -94,9 +114,67 @@ class DatabaseTarget(_Model):
             raise ValueError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
         return value
 
+    @field_validator("lock_timeout", "statement_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be positive (null: no limit)")
+        return value
+
+    @model_validator(mode="after")
+    def _driver_takes_settings(self) -> Self:
+        engine_arguments(self.url.get_secret_value(), self.settings)  # ValueError: unsupported
+        return self
+
     @property
     def display_url(self) -> str:
         return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
+
+    @property
+    def settings(self) -> ConnectSettings:
+        return ConnectSettings(
+            lock_timeout=self.lock_timeout, statement_timeout=self.statement_timeout, key="store"
+        )
+
+
+class StoreTarget(DatabaseTarget):
+    """The results store. `monitor_lock_timeout`: how long a window waits for another run of
+    the same monitor to finish writing its alert state (the window fails after that)."""
+
+    monitor_lock_timeout: Duration = Field(
+        default=MONITOR_LOCK_TIMEOUT, description="longest wait for the monitor's alert lock"
+    )
+
+    @field_validator("monitor_lock_timeout")
+    @classmethod
+    def _positive_wait(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+
+class WarehouseTarget(DatabaseTarget):
+    """The warehouse, opened read-only by default (DuckDB: several processes may then read one
+    file; SQLite: `mode=ro`; PostgreSQL: read-only transactions for Lookout's own queries)."""
+
+    read_only: bool = True
+    lock_timeout: Duration | None = Field(
+        default=WAREHOUSE_DEFAULTS.lock_timeout,
+        description="longest wait for another session's lock",
+    )
+    statement_timeout: Duration | None = Field(
+        default=WAREHOUSE_DEFAULTS.statement_timeout,
+        description="longest statement (PostgreSQL)",
+    )
+
+    @property
+    def settings(self) -> ConnectSettings:
+        return ConnectSettings(
+            read_only=self.read_only,
+            lock_timeout=self.lock_timeout,
+            statement_timeout=self.statement_timeout,
+            key="warehouse",
+        )
 
 
 class SlackTarget(_Model):
@@ -167,8 +245,8 @@ class PrefectLimits(_Model):
 
 
 class Target(_Model):
-    warehouse: DatabaseTarget
-    store: DatabaseTarget
+    warehouse: WarehouseTarget
+    store: StoreTarget
     out_dir: str = "lookout-out"
     slack: SlackTarget = SlackTarget()
     judge: JudgeTarget = JudgeTarget()

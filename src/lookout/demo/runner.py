@@ -120,7 +120,7 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
     )
     from lookout.store.results import ResultsStore
 
-    store = ResultsStore(config.target.store.url.get_secret_value())
+    store = ResultsStore.from_target(config.target.store)
     try:
         alerts = store.alerts(state="firing")
         resolved = store.alerts(state="resolved")

@@ -107,6 +107,20 @@ def plan_task(ctx: Context, monitor: Monitor, as_of: datetime) -> list[Window]:
     return plan_windows(ctx, monitor, as_of)
 
 
+def _attempt() -> tuple[bool, datetime | None]:
+    """(Is this the task run's last try?, when its first try started): a failure Prefect will
+    retry pages nobody, and one whose window another run stored meanwhile neither."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    if context is None:  # called as a plain function: this try is the only one
+        return True, None
+    final = context.task_run.run_count > (context.task.retries or 0)
+    started = context.task_run.start_time
+    first_at = None if started is None else datetime.fromtimestamp(started.timestamp(), UTC)
+    return final, first_at
+
+
 @task(
     name="run-window",
     retries=1,
@@ -122,6 +136,7 @@ def run_window_task(
     stages: Collection[Stage] | None = None,
     notify: bool = True,
 ) -> RunResult:
+    final, first_at = _attempt()
     with _warehouse_slot(ctx.config.target.prefect_limits.warehouse):
         result = run_window(
             ctx,
@@ -132,6 +147,8 @@ def run_window_task(
             run_url=run_url(),
             stages=stages,
             notify=notify,
+            final_attempt=final,
+            first_attempt_at=first_at,
         )
     if result.status == "failed":
         raise LookoutError(f"{monitor.name} {window.label}: {result.error}")
@@ -142,7 +159,7 @@ def run_window_task(
 def deliver_task(ctx: Context) -> dict[str, int]:
     """One delivery at a time per results store (hourly and nightly may overlap): a pending
     message is never picked up by two senders."""
-    with ctx.store.monitor_lock(OUTBOX_LOCK):
+    with ctx.store.monitor_lock(OUTBOX_LOCK, purpose="delivery"):
         compose_digests(ctx.store, datetime.now(UTC))  # finished days' P2 alerts, per owner
         notifier = make_notifier(ctx.config.target.slack, ctx.out_dir)
         report = deliver_outbox(ctx.store, notifier)

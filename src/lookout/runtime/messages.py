@@ -26,7 +26,13 @@ from lookout.windows import Window
 if TYPE_CHECKING:
     from lookout.pipeline import Context
 
-__all__ = ["FOLLOW_UP_KINDS", "failure_messages", "make_message_id", "outbox_messages"]
+__all__ = [
+    "FOLLOW_UP_KINDS",
+    "failure_id",
+    "failure_messages",
+    "make_message_id",
+    "outbox_messages",
+]
 
 log = logging.getLogger("lookout.pipeline")
 
@@ -169,6 +175,11 @@ def _group_openings(
             out[index] = replace(out[index], payload={"grouped_into": leader.message_id})
 
 
+def failure_id(monitor: Monitor, window: Window) -> str:
+    """The id of a window's failure notice (a commit of the window withdraws it)."""
+    return make_message_id(f"{monitor.name}|failure", "failed", window)
+
+
 def failure_messages(
     ctx: Context, monitor: Monitor, window: Window, error: str
 ) -> list[OutboxMessage]:
@@ -177,7 +188,7 @@ def failure_messages(
     if owner_name is None:
         return []
     owner = ctx.config.monitors.owners[owner_name]
-    message_id = make_message_id(f"{monitor.name}|failure", "failed", window)
+    message_id = failure_id(monitor, window)
     message = failure_message(
         message_id,
         monitor,

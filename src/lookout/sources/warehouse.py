@@ -25,7 +25,13 @@ from lookout.checks.metrics import (
     cohort_label,
     label_text,
 )
-from lookout.config.models import Monitor, SourceConfig
+from lookout.config.models import Monitor, SourceConfig, WarehouseTarget
+from lookout.connections import (
+    WAREHOUSE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+    explain_timeouts,
+)
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
@@ -74,21 +80,44 @@ class CohortKey:
 
 
 class Warehouse:
-    """One warehouse connection (lazy), its reflected tables, and the window queries."""
+    """One warehouse connection (lazy), its reflected tables, and the window queries.
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    Opened read-only by default (`settings`): on DuckDB a read-write open locks the file for
+    one process, so an hourly run and a backfill in two processes would fail each other.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        engine: Engine | None = None,
+        settings: ConnectSettings = WAREHOUSE_DEFAULTS,
+    ) -> None:
         self._url = url
         self._engine = engine
+        self.settings = settings
         self._columns: dict[tuple[str | None, str], dict[str, Any]] = {}
         self._tables: dict[tuple[str | None, str], sa.Table] = {}
         self.display_url = make_url(url).render_as_string(hide_password=True)
 
+    @classmethod
+    def from_target(cls, target: WarehouseTarget) -> Warehouse:
+        """The warehouse of a profile target: read-only unless it opts out, its timeouts."""
+        return cls(target.url.get_secret_value(), settings=target.settings)
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = sa.create_engine(self._url, pool_pre_ping=True)
+            url, options = engine_arguments(self._url, self.settings)
+            self._engine = sa.create_engine(url, pool_pre_ping=True, **options)
             if self._engine.dialect.name == "sqlite":
                 sa.event.listen(self._engine, "connect", _lenient_sqlite_text)
+            display = self.display_url
+            explain_timeouts(
+                self._engine,
+                self.settings,
+                lambda text: SourceError(f"warehouse {display}: {text}"),
+            )
         return self._engine
 
     @property

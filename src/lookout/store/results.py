@@ -11,12 +11,13 @@ import fcntl
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -29,12 +30,23 @@ from lookout.checks.evaluators.base import Judgment
 from lookout.checks.metrics import MetricValue
 from lookout.checks.pooling import pool
 from lookout.checks.validation.runner import ExpectationOutcome
+from lookout.connections import (
+    MONITOR_LOCK_TIMEOUT,
+    STORE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+    explain_timeouts,
+    seconds,
+)
 from lookout.core.summary import Summary, SummaryError
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.windows import Window
+
+if TYPE_CHECKING:
+    from lookout.config.models import StoreTarget
 
 __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
 
@@ -127,16 +139,42 @@ class WindowCommit:
     # (stage, release, cohort) -> the window's mergeable summary; the stages run replace theirs
     summaries: Mapping[tuple[str, str, str], Summary] = field(default_factory=dict)
     stages_run: frozenset[str] = frozenset()
+    # ids of pending messages this commit makes moot (the window's own failure notice, queued
+    # by a run that failed while this one, or a retry, stored the window): not sent
+    withdraw: Sequence[str] = ()
 
 
 class ResultsStore:
-    """SQLite file by default, PostgreSQL in production; migrated to head on open."""
+    """SQLite file by default, PostgreSQL in production; migrated to head on open.
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    Every wait is bounded: lock and statement timeouts on every connection (`settings`), and
+    `monitor_lock_timeout` for the lock one monitor's alert state is written under.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        settings: ConnectSettings = STORE_DEFAULTS,
+        monitor_lock_timeout: timedelta = MONITOR_LOCK_TIMEOUT,
+    ) -> None:
         self.display_url = make_url(url).render_as_string(hide_password=True)
-        self.engine: Engine = _make_engine(url)
+        self.settings = settings
+        self.monitor_lock_timeout = monitor_lock_timeout
+        self.engine: Engine = _make_engine(url, settings, self.display_url)
         if migrate:
             self.migrate()
+
+    @classmethod
+    def from_target(cls, target: StoreTarget, *, migrate: bool = True) -> ResultsStore:
+        """The store of a profile target, with its timeouts."""
+        return cls(
+            target.url.get_secret_value(),
+            migrate=migrate,
+            settings=target.settings,
+            monitor_lock_timeout=target.monitor_lock_timeout,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -363,6 +401,7 @@ class ResultsStore:
         start, end = _db_time(window.start), _db_time(window.end)
         try:
             with self.engine.begin() as conn:
+                self._window_guard(conn, commit.monitor, window)
                 frontier = self._locked_frontier(conn, commit.monitor, commit.initial_frontier)
                 m = schema.metrics
                 conn.execute(
@@ -435,6 +474,12 @@ class ResultsStore:
                 self._apply_transitions(conn, commit.transitions)
                 self._enqueue(conn, commit.messages, commit.finished_at)
                 o = schema.outbox
+                if commit.withdraw:
+                    conn.execute(
+                        sa.update(o)
+                        .where(o.c.message_id.in_(list(commit.withdraw)), o.c.status == "pending")
+                        .values(status="withdrawn")
+                    )
                 for member, leader in commit.regroup.items():
                     conn.execute(
                         sa.update(o)
@@ -443,12 +488,59 @@ class ResultsStore:
                     )
                 self._replace_summaries(conn, commit, start, end)
                 new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
+        except StoreError as exc:  # a timeout, explained by the engine
+            detail = str(exc).removeprefix(f"results store {self.display_url}: ")
+            raise StoreError(
+                f"results store {self.display_url}: commit of {commit.monitor} {window.label} "
+                f"failed: {detail}. Nothing was written and the watermark did not move; the "
+                "next run retries the window"
+            ) from None
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(
                 f"results store {self.display_url}: commit of {commit.monitor} "
                 f"{window.label} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             ) from None
         return new_frontier
+
+    def enqueue_failure(
+        self, monitor: str, window: Window, since: datetime, messages: Sequence[OutboxMessage]
+    ) -> bool:
+        """Queue a failed window's notice, unless the window was stored since `since` (the
+        failing run's first attempt): then another process, or a retry, stored it and the
+        failure does not stand. Returns whether it was queued.
+
+        Serialized with `commit_window` of the same window, which withdraws a pending notice:
+        whichever comes second sees the other, across processes. A notice that was withdrawn
+        is queued again (a new failure that stands); one already sent is not sent twice.
+        """
+        w, o = schema.windows, schema.outbox
+        now = datetime.now(UTC)
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before the check
+            self._window_guard(conn, monitor, window)
+            stored_at = conn.scalar(
+                sa.select(w.c.computed_at).where(
+                    w.c.monitor == monitor, w.c.window_start == _db_time(window.start)
+                )
+            )
+            if stored_at is not None and _utc(stored_at) >= since:  # type: ignore[operator]
+                conn.rollback()
+                return False
+            for message in messages:
+                conn.execute(
+                    sa.update(o)
+                    .where(o.c.message_id == message.message_id, o.c.status == "withdrawn")
+                    .values(
+                        status="pending",
+                        created_at=_db_time(now),
+                        payload=json.dumps(message.payload, sort_keys=True, ensure_ascii=False),
+                        channel=message.channel,
+                    )
+                )
+            self._enqueue(conn, messages, now)
+            conn.commit()
+        return True
 
     def record_failure(
         self,
@@ -475,14 +567,20 @@ class ResultsStore:
                 )
             )
 
-    def mark_sending(self, message_id: str, since: datetime) -> None:
+    def mark_sending(self, message_id: str, since: datetime) -> bool:
         """Committed before a send: if the process dies mid-send, the next delivery knows the
-        message may be in Slack since `since` and looks for it before sending it again."""
+        message may be in Slack since `since` and looks for it before sending it again.
+
+        False: the message is no longer pending (withdrawn since the delivery read it); do
+        not send it."""
         o = schema.outbox
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(o).where(o.c.message_id == message_id).values(sending_at=_db_time(since))
+            marked = conn.execute(
+                sa.update(o)
+                .where(o.c.message_id == message_id, o.c.status == "pending")
+                .values(sending_at=_db_time(since))
             )
+        return bool(marked.rowcount)
 
     def mark_sent(
         self, message_id: str, slack_ts: str | None, slack_channel: str | None = None
@@ -524,6 +622,13 @@ class ResultsStore:
             )
 
     # -- transaction helpers ----------------------------------------------------------------
+
+    def _window_guard(self, conn: sa.Connection, monitor: str, window: Window) -> None:
+        """PostgreSQL: one transaction at a time about this window's results and failure notice
+        (a transaction-level advisory lock). SQLite serializes writers by itself."""
+        if self.engine.dialect.name == "postgresql":
+            key = _lock_key(f"lookout:{monitor}:window:{window.start.isoformat()}")
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def _locked_frontier(self, conn: sa.Connection, monitor: str, initial: datetime) -> datetime:
         wm = schema.watermarks
@@ -804,33 +909,104 @@ class ResultsStore:
             return set(conn.scalars(query))
 
     @contextmanager
-    def monitor_lock(self, monitor: str) -> Iterator[None]:
+    def monitor_lock(self, monitor: str, purpose: str = "alert state") -> Iterator[None]:
         """One writer of a monitor's alert state at a time, across threads, processes and (on
-        PostgreSQL) machines: alert transitions read the stored alerts, then commit."""
-        with _thread_lock(self.display_url, monitor):
+        PostgreSQL) machines: alert transitions read the stored alerts, then commit.
+
+        Waits at most `monitor_lock_timeout` in all, then raises a StoreError that says which
+        lock, where, how long it waited and what to check; nothing is written then.
+        """
+        deadline = time.monotonic() + self.monitor_lock_timeout.total_seconds()
+        local = _thread_lock(self.display_url, monitor)
+        if not local.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise self._lock_timeout(
+                monitor, purpose, "another window of it in this process held it all that time"
+            )
+        try:
             dialect = self.engine.dialect.name
             if dialect == "postgresql":
-                key = int.from_bytes(
-                    hashlib.sha256(f"lookout:{monitor}".encode()).digest()[:8], "big", signed=True
-                )
-                with self.engine.connect() as conn:
-                    conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                    conn.commit()
-                    try:
-                        yield
-                    finally:
-                        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                        conn.commit()
+                with self._advisory_lock(monitor, purpose, deadline):
+                    yield
             elif dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-                path = Path(f"{self.engine.url.database}.{monitor}.lock")
-                with path.open("a") as handle:
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                    try:
-                        yield
-                    finally:
-                        fcntl.flock(handle, fcntl.LOCK_UN)
+                with self._file_lock(monitor, purpose, deadline):
+                    yield
             else:
                 yield
+        finally:
+            local.release()
+
+    @contextmanager
+    def _advisory_lock(self, monitor: str, purpose: str, deadline: float) -> Iterator[None]:
+        """A session-level advisory lock, waited for in PostgreSQL's own (fair) lock queue with
+        a transaction-local `lock_timeout` (it applies to advisory locks too)."""
+        key = _lock_key(f"lookout:{monitor}")
+        wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection  # the driver's own error, not a wrapped one
+            cursor = raw.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true), "
+                    "set_config('statement_timeout', %s, true), pg_advisory_lock(%s)",
+                    (str(wait_ms), str(wait_ms + 1000), key),
+                )
+                raw.commit()  # type: ignore[union-attr]
+            except Exception as exc:
+                raw.rollback()  # type: ignore[union-attr]
+                if getattr(exc, "sqlstate", None) not in ("55P03", "57014"):
+                    raise
+                holder = _advisory_holder(cursor, key)
+                raise self._lock_timeout(
+                    monitor,
+                    purpose,
+                    f"PostgreSQL advisory lock {key} (pg_locks: classid {_classid(key)}, objid "
+                    f"{key & 0xFFFFFFFF}) is held by {holder}. Another run of this monitor "
+                    "(hourly, nightly, a backfill) may be writing, or a session kept the lock "
+                    "after its run died: check pg_stat_activity for that pid "
+                    "(pg_terminate_backend(pid) ends a stuck one)",
+                ) from None
+            finally:
+                cursor.close()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    @contextmanager
+    def _file_lock(self, monitor: str, purpose: str, deadline: float) -> Iterator[None]:
+        """An exclusive `flock` on `<store file>.<monitor>.lock`, tried with backoff until the
+        deadline (a blocking flock has no timeout)."""
+        path = Path(f"{self.engine.url.database}.{monitor}.lock")
+        with path.open("a") as handle:
+            pause = 0.01
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise self._lock_timeout(
+                            monitor,
+                            purpose,
+                            f"another process holds the lock file {path}. Another run of "
+                            "this monitor (hourly, nightly, a backfill) may be writing: check "
+                            f"the running lookout processes (fuser {path})",
+                        ) from None
+                    time.sleep(min(pause, left))
+                    pause = min(pause * 2, 0.25)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _lock_timeout(self, monitor: str, purpose: str, detail: str) -> StoreError:
+        return StoreError(
+            f"results store {self.display_url}: could not take the {purpose} lock of "
+            f"{monitor!r} within {seconds(self.monitor_lock_timeout)} "
+            f"(store.monitor_lock_timeout): {detail}. Nothing was written"
+        )
 
     def window_rows(self, monitor: str, starts: Iterable[datetime]) -> dict[datetime, int]:
         """Rows of the processed windows starting at `starts` (the seasonal baseline)."""
@@ -904,7 +1080,7 @@ class ResultsStore:
             conn.execute(sa.insert(a).values(**row))
 
     def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
-        """Queue messages outside a window commit (a failed window's notice); same id: no-op."""
+        """Queue messages outside a window commit (the daily digest); same id: no-op."""
         with self.engine.begin() as conn:
             self._enqueue(conn, messages, datetime.now(UTC))
 
@@ -938,6 +1114,8 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 
 
 def _thread_lock(store: str, monitor: str) -> threading.Lock:
+    """The in-process part of `monitor_lock` (flock and advisory locks are per process or
+    session, so threads of one process take turns here first)."""
     with _THREAD_LOCKS_GUARD:
         return _THREAD_LOCKS.setdefault((store, monitor), threading.Lock())
 
@@ -991,15 +1169,15 @@ def _alert_from_row(row: Any) -> AlertState:
     return AlertState(**data)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, settings: ConnectSettings, display_url: str) -> Engine:
+    url, options = engine_arguments(url, settings)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # wait up to 30 s for another writer (or `?timeout=` seconds from the URL)
-        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
-        engine = sa.create_engine(url, connect_args=connect_args)
+        # a writer waits `lock_timeout` for another (or `?timeout=` seconds from the URL)
+        engine = sa.create_engine(url, **options)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -1008,5 +1186,33 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, **options)
+    explain_timeouts(
+        engine, settings, lambda text: StoreError(f"results store {display_url}: {text}")
+    )
+    return engine
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key, stable across processes and machines."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _classid(key: int) -> int:
+    return (key & 0xFFFFFFFFFFFFFFFF) >> 32
+
+
+def _advisory_holder(cursor: Any, key: int) -> str:
+    """Who holds an advisory lock, for the error message (best effort)."""
+    try:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objid = %s AND objsubid = 1",
+            (_classid(key), key & 0xFFFFFFFF),
+        )
+        pids = [str(row[0]) for row in cursor.fetchall()]
+        cursor.connection.rollback()
+    except Exception:
+        return "another session"
+    return f"backend pid {', '.join(pids)}" if pids else "another session (now gone)"

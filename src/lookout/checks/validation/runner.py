@@ -17,6 +17,12 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy.engine import make_url
 
+from lookout.connections import (
+    WAREHOUSE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+    timeout_message,
+)
 from lookout.errors import CheckError
 from lookout.sources.contract import is_missing
 
@@ -117,6 +123,19 @@ def _drop_temp_tables(batch: Any) -> None:
         conn.commit()
 
 
+def _timeout_in(exc: BaseException, settings: ConnectSettings, dialect: str) -> str | None:
+    """The explanation of a timeout anywhere in the chain of `exc` (GX wraps driver errors)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        explained = timeout_message(seen, settings, dialect)
+        if explained is not None:
+            return explained
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _raised(exception_info: Any) -> str | None:
     if not exception_info:
         return None
@@ -158,9 +177,15 @@ def _observed(result: Mapping[str, Any]) -> str | None:
 
 
 class GxRunner:
-    """One ephemeral GX context per runner; batches are validated one at a time."""
+    """One ephemeral GX context per runner; batches are validated one at a time.
 
-    def __init__(self) -> None:
+    `settings`: how GX's own warehouse engine connects, the same as the warehouse reader's
+    (DuckDB refuses two configurations of one file in a process; read-only lets two processes
+    read it), except that PostgreSQL stays writable for GX's TEMP tables.
+    """
+
+    def __init__(self, settings: ConnectSettings = WAREHOUSE_DEFAULTS) -> None:
+        self._settings = settings
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -204,16 +229,20 @@ class GxRunner:
         return self._query_batch(source, query)
 
     def _add_sql_source(self, connection_string: str) -> Any:
+        settings = self._settings
+        if _uses_temp_tables(connection_string):  # a read-only transaction refuses TEMP tables
+            settings = replace(settings, read_only=False)
         try:
+            url, options = engine_arguments(connection_string, settings)
             with warnings.catch_warnings():
                 # "a more specific SqliteDatasource may be more appropriate": the generic one
                 # is what works the same on DuckDB, SQLite and PostgreSQL.
                 warnings.simplefilter("ignore")
                 source = self._context.data_sources.add_sql(
                     self._name("sql"),
-                    connection_string=connection_string,
+                    connection_string=url,
                     create_temp_table=_uses_temp_tables(connection_string),
-                    kwargs=_engine_options(connection_string),
+                    kwargs={**_engine_options(connection_string), **options},
                 )
         except Exception as exc:
             message = self._redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
@@ -228,8 +257,12 @@ class GxRunner:
             asset = source.add_query_asset(self._name("window"), query=query)
             return asset.add_batch_definition_whole_table("all").get_batch()
         except Exception as exc:
-            message = self._redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
-            raise CheckError(f"validation batch failed: {message}") from None
+            dialect = ""
+            with contextlib.suppress(Exception):
+                dialect = source.get_engine().dialect.name
+            explained = _timeout_in(exc, self._settings, dialect)
+            message = explained or f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            raise CheckError(f"validation batch failed: {self._redact(message)}") from None
 
     def _redact(self, text: str) -> str:
         """GX error texts may quote a connection string: never store or show its password."""
@@ -238,10 +271,13 @@ class GxRunner:
         return text
 
     def close(self) -> None:
-        """Close the warehouse connections GX opened (DuckDB allows one configuration per file)."""
+        """Close the warehouse connections GX opened (DuckDB allows one configuration per file):
+        the datasource's engine and its execution engine's, which is another one."""
         for source in self._sql_sources.values():
             with contextlib.suppress(Exception):  # closing is best effort
                 source.get_engine().dispose()
+            with contextlib.suppress(Exception):
+                source.get_execution_engine().engine.dispose()
         self._sql_sources.clear()
 
     def validate(
