@@ -342,7 +342,8 @@ def _commit(
         validations=validation.get("validations", ()),
         quarantine=validation.get("quarantine", {}),
         flag=validation.get("flag"),
-        drift=outcomes["drift"].writes["drift"] if "drift" in outcomes else (),
+        # the drift rows as the alert stage left them (linked to the reports it wrote)
+        drift=outcomes["drift"].detail.rows if "drift" in outcomes else (),
         regroup=alerting.regroup,
         withdraw=(failure_id(run.monitor, run.window),),
         keep=frozenset({"validate": "validation", "drift": "drift"}.get(k, k) for k in kept),
@@ -431,7 +432,7 @@ def _result(
         quarantine_reasons=stats.get("quarantine_reasons", {}),
         failed_expectations=stats.get("failed_expectations", 0),
         errored_expectations=stats.get("errored_expectations", 0),
-        validation_path=stats.get("validation_path"),
+        validation_path=stats.get("validation_path", "off"),
         flag=stats.get("flag"),
         judged=stats.get("judged", 0),
         judge_cached=stats.get("judge_cached", 0),

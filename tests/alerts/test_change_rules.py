@@ -186,7 +186,9 @@ def _frame(hours: list[tuple[str, float, float]], per_region: int = 200) -> pd.D
 
 def _with_rules(ctx, rules: list[dict]):
     monitor = ctx.config.monitors.monitors[0]
-    return monitor.model_copy(update={"rules": [AlertRule(owner="team", **r) for r in rules]})
+    return monitor.model_copy(
+        update={"rules": [AlertRule(owner="team", **{"for": 1, **r}) for r in rules]}
+    )
 
 
 def test_a_regression_against_the_previous_release_opens_escalates_and_threads(tmp_path):

@@ -27,7 +27,7 @@ def _ctx(tmp_path, health: str) -> Context:
     return Context.from_config(load_config(tmp_path / "cfg" / "profiles.yml", monitors))
 
 
-def test_a_window_without_rows_opens_no_data_for_the_owner_once(tmp_path):
+def test_a_window_below_the_fixed_floor_opens_min_rows_for_the_owner_once(tmp_path):
     ctx = _ctx(tmp_path, "{min_rows: 50}")
     monitor = ctx.config.monitors.monitors[0]
     as_of = T0 + 6 * H
@@ -36,7 +36,7 @@ def test_a_window_without_rows_opens_no_data_for_the_owner_once(tmp_path):
     empty = run_window(ctx, monitor, Window(T0 + 3 * H, T0 + 4 * H), as_of=as_of)
     assert empty.status == "succeeded" and empty.rows == 0
     [alert] = ctx.store.alerts("bot")
-    assert (alert.rule, alert.release, alert.cohort, alert.owner) == ("no_data", "*", "*", "team")
+    assert (alert.rule, alert.release, alert.cohort, alert.owner) == ("min_rows", "*", "*", "team")
     assert alert.value == 0 and alert.severity == "P1"
     run_window(ctx, monitor, Window(T0 + 4 * H, T0 + 5 * H), as_of=as_of)
     messages = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]

@@ -21,6 +21,7 @@ def rule(**overrides) -> AlertRule:
         "threshold": 0.05,
         "min_n": 100,
         "owner": "team",
+        "for": 1,  # opens on the first breach (persistence has tests of its own)
     }
     return AlertRule(**{**base, **overrides})
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Fault:
-    """Fails the `read` stage of a window `times` times (thread-safe), then lets it pass."""
+    """Fails the `ops` stage (the read) of a window `times` times (thread-safe), then lets it pass."""
 
     def __init__(self, times: int) -> None:
         self.left = times
@@ -37,7 +37,7 @@ class Fault:
         self._lock = threading.Lock()
 
     def __call__(self, stage: str) -> None:
-        if stage != "read":
+        if stage != "ops":
             return
         with self._lock:
             if self.left == 0:
@@ -234,7 +234,7 @@ def test_a_withdrawn_notice_is_queued_again_when_a_later_failure_stands(tmp_path
     assert [row.status for row in _notices(a.store)] == ["withdrawn"]
 
     def crash(stage: str) -> None:
-        if stage == "metrics":
+        if stage == "ops":
             raise RuntimeError("injected: a new failure")
 
     a.before_stage = crash

@@ -70,6 +70,7 @@ def builtin_rules(monitor: Monitor) -> list[AlertRule]:
                         severity="P2",
                         owner=owner,
                         split_by=["*"],
+                        **{"for": 1},  # a judge that fails is an outage, not noise
                     )
                 )
     return rules

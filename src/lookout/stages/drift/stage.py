@@ -22,7 +22,6 @@ class DriftStage:
         return StageOutcome(
             metrics=outcome.metrics,
             summaries=outcome.summaries,
-            writes={"drift": outcome.rows},
             stats={
                 "drifted": tuple(
                     f"{r.release} {r.cohort} {r.column}" for r in outcome.rows if r.drifted

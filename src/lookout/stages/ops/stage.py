@@ -40,9 +40,17 @@ def use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
             f"monitor {monitor.name}: metrics.pushdown is on, "
             f"but {warehouse.dialect} has no percentile_cont"
         )
-    if mode == "auto":
-        return warehouse.dialect == "duckdb"
-    return mode == "on"
+    wanted = warehouse.dialect == "duckdb" if mode == "auto" else mode == "on"
+    loose = warehouse.loose_numeric_fields(monitor.source) if wanted else frozenset()
+    if loose:
+        # SQL would fail on (or mis-cast) text such as `fast`: read the rows, parse in pandas
+        log.info(
+            "monitor %s: %s not in numeric columns; metrics computed in pandas",
+            monitor.name,
+            ", ".join(sorted(loose)),
+        )
+        return False
+    return wanted
 
 
 def frame_cohort_counts(frame: pd.DataFrame, monitor: Monitor) -> dict[str, dict[str, int]]:

@@ -30,7 +30,7 @@ def _unexpected(summary: Summary, name: str) -> Estimate | None:
 FAMILIES: tuple[MetricFamily, ...] = (
     MetricFamily(
         "validation_failed_expectations",
-        "validation",
+        "validate",
         "expectations that failed or errored (per release and window)",
         "count",
         min_n=1,
@@ -41,7 +41,7 @@ FAMILIES: tuple[MetricFamily, ...] = (
     ),
     MetricFamily(
         "quarantine_rate",
-        "validation",
+        "validate",
         "share of records quarantined by critical expectations",
         "share",
         rate=True,
@@ -52,7 +52,7 @@ FAMILIES: tuple[MetricFamily, ...] = (
     ),
     MetricFamily(
         "validation.",
-        "validation",
+        "validate",
         "unexpected share of the expectation {name}",
         "share",
         rate=True,
