@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Fault:
-    """Fails the `ops` stage (the read) of a window `times` times (thread-safe), then lets it pass."""
+    """Fails the `ops` stage (the read) of a window `times` times, then lets it pass."""
 
     def __init__(self, times: int) -> None:
         self.left = times
