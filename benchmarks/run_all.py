@@ -102,6 +102,7 @@ STEPS = (
         ("--records", "300", "--latency", "0.05", "--concurrency", "16"),
     ),
     Step("groundedness", "bench_groundedness.py", ("--repeats", "5"), ("--repeats", "1")),
+    Step("sketch", "bench_sketch.py", ("--sizes", "10000,100000,1000000"), ("--sizes", "10000")),
     Step(
         "backfill",
         "bench_backfill.py",

@@ -53,3 +53,67 @@ def test_no_health_rules_unless_asked(tmp_path):
     run_window(ctx, monitor, Window(T0 + 3 * H, T0 + 4 * H), as_of=T0 + 6 * H)
     assert ctx.store.alerts("bot") == []
     ctx.close()
+
+
+def _seed_history(ctx: Context, rows_by_hour: dict[int, int], days: int, before) -> None:
+    """Stored windows of the `days` days before `before`, with the rows of each hour of day."""
+    import uuid
+
+    from lookout.store.results import WindowCommit
+
+    for day in range(days, 0, -1):
+        for hour, rows in rows_by_hour.items():
+            start = before - day * 24 * H + hour * H
+            window = Window(start, start + H)
+            ctx.store.commit_window(
+                WindowCommit(
+                    run_id=uuid.uuid4().hex,
+                    monitor="bot",
+                    window=window,
+                    started_at=start,
+                    finished_at=start,
+                    rows_read=rows,
+                    metric_path="pandas",
+                    metrics=[],
+                    initial_frontier=before - days * 24 * H,
+                )
+            )
+
+
+def test_no_data_knows_the_time_of_day(tmp_path):
+    """A quiet night hour with a few rows is normal; a daytime hour with none is an incident:
+    judged against the same hours of the days before, not a fixed floor."""
+    ctx = _ctx(tmp_path, "{no_data: true}")
+    monitor = ctx.config.monitors.monitors[0]
+    day = T0 + 3 * H  # the warehouse holds T0..T0+3h; later hours are empty
+    # history: nights (hour 3 of the day) hold ~4 rows, afternoons (hour 4) ~60
+    _seed_history(ctx, {3: 4, 4: 60, 5: 55}, days=4, before=day - 3 * H)
+    night = run_window(ctx, monitor, Window(day, day + H), as_of=day + 3 * H)
+    assert night.status == "succeeded" and night.rows == 0
+    assert ctx.store.alerts("bot") == []  # 0 rows where ~4 are expected: an ordinary night
+    gap = run_window(ctx, monitor, Window(day + H, day + 2 * H), as_of=day + 3 * H)
+    assert gap.rows == 0
+    [alert] = ctx.store.alerts("bot")
+    assert (alert.rule, alert.state, alert.severity) == ("no_data", "firing", "P1")
+    assert alert.value == 0 and alert.n == 60  # n: the rows expected
+    [message] = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
+    assert "traffic_ratio" in str(message.payload)
+    ctx.close()
+
+
+def test_no_data_waits_for_history_and_can_be_switched_off(tmp_path):
+    ctx = _ctx(tmp_path, "{no_data: true}")
+    monitor = ctx.config.monitors.monitors[0]
+    day = T0 + 3 * H
+    _seed_history(ctx, {4: 60}, days=2, before=day - 3 * H)  # two days: not enough
+    run_window(ctx, monitor, Window(day + H, day + 2 * H), as_of=day + 3 * H)
+    assert ctx.store.alerts("bot") == []
+    ctx.close()
+    (tmp_path / "off").mkdir()
+    off = _ctx(tmp_path / "off", "{no_data: false}")
+    _seed_history(off, {4: 60}, days=4, before=day - 3 * H)
+    run_window(
+        off, off.config.monitors.monitors[0], Window(day + H, day + 2 * H), as_of=day + 3 * H
+    )
+    assert off.store.alerts("bot") == []
+    off.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from lookout.checks.validation.spec import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.config._templating import render_env_vars
 from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
-from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
+from lookout.config.models import AlertRule, Monitor, MonitorsFile, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
 from lookout.sources.contract import CANONICAL_FIELDS
 from lookout.stages.registry import FAMILIES
@@ -193,6 +193,7 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
                         f"unknown metric {rule.metric!r}; known: {', '.join(FAMILIES.names())}",
                     )
                 )
+            issues += _rule_timing_issues(doc, rule_path, rule, monitor)
             if rule.owner not in config.owners:
                 issues.append(
                     doc.issue(
@@ -209,6 +210,43 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
                         )
                     )
     return issues
+
+
+def _rule_timing_issues(
+    doc: LocatedYaml, rule_path: KeyPath, rule: AlertRule, monitor: Monitor
+) -> list[ConfigIssue]:
+    """`over` and `max_over` are whole windows; pooling needs a metric that pools."""
+    issues: list[ConfigIssue] = []
+    size = monitor.window.size
+    for key, span in (("over", rule.over), ("max_over", rule.max_over)):
+        if span is None or span == "auto":
+            continue
+        if span < size or span % size:
+            issues.append(
+                doc.issue(
+                    (*rule_path, key),
+                    f"{key} must be a whole number of windows ({_span(size)} each), "
+                    f"got {_span(span)}",
+                )
+            )
+    pooled = rule.over not in (None, "auto") and rule.over > size
+    if pooled and FAMILIES.known(rule.metric) and not FAMILIES.poolable(rule.metric):
+        issues.append(
+            doc.issue(
+                (*rule_path, "over"),
+                f"{rule.metric} is not pooled over windows (drift pools over drift.period); "
+                "remove `over`",
+            )
+        )
+    return issues
+
+
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
 
 
 def _validation_issues(

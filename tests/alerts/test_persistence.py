@@ -1,0 +1,229 @@
+"""Persistence (`for`), hysteresis (`keep_firing_for`), defaults by metric family, and what a
+rule evaluates (`over`: the window, a fixed lookback, or `auto`), at their boundaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from tests.alerts.test_rules import rule, value
+
+from lookout.alerts.lifecycle import apply_evaluations
+from lookout.alerts.pooled import History, rule_values
+from lookout.alerts.rules import evaluate_rules, settings_of
+from lookout.checks.metrics import MetricValue
+from lookout.core.sketch import Sketch
+from lookout.core.summary import Summary
+from lookout.windows import Window
+
+H = timedelta(hours=1)
+T = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def w(i: int) -> Window:
+    return Window(T + i * H, T + (i + 1) * H)
+
+
+def run(r, outcomes: list[tuple[float, int] | None]) -> list[str]:
+    """Feed one value per window (None: no value) and collect the events in order."""
+    state: dict = {}
+    events = []
+    for i, item in enumerate(outcomes):
+        values = [] if item is None else [value(*item)]
+        for t in apply_evaluations("mon", state, evaluate_rules([r], values), w(i), T):
+            state[t.alert.fingerprint] = t.alert
+            events.append(t.event)
+    return events
+
+
+BREACH, OK, THIN = (0.5, 200), (0.01, 200), (0.5, 5)
+
+
+def test_for_opens_on_the_nth_breach_in_a_row_and_dates_it_from_the_first():
+    r = rule(**{"for": 3})
+    state: dict = {}
+    events = []
+    for i in range(3):
+        [t] = apply_evaluations("mon", state, evaluate_rules([r], [value(*BREACH)]), w(i), T)
+        state = {t.alert.fingerprint: t.alert}
+        events.append((t.event, t.alert.state, t.notifies))
+    assert events == [
+        ("pending", "pending", False),
+        ("pending", "pending", False),
+        ("opened", "firing", True),
+    ]
+    [alert] = state.values()
+    assert alert.first_window_start == w(0).start  # time to detect counts from the first
+    assert alert.breaches == 3
+
+
+def test_a_pending_alert_clears_on_a_normal_evaluation_and_counts_again():
+    r = rule(**{"for": 2})
+    assert run(r, [BREACH, OK, BREACH, BREACH]) == ["pending", "cleared", "pending", "opened"]
+    # a single-window blip never pages
+    assert run(r, [BREACH, OK, OK, BREACH, OK]) == ["pending", "cleared", "pending", "cleared"]
+
+
+def test_not_enough_data_and_inconclusive_neither_count_nor_clear():
+    r = rule(**{"for": 2})
+    assert run(r, [BREACH, THIN, None, BREACH]) == ["pending", "opened"]
+    sig = rule(**{"for": 2}, significance=True)
+    noisy = MetricValue("rel", "*", "error_rate", 0.08, 100, 0.04, 0.15)  # inconclusive
+    strong = MetricValue("rel", "*", "error_rate", 0.2, 400, 0.16, 0.24)
+    state: dict = {}
+    events = []
+    for i, v in enumerate([strong, noisy, strong]):
+        for t in apply_evaluations("mon", state, evaluate_rules([sig], [v]), w(i), T):
+            state[t.alert.fingerprint] = t.alert
+            events.append(t.event)
+    assert events == ["pending", "opened"]
+
+
+def test_a_rerun_of_the_same_window_does_not_count_twice():
+    r = rule(**{"for": 2})
+    [p] = apply_evaluations("mon", {}, evaluate_rules([r], [value(*BREACH)]), w(0), T)
+    state = {p.alert.fingerprint: p.alert}
+    assert apply_evaluations("mon", state, evaluate_rules([r], [value(*BREACH)]), w(0), T) == []
+    [opened] = apply_evaluations("mon", state, evaluate_rules([r], [value(*BREACH)]), w(1), T)
+    assert opened.event == "opened"
+
+
+def test_a_resolved_alert_reopens_after_its_persistence_again():
+    r = rule(**{"for": 2})
+    assert run(r, [BREACH, BREACH, OK, BREACH, BREACH]) == [
+        "pending",
+        "opened",
+        "resolved",
+        "pending",
+        "reopened",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keep", "events"),
+    [
+        (None, ["opened", "resolved"]),
+        ("1h", ["opened", "resolved"]),  # 1h after the last breach: resolves at the boundary
+        ("2h", ["opened", "firing", "resolved"]),
+        ("3h", ["opened", "firing", "firing", "resolved"]),
+    ],
+)
+def test_keep_firing_for_resolves_only_that_long_after_the_last_breach(keep, events):
+    r = rule(keep_firing_for=keep)
+    got = run(r, [BREACH, OK, OK, OK, OK])
+    assert got[: len(events)] == events and got.count("resolved") == 1
+
+
+def test_keep_firing_for_counts_from_the_newest_breach():
+    r = rule(keep_firing_for="2h")
+    assert run(r, [BREACH, OK, BREACH, OK, OK]) == [
+        "opened",
+        "firing",
+        "firing",
+        "firing",
+        "resolved",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "min_n", "persistence"),
+    [
+        ("error_rate", 50, 2),
+        ("latency_p50_ms", 30, 2),
+        ("latency_p95_ms", 200, 2),
+        ("latency_p99_ms", 1000, 2),
+        ("eval.groundedness", 30, 2),
+        ("validation_failed_expectations", 1, 1),
+        ("drift.input_length", 1, 1),
+        ("traffic_ratio", 1, 1),
+    ],
+)
+def test_defaults_come_from_the_metric_family(metric, min_n, persistence):
+    r = rule(metric=metric, min_n=None, **{"for": None})
+    settings = settings_of(r)
+    assert (settings.min_n, settings.persistence, settings.over) == (min_n, persistence, "auto")
+    explicit = settings_of(rule(metric=metric, min_n=7, **{"for": 4}))
+    assert (explicit.min_n, explicit.persistence) == (7, 4)
+
+
+# -- what a rule evaluates -----------------------------------------------------------------------
+
+
+def ops_summary(errors: int, n: int, latencies: list[float] | None = None) -> Summary:
+    summary = Summary({"n": n, "status_n": n, "errors": errors})
+    if latencies is not None:
+        summary.sketches["latency_ms"] = Sketch.of(np.array(latencies))
+    return summary
+
+
+def history(*parts: Summary, group=("rel", "*")) -> History:
+    return History({group: [(w(i).start, s) for i, s in enumerate(parts)]})
+
+
+def test_auto_uses_the_windows_own_value_when_it_reaches_min_n():
+    r = rule(min_n=100, over="auto")
+    own = value(0.3, 150)
+    hist = history(ops_summary(0, 500), ops_summary(45, 150))
+    [v] = rule_values(r, settings_of(r), w(1), [own], hist)
+    assert v is own and v.pooled_from is None
+
+
+def test_auto_pools_back_until_min_n_is_reached():
+    r = rule(min_n=100, over="auto")
+    parts = [ops_summary(0, 400), ops_summary(10, 40), ops_summary(12, 40), ops_summary(14, 40)]
+    own = value(14 / 40, 40)
+    [v] = rule_values(r, settings_of(r), w(3), [own], history(*parts))
+    # the last three windows hold 120 >= 100 records: 36 errors of 120, not the quiet hour
+    assert (v.value, v.n, v.pooled_from) == (pytest.approx(36 / 120), 120, w(1).start)
+    assert v.ci_low is not None and v.ci_low < v.value < v.ci_high
+
+
+@pytest.mark.parametrize(("min_n", "outcome"), [(120, "breach"), (121, "not_enough_data")])
+def test_min_n_applies_to_the_pooled_n(min_n, outcome):
+    r = rule(min_n=min_n, over="3h", threshold=0.2)
+    parts = [ops_summary(10, 40), ops_summary(12, 40), ops_summary(14, 40)]
+    values = rule_values(r, settings_of(r), w(2), [value(0.35, 40)], history(*parts))
+    [ev] = evaluate_rules([r], values)
+    assert ev.outcome == outcome
+
+
+def test_auto_stops_at_max_over():
+    r = rule(min_n=1000, over="auto", max_over="2h")
+    parts = [ops_summary(5, 500), ops_summary(5, 50), ops_summary(5, 50)]
+    [v] = rule_values(r, settings_of(r), w(2), [value(0.1, 50)], history(*parts))
+    assert (v.n, v.pooled_from) == (100, w(1).start)  # the 500 of window 0 are too old
+    assert evaluate_rules([r], [v])[0].outcome == "not_enough_data"
+
+
+def test_a_fixed_over_pools_exactly_that_lookback():
+    r = rule(min_n=1, over="2h")
+    parts = [ops_summary(100, 100), ops_summary(0, 100), ops_summary(10, 100)]
+    [v] = rule_values(r, settings_of(r), w(2), [value(0.1, 100)], history(*parts))
+    assert (v.value, v.n) == (pytest.approx(10 / 200), 200)
+
+
+def test_pooled_quantiles_come_from_the_merged_sketches():
+    r = rule(metric="latency_p95_ms", min_n=300, over="auto", op=">", threshold=1000)
+    rng = np.random.default_rng(0)
+    chunks = [rng.lognormal(6, 0.5, 120) for _ in range(3)]
+    parts = [ops_summary(0, 120, list(c)) for c in chunks]
+    own = MetricValue("rel", "*", "latency_p95_ms", float(np.quantile(chunks[-1], 0.95)), 120)
+    [v] = rule_values(r, settings_of(r), w(2), [own], history(*parts))
+    exact = np.quantile(np.concatenate(chunks), 0.95)
+    assert v.n == 360 and v.value == pytest.approx(exact, rel=0.02)
+
+
+def test_an_open_alerts_group_is_evaluated_on_pooled_data_without_traffic_now():
+    r = rule(min_n=50, over="auto")
+    hist = history(ops_summary(0, 60), group=("rel", "region=eu"))
+    # region=eu had no record this window, but its alert can still resolve on the last hour
+    values = rule_values(r, settings_of(r), w(1), [], hist, open_groups={("rel", "region=eu")})
+    assert [(v.cohort, v.value, v.n) for v in values] == [("region=eu", 0.0, 60)]
+    assert rule_values(r, settings_of(r), w(1), [], hist) == []
+
+
+def test_metrics_that_do_not_pool_are_the_windows_own():
+    r = rule(metric="drift.input_length", op=">=", threshold=1, over="6h")
+    own = MetricValue("rel", "*", "drift.input_length", 1.0, 300)
+    assert rule_values(r, settings_of(r), w(1), [own], History({})) == [own]
