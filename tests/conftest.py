@@ -99,6 +99,7 @@ monitors:
         threshold: {threshold}
         min_n: 20
         for: 1
+        significance: false
         severity: P1
         owner: team
         split_by: ["*", region]

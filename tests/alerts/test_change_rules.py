@@ -187,7 +187,7 @@ def _frame(hours: list[tuple[str, float, float]], per_region: int = 200) -> pd.D
 def _with_rules(ctx, rules: list[dict]):
     monitor = ctx.config.monitors.monitors[0]
     return monitor.model_copy(
-        update={"rules": [AlertRule(owner="team", **{"for": 1, **r}) for r in rules]}
+        update={"rules": [AlertRule(owner="team", **{"for": 1, "significance": False, **r}) for r in rules]}
     )
 
 

@@ -129,22 +129,30 @@ def test_keep_firing_for_counts_from_the_newest_breach():
 @pytest.mark.parametrize(
     ("metric", "min_n", "persistence"),
     [
-        ("error_rate", 50, 2),
+        ("error_rate", 10, 2),  # a rate: significance on by default, the interval decides
         ("latency_p50_ms", 30, 2),
         ("latency_p95_ms", 200, 2),
         ("latency_p99_ms", 1000, 2),
-        ("eval.groundedness", 30, 2),
+        ("eval.groundedness", 10, 2),
         ("validation_failed_expectations", 1, 1),
         ("drift.input_length", 1, 1),
         ("traffic_ratio", 1, 1),
     ],
 )
 def test_defaults_come_from_the_metric_family(metric, min_n, persistence):
-    r = rule(metric=metric, min_n=None, **{"for": None})
+    r = rule(metric=metric, min_n=None, significance=None, **{"for": None})
     settings = settings_of(r)
     assert (settings.min_n, settings.persistence, settings.over) == (min_n, persistence, "auto")
     explicit = settings_of(rule(metric=metric, min_n=7, **{"for": 4}))
     assert (explicit.min_n, explicit.persistence) == (7, 4)
+
+
+@pytest.mark.parametrize(("metric", "min_n"), [("error_rate", 50), ("eval.groundedness", 30)])
+def test_a_point_threshold_on_a_rate_needs_more_records(metric, min_n):
+    settings = settings_of(rule(metric=metric, min_n=None, significance=False))
+    assert (settings.significance, settings.min_n) == (False, min_n)
+    assert settings_of(rule(metric=metric, significance=None)).significance
+    assert not settings_of(rule(metric="latency_p95_ms", significance=True)).significance
 
 
 # -- what a rule evaluates -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ def rule(**overrides) -> AlertRule:
         "min_n": 100,
         "owner": "team",
         "for": 1,  # opens on the first breach (persistence has tests of its own)
+        "significance": False,  # a point threshold unless a test asks (default on for rates)
     }
     return AlertRule(**{**base, **overrides})
 

@@ -62,18 +62,30 @@ class RuleSettings:
     over: Literal["auto"] | timedelta
     max_over: timedelta
     poolable: bool  # its metric can be computed from merged summaries
+    significance: bool  # a rate: the whole interval must be past the threshold
+
+
+# Default min_n of a rate rule with `significance`: its interval decides when there is enough.
+SIGNIFICANT_MIN_N = 10
 
 
 def settings_of(rule: AlertRule) -> RuleSettings:
     """Defaults by metric family: tail quantiles need more records, deterministic counts
     open at once, sampled statistics need two breaching evaluations in a row."""
+    rate = FAMILIES.is_rate(rule.metric)
+    significance = rate and (rule.significance if rule.significance is not None else True)
+    min_n = rule.min_n if rule.min_n is not None else FAMILIES.min_n(rule.metric)
+    if rule.min_n is None and significance:
+        # the Wilson interval already demands the evidence: a few records may be enough
+        min_n = min(min_n, SIGNIFICANT_MIN_N)
     return RuleSettings(
-        min_n=rule.min_n if rule.min_n is not None else FAMILIES.min_n(rule.metric),
+        min_n=min_n,
         persistence=rule.for_ if rule.for_ is not None else FAMILIES.persistence(rule.metric),
         keep_firing_for=rule.keep_firing_for,
         over=rule.over if rule.over is not None else "auto",
         max_over=rule.max_over,
         poolable=FAMILIES.poolable(rule.metric),
+        significance=significance,
     )
 
 
@@ -127,7 +139,7 @@ def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None
     """Past the threshold; with `significance`, the whole 95% interval must be past it."""
     compare = _OPS[rule.op]
     limit = rule.threshold if threshold is None else threshold
-    if rule.significance and FAMILIES.is_rate(rule.metric) and value.ci_low is not None:
+    if settings_of(rule).significance and value.ci_low is not None:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
         bound = value.ci_low if rule.op in (">", ">=") else value.ci_high
         return bound is not None and compare(bound, limit)
@@ -179,7 +191,7 @@ def evaluate_rules(
             elif breaches(rule, value, threshold):
                 outcome = "breach"
                 severity = _severity(rule, value, reference)
-            elif rule.significance and _OPS[rule.op](value.value, threshold):
+            elif settings.significance and _OPS[rule.op](value.value, threshold):
                 outcome = "inconclusive"
             else:
                 outcome = "ok"

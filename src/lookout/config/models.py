@@ -469,8 +469,10 @@ class AlertRule(_Model):
         description="cohort columns to alert per value; '*' is the release overall; "
         "default: overall and every cohort",
     )
-    significance: bool = Field(
-        default=False, description="rates only: fire when the whole Wilson interval is past it"
+    significance: bool | None = Field(
+        default=None,
+        description="rates: fire only when the whole 95% interval is past the threshold; "
+        "default on for rates (so a few records decide nothing), `false` for a point threshold",
     )
     notify_resolved: bool = Field(
         default=True, description="reply in the alert's thread and mark it resolved"

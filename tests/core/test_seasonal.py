@@ -1,0 +1,41 @@
+"""The seasonal expectation of a window's rows, and the traffic ratio's interval."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lookout.core.seasonal import DAILY_DISCOUNT, expected_rows, history_starts, traffic_ratio
+
+T = datetime(2026, 11, 14, 15, tzinfo=UTC)  # a Saturday afternoon
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+
+
+def test_a_saturday_is_compared_with_saturdays_once_a_week_is_stored():
+    weekdays = {T - k * DAY: 600 for k in range(1, 7)}
+    saturdays = {T - WEEK: 280, T - 2 * WEEK: 300, T - 3 * WEEK: 320}
+    assert expected_rows(T, {**weekdays, **saturdays}) == 300  # median of the Saturdays
+    assert expected_rows(T, {**weekdays, T - WEEK: 280}) == 280
+
+
+def test_before_a_week_half_the_quietest_same_hour_stands_in():
+    rows = {T - k * DAY: n for k, n in ((1, 600), (2, 640), (3, 580))}
+    assert expected_rows(T, rows) == DAILY_DISCOUNT * 580
+    assert expected_rows(T, {T - DAY: 600, T - 2 * DAY: 600}) is None  # 2 days: no verdict
+
+
+def test_history_starts_cover_four_weeks_and_seven_days():
+    starts = history_starts(T)
+    assert T - 4 * WEEK in starts and T - DAY in starts and T - 7 * DAY in starts
+    assert len(starts) == 10  # the 7th day back is also 1 week back
+
+
+@pytest.mark.parametrize(
+    ("observed", "expected", "below_half"),
+    [(0, 3, False), (0, 50, True), (20, 50, False), (5, 50, True), (300, 600, False)],
+)
+def test_the_interval_tells_a_quiet_hour_from_a_gap(observed, expected, below_half):
+    ratio, low, high = traffic_ratio(observed, expected)
+    assert ratio == pytest.approx(observed / expected) and low <= ratio <= high
+    assert (high < 0.5) is below_half
