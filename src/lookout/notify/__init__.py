@@ -1,0 +1,1 @@
+"""Notifications: the neutral message, the outbox and its delivery, formats and channels."""

@@ -1,0 +1,1 @@
+"""Where messages go: Slack (bot or webhook), email, PagerDuty, files."""
