@@ -90,13 +90,25 @@ def test_a_rerun_of_the_same_window_does_not_count_twice():
 
 
 def test_a_resolved_alert_reopens_after_its_persistence_again():
-    r = rule(**{"for": 2})
+    r = rule(**{"for": 2}, keep_firing_for="0s")
     assert run(r, [BREACH, BREACH, OK, BREACH, BREACH]) == [
         "pending",
         "opened",
         "resolved",
         "pending",
         "reopened",
+    ]
+
+
+def test_by_default_it_takes_as_many_normal_windows_to_resolve_as_breaching_ones_to_open():
+    r = rule(**{"for": 2})
+    assert run(r, [BREACH, BREACH, OK, BREACH, OK, OK]) == [
+        "pending",
+        "opened",
+        "firing",  # one normal window: still firing (no flap)
+        "firing",
+        "firing",
+        "resolved",
     ]
 
 

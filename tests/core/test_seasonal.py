@@ -19,6 +19,14 @@ def test_a_saturday_is_compared_with_saturdays_once_a_week_is_stored():
     assert expected_rows(T, {**weekdays, T - WEEK: 280}) == 280
 
 
+def test_one_busy_hour_last_week_does_not_make_an_ordinary_hour_a_gap():
+    # last Tuesday 9:00 was busy (573); the last days' 9:00 held 444 and 460: expect 444
+    rows = {T - WEEK: 573, T - DAY: 444, T - 2 * DAY: 460, T - 3 * DAY: 510}
+    assert expected_rows(T, rows) == 444
+    ratio, _, high = traffic_ratio(224, expected_rows(T, rows))
+    assert high > 0.5  # 224 rows: a slow hour, not a gap
+
+
 def test_before_a_week_half_the_quietest_same_hour_stands_in():
     rows = {T - k * DAY: n for k, n in ((1, 600), (2, 640), (3, 580))}
     assert expected_rows(T, rows) == DAILY_DISCOUNT * 580

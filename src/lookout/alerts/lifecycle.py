@@ -8,7 +8,8 @@ Persistence, as Prometheus' `for`: a rule with `for: N` opens on the N-th breach
 in a row; before that the alert is `pending` (stored, never announced), and an evaluation back
 to normal clears it (`inactive`). Evaluations without enough data, or inconclusive ones,
 neither count nor clear. Hysteresis, as `keep_firing_for`: a firing alert resolves only once
-that long has passed since its last breaching window.
+that long has passed since its last breaching window (default: `for` windows, so a rule that
+needs two breaching windows to open needs two normal ones to resolve; `0s` resolves at once).
 """
 
 from __future__ import annotations
@@ -199,7 +200,12 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
     if current.state != "firing":
         return None
     last_breach = current.last_breach_window or current.last_window_start
-    if ev.keep_firing_for and window.start - last_breach < ev.keep_firing_for:
+    keep = ev.keep_firing_for
+    if keep is None and ev.persistence > 1:
+        # symmetric hysteresis by default: as many normal windows to resolve as breaching ones
+        # to open, so an incident that flickers at its end does not resolve and reopen
+        keep = ev.persistence * (window.end - window.start)
+    if keep and window.start - last_breach < keep:
         return Transition(
             "firing",
             replace(current, value=ev.value.value, n=ev.value.n, updated_at=now),

@@ -459,7 +459,8 @@ class AlertRule(_Model):
     keep_firing_for: Duration | None = Field(
         default=None,
         description="a firing alert resolves only after this long without a breach "
-        "(hysteresis); default: resolves at the first evaluation that is back to normal",
+        "(hysteresis); default: `for` windows (two normal windows resolve what two breaching "
+        "ones opened); 0s: at the first normal evaluation",
     )
     severity: Literal["P0", "P1", "P2"] = "P1"
     owner: str
