@@ -411,8 +411,8 @@ def alerts(
         return
     from rich.table import Table
 
-    from lookout.alerts.messages import format_value
     from lookout.demo.report import owner_mentions, runbook_url
+    from lookout.notify.builder import format_value
 
     config = _load(profiles, monitors, target)
     store = _store(config)

@@ -30,8 +30,8 @@ from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
 from lookout.core.summary import Summary
 from lookout.errors import LookoutError
+from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
-from lookout.runtime.messages import failure_id, failure_messages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import WindowRun
@@ -344,7 +344,7 @@ def _commit(
         flag=validation.get("flag"),
         # the drift rows as the alert stage left them (linked to the reports it wrote)
         drift=outcomes["drift"].detail.rows if "drift" in outcomes else (),
-        regroup=alerting.regroup,
+        supersede=alerting.supersede,
         withdraw=(failure_id(run.monitor, run.window),),
         keep=frozenset({"validate": "validation", "drift": "drift"}.get(k, k) for k in kept),
         summaries={

@@ -1,4 +1,5 @@
-"""Monitoring the monitor (pure): built-in rules and the message of a failed window.
+"""Monitoring the monitor (pure): built-in rules (a failed window's message is built in
+`lookout.notify.builder`).
 
 A monitor that silently stops seeing data, or whose judges fail, is worse than no monitor:
 `no_data` fires when a window holds far fewer rows than the same hours usually hold (see
@@ -10,15 +11,12 @@ sends its owner one message (per window: retries and re-runs do not repeat it).
 
 from __future__ import annotations
 
-from lookout.alerts.messages import AlertMessage, Fact, _mentions
-from lookout.config.models import AlertRule, Monitor, Owner
-from lookout.windows import Window
+from lookout.config.models import AlertRule, Monitor
 
-__all__ = ["TRAFFIC_RATIO", "WINDOW_ROWS", "builtin_rules", "failure_message"]
+__all__ = ["TRAFFIC_RATIO", "WINDOW_ROWS", "builtin_rules"]
 
 WINDOW_ROWS = "window_rows"  # rows read in the window, all releases (release and cohort `*`)
 TRAFFIC_RATIO = "traffic_ratio"  # rows in the window / what the same hours usually hold
-MAX_ERROR_CHARS = 500
 
 
 def builtin_rules(monitor: Monitor) -> list[AlertRule]:
@@ -74,34 +72,3 @@ def builtin_rules(monitor: Monitor) -> list[AlertRule]:
                     )
                 )
     return rules
-
-
-def failure_message(
-    message_id: str,
-    monitor: Monitor,
-    window: Window,
-    error: str,
-    owner_name: str,
-    owner: Owner,
-    default_channel: str | None,
-) -> AlertMessage:
-    """A failed window, for its owner: which window, what went wrong (redacted already)."""
-    clipped = error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
-    return AlertMessage(
-        message_id=message_id,
-        title=f"[P1] {monitor.name}: window {window.label} failed",
-        severity="P1",
-        summary=(
-            f"Lookout could not process {monitor.name} {window.label}; its results and the "
-            "watermark are unchanged and the next run retries it"
-        ),
-        owner_name=owner_name,
-        mentions=_mentions(owner),
-        channel=owner.channel or default_channel,
-        facts=(
-            Fact("Error", clipped),
-            Fact("Monitor", monitor.name),
-            Fact("Window", f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"),
-            Fact("Owner", owner_name),
-        ),
-    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from lookout.alerts.messages import format_value
 from lookout.compare.gate import GateOutcome
 from lookout.compare.releases import Comparison
+from lookout.notify.builder import format_value
 
 __all__ = ["comparison_table", "gate_table"]
 

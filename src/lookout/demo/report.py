@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.alerts.messages import format_value
 from lookout.config.loader import LookoutConfig
 from lookout.demo.runner import DemoOutcome
+from lookout.notify.builder import format_value
 
 __all__ = ["alert_lines", "print_demo_summary"]
 
@@ -122,9 +122,10 @@ def print_demo_summary(console: Console, outcome: DemoOutcome) -> None:
     delivery = outcome.delivery
     console.print()
     console.print(
-        f"Slack messages: {delivery['sent']} delivered now, {delivery['failed']} failed → "
-        f"{escape(str(outcome.slack_dir))}/*.json (exact Block Kit payloads; set SLACK_BOT_TOKEN "
-        "to send them)\n"
+        f"Messages: {delivery['sent']} delivered now (one file each in "
+        f"{escape(str(outcome.slack_dir))}/, named by kind and role, with the exact Block Kit "
+        f"payload; set SLACK_BOT_TOKEN to send them), {delivery.get('carried', 0)} inside "
+        f"grouped messages, {delivery['failed']} failed\n"
         f"Results store: {escape(outcome.config.target.store.display_url)}",
         soft_wrap=True,
         highlight=False,

@@ -71,6 +71,7 @@ def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig
             "results.sqlite-wal",
             "results.sqlite-shm",
             "slack",
+            "outbox",
         ):
             target = directory / name
             if target.is_dir():
@@ -145,6 +146,6 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
         quarantined=quarantined,
         releases=releases,
         delivery=summary["delivery"],
-        slack_dir=Path(config.target.out_dir) / "slack",
+        slack_dir=Path(config.target.out_dir) / "outbox",
         report_index=index if index.exists() else None,
     )

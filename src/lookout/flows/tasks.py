@@ -18,10 +18,9 @@ from prefect import allow_failure, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from lookout.alerts.digest import compose_digests
-from lookout.alerts.notifier import deliver_outbox, make_notifier
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
+from lookout.notify.delivery import deliver, make_channels
 from lookout.pipeline import Context, RunResult, Stage, plan_windows, run_window
 from lookout.reports.site import refresh_site
 from lookout.windows import Window, as_utc
@@ -160,10 +159,14 @@ def deliver_task(ctx: Context) -> dict[str, int]:
     """One delivery at a time per results store (hourly and nightly may overlap): a pending
     message is never picked up by two senders."""
     with ctx.store.monitor_lock(OUTBOX_LOCK, purpose="delivery"):
-        compose_digests(ctx.store, datetime.now(UTC))  # finished days' P2 alerts, per owner
-        notifier = make_notifier(ctx.config.target.slack, ctx.out_dir)
-        report = deliver_outbox(ctx.store, notifier)
-    return {"sent": len(report.sent), "failed": len(report.failed)}
+        channels = make_channels(ctx.config.target, ctx.out_dir)
+        # finished days' P2 digests are composed first, then what is ready goes out
+        report = deliver(ctx.store.outbox_repo, channels, now=datetime.now(UTC))
+    return {
+        "sent": len(report.sent),
+        "carried": len(report.carried),
+        "failed": len(report.failed),
+    }
 
 
 @task(name="refresh-reports", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.alerts.messages import format_value
 from lookout.compare.releases import Comparison
+from lookout.notify.builder import format_value
 from lookout.reports.paths import REPORTS_DIR, slug
 from lookout.reports.templating import ENV
 

@@ -23,9 +23,9 @@ from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
 from lookout.core.seasonal import expected_rows, history_starts, traffic_ratio
 from lookout.core.summary import Summary
+from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report
 from lookout.reports.paths import report_path, report_url
-from lookout.runtime.messages import FOLLOW_UP_KINDS, outbox_messages
 from lookout.runtime.redact import redact_secrets
 from lookout.store.results import OutboxMessage
 from lookout.windows import Window
@@ -43,7 +43,7 @@ class AlertOutcome:
     evaluations: list[Evaluation] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
-    regroup: dict[str, str] = field(default_factory=dict)
+    supersede: list[str] = field(default_factory=list)
 
 
 def health_values(ctx: Context, monitor: Monitor, window: Window, rows: int) -> list[MetricValue]:
@@ -128,14 +128,15 @@ def evaluate_alerts(
             if t.opens or t.event in ("reminder", "severity_changed")
         }
         attach_reports(ctx, monitor, window, drift, alerted)
-    messages, regroup = outbox_messages(
+    queued = outbox_messages(
         ctx, monitor, transitions, window, run_url, _drift_detail_urls(ctx, drift), drift.rows
     )
+    messages = queued.messages
     if not notify:
         # a backfill of old windows pages nobody about them, but an alert that was
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
-    return AlertOutcome(evaluations, transitions, messages, regroup if notify else {})
+    return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
 
 
 def attach_reports(

@@ -43,6 +43,8 @@ from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
+from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow, enqueue
+from lookout.store.times import db_time, utc
 from lookout.windows import Window
 
 if TYPE_CHECKING:
@@ -53,60 +55,8 @@ __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _db_time(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
-
-
-def _outbox_row(row: Mapping[str, Any]) -> OutboxRow:
-    return OutboxRow(
-        message_id=row["message_id"],
-        kind=row["kind"],
-        monitor=row["monitor"],
-        channel=row["channel"],
-        payload=json.loads(row["payload"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        created_at=_utc(row["created_at"]),  # type: ignore[arg-type]
-        slack_ts=row["slack_ts"],
-        fingerprint=row["fingerprint"],
-        slack_channel=row["slack_channel"],
-        sending_at=_utc(row["sending_at"]),
-    )
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    message_id: str
-    kind: str
-    monitor: str
-    payload: dict[str, Any]
-    channel: str | None = None
-    fingerprint: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    message_id: str
-    kind: str
-    monitor: str
-    channel: str | None
-    payload: dict[str, Any]
-    status: str
-    attempts: int
-    created_at: datetime
-    slack_ts: str | None
-    fingerprint: str | None = None
-    slack_channel: str | None = None
-    # set: a send that may have reached Slack started then and its outcome is unknown
-    sending_at: datetime | None = None
+_db_time = db_time
+_utc = utc
 
 
 @dataclass(frozen=True)
@@ -133,9 +83,9 @@ class WindowCommit:
     drift: Sequence[DriftRow] = ()
     # stages not re-run (a backfill of some stages): their stored rows stay as they are
     keep: frozenset[str] = frozenset()  # "validation", "drift"
-    # pending message id -> id of the message it is now delivered with (a P2 held for the
-    # digest whose alert escalated: the escalation announces it, the digest must not)
-    regroup: Mapping[str, str] = field(default_factory=dict)
+    # pending messages a message of this commit announces instead (a P2 opening held for the
+    # digest whose alert escalated: the escalation is the opening now, the digest must not)
+    supersede: Sequence[str] = ()
     # (stage, release, cohort) -> the window's mergeable summary; the stages run replace theirs
     summaries: Mapping[tuple[str, str, str], Summary] = field(default_factory=dict)
     stages_run: frozenset[str] = frozenset()
@@ -294,17 +244,6 @@ class ResultsStore:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxRow]:
-        o = schema.outbox
-        query = sa.select(o).order_by(o.c.created_at, o.c.message_id)
-        if status is not None:
-            query = query.where(o.c.status == status)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_outbox_row(row) for row in rows]
-
     def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """Every silence (or only those active at `active_at`), newest first."""
         t = schema.silences
@@ -347,53 +286,6 @@ class ResultsStore:
                 sa.update(t).where(t.c.silence_id == silence_id).values(ends_at=_db_time(now))
             )
         return bool(result.rowcount)
-
-    def outbox_row(self, message_id: str) -> OutboxRow | None:
-        o = schema.outbox
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(o).where(o.c.message_id == message_id)).mappings().first()
-        return None if row is None else _outbox_row(row)
-
-    def point_at_group(self, message_ids: list[str], leader_id: str) -> None:
-        """Held messages are delivered with the group (digest) message `leader_id`."""
-        o = schema.outbox
-        payload = json.dumps({"grouped_into": leader_id})
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(o).where(o.c.message_id.in_(message_ids)).values(payload=payload)
-            )
-
-    def group_members(self, leader_id: str) -> list[OutboxRow]:
-        """Pending messages delivered inside the grouped message `leader_id`."""
-        o = schema.outbox
-        needle = f'%"grouped_into": "{leader_id}"%'
-        query = sa.select(o).where(o.c.status == "pending", o.c.payload.like(needle))
-        with self.engine.connect() as conn:
-            return [_outbox_row(row) for row in conn.execute(query).mappings()]
-
-    def in_group(self, row: OutboxRow) -> bool:
-        """Whether a message was sent as part of a grouped message (as its leader or inside)."""
-        if "grouped_into" in row.payload or "digest_day" in row.payload:
-            return True
-        o = schema.outbox
-        needle = f'%"grouped_into": "{row.message_id}"%'
-        with self.engine.connect() as conn:
-            return bool(conn.scalar(sa.select(sa.func.count()).where(o.c.payload.like(needle))))
-
-    def alert_thread(self, fingerprint: str) -> OutboxRow | None:
-        """The newest opening message of an alert (opened/reopened), sent or not."""
-        o = schema.outbox
-        query = (
-            sa.select(o)
-            .where(o.c.fingerprint == fingerprint, o.c.kind.in_(("alert_opened", "alert_reopened")))
-            .order_by(o.c.created_at.desc(), o.c.message_id.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _outbox_row(row)
-
-    # -- writes -----------------------------------------------------------------------------
 
     def commit_window(self, commit: WindowCommit) -> datetime:
         """Replace the window's results and move the watermark; returns the new frontier."""
@@ -480,11 +372,11 @@ class ResultsStore:
                         .where(o.c.message_id.in_(list(commit.withdraw)), o.c.status == "pending")
                         .values(status="withdrawn")
                     )
-                for member, leader in commit.regroup.items():
+                if commit.supersede:  # held openings a new message announces instead
                     conn.execute(
                         sa.update(o)
-                        .where(o.c.message_id == member, o.c.status == "pending")
-                        .values(payload=json.dumps({"grouped_into": leader}))
+                        .where(o.c.message_id.in_(list(commit.supersede)), o.c.status == "pending")
+                        .values(status="superseded")
                     )
                 self._replace_summaries(conn, commit, start, end)
                 new_frontier = self._advance(conn, commit.monitor, frontier, commit.run_id)
@@ -564,60 +456,6 @@ class ResultsStore:
                     finished_at=_db_time(datetime.now(UTC)),
                     error=error[:4000],
                     flow_run_id=flow_run_id,
-                )
-            )
-
-    def mark_sending(self, message_id: str, since: datetime) -> bool:
-        """Committed before a send: if the process dies mid-send, the next delivery knows the
-        message may be in Slack since `since` and looks for it before sending it again.
-
-        False: the message is no longer pending (withdrawn since the delivery read it); do
-        not send it."""
-        o = schema.outbox
-        with self.engine.begin() as conn:
-            marked = conn.execute(
-                sa.update(o)
-                .where(o.c.message_id == message_id, o.c.status == "pending")
-                .values(sending_at=_db_time(since))
-            )
-        return bool(marked.rowcount)
-
-    def mark_sent(
-        self, message_id: str, slack_ts: str | None, slack_channel: str | None = None
-    ) -> None:
-        o = schema.outbox
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(o)
-                .where(o.c.message_id == message_id)
-                .values(
-                    status="sent",
-                    sent_at=_db_time(datetime.now(UTC)),
-                    slack_ts=slack_ts,
-                    slack_channel=slack_channel,
-                    attempts=o.c.attempts + 1,
-                    last_error=None,
-                    sending_at=None,
-                )
-            )
-
-    def mark_failed(
-        self, message_id: str, error: str, *, in_doubt_since: datetime | None = None
-    ) -> None:
-        """The message stays pending for the next delivery; the attempt is counted.
-
-        `in_doubt_since`: the message may nevertheless be in Slack since then (a timeout after
-        the request went out); the next delivery looks for it first. None: it is not there.
-        """
-        o = schema.outbox
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(o)
-                .where(o.c.message_id == message_id)
-                .values(
-                    attempts=o.c.attempts + 1,
-                    last_error=error[:2000],
-                    sending_at=_db_time(in_doubt_since),
                 )
             )
 
@@ -1079,34 +917,26 @@ class ResultsStore:
             conn.execute(sa.delete(a).where(a.c.fingerprint == row["fingerprint"]))
             conn.execute(sa.insert(a).values(**row))
 
+    # -- outbox (see lookout.store.outbox) ------------------------------------------------
+
+    @property
+    def outbox_repo(self) -> Outbox:
+        return Outbox(self.engine)
+
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxRow]:
+        return self.outbox_repo.rows(status, limit)
+
+    def outbox_row(self, message_id: str) -> OutboxRow | None:
+        return self.outbox_repo.row(message_id)
+
     def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
         """Queue messages outside a window commit (the daily digest); same id: no-op."""
-        with self.engine.begin() as conn:
-            self._enqueue(conn, messages, datetime.now(UTC))
+        self.outbox_repo.enqueue(messages)
 
     def _enqueue(
         self, conn: sa.Connection, messages: Iterable[OutboxMessage], now: datetime
     ) -> None:
-        o = schema.outbox
-        for message in messages:
-            exists = conn.scalar(
-                sa.select(sa.func.count()).where(o.c.message_id == message.message_id)
-            )
-            if exists:
-                continue
-            conn.execute(
-                sa.insert(o).values(
-                    message_id=message.message_id,
-                    created_at=_db_time(now),
-                    kind=message.kind,
-                    monitor=message.monitor,
-                    fingerprint=message.fingerprint,
-                    channel=message.channel,
-                    payload=json.dumps(message.payload, sort_keys=True, ensure_ascii=False),
-                    status="pending",
-                    attempts=0,
-                )
-            )
+        enqueue(conn, messages, now)
 
 
 _THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}

@@ -130,6 +130,9 @@ summaries = sa.Table(
     sa.Column("run_id", sa.String(64), nullable=False),
 )
 
+# The neutral outbox: messages before any channel's syntax, with their destination and explicit
+# references (the group or digest a message is delivered inside, the thread it replies to, the
+# message it edits), delivered in order per alert and destination (`lookout.notify.delivery`).
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -144,11 +147,22 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("sent_at", sa.DateTime(), nullable=True),
-    sa.Column("slack_ts", sa.String(64), nullable=True),
-    sa.Column("slack_channel", sa.String(64), nullable=True),  # the id Slack answered with
-    # a send that may have reached Slack started then (a kill or timeout left it in doubt)
+    sa.Column("remote_id", sa.String(255), nullable=True),  # Slack ts, email Message-ID...
+    sa.Column("remote_channel", sa.String(64), nullable=True),  # the id Slack answered with
+    # a send that may have reached the channel started then (a kill or timeout left it in doubt)
     sa.Column("sending_at", sa.DateTime(), nullable=True),
+    sa.Column("channel_type", sa.String(16), nullable=False, server_default="slack"),
+    sa.Column("owner", sa.String(128), nullable=True),
+    sa.Column("severity", sa.String(8), nullable=True),
+    sa.Column("seq", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("group_id", sa.String(64), nullable=True),
+    sa.Column("digest_day", sa.String(10), nullable=True),
+    sa.Column("reply_to", sa.String(64), nullable=True),
+    sa.Column("edits", sa.String(64), nullable=True),
+    sa.Column("format", sa.String(16), nullable=False, server_default="blockkit"),
     sa.Index("ix_outbox_status", "status", "created_at"),
+    sa.Index("ix_outbox_fingerprint", "fingerprint", "channel_type"),
+    sa.Index("ix_outbox_group", "group_id"),
 )
 
 validations = sa.Table(

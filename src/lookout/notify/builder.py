@@ -1,0 +1,222 @@
+"""Alert transition -> neutral message, by one builder with a fixed section order.
+
+Header: severity, monitor and the rule's name. Then one line of what changed (the value, the
+threshold or the reference it is compared with), the facts (value, metric, release, cohort,
+window, since when, owner, severity, reference), what the stage that produced the metric adds
+(`detail`: a drifted column's method and scores), and links (runbook, report, run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lookout.alerts.lifecycle import AlertState
+from lookout.config.models import Monitor, Owner
+from lookout.notify.message import AlertRef, Fact, Link, Mention, Message, MessageKind
+from lookout.stages.registry import FAMILIES
+from lookout.windows import Window
+
+__all__ = [
+    "MAX_ERROR_CHARS",
+    "AlertContext",
+    "alert_message",
+    "failure_message",
+    "format_value",
+    "group_message",
+    "mentions_of",
+]
+
+MAX_ERROR_CHARS = 500
+_SEVERITY_WORD = {"P0": "critical", "P1": "high", "P2": "low"}
+_KIND_OF_EVENT: dict[str, MessageKind] = {
+    "opened": "open",
+    "reopened": "reopen",
+    "resolved": "resolve",
+    "reminder": "reminder",
+    "severity_changed": "severity_change",
+    "stale": "stale",
+}
+
+
+def format_value(metric: str, value: float) -> str:
+    """Rates as percentages, times in ms, money in USD, counts as integers."""
+    return FAMILIES.format(metric, value)
+
+
+def mentions_of(owner: Owner) -> tuple[Mention, ...]:
+    users = tuple(Mention("slack_user", user) for user in owner.slack_users)
+    group = (Mention("slack_group", owner.slack_group),) if owner.slack_group else ()
+    return users + group
+
+
+def _runbook(alert: AlertState, owner: Owner) -> str | None:
+    if alert.runbook:
+        return alert.runbook
+    if owner.runbook_base:
+        return owner.runbook_base.rstrip("/") + "/" + alert.rule
+    return None
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What the message of one alert transition is built from, besides the alert."""
+
+    window: Window
+    owner: Owner
+    channel: str | None = None
+    report_url: str | None = None
+    run_url: str | None = None
+    detail: str | None = None  # what the producing stage adds (a drifted column's scores)
+    previous_severity: str | None = None  # a severity change: from what
+
+
+def _change_line(alert: AlertState) -> str:
+    """`p95 latency 4,298 ms vs 2,643 ms in release v12 (+63%)`, or against the threshold."""
+    metric = alert.metric
+    value = format_value(metric, alert.value)
+    if alert.reference is not None:
+        reference = format_value(metric, alert.reference)
+        change = ""
+        if alert.reference:
+            change = f" ({(alert.value - alert.reference) / abs(alert.reference):+.0%})"
+        where = alert.reference_label or "the reference"
+        return f"{metric} {value} vs {reference} in {where}{change}"
+    return f"{metric} {value} {alert.op} {format_value(metric, alert.threshold)}"
+
+
+def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
+    """One alert transition as a neutral message (kind from the event)."""
+    kind = _KIND_OF_EVENT.get(event, "open")
+    metric = alert.metric
+    value = format_value(metric, alert.value)
+    cohort = "all traffic" if alert.cohort == "*" else alert.cohort
+    family = FAMILIES.family(metric)
+    flag = family is not None and family.unit == "flag"
+    resolved = alert.state == "resolved"
+    where = f"release {alert.release}, {cohort}"
+    head = f"[{alert.severity}] {alert.monitor}: {alert.rule}"
+    if kind == "stale":
+        title = f"[STALE] {head}"
+        summary = (
+            f"no data for {where} since {alert.last_window_start:%Y-%m-%d %H:%M} UTC: "
+            "resolved as stale"
+        )
+    elif resolved:
+        title = f"[RESOLVED] {head}"
+        summary = (
+            f"resolved: {metric} no longer drifted for {where}"
+            if flag
+            else f"resolved: {metric} is back to {value} for {where}"
+        )
+    elif kind == "severity_change":
+        previous = ctx.previous_severity or "?"
+        moved = "escalated" if alert.severity < previous else "de-escalated"
+        title = f"{head} {moved} from {previous}"
+        summary = f"{moved} from {previous} to {alert.severity}: {_change_line(alert)} for {where}"
+    elif kind == "reminder":
+        title = f"[REMINDER] {head}"
+        summary = (
+            f"still firing since {alert.first_window_start:%Y-%m-%d %H:%M} UTC: "
+            f"{_change_line(alert)} for {where}"
+        )
+    else:
+        title = head
+        shown = f"{metric} {value}" if flag else _change_line(alert)
+        summary = f"{shown} for {where}"
+    facts = [
+        Fact("Value", _value_fact(alert, resolved, flag)),
+        Fact("Metric", f"{metric} ({FAMILIES.describe(metric)})"),
+        Fact("Release", alert.release),
+        Fact("Cohort", cohort),
+        Fact("Window", f"{ctx.window.start:%Y-%m-%d %H:%M}–{ctx.window.end:%H:%M} UTC"),
+        Fact("Since", f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"),
+        Fact("Monitor", alert.monitor),
+        Fact("Owner", alert.owner),
+        Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
+    ]
+    if alert.reference is not None:
+        reference = format_value(metric, alert.reference)
+        facts.append(Fact("Reference", f"{reference} ({alert.reference_label})"))
+    if ctx.detail:
+        facts.append(Fact("Detail", ctx.detail))
+    links = []
+    runbook = _runbook(alert, ctx.owner)
+    if runbook:
+        links.append(Link("Runbook", runbook))
+    if ctx.report_url:
+        links.append(Link("Report", ctx.report_url))
+    if ctx.run_url:
+        links.append(Link("Run", ctx.run_url))
+    return Message(
+        kind=kind,
+        severity="resolved" if resolved else alert.severity,
+        title=title,
+        summary=summary,
+        owner=alert.owner,
+        mentions=mentions_of(ctx.owner),
+        facts=tuple(facts),
+        links=tuple(links),
+        alert=AlertRef(
+            alert.fingerprint, alert.monitor, alert.rule, alert.release, alert.cohort, alert.state
+        ),
+        channel=ctx.channel,
+    )
+
+
+def _value_fact(alert: AlertState, resolved: bool, flag: bool) -> str:
+    value = format_value(alert.metric, alert.value)
+    threshold = format_value(alert.metric, alert.threshold)
+    if flag:
+        shown = "no longer drifted" if resolved else value
+    elif resolved:
+        shown = f"{value} (alerted at {alert.op} {threshold})"
+    else:
+        shown = f"{value} {alert.op} {threshold}"
+    return f"{shown} (n={alert.n:,})"
+
+
+def group_message(
+    kind: MessageKind, title: str, owner_name: str, owner: Owner, items: list[Message]
+) -> Message:
+    """Several alerts for one owner as one message (a window's openings, a day's digest)."""
+    worst = min((m.severity for m in items), default="P2")
+    return Message(
+        kind=kind,
+        severity=worst,
+        title=title,
+        summary=f"{len(items)} alerts for {owner_name}",
+        owner=owner_name,
+        mentions=mentions_of(owner),
+        items=tuple(items),
+        channel=items[0].channel if items else None,
+    )
+
+
+def failure_message(
+    monitor: Monitor,
+    window: Window,
+    error: str,
+    owner_name: str,
+    owner: Owner,
+    channel: str | None,
+) -> Message:
+    """A failed window, for its owner: which window, what went wrong (redacted already)."""
+    clipped = error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
+    return Message(
+        kind="failure",
+        severity="P1",
+        title=f"[P1] {monitor.name}: window {window.label} failed",
+        summary=(
+            f"Lookout could not process {monitor.name} {window.label}; its results and the "
+            "watermark are unchanged and the next run retries it"
+        ),
+        owner=owner_name,
+        mentions=mentions_of(owner),
+        facts=(
+            Fact("Error", clipped),
+            Fact("Monitor", monitor.name),
+            Fact("Window", f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"),
+            Fact("Owner", owner_name),
+        ),
+        channel=channel,
+    )
