@@ -142,8 +142,8 @@ def test_a_crash_before_any_stage_leaves_the_previous_state_intact(tmp_path, sta
         assert result.status == "failed"
         assert f"injected crash before {stage}" in (result.error or "")
     after = _snapshot(ctx)
-    notices = [row for row in after["outbox"] if row[1] == "monitor_failure"]
-    after["outbox"] = [row for row in after["outbox"] if row[1] != "monitor_failure"]
+    notices = [row for row in after["outbox"] if row[1] == "failure"]
+    after["outbox"] = [row for row in after["outbox"] if row[1] != "failure"]
     assert after == before  # results, alerts, outbox and watermark untouched...
     # ...and the owner hears once per failed window, however often it fails
     assert len(notices) == 2 and all("injected crash" in str(row) for row in notices)
@@ -195,21 +195,24 @@ def test_alerts_open_once_per_fingerprint_and_message_on_open_and_resolve(tmp_pa
                 expected[label] = "resolved"
     assert len(expected) >= 3 and "firing" in expected.values()
     assert {(a.release, a.cohort): a.state for a in alerts} == expected
-    outbox = ctx.store.outbox()
-    opened = [row for row in outbox if row.kind == "alert_opened"]
+    outbox = [row for row in ctx.store.outbox() if row.kind != "group"]
+    opened = [row for row in outbox if row.kind == "open"]
     assert len(opened) == len(alerts)  # one opening message per alert
     resolved = [a for a in alerts if a.state == "resolved"]
     # a resolved alert gets a reply in its thread, and an update of its first message unless
     # that was a grouped message (it also speaks of alerts that still fire)
-    grouped = {r.fingerprint for r in opened if ctx.store.in_group(r)}
-    assert sorted(row.kind for row in outbox if row.kind != "alert_opened") == sorted(
-        ["alert_resolved"] * len(resolved)
-        + ["alert_update"] * len([a for a in resolved if a.fingerprint not in grouped])
+    grouped = {r.fingerprint for r in opened if r.group_id is not None}
+    assert sorted(row.kind for row in outbox if row.kind != "open") == sorted(
+        ["resolve"] * len(resolved)
+        + ["update"] * len([a for a in resolved if a.fingerprint not in grouped])
     )
+    roots = {r.fingerprint: r.message_id for r in opened}
     for row in outbox:
-        if row.kind != "alert_opened":
+        if row.kind != "open":
             assert row.fingerprint in {a.fingerprint for a in resolved}
-            assert row.payload["blocks"][0]["text"]["text"].startswith("[RESOLVED]")
+            assert row.payload["title"].startswith("[RESOLVED]")
+            # explicit references: the reply threads under, the update edits, its own opening
+            assert (row.reply_to or row.edits) == roots[row.fingerprint]
     ctx.close()
 
 

@@ -102,7 +102,7 @@ def _fresh_outputs(directory: Path) -> None:
         (directory / name).unlink(missing_ok=True)
     for lock in directory.glob("results.sqlite.*.lock"):
         lock.unlink()
-    shutil.rmtree(directory / "slack", ignore_errors=True)
+    shutil.rmtree(directory / "outbox", ignore_errors=True)
 
 
 def _ensure_warehouse(directory: Path, args: argparse.Namespace) -> tuple[Scenario, bool]:
@@ -139,8 +139,9 @@ def run_soak(
     os.environ.update(QUIET_ENV)
     os.environ["SOAK_DIR"] = str(directory)
     os.environ["SOAK_START"] = scenario.start.isoformat()
-    from lookout.alerts.notifier import FileNotifier, deliver_outbox
     from lookout.config.loader import load_config
+    from lookout.notify.channels.files import FileChannel
+    from lookout.notify.delivery import deliver
     from lookout.pipeline import Context, run_window
     from lookout.windows import Window
 
@@ -148,7 +149,7 @@ def run_soak(
     config = load_config(HERE / "profiles.yml", HERE / "monitors.yml", target="soak")
     monitor = config.monitors.monitors[0]
     ctx = Context.from_config(config)
-    notifier = FileNotifier(directory / "slack")
+    channels = {"slack": FileChannel(directory / "outbox")}
     n_windows = int((scenario.end - scenario.start) / scenario.window)
     if limit is not None:
         n_windows = min(n_windows, limit)
@@ -163,7 +164,8 @@ def run_soak(
             if result.alerts_opened or result.alerts_resolved:
                 for alert in ctx.store.alerts(monitor.name):
                     keys[alert.fingerprint] = (alert.rule, alert.release, alert.cohort)
-            deliver_outbox(ctx.store, notifier)
+            # the scenario's clock: a day's P2 digest goes out once that day is over
+            deliver(ctx.store.outbox_repo, channels, now=window.end + monitor.window.grace)
             records.append(
                 WindowRecord(
                     index=index,

@@ -17,11 +17,12 @@ from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from tests.test_pipeline import _ctx
 
 from lookout.alerts.lifecycle import apply_evaluations
-from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
 from lookout.alerts.references import reference_period
 from lookout.alerts.rules import Reference, evaluate_rules
 from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import compose_digests, deliver
 from lookout.pipeline import run_window
 from lookout.windows import Window
 
@@ -187,7 +188,11 @@ def _frame(hours: list[tuple[str, float, float]], per_region: int = 200) -> pd.D
 def _with_rules(ctx, rules: list[dict]):
     monitor = ctx.config.monitors.monitors[0]
     return monitor.model_copy(
-        update={"rules": [AlertRule(owner="team", **{"for": 1, "significance": False, **r}) for r in rules]}
+        update={
+            "rules": [
+                AlertRule(owner="team", **{"for": 1, "significance": False, **r}) for r in rules
+            ]
+        }
     )
 
 
@@ -210,19 +215,19 @@ def test_a_regression_against_the_previous_release_opens_escalates_and_threads(t
         ],
     )
     with fake_slack_server() as slack:
-        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
         for h in range(3):
             run_window(ctx, monitor, Window(T0 + h * H, T0 + (h + 1) * H))
         [alert] = ctx.store.alerts("bot")  # m1 has no release before it; us does not regress
         assert (alert.release, alert.cohort, alert.severity) == ("m2@p1", "region=eu", "P1")
         assert alert.reference == pytest.approx(0.02) and alert.threshold == pytest.approx(0.07)
         assert "release m1@p1" in alert.reference_label
-        deliver_outbox(ctx.store, notifier)
+        deliver(ctx.store.outbox_repo, {"slack": notifier})
         run_window(ctx, monitor, Window(T0 + 3 * H, T0 + 4 * H))
-        report = deliver_outbox(ctx.store, notifier)
+        report = deliver(ctx.store.outbox_repo, {"slack": notifier})
     [alert] = ctx.store.alerts("bot")
     assert alert.severity == "P0"
-    assert [r.kind for r in report.sent] == ["alert_severity_changed", "alert_update"]
+    assert [r.kind for r in report.sent] == ["severity_change", "update"]
     original, reply = slack.posted
     assert "Reference" in str(original["blocks"]) and "m1@p1" in str(original["blocks"])
     assert reply["thread_ts"] == original["ts"]
@@ -259,12 +264,12 @@ def test_an_alert_a_p0_held_back_is_announced_when_the_p0_resolves(tmp_path):
         ],
     )
     run_window(ctx, monitor, Window(T0, T0 + H))
-    assert [r.kind for r in ctx.store.outbox()] == ["alert_opened"]  # the P0 only
+    assert [r.kind for r in ctx.store.outbox()] == ["open"]  # the P0 only
     assert ctx.store.alert_thread(_fp(ctx, "eu_errors")) is None
     run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))
     rows = {r.kind: r for r in ctx.store.outbox() if r.fingerprint == _fp(ctx, "eu_errors")}
-    assert set(rows) == {"alert_opened"}
-    assert "eu_errors" in str(rows["alert_opened"].payload)
+    assert set(rows) == {"open"}
+    assert "eu_errors" in str(rows["open"].payload)
     run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))  # a re-run announces nothing twice
     assert len([r for r in ctx.store.outbox() if r.fingerprint == _fp(ctx, "eu_errors")]) == 1
     ctx.close()
@@ -313,13 +318,15 @@ def test_a_p2_that_escalates_before_its_digest_is_announced_once(tmp_path):
     assert "digest_day" in held.payload
     run_window(ctx, monitor, Window(T0 + 2 * H, T0 + 3 * H))  # escalates to P1
     [escalation] = [r for r in ctx.store.outbox() if r.message_id != held.message_id]
-    assert escalation.kind == "alert_opened" and "escalated from P2" in str(escalation.payload)
+    assert escalation.kind == "open" and "escalated from P2" in str(escalation.payload)
     assert ctx.store.outbox_row(held.message_id).payload == {"grouped_into": escalation.message_id}
-    from lookout.alerts.digest import compose_digests
 
     assert compose_digests(ctx.store, T0 + timedelta(days=2)) == []  # the digest skips it
     with fake_slack_server() as slack:
-        deliver_outbox(ctx.store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
+        deliver(
+            ctx.store.outbox_repo,
+            {"slack": SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)},
+        )
     assert len(slack.posted) == 1 and "escalated from P2" in slack.posted[0]["text"]
     assert ctx.store.outbox(status="pending") == []
     ctx.close()
@@ -344,5 +351,5 @@ def test_a_backfill_without_notify_still_resolves_an_announced_alert(tmp_path):
     run_window(ctx, monitor, Window(T0, T0 + H))  # announced
     run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H), notify=False)  # a backfill resolves it
     kinds = sorted(r.kind for r in ctx.store.outbox())
-    assert kinds == ["alert_opened", "alert_resolved", "alert_update"]
+    assert kinds == ["open", "resolve", "update"]
     ctx.close()

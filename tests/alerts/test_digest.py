@@ -9,9 +9,9 @@ from tests.conftest import T0, make_requests, write_config, write_table
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 
-from lookout.alerts.digest import compose_digests
-from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
 from lookout.config.loader import load_config
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import compose_digests, deliver
 from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 
@@ -37,13 +37,15 @@ def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
     alerts = ctx.store.alerts("bot")
     assert len(alerts) >= 3 and {a.severity for a in alerts} == {"P2"}
     with fake_slack_server() as slack:
-        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
-        assert deliver_outbox(ctx.store, notifier).sent == ()  # held: the day is not over
-        assert compose_digests(ctx.store, T0 + 12 * H) == []
-        [digest_id] = compose_digests(ctx.store, T0 + 25 * H)
-        assert compose_digests(ctx.store, T0 + 26 * H) == []  # composed once
-        report = deliver_outbox(ctx.store, notifier)
-        assert len(slack.posted) == 1 and len(report.sent) == len(alerts) + 1
+        notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        held = deliver(ctx.store.outbox_repo, {"slack": notifier}, now=T0 + 2 * H)
+        assert held.sent == () and held.failed == ()  # held: the day is not over
+        assert compose_digests(ctx.store.outbox_repo, T0 + 12 * H) == []
+        [digest_id] = compose_digests(ctx.store.outbox_repo, T0 + 25 * H)
+        assert compose_digests(ctx.store.outbox_repo, T0 + 26 * H) == []  # composed once
+        report = deliver(ctx.store.outbox_repo, {"slack": notifier})
+        assert len(slack.posted) == 1 and len(report.sent) == 1
+        assert len(report.carried) == len(alerts)  # the held openings went inside the digest
         [digest] = slack.posted
         assert digest["blocks"][0]["text"]["text"].startswith(
             f"[P2] bot: daily digest for team, {T0.date()} ({len(alerts)} alerts)"
@@ -52,7 +54,7 @@ def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
         # resolving later: replies go to the digest's thread; the digest is not edited
         calm = [monitor.rules[0].model_copy(update={"threshold": 0.9})]
         run_window(ctx, monitor.model_copy(update={"rules": calm}), Window(T0 + H, T0 + 2 * H))
-        deliver_outbox(ctx.store, notifier)
+        deliver(ctx.store.outbox_repo, {"slack": notifier})
     replies = slack.posted[1:]
     assert replies and all(r["thread_ts"] == digest["ts"] for r in replies)
     assert slack.updated == []

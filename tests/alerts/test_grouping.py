@@ -9,7 +9,8 @@ from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from tests.test_pipeline import _ctx
 
-from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import deliver
 from lookout.pipeline import run_window
 from lookout.windows import Window
 
@@ -32,14 +33,14 @@ def test_one_message_per_owner_and_window_and_replies_in_its_thread(tmp_path):
     for alert in alerts:  # every alert of the group is in the one message
         assert alert.cohort in text and alert.release in text
     with fake_slack_server() as slack:
-        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
-        report = deliver_outbox(ctx.store, notifier)
+        notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        report = deliver(ctx.store.outbox_repo, {"slack": notifier})
         assert len(report.sent) == len(rows) and len(slack.posted) == 1
-        assert {r.slack_ts for r in ctx.store.outbox()} == {slack.posted[0]["ts"]}
+        assert {r.remote_id for r in ctx.store.outbox()} == {slack.posted[0]["ts"]}
         # a later hour resolves some of them: the replies go to the group's thread
         calm = [monitor.rules[0].model_copy(update={"threshold": 0.9})]  # nothing breaches now
         run_window(ctx, monitor.model_copy(update={"rules": calm}), Window(T0 + H, T0 + 2 * H))
-        deliver_outbox(ctx.store, notifier)
+        deliver(ctx.store.outbox_repo, {"slack": notifier})
     replies = slack.posted[1:]
     assert replies and all(r["thread_ts"] == slack.posted[0]["ts"] for r in replies)
     assert slack.updated == []  # the group message also speaks of others: it is not edited

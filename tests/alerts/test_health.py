@@ -40,7 +40,7 @@ def test_a_window_below_the_fixed_floor_opens_min_rows_for_the_owner_once(tmp_pa
     assert alert.value == 0 and alert.severity == "P1"
     run_window(ctx, monitor, Window(T0 + 4 * H, T0 + 5 * H), as_of=as_of)
     messages = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
-    assert [m.kind for m in messages] == ["alert_opened"]  # still firing: no second message
+    assert [m.kind for m in messages] == ["open"]  # still firing: no second message
     assert (
         "window_rows" in str(messages[0].payload) and "<@U0TEAM01>" in messages[0].payload["text"]
     )

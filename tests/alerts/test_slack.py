@@ -1,4 +1,5 @@
-"""Block Kit payloads (golden file, escaping) and delivery through slack-sdk to a fake Slack."""
+"""Block Kit payloads of neutral messages (golden file, escaping) and delivery through
+slack-sdk to a fake Slack."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pytest
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN, WRONG_SLACK_TOKEN
 
-from lookout.alerts.blockkit import to_block_kit
 from lookout.alerts.lifecycle import AlertState
-from lookout.alerts.messages import build_alert_message
-from lookout.alerts.notifier import FileNotifier, SlackBotNotifier, deliver_outbox
 from lookout.config.models import Owner
+from lookout.notify.builder import AlertContext, alert_message
+from lookout.notify.channels.files import FileChannel
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import deliver
+from lookout.notify.formats.blockkit import to_block_kit
 from lookout.store import OutboxMessage, ResultsStore
 from lookout.windows import Window
 
@@ -52,6 +55,13 @@ def _alert(**overrides) -> AlertState:
         updated_at=T,
     )
     return AlertState(**{**base, **overrides})
+
+
+def build_alert_message(_id: str, alert: AlertState, window: Window, owner: Owner, **links):
+    """The opening (or resolve) message of `alert`, to the owner's channel."""
+    event = "resolved" if alert.state == "resolved" else "opened"
+    context = AlertContext(window, owner, channel=owner.channel, **links)
+    return alert_message(event, alert, context)
 
 
 def _check_golden(name: str, payload: dict) -> None:
@@ -92,9 +102,9 @@ def test_resolved_payload_matches_golden_file():
     payload = to_block_kit(build_alert_message("m2", alert, WINDOW, OWNER))
     _check_golden("alert_p99_latency_resolved.json", payload)
     header = payload["blocks"][0]["text"]["text"]
-    assert header == "[RESOLVED] [P1] support_bot: latency_p99_ms back to 3,100 ms"
+    assert header == "[RESOLVED] [P1] support_bot: p99_latency_per_route"
     text = json.dumps(payload)
-    for needle in ("alerted at > 8,000 ms", "n=398", "Firing since", ":white_check_mark:"):
+    for needle in ("alerted at > 8,000 ms", "n=398", "Since", ":white_check_mark:"):
         assert needle in text
 
 
@@ -132,13 +142,14 @@ HOSTILE_RELEASE = "<!channel> <https://evil.example|click> *bold* _it_ ~strike~ 
 
 @pytest.mark.parametrize("grouped", [False, True])
 def test_logged_values_show_as_typed_and_cannot_ping_link_or_format(grouped):
-    from lookout.alerts.blockkit import to_group_block_kit
+    from lookout.notify.builder import group_message
 
     hostile = _alert(
         release=HOSTILE_RELEASE, cohort="route=<@U999>&x*y*", runbook="javascript:alert(1)"
     )
     message = build_alert_message("m2", hostile, WINDOW, OWNER)
-    payload = to_group_block_kit([message, message], "[P1] g") if grouped else to_block_kit(message)
+    group = group_message("group", "[P1] g", "support-ml", OWNER, [message, message])
+    payload = to_block_kit(group if grouped else message)
     mrkdwn = [*_text_objects(payload["blocks"], "mrkdwn"), payload["text"]]
     plain = list(_text_objects(payload["blocks"], "plain_text"))
     # logged values appear only where Slack shows them as typed
@@ -174,9 +185,9 @@ def _queue(store: ResultsStore, n: int) -> list[str]:
             messages=[
                 OutboxMessage(
                     i,
-                    "alert_opened",
+                    "open",
                     "support_bot",
-                    to_block_kit(build_alert_message(i, _alert(), WINDOW, OWNER)),
+                    build_alert_message(i, _alert(), WINDOW, OWNER).to_json(),
                     channel="#support-ml-alerts",
                 )
                 for i in ids
@@ -191,15 +202,15 @@ def test_delivery_through_slack_sdk_to_a_fake_slack(tmp_path):
     _queue(store, 2)
     with fake_slack_server() as slack:
         slack.script = [429, 500]  # rate limited, then a server error: both retried
-        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url)
-        report = deliver_outbox(store, notifier)
+        channel = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        report = deliver(store.outbox_repo, {"slack": channel})
     assert len(report.sent) == 2 and not report.failed
     assert len(slack.posted) == 2
     assert slack.posted[0]["channel"] == "#support-ml-alerts"
     assert slack.posted[0]["blocks"][0]["type"] == "header"
     rows = store.outbox()
     assert {r.status for r in rows} == {"sent"}
-    assert [r.slack_ts for r in rows] == [p["ts"] for p in slack.posted]  # in order
+    assert [r.remote_id for r in rows] == [p["ts"] for p in slack.posted]  # in order
     assert store.outbox(status="pending") == []
 
 
@@ -207,26 +218,37 @@ def test_failed_delivery_keeps_the_message_pending_and_never_leaks_the_token(tmp
     store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     _queue(store, 1)
     with fake_slack_server() as slack:
-        notifier = SlackBotNotifier(WRONG_SLACK_TOKEN, base_url=slack.base_url)
-        report = deliver_outbox(store, notifier)
+        channel = SlackBotChannel(WRONG_SLACK_TOKEN, base_url=slack.base_url)
+        report = deliver(store.outbox_repo, {"slack": channel})
         assert len(report.failed) == 1 and "invalid_auth" in report.failed[0][1]
         [row] = store.outbox(status="pending")
         assert row.attempts == 1
         assert WRONG_SLACK_TOKEN not in report.failed[0][1]
         # next delivery with the right token sends it
-        fixed = deliver_outbox(store, SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url))
+        fixed = deliver(
+            store.outbox_repo, {"slack": SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)}
+        )
     assert len(fixed.sent) == 1 and store.outbox(status="pending") == []
 
 
-def test_file_notifier_writes_exact_payloads(tmp_path):
+def test_the_file_outbox_writes_one_file_per_delivery_with_the_exact_payload(tmp_path):
     store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     ids = _queue(store, 2)
-    report = deliver_outbox(store, FileNotifier(tmp_path / "slack"))
+    report = deliver(store.outbox_repo, {"slack": FileChannel(tmp_path / "outbox")})
     assert report.via == "file" and len(report.sent) == 2
-    for message_id in ids:
-        on_disk = json.loads((tmp_path / "slack" / f"{message_id}.json").read_text())
-        assert on_disk == to_block_kit(build_alert_message(message_id, _alert(), WINDOW, OWNER))
-    assert deliver_outbox(store, FileNotifier(tmp_path / "slack")).sent == ()
+    files = sorted((tmp_path / "outbox").glob("*.json"))
+    assert len(files) == len(report.sent) == 2  # what is printed is what is on disk
+    for message_id, path in zip(ids, files, strict=True):
+        assert "-p99_latency_per_route-open-post-" in path.name
+        on_disk = json.loads(path.read_text())
+        assert (on_disk["kind"], on_disk["role"], on_disk["target"]) == (
+            "open",
+            "post",
+            "#support-ml-alerts",
+        )
+        message = build_alert_message(message_id, _alert(), WINDOW, OWNER)
+        assert on_disk["payload"] == to_block_kit(message)
+    assert deliver(store.outbox_repo, {"slack": FileChannel(tmp_path / "outbox")}).sent == ()
 
 
 @pytest.mark.parametrize("count", [1])

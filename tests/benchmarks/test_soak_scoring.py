@@ -220,6 +220,6 @@ def test_a_partial_run_scores_the_incidents_it_reached_from_its_window_records()
     assert (lat.detect_delay, lat.resolve, lat.resolve_delay) == (0, "resolved", 1)
     assert score.clean_days == [0] and score.false_on_clean_days == 1
     assert [e.opened for e in score.still_firing] == [5]
-    text = format_report(scenario, records, score, {"alert_opened": 2})
+    text = format_report(scenario, records, score, {"open": 2})
     assert "detected 1/1 incidents" in text and "1 on 1 clean days" in text
     assert "target NOT met: no false alert on clean days" in text

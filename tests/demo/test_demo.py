@@ -113,14 +113,12 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
 
     payloads = sorted((directory / "slack").glob("*.json"))
     kinds = sorted(row.kind for row in store.outbox())
-    reminders = kinds.count("alert_reminder")
+    reminders = kinds.count("reminder")
     # 5 alerts opened; data_quality resolved (a thread reply and an update of the original);
     # the alerts that fire for more than a day get one reminder each (remind_after: 1d)
     # the P2 drift alert went out in its day's digest for support-ml (one more message)
     assert kinds == sorted(
-        ["alert_opened"] * 5
-        + ["alert_digest", "alert_resolved", "alert_update"]
-        + ["alert_reminder"] * reminders
+        ["open"] * 5 + ["digest", "resolve", "update"] + ["reminder"] * reminders
     )
     assert 3 <= reminders <= 4
     assert len(payloads) == len(kinds) - 1  # the digested alert has no file of its own

@@ -134,7 +134,7 @@ def test_an_erroring_expectation_counts_as_failed_and_pages_the_owner(
     assert sorted(a.release for a in paged) == releases
     assert {a.state for a in paged} == {"firing"}
     messages = [m for m in store.outbox() if m.fingerprint in {a.fingerprint for a in paged}]
-    assert messages and {m.kind for m in messages} <= {"alert_opened"}
+    assert messages and {m.kind for m in messages} <= {"open"}
     text = json.dumps([m.payload for m in messages])
     assert "data_quality" in text and "validation_failed_expectations" in text
     assert "<@U0TEAM01>" in text

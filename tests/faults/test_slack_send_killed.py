@@ -15,17 +15,17 @@ from tests.alerts.test_slack import _queue
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 
-from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import deliver
 from lookout.store import ResultsStore
 
 SENDER = """
 import os, sys
-from lookout.alerts.notifier import SlackBotNotifier, deliver_outbox
 from lookout.store import ResultsStore
 
 store_url, base_url = sys.argv[1:3]
-notifier = SlackBotNotifier(os.environ["TEST_SLACK_TOKEN"], base_url=base_url, timeout=120)
-deliver_outbox(ResultsStore(store_url), notifier)
+notifier = SlackBotChannel(os.environ["TEST_SLACK_TOKEN"], base_url=base_url, timeout=120)
+deliver(ResultsStore(store_url).outbox_repo, {"slack": notifier})
 print("not killed")
 """
 
@@ -65,11 +65,11 @@ def test_sigkill_during_the_slack_send_then_the_rerun_posts_nothing_new(request,
         [row] = store.outbox()
         assert row.status == "pending" and row.attempts == 0  # no outcome was recorded...
         assert row.sending_at is not None  # ...but the send under way was, before the request
-        notifier = SlackBotNotifier(FAKE_SLACK_TOKEN, base_url=slack.base_url, timeout=5)
-        report = deliver_outbox(store, notifier)
+        notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url, timeout=5)
+        report = deliver(store.outbox_repo, {"slack": notifier})
     assert [r.message_id for r in report.sent] == [message_id] and report.failed == ()
     assert slack.calls("chat.postMessage") == 1 and len(slack.posted) == 1
     row = store.outbox_row(message_id)
-    assert (row.status, row.slack_ts, row.slack_channel) == ("sent", slack.posted[0]["ts"], "C1")
+    assert (row.status, row.remote_id, row.remote_channel) == ("sent", slack.posted[0]["ts"], "C1")
     assert row.sending_at is None
     store.dispose()

@@ -113,7 +113,7 @@ def _assert_failed_fast(runs: list[dict], limit_s: float) -> None:
 
 
 def _assert_paged_once(store: ResultsStore, tmp_path: Path) -> None:
-    notices = [r for r in store.outbox() if r.kind == "monitor_failure"]
+    notices = [r for r in store.outbox() if r.kind == "failure"]
     assert [r.status for r in notices] == ["sent"]  # the run delivered it, once
     sent = tmp_path / "cfg" / "out" / "slack" / f"{notices[0].message_id}.json"
     assert "failed" in sent.read_text() and PASSWORD not in sent.read_text()
@@ -272,7 +272,7 @@ def test_a_held_sqlite_monitor_lock_file_fails_the_window_within_the_timeout(tmp
     assert "could not take the alert state lock of 'bot' within 1s" in failed.error
     assert f"another process holds the lock file {lock_file}" in failed.error
     assert ctx.store.watermark("bot") is None and ctx.store.metrics("bot") == []
-    assert [r.kind for r in ctx.store.outbox()] == ["monitor_failure"]
+    assert [r.kind for r in ctx.store.outbox()] == ["failure"]
     again = run_window(ctx, monitor, window)  # the lock is free now
     assert again.status == "succeeded" and ctx.store.watermark("bot") == T0 + H
     ctx.close()

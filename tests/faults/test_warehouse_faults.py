@@ -53,7 +53,7 @@ def test_a_connection_dropped_mid_read_fails_cleanly_and_the_rerun_is_identical(
         assert ctx.store.watermark("bot") is None
         assert ctx.store.metrics("bot") == [] and ctx.store.alerts() == []
         # the owner is told once that the window failed; nothing else is queued
-        assert [r.kind for r in ctx.store.outbox()] == ["monitor_failure"]
+        assert [r.kind for r in ctx.store.outbox()] == ["failure"]
         [run] = ctx.store.runs("bot")
         assert run["status"] == "failed" and run["error"] == failed.error
         proxy.disarm()
@@ -61,7 +61,7 @@ def test_a_connection_dropped_mid_read_fails_cleanly_and_the_rerun_is_identical(
         again = run_window(ctx, monitor, W0)
         assert again.status == "succeeded" and again.rows == 3000
         mine = _snapshot(ctx)
-        mine["outbox"] = [row for row in mine["outbox"] if "monitor_failure" not in row]
+        mine["outbox"] = [row for row in mine["outbox"] if "failure" not in row]
         ctx.close()
     clean = _context(tmp_path, pg_url, schema, "clean")
     assert run_window(clean, clean.config.monitors.monitors[0], W0).status == "succeeded"

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, duckdb_project, make_requests
 
-from lookout.alerts.notifier import FileNotifier, deliver_outbox
 from lookout.errors import LookoutError
+from lookout.notify.channels.files import FileChannel
+from lookout.notify.delivery import deliver
 from lookout.pipeline import Context, run_window
 from lookout.store import OutboxMessage, ResultsStore
 from lookout.windows import Window
@@ -78,7 +79,7 @@ def _paths(directory: Path) -> dict[str, str]:
 
 
 def _notices(store: ResultsStore) -> list:
-    return [row for row in store.outbox() if row.kind == "monitor_failure"]
+    return [row for row in store.outbox() if row.kind == "failure"]
 
 
 @pytest.mark.prefect
@@ -135,7 +136,7 @@ def _two_contexts(tmp_path: Path, store_url: str) -> tuple[Context, Context]:
 
 
 def _deliver(ctx: Context, tmp_path: Path) -> list[str]:
-    report = deliver_outbox(ctx.store, FileNotifier(tmp_path / "slack"))
+    report = deliver(ctx.store.outbox_repo, {"slack": FileChannel(tmp_path / "slack")})
     return [row.kind for row in report.sent]
 
 
@@ -155,24 +156,24 @@ def test_a_pending_failure_notice_is_withdrawn_when_another_process_stores_the_w
     b.close()
 
 
-class _StoresWhileSending(FileNotifier):
+class _StoresWhileSending(FileChannel):
     """Another process stores the window while this delivery sends its first message."""
 
     def __init__(self, directory: Path, store_it) -> None:  # type: ignore[no-untyped-def]
         super().__init__(directory)
         self.store_it = store_it
 
-    def send(self, message_id, payload, thread=None):  # type: ignore[no-untyped-def]
+    def send(self, delivery):  # type: ignore[no-untyped-def]
         if self.store_it is not None:
             self.store_it, store_it = None, self.store_it
             store_it()
-        return super().send(message_id, payload, thread)
+        return super().send(delivery)
 
 
 def test_a_notice_withdrawn_while_a_delivery_is_under_way_is_not_sent(tmp_path, store_url):
     a, b = _two_contexts(tmp_path, store_url)
     monitor = a.config.monitors.monitors[0]
-    a.store.enqueue([OutboxMessage("earlier", "alert_opened", "bot", {"text": "hi"}, "#team")])
+    a.store.enqueue([OutboxMessage("earlier", "open", "bot", {"text": "hi"}, "#team")])
     a.before_stage = Fault(times=1)
     assert run_window(a, monitor, W0).status == "failed"
     [notice] = _notices(a.store)  # queued after "earlier": the delivery reaches it second
@@ -181,7 +182,8 @@ def test_a_notice_withdrawn_while_a_delivery_is_under_way_is_not_sent(tmp_path, 
         assert run_window(b, monitor, W0).status == "succeeded"
 
     notifier = _StoresWhileSending(tmp_path / "slack", store_it)
-    report = deliver_outbox(a.store, notifier)  # read both as pending, then b stored W0
+    # read both as pending, then b stored W0
+    report = deliver(a.store.outbox_repo, {"slack": notifier})
     assert [row.message_id for row in report.sent] == ["earlier"]
     assert a.store.outbox_row(notice.message_id).status == "withdrawn"
     assert not (tmp_path / "slack" / f"{notice.message_id}.json").exists()
@@ -215,7 +217,7 @@ def test_a_rerun_of_a_stored_window_that_fails_still_pages_and_a_sent_notice_sta
     a.before_stage = Fault(times=1)  # a later re-run (late rows, force) fails for real
     assert run_window(a, monitor, W0).status == "failed"
     assert [row.status for row in _notices(a.store)] == ["pending"]
-    assert _deliver(a, tmp_path) == ["monitor_failure"]
+    assert _deliver(a, tmp_path) == ["failure"]
     # a sent notice is history: a later commit of the window neither edits it nor adds to it
     before = {row.message_id: row for row in a.store.outbox()}
     assert run_window(b, monitor, W0).status == "succeeded"
@@ -242,7 +244,7 @@ def test_a_withdrawn_notice_is_queued_again_when_a_later_failure_stands(tmp_path
     [notice] = _notices(a.store)
     assert notice.status == "pending"
     assert "injected: a new failure" in str(notice.payload)  # the failure that stands now
-    assert _deliver(a, tmp_path) == ["monitor_failure"]
+    assert _deliver(a, tmp_path) == ["failure"]
     a.close()
     b.close()
 

@@ -44,8 +44,8 @@ def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api)
     files = len(list((tmp_path / "cfg" / "out" / "slack").glob("*.json")))
     # a resolve: a reply in the thread (and an update of the original, unless it was grouped)
     kinds = [r.kind for r in store.outbox()]
-    assert kinds.count("alert_resolved") == resolved and kinds.count("alert_opened") == opened
-    assert sent == len(kinds) == opened + resolved + kinds.count("alert_update")
+    assert kinds.count("resolve") == resolved and kinds.count("open") == opened
+    assert sent == len(kinds) == opened + resolved + kinds.count("update")
     # the alerts a window opens for one owner go out as one grouped message
     assert files == len([r for r in store.outbox() if "grouped_into" not in r.payload]) < sent
     payload = json.loads(next((tmp_path / "cfg" / "out" / "slack").glob("*.json")).read_text())
@@ -106,9 +106,7 @@ def test_an_unreachable_warehouse_fails_the_run_but_pending_alerts_are_still_del
             initial_frontier=T0,
             transitions=transitions,
             messages=[
-                OutboxMessage(
-                    "queued-earlier", "alert_opened", "bot", {"text": "hi"}, channel="#team"
-                )
+                OutboxMessage("queued-earlier", "open", "bot", {"text": "hi"}, channel="#team")
             ],
         )
     )

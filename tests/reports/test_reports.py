@@ -138,7 +138,7 @@ def test_only_the_shifted_cohort_drifts_and_its_alert_links_the_report(drifted):
     assert not any(r.drifted for r in results[:24])  # release 1 has no previous release
     alerts = ctx.store.alerts("bot")
     assert [(a.rule, a.release, a.cohort) for a in alerts] == [("long_prompts", R2, "region=eu")]
-    outbox = [m for m in ctx.store.outbox() if m.kind == "alert_opened"]
+    outbox = [m for m in ctx.store.outbox() if m.kind == "open"]
     payload = json.dumps(outbox[0].payload)
     assert "|Report>" in payload and "region%3Deu.html" in payload
     assert "wasserstein" in payload or "ks " in payload  # the method and score in the message

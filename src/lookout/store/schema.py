@@ -218,9 +218,16 @@ drift = sa.Table(
     sa.Column("n_current", sa.Integer(), nullable=False),
     sa.Column("report_path", sa.Text(), nullable=True),
     sa.Column("run_id", sa.String(64), nullable=False),
+    # the verdict pools [period_start, window_end) (migration 0010)
+    sa.Column("period_start", sa.DateTime(), nullable=True),
+    sa.Column("feature_group", sa.String(128), nullable=True),
+    sa.Column("gate", sa.String(32), nullable=True),  # the small-sample test it also needed
+    sa.Column("gate_p", sa.Float(), nullable=True),
+    sa.Column("gate_level", sa.Float(), nullable=True),
+    sa.Column("explained_by", sa.String(256), nullable=True),  # a cohort of the same release
 )
 
-# Reference histograms, computed once per (monitor, reference key) and reused every window.
+# Reference summaries, computed once per (monitor, reference key) and reused every window.
 drift_profiles = sa.Table(
     "drift_profiles",
     metadata,
