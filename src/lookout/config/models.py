@@ -67,6 +67,7 @@ __all__ = [
     "Target",
     "WarehouseTarget",
     "WindowConfig",
+    "check_email_address",
 ]
 
 
@@ -252,7 +253,7 @@ class PrefectLimits(_Model):
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
-def _email_address(value: str) -> str:
+def check_email_address(value: str) -> str:
     """A bare address (`name@example.com`): nothing that could add a header or a recipient
     (no spaces, commas, angle brackets, CR or LF). Case and form are kept as written."""
     if not isinstance(value, str) or not _EMAIL.fullmatch(value) or ".." in value:
@@ -260,7 +261,7 @@ def _email_address(value: str) -> str:
     return value
 
 
-EmailAddress = Annotated[str, AfterValidator(_email_address)]
+EmailAddress = Annotated[str, AfterValidator(check_email_address)]
 Severity = Literal["P0", "P1", "P2"]
 
 
