@@ -233,3 +233,17 @@ def test_an_email_route_needs_the_smtp_settings_of_the_chosen_target(tmp_path):
         "monitors.yml:4:5: owners.team.email: an email route needs `email:` (the SMTP relay: "
         "host, sender...) in profiles.yml target 'prod'"
     ]
+
+
+def test_route_secrets_are_redacted_from_error_texts(tmp_path):
+    """Window errors are stored, logged and sent: the SMTP password and the routing keys are
+    among the secrets taken out of them."""
+    from lookout.runtime.redact import redact_secrets
+
+    config = load_config(
+        _write(tmp_path, "profiles.yml", PROFILES),
+        _write(tmp_path, "monitors.yml", MONITORS),
+        environ=ENV,
+    )
+    text = f"boom: {FAKE_SMTP_PASSWORD} and {FAKE_PD_ROUTING_KEY}"
+    assert redact_secrets(text, config) == "boom: *** and ***"
