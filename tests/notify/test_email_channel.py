@@ -16,11 +16,11 @@ from tests.fake_smtp import fake_smtp_server
 from tests.fixtures.fake_secrets import FAKE_SMTP_PASSWORD
 from tests.notify.messages import group, opened, resolved
 
-from lookout.alerts.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.config.models import EmailTarget
 from lookout.errors import DeliveryError
 from lookout.notify.channels.base import Delivery, Sent
 from lookout.notify.channels.email import EmailChannel, email_destination
+from lookout.notify.channels.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.notify.formats.html import to_html
 from lookout.notify.formats.text import to_text
 from lookout.notify.message import Message

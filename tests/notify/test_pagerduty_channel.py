@@ -11,11 +11,11 @@ from tests.fake_pagerduty import fake_pagerduty_server
 from tests.fixtures.fake_secrets import FAKE_PD_ROUTING_KEY, OTHER_PD_ROUTING_KEY
 from tests.notify.messages import FINGERPRINT, alert_ref, group, opened, resolved
 
-from lookout.alerts.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.config.models import Owner, PagerDutyRoute, PagerDutyTarget
 from lookout.errors import DeliveryError
 from lookout.notify.channels.base import Delivery
 from lookout.notify.channels.pagerduty import PagerDutyChannel
+from lookout.notify.channels.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.notify.message import Message
 
 
@@ -173,3 +173,13 @@ def test_the_channel_from_config_uses_each_owners_routing_key(pd):
     assert "has no PagerDuty route" in _error(
         lambda: channel.send(_delivery(opened(), destination="slack-only"))
     )
+    # no destination (the queue's PagerDuty route has no target): the message's owner
+    channel.send(_delivery(resolved(), destination=""))
+    assert pd.accepted[-1]["routing_key"] == FAKE_PD_ROUTING_KEY
+    assert pd.accepted[-1]["event_action"] == "resolve"
+    # a channel built without the owners' keys fails each send clearly; nothing is sent
+    bare = PagerDutyChannel(PagerDutyTarget(events_url=pd.url))
+    assert "owner 'support-ml' has no PagerDuty route" in _error(
+        lambda: bare.send(_delivery(opened(), destination=""))
+    )
+    assert len(pd.events) == 2

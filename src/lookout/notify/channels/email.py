@@ -25,10 +25,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from lookout.alerts.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.config.models import EmailTarget, check_email_address
 from lookout.errors import DeliveryError
 from lookout.notify.channels.base import Delivery, Sent
+from lookout.notify.channels.slack_lookup import LookupUnavailable, SendInDoubt
 from lookout.notify.formats.html import to_html
 from lookout.notify.formats.text import subject, to_text
 from lookout.notify.formats.values import clip, one_line

@@ -1,7 +1,8 @@
 """PagerDuty Events API v2: trigger, acknowledge and resolve incidents keyed by the alert.
 
-The destination is the owner's name; the routing key is looked up in the owners' config at
-send time, so it is never stored in the outbox, and never put in a log line or an error. One
+The routing key is the owner's: looked up by the destination when it names the owner, else
+by the message's owner, in the owners' config at send time (`from_config`), so it is never
+stored in the outbox, and never put in a log line or an error. One
 message may be several events (a group: one per alert); each is POSTed with httpx, and 429,
 5xx, timeouts and dropped connections are retried with exponential backoff (tenacity), a
 Retry-After honoured, up to `max_retries`. Sending an event again is harmless (PagerDuty
@@ -24,10 +25,10 @@ import httpx
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from lookout.alerts.slack_lookup import LookupUnavailable
 from lookout.config.models import Owner, PagerDutyTarget
 from lookout.errors import DeliveryError
 from lookout.notify.channels.base import Delivery, Sent
+from lookout.notify.channels.slack_lookup import LookupUnavailable
 from lookout.notify.formats.pagerduty import to_events
 from lookout.notify.formats.values import clip, one_line
 
@@ -79,12 +80,12 @@ class PagerDutyChannel:
     def __init__(
         self,
         target: PagerDutyTarget,
-        routing_keys: Mapping[str, SecretStr],
+        routing_keys: Mapping[str, SecretStr] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._target = target
-        self._keys = dict(routing_keys)
+        self._keys = dict(routing_keys or {})  # owner name -> routing key
         self._sleep = sleep
 
     @classmethod
@@ -95,9 +96,10 @@ class PagerDutyChannel:
 
     def send(self, delivery: Delivery) -> Sent:
         where = f"message {delivery.message_id}: PagerDuty"
-        key = self._keys.get(delivery.destination)
+        owner = delivery.destination or delivery.message.owner
+        key = self._keys.get(owner)
         if key is None:
-            raise DeliveryError(f"{where}: owner {delivery.destination!r} has no PagerDuty route")
+            raise DeliveryError(f"{where}: owner {owner!r} has no PagerDuty route")
         try:
             events = to_events(delivery.message)
         except ValueError as exc:
