@@ -19,7 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lookout.config._yaml import KeyPath, LocatedYaml
 from lookout.errors import ConfigError, ConfigIssue
 
-__all__ = ["render_env_vars"]
+__all__ = ["env_var_only", "render_env_vars"]
 
 _MISSING = object()
 ONLY_ENV_VAR = "only {{ env_var('NAME') }} and {{ env_var('NAME', 'default') }} are supported"
@@ -64,6 +64,26 @@ def _only_env_var(template: nodes.Template) -> bool:
             ):
                 return False
     return True
+
+
+def env_var_only(value: object) -> bool | None:
+    """Whether a raw (unrendered) config value is nothing but one `{{ env_var('NAME') }}`
+    (an empty default allowed), as a secret must be: a default or any literal text around it
+    would put (part of) the secret in the file. None: not a template that parses (rendering
+    reports that)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = jinja2.Environment().parse(value.strip())
+    except jinja2.TemplateSyntaxError:
+        return None
+    if len(parsed.body) != 1 or not isinstance(parsed.body[0], nodes.Output):
+        return False
+    parts = parsed.body[0].nodes
+    if len(parts) != 1 or not isinstance(parts[0], nodes.Call) or not _only_env_var(parsed):
+        return False  # literal text, or text around the call
+    args = parts[0].args
+    return len(args) == 1 or (isinstance(args[1], nodes.Const) and args[1].value == "")
 
 
 def render_env_vars(

@@ -16,6 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from lookout.checks.validation.spec import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
+from lookout.config._routes import (
+    MONITORS_SECRETS,
+    PROFILES_SECRETS,
+    literal_secret_issues,
+    owner_key_message,
+    route_target_issues,
+)
 from lookout.config._templating import render_env_vars
 from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
 from lookout.config.models import AlertRule, Monitor, MonitorsFile, ProfilesFile, Target
@@ -74,7 +81,10 @@ def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[Conf
         )
         if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             path = (*path, "kind")
-        issue = doc.issue(path, _message(error))
+        message = _message(error)
+        if error["type"] == "extra_forbidden" and len(path) == 3 and path[0] == "owners":
+            message = owner_key_message(path[2])
+        issue = doc.issue(path, message)
         if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
             issues.append(issue)
     return issues
@@ -106,10 +116,37 @@ def load_profiles(
     path: Path, target: str | None = None, environ: Mapping[str, str] | None = None
 ) -> Target:
     """The chosen target of profiles.yml (`target` overrides the file's `target:` key)."""
+    return _load_profiles(path, target, environ)[1]
+
+
+def _load_profiles(
+    path: Path, target: str | None, environ: Mapping[str, str] | None
+) -> tuple[str, Target]:
+    """The chosen target's name and settings."""
     doc = load_located_yaml(path)
     raw = doc.data
     if not isinstance(raw, dict):
         raise ConfigError([doc.issue((), "expected a mapping at the top level")])
+    # every output, chosen or not: a secret written in the file is there for all to read
+    literal = literal_secret_issues(doc, PROFILES_SECRETS)
+    try:
+        name, settings = _chosen_target(doc, raw, target, environ)
+    except ConfigError as exc:
+        raise ConfigError(_with_secret_issues(literal, exc.issues)) from None
+    if literal:
+        raise ConfigError(literal)
+    return name, settings
+
+
+def _with_secret_issues(secrets: list[ConfigIssue], others: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Every problem found, once per key path (a literal secret also fails its format check)."""
+    taken = {issue.path for issue in secrets}
+    return secrets + [issue for issue in others if issue.path not in taken]
+
+
+def _chosen_target(
+    doc: LocatedYaml, raw: dict[str, Any], target: str | None, environ: Mapping[str, str] | None
+) -> tuple[str, Target]:
     # Like dbt, only the chosen target is rendered: prod's env vars need not exist in dev.
     env = environ if environ is not None else os.environ
     chosen = (
@@ -139,7 +176,7 @@ def load_profiles(
         )
         data["outputs"] = {chosen: rendered}
     profiles: ProfilesFile = _validate(doc, data, ProfilesFile)
-    return profiles.outputs[profiles.target]
+    return profiles.target, profiles.outputs[profiles.target]
 
 
 def _kind(value: object) -> str:
@@ -295,9 +332,22 @@ def _validation_issues(
 
 
 def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
+    return _load_monitors(path, environ)[1]
+
+
+def _load_monitors(
+    path: Path, environ: Mapping[str, str] | None
+) -> tuple[LocatedYaml, MonitorsFile]:
+    """The file as parsed (positions, for checks against the profile) and as validated."""
     doc = load_located_yaml(path)
-    data = render_env_vars(doc, environ)
-    config: MonitorsFile = _validate(doc, data, MonitorsFile)
+    literal = literal_secret_issues(doc, MONITORS_SECRETS)  # before rendering: the raw text
+    try:
+        data = render_env_vars(doc, environ)
+        config: MonitorsFile = _validate(doc, data, MonitorsFile)
+    except ConfigError as exc:
+        raise ConfigError(_with_secret_issues(literal, exc.issues)) from None
+    if literal:
+        raise ConfigError(literal)
     issues = _semantic_issues(doc, config)
     for m_index, monitor in enumerate(config.monitors):
         base: KeyPath = ("monitors", m_index)
@@ -319,7 +369,7 @@ def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> Monit
                 )
     if issues:
         raise ConfigError(issues)
-    return config
+    return doc, config
 
 
 @dataclass(frozen=True)
@@ -342,18 +392,23 @@ def load_config(
     target: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> LookoutConfig:
-    """Load both files; problems in either are reported together in one ConfigError."""
+    """Load both files; problems in either are reported together in one ConfigError, and
+    then whether the owners' routes have their channels' settings in the chosen target."""
     issues: list[ConfigIssue] = []
-    profile: Target | None = None
-    monitors: MonitorsFile | None = None
+    profile: tuple[str, Target] | None = None
+    monitors: tuple[LocatedYaml, MonitorsFile] | None = None
     try:
-        profile = load_profiles(profiles_path, target, environ)
+        profile = _load_profiles(profiles_path, target, environ)
     except ConfigError as exc:
         issues.extend(exc.issues)
     try:
-        monitors = load_monitors(monitors_path, environ)
+        monitors = _load_monitors(monitors_path, environ)
     except ConfigError as exc:
         issues.extend(exc.issues)
     if issues or profile is None or monitors is None:
         raise ConfigError(issues)
-    return LookoutConfig(profile, monitors, monitors_path.parent)
+    (target_name, settings), (doc, monitors_file) = profile, monitors
+    issues = route_target_issues(doc, monitors_file, settings, target_name)
+    if issues:
+        raise ConfigError(issues)
+    return LookoutConfig(settings, monitors_file, monitors_path.parent)

@@ -10,6 +10,7 @@ import dataclasses
 import re
 import typing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -46,12 +47,16 @@ from lookout.sources.contract import (
 __all__ = [
     "AlertRule",
     "DatabaseTarget",
+    "EmailRoute",
+    "EmailTarget",
     "Escalation",
     "JudgeTarget",
     "MetricsConfig",
     "Monitor",
     "MonitorsFile",
     "Owner",
+    "PagerDutyRoute",
+    "PagerDutyTarget",
     "PrefectLimits",
     "Price",
     "ProfilesFile",
@@ -62,6 +67,7 @@ __all__ = [
     "Target",
     "WarehouseTarget",
     "WindowConfig",
+    "check_email_address",
 ]
 
 
@@ -244,11 +250,89 @@ class PrefectLimits(_Model):
         return value
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def check_email_address(value: str) -> str:
+    """A bare address (`name@example.com`): nothing that could add a header or a recipient
+    (no spaces, commas, angle brackets, CR or LF). Case and form are kept as written."""
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or ".." in value:
+        raise ValueError("expected an email address like oncall@example.com")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(check_email_address)]
+Severity = Literal["P0", "P1", "P2"]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http(s) URL")
+    return value
+
+
+class EmailTarget(_Model):
+    """The SMTP relay alerts are mailed through (STARTTLS on the submission port by default).
+
+    A password is only ever sent after STARTTLS; `ca_file` trusts a private relay's CA.
+    """
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = Field(default=True, description="upgrade to TLS before anything is sent")
+    username: str | None = None
+    password: SecretStr | None = Field(
+        default=None, description="from {{ env_var(...) }} only; never written in the file"
+    )
+    sender: EmailAddress = Field(description="the From address")
+    timeout_s: float = Field(default=30.0, gt=0, description="per connection and SMTP reply")
+    ca_file: str | None = Field(
+        default=None, description="PEM file of CAs to trust (private relays); default: system"
+    )
+
+    @field_validator("username", "password", "ca_file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (both, or neither)")
+        if self.password is not None and not self.starttls:
+            raise ValueError("a password is only sent over TLS: set starttls: true")
+        return self
+
+
+class PagerDutyTarget(_Model):
+    """The PagerDuty Events API v2 endpoint (the routing keys are the owners')."""
+
+    events_url: Annotated[str, AfterValidator(_http_url)] = (
+        "https://events.pagerduty.com/v2/enqueue"
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="per HTTP attempt")
+    max_retries: int = Field(default=3, ge=0, le=10, description="on 429, 5xx and timeouts")
+    backoff_s: float = Field(
+        default=1.0, gt=0, description="first wait between attempts, doubled after each"
+    )
+
+
 class Target(_Model):
     warehouse: WarehouseTarget
     store: StoreTarget
     out_dir: str = "lookout-out"
     slack: SlackTarget = SlackTarget()
+    email: EmailTarget | None = Field(
+        default=None, description="SMTP relay; needed when an owner has an email route"
+    )
+    pagerduty: PagerDutyTarget = PagerDutyTarget()
     judge: JudgeTarget = JudgeTarget()
     prefect_limits: PrefectLimits = PrefectLimits()
     report_base_url: str | None = Field(
@@ -280,13 +364,41 @@ class ProfilesFile(_Model):
 # --------------------------------------------------------------------------- monitors.yml
 
 
+class EmailRoute(_Model):
+    """An owner's mailbox(es): alerts of `min_severity` or worse, one email per message."""
+
+    to: list[EmailAddress] = Field(min_length=1)
+    min_severity: Severity = "P1"
+
+
+_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+
+
+class PagerDutyRoute(_Model):
+    """An owner's PagerDuty service (an Events API v2 integration): alerts of `min_severity`
+    or worse open, acknowledge and resolve an incident there."""
+
+    routing_key: SecretStr = Field(description="from {{ env_var(...) }} only")
+    min_severity: Severity = "P0"
+
+    @field_validator("routing_key")
+    @classmethod
+    def _integration_key(cls, value: SecretStr) -> SecretStr:
+        if not _ROUTING_KEY.fullmatch(value.get_secret_value()):  # the key is never echoed
+            raise ValueError("not a PagerDuty integration key (32 letters and digits)")
+        return value
+
+
 class Owner(_Model):
-    """Who gets paged: Slack user ids, a user group id, the channel to post to, a runbook base."""
+    """Who gets told, and where. Slack (the channel, user ids and a user group to mention) gets
+    every severity; `email` and `pagerduty` are further routes from a minimum severity."""
 
     slack_users: list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]] = []
     slack_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = None
     channel: str | None = None
     runbook_base: str | None = None
+    email: EmailRoute | None = None
+    pagerduty: PagerDutyRoute | None = None
 
 
 class SourceConfig(_Model):

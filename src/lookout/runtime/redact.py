@@ -20,6 +20,11 @@ def redact_secrets(text: str, config: LookoutConfig) -> str:
             for s in (target.slack.bot_token, target.slack.webhook_url, target.judge.api_key)
         ),
     ]
+    if target.email is not None and target.email.password is not None:
+        secrets.append(target.email.password.get_secret_value())
+    for owner in config.monitors.owners.values():
+        if owner.pagerduty is not None:
+            secrets.append(owner.pagerduty.routing_key.get_secret_value())
     for secret in secrets:
         if secret:
             text = text.replace(str(secret), "***")
