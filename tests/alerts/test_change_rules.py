@@ -265,7 +265,7 @@ def test_an_alert_a_p0_held_back_is_announced_when_the_p0_resolves(tmp_path):
     )
     run_window(ctx, monitor, Window(T0, T0 + H))
     assert [r.kind for r in ctx.store.outbox()] == ["open"]  # the P0 only
-    assert ctx.store.alert_thread(_fp(ctx, "eu_errors")) is None
+    assert ctx.store.outbox_repo.thread_root(_fp(ctx, "eu_errors"), "slack") is None
     run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))
     rows = {r.kind: r for r in ctx.store.outbox() if r.fingerprint == _fp(ctx, "eu_errors")}
     assert set(rows) == {"open"}
@@ -315,13 +315,14 @@ def test_a_p2_that_escalates_before_its_digest_is_announced_once(tmp_path):
     run_window(ctx, monitor, Window(T0, T0 + H))
     run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H))  # P2 opens: held for the digest
     [held] = ctx.store.outbox()
-    assert "digest_day" in held.payload
+    assert held.digest_day == T0.date().isoformat() and held.group_id is None
     run_window(ctx, monitor, Window(T0 + 2 * H, T0 + 3 * H))  # escalates to P1
     [escalation] = [r for r in ctx.store.outbox() if r.message_id != held.message_id]
     assert escalation.kind == "open" and "escalated from P2" in str(escalation.payload)
-    assert ctx.store.outbox_row(held.message_id).payload == {"grouped_into": escalation.message_id}
+    # the escalation is the opening now: the held message will never be sent
+    assert ctx.store.outbox_row(held.message_id).status == "superseded"
 
-    assert compose_digests(ctx.store, T0 + timedelta(days=2)) == []  # the digest skips it
+    assert compose_digests(ctx.store.outbox_repo, T0 + timedelta(days=2)) == []  # none left
     with fake_slack_server() as slack:
         deliver(
             ctx.store.outbox_repo,

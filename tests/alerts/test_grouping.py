@@ -23,19 +23,20 @@ def test_one_message_per_owner_and_window_and_replies_in_its_thread(tmp_path):
     run_window(ctx, monitor, Window(T0, T0 + H))
     alerts = ctx.store.alerts("bot")
     rows = ctx.store.outbox()
-    assert len(alerts) == len(rows) >= 3
-    leaders = [r for r in rows if "grouped_into" not in r.payload]
-    [leader] = leaders
-    assert all(r.payload["grouped_into"] == leader.message_id for r in rows if r is not leader)
-    header = leader.payload["blocks"][0]["text"]["text"]
-    assert header == f"[P1] bot: {len(alerts)} alerts for team"
-    text = str(leader.payload["blocks"])
+    [leader] = [r for r in rows if r.kind == "group"]
+    members = [r for r in rows if r is not leader]
+    assert len(alerts) == len(members) >= 3
+    assert all(r.group_id == leader.message_id for r in members)  # a column, not JSON
+    assert leader.payload["title"] == f"[P1] bot: {len(alerts)} alerts for team"
+    text = str(leader.payload["items"])
     for alert in alerts:  # every alert of the group is in the one message
         assert alert.cohort in text and alert.release in text
     with fake_slack_server() as slack:
         notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
         report = deliver(ctx.store.outbox_repo, {"slack": notifier})
-        assert len(report.sent) == len(rows) and len(slack.posted) == 1
+        assert len(report.sent) == 1 and len(report.carried) == len(members)
+        assert len(slack.posted) == 1
+        assert slack.posted[0]["blocks"][0]["text"]["text"] == leader.payload["title"]
         assert {r.remote_id for r in ctx.store.outbox()} == {slack.posted[0]["ts"]}
         # a later hour resolves some of them: the replies go to the group's thread
         calm = [monitor.rules[0].model_copy(update={"threshold": 0.9})]  # nothing breaches now
@@ -60,5 +61,5 @@ def test_inhibition_and_grouping_can_be_switched_off(tmp_path):
     run_window(ctx, monitor, Window(T0, T0 + H))
     rows = ctx.store.outbox()
     assert len(rows) == len(ctx.store.alerts("bot")) >= 3  # one message per alert, none held
-    assert all("grouped_into" not in r.payload for r in rows)
+    assert all(r.group_id is None and r.kind == "open" for r in rows)
     ctx.close()

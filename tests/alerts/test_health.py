@@ -42,7 +42,8 @@ def test_a_window_below_the_fixed_floor_opens_min_rows_for_the_owner_once(tmp_pa
     messages = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
     assert [m.kind for m in messages] == ["open"]  # still firing: no second message
     assert (
-        "window_rows" in str(messages[0].payload) and "<@U0TEAM01>" in messages[0].payload["text"]
+        "window_rows" in str(messages[0].payload)
+        and ["slack_user", "U0TEAM01"] in messages[0].payload["mentions"]
     )
     ctx.close()
 

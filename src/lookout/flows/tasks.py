@@ -159,7 +159,7 @@ def deliver_task(ctx: Context) -> dict[str, int]:
     """One delivery at a time per results store (hourly and nightly may overlap): a pending
     message is never picked up by two senders."""
     with ctx.store.monitor_lock(OUTBOX_LOCK, purpose="delivery"):
-        channels = make_channels(ctx.config.target, ctx.out_dir)
+        channels = make_channels(ctx.config.target, ctx.out_dir, ctx.config.monitors.owners)
         # finished days' P2 digests are composed first, then what is ready goes out
         report = deliver(ctx.store.outbox_repo, channels, now=datetime.now(UTC))
     return {

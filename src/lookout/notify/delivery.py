@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from lookout.config.models import Target
+from lookout.config.models import Owner, Target
 from lookout.errors import DeliveryError
 from lookout.notify.builder import group_message
 from lookout.notify.channels.base import Channel, Delivery, Sent
@@ -56,9 +56,12 @@ class DeliveryReport:
     skipped: tuple[OutboxRow, ...] = ()
 
 
-def make_channels(target: Target, out_dir: Path) -> dict[str, Channel]:
+def make_channels(
+    target: Target, out_dir: Path, owners: Mapping[str, Owner] | None = None
+) -> dict[str, Channel]:
     """One channel per channel type the profile configures; Slack goes to files without a
-    token or webhook, so the demo and dry runs show what would be sent."""
+    token or webhook, so the demo and dry runs show what would be sent. `owners` give the
+    PagerDuty routing keys (one per owner route)."""
     from lookout.notify.channels.slack import SlackBotChannel, SlackWebhookChannel
 
     slack = target.slack
@@ -82,7 +85,7 @@ def make_channels(target: Target, out_dir: Path) -> dict[str, Channel]:
     if pagerduty is not None:
         from lookout.notify.channels.pagerduty import PagerDutyChannel
 
-        channels["pagerduty"] = PagerDutyChannel(pagerduty)
+        channels["pagerduty"] = PagerDutyChannel.from_config(pagerduty, owners or {})
     return channels
 
 
