@@ -239,3 +239,11 @@ def fake_slack_server() -> Iterator[FakeSlack]:
         fake._release.set()  # stalled answers go out (to clients long gone)
         server.shutdown()
         server.server_close()
+
+
+def outbox_files(directory) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """What the file outbox wrote, oldest first: one dict per delivery with its kind, role
+    (post, reply, edit), target, message id and the rendered payload."""
+    from pathlib import Path
+
+    return [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]

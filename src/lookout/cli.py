@@ -511,6 +511,8 @@ def alerts_ack(
 
     from lookout._durations import parse_duration
     from lookout.alerts.silences import Silence
+    from lookout.notify.delivery import deliver, make_channels
+    from lookout.notify.queue import ack_messages
 
     try:
         length = parse_duration(duration)
@@ -526,6 +528,15 @@ def alerts_ack(
         matchers = {"fingerprint": found[0].fingerprint}
         silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, "acknowledged")
         store.add_silence(silence)
+        acks = ack_messages(config, found[0], now)
+        if acks:  # PagerDuty hears at once (a failure is retried by the next delivery)
+            store.enqueue(acks)
+            channels = make_channels(
+                config.target, Path(config.target.out_dir), config.monitors.owners
+            )
+            report = deliver(store.outbox_repo, channels, types={"pagerduty"})
+            for _, error in report.failed:
+                err_console.print(f"PagerDuty: {escape(error)}", highlight=False, soft_wrap=True)
     finally:
         store.dispose()
     alert = found[0]

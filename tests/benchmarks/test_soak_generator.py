@@ -263,8 +263,8 @@ def test_incidents_json_round_trips_and_names_the_configs_rules(tmp_path, monkey
     monkeypatch.setenv("SOAK_START", scenario.start.isoformat())
     config = load_config(SOAK / "profiles.yml", SOAK / "monitors.yml", target="soak")
     monitor = config.monitors.monitors[0]
-    names = {rule.name for rule in monitor.rules} | {"no_data"}  # health.min_rows
-    assert monitor.health.min_rows is not None
+    names = {rule.name for rule in monitor.rules} | {"no_data"}  # the seasonal no-data check
+    assert monitor.health.no_data
     assert names == set(RULES)
     for incident in scenario.incidents:
         for detector in incident.detectors:

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from tests.fakes import outbox_files
 from typer.testing import CliRunner
 
 from lookout.cli import app
@@ -111,8 +112,9 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     ):
         assert needle in first.output
 
-    payloads = sorted((directory / "slack").glob("*.json"))
-    kinds = sorted(row.kind for row in store.outbox())
+    files = outbox_files(directory / "outbox")
+    rows = store.outbox()
+    kinds = sorted(row.kind for row in rows)
     reminders = kinds.count("reminder")
     # 5 alerts opened; data_quality resolved (a thread reply and an update of the original);
     # the alerts that fire for more than a day get one reminder each (remind_after: 1d)
@@ -121,13 +123,16 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
         ["open"] * 5 + ["digest", "resolve", "update"] + ["reminder"] * reminders
     )
     assert 3 <= reminders <= 4
-    assert len(payloads) == len(kinds) - 1  # the digested alert has no file of its own
-    headers = [json.loads(p.read_text())["blocks"][0]["text"]["text"] for p in payloads]
-    assert sum(h.startswith("[RESOLVED] [P1] support_bot: validation_failed") for h in headers) == 2
-    texts = [json.loads(p.read_text())["text"] for p in payloads]
-    drift_messages = [
-        json.loads(p.read_text()) for p in payloads if "input_length" in p.read_text()
-    ]
+    # one file per message that went out, named by what it is; the digested alert has none
+    assert len(files) == len([r for r in rows if r.group_id is None]) == len(kinds) - 1
+    assert first.output.count("delivered now") == 1
+    headers = [f["payload"]["blocks"][0]["text"]["text"] for f in files]
+    # the resolve: a reply in the thread and the edit of the original, told apart in the files
+    resolved = [f for f in files if f["kind"] in ("resolve", "update")]
+    assert [f["role"] for f in resolved] == ["reply", "edit"]
+    assert sum(h.startswith("[RESOLVED] [P1] support_bot: data_quality") for h in headers) == 2
+    texts = [f["payload"]["text"] for f in files]
+    drift_messages = [f["payload"] for f in files if "input_length" in json.dumps(f)]
     link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Report>"
     assert len(drift_messages) == 2  # opened, then one reminder a day later
     for message in drift_messages:  # each links its own day's report of the cohort
@@ -138,14 +143,14 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert "input_length" in (reports / "index.html").read_text()
     assert any("<@U04SUPPORT1>" in t and "<!subteam^S05SUPPORTML>" in t for t in texts)
     assert any("<!subteam^S05PLATFORM>" in t for t in texts)
-    snapshot = {p.name: p.read_text() for p in payloads}
+    snapshot = {p.name: p.read_text() for p in (directory / "outbox").glob("*.json")}
     metrics_before = store.metrics("support_bot")
 
     again = runner.invoke(app, ["demo", "--dir", str(directory)], env={"COLUMNS": "200"})
     assert again.exit_code == 0, again.output
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
-    assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
+    assert {p.name: p.read_text() for p in (directory / "outbox").glob("*.json")} == snapshot
     assert len(store.outbox()) == len(kinds)
     assert store.metrics("support_bot") == metrics_before
     store.dispose()

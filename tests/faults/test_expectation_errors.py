@@ -137,5 +137,5 @@ def test_an_erroring_expectation_counts_as_failed_and_pages_the_owner(
     assert messages and {m.kind for m in messages} <= {"open"}
     text = json.dumps([m.payload for m in messages])
     assert "data_quality" in text and "validation_failed_expectations" in text
-    assert "<@U0TEAM01>" in text
+    assert '["slack_user", "U0TEAM01"]' in text  # the owner, as a typed mention
     store.dispose()

@@ -21,6 +21,8 @@ from lookout.store import ResultsStore
 
 SENDER = """
 import os, sys
+from lookout.notify.channels.slack import SlackBotChannel
+from lookout.notify.delivery import deliver
 from lookout.store import ResultsStore
 
 store_url, base_url = sys.argv[1:3]

@@ -11,6 +11,7 @@ another process, and the database held by another writer.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, duckdb_project
+from tests.fakes import outbox_files
 
 from lookout.config.loader import LookoutConfig, load_config
 from lookout.errors import LookoutError, StoreError
@@ -115,8 +117,13 @@ def _assert_failed_fast(runs: list[dict], limit_s: float) -> None:
 def _assert_paged_once(store: ResultsStore, tmp_path: Path) -> None:
     notices = [r for r in store.outbox() if r.kind == "failure"]
     assert [r.status for r in notices] == ["sent"]  # the run delivered it, once
-    sent = tmp_path / "cfg" / "out" / "slack" / f"{notices[0].message_id}.json"
-    assert "failed" in sent.read_text() and PASSWORD not in sent.read_text()
+    [sent] = [
+        f
+        for f in outbox_files(tmp_path / "cfg" / "out" / "outbox")
+        if f["message_id"] == notices[0].message_id
+    ]
+    text = json.dumps(sent)
+    assert "failed" in text and PASSWORD not in text
 
 
 @pytest.mark.postgres

@@ -5,6 +5,7 @@ without failing each other (it is opened read-only)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, duckdb_project, make_requests
+from tests.fakes import outbox_files
 
 from lookout.errors import LookoutError
 from lookout.notify.channels.files import FileChannel
@@ -97,7 +99,7 @@ def test_a_failure_the_retry_resolves_pages_nobody(
     store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
     assert [r["status"] for r in store.runs("bot")] == ["failed", "succeeded"]
     assert _notices(store) == []  # nothing queued, pending or sent
-    assert list((tmp_path / "cfg" / "out" / "slack").glob("*.json")) == []  # nobody paged
+    assert outbox_files(tmp_path / "cfg" / "out" / "outbox") == []  # nobody paged
     assert store.watermark("bot") == T0 + H
     store.dispose()
 
@@ -116,8 +118,9 @@ def test_a_failure_on_every_try_pages_exactly_once(
     assert [r["status"] for r in store.runs("bot")] == ["failed", "failed"]
     [notice] = _notices(store)
     assert notice.status == "sent"
-    [sent] = list((tmp_path / "cfg" / "out" / "slack").glob("*.json"))
-    assert sent.stem == notice.message_id and "injected: the warehouse hiccuped" in sent.read_text()
+    [sent] = outbox_files(tmp_path / "cfg" / "out" / "outbox")
+    assert sent["message_id"] == notice.message_id
+    assert "injected: the warehouse hiccuped" in json.dumps(sent)
     assert store.watermark("bot") is None
     store.dispose()
 
@@ -173,7 +176,9 @@ class _StoresWhileSending(FileChannel):
 def test_a_notice_withdrawn_while_a_delivery_is_under_way_is_not_sent(tmp_path, store_url):
     a, b = _two_contexts(tmp_path, store_url)
     monitor = a.config.monitors.monitors[0]
-    a.store.enqueue([OutboxMessage("earlier", "open", "bot", {"text": "hi"}, "#team")])
+    a.store.enqueue(
+        [OutboxMessage("earlier", "open", "bot", {"text": "hi"}, "#team", format="blockkit")]
+    )
     a.before_stage = Fault(times=1)
     assert run_window(a, monitor, W0).status == "failed"
     [notice] = _notices(a.store)  # queued after "earlier": the delivery reaches it second
@@ -186,7 +191,7 @@ def test_a_notice_withdrawn_while_a_delivery_is_under_way_is_not_sent(tmp_path, 
     report = deliver(a.store.outbox_repo, {"slack": notifier})
     assert [row.message_id for row in report.sent] == ["earlier"]
     assert a.store.outbox_row(notice.message_id).status == "withdrawn"
-    assert not (tmp_path / "slack" / f"{notice.message_id}.json").exists()
+    assert notice.message_id not in {f["message_id"] for f in outbox_files(tmp_path / "slack")}
     a.close()
     b.close()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 from tests.conftest import T0, duckdb_project, make_requests, write_config
+from tests.fakes import outbox_files
 
 from lookout.errors import LookoutError
 from lookout.store import ResultsStore
@@ -41,14 +41,17 @@ def test_hourly_flow_runs_complete_windows_and_catches_up(tmp_path, prefect_api)
     resolved = sum(len(r.alerts_resolved) for r in results)
     assert opened > 0
     sent = first["delivery"]["sent"] + second["delivery"]["sent"]
-    files = len(list((tmp_path / "cfg" / "out" / "slack").glob("*.json")))
+    carried = first["delivery"]["carried"] + second["delivery"]["carried"]
+    files = outbox_files(tmp_path / "cfg" / "out" / "outbox")
     # a resolve: a reply in the thread (and an update of the original, unless it was grouped)
     kinds = [r.kind for r in store.outbox()]
     assert kinds.count("resolve") == resolved and kinds.count("open") == opened
-    assert sent == len(kinds) == opened + resolved + kinds.count("update")
-    # the alerts a window opens for one owner go out as one grouped message
-    assert files == len([r for r in store.outbox() if "grouped_into" not in r.payload]) < sent
-    payload = json.loads(next((tmp_path / "cfg" / "out" / "slack").glob("*.json")).read_text())
+    assert len(kinds) == opened + resolved + kinds.count("update") + kinds.count("group")
+    # the alerts a window opens for one owner go out as one grouped message: one file each
+    # for what was sent, none for the alerts carried inside a group message
+    assert len(files) == sent == len(kinds) - carried and carried > 0
+    assert sent + carried == len(kinds)
+    payload = files[0]["payload"]
     assert payload["channel"] == "#team" and "<@U0TEAM01>" in payload["text"]
     store.dispose()
 
@@ -106,7 +109,14 @@ def test_an_unreachable_warehouse_fails_the_run_but_pending_alerts_are_still_del
             initial_frontier=T0,
             transitions=transitions,
             messages=[
-                OutboxMessage("queued-earlier", "open", "bot", {"text": "hi"}, channel="#team")
+                OutboxMessage(
+                    "queued-earlier",
+                    "open",
+                    "bot",
+                    {"text": "hi"},
+                    channel="#team",
+                    format="blockkit",
+                )
             ],
         )
     )
@@ -116,9 +126,8 @@ def test_an_unreachable_warehouse_fails_the_run_but_pending_alerts_are_still_del
             profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
             monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
         )
-    assert json.loads((tmp_path / "cfg" / "out" / "slack" / "queued-earlier.json").read_text()) == {
-        "text": "hi"
-    }
+    [earlier] = outbox_files(tmp_path / "cfg" / "out" / "outbox")
+    assert (earlier["message_id"], earlier["payload"]) == ("queued-earlier", {"text": "hi"})
     assert store.outbox(status="pending") == []
     assert store.watermark("bot") == T0 + H  # unchanged by the failed run
     store.dispose()

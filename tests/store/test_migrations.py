@@ -63,3 +63,89 @@ def test_upgrade_from_0001_keeps_existing_windows(tmp_path):
         row = conn.execute(sa.text("SELECT rows, quarantined, flag FROM windows")).one()
     assert tuple(row) == (5, 0, None)
     store.dispose()
+
+
+def test_pending_slack_messages_of_the_old_outbox_are_carried_over_and_delivered(tmp_path):
+    """Rows queued before the neutral outbox (rendered Block Kit, group and digest markers in
+    the payload) get their references as columns and go out as they were queued."""
+    import json
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from tests.fakes import fake_slack_server
+    from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
+
+    from lookout.notify.channels.slack import SlackBotChannel
+    from lookout.notify.delivery import deliver
+    from lookout.store.results import _MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    held = {
+        "digest_day": "2026-11-02",
+        "owner": "team",
+        "message": {
+            "title": "[P2] bot: drift",
+            "severity": "P2",
+            "summary": "input_length drifted",
+            "owner_name": "team",
+            "mentions": ["<@U0TEAM01>", "<!subteam^S0TEAM>"],
+            "channel": "#team",
+            "facts": [["Cohort", "plan=enterprise"]],
+            "links": [],
+        },
+        "original": {"text": "held original"},
+    }
+    rows = [  # (id, kind, fingerprint, payload), oldest first
+        ("open-a", "alert_opened", "fa", {"text": "A opened", "channel": "#team"}),
+        ("open-b", "alert_opened", "fb", {"grouped_into": "open-a"}),
+        ("resolve-a", "alert_resolved", "fa", {"text": "A resolved", "channel": "#team"}),
+        ("update-a", "alert_update", "fa", {"text": "A updated", "channel": "#team"}),
+        ("held-c", "alert_opened", "fc", held),
+    ]
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0010")
+        for minute, (message_id, kind, fingerprint, payload) in enumerate(rows):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO outbox (message_id, created_at, kind, monitor, fingerprint,"
+                    " channel, payload, status, attempts) VALUES (:id, :at, :kind, 'bot', :fp,"
+                    " '#team', :payload, 'pending', 0)"
+                ),
+                {
+                    "id": message_id,
+                    "at": f"2026-11-02 00:0{minute}:00",
+                    "kind": kind,
+                    "fp": fingerprint,
+                    "payload": json.dumps(payload),
+                },
+            )
+    engine.dispose()
+    store = ResultsStore(url)  # migrates to head
+    try:
+        carried = {r.message_id: r for r in store.outbox()}
+        assert carried["open-b"].group_id == "open-a" and carried["open-b"].kind == "open"
+        assert carried["resolve-a"].reply_to == "open-a" and carried["update-a"].edits == "open-a"
+        assert (
+            carried["held-c"].digest_day == "2026-11-02" and carried["held-c"].format == "neutral"
+        )
+        assert carried["held-c"].payload["mentions"] == [
+            ["slack_user", "U0TEAM01"],
+            ["slack_group", "S0TEAM"],
+        ]
+        with fake_slack_server() as slack:
+            channel = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+            report = deliver(store.outbox_repo, {"slack": channel}, now=datetime.now(UTC))
+        assert report.failed == () and store.outbox(status="pending") == []
+        texts = [p["text"] for p in slack.posted]
+        assert texts[:2] == ["A opened", "A resolved"]  # as queued, rendered then
+        assert slack.posted[1]["thread_ts"] == slack.posted[0]["ts"]
+        assert [u["text"] for u in slack.updated] == ["A updated"]
+        assert any("daily digest for team" in t for t in texts)  # the held P2, in its digest
+        assert {r.message_id for r in report.carried} == {"open-b", "held-c"}
+    finally:
+        store.dispose()

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Literal
 
 from lookout.alerts.lifecycle import AlertState, Transition
 from lookout.alerts.silences import Silence, active_silence, inhibited
+from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor, Owner
 from lookout.notify.builder import AlertContext, alert_message, failure_message, group_message
-from lookout.notify.message import Message, severity_rank
+from lookout.notify.message import AlertRef, Message, severity_rank
 from lookout.store.drift_rows import DriftRow
 from lookout.store.outbox import OutboxMessage
 from lookout.windows import Window
@@ -36,6 +37,7 @@ __all__ = [
     "FOLLOW_UP_KINDS",
     "QueuedMessages",
     "Route",
+    "ack_messages",
     "failure_id",
     "failure_messages",
     "make_message_id",
@@ -111,7 +113,10 @@ def _held_back(
     no opening message was ever queued for it."""
     alert = transition.alert
     silence = active_silence(alert, silences, datetime.now(UTC))
-    if silence is not None:
+    closes = transition.event in ("resolved", "stale")
+    if silence is not None and not closes:
+        # a silence (an acknowledgement) holds back news of a live alert; its end still goes
+        # out, so an acknowledged PagerDuty incident is resolved and its Slack thread closed
         return f"silenced by {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC"
     policy = ctx.config.monitors.alerting
     if transition.opens:
@@ -306,6 +311,37 @@ def _group_openings(
         group_id = member_of.get(message.message_id)
         grouped.append(replace(message, group_id=group_id) if group_id else message)
     out.messages = grouped
+
+
+def ack_messages(config: LookoutConfig, alert: AlertState, now: datetime) -> list[OutboxMessage]:
+    """`lookout alerts ack`: an acknowledgement for each PagerDuty route of the alert's owner
+    (the incident stops escalating); other channels are told nothing."""
+    owner = config.monitors.owners.get(alert.owner)
+    if owner is None or owner.pagerduty is None:
+        return []
+    message = Message(
+        kind="ack",
+        severity=alert.severity,
+        title=f"[ACK] [{alert.severity}] {alert.monitor}: {alert.rule}",
+        summary=f"acknowledged {alert.rule} for release {alert.release}, {alert.cohort}",
+        owner=alert.owner,
+        alert=AlertRef(
+            alert.fingerprint, alert.monitor, alert.rule, alert.release, alert.cohort, alert.state
+        ),
+    )
+    base = hashlib.sha256(f"{alert.fingerprint}|ack|{now.isoformat()}".encode()).hexdigest()[:32]
+    return [
+        OutboxMessage(
+            message_id=f"{base}-pagerduty",
+            kind="ack",
+            monitor=alert.monitor,
+            payload=message.to_json(),
+            fingerprint=alert.fingerprint,
+            channel_type="pagerduty",
+            owner=alert.owner,
+            severity=alert.severity,
+        )
+    ]
 
 
 def failure_id(monitor: Monitor, window: Window) -> str:
