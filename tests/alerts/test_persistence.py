@@ -247,3 +247,36 @@ def test_metrics_that_do_not_pool_are_the_windows_own():
     r = rule(metric="drift.input_length", op=">=", threshold=1, over="6h")
     own = MetricValue("rel", "*", "drift.input_length", 1.0, 300)
     assert rule_values(r, settings_of(r), w(1), [own], History({})) == [own]
+
+
+def test_a_firing_alert_resolves_on_enough_records_not_on_a_lucky_few():
+    """A significant rate may open on ten records; ten good ones at night do not resolve it:
+    the firing group pools until the point threshold's min_n (30 for a pass rate)."""
+    r = rule(metric="eval.groundedness", op="<", threshold=0.85, min_n=None, significance=True)
+    settings = settings_of(r)
+    assert (settings.min_n, settings.needed(firing=True)) == (10, 30)
+
+    def evals(passes: list[tuple[int, int]]) -> Summary:
+        return Summary(
+            {
+                "eval.groundedness.random_n": sum(n for _, n in passes),
+                "eval.groundedness.random_pass": sum(p for p, _ in passes),
+            }
+        )
+
+    hist = History(
+        {
+            ("rel", "*"): [
+                (w(0).start, evals([(7, 10)])),
+                (w(1).start, evals([(6, 10)])),
+                (w(2).start, evals([(10, 10)])),
+            ]
+        }
+    )
+    own = MetricValue("rel", "*", "eval.groundedness", 1.0, 10)
+    group = {("rel", "*")}
+    [quiet] = rule_values(r, settings, w(2), [own], hist, group, firing_groups=group)
+    # pooled back over the three hours: 23 of 30 pass, still below 85%: not resolved
+    assert (quiet.n, quiet.value) == (30, pytest.approx(23 / 30))
+    [alone] = rule_values(r, settings, w(2), [own], hist, group)
+    assert alone is own  # a pending alert (or none) looks at the window alone

@@ -58,12 +58,14 @@ def rule_values(
     window_values: Sequence[MetricValue],
     history: History,
     open_groups: Collection[Group] = (),
+    firing_groups: Collection[Group] = (),
 ) -> list[MetricValue]:
     """The values `rule` evaluates this window, one per release x cohort it looks at.
 
     Groups are those with data in this window plus `open_groups` (its pending and firing
     alerts): an alert whose cohort went quiet is still evaluated on the pooled data, so it
-    can resolve on enough evidence instead of waiting for traffic to come back.
+    can resolve on enough evidence instead of waiting for traffic to come back. A firing
+    alert's group pools until its settings' resolve `needed` records.
     """
     own = {(v.release, v.cohort): v for v in window_values if v.metric == rule.metric}
     size = window.end - window.start
@@ -79,10 +81,11 @@ def rule_values(
     out: list[MetricValue] = []
     for group in sorted(groups):
         series = [item for item in history.windows.get(group, ()) if item[0] <= window.start]
+        needed = settings.needed(firing=group in firing_groups)
         value = (
             _fixed(rule, group, series, window, fixed)
             if fixed is not None
-            else _auto(rule, settings, group, series, window, own.get(group))
+            else _auto(rule, settings, group, series, window, own.get(group), needed)
         )
         if value is not None:
             out.append(value)
@@ -100,10 +103,10 @@ def _fixed(rule, group, series, window, over) -> MetricValue | None:
     return _pooled(rule, group, merged, since)
 
 
-def _auto(rule, settings, group, series, window, own) -> MetricValue | None:
-    """The shortest trailing run of windows that reaches min_n (the window's exact value when
-    it does alone), at most max_over; the longest one tried when none does."""
-    if own is not None and own.n >= settings.min_n:
+def _auto(rule, settings, group, series, window, own, needed) -> MetricValue | None:
+    """The shortest trailing run of windows that reaches `needed` records (the window's exact
+    value when it does alone), at most max_over; the longest one tried when none does."""
+    if own is not None and own.n >= needed:
         return own
     limit = window.end - settings.max_over
     merged = Summary(windows=0)
@@ -118,6 +121,6 @@ def _auto(rule, settings, group, series, window, own) -> MetricValue | None:
         if start == window.start and own is not None:
             value = own  # the window alone: its exact value
         best = value
-        if value.n >= settings.min_n:
+        if value.n >= needed:
             break
     return best

@@ -63,6 +63,12 @@ class RuleSettings:
     max_over: timedelta
     poolable: bool  # its metric can be computed from merged summaries
     significance: bool  # a rate: the whole interval must be past the threshold
+    # what a firing alert needs to resolve: the few records that may open a significant alert
+    # do not show that it is over (a night's ten samples pass by chance)
+    resolve_min_n: int = 0
+
+    def needed(self, firing: bool) -> int:
+        return max(self.min_n, self.resolve_min_n) if firing else self.min_n
 
 
 # Default min_n of a rate rule with `significance`: its interval decides when there is enough.
@@ -74,7 +80,8 @@ def settings_of(rule: AlertRule) -> RuleSettings:
     open at once, sampled statistics need two breaching evaluations in a row."""
     rate = FAMILIES.is_rate(rule.metric)
     significance = rate and (rule.significance if rule.significance is not None else True)
-    min_n = rule.min_n if rule.min_n is not None else FAMILIES.min_n(rule.metric)
+    family_min_n = FAMILIES.min_n(rule.metric)
+    min_n = rule.min_n if rule.min_n is not None else family_min_n
     if rule.min_n is None and significance:
         # the Wilson interval already demands the evidence: a few records may be enough
         min_n = min(min_n, SIGNIFICANT_MIN_N)
@@ -86,6 +93,7 @@ def settings_of(rule: AlertRule) -> RuleSettings:
         max_over=rule.max_over,
         poolable=FAMILIES.poolable(rule.metric),
         significance=significance,
+        resolve_min_n=max(min_n, family_min_n) if significance else min_n,
     )
 
 

@@ -117,9 +117,23 @@ def evaluate_alerts(
             for a in existing.values()
             if a.rule == rule.name and a.state in ("pending", "firing")
         }
-        seen = rule_values(rule, settings_of(rule), window, values, history, open_groups)
+        settings = settings_of(rule)
+        firing = {
+            (a.release, a.cohort)
+            for a in existing.values()
+            if a.rule == rule.name and a.state == "firing"
+        }
+        seen = rule_values(rule, settings, window, values, history, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
-        evaluations += evaluate_rules([rule], seen, references)
+        evaluations += [
+            # a firing alert resolves on enough records, not on the few that may open one
+            replace(ev, outcome="not_enough_data")
+            if ev.outcome == "ok"
+            and (ev.release, ev.cohort) in firing
+            and ev.value.n < settings.needed(firing=True)
+            else ev
+            for ev in evaluate_rules([rule], seen, references)
+        ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     if drift.rows:
         alerted = {
