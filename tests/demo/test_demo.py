@@ -25,6 +25,7 @@ pytestmark = pytest.mark.prefect
 
 R1 = "@".join(RELEASE_1)
 R2 = "@".join(RELEASE_2)
+DATA_QUALITY = "[P1] support_bot: data_quality"
 
 
 @pytest.fixture
@@ -111,7 +112,8 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     ):
         assert needle in first.output
 
-    payloads = sorted((directory / "slack").glob("*.json"))
+    payloads = sorted((directory / "outbox").glob("*.json"))
+    sent = {p.name: json.loads(p.read_text())["payload"] for p in payloads}  # the Block Kit
     kinds = sorted(row.kind for row in store.outbox())
     reminders = kinds.count("reminder")
     # 5 alerts opened; data_quality resolved (a thread reply and an update of the original);
@@ -122,17 +124,27 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     )
     assert 3 <= reminders <= 4
     assert len(payloads) == len(kinds) - 1  # the digested alert has no file of its own
-    headers = [json.loads(p.read_text())["blocks"][0]["text"]["text"] for p in payloads]
-    assert sum(h.startswith("[RESOLVED] [P1] support_bot: validation_failed") for h in headers) == 2
-    texts = [json.loads(p.read_text())["text"] for p in payloads]
-    drift_messages = [
-        json.loads(p.read_text()) for p in payloads if "input_length" in p.read_text()
-    ]
-    link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Report>"
+    headers = [m["blocks"][0]["text"]["text"] for m in sent.values()]
+    assert sum(h == f"[RESOLVED] {DATA_QUALITY}" for h in headers) == 2
+    texts = [m["text"] for m in sent.values()]
+    drift_messages = [m for m in sent.values() if "input_length" in json.dumps(m)]
+    link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Drift report>"
     assert len(drift_messages) == 2  # opened, then one reminder a day later
     for message in drift_messages:  # each links its own day's report of the cohort
         assert link in json.dumps(message["blocks"])
     assert sum("[REMINDER]" in m["text"] for m in drift_messages) == 1
+    # the bad-logging hour's alert names the check, its count, the quarantined records and
+    # example ids, and links that hour's validation page (which shows them), not a drift report
+    [quality] = [m for m, h in zip(sent.values(), headers, strict=True) if h == DATA_QUALITY]
+    said = json.dumps(quality, ensure_ascii=False)
+    assert f"between_latency_ms ({len(bad)} unexpected" in said
+    assert f"{len(bad)} records quarantined" in said
+    assert sorted(bad)[0] in said
+    hour = INCIDENT_BAD_LOGGING_HOUR
+    page = f"support_bot/validation/{hour:%Y-%m-%d}/{hour:%H%M}.html#release-"
+    assert page in said and "|Validation details>" in said and "|Drift report>" not in said
+    shown = (directory / "reports" / page.split("#")[0]).read_text()
+    assert "between_latency_ms" in shown and sorted(bad)[0] in shown
     reports = directory / "reports" / "support_bot"
     assert list(reports.glob(f"*/{R2}/plan={INCIDENT_LONG_PROMPT_PLAN}.html"))
     assert "input_length" in (reports / "index.html").read_text()
@@ -145,7 +157,7 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     assert again.exit_code == 0, again.output
     assert "windows run now: 0" in again.output
     assert {(a.rule, a.release, a.cohort) for a in store.alerts(state="firing")} == firing
-    assert {p.name: p.read_text() for p in (directory / "slack").glob("*.json")} == snapshot
+    assert {p.name: p.read_text() for p in (directory / "outbox").glob("*.json")} == snapshot
     assert len(store.outbox()) == len(kinds)
     assert store.metrics("support_bot") == metrics_before
     store.dispose()
