@@ -226,7 +226,7 @@ def test_an_evaluator_alert_shows_failing_records_with_the_judges_reasons():
     _check_golden("alert_evaluator.json", payload)
     summary = payload["blocks"][1]["text"]["text"]
     assert summary.startswith(
-        ":warning: groundedness: 16 of 74 sampled records failed "
+        ":warning: groundedness: 16 of 74 sampled records failed in this window "
         "(eval.groundedness 78.38% < 90.00%)"
     )
     table = next(b for b in payload["blocks"] if b["type"] == "section" and "text" in b

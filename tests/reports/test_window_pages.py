@@ -197,7 +197,8 @@ def test_an_evaluator_alert_shows_failing_records_with_reasons_and_links_the_jud
     message = _message(ctx, "tools_failing", "m2@p2", "route=faq")
     n = len(failing)
     assert message.summary.startswith(
-        f"tool_calls: {n} of {n} sampled records failed (eval.tool_calls 0.00% < 90.00%)"
+        f"tool_calls: {n} of {n} sampled records failed in this window "
+        "(eval.tool_calls 0.00% < 90.00%)"
     )
     [table] = message.tables
     assert table.title == "Failing records of tool_calls (release m2@p2, route=faq)"

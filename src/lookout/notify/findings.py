@@ -233,6 +233,8 @@ def evaluator_finding(alert: AlertState, found: EvaluatorFindings) -> Finding:
         elif alert.metric.startswith(("eval.", "eval_flagged.")):
             sample = "sampled" if alert.metric.startswith("eval.") else "flagged"
             headline = f"{evaluator}: {value.n - hits:,} of {value.n:,} {sample} records failed"
+        if headline:  # the alert's own value may be pooled over a lookback
+            headline += " in this window"
     examples = found.examples_of(evaluator, alert.release, alert.cohort, status)
     if not examples:
         return Finding(headline=headline)

@@ -103,10 +103,10 @@ class ValidationFindings:
         return self.quarantine.get(release, Quarantine(0))
 
     def example_ids(self, release: str, limit: int = EXAMPLE_IDS) -> tuple[str, ...]:
-        """Records to look at: quarantined ones first, then the failing expectations' examples."""
-        ids = list(self.quarantined(release).ids)
-        for outcome in self.failing(release):
-            ids += outcome.examples
+        """Records to look at: the failing expectations' examples (as their table shows them),
+        then other quarantined records."""
+        ids = [i for outcome in self.failing(release) for i in outcome.examples]
+        ids += self.quarantined(release).ids
         return tuple(dict.fromkeys(ids))[:limit]
 
 
