@@ -32,6 +32,7 @@ from lookout.core.summary import Summary
 from lookout.errors import LookoutError
 from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
+from lookout.runtime.pages import WindowPages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import WindowRun
@@ -265,6 +266,7 @@ def run_window(
         values += health_values(ctx, monitor, window, ops.stats["rows"])
         summaries = _window_summaries(run)
         drift = run.outcomes["drift"].detail if "drift" in run.outcomes else DriftOutcome()
+        pages = WindowPages(ctx, monitor, window, run.outcomes, values, kept)
         with ctx.store.monitor_lock(monitor.name):  # alert state: one writer
             alerting = timed(
                 "alerts",
@@ -278,6 +280,7 @@ def run_window(
                     drift,
                     run_url=run_url,
                     notify=notify,
+                    findings=pages,
                 ),
             )
             commit = _commit(run, run_id, values, alerting, kept, as_of, flow_run_id)

@@ -19,7 +19,9 @@ from lookout.notify.builder import AlertContext, alert_message
 from lookout.notify.channels.files import FileChannel
 from lookout.notify.channels.slack import SlackBotChannel
 from lookout.notify.delivery import deliver
+from lookout.notify.findings import Finding
 from lookout.notify.formats.blockkit import to_block_kit
+from lookout.notify.message import Link
 from lookout.store import OutboxMessage, ResultsStore
 from lookout.windows import Window
 
@@ -108,19 +110,20 @@ def test_resolved_payload_matches_golden_file():
         assert needle in text
 
 
-def test_report_and_run_links_are_added_when_known():
+def test_the_family_page_and_run_links_are_added_when_known():
+    page = Link("Release timeline", "https://reports.example.com/support_bot/releases.html")
     message = build_alert_message(
         "m3",
         _alert(),
         WINDOW,
         OWNER,
-        report_url="https://reports.example.com/support_bot/2026-11-03.html",
+        finding=Finding(link=page),
         run_url="https://prefect.example.com/flow-runs/flow-run/abc",
     )
     context = to_block_kit(message)["blocks"][-1]["elements"][0]["text"]
     assert context == (
         "<https://runbooks.example.com/support-ml/p99_latency_per_route|Runbook>  ·  "
-        "<https://reports.example.com/support_bot/2026-11-03.html|Report>  ·  "
+        "<https://reports.example.com/support_bot/releases.html|Release timeline>  ·  "
         "<https://prefect.example.com/flow-runs/flow-run/abc|Run>"
     )
 

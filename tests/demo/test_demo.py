@@ -26,6 +26,7 @@ pytestmark = pytest.mark.prefect
 
 R1 = "@".join(RELEASE_1)
 R2 = "@".join(RELEASE_2)
+DATA_QUALITY = "[P1] support_bot: data_quality"
 
 
 @pytest.fixture
@@ -126,18 +127,31 @@ def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_a
     # one file per message that went out, named by what it is; the digested alert has none
     assert len(files) == len([r for r in rows if r.group_id is None]) == len(kinds) - 1
     assert first.output.count("delivered now") == 1
-    headers = [f["payload"]["blocks"][0]["text"]["text"] for f in files]
+    sent = {f["message_id"]: f["payload"] for f in files}  # the Block Kit
+    headers = [m["blocks"][0]["text"]["text"] for m in sent.values()]
     # the resolve: a reply in the thread and the edit of the original, told apart in the files
     resolved = [f for f in files if f["kind"] in ("resolve", "update")]
     assert [f["role"] for f in resolved] == ["reply", "edit"]
-    assert sum(h.startswith("[RESOLVED] [P1] support_bot: data_quality") for h in headers) == 2
-    texts = [f["payload"]["text"] for f in files]
-    drift_messages = [f["payload"] for f in files if "input_length" in json.dumps(f)]
-    link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Report>"
+    assert sum(h == f"[RESOLVED] {DATA_QUALITY}" for h in headers) == 2
+    texts = [m["text"] for m in sent.values()]
+    drift_messages = [m for m in sent.values() if "input_length" in json.dumps(m)]
+    link = f"plan%3D{INCIDENT_LONG_PROMPT_PLAN}.html|Drift report>"
     assert len(drift_messages) == 2  # opened, then one reminder a day later
     for message in drift_messages:  # each links its own day's report of the cohort
         assert link in json.dumps(message["blocks"])
     assert sum("[REMINDER]" in m["text"] for m in drift_messages) == 1
+    # the bad-logging hour's alert names the check, its count, the quarantined records and
+    # example ids, and links that hour's validation page (which shows them), not a drift report
+    [quality] = [m for m, h in zip(sent.values(), headers, strict=True) if h == DATA_QUALITY]
+    said = json.dumps(quality, ensure_ascii=False)
+    assert f"between_latency_ms ({len(bad)} unexpected" in said
+    assert f"{len(bad)} records quarantined" in said
+    assert sum(record_id in said for record_id in bad) == 5  # example ids
+    hour = INCIDENT_BAD_LOGGING_HOUR
+    page = f"support_bot/validation/{hour:%Y-%m-%d}/{hour:%H%M}.html#release-"
+    assert page in said and "|Validation details>" in said and "|Drift report>" not in said
+    shown = (directory / "reports" / page.split("#")[0]).read_text()
+    assert "between_latency_ms" in shown and sorted(bad)[0] in shown
     reports = directory / "reports" / "support_bot"
     assert list(reports.glob(f"*/{R2}/plan={INCIDENT_LONG_PROMPT_PLAN}.html"))
     assert "input_length" in (reports / "index.html").read_text()

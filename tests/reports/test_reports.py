@@ -25,6 +25,8 @@ from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.config.loader import load_config
+from lookout.notify.formats.blockkit import to_block_kit
+from lookout.notify.message import Message
 from lookout.pipeline import Context, run_window
 from lookout.reports.retention import clean_reports
 from lookout.reports.site import refresh_site
@@ -139,9 +141,8 @@ def test_only_the_shifted_cohort_drifts_and_its_alert_links_the_report(drifted):
     alerts = ctx.store.alerts("bot")
     assert [(a.rule, a.release, a.cohort) for a in alerts] == [("long_prompts", R2, "region=eu")]
     outbox = [m for m in ctx.store.outbox() if m.kind == "open"]
-    payload = json.dumps(outbox[0].payload)
-    [[_label, url]] = [link for link in outbox[0].payload["links"] if link[0] == "Report"]
-    assert url.endswith("region%3Deu.html")
+    payload = json.dumps(to_block_kit(Message.from_json(outbox[0].payload)))
+    assert "|Drift report>" in payload and "region%3Deu.html" in payload
     assert "wasserstein" in payload or "ks " in payload  # the method and score in the message
     report = out_dir / "reports" / "bot" / DAY2.date().isoformat() / R2 / "region=eu.html"
     html = report.read_text()

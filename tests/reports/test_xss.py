@@ -1,17 +1,20 @@
 """Hostile logged values in every HTML page Lookout writes, opened in headless Chromium.
 
 A DuckDB warehouse whose release names (model_version, prompt_version), cohort values (region),
-routes, statuses and prompts are script and markup payloads. Two hourly windows run through
-`run_window` (release 1, then release 2 whose routes and statuses shifted), so the drift reports
-of release 2 (whole release, and the cohort its alert is about) are written by the pipeline; then
-the site (monitor index, root index, release timeline) and a scorecard of release 2 against
-release 1. Every page is opened from disk; any dialog, page error, console error or CSP
-violation fails the test, the payloads must be on screen as text, and the reports must still
-show Evidently's widgets.
+routes, statuses, record ids, tool names and prompts are script and markup payloads. Two hourly
+windows run through `run_window` (release 1, then release 2 whose routes and statuses shifted,
+some of whose latencies are negative and whose tool calls fail in the hostile region), so the
+pipeline writes the drift reports of release 2 (whole release, and the cohort its alert is
+about), and the window's validation details and judge summary its data-quality and evaluator
+alerts link; then the site (monitor index, root index, release timeline) and a scorecard of
+release 2 against release 1. Every page is opened from disk; any dialog, page error, console
+error or CSP violation fails the test, the payloads must be on screen as text, and the reports
+must still show Evidently's widgets.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +28,7 @@ from tests.conftest import PROFILES_YAML, T0, text_monitor_yaml, write_table
 from lookout.compare.releases import compare_releases
 from lookout.config.loader import load_config
 from lookout.pipeline import Context, run_window
-from lookout.reports.paths import report_path
+from lookout.reports.paths import report_path, slug, window_page_path
 from lookout.reports.scorecard import write_scorecard
 from lookout.reports.site import refresh_site
 from lookout.windows import Window
@@ -46,6 +49,9 @@ ROUTES = [
     "<b>bold</b> & <i>it</i> &amp;",
 ]
 BAD_STATUS = "<script>alert('status')</script>"
+RECORD = "<svg onload=alert('record_id')>"  # the ids of release 2's hostile-region records
+TOOL = "<img src=x onerror=alert('tool')>"  # a logged tool name, quoted by the judge's reason
+REASON = f"1/1 failed: {TOOL} (ok=false)"
 TEXTS = {  # column -> a logged text; texts reach reports only as derived features
     column: f"</script><script>alert('{column}')</script><img src=x onerror=alert('{column}')>"
     for column in ("prompt", "answer", "ctx")
@@ -53,6 +59,25 @@ TEXTS = {  # column -> a logged text; texts reach reports only as derived featur
 PER_HOUR = 400
 
 DRIFT_YAML = """
+      - name: data_quality
+        metric: validation_failed_expectations
+        op: ">"
+        threshold: 0
+        min_n: 1
+        for: 1
+        severity: P1
+        owner: team
+        split_by: ["*"]
+      - name: tools_failing
+        metric: eval.tool_calls
+        op: "<"
+        threshold: 0.9
+        min_n: 10
+        for: 1
+        significance: false
+        severity: P1
+        owner: team
+        split_by: [region]
       - name: routes_moved
         metric: drift.route
         op: ">="
@@ -66,6 +91,13 @@ DRIFT_YAML = """
       reference: {kind: previous_release, lookback: 1d}
       min_n: 30
       reports: {sample_rows: 2000, retention: 3650d}
+    validation:
+      expectations:
+        - {kind: between, column: latency_ms, min: 0, severity: critical}
+    evaluators:
+      enabled: true
+      checks:
+        - {name: tool_calls, sample: all}
 """
 
 
@@ -85,10 +117,15 @@ def _frame() -> pd.DataFrame:
         shifted = (region == REGION) & (hour == 1)
         route = np.where(shifted, rng.choice(routes, n, p=moved), rng.choice(routes, n, p=calm))
         latency = rng.lognormal(7, 0.4, n).round(1)
+        latency[np.flatnonzero(shifted)[:5]] = -1.0  # quarantined by a critical expectation
+        ids = [f"{RECORD}-{i:04d}" if s else f"h{hour}r{i:04d}" for i, s in enumerate(shifted)]
+        calls = np.where(
+            shifted, json.dumps([{"name": TOOL, "ok": False}]), '[{"name": "search_kb"}]'
+        )
         parts.append(
             pd.DataFrame(
                 {
-                    "request_id": [f"h{hour}r{i:04d}" for i in range(n)],
+                    "request_id": ids,
                     "event_time": ts.astype("datetime64[us]"),
                     "ingested_at": (ts + pd.Timedelta(seconds=5)).astype("datetime64[us]"),
                     "model_version": model,
@@ -105,6 +142,7 @@ def _frame() -> pd.DataFrame:
                     "retry_count": rng.choice([0, 0, 1], n),
                     "feedback": None,
                     "session_id": [f"s{hour}{i:04d}" for i in range(n)],
+                    "tool_calls": calls,
                     **TEXTS,
                 }
             )
@@ -122,7 +160,10 @@ def site(tmp_path_factory) -> dict[str, Path]:
     engine.dispose()
     cfg = tmp / "cfg"
     cfg.mkdir()
-    (cfg / "monitors.yml").write_text(text_monitor_yaml(0.5).rstrip("\n") + DRIFT_YAML)
+    monitors = text_monitor_yaml(0.5).replace(
+        "        input: prompt\n", "        input: prompt\n        tool_calls: tool_calls\n"
+    )
+    (cfg / "monitors.yml").write_text(monitors.rstrip("\n") + DRIFT_YAML)
     (cfg / "profiles.yml").write_text(
         PROFILES_YAML.format(
             warehouse=warehouse, store=f"sqlite:///{tmp / 'results.sqlite'}", out_dir=tmp / "out"
@@ -135,7 +176,12 @@ def site(tmp_path_factory) -> dict[str, Path]:
         results = [run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H)) for i in (0, 1)]
         assert [r.status for r in results] == ["succeeded"] * 2, [r.error for r in results]
         assert f"{R2} * route" in results[1].drifted, results[1].drifted
-        assert [(a.release, a.cohort) for a in ctx.store.alerts("bot")] == [(R2, COHORT)]
+        alerts = {(a.rule, a.release, a.cohort) for a in ctx.store.alerts("bot")}
+        assert alerts == {
+            ("routes_moved", R2, COHORT),
+            ("data_quality", R2, "*"),
+            ("tools_failing", R2, COHORT),
+        }
         refresh_site(ctx.store, ctx.out_dir, [monitor], T0 + 2 * H)
         comparison = compare_releases(
             ctx.store, ctx.warehouse, monitor, R1, R2, T0, T0 + 2 * H, min_n=10
@@ -151,6 +197,9 @@ def site(tmp_path_factory) -> dict[str, Path]:
         "root index": out / "reports" / "index.html",
         "release timeline": out / "reports" / "bot" / "releases.html",
         "scorecard": scorecard,
+        "validation details": out
+        / window_page_path("validation", "bot", Window(T0 + H, T0 + 2 * H)),
+        "judge summary": out / window_page_path("judges", "bot", Window(T0 + H, T0 + 2 * H)),
     }
     missing = [name for name, path in pages.items() if not path.exists()]
     assert not missing, missing  # report failures are only logged by the pipeline
@@ -165,7 +214,7 @@ def test_logged_texts_reach_no_page_and_labels_reach_no_page_raw(site):
         html = page.read_text(encoding="utf-8")
         for column in TEXTS:
             assert f"alert('{column}')" not in html, (page, column)
-        for label in (M1, P1, M2, P2, REGION, BAD_STATUS, *ROUTES[1:]):
+        for label in (M1, P1, M2, P2, REGION, BAD_STATUS, RECORD, TOOL, *ROUTES[1:]):
             assert label not in html, (page, label)
     report = site["report of the release"].read_text(encoding="utf-8")
     for feature in ("input_length", "output_length", "context_length", "output_refusal"):
@@ -337,6 +386,38 @@ def test_the_scorecard_shows_hostile_names_as_text(site, browser):
         opened.close()
 
 
+def test_the_validation_page_shows_hostile_releases_and_record_ids_as_text(site, browser):
+    opened = Opened(browser, site["validation details"])
+    try:
+        _assert_inert(opened)
+        page = opened.page
+        section = page.locator(f'section[id="release-{slug(R2)}"]')
+        assert section.locator("h2 .release-name").inner_text() == R2
+        ids = section.locator(".quarantined-ids code").all_inner_texts()
+        assert len(ids) == 5 and all(i.startswith(f"{RECORD}-") for i in ids)
+        examples = section.locator("code.example").all_inner_texts()
+        assert sorted(examples) == sorted(ids)  # the failing check's examples, as text
+        assert "between_latency_ms" in section.locator("table.checks").inner_text()
+    finally:
+        opened.close()
+
+
+def test_the_judge_page_shows_hostile_ids_cohorts_and_reasons_as_text(site, browser):
+    opened = Opened(browser, site["judge summary"])
+    try:
+        _assert_inert(opened)
+        page = opened.page
+        rows = page.locator("#rates tbody tr").all_inner_texts()
+        hostile = [r for r in rows if REGION.replace("\u2028", "") in r.replace("\u2028", "")]
+        assert hostile and all(r.split("\t")[1].strip() == R2 for r in hostile)
+        reasons = set(page.locator("td.reason").all_inner_texts())
+        assert reasons == {REASON}  # the tool's name as typed, inert
+        records = page.locator("code.record").all_inner_texts()
+        assert records and all(r.startswith(f"{RECORD}-") for r in records)
+    finally:
+        opened.close()
+
+
 @pytest.mark.parametrize(
     "kind",
     [
@@ -345,6 +426,8 @@ def test_the_scorecard_shows_hostile_names_as_text(site, browser):
         "root index",
         "release timeline",
         "scorecard",
+        "validation details",
+        "judge summary",
     ],
 )
 def test_each_page_policy_blocks_markup_that_got_in_anyway(site, browser, kind, tmp_path):

@@ -1,17 +1,22 @@
 """Alert transition -> neutral message, by one builder with a fixed section order.
 
-Header: severity, monitor and the rule's name. Then one line of what changed (the value, the
-threshold or the reference it is compared with), the facts (value, metric, release, cohort,
-window, since when, owner, severity, reference), what the stage that produced the metric adds
-(`detail`: a drifted column's method and scores), and links (runbook, report, run).
+Header: severity, monitor and the rule's name. Then one line of what changed: what the stage
+behind the metric found (`Finding.headline`: the failing checks, the failing records, the
+drifted column), then the value against its threshold or the reference it is compared with
+("p95 4,298 ms vs 2,643 ms in release v12 (+63%)"), and since when. Then the facts (value,
+metric, release, cohort, window, since, severity, reference, and the finding's own: records
+quarantined, example ids, a drift's scores), the finding's table (failing checks, failing
+records), and links: runbook, the page of the metric's family, the run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from lookout.alerts.lifecycle import AlertState
 from lookout.config.models import Monitor, Owner
+from lookout.notify.findings import NO_FINDING, Finding
 from lookout.notify.message import AlertRef, Fact, Link, Mention, Message, MessageKind
 from lookout.stages.registry import FAMILIES
 from lookout.windows import Window
@@ -64,9 +69,8 @@ class AlertContext:
     window: Window
     owner: Owner
     channel: str | None = None
-    report_url: str | None = None
     run_url: str | None = None
-    detail: str | None = None  # what the producing stage adds (a drifted column's scores)
+    finding: Finding = NO_FINDING  # what the stage behind the metric found, and its page
     previous_severity: str | None = None  # a severity change: from what
 
 
@@ -84,6 +88,27 @@ def _change_line(alert: AlertState) -> str:
     return f"{metric} {value} {alert.op} {format_value(metric, alert.threshold)}"
 
 
+def _duration(start: datetime, end: datetime) -> str:
+    """`45m`, `3h`, `2d 4h`: how long an alert has been (or was) firing."""
+    minutes = max(0, int((end - start) / timedelta(minutes=1)))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"
+
+
+def _what(alert: AlertState, finding: Finding, flag: bool) -> str:
+    """What is wrong: the finding first (checks, records, column), then the numbers."""
+    numbers = f"{alert.metric} {format_value(alert.metric, alert.value)}" if flag else None
+    numbers = numbers or _change_line(alert)
+    if finding.headline:
+        return f"{finding.headline} ({numbers})"
+    return numbers
+
+
 def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
     """One alert transition as a neutral message (kind from the event)."""
     kind = _KIND_OF_EVENT.get(event, "open")
@@ -93,58 +118,62 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
     family = FAMILIES.family(metric)
     flag = family is not None and family.unit == "flag"
     resolved = alert.state == "resolved"
+    finding = ctx.finding
     where = f"release {alert.release}, {cohort}"
     head = f"[{alert.severity}] {alert.monitor}: {alert.rule}"
+    since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
+    lasted = _duration(alert.first_window_start, ctx.window.end)
     if kind == "stale":
         title = f"[STALE] {head}"
         summary = (
             f"no data for {where} since {alert.last_window_start:%Y-%m-%d %H:%M} UTC: "
             "resolved as stale"
         )
+        finding = Finding()  # this window says nothing about a release it has no data of
     elif resolved:
         title = f"[RESOLVED] {head}"
-        summary = (
-            f"resolved: {metric} no longer drifted for {where}"
+        back = (
+            f"{metric} no longer drifted"
             if flag
-            else f"resolved: {metric} is back to {value} for {where}"
+            else f"{metric} back to {value} (alerted at {alert.op} "
+            f"{format_value(metric, alert.threshold)})"
         )
+        now = f" — {finding.headline}" if finding.headline else ""
+        summary = f"resolved after {lasted} (since {since}): {back} for {where}{now}"
     elif kind == "severity_change":
         previous = ctx.previous_severity or "?"
         moved = "escalated" if alert.severity < previous else "de-escalated"
         title = f"{head} {moved} from {previous}"
-        summary = f"{moved} from {previous} to {alert.severity}: {_change_line(alert)} for {where}"
+        what = _what(alert, finding, flag)
+        summary = f"{moved} from {previous} to {alert.severity}: {what} for {where}"
     elif kind == "reminder":
         title = f"[REMINDER] {head}"
         summary = (
-            f"still firing since {alert.first_window_start:%Y-%m-%d %H:%M} UTC: "
-            f"{_change_line(alert)} for {where}"
+            f"still firing since {since} ({lasted}): {_what(alert, finding, flag)} for {where}"
         )
     else:
         title = head
-        shown = f"{metric} {value}" if flag else _change_line(alert)
-        summary = f"{shown} for {where}"
+        again = "again: " if kind == "reopen" else ""
+        summary = f"{again}{_what(alert, finding, flag)} for {where}"
     facts = [
         Fact("Value", _value_fact(alert, resolved, flag)),
         Fact("Metric", f"{metric} ({FAMILIES.describe(metric)})"),
         Fact("Release", alert.release),
         Fact("Cohort", cohort),
         Fact("Window", f"{ctx.window.start:%Y-%m-%d %H:%M}–{ctx.window.end:%H:%M} UTC"),
-        Fact("Since", f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"),
-        Fact("Monitor", alert.monitor),
-        Fact("Owner", alert.owner),
+        Fact("Since", f"{since} ({lasted})"),
         Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
     ]
     if alert.reference is not None:
         reference = format_value(metric, alert.reference)
         facts.append(Fact("Reference", f"{reference} ({alert.reference_label})"))
-    if ctx.detail:
-        facts.append(Fact("Detail", ctx.detail))
+    facts += finding.facts
     links = []
     runbook = _runbook(alert, ctx.owner)
     if runbook:
         links.append(Link("Runbook", runbook))
-    if ctx.report_url:
-        links.append(Link("Report", ctx.report_url))
+    if finding.link is not None:
+        links.append(finding.link)
     if ctx.run_url:
         links.append(Link("Run", ctx.run_url))
     return Message(
@@ -155,6 +184,8 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
         owner=alert.owner,
         mentions=mentions_of(ctx.owner),
         facts=tuple(facts),
+        # what still fails is worth a table while the alert fires, not once it resolved
+        tables=() if resolved or kind == "stale" else finding.tables,
         links=tuple(links),
         alert=AlertRef(
             alert.fingerprint, alert.monitor, alert.rule, alert.release, alert.cohort, alert.state

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -25,8 +25,8 @@ from lookout.alerts.silences import Silence, active_silence, inhibited
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor, Owner
 from lookout.notify.builder import AlertContext, alert_message, failure_message, group_message
+from lookout.notify.findings import NO_FINDING, Findings
 from lookout.notify.message import AlertRef, Message, severity_rank
-from lookout.store.drift_rows import DriftRow
 from lookout.store.outbox import OutboxMessage
 from lookout.windows import Window
 
@@ -96,16 +96,6 @@ class QueuedMessages:
     supersede: list[str] = field(default_factory=list)  # held openings announced otherwise
 
 
-def _drift_detail(row: DriftRow | None) -> str | None:
-    """`wasserstein 0.42 > 0.1 against <reference> (n 102 vs 2,411)` for a drifted column."""
-    if row is None or row.score is None:
-        return None
-    return (
-        f"{row.method} {row.score:.3g} (threshold {row.threshold:.3g}) against "
-        f"{row.reference}; n {row.n_current:,} vs {row.n_reference:,}"
-    )
-
-
 def _held_back(
     ctx: Context, transition: Transition, silences: list[Silence], firing: Iterable[AlertState]
 ) -> str | None:
@@ -134,12 +124,10 @@ def outbox_messages(
     transitions: list[Transition],
     window: Window,
     run_url: str | None,
-    report_urls: dict[tuple[str, str], str] | None = None,
-    drift_rows: Sequence[DriftRow] = (),
+    findings: Findings | None = None,
 ) -> QueuedMessages:
-    """The outbox messages of one window's transitions (see the module docstring)."""
-    report_urls = report_urls or {}
-    drift_detail = {(r.release, r.cohort, f"drift.{r.column}"): r for r in drift_rows}
+    """The outbox messages of one window's transitions (see the module docstring).
+    `findings` says what the window's stages found about an alert and links its page."""
     silences = ctx.store.silences(active_at=datetime.now(UTC))
     firing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name, state="firing")}
     for transition in transitions:  # the state after this window
@@ -167,7 +155,7 @@ def outbox_messages(
             )
             continue
         owner = ctx.config.monitors.owners[alert.owner]
-        detail = _drift_detail(drift_detail.get((alert.release, alert.cohort, alert.metric)))
+        finding = findings.about(alert) if findings is not None else NO_FINDING
         for route in routes_of(owner, default_channel):
             if not route.takes(alert.severity):
                 continue
@@ -175,10 +163,8 @@ def outbox_messages(
                 window=window,
                 owner=owner,
                 channel=route.target if route.channel_type == "slack" else None,
-                report_url=report_urls.get((alert.release, alert.cohort))
-                or report_urls.get((alert.release, "*")),
                 run_url=run_url,
-                detail=detail,
+                finding=finding,
                 previous_severity=transition.previous_severity,
             )
             _queue_alert(ctx, monitor, transition, route, context, window, out, openings)

@@ -1,8 +1,11 @@
 """The stable path scheme of reports, and how a path becomes a link.
 
-`reports/<monitor>/<YYYY-MM-DD>/<release>/<cohort>.html`; release and cohort labels are logged
-data, so they become file-name-safe slugs (with a short hash when anything had to change, so
-two labels never share a file).
+Drift reports: `reports/<monitor>/<YYYY-MM-DD>/<release>/<cohort>.html`; release and cohort
+labels are logged data, so they become file-name-safe slugs (with a short hash when anything had
+to change, so two labels never share a file). A window's pages: `reports/<monitor>/validation/
+<YYYY-MM-DD>/<HHMM>.html` and `reports/<monitor>/judges/<YYYY-MM-DD>/<HHMM>.html` (their own
+folders: a release slug can never land on them). The release timeline:
+`reports/<monitor>/releases.html`.
 """
 
 from __future__ import annotations
@@ -13,9 +16,22 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["REPORTS_DIR", "index_path", "report_path", "report_url", "slug"]
+from lookout.windows import Window
+
+__all__ = [
+    "REPORTS_DIR",
+    "WINDOW_PAGE_KINDS",
+    "anchor",
+    "index_path",
+    "releases_path",
+    "report_path",
+    "report_url",
+    "slug",
+    "window_page_path",
+]
 
 REPORTS_DIR = "reports"
+WINDOW_PAGE_KINDS = ("validation", "judges")  # per-window pages, in day folders of their own
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=@-]+")
 
 
@@ -35,13 +51,34 @@ def report_path(monitor: str, day: date, release: str, cohort: str) -> str:
     return f"{REPORTS_DIR}/{monitor}/{day.isoformat()}/{slug(release)}/{slug(cohort)}.html"
 
 
+def window_page_path(kind: str, monitor: str, window: Window) -> str:
+    """A window's validation details or judge summary, relative to the output directory."""
+    if kind not in WINDOW_PAGE_KINDS:
+        raise ValueError(f"unknown window page {kind!r} (one of {WINDOW_PAGE_KINDS})")
+    start = window.start
+    return f"{REPORTS_DIR}/{monitor}/{kind}/{start.date().isoformat()}/{start:%H%M}.html"
+
+
+def releases_path(monitor: str) -> str:
+    return f"{REPORTS_DIR}/{monitor}/releases.html"
+
+
+def anchor(prefix: str, label: str) -> str:
+    """The id of a section of a page about one label (a release, an evaluator)."""
+    return f"{prefix}-{slug(label)}"
+
+
 def index_path(monitor: str) -> str:
     return f"{REPORTS_DIR}/{monitor}/index.html"
 
 
-def report_url(relative: str | None, out_dir: Path, base_url: str | None) -> str | None:
-    """`report_base_url` + path when configured (an http(s) link), else None (a local file)."""
+def report_url(
+    relative: str | None, out_dir: Path, base_url: str | None, fragment: str | None = None
+) -> str | None:
+    """`report_base_url` + path (+ `#fragment`) when configured (an http(s) link), else None
+    (a local file)."""
     if relative is None or not base_url:
         return None
     inside = relative.removeprefix(f"{REPORTS_DIR}/")
-    return f"{base_url.rstrip('/')}/{quote(inside)}"
+    url = f"{base_url.rstrip('/')}/{quote(inside)}"
+    return f"{url}#{quote(fragment)}" if fragment else url

@@ -17,7 +17,8 @@ __all__ = ["refresh_site"]
 def refresh_site(
     store: ResultsStore, out_dir: Path, monitors: list[Monitor], now: datetime
 ) -> list[Path]:
-    """Delete reports past retention, then rewrite the index pages (they mark expired links)."""
+    """Delete reports and window pages past retention (`drift.reports.retention`), then rewrite
+    the index pages (they mark expired links)."""
     written = []
     for monitor in monitors:
         written.append(
@@ -29,9 +30,10 @@ def refresh_site(
                 now,
             )
         )
+        # drift reports and the window pages alerts link (validation, judges) alike
+        clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
         if not monitor.drift.enabled:
             continue
-        clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
         written.append(write_index(out_dir, monitor.name, store.drift(monitor.name)))
     if written:
         written.append(write_root_index(out_dir))

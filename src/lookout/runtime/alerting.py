@@ -23,9 +23,10 @@ from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
 from lookout.core.seasonal import expected_rows, history_starts, traffic_ratio
 from lookout.core.summary import Summary
+from lookout.notify.findings import Findings
 from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report
-from lookout.reports.paths import report_path, report_url
+from lookout.reports.paths import report_path
 from lookout.runtime.redact import redact_secrets
 from lookout.store.results import OutboxMessage
 from lookout.windows import Window
@@ -86,14 +87,6 @@ def _history(
     return History(stored)
 
 
-def _drift_detail_urls(ctx: Context, drift: DriftOutcome) -> dict[tuple[str, str], str]:
-    return {
-        (row.release, row.cohort): url
-        for row in drift.rows
-        if (url := report_url(row.report_path, ctx.out_dir, ctx.config.target.report_base_url))
-    }
-
-
 def evaluate_alerts(
     ctx: Context,
     monitor: Monitor,
@@ -105,8 +98,10 @@ def evaluate_alerts(
     *,
     run_url: str | None,
     notify: bool,
+    findings: Findings | None = None,
 ) -> AlertOutcome:
-    """Every rule on this window, and what it changes: transitions and messages to queue."""
+    """Every rule on this window, and what it changes: transitions and messages to queue
+    (`findings`: what the stages found about an alert, and the page its message links)."""
     rules = [*monitor.rules, *builtin_rules(monitor)]
     existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
     history = _history(ctx, monitor, window, rules, summaries)
@@ -142,9 +137,7 @@ def evaluate_alerts(
             if t.opens or t.event in ("reminder", "severity_changed")
         }
         attach_reports(ctx, monitor, window, drift, alerted)
-    queued = outbox_messages(
-        ctx, monitor, transitions, window, run_url, _drift_detail_urls(ctx, drift), drift.rows
-    )
+    queued = outbox_messages(ctx, monitor, transitions, window, run_url, findings)
     messages = queued.messages
     if not notify:
         # a backfill of old windows pages nobody about them, but an alert that was

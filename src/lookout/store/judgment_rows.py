@@ -97,11 +97,16 @@ def save_judgments(
 
 
 def read_judgments(
-    conn: sa.Connection, monitor: str, evaluator: str | None = None
+    conn: sa.Connection,
+    monitor: str,
+    evaluator: str | None = None,
+    window_start: datetime | None = None,
 ) -> list[dict[str, Any]]:
     j = schema.judgments
     query = sa.select(j).where(j.c.monitor == monitor)
     if evaluator is not None:
         query = query.where(j.c.evaluator == evaluator)
+    if window_start is not None:
+        query = query.where(j.c.window_start == window_start)
     query = query.order_by(j.c.window_start, j.c.evaluator, j.c.record_id)
     return [dict(row) for row in conn.execute(query).mappings()]

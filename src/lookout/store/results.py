@@ -670,9 +670,11 @@ class ResultsStore:
                 conn, monitor, _db_time(window_start), releases, judgments, _db_time(judged_at)
             )
 
-    def judgments(self, monitor: str, evaluator: str | None = None) -> list[dict[str, Any]]:
+    def judgments(
+        self, monitor: str, evaluator: str | None = None, *, window_start: datetime | None = None
+    ) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = read_judgments(conn, monitor, evaluator)
+            rows = read_judgments(conn, monitor, evaluator, _db_time(window_start))
         for row in rows:
             row["window_start"] = _utc(row["window_start"])
         return rows
@@ -895,18 +897,26 @@ class ResultsStore:
         with self.engine.connect() as conn:
             return {row[0]: _utc(row[1]) for row in conn.execute(query)}  # type: ignore[misc]
 
-    def validations(self, monitor: str, status: str | None = None) -> list[dict[str, Any]]:
+    def validations(
+        self, monitor: str, status: str | None = None, *, window_start: datetime | None = None
+    ) -> list[dict[str, Any]]:
         v = schema.validations
         query = sa.select(v).where(v.c.monitor == monitor)
         if status is not None:
             query = query.where(v.c.status == status)
+        if window_start is not None:
+            query = query.where(v.c.window_start == _db_time(window_start))
         query = query.order_by(v.c.window_start, v.c.release, v.c.expectation)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def quarantined(self, monitor: str) -> list[dict[str, Any]]:
+    def quarantined(
+        self, monitor: str, *, window_start: datetime | None = None
+    ) -> list[dict[str, Any]]:
         q = schema.quarantine
         query = sa.select(q).where(q.c.monitor == monitor).order_by(q.c.window_start, q.c.record_id)
+        if window_start is not None:
+            query = query.where(q.c.window_start == _db_time(window_start))
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

@@ -23,7 +23,9 @@ from lookout.checks.evaluators.registry import ConfiguredEvaluator
 from lookout.checks.evaluators.sampling import Selection, select_records
 from lookout.checks.evaluators.summary import (
     Graded,
+    JudgedExample,
     calibration_metrics,
+    failing_examples,
     human_label,
     judgment_metrics,
     judgment_summaries,
@@ -58,6 +60,8 @@ class EvalOutcome:
     budget_exhausted: str | None = None  # "max_judgments" / "max_usd" when the budget stopped it
     seconds: dict[str, float] = field(default_factory=dict)
     summaries: dict[tuple[str, str], Summary] = field(default_factory=dict)
+    # failing and errored records per evaluator x release x cohort, for pages and alerts
+    examples: list[JudgedExample] = field(default_factory=list)
 
 
 def _fields(monitor: Monitor, evaluators: Sequence[ConfiguredEvaluator]) -> list[str]:
@@ -288,4 +292,5 @@ def run_evaluators(
         )
     outcome.metrics = judgment_metrics(graded) + calibration_metrics(graded)
     outcome.summaries = judgment_summaries(graded)
+    outcome.examples = failing_examples(graded)
     return outcome

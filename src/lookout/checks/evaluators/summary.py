@@ -19,11 +19,14 @@ from lookout.checks.stats import wilson_interval
 from lookout.core.summary import Summary
 
 __all__ = [
+    "EXAMPLES_PER_GROUP",
     "Calibration",
     "Graded",
+    "JudgedExample",
     "auroc",
     "calibration",
     "calibration_metrics",
+    "failing_examples",
     "human_label",
     "judgment_metrics",
     "judgment_summaries",
@@ -42,6 +45,55 @@ class Graded:
     cohorts: tuple[str, ...]  # cohort labels of the record, e.g. ("route=faq", "region=eu")
     random: bool  # in the stratified random sample (else: flagged only)
     human: str | None = None  # "pass" / "fail" from feedback or `expected`
+
+
+EXAMPLES_PER_GROUP = 10  # failing (and errored) records kept per evaluator x release x cohort
+
+
+@dataclass(frozen=True)
+class JudgedExample:
+    """A record an evaluator failed (or could not judge), for the judge page and alerts."""
+
+    record_id: str
+    evaluator: str
+    release: str
+    cohorts: tuple[str, ...]  # the record's cohort labels; () when not known (stored rows)
+    status: str  # "judged" (a fail) or "error"
+    score: float | None
+    reason: str
+    sample: str  # "random", "flagged", or "" when not known
+
+
+def failing_examples(
+    graded: Iterable[Graded], per_group: int = EXAMPLES_PER_GROUP
+) -> list[JudgedExample]:
+    """Up to `per_group` failed and up to `per_group` errored records per evaluator x release x
+    cohort (`*` included), lowest scores first, then by record id: every alert on a pass rate
+    or an error share can show records of its own cohort."""
+    bad = [g for g in graded if g.judgment.label == "fail" or g.judgment.status == "error"]
+    bad.sort(key=lambda g: (g.judgment.score or 0.0, g.judgment.record_id, g.judgment.evaluator))
+    taken: dict[tuple[str, str, str, str], int] = {}
+    out: list[JudgedExample] = []
+    for item in bad:
+        j = item.judgment
+        keys = [(j.evaluator, item.release, cohort, j.status) for cohort in ("*", *item.cohorts)]
+        if all(taken.get(key, 0) >= per_group for key in keys):
+            continue
+        for key in keys:
+            taken[key] = taken.get(key, 0) + 1
+        out.append(
+            JudgedExample(
+                record_id=j.record_id,
+                evaluator=j.evaluator,
+                release=item.release,
+                cohorts=item.cohorts,
+                status=j.status,
+                score=j.score,
+                reason=j.reason,
+                sample="random" if item.random else "flagged",
+            )
+        )
+    return out
 
 
 def human_label(feedback: object, expected: object, negative_feedback: Iterable[str]) -> str | None:

@@ -14,10 +14,18 @@ from typing import Any
 
 from lookout.notify.message import Mention, Message
 
-__all__ = ["MAX_GROUPED", "MAX_SECTION_CHARS", "escape_mrkdwn", "mention_text", "to_block_kit"]
+__all__ = [
+    "MAX_FIELDS",
+    "MAX_GROUPED",
+    "MAX_SECTION_CHARS",
+    "escape_mrkdwn",
+    "mention_text",
+    "to_block_kit",
+]
 
 MAX_GROUPED = 20  # alerts listed in one grouped message (2 blocks each; Slack allows 50 blocks)
 MAX_SECTION_CHARS = 3000
+MAX_FIELDS = 10
 _EMOJI = {
     "P0": ":rotating_light:",
     "P1": ":warning:",
@@ -80,7 +88,7 @@ def to_block_kit(message: Message) -> dict[str, Any]:
     if message.items:
         return _grouped(message)
     mentions = " ".join(mention_text(m) for m in message.mentions)
-    fields = [_plain(f"{f.label}\n{f.value}", 2000) for f in message.facts][:10]
+    fields = [_plain(f"{f.label}\n{f.value}", 2000) for f in message.facts]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(message.title, 150)},
         {
@@ -89,8 +97,8 @@ def to_block_kit(message: Message) -> dict[str, Any]:
         },
         {"type": "context", "elements": [_owner_line(message)]},
     ]
-    if fields:
-        blocks.append({"type": "section", "fields": fields})
+    for start in range(0, len(fields), MAX_FIELDS):  # Slack takes 10 fields a section
+        blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
     blocks += _table_text(message)
     links = _links(message)
     if links:
