@@ -29,7 +29,12 @@ class _Model(BaseModel):
 
 
 class Condition(_Model):
-    metric: str
+    """One condition: how much worse the candidate may be on one metric."""
+
+    metric: str = Field(
+        description="a rate (error_rate, eval.<evaluator>, validation.<expectation>...) or "
+        "a latency, TTFT or cost metric"
+    )
     max_worse: float | None = Field(
         default=None, ge=0, description="allowed worsening in the metric's unit (0.02 = 2 points)"
     )
@@ -71,13 +76,23 @@ class Condition(_Model):
 
 
 class GatePolicy(_Model):
+    """A gate policy (`lookout gate --policy gate.yml`): conditions the candidate must pass."""
+
     baseline: str = Field(
         default="previous", description="'previous' (the release seen before) or a release"
     )
-    period: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(days=7)
-    min_n: int = Field(default=200, ge=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    conditions: list[Condition] = Field(min_length=1)
+    period: Annotated[timedelta, BeforeValidator(parse_duration)] = Field(
+        default=timedelta(days=7), description="the stored results of this long before now"
+    )
+    min_n: int = Field(
+        default=200,
+        ge=1,
+        description="cohorts with fewer records on a side are skipped (and listed)",
+    )
+    alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="significance level, after Holm's correction"
+    )
+    conditions: list[Condition] = Field(min_length=1, description="every one must pass")
 
 
 @dataclass(frozen=True)

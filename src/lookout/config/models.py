@@ -103,7 +103,10 @@ class DatabaseTarget(_Model):
     neither). `null` leaves the server's default, which for PostgreSQL is: wait forever.
     """
 
-    url: SecretStr
+    url: SecretStr = Field(
+        description="a SQLAlchemy URL (duckdb:///file.duckdb, sqlite:///results.sqlite, "
+        "postgresql+psycopg://user:pass@host/db); shown with the password masked"
+    )
     lock_timeout: Duration | None = Field(
         default=STORE_DEFAULTS.lock_timeout, description="longest wait for another session's lock"
     )
@@ -163,7 +166,9 @@ class WarehouseTarget(DatabaseTarget):
     """The warehouse, opened read-only by default (DuckDB: several processes may then read one
     file; SQLite: `mode=ro`; PostgreSQL: read-only transactions for Lookout's own queries)."""
 
-    read_only: bool = True
+    read_only: bool = Field(
+        default=True, description="open the warehouse read-only (Lookout never writes there)"
+    )
     lock_timeout: Duration | None = Field(
         default=WAREHOUSE_DEFAULTS.lock_timeout,
         description="longest wait for another session's lock",
@@ -186,11 +191,23 @@ class WarehouseTarget(DatabaseTarget):
 class SlackTarget(_Model):
     """Bot token (chat.postMessage, threads) or incoming webhook; neither means file outbox."""
 
-    bot_token: SecretStr | None = None
-    webhook_url: SecretStr | None = None
-    default_channel: str | None = None
-    # For Slack-compatible proxies and tests; the real API when unset.
-    base_url: str | None = None
+    bot_token: SecretStr | None = Field(
+        default=None,
+        description="a bot token: chat.postMessage with threads, edits and exactly-once "
+        "lookups; empty: no Slack",
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="an incoming webhook instead: one channel, no threads, no edits, at least once",
+    )
+    default_channel: str | None = Field(
+        default=None, description="where alerts go when their owner names no channel"
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="the Slack Web API's base URL, for Slack-compatible proxies and tests; "
+        "null: the real API",
+    )
 
     @field_validator("bot_token", "webhook_url", mode="before")
     @classmethod
@@ -203,23 +220,35 @@ class SlackTarget(_Model):
 
 
 class Price(_Model):
-    input_per_1m: float = Field(ge=0)
-    output_per_1m: float = Field(ge=0)
+    """A model's token prices in USD."""
+
+    input_per_1m: float = Field(ge=0, description="USD per 1M prompt (input) tokens")
+    output_per_1m: float = Field(ge=0, description="USD per 1M completion (output) tokens")
 
 
 class JudgeTarget(_Model):
     """An OpenAI-compatible chat endpoint for LLM judges (used by the evaluator stage)."""
 
-    base_url: str | None = None
-    model: str | None = None
-    api_key: SecretStr | None = None
+    base_url: str | None = Field(
+        default=None,
+        description="the endpoint's base URL (https://api.openai.com/v1, a vLLM, Ollama or "
+        "LiteLLM server...); null: no LLM judges",
+    )
+    model: str | None = Field(default=None, description="the model name sent with each request")
+    api_key: SecretStr | None = Field(
+        default=None, description="the endpoint's key; empty for servers that need none"
+    )
     concurrency: int = Field(default=8, ge=1, description="requests in flight at once")
-    rpm: float | None = Field(default=None, gt=0, description="requests per minute; None: no cap")
+    rpm: float | None = Field(default=None, gt=0, description="requests per minute; null: no cap")
     timeout_s: float = Field(default=60.0, gt=0, description="per HTTP attempt")
     max_retries: int = Field(default=3, ge=0, description="on 429 (Retry-After), 5xx, timeouts")
     prices: dict[str, Price] = Field(default={}, description="model -> USD per 1M tokens")
-    temperature: float | None = 0.0
-    max_tokens: int | None = 512
+    temperature: float | None = Field(
+        default=0.0, description="null: not sent (some reasoning models refuse it)"
+    )
+    max_tokens: int | None = Field(
+        default=512, description="the longest reply asked for; null: not sent"
+    )
     structured_output: bool = Field(
         default=True, description="ask for a JSON schema reply; falls back when refused"
     )
@@ -277,10 +306,10 @@ class EmailTarget(_Model):
     A password is only ever sent after STARTTLS; `ca_file` trusts a private relay's CA.
     """
 
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
+    host: str = Field(min_length=1, description="the SMTP relay's host name")
+    port: int = Field(default=587, ge=1, le=65535, description="587: submission with STARTTLS")
     starttls: bool = Field(default=True, description="upgrade to TLS before anything is sent")
-    username: str | None = None
+    username: str | None = Field(default=None, description="with password, or neither")
     password: SecretStr | None = Field(
         default=None, description="from {{ env_var(...) }} only; never written in the file"
     )
@@ -314,8 +343,9 @@ class EmailTarget(_Model):
 class PagerDutyTarget(_Model):
     """The PagerDuty Events API v2 endpoint (the routing keys are the owners')."""
 
-    events_url: Annotated[str, AfterValidator(_http_url)] = (
-        "https://events.pagerduty.com/v2/enqueue"
+    events_url: Annotated[str, AfterValidator(_http_url)] = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        description="where events are posted (another URL for proxies and tests)",
     )
     timeout_s: float = Field(default=10.0, gt=0, description="per HTTP attempt")
     max_retries: int = Field(default=3, ge=0, le=10, description="on 429, 5xx and timeouts")
@@ -325,9 +355,15 @@ class PagerDutyTarget(_Model):
 
 
 class Target(_Model):
+    """One target: where the records are read, where results go, and how owners are told."""
+
     warehouse: WarehouseTarget
     store: StoreTarget
-    out_dir: str = "lookout-out"
+    out_dir: str = Field(
+        default="lookout-out",
+        description="files Lookout writes: drift reports and scorecards under reports/, the "
+        "file outbox (outbox/*.json) when no Slack is configured",
+    )
     slack: SlackTarget = SlackTarget()
     email: EmailTarget | None = Field(
         default=None, description="SMTP relay; needed when an owner has an email route"
@@ -350,8 +386,13 @@ class Target(_Model):
 
 
 class ProfilesFile(_Model):
-    target: str
-    outputs: dict[str, Target]
+    """profiles.yml: named targets (dbt style) and the one used by default."""
+
+    target: str = Field(
+        description="the output used unless `--target` names another; usually "
+        "\"{{ env_var('LOOKOUT_TARGET', 'dev') }}\""
+    )
+    outputs: dict[str, Target] = Field(description="the targets by name (dev, prod...)")
 
     @model_validator(mode="after")
     def _target_exists(self) -> ProfilesFile:
@@ -367,8 +408,8 @@ class ProfilesFile(_Model):
 class EmailRoute(_Model):
     """An owner's mailbox(es): alerts of `min_severity` or worse, one email per message."""
 
-    to: list[EmailAddress] = Field(min_length=1)
-    min_severity: Severity = "P1"
+    to: list[EmailAddress] = Field(min_length=1, description="the recipients")
+    min_severity: Severity = Field(default="P1", description="this severity or worse is mailed")
 
 
 _ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
@@ -379,7 +420,9 @@ class PagerDutyRoute(_Model):
     or worse open, acknowledge and resolve an incident there."""
 
     routing_key: SecretStr = Field(description="from {{ env_var(...) }} only")
-    min_severity: Severity = "P0"
+    min_severity: Severity = Field(
+        default="P0", description="this severity or worse opens an incident"
+    )
 
     @field_validator("routing_key")
     @classmethod
@@ -393,24 +436,49 @@ class Owner(_Model):
     """Who gets told, and where. Slack (the channel, user ids and a user group to mention) gets
     every severity; `email` and `pagerduty` are further routes from a minimum severity."""
 
-    slack_users: list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]] = []
-    slack_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = None
-    channel: str | None = None
-    runbook_base: str | None = None
-    email: EmailRoute | None = None
-    pagerduty: PagerDutyRoute | None = None
+    slack_users: list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]] = Field(
+        default=[], description="Slack user ids mentioned in its alerts (as <@U...>)"
+    )
+    slack_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = Field(
+        default=None, description="a Slack user group id mentioned (as <!subteam^S...>)"
+    )
+    channel: str | None = Field(
+        default=None,
+        description="where its alerts are posted; null: the profile's slack.default_channel",
+    )
+    runbook_base: str | None = Field(
+        default=None,
+        description="a rule without its own runbook links <runbook_base>/<rule name>",
+    )
+    email: EmailRoute | None = Field(
+        default=None,
+        description="also mail alerts of min_severity or worse (needs `email:` in the profile)",
+    )
+    pagerduty: PagerDutyRoute | None = Field(
+        default=None,
+        description="also open PagerDuty incidents for alerts of min_severity or worse",
+    )
 
 
 class SourceConfig(_Model):
     """Where a monitor's records live and how their columns map onto the record contract."""
 
-    table: Identifier
-    schema_: Identifier | None = Field(default=None, alias="schema")
+    table: Identifier = Field(description="the table of records (quoted by SQLAlchemy)")
+    schema_: Identifier | None = Field(
+        default=None, alias="schema", description="the table's schema; null: the default one"
+    )
     columns: dict[str, Identifier] = Field(
         description="canonical field (or OTel/OpenInference alias) -> column in the table"
     )
-    release: list[str] = ["model_version", "prompt_version"]
-    cohorts: list[Identifier] = []
+    release: list[str] = Field(
+        default=["model_version", "prompt_version"],
+        description="the fields whose values, joined with @, name a release",
+    )
+    cohorts: list[Identifier] = Field(
+        default=[],
+        description="columns whose values each get their metrics (canonical fields or other "
+        "columns of the table); every column on its own, not the cross product",
+    )
     max_cohort_values: int = Field(
         default=50,
         ge=1,
@@ -422,8 +490,13 @@ class SourceConfig(_Model):
         default=timedelta(days=7),
         description="the trailing period whose traffic ranks cohort values for the cap",
     )
-    ok_statuses: list[str] = ["ok", "success"]
-    negative_feedback: list[str] = ["thumbs_down", "negative", "-1"]
+    ok_statuses: list[str] = Field(
+        default=["ok", "success"], description="status values that are not errors"
+    )
+    negative_feedback: list[str] = Field(
+        default=["thumbs_down", "negative", "-1"],
+        description="feedback values that count as negative",
+    )
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
@@ -449,9 +522,21 @@ class SourceConfig(_Model):
 
 
 class WindowConfig(_Model):
-    size: Duration = timedelta(hours=1)
-    grace: Duration = timedelta(minutes=15)
-    late_lookback: Duration = timedelta(days=1)
+    """The monitor's time windows: `[start, end)`, aligned to the epoch in UTC."""
+
+    size: Duration = Field(
+        default=timedelta(hours=1),
+        description="a window's length: divides a day (5m, 15m, 1h...) or is whole days",
+    )
+    grace: Duration = Field(
+        default=timedelta(minutes=15),
+        description="a window is processed once end + grace has passed (late logs arrive)",
+    )
+    late_lookback: Duration = Field(
+        default=timedelta(days=1),
+        description="with ingested_at mapped: rows arriving later for a window this recent "
+        "make the next run recompute it",
+    )
     start: datetime | None = Field(
         default=None, description="first window start; default: one day before the first run"
     )
@@ -477,10 +562,16 @@ class WindowConfig(_Model):
 
 
 class MetricsConfig(_Model):
+    """How the ops metrics are computed."""
+
     prices: dict[str, Price] = Field(
         default={}, description="model_version -> USD per 1M tokens, used when cost_usd is unmapped"
     )
-    pushdown: Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)] = "auto"
+    pushdown: Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)] = Field(
+        default="auto",
+        description="aggregate in the warehouse with GROUP BY: auto (DuckDB only, where it is "
+        "faster), on, off (pandas on the window's rows); the numbers are the same",
+    )
 
 
 class _ReferencePeriod(_Model):
@@ -512,7 +603,11 @@ class _ReferencePeriod(_Model):
 class RuleReference(_ReferencePeriod):
     """What a change rule compares a window's value with (a pooled value of stored metrics)."""
 
-    kind: Literal["previous_release", "baseline"] = "previous_release"
+    kind: Literal["previous_release", "baseline"] = Field(
+        default="previous_release",
+        description="the release that appeared before this one (over `lookback`), or a "
+        "pinned period of every release (`start`, `end`)",
+    )
     change: Literal["absolute", "relative"] = Field(
         default="relative",
         description="threshold is the allowed change: value op ref + t (absolute) or "
@@ -523,8 +618,8 @@ class RuleReference(_ReferencePeriod):
 class Escalation(_Model):
     """A higher severity for the same alert past a further threshold (one alert, one thread)."""
 
-    severity: Literal["P0", "P1"]
-    threshold: float
+    severity: Literal["P0", "P1"] = Field(description="more severe than the level before")
+    threshold: float = Field(description="further past the threshold than the level before")
 
 
 _SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2}
@@ -541,10 +636,19 @@ Over = Annotated[Literal["auto"] | timedelta, BeforeValidator(_over)]
 
 
 class AlertRule(_Model):
-    name: Identifier
-    metric: str
-    op: Literal[">", ">=", "<", "<="]
-    threshold: float
+    """One rule: a metric, a threshold, who is told; evaluated per release x cohort."""
+
+    name: Identifier = Field(
+        description="the rule's id: part of each alert's fingerprint and of its runbook link"
+    )
+    metric: str = Field(
+        description="any metric Lookout computes (error_rate, latency_p99_ms, "
+        "eval.<evaluator>, drift.<column>, validation.<expectation>...)"
+    )
+    op: Literal[">", ">=", "<", "<="] = Field(description="breach when value op threshold")
+    threshold: float = Field(
+        description="the limit; with a `reference`, the allowed change from it"
+    )
     min_n: int | None = Field(
         default=None,
         ge=1,
@@ -574,9 +678,15 @@ class AlertRule(_Model):
         "(hysteresis); default: `for` windows (two normal windows resolve what two breaching "
         "ones opened); 0s: at the first normal evaluation",
     )
-    severity: Literal["P0", "P1", "P2"] = "P1"
-    owner: str
-    runbook: str | None = None
+    severity: Literal["P0", "P1", "P2"] = Field(
+        default="P1",
+        description="P0 is the most urgent (while it fires, P1/P2 alerts sharing its labels "
+        "are held back); P2 opens into a daily digest",
+    )
+    owner: str = Field(description="a key of `owners`: who is told")
+    runbook: str | None = Field(
+        default=None, description="a link; null: the owner's <runbook_base>/<rule name>"
+    )
     split_by: list[str] | None = Field(
         default=None,
         description="cohort columns to alert per value; '*' is the release overall; "
@@ -631,32 +741,51 @@ class AlertRule(_Model):
 class DriftReference(_ReferencePeriod):
     """What a window is compared with."""
 
-    kind: Literal["previous_release", "baseline", "week_ago"] = "previous_release"
+    kind: Literal["previous_release", "baseline", "week_ago"] = Field(
+        default="previous_release",
+        description="the previous release (its last `lookback` before this one appeared), a "
+        "pinned period (`start`, `end`), or the same hours a week earlier",
+    )
 
 
 DriftMethod = Literal["auto", "wasserstein", "psi", "jensenshannon", "ks", "chisquare", "z"]
 
 
 class DriftReports(_Model):
-    enabled: bool = True
+    """The Evidently HTML report of a drifted day, per release and cohort."""
+
+    enabled: bool = Field(default=True, description="write reports (the metrics do not need them)")
     sample_rows: int = Field(
         default=20_000, ge=100, description="rows per side given to Evidently for the HTML"
     )
-    retention: Duration = timedelta(days=30)
+    retention: Duration = Field(
+        default=timedelta(days=30), description="day folders older than this are deleted"
+    )
 
 
 class DriftConfig(_Model):
     """Drift of each window against a reference, per release and cohort."""
 
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="run the drift stage")
     reference: DriftReference = DriftReference()
     columns: list[str] = Field(default=[], description="default: every column drift knows")
-    exclude: list[str] = []
+    exclude: list[str] = Field(default=[], description="columns left out")
     min_n: int = Field(default=100, ge=10, description="rows per side below: not enough data")
-    numeric_method: DriftMethod = "auto"
-    categorical_method: DriftMethod = "auto"
+    numeric_method: DriftMethod = Field(
+        default="auto",
+        description="auto: KS when both sides have at most 1,000 rows, else Wasserstein "
+        "(normalised by the reference's standard deviation)",
+    )
+    categorical_method: DriftMethod = Field(
+        default="auto",
+        description="auto: chi-square (z-test for two categories) when both sides have at most "
+        "1,000 rows, else Jensen-Shannon",
+    )
     thresholds: dict[str, float] = Field(default={}, description="method -> threshold")
-    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    correction: Literal["holm", "bonferroni", "none"] = Field(
+        default="holm",
+        description="for the p-value tests of one release x cohort (one per column)",
+    )
     cohorts: bool = Field(default=True, description="also per cohort value, not only overall")
     max_rows: int | None = Field(
         default=200_000,
@@ -670,8 +799,15 @@ class DriftConfig(_Model):
 class EvaluatorSpec(_Model):
     """One evaluator of a monitor: an offline one by name, or an LLM judge (a prompt template)."""
 
-    name: Identifier
-    kind: Literal["offline", "llm"] = "offline"
+    name: Identifier = Field(
+        description="the id in results and metrics (eval.<name>); also the evaluator or "
+        "template when `evaluator` is not given"
+    )
+    kind: Literal["offline", "llm"] = Field(
+        default="offline",
+        description="offline: built in, no key, no model; llm: a judge over the profile's "
+        "OpenAI-compatible endpoint",
+    )
     evaluator: str | None = Field(
         default=None, description="offline: registry name; llm: template (default: `name`)"
     )
@@ -742,7 +878,7 @@ class SamplingConfig(_Model):
 
     share: float = Field(default=0.05, ge=0, le=1, description="of the other records")
     errors: bool = Field(default=True, description="every record whose status is not ok")
-    negative_feedback: bool = True
+    negative_feedback: bool = Field(default=True, description="every record with negative feedback")
     latency_quantile: float | None = Field(
         default=0.99, gt=0, lt=1, description="records above this latency quantile of the window"
     )
@@ -759,13 +895,20 @@ class SamplingConfig(_Model):
 
 
 class JudgeBudget(_Model):
+    """What LLM judges may spend per flow run and monitor; once reached, judging stops cleanly
+    (the rest is skipped, not cached) and the run says which cap stopped it."""
+
     max_judgments: int | None = Field(default=None, ge=0, description="per flow run and monitor")
-    max_usd: float | None = Field(default=None, ge=0)
+    max_usd: float | None = Field(
+        default=None, ge=0, description="USD per flow run and monitor (from judge.prices)"
+    )
 
 
 class EvaluatorsConfig(_Model):
-    enabled: bool = False
-    checks: list[EvaluatorSpec] = []
+    """Offline evaluators and LLM judges on a failure-biased sample of each window."""
+
+    enabled: bool = Field(default=False, description="run the evaluator stage")
+    checks: list[EvaluatorSpec] = Field(default=[], description="the evaluators, by name")
     sampling: SamplingConfig = SamplingConfig()
     budget: JudgeBudget = JudgeBudget()
 
@@ -808,8 +951,10 @@ class HealthConfig(_Model):
 
 
 class Monitor(_Model):
-    name: Identifier
-    description: str = ""
+    """One table of production records: its mapping, windows, stages and rules."""
+
+    name: Identifier = Field(description="the monitor's id in results, alerts and reports")
+    description: str = Field(default="", description="for people reading the file")
     owner: str | None = Field(
         default=None, description="who owns the monitor itself; default: its first rule's owner"
     )
@@ -820,7 +965,7 @@ class Monitor(_Model):
     drift: DriftConfig = DriftConfig()
     evaluators: EvaluatorsConfig = EvaluatorsConfig()
     health: HealthConfig = HealthConfig()
-    rules: list[AlertRule] = []
+    rules: list[AlertRule] = Field(default=[], description="the alert rules")
 
     @property
     def health_owner(self) -> str | None:
@@ -846,9 +991,13 @@ class AlertingConfig(_Model):
 
 
 class MonitorsFile(_Model):
-    owners: dict[str, Owner] = {}
+    """monitors.yml: who owns what, the alerting policy, and the monitors."""
+
+    owners: dict[str, Owner] = Field(
+        default={}, description="declared once by name, referenced by rules and monitors"
+    )
     alerting: AlertingConfig = AlertingConfig()
-    monitors: list[Monitor]
+    monitors: list[Monitor] = Field(description="one per table of records")
 
     @model_validator(mode="after")
     def _unique_names(self) -> MonitorsFile:

@@ -29,29 +29,42 @@ ROW_LEVEL_KINDS = frozenset(
 )
 
 Severity = Literal["critical", "warning"]
-Mostly = Annotated[float, Field(ge=0.0, le=1.0)]
+Mostly = Annotated[
+    float, Field(ge=0.0, le=1.0, description="the share of rows that must pass (0-1)")
+]
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    name: Annotated[str, BeforeValidator(check_identifier)] | None = None
-    severity: Severity = "warning"
+    name: Annotated[str, BeforeValidator(check_identifier)] | None = Field(
+        default=None,
+        description="the id in results and in validation.<name> metrics; default <kind>_<column>",
+    )
+    severity: Severity = Field(
+        default="warning",
+        description="critical (row-level kinds only): failing records are quarantined; "
+        "warning: reported",
+    )
 
 
 class _ColumnSpec(_Spec):
-    column: str
+    column: str = Field(description="a canonical field or a cohort column")
 
 
 class NotNull(_ColumnSpec):
+    """Row-level: no nulls (GX `ExpectColumnValuesToNotBeNull`)."""
+
     kind: Literal["not_null"]
     mostly: Mostly = 1.0
 
 
 class Between(_ColumnSpec):
+    """Row-level: values within bounds (GX `ExpectColumnValuesToBeBetween`)."""
+
     kind: Literal["between"]
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="lowest allowed value (inclusive)")
+    max: float | None = Field(default=None, description="highest allowed value (inclusive)")
     mostly: Mostly = 1.0
 
     @model_validator(mode="after")
@@ -64,19 +77,25 @@ class Between(_ColumnSpec):
 
 
 class InSet(_ColumnSpec):
+    """Row-level: values from a set (GX `ExpectColumnValuesToBeInSet`)."""
+
     kind: Literal["in_set"]
-    values: list[str | int | float | bool] = Field(min_length=1)
+    values: list[str | int | float | bool] = Field(min_length=1, description="allowed values")
     mostly: Mostly = 1.0
 
 
 class Unique(_ColumnSpec):
+    """Row-level: no value twice in the batch (GX `ExpectColumnValuesToBeUnique`)."""
+
     kind: Literal["unique"]
     mostly: Mostly = 1.0
 
 
 class Regex(_ColumnSpec):
+    """Row-level: values match a regular expression (GX `ExpectColumnValuesToMatchRegex`)."""
+
     kind: Literal["regex"]
-    pattern: str
+    pattern: str = Field(description="a Python regular expression each value must match")
     mostly: Mostly = 1.0
 
     @field_validator("pattern")
@@ -90,33 +109,43 @@ class Regex(_ColumnSpec):
 
 
 class MaxLength(_ColumnSpec):
+    """Row-level: text no longer than `max` (GX `ExpectColumnValueLengthsToBeBetween`)."""
+
     kind: Literal["max_length"]
-    max: int = Field(ge=0)
+    max: int = Field(ge=0, description="longest allowed text, in characters")
     mostly: Mostly = 1.0
 
 
 class JsonParses(_ColumnSpec):
+    """Row-level: values parse as JSON (GX `ExpectColumnValuesToBeJsonParseable`)."""
+
     kind: Literal["json_parses"]
     mostly: Mostly = 1.0
 
 
 class MeanBetween(_ColumnSpec):
+    """The column's mean within bounds (GX `ExpectColumnMeanToBeBetween`)."""
+
     kind: Literal["mean_between"]
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="lowest allowed mean")
+    max: float | None = Field(default=None, description="highest allowed mean")
 
 
 class QuantileBetween(_ColumnSpec):
+    """A quantile of the column within bounds (GX `ExpectColumnQuantileValuesToBeBetween`)."""
+
     kind: Literal["quantile_between"]
-    quantile: float = Field(ge=0.0, le=1.0)
-    min: float | None = None
-    max: float | None = None
+    quantile: float = Field(ge=0.0, le=1.0, description="which quantile (0.99: p99)")
+    min: float | None = Field(default=None, description="lowest allowed value of the quantile")
+    max: float | None = Field(default=None, description="highest allowed value of the quantile")
 
 
 class RowCountBetween(_Spec):
+    """Rows in the batch within bounds (GX `ExpectTableRowCountToBeBetween`)."""
+
     kind: Literal["row_count_between"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, description="fewest rows allowed")
+    max: int | None = Field(default=None, ge=0, description="most rows allowed")
 
 
 class ColumnsPresent(_Spec):
@@ -125,16 +154,20 @@ class ColumnsPresent(_Spec):
     pipeline that drops or renames a column is caught even where no monitor maps it."""
 
     kind: Literal["columns_present"]
-    columns: list[Annotated[str, BeforeValidator(check_identifier)]] = Field(min_length=1)
-    exact: bool = False
+    columns: list[Annotated[str, BeforeValidator(check_identifier)]] = Field(
+        min_length=1, description="the table's own column names (mapped or not)"
+    )
+    exact: bool = Field(default=False, description="no other columns either")
 
 
 class Fresh(_Spec):
     """The newest `ts` of the window is at most `max_age` before the window's end."""
 
     kind: Literal["fresh"]
-    column: str = "ts"
-    max_age: Annotated[timedelta, BeforeValidator(parse_duration)]
+    column: str = Field(default="ts", description="the time column checked")
+    max_age: Annotated[timedelta, BeforeValidator(parse_duration)] = Field(
+        description="the newest value is at most this long before the window's end"
+    )
 
 
 ExpectationSpec = Annotated[
@@ -164,16 +197,27 @@ class ValidationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    enabled: bool = True
-    expectations: list[ExpectationSpec] = []
+    enabled: bool = Field(default=True, description="run the validation stage")
+    expectations: list[ExpectationSpec] = Field(
+        default=[], description="none listed: the default suite (the record contract) runs"
+    )
     suite_file: str | None = Field(
         default=None, description="a GX ExpectationSuite JSON, run in addition (columns canonical)"
     )
     statuses: list[str] | None = Field(
         default=None, description="every valid status value (default suite checks status in it)"
     )
-    max_quarantine_share: float = Field(default=0.2, ge=0.0, le=1.0)
-    pushdown: Literal["auto", "on", "off"] = "auto"
+    max_quarantine_share: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="a window quarantining a larger share is stored with a flag",
+    )
+    pushdown: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: GX on the warehouse for DuckDB and PostgreSQL; on; off: on the "
+        "window's DataFrame",
+    )
 
     @field_validator("pushdown", mode="before")
     @classmethod
