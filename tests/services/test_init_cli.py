@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.fixtures.init_tables import END, load_requests, requests_frame
@@ -141,8 +142,13 @@ def test_a_run_over_the_written_files_processes_every_window_without_failures(
             "SELECT min(value), max(value) FROM metrics WHERE metric = 'error_rate' "
             "AND cohort = '*'"
         ).fetchone()
+        failed = db.execute(
+            "SELECT max(value), count(*) FROM metrics "
+            "WHERE metric = 'validation_failed_expectations'"
+        ).fetchone()
     assert statuses == {"succeeded": int(windows)}
     assert rates[0] > 0 and rates[1] < 0.25  # integer statuses read against "200"...
+    assert failed[0] == 0 and failed[1] > 0  # the starter expectations fit the data
 
 
 # -- big tables: bounded reads ---------------------------------------------------------------
@@ -205,6 +211,13 @@ def test_a_postgresql_table_larger_than_the_page_budget_is_read_through_a_page_s
     assert abs(traffic.rows_per_hour - rows / (8 * 24)) / (rows / (8 * 24)) < 0.25
     assert 0 < proposal.sample_rows <= SAMPLE_ROWS
     assert proposal.columns["status"] == "code" and proposal.ok_statuses[0] == "200"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE INDEX ON "{schema}".log (ts)')
+    engine.dispose()
+    indexed = read_table(pg_url, "log", schema)  # the newest rows of each hour, by the index
+    hours = pd.to_datetime(indexed.sample["ts"]).dt.floor("h").nunique()
+    assert len(indexed.sample) <= SAMPLE_ROWS and hours >= 24
 
 
 # -- bad input: one clear line, exit 2 ------------------------------------------------------

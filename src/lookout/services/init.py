@@ -165,16 +165,16 @@ def propose(
         _negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
     )
     release = tuple(f for f in ("model_version", "prompt_version") if f in mapping)
-    _release_notes(mapping, reasons, notes)
+    _release_notes(mapping, notes)
     cohorts, cohort_notes = _cohorts(profiles, mapping)
-    frame = _canonical(sample, mapping)
+    frame = _canonical(sample, mapping, cohorts)
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
     rules, rule_notes = rule_plans(frame, mapping, sizing, shares, ok, negative, owner)
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
-    drift = sizing.rows_per_window >= 100
+    drift = not sizing.known or sizing.rows_per_window >= 100
     drift_cohorts = drift and all(sizing.rows_per_window * s >= 100 for s in shares.values())
     if not drift:
         notes.append(
@@ -304,9 +304,7 @@ def _negative_feedback(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | 
     return None
 
 
-def _release_notes(
-    mapping: dict[str, str], reasons: dict[str, tuple[str, str]], notes: list[str]
-) -> None:
+def _release_notes(mapping: dict[str, str], notes: list[str]) -> None:
     column = mapping.get("prompt_version")
     if column is not None and normalized_name(column) != "prompt_version":
         notes.append(
@@ -348,14 +346,13 @@ def _typical_share(p: ColumnProfile) -> float:
     return float(np.median(shares)) if shares else 1.0
 
 
-def _canonical(sample: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """The sample's mapped columns under their canonical names (plus the others as they are)."""
-    renamed = {column: f for f, column in mapping.items()}
-    frame = sample.rename(columns=renamed)
-    for f, column in mapping.items():  # a column mapped twice (span_id as record_id)
-        if f not in frame and column in sample:
-            frame[f] = sample[column]
-    return frame
+def _canonical(
+    sample: pd.DataFrame, mapping: dict[str, str], cohorts: tuple[str, ...]
+) -> pd.DataFrame:
+    """The sample as a window reads it: mapped fields by canonical name, cohort columns."""
+    wanted = {f: column for f, column in mapping.items() if column in sample}
+    wanted.update({c: c for c in cohorts if c not in wanted and c in sample})
+    return pd.DataFrame({name: sample[column] for name, column in wanted.items()})
 
 
 def _drift_rule(owner: str) -> list[RulePlan]:

@@ -14,7 +14,8 @@ each statement bounded by a 60 s timeout on PostgreSQL:
    with enough pages or vectors to be steady;
 4. up to `SAMPLE_ROWS` rows of the newest day with every column, text cut to `TEXT_CHARS`
    characters: from a page sample sized for them (at most `DETAIL_PAGES` pages on PostgreSQL,
-   `DETAIL_ROWS` rows on DuckDB) or through the index or `rowid` as above.
+   `DETAIL_ROWS` rows on DuckDB), the newest of each hour through an index on the event time
+   (PostgreSQL), or the newest rows as above.
 
 No read counts or scans the whole table (DuckDB's `count(*)` is read from its metadata).
 """
@@ -355,7 +356,7 @@ class _Reader:
 
     def _method(self, fraction: float, unit: str) -> str:
         if fraction >= 1.0:
-            return f"every event time of a small table ({self.dialect})"
+            return f"every event time: a small table ({self.dialect})"
         what = "pages" if unit == "pages" else "2,048-row vectors"
         return f"TABLESAMPLE SYSTEM {fraction:.4%} of its {what} ({self.dialect})"
 
@@ -408,13 +409,22 @@ class _Reader:
         )
 
     def _recent_by_index(self, newest: pd.Timestamp) -> pd.DataFrame:
-        query = (
-            sa.select(*_selected(self.handle, self.infos))
-            .where(self.handle.c[self.ts] > self._bound(newest - DAY))
-            .order_by(self.handle.c[self.ts].desc())
-            .limit(SAMPLE_ROWS)
-        )
-        return _frame(self.conn.execute(query))
+        """The newest rows of each hour of the newest day, through the index on the event
+        time: bounded like one LIMIT, and spread over the day rather than its last minutes."""
+        ts = self.handle.c[self.ts]
+        per_hour = SAMPLE_ROWS // 24
+        frames = []
+        for hour in range(24):
+            end, start = newest - timedelta(hours=hour), newest - timedelta(hours=hour + 1)
+            query = (
+                sa.select(*_selected(self.handle, self.infos))
+                .where(ts > self._bound(start), ts <= self._bound(end))
+                .order_by(ts.desc())
+                .limit(per_hour)
+            )
+            frames.append(_frame(self.conn.execute(query)))
+        found = [f for f in frames if not f.empty]
+        return pd.concat(found, ignore_index=True) if found else frames[0]
 
     def _bound(self, moment: pd.Timestamp) -> Any:
         """A time bound typed like the column: naive UTC for naive columns."""

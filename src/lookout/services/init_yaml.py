@@ -160,9 +160,20 @@ def _window(p: Proposal) -> list[str]:
         _line(6, f"size: {_duration(sizing.window)}", why),
         _line(6, f"grace: {_duration(p.grace)}", grace),
         _line(
-            6, "# start: 2026-01-01T00:00:00Z", "first window; default: a day before the first run"
+            6,
+            f"# start: {_week_before(p)}",
+            "uncomment to backfill (default: a day before the run)",
         ),
     ]
+
+
+def _week_before(p: Proposal) -> str:
+    """A start a week before the newest row, at midnight UTC: a backfill worth suggesting."""
+    newest = p.traffic.newest
+    if newest is None:
+        return "2026-01-01T00:00:00Z"
+    day = (newest - timedelta(days=7)).date()
+    return f"{day:%Y-%m-%d}T00:00:00Z"
 
 
 def _validation(p: Proposal) -> list[str]:
