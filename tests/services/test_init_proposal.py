@@ -60,6 +60,7 @@ def test_opentelemetry_and_openinference_span_columns_are_mapped_by_their_names(
             "attributes_input_value": ["what is the refund policy for annual plans?"] * n,
             "output.value": ["..."] * n,  # a dot: not a plain identifier
             "otel_status_code": rng.choice(["UNSET", "OK", "ERROR"], n, p=[0.6, 0.35, 0.05]),
+            "gen_ai_server_request_duration": rng.uniform(0.2, 3.0, n),  # seconds
         }
     )
     proposal = _propose(frame)
@@ -73,6 +74,8 @@ def test_opentelemetry_and_openinference_span_columns_are_mapped_by_their_names(
     assert columns["input"] == "attributes_input_value"
     assert columns["status"] == "otel_status_code"
     assert set(proposal.ok_statuses or ()) == {"UNSET", "OK"}
+    assert columns["latency_ms"] == "gen_ai_server_request_duration"
+    assert any("looks like seconds" in note for note in proposal.notes)
     roles = {r.column: r for r in proposal.roles}
     assert (
         "OpenTelemetry GenAI attribute gen_ai.request.model" in roles["gen_ai_request_model"].reason

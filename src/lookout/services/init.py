@@ -166,6 +166,7 @@ def propose(
     )
     release = tuple(f for f in ("model_version", "prompt_version") if f in mapping)
     _release_notes(mapping, notes)
+    _unit_notes(mapping, by_name, notes)
     cohorts, cohort_notes = _cohorts(profiles, mapping)
     frame = _canonical(sample, mapping, cohorts)
     sizing = size_window(traffic.rows_per_hour)
@@ -314,6 +315,23 @@ def _release_notes(mapping: dict[str, str], notes: list[str]) -> None:
         )
     if not mapping.keys() & {"model_version", "prompt_version"}:
         notes.append("no model or version column: every row is one release (`default`)")
+
+
+def _unit_notes(
+    mapping: dict[str, str], by_name: dict[str, ColumnProfile], notes: list[str]
+) -> None:
+    """Durations that look like seconds (OTel's gen_ai.server.request.duration is in seconds)
+    mapped to a field in milliseconds: thresholds follow the values, but not the units shown."""
+    for field_name in ("latency_ms", "ttft_ms"):
+        column = mapping.get(field_name)
+        if column is None or normalized_name(column).endswith("ms"):
+            continue
+        p = by_name[column]
+        if p.maximum is not None and p.maximum < 100:
+            notes.append(
+                f"{column} looks like seconds (at most {p.maximum:g}); {field_name} is in "
+                "milliseconds: map a view with the column x 1000"
+            )
 
 
 def _cohorts(
