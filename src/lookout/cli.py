@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lookout import cli_init
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -781,6 +782,9 @@ def reports_build(
         console.print(f"index: {escape(str(pages[-1]))}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
+
+
+app.command("init")(cli_init.init)  # `lookout init` lives in its own module
 
 
 def main() -> None:  # pragma: no cover

@@ -131,6 +131,37 @@ def test_calibration_against_hand_computed_kappa():
     assert only.kappa is None and only.accuracy == 1.0
 
 
+def test_integer_status_and_feedback_columns_are_flagged_like_the_ops_metrics_count_them():
+    """HTTP codes and +1/-1 thumbs logged as integers (or floats, when NULLs make pandas read
+    them so) match `ok_statuses: ["200"]` and `negative_feedback: ["-1"]` as the error and
+    negative-feedback rates do: only the 500 is an error and only the -1 is negative."""
+    frame = pd.DataFrame(
+        {
+            "record_id": ["a", "b", "c", "d"],
+            "status": [200, 500, 200, 204],
+            "feedback": pd.array([-1, 1, None, None], dtype="Int64"),
+        }
+    )
+    selection = select_records(
+        frame, share=0.0, strata=[], ok_statuses=("200", "204"), negative_feedback=("-1",)
+    )
+    assert dict(selection.reasons) == {"a": ("negative_feedback",), "b": ("error",)}
+    floats = frame.assign(feedback=[-1.0, 1.0, math.nan, math.nan])
+    again = select_records(
+        floats, share=0.0, strata=[], ok_statuses=("200", "204"), negative_feedback=("-1",)
+    )
+    assert dict(again.reasons) == dict(selection.reasons)
+
+
+def test_integer_feedback_is_a_human_label():
+    assert human_label(-1, None, ["-1"]) == "fail"
+    assert human_label(-1.0, None, ["-1"]) == "fail"
+    assert human_label(1, None, ["-1"]) == "pass"
+    assert human_label("Thumbs_Down", None, ["thumbs_down"]) == "fail"
+    assert human_label(None, None, ["-1"]) is None
+    assert human_label(math.nan, None, ["-1"]) is None
+
+
 def test_human_labels_from_expected_or_feedback():
     assert human_label(None, "PASS", ["down"]) == "pass"
     assert human_label("up", "hallucinated", ["down"]) == "fail"  # expected wins

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lookout.checks.metrics import as_labels
+
 __all__ = ["Selection", "select_records", "stable_unit"]
 
 
@@ -70,12 +72,17 @@ def select_records(
         for record_id in ids[mask]:
             flags.setdefault(record_id, []).append(reason)
 
+    # values compared as the ops metrics compare them (`error_rate`, `negative_feedback_rate`):
+    # as labels, so an integer 200 is the configured "200"; feedback without case
     if errors and "status" in frame:
         status = frame["status"]
-        flag((status.notna() & ~status.isin(list(ok_statuses))).to_numpy(), "error")
-    negative = list(negative_feedback)
+        labels = as_labels(status)
+        flag((status.notna() & ~labels.isin(list(ok_statuses))).to_numpy(), "error")
+    negative = [value.lower() for value in negative_feedback]
     if negative and "feedback" in frame:
-        flag(frame["feedback"].isin(negative).to_numpy(), "negative_feedback")
+        feedback = frame["feedback"]
+        lowered = as_labels(feedback).str.lower()
+        flag((feedback.notna() & lowered.isin(negative)).to_numpy(), "negative_feedback")
     if latency_quantile is not None and "latency_ms" in frame:
         latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
         if latency.notna().sum() >= 20:  # a quantile of a handful of rows flags noise

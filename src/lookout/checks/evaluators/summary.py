@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lookout.checks.evaluators.base import Judgment
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
+from lookout.checks.metrics import ALL_COHORTS, MetricValue, label_text
 from lookout.checks.stats import wilson_interval
 from lookout.core.summary import Summary
+from lookout.sources.contract import is_missing
 
 __all__ = [
     "EXAMPLES_PER_GROUP",
@@ -104,9 +105,11 @@ def human_label(feedback: object, expected: object, negative_feedback: Iterable[
             return "pass"
         if word in _FAIL_WORDS:
             return "fail"
-    if isinstance(feedback, str) and feedback:
-        return "fail" if feedback in set(negative_feedback) else "pass"
-    return None
+    if is_missing(feedback) or feedback == "":
+        return None
+    # compared as the negative-feedback rate compares it: a label, without case (-1 is "-1")
+    negative = {value.lower() for value in negative_feedback}
+    return "fail" if label_text(feedback).lower() in negative else "pass"
 
 
 def judgment_metrics(graded: Iterable[Graded]) -> list[MetricValue]:

@@ -1,0 +1,238 @@
+"""`lookout init`: propose a monitor for a table, show why, write monitors.yml (and profiles.yml).
+
+Self-contained (its own consoles and error helper) so the CLI can be split into a package
+without touching it; `lookout.cli` registers `init` in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["init"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def init(
+    table: Annotated[str, typer.Option("--table", help="[SCHEMA.]TABLE to monitor")],
+    profiles: Annotated[
+        Path, typer.Option("--profiles", help="profiles.yml: read if there, written if not")
+    ] = Path("profiles.yml"),
+    monitors: Annotated[Path, typer.Option("--monitors", help="monitors.yml to write")] = Path(
+        "monitors.yml"
+    ),
+    target: Annotated[
+        str | None, typer.Option("--target", help="profile target (written: default dev)")
+    ] = None,
+    warehouse_url: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse-url",
+            help="the warehouse when profiles.yml does not exist yet (or $LOOKOUT_WAREHOUSE_URL)",
+        ),
+    ] = None,
+    monitor_name: Annotated[
+        str | None, typer.Option("--monitor-name", help="default: the table's name")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="write without asking (scripts)")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="overwrite an existing monitors.yml")
+    ] = False,
+) -> None:
+    """Propose a monitor for a table from its columns and a bounded sample of its newest day:
+    the mapping, release, cohorts, window, rules, validation, drift and evaluators, each with
+    its reason. Shows it, asks, then writes monitors.yml (and profiles.yml if missing)."""
+    from lookout.sources.contract import check_identifier
+
+    schema, _, name = table.rpartition(".")
+    try:
+        for part in filter(None, (schema, name, monitor_name)):
+            check_identifier(part)
+    except ValueError as exc:
+        raise _fail(f"--table/--monitor-name: {exc}") from None
+    interactive = _interactive()
+    if monitors.exists() and not force and (yes or not interactive):
+        raise _fail(
+            f"{monitors} exists: pass --force to overwrite it, or --monitors to write another file"
+        )
+    url, url_from_env = _warehouse(profiles, target, warehouse_url)
+    proposal, read = _propose(url, name, schema or None, monitor_name)
+    _show(proposal, read)
+    if proposal.missing:
+        raise _fail(
+            f"no column for {', '.join(proposal.missing)} (required): map it through a view "
+            "and run init on the view"
+        )
+    if not yes:
+        if not interactive:
+            raise _fail("not written: stdin is not a terminal; pass --yes to write without asking")
+        question = f"Write {monitors}" + (" (it exists: overwrite)" if monitors.exists() else "")
+        if not typer.confirm(question + "?", default=True):
+            raise typer.Exit(1)
+    _write(proposal, read, monitors, profiles, target, url, url_from_env)
+
+
+def _interactive() -> bool:
+    """A person at a terminal can answer the question."""
+    return sys.stdin.isatty()
+
+
+def _warehouse(profiles: Path, target: str | None, given: str | None) -> tuple[str, bool]:
+    """The warehouse URL, and whether profiles.yml should read it from the environment."""
+    from lookout.config.loader import load_profiles
+    from lookout.errors import ConfigError
+
+    if profiles.exists():
+        if given is not None:
+            raise _fail(
+                f"{profiles} exists and names the warehouse: drop --warehouse-url, or pass "
+                "--profiles to write a new one"
+            )
+        try:
+            chosen = load_profiles(profiles, target)
+        except ConfigError as exc:
+            raise _fail(str(exc).splitlines()[0]) from None
+        return chosen.warehouse.url.get_secret_value(), False
+    if given is not None:
+        return given, False
+    from_env = os.environ.get("LOOKOUT_WAREHOUSE_URL")
+    if from_env:
+        return from_env, True
+    raise _fail(f"no {profiles}: pass --warehouse-url (or set LOOKOUT_WAREHOUSE_URL) to write one")
+
+
+def _propose(url: str, table: str, schema: str | None, monitor: str | None):
+    from lookout.services.init import propose
+    from lookout.services.init_table import InitError, read_table
+
+    try:
+        read = read_table(url, table, schema)
+    except InitError as exc:
+        raise _fail(str(exc)) from None
+    proposal = propose(
+        read.columns, read.sample, read.traffic, table=table, schema=schema, monitor=monitor
+    )
+    return proposal, read
+
+
+def _show(proposal, read) -> None:
+    from rich.table import Table
+
+    traffic = proposal.traffic
+    where = f"{proposal.schema}.{proposal.table}" if proposal.schema else proposal.table
+    rate = "unknown" if traffic.rows_per_hour is None else f"~{traffic.rows_per_hour:,.1f}/hour"
+    total = "?" if traffic.rows_estimate is None else f"~{traffic.rows_estimate:,}"
+    console.print(
+        f"{escape(where)} in {escape(read.display_url)}: {total} rows, {rate} over "
+        f"{traffic.over}; read {traffic.timestamps_read:,} event times and "
+        f"{proposal.sample_rows:,} rows of the newest day ({escape(traffic.method)})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table("column", "type", "role", "why", title="Proposed mapping", title_justify="left")
+    for role in proposal.roles:
+        table.add_row(
+            escape(role.column), escape(role.sql_type), escape(role.role), escape(role.reason)
+        )
+    console.print(table)
+    sizing = proposal.sizing
+    console.print(
+        f"release: {', '.join(proposal.release) or 'default'}; cohorts: "
+        f"{escape(', '.join(proposal.cohorts)) or 'none'}; window {_span(sizing.window)} "
+        f"(~{sizing.rows_per_window:,.0f} rows each)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    rules = Table(
+        "rule", "fires when", "split by", "why", title="Starter rules", title_justify="left"
+    )
+    for rule in proposal.rules:
+        pooled = f" (pools up to {_span(rule.max_over)})" if rule.max_over else ""
+        rules.add_row(
+            escape(rule.name),
+            escape(f"{rule.metric} {rule.op} {rule.threshold:g}{pooled}"),
+            escape(", ".join(rule.split_by)),
+            escape(rule.comment),
+        )
+    console.print(rules)
+    for note in proposal.notes:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def _span(value) -> str:
+    seconds = int(value.total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from_env) -> None:
+    """Both files checked by the config loader before they replace anything."""
+    from sqlalchemy.engine import make_url
+
+    from lookout.config.loader import load_monitors
+    from lookout.errors import ConfigError
+    from lookout.services.init_yaml import WAREHOUSE_ENV, render_monitors, render_profiles
+
+    text = render_monitors(proposal, datetime.now(UTC))
+    try:
+        _replace_checked(monitors, text, load_monitors)
+    except ConfigError as exc:  # a bug of init: say so, write nothing
+        raise _fail(f"the proposal does not load (please report): {exc}", 1) from None
+    console.print(f"wrote {escape(str(monitors))}", highlight=False)
+    if profiles.exists():
+        return
+    has_password = make_url(url).password is not None
+    env_url = url_from_env or has_password
+    notes = []
+    if has_password and not url_from_env:
+        notes.append(f"the URL has a password: export {WAREHOUSE_ENV} with it before running")
+    body = render_profiles(
+        target=target or "dev",
+        warehouse=url,
+        directory=profiles.parent,
+        env_url=env_url,
+        notes=notes,
+    )
+    profiles.parent.mkdir(parents=True, exist_ok=True)
+    profiles.write_text(body)
+    console.print(f"wrote {escape(str(profiles))}", highlight=False)
+    if env_url:
+        console.print(
+            f"profiles.yml reads the warehouse from ${WAREHOUSE_ENV}: export it "
+            "(the password stays out of the file)",
+            highlight=False,
+        )
+    console.print(
+        "next: lookout validate-config --check-warehouse, then lookout run", highlight=False
+    )
+
+
+def _replace_checked(path: Path, text: str, load) -> None:
+    """Write `text` beside `path`, load it, then move it over `path` (never half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".yml", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        load(Path(temp))
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)

@@ -1,0 +1,335 @@
+"""Sizing and starter rules for `lookout init` (pure): windows, pooling, thresholds, evaluators.
+
+The window is the shortest that holds an `error_rate`'s worth of records (its `min_n`, 50) at
+the table's traffic; a rule whose metric needs more records (a p95 needs 200) pools whole
+windows up to `max_over`, sized so a typical evaluation reaches its `min_n`. A rule that would
+need more than a week of traffic is left out, saying so. Thresholds come from the sample: a rate
+fires above max(2x what the sample shows, a floor), a p95 above 2x the slowest route's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from lookout.checks.metrics import as_labels
+from lookout.stages.registry import FAMILIES
+
+__all__ = [
+    "MAX_POOL",
+    "WINDOW_SIZES",
+    "EvaluatorPlan",
+    "RulePlan",
+    "Sizing",
+    "evaluator_plan",
+    "grace_for",
+    "rule_plans",
+    "size_window",
+]
+
+WINDOW_SIZES = tuple(timedelta(hours=h) for h in (1, 2, 3, 4, 6, 12, 24))
+MAX_POOL = timedelta(days=7)  # the longest a starter rule pools; beyond it, no rule
+DEFAULT_MAX_OVER = timedelta(days=1)  # AlertRule.max_over's default
+EVALUATED_RECORDS = 500  # sampled records the offline evaluators score to set thresholds
+_P95_ROUTE_MIN = 20  # sampled rows a route needs for its p95 to count
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The window size and how many records a window holds at the table's traffic."""
+
+    window: timedelta
+    rows_per_window: float
+    known: bool = True  # False: traffic unknown, no pooling proposed
+
+    def pool(self, min_n: int, share: float = 1.0) -> timedelta | None:
+        """Whole windows a value needing `min_n` records of this share of rows pools over
+        (one window at least); None when even `MAX_POOL` does not hold that many."""
+        if not self.known:
+            return self.window
+        per_window = self.rows_per_window * share
+        if per_window <= 0:
+            return None
+        span = math.ceil(min_n / per_window - 1e-9) * self.window
+        return max(span, self.window) if span <= MAX_POOL else None
+
+
+def size_window(rows_per_hour: float | None) -> Sizing:
+    """The shortest window (of `WINDOW_SIZES`) that holds an error rate's `min_n` records."""
+    if rows_per_hour is None:
+        return Sizing(timedelta(hours=1), 0.0, known=False)
+    target = FAMILIES.min_n("error_rate")
+    for size in WINDOW_SIZES:
+        if rows_per_hour * size.total_seconds() / 3600 >= target:
+            return Sizing(size, rows_per_hour * size.total_seconds() / 3600)
+    return Sizing(WINDOW_SIZES[-1], rows_per_hour * 24)
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """One starter rule and the comment that says where its numbers come from."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float
+    severity: str
+    owner: str
+    split_by: tuple[str, ...]
+    comment: str
+    max_over: timedelta | None = None  # set only beyond the default (1d)
+
+
+def _rate_threshold(observed: float, floor: float) -> float:
+    return min(0.95, _up(max(2 * observed, floor), 0.005))
+
+
+def _up(value: float, step: float) -> float:
+    return round(math.ceil(value / step - 1e-9) * step, 6)
+
+
+def _nice(value: float) -> float:
+    """Two significant digits, rounded up (2,634 -> 2,700)."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** (math.floor(math.log10(value)) - 1)
+    return float(_up(value, step))
+
+
+def _share(mask: np.ndarray, known: np.ndarray) -> float:
+    return float(mask[known].mean()) if known.any() else 0.0
+
+
+def rule_plans(
+    frame: pd.DataFrame,
+    mapping: dict[str, str],
+    sizing: Sizing,
+    cohort_shares: dict[str, float],
+    ok: tuple[str, ...] | None,
+    negative: tuple[str, ...] | None,
+    owner: str,
+) -> tuple[list[RulePlan], list[str]]:
+    """The starter rules that the sample and the traffic support, and notes on the others."""
+    rules: list[RulePlan] = [
+        RulePlan(
+            "data_quality",
+            "validation_failed_expectations",
+            ">",
+            0,
+            "P2",
+            owner,
+            ("*",),
+            "an expectation of `validation` failed in the window",
+        )
+    ]
+    notes: list[str] = []
+    rows = len(frame)
+
+    def add(name: str, metric: str, threshold: float, severity: str, field: str, why: str) -> None:
+        share = float(frame[field].notna().mean()) if rows else 1.0
+        min_n = FAMILIES.min_n(metric)
+        span = sizing.pool(min_n, share)
+        if span is None:
+            per_day = sizing.rows_per_window * share * (timedelta(days=1) / sizing.window)
+            notes.append(
+                f"no {name} rule: {metric} needs {min_n} records and the table has about "
+                f"{per_day:,.0f} a day with {field}"
+            )
+            return
+        split = ["*"] + [
+            c
+            for c, s in cohort_shares.items()
+            if not (metric.startswith("latency") and c != "route")
+            and sizing.pool(min_n, share * s) is not None
+            and sizing.pool(min_n, share * s) <= max(span, DEFAULT_MAX_OVER)  # type: ignore[operator]
+        ]
+        pooled = _pooled_words(sizing, span, min_n, share)
+        rules.append(
+            RulePlan(
+                name,
+                metric,
+                ">",
+                threshold,
+                severity,
+                owner,
+                tuple(split),
+                f"{why}; {pooled}",
+                span if span > DEFAULT_MAX_OVER else None,
+            )
+        )
+
+    if "status" in mapping and ok:
+        known = frame["status"].notna().to_numpy()
+        errors = known & ~as_labels(frame["status"]).isin(ok).to_numpy()
+        observed = _share(errors, known)
+        threshold = _rate_threshold(observed, 0.05)
+        add("error_rate", "error_rate", threshold, "P1", "status", _seen("errors", observed))
+    if "latency_ms" in mapping:
+        p95, where = _slowest_p95(frame)
+        if p95 is not None:
+            why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
+            add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
+    if "feedback" in mapping and negative:
+        known = frame["feedback"].notna().to_numpy()
+        lowered = as_labels(frame["feedback"]).str.lower()
+        observed = _share(known & lowered.isin(negative).to_numpy(), known)
+        threshold = _rate_threshold(observed, 0.1)
+        why = _seen("negative feedback", observed)
+        add("negative_feedback", "negative_feedback_rate", threshold, "P2", "feedback", why)
+    if "is_fallback" in mapping:
+        known = frame["is_fallback"].notna().to_numpy()
+        flags = frame["is_fallback"].fillna(False).astype(bool).to_numpy()
+        observed = _share(flags & known, known)
+        threshold = _rate_threshold(observed, 0.1)
+        add("fallback_rate", "fallback_rate", threshold, "P2", "is_fallback", _seen("", observed))
+    return rules, notes
+
+
+def _seen(what: str, observed: float) -> str:
+    return f"the sample shows {observed:.1%} {what}".rstrip() + ", fires above max(2x that, floor)"
+
+
+def _pooled_words(sizing: Sizing, span: timedelta, min_n: int, share: float) -> str:
+    if not sizing.known:
+        return f"min_n {min_n}"
+    per_window = sizing.rows_per_window * share
+    if span <= sizing.window:
+        return f"~{per_window:,.0f} records per window >= min_n {min_n}"
+    return f"~{per_window:,.0f} records per window: pools {_span(span)} to reach min_n {min_n}"
+
+
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+def _slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
+    """The p95 latency of the slowest route with enough rows (or of all rows), and where."""
+    latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
+    if latency.notna().sum() < _P95_ROUTE_MIN:
+        return None, ""
+    overall = float(latency.quantile(0.95))
+    if "route" not in frame:
+        return overall, ""
+    grouped = latency.groupby(as_labels(frame["route"]))
+    p95s = {
+        route: float(values.quantile(0.95))
+        for route, values in grouped
+        if values.notna().sum() >= _P95_ROUTE_MIN
+    }
+    if not p95s:
+        return overall, ""
+    route = max(p95s, key=lambda r: p95s[r])
+    if p95s[route] <= overall:
+        return overall, ""
+    return p95s[route], f"of its slowest route, {str(route)[:24]} "
+
+
+@dataclass(frozen=True)
+class EvaluatorPlan:
+    """Offline evaluators the mapped text supports, their sampling share and rules."""
+
+    checks: tuple[tuple[str, str], ...]  # (evaluator, comment)
+    share: float
+    rules: tuple[RulePlan, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.checks)
+
+
+def evaluator_plan(
+    frame: pd.DataFrame, mapping: dict[str, str], sizing: Sizing, owner: str
+) -> EvaluatorPlan:
+    """pii and refusal on the output, groundedness with a context, tool_calls when mapped; the
+    sampling share gives a window `min_n` judged records; thresholds from scoring the sample."""
+    names = []
+    if "output" in mapping:
+        names += ["pii", "refusal"]
+        if "context" in mapping:
+            names.append("groundedness")
+    if "tool_calls" in mapping:
+        names.append("tool_calls")
+    if not names:
+        return EvaluatorPlan((), 0.05, (), ("no output column: no evaluators",))
+    min_n = FAMILIES.min_n(f"eval.{names[0]}")
+    share = 0.05
+    if sizing.known and sizing.rows_per_window > 0:
+        share = min(1.0, max(0.05, _up(min_n / sizing.rows_per_window, 0.01)))
+    checks: list[tuple[str, str]] = []
+    rules: list[RulePlan] = []
+    notes: list[str] = []
+    records = _records(frame)
+    for name in names:
+        passed, judged = _pass_rate(name, records)
+        if judged == 0:
+            checks.append((name, "nothing in the sample could be judged"))
+            continue
+        fails = 1 - passed
+        threshold = max(0.0, round(1 - max(2 * fails, 0.05) - 0.005, 2))
+        checks.append((name, f"passes {passed:.1%} of {judged} sampled records"))
+        judged_share = share * judged / max(1, len(records))
+        span = sizing.pool(min_n, judged_share)
+        if span is None:
+            notes.append(f"no eval.{name} rule: too few records to judge {min_n} within 7 days")
+            continue
+        why = f"the sample passes {passed:.1%}, fires below 1 - max(2x its failures, 5%)"
+        rules.append(
+            RulePlan(
+                f"eval_{name}",
+                f"eval.{name}",
+                "<",
+                threshold,
+                "P2",
+                owner,
+                ("*",),
+                f"{why}; {_pooled_words(sizing, span, min_n, judged_share)}",
+                span if span > DEFAULT_MAX_OVER else None,
+            )
+        )
+    return EvaluatorPlan(tuple(checks), share, tuple(rules), tuple(notes))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    fields = [f for f in ("record_id", "input", "output", "context", "tool_calls") if f in frame]
+    head = frame[fields].head(EVALUATED_RECORDS)
+    return [
+        {k: (None if _missing(v) else v) for k, v in row.items()} for row in head.to_dict("records")
+    ]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _pass_rate(name: str, records: list[dict[str, object]]) -> tuple[float, int]:
+    from lookout.checks.evaluators.offline_registry import make_offline
+
+    judgments = [j for j in make_offline(name).evaluate(records) if j.status == "judged"]
+    if not judgments:
+        return 1.0, 0
+    return sum(j.label == "pass" for j in judgments) / len(judgments), len(judgments)
+
+
+def grace_for(frame: pd.DataFrame) -> timedelta:
+    """How long a window waits for late rows: the sample's p99 ingestion lag, rounded up to
+    5 minutes, between 15 minutes (the default) and 6 hours."""
+    default = timedelta(minutes=15)
+    if "ingested_at" not in frame or "ts" not in frame:
+        return default
+    ts = pd.to_datetime(frame["ts"], utc=True, errors="coerce")
+    ingested = pd.to_datetime(frame["ingested_at"], utc=True, errors="coerce")
+    lag = (ingested - ts).dt.total_seconds().dropna()
+    if lag.empty:
+        return default
+    p99 = max(0.0, float(lag.quantile(0.99)))
+    minutes = math.ceil(p99 / 300 - 1e-9) * 5
+    return min(timedelta(hours=6), max(default, timedelta(minutes=minutes)))

@@ -1,0 +1,288 @@
+"""`lookout init`'s proposal as commented YAML (pure): monitors.yml, and profiles.yml if missing.
+
+Every guess carries its reason as a comment, so the file explains itself to whoever reviews
+it; what could not be mapped is listed at the end of the monitor. Values are written quoted
+wherever YAML could read them as something else (`"200"` stays a string). No secret is ever
+written: a warehouse URL with a password becomes `{{ env_var('LOOKOUT_WAREHOUSE_URL') }}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lookout.services.init import Proposal
+from lookout.services.init_rules import RulePlan
+
+__all__ = ["WAREHOUSE_ENV", "render_monitors", "render_profiles"]
+
+WAREHOUSE_ENV = "LOOKOUT_WAREHOUSE_URL"
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
+_COMMENT_AT = 36
+
+
+def _scalar(value: Any) -> str:
+    """One YAML scalar that reads back as the same value and type."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value)
+    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _flow(value: Any) -> str:
+    """A list or mapping on one line (`[a, b]`, `{kind: between, min: 1}`)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def _comment(text: str) -> str:
+    """A comment's text on one line, whatever a sampled value held."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", text).split())
+
+
+def _line(indent: int, body: str, comment: str = "") -> str:
+    text = " " * indent + body
+    if comment:
+        text = text.ljust(_COMMENT_AT - 1) + " # " + _comment(comment)
+    return text
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+def render_monitors(proposal: Proposal, now: datetime) -> str:
+    """monitors.yml for the proposal (one owner, one monitor), with its reasons as comments."""
+    p = proposal
+    where = f"{p.schema}.{p.table}" if p.schema else p.table
+    traffic = p.traffic
+    rate = (
+        f"~{traffic.rows_per_hour:,.1f} rows/hour over {traffic.over}"
+        if traffic.rows_per_hour is not None
+        else "traffic unknown"
+    )
+    out = [
+        f"# WHAT Lookout watches in {where}: proposed by `lookout init` on {now:%Y-%m-%d}",
+        f"# from {p.sample_rows:,} sampled rows of its newest day ({_comment(traffic.method)};",
+        f"# {rate}). Each guess says why; check them, then run",
+        "# `lookout validate-config --check-warehouse` and `lookout run`.",
+        "",
+        "owners:",
+        _line(2, f"{p.rules[0].owner}:", "who is told: set the channel and the people"),
+        _line(4, f"channel: {_scalar('#' + p.monitor.replace('_', '-') + '-alerts')}"),
+        "    # slack_users: [U0123ABCD]",
+        "    # runbook_base: https://runbooks.example.com/your-team",
+        "",
+        "monitors:",
+        f"  - name: {_scalar(p.monitor)}",
+        f"    description: {_scalar(f'Requests logged in {where}')}",
+        "    source:",
+        f"      table: {_scalar(p.table)}",
+    ]
+    if p.schema:
+        out.append(f"      schema: {_scalar(p.schema)}")
+    out.append(_line(6, "columns:", "canonical field: column in the table"))
+    reasons = {r.column: r.reason for r in p.roles}
+    for field, column in p.columns.items():
+        out.append(_line(8, f"{field}: {_scalar(column)}", reasons.get(column, "")))
+    out.append(_line(6, f"release: {_flow(list(p.release))}", _release_comment(p)))
+    cohorts = _flow(list(p.cohorts))
+    out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
+    if p.ok_statuses is not None:
+        out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", _ok_comment(p)))
+    if p.negative_feedback is not None:
+        out.append(
+            _line(
+                6,
+                f"negative_feedback: {_flow(list(p.negative_feedback))}",
+                "feedback values that count as negative",
+            )
+        )
+    out += _window(p)
+    out += _validation(p)
+    out += _drift(p)
+    out += _evaluators(p)
+    out += [
+        "    health:",
+        _line(6, "no_data: true", "a window far below the same hours' usual traffic alerts"),
+        "    rules:",
+    ]
+    for rule in p.rules:
+        out += _rule(rule)
+    out += _leftovers(p)
+    return "\n".join(out) + "\n"
+
+
+def _release_comment(p: Proposal) -> str:
+    if not p.release:
+        return "no model or version column found: one release, `default`"
+    return "a release is one value of each (model@version)"
+
+
+def _ok_comment(p: Proposal) -> str:
+    if p.ok_statuses and p.ok_statuses[0] == "200":
+        return "integer HTTP codes: 2xx are ok"
+    return "status values that are not errors"
+
+
+def _window(p: Proposal) -> list[str]:
+    sizing = p.sizing
+    why = (
+        f"~{sizing.rows_per_window:,.0f} rows a window at this traffic (>= min_n 50 of error_rate)"
+        if sizing.known
+        else "traffic unknown: the default"
+    )
+    grace = (
+        "the sample's p99 ingestion delay, at least 15m"
+        if "ingested_at" in p.columns
+        else "how long a window waits for late rows"
+    )
+    return [
+        "    window:",
+        _line(6, f"size: {_duration(sizing.window)}", why),
+        _line(6, f"grace: {_duration(p.grace)}", grace),
+        _line(
+            6,
+            f"# start: {_week_before(p)}",
+            "uncomment to backfill (default: a day before the run)",
+        ),
+    ]
+
+
+def _week_before(p: Proposal) -> str:
+    """A start a week before the newest row, at midnight UTC: a backfill worth suggesting."""
+    newest = p.traffic.newest
+    if newest is None:
+        return "2026-01-01T00:00:00Z"
+    day = (newest - timedelta(days=7)).date()
+    return f"{day:%Y-%m-%d}T00:00:00Z"
+
+
+def _validation(p: Proposal) -> list[str]:
+    out = [
+        "    validation:",
+        _line(6, "expectations:", "the record contract written out, plus checks of codes"),
+    ]
+    for spec in p.expectations:
+        first = {k: spec[k] for k in ("kind", "column") if k in spec}
+        out.append(f"        - {_flow({**first, **spec})}")
+    return out
+
+
+def _drift(p: Proposal) -> list[str]:
+    if not p.drift:
+        return [
+            "    drift:",
+            _line(6, "enabled: false", "too few rows per window for a drift test (100 a side)"),
+        ]
+    return [
+        "    drift:",
+        _line(6, "enabled: true", "each window against the previous release's last day"),
+        "      reference: {kind: previous_release, lookback: 1d}",
+        _line(
+            6,
+            f"cohorts: {_scalar(p.drift_cohorts)}",
+            "per cohort value too"
+            if p.drift_cohorts
+            else "a typical cohort value has fewer than 100 rows a window",
+        ),
+    ]
+
+
+def _evaluators(p: Proposal) -> list[str]:
+    plan = p.evaluators
+    if not plan.enabled:
+        return ["    evaluators:", _line(6, "enabled: false", "no output column to evaluate")]
+    out = [
+        "    evaluators:",
+        _line(6, "enabled: true", "offline checks: no key, no model download"),
+        "      sampling:",
+        _line(
+            8,
+            f"share: {_scalar(plan.share)}",
+            "of the other records, so a window judges min_n 30 (plus every error)",
+        ),
+        "      checks:",
+    ]
+    for name, why in plan.checks:
+        out.append(_line(8, f"- {{name: {name}}}", why))
+    out.append("        # An LLM judge over the profile's OpenAI-compatible endpoint (judge:):")
+    out.append("        # - {name: judge_helpfulness, kind: llm, evaluator: groundedness}")
+    return out
+
+
+def _rule(rule: RulePlan) -> list[str]:
+    out = [
+        f"      - name: {_scalar(rule.name)}",
+        _line(8, f"metric: {_scalar(rule.metric)}", rule.comment),
+        f"        op: {_scalar(rule.op)}",
+        f"        threshold: {_scalar(float(rule.threshold))}",
+    ]
+    if rule.max_over is not None:
+        out.append(
+            _line(8, f"max_over: {_duration(rule.max_over)}", "pools this much to reach min_n")
+        )
+    out += [
+        f"        severity: {rule.severity}",
+        f"        owner: {_scalar(rule.owner)}",
+        f"        split_by: {_flow(list(rule.split_by))}",
+    ]
+    return out
+
+
+def _leftovers(p: Proposal) -> list[str]:
+    out: list[str] = []
+    unmapped = p.unmapped
+    if unmapped:
+        out.append("    # Not mapped:")
+        out += [f"    #   {_comment(r.column)}: {_comment(r.reason)}" for r in unmapped]
+    if p.notes:
+        out.append("    # Notes:")
+        out += [f"    #   {_comment(note)}" for note in p.notes]
+    return out
+
+
+def render_profiles(
+    *, target: str, warehouse: str, directory: Path, env_url: bool, notes: Iterable[str] = ()
+) -> str:
+    """profiles.yml with one target: the warehouse (read-only), a SQLite results store and
+    the output folder next to the file. `env_url`: the URL is read from the environment."""
+    url = "{{ env_var('" + WAREHOUSE_ENV + "') }}" if env_url else warehouse
+    home = directory.resolve() / "lookout"
+    out = [
+        "# WHERE Lookout reads and writes: written by `lookout init`. Secrets come from the",
+        "# environment ({{ env_var('NAME') }}), never from this file.",
+        f"target: {_scalar(target)}",
+        "",
+        "outputs:",
+        f"  {_scalar(target)}:",
+        "    warehouse:",
+        _line(6, f"url: {json.dumps(url)}", "read-only: Lookout never writes here"),
+        "      read_only: true",
+        "    store:",
+        _line(6, f"url: {json.dumps('sqlite:///' + str(home / 'results.sqlite'))}", "results"),
+        _line(4, f"out_dir: {json.dumps(str(home))}", "reports and the file outbox"),
+        "    slack:",
+        _line(6, "bot_token: \"{{ env_var('SLACK_BOT_TOKEN', '') }}\"", "unset: files"),
+        '      default_channel: "#lookout-alerts"',
+    ]
+    out += [f"# {_comment(note)}" for note in notes]
+    return "\n".join(out) + "\n"

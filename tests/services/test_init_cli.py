@@ -1,0 +1,423 @@
+"""`lookout init` end to end on PostgreSQL, SQLite and DuckDB: the proposal on a table with
+nobody's default names, the written files loading and checking against the live table, a run
+over them, and one clear line (exit 2) for each kind of bad input."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from tests.fixtures.init_tables import END, load_requests, requests_frame
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.config.loader import load_config, load_monitors
+
+DIALECTS = ["postgresql", "sqlite", "duckdb"]
+
+
+def _cli(*args: str):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def _flat(text: str) -> str:
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.fixture
+def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table value) of a `requests` table holding requests_frame() on one dialect."""
+    dialect = request.param
+    frame = requests_frame()
+    if dialect == "postgresql":
+        pg_url, schema = request.getfixturevalue("pg_schema")
+        engine = sa.create_engine(pg_url)
+        load_requests(engine, frame, schema=schema, aware=True)  # timestamptz
+        engine.dispose()
+        yield pg_url, f"{schema}.requests"
+        return
+    url = (
+        f"sqlite:///{tmp_path / 'wh.sqlite'}"
+        if dialect == "sqlite"
+        else f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    )
+    engine = sa.create_engine(url)
+    load_requests(engine, frame)
+    engine.dispose()
+    yield url, "requests"
+
+
+def _init(tmp_path: Path, url: str, table: str, *extra: str):
+    return _cli(
+        "init",
+        "--table",
+        table,
+        "--warehouse-url",
+        url,
+        "--profiles",
+        tmp_path / "cfg" / "profiles.yml",
+        "--monitors",
+        tmp_path / "cfg" / "monitors.yml",
+        "--yes",
+        *extra,
+    )
+
+
+@pytest.mark.parametrize("warehouse", DIALECTS, indirect=True)
+def test_init_maps_nobodys_default_names_and_the_files_check_against_the_table(tmp_path, warehouse):
+    url, table = warehouse
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitor = load_monitors(monitors).monitors[0]
+    source = monitor.source
+    assert source.columns["record_id"] == "req_uuid"
+    assert source.columns["ts"] == "created"
+    assert source.columns["status"] == "http_status"
+    assert source.ok_statuses[:2] == ["200", "201"] and "429" not in source.ok_statuses
+    assert all(200 <= int(s) < 300 for s in source.ok_statuses)
+    assert source.columns["feedback"] == "thumbs"
+    assert source.negative_feedback == ["-1"]
+    assert source.columns["model_version"] == "model_name"
+    assert source.columns["prompt_version"] == "app_version"  # the app version is the release
+    assert source.release == ["model_version", "prompt_version"]
+    assert {"tenant_tier", "region"} <= set(source.cohorts)
+    assert "tenant_id" not in source.cohorts  # 5,000 tenants: not a cohort
+    assert source.columns["latency_ms"] == "duration_ms"
+    assert source.columns["input"] == "prompt_text"
+    assert source.columns["output"] == "answer_text"
+    # ~20 rows an hour: 3h windows hold an error rate's 50 records; a p95 pools 200 of them
+    assert monitor.window.size.total_seconds() == 3 * 3600
+    rules = {r.metric: r for r in monitor.rules}
+    assert 0.05 <= rules["error_rate"].threshold <= 0.2  # max(2x ~7% observed, 5%)
+    assert rules["latency_p95_ms"].threshold > 1000
+    assert monitor.evaluators.enabled and monitor.evaluators.sampling.share >= 0.5
+    text = monitors.read_text()
+    assert "# Not mapped:" in text and "tenant_id:" in text  # said why, in the file
+    assert "integer HTTP codes: 2xx are ok" in text
+    output = _flat(result.output)
+    assert "http_status" in output and "status" in output and "wrote" in output
+    check = _cli(
+        "validate-config",
+        "--check-warehouse",
+        "--profiles",
+        tmp_path / "cfg" / "profiles.yml",
+        "--monitors",
+        monitors,
+    )
+    assert check.exit_code == 0, check.output
+    assert "1 monitor(s) (requests)" in check.output
+
+
+@pytest.mark.slow
+@pytest.mark.prefect
+@pytest.mark.parametrize("warehouse", DIALECTS, indirect=True)
+def test_a_run_over_the_written_files_processes_every_window_without_failures(
+    tmp_path, warehouse, prefect_api
+):
+    url, table = warehouse
+    assert _init(tmp_path, url, table).exit_code == 0
+    cfg = tmp_path / "cfg"
+    as_of = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"  # the last window complete
+    files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
+    result = _cli("run", *files, "--as-of", as_of)
+    assert result.exit_code == 0, result.output
+    windows, rows = re.search(r"(\d+) window\(s\), ([\d,]+) rows", result.output).groups()
+    assert int(windows) >= 7 and int(rows.replace(",", "")) >= 350
+    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
+    store = config.target.store.url.get_secret_value().removeprefix("sqlite:///")
+    with sqlite3.connect(store) as db:
+        statuses = dict(db.execute("SELECT status, count(*) FROM runs GROUP BY status"))
+        rates = db.execute(
+            "SELECT min(value), max(value) FROM metrics WHERE metric = 'error_rate' "
+            "AND cohort = '*'"
+        ).fetchone()
+        failed = db.execute(
+            "SELECT max(value), count(*) FROM metrics "
+            "WHERE metric = 'validation_failed_expectations'"
+        ).fetchone()
+    assert statuses == {"succeeded": int(windows)}
+    assert rates[0] > 0 and rates[1] < 0.25  # integer statuses read against "200"...
+    assert failed[0] == 0 and failed[1] > 0  # the starter expectations fit the data
+
+
+# -- big tables: bounded reads ---------------------------------------------------------------
+
+
+def test_a_table_of_millions_of_rows_is_sampled_within_bounds(tmp_path):
+    from lookout.services.init import propose
+    from lookout.services.init_table import DUCKDB_VECTOR, SAMPLE_ROWS, TS_VECTORS, read_table
+
+    url = f"duckdb:///{tmp_path / 'big.duckdb'}"
+    engine = sa.create_engine(url)
+    rows = 4_000_000  # one every 0.864 s: 40 days, ~4,167 rows an hour
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE big AS SELECT 'r' || i AS request_id, "
+            "TIMESTAMP '2026-10-01' + to_microseconds(i * 864000) AS event_time, "
+            "CASE WHEN i % 20 = 0 THEN 'error' ELSE 'ok' END AS status, "
+            "(i % 997)::DOUBLE AS latency_ms, ['us', 'eu', 'apac'][i % 3 + 1] AS region, "
+            f"'answer number ' || i AS response FROM range({rows}) r(i)"
+        )
+    engine.dispose()
+    started = time.monotonic()
+    read = read_table(url, "big")
+    proposal = propose(read.columns, read.sample, read.traffic, table="big")
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, elapsed
+    traffic = proposal.traffic
+    assert traffic.timestamps_read <= TS_VECTORS * DUCKDB_VECTOR * 1.5  # ~100 vectors
+    assert 0 < proposal.sample_rows <= SAMPLE_ROWS
+    assert traffic.rows_estimate == rows  # DuckDB's count(*) is metadata
+    true_rate = rows / (40 * 24)  # enough to choose a window (sizes step by 2x): within 40%
+    assert abs(traffic.rows_per_hour - true_rate) / true_rate < 0.4, traffic
+    assert "TABLESAMPLE" in traffic.method
+    assert proposal.columns["ts"] == "event_time" and proposal.sizing.window.total_seconds() == 3600
+
+
+def test_a_postgresql_table_larger_than_the_page_budget_is_read_through_a_page_sample(pg_schema):
+    from lookout.services.init import propose
+    from lookout.services.init_table import SAMPLE_ROWS, TS_PAGES, read_table
+
+    pg_url, schema = pg_schema
+    engine = sa.create_engine(pg_url)
+    rows = 400_000  # one every 1.728 s: 8 days, in more pages (8 kB) than TS_PAGES
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".log AS SELECT gen_random_uuid()::text AS request_id, '
+            "timestamp '2026-11-01' + i * interval '1.728 seconds' AS ts, "
+            "(ARRAY[200, 200, 200, 503])[1 + mod(i, 4)] AS code, "
+            f"mod(i, 500)::float AS duration_ms FROM generate_series(1, {rows}) i"
+        )
+        pages = conn.scalar(sa.text(f"SELECT pg_relation_size('\"{schema}\".log') / 8192"))
+    engine.dispose()
+    assert pages > TS_PAGES
+    read = read_table(pg_url, "log", schema)
+    proposal = propose(read.columns, read.sample, read.traffic, table="log", schema=schema)
+    traffic = proposal.traffic
+    assert "TABLESAMPLE SYSTEM" in traffic.method
+    assert traffic.timestamps_read < rows * (TS_PAGES / pages) * 1.3
+    assert abs(traffic.rows_estimate - rows) / rows < 0.15
+    assert abs(traffic.rows_per_hour - rows / (8 * 24)) / (rows / (8 * 24)) < 0.25
+    assert 0 < proposal.sample_rows <= SAMPLE_ROWS
+    assert proposal.columns["status"] == "code" and proposal.ok_statuses[0] == "200"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE INDEX ON "{schema}".log (ts)')
+    engine.dispose()
+    indexed = read_table(pg_url, "log", schema)  # the newest rows of each hour, by the index
+    hours = pd.to_datetime(indexed.sample["ts"]).dt.floor("h").nunique()
+    assert len(indexed.sample) <= SAMPLE_ROWS and hours >= 24
+
+
+# -- bad input: one clear line, exit 2 ------------------------------------------------------
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> str:
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    load_requests(engine, requests_frame(hours=4))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER, name VARCHAR, plan VARCHAR)")
+        conn.exec_driver_sql("INSERT INTO users VALUES (1, 'a', 'free'), (2, 'b', 'pro')")
+        conn.exec_driver_sql("CREATE TABLE empty_log (id VARCHAR, ts TIMESTAMP)")
+    engine.dispose()
+    return url
+
+
+def _error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_a_table_that_does_not_exist_names_similar_ones(tmp_path, duck):
+    result = _init(tmp_path, duck, "requsts")
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert "table 'requsts' not found" in line and "similar: requests" in line
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_a_table_without_a_timestamp_column_is_refused(tmp_path, duck):
+    result = _init(tmp_path, duck, "users")
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert "no timestamp column" in line and "id INTEGER" in line
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_an_empty_table_is_refused(tmp_path, duck):
+    result = _init(tmp_path, duck, "empty_log")
+    assert result.exit_code == 2
+    assert "has no rows" in _error_line(result)
+
+
+def test_a_table_the_user_cannot_read_is_refused(tmp_path, pg_schema):
+    pg_url, schema = pg_schema
+    admin = sa.create_engine(pg_url)
+    load_requests(admin, requests_frame(hours=2), schema=schema)
+    role = f"lk_noread_{uuid.uuid4().hex[:8]}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')  # no SELECT
+    url = sa.engine.make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        result = _init(tmp_path, url, f"{schema}.requests")
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE "{role}"')
+        admin.dispose()
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert f"cannot read table '{schema}.requests'" in line and "permission denied" in line
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_a_missing_driver_says_what_to_install(tmp_path):
+    result = _init(tmp_path, "postgresql://lookout@127.0.0.1:5432/test", "requests")
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert "No module named 'psycopg2'" in line
+    assert "pip install 'lookout[postgres]'" in line and "postgresql+psycopg://" in line
+
+
+def test_an_unreachable_warehouse_is_one_line(tmp_path):
+    result = _init(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none", "requests")
+    assert result.exit_code == 2
+    assert "cannot connect to warehouse" in _error_line(result)
+
+
+def test_a_hostile_table_name_is_refused_before_any_sql(tmp_path, duck):
+    result = _init(tmp_path, duck, 'requests"; DROP TABLE requests; --')
+    assert result.exit_code == 2
+    assert "not a plain SQL identifier" in _error_line(result)
+    engine = sa.create_engine(duck)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM requests")) > 0
+    engine.dispose()
+
+
+def test_without_a_terminal_it_shows_the_proposal_and_asks_for_yes(tmp_path, duck):
+    result = _cli(
+        "init", "--table", "requests", "--warehouse-url", duck,
+        "--profiles", tmp_path / "cfg" / "profiles.yml",
+        "--monitors", tmp_path / "cfg" / "monitors.yml",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "pass --yes" in _error_line(result)
+    assert "Proposed mapping" in result.output  # shown before the refusal
+    assert not (tmp_path / "cfg" / "monitors.yml").exists()
+
+
+def test_an_existing_monitors_file_is_never_overwritten_without_force(tmp_path, duck):
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitors.parent.mkdir()
+    monitors.write_text("# mine\n")
+    result = _init(tmp_path, duck, "requests")
+    assert result.exit_code == 2
+    assert "exists: pass --force" in _error_line(result)
+    assert monitors.read_text() == "# mine\n"
+    forced = _init(tmp_path, duck, "requests", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert load_monitors(monitors).monitors[0].name == "requests"
+
+
+def test_a_password_in_the_url_never_reaches_a_file_or_the_output(tmp_path, pg_schema):
+    pg_url, schema = pg_schema
+    engine = sa.create_engine(pg_url)
+    load_requests(engine, requests_frame(hours=4), schema=schema)
+    engine.dispose()
+    secret = "s3cret-Pa55word"  # trust authentication ignores it
+    url = sa.engine.make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
+    result = _init(tmp_path, url, f"{schema}.requests")
+    assert result.exit_code == 0, result.output
+    profiles = (tmp_path / "cfg" / "profiles.yml").read_text()
+    assert "{{ env_var('LOOKOUT_WAREHOUSE_URL') }}" in profiles
+    for text in (profiles, (tmp_path / "cfg" / "monitors.yml").read_text(), result.output):
+        assert secret not in text
+    assert "export" in result.output and "LOOKOUT_WAREHOUSE_URL" in result.output
+
+
+def test_an_existing_profile_names_the_warehouse(tmp_path, duck):
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "profiles.yml").write_text(
+        "target: dev\noutputs:\n  dev:\n"
+        f'    warehouse: {{url: "{duck}"}}\n'
+        f'    store: {{url: "sqlite:///{tmp_path}/results.sqlite"}}\n'
+    )
+    result = _cli(
+        "init", "--table", "requests", "--profiles", cfg / "profiles.yml",
+        "--monitors", cfg / "monitors.yml", "--yes", "--monitor-name", "support_bot",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert load_monitors(cfg / "monitors.yml").monitors[0].name == "support_bot"
+    both = _init(tmp_path, duck, "requests", "--force")  # --warehouse-url and a profile
+    assert both.exit_code == 2 and "drop --warehouse-url" in _error_line(both)
+
+
+def test_a_table_without_a_unique_column_says_record_id_is_missing(tmp_path, duck):
+    engine = sa.create_engine(duck)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE events AS SELECT 'same' AS kind, "
+            "TIMESTAMP '2026-11-01' + to_seconds(i * 60) AS at FROM range(500) r(i)"
+        )
+    engine.dispose()
+    result = _init(tmp_path, duck, "events")
+    assert result.exit_code == 2
+    assert "no column for record_id (required)" in _error_line(result)
+    assert not (tmp_path / "cfg" / "monitors.yml").exists()
+
+
+def test_sqlite_timestamps_kept_as_text_are_found_by_their_values(tmp_path):
+    path = tmp_path / "wh.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE calls (call_id TEXT, logged TEXT, model TEXT, cost REAL)")
+        db.executemany(
+            "INSERT INTO calls VALUES (?, ?, ?, ?)",
+            [
+                (f"c{i}", f"2026-11-0{1 + i // 1440} {i // 60 % 24:02d}:{i % 60:02d}:00",
+                 "claude-3-5-haiku", 0.001)
+                for i in range(2880)
+            ],
+        )  # fmt: skip
+    result = _init(tmp_path, f"sqlite:///{path}", "calls")
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
+    assert monitor.source.columns["ts"] == "logged"  # TEXT, read as timestamps
+    assert monitor.source.columns["record_id"] == "call_id"
+    assert monitor.source.columns["model_version"] == "model"
+    assert monitor.window.size == timedelta(hours=1)  # 60 rows an hour
+    assert "the newest rows by rowid (SQLite)" in _flat(result.output)
+
+
+def test_at_a_terminal_it_asks_before_writing_and_before_overwriting(tmp_path, duck, monkeypatch):
+    import lookout.cli_init
+
+    monkeypatch.setattr(lookout.cli_init, "_interactive", lambda: True)
+    cfg = tmp_path / "cfg"
+    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    args = ["init", "--table", "requests", "--warehouse-url", duck, *files]
+    declined = CliRunner().invoke(app, args, input="n\n")
+    assert declined.exit_code == 1 and "Write" in declined.output
+    assert not cfg.exists()
+    accepted = CliRunner().invoke(app, args, input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    written = (cfg / "monitors.yml").read_text()
+    again = CliRunner().invoke(app, ["init", "--table", "requests", *files], input="n\n")
+    assert again.exit_code == 1 and "it exists: overwrite" in again.output
+    assert (cfg / "monitors.yml").read_text() == written

@@ -1,0 +1,203 @@
+"""`lookout init`'s proposal (pure): names, values, sizing, thresholds, and the YAML it writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lookout.config.loader import load_monitors
+from lookout.services.init import Proposal, Traffic, propose
+from lookout.services.init_columns import ColumnInfo
+from lookout.services.init_yaml import render_monitors, render_profiles
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _kind(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(values):
+        return "integer"
+    if pd.api.types.is_float_dtype(values):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "timestamp"
+    return "text"
+
+
+def _propose(frame: pd.DataFrame, rows_per_hour: float | None = 100.0, **kw) -> Proposal:
+    columns = [ColumnInfo(name, "T", _kind(frame[name])) for name in frame.columns]  # type: ignore[arg-type]
+    traffic = Traffic(rows_per_hour, NOW, len(frame), len(frame), "test", timedelta(days=1))
+    return propose(columns, frame, traffic, table="t", **kw)
+
+
+def _times(n: int, hours: float = 24) -> pd.Series:
+    return pd.Series(pd.date_range(NOW - timedelta(hours=hours), NOW, periods=n))
+
+
+def _written(proposal: Proposal, tmp_path: Path):
+    path = tmp_path / "monitors.yml"
+    path.write_text(render_monitors(proposal, NOW))
+    return load_monitors(path).monitors[0], path.read_text()
+
+
+def test_opentelemetry_and_openinference_span_columns_are_mapped_by_their_names(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "span_id": [f"{i:016x}" for i in range(n)],
+            "trace_id": [f"{i // 3:032x}" for i in range(n)],
+            "parent_id": [None] * n,
+            "start_time": _times(n),
+            "gen_ai_request_model": rng.choice(["gpt-4o-mini", "gpt-4.1-mini"], n),
+            "llm_token_count_prompt": rng.integers(10, 900, n),
+            "llm_token_count_completion": rng.integers(10, 300, n),
+            "attributes_input_value": ["what is the refund policy for annual plans?"] * n,
+            "output.value": ["..."] * n,  # a dot: not a plain identifier
+            "otel_status_code": rng.choice(["UNSET", "OK", "ERROR"], n, p=[0.6, 0.35, 0.05]),
+            "gen_ai_server_request_duration": rng.uniform(0.2, 3.0, n),  # seconds
+        }
+    )
+    proposal = _propose(frame)
+    columns = proposal.columns
+    assert columns["record_id"] == "span_id"  # unique: the span is the record
+    assert columns["span_id"] == "span_id" and columns["trace_id"] == "trace_id"
+    assert columns["ts"] == "start_time"
+    assert columns["model_version"] == "gen_ai_request_model"
+    assert columns["prompt_tokens"] == "llm_token_count_prompt"
+    assert columns["completion_tokens"] == "llm_token_count_completion"
+    assert columns["input"] == "attributes_input_value"
+    assert columns["status"] == "otel_status_code"
+    assert set(proposal.ok_statuses or ()) == {"UNSET", "OK"}
+    assert columns["latency_ms"] == "gen_ai_server_request_duration"
+    assert any("looks like seconds" in note for note in proposal.notes)
+    roles = {r.column: r for r in proposal.roles}
+    assert (
+        "OpenTelemetry GenAI attribute gen_ai.request.model" in roles["gen_ai_request_model"].reason
+    )
+    assert (
+        "OpenInference attribute llm.token_count.prompt" in roles["llm_token_count_prompt"].reason
+    )
+    assert roles["output.value"].role == "-"
+    assert "not a plain SQL identifier" in roles["output.value"].reason
+    monitor, _ = _written(proposal, tmp_path)
+    assert monitor.source.columns["record_id"] == "span_id"
+
+
+def test_values_alone_place_http_codes_thumbs_versions_and_ids(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "c1": [f"k-{i}" for i in range(n)],
+            "happened": _times(n),
+            "rc": rng.choice([200, 204, 404, 503], n, p=[0.85, 0.05, 0.05, 0.05]),
+            "v": pd.array(rng.choice([1, -1, None], n, p=[0.2, 0.1, 0.7]), dtype="Int64"),
+            "bt": rng.choice(["3.1.0", "3.2.0-rc1"], n),
+            "zone": rng.choice(["north", "south"], n),
+        }
+    )
+    proposal = _propose(frame)
+    roles = {r.column: r for r in proposal.roles}
+    assert proposal.columns["record_id"] == "c1" and "unique" in roles["c1"].reason
+    assert proposal.columns["ts"] == "happened"
+    assert proposal.columns["status"] == "rc" and "integer HTTP codes" in roles["rc"].reason
+    assert proposal.ok_statuses == ("200", "201", "202", "203", "204", "205", "206")
+    assert proposal.columns["feedback"] == "v" and "+1/-1" in roles["v"].reason
+    assert proposal.negative_feedback == ("-1",)
+    assert proposal.columns["prompt_version"] == "bt" and "version-like" in roles["bt"].reason
+    assert proposal.cohorts == ("zone",)
+    monitor, _ = _written(proposal, tmp_path)
+    assert monitor.source.ok_statuses[0] == "200"  # quoted: read back as a string
+    expectations = {(e.kind, getattr(e, "column", None)) for e in monitor.validation.expectations}
+    assert ("between", "status") in expectations and ("in_set", "feedback") in expectations
+    assert ("not_null", "record_id") in expectations  # the contract, written out
+
+
+def _requests(n: int, error_share: float, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    route = rng.choice(["fast", "slow"], n)
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "ts": _times(n),
+            "route": route,
+            "status": np.where(rng.random(n) < error_share, "error", "ok"),
+            "latency_ms": np.where(route == "slow", 1000.0, 100.0) * rng.uniform(0.5, 1.0, n),
+        }
+    )
+
+
+@pytest.mark.parametrize(("error_share", "low", "high"), [(0.2, 0.35, 0.45), (0.002, 0.05, 0.05)])
+def test_an_error_rate_rule_fires_above_twice_what_the_sample_shows_or_five_percent(
+    error_share, low, high
+):
+    proposal = _propose(_requests(2000, error_share))
+    rule = next(r for r in proposal.rules if r.metric == "error_rate")
+    assert low <= rule.threshold <= high
+    assert rule.op == ">" and rule.severity == "P1"
+
+
+def test_the_p95_rule_doubles_the_slowest_routes_p95_and_splits_by_route():
+    proposal = _propose(_requests(2000, 0.01))
+    rule = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    assert 1900 <= rule.threshold <= 2000  # 2 x ~975 ms of the slow route, not of all rows
+    assert rule.split_by == ("*", "route")
+
+
+def test_a_busy_table_gets_hourly_windows_and_no_pooling_beyond_the_default():
+    proposal = _propose(_requests(2000, 0.01), rows_per_hour=10_000)
+    assert proposal.sizing.window == timedelta(hours=1)
+    assert all(rule.max_over is None for rule in proposal.rules)
+    assert proposal.drift and proposal.drift_cohorts
+
+
+def test_a_quiet_table_gets_day_windows_and_rules_pooled_to_reach_their_min_n(tmp_path):
+    proposal = _propose(_requests(200, 0.01), rows_per_hour=2)  # 48 rows a day
+    assert proposal.sizing.window == timedelta(days=1)
+    p95 = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    assert p95.max_over == timedelta(days=5)  # 200 records at 48 a day
+    assert not proposal.drift  # 48 rows a window < 100 a side
+    monitor, text = _written(proposal, tmp_path)
+    assert next(r for r in monitor.rules if r.name == "latency_p95").max_over == p95.max_over
+    assert "drift off" in text
+
+
+def test_a_rule_that_a_week_of_traffic_cannot_feed_is_left_out_and_said_so():
+    proposal = _propose(_requests(200, 0.01), rows_per_hour=0.5)  # 12 rows a day
+    assert "latency_p95_ms" not in {r.metric for r in proposal.rules}
+    assert any("no latency_p95 rule" in note for note in proposal.notes)
+    assert "error_rate" in {r.metric for r in proposal.rules}  # 50 records in ~4 days
+
+
+def test_sampled_values_cannot_break_out_of_a_yaml_comment(tmp_path):
+    frame = _requests(300, 0.01)
+    frame["plan"] = ["x\nmonitors: []\n# pwned"] * 150 + ["free"] * 150
+    frame["request_id"] = [f"r{i}" for i in range(300)]
+    proposal = _propose(frame)
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.name == "t" and "plan" in monitor.source.cohorts
+    assert "\nmonitors: []" not in text and text.count("\nmonitors:") == 1
+
+
+def test_a_table_without_a_unique_column_lacks_a_record_id():
+    frame = _requests(100, 0.01)
+    frame["request_id"] = "same"
+    proposal = _propose(frame)
+    assert proposal.missing == ("record_id",)
+
+
+def test_profiles_read_a_password_url_from_the_environment_and_keep_others(tmp_path):
+    with_env = render_profiles(
+        target="dev", warehouse="postgresql+psycopg://u:pw@db/x", directory=tmp_path, env_url=True
+    )
+    assert "pw" not in with_env and "{{ env_var('LOOKOUT_WAREHOUSE_URL') }}" in with_env
+    plain = render_profiles(
+        target="prod", warehouse="duckdb:///w.duckdb", directory=tmp_path, env_url=False
+    )
+    assert '"duckdb:///w.duckdb"' in plain and "target: prod" in plain
