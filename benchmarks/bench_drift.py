@@ -6,11 +6,13 @@ previous release's last day), release B over the next day (the window). Ten drif
 latency_ms is +30% and the route mix moved in B (real drift), ttft_ms is +1% (a shift under
 Evidently's 0.1 Wasserstein threshold: both should call it not drifted), the rest unchanged.
 
-- lookout_cold: `run_drift` (reference=previous_release, lookback 1d, cohorts off) with an
-  empty profile cache: release lookups, quantile edges, reference and window histograms,
-  verdicts. The store is a temp SQLite file that knows release A's first-seen window.
-- lookout_cached: the same with the reference profile already cached (the second night).
-- lookout_cohorts: cold, with the three cohort dimensions (route, plan, region) too.
+- lookout_cold: `run_drift` (reference=previous_release, lookback 1d, cohorts off; daily
+  windows, so the 24-hour drift period is the window itself) with an empty profile cache:
+  release lookups, the window's and the reference's drift summaries (sketches, category
+  counts), verdicts. The store is a temp SQLite file that knows release A's first-seen window.
+- lookout_cached: the same with the reference's summaries already cached (the second night).
+- lookout_cohorts: cold, with the three cohort dimensions (route, plan, region) too (and the
+  attribution check: the shift is everywhere, so no cohort explains the release).
 - evidently: read the ten raw columns of both sides (DuckDB: Arrow fetch; PostgreSQL: psycopg
   `COPY (SELECT ...) TO STDOUT` CSV parsed by pyarrow.csv; SQLite: pandas.read_sql), then
   `Report([DataDriftPreset()]).run(current, reference)`; time includes the read.
@@ -287,8 +289,8 @@ def _timed(func, timings: dict[str, float], name_of):
 
 
 def measure_lookout(kind: str, url: str, store_path: Path) -> dict[str, Any]:
-    from lookout.checks.drift import stage
     from lookout.sources.warehouse import Warehouse
+    from lookout.stages.drift import pooling, stage
     from lookout.store import ResultsStore
     from lookout.windows import Window
 
@@ -300,15 +302,13 @@ def measure_lookout(kind: str, url: str, store_path: Path) -> dict[str, Any]:
     store = ResultsStore(f"sqlite:///{store_path}")
     if fresh:
         _seed_store(store)
-    # Where the time goes: the two warehouse steps, timed where run_drift calls them.
+    # Where the time goes: the warehouse steps, timed where run_drift calls them.
     setup_rss = _rss_mb()
     timings: dict[str, float] = {}
-    stage.quantile_edges = _timed(stage.quantile_edges, timings, lambda a, k: "edges")
-    stage.window_histograms = _timed(
-        stage.window_histograms,
-        timings,
-        lambda a, k: "ref_hist" if k.get("release") is not None else "cur_hist",
-    )
+    stage.window_summaries = _timed(stage.window_summaries, timings, lambda a, k: "cur_sum")
+    pooling.window_summaries = _timed(pooling.window_summaries, timings, lambda a, k: "ref_sum")
+    stage.cross_summaries = _timed(stage.cross_summaries, timings, lambda a, k: "attribution")
+    pooling.cross_summaries = _timed(pooling.cross_summaries, timings, lambda a, k: "attribution")
     started = time.perf_counter()
     outcome = stage.run_drift(warehouse, store, monitor, window, window.end + timedelta(hours=1))
     seconds = time.perf_counter() - started
@@ -461,7 +461,7 @@ def _median(samples: list[dict[str, Any]], key: str) -> float:
 
 
 def _parts(samples: list[dict[str, Any]]) -> str:
-    order = ("edges", "ref_hist", "cur_hist", "read", "report")
+    order = ("cur_sum", "ref_sum", "attribution", "read", "report")
     names = sorted({n for s in samples for n in s["parts"]}, key=order.index)
     return ", ".join(
         f"{n} {statistics.median(s['parts'].get(n, 0.0) for s in samples):.2f}" for n in names

@@ -20,7 +20,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from lookout.checks.drift.stage import DriftOutcome
 from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
 from lookout.checks.metrics import MetricValue
@@ -36,6 +35,7 @@ from lookout.runtime.pages import WindowPages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import WindowRun
+from lookout.stages.drift.outcome import DriftOutcome
 from lookout.stages.ops.stage import metric_settings
 from lookout.stages.registry import FAMILIES, STAGES
 from lookout.store.results import ResultsStore, WindowCommit

@@ -249,9 +249,9 @@ def test_a_drift_alert_keeps_its_method_and_score():
     _check_golden("alert_drift.json", payload)
     assert payload["blocks"][1]["text"]["text"] == (
         f":information_source: input_length drifted from release {R7} (2026-11-02): wasserstein "
-        f"0.421 (threshold 0.1) (drift.input_length drifted) for release {R8}, plan=enterprise"
+        f"0.421 (floor 0.1) (drift.input_length drifted) for release {R8}, plan=enterprise"
     )
-    assert "Detail\\nwasserstein 0.421 (threshold 0.1) against" in json.dumps(payload)
+    assert "Detail\\nwasserstein 0.421 (floor 0.1) against" in json.dumps(payload)
     assert f"<{url}|Drift report>" in json.dumps(payload)
 
 

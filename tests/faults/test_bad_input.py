@@ -53,6 +53,9 @@ def _corpus() -> pd.DataFrame:
     frame["ctx"] = "Pro allows 600 requests per minute."
     frame["answer"] = "600 requests per minute"
     hour3 = frame.index[frame.event_time >= pd.Timestamp(T0.replace(tzinfo=None)) + 2 * H]
+    # a real shift in the bad hour (latency doubled), so drift writes its reports and the
+    # pages below exist to be checked (noise alone no longer drifts)
+    frame.loc[hour3, "latency_ms"] = frame.loc[hour3, "latency_ms"] * 2
     rows = list(hour3[:8])
     nulls, negative, big, odd, script, sql, injection, no_id = rows
     for column in frame.columns:

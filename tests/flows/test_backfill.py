@@ -159,7 +159,10 @@ def test_windows_that_look_up_the_previous_release_run_in_time_order(tmp_path):
     pinned = drift.model_copy(
         update={"reference": DriftReference(kind="baseline", start=T0, end=T0 + H)}
     )
-    assert not needs_time_order(base.model_copy(update={"drift": pinned}))
+    # a pinned reference, but verdicts pool the stored summaries of the trailing 24 hours
+    assert needs_time_order(base.model_copy(update={"drift": pinned}))
+    hourly = pinned.model_copy(update={"period": H})  # each window on its own
+    assert not needs_time_order(base.model_copy(update={"drift": hourly}))
     from lookout.config.models import AlertRule
 
     rule = AlertRule(**{**base.rules[0].model_dump(), "reference": {"kind": "previous_release"}})

@@ -249,7 +249,8 @@ def test_browser_opens_the_index_and_a_report_and_no_logged_script_runs(served):
             page.goto(f"{served}/index.html")
             page.click("text=bot")
             page.wait_for_selector("#drift-index")
-            row = page.locator("#drift-index tr", has_text="region=eu").first
+            cohort = page.locator("td:nth-child(3)", has_text="region=eu")
+            row = page.locator("#drift-index tr", has=cohort).first
             assert row.locator(".drifted-column", has_text="input_length").count() == 1
             assert page.locator("#drift-index", has_text=HOSTILE_ROUTE).count() == 1  # as text
             assert page.evaluate("typeof window.__pwned") == "undefined"

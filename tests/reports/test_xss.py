@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -175,7 +176,10 @@ def site(tmp_path_factory) -> dict[str, Path]:
     try:
         results = [run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H)) for i in (0, 1)]
         assert [r.status for r in results] == ["succeeded"] * 2, [r.error for r in results]
-        assert f"{R2} * route" in results[1].drifted, results[1].drifted
+        # routes moved in the hostile region only: the release's route drift is explained by
+        # it (no second alert), the region's is the one that counts
+        assert f"{R2} {COHORT} route" in results[1].drifted, results[1].drifted
+        assert f"{R2} * route" not in results[1].drifted
         alerts = {(a.rule, a.release, a.cohort) for a in ctx.store.alerts("bot")}
         assert alerts == {
             ("routes_moved", R2, COHORT),
@@ -217,8 +221,11 @@ def test_logged_texts_reach_no_page_and_labels_reach_no_page_raw(site):
         for label in (M1, P1, M2, P2, REGION, BAD_STATUS, RECORD, TOOL, *ROUTES[1:]):
             assert label not in html, (page, label)
     report = site["report of the release"].read_text(encoding="utf-8")
-    for feature in ("input_length", "output_length", "context_length", "output_refusal"):
-        assert f'"{feature}"' in report  # the texts are there, as features
+    # the texts are there, as features: one per field (the output's features are one group,
+    # shown by the member that moved most)
+    for feature in ("input_length", "context_length"):
+        assert f'"{feature}"' in report
+    assert re.search(r'"output_(length|empty|refusal|json|script)"', report)
 
 
 _WATCH = """
@@ -303,16 +310,21 @@ def test_a_drift_report_shows_hostile_labels_as_text_and_runs_none(site, browser
     try:
         heading = page.locator("#lookout-heading").inner_text()
         assert R2 in heading and M1 in heading  # the release and its reference, as text
-        assert (COHORT if kind.endswith("cohort") else "whole release") in heading
+        assert (COHORT if kind.endswith("cohort") else "the release overall") in heading
         # Evidently rendered: the summary table has a row per drift column (searchable)
         assert page.get_by_text("Share of Drifted Columns").count() == 1
         search = page.get_by_placeholder("Search")
         rows = page.locator("tbody tr")
-        for column in ("status", "region", "latency_ms", "input_length", "output_refusal", "route"):
+        # a cohort's own column is not compared inside it (constant there)
+        own = ("region",) if kind.endswith("cohort") else ()
+        for column in ("status", "region", "latency_ms", "input_length", "route"):
+            if column in own:
+                continue
             search.fill(column)
-            page.wait_for_function(
-                "c => [...document.querySelectorAll('tbody tr')].some("
-                "r => r.innerText.split('\\t').map(t => t.trim()).includes(c))",
+            page.wait_for_function(  # the search applied: the column's row and no other
+                "c => { const rows = [...document.querySelectorAll('tbody tr')];"
+                " return rows.length > 0 && rows.every("
+                "r => r.innerText.split('\\t').map(t => t.trim()).includes(c)); }",
                 arg=column,
             )
         row = rows.filter(has_text="cat").first  # the route row, the only one left

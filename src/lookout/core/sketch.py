@@ -53,9 +53,26 @@ def _new(alpha: float) -> BaseDDSketch:
 
 
 def _fill(store: CollapsingLowestDenseStore, keys: Iterable[int], counts: Iterable[float]) -> None:
-    for key, count in zip(keys, counts, strict=True):
-        if count:
-            store.add(int(key), float(count))
+    """Add bucket counts: the range is allocated once and the bins written directly when it
+    fits the bin limit (a stored summary holds thousands of buckets: `add` per key, which
+    checks and may grow the range each time, made reading summaries slow); otherwise one add
+    per key, which collapses the lowest buckets as the library does."""
+    pairs = [(int(k), float(c)) for k, c in zip(keys, counts, strict=True) if c]
+    if not pairs:
+        return
+    low = min(k for k, _ in pairs)
+    high = max(k for k, _ in pairs)
+    if store.count or high - low + 1 > store.bin_limit:
+        for key, count in pairs:
+            store.add(key, count)
+        return
+    store._extend_range(low, high)
+    bins, offset = store.bins, store.offset
+    total = 0.0
+    for key, count in pairs:
+        bins[key - offset] += count
+        total += count
+    store.count += total
 
 
 def _dump(store: CollapsingLowestDenseStore) -> list[Any]:
@@ -121,26 +138,46 @@ class Sketch:
         value = self._sketch.get_quantile_value(q)
         return None if value is None else float(value)
 
-    def buckets(self) -> list[tuple[float, float]]:
-        """(representative value, count) of every non-empty bucket, ascending: what drift
-        histograms are rebinned from."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(representative values, counts) of every non-empty bucket, ascending, as arrays:
+        what drift histograms are rebinned from (vectorised: a sketch has up to thousands of
+        buckets, and a window's verdicts read hundreds of sketches)."""
         mapping = self._sketch._mapping
-        out: list[tuple[float, float]] = []
+        factor = 2.0 / (1 + mapping.gamma)
+        parts_v: list[np.ndarray] = []
+        parts_c: list[np.ndarray] = []
+
+        def dense(store: CollapsingLowestDenseStore) -> tuple[np.ndarray, np.ndarray]:
+            bins = np.asarray(
+                store.bins[store.min_key - store.offset : store.max_key - store.offset + 1],
+                dtype=float,
+            )
+            keys = np.arange(store.min_key, store.max_key + 1)
+            keep = bins != 0
+            values = np.power(2.0, (keys[keep] - mapping._offset) / mapping._multiplier)
+            return values * factor, bins[keep]
+
         negative = self._sketch._negative_store
         if negative.count:
-            for key in range(negative.max_key, negative.min_key - 1, -1):
-                count = negative.bins[key - negative.offset]
-                if count:
-                    out.append((-mapping.value(key), float(count)))
+            values, counts = dense(negative)
+            parts_v.append(-values[::-1])
+            parts_c.append(counts[::-1])
         if self._sketch._zero_count:
-            out.append((0.0, float(self._sketch._zero_count)))
+            parts_v.append(np.zeros(1))
+            parts_c.append(np.array([float(self._sketch._zero_count)]))
         store = self._sketch._store
         if store.count:
-            for key in range(store.min_key, store.max_key + 1):
-                count = store.bins[key - store.offset]
-                if count:
-                    out.append((mapping.value(key), float(count)))
-        return out
+            values, counts = dense(store)
+            parts_v.append(values)
+            parts_c.append(counts)
+        if not parts_v:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(parts_v), np.concatenate(parts_c)
+
+    def buckets(self) -> list[tuple[float, float]]:
+        """(representative value, count) of every non-empty bucket, ascending."""
+        values, counts = self.arrays()
+        return list(zip(values.tolist(), counts.tolist(), strict=True))
 
     # -- combining -----------------------------------------------------------------------------
 
@@ -148,7 +185,7 @@ class Sketch:
         """Add `other`'s values to this sketch (in place; returns self)."""
         if other.alpha != self.alpha:
             raise ValueError(f"cannot merge sketches of accuracy {self.alpha} and {other.alpha}")
-        self._sketch.merge(other._sketch)
+        _merge_sketch(self._sketch, other._sketch)
         return self
 
     def copy(self) -> Sketch:
@@ -178,7 +215,11 @@ class Sketch:
             raise ValueError(f"not a stored sketch: {exc}") from None
         if not 0 < alpha < 1 or zeros < 0 or not math.isfinite(zeros):
             raise ValueError("not a stored sketch: bad accuracy or zero count")
-        return cls.from_keys(positive, negative, zeros, alpha)
+        out = cls(alpha)
+        out._sketch = BaseDDSketch(
+            LogarithmicMapping(alpha), _dense(*positive), _dense(*negative), zeros
+        )
+        return out
 
     def __repr__(self) -> str:
         return f"Sketch(count={self.count:g}, alpha={self.alpha})"
@@ -191,15 +232,67 @@ def _counted(keys: np.ndarray) -> dict[int, float]:
     return dict(zip(unique.tolist(), counts.astype(float).tolist(), strict=True))
 
 
-def _undump(dumped: list[Any]) -> dict[int, float]:
+def _undump(dumped: list[Any]) -> tuple[int, np.ndarray]:
+    """(first key, counts) of a dumped store; a count that is negative or not finite (or not
+    a number) raises ValueError."""
     if not dumped:
-        return {}
-    first = int(dumped[0])
-    out: dict[int, float] = {}
-    for offset, count in enumerate(dumped[1:]):
-        count = float(count)
-        if count < 0 or not math.isfinite(count):
-            raise ValueError("negative or non-finite bucket count")
-        if count:
-            out[first + offset] = count
-    return out
+        return 0, np.empty(0)
+    counts = np.asarray(dumped[1:], dtype=float)
+    if counts.size and (not np.isfinite(counts).all() or (counts < 0).any()):
+        raise ValueError("negative or non-finite bucket count")
+    return int(dumped[0]), counts
+
+
+def _dense(first: int, counts: np.ndarray) -> CollapsingLowestDenseStore:
+    """A store holding `counts` from key `first` on: the range allocated once and the bins
+    written as one slice (reading a day of stored summaries builds thousands of stores)."""
+    store = CollapsingLowestDenseStore(BIN_LIMIT)
+    filled = np.flatnonzero(counts)
+    if not filled.size:
+        return store
+    low, high = first + int(filled[0]), first + int(filled[-1])
+    if high - low + 1 > BIN_LIMIT:  # wider than a store holds: the library collapses it
+        _fill(store, (first + filled).tolist(), counts[filled].tolist())
+        return store
+    store._extend_range(low, high)
+    start = low - store.offset
+    store.bins[start : start + high - low + 1] = counts[filled[0] : filled[-1] + 1].tolist()
+    store.count = float(counts.sum())
+    return store
+
+
+def _merge_store(mine: CollapsingLowestDenseStore, theirs: CollapsingLowestDenseStore) -> None:
+    """`mine.merge(theirs)`, adding the overlapping bins as one slice when neither store has
+    collapsed and the union fits the bin limit (the library adds key by key)."""
+    if theirs.count == 0:
+        return
+    if mine.count == 0:
+        mine.copy(theirs)
+        return
+    low, high = min(mine.min_key, theirs.min_key), max(mine.max_key, theirs.max_key)
+    if mine.is_collapsed or theirs.is_collapsed or high - low + 1 > mine.bin_limit:
+        mine.merge(theirs)
+        return
+    if theirs.min_key < mine.min_key or theirs.max_key > mine.max_key:
+        mine._extend_range(theirs.min_key, theirs.max_key)
+    start, stop = theirs.min_key - mine.offset, theirs.max_key - mine.offset + 1
+    source = theirs.bins[theirs.min_key - theirs.offset : theirs.max_key - theirs.offset + 1]
+    mine.bins[start:stop] = [a + b for a, b in zip(mine.bins[start:stop], source, strict=True)]
+    mine.count += theirs.count
+
+
+def _merge_sketch(mine: BaseDDSketch, theirs: BaseDDSketch) -> None:
+    """`BaseDDSketch.merge` with the faster store merge (merging the stored summaries of a
+    day's windows merges thousands of sketches)."""
+    if theirs.count == 0:
+        return
+    if mine.count == 0:
+        mine._copy(theirs)
+        return
+    _merge_store(mine._store, theirs._store)
+    _merge_store(mine._negative_store, theirs._negative_store)
+    mine._zero_count += theirs._zero_count
+    mine._count += theirs._count
+    mine._sum += theirs._sum
+    mine._min = min(mine._min, theirs._min)
+    mine._max = max(mine._max, theirs._max)

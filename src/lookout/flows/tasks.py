@@ -183,11 +183,16 @@ class FanOut:
 
 
 def needs_time_order(monitor: Monitor) -> bool:
-    """Windows that look up "the previous release" need the earlier windows committed first
-    (a release's first-seen time comes from the stored results): drift against the previous
-    release, and change rules against it. Their windows run one after another, in time order;
-    other monitors' windows run side by side."""
-    drift = monitor.drift.enabled and monitor.drift.reference.kind == "previous_release"
+    """Windows that read what earlier windows stored need those committed first: drift whose
+    verdicts pool the stored summaries of a trailing `drift.period` longer than a window, or
+    compare with "the previous release" (its first-seen time comes from the stored results),
+    and change rules against the previous release.
+    Their windows run one after another, in time order; other monitors' windows run side by
+    side."""
+    drift = monitor.drift.enabled and (
+        monitor.drift.reference.kind == "previous_release"
+        or monitor.drift.period > monitor.window.size
+    )
     rules = any(
         rule.reference is not None and rule.reference.kind == "previous_release"
         for rule in monitor.rules

@@ -260,28 +260,34 @@ def evaluator_finding(alert: AlertState, found: EvaluatorFindings) -> Finding:
 
 
 def drift_finding(alert: AlertState, rows: Sequence[DriftRow]) -> Finding:
-    """The drifted column's method and score against its reference, with the sample sizes."""
+    """The drifted column (for a group such as `drift.output`, the member that moved most): its
+    effect size against the floor, the reference, the sample sizes and which cohort explains
+    it."""
+    from lookout.stages.drift.outcome import detail_lines  # the drift stage's own words
+
     family = FAMILIES.family(alert.metric)
     if family is None or not family.is_prefix:
         return NO_FINDING
-    column = family.part(alert.metric)
-    row = next(
-        (
-            r
-            for r in rows
-            if (r.release, r.cohort, r.column) == (alert.release, alert.cohort, column)
-        ),
-        None,
-    )
-    if row is None or row.score is None:
+    name = family.part(alert.metric)
+    members = [
+        r
+        for r in rows
+        if (r.release, r.cohort) == (alert.release, alert.cohort)
+        and name in (r.column, r.group)
+        and r.score is not None
+    ]
+    if not members:
         return NO_FINDING
+    row = min(
+        members,
+        key=lambda r: (not r.alerting, not r.drifted, -(r.score or 0) / (r.threshold or 1)),
+    )
     verdict = "drifted" if row.drifted else "did not drift"
     headline = (
-        f"{column} {verdict} from {row.reference}: {row.method} {row.score:.3g} "
-        f"(threshold {row.threshold:.3g})"
+        f"{row.column} {verdict} from {row.reference}: {row.method} {row.score:.3g} "
+        f"(floor {row.threshold:.3g})"
     )
-    detail = (
-        f"{row.method} {row.score:.3g} (threshold {row.threshold:.3g}) against "
-        f"{row.reference}; n {row.n_current:,} vs {row.n_reference:,}"
+    detail = detail_lines([r for r in rows if r.release == alert.release]).get(
+        (alert.release, alert.cohort, alert.metric)
     )
-    return Finding(headline=headline, facts=(Fact("Detail", detail),))
+    return Finding(headline=headline, facts=(Fact("Detail", detail),) if detail else ())

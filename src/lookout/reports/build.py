@@ -1,9 +1,12 @@
 """`lookout reports build`: (re)write a day's drift reports from the stored drift results.
 
 The hourly run writes a report the first time a release or cohort drifts on a day (so an alert's
-link works when it is sent), from the rows seen so far. Rebuilding after the day is over gives
-the report the whole day. Only (release, cohort) pairs whose stored results drifted that day get a
-report; each is compared with the reference its drift rows were computed against.
+link works when it is sent), on the period that window's verdicts pooled. Rebuilding after the
+day is over gives each report the period of the day's last window of that release and cohort
+(with the default 24-hour period and hourly windows: the whole day), configured by that window's
+verdicts, which the index then lists. Only (release, cohort) pairs whose stored results drifted
+that day (not explained by a cohort) get a report; each is compared with the reference its
+verdicts were computed against.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from lookout.checks.drift.reference import resolve_reference
 from lookout.config.models import Monitor
 from lookout.reports.drift_reports import ensure_report
 from lookout.sources.warehouse import Warehouse
+from lookout.stages.drift.reference import resolve_reference
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
 
@@ -34,24 +37,33 @@ class BuildOutcome:
 def build_day_reports(
     warehouse: Warehouse, store: ResultsStore, monitor: Monitor, out_dir: Path, day: date
 ) -> BuildOutcome:
-    """Rewrite the reports of every drifted release x cohort of `day` with the day's rows."""
+    """Rewrite the reports of every drifted release x cohort of `day` on the period of its
+    last window of the day."""
     start = datetime.combine(day, time(0), tzinfo=UTC)
     whole_day = Window(start, start + timedelta(days=1))
     rows = [r for r in store.drift(monitor.name, since=start) if r["window_start"] < whole_day.end]
-    wanted = sorted({(r["release"], r["cohort"]) for r in rows if r["drifted"]})
+    wanted = sorted(
+        {(r["release"], r["cohort"]) for r in rows if r["drifted"] and not r.get("explained_by")}
+    )
+    wanted += sorted({(release, "*") for release, _ in wanted} - set(wanted))
     values = {label: tuple(v) for label, v, _ in warehouse.release_values(monitor, whole_day)}
     first_seen = store.release_first_seen(monitor.name)
     outcome = BuildOutcome()
-    for release, cohort in wanted:
+    for release, cohort in sorted(wanted):
         try:
-            if release not in values:
+            mine = [r for r in rows if (r["release"], r["cohort"]) == (release, cohort)]
+            if release not in values or not mine:
                 raise ValueError("no rows of the release that day")
+            last = max(r["window_start"] for r in mine)
+            verdicts = [r for r in mine if r["window_start"] == last]
+            window = Window(last, verdicts[0]["window_end"])
+            period = Window(verdicts[0]["period_start"] or window.start, window.end)
             reference = resolve_reference(
                 monitor,
-                whole_day,
+                period,
                 release,
                 first_seen,
-                lambda period: warehouse.release_values(monitor, period),
+                lambda span: warehouse.release_values(monitor, span),
             )
             if reference is None:
                 raise ValueError("no reference")
@@ -60,11 +72,13 @@ def build_day_reports(
                     warehouse,
                     monitor,
                     out_dir,
-                    whole_day,
+                    window,
                     release,
                     values[release],
                     cohort,
                     reference,
+                    verdicts,
+                    period,
                     rebuild=True,
                 )
             )

@@ -1,24 +1,81 @@
-"""Build the Evidently report of a release x cohort x day, once, and keep the index current."""
+"""Build the Evidently report of a release x cohort x day, once, on the period of a verdict.
+
+A report shows the rows of the period a window's verdicts pooled (`drift.period` ending with
+that window) against the same reference, one column per feature group configured as Lookout
+judged it, so the report and the verdicts the index lists agree. Next to the page a small JSON
+file names the window whose verdicts it shows (the index lists that window's verdicts).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
-from datetime import datetime, time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lookout.checks.drift.columns import drift_columns
-from lookout.checks.drift.reference import Reference
 from lookout.config.models import Monitor
 from lookout.reports.evidently_report import sample_frame, write_drift_report
 from lookout.reports.paths import report_path
 from lookout.sources.warehouse import Warehouse
+from lookout.stages.drift.outcome import cohort_words, decided_by, group_view
+from lookout.stages.drift.reference import Reference
 from lookout.windows import Window
 
-__all__ = ["ensure_report"]
+__all__ = ["ensure_report", "period_text", "read_sidecar", "sidecar", "sidecar_path"]
 
 log = logging.getLogger("lookout.reports")
+
+
+def period_text(period: Window) -> str:
+    """`2026-11-03 01:00 to 2026-11-04 01:00 UTC`."""
+    return f"{period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC"
+
+
+def sidecar_path(report: Path) -> Path:
+    return report.with_suffix(".json")
+
+
+def sidecar(report: Path) -> dict[str, Any] | None:
+    """What the JSON file beside a report says (None: missing or unreadable): the window whose
+    verdicts it shows, its period and reference, the methods it was configured with, and what
+    Evidently said (`evidently.columns`: column -> drifted, `evidently.dataset_drift`)."""
+    try:
+        data = json.loads(sidecar_path(report).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_sidecar(report: Path) -> datetime | None:
+    """The start of the window whose verdicts a report shows (None: unknown)."""
+    data = sidecar(report)
+    try:
+        return None if data is None else datetime.fromisoformat(data["window_start"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _verdict_text(groups: Sequence[Mapping[str, Any]]) -> str:
+    parts = []
+    for g in groups:
+        top = g["top"]
+        if g["drifted"]:
+            parts.append(f"{g['group']} ({top['column_name']}) drifted")
+        elif g["explained_by"]:
+            parts.append(
+                f"{g['group']} ({top['column_name']}) drifted, explained by {g['explained_by']}"
+            )
+    return "; ".join(parts) or "no feature drifted"
+
+
+def _rows(frame: Any) -> str:
+    total = int(frame.attrs.get("rows", len(frame)))
+    if total <= len(frame):
+        return f"{len(frame):,} rows"
+    return f"{len(frame):,} of {total:,} rows (a uniform sample)"
 
 
 def ensure_report(
@@ -30,40 +87,74 @@ def ensure_report(
     release_values: Sequence[Any],
     cohort: str,
     reference: Reference,
+    rows: Sequence[Mapping[str, Any]],
+    period: Window,
     *,
     rebuild: bool = False,
 ) -> str:
-    """The report's relative path; built from the day's rows up to the window end if missing.
+    """The report's relative path; built if missing (`rebuild`: always) from `period`'s rows
+    against `reference`, configured by `rows` (the window's verdict rows of this release x
+    cohort, as `ResultsStore.drift` returns them).
 
     The first drifted window of a day writes it, so an alert's link works when it is sent;
-    `rebuild` (nightly, `lookout reports build`) refreshes it with the whole day.
+    `rebuild` (nightly, `lookout reports build`) refreshes it with the day's last window.
     """
     day = window.start.date()
     relative = report_path(monitor.name, day, release, cohort)
     target = out_dir / relative
     if target.exists() and not rebuild:
         return relative
-    columns = drift_columns(monitor)
-    day_start = datetime.combine(day, time(0), tzinfo=window.start.tzinfo)
-    current_period = Window(day_start, window.end)
+    groups = group_view(rows)
+    shown = {g["top"]["column_name"] for g in groups}
+    columns = [c for c in drift_columns(monitor) if c.name in shown]
+    by_name = {r["column_name"]: r for r in rows}
+    methods = {name: decided_by(by_name[name]) for name in shown}
     limit = monitor.drift.reports.sample_rows
-    current = sample_frame(
-        warehouse, monitor, columns, current_period, release_values, cohort, limit
-    )
+    current = sample_frame(warehouse, monitor, columns, period, release_values, cohort, limit)
     ref = sample_frame(
         warehouse, monitor, columns, reference.period, reference.release_values, cohort, limit
     )
     if current.empty or ref.empty:
-        raise ValueError(f"no rows to report for {release} {cohort} on {day}")
-    whole = "whole release" if cohort == "*" else cohort
+        raise ValueError(f"no rows to report for {release} {cohort} over {period.label}")
+    whole = cohort_words(cohort)
+    when = period_text(period)
+    share = monitor.drift.dataset_drift_share
     facts = (
         ("Monitor", monitor.name),
         ("Release", release),
         ("Cohort", whole),
-        ("Current", f"{current_period.label}: {len(current):,} rows (sampled, at most {limit:,})"),
-        ("Reference", f"{reference.description}: {len(ref):,} rows"),
+        ("Period", f"{when}: {_rows(current)}"),
+        ("Reference", f"{reference.description}: {_rows(ref)}"),
+        ("Lookout's verdict", _verdict_text(groups)),
+        (
+            "Columns",
+            "one per feature group (the member that drifted most), each with the test and "
+            f"threshold that settled Lookout's verdict; dataset drift at a share of {share:g}",
+        ),
     )
-    title = f"Drift of {release} ({whole}) on {day.isoformat()}: {monitor.name}"
-    write_drift_report(target, ref, current, columns, title=title, facts=facts)
+    title = f"{monitor.name}: drift of {release}, {whole}, {when}, against {reference.description}"
+    said = write_drift_report(
+        target,
+        ref,
+        current,
+        columns,
+        title=title,
+        facts=facts,
+        methods=methods,
+        drift_share=share,
+    )
+    sidecar_path(target).write_text(
+        json.dumps(
+            {
+                "window_start": window.start.isoformat(),
+                "period": [period.start.isoformat(), period.end.isoformat()],
+                "reference": reference.description,
+                "rows": [len(current), len(ref)],
+                "methods": {name: list(methods[name]) for name in sorted(shown)},
+                "evidently": {"columns": said.columns, "dataset_drift": said.dataset_drift},
+            }
+        ),
+        encoding="utf-8",
+    )
     log.info("drift report %s (%d current, %d reference rows)", relative, len(current), len(ref))
     return relative

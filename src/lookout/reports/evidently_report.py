@@ -1,15 +1,19 @@
-"""The Evidently drift report a person reads: a bounded sample of each side, one HTML file.
+"""The Evidently drift report a person reads, configured to agree with Lookout's verdicts.
 
-The numbers that drive alerts come from the warehouse histograms (`lookout.checks.drift`);
-Evidently gets at most `sample_rows` rows per side (measured: ~100k rows moved scores by under
-1.5%) and only the drift columns, derived features instead of raw text, so no logged text ends
-up in the report.
+The numbers that drive alerts come from the stored drift summaries (`lookout.stages.drift`);
+Evidently gets the same period's rows of the release and cohort (at most `sample_rows` per side,
+a uniform sample beyond that: ~100k rows moved scores by under 1.5%), only the drift features
+(derived features instead of raw text, so no logged text ends up in the report), one column per
+feature group (the member Lookout names), each with the method and threshold that settled
+Lookout's verdict, and Lookout's dataset drift share: on the same rows its drifted flags are
+Lookout's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +23,40 @@ import sqlalchemy as sa
 from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
 from lookout.config.models import Monitor
 from lookout.reports.evidently_page import plotly_safe_frame, render_snapshot
-from lookout.sources.histograms import _release_filter
+from lookout.sources.contract import is_missing, parse_numbers
+from lookout.sources.drift_summaries import release_filter
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
-__all__ = ["sample_frame", "write_drift_report"]
+__all__ = ["EvidentlyVerdict", "evidently_verdict", "sample_frame", "write_drift_report"]
 
 log = logging.getLogger("lookout.reports")
+
+
+@dataclass(frozen=True)
+class EvidentlyVerdict:
+    """What the report itself says: per column whether Evidently's test flags drift, and
+    whether the dataset drifted (the share of drifted columns at or past its threshold)."""
+
+    path: Path
+    columns: dict[str, bool] = field(default_factory=dict)
+    dataset_drift: bool = False
+
+
+def evidently_verdict(snapshot: Any, path: Path) -> EvidentlyVerdict:
+    """Evidently's own flags from a snapshot run with tests (a failed ValueDrift test is a
+    drifted column; a failed DriftedColumnsCount test is dataset drift)."""
+    data = snapshot.dict()
+    columns: dict[str, bool] = {}
+    dataset = False
+    for test in data.get("tests", []):
+        params = test["metric_config"]["params"]
+        failed = str(test["status"]).rsplit(".", 1)[-1] == "FAIL"
+        if params["type"] == "evidently:metric_v2:ValueDrift":
+            columns[str(params["column"])] = failed
+        elif params["type"] == "evidently:metric_v2:DriftedColumnsCount":
+            dataset = failed
+    return EvidentlyVerdict(path, columns, dataset)
 
 
 def sample_frame(
@@ -37,33 +68,46 @@ def sample_frame(
     cohort: str,
     limit: int,
 ) -> pd.DataFrame:
-    """At most `limit` rows of the period (one release, one cohort), as drift features.
+    """The period's rows (one release, one cohort) as drift features; at most `limit`, drawn
+    uniformly when there are more.
 
-    The features are computed by the warehouse (the same SQL as the drift statistics), so no
-    logged text is read, let alone written into the report.
+    The features are computed by the warehouse (the same SQL as the drift summaries), so no
+    logged text is read, let alone written into the report; logged numbers are parsed as the
+    summaries parse them (a value that is not a number is missing).
     """
     source = monitor.source
     table = warehouse._table(source)
     usable = [c for c in columns if c.field in source.columns or c.field in source.cohorts]
     features = [
-        sql_feature(c, warehouse._column(table, source, c.field), warehouse.dialect).label(c.name)
+        sql_feature(
+            c, warehouse._column(table, source, c.field), warehouse.dialect, raw=True
+        ).label(c.name)
         for c in usable
     ]
-    query = sa.select(*features).where(warehouse._in_window(table, source, period))
+    where = [warehouse._in_window(table, source, period)]
     if release is not None:
-        query = query.where(_release_filter(warehouse, monitor, table, release))
+        where.append(release_filter(warehouse, monitor, table, release))
     if cohort != "*":
         dimension, _, value = cohort.partition("=")
         column = warehouse._column(table, source, dimension)
-        query = query.where(
-            column.is_(None) if value == "(null)" else sa.cast(column, sa.String) == value
-        )
-    frame = warehouse._fetch_frame(query.limit(limit))
+        where.append(column.is_(None) if value == "(null)" else sa.cast(column, sa.String) == value)
+    query = sa.select(*features).where(*where)
+    with warehouse.engine.connect() as conn:
+        rows = conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
+    if rows > limit:
+        query = query.order_by(sa.func.random()).limit(limit)
+    frame = warehouse._fetch_frame(query)
+    frame.attrs["rows"] = int(rows)  # in the period, before any sampling
     for column in usable:
-        if column.kind == "numeric":
-            frame[column.name] = pd.to_numeric(frame[column.name], errors="coerce").astype(float)
+        raw = frame[column.name]
+        if column.numeric_value:
+            frame[column.name] = parse_numbers(raw)[0]
+        elif column.kind == "numeric":
+            frame[column.name] = pd.to_numeric(raw, errors="coerce").astype(float)
         else:
-            frame[column.name] = [category_label(v) for v in frame[column.name].tolist()]
+            frame[column.name] = [
+                category_label(None if is_missing(v) else v) for v in raw.tolist()
+            ]
     return frame
 
 
@@ -75,9 +119,15 @@ def write_drift_report(
     *,
     title: str = "Lookout drift report",
     facts: Sequence[tuple[str, str]] = (),
-) -> Path:
-    """Evidently's DataDriftPreset on the two samples, saved as one self-contained HTML file.
+    methods: Mapping[str, tuple[str, float]] | None = None,
+    drift_share: float = 0.5,
+) -> EvidentlyVerdict:
+    """Evidently's DataDriftPreset on the two samples, saved as one self-contained HTML file;
+    returns what the report says.
 
+    `methods` (column -> (Evidently method, threshold)) configures each column as Lookout
+    judged it; `drift_share` is the share of drifted columns at which the dataset drifted.
+    The page shows Evidently's tests too (a failed drift test per drifted column).
     The page is written by `render_snapshot`, not Evidently's `save_html` (which embeds logged
     labels raw in a script): labels stay text, and the page runs only its own scripts.
     """
@@ -94,8 +144,15 @@ def write_drift_report(
         categorical_columns=categorical,
     )
     names = [c.name for c in usable]
+    chosen = {name: methods[name] for name in names if methods and name in methods}
+    preset = DataDriftPreset(
+        columns=names,
+        drift_share=drift_share,
+        per_column_method={name: method for name, (method, _) in chosen.items()} or None,
+        per_column_threshold={name: limit for name, (_, limit) in chosen.items()} or None,
+    )
     current, reference = (plotly_safe_frame(f[names], categorical) for f in (current, reference))
-    snapshot = Report([DataDriftPreset()]).run(
+    snapshot = Report([preset], include_tests=True).run(
         Dataset.from_pandas(current, data_definition=definition),
         Dataset.from_pandas(reference, data_definition=definition),
     )
@@ -104,4 +161,4 @@ def write_drift_report(
     partial = path.with_suffix(".tmp")
     partial.write_text(html, encoding="utf-8")
     partial.replace(path)  # readers never see a half-written report
-    return path
+    return evidently_verdict(snapshot, path)

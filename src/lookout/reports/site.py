@@ -34,7 +34,14 @@ def refresh_site(
         clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
         if not monitor.drift.enabled:
             continue
-        written.append(write_index(out_dir, monitor.name, store.drift(monitor.name)))
+        written.append(
+            write_index(
+                out_dir,
+                monitor.name,
+                store.drift(monitor.name),
+                monitor.drift.dataset_drift_share,
+            )
+        )
     if written:
         written.append(write_root_index(out_dir))
     return written

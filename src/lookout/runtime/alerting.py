@@ -17,7 +17,6 @@ from lookout.alerts.lifecycle import Transition, apply_evaluations
 from lookout.alerts.pooled import History, rule_values
 from lookout.alerts.references import rule_references
 from lookout.alerts.rules import Evaluation, evaluate_rules, settings_of
-from lookout.checks.drift.stage import DriftOutcome
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
@@ -28,6 +27,8 @@ from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report
 from lookout.reports.paths import report_path
 from lookout.runtime.redact import redact_secrets
+from lookout.stages.drift.outcome import DriftOutcome, record
+from lookout.stages.registry import STAGES
 from lookout.store.results import OutboxMessage
 from lookout.windows import Window
 
@@ -81,7 +82,10 @@ def _history(
     longest = max(lookbacks, default=size)
     if longest <= size:
         return History({g: [(window.start, s)] for g, s in current.items()})
-    stored = ctx.store.summaries(monitor.name, window.end - longest, window.start)
+    # drift verdicts pool their own period (the drift stage reads its summaries itself): no
+    # rule reads the drift stage's sketches, so they are not decoded here
+    stages = [entry.name for entry in STAGES if entry.name != "drift"]
+    stored = ctx.store.summaries(monitor.name, window.end - longest, window.start, stages=stages)
     for group, summary in current.items():
         stored.setdefault(group, []).append((window.start, summary))
     return History(stored)
@@ -154,8 +158,10 @@ def attach_reports(
     alerted: set[tuple[str, str]],
 ) -> None:
     """Write the day's report of each drifted release, and of each drifted cohort an alert
-    is about (Evidently costs ~1 s a report: not one per drifted cohort every hour); link
-    reports that exist. A report that cannot be written is logged, not fatal.
+    is about (Evidently costs ~1 s a report: not one per drifted cohort every hour), on the
+    period this window's verdicts pooled; link reports that exist. A drift a cohort explains
+    does not count (its source's report is the one to read). A report that cannot be written
+    is logged, not fatal.
     """
     drifted = drift.drifted_groups()
     wanted = {(release, "*") for release, _ in drifted} | {
@@ -164,7 +170,7 @@ def attach_reports(
         for group in set(drifted) & alerted
         if not group[1].endswith(f"={OTHER}")
     }
-    if monitor.drift.reports.enabled:
+    if monitor.drift.reports.enabled and drift.period is not None:
         for release, cohort in sorted(wanted):
             try:
                 ensure_report(
@@ -176,6 +182,8 @@ def attach_reports(
                     drift.release_values[release],
                     cohort,
                     drift.references[release],
+                    [record(r) for r in drift.rows if (r.release, r.cohort) == (release, cohort)],
+                    drift.period,
                 )
             except Exception as exc:
                 log.warning(

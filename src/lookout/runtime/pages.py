@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lookout.alerts.lifecycle import AlertState
-from lookout.checks.drift.stage import DriftOutcome
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import Monitor
 from lookout.notify.findings import (
@@ -40,6 +39,7 @@ from lookout.reports.paths import anchor, releases_path, report_url
 from lookout.reports.validation_page import write_validation_page
 from lookout.runtime.redact import redact_secrets
 from lookout.stages.base import StageOutcome
+from lookout.stages.drift.outcome import DriftOutcome
 from lookout.stages.evaluators.findings import EvaluatorFindings
 from lookout.stages.registry import FAMILIES
 from lookout.stages.validation.findings import ValidationFindings

@@ -39,7 +39,7 @@ from lookout.errors import SourceError
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.windows import Window, as_utc
 
-__all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields"]
+__all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields", "sketch_buckets"]
 
 # Dialects with an ordered-set percentile_cont; SQLite has none, so it aggregates in pandas.
 PUSHDOWN_DIALECTS = frozenset({"duckdb", "postgresql"})
@@ -583,7 +583,7 @@ class Warehouse:
                         _row_to_aggregates(row, len(releases), cohort)
                         for row in conn.execute(query).mappings()
                     ]
-                    sketches = _sketch_buckets(
+                    sketches = sketch_buckets(
                         conn, labelled, sketched, where, len(releases), cohort
                     )
                     out += [
@@ -706,7 +706,7 @@ def _sketched_fields(
     return out
 
 
-def _sketch_buckets(
+def sketch_buckets(
     conn: sa.Connection,
     labelled: list[Any],
     fields: dict[str, sa.ColumnElement[Any]],

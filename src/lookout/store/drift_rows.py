@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ __all__ = ["DriftRow", "load_profile", "read_drift", "replace_drift", "save_prof
 
 @dataclass(frozen=True)
 class DriftRow:
-    """One column's drift verdict for a release x cohort of a window."""
+    """One column's drift verdict for a release x cohort, pooled over the period that ends with
+    a window (`period_start` .. the window's end)."""
 
     release: str
     cohort: str
@@ -32,6 +33,17 @@ class DriftRow:
     n_reference: int
     n_current: int
     report_path: str | None = None
+    period_start: datetime | None = None
+    group: str | None = None  # the feature group (the text field a feature comes from)
+    gate: str | None = None  # the small-sample test the verdict also needed
+    gate_p: float | None = None
+    gate_level: float | None = None
+    explained_by: str | None = None  # the cohort of the same release its drift comes from
+
+    @property
+    def alerting(self) -> bool:
+        """Drifted, and not explained by a cohort: what the `drift.<column>` metric flags."""
+        return bool(self.drifted) and self.explained_by is None
 
 
 def replace_drift(
@@ -66,10 +78,23 @@ def replace_drift(
                     "n_current": r.n_current,
                     "report_path": r.report_path,
                     "run_id": run_id,
+                    "period_start": _naive(r.period_start),
+                    "feature_group": r.group,
+                    "gate": r.gate,
+                    "gate_p": r.gate_p,
+                    "gate_level": r.gate_level,
+                    "explained_by": r.explained_by,
                 }
                 for r in rows
             ],
         )
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    """UTC without a zone, as the store keeps every time."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def read_drift(

@@ -583,6 +583,44 @@ class ResultsStore:
                     windows[start] = part  # type: ignore[index]
         return {group: sorted(parts.items()) for group, parts in out.items()}
 
+    def summary_gaps(
+        self, monitor: str, stage: str, since: datetime, until: datetime, size: timedelta
+    ) -> list[datetime]:
+        """Starts of the windows of [since, until) (every `size` from `since`) whose stored
+        summaries of `stage` cannot stand for them: not processed, or processed with rows and
+        no summary of that stage (it was off, or not run then). Empty: the store covers it."""
+        w, t = schema.windows, schema.summaries
+        low, high = _db_time(since), _db_time(until)
+        with self.engine.connect() as conn:
+            rows = {
+                _utc(r.window_start): int(r.rows)
+                for r in conn.execute(
+                    sa.select(w.c.window_start, w.c.rows).where(
+                        w.c.monitor == monitor, w.c.window_start >= low, w.c.window_start < high
+                    )
+                )
+            }
+            summarised = {
+                _utc(r[0])
+                for r in conn.execute(
+                    sa.select(t.c.window_start)
+                    .where(
+                        t.c.monitor == monitor,
+                        t.c.stage == stage,
+                        t.c.window_start >= low,
+                        t.c.window_start < high,
+                    )
+                    .distinct()
+                )
+            }
+        gaps = []
+        start = since
+        while start < until:
+            if start not in rows or (rows[start] and start not in summarised):
+                gaps.append(start)
+            start += size
+        return gaps
+
     def _replace_validation(
         self, conn: sa.Connection, commit: WindowCommit, start: Any, end: Any
     ) -> None:
@@ -642,6 +680,7 @@ class ResultsStore:
         for row in rows:
             row["window_start"] = _utc(row["window_start"])
             row["window_end"] = _utc(row["window_end"])
+            row["period_start"] = _utc(row.get("period_start"))
         return rows
 
     def drift_profile(self, monitor: str, key: str) -> dict | None:

@@ -1,5 +1,9 @@
 """run_drift on a DuckDB warehouse: verdicts per release x cohort, metrics, not enough data,
-the reference profile cache ("the second night") and the three kinds of reference."""
+the reference profile cache ("the second night") and the three kinds of reference.
+
+Verdicts pool the trailing `drift.period` of stored summaries; these tests call `run_drift`
+directly and store none, so each window's verdicts are its own rows (the pooling is tested
+through `run_window` in tests/checks/drift/test_drift_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, write_table
 
-from lookout.checks.drift import stage
-from lookout.checks.drift.stage import DriftOutcome, run_drift
 from lookout.checks.metrics import MetricValue
 from lookout.config.models import Monitor
-from lookout.sources.histograms import window_histograms
+from lookout.sources.drift_summaries import window_summaries
 from lookout.sources.warehouse import Warehouse
+from lookout.stages.drift import pooling, stage
+from lookout.stages.drift.outcome import DriftOutcome
+from lookout.stages.drift.stage import run_drift
 from lookout.store.results import ResultsStore, WindowCommit
 from lookout.windows import Window
 
@@ -157,8 +162,17 @@ def rows_by(outcome: DriftOutcome) -> dict[tuple[str, str, str], object]:
 
 
 def drifted_columns(outcome: DriftOutcome, release: str, cohort: str) -> set[str]:
+    """Columns that drifted and that no cohort explains (what alerts)."""
     return {
-        r.column for r in outcome.rows if (r.release, r.cohort) == (release, cohort) and r.drifted
+        r.column for r in outcome.rows if (r.release, r.cohort) == (release, cohort) and r.alerting
+    }
+
+
+def explained_columns(outcome: DriftOutcome, release: str, cohort: str) -> dict[str, str]:
+    return {
+        r.column: r.explained_by
+        for r in outcome.rows
+        if (r.release, r.cohort) == (release, cohort) and r.explained_by
     }
 
 
@@ -184,26 +198,34 @@ def test_previous_release_reference_flags_only_the_shifted_cohort(setup, frame):
     assert reference.release_label == "m1@p1" and reference.release_values == ("m1", "p1")
     assert reference.period == Window(T0, LAUNCH)  # default lookback: one day before launch
     assert "previous release m1@p1" in reference.description
+    assert outcome.period == Window(W1.end - 24 * H, W1.end)  # the default 24-hour period
 
-    # Only eu's latency moved: drifted there, not in us, and nothing else anywhere.
+    # Only eu's latency moved: drifted there, not in us, and nothing else anywhere. The whole
+    # release drifted too, because of eu: explained by it, so it does not alert again.
     assert drifted_columns(outcome, "m2@p2", "region=eu") == {"latency_ms"}
     assert drifted_columns(outcome, "m2@p2", "region=us") == set()
-    assert drifted_columns(outcome, "m2@p2", "*") == {"latency_ms"}
-    assert outcome.drifted_groups() == [("m2@p2", "*"), ("m2@p2", "region=eu")]
+    assert drifted_columns(outcome, "m2@p2", "*") == set()
+    assert explained_columns(outcome, "m2@p2", "*") == {"latency_ms": "region=eu"}
+    assert outcome.drifted_groups() == [("m2@p2", "region=eu")]
 
     rows = rows_by(outcome)
     assert {c for (_, cohort, c) in rows if cohort == "*"} == COMPARED
     assert {c for (_, cohort, c) in rows if cohort == "region=eu"} == COMPARED - {"region"}
     eu = rows[("m2@p2", "region=eu", "latency_ms")]
-    assert eu.method == "ks" and eu.status == "drifted" and eu.score < 1e-6
-    assert eu.reference == reference.description
+    # a large effect (normed Wasserstein past its 0.1 floor); 204 rows: the KS test must
+    # reject too, and does
+    assert eu.method == "wasserstein" and eu.status == "drifted" and eu.score > 1.0
+    assert eu.threshold == 0.1 and eu.gate == "ks" and eu.gate_p < 1e-6
+    assert eu.reference == reference.description and eu.period_start == outcome.period.start
+    whole = rows[("m2@p2", "*", "latency_ms")]
+    assert whole.drifted and whole.status == "explained" and whole.explained_by == "region=eu"
     # n on both sides: the m1 rows of the reference day, the m2 rows of the window
     ref_rows = in_period(frame, reference.period)
     cur_rows = in_period(frame, W1)
     cur_m2 = cur_rows[cur_rows.model_version == "m2"]
     assert (ref_rows.model_version == "m1").all()
-    assert rows[("m2@p2", "*", "latency_ms")].n_reference == len(ref_rows)
-    assert rows[("m2@p2", "*", "latency_ms")].n_current == len(cur_m2)
+    assert whole.n_reference == len(ref_rows)
+    assert whole.n_current == len(cur_m2)
     assert eu.n_reference == (ref_rows.region == "eu").sum()
     assert eu.n_current == (cur_m2.region == "eu").sum()
 
@@ -212,20 +234,29 @@ def test_metrics_are_emitted_per_release_and_cohort(setup):
     warehouse, store = setup
     outcome = run_drift(warehouse, store, make_monitor(), W1, W1.end)
     rows = rows_by(outcome)
+    output = {c for c in COMPARED if c.startswith("output_")}
     for cohort in ("*", "region=eu", "region=us"):
         got = metrics_of(outcome, "m2@p2", cohort)
         tested = [r for (rel, c, _), r in rows.items() if (rel, c) == ("m2@p2", cohort)]
         assert all(r.drifted is not None for r in tested)
         for r in tested:
-            assert got[f"drift.{r.column}"] == float(r.drifted)
+            assert got[f"drift.{r.column}"] == float(r.alerting)
             assert got[f"drift_score.{r.column}"] == r.score
-        assert got["drift_share"] == pytest.approx(sum(r.drifted for r in tested) / len(tested))
-        assert len(got) == 2 * len(tested) + 1
+        # one signal, one feature: the five output features are one group
+        groups = {r.group for r in tested}
+        assert {r.group for r in tested if r.column in output} == {"output"}
+        assert got["drift.output"] == float(any(r.alerting for r in tested if r.column in output))
+        alerting_groups = {r.group for r in tested if r.alerting}
+        assert got["drift_share"] == pytest.approx(len(alerting_groups) / len(groups))
+        assert len(got) == 2 * len(tested) + 2
     assert metrics_of(outcome, "m2@p2", "region=eu")["drift.latency_ms"] == 1.0
+    assert metrics_of(outcome, "m2@p2", "*")["drift.latency_ms"] == 0.0  # explained by eu
     assert metrics_of(outcome, "m2@p2", "region=us")["drift.latency_ms"] == 0.0
     assert metrics_of(outcome, "m2@p2", "region=us")["drift_share"] == 0.0
     share = {m.cohort: m for m in outcome.metrics if m.metric == "drift_share"}
     assert share["region=eu"].n == rows[("m2@p2", "region=eu", "latency_ms")].n_current
+    # eu: latency is one of 6 feature groups (5 values + output), not one of 10 columns
+    assert share["region=eu"].value == pytest.approx(1 / 6)
 
 
 def test_small_cohorts_are_not_enough_data_and_emit_no_metrics(setup):
@@ -237,7 +268,8 @@ def test_small_cohorts_are_not_enough_data_and_emit_no_metrics(setup):
     assert all(r.drifted is None and r.score is None for r in apac)
     assert all(r.n_current < 100 <= r.n_reference for r in apac)
     assert metrics_of(outcome, "m2@p2", "region=apac") == {}
-    # a min_n above every cohort's size: only the whole release is tested
+    # a min_n above every cohort's size: only the whole release is tested (and no cohort
+    # can explain its drift)
     strict = run_drift(warehouse, store, make_monitor(min_n=300), W1, W1.end)
     assert {r.status for r in strict.rows if r.cohort != "*"} == {"not_enough_data"}
     assert {m.cohort for m in strict.metrics} == {"*"}
@@ -281,10 +313,10 @@ class Statements:
 
 @pytest.mark.parametrize("path", ["local", "pushdown"])
 def test_the_reference_profile_is_computed_once_and_reused(setup, tmp_path, monkeypatch, path):
-    if path == "pushdown":  # every histogram as GROUP BY queries (all visible to the listener)
-        monkeypatch.setattr(
-            stage, "window_histograms", functools.partial(window_histograms, local_max_rows=0)
-        )
+    if path == "pushdown":  # every summary as GROUP BY queries (all visible to the listener)
+        pushed = functools.partial(window_summaries, local_max_rows=0)
+        monkeypatch.setattr(stage, "window_summaries", pushed)
+        monkeypatch.setattr(pooling, "window_summaries", pushed)
     warehouse, store = setup
     monitor = make_monitor()
     reference_period = Window(T0, LAUNCH)
@@ -293,7 +325,7 @@ def test_the_reference_profile_is_computed_once_and_reused(setup, tmp_path, monk
         first = run_drift(warehouse, store, monitor, W1, W1.end)
     assert (first.profiles_computed, first.profiles_cached) == (1, 0)
     reads = first_night.touching(reference_period)
-    assert any("quantile_cont" in sql for sql in reads)  # the edges come from the reference
+    assert reads  # the reference's summaries (and what attribution takes apart) were read
 
     commit_seen(store, W1, ["m1@p1", "m2@p2"])  # the pipeline commits the first night
     with Statements(warehouse.engine) as second_night:
@@ -301,12 +333,12 @@ def test_the_reference_profile_is_computed_once_and_reused(setup, tmp_path, monk
     assert (second.profiles_computed, second.profiles_cached) == (0, 1)
     assert second.references["m2@p2"] == first.references["m2@p2"]
     assert len(second_night.seen) < len(first_night.seen)
-    # No quantile or histogram query reads the reference period again; at most the release
+    # No summary or attribution query reads the reference period again; at most the release
     # listing that finds the previous release's raw values (one GROUP BY count) is left.
     again = second_night.touching(reference_period)
     assert len(again) <= 1, again
     for sql in again:
-        assert "quantile" not in sql and "sum(" not in sql.lower()
+        assert "ln(" not in sql.lower() and "length(" not in sql.lower()
         assert "count(*)" in sql.lower() and "group by" in sql.lower()
 
     # The cached profile gives the verdicts a fresh computation gives.
@@ -344,6 +376,7 @@ def test_baseline_reference_is_shared_by_every_release(setup, frame):
     assert (outcome.profiles_computed, outcome.profiles_cached) == (1, 0)
     assert drifted_columns(outcome, "m2@p2", "region=eu") == {"latency_ms"}
     assert drifted_columns(outcome, "m2@p2", "region=us") == set()
+    assert explained_columns(outcome, "m2@p2", "*") == {"latency_ms": "region=eu"}
     # m1 against a day of itself: nothing moved (60 rows an hour: below min_n, whole release)
     m1 = [r for r in outcome.rows if r.release == "m1@p1"]
     assert m1 and all(not r.drifted for r in m1)
@@ -370,7 +403,8 @@ def test_week_ago_reference(tmp_path):
     window = Window(T0 + week, T0 + week + H)
     outcome = run_drift(warehouse, store, make_monitor({"kind": "week_ago"}), window, window.end)
     reference = outcome.references["m2@p2"]
-    assert reference.period == Window(T0, T0 + H)
+    assert outcome.period == Window(window.end - 24 * H, window.end)
+    assert reference.period == Window(window.end - 24 * H - week, window.end - week)
     assert "a week earlier" in reference.description
     assert drifted_columns(outcome, "m2@p2", "region=eu") == {"latency_ms"}
     assert drifted_columns(outcome, "m2@p2", "region=us") == set()

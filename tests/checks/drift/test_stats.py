@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial import distance
 
-from lookout.checks.drift.columns import DriftColumn
+from lookout.checks.drift.sketches import LEVELS
 from lookout.checks.drift.stats import (
     ColumnDrift,
     NumericHistogram,
@@ -23,7 +23,6 @@ from lookout.checks.drift.stats import (
     psi,
     wasserstein,
 )
-from lookout.sources import histograms
 
 EVIDENTLY_METHODS = {
     "Wasserstein distance (normed)": "wasserstein",
@@ -35,17 +34,26 @@ EVIDENTLY_METHODS = {
 
 
 def reference_edges(reference: np.ndarray) -> tuple[float, ...]:
-    """As the stage does: the distinct quantiles (linear) of the reference at LEVELS."""
-    return tuple(sorted({float(v) for v in np.quantile(reference, histograms.LEVELS)}))
+    """The distinct quantiles (linear) of the reference at the drift LEVELS."""
+    return tuple(sorted({float(v) for v in np.quantile(reference, LEVELS)}))
 
 
 def numeric_histogram(values: np.ndarray, edges: tuple[float, ...]) -> NumericHistogram:
-    """Bucketed exactly as the warehouse's local path bins a period (histograms._numeric_local)."""
-    column = DriftColumn("x", "numeric", "x")
-    buckets, numbers = histograms._prepare(column, pd.Series(values), {"x": edges})
-    histogram = histograms._numeric_local(buckets, numbers, np.arange(len(numbers)), edges)
-    assert histogram is not None
-    return histogram
+    """Counts, sums, sums of squares, min and max per bucket of the raw values (bucket i is
+    [edges[i-1], edges[i]))."""
+    values = np.asarray(values, dtype=float)
+    bucket = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
+    buckets = {
+        int(b): (
+            int((bucket == b).sum()),
+            float(values[bucket == b].sum()),
+            float((values[bucket == b] ** 2).sum()),
+            float(values[bucket == b].min()),
+            float(values[bucket == b].max()),
+        )
+        for b in np.unique(bucket)
+    }
+    return NumericHistogram.from_buckets(edges, buckets)
 
 
 def lookout_verdict(name: str, reference: pd.Series, current: pd.Series) -> ColumnDrift:
@@ -193,7 +201,7 @@ def test_wasserstein_with_quantile_buckets_is_close_and_never_above(shift):
     rng = np.random.default_rng(11)
     reference, current = rng.lognormal(7, 0.5, 3000), rng.lognormal(7 + shift, 0.5, 2000)
     edges = reference_edges(reference)
-    assert len(edges) == len(histograms.LEVELS) == 37  # continuous data: no duplicate quantile
+    assert len(edges) == len(LEVELS) == 37  # continuous data: no duplicate quantile
     got = wasserstein(numeric_histogram(reference, edges), numeric_histogram(current, edges))
     exact = sps.wasserstein_distance(reference, current)
     # |integral of (F_ref - F_cur)| <= integral |F_ref - F_cur| per bucket: a lower bound

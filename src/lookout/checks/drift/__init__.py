@@ -1,1 +1,3 @@
-"""Drift of a window against a reference: columns, histogram statistics, the stage."""
+"""Drift, the pure part: columns and feature groups, statistics on histograms, sketches as
+histograms, and verdicts (effect floors, small-sample tests). The stage: `lookout.stages.drift`.
+"""

@@ -1,8 +1,10 @@
 """Which columns drift is measured on, and the derived text features as SQL expressions.
 
 Text is never compared as text: each text field becomes cheap features (length, empty, refusal,
-JSON-looking, non-ASCII script) computed by the warehouse, once, for the statistics, the local
-binning and the Evidently report's sample alike, so raw text never leaves the warehouse.
+JSON-looking, non-ASCII script) computed by the warehouse, once, for the summaries and the
+Evidently report's sample alike, so raw text never leaves the warehouse. Features derived from
+one field carry one signal (an outage empties answers: `output_length`, `output_empty`,
+`output_json`... all move), so they form one feature group: drift counts groups, not columns.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "DriftColumn",
     "category_label",
     "drift_columns",
+    "groups_of",
     "sql_feature",
 ]
 
@@ -51,6 +54,25 @@ class DriftColumn:
     kind: Kind
     field: str
     feature: Feature = "value"
+
+    @property
+    def group(self) -> str:
+        """The feature group: the text field a derived feature comes from (`input`,
+        `output`, `context`), else the column itself."""
+        return self.name if self.feature == "value" else self.field
+
+    @property
+    def numeric_value(self) -> bool:
+        """A logged number read as it is (parsed by `parse_numbers`, never cast in SQL)."""
+        return self.kind == "numeric" and self.feature == "value"
+
+
+def groups_of(columns: list[DriftColumn]) -> dict[str, list[str]]:
+    """Feature group -> its columns' names, in column order."""
+    out: dict[str, list[str]] = {}
+    for column in columns:
+        out.setdefault(column.group, []).append(column.name)
+    return out
 
 
 def drift_columns(monitor: Monitor) -> list[DriftColumn]:
@@ -85,11 +107,20 @@ def known_column_names(monitor: Monitor) -> list[str]:
 
 
 def sql_feature(
-    column: DriftColumn, value: sa.ColumnElement[Any], dialect: str
+    column: DriftColumn, value: sa.ColumnElement[Any], dialect: str, *, raw: bool = False
 ) -> sa.ColumnElement[Any]:
-    """The SQL expression of the column's feature over the raw table column `value`."""
+    """The SQL expression of the column's feature over the raw table column `value`.
+
+    A logged number (`numeric_value`) is, with `raw`, the column as stored, for
+    `parse_numbers` to read (text such as `fast` is missing, never 0; SQLite keeps text in any
+    column); without it, a double with NaN and infinities as NULL, for SQL aggregation of a
+    column of a numeric type (`Warehouse.loose_numeric_fields` lists the others)."""
     if column.feature == "value":
-        return sa.cast(value, sa.Double) if column.kind == "numeric" else value
+        if column.kind != "numeric" or raw:
+            return value
+        number = sa.func.nullif(sa.cast(value, sa.Double), float("nan"))
+        infinite = number.in_([float("inf"), float("-inf")])
+        return sa.case((infinite, sa.null()), else_=number)
     text = sa.cast(value, sa.String)
     empty = sa.or_(text.is_(None), sa.func.length(sa.func.trim(text)) == 0)
     if column.feature == "length":

@@ -1,5 +1,7 @@
-"""Drift histograms on real DuckDB, SQLite and PostgreSQL: both paths agree, edges are numpy's
-quantiles, and the text features label hand-made rows the same way on every dialect."""
+"""Drift summaries on real DuckDB, SQLite and PostgreSQL: the pushed-down and local paths give
+the same sketches and counts, both right against the rows, the text features label hand-made
+rows the same way on every dialect, and a logged number that is not a number is missing (never
+0, never a failed window)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import sqlalchemy as sa
 from tests.conftest import T0, write_table
 
 from lookout.checks.drift.columns import DriftColumn, drift_columns, sql_feature
-from lookout.checks.drift.stats import NumericHistogram, column_drift
+from lookout.checks.drift.verdict import Criteria, judge
 from lookout.config.models import Monitor
-from lookout.sources.histograms import LEVELS, quantile_edges, window_histograms
+from lookout.core.sketch import ALPHA
+from lookout.sources.drift_summaries import feature_key, window_summaries
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
@@ -158,31 +161,30 @@ def in_window(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame.event_time >= start) & (frame.event_time < end)]
 
 
-def expected_edges(values: pd.Series) -> tuple[float, ...]:
-    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    return tuple(sorted({float(v) for v in np.quantile(numbers, LEVELS)}))  # linear
+def sketch(summaries: dict, group: tuple[str, str], name: str):
+    return summaries[group].sketches[feature_key(name)]
 
 
-def assert_same_histograms(got: dict, expected: dict) -> None:
+def counts(summaries: dict, group: tuple[str, str], name: str) -> dict[str, float]:
+    return summaries[group].categories[feature_key(name)]
+
+
+def assert_same_summaries(got: dict, expected: dict) -> None:
     assert sorted(got) == sorted(expected)
-    for key, columns in expected.items():
-        assert sorted(got[key]) == sorted(columns), key
-        for name, hist in columns.items():
-            other = got[key][name]
-            if isinstance(hist, NumericHistogram):
-                assert isinstance(other, NumericHistogram), (key, name)
-                assert other.edges == hist.edges, (key, name)
-                assert other.counts == hist.counts, (key, name)  # exact
-                assert other.sums == pytest.approx(hist.sums, rel=1e-9), (key, name)
-                assert other.sumsq == pytest.approx(hist.sumsq, rel=1e-9), (key, name)
-                assert (other.minimum, other.maximum) == pytest.approx(
-                    (hist.minimum, hist.maximum), rel=1e-12
-                ), (key, name)
-            else:
-                assert other == hist, (key, name)
+    for key, summary in expected.items():
+        other = got[key]
+        assert sorted(other.sketches) == sorted(summary.sketches), key
+        assert other.categories == summary.categories, key
+        for name, mine in summary.sketches.items():
+            theirs = other.sketches[name]
+            assert theirs.count == mine.count, (key, name)
+            # the warehouse computes the bucket key as numpy does; a value on a bucket
+            # boundary may land one bucket over (within the sketch's accuracy either way)
+            for q in (0.01, 0.25, 0.5, 0.75, 0.99):
+                assert theirs.quantile(q) == pytest.approx(mine.quantile(q), rel=2.5 * ALPHA)
 
 
-def test_pushdown_and_local_histograms_are_identical(loaded):
+def test_pushdown_and_local_summaries_are_identical(loaded):
     warehouse, monitor, frame = loaded
     columns = drift_columns(monitor)
     assert {c.name for c in columns} >= {
@@ -196,40 +198,42 @@ def test_pushdown_and_local_histograms_are_identical(loaded):
         "output_refusal",
         "output_script",
     }
-    edges = quantile_edges(warehouse, monitor, columns, WINDOW)
     dimensions = [None, "route", "region"]
-    local = window_histograms(warehouse, monitor, columns, WINDOW, edges, dimensions=dimensions)
-    pushed = window_histograms(
-        warehouse, monitor, columns, WINDOW, edges, dimensions=dimensions, local_max_rows=0
+    local = window_summaries(warehouse, monitor, columns, WINDOW, dimensions=dimensions)
+    pushed = window_summaries(
+        warehouse, monitor, columns, WINDOW, dimensions=dimensions, local_max_rows=0
     )
-    assert_same_histograms(pushed, local)
+    assert_same_summaries(pushed, local)
 
     # ...and both are right, not merely equal: checked against the frame itself.
     rows = in_window(frame)
     for release in ("m1@p1", "m2@p2", "m9@p9"):
         model, prompt = release.split("@")
         mine = rows[(rows.model_version == model) & (rows.prompt_version == prompt)]
-        whole = local[(release, "*")]
-        assert whole["prompt_tokens"].n == len(mine)
-        assert whole["latency_ms"].n == mine.latency_ms.notna().sum()
-        assert whole["latency_ms"].maximum < 1e9  # the rows outside the window are not read
-        assert sum(whole["status"].values()) == len(mine)
-        assert whole["input_length"].n == len(mine)  # NULL text has length 0
-        assert sum(whole["input_length"].sums) == pytest.approx(
-            sum(len(t or "") for t in mine.prompt)
+        whole = (release, "*")
+        assert sketch(local, whole, "prompt_tokens").count == len(mine)
+        assert sketch(local, whole, "latency_ms").count == mine.latency_ms.notna().sum()
+        assert sketch(local, whole, "latency_ms").quantile(1.0) < 1e9  # not the outside rows
+        assert sum(counts(local, whole, "status").values()) == len(mine)
+        assert sketch(local, whole, "input_length").count == len(mine)  # NULL text: length 0
+        lengths = mine.prompt.map(lambda t: len(t or ""))
+        assert sketch(local, whole, "input_length").quantile(0.5) == pytest.approx(
+            np.quantile(lengths, 0.5, method="lower"), rel=ALPHA
         )
-        assert "region" in whole and "route" in whole
+        assert feature_key("region") in local[whole].categories
         for value in ("faq", "search", "(null)"):
-            cohort = local.get((release, f"route={value}"), {})
-            assert "route" not in cohort  # a cohort's own column is not compared within it
+            cohort = local.get((release, f"route={value}"))
+            assert cohort is None or feature_key("route") not in cohort.categories
         if release != "m9@p9":
             null_route = local[(release, "route=(null)")]
-            assert "latency_ms" not in null_route  # no value, no histogram (as in SQL)
-            assert null_route["prompt_tokens"].n == mine.route.isna().sum() > 0
+            assert feature_key("latency_ms") not in null_route.sketches  # no value, no sketch
+            assert sketch(local, (release, "route=(null)"), "prompt_tokens").count == (
+                mine.route.isna().sum()
+            )
     # booleans and NULLs keep distinct, readable labels
     flags = Counter()
     for release in ("m1@p1", "m2@p2"):
-        flags.update(local[(release, "*")]["is_fallback"])
+        flags.update(counts(local, (release, "*"), "is_fallback"))
     assert set(flags) == {"true", "false", "(null)"}  # SQLite too (a BOOLEAN column)
     assert flags["(null)"] == rows[rows.request_id.str.startswith("r")].is_fallback.isna().sum()
 
@@ -237,41 +241,15 @@ def test_pushdown_and_local_histograms_are_identical(loaded):
 def test_one_release_only(loaded):
     warehouse, monitor, frame = loaded
     columns = [c for c in drift_columns(monitor) if c.name in {"latency_ms", "route"}]
-    edges = quantile_edges(warehouse, monitor, columns, WINDOW, ("m1", "p1"))
     rows = in_window(frame)
     m1 = rows[rows.model_version == "m1"]
-    assert edges["latency_ms"] == pytest.approx(expected_edges(m1.latency_ms), rel=1e-12)
     for limit in (0, 10**6):
-        got = window_histograms(
-            warehouse, monitor, columns, WINDOW, edges, release=("m1", "p1"), local_max_rows=limit
+        got = window_summaries(
+            warehouse, monitor, columns, WINDOW, release=("m1", "p1"), local_max_rows=limit
         )
         assert list(got) == [("m1@p1", "*")]
-        assert got[("m1@p1", "*")]["latency_ms"].n == m1.latency_ms.notna().sum()
-
-
-def test_quantile_edges_equal_numpy_linear_quantiles(loaded):
-    warehouse, monitor, frame = loaded
-    columns = [
-        c
-        for c in drift_columns(monitor)
-        if c.name in {"latency_ms", "prompt_tokens", "output_length", "route"}
-    ]
-    edges = quantile_edges(warehouse, monitor, columns, WINDOW)
-    assert set(edges) == {"latency_ms", "prompt_tokens", "output_length"}  # numeric only
-    rows = in_window(frame)
-    lengths = rows.output.map(lambda t: float(len(t or "")))
-    for name, values in (
-        ("latency_ms", rows.latency_ms),
-        ("prompt_tokens", rows.prompt_tokens),
-        ("output_length", lengths),
-    ):
-        expected = expected_edges(values)
-        assert len(edges[name]) == len(expected), name
-        assert edges[name] == pytest.approx(expected, rel=1e-12), name
-    assert len(edges["latency_ms"]) == len(LEVELS)  # continuous: every level is its own edge
-    for values in edges.values():
-        assert list(values) == sorted(set(values))  # duplicate quantiles merged
-    assert len(edges["prompt_tokens"]) < len(LEVELS)  # integers with ties
+        assert sketch(got, ("m1@p1", "*"), "latency_ms").count == m1.latency_ms.notna().sum()
+        assert sum(counts(got, ("m1@p1", "*"), "route").values()) == len(m1)
 
 
 def test_text_features_label_hand_made_rows(loaded):
@@ -298,39 +276,84 @@ def test_text_features_label_hand_made_rows(loaded):
         assert float(row[1]) == len(text or ""), (dialect, text)
         assert tuple(row[2:]) == labels, (dialect, text)
 
-    # The same labels through the histograms of the hand-made release, on both paths.
-    edges = quantile_edges(warehouse, monitor, [length], WINDOW, HAND)
+    # The same labels through the summaries of the hand-made release, on both paths.
     for limit in (0, 10**6):
-        hists = window_histograms(
-            warehouse,
-            monitor,
-            [*features, length],
-            WINDOW,
-            edges,
-            release=HAND,
-            local_max_rows=limit,
+        found = window_summaries(
+            warehouse, monitor, [*features, length], WINDOW, release=HAND, local_max_rows=limit
         )
-        counts = hists[("m9@p9", "*")]
+        group = ("m9@p9", "*")
         for i, feature in enumerate(features):
-            assert counts[feature.name] == dict(Counter(labels[i] for _, labels in TEXTS))
-        assert counts["output_length"].n == len(TEXTS)
-        assert sum(counts["output_length"].sums) == sum(len(t or "") for t, _ in TEXTS)
+            assert counts(found, group, feature.name) == dict(
+                Counter(labels[i] for _, labels in TEXTS)
+            )
+        lengths = sorted(len(t or "") for t, _ in TEXTS)
+        assert sketch(found, group, "output_length").count == len(TEXTS)
+        assert sketch(found, group, "output_length").quantile(1.0) == pytest.approx(
+            lengths[-1], rel=ALPHA
+        )
 
 
-def test_a_numeric_column_without_edges_is_one_bucket_on_both_paths(loaded):
-    """A reference with no non-NULL value of a column (a field the previous release did not log)
-    gives it no edges; the current window still gets a one-bucket histogram on either path."""
-    warehouse, monitor, frame = loaded
+def test_a_column_with_no_value_has_no_sketch_on_both_paths(loaded):
+    """A period with no non-NULL value of a numeric column gives no sketch (not an empty one):
+    the verdict then says "not enough data" for that column."""
+    warehouse, monitor, _ = loaded
     columns = [c for c in drift_columns(monitor) if c.name in {"latency_ms", "route"}]
-    period = Window(WINDOW.start - timedelta(hours=2), WINDOW.start - timedelta(hours=1))
-    edges = quantile_edges(warehouse, monitor, columns, period)  # an empty period
-    assert edges == {"latency_ms": ()}
-    local = window_histograms(warehouse, monitor, columns, WINDOW, edges)
-    pushed = window_histograms(warehouse, monitor, columns, WINDOW, edges, local_max_rows=0)
-    assert_same_histograms(pushed, local)
-    rows = in_window(frame)
-    m1 = rows[rows.model_version == "m1"]
-    assert local[("m1@p1", "*")]["latency_ms"].counts == (m1.latency_ms.notna().sum(),)
+    empty = Window(WINDOW.start - timedelta(hours=2), WINDOW.start - timedelta(hours=1))
+    assert window_summaries(warehouse, monitor, columns, empty) == {}
+    for limit in (0, 10**6):
+        got = window_summaries(
+            warehouse, monitor, columns, WINDOW, dimensions=[None, "route"], local_max_rows=limit
+        )
+        # route=(null) rows have no latency and nothing else is compared inside a route
+        assert ("m1@p1", "route=(null)") not in got
+        assert feature_key("latency_ms") in got[("m1@p1", "route=faq")].sketches
+        assert feature_key("latency_ms") in got[("m1@p1", "*")].sketches
+
+
+@pytest.mark.parametrize(
+    "backend", ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_logged_number_that_is_not_a_number_is_missing_never_zero(request, tmp_path, backend):
+    """Latencies logged as text (`fast`, `12ms`, `350`): on DuckDB and PostgreSQL the column is
+    TEXT (SQL would fail to cast it), on SQLite a REAL column holding text (a cast reads `fast`
+    as 0). Either way the summary counts the numbers only, on both paths, and does not fail."""
+    schema = None
+    if backend == "duckdb":
+        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    elif backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+    frame = make_frame(n=300, seed=3)
+    frame = frame[frame.request_id.str.startswith("r")].copy()
+    latency = frame.latency_ms.astype(object)
+    latency.iloc[:10] = "fast"
+    latency.iloc[10:20] = "12ms"
+    latency.iloc[20:30] = "  350 "
+    frame["latency_ms"] = latency.map(lambda v: v if isinstance(v, str) or v != v else repr(v))
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="requests", schema=schema)
+    if backend == "sqlite":  # a numeric column holding text, as SQLite allows
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE requests RENAME COLUMN latency_ms TO lat_text")
+            conn.exec_driver_sql("ALTER TABLE requests ADD COLUMN latency_ms REAL")
+            conn.exec_driver_sql("UPDATE requests SET latency_ms = lat_text")
+    engine.dispose()
+    warehouse = Warehouse(url)
+    monitor = make_monitor(schema)
+    if backend != "sqlite":
+        assert warehouse.loose_numeric_fields(monitor.source) == {"latency_ms"}
+    columns = [c for c in drift_columns(monitor) if c.name == "latency_ms"]
+    numbers = pd.to_numeric(frame.latency_ms.str.strip(), errors="coerce")
+    rows = in_window(frame.assign(latency_ms=numbers))
+    for limit in (0, 10**6):
+        got = window_summaries(warehouse, monitor, columns, WINDOW, local_max_rows=limit)
+        for release in ("m1@p1", "m2@p2"):
+            mine = rows[rows.model_version == release[:2]]
+            found = sketch(got, (release, "*"), "latency_ms")
+            assert found.count == mine.latency_ms.notna().sum()  # `fast`, `12ms`: missing
+            assert found.quantile(0.0) >= 0.95 * mine.latency_ms.min() > 0  # no 0 from `fast`
+    warehouse.dispose()
 
 
 @pytest.mark.postgres
@@ -346,17 +369,18 @@ def test_postgres_samples_pages_above_max_rows(request, tmp_path):
     columns = [c for c in drift_columns(monitor) if c.name in {"latency_ms", "route"}]
     statements: list[str] = []
     sa.event.listen(warehouse.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    edges = quantile_edges(warehouse, monitor, columns, WINDOW, max_rows=4000)
-    exact = window_histograms(warehouse, monitor, columns, WINDOW, edges, local_max_rows=0)
-    sampled = window_histograms(
-        warehouse, monitor, columns, WINDOW, edges, local_max_rows=0, max_rows=4000
-    )
+    exact = window_summaries(warehouse, monitor, columns, WINDOW, local_max_rows=0)
+    sampled = window_summaries(warehouse, monitor, columns, WINDOW, local_max_rows=0, max_rows=4000)
     assert any("TABLESAMPLE system" in s for s in statements)
     rows = in_window(frame)
+    column = columns[0] if columns[0].name == "latency_ms" else columns[1]
     for release in ("m1@p1", "m2@p2"):
-        full, part = exact[(release, "*")]["latency_ms"], sampled[(release, "*")]["latency_ms"]
-        assert sum(full.counts) == rows[rows.model_version == release[:2]].latency_ms.notna().sum()
-        assert 0.02 * sum(full.counts) < sum(part.counts) < 0.5 * sum(full.counts)
-        verdict = column_drift("latency_ms", "numeric", full, part, min_n=100)
+        full, part = (
+            sketch(exact, (release, "*"), "latency_ms"),
+            sketch(sampled, (release, "*"), "latency_ms"),
+        )
+        assert full.count == rows[rows.model_version == release[:2]].latency_ms.notna().sum()
+        assert 0.02 * full.count < part.count < 0.5 * full.count
+        verdict, _ = judge(column, full, part, Criteria())
         assert verdict.drifted is False, verdict  # a sample of the same rows does not drift
     warehouse.dispose()

@@ -1,4 +1,5 @@
-"""Which rows a window is compared with: the previous release, a pinned baseline, a week ago."""
+"""Which rows a drift period is compared with: the previous release, a pinned baseline, the same
+period a week earlier."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from lookout.windows import Window
 
 __all__ = ["Reference", "resolve_reference"]
 
-PROFILE_VERSION = "1"
+PROFILE_VERSION = "2"  # 2: summaries (sketches, category counts)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class Reference:
     period: Window
     release_label: str | None = None
     release_values: tuple[Any, ...] | None = None
+    kind: str = "previous_release"
+
+    @property
+    def slides(self) -> bool:
+        """A reference that moves with every window (a week ago): caching it never hits."""
+        return self.kind == "week_ago"
 
     def key(self, monitor: Monitor, signature: Sequence[str]) -> str:
         """Cache key of its profile: changes with the period, release, columns or cohorts."""
@@ -54,7 +61,8 @@ def resolve_reference(
     first_seen: Mapping[str, datetime],
     releases_in: Any,
 ) -> Reference | None:
-    """The reference for `release` in `window`, or None when there is none yet.
+    """The reference for `release` over `window` (a drift period), or None when there is none
+    yet. A week ago is the same period seven days earlier.
 
     `releases_in(period)` lists (label, raw values, rows) of the releases in a period; it is only
     called for the previous-release mode.
@@ -64,11 +72,13 @@ def resolve_reference(
         assert config.start is not None and config.end is not None
         period = Window(config.start, config.end)
         return Reference(
-            f"baseline {period.start:%Y-%m-%d %H:%M}..{period.end:%Y-%m-%d %H:%M}", period
+            f"baseline {period.start:%Y-%m-%d %H:%M}..{period.end:%Y-%m-%d %H:%M}",
+            period,
+            kind="baseline",
         )
     if config.kind == "week_ago":
         period = Window(window.start - timedelta(days=7), window.end - timedelta(days=7))
-        return Reference(f"same window a week earlier ({period.label})", period)
+        return Reference(f"same period a week earlier ({period.label})", period, kind="week_ago")
     previous = previous_release(release, first_seen)
     if previous is None:
         return None

@@ -1,0 +1,99 @@
+"""The Evidently report and Lookout's verdicts agree on the same rows, and say what they are about.
+
+The attribution scenario of tests/checks/drift/test_drift_pipeline.py (release 2 pastes an
+account profile into enterprise prompts) runs through `run_window` with reports on: the first
+drifted window writes the report of the whole release and of the cohort its alert is about. On
+the same rows (the period holds fewer than `sample_rows`), Evidently's own per-column drift tests
+and its dataset drift test must say what Lookout's verdicts of that window say; the index must
+list the verdicts of the window the report shows; every report names its monitor, release,
+cohort, period and reference in its title and heading.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from tests.checks.drift.test_drift_pipeline import (
+    ATTRIBUTION_RULE,
+    R2,
+    attribution_frame,
+    project,
+    run,
+)
+from tests.conftest import T0
+
+from lookout.reports.drift_reports import period_text, sidecar
+from lookout.reports.index import write_index
+from lookout.reports.paths import report_path
+from lookout.stages.drift.outcome import cohort_words, group_view
+from lookout.windows import Window
+
+pytestmark = pytest.mark.slow  # two Evidently reports (~2-4 s)
+
+H = timedelta(hours=1)
+
+
+def test_the_report_says_what_the_verdicts_say_and_names_what_it_is_about(tmp_path):
+    frame, launch = attribution_frame()
+    ctx = project(
+        tmp_path,
+        frame,
+        reference=Window(T0, launch),
+        start=launch,
+        rules=ATTRIBUTION_RULE,
+        cohorts="[plan, region]",
+        reports=True,
+        # low, so that both sides of the dataset verdict are exercised by the one scenario
+        extra="      dataset_drift_share: 0.1\n",
+    )
+    try:
+        run(ctx, launch, 2)
+        stored = ctx.store.drift("bot")
+        period = Window(launch + H - 24 * H, launch + H)
+        reference = "baseline 2026-11-02 00:00..2026-11-02 06:00"
+        for cohort in ("*", "plan=enterprise"):
+            page = tmp_path / report_path("bot", launch.date(), R2, cohort)
+            said = sidecar(page)
+            assert said is not None, cohort
+            assert said["window_start"] == launch.isoformat()  # the first drifted window
+            rows = [
+                r
+                for r in stored
+                if r["window_start"] == launch and (r["release"], r["cohort"]) == (R2, cohort)
+            ]
+            groups = group_view(rows)
+            moved = {
+                g["top"]["column_name"]: g["drifted"] or bool(g["explained_by"]) for g in groups
+            }
+            # the same rows: the period's rows of the release and cohort, all of them
+            assert said["rows"][0] == max(r["n_current"] for r in rows) < 20_000
+            assert said["rows"][1] == max(r["n_reference"] for r in rows)
+            # one column per feature group, each flagged by Evidently exactly when Lookout did
+            assert said["evidently"]["columns"] == moved, cohort
+            assert moved["input_length"] is True
+            assert sum(moved.values()) == 1  # nothing else moved
+            share = sum(moved.values()) / len(moved)
+            assert said["evidently"]["dataset_drift"] is (share >= 0.1) is True
+            text = page.read_text()
+            title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+            heading = re.search(r"<header id=\"lookout-heading\">(.*?)</header>", text, re.S)
+            for part in ("bot", R2, cohort_words(cohort), period_text(period), reference):
+                assert html.escape(part) in title, (part, title)
+                assert html.escape(part) in heading.group(1), part
+        # the whole release's drift is the enterprise cohort's: its report says so
+        assert (
+            "explained by plan=enterprise"
+            in (tmp_path / report_path("bot", launch.date(), R2, "*")).read_text()
+        )
+
+        # The index lists the verdicts of the window each report shows (the first one), not
+        # the day's last window's.
+        page = write_index(tmp_path, "bot", stored).read_text()
+        row = next(r for r in page.split("<tr") if "<td><code>plan=enterprise</code></td>" in r)
+        assert period_text(period) in row
+        assert period_text(Window(period.start + H, period.end + H)) not in row
+    finally:
+        ctx.close()
