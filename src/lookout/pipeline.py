@@ -1,6 +1,6 @@
 """`run_window(monitor, window)`: the stages of one window, in order, as a plain function.
 
-check -> stages (validate, ops, drift, evaluate: `lookout.stages.registry`) -> alerts (rules on
+check -> stages (ops, validate, drift, evaluate: `lookout.stages.registry`) -> alerts (rules on
 the window's values or pooled summaries, transitions, messages) -> one commit (results,
 summaries, validations, quarantine, drift, alerts, outbox, watermark). Nothing is written
 before the commit, so a crash at any stage leaves the store as it was. Orchestrators (Prefect
