@@ -4,7 +4,7 @@ Builds the warehouse (unless `--dir` already holds one with its `incidents.json`
 every hourly window in time order through the real `lookout.pipeline.run_window` (every stage:
 GX validation, ops metrics, drift against the previous release, the offline groundedness
 evaluator on the sample, rules, alert lifecycle) into a fresh SQLite results store, delivering
-each window's messages to the file outbox (`<dir>/outbox/*.json`, one file per delivery) as the hourly flow would. It
+each window's messages to the file outbox (`<dir>/outbox/*.json`) as the hourly flow would. It
 records every alert that opened or resolved in each window, turns them into episodes and scores
 them against the incident catalogue (`scoring.py`): per incident the delay to detect and to
 resolve in windows, and the false alerts per clean day and per week. Prints a table; `--json`
