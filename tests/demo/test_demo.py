@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from tests.fakes import outbox_files
@@ -42,12 +41,10 @@ def demo_env(monkeypatch, tmp_path):
 def test_demo_alerts_on_the_incidents_only_and_is_idempotent(demo_env, prefect_api):
     directory = demo_env
     runner = CliRunner()
-    started = time.perf_counter()
+    # No wall-clock budget here (a busy machine is not a failure): pytest-timeout catches a
+    # hang, and the demo's speed is measured in benchmarks/, as ratios.
     first = runner.invoke(app, ["demo", "--dir", str(directory)], env={"COLUMNS": "200"})
-    elapsed = time.perf_counter() - started
     assert first.exit_code == 0, first.output + repr(first.exception)
-    # ~2.5 minutes alone; the suite runs on two workers, so allow for a busy machine
-    assert elapsed < 300, f"demo took {elapsed:.0f}s"
     assert "windows run now: 72" in first.output
 
     store = ResultsStore(f"sqlite:///{directory / 'results.sqlite'}")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,13 +97,37 @@ def project(tmp_path_factory) -> Iterator[Project]:
         server.stop()
 
 
+_WINDOWS_SQL = (
+    "SELECT w.window_start, (SELECT count(*) FROM runs r WHERE r.monitor = w.monitor "
+    "AND r.window_start = w.window_start AND r.status = 'succeeded') "
+    "FROM windows w WHERE w.monitor = 'support_bot' ORDER BY w.window_start"
+)
+
+
 def _windows(project: Project) -> list[tuple[str, int]]:
     """(window start, successful runs) of the backfilled range, from the results store."""
-    return project.stored(
-        "SELECT w.window_start, (SELECT count(*) FROM runs r WHERE r.monitor = w.monitor "
-        "AND r.window_start = w.window_start AND r.status = 'succeeded') "
-        "FROM windows w WHERE w.monitor = 'support_bot' ORDER BY w.window_start"
-    )
+    return project.stored(_WINDOWS_SQL)
+
+
+def _windows_in(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    try:
+        return conn.execute(_WINDOWS_SQL).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+@contextmanager
+def _write_locked(project: Project) -> Iterator[sqlite3.Connection]:
+    """The results store with SQLite's write lock held (BEGIN IMMEDIATE): what it shows cannot
+    change until the block ends, since no writer can commit meanwhile."""
+    conn = sqlite3.connect(project.dir / "results.sqlite", timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+    finally:
+        conn.close()  # rolls the empty transaction back, releasing the lock
 
 
 def test_deployments_and_a_backfill_through_the_api(project):
@@ -160,13 +185,18 @@ def test_a_worker_killed_mid_backfill_and_restarted_leaves_every_window_once(pro
     }
     run_id = project.backfill(**later)
     before = len(_windows(project))
+    # Kill on an event, not a race with a poll: each look at the store holds SQLite's write
+    # lock, so once two windows are seen no third can commit before the kill.
     deadline = time.monotonic() + 240
-    while len(_windows(project)) < before + 2:  # two windows committed: kill mid-way
+    while True:
         assert time.monotonic() < deadline, server.worker_logs()
         assert server.flow_run(run_id)["state_type"] not in ("COMPLETED", "FAILED")
+        with _write_locked(project) as locked:
+            done_at_kill = len(_windows_in(locked)) - before
+            if done_at_kill >= 2:
+                server.kill(server.workers[-1])  # SIGKILL: the worker and its flow-run process
+                break
         time.sleep(0.2)
-    server.kill(server.workers[-1])  # SIGKILL: the worker and its flow-run process
-    done_at_kill = len(_windows(project)) - before
     assert 2 <= done_at_kill < 4
     assert server.flow_run(run_id)["state_type"] == "RUNNING"  # nobody is left to finish it
 
