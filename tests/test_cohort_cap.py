@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.config.loader import load_config
+from lookout.errors import ConfigError
 from lookout.pipeline import Context, run_window
 from lookout.store import schema
 from lookout.windows import Window
@@ -117,3 +118,29 @@ def _rss_mb(key: str) -> float:
         if line.startswith(key):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no {key} in /proc/self/status")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_a_cap_below_one_is_a_config_error_with_its_position(tmp_path, value):
+    cfg = tmp_path / "cfg"
+    write_config(
+        cfg,
+        warehouse=f"sqlite:///{tmp_path / 'wh.sqlite'}",
+        store=f"sqlite:///{tmp_path / 'results.sqlite'}",
+    )
+    monitors = (cfg / "monitors.yml").read_text()
+    marker = "cohorts: [route, region]"
+    assert marker in monitors
+    (cfg / "monitors.yml").write_text(
+        monitors.replace(marker, f"{marker}\n      max_cohort_values: {value}")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(cfg / "profiles.yml", cfg / "monitors.yml")
+    text = str(caught.value)
+    assert "monitors.yml:" in text and "monitors[0]" in text and "max_cohort_values" in text
+    line = next(
+        i
+        for i, row in enumerate((cfg / "monitors.yml").read_text().splitlines(), 1)
+        if "max_cohort_values" in row
+    )
+    assert f"monitors.yml:{line}:" in text
