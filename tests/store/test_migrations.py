@@ -41,12 +41,12 @@ def test_upgrade_from_0001_keeps_existing_windows(tmp_path):
     from alembic import command
     from alembic.config import Config
 
-    from lookout.store.results import _MIGRATIONS
+    from lookout.store.engine import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     engine = sa.create_engine(url)
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
@@ -78,12 +78,12 @@ def test_pending_slack_messages_of_the_old_outbox_are_carried_over_and_delivered
 
     from lookout.notify.channels.slack import SlackBotChannel
     from lookout.notify.delivery import deliver
-    from lookout.store.results import _MIGRATIONS
+    from lookout.store.engine import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     engine = sa.create_engine(url)
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     held = {
         "digest_day": "2026-11-02",
         "owner": "team",

@@ -12,11 +12,12 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import make_url
 
+from lookout.checks.validation.outcome import ExpectationOutcome, Status
 from lookout.connections import (
     WAREHOUSE_DEFAULTS,
     ConnectSettings,
@@ -28,27 +29,7 @@ from lookout.sources.contract import is_missing
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
 
-Status = Literal["passed", "failed", "error"]
 EXAMPLES = 5
-
-
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """One expectation on one release of one window."""
-
-    name: str
-    kind: str
-    column: str | None
-    severity: str
-    release: str
-    status: Status
-    element_count: int | None = None
-    unexpected_count: int | None = None
-    unexpected_percent: float | None = None
-    observed: str | None = None
-    examples: tuple[str, ...] = ()
-    path: str = "pandas"
-    error: str | None = None
 
 
 @dataclass(frozen=True)

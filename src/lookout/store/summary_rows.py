@@ -1,0 +1,144 @@
+"""Stored per-window summaries (mergeable sketches, counts, histograms) by stage, release and
+cohort: any lookback is a merge of these, never a re-read of the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from lookout.core.summary import Summary, SummaryError
+from lookout.errors import StoreError
+from lookout.store import schema
+from lookout.store.times import db_time, utc
+
+__all__ = ["read_summaries", "replace_summaries", "summary_gaps"]
+
+_db_time = db_time
+_utc = utc
+
+
+def replace_summaries(
+    conn: sa.Connection,
+    monitor: str,
+    start: datetime,
+    end: datetime,
+    summaries: Mapping[tuple[str, str, str], Summary],
+    stages_run: Iterable[str],
+    run_id: str,
+) -> None:
+    """The window's summaries of the stages that ran (a stage not re-run keeps its own)."""
+    t = schema.summaries
+    stages = set(stages_run) | {stage for stage, _, _ in summaries}
+    if not stages:
+        return
+    conn.execute(
+        sa.delete(t).where(
+            t.c.monitor == monitor,
+            t.c.window_start == start,
+            t.c.stage.in_(sorted(stages)),
+        )
+    )
+    if summaries:
+        conn.execute(
+            sa.insert(t),
+            [
+                {
+                    "monitor": monitor,
+                    "window_start": start,
+                    "window_end": end,
+                    "release": release,
+                    "cohort": cohort,
+                    "stage": stage,
+                    "payload": summary.to_bytes(),
+                    "run_id": run_id,
+                }
+                for (stage, release, cohort), summary in summaries.items()
+            ],
+        )
+
+
+def read_summaries(
+    conn: sa.Connection,
+    display_url: str,
+    monitor: str,
+    since: datetime,
+    until: datetime,
+    *,
+    releases: Iterable[str] | None = None,
+    stages: Iterable[str] | None = None,
+) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
+    """(release, cohort) -> [(window start, summary)] of the windows in [since, until),
+    oldest first, the stages' parts of a window merged. A row that cannot be read fails
+    with a StoreError naming it (never a silently smaller pool)."""
+    t = schema.summaries
+    query = sa.select(t.c.window_start, t.c.release, t.c.cohort, t.c.stage, t.c.payload).where(
+        t.c.monitor == monitor,
+        t.c.window_start >= _db_time(since),
+        t.c.window_start < _db_time(until),
+    )
+    if releases is not None:
+        query = query.where(t.c.release.in_(sorted(set(releases))))
+    if stages is not None:
+        query = query.where(t.c.stage.in_(sorted(set(stages))))
+    out: dict[tuple[str, str], dict[datetime, Summary]] = {}
+    for row in conn.execute(query.order_by(t.c.window_start)):
+        try:
+            part = Summary.from_bytes(row.payload)
+        except SummaryError as exc:
+            raise StoreError(
+                f"results store {display_url}: summary of {monitor} "
+                f"{row.window_start:%Y-%m-%d %H:%M} {row.release} {row.cohort} "
+                f"({row.stage}): {exc}"
+            ) from None
+        windows = out.setdefault((row.release, row.cohort), {})
+        start = _utc(row.window_start)
+        if start in windows:
+            windows[start].merge(part, same_window=True)  # type: ignore[index]
+        else:
+            windows[start] = part  # type: ignore[index]
+    return {group: sorted(parts.items()) for group, parts in out.items()}
+
+
+def summary_gaps(
+    conn: sa.Connection,
+    monitor: str,
+    stage: str,
+    since: datetime,
+    until: datetime,
+    size: timedelta,
+) -> list[datetime]:
+    """Starts of the windows of [since, until) (every `size` from `since`) whose stored
+    summaries of `stage` cannot stand for them: not processed, or processed with rows and
+    no summary of that stage (it was off, or not run then). Empty: the store covers it."""
+    w, t = schema.windows, schema.summaries
+    low, high = _db_time(since), _db_time(until)
+    rows = {
+        _utc(r.window_start): int(r.rows)
+        for r in conn.execute(
+            sa.select(w.c.window_start, w.c.rows).where(
+                w.c.monitor == monitor, w.c.window_start >= low, w.c.window_start < high
+            )
+        )
+    }
+    summarised = {
+        _utc(r[0])
+        for r in conn.execute(
+            sa.select(t.c.window_start)
+            .where(
+                t.c.monitor == monitor,
+                t.c.stage == stage,
+                t.c.window_start >= low,
+                t.c.window_start < high,
+            )
+            .distinct()
+        )
+    }
+    gaps = []
+    start = since
+    while start < until:
+        if start not in rows or (rows[start] and start not in summarised):
+            gaps.append(start)
+        start += size
+    return gaps
