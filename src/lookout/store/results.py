@@ -42,6 +42,7 @@ from lookout.core.summary import Summary, SummaryError
 from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
+from lookout.store.history import AlertHistory, record_transitions
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow, enqueue
 from lookout.store.times import db_time, utc
@@ -364,6 +365,7 @@ class ResultsStore:
                     )
                 )
                 self._apply_transitions(conn, commit.transitions)
+                record_transitions(conn, commit.transitions, commit.messages)
                 self._enqueue(conn, commit.messages, commit.finished_at)
                 o = schema.outbox
                 if commit.withdraw:
@@ -967,6 +969,10 @@ class ResultsStore:
             conn.execute(sa.insert(a).values(**row))
 
     # -- outbox (see lookout.store.outbox) ------------------------------------------------
+
+    @property
+    def history(self) -> AlertHistory:
+        return AlertHistory(self.engine)
 
     @property
     def outbox_repo(self) -> Outbox:
