@@ -68,6 +68,8 @@ def record_transitions(
     h = schema.alert_history
     for transition in transitions:
         event = history_event(transition)
+        if event is None and transition.alert.fingerprint in paged:
+            event = "announce"  # a firing alert announced late (after a catch-up, a silence)
         if event is None:
             continue
         alert, window = transition.alert, transition.window
