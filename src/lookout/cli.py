@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout import cli_init
+from lookout import cli_history, cli_init
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -785,6 +785,8 @@ def reports_build(
 
 
 app.command("init")(cli_init.init)  # `lookout init` lives in its own module
+alerts_app.command("history")(cli_history.history)  # episodes and stats: `cli_history`
+alerts_app.command("stats")(cli_history.stats)
 
 
 def main() -> None:  # pragma: no cover

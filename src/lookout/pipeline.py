@@ -429,7 +429,9 @@ def _result(
         metrics=len(values),
         releases=tuple(sorted({v.release for v in values})),
         alerts_opened=tuple(t.alert.fingerprint for t in transitions if t.opens),
-        alerts_resolved=tuple(t.alert.fingerprint for t in transitions if t.event == "resolved"),
+        alerts_resolved=tuple(
+            t.alert.fingerprint for t in transitions if t.event in ("resolved", "stale")
+        ),
         messages_queued=len(alerting.messages),
         quarantined=stats.get("quarantined", 0),
         quarantine_reasons=stats.get("quarantine_reasons", {}),

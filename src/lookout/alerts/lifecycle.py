@@ -17,13 +17,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from lookout.alerts.rules import Evaluation
 from lookout.windows import Window
 
-__all__ = ["AlertEvent", "AlertState", "Transition", "apply_evaluations", "fingerprint"]
+__all__ = [
+    "AlertEvent",
+    "AlertState",
+    "Transition",
+    "apply_evaluations",
+    "fingerprint",
+    "stale_transitions",
+]
 
 AlertEvent = Literal[
     "pending",
@@ -34,6 +41,7 @@ AlertEvent = Literal[
     "reminder",
     "severity_changed",
     "resolved",
+    "stale",  # resolved because its scope had no evaluable data for `stale_after`
 ]
 AlertStatus = Literal["pending", "firing", "resolved", "inactive"]
 
@@ -81,6 +89,7 @@ class Transition:
     window: Window
     notify_resolved: bool = True
     previous_severity: str | None = None  # severity_changed: from what
+    note: str | None = None  # kept in the history: why it was not paged, when data stopped
 
     @property
     def opens(self) -> bool:
@@ -88,7 +97,7 @@ class Transition:
 
     @property
     def notifies(self) -> bool:
-        if self.event == "resolved":
+        if self.event in ("resolved", "stale"):
             return self.notify_resolved
         return self.event in ("opened", "reopened", "reminder", "severity_changed")
 
@@ -206,11 +215,15 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
         # to open, so an incident that flickers at its end does not resolve and reopen
         keep = ev.persistence * (window.end - window.start)
     if keep and window.start - last_breach < keep:
-        return Transition(
-            "firing",
-            replace(current, value=ev.value.value, n=ev.value.n, updated_at=now),
-            window,
+        # evaluable data, normal but within the hysteresis: it is not stale
+        held = replace(
+            current,
+            value=ev.value.value,
+            n=ev.value.n,
+            last_window_start=window.start,
+            updated_at=now,
         )
+        return Transition("firing", held, window)
     resolved = replace(
         current,
         state="resolved",
@@ -242,4 +255,35 @@ def apply_evaluations(
             transition = _normal(current, ev, window, now)
         if transition is not None:
             out.append(transition)
+    return out
+
+
+def stale_transitions(
+    firing: Iterable[AlertState],
+    last_seen: Mapping[tuple[str, str], datetime],
+    window: Window,
+    stale_after: timedelta,
+    now: datetime,
+) -> list[Transition]:
+    """Firing alerts whose scope (release x cohort) had no data for `stale_after` by the end
+    of `window` resolve as `stale`: a retired release, a cohort that lost its traffic, a
+    release that only existed while a logging bug lasted can never resolve on data.
+    `last_seen`: the start of the newest window with records per scope (none: since the
+    alert's first breaching window). The resolved alert keeps `last_window_start` at the newest data
+    it saw, which its message names."""
+    out = []
+    size = window.end - window.start
+    for alert in firing:
+        if alert.state != "firing" or window.start < alert.last_window_start:
+            continue  # an older window (a backfill) does not end a live alert
+        # a value pooled over a lookback may still breach on old records: what counts is the
+        # newest window the scope had records in
+        newest = last_seen.get((alert.release, alert.cohort), alert.first_window_start)
+        if window.end - (newest + size) < stale_after:
+            continue
+        resolved = replace(
+            alert, state="resolved", last_window_start=newest, updated_at=now, resolved_at=now
+        )
+        note = f"no data since {newest + size:%Y-%m-%d %H:%M} UTC"
+        out.append(Transition("stale", resolved, window, note=note))
     return out

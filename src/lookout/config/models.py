@@ -1101,6 +1101,17 @@ class AlertingConfig(_Model):
     inhibit_equal: list[Literal["monitor", "release", "cohort", "owner", "metric"]] = Field(
         default=["monitor", "release"], description="labels the P0 and the muted alert share"
     )
+    stale_after: Duration = Field(
+        default=timedelta(hours=24),
+        description="a firing alert whose release x cohort had no records this long resolves "
+        "as `stale`; a release unseen this long shows as retired",
+    )
+    notify_within: int = Field(
+        default=2,
+        ge=1,
+        description="windows before now that page: alerts that open and resolve entirely in "
+        "older windows (a catch-up) are stored in the history, not paged",
+    )
 
 
 class MonitorsFile(_Model):

@@ -118,6 +118,7 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
         profiles_path=str(directory / "profiles.yml"),
         monitors_path=str(directory / "monitors.yml"),
         target="dev",
+        notify_within=DEMO_DAYS * 24 + 1,  # the demo replays its days as if live: all page
     )
     from lookout.store.results import ResultsStore
 

@@ -27,6 +27,7 @@ from lookout.flows.tasks import (
     scheduled_start,
 )
 from lookout.pipeline import Context
+from lookout.runtime.catchup import catch_up_line, may_page
 from lookout.windows import Window, check_as_of
 
 __all__ = ["HourlySummary", "chosen_monitors", "hourly"]
@@ -51,11 +52,13 @@ def hourly(
     monitors_path: str = "monitors.yml",
     target: str | None = None,
     concurrency: int = 1,
+    notify_within: int | None = None,
 ) -> HourlySummary:
     """Run every complete window of every monitor (or of `monitors`) up to `as_of`.
 
     `concurrency` > 1 runs windows side by side; 1 (the default) keeps each monitor's windows
-    in time order, so alert messages of a catch-up read as they happened.
+    in time order, so alert messages of a catch-up read as they happened. Only the newest
+    `notify_within` windows (default: `alerting.notify_within`) page; older ones are stored.
     """
     logger = get_run_logger()
     config = load_config(Path(profiles_path), Path(monitors_path), target=target)
@@ -78,7 +81,14 @@ def hourly(
                 failures.append(f"{monitor.name} (planning failed)")
                 continue
             jobs += [(monitor, window) for window in planned.result()]
-        ran = fan_out(ctx, jobs, as_of, concurrency=concurrency)
+        within = notify_within or config.monitors.alerting.notify_within
+        ran = fan_out(ctx, jobs, as_of, concurrency=concurrency, notify_within=within)
+        for monitor in chosen:
+            mine = [r for r in ran.results if r.monitor == monitor.name]
+            quiet = [r for r in mine if not may_page(monitor, r.window, as_of, within)]
+            line = catch_up_line(monitor.name, quiet, [r for r in mine if r not in quiet], within)
+            if line:
+                logger.info(line)
         failures += ran.failures
         delivery = deliver_task(ctx)
         pages = reports_task(ctx, chosen, as_of, return_state=True)

@@ -23,6 +23,7 @@ from lookout.errors import LookoutError
 from lookout.notify.delivery import deliver, make_channels
 from lookout.pipeline import Context, RunResult, Stage, plan_windows, run_window
 from lookout.reports.site import refresh_site
+from lookout.runtime.catchup import may_page
 from lookout.windows import Window, as_utc
 
 log = logging.getLogger("lookout.flows")
@@ -209,10 +210,12 @@ def fan_out(
     stages: Collection[Stage] | None = None,
     notify: bool = True,
     on_done: object = None,
+    notify_within: int | None = None,
 ) -> FanOut:
     """Run windows with at most `concurrency` in flight (in time order per monitor where
     `needs_time_order`); a failed window (after its retry) is reported and the others still
-    run. `on_done(finished, total)` follows progress."""
+    run. `on_done(finished, total)` follows progress. With `notify_within`, windows older
+    than that many windows before `as_of` run without paging (a catch-up)."""
     out = FanOut()
     in_flight: deque = deque()
     finished = 0
@@ -238,7 +241,10 @@ def fan_out(
         if len(in_flight) >= max(1, concurrency):
             collect()
         after = [allow_failure(previous[monitor.name])] if monitor.name in previous else []
-        future = run_window_task.submit(ctx, monitor, window, as_of, stages, notify, wait_for=after)
+        # a catch-up pages only about its newest windows (lookout.runtime.catchup)
+        within = notify_within
+        paging = notify and (within is None or may_page(monitor, window, as_of, within))
+        future = run_window_task.submit(ctx, monitor, window, as_of, stages, paging, wait_for=after)
         if needs_time_order(monitor):
             previous[monitor.name] = future
         in_flight.append((monitor, window, future))

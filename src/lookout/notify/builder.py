@@ -72,6 +72,7 @@ class AlertContext:
     run_url: str | None = None
     finding: Finding = NO_FINDING  # what the stage behind the metric found, and its page
     previous_severity: str | None = None  # a severity change: from what
+    late: bool = False  # an opening announced after the fact (a catch-up, a silence ended)
 
 
 def _change_line(alert: AlertState) -> str:
@@ -154,6 +155,8 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
     else:
         title = head
         again = "again: " if kind == "reopen" else ""
+        if ctx.late:
+            again = f"firing since {since} ({lasted}): "
         summary = f"{again}{_what(alert, finding, flag)} for {where}"
     facts = [
         Fact("Value", _value_fact(alert, resolved, flag)),

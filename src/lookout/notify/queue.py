@@ -141,7 +141,8 @@ def outbox_messages(
     for transition in transitions:
         still_firing = transition.event in ("firing", "reminder", "severity_changed")
         root = ctx.store.outbox_repo.thread_root(transition.alert.fingerprint, "slack")
-        if still_firing and root is None:
+        late = still_firing and root is None
+        if late:
             # never announced (a firing P0 or a silence held it back): announce it once nothing
             # holds it back any more, as Alertmanager does when the inhibiting alert resolves
             transition = replace(transition, event="opened", previous_severity=None)
@@ -166,6 +167,7 @@ def outbox_messages(
                 run_url=run_url,
                 finding=finding,
                 previous_severity=transition.previous_severity,
+                late=late,
             )
             _queue_alert(ctx, monitor, transition, route, context, window, out, openings)
     if ctx.config.monitors.alerting.group:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
-from lookout.alerts.lifecycle import Transition, apply_evaluations
+from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations, stale_transitions
 from lookout.alerts.pooled import History, rule_values
 from lookout.alerts.references import rule_references
 from lookout.alerts.rules import Evaluation, evaluate_rules, settings_of
@@ -27,8 +27,10 @@ from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report
 from lookout.reports.paths import report_path
 from lookout.runtime.redact import redact_secrets
+from lookout.runtime.scopes import MonitorScopedFindings, is_phantom, monitor_scoped, phantom_rows
 from lookout.stages.drift.outcome import DriftOutcome, record
 from lookout.stages.registry import STAGES
+from lookout.store.history import last_seen
 from lookout.store.results import OutboxMessage
 from lookout.windows import Window
 
@@ -108,7 +110,10 @@ def evaluate_alerts(
     (`findings`: what the stages found about an alert, and the page its message links)."""
     rules = [*monitor.rules, *builtin_rules(monitor)]
     existing = {a.fingerprint: a for a in ctx.store.alerts(monitor.name)}
-    history = _history(ctx, monitor, window, rules, summaries)
+    pooled = _history(ctx, monitor, window, rules, summaries)
+    # NULL release fields: no alert on a phantom release (see lookout.runtime.scopes)
+    history = History({g: s for g, s in pooled.windows.items() if not is_phantom(g[0])})
+    scoped = monitor_scoped(values)
     evaluations: list[Evaluation] = []
     for rule in rules:
         open_groups = {
@@ -122,7 +127,7 @@ def evaluate_alerts(
             for a in existing.values()
             if a.rule == rule.name and a.state == "firing"
         }
-        seen = rule_values(rule, settings, window, values, history, open_groups, firing)
+        seen = rule_values(rule, settings, window, scoped, history, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
         evaluations += [
             # a firing alert resolves on enough records, not on the few that may open one
@@ -134,6 +139,10 @@ def evaluate_alerts(
             for ev in evaluate_rules([rule], seen, references)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
+    transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
+    rows = phantom_rows(values)
+    if rows and findings is not None:
+        findings = MonitorScopedFindings(findings, rows, monitor.source.release)
     if drift.rows:
         alerted = {
             (t.alert.release, t.alert.cohort)
@@ -148,6 +157,50 @@ def evaluate_alerts(
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
+
+
+def _with_stale(
+    ctx: Context,
+    monitor: Monitor,
+    window: Window,
+    now: datetime,
+    values: list[MetricValue],
+    existing: dict[str, AlertState],
+    transitions: list[Transition],
+) -> list[Transition]:
+    """This window's transitions, with firing alerts whose scope had no records for
+    `alerting.stale_after` resolved as `stale` instead (a value pooled over a lookback may
+    still breach on old records: staleness is about the newest records)."""
+    after = {t.alert.fingerprint: t for t in transitions}
+    candidates = [
+        alert
+        for alert in existing.values()
+        if alert.state == "firing"
+        and (alert.fingerprint not in after or after[alert.fingerprint].alert.state == "firing")
+    ]
+    if not candidates:
+        return transitions
+    present = {(v.release, v.cohort) for v in values if v.n > 0}
+    scopes = {(a.release, a.cohort) for a in candidates} - present
+    seen = last_seen(ctx.store.engine, monitor.name, scopes, window.start)
+    seen.update({group: window.start for group in present})
+    stale_after = ctx.config.monitors.alerting.stale_after
+    stale = stale_transitions(candidates, seen, window, stale_after, now)
+    if not stale:
+        return transitions
+    notify = {rule.name: rule.notify_resolved for rule in [*monitor.rules, *builtin_rules(monitor)]}
+    ended = {t.alert.fingerprint for t in stale}
+    for transition in stale:
+        log.info(
+            "alert %s %s %s: resolved as stale (%s)",
+            transition.alert.rule,
+            transition.alert.release,
+            transition.alert.cohort,
+            transition.note,
+        )
+    return [t for t in transitions if t.alert.fingerprint not in ended] + [
+        replace(t, notify_resolved=notify.get(t.alert.rule, True)) for t in stale
+    ]
 
 
 def attach_reports(

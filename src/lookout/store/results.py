@@ -40,6 +40,7 @@ from lookout.store import (
 )
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.store.engine import MonitorLocks, lock_key, make_engine, migrate
+from lookout.store.history import AlertHistory, record_transitions
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow, enqueue
 from lookout.store.times import db_time, utc
@@ -338,6 +339,11 @@ class ResultsStore:
         with self.engine.begin() as conn:
             return alert_rows.expire_silence(conn, silence_id, now)
 
+    @property
+    def history(self) -> AlertHistory:
+        """Every alert transition, as episodes (see `lookout.store.history`)."""
+        return AlertHistory(self.engine)
+
     # -- outbox (see lookout.store.outbox) --------------------------------------------------
 
     @property
@@ -486,6 +492,7 @@ def _write_window(
         flow_run_id=commit.flow_run_id,
     )
     alert_rows.apply_transitions(conn, commit.transitions)
+    record_transitions(conn, commit.transitions, commit.messages)
     enqueue(conn, commit.messages, commit.finished_at)
     o = schema.outbox
     if commit.withdraw:  # the window's own failure notice, made moot by this commit

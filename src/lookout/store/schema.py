@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "alert_history",
     "alerts",
     "drift",
     "drift_profiles",
@@ -113,6 +114,34 @@ alerts = sa.Table(
     sa.Column("last_breach_window", sa.DateTime(), nullable=True),
     sa.Column("resolved_before", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
+)
+
+# Every transition of every alert (the `alerts` row keeps only the latest state): episodes are
+# open..resolve spans of one fingerprint (see `lookout.store.history`).
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.DateTime(), primary_key=True),
+    sa.Column("event", sa.String(16), primary_key=True),  # open, escalate, resolve, stale...
+    sa.Column("window_end", sa.DateTime(), nullable=False),
+    sa.Column("monitor", sa.String(128), nullable=False),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("release", sa.String(256), nullable=False),
+    sa.Column("cohort", sa.String(256), nullable=False),
+    sa.Column("metric", sa.String(128), nullable=False),
+    sa.Column("severity", sa.String(4), nullable=False),
+    sa.Column("previous_severity", sa.String(4), nullable=True),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("n", sa.Integer(), nullable=False),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("reference", sa.Float(), nullable=True),
+    sa.Column("reference_label", sa.Text(), nullable=True),
+    sa.Column("first_window_start", sa.DateTime(), nullable=False),  # first breaching window
+    sa.Column("at", sa.DateTime(), nullable=False),  # when the run recorded it
+    sa.Column("notified", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("note", sa.Text(), nullable=True),  # why not paged (catch-up), stale's last data
+    sa.Index("ix_alert_history_rule", "monitor", "rule", "window_start"),
 )
 
 # Mergeable per-window summaries per release x cohort and stage (zlib JSON of
