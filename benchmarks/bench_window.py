@@ -110,7 +110,7 @@ def measure(kind: str, data_dir: Path) -> dict[str, float]:
     query = ctx.warehouse.window_query(monitor, window, metric_fields(monitor.source))
     started = time.perf_counter()
     if kind == "bare_select":
-        frame = ctx.warehouse._fetch_frame(query)
+        frame = ctx.warehouse.fetch_frame(query)
         rows = len(frame)
     else:
         # read, metrics, rules, commit: the optional stages have benchmarks of their own
