@@ -1,5 +1,8 @@
 """Window read + ops metrics on a 1,000,000-row table, as ratios to a bare SELECT.
 
+`--backend mysql` loads the same table into a fresh MariaDB/MySQL database (`--mysql-url`,
+dropped afterwards) and measures the same paths there: pushdown uses window-function quantiles.
+
 The window runs without its optional stages (validation, drift, evaluators: each has a
 benchmark of its own; `bench_hourly.py` runs them all end to end).
 
@@ -9,6 +12,7 @@ times are not comparable between runs, ratios are.
 
     python benchmarks/bench_window.py            # 1,000,000 rows, 3 repeats
     python benchmarks/bench_window.py --rows 100000 --repeats 5
+    python benchmarks/bench_window.py --backend mysql --rows 100000
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import peak_rss_mb as _peak_rss_mb  # bench_validation, bench_drift import it
@@ -72,7 +78,60 @@ def build_table(path: Path, rows: int) -> None:
     conn.close()
 
 
-def _config(directory: Path, pushdown: str):
+_MYSQL_DDL = """
+CREATE TABLE app_requests (
+    request_id VARCHAR(20) NOT NULL, event_time DATETIME(6) NOT NULL, ingested_at DATETIME(6),
+    model_version VARCHAR(40), prompt_version VARCHAR(20), route VARCHAR(20), plan VARCHAR(20),
+    region VARCHAR(10), latency_ms DOUBLE, ttft_ms DOUBLE, prompt_tokens INT,
+    completion_tokens INT, cost_usd DOUBLE, status VARCHAR(10), is_fallback BOOLEAN,
+    retry_count INT, feedback VARCHAR(20), session_id VARCHAR(20), prompt TEXT, context TEXT,
+    response TEXT, tool_calls TEXT, KEY (event_time)
+) CHARACTER SET utf8mb4
+"""
+
+
+def load_mysql(duck_path: Path, url: str) -> str:
+    """Copy the DuckDB table into a new database on the MySQL/MariaDB server at `url` (CSV +
+    LOAD DATA LOCAL INFILE); returns the new database's URL."""
+    import duckdb
+    import sqlalchemy as sa
+
+    csv = duck_path.with_suffix(".csv")
+    conn = duckdb.connect(str(duck_path), read_only=True)
+    conn.execute(
+        f"COPY (SELECT * REPLACE (is_fallback::INTEGER AS is_fallback) FROM app_requests) "
+        f"TO '{csv}' (HEADER false, DELIMITER '\t', NULLSTR '\\N', QUOTE '')"
+    )
+    conn.close()
+    name = f"lk_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    admin.dispose()
+    target = sa.engine.make_url(url).set(database=name)
+    engine = sa.create_engine(target, connect_args={"local_infile": True})
+    with engine.begin() as c:
+        c.execute(sa.text(_MYSQL_DDL))
+        c.exec_driver_sql(
+            f"LOAD DATA LOCAL INFILE '{csv}' INTO TABLE app_requests "
+            "FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'"
+        )
+    engine.dispose()
+    csv.unlink()
+    return target.render_as_string(hide_password=False)
+
+
+def drop_mysql(url: str) -> None:
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="mysql"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+    admin.dispose()
+
+
+def _config(directory: Path, pushdown: str, warehouse: str | None = None):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from lookout.config.loader import load_config
 
@@ -83,7 +142,12 @@ def _config(directory: Path, pushdown: str):
         "size: 1h", "size: 1d"
     )
     (directory / "monitors.yml").write_text(monitors)
-    (directory / "profiles.yml").write_text((root / "profiles.yml").read_text())
+    profiles = (root / "profiles.yml").read_text()
+    if warehouse is not None:
+        default = "\"duckdb:///{{ env_var('LOOKOUT_HOME', 'lookout-demo') }}/warehouse.duckdb\""
+        assert default in profiles
+        profiles = profiles.replace(default, json.dumps(warehouse), 1)
+    (directory / "profiles.yml").write_text(profiles)
     return load_config(
         directory / "profiles.yml",
         directory / "monitors.yml",
@@ -92,15 +156,16 @@ def _config(directory: Path, pushdown: str):
     )
 
 
-def measure(kind: str, data_dir: Path) -> dict[str, float]:
-    """One measurement in this (fresh) process."""
+def measure(kind: str, data_dir: Path, warehouse: str | None = None) -> dict[str, float]:
+    """One measurement in this (fresh) process (on DuckDB unless `warehouse` is a URL)."""
     from lookout.windows import Window
 
     window = Window(DAY, DAY + timedelta(days=1))
     work = data_dir / f"run-{kind}-{time.time_ns()}"
     pushdown = "on" if kind == "run_pushdown" else "off"
-    config = _config(work, pushdown)
-    (work / "warehouse.duckdb").symlink_to(data_dir / "warehouse.duckdb")
+    config = _config(work, pushdown, warehouse)
+    if warehouse is None:
+        (work / "warehouse.duckdb").symlink_to(data_dir / "warehouse.duckdb")
     from lookout.pipeline import Context, run_window
     from lookout.sources.warehouse import metric_fields
 
@@ -110,7 +175,7 @@ def measure(kind: str, data_dir: Path) -> dict[str, float]:
     query = ctx.warehouse.window_query(monitor, window, metric_fields(monitor.source))
     started = time.perf_counter()
     if kind == "bare_select":
-        frame = ctx.warehouse._fetch_frame(query)
+        frame = ctx.warehouse.fetch_frame(query)
         rows = len(frame)
     else:
         # read, metrics, rules, commit: the optional stages have benchmarks of their own
@@ -124,9 +189,10 @@ def measure(kind: str, data_dir: Path) -> dict[str, float]:
     return {"seconds": seconds, "peak_rss_mb": peak_mb, "rows": rows}
 
 
-def _run_child(kind: str, data_dir: Path) -> dict[str, float]:
+def _run_child(kind: str, data_dir: Path, warehouse: str | None) -> dict[str, float]:
+    extra = ["--warehouse", warehouse] if warehouse else []
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--data", str(data_dir)],
+        [sys.executable, __file__, "--child", kind, "--data", str(data_dir), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -139,22 +205,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="write the results here (for run_all.py)")
+    parser.add_argument("--backend", choices=("duckdb", "mysql"), default="duckdb")
+    parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/test")
     parser.add_argument("--child")
     parser.add_argument("--data")
+    parser.add_argument("--warehouse")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, Path(args.data))))
+        print(json.dumps(measure(args.child, Path(args.data), args.warehouse)))
         return
     with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp:
         data_dir = Path(tmp)
         started = time.perf_counter()
         build_table(data_dir / "warehouse.duckdb", args.rows)
+        warehouse = None
+        if args.backend == "mysql":
+            warehouse = load_mysql(data_dir / "warehouse.duckdb", args.mysql_url)
         print(f"built {args.rows:,} rows in {time.perf_counter() - started:.1f}s")
-        kinds = ("bare_select", "run_pandas", "run_pushdown")
-        samples: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
-        for _ in range(args.repeats):
-            for kind in kinds:  # interleaved, so drift in machine load hits all alike
-                samples[kind].append(_run_child(kind, data_dir))
+        try:
+            samples = _measure_all(data_dir, warehouse, args.repeats)
+        finally:
+            if warehouse is not None:
+                drop_mysql(warehouse)
+        label = "DuckDB" if warehouse is None else "MariaDB"
+        kinds = tuple(samples)
         base = statistics.median(s["seconds"] for s in samples["bare_select"])
         print(
             f"\nmachine: {platform.machine()}, {platform.python_version()}, "
@@ -169,7 +243,7 @@ def main() -> None:
             print(f"{kind:<14} {rows:>10,} {seconds / base:>6.2f}x {peak:>12.0f}")
             out.append(
                 row(
-                    f"window read + metrics, {args.rows:,} rows (DuckDB)",
+                    f"window read + metrics, {args.rows:,} rows ({label})",
                     kind,
                     rows=rows,
                     seconds=seconds,
@@ -181,6 +255,17 @@ def main() -> None:
             )
         print(f"(baseline bare_select median: {base:.3f}s)")
         write_json(args.json, "bench_window", out)
+
+
+def _measure_all(
+    data_dir: Path, warehouse: str | None, repeats: int
+) -> dict[str, list[dict[str, Any]]]:
+    kinds = ("bare_select", "run_pandas", "run_pushdown")
+    samples: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    for _ in range(repeats):
+        for kind in kinds:  # interleaved, so drift in machine load hits all alike
+            samples[kind].append(_run_child(kind, data_dir, warehouse))
+    return samples
 
 
 if __name__ == "__main__":

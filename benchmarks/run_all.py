@@ -6,7 +6,8 @@ noisy; absolute seconds are kept for the record but only ratios compare across m
 
 - bench_hourly, end to end (one hourly flow run, every stage): vs a bare read of the window;
   10k, 100k, 1M rows;
-- bench_window (read, ops metrics, rules, commit): vs a bare SELECT; 100k and 1M rows;
+- bench_window (read, ops metrics, rules, commit): vs a bare SELECT; 100k and 1M rows on
+  DuckDB, 100k on MariaDB;
 - bench_validation (the GX suite, pushed down and on a DataFrame): vs a bare read of its
   columns; 100k and 1M rows, DuckDB and PostgreSQL;
 - bench_drift (Lookout's warehouse histograms): vs Evidently's DataDriftPreset on the raw
@@ -19,7 +20,8 @@ noisy; absolute seconds are kept for the record but only ratios compare across m
   per-incident table is in the step's JSON and in benchmarks/soak/README.md); ~6 min each.
 
 Cost growth (time and memory from 10k to 1M rows, as exponents) comes from bench_hourly.
-Needs PostgreSQL on 127.0.0.1:5432 (LOOKOUT_TEST_PG_URL) for the PostgreSQL rows. About 40
+Needs PostgreSQL on 127.0.0.1:5432 (LOOKOUT_TEST_PG_URL) for the PostgreSQL rows and MariaDB
+on 127.0.0.1:3306 for the MariaDB rows. About 40
 minutes on 2 cores (the two soak runs take ~11 of them); `--quick` runs small sizes (a smoke
 test of the harness, ~5 minutes; its figures are not worth keeping and it writes
 RESULTS-quick.md).
@@ -83,6 +85,12 @@ STEPS = (
         ("--rows", "20000", "--repeats", "1"),
     ),
     Step("window_1m", "bench_window.py", ("--rows", "1000000", "--repeats", "3"), ()),
+    Step(
+        "window_mysql",
+        "bench_window.py",
+        ("--backend", "mysql", "--rows", "100000", "--repeats", "3"),
+        ("--backend", "mysql", "--rows", "20000", "--repeats", "1"),
+    ),
     Step(
         "validation",
         "bench_validation.py",

@@ -1,4 +1,5 @@
-"""Shared fixtures: real warehouses (DuckDB, SQLite, PostgreSQL) loaded with the same records."""
+"""Shared fixtures: real warehouses (DuckDB, SQLite, PostgreSQL, MariaDB) loaded with the same
+records."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 PG_URL = os.environ.get("LOOKOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("LOOKOUT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 
 
@@ -189,13 +191,25 @@ def write_table(
             target = f'"{schema}"."{table}"' if schema else f'"{table}"'
             raw.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM frame_view")
             raw.unregister("frame_view")
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        # DATETIME keeps whole seconds unless asked for microseconds
+        from sqlalchemy.dialects.mysql import DATETIME
+
+        times = {
+            c: DATETIME(fsp=6) for c in frame if pd.api.types.is_datetime64_any_dtype(frame[c])
+        }
+        frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False, dtype=times)
     else:
         frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False)
 
 
 def postgres_available() -> bool:
+    return _reachable(PG_URL)
+
+
+def _reachable(url: str) -> bool:
     try:
-        engine = sa.create_engine(PG_URL)
+        engine = sa.create_engine(url)
         with engine.connect():
             pass
         engine.dispose()
@@ -211,6 +225,31 @@ def pg_url() -> str:
             pytest.fail(f"PostgreSQL is required under CI and unreachable at {PG_URL}")
         pytest.skip("PostgreSQL not reachable (set LOOKOUT_TEST_PG_URL)")
     return PG_URL
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> str:
+    if not _reachable(MYSQL_URL):
+        if os.environ.get("CI"):
+            pytest.fail(f"MariaDB/MySQL is required under CI and unreachable at {MYSQL_URL}")
+        pytest.skip("MariaDB/MySQL not reachable (set LOOKOUT_TEST_MYSQL_URL)")
+    return MYSQL_URL
+
+
+@pytest.fixture
+def mysql_database(mysql_url: str) -> Iterator[str]:
+    """A fresh MariaDB/MySQL database for one test, dropped afterwards; yields its URL."""
+    name = f"lk_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(mysql_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    url = sa.engine.make_url(mysql_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
 
 
 @pytest.fixture

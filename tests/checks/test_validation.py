@@ -139,6 +139,8 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     elif kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    elif kind == "mysql":
+        url = request.getfixturevalue("mysql_database")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
@@ -155,7 +157,12 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
     return url, Warehouse(url), config.monitors.monitors[0]
 
 
-BACKENDS = ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+BACKENDS = [
+    "duckdb",
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
 
 
 @pytest.fixture(scope="module")

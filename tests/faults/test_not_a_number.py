@@ -104,6 +104,8 @@ def _load(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple
         return url, schema
     if backend == "duckdb":
         url, schema = f"duckdb:///{tmp_path / 'wh.duckdb'}", None
+    elif backend == "mysql":
+        url, schema = request.getfixturevalue("mysql_database"), None
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
@@ -138,6 +140,7 @@ BACKENDS = [
     pytest.param("sqlite", "off", "on", id="sqlite-sql-checks"),
     pytest.param("sqlite", "off", "off", id="sqlite"),
     pytest.param("postgresql", "on", "on", id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", "on", "on", id="mysql", marks=pytest.mark.mysql),
 ]
 
 

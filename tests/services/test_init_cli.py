@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from lookout.cli import app
 from lookout.config.loader import load_config, load_monitors
 
-DIALECTS = ["postgresql", "sqlite", "duckdb"]
+DIALECTS = ["postgresql", "sqlite", "duckdb", pytest.param("mysql", marks=pytest.mark.mysql)]
 
 
 def _cli(*args: str):
@@ -45,6 +45,13 @@ def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
         load_requests(engine, frame, schema=schema, aware=True)  # timestamptz
         engine.dispose()
         yield pg_url, f"{schema}.requests"
+        return
+    if dialect == "mysql":
+        url = request.getfixturevalue("mysql_database")
+        engine = sa.create_engine(url)
+        load_requests(engine, frame)
+        engine.dispose()
+        yield url, "requests"
         return
     url = (
         f"sqlite:///{tmp_path / 'wh.sqlite'}"

@@ -136,13 +136,23 @@ def make_monitor(schema: str | None = None) -> Monitor:
     )
 
 
-@pytest.fixture(params=["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BACKENDS = [
+    "duckdb",
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path: Path):
     schema = None
     if request.param == "duckdb":
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     elif request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_database")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame()
@@ -255,11 +265,11 @@ def test_one_release_only(loaded):
 def test_text_features_label_hand_made_rows(loaded):
     warehouse, monitor, _ = loaded
     source = monitor.source
-    table = warehouse._table(source)
-    output = warehouse._column(table, source, "output")
+    table = warehouse.table(source)
+    output = warehouse.column(table, source, "output")
     features = [DriftColumn(f"output_{f}", "categorical", "output", f) for f in FEATURES]
     length = DriftColumn("output_length", "numeric", "output", "length")
-    dialect = warehouse.dialect
+    dialect = warehouse.capabilities
     query = (
         sa.select(
             table.c.request_id,
@@ -310,9 +320,7 @@ def test_a_column_with_no_value_has_no_sketch_on_both_paths(loaded):
         assert feature_key("latency_ms") in got[("m1@p1", "*")].sketches
 
 
-@pytest.mark.parametrize(
-    "backend", ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_logged_number_that_is_not_a_number_is_missing_never_zero(request, tmp_path, backend):
     """Latencies logged as text (`fast`, `12ms`, `350`): on DuckDB and PostgreSQL the column is
     TEXT (SQL would fail to cast it), on SQLite a REAL column holding text (a cast reads `fast`
@@ -322,6 +330,8 @@ def test_a_logged_number_that_is_not_a_number_is_missing_never_zero(request, tmp
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     elif backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    elif backend == "mysql":
+        url = request.getfixturevalue("mysql_database")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame(n=300, seed=3)

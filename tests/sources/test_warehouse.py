@@ -1,4 +1,4 @@
-"""Window reads and aggregation pushdown on real DuckDB, SQLite and PostgreSQL."""
+"""Window reads and aggregation pushdown on real DuckDB, SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -24,11 +24,21 @@ def _warehouse(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tup
         return f"duckdb:///{tmp_path / 'wh.duckdb'}", None
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'wh.sqlite'}", None
+    if kind == "mysql":
+        return request.getfixturevalue("mysql_database"), None
     url, schema = request.getfixturevalue("pg_schema")
     return url, schema
 
 
-@pytest.fixture(params=["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BACKENDS = [
+    "duckdb",
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path: Path):
     url, schema = _warehouse(request.param, tmp_path, request)
     frame = make_requests()

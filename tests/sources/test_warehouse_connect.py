@@ -1,6 +1,6 @@
-"""How the warehouse is opened: read-only by default (DuckDB, SQLite, PostgreSQL), an explicit
-opt-out, and on PostgreSQL lock and statement timeouts that fail a window within the limit
-with an error that says which limit ran out and what to check."""
+"""How the warehouse is opened: read-only by default (DuckDB, SQLite, PostgreSQL, MariaDB), an
+explicit opt-out, and on PostgreSQL and MariaDB lock and statement timeouts that fail a window
+within the limit with an error that says which limit ran out and what to check."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ def _loaded(
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     elif kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    elif kind == "mysql":
+        assert request is not None
+        url = request.getfixturevalue("mysql_database")
     else:
         assert request is not None
         url, schema = request.getfixturevalue("pg_schema")
@@ -63,7 +66,12 @@ def _loaded(
     return url, schema
 
 
-KINDS = ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+KINDS = [
+    "duckdb",
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -210,5 +218,54 @@ def test_a_slow_postgres_warehouse_query_fails_the_window_within_the_statement_t
     assert "longer than 1s (warehouse.statement_timeout)" in failed.error
     assert re.search(r"postgresql\+psycopg://postgres:\*\*\*@", failed.error)
     assert PASSWORD not in failed.error
+    assert ctx.store.watermark("bot") is None
+    ctx.close()
+
+
+@pytest.mark.mysql
+def test_a_locked_mariadb_warehouse_table_fails_the_window_within_the_lock_timeout(
+    tmp_path, mysql_database
+):
+    url = mysql_database
+    engine = sa.create_engine(url)
+    write_table(engine, make_requests(hours=1))
+    engine.dispose()
+    ctx = Context.from_config(_config(tmp_path, url, None, "lock_timeout: 1s"))
+    monitor = ctx.config.monitors.monitors[0]
+    # a load job holding the table (a metadata lock every reader waits for)
+    with _holding(url, "LOCK TABLES app_requests WRITE"):
+        clock = time.monotonic()
+        failed = run_window(ctx, monitor, Window(T0, T0 + H))
+        waited = time.monotonic() - clock
+    assert failed.status == "failed"
+    assert waited < 10
+    assert "Lock wait timeout exceeded" in failed.error
+    assert "gave up after waiting 1s (warehouse.lock_timeout)" in failed.error
+    assert "SHOW PROCESSLIST" in failed.error
+    assert ctx.store.watermark("bot") is None and ctx.store.metrics("bot") == []
+    assert run_window(ctx, monitor, Window(T0, T0 + H)).status == "succeeded"
+    ctx.close()
+
+
+@pytest.mark.mysql
+def test_a_slow_mariadb_warehouse_query_fails_the_window_within_the_statement_timeout(
+    tmp_path, mysql_database
+):
+    url = mysql_database
+    engine = sa.create_engine(url)
+    write_table(engine, make_requests(hours=1), table="raw_requests")
+    with engine.begin() as conn:  # a view that takes ~10 ms a row: 2 s for the window
+        conn.execute(
+            sa.text("CREATE VIEW app_requests AS SELECT * FROM raw_requests WHERE SLEEP(0.01) = 0")
+        )
+    engine.dispose()
+    ctx = Context.from_config(_config(tmp_path, url, None, "statement_timeout: 1s"))
+    clock = time.monotonic()
+    failed = run_window(ctx, ctx.config.monitors.monitors[0], Window(T0, T0 + H))
+    waited = time.monotonic() - clock
+    assert failed.status == "failed"
+    assert waited < 15
+    assert "max_statement_time exceeded" in failed.error
+    assert "longer than 1s (warehouse.statement_timeout)" in failed.error
     assert ctx.store.watermark("bot") is None
     ctx.close()

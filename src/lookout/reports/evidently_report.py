@@ -76,27 +76,27 @@ def sample_frame(
     summaries parse them (a value that is not a number is missing).
     """
     source = monitor.source
-    table = warehouse._table(source)
+    table = warehouse.table(source)
     usable = [c for c in columns if c.field in source.columns or c.field in source.cohorts]
     features = [
         sql_feature(
-            c, warehouse._column(table, source, c.field), warehouse.dialect, raw=True
+            c, warehouse.column(table, source, c.field), warehouse.capabilities, raw=True
         ).label(c.name)
         for c in usable
     ]
-    where = [warehouse._in_window(table, source, period)]
+    where = [warehouse.in_window(table, source, period)]
     if release is not None:
         where.append(release_filter(warehouse, monitor, table, release))
     if cohort != "*":
         dimension, _, value = cohort.partition("=")
-        column = warehouse._column(table, source, dimension)
+        column = warehouse.column(table, source, dimension)
         where.append(column.is_(None) if value == "(null)" else sa.cast(column, sa.String) == value)
     query = sa.select(*features).where(*where)
     with warehouse.engine.connect() as conn:
         rows = conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
     if rows > limit:
         query = query.order_by(sa.func.random()).limit(limit)
-    frame = warehouse._fetch_frame(query)
+    frame = warehouse.fetch_frame(query)
     frame.attrs["rows"] = int(rows)  # in the period, before any sampling
     for column in usable:
         raw = frame[column.name]

@@ -37,6 +37,7 @@ from lookout.connections import ConnectSettings, engine_arguments
 from lookout.errors import LookoutError
 from lookout.services.init import Traffic, choose_time_column
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
+from lookout.sources.dialects import Dialect, dialect_for
 
 __all__ = [
     "DETAIL_PAGES",
@@ -112,7 +113,7 @@ def open_engine(url: str, settings: ConnectSettings = INIT_SETTINGS) -> Engine:
             url, replace(settings, lock_timeout=None, statement_timeout=None)
         )
     try:
-        return sa.create_engine(final, **options)
+        engine = sa.create_engine(final, **options)
     except ImportError as exc:
         module = getattr(exc, "name", None) or str(exc)
         hint = _DRIVER_HINTS.get(module, f"pip install {module}")
@@ -125,6 +126,8 @@ def open_engine(url: str, settings: ConnectSettings = INIT_SETTINGS) -> Engine:
         ) from None
     except sa.exc.ArgumentError as exc:
         raise InitError(f"warehouse {display}: {exc}") from None
+    dialect_for(engine).configure_engine(engine, settings)  # session settings (MySQL)
+    return engine
 
 
 def _first_line(exc: BaseException) -> str:
@@ -184,7 +187,7 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
                 f"table {where!r} has no timestamp column for the event time ({listed}); "
                 "Lookout cuts windows on one: add it, or a view with one"
             )
-        reader = _Reader(conn, handle, infos, ts, engine.dialect.name, is_view, ts in indexed)
+        reader = _Reader(conn, handle, infos, ts, dialect_for(engine), is_view, ts in indexed)
         traffic, sample = reader.read()
     return TableRead(infos, sample, traffic, ts, display)
 
@@ -271,15 +274,16 @@ class _Reader:
         handle: sa.Table,
         infos: Sequence[ColumnInfo],
         ts: str,
-        dialect: str,
+        caps: Dialect,
         is_view: bool,
         ts_indexed: bool,
     ) -> None:
         self.conn, self.handle, self.infos, self.ts = conn, handle, infos, ts
-        self.dialect, self.is_view, self.ts_indexed = dialect, is_view, ts_indexed
+        self.caps, self.is_view, self.ts_indexed = caps, is_view, ts_indexed
+        self.dialect = conn.dialect.name  # for the words in the proposal
 
     def read(self) -> tuple[Traffic, pd.DataFrame]:
-        if self.dialect in ("postgresql", "duckdb") and not self.is_view:
+        if self.caps.sample_unit is not None and not self.is_view:
             return self._sampled()
         return self._newest()
 
@@ -316,28 +320,14 @@ class _Reader:
         return traffic, self._recent_sampled(detail, newest)
 
     def _size(self) -> tuple[float, str]:
-        """PostgreSQL: the table's pages (catalog); DuckDB: its rows (metadata)."""
-        if self.dialect == "postgresql":
-            prep = self.conn.dialect.identifier_preparer
-            regclass = sa.func.to_regclass(prep.format_table(self.handle))
-            size = self.conn.scalar(sa.select(sa.func.pg_relation_size(regclass)))
-            block = self.conn.scalar(sa.select(sa.func.current_setting("block_size")))
-            return float(size or 0) / float(block or 8192), "pages"
-        return float(self.conn.scalar(sa.select(sa.func.count()).select_from(self.handle)) or 0), (
-            "rows"
-        )
+        """The table's size in the dialect's sample unit (PostgreSQL pages from the catalog,
+        DuckDB rows from metadata)."""
+        return self.caps.table_size(self.conn, self.handle), self.caps.sample_unit or "rows"
 
     def _sample_of(self, fraction: float, seed: int) -> Any:
         if fraction >= 1.0:
             return self.handle
-        percent = round(fraction * 100, 6)
-        if self.dialect == "duckdb":  # DuckDB reads a bare number as rows: say percent
-            amount: Any = sa.literal_column(f"{percent:.6f}%")
-        else:
-            amount = sa.literal(percent, sa.Float)
-        return sa.tablesample(
-            self.handle, sa.func.system(amount), seed=sa.literal_column(str(seed))
-        )
+        return self.caps.table_sample(self.handle, fraction, seed)
 
     def _times(self, fraction: float) -> pd.Series:
         source = self._sample_of(fraction, 1)
@@ -391,14 +381,9 @@ class _Reader:
 
     def _order(self) -> tuple[Any, int | None, str]:
         """How to read the newest rows first, an estimate of the rows, and the words for it."""
-        if self.dialect == "sqlite" and not self.is_view:
-            rowid = sa.literal_column("rowid")
-            try:
-                high = self.conn.scalar(sa.select(sa.func.max(rowid)).select_from(self.handle))
-            except sa.exc.OperationalError:  # WITHOUT ROWID
-                self.conn.rollback()
-            else:
-                return rowid.desc(), int(high or 0), "the newest rows by rowid (SQLite)"
+        newest = None if self.is_view else self.caps.newest_order(self.conn, self.handle)
+        if newest is not None:
+            return newest
         if self.ts_indexed:
             return self.handle.c[self.ts].desc(), None, f"the newest rows by the index on {self.ts}"
         return (

@@ -37,7 +37,7 @@ from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
 from lookout.errors import SourceError
 from lookout.sources.contract import is_missing, parse_numbers
-from lookout.sources.warehouse import CohortKey, Warehouse, _first_line, sketch_buckets
+from lookout.sources.warehouse import CohortKey, Warehouse, error_line, sketch_buckets
 from lookout.windows import Window
 
 __all__ = [
@@ -77,10 +77,11 @@ def _sampled(
     scan, not only the aggregation). Elsewhere the whole period is read."""
     with warehouse.engine.connect() as conn:
         rows = conn.scalar(sa.select(sa.func.count()).select_from(table).where(where)) or 0
-    if max_rows is None or rows <= max_rows or warehouse.dialect != "postgresql":
+    if max_rows is None or rows <= max_rows:
         return table, rows
     percent = max(0.01, min(100.0, 100.0 * max_rows / rows))
-    return sa.tablesample(table, sa.func.system(percent), name="sampled"), rows
+    sampled = warehouse.capabilities.period_sample(table, percent)
+    return (table, rows) if sampled is None else (sampled, rows)
 
 
 def release_filter(warehouse: Warehouse, monitor: Monitor, table: Any, values: Sequence) -> Any:
@@ -88,7 +89,7 @@ def release_filter(warehouse: Warehouse, monitor: Monitor, table: Any, values: S
     source = monitor.source
     clauses = []
     for field, value in zip(source.release, values, strict=True):
-        column = warehouse._column(table, source, field)
+        column = warehouse.column(table, source, field)
         clauses.append(column.is_(None) if value is None else column == value)
     return sa.and_(*clauses)
 
@@ -96,16 +97,19 @@ def release_filter(warehouse: Warehouse, monitor: Monitor, table: Any, values: S
 def _where(
     warehouse: Warehouse, monitor: Monitor, table: Any, period: Window, release: Sequence | None
 ) -> Any:
-    clause = warehouse._in_window(table, monitor.source, period)
+    clause = warehouse.in_window(table, monitor.source, period)
     if release is not None:
         clause = sa.and_(clause, release_filter(warehouse, monitor, table, release))
     return clause
 
 
 def _local(warehouse: Warehouse, monitor: Monitor) -> bool:
-    """Whether to summarise locally whatever the size: SQLite, or a numeric field logged
-    into a column that is not of a numeric type (SQL would fail on, or mis-cast, its text)."""
-    return warehouse.dialect == "sqlite" or bool(warehouse.loose_numeric_fields(monitor.source))
+    """Whether to summarise locally whatever the size: a dialect without SQL summaries
+    (SQLite, the generic one), or a numeric field logged into a column that is not of a numeric
+    type (SQL would fail on, or mis-cast, its text)."""
+    return not warehouse.capabilities.drift_in_sql or bool(
+        warehouse.loose_numeric_fields(monitor.source)
+    )
 
 
 def window_summaries(
@@ -127,7 +131,7 @@ def window_summaries(
     `dimensions` lists the cohort columns to split by (None = the whole release, cohort `*`).
     """
     source = monitor.source
-    table: Any = warehouse._table(source)
+    table: Any = warehouse.table(source)
     where = _where(warehouse, monitor, table, period, release)
     limit = LOCAL_MAX_ROWS if local_max_rows is None else local_max_rows
     try:
@@ -143,7 +147,7 @@ def window_summaries(
         return _pushed_down(warehouse, monitor, table, columns, where, dimensions, cap)
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(
-            f"warehouse {warehouse.display_url}: drift summaries failed: {_first_line(exc)}"
+            f"warehouse {warehouse.display_url}: drift summaries failed: {error_line(exc)}"
         ) from None
 
 
@@ -161,17 +165,17 @@ def _feature_frame(
     """One narrow SELECT: release labels `k0..`, cohort columns `d0..`, features `f0..` (logged
     numbers parsed, text features as the warehouse computed them)."""
     source = monitor.source
-    releases = [warehouse._column(table, source, f) for f in source.release]
+    releases = [warehouse.column(table, source, f) for f in source.release]
     dims = [d for d in dimensions if d is not None]
     selected = [k.label(f"k{i}") for i, k in enumerate(releases)]
-    selected += [warehouse._column(table, source, d).label(f"d{i}") for i, d in enumerate(dims)]
+    selected += [warehouse.column(table, source, d).label(f"d{i}") for i, d in enumerate(dims)]
     selected += [
         sql_feature(
-            c, warehouse._column(table, source, c.field), warehouse.dialect, raw=True
+            c, warehouse.column(table, source, c.field), warehouse.capabilities, raw=True
         ).label(f"f{i}")
         for i, c in enumerate(columns)
     ]
-    frame = warehouse._fetch_frame(sa.select(*selected).where(where))
+    frame = warehouse.fetch_frame(sa.select(*selected).where(where))
     out = pd.DataFrame(index=frame.index)
     parts = [as_labels(frame[f"k{i}"]).tolist() for i in range(len(releases))]
     out["release"] = ["@".join(p) or "default" for p in zip(*parts, strict=True)] if parts else []
@@ -285,8 +289,8 @@ def _pushed_down(
 ) -> dict[GroupKey, Summary]:
     """The same summaries from GROUP BYs: one (a UNION ALL) for the numeric features and one
     per categorical feature, per cohort dimension."""
-    source, dialect = monitor.source, warehouse.dialect
-    releases = [warehouse._column(table, source, f) for f in source.release]
+    source, dialect = monitor.source, warehouse.capabilities
+    releases = [warehouse.column(table, source, f) for f in source.release]
     dims = [d for d in dimensions if d is not None]
     out: dict[GroupKey, Summary] = {}
     with warehouse.engine.connect() as conn:
@@ -299,7 +303,7 @@ def _pushed_down(
             labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
             wanted = [c for c in columns if c.field != dimension]
             numeric = {
-                c.name: sql_feature(c, warehouse._column(table, source, c.field), dialect)
+                c.name: sql_feature(c, warehouse.column(table, source, c.field), dialect)
                 for c in wanted
                 if c.kind == "numeric"
             }
@@ -311,7 +315,7 @@ def _pushed_down(
             for column in wanted:
                 if column.kind == "numeric":
                     continue
-                expr = sql_feature(column, warehouse._column(table, source, column.field), dialect)
+                expr = sql_feature(column, warehouse.column(table, source, column.field), dialect)
                 value = expr.label("v")
                 query = (
                     sa.select(*labelled, value, sa.func.count())
@@ -349,13 +353,13 @@ def cross_summaries(
     `(cohort, cohort)` per pair of values of two cohort columns, in `dimensions` order
     (`("plan=enterprise", "region=eu")`). One narrow SELECT, summarised in numpy."""
     source = monitor.source
-    table: Any = warehouse._table(source)
+    table: Any = warehouse.table(source)
     where = _where(warehouse, monitor, table, period, release)
     try:
         frame = _feature_frame(warehouse, monitor, table, columns, where, dimensions)
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(
-            f"warehouse {warehouse.display_url}: drift attribution read failed: {_first_line(exc)}"
+            f"warehouse {warehouse.display_url}: drift attribution read failed: {error_line(exc)}"
         ) from None
     out: dict[tuple[str, ...], Summary] = {}
     if not len(frame):

@@ -1,4 +1,4 @@
-"""Read a monitor's window from the warehouse (SQLAlchemy 2; DuckDB, SQLite, PostgreSQL).
+"""Read a monitor's window from the warehouse (SQLAlchemy 2; any engine, see `dialects`).
 
 Table and column names come from config; they were checked against a plain-identifier pattern at
 load time, are checked again against the reflected table here, and only ever reach SQL as
@@ -7,6 +7,7 @@ SQLAlchemy `Table`/`Column` objects, which the dialect quotes. No string is form
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -37,12 +38,19 @@ from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
 from lookout.errors import SourceError
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
+from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
 from lookout.windows import Window, as_utc
 
-__all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields", "sketch_buckets"]
+__all__ = [
+    "CohortKey",
+    "Warehouse",
+    "error_line",
+    "metric_fields",
+    "normalize_frame",
+    "sketch_buckets",
+]
 
-# Dialects with an ordered-set percentile_cont; SQLite has none, so it aggregates in pandas.
-PUSHDOWN_DIALECTS = frozenset({"duckdb", "postgresql"})
+log = logging.getLogger("lookout.sources")
 _INFINITIES = (float("inf"), float("-inf"))
 
 
@@ -51,14 +59,8 @@ def metric_fields(source: SourceConfig) -> list[str]:
     return [field for field in source.columns if field not in TEXT_FIELDS]
 
 
-def _lenient_sqlite_text(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite stores any bytes as TEXT; one value that is not UTF-8 must not fail a whole
-    window's read (PostgreSQL and DuckDB refuse such values on write). It reads with U+FFFD
-    in place of the bad bytes."""
-    dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
-
-
-def _first_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
+    """`Type: first line` of a driver error, for one-line messages."""
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return f"{type(orig).__name__}: {text[0] if text else ''}"
@@ -99,6 +101,7 @@ class Warehouse:
         self._columns: dict[tuple[str | None, str], dict[str, Any]] = {}
         self._tables: dict[tuple[str | None, str], sa.Table] = {}
         self.display_url = make_url(url).render_as_string(hide_password=True)
+        self.capabilities: Dialect = dialect_for(engine if engine is not None else url)
 
     @classmethod
     def from_target(cls, target: WarehouseTarget) -> Warehouse:
@@ -110,8 +113,9 @@ class Warehouse:
         if self._engine is None:
             url, options = engine_arguments(self._url, self.settings)
             self._engine = sa.create_engine(url, pool_pre_ping=True, **options)
-            if self._engine.dialect.name == "sqlite":
-                sa.event.listen(self._engine, "connect", _lenient_sqlite_text)
+            self.capabilities.configure_engine(self._engine, self.settings)
+            if self.capabilities is GENERIC:
+                log.info(describe_fallback(self._engine.dialect.name))
             display = self.display_url
             explain_timeouts(
                 self._engine,
@@ -122,6 +126,7 @@ class Warehouse:
 
     @property
     def dialect(self) -> str:
+        """The engine's name as SQLAlchemy reports it (for messages; ask `capabilities`)."""
         return self.engine.dialect.name
 
     def dispose(self) -> None:
@@ -143,12 +148,13 @@ class Warehouse:
             except sa.exc.SQLAlchemyError as exc:
                 raise SourceError(
                     f"warehouse {self.display_url}: cannot read table {source.table!r}: "
-                    f"{_first_line(exc)}"
+                    f"{error_line(exc)}"
                 ) from None
             if not found:
                 where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
                 raise SourceError(f"warehouse {self.display_url}: table {where!r} not found")
-            self._columns[key] = {column["name"]: column["type"] for column in found}
+            read_as = self.capabilities.column_type
+            self._columns[key] = {column["name"]: read_as(column["type"]) for column in found}
         return self._columns[key]
 
     def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
@@ -196,18 +202,18 @@ class Warehouse:
             if field not in source.columns:
                 continue
             type_ = columns[source.columns[field]]
-            column = self._column(table, source, field)
-            if isinstance(type_, sa.Float):
+            column = self.column(table, source, field)
+            if isinstance(type_, sa.Float) and self.capabilities.stores_nan:
                 out.append(column.in_(_INFINITIES))
             elif (
                 isinstance(type_, sa.Numeric)
                 and not isinstance(type_, sa.Integer)
-                and self.dialect == "postgresql"
+                and self.capabilities.decimal_infinity
             ):
                 out.append(sa.cast(column, sa.Text).in_(("Infinity", "-Infinity")))
         return out
 
-    def _table(self, source: SourceConfig) -> sa.Table:
+    def table(self, source: SourceConfig) -> sa.Table:
         """One Table object per source, so every clause of a query refers to the same FROM."""
         key = (source.schema_, source.table)
         if key not in self._tables:
@@ -226,11 +232,13 @@ class Warehouse:
         moment = as_utc(moment)
         return moment if getattr(column_type, "timezone", False) else moment.replace(tzinfo=None)
 
-    def _column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
+    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
+        """The table column a canonical field (or a cohort column) is mapped to."""
         return table.c[source.columns.get(name, name)]
 
-    def _in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
-        ts = self._column(table, source, "ts")
+    def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
+        """The condition that a row's event time is inside `window` (bound as the column is)."""
+        ts = self.column(table, source, "ts")
         return sa.and_(
             ts >= self._bind_time(source, "ts", window.start),
             ts < self._bind_time(source, "ts", window.end),
@@ -248,13 +256,13 @@ class Warehouse:
     ) -> sa.Select[Any]:
         """SELECT the window's rows as canonical fields (+ cohort columns), never `*`."""
         source = monitor.source
-        table = self._table(source)
+        table = self.table(source)
         wanted = list(fields) if fields is not None else metric_fields(source)
-        selected = [self._column(table, source, f).label(f) for f in wanted if f in source.columns]
+        selected = [self.column(table, source, f).label(f) for f in wanted if f in source.columns]
         for cohort in source.cohorts if cohorts else ():
             if cohort not in wanted:
-                selected.append(self._column(table, source, cohort).label(cohort))
-        return sa.select(*selected).where(self._in_window(table, source, window))
+                selected.append(self.column(table, source, cohort).label(cohort))
+        return sa.select(*selected).where(self.in_window(table, source, window))
 
     def read_window(
         self,
@@ -279,19 +287,18 @@ class Warehouse:
         (NaN in the frame): the ops metrics leave those records out, the validation stage
         quarantines them."""
         query = self.window_query(monitor, window, fields, cohorts=cohorts)
-        frame = self._fetch_frame(query)
+        frame = self.fetch_frame(query)
         not_numbers = _normalize(frame)
         return frame, not_numbers
 
-    def _fetch_frame(self, query: sa.Select[Any]) -> pd.DataFrame:
+    def fetch_frame(self, query: sa.Select[Any]) -> pd.DataFrame:
+        """The rows of a query built on `table`, raw, through the dialect's fastest path."""
         try:
             with self.engine.connect() as conn:
-                if self.dialect == "duckdb":
-                    return _duckdb_frame(conn, query)
-                return pd.read_sql(query, conn)
+                return self.capabilities.fetch_frame(conn, query)
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
             ) from None
 
     def late_windows(
@@ -305,9 +312,9 @@ class Warehouse:
         source = monitor.source
         if "ingested_at" not in source.columns or not processed:
             return set()
-        table = self._table(source)
-        ts = self._column(table, source, "ts")
-        ingested = self._column(table, source, "ingested_at")
+        table = self.table(source)
+        ts = self.column(table, source, "ts")
+        ingested = self.column(table, source, "ingested_at")
         first = min(processed)
         in_lookback = [
             ts >= self._bind_time(source, "ts", first.start),
@@ -320,11 +327,11 @@ class Warehouse:
             newer.append(ingested > self._bind_time(source, "ingested_at", min(seen)))
         for window, high in processed.items():
             if high is None:
-                newer.append(self._in_window(table, source, window))
+                newer.append(self.in_window(table, source, window))
         query = sa.select(ts.label("ts"), ingested.label("ingested_at")).where(
             *in_lookback, sa.or_(*newer)
         )
-        rows = normalize_frame(self._fetch_frame(query))
+        rows = normalize_frame(self.fetch_frame(query))
         late: set[Window] = set()
         for window, high in processed.items():
             inside = rows[(rows["ts"] >= window.start) & (rows["ts"] < window.end)]
@@ -348,11 +355,11 @@ class Warehouse:
     ) -> list[tuple[str, tuple[Any, ...], int]]:
         """(release label, raw release values, rows) of every release in the window."""
         source = monitor.source
-        table = self._table(source)
-        keys = [self._column(table, source, f).label(f"k{i}") for i, f in enumerate(source.release)]
+        table = self.table(source)
+        keys = [self.column(table, source, f).label(f"k{i}") for i, f in enumerate(source.release)]
         query = (
             sa.select(*keys, sa.func.count().label("n"))
-            .where(self._in_window(table, source, window))
+            .where(self.in_window(table, source, window))
             .group_by(*keys)
         )
         try:
@@ -360,7 +367,7 @@ class Warehouse:
                 rows = conn.execute(query).all()
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
             ) from None
         out = []
         for row in rows:
@@ -382,10 +389,10 @@ class Warehouse:
         processors (the same escaping SQLAlchemy applies to every literal), never by formatting.
         """
         source = monitor.source
-        table = self._table(source)
+        table = self.table(source)
         query = self.window_query(monitor, window, fields, cohorts=False)
         for field, value in zip(source.release, release, strict=True):
-            column = self._column(table, source, field)
+            column = self.column(table, source, field)
             query = query.where(column.is_(None) if value is None else column == value)
         # Wrapped so the batch's columns are exactly the canonical names (GX re-selects them).
         wrapped = sa.select(query.subquery("lookout_window"))
@@ -396,7 +403,7 @@ class Warehouse:
 
     def schema_sql(self, monitor: Monitor) -> str:
         """Every column of the table and no row: what a schema expectation looks at."""
-        table = self._table(monitor.source)
+        table = self.table(monitor.source)
         query = sa.select(*table.c).where(sa.false())
         compiled = query.compile(
             dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
@@ -417,22 +424,22 @@ class Warehouse:
         wanted = [f for f in fields if f in source.columns]
         if "ingested_at" not in source.columns:
             return pd.DataFrame(columns=wanted)
-        table = self._table(source)
-        ts = self._column(table, source, "ts")
-        ingested = self._column(table, source, "ingested_at")
+        table = self.table(source)
+        ts = self.column(table, source, "ts")
+        ingested = self.column(table, source, "ingested_at")
         unreadable: Any = ts.is_(None)
-        if self.dialect == "sqlite":
-            unreadable = sa.or_(unreadable, sa.func.datetime(ts).is_(None))
+        if (garbled := self.capabilities.unreadable_time(ts)) is not None:
+            unreadable = sa.or_(unreadable, garbled)
         query = (
-            sa.select(*(self._column(table, source, f).label(f) for f in wanted))
+            sa.select(*(self.column(table, source, f).label(f) for f in wanted))
             .where(
                 ingested >= self._bind_time(source, "ingested_at", window.start),
                 ingested < self._bind_time(source, "ingested_at", window.end),
                 unreadable,
             )
-            .order_by(ingested, self._column(table, source, "record_id"))
+            .order_by(ingested, self.column(table, source, "record_id"))
         )
-        return self._fetch_frame(query)
+        return self.fetch_frame(query)
 
     def not_a_number_suspects(
         self, monitor: Monitor, window: Window, fields: Sequence[str]
@@ -447,41 +454,39 @@ class Warehouse:
         source = monitor.source
         numeric = [f for f in NUMERIC_FIELDS if f in source.columns]
         wanted = [f for f in fields if f in source.columns and f not in numeric]
-        table = self._table(source)
-        suspects: list[Any] = []
-        if self.dialect == "sqlite":
-            for field in numeric:
-                column = self._column(table, source, field)
-                stored = sa.func.typeof(column).notin_(("integer", "real", "null"))
-                suspects.append(sa.or_(stored, column.in_(_INFINITIES)))
-        else:
+        table = self.table(source)
+        stored = [
+            self.capabilities.stored_not_number(self.column(table, source, f)) for f in numeric
+        ]
+        suspects: list[Any] = [condition for condition in stored if condition is not None]
+        if not suspects:  # the column's type says what it holds
             loose = self.loose_numeric_fields(source)
-            suspects += [self._column(table, source, f).isnot(None) for f in sorted(loose)]
+            suspects += [self.column(table, source, f).isnot(None) for f in sorted(loose)]
             suspects += self._infinities(table, source)
         if not suspects:
             return pd.DataFrame(columns=[*wanted, *numeric])
         query = (
-            sa.select(*(self._column(table, source, f).label(f) for f in [*wanted, *numeric]))
-            .where(self._in_window(table, source, window), sa.or_(*suspects))
-            .order_by(self._column(table, source, "record_id"), self._column(table, source, "ts"))
+            sa.select(*(self.column(table, source, f).label(f) for f in [*wanted, *numeric]))
+            .where(self.in_window(table, source, window), sa.or_(*suspects))
+            .order_by(self.column(table, source, "record_id"), self.column(table, source, "ts"))
         )
-        return self._fetch_frame(query)
+        return self.fetch_frame(query)
 
     def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
         """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""
         source = monitor.source
         if "ingested_at" not in source.columns:
             return None
-        table = self._table(source)
-        query = sa.select(sa.func.max(self._column(table, source, "ingested_at"))).where(
-            self._in_window(table, source, window)
+        table = self.table(source)
+        query = sa.select(sa.func.max(self.column(table, source, "ingested_at"))).where(
+            self.in_window(table, source, window)
         )
         try:
             with self.engine.connect() as conn:
                 value = conn.scalar(query)
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
             ) from None
         return None if value is None else as_utc(pd.Timestamp(value).to_pydatetime())
 
@@ -496,13 +501,13 @@ class Warehouse:
         """Rows per value label of each cohort column in the window (one GROUP BY per column):
         what the cohort cap ranks values by, without reading the rows."""
         source = monitor.source
-        table = self._table(source)
-        where = self._in_window(table, source, window)
+        table = self.table(source)
+        where = self.in_window(table, source, window)
         out: dict[str, dict[str, int]] = {}
         try:
             with self.engine.connect() as conn:
                 for dimension in source.cohorts:
-                    column = self._column(table, source, dimension)
+                    column = self.column(table, source, dimension)
                     query = sa.select(column, sa.func.count()).where(where).group_by(column)
                     counts: dict[str, int] = {}
                     for raw, rows in conn.execute(query):
@@ -511,7 +516,7 @@ class Warehouse:
                     out[dimension] = counts
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
             ) from None
         return out
 
@@ -527,7 +532,7 @@ class Warehouse:
         """The GROUP BY key of a cohort column over the rows `where` selects; with a cap, the
         values kept are matched as they are stored (their raw values are looked up first, so
         a value's label is the same whatever the column's type)."""
-        column = self._column(table, source, dimension)
+        column = self.column(table, source, dimension)
         if cap is None or not cap.capped(dimension):
             return CohortKey(dimension, (column,))
         raws = conn.execute(sa.select(column).where(where).group_by(column)).scalars()
@@ -543,7 +548,8 @@ class Warehouse:
 
     @property
     def supports_pushdown(self) -> bool:
-        return self.dialect in PUSHDOWN_DIALECTS
+        """Can the engine compute the ops aggregates, quantiles included?"""
+        return self.capabilities.quantiles is not None
 
     def aggregate_window(
         self,
@@ -556,19 +562,20 @@ class Warehouse:
         if not self.supports_pushdown:
             raise SourceError(f"warehouse dialect {self.dialect!r} cannot aggregate quantiles")
         source = monitor.source
-        table = self._table(source)
+        table = self.table(source)
         loose = self.loose_numeric_fields(source)
         if loose:  # the pipeline reads such a window instead (see `loose_numeric_fields`)
             raise SourceError(
                 f"warehouse {self.display_url}: cannot aggregate {', '.join(sorted(loose))} "
                 "in SQL: not numeric columns"
             )
-        where = sa.and_(self._in_window(table, source, window), self._finite_rows(table, source))
-        measures = _measures(table, source, settings, self._column)
-        releases = [self._column(table, source, f) for f in source.release]
+        where = sa.and_(self.in_window(table, source, window), self._finite_rows(table, source))
+        caps = self.capabilities
+        measures = _measures(table, source, settings, self.column, caps)
+        releases = [self.column(table, source, f) for f in source.release]
         out: list[GroupAggregates] = []
         groupings: list[str | None] = [None, *source.cohorts]
-        sketched = _sketched_fields(table, source, settings, self._column)
+        sketched = _sketched_fields(table, source, settings, self.column, caps)
         try:
             with self.engine.connect() as conn:
                 for dimension in groupings:
@@ -579,10 +586,12 @@ class Warehouse:
                         keys.extend(cohort.columns)
                     labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
                     query = sa.select(*labelled, *measures).where(where).group_by(*labelled)
-                    found = [
-                        _row_to_aggregates(row, len(releases), cohort)
-                        for row in conn.execute(query).mappings()
-                    ]
+                    rows = [dict(row) for row in conn.execute(query).mappings()]
+                    if caps.quantiles == "window":
+                        _add_window_quantiles(
+                            conn, rows, keys, where, self._quantile_values(source)
+                        )
+                    found = [_row_to_aggregates(row, len(releases), cohort) for row in rows]
                     sketches = sketch_buckets(
                         conn, labelled, sketched, where, len(releases), cohort
                     )
@@ -591,10 +600,17 @@ class Warehouse:
                     ]
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: aggregation failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: aggregation failed: {error_line(exc)}"
             ) from None
         out.sort(key=lambda a: (a.release, a.cohort != ALL_COHORTS, a.cohort))
         return out
+
+    def _quantile_values(
+        self, source: SourceConfig
+    ) -> tuple[Dialect, dict[str, sa.ColumnElement[Any]]]:
+        """The dialect and, per quantile prefix, the SQL number it is computed over."""
+        number = _sql_number(self.table(source), source, self.column, self.capabilities)
+        return self.capabilities, {p: number(f) for p, f in _quantile_fields(source)}
 
     def _finite_rows(self, table: sa.Table, source: SourceConfig) -> Any:
         """Rows without an infinity in a numeric field (a NaN reads as missing)."""
@@ -611,30 +627,68 @@ class Warehouse:
         """Rows of the window that `aggregate_window` leaves out (an infinity in a float
         numeric field), so the window's row count still counts them."""
         source = monitor.source
-        table = self._table(source)
+        table = self.table(source)
         if not self._infinities(table, source):
             return 0
         query = sa.select(sa.func.count()).where(
-            self._in_window(table, source, window), self._infinite_rows(table, source)
+            self.in_window(table, source, window), self._infinite_rows(table, source)
         )
         try:
             with self.engine.connect() as conn:
                 return int(conn.scalar(query) or 0)
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(
-                f"warehouse {self.display_url}: read failed: {_first_line(exc)}"
+                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
             ) from None
 
 
+def _quantile_fields(source: SourceConfig) -> list[tuple[str, str]]:
+    return [
+        (p, f) for p, f in (("latency", "latency_ms"), ("ttft", "ttft_ms")) if f in source.columns
+    ]
+
+
+def _add_window_quantiles(
+    conn: sa.Connection,
+    rows: list[dict[str, Any]],
+    keys: list[Any],
+    where: Any,
+    values: tuple[Dialect, dict[str, sa.ColumnElement[Any]]],
+) -> None:
+    """Quantiles where `percentile_cont` is a window function only (MySQL, MariaDB): computed
+    over each group's partition in a subquery, then one row per group, merged into `rows`."""
+    caps, numbers = values
+    if not numbers:
+        return
+    labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
+    over = {"partition_by": keys} if keys else {}
+    windowed = [
+        caps.quantile(q, value).over(**over).label(f"{prefix}_{name}")
+        for prefix, value in numbers.items()
+        for name, q in QUANTILES.items()
+    ]
+    inner = sa.select(*labelled, *windowed).where(where).subquery("lookout_quantiles")
+    grouped = [inner.c[f"k{i}"] for i in range(len(keys))]
+    names = [f"{prefix}_{name}" for prefix in numbers for name in QUANTILES]
+    query = sa.select(*grouped, *(sa.func.max(inner.c[n]).label(n) for n in names))
+    if grouped:
+        query = query.group_by(*grouped)
+    found = {tuple(r[: len(keys)]): r for r in conn.execute(query)}
+    for row in rows:
+        match = found.get(tuple(row[f"k{i}"] for i in range(len(keys))))
+        for position, name in enumerate(names):
+            row[name] = None if match is None else match[len(keys) + position]
+
+
 def _measures(
-    table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any
+    table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any, caps: Dialect
 ) -> list[sa.ColumnElement[Any]]:
     mapped = source.columns
 
     def col(name: str) -> sa.ColumnElement[Any]:
         return column(table, source, name)
 
-    number = _sql_number(table, source, column)
+    number = _sql_number(table, source, column, caps)
 
     def count_if(condition: Any) -> sa.ColumnElement[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
@@ -659,12 +713,12 @@ def _measures(
         feedback = sa.func.lower(sa.cast(col("feedback"), sa.String))
         out.append(sa.func.count(col("feedback")).label("feedback_n"))
         out.append(count_if(feedback.in_(negatives)).label("negative_feedback"))
-    for prefix, field in (("latency", "latency_ms"), ("ttft", "ttft_ms")):
-        if field in mapped:
-            value = number(field)
-            out.append(sa.func.count(value).label(f"{prefix}_n"))
+    for prefix, field in _quantile_fields(source):
+        value = number(field)
+        out.append(sa.func.count(value).label(f"{prefix}_n"))
+        if caps.quantiles == "aggregate":  # "window": see `_add_window_quantiles`
             for name, q in QUANTILES.items():
-                out.append(sa.func.percentile_cont(q).within_group(value).label(f"{prefix}_{name}"))
+                out.append(caps.quantile(q, value).label(f"{prefix}_{name}"))
     for field in ("prompt_tokens", "completion_tokens"):
         if field in mapped:
             out.append(sa.func.count(number(field)).label(f"{field}_n"))
@@ -681,21 +735,21 @@ def _measures(
     return out
 
 
-def _sql_number(table: sa.Table, source: SourceConfig, column: Any) -> Any:
+def _sql_number(table: sa.Table, source: SourceConfig, column: Any, caps: Dialect) -> Any:
     """A mapped field as a SQL double; a NaN stored in a float column is missing, as it reads
     in pandas (infinities are filtered out of the rows by `aggregate_window`)."""
 
     def number(name: str) -> sa.ColumnElement[Any]:
-        return sa.func.nullif(sa.cast(column(table, source, name), sa.Double), float("nan"))
+        return caps.as_number(column(table, source, name))
 
     return number
 
 
 def _sketched_fields(
-    table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any
+    table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any, caps: Dialect
 ) -> dict[str, sa.ColumnElement[Any]]:
     """The numeric fields whose quantile sketches the ops summary keeps, as SQL numbers."""
-    number = _sql_number(table, source, column)
+    number = _sql_number(table, source, column, caps)
     out: dict[str, sa.ColumnElement[Any]] = {}
     for field in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
         if field in source.columns:
@@ -807,27 +861,6 @@ def _row_to_aggregates(
         if row.get(f"{prefix}_n"):
             data[f"{prefix}_q"] = {name: float(row[f"{prefix}_{name}"]) for name in QUANTILES}
     return GroupAggregates(**data)
-
-
-def _duckdb_frame(conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
-    """DuckDB straight to Arrow (several times faster than row-wise DBAPI fetches)."""
-    # render_postcompile: expanding parameters (`IN` lists) become one marker per value
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    if compiled.positiontup:
-        args: Any = [params[name] for name in compiled.positiontup]
-    else:
-        args = params
-    raw = conn.connection.driver_connection
-    # duckdb_engine wraps the connection and its cursors share it; DuckDB 2 refuses work on a
-    # connection with an unfinished result (pool pre-ping leaves one), so take a real cursor.
-    duck = getattr(raw, "_ConnectionWrapper__c", raw)
-    cursor = duck.cursor()
-    try:
-        relation = cursor.sql(str(compiled), params=args)
-        return relation.to_arrow_table().to_pandas()
-    finally:
-        cursor.close()
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -420,21 +420,24 @@ def _index_row(page: str, cohort: str) -> str:
 
 
 @pytest.mark.parametrize("path", ["local", "pushdown"])
-def test_pooled_verdicts_are_the_same_on_duckdb_sqlite_and_postgresql(
+@pytest.mark.mysql
+def test_pooled_verdicts_are_the_same_on_every_warehouse(
     tmp_path, closing, request, monkeypatch, path
 ):
-    """The attribution scenario on three warehouses (summaries bucketed by the warehouse, or
-    from one narrow SELECT; SQLite always the latter): the same verdicts, the same sources,
-    and scores within the sketches' accuracy."""
+    """The attribution scenario on DuckDB, SQLite, PostgreSQL and MariaDB (summaries bucketed
+    by the warehouse, or from one narrow SELECT; SQLite always the latter): the same verdicts,
+    the same sources, and scores within the sketches' accuracy."""
     if path == "pushdown":
         monkeypatch.setattr(drift_summaries, "LOCAL_MAX_ROWS", 0)
     frame, launch = attribution_frame(seed=9)
     url, schema_name = request.getfixturevalue("pg_schema")
+    mysql_url = request.getfixturevalue("mysql_database")
     found = {}
     for backend, warehouse, schema_ in (
         ("duckdb", None, None),
         ("sqlite", f"sqlite:///{tmp_path / 'sqlite' / 'wh.sqlite'}", None),
         ("postgresql", url, schema_name),
+        ("mysql", mysql_url, None),
     ):
         home = tmp_path / backend
         home.mkdir(exist_ok=True)
@@ -455,7 +458,7 @@ def test_pooled_verdicts_are_the_same_on_duckdb_sqlite_and_postgresql(
         assert alerts(ctx) == {("long_prompts", R2, "plan=enterprise")}, backend
     duck = found["duckdb"]
     assert len(duck) > 50
-    for backend in ("sqlite", "postgresql"):
+    for backend in ("sqlite", "postgresql", "mysql"):
         other = found[backend]
         assert sorted(other) == sorted(duck), backend
         for key, row in duck.items():

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
+from lookout.sources.dialects import Dialect
 
 __all__ = [
     "REFUSAL_PHRASES",
@@ -107,7 +108,7 @@ def known_column_names(monitor: Monitor) -> list[str]:
 
 
 def sql_feature(
-    column: DriftColumn, value: sa.ColumnElement[Any], dialect: str, *, raw: bool = False
+    column: DriftColumn, value: sa.ColumnElement[Any], dialect: Dialect, *, raw: bool = False
 ) -> sa.ColumnElement[Any]:
     """The SQL expression of the column's feature over the raw table column `value`.
 
@@ -118,13 +119,15 @@ def sql_feature(
     if column.feature == "value":
         if column.kind != "numeric" or raw:
             return value
-        number = sa.func.nullif(sa.cast(value, sa.Double), float("nan"))
+        number = dialect.as_number(value)
+        if not dialect.stores_nan:
+            return number
         infinite = number.in_([float("inf"), float("-inf")])
         return sa.case((infinite, sa.null()), else_=number)
     text = sa.cast(value, sa.String)
     empty = sa.or_(text.is_(None), sa.func.length(sa.func.trim(text)) == 0)
     if column.feature == "length":
-        return sa.cast(sa.func.coalesce(sa.func.length(text), 0), sa.Double)
+        return sa.cast(sa.func.coalesce(dialect.char_length(text), 0), sa.Double)
     if column.feature == "empty":
         return sa.case((empty, "empty"), else_="non-empty")
     if column.feature == "refusal":
@@ -136,13 +139,9 @@ def sql_feature(
         looks = sa.or_(stripped.startswith("{"), stripped.startswith("["))
         return sa.case((empty, "empty"), (looks, "json"), else_="text")
     # script: non-ASCII when the byte length exceeds the character length.
-    if dialect == "sqlite":
-        octets = sa.func.length(sa.cast(text, sa.LargeBinary))
-    elif dialect == "duckdb":
-        octets = sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only
-    else:
-        octets = sa.func.octet_length(text)
-    return sa.case((empty, "empty"), (octets > sa.func.length(text), "non-ascii"), else_="ascii")
+    octets = dialect.octet_length(text)
+    non_ascii = octets > dialect.char_length(text)
+    return sa.case((empty, "empty"), (non_ascii, "non-ascii"), else_="ascii")
 
 
 def category_label(value: object) -> str:

@@ -80,14 +80,14 @@ def _read(
     """The window's records (or only `ids`, at least one), canonical fields + cohort columns."""
     if ids is None:
         return warehouse.read_window(monitor, window, fields)
-    table = warehouse._table(monitor.source)
-    key = warehouse._column(table, monitor.source, "record_id")
+    table = warehouse.table(monitor.source)
+    key = warehouse.column(table, monitor.source, "record_id")
     frames = []
     for start in range(0, len(ids), _CHUNK):
         query = warehouse.window_query(monitor, window, fields).where(
             key.in_(list(ids[start : start + _CHUNK]))
         )
-        frames.append(warehouse._fetch_frame(query))
+        frames.append(warehouse.fetch_frame(query))
     return normalize_frame(pd.concat(frames, ignore_index=True))
 
 

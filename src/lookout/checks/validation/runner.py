@@ -26,6 +26,7 @@ from lookout.connections import (
 )
 from lookout.errors import CheckError
 from lookout.sources.contract import is_missing
+from lookout.sources.dialects import dialect_for
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
 
@@ -62,13 +63,13 @@ def _patch_gx_result_buffering() -> None:
 
 
 def _uses_temp_tables(connection_string: str) -> bool:
-    """On PostgreSQL each batch is first copied into a narrow TEMP table (GX's
-    `create_temp_table`): GX then scans those few columns once per metric instead of the wide
-    warehouse table, and its column probe (which otherwise runs the whole query and pulls every
-    row into the client) becomes `SELECT * ... LIMIT 1`. Measured at 1M rows: 2x faster than
-    without, flat memory. Temp tables live in one session, hence a pool of exactly one
-    connection; each is dropped once its batch is validated."""
-    return connection_string.startswith("postgresql")
+    """`Dialect.gx_temp_tables` (PostgreSQL): each batch is first copied into a narrow TEMP
+    table (GX's `create_temp_table`): GX then scans those few columns once per metric instead
+    of the wide warehouse table, and its column probe (which otherwise runs the whole query and
+    pulls every row into the client) becomes `SELECT * ... LIMIT 1`. Measured at 1M rows: 2x
+    faster than without, flat memory. Temp tables live in one session, hence a pool of exactly
+    one connection; each is dropped once its batch is validated."""
+    return dialect_for(connection_string).gx_temp_tables
 
 
 def _engine_options(connection_string: str) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def _drop_temp_tables(batch: Any) -> None:
     import sqlalchemy as sa
 
     engine = getattr(batch.data.execution_engine, "engine", None)  # None: pandas batches
-    if engine is None or engine.dialect.name != "postgresql":
+    if engine is None or not dialect_for(engine).gx_temp_tables:
         return
     with contextlib.suppress(Exception), engine.connect() as conn:
         conn.execute(sa.text(_DROP_GX_TEMP_TABLES))

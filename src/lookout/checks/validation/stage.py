@@ -1,7 +1,8 @@
 """The validation stage of a window: plan the suite, run it per release, collect quarantine.
 
 Pushdown runs each release's batch as a GX SQL query asset the warehouse evaluates; the
-expectations a dialect cannot evaluate (JSON parsing everywhere, regex on DuckDB) run on a
+expectations a dialect cannot evaluate (`Dialect.not_in_sql`: JSON parsing everywhere, regex on
+DuckDB) run on a
 DataFrame of just their columns. Without pushdown everything runs on the window's DataFrame.
 Records that arrived in the window without a usable event time are quarantined here too, and
 so are records with a value that is not a number in a numeric field (`not_a_number:<field>`).
@@ -9,6 +10,7 @@ so are records with a value that is not a number in a numeric field (`not_a_numb
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,13 +43,8 @@ __all__ = [
     "run_validation",
 ]
 
-# What GX's SQL engine cannot evaluate, by dialect (measured: GX 1.24, see tests).
-_NOT_IN_SQL: dict[str, frozenset[str]] = {
-    "duckdb": frozenset({"json_parses", "regex"}),
-    "postgresql": frozenset({"json_parses"}),
-    "sqlite": frozenset({"json_parses"}),
-}
-PUSHDOWN_DIALECTS = frozenset(_NOT_IN_SQL)
+log = logging.getLogger("lookout.pipeline")
+
 # The quarantine reason of a record that arrived without a usable event time (see
 # `Warehouse.unplaceable_rows`): no window would ever read it otherwise.
 UNPLACEABLE_TS = "unplaceable_ts"
@@ -211,13 +208,23 @@ class ValidationResult:
         return out
 
 
-def _use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
+def _use_sql(monitor: Monitor, warehouse: Warehouse, pushdown: bool | None) -> bool:
+    """Whether GX runs on the warehouse's SQL engine: `validation.pushdown` (or the caller's
+    choice), where the dialect supports GX in SQL (`Dialect.not_in_sql`); elsewhere pandas,
+    said in the log when `on` asked for SQL."""
     mode = monitor.validation.pushdown
-    if mode == "off":
+    caps = warehouse.capabilities
+    wanted = pushdown
+    if wanted is None:
+        wanted = caps.validation_pushdown_default if mode == "auto" else mode == "on"
+    if wanted and caps.not_in_sql is None:
+        log.warning(
+            "monitor %s: GX cannot validate in SQL on %s: validating the window in pandas",
+            monitor.name,
+            warehouse.dialect,
+        )
         return False
-    if mode == "on":
-        return True
-    return warehouse.dialect in ("duckdb", "postgresql")
+    return wanted
 
 
 def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
@@ -315,8 +322,7 @@ def run_validation(
     """Validate every release of the window; results are plain data for the store."""
     runner = runner or GxRunner()
     columns = _columns(monitor, planned)
-    use_sql = _use_pushdown(monitor, warehouse) if pushdown is None else pushdown
-    use_sql = use_sql and warehouse.dialect in PUSHDOWN_DIALECTS and connection_string is not None
+    use_sql = _use_sql(monitor, warehouse, pushdown) and connection_string is not None
     outcomes: list[ExpectationOutcome] = []
     quarantined: dict[str, list[str]] = {}
     quarantined_release: dict[str, str] = {}
@@ -350,7 +356,7 @@ def run_validation(
     use_sql = use_sql and bool(releases)
     frame_only = planned
     if use_sql:
-        not_in_sql = _NOT_IN_SQL[warehouse.dialect]
+        not_in_sql = warehouse.capabilities.not_in_sql or frozenset()
         # a numeric field in a column that is not numeric, or that holds something that is not
         # a number in this window (SQLite keeps text in any column), cannot be compared as a
         # number in SQL: its expectations run on the parsed DataFrame

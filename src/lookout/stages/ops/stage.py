@@ -33,14 +33,16 @@ def metric_settings(monitor: Monitor) -> MetricSettings:
 
 
 def use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
-    """`auto` pushes down on DuckDB only: measured faster there, slower on PostgreSQL/SQLite."""
+    """`auto` pushes down where the dialect says it measured faster (DuckDB); elsewhere the
+    needed columns are read and aggregated in pandas."""
     mode = monitor.metrics.pushdown
     if mode == "on" and not warehouse.supports_pushdown:
         raise LookoutError(
             f"monitor {monitor.name}: metrics.pushdown is on, "
             f"but {warehouse.dialect} has no percentile_cont"
         )
-    wanted = warehouse.dialect == "duckdb" if mode == "auto" else mode == "on"
+    caps = warehouse.capabilities
+    wanted = caps.metrics_pushdown_default if mode == "auto" else mode == "on"
     loose = warehouse.loose_numeric_fields(monitor.source) if wanted else frozenset()
     if loose:
         # SQL would fail on (or mis-cast) text such as `fast`: read the rows, parse in pandas

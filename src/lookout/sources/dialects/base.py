@@ -1,0 +1,172 @@
+"""The generic dialect: what Lookout assumes of an engine it has no module for.
+
+Every engine-specific question (how to compute a quantile, sample a table, measure bytes, fetch a
+frame fast, open read-only, bound a wait, which expectations GX can run in SQL) is a method or
+attribute here; an engine module overrides what differs. The generic answers are the safe ones:
+no pushdown (windows are read with plain `SELECT`s and aggregated in pandas, validation runs on
+pandas), no sampling, no session settings, `pd.read_sql` for frames. So a warehouse with any
+SQLAlchemy dialect works, only slower; the log says so once per engine (`Warehouse.engine`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+__all__ = ["ConnectSettings", "Dialect", "file_database", "milliseconds", "seconds"]
+
+QuantileMode = Literal["aggregate", "window"]
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    """What every connection to one database gets. `None` leaves the server's default.
+
+    `key` is where these settings live in profiles.yml (`store`, `warehouse`), for messages.
+    """
+
+    read_only: bool = False
+    lock_timeout: timedelta | None = None
+    statement_timeout: timedelta | None = None
+    key: str = "store"
+
+
+def seconds(value: timedelta | None) -> str:
+    """`0.3s`, `30s`, `5m`, `2m30s`: a wait as the messages show it."""
+    if value is None:
+        return "no limit"
+    total = value.total_seconds()
+    if total < 60:
+        return f"{total:g}s"
+    minutes, rest = divmod(int(total), 60)
+    return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+
+
+def milliseconds(value: timedelta) -> int:
+    return max(1, int(value.total_seconds() * 1000))
+
+
+def file_database(url: URL) -> bool:
+    """A database in a local file (not in memory, not MotherDuck)."""
+    database = url.database or ""
+    return database not in ("", ":memory:") and not database.startswith(("md:", "motherduck:"))
+
+
+class Dialect:
+    """Capabilities of one engine. One shared instance per engine (`dialect_for`)."""
+
+    #: SQLAlchemy's backend name(s) this module answers for (`URL.get_backend_name()`).
+    names: ClassVar[tuple[str, ...]] = ()
+    #: How the engine computes `percentile_cont`: an ordered-set aggregate, only a window
+    #: function (MySQL/MariaDB), or not at all (None: quantiles come from pandas).
+    quantiles: ClassVar[QuantileMode | None] = None
+    #: `metrics.pushdown: auto`: aggregate in SQL (measured faster than reading the rows).
+    metrics_pushdown_default: ClassVar[bool] = False
+    #: `validation.pushdown: auto`: run GX on the SQL engine.
+    validation_pushdown_default: ClassVar[bool] = False
+    #: Expectation kinds GX's SQL engine cannot evaluate here; None: GX does not run on it
+    #: (validation always reads the window into pandas).
+    not_in_sql: ClassVar[frozenset[str] | None] = None
+    #: GX copies each batch into a narrow TEMP table first (one pooled session).
+    gx_temp_tables: ClassVar[bool] = False
+    #: Drift summaries may be computed by GROUP BYs (needs `ln`, `ceil` and CASE).
+    drift_in_sql: ClassVar[bool] = False
+    #: Float columns can hold NaN / ±infinity (tested for in SQL, read as not-a-number).
+    stores_nan: ClassVar[bool] = True
+    #: Decimal columns can hold ±infinity (PostgreSQL 14's `numeric`).
+    decimal_infinity: ClassVar[bool] = False
+    #: Init reads a sample in `pages` (PostgreSQL) or `rows` (DuckDB); None: newest rows.
+    sample_unit: ClassVar[Literal["pages", "rows"] | None] = None
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else "generic"
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name}>"
+
+    # -- SQL expressions ---------------------------------------------------------------------
+
+    def column_type(self, reflected: Any) -> Any:
+        """The type to read a reflected column as (MySQL's BOOLEAN is a TINYINT(1))."""
+        return reflected
+
+    def quantile(self, q: float, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """`percentile_cont(q)` of `value` (continuous, as pandas' linear interpolation)."""
+        return sa.func.percentile_cont(q).within_group(value)
+
+    def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A column as a SQL double; a NaN stored in a float column is missing."""
+        number = sa.cast(value, sa.Double)
+        return sa.func.nullif(number, float("nan")) if self.stores_nan else number
+
+    def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.length(text)
+
+    def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.octet_length(text)
+
+    def period_sample(self, table: sa.Table, percent: float) -> Any | None:
+        """A FROM clause reading about `percent` of the table's pages, or None (no sampling:
+        the whole period is read)."""
+        return None
+
+    def table_sample(self, table: sa.Table, fraction: float, seed: int) -> Any:
+        """`TABLESAMPLE SYSTEM` of `fraction` of the table (only where `sample_unit`)."""
+        raise NotImplementedError(f"{self.name} has no table sampling")
+
+    def table_size(self, conn: sa.Connection, table: sa.Table) -> float:
+        """The table's size in `sample_unit`."""
+        return float(conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+    def unreadable_time(self, ts: sa.ColumnElement[Any]) -> Any | None:
+        """Beyond NULL, a condition on a stored event time the engine cannot read as one."""
+        return None
+
+    def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:
+        """A condition that a value is stored as something else than a number, for engines
+        whose numeric columns accept text (SQLite); None: the column type decides."""
+        return None
+
+    def newest_order(self, conn: sa.Connection, table: sa.Table) -> tuple[Any, int, str] | None:
+        """(ORDER BY newest-inserted-first, rows, how it was read) when the engine has a cheap
+        one (SQLite's rowid), else None."""
+        return None
+
+    # -- connections -------------------------------------------------------------------------
+
+    def fetch_frame(self, conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
+        """The rows of `query` as a DataFrame, through the engine's fastest sound path."""
+        return pd.read_sql(query, conn)
+
+    def connect_arguments(self, url: URL, settings: ConnectSettings) -> tuple[URL, dict[str, Any]]:
+        """(URL, `connect_args`) applying `settings` on every connection. The generic engine
+        takes none: it opens as the URL says, waits as the server says."""
+        return url, {}
+
+    def configure_engine(self, engine: sa.Engine, settings: ConnectSettings) -> None:
+        """Hooks on a new engine (connection events)."""
+
+    def timeout_message(self, exc: BaseException, settings: ConnectSettings) -> str | None:
+        """What an on-call engineer needs when a wait ran out; None when `exc` is no timeout."""
+        return None
+
+    def settings_timeout(self, engine: sa.Engine, settings: ConnectSettings) -> ConnectSettings:
+        """The settings a URL overrides (SQLite's `?timeout=`), for messages."""
+        return settings
+
+
+def first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def running(exc: BaseException) -> str:
+    statement = " ".join(str(getattr(exc, "statement", "") or "").split())
+    return f"; it was running: {statement[:200]}" if statement else ""

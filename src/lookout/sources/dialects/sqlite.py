@@ -1,0 +1,91 @@
+"""SQLite: no percentile, no sampling, no `ln` guaranteed; any value in any column.
+
+Everything aggregates in pandas (metrics and drift). GX can run in SQL when asked
+(`validation.pushdown: on`). `lock_timeout` is the busy timeout; read-only opens the file as
+a `mode=ro` URI; there is no statement timeout. Text that is not UTF-8 reads with U+FFFD.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from lookout.sources.dialects.base import (
+    ConnectSettings,
+    Dialect,
+    file_database,
+    first_line,
+    running,
+    seconds,
+)
+
+__all__ = ["SQLite"]
+
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _lenient_text(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite stores any bytes as TEXT; one value that is not UTF-8 must not fail a whole
+    window's read (PostgreSQL and DuckDB refuse such values on write)."""
+    dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+
+
+class SQLite(Dialect):
+    names = ("sqlite",)
+    not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses"})
+    drift_in_sql = False
+
+    def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.length(sa.cast(text, sa.LargeBinary))
+
+    def unreadable_time(self, ts: sa.ColumnElement[Any]) -> Any | None:
+        return sa.func.datetime(ts).is_(None)  # text that is not a date, a bare number
+
+    def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:
+        stored = sa.func.typeof(column).notin_(("integer", "real", "null"))
+        return sa.or_(stored, column.in_(_INFINITIES))
+
+    def newest_order(self, conn: sa.Connection, table: sa.Table) -> tuple[Any, int, str] | None:
+        rowid = sa.literal_column("rowid")
+        try:
+            high = conn.scalar(sa.select(sa.func.max(rowid)).select_from(table))
+        except sa.exc.OperationalError:  # WITHOUT ROWID
+            conn.rollback()
+            return None
+        return rowid.desc(), int(high or 0), "the newest rows by rowid (SQLite)"
+
+    def connect_arguments(self, url: URL, settings: ConnectSettings) -> tuple[URL, dict[str, Any]]:
+        args: dict[str, Any] = {}
+        if settings.lock_timeout is not None and "timeout" not in url.query:
+            args["timeout"] = settings.lock_timeout.total_seconds()
+        if settings.read_only and file_database(url) and "uri" not in url.query:
+            path = urllib.parse.quote(url.database or "")
+            url = url.set(database=f"file:{path}", query={**url.query, "mode": "ro", "uri": "true"})
+        return url, args
+
+    def configure_engine(self, engine: sa.Engine, settings: ConnectSettings) -> None:
+        sa.event.listen(engine, "connect", _lenient_text)
+
+    def settings_timeout(self, engine: sa.Engine, settings: ConnectSettings) -> ConnectSettings:
+        given = engine.url.query.get("timeout")
+        if isinstance(given, str):  # the URL's ?timeout= wins over lock_timeout
+            with contextlib.suppress(ValueError):
+                return replace(settings, lock_timeout=timedelta(seconds=float(given)))
+        return settings
+
+    def timeout_message(self, exc: BaseException, settings: ConnectSettings) -> str | None:
+        first = first_line(exc)
+        if "database is locked" not in first:
+            return None
+        key = settings.key
+        return (
+            f"{first}: gave up after waiting {seconds(settings.lock_timeout)} "
+            f"({key}.lock_timeout) for another writer of this SQLite file{running(exc)}. Check "
+            "for another process writing it (a run, a backfill, a sqlite3 shell in a transaction)"
+        )

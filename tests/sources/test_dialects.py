@@ -1,0 +1,130 @@
+"""The dialect seam: one capabilities object per engine, resolved from the URL; no other module
+compares dialect names; an engine without a module runs the documented generic path."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import T0, make_requests, write_config, write_table
+from tests.sources import generic_dialect
+
+from lookout.pipeline import Context, run_window
+from lookout.sources.dialects import GENERIC, dialect_for
+from lookout.sources.dialects.duckdb import DuckDB
+from lookout.sources.dialects.mysql import MySQL
+from lookout.sources.dialects.postgresql import PostgreSQL
+from lookout.sources.dialects.sqlite import SQLite
+from lookout.windows import Window
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "lookout"
+WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("duckdb:///wh.duckdb", DuckDB),
+        ("postgresql+psycopg://u@h/db", PostgreSQL),
+        ("postgresql://u@h/db", PostgreSQL),
+        ("sqlite:///wh.sqlite", SQLite),
+        ("mysql+pymysql://root@127.0.0.1/test", MySQL),
+        ("mariadb+pymysql://root@127.0.0.1/test", MySQL),
+    ],
+)
+def test_each_engine_resolves_to_its_module(url, expected):
+    assert type(dialect_for(url)) is expected
+
+
+def test_an_unknown_engine_gets_the_generic_answers():
+    caps = dialect_for("oracle+oracledb://u@h/db")
+    assert caps is GENERIC
+    assert caps.quantiles is None and not caps.metrics_pushdown_default
+    assert caps.not_in_sql is None and not caps.drift_in_sql
+    assert caps.sample_unit is None and caps.period_sample(sa.table("t"), 10.0) is None
+
+
+# a comparison of a dialect's name with a literal, or a set of names, outside the seam
+_NAME_TEST = re.compile(
+    r"""dialect(\.name)?\s*(==|!=|\bin\b|\bnot in\b)"""
+    r"""|startswith\(\s*["'](postgresql|duckdb|sqlite|mysql)"""
+    r"""|==\s*["'](duckdb|postgresql|sqlite|mysql|mariadb)["']|PUSHDOWN_DIALECTS"""
+)
+
+
+def test_no_module_outside_the_seam_compares_dialect_names():
+    """Engine knowledge lives in `sources/dialects/`; the results store (SQLite or PostgreSQL
+    only, its own engine) is the one other place allowed to know its backend."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        relative = path.relative_to(SRC).as_posix()
+        if relative.startswith(("sources/dialects/", "store/")):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if _NAME_TEST.search(line):
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.fixture
+def generic_project(tmp_path: Path):
+    """The test requests in a SQLite file opened through a dialect Lookout does not know."""
+    generic_dialect.register()
+    path = tmp_path / "wh.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    write_table(engine, make_requests())
+    engine.dispose()
+    return tmp_path, f"{generic_dialect.NAME}:///{path}"
+
+
+def _context(tmp_path: Path, url: str, pushdown: str) -> Context:
+    config = write_config(
+        tmp_path / f"cfg-{pushdown}",
+        warehouse=url,
+        store=f"sqlite:///{tmp_path / f'results-{pushdown}.sqlite'}",
+        pushdown=pushdown,
+    )
+    return Context.from_config(config)
+
+
+def test_a_window_on_an_unknown_engine_runs_in_pandas_and_says_so(generic_project, caplog):
+    tmp_path, url = generic_project
+    ctx = _context(tmp_path, url, "auto")
+    try:
+        assert ctx.warehouse.capabilities is GENERIC
+        with caplog.at_level(logging.INFO, logger="lookout"):
+            result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
+        assert result.status == "succeeded", result.error
+        assert any("has no Lookout module" in r.getMessage() for r in caplog.records)
+        with ctx.store.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT metric, value, n FROM metrics")).all()
+    finally:
+        ctx.close()
+    # the same numbers as the same file read through SQLite's own module
+    sqlite_ctx = _context(tmp_path, url.replace(generic_dialect.NAME, "sqlite"), "off")
+    try:
+        assert sqlite_ctx.warehouse.capabilities is not GENERIC
+        assert run_window(sqlite_ctx, sqlite_ctx.config.monitors.monitors[0], WINDOW).status == (
+            "succeeded"
+        )
+        with sqlite_ctx.store.engine.connect() as conn:
+            expected = conn.execute(sa.text("SELECT metric, value, n FROM metrics")).all()
+    finally:
+        sqlite_ctx.close()
+    assert len(rows) > 20
+    assert sorted(rows) == sorted(expected)
+
+
+def test_pushdown_on_for_an_unknown_engine_is_refused_by_name(generic_project):
+    tmp_path, url = generic_project
+    ctx = _context(tmp_path, url, "on")
+    try:
+        result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
+    finally:
+        ctx.close()
+    assert result.status == "failed"
+    assert f"{generic_dialect.NAME} has no percentile_cont" in (result.error or "")
