@@ -22,8 +22,10 @@ from lookout.checks.evaluators.summary import human_label
 from lookout.checks.metrics import aggregate_frame, metrics_from_aggregates
 from lookout.checks.validation.runner import GxRunner
 from lookout.checks.validation.stage import plan_suite, run_validation
+from lookout.compare.releases import compare_releases
 from lookout.config.loader import load_config
 from lookout.config.models import Monitor
+from lookout.pipeline import Context, run_window
 from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.stages.ops.stage import metric_settings
@@ -233,3 +235,68 @@ def test_status_in_set_passes_good_rows_and_fails_bad_ones_on_both_paths(
     # the release fields (an extra text column and an integer one) are checked too
     not_null = {o.name for o in result.outcomes if o.kind == "not_null"}
     assert {"not_null_model_name", "not_null_app_version"} <= not_null
+
+
+def _config(tmp_path: Path, url: str, schema: str | None, variant: str, pushdown: str):
+    folder = tmp_path / f"run-{pushdown}"
+    folder.mkdir()
+    (folder / "monitors.yml").write_text(_monitors("app_requests", schema, variant, pushdown))
+    (folder / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store=f"sqlite:///{folder}/s.sqlite", out_dir=folder)
+    )
+    return load_config(folder / "profiles.yml", folder / "monitors.yml")
+
+
+def test_a_window_run_stores_releases_from_any_columns_the_same_on_both_metric_paths(
+    backend, tmp_path
+):
+    """`release: [model_name, app_version]` (text + integer) with an integer status and boolean
+    thumbs, through run_window: the stored metrics name the releases `gpt@3`..., equal the
+    hand-computed rates on the pushdown and pandas paths, validation passes nothing it should
+    not, and compare reads the same releases back from the warehouse."""
+    url, schema, _ = backend
+    truth = _truth()
+    stored = {}
+    paths = ["off", "on"] if not url.startswith("sqlite") else ["off"]
+    for pushdown in paths:
+        variant = "int status as quoted text, bool thumbs"
+        config = _config(tmp_path, url, schema, variant, pushdown)
+        ctx = Context.from_config(config)
+        monitor = config.monitors.monitors[0]
+        try:
+            result = run_window(ctx, monitor, WINDOW, as_of=WINDOW.end + timedelta(hours=1))
+            assert result.status == "succeeded", result.error
+            assert result.errored_expectations == 0
+            rows = ctx.store.metrics("bot", cohort="*")
+            stored[pushdown] = {
+                (r["release"], r["metric"]): (round(r["value"], 12), r["n"])
+                for r in rows
+                if r["metric"] in ("error_rate", "negative_feedback_rate", "request_count")
+            }
+            validations = ctx.store.validations("bot")
+            failed = {
+                r["release"]: r["unexpected_count"]
+                for r in validations
+                if r["expectation"] == "in_set_status"
+            }
+            assert failed == {r: bad for r, (_, _, bad) in truth.items()}
+            comparison = compare_releases(
+                ctx.store,
+                ctx.warehouse,
+                monitor,
+                "gpt@3",
+                "llama@4",
+                WINDOW.start,
+                WINDOW.end,
+                min_n=1,
+            )
+            assert {line.metric for line in comparison.lines} >= {"error_rate"}
+            assert all(line.baseline_n > 0 and line.candidate_n > 0 for line in comparison.lines)
+        finally:
+            ctx.close()
+    for release, (error_rate, negative_rate, _) in truth.items():
+        got = stored["off"]
+        assert got[(release, "error_rate")][0] == round(error_rate, 12)
+        assert got[(release, "negative_feedback_rate")][0] == round(negative_rate, 12)
+    if len(stored) == 2:
+        assert stored["on"] == stored["off"]
