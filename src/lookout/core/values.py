@@ -31,6 +31,7 @@ __all__ = [
     "coerce",
     "coerce_all",
     "describe",
+    "infer_kind",
     "matches",
     "value_key",
     "value_keys",
@@ -156,9 +157,10 @@ def matches(
     *,
     fold_case: bool = False,
 ) -> np.ndarray:
-    """Which non-null entries of `series` equal one of `values` (by `value_key`; `kind`: the
-    column's, when known). Each distinct value is keyed once."""
-    wanted = value_keys(values, kind, fold_case=fold_case)
+    """Which non-null entries of `series` equal one of `values` (by `value_key`), the values
+    read in the column's `kind` (default: what the series' dtype says). Each distinct value
+    is keyed once."""
+    wanted = value_keys(values, kind or infer_kind(series), fold_case=fold_case)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     keys = [value_key(u) for u in uniques]
     hit = np.array([(k.lower() if fold_case else k) in wanted for k in keys] + [False], dtype=bool)
