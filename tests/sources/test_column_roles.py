@@ -108,6 +108,10 @@ def test_check_warehouse_names_every_type_problem_with_its_key_path_in_one_pass(
     text, timestamp = types.get(dialect, ("VARCHAR", "TIMESTAMP"))
     for line in EXPECTED:
         line = line.replace("VARCHAR", text).replace("TIMESTAMP", timestamp)
+        if dialect == "sqlite" and "ingested_at" in line:
+            # SQLite keeps times as text (read with datetime()): a text time column is fine
+            assert "columns.ingested_at" not in output
+            continue
         assert line in output, (line, output)
     # what fits is not reported: the integer status, the text + integer release columns
     assert "columns.status:" not in output and "release[0]" not in output
@@ -116,7 +120,7 @@ def test_check_warehouse_names_every_type_problem_with_its_key_path_in_one_pass(
 
 
 def test_a_run_refuses_the_same_config_before_it_reads(project):
-    folder, _ = project
+    folder, dialect = project
     config = load_config(folder / "profiles.yml", folder / "monitors.yml")
     warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
     try:
@@ -125,4 +129,5 @@ def test_a_run_refuses_the_same_config_before_it_reads(project):
     finally:
         warehouse.dispose()
     assert 'monitors[0].source.ok_statuses[1]: "abc" is not an integer' in str(caught.value)
-    assert len(str(caught.value).splitlines()) == len(EXPECTED) - 1  # latency: one line
+    expected = len(EXPECTED) - 1 - (dialect == "sqlite")  # latency: one line; SQLite: text ts
+    assert len(str(caught.value).splitlines()) == expected

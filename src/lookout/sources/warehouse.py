@@ -178,7 +178,7 @@ class Warehouse:
                     f"monitors.yml: {where}.source.release[{position}]: column {name!r} "
                     f"is not in table {monitor.source.table!r} (columns: {known})"
                 )
-        problems += role_problems(monitor, columns, where)  # types against roles and values
+        problems += role_problems(monitor, columns, where, self.dialect)  # types vs roles
         if problems:
             raise SourceError("\n".join(problems))
 
