@@ -126,6 +126,8 @@ def run(
     results = summary["results"]
     console.print(
         f"{len(results)} window(s), {sum(r.rows for r in results):,} rows, "
+        f"{sum(r.failed_expectations for r in results)} failed check(s) "
+        f"({sum(r.errored_expectations for r in results)} errored), "
         f"{sum(len(r.alerts_opened) for r in results)} alert(s) opened, "
         f"{summary['delivery']['sent']} message(s) delivered"
     )

@@ -89,7 +89,8 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
         (
             "cohorts: [region]",
             "cohorts: [region]\n      release: [model_version, route]",
-            "monitors[0].source.release[1]: release field 'route' is not mapped",
+            "monitors[0].source.release[1]: release field 'route' is a canonical field but is "
+            "not mapped",
         ),
         (
             "cohorts: [region]",

@@ -18,6 +18,7 @@ from lookout.checks.stats import wilson_interval
 from lookout.core.cohorts import CohortCap
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
+from lookout.core.values import ConfiguredValue, matches
 from lookout.sources.contract import is_missing
 
 __all__ = [
@@ -59,8 +60,10 @@ class MetricValue:
 class MetricSettings:
     """What the metrics need to know about a source (from monitors.yml)."""
 
-    ok_statuses: tuple[str, ...] = ("ok", "success")
-    negative_feedback: tuple[str, ...] = ("thumbs_down", "negative", "-1")
+    # typed for their columns where the table is known (`lookout.sources.column_types`);
+    # matched by `lookout.core.values` (200 is "200"; feedback without case)
+    ok_statuses: tuple[ConfiguredValue, ...] = ("ok", "success")
+    negative_feedback: tuple[ConfiguredValue, ...] = ("thumbs_down", "negative", "-1")
     # model_version -> (USD per 1M input tokens, USD per 1M output tokens)
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -209,9 +212,8 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
     status_known = is_error = fallback_known = is_fallback = None
     retry_known = retried = feedback_known = negative = None
     if "status" in frame:
-        status = as_labels(frame["status"])
         status_known = frame["status"].notna().to_numpy()
-        is_error = status_known & ~status.isin(s.ok_statuses).to_numpy()
+        is_error = status_known & ~matches(frame["status"], s.ok_statuses)
     if "is_fallback" in frame:
         flags = frame["is_fallback"]
         fallback_known = flags.notna().to_numpy()
@@ -221,10 +223,8 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
         retry_known = ~np.isnan(retries)
         retried = retry_known & (np.nan_to_num(retries) > 0)
     if "feedback" in frame:
-        negatives = [v.lower() for v in s.negative_feedback]
         feedback_known = frame["feedback"].notna().to_numpy()
-        lowered = as_labels(frame["feedback"]).str.lower()
-        negative = feedback_known & lowered.isin(negatives).to_numpy()
+        negative = feedback_known & matches(frame["feedback"], s.negative_feedback, fold_case=True)
     cost = row_cost(frame, s)
     trace_codes, trace_count = None, 0
     if cost is not None and "trace_id" in frame:

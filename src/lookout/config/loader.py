@@ -202,11 +202,14 @@ def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue
         base: KeyPath = ("monitors", m_index)
         source = monitor.source
         for r_index, field in enumerate(source.release):
-            if field not in source.columns:
+            # a canonical field must be mapped; any other name is a column of the table
+            # (`release: [model_name, app_version]`), checked against it with --check-warehouse
+            if field in CANONICAL_FIELDS and field not in source.columns:
                 issues.append(
                     doc.issue(
                         (*base, "source", "release", r_index),
-                        f"release field {field!r} is not mapped in source.columns",
+                        f"release field {field!r} is a canonical field but is not mapped in "
+                        "source.columns (map it, or name a column of the table)",
                     )
                 )
         for c_index, cohort in enumerate(source.cohorts):
@@ -294,8 +297,10 @@ def _validation_issues(
     issues: list[ConfigIssue] = []
     config = monitor.validation
     source = monitor.source
-    columns = set(source.columns) | set(source.cohorts)
-    known = ", ".join([*source.columns, *[c for c in source.cohorts if c not in source.columns]])
+    columns = set(source.columns) | set(source.cohorts) | set(source.release)
+    columns_ = source.columns
+    extra = [c for c in dict.fromkeys([*source.release, *source.cohorts]) if c not in columns_]
+    known = ", ".join([*source.columns, *extra])
     seen: set[str] = set()
     for e_index, spec in enumerate(config.expectations):
         at: KeyPath = (*base, "validation", "expectations", e_index)

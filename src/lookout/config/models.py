@@ -29,7 +29,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 
 from lookout._durations import parse_duration
-from lookout.checks.validation.spec import ValidationConfig
+from lookout.checks.validation.spec import ColumnValue, ValidationConfig
 from lookout.connections import (
     MONITOR_LOCK_TIMEOUT,
     STORE_DEFAULTS,
@@ -472,9 +472,10 @@ class SourceConfig(_Model):
     columns: dict[str, Identifier] = Field(
         description="canonical field (or OTel/OpenInference alias) -> column in the table"
     )
-    release: list[str] = Field(
+    release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
-        description="the fields whose values, joined with @, name a release",
+        description="the fields whose values, joined with @, name a release: mapped canonical "
+        "fields or any other column of the table (text, integer...)",
     )
     cohorts: list[Identifier] = Field(
         default=[],
@@ -492,17 +493,25 @@ class SourceConfig(_Model):
         default=timedelta(days=7),
         description="the trailing period whose traffic ranks cohort values for the cap",
     )
-    ok_statuses: list[str] = Field(
-        default=["ok", "success"], description="status values that are not errors"
+    ok_statuses: list[ColumnValue] = Field(
+        default=["ok", "success"],
+        description="status values that are not errors: numbers (HTTP codes: [200, 201]), "
+        "true/false or text, matched in the status column's type",
     )
-    negative_feedback: list[str] = Field(
+    negative_feedback: list[ColumnValue] = Field(
         default=["thumbs_down", "negative", "-1"],
-        description="feedback values that count as negative",
+        description="feedback values that count as negative: numbers ([-1], [0]), true/false "
+        "or text (without case), matched in the feedback column's type",
     )
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
     )
+
+    def selectable(self, name: str) -> bool:
+        """A name a window query can select: a mapped canonical field, or a release field or
+        cohort that is a column of the table under its own name."""
+        return name in self.columns or name in self.release or name in self.cohorts
 
     @field_validator("columns")
     @classmethod

@@ -37,6 +37,7 @@ from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
 from lookout.errors import SourceError
+from lookout.sources.column_types import role_problems, sql_matches
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
 from lookout.windows import Window, as_utc
@@ -158,7 +159,8 @@ class Warehouse:
         return self._columns[key]
 
     def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
-        """Every mapped and cohort column exists; errors name the monitors.yml key."""
+        """Every mapped, release and cohort column exists and has a type its role can use, and
+        configured values fit their columns; every problem at once, each naming its key."""
         columns = self.table_columns(monitor.source)
         where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
         known = ", ".join(sorted(columns))
@@ -176,6 +178,15 @@ class Warehouse:
                     f"monitors.yml: {where}.source.cohorts[{position}]: column {column!r} "
                     f"is not in table {monitor.source.table!r} (columns: {known})"
                 )
+        for position, name in enumerate(monitor.source.release):
+            if name not in monitor.source.columns and name not in columns:
+                problems.append(
+                    f"monitors.yml: {where}.source.release[{position}]: column {name!r} "
+                    f"is not in table {monitor.source.table!r} (columns: {known})"
+                )
+        problems += role_problems(
+            monitor, columns, where, text_times=self.capabilities.text_times
+        )  # types vs roles
         if problems:
             raise SourceError("\n".join(problems))
 
@@ -258,7 +269,8 @@ class Warehouse:
         source = monitor.source
         table = self.table(source)
         wanted = list(fields) if fields is not None else metric_fields(source)
-        selected = [self.column(table, source, f).label(f) for f in wanted if f in source.columns]
+        wanted += [f for f in source.release if f not in wanted]  # every record's release
+        selected = [self.column(table, source, f).label(f) for f in wanted if source.selectable(f)]
         for cohort in source.cohorts if cohorts else ():
             if cohort not in wanted:
                 selected.append(self.column(table, source, cohort).label(cohort))
@@ -421,7 +433,7 @@ class Warehouse:
         read (text that is not a date, a bare number) counts as unreadable too.
         """
         source = monitor.source
-        wanted = [f for f in fields if f in source.columns]
+        wanted = [f for f in fields if source.selectable(f)]
         if "ingested_at" not in source.columns:
             return pd.DataFrame(columns=wanted)
         table = self.table(source)
@@ -453,7 +465,7 @@ class Warehouse:
         """
         source = monitor.source
         numeric = [f for f in NUMERIC_FIELDS if f in source.columns]
-        wanted = [f for f in fields if f in source.columns and f not in numeric]
+        wanted = [f for f in fields if source.selectable(f) and f not in numeric]
         table = self.table(source)
         stored = [
             self.capabilities.stored_not_number(self.column(table, source, f)) for f in numeric
@@ -695,13 +707,9 @@ def _measures(
 
     out: list[sa.ColumnElement[Any]] = [sa.func.count().label("n")]
     if "status" in mapped:
-        status = sa.cast(col("status"), sa.String)
+        ok = sql_matches(col("status"), col("status").type, settings.ok_statuses)
         out.append(sa.func.count(col("status")).label("status_n"))
-        out.append(
-            count_if(sa.and_(status.isnot(None), status.notin_(settings.ok_statuses))).label(
-                "errors"
-            )
-        )
+        out.append(count_if(sa.and_(col("status").isnot(None), sa.not_(ok))).label("errors"))
     if "is_fallback" in mapped:
         out.append(sa.func.count(col("is_fallback")).label("fallback_n"))
         out.append(count_if(col("is_fallback") == sa.true()).label("fallbacks"))
@@ -709,10 +717,10 @@ def _measures(
         out.append(sa.func.count(number("retry_count")).label("retry_n"))
         out.append(count_if(number("retry_count") > 0).label("retried"))
     if "feedback" in mapped:
-        negatives = [value.lower() for value in settings.negative_feedback]
-        feedback = sa.func.lower(sa.cast(col("feedback"), sa.String))
-        out.append(sa.func.count(col("feedback")).label("feedback_n"))
-        out.append(count_if(feedback.in_(negatives)).label("negative_feedback"))
+        feedback = col("feedback")
+        negative = sql_matches(feedback, feedback.type, settings.negative_feedback, fold_case=True)
+        out.append(sa.func.count(feedback).label("feedback_n"))
+        out.append(count_if(negative).label("negative_feedback"))
     for prefix, field in _quantile_fields(source):
         value = number(field)
         out.append(sa.func.count(value).label(f"{prefix}_n"))

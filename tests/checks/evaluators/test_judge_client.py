@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import json
 import logging
 import socket
@@ -284,20 +283,22 @@ def test_fake_endpoint_serves_32_requests_at_once(
     fake_openai: FakeOpenAI, judge_settings: JudgeSettings
 ) -> None:
     fake_openai.latency = 0.2
-    started = time.monotonic()
     judge(JudgeClient(with_(judge_settings, concurrency=32)), times=64)
-    elapsed = time.monotonic() - started
+    # counted by the server, not timed: a busy machine cannot make this pass or fail
     assert fake_openai.max_in_flight == 32
-    assert elapsed < 1.2  # two waves of 0.2 s, not 64 x 0.2 s in series
+    assert len(fake_openai.requests) == 64
 
 
 def test_rpm_limit_holds(fake_openai: FakeOpenAI, judge_settings: JudgeSettings) -> None:
     judge(JudgeClient(with_(judge_settings, rpm=600, concurrency=8)), times=5)  # one per 0.1 s
     arrivals = [r.at for r in fake_openai.requests]
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) == 5
-    assert min(gaps) >= 0.08  # scheduling jitter aside, never faster than 60/rpm
-    assert arrivals[-1] - arrivals[0] >= 0.38
+    # The limiter grants a slot every 60/rpm s from the first: the i-th request cannot arrive
+    # before i slots have passed (a late request may be followed closely by an on-time one,
+    # so single gaps are not bounded on a busy machine; the cumulative bound is).
+    for i, at in enumerate(arrivals):
+        assert at - arrivals[0] >= 0.1 * i - 0.03
+    assert arrivals[-1] - arrivals[0] >= 0.37
 
 
 # --------------------------------------------------------------------------- secrets

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lookout.checks.metrics import as_labels
+from lookout.core.values import ConfiguredValue, matches
 
 __all__ = ["Selection", "select_records", "stable_unit"]
 
@@ -54,8 +54,8 @@ def select_records(
     share: float,
     strata: Sequence[str] = (),
     salt: str = "",
-    ok_statuses: Iterable[str] = ("ok",),
-    negative_feedback: Iterable[str] = (),
+    ok_statuses: Iterable[ConfiguredValue] = ("ok",),
+    negative_feedback: Iterable[ConfiguredValue] = (),
     latency_quantile: float | None = None,
     failed_ids: Iterable[str] = (),
     errors: bool = True,
@@ -76,13 +76,12 @@ def select_records(
     # as labels, so an integer 200 is the configured "200"; feedback without case
     if errors and "status" in frame:
         status = frame["status"]
-        labels = as_labels(status)
-        flag((status.notna() & ~labels.isin(list(ok_statuses))).to_numpy(), "error")
-    negative = [value.lower() for value in negative_feedback]
-    if negative and "feedback" in frame:
+        flag(status.notna().to_numpy() & ~matches(status, ok_statuses), "error")
+    negative_feedback = tuple(negative_feedback)
+    if negative_feedback and "feedback" in frame:
         feedback = frame["feedback"]
-        lowered = as_labels(feedback).str.lower()
-        flag((feedback.notna() & lowered.isin(negative)).to_numpy(), "negative_feedback")
+        hits = matches(feedback, negative_feedback, fold_case=True)
+        flag(feedback.notna().to_numpy() & hits, "negative_feedback")
     if latency_quantile is not None and "latency_ms" in frame:
         latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
         if latency.notna().sum() >= 20:  # a quantile of a handful of rows flags noise

@@ -34,6 +34,7 @@ from lookout.checks.metrics import MetricValue, as_labels, release_labels
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
+from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse, normalize_frame
 from lookout.store.results import ResultsStore
 from lookout.windows import Window
@@ -67,7 +68,7 @@ class EvalOutcome:
 def _fields(monitor: Monitor, evaluators: Sequence[ConfiguredEvaluator]) -> list[str]:
     wanted = set(_BASE_FIELDS) | {f for c in evaluators for f in c.evaluator.needs}
     wanted |= set(monitor.source.release)
-    return [f for f in sorted(wanted) if f in monitor.source.columns]
+    return [f for f in sorted(wanted) if monitor.source.selectable(f)]
 
 
 def _read(
@@ -225,14 +226,18 @@ def run_evaluators(
                     failed.add(judgment.record_id)
 
     sampling = config.sampling
+    # statuses and feedback typed for their columns, as the ops metrics compare them
+    columns = warehouse.table_columns(source)
+    ok_statuses = typed_values(source, columns, "status", source.ok_statuses)
+    negative = typed_values(source, columns, "feedback", source.negative_feedback)
     strata = [*source.release, *(_cohort_column(frame, c) for c in source.cohorts)]
     selection: Selection = select_records(
         frame,
         share=sampling.share,
         strata=strata,
         salt=sampling.salt,
-        ok_statuses=source.ok_statuses,
-        negative_feedback=source.negative_feedback if sampling.negative_feedback else (),
+        ok_statuses=ok_statuses,
+        negative_feedback=negative if sampling.negative_feedback else (),
         latency_quantile=sampling.latency_quantile,
         failed_ids=failed if sampling.offline_failures else (),
         errors=sampling.errors,
@@ -272,7 +277,6 @@ def run_evaluators(
         for c in source.cohorts
         if c in rows
     }
-    negative = source.negative_feedback
     humans = [
         human_label(f, e, negative)
         for f, e in zip(_column(rows, "feedback"), _column(rows, "expected"), strict=True)

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lookout.checks.evaluators.base import Judgment
-from lookout.checks.metrics import ALL_COHORTS, MetricValue, label_text
+from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.checks.stats import wilson_interval
 from lookout.core.summary import Summary
+from lookout.core.values import ConfiguredValue, value_key, value_keys
 from lookout.sources.contract import is_missing
 
 __all__ = [
@@ -97,7 +98,9 @@ def failing_examples(
     return out
 
 
-def human_label(feedback: object, expected: object, negative_feedback: Iterable[str]) -> str | None:
+def human_label(
+    feedback: object, expected: object, negative_feedback: Iterable[ConfiguredValue]
+) -> str | None:
     """A human verdict of the record: `expected` when it reads as pass/fail, else feedback."""
     if isinstance(expected, str | bool | int) and not isinstance(expected, float):
         word = str(expected).strip().lower()
@@ -107,9 +110,10 @@ def human_label(feedback: object, expected: object, negative_feedback: Iterable[
             return "fail"
     if is_missing(feedback) or feedback == "":
         return None
-    # compared as the negative-feedback rate compares it: a label, without case (-1 is "-1")
-    negative = {value.lower() for value in negative_feedback}
-    return "fail" if label_text(feedback).lower() in negative else "pass"
+    # compared as the negative-feedback rate compares it (`lookout.core.values`): -1 is "-1",
+    # false is false, text without case
+    negative = value_keys(negative_feedback, None, fold_case=True)
+    return "fail" if value_key(feedback).lower() in negative else "pass"
 
 
 def judgment_metrics(graded: Iterable[Graded]) -> list[MetricValue]:

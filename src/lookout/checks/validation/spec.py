@@ -11,13 +11,25 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from lookout._durations import parse_duration
 from lookout.sources.contract import NUMERIC_FIELDS, check_identifier
 
 __all__ = [
     "ROW_LEVEL_KINDS",
+    "ColumnValue",
     "ExpectationSpec",
     "ValidationConfig",
     "default_suite",
@@ -29,6 +41,10 @@ ROW_LEVEL_KINDS = frozenset(
 )
 
 Severity = Literal["critical", "warning"]
+# A value compared with a column's values (statuses, feedback, `in_set`): a number, true/false
+# or text, kept as written (true stays a boolean, 200 an integer); how it matches a column of
+# each type is `lookout.core.values`.
+ColumnValue = StrictBool | StrictInt | StrictFloat | StrictStr
 Mostly = Annotated[
     float, Field(ge=0.0, le=1.0, description="the share of rows that must pass (0-1)")
 ]
@@ -80,7 +96,9 @@ class InSet(_ColumnSpec):
     """Row-level: values from a set (GX `ExpectColumnValuesToBeInSet`)."""
 
     kind: Literal["in_set"]
-    values: list[str | int | float | bool] = Field(min_length=1, description="allowed values")
+    values: list[ColumnValue] = Field(
+        min_length=1, description="allowed values (numbers, true/false or text)"
+    )
     mostly: Mostly = 1.0
 
 
@@ -204,8 +222,10 @@ class ValidationConfig(BaseModel):
     suite_file: str | None = Field(
         default=None, description="a GX ExpectationSuite JSON, run in addition (columns canonical)"
     )
-    statuses: list[str] | None = Field(
-        default=None, description="every valid status value (default suite checks status in it)"
+    statuses: list[ColumnValue] | None = Field(
+        default=None,
+        description="every valid status value, numbers, true/false or text (the default suite "
+        "checks status in it)",
     )
     max_quarantine_share: float = Field(
         default=0.2,
@@ -234,7 +254,7 @@ def spec_name(spec: ExpectationSpec) -> str:
 
 
 def default_suite(
-    mapped: set[str], release_fields: list[str], statuses: list[str] | None
+    mapped: set[str], release_fields: list[str], statuses: list[ColumnValue] | None
 ) -> list[ExpectationSpec]:
     """The record contract: ids present and unique, times present, numbers non-negative,
     status in its set, release fields present. Only fields the monitor maps are checked."""

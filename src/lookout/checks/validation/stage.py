@@ -11,7 +11,8 @@ so are records with a value that is not a number in a numeric field (`not_a_numb
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from lookout.checks.validation.runner import EXAMPLES, ExpectationOutcome, GxRun
 from lookout.checks.validation.spec import default_suite, spec_name
 from lookout.config.models import Monitor
 from lookout.core.summary import Summary
+from lookout.sources.column_types import typed_values
 from lookout.sources.contract import (
     NOT_A_NUMBER,
     NUMERIC_FIELDS,
@@ -208,6 +210,21 @@ class ValidationResult:
         return out
 
 
+def _typed(
+    planned: list[PlannedExpectation], monitor: Monitor, table: Mapping[str, Any]
+) -> list[PlannedExpectation]:
+    """`in_set` values in the type of their column (`"200"` is 200 for an integer status), so
+    SQL compares integers with integers and pandas' `isin` matches on either path."""
+    out = []
+    for p in planned:
+        if p.spec is not None and p.spec.kind == "in_set":
+            typed = typed_values(monitor.source, table, p.spec.column, p.spec.values)
+            if typed:  # none fits: refused before the run (`role_problems`)
+                p = replace(p, spec=p.spec.model_copy(update={"values": list(typed)}))
+        out.append(p)
+    return out
+
+
 def _use_sql(monitor: Monitor, warehouse: Warehouse, pushdown: bool | None) -> bool:
     """Whether GX runs on the warehouse's SQL engine: `validation.pushdown` (or the caller's
     choice), where the dialect supports GX in SQL (`Dialect.not_in_sql`); elsewhere pandas,
@@ -233,8 +250,8 @@ def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
     wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
     wanted |= {p.column for p in planned if p.column}
     mapped = [c for c in monitor.source.columns if c in wanted]
-    cohorts = [c for c in monitor.source.cohorts if c in wanted and c not in mapped]
-    return mapped + cohorts
+    extra = [*monitor.source.release, *monitor.source.cohorts]  # columns under their own names
+    return mapped + [c for c in dict.fromkeys(extra) if c in wanted and c not in mapped]
 
 
 def _unplaceable(warehouse: Warehouse, monitor: Monitor, window: Window) -> list[tuple[str, str]]:
@@ -321,6 +338,7 @@ def run_validation(
 ) -> ValidationResult:
     """Validate every release of the window; results are plain data for the store."""
     runner = runner or GxRunner()
+    planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
     columns = _columns(monitor, planned)
     use_sql = _use_sql(monitor, warehouse, pushdown) and connection_string is not None
     outcomes: list[ExpectationOutcome] = []

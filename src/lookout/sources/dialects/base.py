@@ -82,6 +82,9 @@ class Dialect:
     decimal_infinity: ClassVar[bool] = False
     #: Init reads a sample in `pages` (PostgreSQL) or `rows` (DuckDB); None: newest rows.
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = None
+    #: Times may be stored as ISO 8601 text and read with the engine's date functions (SQLite
+    #: has no datetime type), so a text column can fill a time role.
+    text_times: ClassVar[bool] = False
 
     @property
     def name(self) -> str:

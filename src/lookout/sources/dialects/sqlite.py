@@ -39,6 +39,7 @@ def _lenient_text(dbapi_connection: Any, _record: Any) -> None:
 class SQLite(Dialect):
     names = ("sqlite",)
     not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses"})
+    text_times: ClassVar[bool] = True
     drift_in_sql = False
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -16,6 +16,7 @@ from lookout.checks.metrics import (
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.errors import LookoutError
+from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.stages.base import StageOutcome, WindowRun
 
@@ -24,10 +25,20 @@ __all__ = ["OpsStage", "cohort_cap", "frame_cohort_counts", "metric_settings", "
 log = logging.getLogger("lookout.pipeline")
 
 
-def metric_settings(monitor: Monitor) -> MetricSettings:
+def metric_settings(monitor: Monitor, warehouse: Warehouse | None = None) -> MetricSettings:
+    """The metrics' settings; with the warehouse, statuses and feedback values typed for their
+    columns (`[200]` for an integer status column), as both metric paths compare them."""
+    source = monitor.source
+    ok, negative = tuple(source.ok_statuses), tuple(source.negative_feedback)
+    if warehouse is not None:
+        columns = warehouse.table_columns(source)
+        if "status" in source.columns:
+            ok = typed_values(source, columns, "status", ok)
+        if "feedback" in source.columns:
+            negative = typed_values(source, columns, "feedback", negative)
     return MetricSettings(
-        ok_statuses=tuple(monitor.source.ok_statuses),
-        negative_feedback=tuple(monitor.source.negative_feedback),
+        ok_statuses=ok,
+        negative_feedback=negative,
         prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
     )
 
@@ -85,7 +96,7 @@ class OpsStage:
 
     def run(self, run: WindowRun) -> StageOutcome:
         ctx, monitor, window = run.ctx, run.monitor, run.window
-        settings = metric_settings(monitor)
+        settings = metric_settings(monitor, ctx.warehouse)
         pushdown = use_pushdown(monitor, ctx.warehouse)
         # A record with a value that is not a number in a numeric field is left out of every
         # ops metric on both paths (the validation stage quarantines it): still a window row.

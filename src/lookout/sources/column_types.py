@@ -1,0 +1,214 @@
+"""Column types against the roles monitors.yml gives them, and configured values typed for them.
+
+A status column may be integer, boolean or text; a latency numeric (or text, parsed per
+record); event times timestamps. `role_problems` checks every mapped, release and cohort
+column's reflected type, and every configured status, feedback and `in_set` value against the
+column it is compared with, and names the monitors.yml key of each problem, all in one pass
+(`validate-config --check-warehouse`, and every run before it reads). `typed_values` gives the
+stages configured values in the column's type, so SQL compares integers with integers
+(PostgreSQL refuses `integer <> character varying`) and pandas keys them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import sqlalchemy as sa
+
+from lookout.core.values import ConfiguredValue, ValueKind, coerce_all, describe, value_key
+from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
+
+if TYPE_CHECKING:
+    from lookout.config.models import Monitor, SourceConfig
+
+__all__ = [
+    "ColumnKind",
+    "column_kind",
+    "role_problems",
+    "sql_matches",
+    "typed_values",
+    "value_kind",
+]
+
+ColumnKind = Literal[
+    "integer", "boolean", "number", "text", "datetime", "json", "binary", "other", "unknown"
+]
+
+_TIMES = frozenset({"ts", "ingested_at"})
+_SCALARS: frozenset[ColumnKind] = frozenset(
+    {"integer", "boolean", "number", "text", "datetime", "other", "unknown"}
+)
+# role -> the column kinds it accepts ("unknown": an untyped SQLite column, not judged)
+_ROLE_KINDS: dict[str, frozenset[ColumnKind]] = {
+    "time": frozenset({"datetime", "unknown"}),
+    "numeric": frozenset({"integer", "number", "text", "unknown"}),
+    "status": frozenset({"integer", "boolean", "text", "unknown"}),
+    "feedback": frozenset({"integer", "boolean", "number", "text", "unknown"}),
+    "flag": frozenset({"boolean", "integer", "unknown"}),
+    "long text": frozenset({"text", "json", "unknown"}),
+    "scalar": _SCALARS,
+}
+_ROLE_WORDS = {
+    "time": "a timestamp",
+    "numeric": "a number (or text holding numbers)",
+    "status": "integer, boolean or text",
+    "feedback": "integer, boolean, a number or text",
+    "flag": "boolean or integer (0/1)",
+    "long text": "text or JSON",
+    "scalar": "a single value (not JSON, an array or bytes)",
+}
+
+
+def column_kind(type_: Any) -> ColumnKind:
+    """What a reflected SQLAlchemy type holds, as the roles see it."""
+    if isinstance(type_, sa.Boolean):
+        return "boolean"
+    if isinstance(type_, sa.Integer):
+        return "integer"
+    if isinstance(type_, sa.Numeric):  # Float and decimals
+        return "number"
+    if isinstance(type_, sa.DateTime | sa.Date):
+        return "datetime"
+    if isinstance(type_, sa.String | sa.Uuid):
+        return "text"
+    if isinstance(type_, sa.JSON):
+        return "json"
+    if isinstance(type_, sa.LargeBinary | sa.ARRAY):
+        return "binary" if isinstance(type_, sa.LargeBinary) else "other"
+    if isinstance(type_, sa.types.NullType):
+        return "unknown"
+    return "other"
+
+
+def value_kind(type_: Any) -> ValueKind | None:
+    """How configured values are typed for a column (None: compare as they are)."""
+    kind = column_kind(type_)
+    return kind if kind in ("integer", "boolean", "number", "text") else None  # type: ignore[return-value]
+
+
+def _role(field: str) -> str:
+    if field in _TIMES:
+        return "time"
+    if field in NUMERIC_FIELDS:
+        return "numeric"
+    if field in ("status", "feedback"):
+        return field
+    if field == "is_fallback":
+        return "flag"
+    if field in TEXT_FIELDS:
+        return "long text"
+    return "scalar"
+
+
+def _type_name(type_: Any) -> str:
+    try:
+        return str(type_.compile())
+    except Exception:
+        return type(type_).__name__
+
+
+def typed_values(
+    source: SourceConfig, columns: Mapping[str, Any], field: str, values: Sequence[ConfiguredValue]
+) -> tuple[ConfiguredValue, ...]:
+    """`values` in the type of `field`'s column (those that cannot be one are left out: they
+    match nothing; `role_problems` reports them)."""
+    column = source.columns.get(field, field)
+    kind = value_kind(columns[column]) if column in columns else None
+    if kind is None:
+        return tuple(values)
+    return tuple(coerce_all(values, kind)[0])
+
+
+def role_problems(
+    monitor: Monitor, columns: Mapping[str, Any], where: str, *, text_times: bool = False
+) -> list[str]:
+    """Every column whose type does not fit its role, and every configured value that cannot
+    be a value of the column it is compared with, as `monitors.yml: <key path>: ...` lines.
+    Columns missing from the table are reported elsewhere (`Warehouse.check_monitor`). Where the
+    engine keeps times as text (`Dialect.text_times`: SQLite), a text time column is fine.
+    """
+    source = monitor.source
+    problems: list[str] = []
+
+    def check(path: str, column: str, role: str) -> None:
+        if column not in columns:
+            return
+        kind = column_kind(columns[column])
+        if role == "time" and kind == "text" and text_times:
+            return
+        if kind not in _ROLE_KINDS[role]:
+            problems.append(
+                f"monitors.yml: {where}.{path}: column {column!r} is "
+                f"{_type_name(columns[column])}; this role needs {_ROLE_WORDS[role]}"
+            )
+
+    for field, column in source.columns.items():
+        check(f"source.columns.{field}", column, _role(field))
+    for position, name in enumerate(source.release):
+        if name not in source.columns:
+            check(f"source.release[{position}]", name, "scalar")
+    for position, name in enumerate(source.cohorts):
+        if name not in source.columns:
+            check(f"source.cohorts[{position}]", name, "scalar")
+
+    def values(path: str, field: str, configured: Sequence[ConfiguredValue], default: bool) -> None:
+        column = source.columns.get(field, field)
+        if column not in columns or not configured:
+            return
+        kind = value_kind(columns[column])
+        if kind is None:
+            return
+        typed, bad = coerce_all(configured, kind)
+        if not default:
+            problems.extend(f"monitors.yml: {where}.{path}[{i}]: {why}" for i, why in bad)
+        if not typed:  # every value refused: nothing would ever match
+            shown = ", ".join(describe(v) for v in configured)
+            problems.append(
+                f"monitors.yml: {where}.{path}: none of {shown}"
+                f"{' (the default)' if default else ''} can be a value of {kind} column "
+                f"{column!r}; list its values (e.g. {_example(kind, field)})"
+            )
+
+    explicit = source.model_fields_set
+    if "status" in source.columns:
+        values("source.ok_statuses", "status", source.ok_statuses, "ok_statuses" not in explicit)
+        statuses = monitor.validation.statuses
+        if statuses and not monitor.validation.expectations:
+            values("validation.statuses", "status", statuses, False)
+    if "feedback" in source.columns and "negative_feedback" in explicit:
+        values("source.negative_feedback", "feedback", source.negative_feedback, False)
+    for position, spec in enumerate(monitor.validation.expectations):
+        if spec.kind == "in_set":
+            path = f"validation.expectations[{position}].values"
+            values(path, spec.column, spec.values, False)
+    return problems
+
+
+def _example(kind: ValueKind, field: str) -> str:
+    if field == "status":
+        return {"integer": "[200, 201]", "boolean": "[true]"}.get(kind, '["ok"]')
+    return {"integer": "[-1]", "boolean": "[false]"}.get(kind, '["thumbs_down"]')
+
+
+def sql_matches(
+    column: sa.ColumnElement[Any],
+    type_: Any,
+    values: Sequence[ConfiguredValue],
+    *,
+    fold_case: bool = False,
+) -> sa.ColumnElement[bool]:
+    """`column IN (values)` with the values typed for the column (integers for an integer
+    column, booleans for a boolean one), as `lookout.core.values.matches` compares them in
+    pandas; text compared without case when `fold_case`. Values that cannot be of the
+    column's type match nothing."""
+    kind = value_kind(type_)
+    typed = list(coerce_all(values, kind)[0]) if kind is not None else list(values)
+    if kind is None:  # an untyped column (SQLite): compare as text, as value_key does
+        column = sa.cast(column, sa.String)
+        typed = [value_key(v) for v in typed]
+    if not typed:
+        return sa.false()
+    if kind in (None, "text") and fold_case:
+        return sa.func.lower(column).in_([str(v).lower() for v in typed])
+    return column.in_(typed)
