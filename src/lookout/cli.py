@@ -776,7 +776,7 @@ def reports_build(
                 console.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
             for problem in outcome.failed:
                 err_console.print(f"failed {escape(problem)}", highlight=False, soft_wrap=True)
-        pages = refresh_site(store, out_dir, chosen, now)
+        pages = refresh_site(store, out_dir, chosen, now, config.monitors.alerting.stale_after)
     finally:
         warehouse.dispose()
         store.dispose()

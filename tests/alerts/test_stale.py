@@ -13,6 +13,7 @@ from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.config.loader import load_config
 from lookout.pipeline import Context, run_window
+from lookout.reports.site import refresh_site
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -85,6 +86,12 @@ def test_an_alert_on_a_release_that_stops_getting_traffic_resolves_as_stale(tmp_
     # nothing more about them afterwards
     _run(ctx, range(7, 8))
     assert len([m for m in ctx.store.outbox() if m.kind == "stale"]) == len(stale)
+    # the release timeline the hourly flow refreshes shows m2 as retired, m1 not
+    monitor = ctx.config.monitors.monitors[0]
+    refresh_site(ctx.store, ctx.out_dir, [monitor], T0 + 9 * H, timedelta(hours=3))
+    page = (ctx.out_dir / "reports" / "bot" / "releases.html").read_text()
+    rows = {row.split("</code>")[0]: row for row in page.split("<td><code>")[1:]}
+    assert "retired" in rows["m2@p2"] and "retired" not in rows["m1@p1"]
     ctx.close()
 
 

@@ -172,7 +172,8 @@ def deliver_task(ctx: Context) -> dict[str, int]:
 
 @task(name="refresh-reports", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def reports_task(ctx: Context, monitors: list[Monitor], now: datetime) -> int:
-    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now))
+    stale_after = ctx.config.monitors.alerting.stale_after  # releases shown as retired
+    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now, stale_after))
 
 
 @dataclass

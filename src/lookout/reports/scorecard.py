@@ -3,7 +3,7 @@ autoescaped: release and cohort names are logged data)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +68,19 @@ def write_release_page(
     summary: list[dict[str, Any]],
     alerts: list[AlertState],
     now: datetime | None = None,
+    stale_after: timedelta = timedelta(hours=24),
 ) -> Path:
-    """reports/<monitor>/releases.html: one row per release with its headline numbers."""
+    """reports/<monitor>/releases.html: one row per release with its headline numbers. A
+    release not seen for `stale_after` before the monitor's newest window is marked retired
+    (data time, so a catch-up or a backfill reads the same as a live run)."""
     total = sum(r["records"] or 0 for r in summary) or 1
+    newest = max((r["last_window"] for r in summary if r["last_window"]), default=None)
     rows = []
     for r in summary:
         rows.append(
             {
                 **r,
+                "retired": newest is not None and newest - r["last_window"] >= stale_after,
                 "share": (r["records"] or 0) / total,
                 "alerts": [a for a in alerts if a.release == r["release"] and a.state == "firing"],
             }
@@ -85,8 +90,13 @@ def write_release_page(
     generated = f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
     target.write_text(
         ENV.get_template("releases.html.j2").render(
-            monitor=monitor, releases=rows, generated=generated
+            monitor=monitor, releases=rows, generated=generated, stale_after=_span(stale_after)
         ),
         encoding="utf-8",
     )
     return target
+
+
+def _span(value: timedelta) -> str:
+    hours = int(value.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 and hours else f"{hours}h"

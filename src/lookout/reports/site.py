@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from lookout.config.models import Monitor
@@ -15,7 +15,11 @@ __all__ = ["refresh_site"]
 
 
 def refresh_site(
-    store: ResultsStore, out_dir: Path, monitors: list[Monitor], now: datetime
+    store: ResultsStore,
+    out_dir: Path,
+    monitors: list[Monitor],
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
 ) -> list[Path]:
     """Delete reports and window pages past retention (`drift.reports.retention`), then rewrite
     the index pages (they mark expired links)."""
@@ -28,6 +32,7 @@ def refresh_site(
                 store.release_summary(monitor.name),
                 store.alerts(monitor.name),
                 now,
+                stale_after,
             )
         )
         # drift reports and the window pages alerts link (validation, judges) alike

@@ -206,5 +206,6 @@ class WindowPages:
                 store.release_summary(name),
                 store.alerts(name),
                 datetime.now(UTC),
+                self._ctx.config.monitors.alerting.stale_after,
             )
         return relative
