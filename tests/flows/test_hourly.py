@@ -161,6 +161,7 @@ def test_cli_run_and_alerts_commands(tmp_path, prefect_api):
     result = runner.invoke(app, ["run", *files, "--as-of", "2026-11-02T03:30:00"])
     assert result.exit_code == 0, result.output
     assert "3 window(s), 600 rows" in result.output
+    assert "0 failed check(s) (0 errored)" in result.output  # the default suite passes
     listed = runner.invoke(app, ["alerts", *files])
     assert listed.exit_code == 0, listed.output
     assert "Alerts firing:" in listed.output and "errors" in listed.output
