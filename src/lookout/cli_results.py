@@ -1,0 +1,408 @@
+"""`lookout releases` and `lookout results`: what the results store holds, per release.
+
+Tables fit the terminal (80 columns when piped): numbers are never wrapped or cut; names too
+long for what is left are shortened in the middle (`gpt-4o-m…support-v8`), so the version at
+the end stays readable. `--format json|csv` prints every field, unshortened, for scripts.
+The queries are in `lookout.services.results`; this module only parses and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = [
+    "Column",
+    "fit_table",
+    "print_alerts",
+    "print_table",
+    "releases",
+    "results",
+    "shorten_middle",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+Format = Literal["table", "json", "csv"]
+ELLIPSIS = "…"
+MIN_NAME = 8  # a name column never gets narrower than this (the table may then exceed 80)
+
+ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
+MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
+MonitorOpt = Annotated[
+    str | None, typer.Option("--monitor", help="one monitor (default: every monitor)")
+]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", help="table (fits the terminal), json or csv (every field)")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+# -- layout --------------------------------------------------------------------------------
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """`text` in at most `width` characters, cut in the middle: `gpt-4o-m…support-v8`."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    name: bool = False  # a name (shortened to fit) rather than a number (never cut)
+
+
+def _widest(texts: Sequence[str]) -> int:
+    return max((len(line) for text in texts for line in text.split("\n")), default=0)
+
+
+GAP = 2  # between two columns: one space of padding and the (blank) divider
+
+
+def fit_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
+) -> tuple[Table, int]:
+    """A borderless table, and its width: at most `width` when it can be. Number columns are
+    as wide as their widest cell and never cut; name columns share what is left, each line
+    of a cell shortened in the middle to fit. Cells are plain text (escaped here)."""
+    natural = [_widest([c.header, *(r[i] for r in rows)]) for i, c in enumerate(columns)]
+    names = [i for i, c in enumerate(columns) if c.name]
+    left = width - sum(w for i, w in enumerate(natural) if i not in names)
+    left -= GAP * (len(columns) - 1)
+    limits: dict[int, int] = {}
+    for position, i in enumerate(sorted(names, key=lambda k: natural[k])):
+        share = left // (len(names) - position)  # a narrow name gives its spare width away
+        limits[i] = min(natural[i], max(MIN_NAME, share))
+        left -= limits[i]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        header_style="bold",
+    )
+    for i, column in enumerate(columns):
+        if column.name:
+            header = "\n".join(shorten_middle(h, limits[i]) for h in column.header.split("\n"))
+            table.add_column(escape(header), no_wrap=True, width=limits[i])
+        else:
+            table.add_column(escape(column.header), justify="right", no_wrap=True, width=natural[i])
+    for row in rows:
+        cells = [
+            "\n".join(shorten_middle(line, limits[i]) for line in v.split("\n"))
+            if i in limits
+            else v
+            for i, v in enumerate(row)
+        ]
+        table.add_row(*(escape(cell) for cell in cells))
+    used = sum(limits.get(i, w) for i, w in enumerate(natural)) + GAP * (len(columns) - 1)
+    return table, used
+
+
+def print_table(out: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> None:
+    """`fit_table` at the console's width; wider only when even the shortest names do not
+    fit (then lines run long instead of numbers being cut)."""
+    table, used = fit_table(columns, rows, out.width)
+    if used <= out.width:
+        out.print(table)
+        return
+    wide = Console(
+        file=out.file, width=used, color_system=out.color_system, force_terminal=out.is_terminal
+    )
+    wide.print(table)
+
+
+def print_alerts(
+    out: Console,
+    alerts: Sequence[Any],
+    title: str,
+    owner: Callable[[str], str],
+    runbook: Callable[[Any], str],
+) -> None:
+    """The alerts list: one row per alert (what, value, since) fitted to the terminal, then
+    each alert's owner with mentions and its whole runbook link (never cut)."""
+    from lookout.notify.builder import format_value
+
+    out.print(title, highlight=False, markup=False)
+    if not alerts:
+        return
+    columns = [
+        Column("id"),
+        Column("sev"),
+        Column("monitor · rule\nrelease · cohort", name=True),
+        Column("value"),
+        Column("since (UTC)"),
+        Column("owner", name=True),
+    ]
+    rows = [
+        [
+            a.fingerprint[:8],
+            a.severity,
+            f"{a.monitor} · {a.rule}\n{a.release} · {a.cohort}",
+            f"{format_value(a.metric, a.value)} {a.op} {format_value(a.metric, a.threshold)}"
+            f"\nn={a.n:,}",
+            f"{a.first_window_start:%Y-%m-%d}\n{a.first_window_start:%H:%M}",
+            a.owner,
+        ]
+        for a in alerts
+    ]
+    print_table(out, columns, rows)
+    for a in alerts:  # whole mentions and URLs, never cut by the table's width
+        out.print(
+            f"{a.fingerprint[:8]} {escape(owner(a.owner))}, runbook {escape(runbook(a))}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+def _emit(
+    fmt: Format,
+    records: list[dict[str, Any]],
+    render: Callable[[], None],
+) -> None:
+    """json/csv: every field of `records` to stdout as is; table: `render()`."""
+    if fmt == "json":
+        typer.echo(json.dumps(records, indent=2, allow_nan=False))
+    elif fmt == "csv":
+        keys: list[str] = []
+        for record in records:
+            keys += [k for k in record if k not in keys]
+        writer = csv.DictWriter(sys.stdout, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        render()
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def releases(
+    monitor: MonitorOpt = None,
+    fmt: FormatOpt = "table",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Releases with stored results, per monitor: first and last seen, share of the
+    monitor's records, firing alerts. Names here are what `compare --baseline` takes (a
+    unique prefix is enough)."""
+    from lookout.services.results import release_rows
+
+    config = _load(profiles, monitors, target)
+    chosen = _monitors(config, monitor)
+    store = _store(config)
+    try:
+        found = {m.name: release_rows(store, m.name) for m in chosen}
+    finally:
+        store.dispose()
+
+    def render() -> None:
+        for name, rows in found.items():
+            console.print(
+                f"[bold]{escape(name)}[/]: {len(rows)} release(s)", highlight=False, soft_wrap=True
+            )
+            if not rows:
+                continue
+            columns = [
+                Column("release", name=True),
+                Column("first seen (UTC)"),
+                Column("last seen (UTC)"),
+                Column("traffic"),
+                Column("records"),
+                Column("alerts"),
+            ]
+            cells = [
+                [
+                    r.release,
+                    f"{r.first_seen:%Y-%m-%d %H:%M}",
+                    f"{r.last_seen:%Y-%m-%d %H:%M}",
+                    "-" if r.traffic_share is None else f"{r.traffic_share:.1%}",
+                    f"{r.records:,}",
+                    str(r.open_alerts),
+                ]
+                for r in rows
+            ]
+            print_table(console, columns, cells)
+
+    _emit(fmt, [r.as_dict() for rows in found.values() for r in rows], render)
+
+
+def results(
+    monitor: MonitorOpt = None,
+    release: Annotated[
+        list[str] | None,
+        typer.Option("--release", help="release name or unique prefix (repeatable)"),
+    ] = None,
+    cohort: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cohort",
+            help="`*` (whole release, the default), a cohort column (each value), or "
+            "column=value (repeatable)",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="windows starting from, UTC (default: the first)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="windows starting before, UTC (default: now)")
+    ] = None,
+    fmt: FormatOpt = "table",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
+    """Per-release numbers over a period, from the stored results (no warehouse read):
+    records, error rate, latency p50/p95/p99, tokens, cost. Quantiles come from merged
+    sketches (within 0.5% of a value at that rank)."""
+    from lookout.cli_backfill import parse_moment
+    from lookout.services.results import release_rows, resolve_release, result_rows
+
+    try:
+        start = None if since is None else parse_moment("--since", since)
+        end = None if until is None else parse_moment("--until", until)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if start is not None and end is not None and end <= start:
+        raise _fail(f"--until ({end:%Y-%m-%d %H:%M}) must be after --since")
+    config = _load(profiles, monitors, target)
+    chosen = _monitors(config, monitor)
+    cohorts = cohort or ["*"]
+    _check_cohorts(chosen, cohorts)
+    store = _store(config)
+    rows = []
+    try:
+        for item in chosen:
+            names = None
+            if release:
+                known = [r.release for r in release_rows(store, item.name)]
+                try:
+                    names = [resolve_release(known, given, item.name) for given in release]
+                except ValueError as exc:
+                    if len(chosen) > 1 and not any(k.startswith(tuple(release)) for k in known):
+                        continue  # another monitor's release
+                    raise _fail(str(exc)) from None
+            rows += result_rows(
+                store,
+                item.name,
+                item.window.size,
+                since=start,
+                until=end,
+                releases=names,
+                cohorts=cohorts,
+            )
+    finally:
+        store.dispose()
+    if release and not rows and len(chosen) > 1:
+        raise _fail(f"no monitor has stored results for release {', '.join(release)}")
+    _emit(fmt, [r.as_dict() for r in rows], lambda: _results_table(rows, cohorts))
+
+
+def _results_table(rows: list, cohorts: list[str]) -> None:
+    if not rows:
+        console.print("no stored results in this period", highlight=False)
+        return
+    with_cohort = cohorts != ["*"]
+    for name in dict.fromkeys(r.monitor for r in rows):
+        mine = [r for r in rows if r.monitor == name]
+        span = (
+            f"{min(r.since for r in mine):%Y-%m-%d %H:%M}–"
+            f"{max(r.until for r in mine):%Y-%m-%d %H:%M}"
+        )
+        console.print(
+            f"[bold]{escape(name)}[/] {span} UTC (latency ms, tokens per record, cost USD)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        columns = [Column("release", name=True)]
+        columns += [Column("cohort", name=True)] if with_cohort else []
+        columns += [Column(h) for h in ("n", "errors", "p50", "p95", "p99", "tokens", "cost")]
+        cells = []
+        for r in mine:
+            m = r.metrics
+            tokens = [m.get("prompt_tokens_mean"), m.get("completion_tokens_mean")]
+            known = [t for t in tokens if t is not None]
+            cells.append(
+                [
+                    r.release,
+                    *([r.cohort] if with_cohort else []),
+                    f"{r.n:,}",
+                    _number(m.get("error_rate"), "{:.2%}"),
+                    _number(m.get("latency_p50_ms"), "{:,.0f}"),
+                    _number(m.get("latency_p95_ms"), "{:,.0f}"),
+                    _number(m.get("latency_p99_ms"), "{:,.0f}"),
+                    _number(sum(known) if known else None, "{:,.0f}"),
+                    _cost(r.totals.get("cost_usd")),
+                ]
+            )
+        print_table(console, columns, cells)
+
+
+def _number(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def _cost(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f}" if value >= 100 else f"{value:.4f}"
+
+
+# -- shared ------------------------------------------------------------------------------------
+
+
+def _load(profiles: Path, monitors: Path, target: str | None):
+    from lookout.config.loader import load_config
+    from lookout.errors import ConfigError
+
+    try:
+        return load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _monitors(config, name: str | None) -> list:
+    configured = config.monitors.monitors
+    if name is not None and name not in {m.name for m in configured}:
+        known = ", ".join(m.name for m in configured) or "none"
+        raise _fail(f"unknown monitor {name!r} (known: {known})")
+    return [m for m in configured if name is None or m.name == name]
+
+
+def _check_cohorts(chosen: list, cohorts: list[str]) -> None:
+    """Each --cohort names `*` or a cohort column of a chosen monitor (column=value too)."""
+    known = {c for m in chosen for c in m.source.cohorts}
+    unknown = [c for c in cohorts if c != "*" and c.partition("=")[0] not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise _fail(f"--cohort: unknown {', '.join(map(repr, unknown))} (cohort columns: {listed})")
+
+
+def _store(config):
+    from lookout.store.results import ResultsStore
+
+    return ResultsStore.from_target(config.target.store)
