@@ -30,6 +30,7 @@ __all__ = [
     "releases",
     "results",
     "shorten_middle",
+    "shorten_pair",
 ]
 
 console = Console()
@@ -69,10 +70,21 @@ def shorten_middle(text: str, width: int) -> str:
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
+def shorten_pair(text: str, width: int) -> str:
+    """`release · cohort` in `width`: the release shortened in the middle, the cohort kept
+    whole while it leaves the release a few characters (`gpt-4o…support-v8 · region=eu`)."""
+    left, sep, right = text.partition(" · ")
+    room = width - len(sep) - len(right)
+    if not sep or room < MIN_NAME:
+        return shorten_middle(text, width)
+    return shorten_middle(left, room) + sep + right
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
     name: bool = False  # a name (shortened to fit) rather than a number (never cut)
+    shorten: Callable[[str, int], str] = shorten_middle  # how a name's lines are shortened
 
 
 def _widest(texts: Sequence[str]) -> int:
@@ -112,7 +124,7 @@ def fit_table(
             table.add_column(escape(column.header), justify="right", no_wrap=True, width=natural[i])
     for row in rows:
         cells = [
-            "\n".join(shorten_middle(line, limits[i]) for line in v.split("\n"))
+            "\n".join(columns[i].shorten(line, limits[i]) for line in v.split("\n"))
             if i in limits
             else v
             for i, v in enumerate(row)
@@ -152,7 +164,7 @@ def print_alerts(
     columns = [
         Column("id"),
         Column("sev"),
-        Column("monitor · rule\nrelease · cohort", name=True),
+        Column("monitor · rule\nrelease · cohort", name=True, shorten=shorten_pair),
         Column("value"),
         Column("since (UTC)"),
         Column("owner", name=True),
@@ -339,7 +351,8 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
             soft_wrap=True,
         )
         columns = [Column("release", name=True)]
-        columns += [Column("cohort", name=True)] if with_cohort else []
+        header, cohort_cell = _cohort_column(mine)
+        columns += [Column(header, name=True)] if with_cohort else []
         columns += [Column(h) for h in ("n", "errors", "p50", "p95", "p99", "tokens", "cost")]
         cells = []
         for r in mine:
@@ -349,7 +362,7 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
             cells.append(
                 [
                     r.release,
-                    *([r.cohort] if with_cohort else []),
+                    *([cohort_cell(r.cohort)] if with_cohort else []),
                     f"{r.n:,}",
                     _number(m.get("error_rate"), "{:.2%}"),
                     _number(m.get("latency_p50_ms"), "{:,.0f}"),
@@ -360,6 +373,15 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
                 ]
             )
         print_table(console, columns, cells)
+
+
+def _cohort_column(rows: list) -> tuple[str, Callable[[str], str]]:
+    """One cohort column shown: its name as the header and only values in the cells
+    (`*` is `(all)`); several: `cohort` and whole labels (`region=eu`)."""
+    dimensions = {r.cohort.partition("=")[0] for r in rows if r.cohort != "*"}
+    if len(dimensions) == 1:
+        return dimensions.pop(), lambda c: "(all)" if c == "*" else c.partition("=")[2]
+    return "cohort", lambda c: c
 
 
 def _number(value: float | None, pattern: str) -> str:

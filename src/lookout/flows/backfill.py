@@ -194,7 +194,7 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
                 )
             extra = [
                 f"Range {as_utc(start):%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} UTC, "
-                f"stages {', '.join(s.value for s in map(Stage, stages))}, force {force}: "
+                f"stages {_stage_names(stages)}, force {force}: "
                 f"{len(jobs)} window(s) to run{skipped}."
             ]
             publish_run_artifacts(ctx, "backfill", as_of, ran.results, ran.failures, None, extra)
@@ -220,6 +220,11 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         }
 
     return backfill
+
+
+def _stage_names(stages: Sequence[Stage | str]) -> str:
+    names = ", ".join(Stage(s).value for s in stages)
+    return names or "none (ops metrics and alert state only)"
 
 
 def _skipped_text(skipped: int) -> str:

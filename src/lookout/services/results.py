@@ -112,20 +112,24 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_release(known: Iterable[str], given: str, monitor: str) -> str:
-    """The release `given` names: itself, or the only stored release it is a prefix of.
+    """The release `given` names: itself, else the only stored release it is a prefix of,
+    else the only one it is part of (`@2.15.0`, when releases differ only at the end).
     ValueError (one line) when none or several match, listing the candidates."""
     names = sorted(set(known))
     if given in names:
         return given
-    matches = [name for name in names if name.startswith(given)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        listed = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
-        raise ValueError(
-            f"release {given!r} of {monitor} is ambiguous: it starts {len(matches)} stored "
-            f"releases ({listed}); give more of the name"
-        )
+    for how, matches in (
+        ("starts", [name for name in names if name.startswith(given)]),
+        ("is part of", [name for name in names if given in name]),
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
+            raise ValueError(
+                f"release {given!r} of {monitor} is ambiguous: it {how} {len(matches)} stored "
+                f"releases ({listed}); give more of the name"
+            )
     raise ValueError(
         f"no stored results for release {given!r} of {monitor} "
         f"(known: {', '.join(names[:20]) or 'none'})"
