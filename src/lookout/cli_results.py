@@ -65,7 +65,7 @@ def shorten_middle(text: str, width: int) -> str:
         return text
     if width <= 1:
         return ELLIPSIS[:width]
-    tail = (width - 1) // 2
+    tail = width // 2  # the end (a version) gets the odd character
     head = width - 1 - tail
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
@@ -345,11 +345,7 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
             f"{min(r.since for r in mine):%Y-%m-%d %H:%M}–"
             f"{max(r.until for r in mine):%Y-%m-%d %H:%M}"
         )
-        console.print(
-            f"[bold]{escape(name)}[/] {span} UTC (latency ms, tokens per record, cost USD)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        console.print(f"[bold]{escape(name)}[/]: {span} UTC", highlight=False)
         columns = [Column("release", name=True)]
         header, cohort_cell = _cohort_column(mine)
         columns += [Column(header, name=True)] if with_cohort else []
@@ -373,6 +369,12 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
                 ]
             )
         print_table(console, columns, cells)
+        console.print(
+            "n records; errors: error rate; p50-p99: latency in ms; tokens: mean per record "
+            "(prompt + completion); cost: total USD",
+            style="dim",
+            highlight=False,
+        )
 
 
 def _cohort_column(rows: list) -> tuple[str, Callable[[str], str]]:
