@@ -370,8 +370,7 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
             )
         print_table(console, columns, cells)
         console.print(
-            "n records; errors: error rate; p50-p99: latency in ms; tokens: mean per record "
-            "(prompt + completion); cost: total USD",
+            "latency p50-p99 in ms; tokens: mean per record (in + out); cost: total USD",
             style="dim",
             highlight=False,
         )
