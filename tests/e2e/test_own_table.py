@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from lookout.cli import app
 from lookout.config.loader import load_config
 from lookout.core.sketch import ALPHA
+from lookout.store import ResultsStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 
@@ -153,6 +154,19 @@ def test_own_table_from_init_to_results_matches_pandas(tmp_path, own_table, pref
         f"backfill: 0 window(s) run, {windows} skipped because their results are already "
         "stored (--force recomputes them), 0 failed" in " ".join(again.output.split())
     )
+
+    store = ResultsStore.from_target(config.target.store)
+    try:  # integer statuses and thumbs flow through every stage
+        assert {r["status"] for r in store.runs(monitor.name)} == {"succeeded"}
+        checks = store.validations(monitor.name)
+        assert checks and {c["status"] for c in checks} == {"passed"}  # none errored
+        judged: dict[str, set[str]] = {}
+        for judgment in store.judgments(monitor.name):
+            judged.setdefault(judgment["evaluator"], set()).add(judgment["record_id"])
+        # a sample plus the flagged records, not every record read as an error and graded
+        assert judged and all(len(ids) < 0.9 * len(frame) for ids in judged.values()), judged
+    finally:
+        store.dispose()
 
     want = expected(frame)
     listed = cli("releases", "--monitor", monitor.name, "--format", "json", *files)
