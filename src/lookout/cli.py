@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout import cli_backfill, cli_init, cli_results
+from lookout import cli_backfill, cli_init, cli_results, cli_tables
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -419,7 +419,7 @@ def alerts(
     finally:
         store.dispose()
     title = f"Alerts {'firing and resolved' if state == 'all' else state}: {len(rows)}"
-    cli_results.print_alerts(
+    cli_tables.print_alerts(
         console, rows, title, lambda o: owner_mentions(config, o), lambda a: runbook_url(config, a)
     )
 
