@@ -130,6 +130,13 @@ def backfill(
     )
     summary = outcome.describe(force_hint="--force recomputes them")
     console.print(f"backfill: {summary}", highlight=False, soft_wrap=True)
+    if not outcome.run and not outcome.skipped and not outcome.failed:
+        console.print(
+            "no window of the range is complete yet (a window is complete window.grace after "
+            "its end)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if outcome.failed:
         for failure in outcome.failed[:20]:
             err_console.print(f"failed: {escape(failure)}", highlight=False, soft_wrap=True)

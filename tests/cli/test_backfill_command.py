@@ -107,6 +107,9 @@ def test_backfill_runs_once_skips_stored_windows_and_says_so_everywhere(tmp_path
         artifacts, _ = _last_backfill_run()
         summary = artifacts["lookout-backfill-summary"].data
         assert "stages none (ops metrics and alert state only), force True" in summary
+        future = _cli("backfill", "--start", "2099-01-01", "--end", "2099-01-02", *files)
+        assert future.exit_code == 0 and "no window of the range is complete yet" in future.output
+        assert len(store.runs("bot")) == 8
     finally:
         store.dispose()
 
