@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout import cli_history, cli_init
+from lookout import cli_backfill, cli_history, cli_init, cli_results, cli_tables
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -245,6 +245,7 @@ def _compare(
     config, monitor, baseline: str, candidate: str, since, until, cohorts, min_n, alpha=0.05
 ):
     from lookout.compare.releases import compare_releases
+    from lookout.services.results import resolve_release
     from lookout.sources.warehouse import Warehouse
     from lookout.store.results import ResultsStore
 
@@ -252,13 +253,12 @@ def _compare(
     warehouse = Warehouse.from_target(config.target.warehouse)
     try:
         known = store.release_first_seen(monitor.name)
-        for release in (baseline, candidate):
-            if release not in known:
-                raise _fail(
-                    f"no stored results for release {release!r} of {monitor.name} "
-                    f"(known: {', '.join(sorted(known)) or 'none'})",
-                    2,
-                )
+        try:  # a unique prefix of a stored release is enough
+            baseline, candidate = (
+                resolve_release(known, r, monitor.name) for r in (baseline, candidate)
+            )
+        except ValueError as exc:
+            raise _fail(str(exc), 2) from None
         return compare_releases(
             store,
             warehouse,
@@ -412,10 +412,7 @@ def alerts(
     context.obj = (profiles, monitors, target)
     if context.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     from lookout.demo.report import owner_mentions, runbook_url
-    from lookout.notify.builder import format_value
 
     config = _load(profiles, monitors, target)
     store = _store(config)
@@ -424,37 +421,9 @@ def alerts(
     finally:
         store.dispose()
     title = f"Alerts {'firing and resolved' if state == 'all' else state}: {len(rows)}"
-    table = Table(
-        "id",
-        "sev",
-        "monitor · rule",
-        "release · cohort",
-        "value",
-        "since (UTC)",
-        "owner",
-        title=title,
-        title_justify="left",
+    cli_tables.print_alerts(
+        console, rows, title, lambda o: owner_mentions(config, o), lambda a: runbook_url(config, a)
     )
-    for alert in rows:
-        table.add_row(
-            alert.fingerprint[:8],
-            alert.severity,
-            escape(f"{alert.monitor} · {alert.rule}"),
-            escape(f"{alert.release} · {alert.cohort}"),
-            escape(
-                f"{format_value(alert.metric, alert.value)} {alert.op} "
-                f"{format_value(alert.metric, alert.threshold)} (n={alert.n:,})"
-            ),
-            f"{alert.first_window_start:%Y-%m-%d %H:%M}",
-            escape(owner_mentions(config, alert.owner)),
-        )
-    console.print(table)
-    for alert in rows:  # whole URLs, never cut by the table's width
-        console.print(
-            f"{alert.fingerprint[:8]} runbook {escape(runbook_url(config, alert))}",
-            soft_wrap=True,
-            highlight=False,
-        )
 
 
 def _store(config):
@@ -789,6 +758,9 @@ def reports_build(
 app.command("init")(cli_init.init)  # `lookout init` lives in its own module
 alerts_app.command("history")(cli_history.history)  # episodes and stats: `cli_history`
 alerts_app.command("stats")(cli_history.stats)
+app.command("backfill")(cli_backfill.backfill)
+app.command("releases")(cli_results.releases)
+app.command("results")(cli_results.results)
 
 
 def main() -> None:  # pragma: no cover

@@ -28,7 +28,14 @@ from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.hourly import chosen_monitors
 from lookout.flows.tasks import fan_out, limited_context, scheduled_start
 from lookout.pipeline import Context, Stage
-from lookout.windows import Window, as_utc, floor_time, windows_between
+from lookout.services.backfill import (
+    BackfillOutcome,
+    announce,
+    backfill_windows,
+    check_range,
+    plan_backfill,
+)
+from lookout.windows import as_utc, windows_between
 
 __all__ = ["backfill_windows", "build_backfill_flow", "monitor_names", "split_range"]
 
@@ -47,45 +54,6 @@ def monitor_names(monitors_path: str | Path) -> list[str]:
     except Exception:  # a broken file fails the run with its own clear error, not the import
         log.warning("could not read %s for the backfill form", path, exc_info=True)
         return []
-
-
-def backfill_windows(
-    monitor: Monitor,
-    start: datetime,
-    end: datetime,
-    as_of: datetime,
-    processed: set[Window],
-    force: bool,
-) -> list[Window]:
-    """Aligned windows in [start, end) that are complete at `as_of`; without `force`, only
-    those without results.
-
-    Bounded: nothing before the monitor's `window.start` (it did not exist yet), and a range
-    of more than `window.max_backfill_windows` windows is refused (ValueError) instead of
-    queueing years of work by a typo.
-    """
-    config = monitor.window
-    first = as_utc(start)
-    if config.start is not None and first < config.start:
-        if as_utc(end) <= config.start:
-            raise ValueError(
-                f"monitor {monitor.name} starts at {config.start:%Y-%m-%d %H:%M} UTC "
-                f"(window.start); the range {first:%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} "
-                "UTC lies before it: nothing to backfill"
-            )
-        first = config.start
-    last = min(as_utc(end), as_of - config.grace)
-    if last <= first:
-        return []
-    count = (last - floor_time(first, config.size)) // config.size
-    if count > config.max_backfill_windows:
-        raise ValueError(
-            f"monitor {monitor.name}: {first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC is "
-            f"{count:,} windows, more than window.max_backfill_windows "
-            f"({config.max_backfill_windows:,}); backfill a shorter range or raise the limit"
-        )
-    windows = windows_between(first, last, config.size)
-    return windows if force else [w for w in windows if w not in processed]
 
 
 def split_range(
@@ -174,11 +142,10 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         names = None if monitor == "all" else [monitor]
         chosen = chosen_monitors(config.monitors.monitors, names, monitors_path)
         as_of = scheduled_start()
-        for item in chosen:  # the range guard holds for the whole range, split or not
-            try:
-                backfill_windows(item, start, end, as_of, set(), force=True)
-            except ValueError as exc:
-                raise LookoutError(str(exc)) from None
+        try:  # the range guard holds for the whole range, split or not
+            check_range(chosen, start, end, as_of)
+        except ValueError as exc:
+            raise LookoutError(str(exc)) from None
         if split > 1:
             args = {
                 "monitor": monitor,
@@ -192,19 +159,19 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
             }
             return _split(chosen, start, end, split, args)
         ctx = limited_context(Context.from_config(config))
+        listener = announce()  # `lookout backfill` follows the run in this process
         try:
-            jobs: list[tuple[Monitor, Window]] = []
-            for item in chosen:
-                processed = set(
-                    ctx.store.processed_windows(item.name, as_utc(start) - item.window.size)
-                )
-                windows = backfill_windows(item, start, end, as_of, processed, force)
-                jobs += [(item, window) for window in windows]
+            plan = plan_backfill(ctx.store, chosen, start, end, as_of, force)
+            jobs = plan.jobs
+            if listener is not None:
+                listener.planned(plan)
             progress_id = create_progress_artifact(
                 0.0, description=f"backfill: 0 of {len(jobs)} windows"
             )
 
             def progress(finished: int, total: int) -> None:
+                if listener is not None:
+                    listener.progressed(finished, total)
                 update_progress_artifact(
                     progress_id,
                     100.0 * finished / total,
@@ -220,22 +187,28 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
                 notify=notify,
                 on_done=progress,
             )
+            skipped = _skipped_text(plan.skipped_total)
             if not jobs:
-                update_progress_artifact(progress_id, 100.0, description="backfill: nothing to do")
+                update_progress_artifact(
+                    progress_id, 100.0, description=f"backfill: nothing to do{skipped}"
+                )
             extra = [
                 f"Range {as_utc(start):%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} UTC, "
-                f"stages {', '.join(s.value for s in map(Stage, stages))}, force {force}: "
-                f"{len(jobs)} window(s) to run."
+                f"stages {_stage_names(stages)}, force {force}: "
+                f"{len(jobs)} window(s) to run{skipped}."
             ]
             publish_run_artifacts(ctx, "backfill", as_of, ran.results, ran.failures, None, extra)
         finally:
             ctx.close()
-        logger.info(
-            "backfill: %d windows run, %d failed, %d rows",
-            len(ran.results),
-            len(ran.failures),
-            sum(r.rows for r in ran.results),
+        outcome = BackfillOutcome(
+            run=len(ran.results),
+            skipped=plan.skipped_total,
+            failed=tuple(ran.failures),
+            rows=sum(r.rows for r in ran.results),
         )
+        logger.info("backfill: %s", outcome.describe())
+        if listener is not None:
+            listener.finished(outcome)
         if ran.failures:
             failed = ", ".join(ran.failures[:10])
             raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")
@@ -243,9 +216,23 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
             "windows": [r.window for r in ran.results],
             "results": ran.results,
             "failures": ran.failures,
+            "skipped": plan.skipped_total,
         }
 
     return backfill
+
+
+def _stage_names(stages: Sequence[Stage | str]) -> str:
+    names = ", ".join(Stage(s).value for s in stages)
+    return names or "none (ops metrics and alert state only)"
+
+
+def _skipped_text(skipped: int) -> str:
+    """What the artifact says of stored windows (the same count the run log gives)."""
+    if not skipped:
+        return ""
+    reason = "because their results are already stored (force: true recomputes them)"
+    return f", {skipped} skipped {reason}"
 
 
 def _split(

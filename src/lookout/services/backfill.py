@@ -1,0 +1,168 @@
+"""What a backfill runs, shared by the backfill flow (UI or deployment) and `lookout backfill`.
+
+Planning is one function for both, so the command line and the UI agree on which windows of a
+range run, which are skipped because their results are stored (unless `force`), and how the
+outcome is told. The command line follows a run through a `BackfillListener` (its progress
+bar); the flow announces to whoever listens in this context, and to nobody otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from lookout.config.models import Monitor
+from lookout.windows import Window, as_utc, floor_time, windows_between
+
+__all__ = [
+    "BackfillListener",
+    "BackfillOutcome",
+    "BackfillPlan",
+    "announce",
+    "backfill_windows",
+    "check_range",
+    "listening",
+    "plan_backfill",
+]
+
+
+class _Store(Protocol):
+    def processed_windows(self, monitor: str, since: datetime) -> dict[Window, datetime | None]:
+        """Windows with stored results from `since` on."""
+        ...
+
+
+def backfill_windows(
+    monitor: Monitor,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    processed: set[Window] | dict[Window, datetime | None],
+    force: bool,
+) -> list[Window]:
+    """Aligned windows in [start, end) that are complete at `as_of`; without `force`, only
+    those without results.
+
+    Bounded: nothing before the monitor's `window.start` (it did not exist yet), and a range
+    of more than `window.max_backfill_windows` windows is refused (ValueError) instead of
+    queueing years of work by a typo.
+    """
+    config = monitor.window
+    first = as_utc(start)
+    if config.start is not None and first < config.start:
+        if as_utc(end) <= config.start:
+            raise ValueError(
+                f"monitor {monitor.name} starts at {config.start:%Y-%m-%d %H:%M} UTC "
+                f"(window.start); the range {first:%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} "
+                "UTC lies before it: nothing to backfill"
+            )
+        first = config.start
+    last = min(as_utc(end), as_of - config.grace)
+    if last <= first:
+        return []
+    count = (last - floor_time(first, config.size)) // config.size
+    if count > config.max_backfill_windows:
+        raise ValueError(
+            f"monitor {monitor.name}: {first:%Y-%m-%d %H:%M}–{last:%Y-%m-%d %H:%M} UTC is "
+            f"{count:,} windows, more than window.max_backfill_windows "
+            f"({config.max_backfill_windows:,}); backfill a shorter range or raise the limit"
+        )
+    windows = windows_between(first, last, config.size)
+    return windows if force else [w for w in windows if w not in processed]
+
+
+def check_range(
+    monitors: Sequence[Monitor], start: datetime, end: datetime, as_of: datetime
+) -> None:
+    """ValueError (one line) for a range no monitor may backfill: end not after start, before
+    a monitor's start, or more windows than its maximum."""
+    if as_utc(end) <= as_utc(start):
+        raise ValueError(
+            f"end ({as_utc(end):%Y-%m-%d %H:%M} UTC) must be after start "
+            f"({as_utc(start):%Y-%m-%d %H:%M} UTC)"
+        )
+    for monitor in monitors:
+        backfill_windows(monitor, start, end, as_of, set(), force=True)
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """The windows to run, and per monitor how many of the range were skipped as stored."""
+
+    jobs: list[tuple[Monitor, Window]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+def plan_backfill(
+    store: _Store,
+    monitors: Sequence[Monitor],
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    force: bool,
+) -> BackfillPlan:
+    """Every monitor's windows of [start, end) to run (those without results, or all with
+    `force`), in time order per monitor."""
+    plan = BackfillPlan()
+    for monitor in monitors:
+        since = as_utc(start) - monitor.window.size
+        processed = set(store.processed_windows(monitor.name, since))
+        every = backfill_windows(monitor, start, end, as_of, processed, force=True)
+        chosen = every if force else [w for w in every if w not in processed]
+        plan.jobs.extend((monitor, window) for window in chosen)
+        plan.skipped[monitor.name] = len(every) - len(chosen)
+    return plan
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    """What a backfill did, told the same way in the run log, the artifact and the terminal."""
+
+    run: int
+    skipped: int
+    failed: Sequence[str] = ()
+    rows: int = 0
+
+    def describe(self, force_hint: str = "force: true recomputes them") -> str:
+        """`3 window(s) run, 24 skipped because ... (force: true recomputes them), 0 failed,
+        1,200 rows`; `force_hint` says how to force where it is read (form, command line)."""
+        skipped = f"{self.skipped} skipped"
+        if self.skipped:
+            skipped += f" because their results are already stored ({force_hint})"
+        return f"{self.run} window(s) run, {skipped}, {len(self.failed)} failed, {self.rows:,} rows"
+
+
+class BackfillListener(Protocol):
+    """Follows a backfill run in this process (the command line's progress bar)."""
+
+    def planned(self, plan: BackfillPlan) -> None: ...
+
+    def progressed(self, finished: int, total: int) -> None: ...
+
+    def finished(self, outcome: BackfillOutcome) -> None: ...
+
+
+_LISTENER: ContextVar[BackfillListener | None] = ContextVar("backfill_listener", default=None)
+
+
+@contextmanager
+def listening(listener: BackfillListener) -> Iterator[None]:
+    """Backfills run in this context (the flow called in-process) report to `listener`."""
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
+
+
+def announce() -> BackfillListener | None:
+    """The listener of this context, if any (the flow calls it; a view never fails a run)."""
+    return _LISTENER.get()
