@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout import cli_init
+from lookout import cli_deploy, cli_init
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -27,6 +27,50 @@ err_console = Console(stderr=True)
 ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
 MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="show Prefect's per-flow and per-task log lines")
+]
+# Options every command takes, before or after its name; given to a group (`lookout` or
+# `lookout alerts`), they become the defaults of its commands (the command's own option wins).
+SHARED_OPTIONS = ("profiles", "monitors", "target", "verbose")
+
+
+@app.callback()
+def _root(
+    context: typer.Context,
+    profiles: Annotated[
+        Path | None, typer.Option("--profiles", help="profiles.yml (WHERE), for every command")
+    ] = None,
+    monitors: Annotated[
+        Path | None, typer.Option("--monitors", help="monitors.yml (WHAT), for every command")
+    ] = None,
+    target: TargetOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    _pass_down(context)
+
+
+def _pass_down(context: typer.Context) -> None:
+    """The shared options given to this group, as defaults of every command below it."""
+    given = {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in context.params.items()
+        if name in SHARED_OPTIONS
+        and getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+    }
+    if given:
+        context.default_map = _defaults_below(context.command, given, context.default_map or {})
+
+
+def _defaults_below(command: object, given: dict, existing: dict) -> dict:
+    """click's `default_map` for the commands of `command`: `given` for each option a command
+    has, nested for groups."""
+    found = dict(existing)
+    for name, sub in getattr(command, "commands", {}).items():
+        entry = dict(found.get(name) or {})
+        entry.update({k: v for k, v in given.items() if k in {p.name for p in sub.params}})
+        found[name] = _defaults_below(sub, given, entry)
+    return found
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -95,10 +139,9 @@ def run(
     as_of: Annotated[
         datetime | None, typer.Option(help="process windows complete at this UTC time")
     ] = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run the hourly flow once: every complete window since each monitor's watermark."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from datetime import UTC
 
     from lookout.windows import check_as_of
@@ -108,9 +151,13 @@ def run(
             as_of = check_as_of(as_of, datetime.now(UTC))
         except ValueError as exc:
             raise _fail(f"--as-of: {exc}", 2) from None
+    config = _load(profiles, monitors, target)
+    _chosen_monitors(config, monitor)
+    _check_drivers(config)
+    quiet_prefect(verbose)
+    from lookout.cli_summary import run_summary_table
     from lookout.flows.hourly import hourly
 
-    _chosen_monitors(_load(profiles, monitors, target), monitor)
     try:
         summary = hourly(
             as_of=as_of,
@@ -123,48 +170,17 @@ def run(
         raise _fail(str(exc), 2) from None
     except LookoutError as exc:
         raise _fail(str(exc)) from None
-    results = summary["results"]
-    console.print(
-        f"{len(results)} window(s), {sum(r.rows for r in results):,} rows, "
-        f"{sum(len(r.alerts_opened) for r in results)} alert(s) opened, "
-        f"{summary['delivery']['sent']} message(s) delivered"
-    )
+    table = run_summary_table(summary["results"], "lookout run", summary["delivery"])
+    console.print(table)
 
 
-HOURLY_CRON = "20 * * * *"  # minute 20: the windows' grace has passed
-NIGHTLY_CRON = "40 2 * * *"
-
-
-def serve_deployments(profiles: Path, monitors: Path, target: str | None) -> list:
-    """The hourly, nightly and backfill deployments for `lookout serve` (same as prefect.yaml)."""
-    from prefect.client.schemas.objects import ConcurrencyLimitConfig
-    from prefect.schedules import Cron
-
-    from lookout.flows.backfill import build_backfill_flow, monitor_names
-    from lookout.flows.hourly import hourly
-    from lookout.flows.nightly import nightly
-
-    params = {"profiles_path": str(profiles), "monitors_path": str(monitors), "target": target}
-    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy="ENQUEUE")
-    scheduled = [
-        flow_.to_deployment(
-            name,
-            schedules=[Cron(cron, timezone="UTC")],
-            parameters=params,
-            concurrency_limit=one_at_a_time,
-            tags=["lookout"],
-        )
-        for flow_, name, cron in (
-            (hourly, "hourly", HOURLY_CRON),
-            (nightly, "nightly", NIGHTLY_CRON),
-        )
-    ]
-    return [
-        *scheduled,
-        build_backfill_flow(monitor_names(monitors)).to_deployment(
-            "backfill", parameters=params, tags=["lookout"]
-        ),
-    ]
+def quiet_prefect(verbose: bool) -> None:
+    """Before Prefect is imported: telemetry off and, unless `verbose`, only its warnings (no
+    line per task run, no temporary-server hint); the command prints one summary instead."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 @app.command()
@@ -180,7 +196,9 @@ def serve(
     from prefect import serve as prefect_serve
 
     _load(profiles, monitors, target)  # a broken config fails here, with its line and column
-    prefect_serve(*serve_deployments(profiles.resolve(), monitors.resolve(), target))
+    from lookout.flows.deployments import build_deployments
+
+    prefect_serve(*build_deployments(profiles.resolve(), monitors.resolve(), target))
 
 
 @app.command()
@@ -407,7 +425,7 @@ def alerts(
     ] = "firing",
 ) -> None:
     """List alerts from the results store (firing by default)."""
-    context.obj = (profiles, monitors, target)
+    _pass_down(context)
     if context.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -463,13 +481,15 @@ def _store(config):
 
 @alerts_app.command("silence")
 def alerts_silence(
-    context: typer.Context,
     match: Annotated[
         list[str], typer.Option("--match", help="label=glob, e.g. rule=error_rate (repeatable)")
     ],
     duration: Annotated[str, typer.Option("--for", help="how long, e.g. 30m, 4h, 2d")] = "4h",
     comment: Annotated[str, typer.Option(help="why (shown in `lookout alerts silences`)")] = "",
     by: Annotated[str, typer.Option(help="who")] = "",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Hold back the messages of matching alerts for a while (they still change state)."""
     import uuid
@@ -483,7 +503,7 @@ def alerts_silence(
         length = parse_duration(duration)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     now = datetime.now(UTC)
     silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, comment)
     store = _store(config)
@@ -501,10 +521,12 @@ def alerts_silence(
 
 @alerts_app.command("ack")
 def alerts_ack(
-    context: typer.Context,
     alert_id: Annotated[str, typer.Argument(help="the alert's id (a prefix of its fingerprint)")],
     duration: Annotated[str, typer.Option("--for", help="how long, e.g. 4h")] = "4h",
     by: Annotated[str, typer.Option(help="who")] = "",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Acknowledge one firing alert: no reminders or messages for it for a while."""
     import uuid
@@ -519,7 +541,7 @@ def alerts_ack(
         length = parse_duration(duration)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         found = [a for a in store.alerts(state="firing") if a.fingerprint.startswith(alert_id)]
@@ -550,13 +572,17 @@ def alerts_ack(
 
 
 @alerts_app.command("silences")
-def alerts_silences(context: typer.Context) -> None:
+def alerts_silences(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
     """Active silences."""
     from datetime import UTC
 
     from rich.table import Table
 
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         active = store.silences(active_at=datetime.now(UTC))
@@ -576,11 +602,16 @@ def alerts_silences(context: typer.Context) -> None:
 
 
 @alerts_app.command("unsilence")
-def alerts_unsilence(context: typer.Context, silence_id: str) -> None:
+def alerts_unsilence(
+    silence_id: Annotated[str, typer.Argument(help="the silence's id")],
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
     """End a silence now."""
     from datetime import UTC
 
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         found = store.expire_silence(silence_id, datetime.now(UTC))
@@ -785,7 +816,19 @@ def reports_build(
 
 
 app.command("init")(cli_init.init)  # `lookout init` lives in its own module
+app.command("deploy")(cli_deploy.deploy)
 
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+def _check_drivers(config) -> None:
+    """A missing database driver stops the command here, in one line naming the pip extra."""
+    from lookout.sources.drivers import MissingDriverError, require_driver
+
+    try:
+        require_driver(config.target.warehouse.url.get_secret_value(), "warehouse")
+        require_driver(config.target.store.url.get_secret_value(), "store")
+    except MissingDriverError as exc:
+        raise _fail(str(exc), 2) from None
