@@ -94,8 +94,10 @@ def validate_config(
         bool, typer.Option(help="also check every mapped column against the live tables")
     ] = False,
 ) -> None:
-    """Check profiles.yml and monitors.yml; every problem is printed with file, line and key."""
+    """Check profiles.yml and monitors.yml: every problem at once, each with file, line,
+    column and key; then the databases' drivers (and with --check-warehouse, the tables)."""
     from lookout.config.loader import load_config
+    from lookout.sources.drivers import MissingDriverError, require_driver
 
     try:
         config = load_config(profiles, monitors, target=target)
@@ -103,31 +105,46 @@ def validate_config(
         for issue in exc.issues:
             err_console.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    if check_warehouse:
-        from lookout.sources.warehouse import Warehouse
-
-        warehouse = Warehouse.from_target(config.target.warehouse)
-        problems = []
+    problems = []
+    for key in ("warehouse", "store"):
         try:
-            for index, monitor in enumerate(config.monitors.monitors):
-                try:
-                    warehouse.check_monitor(monitor, index)
-                except LookoutError as exc:
-                    problems.append(str(exc))
-        finally:
-            warehouse.dispose()
-        if problems:
-            for problem in problems:
-                err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2)
+            require_driver(getattr(config.target, key).url.get_secret_value(), key)
+        except MissingDriverError as exc:
+            problems.append(f"{profiles}: outputs.{config.target_name}.{key}.url: {exc}")
+    if check_warehouse and not problems:
+        problems += _warehouse_problems(config)
+    if problems:
+        for problem in problems:
+            err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     names = ", ".join(m.name for m in config.monitors.monitors)
     rules = sum(len(m.rules) for m in config.monitors.monitors)
+    checked = ", columns checked against the tables" if check_warehouse else ""
     console.print(
-        f"[green]ok[/]: target with warehouse {config.target.warehouse.display_url}, "
-        f"{len(config.monitors.monitors)} monitor(s) ({names}), {rules} rule(s)",
+        f"[green]ok[/]: target {escape(config.target_name)}: warehouse "
+        f"{escape(config.target.warehouse.display_url)}, store "
+        f"{escape(config.target.store.display_url)}; {len(config.monitors.monitors)} "
+        f"monitor(s) ({escape(names)}), {rules} rule(s){checked}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _warehouse_problems(config) -> list[str]:
+    """Every monitor's mapping against the live tables (all of them, not the first failure)."""
+    from lookout.sources.warehouse import Warehouse
+
+    warehouse = Warehouse.from_target(config.target.warehouse)
+    problems = []
+    try:
+        for index, monitor in enumerate(config.monitors.monitors):
+            try:
+                warehouse.check_monitor(monitor, index)
+            except LookoutError as exc:
+                problems.append(str(exc))
+    finally:
+        warehouse.dispose()
+    return problems
 
 
 @app.command()
@@ -153,7 +170,6 @@ def run(
             raise _fail(f"--as-of: {exc}", 2) from None
     config = _load(profiles, monitors, target)
     _chosen_monitors(config, monitor)
-    _check_drivers(config)
     quiet_prefect(verbose)
     from lookout.cli_summary import run_summary_table
     from lookout.flows.hourly import hourly
@@ -179,6 +195,9 @@ def quiet_prefect(verbose: bool) -> None:
     line per task run, no temporary-server hint); the command prints one summary instead."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # without PREFECT_API_URL the flow runs against a temporary local API; on a busy machine
+    # it needs longer than Prefect's default to start
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -262,9 +281,8 @@ def _compare(
 ):
     from lookout.compare.releases import compare_releases
     from lookout.sources.warehouse import Warehouse
-    from lookout.store.results import ResultsStore
 
-    store = ResultsStore.from_target(config.target.store)
+    store = _store(config)
     warehouse = Warehouse.from_target(config.target.warehouse)
     try:
         known = store.release_first_seen(monitor.name)
@@ -354,7 +372,6 @@ def gate(
     from lookout.compare.gate import GatePolicy, check_gate, unchecked
     from lookout.compare.releases import previous_release
     from lookout.config.loader import load_model
-    from lookout.store.results import ResultsStore
 
     try:
         rules = load_model(policy, GatePolicy)
@@ -364,7 +381,7 @@ def gate(
     item = _monitor(config, monitor)
     chosen = baseline or rules.baseline
     if chosen == "previous":
-        store = ResultsStore.from_target(config.target.store)
+        store = _store(config)
         try:
             chosen = previous_release(store, item.name, candidate) or ""
         finally:
@@ -473,9 +490,18 @@ def alerts(
         )
 
 
-def _store(config):
+def _store(config, *, must_exist: bool = True):
+    """The results store; for commands that only read it, one that exists (a SQLite file
+    that is not there is an error, not a new empty store)."""
+    from lookout.store.existing import require_existing_store
     from lookout.store.results import ResultsStore
 
+    if must_exist:
+        target = config.target.store
+        try:
+            require_existing_store(target.url.get_secret_value(), target.display_url)
+        except LookoutError as exc:
+            raise _fail(str(exc), 2) from None
     return ResultsStore.from_target(config.target.store)
 
 
@@ -506,7 +532,7 @@ def alerts_silence(
     config = _load(profiles, monitors, target)
     now = datetime.now(UTC)
     silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, comment)
-    store = _store(config)
+    store = _store(config, must_exist=False)  # a silence may come before the first run
     try:
         store.add_silence(silence)
     finally:
@@ -729,12 +755,15 @@ app.add_typer(reports_app, name="reports")
 
 
 def _load(profiles: Path, monitors: Path, target: str | None):
+    """The config, or exit 2 with its problems; a missing database driver is one line too."""
     from lookout.config.loader import load_config
 
     try:
-        return load_config(profiles, monitors, target=target)
+        config = load_config(profiles, monitors, target=target)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
+    _check_drivers(config)
+    return config
 
 
 @reports_app.command("serve")
@@ -819,8 +848,19 @@ app.command("init")(cli_init.init)  # `lookout init` lives in its own module
 app.command("deploy")(cli_deploy.deploy)
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The `lookout` console script: an error Lookout raises on purpose (a missing driver deep
+    in a command, a store that cannot be read) ends the command with its one line, exit 1,
+    never a traceback."""
+    try:
+        app()
+    except LookoutError as exc:
+        raise SystemExit(_print_error(str(exc), 1)) from None
+
+
+def _print_error(message: str, code: int) -> int:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return code
 
 
 def _check_drivers(config) -> None:

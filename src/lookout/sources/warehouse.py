@@ -37,6 +37,7 @@ from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
 from lookout.errors import SourceError
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
+from lookout.sources.drivers import require_driver
 from lookout.windows import Window, as_utc
 
 __all__ = ["PUSHDOWN_DIALECTS", "CohortKey", "Warehouse", "metric_fields", "sketch_buckets"]
@@ -109,6 +110,7 @@ class Warehouse:
     def engine(self) -> Engine:
         if self._engine is None:
             url, options = engine_arguments(self._url, self.settings)
+            require_driver(url, "warehouse")  # one line naming the pip extra, not an ImportError
             self._engine = sa.create_engine(url, pool_pre_ping=True, **options)
             if self._engine.dialect.name == "sqlite":
                 sa.event.listen(self._engine, "connect", _lenient_sqlite_text)

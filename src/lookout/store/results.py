@@ -40,6 +40,7 @@ from lookout.connections import (
 )
 from lookout.core.summary import Summary, SummaryError
 from lookout.errors import StoreError
+from lookout.sources.drivers import require_driver
 from lookout.store import schema
 from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
@@ -1050,6 +1051,7 @@ def _alert_from_row(row: Any) -> AlertState:
 
 def _make_engine(url: str, settings: ConnectSettings, display_url: str) -> Engine:
     url, options = engine_arguments(url, settings)
+    require_driver(url, "store")  # one line naming the pip extra, not an ImportError
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
