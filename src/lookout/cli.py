@@ -171,7 +171,7 @@ def run(
     config = _load(profiles, monitors, target)
     _chosen_monitors(config, monitor)
     quiet_prefect(verbose)
-    from lookout.cli_summary import run_summary_table
+    from lookout.cli_summary import run_summary_line, run_summary_table
     from lookout.flows.hourly import hourly
 
     try:
@@ -186,8 +186,9 @@ def run(
         raise _fail(str(exc), 2) from None
     except LookoutError as exc:
         raise _fail(str(exc)) from None
-    table = run_summary_table(summary["results"], "lookout run", summary["delivery"])
-    console.print(table)
+    console.print(run_summary_table(summary["results"], "lookout run", console.width))
+    line = run_summary_line(summary["results"], summary["delivery"])
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 def quiet_prefect(verbose: bool) -> None:
