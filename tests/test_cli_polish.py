@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,22 @@ def test_the_demo_copy_of_profiles_points_at_its_own_directory(tmp_path):
     config = load_config(demo / "profiles.yml", demo / "monitors.yml", environ={}, target="dev")
     assert config.target.store.display_url == f"sqlite:///{demo}/results.sqlite"
     assert config.target.out_dir == str(demo / ".")
+
+
+@pytest.mark.prefect
+def test_a_worker_run_with_a_missing_driver_names_the_extra(tmp_path, prefect_api):
+    """In a deployment run there is no CLI preflight: the flow's failure says what to install."""
+    from lookout.errors import LookoutError
+    from lookout.flows.hourly import hourly
+
+    no_libpq = ", read_only: false, lock_timeout: null, statement_timeout: null"
+    project = _project(tmp_path / "p", "postgresql+pg8000://lookout@127.0.0.1/wh", no_libpq)
+    with pytest.raises(LookoutError) as failed:
+        hourly(
+            as_of=datetime(2026, 11, 2, 3, tzinfo=UTC),
+            profiles_path=str(project / "profiles.yml"),
+            monitors_path=str(project / "monitors.yml"),
+        )
+    message = str(failed.value)
+    assert "window(s) failed: bot " in message and "warehouse postgresql+pg8000://" in message
+    assert "pip install 'lookout[postgres]'" in message
