@@ -110,4 +110,3 @@ def hourly(
         why = f" ({'; '.join(reasons[:3])})" if reasons else ""
         raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}{why}")
     return {"as_of": as_of, "results": results, "delivery": delivery}
-
