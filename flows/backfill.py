@@ -1,10 +1,7 @@
 """Deployment entry point (see deployments/prefect.yaml): the backfill flow, with the monitors
-of this project's monitors.yml (or $LOOKOUT_MONITORS) as the run form's dropdown."""
+of this project's monitors.yml (or $LOOKOUT_MONITORS) as the run form's dropdown. The flow
+lives in the package (`lookout.flows.entrypoints`), which `lookout deploy` registers directly."""
 
-import os
-
-from lookout.flows.backfill import build_backfill_flow, monitor_names
-
-backfill = build_backfill_flow(monitor_names(os.environ.get("LOOKOUT_MONITORS", "monitors.yml")))
+from lookout.flows.entrypoints import backfill
 
 __all__ = ["backfill"]

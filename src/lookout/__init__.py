@@ -7,7 +7,8 @@ for window in plan_windows(ctx, monitor, as_of):
     run_window(ctx, monitor, window)
 """
 
-from lookout.config.loader import LookoutConfig, load_config
+from typing import TYPE_CHECKING, Any
+
 from lookout.errors import (
     CheckError,
     ConfigError,
@@ -16,8 +17,11 @@ from lookout.errors import (
     SourceError,
     StoreError,
 )
-from lookout.pipeline import Context, RunResult, plan_windows, run_window
-from lookout.windows import Window
+
+if TYPE_CHECKING:
+    from lookout.config.loader import LookoutConfig, load_config
+    from lookout.pipeline import Context, RunResult, plan_windows, run_window
+    from lookout.windows import Window
 
 __version__ = "0.1.0"
 
@@ -37,3 +41,25 @@ __all__ = [
     "plan_windows",
     "run_window",
 ]
+
+# Imported on first use: `lookout --help` and the CLI's light commands need none of pandas,
+# SciPy or Prefect, which these modules pull in.
+_LAZY = {
+    "LookoutConfig": "lookout.config.loader",
+    "load_config": "lookout.config.loader",
+    "Context": "lookout.pipeline",
+    "RunResult": "lookout.pipeline",
+    "plan_windows": "lookout.pipeline",
+    "run_window": "lookout.pipeline",
+    "Window": "lookout.windows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'lookout' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

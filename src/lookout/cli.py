@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout import cli_backfill, cli_history, cli_init, cli_results, cli_tables
+from lookout import cli_backfill, cli_deploy, cli_history, cli_init, cli_results, cli_tables
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -27,6 +27,50 @@ err_console = Console(stderr=True)
 ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
 MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="show Prefect's per-flow and per-task log lines")
+]
+# Options every command takes, before or after its name; given to a group (`lookout` or
+# `lookout alerts`), they become the defaults of its commands (the command's own option wins).
+SHARED_OPTIONS = ("profiles", "monitors", "target", "verbose")
+
+
+@app.callback()
+def _root(
+    context: typer.Context,
+    profiles: Annotated[
+        Path | None, typer.Option("--profiles", help="profiles.yml (WHERE), for every command")
+    ] = None,
+    monitors: Annotated[
+        Path | None, typer.Option("--monitors", help="monitors.yml (WHAT), for every command")
+    ] = None,
+    target: TargetOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    _pass_down(context)
+
+
+def _pass_down(context: typer.Context) -> None:
+    """The shared options given to this group, as defaults of every command below it."""
+    given = {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in context.params.items()
+        if name in SHARED_OPTIONS
+        and getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+    }
+    if given:
+        context.default_map = _defaults_below(context.command, given, context.default_map or {})
+
+
+def _defaults_below(command: object, given: dict, existing: dict) -> dict:
+    """click's `default_map` for the commands of `command`: `given` for each option a command
+    has, nested for groups."""
+    found = dict(existing)
+    for name, sub in getattr(command, "commands", {}).items():
+        entry = dict(found.get(name) or {})
+        entry.update({k: v for k, v in given.items() if k in {p.name for p in sub.params}})
+        found[name] = _defaults_below(sub, given, entry)
+    return found
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -50,8 +94,10 @@ def validate_config(
         bool, typer.Option(help="also check every mapped column against the live tables")
     ] = False,
 ) -> None:
-    """Check profiles.yml and monitors.yml; every problem is printed with file, line and key."""
+    """Check profiles.yml and monitors.yml: every problem at once, each with file, line,
+    column and key; then the databases' drivers (and with --check-warehouse, the tables)."""
     from lookout.config.loader import load_config
+    from lookout.sources.drivers import MissingDriverError, require_driver
 
     try:
         config = load_config(profiles, monitors, target=target)
@@ -59,31 +105,46 @@ def validate_config(
         for issue in exc.issues:
             err_console.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    if check_warehouse:
-        from lookout.sources.warehouse import Warehouse
-
-        warehouse = Warehouse.from_target(config.target.warehouse)
-        problems = []
+    problems = []
+    for key in ("warehouse", "store"):
         try:
-            for index, monitor in enumerate(config.monitors.monitors):
-                try:
-                    warehouse.check_monitor(monitor, index)
-                except LookoutError as exc:
-                    problems.append(str(exc))
-        finally:
-            warehouse.dispose()
-        if problems:
-            for problem in problems:
-                err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2)
+            require_driver(getattr(config.target, key).url.get_secret_value(), key)
+        except MissingDriverError as exc:
+            problems.append(f"{profiles}: outputs.{config.target_name}.{key}.url: {exc}")
+    if check_warehouse and not problems:
+        problems += _warehouse_problems(config)
+    if problems:
+        for problem in problems:
+            err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     names = ", ".join(m.name for m in config.monitors.monitors)
     rules = sum(len(m.rules) for m in config.monitors.monitors)
+    checked = ", columns checked against the tables" if check_warehouse else ""
     console.print(
-        f"[green]ok[/]: target with warehouse {config.target.warehouse.display_url}, "
-        f"{len(config.monitors.monitors)} monitor(s) ({names}), {rules} rule(s)",
+        f"[green]ok[/]: target {escape(config.target_name)}: warehouse "
+        f"{escape(config.target.warehouse.display_url)}, store "
+        f"{escape(config.target.store.display_url)}; {len(config.monitors.monitors)} "
+        f"monitor(s) ({escape(names)}), {rules} rule(s){checked}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _warehouse_problems(config) -> list[str]:
+    """Every monitor's mapping against the live tables (all of them, not the first failure)."""
+    from lookout.sources.warehouse import Warehouse
+
+    warehouse = Warehouse.from_target(config.target.warehouse)
+    problems = []
+    try:
+        for index, monitor in enumerate(config.monitors.monitors):
+            try:
+                warehouse.check_monitor(monitor, index)
+            except LookoutError as exc:
+                problems.append(str(exc))
+    finally:
+        warehouse.dispose()
+    return problems
 
 
 @app.command()
@@ -95,10 +156,9 @@ def run(
     as_of: Annotated[
         datetime | None, typer.Option(help="process windows complete at this UTC time")
     ] = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run the hourly flow once: every complete window since each monitor's watermark."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from datetime import UTC
 
     from lookout.windows import check_as_of
@@ -108,9 +168,12 @@ def run(
             as_of = check_as_of(as_of, datetime.now(UTC))
         except ValueError as exc:
             raise _fail(f"--as-of: {exc}", 2) from None
+    config = _load(profiles, monitors, target)
+    _chosen_monitors(config, monitor)
+    quiet_prefect(verbose)
+    from lookout.cli_summary import run_summary_line, run_summary_table
     from lookout.flows.hourly import hourly
 
-    _chosen_monitors(_load(profiles, monitors, target), monitor)
     try:
         summary = hourly(
             as_of=as_of,
@@ -123,50 +186,21 @@ def run(
         raise _fail(str(exc), 2) from None
     except LookoutError as exc:
         raise _fail(str(exc)) from None
-    results = summary["results"]
-    console.print(
-        f"{len(results)} window(s), {sum(r.rows for r in results):,} rows, "
-        f"{sum(r.failed_expectations for r in results)} failed check(s) "
-        f"({sum(r.errored_expectations for r in results)} errored), "
-        f"{sum(len(r.alerts_opened) for r in results)} alert(s) opened, "
-        f"{summary['delivery']['sent']} message(s) delivered"
-    )
+    console.print(run_summary_table(summary["results"], "lookout run", console.width))
+    line = run_summary_line(summary["results"], summary["delivery"])
+    console.print(line, highlight=False, soft_wrap=True)
 
 
-HOURLY_CRON = "20 * * * *"  # minute 20: the windows' grace has passed
-NIGHTLY_CRON = "40 2 * * *"
-
-
-def serve_deployments(profiles: Path, monitors: Path, target: str | None) -> list:
-    """The hourly, nightly and backfill deployments for `lookout serve` (same as prefect.yaml)."""
-    from prefect.client.schemas.objects import ConcurrencyLimitConfig
-    from prefect.schedules import Cron
-
-    from lookout.flows.backfill import build_backfill_flow, monitor_names
-    from lookout.flows.hourly import hourly
-    from lookout.flows.nightly import nightly
-
-    params = {"profiles_path": str(profiles), "monitors_path": str(monitors), "target": target}
-    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy="ENQUEUE")
-    scheduled = [
-        flow_.to_deployment(
-            name,
-            schedules=[Cron(cron, timezone="UTC")],
-            parameters=params,
-            concurrency_limit=one_at_a_time,
-            tags=["lookout"],
-        )
-        for flow_, name, cron in (
-            (hourly, "hourly", HOURLY_CRON),
-            (nightly, "nightly", NIGHTLY_CRON),
-        )
-    ]
-    return [
-        *scheduled,
-        build_backfill_flow(monitor_names(monitors)).to_deployment(
-            "backfill", parameters=params, tags=["lookout"]
-        ),
-    ]
+def quiet_prefect(verbose: bool) -> None:
+    """Before Prefect is imported: telemetry off and, unless `verbose`, only its warnings (no
+    line per task run, no temporary-server hint); the command prints one summary instead."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # without PREFECT_API_URL the flow runs against a temporary local API; on a busy machine
+    # it needs longer than Prefect's default to start
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 @app.command()
@@ -182,7 +216,9 @@ def serve(
     from prefect import serve as prefect_serve
 
     _load(profiles, monitors, target)  # a broken config fails here, with its line and column
-    prefect_serve(*serve_deployments(profiles.resolve(), monitors.resolve(), target))
+    from lookout.flows.deployments import build_deployments
+
+    prefect_serve(*build_deployments(profiles.resolve(), monitors.resolve(), target))
 
 
 @app.command()
@@ -247,9 +283,8 @@ def _compare(
     from lookout.compare.releases import compare_releases
     from lookout.services.results import resolve_release
     from lookout.sources.warehouse import Warehouse
-    from lookout.store.results import ResultsStore
 
-    store = ResultsStore.from_target(config.target.store)
+    store = _store(config)
     warehouse = Warehouse.from_target(config.target.warehouse)
     try:
         known = store.release_first_seen(monitor.name)
@@ -338,7 +373,6 @@ def gate(
     from lookout.compare.gate import GatePolicy, check_gate, unchecked
     from lookout.compare.releases import previous_release
     from lookout.config.loader import load_model
-    from lookout.store.results import ResultsStore
 
     try:
         rules = load_model(policy, GatePolicy)
@@ -348,7 +382,7 @@ def gate(
     item = _monitor(config, monitor)
     chosen = baseline or rules.baseline
     if chosen == "previous":
-        store = ResultsStore.from_target(config.target.store)
+        store = _store(config)
         try:
             chosen = previous_release(store, item.name, candidate) or ""
         finally:
@@ -409,7 +443,7 @@ def alerts(
     ] = "firing",
 ) -> None:
     """List alerts from the results store (firing by default)."""
-    context.obj = (profiles, monitors, target)
+    _pass_down(context)
     if context.invoked_subcommand is not None:
         return
     from lookout.demo.report import owner_mentions, runbook_url
@@ -426,21 +460,32 @@ def alerts(
     )
 
 
-def _store(config):
+def _store(config, *, must_exist: bool = True):
+    """The results store; for commands that only read it, one that exists (a SQLite file
+    that is not there is an error, not a new empty store)."""
+    from lookout.store.existing import require_existing_store
     from lookout.store.results import ResultsStore
 
+    if must_exist:
+        target = config.target.store
+        try:
+            require_existing_store(target.url.get_secret_value(), target.display_url)
+        except LookoutError as exc:
+            raise _fail(str(exc), 2) from None
     return ResultsStore.from_target(config.target.store)
 
 
 @alerts_app.command("silence")
 def alerts_silence(
-    context: typer.Context,
     match: Annotated[
         list[str], typer.Option("--match", help="label=glob, e.g. rule=error_rate (repeatable)")
     ],
     duration: Annotated[str, typer.Option("--for", help="how long, e.g. 30m, 4h, 2d")] = "4h",
     comment: Annotated[str, typer.Option(help="why (shown in `lookout alerts silences`)")] = "",
     by: Annotated[str, typer.Option(help="who")] = "",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Hold back the messages of matching alerts for a while (they still change state)."""
     import uuid
@@ -454,10 +499,10 @@ def alerts_silence(
         length = parse_duration(duration)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     now = datetime.now(UTC)
     silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + length, by, comment)
-    store = _store(config)
+    store = _store(config, must_exist=False)  # a silence may come before the first run
     try:
         store.add_silence(silence)
     finally:
@@ -472,10 +517,12 @@ def alerts_silence(
 
 @alerts_app.command("ack")
 def alerts_ack(
-    context: typer.Context,
     alert_id: Annotated[str, typer.Argument(help="the alert's id (a prefix of its fingerprint)")],
     duration: Annotated[str, typer.Option("--for", help="how long, e.g. 4h")] = "4h",
     by: Annotated[str, typer.Option(help="who")] = "",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Acknowledge one firing alert: no reminders or messages for it for a while."""
     import uuid
@@ -490,7 +537,7 @@ def alerts_ack(
         length = parse_duration(duration)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         found = [a for a in store.alerts(state="firing") if a.fingerprint.startswith(alert_id)]
@@ -521,13 +568,17 @@ def alerts_ack(
 
 
 @alerts_app.command("silences")
-def alerts_silences(context: typer.Context) -> None:
+def alerts_silences(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
     """Active silences."""
     from datetime import UTC
 
     from rich.table import Table
 
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         active = store.silences(active_at=datetime.now(UTC))
@@ -547,11 +598,16 @@ def alerts_silences(context: typer.Context) -> None:
 
 
 @alerts_app.command("unsilence")
-def alerts_unsilence(context: typer.Context, silence_id: str) -> None:
+def alerts_unsilence(
+    silence_id: Annotated[str, typer.Argument(help="the silence's id")],
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+) -> None:
     """End a silence now."""
     from datetime import UTC
 
-    config = _load(*context.obj)
+    config = _load(profiles, monitors, target)
     store = _store(config)
     try:
         found = store.expire_silence(silence_id, datetime.now(UTC))
@@ -669,12 +725,15 @@ app.add_typer(reports_app, name="reports")
 
 
 def _load(profiles: Path, monitors: Path, target: str | None):
+    """The config, or exit 2 with its problems; a missing database driver is one line too."""
     from lookout.config.loader import load_config
 
     try:
-        return load_config(profiles, monitors, target=target)
+        config = load_config(profiles, monitors, target=target)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
+    _check_drivers(config)
+    return config
 
 
 @reports_app.command("serve")
@@ -761,7 +820,30 @@ alerts_app.command("stats")(cli_history.stats)
 app.command("backfill")(cli_backfill.backfill)
 app.command("releases")(cli_results.releases)
 app.command("results")(cli_results.results)
+app.command("deploy")(cli_deploy.deploy)
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The `lookout` console script: an error Lookout raises on purpose (a missing driver deep
+    in a command, a store that cannot be read) ends the command with its one line, exit 1,
+    never a traceback."""
+    try:
+        app()
+    except LookoutError as exc:
+        raise SystemExit(_print_error(str(exc), 1)) from None
+
+
+def _print_error(message: str, code: int) -> int:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return code
+
+
+def _check_drivers(config) -> None:
+    """A missing database driver stops the command here, in one line naming the pip extra."""
+    from lookout.sources.drivers import MissingDriverError, require_driver
+
+    try:
+        require_driver(config.target.warehouse.url.get_secret_value(), "warehouse")
+        require_driver(config.target.store.url.get_secret_value(), "store")
+    except MissingDriverError as exc:
+        raise _fail(str(exc), 2) from None

@@ -179,7 +179,8 @@ def test_passwords_never_appear_in_errors_or_reprs(tmp_path):
     text = PROFILES.replace("sqlite:///results.sqlite", "postgresql://u:hunter2secret@db/x")
     target = load_profiles(_write(tmp_path, "profiles.yml", text), environ={"SLACK_BOT_TOKEN": "x"})
     assert "hunter2secret" not in repr(target)
-    assert target.store.display_url == "postgresql://u:***@db/x"
+    # a bare postgresql:// means psycopg 3, the driver of the postgres extra
+    assert target.store.display_url == "postgresql+psycopg://u:***@db/x"
 
 
 def test_validate_config_command(tmp_path):

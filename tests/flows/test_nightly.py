@@ -147,7 +147,7 @@ def test_nightly_rebuilds_the_day_cleans_old_reports_and_delivers(tmp_path, pref
 def test_serve_builds_the_three_deployments(tmp_path):
     from tests.conftest import write_config as write
 
-    from lookout.cli import serve_deployments
+    from lookout.flows.deployments import build_deployments as serve_deployments
 
     write(tmp_path, warehouse="duckdb:///x.duckdb", store=f"sqlite:///{tmp_path}/r.sqlite")
     made = {

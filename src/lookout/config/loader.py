@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
+from sqlalchemy.engine import make_url
 
 from lookout.checks.validation.spec import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.config._routes import (
@@ -135,7 +136,37 @@ def _load_profiles(
         raise ConfigError(_with_secret_issues(literal, exc.issues)) from None
     if literal:
         raise ConfigError(literal)
-    return name, settings
+    return name, resolve_paths(settings, path.absolute().parent)
+
+
+def resolve_paths(target: Target, base: Path) -> Target:
+    """`target` with its relative paths made absolute against `base` (the directory of the
+    profiles.yml that names them), so a command finds the same store and reports from any
+    working directory; bare `postgresql://` and `mysql://` get the pip extra's driver."""
+    from lookout.sources.drivers import default_driver
+
+    def url(value: str) -> str:
+        parsed = make_url(default_driver(value))
+        database = parsed.database or ""
+        local = parsed.get_backend_name() in ("sqlite", "duckdb")
+        if not local or database in ("", ":memory:") or database.startswith(_NOT_A_PATH):
+            return parsed.render_as_string(hide_password=False)
+        if Path(database).is_absolute():
+            return parsed.render_as_string(hide_password=False)
+        return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
+
+    out_dir = target.out_dir if Path(target.out_dir).is_absolute() else str(base / target.out_dir)
+    warehouse = target.warehouse.model_copy(
+        update={"url": SecretStr(url(target.warehouse.url.get_secret_value()))}
+    )
+    store = target.store.model_copy(
+        update={"url": SecretStr(url(target.store.url.get_secret_value()))}
+    )
+    return target.model_copy(update={"warehouse": warehouse, "store": store, "out_dir": out_dir})
+
+
+# SQLite URIs and DuckDB's remote databases are not paths on this machine
+_NOT_A_PATH = ("file:", "md:", "motherduck:", "s3://", "http://", "https://")
 
 
 def _with_secret_issues(secrets: list[ConfigIssue], others: list[ConfigIssue]) -> list[ConfigIssue]:
@@ -194,11 +225,13 @@ def _kind(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _semantic_issues(doc: LocatedYaml, config: MonitorsFile) -> list[ConfigIssue]:
+def _semantic_issues(
+    doc: LocatedYaml, config: MonitorsFile, indexed: list[tuple[int, Monitor]]
+) -> list[ConfigIssue]:
     """Cross-references pydantic cannot see: owners, release fields, cohort columns."""
     issues: list[ConfigIssue] = []
     owners = ", ".join(sorted(config.owners)) or "none declared"
-    for m_index, monitor in enumerate(config.monitors):
+    for m_index, monitor in indexed:
         base: KeyPath = ("monitors", m_index)
         source = monitor.source
         for r_index, field in enumerate(source.release):
@@ -343,20 +376,57 @@ def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> Monit
 def _load_monitors(
     path: Path, environ: Mapping[str, str] | None
 ) -> tuple[LocatedYaml, MonitorsFile]:
-    """The file as parsed (positions, for checks against the profile) and as validated."""
+    """The file as parsed (positions, for checks against the profile) and as validated.
+
+    Every problem in one pass: when some monitors do not validate, the cross-reference checks
+    still run on those that do (with their own indices), so a fix never reveals a new round.
+    """
     doc = load_located_yaml(path)
     literal = literal_secret_issues(doc, MONITORS_SECRETS)  # before rendering: the raw text
+    data: Any = None
     try:
         data = render_env_vars(doc, environ)
         config: MonitorsFile = _validate(doc, data, MonitorsFile)
     except ConfigError as exc:
-        raise ConfigError(_with_secret_issues(literal, exc.issues)) from None
+        partial = _partial_monitors(data)
+        more = _checks(doc, *partial, path.parent) if partial is not None else []
+        seen = {str(issue) for issue in exc.issues}
+        found = exc.issues + [i for i in more if str(i) not in seen]
+        raise ConfigError(_with_secret_issues(literal, found)) from None
     if literal:
         raise ConfigError(literal)
-    issues = _semantic_issues(doc, config)
-    for m_index, monitor in enumerate(config.monitors):
+    issues = _checks(doc, config, list(enumerate(config.monitors)), path.parent)
+    if issues:
+        raise ConfigError(issues)
+    return doc, config
+
+
+def _partial_monitors(data: Any) -> tuple[MonitorsFile, list[tuple[int, Monitor]]] | None:
+    """The owners and the monitors that validate on their own, for the cross-reference checks
+    of a file that failed validation elsewhere; None when there is nothing to check."""
+    if not isinstance(data, dict) or not isinstance(data.get("monitors"), list):
+        return None
+    valid: list[tuple[int, Monitor]] = []
+    for index, item in enumerate(data["monitors"]):
+        try:
+            valid.append((index, Monitor.model_validate(item)))
+        except (ValidationError, ValueError, TypeError):
+            continue
+    raw_owners = data.get("owners")
+    owners = dict.fromkeys(raw_owners, None) if isinstance(raw_owners, dict) else {}
+    if not valid:
+        return None
+    return MonitorsFile.model_construct(owners=owners, monitors=[m for _, m in valid]), valid
+
+
+def _checks(
+    doc: LocatedYaml, config: MonitorsFile, indexed: list[tuple[int, Monitor]], base_dir: Path
+) -> list[ConfigIssue]:
+    """Cross-references and expectations of the monitors in `indexed` (index in the file)."""
+    issues = _semantic_issues(doc, config, indexed)
+    for m_index, monitor in indexed:
         base: KeyPath = ("monitors", m_index)
-        found, names = _validation_issues(doc, monitor, base, path.parent)
+        found, names = _validation_issues(doc, monitor, base, base_dir)
         issues.extend(found)
         for r_index, rule in enumerate(monitor.rules):
             if not rule.metric.startswith("validation."):
@@ -372,9 +442,7 @@ def _load_monitors(
                         f"no expectation named {name!r} (expectations: {listed})",
                     )
                 )
-    if issues:
-        raise ConfigError(issues)
-    return doc, config
+    return issues
 
 
 @dataclass(frozen=True)
@@ -385,6 +453,7 @@ class LookoutConfig:
     monitors: MonitorsFile
     # where monitors.yml lives: relative paths in it (validation.suite_file) start there
     monitors_dir: Path = Path(".")
+    target_name: str = ""  # the profile target chosen (`--target`, LOOKOUT_TARGET, `target:`)
 
     def monitor(self, name: str) -> Monitor:
         return self.monitors.monitor(name)
@@ -416,4 +485,4 @@ def load_config(
     issues = route_target_issues(doc, monitors_file, settings, target_name)
     if issues:
         raise ConfigError(issues)
-    return LookoutConfig(settings, monitors_file, monitors_path.parent)
+    return LookoutConfig(settings, monitors_file, monitors_path.parent, target_name)

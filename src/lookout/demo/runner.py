@@ -81,7 +81,13 @@ def prepare_demo(directory: Path, *, fresh: bool = False) -> tuple[LookoutConfig
     directory.mkdir(parents=True, exist_ok=True)
     for name in _CONFIG_FILES:
         if not (directory / name).exists():
-            shutil.copyfile(config_dir() / name, directory / name)
+            text = (config_dir() / name).read_text()
+            # paths resolve against the file: the copy's home is its own directory, so
+            # `lookout alerts` or `compare` run inside it find this store
+            text = text.replace(
+                "env_var('LOOKOUT_HOME', 'lookout-demo')", "env_var('LOOKOUT_HOME', '.')"
+            )
+            (directory / name).write_text(text)
     os.environ["LOOKOUT_HOME"] = str(directory)
     config = load_config(directory / "profiles.yml", directory / "monitors.yml", target="dev")
     warehouse_path = directory / "warehouse.duckdb"

@@ -20,6 +20,7 @@ from lookout.errors import LookoutError
 from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.tasks import (
     deliver_task,
+    failure_reason,
     fan_out,
     limited_context,
     plan_task,
@@ -72,6 +73,7 @@ def hourly(
         as_of = scheduled_start()
     ctx = limited_context(Context.from_config(config))
     failures: list[str] = []
+    reasons: list[str] = []  # what Lookout's own errors said, once each
     try:
         jobs: list[tuple[Monitor, Window]] = []
         for monitor in chosen:
@@ -79,6 +81,9 @@ def hourly(
             if not planned.is_completed():
                 # e.g. the warehouse is down: other monitors and the delivery still run
                 failures.append(f"{monitor.name} (planning failed)")
+                reason = failure_reason(planned)
+                if reason is not None and reason not in reasons:
+                    reasons.append(reason)
                 continue
             jobs += [(monitor, window) for window in planned.result()]
         within = notify_within or config.monitors.alerting.notify_within
@@ -90,6 +95,7 @@ def hourly(
             if line:
                 logger.info(line)
         failures += ran.failures
+        reasons += [r for r in ran.reasons if r not in reasons]
         delivery = deliver_task(ctx)
         pages = reports_task(ctx, chosen, as_of, return_state=True)
         if not pages.is_completed():
@@ -111,5 +117,6 @@ def hourly(
         len(failures),
     )
     if failures:
-        raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}")
+        why = f" ({'; '.join(reasons[:3])})" if reasons else ""
+        raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}{why}")
     return {"as_of": as_of, "results": results, "delivery": delivery}

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import allow_failure, task
 from prefect.cache_policies import NO_CACHE
@@ -182,6 +183,16 @@ class FanOut:
 
     results: list[RunResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # distinct, from Lookout's own errors
+
+
+def failure_reason(state: Any) -> str | None:
+    """The first line of a failed task's error when it is one of Lookout's own (they name what
+    to do, e.g. the pip extra of a missing driver, and never carry secrets); else None."""
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, LookoutError) and str(error):
+        return str(error).splitlines()[0]
+    return None
 
 
 def needs_time_order(monitor: Monitor) -> bool:
@@ -230,6 +241,11 @@ def fan_out(
             out.results.append(future.result())
         else:
             out.failures.append(f"{monitor.name} {window.label}")
+            reason = failure_reason(state)
+            if reason is not None:  # the window is named already
+                reason = reason.removeprefix(f"{monitor.name} {window.label}: ")
+            if reason is not None and reason not in out.reasons:
+                out.reasons.append(reason)
         finished += 1
         if callable(on_done):
             try:

@@ -37,7 +37,7 @@ from lookout.connections import ConnectSettings, engine_arguments
 from lookout.errors import LookoutError
 from lookout.services.init import Traffic, choose_time_column
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
-from lookout.sources.dialects import Dialect, dialect_for
+from lookout.sources.drivers import MissingDriverError, default_driver, require_driver
 
 __all__ = [
     "DETAIL_PAGES",
@@ -90,40 +90,26 @@ class TableRead:
     display_url: str
 
 
-_DRIVER_HINTS = {
-    "psycopg2": "postgresql:// means psycopg2; install psycopg 3 with "
-    "pip install 'lookout[postgres]' and write postgresql+psycopg://",
-    "psycopg": "pip install 'lookout[postgres]'",
-    "MySQLdb": "pip install mysqlclient (or pymysql and write mysql+pymysql://)",
-    "pymysql": "pip install pymysql",
-}
-
-
 def open_engine(url: str, settings: ConnectSettings = INIT_SETTINGS) -> Engine:
     """The warehouse engine, read-only; a missing driver or a bad URL is one clear line."""
     try:
+        url = default_driver(url)  # postgresql:// is psycopg 3, as the postgres extra installs
         parsed = make_url(url)
     except Exception:
         raise InitError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
     display = parsed.render_as_string(hide_password=True)
     try:
+        require_driver(parsed, "warehouse")  # one line naming the pip extra
+    except MissingDriverError as exc:
+        raise InitError(str(exc)) from None
+    try:
         final, options = engine_arguments(url, settings)
-    except ValueError:  # a driver that takes no session settings: no timeouts then
+    except ValueError:  # a driver that takes no session settings: no timeouts, no read-only
         final, options = engine_arguments(
-            url, replace(settings, lock_timeout=None, statement_timeout=None)
+            url, replace(settings, lock_timeout=None, statement_timeout=None, read_only=False)
         )
     try:
         engine = sa.create_engine(final, **options)
-    except ImportError as exc:
-        module = getattr(exc, "name", None) or str(exc)
-        hint = _DRIVER_HINTS.get(module, f"pip install {module}")
-        raise InitError(
-            f"warehouse {display}: driver not installed (No module named {module!r}): {hint}"
-        ) from None
-    except sa.exc.NoSuchModuleError as exc:
-        raise InitError(
-            f"warehouse {display}: {exc} (is its SQLAlchemy dialect installed?)"
-        ) from None
     except sa.exc.ArgumentError as exc:
         raise InitError(f"warehouse {display}: {exc}") from None
     dialect_for(engine).configure_engine(engine, settings)  # session settings (MySQL)

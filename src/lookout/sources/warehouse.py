@@ -40,6 +40,7 @@ from lookout.errors import SourceError
 from lookout.sources.column_types import role_problems, sql_matches
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
+from lookout.sources.drivers import require_driver
 from lookout.windows import Window, as_utc
 
 __all__ = [
@@ -113,6 +114,7 @@ class Warehouse:
     def engine(self) -> Engine:
         if self._engine is None:
             url, options = engine_arguments(self._url, self.settings)
+            require_driver(url, "warehouse")  # one line naming the pip extra, not an ImportError
             self._engine = sa.create_engine(url, pool_pre_ping=True, **options)
             self.capabilities.configure_engine(self._engine, self.settings)
             if self.capabilities is GENERIC:

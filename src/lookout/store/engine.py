@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments, explain_timeouts, seconds
 from lookout.errors import StoreError
+from lookout.sources.drivers import require_driver
 
 __all__ = ["MIGRATIONS", "MonitorLocks", "lock_key", "make_engine", "migrate"]
 
@@ -30,6 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def make_engine(url: str, settings: ConnectSettings, display_url: str) -> Engine:
     url, options = engine_arguments(url, settings)
+    require_driver(url, "store")  # one line naming the pip extra, not an ImportError
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

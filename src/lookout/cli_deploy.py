@@ -1,0 +1,137 @@
+"""`lookout deploy`: register the hourly, nightly and backfill deployments of the project in
+the current directory with a Prefect API, on a process work pool.
+
+Self-contained like `cli_init` (its own console and error helper); `lookout.cli` registers it
+in one line. Prefect is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["deploy"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+NO_API = (
+    "PREFECT_API_URL is not set: deployments need a Prefect server that stays up. Start one "
+    "(`prefect server start`) and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, or "
+    "`prefect config set PREFECT_API_URL=...`"
+)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def deploy(
+    pool: Annotated[str, typer.Option("--pool", help="process work pool (made if missing)")] = (
+        "lookout"
+    ),
+    profiles: Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")] = Path(
+        "profiles.yml"
+    ),
+    monitors: Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")] = Path(
+        "monitors.yml"
+    ),
+    target: Annotated[
+        str | None, typer.Option("--target", help="profile target the runs use")
+    ] = None,
+) -> None:
+    """Register the hourly and nightly schedules and the backfill deployment of this project
+    with the Prefect API at PREFECT_API_URL; a worker (`prefect worker start --pool P`) on a
+    machine with Lookout installed then runs them in this directory."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api.url
+    if not api:  # Prefect would start a temporary server that is gone when this command ends
+        raise _fail(NO_API)
+    from lookout.config.loader import load_config
+    from lookout.errors import ConfigError, LookoutError
+
+    profiles, monitors = profiles.resolve(), monitors.resolve()
+    try:
+        load_config(profiles, monitors, target=target)  # a broken config fails here, located
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    project = Path.cwd().resolve()
+    try:
+        made_pool = _ensure_pool(pool)
+        ids = _register(profiles, monitors, target, project, pool)
+    except LookoutError as exc:
+        raise _fail(str(exc), 1) from None
+    if made_pool:
+        console.print(f"created work pool {escape(pool)} (process)", highlight=False)
+    _report(ids, api, pool, project)
+
+
+def _ensure_pool(name: str) -> bool:
+    """Make the process work pool unless it exists; True when it was made."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    from lookout.errors import LookoutError
+
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_work_pool(name)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(
+                WorkPoolCreate(name=name, type="process", base_job_template=template)
+            )
+            return True
+    if found.type != "process":
+        raise LookoutError(
+            f"work pool {name!r} is of type {found.type!r}; `lookout deploy` needs a process "
+            "pool (choose another with --pool)"
+        )
+    return False
+
+
+def _register(
+    profiles: Path, monitors: Path, target: str | None, project: Path, pool: str
+) -> list[tuple[str, str]]:
+    from prefect import deploy as prefect_deploy
+
+    from lookout.flows.deployments import build_deployments
+
+    made = build_deployments(profiles, monitors, target, project_dir=project)
+    ids = prefect_deploy(
+        *made,
+        work_pool_name=pool,
+        build=False,
+        push=False,
+        print_next_steps_message=False,
+        ignore_warnings=True,
+    )
+    return [(f"{d.flow_name}/{d.name}", str(i)) for d, i in zip(made, ids, strict=True)]
+
+
+def _report(ids: list[tuple[str, str]], api: str, pool: str, project: Path) -> None:
+    from rich.table import Table
+
+    table = Table("deployment", "id", title=f"Deployed to {api}", title_justify="left")
+    for name, deployment_id in ids:
+        table.add_row(escape(name), deployment_id)
+    console.print(table)
+    console.print(
+        f"runs start in {escape(str(project))}. Start a worker where Lookout is installed:\n"
+        f"  PREFECT_API_URL={escape(api)} prefect worker start --pool {escape(pool)}\n"
+        "a backfill: the Prefect UI's Run form of lookout-backfill/backfill, or "
+        "`prefect deployment run lookout-backfill/backfill -p start=... -p end=...`",
+        highlight=False,
+        soft_wrap=True,
+    )
