@@ -37,6 +37,7 @@ from lookout.connections import ConnectSettings, engine_arguments
 from lookout.errors import LookoutError
 from lookout.services.init import Traffic, choose_time_column
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
+from lookout.sources.dialects import Dialect, dialect_for
 from lookout.sources.drivers import MissingDriverError, default_driver, require_driver
 
 __all__ = [
