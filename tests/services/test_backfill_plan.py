@@ -52,3 +52,20 @@ def test_a_range_is_checked_for_every_monitor(tmp_path):
         check_range([monitor], T0 - 48 * H, T0 - 24 * H, now)
     with pytest.raises(ValueError, match=r"more than window\.max_backfill_windows"):
         check_range([monitor], T0, T0 + 365 * 24 * H, now)
+
+
+def test_a_listener_that_fails_never_fails_the_run(caplog):
+    from lookout.services.backfill import BackfillPlan, announce, listening
+
+    class Broken:
+        def planned(self, plan):
+            raise RuntimeError("terminal gone")
+
+        progressed = finished = planned
+
+    announce().planned(BackfillPlan())  # nobody listens: nothing happens
+    with listening(Broken()):
+        announce().planned(BackfillPlan())
+        announce().finished(BackfillOutcome(run=0, skipped=0))
+    assert "backfill listener failed (planned)" in caplog.text
+    assert "backfill listener failed (finished)" in caplog.text

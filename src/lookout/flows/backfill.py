@@ -163,15 +163,13 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         try:
             plan = plan_backfill(ctx.store, chosen, start, end, as_of, force)
             jobs = plan.jobs
-            if listener is not None:
-                listener.planned(plan)
+            listener.planned(plan)
             progress_id = create_progress_artifact(
                 0.0, description=f"backfill: 0 of {len(jobs)} windows"
             )
 
             def progress(finished: int, total: int) -> None:
-                if listener is not None:
-                    listener.progressed(finished, total)
+                listener.progressed(finished, total)
                 update_progress_artifact(
                     progress_id,
                     100.0 * finished / total,
@@ -207,8 +205,7 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
             rows=sum(r.rows for r in ran.results),
         )
         logger.info("backfill: %s", outcome.describe())
-        if listener is not None:
-            listener.finished(outcome)
+        listener.finished(outcome)
         if ran.failures:
             failed = ", ".join(ran.failures[:10])
             raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")

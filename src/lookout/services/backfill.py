@@ -8,6 +8,7 @@ bar); the flow announces to whoever listens in this context, and to nobody other
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,6 +18,8 @@ from typing import Protocol
 
 from lookout.config.models import Monitor
 from lookout.windows import Window, as_utc, floor_time, windows_between
+
+log = logging.getLogger("lookout.flows")
 
 __all__ = [
     "BackfillListener",
@@ -163,6 +166,29 @@ def listening(listener: BackfillListener) -> Iterator[None]:
         _LISTENER.reset(token)
 
 
-def announce() -> BackfillListener | None:
-    """The listener of this context, if any (the flow calls it; a view never fails a run)."""
-    return _LISTENER.get()
+def announce() -> BackfillListener:
+    """The listener of this context (a no-op when nobody listens). A listener that raises is
+    logged and ignored: a view never fails a run."""
+    return _Guarded(_LISTENER.get())
+
+
+class _Guarded:
+    def __init__(self, inner: BackfillListener | None) -> None:
+        self.inner = inner
+
+    def _tell(self, method: str, *args: object) -> None:
+        if self.inner is None:
+            return
+        try:
+            getattr(self.inner, method)(*args)
+        except Exception:
+            log.warning("backfill listener failed (%s)", method, exc_info=True)
+
+    def planned(self, plan: BackfillPlan) -> None:
+        self._tell("planned", plan)
+
+    def progressed(self, finished: int, total: int) -> None:
+        self._tell("progressed", finished, total)
+
+    def finished(self, outcome: BackfillOutcome) -> None:
+        self._tell("finished", outcome)
