@@ -45,6 +45,7 @@ VARIANTS = {
         '["200", 201]',
     ),
     "text status, text feedback": ("status_text", "[200, 201]", "fb_text", "[DOWN]", "[200, 201]"),
+    "bool status, quoted int thumbs": ("ok_bool", '["yes"]', "fb_int", '["-1"]', "[true]"),
 }
 
 
@@ -62,6 +63,7 @@ def _frame() -> pd.DataFrame:
             "app_version": pd.array([3 if i % 3 else 4 for i in range(N)], dtype="Int64"),
             "status_int": pd.array(status, dtype="Int64"),
             "status_text": [None if s is None else str(s) for s in status],
+            "ok_bool": pd.array([None if s is None else s < 300 for s in status], "boolean"),
             "fb_int": pd.array([None if d is None else (-1 if d else 1) for d in down], "Int64"),
             # thumbs up as a boolean: false is the negative one
             "fb_bool": pd.array([None if d is None else not d for d in down], dtype="boolean"),

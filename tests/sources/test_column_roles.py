@@ -131,3 +131,42 @@ def test_a_run_refuses_the_same_config_before_it_reads(project):
     assert 'monitors[0].source.ok_statuses[1]: "abc" is not an integer' in str(caught.value)
     expected = len(EXPECTED) - 1 - (dialect == "sqlite")  # latency: one line; SQLite: text ts
     assert len(str(caught.value).splitlines()) == expected
+
+
+def test_defaults_that_fit_no_value_of_the_column_are_refused_too(tmp_path):
+    """An integer status with the default ok_statuses ([ok, success]) would make every record
+    an error, a boolean thumbs column with the default negative_feedback none negative."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, _frame())
+    engine.dispose()
+    monitors = BAD.format(schema_line="")
+    for line in (
+        "        ingested_at: logged_day\n",
+        "        latency_ms: created_at\n",
+        "        is_fallback: fallback_word\n",
+        '      ok_statuses: [200, "abc", 201]\n',
+        "      negative_feedback: [-1]\n",
+        '    validation:\n      statuses: [200, "2xx"]\n',
+    ):
+        assert line in monitors
+        monitors = monitors.replace(line, "")
+    monitors = monitors.replace("app_version, build]", "app_version]")
+    (tmp_path / "monitors.yml").write_text(monitors)
+    (tmp_path / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store="sqlite://", out_dir=tmp_path / "out")
+    )
+    config = load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
+    warehouse = Warehouse(url)
+    try:
+        with pytest.raises(SourceError) as caught:
+            warehouse.check_monitor(config.monitors.monitors[0], 0)
+    finally:
+        warehouse.dispose()
+    assert str(caught.value).splitlines() == [
+        'monitors.yml: monitors[0].source.ok_statuses: none of "ok", "success" (the default) '
+        "can be a value of integer column 'status'; list its values (e.g. [200, 201])",
+        'monitors.yml: monitors[0].source.negative_feedback: none of "thumbs_down", "negative", '
+        "\"-1\" (the default) can be a value of boolean column 'thumbs_up'; list its values "
+        "(e.g. [false])",
+    ]

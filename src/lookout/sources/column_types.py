@@ -176,8 +176,9 @@ def role_problems(
         statuses = monitor.validation.statuses
         if statuses and not monitor.validation.expectations:
             values("validation.statuses", "status", statuses, False)
-    if "feedback" in source.columns and "negative_feedback" in explicit:
-        values("source.negative_feedback", "feedback", source.negative_feedback, False)
+    if "feedback" in source.columns:  # the default words and -1 fit no boolean column
+        default = "negative_feedback" not in explicit
+        values("source.negative_feedback", "feedback", source.negative_feedback, default)
     for position, spec in enumerate(monitor.validation.expectations):
         if spec.kind == "in_set":
             path = f"validation.expectations[{position}].values"
