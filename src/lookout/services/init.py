@@ -309,8 +309,8 @@ def _release_notes(mapping: dict[str, str], notes: list[str]) -> None:
     column = mapping.get("prompt_version")
     if column is not None and normalized_name(column) != "prompt_version":
         notes.append(
-            f"release: {column} is mapped as prompt_version (release fields are canonical "
-            "fields today); once any column may make the release, write "
+            f"release: {column} is mapped as prompt_version, so a release reads "
+            f"<model>@<{column}>; `release:` may name any columns instead, e.g. "
             f"release: [{mapping.get('model_version', '<model column>')}, {column}]"
         )
     if not mapping.keys() & {"model_version", "prompt_version"}:
