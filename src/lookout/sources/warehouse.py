@@ -695,7 +695,7 @@ def _measures(
 
     out: list[sa.ColumnElement[Any]] = [sa.func.count().label("n")]
     if "status" in mapped:
-        status = sa.cast(col("status"), sa.String)
+        status = caps.as_text(col("status"))
         out.append(sa.func.count(col("status")).label("status_n"))
         out.append(
             count_if(sa.and_(status.isnot(None), status.notin_(settings.ok_statuses))).label(
@@ -710,7 +710,7 @@ def _measures(
         out.append(count_if(number("retry_count") > 0).label("retried"))
     if "feedback" in mapped:
         negatives = [value.lower() for value in settings.negative_feedback]
-        feedback = sa.func.lower(sa.cast(col("feedback"), sa.String))
+        feedback = sa.func.lower(caps.as_text(col("feedback")))
         out.append(sa.func.count(col("feedback")).label("feedback_n"))
         out.append(count_if(feedback.in_(negatives)).label("negative_feedback"))
     for prefix, field in _quantile_fields(source):
