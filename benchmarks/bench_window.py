@@ -2,6 +2,8 @@
 
 `--backend mysql` loads the same table into a fresh MariaDB/MySQL database (`--mysql-url`,
 dropped afterwards) and measures the same paths there: pushdown uses window-function quantiles.
+`--backend clickhouse` loads it into chDB (in-process ClickHouse, the `chdb` extra) in the
+temporary directory.
 
 The window runs without its optional stages (validation, drift, evaluators: each has a
 benchmark of its own; `bench_hourly.py` runs them all end to end).
@@ -121,6 +123,30 @@ def load_mysql(duck_path: Path, url: str) -> str:
     return target.render_as_string(hide_password=False)
 
 
+def load_clickhouse(duck_path: Path) -> str:
+    """Copy the DuckDB table into a chDB directory beside it (Parquet in between); returns
+    its SQLAlchemy URL."""
+    import duckdb
+    import sqlalchemy as sa
+
+    parquet = duck_path.with_suffix(".parquet")
+    conn = duckdb.connect(str(duck_path), read_only=True)
+    conn.execute(f"COPY app_requests TO '{parquet}' (FORMAT parquet)")
+    conn.close()
+    url = f"clickhousedb:///default?dsn=chdb:///{duck_path.parent / 'chdb'}"
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        c.execute(
+            sa.text(
+                "CREATE TABLE app_requests ENGINE = MergeTree ORDER BY event_time "
+                f"AS SELECT * FROM file('{parquet}', Parquet)"
+            )
+        )
+    engine.dispose()
+    parquet.unlink()
+    return url
+
+
 def drop_mysql(url: str) -> None:
     import sqlalchemy as sa
 
@@ -205,7 +231,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="write the results here (for run_all.py)")
-    parser.add_argument("--backend", choices=("duckdb", "mysql"), default="duckdb")
+    parser.add_argument("--backend", choices=("duckdb", "mysql", "clickhouse"), default="duckdb")
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/test")
     parser.add_argument("--child")
     parser.add_argument("--data")
@@ -221,13 +247,17 @@ def main() -> None:
         warehouse = None
         if args.backend == "mysql":
             warehouse = load_mysql(data_dir / "warehouse.duckdb", args.mysql_url)
+        elif args.backend == "clickhouse":
+            warehouse = load_clickhouse(data_dir / "warehouse.duckdb")
         print(f"built {args.rows:,} rows in {time.perf_counter() - started:.1f}s")
         try:
             samples = _measure_all(data_dir, warehouse, args.repeats)
         finally:
-            if warehouse is not None:
+            if args.backend == "mysql" and warehouse is not None:
                 drop_mysql(warehouse)
-        label = "DuckDB" if warehouse is None else "MariaDB"
+        label = {"duckdb": "DuckDB", "mysql": "MariaDB", "clickhouse": "ClickHouse (chDB)"}[
+            args.backend
+        ]
         kinds = tuple(samples)
         base = statistics.median(s["seconds"] for s in samples["bare_select"])
         print(

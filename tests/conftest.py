@@ -191,6 +191,8 @@ def write_table(
             target = f'"{schema}"."{table}"' if schema else f'"{table}"'
             raw.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM frame_view")
             raw.unregister("frame_view")
+    elif engine.dialect.name == "clickhousedb":
+        _write_clickhouse(engine, frame, table)
     elif engine.dialect.name in ("mysql", "mariadb"):
         # DATETIME keeps whole seconds unless asked for microseconds
         from sqlalchemy.dialects.mysql import DATETIME
@@ -201,6 +203,63 @@ def write_table(
         frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False, dtype=times)
     else:
         frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False)
+
+
+def _clickhouse_type(column: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return "DateTime64(6)"
+    if pd.api.types.is_bool_dtype(column):
+        return "Bool"
+    if pd.api.types.is_integer_dtype(column):
+        return "Nullable(Int64)"
+    if pd.api.types.is_float_dtype(column):
+        return "Nullable(Float64)"
+    present = column.dropna()
+    if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
+        return "Nullable(Bool)"  # booleans with gaps (an object column)
+    return "Nullable(String)"
+
+
+def _write_clickhouse(engine: sa.Engine, frame: pd.DataFrame, table: str) -> None:
+    """A MergeTree table of `frame`'s columns (the dialect's CREATE TABLE needs an engine)."""
+    columns = ", ".join(f"`{name}` {_clickhouse_type(frame[name])}" for name in frame)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS `{table}`"))
+        conn.execute(
+            sa.text(f"CREATE TABLE `{table}` ({columns}) ENGINE = MergeTree ORDER BY tuple()")
+        )
+        client = conn.connection.driver_connection.client
+        values = frame.astype(object).where(frame.notna(), None)
+        client.insert(table, values.values.tolist(), column_names=list(frame.columns))
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chDB runs one embedded server per process, on one path: tests share it."""
+    try:
+        import chdb  # noqa: F401
+        import clickhouse_connect  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("chdb and clickhouse-connect are required under CI (the `chdb` extra)")
+        pytest.skip("chdb not installed (pip install -e '.[chdb]')")
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture
+def chdb_url(chdb_path: Path) -> Iterator[str]:
+    """A fresh database in the process's chDB (in-process ClickHouse), as a SQLAlchemy URL."""
+    name = f"lk_{uuid.uuid4().hex[:10]}"
+    base = f"clickhousedb:///{{}}?dsn=chdb:///{chdb_path}"
+    admin = sa.create_engine(base.format("default"))
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}`"))
+    try:
+        yield base.format(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
 
 
 def postgres_available() -> bool:

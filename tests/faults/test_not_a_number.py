@@ -106,6 +106,8 @@ def _load(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple
         url, schema = f"duckdb:///{tmp_path / 'wh.duckdb'}", None
     elif backend == "mysql":
         url, schema = request.getfixturevalue("mysql_database"), None
+    elif backend == "clickhouse":
+        url, schema = request.getfixturevalue("chdb_url"), None
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
@@ -141,6 +143,7 @@ BACKENDS = [
     pytest.param("sqlite", "off", "off", id="sqlite"),
     pytest.param("postgresql", "on", "on", id="postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", "on", "on", id="mysql", marks=pytest.mark.mysql),
+    pytest.param("clickhouse", "on", "off", id="clickhouse", marks=pytest.mark.clickhouse),
 ]
 
 

@@ -15,13 +15,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.conftest import write_table
 from tests.fixtures.init_tables import END, load_requests, requests_frame
 from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.config.loader import load_config, load_monitors
 
-DIALECTS = ["postgresql", "sqlite", "duckdb", pytest.param("mysql", marks=pytest.mark.mysql)]
+DIALECTS = [
+    "postgresql",
+    "sqlite",
+    "duckdb",
+    pytest.param("mysql", marks=pytest.mark.mysql),
+    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+]
 
 
 def _cli(*args: str):
@@ -45,6 +52,13 @@ def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
         load_requests(engine, frame, schema=schema, aware=True)  # timestamptz
         engine.dispose()
         yield pg_url, f"{schema}.requests"
+        return
+    if dialect == "clickhouse":  # a MergeTree table: the DDL needs an engine clause
+        url = request.getfixturevalue("chdb_url")
+        engine = sa.create_engine(url)
+        write_table(engine, frame, table="requests")
+        engine.dispose()
+        yield url, "requests"
         return
     if dialect == "mysql":
         url = request.getfixturevalue("mysql_database")

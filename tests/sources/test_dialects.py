@@ -15,6 +15,7 @@ from tests.sources import generic_dialect
 
 from lookout.pipeline import Context, run_window
 from lookout.sources.dialects import GENERIC, dialect_for
+from lookout.sources.dialects.clickhouse import ClickHouse
 from lookout.sources.dialects.duckdb import DuckDB
 from lookout.sources.dialects.mysql import MySQL
 from lookout.sources.dialects.postgresql import PostgreSQL
@@ -34,6 +35,8 @@ WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
         ("sqlite:///wh.sqlite", SQLite),
         ("mysql+pymysql://root@127.0.0.1/test", MySQL),
         ("mariadb+pymysql://root@127.0.0.1/test", MySQL),
+        ("clickhousedb:///lk?dsn=chdb:///tmp/chdb", ClickHouse),
+        ("clickhousedb://default@127.0.0.1:8123/db", ClickHouse),
     ],
 )
 def test_each_engine_resolves_to_its_module(url, expected):

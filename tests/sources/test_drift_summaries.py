@@ -141,6 +141,7 @@ BACKENDS = [
     "sqlite",
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
+    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
 ]
 
 
@@ -153,6 +154,8 @@ def loaded(request: pytest.FixtureRequest, tmp_path: Path):
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
     elif request.param == "mysql":
         url = request.getfixturevalue("mysql_database")
+    elif request.param == "clickhouse":
+        url = request.getfixturevalue("chdb_url")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame()
@@ -160,7 +163,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path: Path):
     write_table(engine, frame, table="requests", schema=schema)
     engine.dispose()
     warehouse = Warehouse(url)
-    assert warehouse.dialect == request.param
+    assert warehouse.dialect == {"clickhouse": "clickhousedb"}.get(request.param, request.param)
     yield warehouse, make_monitor(schema), frame
     warehouse.dispose()
 
@@ -332,6 +335,8 @@ def test_a_logged_number_that_is_not_a_number_is_missing_never_zero(request, tmp
         url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
     elif backend == "mysql":
         url = request.getfixturevalue("mysql_database")
+    elif backend == "clickhouse":
+        url = request.getfixturevalue("chdb_url")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame(n=300, seed=3)

@@ -26,6 +26,8 @@ def _warehouse(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tup
         return f"sqlite:///{tmp_path / 'wh.sqlite'}", None
     if kind == "mysql":
         return request.getfixturevalue("mysql_database"), None
+    if kind == "clickhouse":
+        return request.getfixturevalue("chdb_url"), None
     url, schema = request.getfixturevalue("pg_schema")
     return url, schema
 
@@ -35,6 +37,7 @@ BACKENDS = [
     "sqlite",
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
+    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
 ]
 
 

@@ -11,7 +11,7 @@ stages configured values in the column's type, so SQL compares integers with int
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
@@ -198,15 +198,16 @@ def sql_matches(
     values: Sequence[ConfiguredValue],
     *,
     fold_case: bool = False,
+    as_text: Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]] | None = None,
 ) -> sa.ColumnElement[bool]:
     """`column IN (values)` with the values typed for the column (integers for an integer
     column, booleans for a boolean one), as `lookout.core.values.matches` compares them in
     pandas; text compared without case when `fold_case`. Values that cannot be of the
-    column's type match nothing."""
+    column's type match nothing. `as_text` is the engine's cast to text (`Dialect.as_text`)."""
     kind = value_kind(type_)
     typed = list(coerce_all(values, kind)[0]) if kind is not None else list(values)
     if kind is None:  # an untyped column (SQLite): compare as text, as value_key does
-        column = sa.cast(column, sa.String)
+        column = as_text(column) if as_text is not None else sa.cast(column, sa.String)
         typed = [value_key(v) for v in typed]
     if not typed:
         return sa.false()

@@ -34,6 +34,7 @@ EXTRAS: dict[str, Extra] = {
     "mariadb": Extra("mysql", "pymysql"),
     "snowflake": Extra("snowflake", "snowflake"),
     "clickhouse": Extra("clickhouse", "native"),
+    "clickhousedb": Extra("clickhouse", "connect"),  # clickhouse-connect's dialect
 }
 
 
@@ -46,7 +47,7 @@ def default_driver(url: str) -> str:
     `postgresql+psycopg://`, `mysql://` -> `mysql+pymysql://`); other URLs unchanged."""
     parsed = make_url(url)
     extra = EXTRAS.get(parsed.drivername)
-    if extra is None or parsed.drivername in ("snowflake", "clickhouse"):
+    if extra is None or parsed.drivername in ("snowflake", "clickhouse", "clickhousedb"):
         return url
     return parsed.set(drivername=f"{parsed.drivername}+{extra.driver}").render_as_string(
         hide_password=False
@@ -74,7 +75,9 @@ def _advice(parsed: URL) -> str:
     if extra is None:
         return "install the SQLAlchemy dialect and driver for it"
     install = f"pip install 'lookout[{extra.name}]'"
+    if backend == "clickhouse":  # the extra installs clickhouse-connect, whose dialect this is
+        return f"{install} and use clickhousedb://"
     driver = parsed.drivername.partition("+")[2]
-    if driver in (extra.driver, "") or backend in ("snowflake", "clickhouse"):
+    if driver in (extra.driver, "") or backend in ("snowflake", "clickhousedb"):
         return install
     return f"{install} and use {backend}+{extra.driver}:// (or install the {driver} package)"

@@ -709,7 +709,9 @@ def _measures(
 
     out: list[sa.ColumnElement[Any]] = [sa.func.count().label("n")]
     if "status" in mapped:
-        ok = sql_matches(col("status"), col("status").type, settings.ok_statuses)
+        ok = sql_matches(
+            col("status"), col("status").type, settings.ok_statuses, as_text=caps.as_text
+        )
         out.append(sa.func.count(col("status")).label("status_n"))
         out.append(count_if(sa.and_(col("status").isnot(None), sa.not_(ok))).label("errors"))
     if "is_fallback" in mapped:
@@ -720,7 +722,13 @@ def _measures(
         out.append(count_if(number("retry_count") > 0).label("retried"))
     if "feedback" in mapped:
         feedback = col("feedback")
-        negative = sql_matches(feedback, feedback.type, settings.negative_feedback, fold_case=True)
+        negative = sql_matches(
+            feedback,
+            feedback.type,
+            settings.negative_feedback,
+            fold_case=True,
+            as_text=caps.as_text,
+        )
         out.append(sa.func.count(feedback).label("feedback_n"))
         out.append(count_if(negative).label("negative_feedback"))
     for prefix, field in _quantile_fields(source):

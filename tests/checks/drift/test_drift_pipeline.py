@@ -421,23 +421,26 @@ def _index_row(page: str, cohort: str) -> str:
 
 @pytest.mark.parametrize("path", ["local", "pushdown"])
 @pytest.mark.mysql
+@pytest.mark.clickhouse
 def test_pooled_verdicts_are_the_same_on_every_warehouse(
     tmp_path, closing, request, monkeypatch, path
 ):
-    """The attribution scenario on DuckDB, SQLite, PostgreSQL and MariaDB (summaries bucketed
-    by the warehouse, or from one narrow SELECT; SQLite always the latter): the same verdicts,
-    the same sources, and scores within the sketches' accuracy."""
+    """The attribution scenario on DuckDB, SQLite, PostgreSQL, MariaDB and ClickHouse (chDB),
+    summaries bucketed by the warehouse or from one narrow SELECT (SQLite always the latter):
+    the same verdicts, the same sources, and scores within the sketches' accuracy."""
     if path == "pushdown":
         monkeypatch.setattr(drift_summaries, "LOCAL_MAX_ROWS", 0)
     frame, launch = attribution_frame(seed=9)
     url, schema_name = request.getfixturevalue("pg_schema")
     mysql_url = request.getfixturevalue("mysql_database")
+    chdb_url = request.getfixturevalue("chdb_url")
     found = {}
     for backend, warehouse, schema_ in (
         ("duckdb", None, None),
         ("sqlite", f"sqlite:///{tmp_path / 'sqlite' / 'wh.sqlite'}", None),
         ("postgresql", url, schema_name),
         ("mysql", mysql_url, None),
+        ("clickhousedb", chdb_url, None),
     ):
         home = tmp_path / backend
         home.mkdir(exist_ok=True)
@@ -458,7 +461,7 @@ def test_pooled_verdicts_are_the_same_on_every_warehouse(
         assert alerts(ctx) == {("long_prompts", R2, "plan=enterprise")}, backend
     duck = found["duckdb"]
     assert len(duck) > 50
-    for backend in ("sqlite", "postgresql", "mysql"):
+    for backend in ("sqlite", "postgresql", "mysql", "clickhousedb"):
         other = found[backend]
         assert sorted(other) == sorted(duck), backend
         for key, row in duck.items():

@@ -124,7 +124,7 @@ def sql_feature(
             return number
         infinite = number.in_([float("inf"), float("-inf")])
         return sa.case((infinite, sa.null()), else_=number)
-    text = sa.cast(value, sa.String)
+    text = dialect.as_text(value)
     empty = sa.or_(text.is_(None), sa.func.length(sa.func.trim(text)) == 0)
     if column.feature == "length":
         return sa.cast(sa.func.coalesce(dialect.char_length(text), 0), sa.Double)
@@ -132,7 +132,7 @@ def sql_feature(
         return sa.case((empty, "empty"), else_="non-empty")
     if column.feature == "refusal":
         lowered = sa.func.lower(text)
-        hits = [lowered.contains(phrase, autoescape=True) for phrase in REFUSAL_PHRASES]
+        hits = [dialect.contains(lowered, phrase) for phrase in REFUSAL_PHRASES]
         return sa.case((empty, "empty"), (sa.or_(*hits), "refusal"), else_="answer")
     if column.feature == "json":
         stripped = sa.func.ltrim(text)

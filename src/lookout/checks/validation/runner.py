@@ -78,30 +78,18 @@ def _engine_options(connection_string: str) -> dict[str, Any]:
     return {}
 
 
-# Static SQL (no input in it): drop this session's GX temp tables. GX creates one per
-# validation call and never drops them; they would pile up over a long backfill.
-_DROP_GX_TEMP_TABLES = """
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT c.relname FROM pg_class c
-           WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'gx\\_temp\\_%'
-  LOOP
-    EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', r.relname);
-  END LOOP;
-END $$;
-"""
-
-
 def _drop_temp_tables(batch: Any) -> None:
-    """Best effort; the session (one pooled connection) ends with the runner in any case."""
+    """Drop this session's GX temp tables (`Dialect.drop_gx_temp_tables`): GX creates one per
+    validation call and never drops them; they would pile up over a long backfill. Best
+    effort; the session (one pooled connection) ends with the runner in any case."""
     import sqlalchemy as sa
 
     engine = getattr(batch.data.execution_engine, "engine", None)  # None: pandas batches
-    if engine is None or not dialect_for(engine).gx_temp_tables:
+    cleanup = None if engine is None else dialect_for(engine).drop_gx_temp_tables
+    if engine is None or cleanup is None:
         return
     with contextlib.suppress(Exception), engine.connect() as conn:
-        conn.execute(sa.text(_DROP_GX_TEMP_TABLES))
+        conn.execute(sa.text(cleanup))
         conn.commit()
 
 

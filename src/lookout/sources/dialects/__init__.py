@@ -13,19 +13,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from lookout.sources.dialects.base import ConnectSettings, Dialect, seconds
+from lookout.sources.dialects.clickhouse import ClickHouse
 from lookout.sources.dialects.duckdb import DuckDB
 from lookout.sources.dialects.mysql import MySQL
 from lookout.sources.dialects.postgresql import PostgreSQL
 from lookout.sources.dialects.sqlite import SQLite
 
-__all__ = ["GENERIC", "ConnectSettings", "Dialect", "dialect_for", "seconds"]
+__all__ = ["GENERIC", "ConnectSettings", "Dialect", "describe_fallback", "dialect_for", "seconds"]
 
 log = logging.getLogger("lookout.sources")
 
 GENERIC = Dialect()
 _KNOWN: dict[str, Dialect] = {
     name: dialect
-    for dialect in (DuckDB(), PostgreSQL(), SQLite(), MySQL())
+    for dialect in (DuckDB(), PostgreSQL(), SQLite(), MySQL(), ClickHouse())
     for name in dialect.names
 }
 

@@ -72,8 +72,10 @@ class Dialect:
     #: Expectation kinds GX's SQL engine cannot evaluate here; None: GX does not run on it
     #: (validation always reads the window into pandas).
     not_in_sql: ClassVar[frozenset[str] | None] = None
-    #: GX copies each batch into a narrow TEMP table first (one pooled session).
+    #: GX copies each batch into a narrow TEMP table first (one pooled session), and the
+    #: static SQL that drops this session's GX temp tables afterwards.
     gx_temp_tables: ClassVar[bool] = False
+    drop_gx_temp_tables: ClassVar[str | None] = None
     #: Drift summaries may be computed by GROUP BYs (needs `ln`, `ceil` and CASE).
     drift_in_sql: ClassVar[bool] = False
     #: Float columns can hold NaN / ±infinity (tested for in SQL, read as not-a-number).
@@ -107,6 +109,14 @@ class Dialect:
         """A column as a SQL double; a NaN stored in a float column is missing."""
         number = sa.cast(value, sa.Double)
         return sa.func.nullif(number, float("nan")) if self.stores_nan else number
+
+    def as_text(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A column as text (NULL stays NULL)."""
+        return sa.cast(value, sa.String)
+
+    def contains(self, text: sa.ColumnElement[Any], part: str) -> sa.ColumnElement[Any]:
+        """`part` occurs in `text`, literally (LIKE with its wildcards escaped)."""
+        return text.contains(part, autoescape=True)
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)

@@ -26,6 +26,18 @@ from lookout.sources.dialects.base import (
 __all__ = ["PostgreSQL"]
 
 _LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg2cffi"})
+# Static SQL (no input in it): drop this session's GX temp tables.
+_DROP_GX_TEMP_TABLES = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.relname FROM pg_class c
+           WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'gx\\_temp\\_%'
+  LOOP
+    EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', r.relname);
+  END LOOP;
+END $$;
+"""
 
 
 class PostgreSQL(Dialect):
@@ -35,6 +47,7 @@ class PostgreSQL(Dialect):
     validation_pushdown_default = True
     not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses"})
     gx_temp_tables = True
+    drop_gx_temp_tables: ClassVar[str | None] = _DROP_GX_TEMP_TABLES
     decimal_infinity = True
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "pages"
 
