@@ -73,7 +73,7 @@ def test_an_alert_on_a_release_that_stops_getting_traffic_resolves_as_stale(tmp_
     overall = next(m for m in stale if m.payload["alert"][4] == "*")
     assert overall.payload["title"].startswith("[STALE] [P1] bot: errors")
     assert (
-        "no data for release m2@p2, all traffic since 2026-11-02 01:00 UTC"
+        "no data for release m2@p2, all traffic since 2026-11-02 02:00 UTC"
         in (overall.payload["summary"])
     )
     assert overall.reply_to is not None  # in the thread of its opening
