@@ -73,7 +73,7 @@ def test_an_alert_on_a_release_that_stops_getting_traffic_resolves_as_stale(tmp_
     overall = next(m for m in stale if m.payload["alert"][4] == "*")
     assert overall.payload["title"].startswith("[STALE] [P1] bot: errors")
     assert (
-        "no data for release m2@p2, all traffic since 2026-11-02 01:00 UTC"
+        "no data for release m2@p2, all traffic since 2026-11-02 02:00 UTC"
         in (overall.payload["summary"])
     )
     assert overall.reply_to is not None  # in the thread of its opening
@@ -136,3 +136,21 @@ def test_null_release_fields_alert_the_monitor_and_resolve_when_they_stop(tmp_pa
     facts = dict(opened.payload["facts"])
     assert facts["Release"] == "*" and "model_version=m1" in facts["Rows without a release"]
     ctx.close()
+
+
+def test_a_bad_stale_after_or_notify_within_names_the_key(tmp_path):
+    import pytest
+
+    from lookout.errors import ConfigError
+
+    for bad, key in (
+        ("stale_after: 0h", "alerting.stale_after"),
+        ("notify_within: 0", "alerting.notify_within"),
+    ):
+        directory = tmp_path / key
+        write_config(directory, warehouse="duckdb:///x.duckdb", store="sqlite:///x.sqlite")
+        monitors = directory / "monitors.yml"
+        monitors.write_text(f"alerting:\n  {bad}\n" + monitors.read_text())
+        with pytest.raises(ConfigError) as raised:
+            load_config(directory / "profiles.yml", monitors)
+        assert "monitors.yml:2:" in str(raised.value) and key in str(raised.value)

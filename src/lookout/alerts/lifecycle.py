@@ -269,8 +269,7 @@ def stale_transitions(
     of `window` resolve as `stale`: a retired release, a cohort that lost its traffic, a
     release that only existed while a logging bug lasted can never resolve on data.
     `last_seen`: the start of the newest window with records per scope (none: since the
-    alert's first breaching window). The resolved alert keeps `last_window_start` at the newest data
-    it saw, which its message names."""
+    alert's first breaching window)."""
     out = []
     size = window.end - window.start
     for alert in firing:
@@ -281,9 +280,11 @@ def stale_transitions(
         newest = last_seen.get((alert.release, alert.cohort), alert.first_window_start)
         if window.end - (newest + size) < stale_after:
             continue
+        # `last_window_start`: the first window without records, which its message names
+        quiet = newest + size
         resolved = replace(
-            alert, state="resolved", last_window_start=newest, updated_at=now, resolved_at=now
+            alert, state="resolved", last_window_start=quiet, updated_at=now, resolved_at=now
         )
-        note = f"no data since {newest + size:%Y-%m-%d %H:%M} UTC"
+        note = f"no data since {quiet:%Y-%m-%d %H:%M} UTC"
         out.append(Transition("stale", resolved, window, note=note))
     return out

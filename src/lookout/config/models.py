@@ -1122,6 +1122,13 @@ class AlertingConfig(_Model):
         "older windows (a catch-up) are stored in the history, not paged",
     )
 
+    @field_validator("stale_after")
+    @classmethod
+    def _positive_stale(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("stale_after must be longer than zero")
+        return value
+
 
 class MonitorsFile(_Model):
     """monitors.yml: who owns what, the alerting policy, and the monitors."""
