@@ -353,3 +353,24 @@ def prefect_api() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+_COMMAND_ENV = (
+    "PREFECT_LOGGING_LEVEL",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _command_env_restored() -> Iterator[None]:
+    """A `lookout` command run in-process (CliRunner) sets what a console process keeps for
+    its lifetime (`quiet_prefect`: Prefect's log level, before Prefect starts); tests share a
+    process, so those settings are put back after each test instead of leaking into the next
+    one's flow logs."""
+    before = {name: os.environ.get(name) for name in _COMMAND_ENV}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lookout.cli_console import console, err_console
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -24,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["backfill", "parse_moment", "parse_stages"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 STAGE_HELP = (
     "comma-separated stages to recompute: validate, drift, evaluate (reading, ops metrics and "

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from lookout.cli_console import console, err_console
 
 __all__ = ["deploy"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 NO_API = (
     "PREFECT_API_URL is not set: deployments need a Prefect server that stays up. Start one "

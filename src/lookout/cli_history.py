@@ -1,8 +1,9 @@
 """`lookout alerts history` and `lookout alerts stats`: episodes from the stored alert history.
 
 Self-contained (its own consoles and error helper, like `cli_init`); `cli.py` registers the
-commands on its `alerts` group, whose callback leaves (profiles, monitors, target) in the
-context. Logic is in `lookout.store.history`; this module parses and prints.
+commands on its `alerts` group, which passes the shared options (`--profiles`, `--monitors`,
+`--target`, before or after the command) down as defaults. Logic is in
+`lookout.store.history`; this module parses and prints.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lookout.errors import ConfigError
+from lookout.cli_console import console, err_console
+from lookout.errors import ConfigError, LookoutError
 
 __all__ = ["history", "parse_since", "stats"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 SinceOpt = Annotated[
     str | None,
@@ -57,20 +56,26 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _store(context: typer.Context):  # type: ignore[no-untyped-def]
+ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
+MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
+
+
+def _store(profiles: Path, monitors: Path, target: str | None):  # type: ignore[no-untyped-def]
+    """The results store the config names; one that exists (history is read-only)."""
     from lookout.config.loader import load_config
+    from lookout.store.existing import require_existing_store
     from lookout.store.results import ResultsStore
 
-    profiles, monitors, target = context.obj or (
-        Path("profiles.yml"),
-        Path("monitors.yml"),
-        None,
-    )
     try:
         config = load_config(profiles, monitors, target=target)
+        store = config.target.store
+        require_existing_store(store.url.get_secret_value(), store.display_url)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
-    return ResultsStore.from_target(config.target.store)
+    except LookoutError as exc:
+        raise _fail(str(exc), 2) from None
+    return ResultsStore.from_target(store)
 
 
 def _since(value: str | None) -> datetime | None:
@@ -98,7 +103,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def history(
-    context: typer.Context,
     monitor: Annotated[str | None, typer.Option("--monitor", help="only this monitor")] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="only this rule")] = None,
     cohort: Annotated[
@@ -106,11 +110,14 @@ def history(
     ] = None,
     since: SinceOpt = None,
     output: FormatOpt = "table",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Alert episodes (open..resolve), oldest first: when each started breaching, opened,
     resolved (or went stale), how bad it got, and whether anyone was paged."""
     start = _since(since)
-    store = _store(context)
+    store = _store(profiles, monitors, target)
     try:
         found = store.history.episodes(monitor=monitor, rule=rule, cohort=cohort, since=start)
     finally:
@@ -196,15 +203,17 @@ def _episode_json(episode: Any) -> dict[str, Any]:
 
 
 def stats(
-    context: typer.Context,
     monitor: Annotated[str | None, typer.Option("--monitor", help="only this monitor")] = None,
     since: SinceOpt = None,
     output: FormatOpt = "table",
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
 ) -> None:
     """Per rule: episodes, time to detect (first breaching window to the window that opened
     it), time to resolve (opening window to resolving window), pages sent."""
     start = _since(since)
-    store = _store(context)
+    store = _store(profiles, monitors, target)
     try:
         found = store.history.stats(monitor=monitor, since=start)
     finally:

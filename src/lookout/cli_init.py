@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["init"]
+from lookout.cli_console import console, err_console
 
-console = Console()
-err_console = Console(stderr=True)
+__all__ = ["init"]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

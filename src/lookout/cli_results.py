@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from lookout.cli_console import console, err_console
 from lookout.cli_tables import Column, print_table
 
 __all__ = ["releases", "results"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 Format = Literal["table", "json", "csv"]
 

@@ -46,6 +46,15 @@ class ClickHouse(Dialect):
     def quantile(self, q: float, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return _ExactQuantile(q, value)
 
+    def column_type(self, reflected: Any) -> Any:
+        """clickhouse-connect reflects `String` (and `Nullable(String)`, `LowCardinality(...)`,
+        `FixedString`, enums, UUIDs) as its own user-defined type, not `sa.String`: read them
+        as text, so roles and configured values see a text column."""
+        name = str(getattr(reflected, "name", "") or "")
+        if any(part in name for part in ("String", "Enum", "UUID")):
+            return sa.String()
+        return reflected
+
     def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         # CAST to a non-Nullable type fails on NULL; functions keep the column's nullability
         return sa.func.nullIf(sa.func.toFloat64(value), float("nan"))
