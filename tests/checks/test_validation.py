@@ -143,6 +143,8 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
         url = request.getfixturevalue("mysql_database")
     elif kind == "clickhouse":
         url = request.getfixturevalue("chdb_url")
+    elif kind == "postgresql-own-database":  # nobody else's sessions (their GX temp tables)
+        url = request.getfixturevalue("pg_database")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
@@ -490,7 +492,9 @@ def test_run_errors_are_redacted_before_they_are_stored(tmp_path):
 
 @pytest.mark.postgres
 def test_postgres_temp_tables_are_dropped_after_each_batch(tmp_path, request, runner):
-    url, warehouse, monitor = _setup("postgresql", tmp_path, request)
+    # a database of its own: pg_class shows the temp tables of every session in a database,
+    # and other tests validate in the shared one at the same time
+    url, warehouse, monitor = _setup("postgresql-own-database", tmp_path, request)
     result = run_validation(
         warehouse,
         monitor,
