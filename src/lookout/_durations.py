@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["parse_duration"]
+__all__ = ["format_span", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -21,3 +21,15 @@ def parse_duration(value: object) -> object:
             raise ValueError(f"expected a duration like 30m, 1h or 1d, got {value!r}")
         return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     raise ValueError("expected a duration like 30m, 1h or 1d")
+
+
+def format_span(value: timedelta) -> str:
+    """`45m`, `3h 5m`, `2d 4h`: a span as alerts and the history show it (negative: `0m`)."""
+    minutes = max(0, int(value / timedelta(minutes=1)))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

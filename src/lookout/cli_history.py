@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from lookout._durations import format_span
 from lookout.cli_console import console, err_console
 from lookout.errors import ConfigError, LookoutError
 
@@ -86,16 +87,7 @@ def _since(value: str | None) -> datetime | None:
 
 
 def _span(value: timedelta | None) -> str:
-    if value is None:
-        return "-"
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m"
+    return "-" if value is None else format_span(value)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -12,8 +12,9 @@ records), and links: runbook, the page of the metric's family, the run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from lookout._durations import format_span
 from lookout.alerts.lifecycle import AlertState
 from lookout.config.models import Monitor, Owner
 from lookout.notify.findings import NO_FINDING, Finding
@@ -90,15 +91,8 @@ def _change_line(alert: AlertState) -> str:
 
 
 def _duration(start: datetime, end: datetime) -> str:
-    """`45m`, `3h`, `2d 4h`: how long an alert has been (or was) firing."""
-    minutes = max(0, int((end - start) / timedelta(minutes=1)))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m"
+    """How long an alert has been (or was) firing."""
+    return format_span(end - start)
 
 
 def _what(alert: AlertState, finding: Finding, flag: bool) -> str:

@@ -87,32 +87,27 @@ def expire_silence(conn: sa.Connection, silence_id: str, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
+_TIMES = (  # AlertState's datetimes: aware UTC in Lookout, naive UTC in the store
+    "first_window_start",
+    "last_window_start",
+    "opened_at",
+    "updated_at",
+    "resolved_at",
+    "last_notified_window",
+    "last_breach_window",
+)
+
+
 def _alert_to_row(alert: AlertState) -> dict[str, Any]:
     row = asdict(alert)
-    for key in (
-        "first_window_start",
-        "last_window_start",
-        "opened_at",
-        "updated_at",
-        "resolved_at",
-        "last_notified_window",
-        "last_breach_window",
-    ):
+    for key in _TIMES:
         row[key] = _db_time(row[key])
     return row
 
 
 def _alert_from_row(row: Any) -> AlertState:
     data = dict(row)
-    for key in (
-        "first_window_start",
-        "last_window_start",
-        "opened_at",
-        "updated_at",
-        "resolved_at",
-        "last_notified_window",
-        "last_breach_window",
-    ):
+    for key in _TIMES:
         data[key] = _utc(data[key])
     data["resolved_before"] = bool(data.get("resolved_before"))
     return AlertState(**data)
