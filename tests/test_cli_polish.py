@@ -267,7 +267,11 @@ def test_relative_paths_resolve_against_the_profile_not_the_working_directory(tm
     [
         ["alerts"],
         ["alerts", "silences"],
+        ["alerts", "history"],
+        ["alerts", "stats"],
         ["compare", "--monitor", "bot", "--baseline", "a", "--candidate", "b"],
+        ["releases"],
+        ["results"],
     ],
 )
 def test_read_only_commands_refuse_a_store_that_does_not_exist(tmp_path, command):

@@ -149,7 +149,7 @@ def _run(names: list[str], parameters: dict) -> BackfillOutcome:
     from lookout.flows.backfill import build_backfill_flow
     from lookout.services.backfill import BackfillOutcome, listening
 
-    bar = _ProgressBar(err_console)
+    bar = _ProgressBar(Console(stderr=True))  # a real Console: rich's Live keeps state on it
     try:
         with listening(bar):
             build_backfill_flow(names)(**parameters)

@@ -279,6 +279,15 @@ def _check_cohorts(chosen: list, cohorts: list[str]) -> None:
 
 
 def _store(config):
+    """The results store, which must exist: a read-only command never creates an empty one
+    (a wrong profile would otherwise report no releases and leave a stray file)."""
+    from lookout.errors import LookoutError
+    from lookout.store.existing import require_existing_store
     from lookout.store.results import ResultsStore
 
-    return ResultsStore.from_target(config.target.store)
+    target = config.target.store
+    try:
+        require_existing_store(target.url.get_secret_value(), target.display_url)
+    except LookoutError as exc:
+        raise _fail(str(exc), 2) from None
+    return ResultsStore.from_target(target)

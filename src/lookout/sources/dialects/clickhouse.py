@@ -37,6 +37,14 @@ def _compile_quantile(element: _ExactQuantile, compiler: Any, **kw: Any) -> str:
     return f"quantileExactInclusive({element.q!r})({compiler.process(element.value, **kw)})"
 
 
+def _unwrap(name: str) -> str:
+    """`Nullable(T)` or `LowCardinality(T)` -> `T`; any other type name as it is."""
+    for wrapper in ("Nullable(", "LowCardinality("):
+        if name.startswith(wrapper) and name.endswith(")"):
+            return name[len(wrapper) : -1]
+    return name
+
+
 class ClickHouse(Dialect):
     names = ("clickhousedb", "clickhouse")
     quantiles = "aggregate"
@@ -47,11 +55,14 @@ class ClickHouse(Dialect):
         return _ExactQuantile(q, value)
 
     def column_type(self, reflected: Any) -> Any:
-        """clickhouse-connect reflects `String` (and `Nullable(String)`, `LowCardinality(...)`,
-        `FixedString`, enums, UUIDs) as its own user-defined type, not `sa.String`: read them
-        as text, so roles and configured values see a text column."""
+        """clickhouse-connect reflects `String` (also inside `Nullable(...)` or
+        `LowCardinality(...)`), `FixedString(n)`, enums and UUIDs as its own user-defined types,
+        not `sa.String`: read those as text, so roles and configured values see a text column.
+        Containers (`Array(String)`, `Map(...)`, `Tuple(...)`) stay what they are."""
         name = str(getattr(reflected, "name", "") or "")
-        if any(part in name for part in ("String", "Enum", "UUID")):
+        while (inner := _unwrap(name)) != name:
+            name = inner
+        if name in ("String", "UUID") or name.startswith(("FixedString(", "Enum8(", "Enum16(")):
             return sa.String()
         return reflected
 
