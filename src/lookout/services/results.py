@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from lookout.checks.metrics import ALL_COHORTS
 from lookout.core.summary import Summary
 from lookout.stages.registry import FAMILIES
-from lookout.store.release_rows import release_traffic
+from lookout.store.metric_rows import release_traffic
 
 __all__ = [
     "RELEASE_METRICS",
@@ -139,7 +139,8 @@ def resolve_release(known: Iterable[str], given: str, monitor: str) -> str:
 def release_rows(store: _Store, monitor: str) -> list[ReleaseRow]:
     """Every release of `monitor`, first seen first, with its share of all stored records
     and its firing alerts."""
-    traffic = release_traffic(store.engine, monitor)
+    with store.engine.connect() as conn:
+        traffic = release_traffic(conn, monitor)
     total = sum(t.records for t in traffic)
     firing: dict[str, int] = {}
     for alert in store.alerts(monitor, state="firing"):

@@ -4,6 +4,7 @@ reads built on them (release summaries, series for rules, cohort traffic for the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +17,13 @@ from lookout.store.times import db_time, utc
 from lookout.windows import Window
 
 __all__ = [
+    "ReleaseTraffic",
     "cohort_traffic",
     "metric_points",
     "read_metrics",
     "release_first_seen",
     "release_summary",
+    "release_traffic",
     "replace_metrics",
     "window_metrics",
 ]
@@ -93,25 +96,17 @@ def read_metrics(
 def release_summary(conn: sa.Connection, monitor: str) -> list[dict[str, Any]]:
     """Per release: windows, records, period, and pooled headline metrics (whole release)."""
     m = schema.metrics
-    query = (
-        sa.select(
-            m.c.release,
-            sa.func.count().label("windows"),
-            sa.func.sum(m.c.n).label("records"),
-            sa.func.min(m.c.window_start).label("first_window"),
-            sa.func.max(m.c.window_start).label("last_window"),
-        )
-        .where(m.c.monitor == monitor, m.c.metric == "request_count", m.c.cohort == "*")
-        .group_by(m.c.release)
-        .order_by(m.c.release)
-    )
+    query = _per_release(monitor).order_by(m.c.release)
     headline = ("error_rate", "latency_p99_ms", "cost_per_trace_usd")
     values = (
         sa.select(m.c.release, m.c.metric, m.c.value, m.c.n)
         .where(m.c.monitor == monitor, m.c.cohort == "*", m.c.metric.in_(headline))
         .order_by(m.c.release, m.c.metric, m.c.window_start)
     )
-    rows = [dict(row) for row in conn.execute(query).mappings()]
+    rows = [
+        {k: row[k] for k in ("release", "windows", "records", "first_window", "last_window")}
+        for row in conn.execute(query).mappings()
+    ]
     series: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for r in conn.execute(values):
         series.setdefault((r.release, r.metric), []).append((r.value, r.n))
@@ -189,13 +184,51 @@ def cohort_traffic(
 
 def release_first_seen(conn: sa.Connection, monitor: str) -> dict[str, datetime]:
     """Release -> start of the first processed window it had records in."""
+    return {row.release: utc(row.first_window) for row in conn.execute(_per_release(monitor))}  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class ReleaseTraffic:
+    """One release of one monitor: its windows with records, and their span."""
+
+    release: str
+    windows: int
+    records: int
+    first_seen: datetime  # start of the first window it had records in
+    last_seen: datetime  # end of the last one
+
+
+def release_traffic(conn: sa.Connection, monitor: str) -> list[ReleaseTraffic]:
+    """Every release of `monitor` with stored results, first seen first."""
+    out = [
+        ReleaseTraffic(
+            str(row.release),
+            int(row.windows),
+            int(row.records or 0),
+            utc(row.first_window),  # type: ignore[arg-type]
+            utc(row.last_end),  # type: ignore[arg-type]
+        )
+        for row in conn.execute(_per_release(monitor))
+    ]
+    return sorted(out, key=lambda r: (r.first_seen, r.release))
+
+
+def _per_release(monitor: str) -> sa.Select[Any]:
+    """Per release of `monitor`, from its whole-release request counts: windows with records,
+    records, the first and last window start, and the last window end."""
     m = schema.metrics
-    query = (
-        sa.select(m.c.release, sa.func.min(m.c.window_start))
-        .where(m.c.monitor == monitor, m.c.cohort == "*", m.c.metric == "request_count")
+    return (
+        sa.select(
+            m.c.release,
+            sa.func.count().label("windows"),
+            sa.func.sum(m.c.n).label("records"),
+            sa.func.min(m.c.window_start).label("first_window"),
+            sa.func.max(m.c.window_start).label("last_window"),
+            sa.func.max(m.c.window_end).label("last_end"),
+        )
+        .where(m.c.monitor == monitor, m.c.metric == "request_count", m.c.cohort == "*")
         .group_by(m.c.release)
     )
-    return {row[0]: utc(row[1]) for row in conn.execute(query)}  # type: ignore[misc]
 
 
 def _pooled(metric: str, points: list[tuple[float, int]]) -> float | None:
