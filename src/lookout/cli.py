@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from lookout import cli_backfill, cli_deploy, cli_history, cli_init, cli_results, cli_tables
 from lookout.cli_console import console, err_console
+from lookout.cli_options import MonitorsOpt, ProfilesOpt, TargetOpt
 from lookout.errors import ConfigError, LookoutError
 
 app = typer.Typer(
@@ -22,9 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
-MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="show Prefect's per-flow and per-task log lines")
 ]
@@ -461,16 +459,15 @@ def alerts(
 def _store(config, *, must_exist: bool = True):
     """The results store; for commands that only read it, one that exists (a SQLite file
     that is not there is an error, not a new empty store)."""
-    from lookout.store.existing import require_existing_store
+    from lookout.store.existing import open_existing_store
     from lookout.store.results import ResultsStore
 
-    if must_exist:
-        target = config.target.store
-        try:
-            require_existing_store(target.url.get_secret_value(), target.display_url)
-        except LookoutError as exc:
-            raise _fail(str(exc), 2) from None
-    return ResultsStore.from_target(config.target.store)
+    if not must_exist:
+        return ResultsStore.from_target(config.target.store)
+    try:
+        return open_existing_store(config.target.store)
+    except LookoutError as exc:
+        raise _fail(str(exc), 2) from None
 
 
 @alerts_app.command("silence")

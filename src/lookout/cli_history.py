@@ -19,7 +19,8 @@ from rich.table import Table
 
 from lookout._durations import format_span
 from lookout.cli_console import console, err_console
-from lookout.errors import ConfigError, LookoutError
+from lookout.cli_options import MonitorsOpt, ProfilesOpt, TargetOpt
+from lookout.errors import LookoutError
 
 __all__ = ["history", "parse_since", "stats"]
 
@@ -57,26 +58,15 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
-MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
-
-
 def _store(profiles: Path, monitors: Path, target: str | None):  # type: ignore[no-untyped-def]
     """The results store the config names; one that exists (history is read-only)."""
     from lookout.config.loader import load_config
-    from lookout.store.existing import require_existing_store
-    from lookout.store.results import ResultsStore
+    from lookout.store.existing import open_existing_store
 
-    try:
-        config = load_config(profiles, monitors, target=target)
-        store = config.target.store
-        require_existing_store(store.url.get_secret_value(), store.display_url)
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+    try:  # ConfigError is a LookoutError: every one is one line, exit 2
+        return open_existing_store(load_config(profiles, monitors, target=target).target.store)
     except LookoutError as exc:
         raise _fail(str(exc), 2) from None
-    return ResultsStore.from_target(store)
 
 
 def _since(value: str | None) -> datetime | None:

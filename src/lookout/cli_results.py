@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 
 from lookout.cli_console import console, err_console
+from lookout.cli_options import MonitorsOpt, ProfilesOpt, TargetOpt
 from lookout.cli_tables import Column, print_table
 
 __all__ = ["releases", "results"]
@@ -27,9 +28,6 @@ __all__ = ["releases", "results"]
 
 Format = Literal["table", "json", "csv"]
 
-ProfilesOpt = Annotated[Path, typer.Option("--profiles", help="profiles.yml (WHERE)")]
-MonitorsOpt = Annotated[Path, typer.Option("--monitors", help="monitors.yml (WHAT)")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="profile target to use")]
 MonitorOpt = Annotated[
     str | None, typer.Option("--monitor", help="one monitor (default: every monitor)")
 ]
@@ -282,12 +280,9 @@ def _store(config):
     """The results store, which must exist: a read-only command never creates an empty one
     (a wrong profile would otherwise report no releases and leave a stray file)."""
     from lookout.errors import LookoutError
-    from lookout.store.existing import require_existing_store
-    from lookout.store.results import ResultsStore
+    from lookout.store.existing import open_existing_store
 
-    target = config.target.store
     try:
-        require_existing_store(target.url.get_secret_value(), target.display_url)
+        return open_existing_store(config.target.store)
     except LookoutError as exc:
         raise _fail(str(exc), 2) from None
-    return ResultsStore.from_target(target)

@@ -8,12 +8,17 @@ wrong path they would answer "no releases" from an empty store and leave a stray
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from lookout.errors import StoreError
 
-__all__ = ["require_existing_store", "sqlite_file"]
+if TYPE_CHECKING:
+    from lookout.config.models import StoreTarget
+    from lookout.store.results import ResultsStore
+
+__all__ = ["open_existing_store", "require_existing_store", "sqlite_file"]
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -36,3 +41,12 @@ def require_existing_store(url: str, display_url: str) -> None:
             "profile yet; run `lookout run` or `lookout demo` first, or choose the profile "
             "with --profiles/--target"
         )
+
+
+def open_existing_store(target: StoreTarget) -> ResultsStore:
+    """The store of a profile target for a read-only command: StoreError when it is a SQLite
+    file that does not exist, instead of a new empty one."""
+    from lookout.store.results import ResultsStore
+
+    require_existing_store(target.url.get_secret_value(), target.display_url)
+    return ResultsStore.from_target(target)
