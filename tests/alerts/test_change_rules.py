@@ -76,9 +76,10 @@ def test_without_a_reference_a_change_rule_has_not_enough_data():
 
 
 def test_significance_against_the_reference():
-    r = change_rule(significance=True)  # fires when the Wilson low bound clears 7%
-    just_past = value(0.12, 100, low=0.0701, high=0.2)
-    straddles = value(0.12, 100, low=0.069, high=0.2)
+    r = change_rule(significance=True)  # fires when the exact low bound clears 7%
+    # 14/100: Clopper-Pearson low 7.9%; 12/100: 6.4% (Wilson's 7.0% would have cleared it)
+    just_past = value(0.14, 100, low=0.01, high=0.2)  # the decision ignores the stored bounds
+    straddles = value(0.12, 100, low=0.0701, high=0.2)
     assert _evaluate(r, just_past).outcome == "breach"
     assert _evaluate(r, straddles).outcome == "inconclusive"
 

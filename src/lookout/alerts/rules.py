@@ -16,6 +16,7 @@ from typing import Literal
 
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
+from lookout.core.stats import exact_interval
 from lookout.stages.registry import FAMILIES
 
 __all__ = [
@@ -144,13 +145,16 @@ def effective_threshold(rule: AlertRule, allowed: float, reference: Reference | 
 
 
 def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None) -> bool:
-    """Past the threshold; with `significance`, the whole 95% interval must be past it."""
+    """Past the threshold; with `significance`, the whole exact 95% interval must be past it."""
     compare = _OPS[rule.op]
     limit = rule.threshold if threshold is None else threshold
-    if settings_of(rule).significance and value.ci_low is not None:
+    if settings_of(rule).significance and value.ci_low is not None and value.n > 0:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
-        bound = value.ci_low if rule.op in (">", ">=") else value.ci_high
-        return bound is not None and compare(bound, limit)
+        # Exact (Clopper-Pearson) bounds from the rate and its n, whatever interval was stored.
+        hits = min(max(value.value, 0.0), 1.0) * value.n
+        low, high = exact_interval(hits, value.n)
+        bound = low if rule.op in (">", ">=") else high
+        return compare(bound, limit)
     return compare(value.value, limit)
 
 

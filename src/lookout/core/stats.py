@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import chi2
+from scipy.stats import beta, chi2
 
-__all__ = ["poisson_interval", "wilson_interval"]
+__all__ = ["exact_interval", "poisson_interval", "wilson_interval"]
 
 _Z95 = 1.959963984540054
 
@@ -23,6 +23,21 @@ def wilson_interval(successes: float, n: float, z: float = _Z95) -> tuple[float,
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def exact_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a proportion: each bound holds its one-sided level at every
+    n, where Wilson's can miss it at a few records (2 errors in 10 has a Wilson low of 5.7%, an
+    exact one of 2.5%). Alerts decide on it: hourly tests on ten-record pools run by the
+    thousand, and a bound that is only approximately 97.5% pages people on chance."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} outside [0, {n}]")
+    tail = (1 - confidence) / 2
+    low = 0.0 if successes <= 0 else float(beta.ppf(tail, successes, n - successes + 1))
+    high = 1.0 if successes >= n else float(beta.ppf(1 - tail, successes + 1, n - successes))
+    return low, high
 
 
 def poisson_interval(count: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -401,3 +401,27 @@ def test_jensen_shannon_hand_computed():
     assert jensen_shannon([50, 50], [25, 75]) == pytest.approx(
         distance.jensenshannon([2, 2], [1, 3]), rel=1e-12
     )
+
+
+def test_the_small_sample_test_is_corrected_over_the_groups_of_a_release():
+    """A modest shift on ~300 rows a side (KS p of a few per mille, effect past the floor) is
+    drift for a release judged alone, and chance among the 14 cohort groups of a release
+    judged every hour; a 2.6x shift is drift either way."""
+    from lookout.checks.drift.columns import DriftColumn
+    from lookout.checks.drift.verdict import Criteria, judge_all
+    from lookout.core.sketch import Sketch
+
+    rng = np.random.default_rng(3)
+    column = DriftColumn("input_length", "numeric", "input", "length")
+    ref = {"input_length": Sketch.of(rng.lognormal(5.0, 0.6, 320))}
+    modest = {"input_length": Sketch.of(rng.lognormal(5.1, 0.6, 300))}
+    large = {"input_length": Sketch.of(rng.lognormal(5.0 + np.log(2.6), 0.6, 300))}
+    base = Criteria()
+    (alone,) = judge_all([column], ref, modest, base)
+    (among,) = judge_all([column], ref, modest, base.across(14))
+    assert alone.score > base.floor("wasserstein")  # past the effect floor either way
+    assert base.across(14).level("ks") < alone.gate_p < base.level("ks")
+    assert alone.drifted and not among.drifted
+    assert among.gate_level == pytest.approx(0.05 / 14)
+    assert judge_all([column], ref, large, base.across(14))[0].drifted
+    assert Criteria(correction="none").across(14).level("ks") == 0.05

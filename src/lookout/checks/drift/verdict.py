@@ -39,6 +39,10 @@ class Criteria:
     numeric_method: str = "auto"
     categorical_method: str = "auto"
     correction: str = "holm"
+    # the cohort groups of one release judged together in a window: the p-value tests are
+    # corrected over them too (Bonferroni), since 14 groups x 24 hourly windows of the same
+    # release would otherwise find "significant" somewhere every day
+    groups: int = 1
 
     @classmethod
     def of(cls, config: Any) -> Criteria:
@@ -58,7 +62,12 @@ class Criteria:
         return float((self.floors or defaults).get(method, defaults[method]))
 
     def level(self, method: str) -> float:
-        return float((self.levels or {}).get(method, 0.05))
+        base = float((self.levels or {}).get(method, 0.05))
+        return base if self.correction == "none" else base / max(1, self.groups)
+
+    def across(self, groups: int) -> Criteria:
+        """These criteria for one of `groups` cohort groups of a release tested together."""
+        return replace(self, groups=max(1, groups))
 
 
 def cap_categories(counts: Mapping[str, float], keep: Sequence[str] | None = None) -> dict:

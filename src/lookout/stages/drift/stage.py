@@ -11,6 +11,7 @@ where a feature drifted in a cohort and in groups containing it, which cohort ex
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -145,14 +146,21 @@ def run_drift(
         outcome.profiles_cached += side.source == "cache"
         outcome.profiles_pooled += side.source == "store"
         outcome.profiles_computed += side.source == "warehouse"
-        for (release, cohort), summary in sorted(current.items()):
-            # the groups of this window, each with its pooled period (a cohort value the cap
-            # kept earlier but not now, or one without rows now, has no verdict this window)
-            if release not in releases or (release, cohort) not in outcome.summaries:
-                continue
+        # the groups of this window, each with its pooled period (a cohort value the cap
+        # kept earlier but not now, or one without rows now, has no verdict this window)
+        judged = [
+            (release, cohort)
+            for release, cohort in sorted(current)
+            if release in releases and (release, cohort) in outcome.summaries
+        ]
+        groups_of = Counter(release for release, _ in judged)
+        for release, cohort in judged:
             ref = _features(side.groups.get(cohort), columns)
             verdicts[(release, cohort)] = judge_all(
-                columns, ref, _features(summary, columns) or {}, criteria
+                columns,
+                ref,
+                _features(current[(release, cohort)], columns) or {},
+                criteria.across(groups_of[release]),
             )
     explained = _attribution(
         warehouse,

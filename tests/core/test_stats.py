@@ -1,0 +1,47 @@
+"""The exact interval alerts decide on: its guarantee at small n, where Wilson's slips."""
+
+from __future__ import annotations
+
+import pytest
+from scipy.stats import binom
+
+from lookout.core.stats import exact_interval, wilson_interval
+
+
+@pytest.mark.parametrize(("hits", "n"), [(2, 10), (6, 10), (3, 16), (12, 100), (0, 7), (9, 9)])
+def test_the_exact_low_bound_is_where_the_upper_tail_is_two_and_a_half_percent(hits, n):
+    low, high = exact_interval(hits, n)
+    if hits:
+        assert binom.sf(hits - 1, n, low) == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert low == 0.0
+    if hits < n:
+        assert binom.cdf(hits, n, high) == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert high == 1.0
+
+
+def test_at_ten_records_wilson_clears_thresholds_the_exact_bound_does_not():
+    # the soak's false alerts at low traffic: 2 errors in 10 against 5%, 6 thumbs-down in 10
+    # against 30%
+    assert wilson_interval(2, 10)[0] > 0.05 > exact_interval(2, 10)[0]
+    assert wilson_interval(6, 10)[0] > 0.30 > exact_interval(6, 10)[0]
+
+
+def test_the_exact_bound_holds_its_level_where_wilson_does_not():
+    """The chance that a rate exactly at the threshold shows a low bound past it: at most 2.5%
+    for the exact bound at every n; Wilson's is above that at some small n."""
+
+    def false_rate(bound, n: int, p: float) -> float:
+        return sum(binom.pmf(k, n, p) for k in range(n + 1) if bound(k, n)[0] > p)
+
+    ns = range(5, 60)
+    assert max(false_rate(exact_interval, n, 0.05) for n in ns) <= 0.025
+    assert max(false_rate(wilson_interval, n, 0.05) for n in ns) > 0.025
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="n must be positive"):
+        exact_interval(0, 0)
+    with pytest.raises(ValueError, match="outside"):
+        exact_interval(11, 10)
