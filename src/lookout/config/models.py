@@ -869,7 +869,8 @@ class DriftConfig(_Model):
     )
     correction: Literal["holm", "bonferroni", "none"] = Field(
         default="holm",
-        description="for the p-value tests of one release x cohort (one per column)",
+        description="for the p-value tests of one release x cohort (one per column); "
+        "any but none also divides the level by the release's cohort groups judged together",
     )
     dataset_drift_share: float = Field(
         default=0.5,

@@ -7,16 +7,22 @@ stored alerts and its result is committed with the window.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
 from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations, stale_transitions
-from lookout.alerts.pooled import History, rule_values
+from lookout.alerts.pooled import History, longer_pools, rule_values
 from lookout.alerts.references import rule_references
-from lookout.alerts.rules import Evaluation, evaluate_rules, settings_of
+from lookout.alerts.rules import (
+    Evaluation,
+    Reference,
+    RuleSettings,
+    evaluate_rules,
+    settings_of,
+)
 from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
@@ -136,7 +142,7 @@ def evaluate_alerts(
             and (ev.release, ev.cohort) in firing
             and ev.value.n < settings.needed(firing=True)
             else ev
-            for ev in evaluate_rules([rule], seen, references)
+            for ev in _decided(rule, settings, window, history, references, seen)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
@@ -157,6 +163,29 @@ def evaluate_alerts(
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
+
+
+def _decided(
+    rule: AlertRule,
+    settings: RuleSettings,
+    window: Window,
+    history: History,
+    references: Mapping[tuple[str, str, str], Reference],
+    seen: list[MetricValue],
+) -> list[Evaluation]:
+    """The rule's evaluations, an inconclusive window replaced by the first longer pool that
+    breaches significantly. Only a breach: a long pool that is mostly the hours before an
+    onset says "ok" and must not clear what this hour began; recovery is the window's to say."""
+    out = []
+    for ev in evaluate_rules([rule], seen, references):
+        if ev.outcome == "inconclusive":
+            for longer in longer_pools(rule, settings, window, history, ev.value):
+                (candidate,) = evaluate_rules([rule], [longer], references) or (ev,)
+                if candidate.outcome == "breach":
+                    ev = candidate
+                    break
+        out.append(ev)
+    return out
 
 
 def _with_stale(
