@@ -31,6 +31,7 @@ from lookout.core.summary import Summary
 from lookout.errors import LookoutError
 from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
+from lookout.runtime.context import RuntimeContext
 from lookout.runtime.pages import WindowPages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
@@ -113,6 +114,16 @@ class Context:
         if self._gx is None:
             self._gx = GxRunner(self.warehouse.settings)  # opens the warehouse the same way
         return self._gx
+
+    @classmethod
+    def from_runtime(cls, opened: RuntimeContext) -> Context:
+        """Over what `open_context` opened (it disposes them; `close` may too, safely)."""
+        return cls(
+            config=opened.config,
+            warehouse=opened.warehouse,
+            store=opened.store,
+            out_dir=opened.out_dir,
+        )
 
     @classmethod
     def from_config(cls, config: LookoutConfig) -> Context:
