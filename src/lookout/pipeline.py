@@ -127,13 +127,8 @@ class Context:
 
     @classmethod
     def from_config(cls, config: LookoutConfig) -> Context:
-        target = config.target
-        return cls(
-            config=config,
-            warehouse=Warehouse.from_target(target.warehouse),
-            store=ResultsStore.from_target(target.store),
-            out_dir=Path(target.out_dir),
-        )
+        """The adapters `open_context` would open, for a caller that calls `close()` itself."""
+        return cls.from_runtime(RuntimeContext(config))
 
     def release_warehouse(self) -> None:
         """Close every warehouse connection (the reader's and GX's); the next stage reopens.
