@@ -116,6 +116,7 @@ def main() -> None:
     from lookout.demo.synthetic import generate_requests, write_duckdb
     from lookout.flows.backfill import build_backfill_flow
     from lookout.pipeline import Context, run_window
+    from lookout.runtime.context import open_context
     from lookout.windows import windows_between
 
     for name in ("profiles.yml", "monitors.yml"):
@@ -173,13 +174,14 @@ def main() -> None:
     target = config.target.model_copy(
         update={"store": config.target.store.model_copy(update={"url": SecretStr(base_url)})}
     )
-    ctx = Context.from_config(dataclasses.replace(config, target=target))
-    clock = time.perf_counter()
-    for window in first:
-        result = run_window(ctx, monitor, window, as_of=end + timedelta(days=1), notify=False)
-        assert result.status == "succeeded", result.error
-    plain = (time.perf_counter() - clock) / len(first)
-    ctx.close()
+    with open_context(config=dataclasses.replace(config, target=target)) as opened:
+        ctx = Context.from_runtime(opened)
+        clock = time.perf_counter()
+        for window in first:
+            result = run_window(ctx, monitor, window, as_of=end + timedelta(days=1), notify=False)
+            assert result.status == "succeeded", result.error
+        plain = (time.perf_counter() - clock) / len(first)
+        ctx.close()  # the validation runner too
     small, _ = run_flow(first[-1].end, "baseline-flow.sqlite")
     print(
         f"first {len(first)} windows: plain loop {plain:.3f} s per window, backfill flow "
@@ -188,11 +190,8 @@ def main() -> None:
     )
 
     total, summary = run_flow(end, "results.sqlite")
-    from lookout.store.results import ResultsStore
-
-    store = ResultsStore(with_store("results.sqlite")[1])
-    runs = [r for r in store.runs(monitor.name) if r["status"] == "succeeded"]
-    store.dispose()
+    with open_context(with_store("results.sqlite")[0], monitors, "dev") as opened:
+        runs = [r for r in opened.store.runs(monitor.name) if r["status"] == "succeeded"]
     inside = sum((r["finished_at"] - r["started_at"]).total_seconds() for r in runs)
     n = len(summary["windows"])
     stage_totals: dict[str, float] = {}

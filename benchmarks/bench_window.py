@@ -193,24 +193,25 @@ def measure(kind: str, data_dir: Path, warehouse: str | None = None) -> dict[str
     if warehouse is None:
         (work / "warehouse.duckdb").symlink_to(data_dir / "warehouse.duckdb")
     from lookout.pipeline import Context, run_window
+    from lookout.runtime.context import open_context
     from lookout.sources.warehouse import metric_fields
 
-    ctx = Context.from_config(config)
-    monitor = config.monitors.monitors[0]
-    ctx.warehouse.check_monitor(monitor)  # reflection is not what we measure
-    query = ctx.warehouse.window_query(monitor, window, metric_fields(monitor.source))
-    started = time.perf_counter()
-    if kind == "bare_select":
-        frame = ctx.warehouse.fetch_frame(query)
-        rows = len(frame)
-    else:
-        # read, metrics, rules, commit: the optional stages have benchmarks of their own
-        result = run_window(ctx, monitor, window, stages=())
-        if result.status != "succeeded":
-            raise SystemExit(f"run failed: {result.error}")
-        rows = result.rows
-    seconds = time.perf_counter() - started
-    ctx.close()
+    with open_context(config=config) as opened:
+        ctx = Context.from_runtime(opened)
+        monitor = config.monitors.monitors[0]
+        ctx.warehouse.check_monitor(monitor)  # reflection is not what we measure
+        query = ctx.warehouse.window_query(monitor, window, metric_fields(monitor.source))
+        started = time.perf_counter()
+        if kind == "bare_select":
+            frame = ctx.warehouse.fetch_frame(query)
+            rows = len(frame)
+        else:
+            # read, metrics, rules, commit: the optional stages have benchmarks of their own
+            result = run_window(ctx, monitor, window, stages=())
+            if result.status != "succeeded":
+                raise SystemExit(f"run failed: {result.error}")
+            rows = result.rows
+        seconds = time.perf_counter() - started
     peak_mb = _peak_rss_mb()
     return {"seconds": seconds, "peak_rss_mb": peak_mb, "rows": rows}
 

@@ -6,6 +6,10 @@ the monitor and window, or the record id. Nothing here ever formats a secret int
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 __all__ = [
     "CheckError",
     "ConfigError",
@@ -14,6 +18,10 @@ __all__ = [
     "LookoutError",
     "SourceError",
     "StoreError",
+    "database_error",
+    "error_line",
+    "map_exceptions",
+    "redact_urls",
 ]
 
 
@@ -74,3 +82,72 @@ class CheckError(LookoutError):
 
 class DeliveryError(LookoutError):
     """A notification could not be delivered; the message stays in the outbox."""
+
+
+# `scheme://user:password@host`: the password of any URL a driver puts in its message
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]*@")
+# `password=secret` / `password: secret` in a DSN or a driver's key-value text
+_KEY_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s;,&]+)")
+
+
+def redact_urls(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with the password of every URL (and `password=...`) and each of `secrets`
+    replaced by `***`."""
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _KEY_PASSWORD.sub(r"\1\2***", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def error_line(exc: BaseException) -> str:
+    """`Type: first line` of a database error (the driver's own, when SQLAlchemy wraps one),
+    for one-line messages."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {text[0] if text else ''}"
+
+
+@contextmanager
+def map_exceptions(
+    what: str,
+    error: type[Exception] = StoreError,
+    *,
+    also: tuple[type[BaseException], ...] = (),
+    secrets: Iterable[str | None] = (),
+) -> Iterator[None]:
+    """A database error inside the block becomes `error("<what>: <Type>: <first line>")`,
+    one line that names what failed, with no URL password (nor any of `secrets`) in it.
+
+        with map_exceptions(f"warehouse {display_url}: read failed", SourceError):
+            conn.execute(query)
+
+    Maps SQLAlchemy's errors, and `also` (a driver's own errors, raised outside SQLAlchemy);
+    anything else, a LookoutError included, passes through unchanged. The original is not
+    chained (`from None`): its text may hold the SQL and parameters."""
+    try:
+        yield
+    except LookoutError:
+        raise
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, (SQLAlchemyError, *also)):
+            raise
+        raise database_error(exc, what, error, secrets=secrets) from None
+
+
+def database_error(
+    exc: BaseException,
+    what: str,
+    error: type[Exception] = StoreError,
+    *,
+    secrets: Iterable[str | None] = (),
+) -> Exception:
+    """What `map_exceptions` raises, for an `except` clause that cannot become a `with`:
+
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(exc, f"warehouse {url}: read failed", SourceError) from None
+    """
+    return error(redact_urls(f"{what}: {error_line(exc)}", list(secrets)))

@@ -31,6 +31,7 @@ from lookout.core.summary import Summary
 from lookout.errors import LookoutError
 from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
+from lookout.runtime.context import RuntimeContext
 from lookout.runtime.pages import WindowPages
 from lookout.runtime.redact import redact_secrets
 from lookout.sources.warehouse import Warehouse
@@ -115,14 +116,19 @@ class Context:
         return self._gx
 
     @classmethod
-    def from_config(cls, config: LookoutConfig) -> Context:
-        target = config.target
+    def from_runtime(cls, opened: RuntimeContext) -> Context:
+        """Over what `open_context` opened (it disposes them; `close` may too, safely)."""
         return cls(
-            config=config,
-            warehouse=Warehouse.from_target(target.warehouse),
-            store=ResultsStore.from_target(target.store),
-            out_dir=Path(target.out_dir),
+            config=opened.config,
+            warehouse=opened.warehouse,
+            store=opened.store,
+            out_dir=opened.out_dir,
         )
+
+    @classmethod
+    def from_config(cls, config: LookoutConfig) -> Context:
+        """The adapters `open_context` would open, for a caller that calls `close()` itself."""
+        return cls.from_runtime(RuntimeContext(config))
 
     def release_warehouse(self) -> None:
         """Close every warehouse connection (the reader's and GX's); the next stage reopens.

@@ -17,7 +17,7 @@ from tests.conftest import T0, duckdb_project, make_requests
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.cli_tables import Column, fit_table, shorten_middle, shorten_pair
+from lookout.cli.tables import Column, fit_table, shorten_middle, shorten_pair
 from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 

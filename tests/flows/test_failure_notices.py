@@ -51,15 +51,15 @@ class Fault:
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, fault: Fault) -> None:
-    """Every context the flows build gets `fault` as its stage hook."""
-    build = Context.from_config
+    """Every context the flows build (over `open_context`) gets `fault` as its stage hook."""
+    build = Context.from_runtime
 
-    def from_config(config):  # type: ignore[no-untyped-def]
-        ctx = build(config)
+    def from_runtime(opened):  # type: ignore[no-untyped-def]
+        ctx = build(opened)
         ctx.before_stage = fault
         return ctx
 
-    monkeypatch.setattr(Context, "from_config", staticmethod(from_config))
+    monkeypatch.setattr(Context, "from_runtime", staticmethod(from_runtime))
 
 
 @pytest.fixture

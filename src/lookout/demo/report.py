@@ -13,28 +13,9 @@ from lookout.alerts.lifecycle import AlertState
 from lookout.config.loader import LookoutConfig
 from lookout.demo.runner import DemoOutcome
 from lookout.notify.builder import format_value
+from lookout.services.alerts import owner_mentions, runbook_url
 
 __all__ = ["alert_lines", "print_demo_summary"]
-
-
-def owner_mentions(config: LookoutConfig, owner_name: str) -> str:
-    owner = config.monitors.owners.get(owner_name)
-    if owner is None:
-        return owner_name
-    parts = [f"@{u}" for u in owner.slack_users]
-    if owner.slack_group:
-        parts.append(f"@{owner.slack_group}")
-    where = f" in {owner.channel}" if owner.channel else ""
-    return f"{owner_name} ({', '.join(parts)}){where}"
-
-
-def runbook_url(config: LookoutConfig, alert: AlertState) -> str:
-    if alert.runbook:
-        return alert.runbook
-    owner = config.monitors.owners.get(alert.owner)
-    if owner and owner.runbook_base:
-        return owner.runbook_base.rstrip("/") + "/" + alert.rule
-    return "-"
 
 
 def alert_lines(

@@ -126,17 +126,15 @@ def run_demo(directory: Path, *, fresh: bool = False) -> DemoOutcome:
         target="dev",
         notify_within=DEMO_DAYS * 24 + 1,  # the demo replays its days as if live: all page
     )
-    from lookout.store.results import ResultsStore
+    from lookout.runtime.context import open_context
 
-    store = ResultsStore.from_target(config.target.store)
-    try:
+    with open_context(config=config) as ctx:
+        store = ctx.store
         alerts = store.alerts(state="firing")
         resolved = store.alerts(state="resolved")
         failed_validations = store.validations(monitor.name, status="failed")
         quarantined = len(store.quarantined(monitor.name))
         releases = store.release_summary(monitor.name)
-    finally:
-        store.dispose()
     results = summary["results"]
     index = Path(config.target.out_dir) / "reports" / "index.html"
     return DemoOutcome(

@@ -21,13 +21,13 @@ from typing import Any, Literal
 from prefect import Flow, flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from lookout.config.loader import load_config, load_monitors
+from lookout.config.loader import load_monitors
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
 from lookout.flows.artifacts import publish_run_artifacts
-from lookout.flows.hourly import chosen_monitors
-from lookout.flows.tasks import fan_out, limited_context, scheduled_start
-from lookout.pipeline import Context, Stage
+from lookout.flows.runs import flow_config, flow_context
+from lookout.flows.tasks import fan_out, scheduled_start
+from lookout.pipeline import Stage
 from lookout.services.backfill import (
     BackfillOutcome,
     announce,
@@ -138,9 +138,8 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         logger = get_run_logger()
         if as_utc(end) <= as_utc(start):
             raise LookoutError(f"end ({end}) must be after start ({start})")
-        config = load_config(Path(profiles_path), Path(monitors_path), target=target)
         names = None if monitor == "all" else [monitor]
-        chosen = chosen_monitors(config.monitors.monitors, names, monitors_path)
+        config, chosen = flow_config(profiles_path, monitors_path, target, names)
         as_of = scheduled_start()
         try:  # the range guard holds for the whole range, split or not
             check_range(chosen, start, end, as_of)
@@ -158,9 +157,8 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
                 "target": target,
             }
             return _split(chosen, start, end, split, args)
-        ctx = limited_context(Context.from_config(config))
         listener = announce()  # `lookout backfill` follows the run in this process
-        try:
+        with flow_context(config) as ctx:
             plan = plan_backfill(ctx.store, chosen, start, end, as_of, force)
             jobs = plan.jobs
             listener.planned(plan)
@@ -196,8 +194,6 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
                 f"{len(jobs)} window(s) to run{skipped}."
             ]
             publish_run_artifacts(ctx, "backfill", as_of, ran.results, ran.failures, None, extra)
-        finally:
-            ctx.close()
         outcome = BackfillOutcome(
             run=len(ran.results),
             skipped=plan.skipped_total,

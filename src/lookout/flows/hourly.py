@@ -8,41 +8,21 @@ run processes the windows it was meant to, and a run after downtime catches up.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from lookout.config.loader import load_config
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
-from lookout.flows.artifacts import publish_run_artifacts
-from lookout.flows.tasks import (
-    deliver_task,
-    failure_reason,
-    fan_out,
-    limited_context,
-    plan_task,
-    reports_task,
-    scheduled_start,
-)
-from lookout.pipeline import Context
+from lookout.flows.runs import chosen_monitors, flow_config, flow_context, wrap_up
+from lookout.flows.tasks import failure_reason, fan_out, plan_task, scheduled_start
 from lookout.runtime.catchup import catch_up_line, may_page
 from lookout.windows import Window, check_as_of
 
 __all__ = ["HourlySummary", "chosen_monitors", "hourly"]
 
 HourlySummary = dict[str, Any]
-
-
-def chosen_monitors(monitors: list[Monitor], names: list[str] | None, path: str) -> list[Monitor]:
-    """`names` (default: all) as configured monitors; an unknown name is an error."""
-    known = {m.name for m in monitors}
-    unknown = sorted(set(names or ()) - known)
-    if unknown:
-        raise LookoutError(f"unknown monitor(s): {', '.join(unknown)} (see {path})")
-    return [m for m in monitors if not names or m.name in names]
 
 
 @flow(name="lookout-hourly", task_runner=ThreadPoolTaskRunner(max_workers=4))
@@ -62,8 +42,7 @@ def hourly(
     `notify_within` windows (default: `alerting.notify_within`) page; older ones are stored.
     """
     logger = get_run_logger()
-    config = load_config(Path(profiles_path), Path(monitors_path), target=target)
-    chosen = chosen_monitors(config.monitors.monitors, monitors, monitors_path)
+    config, chosen = flow_config(profiles_path, monitors_path, target, monitors)
     if as_of is not None:
         try:
             as_of = check_as_of(as_of, datetime.now(UTC))
@@ -71,10 +50,9 @@ def hourly(
             raise LookoutError(str(exc)) from None
     else:
         as_of = scheduled_start()
-    ctx = limited_context(Context.from_config(config))
     failures: list[str] = []
     reasons: list[str] = []  # what Lookout's own errors said, once each
-    try:
+    with flow_context(config) as ctx:
         jobs: list[tuple[Monitor, Window]] = []
         for monitor in chosen:
             planned = plan_task(ctx, monitor, as_of, return_state=True)
@@ -96,13 +74,7 @@ def hourly(
                 logger.info(line)
         failures += ran.failures
         reasons += [r for r in ran.reasons if r not in reasons]
-        delivery = deliver_task(ctx)
-        pages = reports_task(ctx, chosen, as_of, return_state=True)
-        if not pages.is_completed():
-            failures.append("report index (refresh failed)")
-        publish_run_artifacts(ctx, "hourly", as_of, ran.results, failures, delivery)
-    finally:
-        ctx.close()
+        delivery = wrap_up(ctx, "hourly", chosen, as_of, ran.results, failures)
     results = ran.results
     logger.info(
         "%d windows, %d rows, %d quarantined, %d failed checks (%d errored), "

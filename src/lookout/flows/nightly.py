@@ -14,21 +14,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from lookout.compare.releases import compare_releases, previous_release
-from lookout.config.loader import load_config
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
-from lookout.flows.artifacts import artifact_key, judge_rows, md, publish_run_artifacts
-from lookout.flows.hourly import chosen_monitors
-from lookout.flows.tasks import (
-    deliver_task,
-    limited_context,
-    reports_task,
-    scheduled_start,
-)
+from lookout.flows.artifacts import artifact_key, judge_rows, md
+from lookout.flows.runs import flow_config, flow_context, wrap_up
+from lookout.flows.tasks import scheduled_start
 from lookout.pipeline import Context
 from lookout.reports.build import build_day_reports
-from lookout.reports.scorecard import write_scorecard
+from lookout.services.compare import newest_scorecard
 
 __all__ = ["nightly"]
 
@@ -42,17 +35,7 @@ def day_reports_task(ctx: Context, monitor: Monitor, day: date) -> dict[str, lis
 @task(name="scorecard", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def scorecard_task(ctx: Context, monitor: Monitor, until: datetime) -> str | None:
     """The newest release against the one before, over the week up to `until`."""
-    seen = ctx.store.release_first_seen(monitor.name)
-    if len(seen) < 2:
-        return None
-    newest = max(seen, key=lambda name: seen[name])
-    before = previous_release(ctx.store, monitor.name, newest)
-    if before is None:
-        return None
-    comparison = compare_releases(
-        ctx.store, ctx.warehouse, monitor, before, newest, until - timedelta(days=7), until
-    )
-    return str(write_scorecard(ctx.out_dir, comparison))
+    return newest_scorecard(ctx.store, ctx.warehouse, monitor, until, ctx.out_dir)
 
 
 @flow(name="lookout-nightly")
@@ -67,17 +50,15 @@ def nightly(
     from prefect.artifacts import create_table_artifact
 
     logger = get_run_logger()
-    config = load_config(Path(profiles_path), Path(monitors_path), target=target)
-    chosen = chosen_monitors(config.monitors.monitors, monitors, monitors_path)
+    config, chosen = flow_config(profiles_path, monitors_path, target, monitors)
     as_of = scheduled_start()
     the_day = day or (as_of - timedelta(days=1)).date()
     day_start = datetime.combine(the_day, time(0), tzinfo=UTC)
-    ctx = limited_context(Context.from_config(config))
     failures: list[str] = []
     written: list[str] = []
     judges: dict[str, list[dict[str, Any]]] = {}
     scorecards: list[str] = []
-    try:
+    with flow_context(config) as ctx:
         for monitor in chosen:
             if monitor.drift.enabled:
                 state = day_reports_task(ctx, monitor, the_day, return_state=True)
@@ -105,10 +86,6 @@ def nightly(
                     key=artifact_key(monitor.name, "judges"),
                     description=f"{monitor.name}: evaluator pass rates per release, {the_day}",
                 )
-        delivery = deliver_task(ctx)  # composes the finished days' P2 digests first
-        pages = reports_task(ctx, chosen, as_of, return_state=True)  # retention + indexes
-        if not pages.is_completed():
-            failures.append("report index (refresh failed)")
         extra = [
             f"## Day {the_day}",
             "",
@@ -122,9 +99,8 @@ def nightly(
                 f"(n={r['n']:,})"
                 for r in rows
             ]
-        publish_run_artifacts(ctx, "nightly", as_of, [], failures, delivery, extra)
-    finally:
-        ctx.close()
+        # finished days' P2 digests, then retention of old reports and the indexes
+        delivery = wrap_up(ctx, "nightly", chosen, as_of, [], failures, extra)
     logger.info(
         "nightly %s: %d reports, %d messages sent, %d problems",
         the_day,

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments
-from lookout.errors import LookoutError
+from lookout.errors import LookoutError, map_exceptions
 from lookout.services.init import Traffic, choose_time_column
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.sources.dialects import Dialect, dialect_for
@@ -117,12 +117,6 @@ def open_engine(url: str, settings: ConnectSettings = INIT_SETTINGS) -> Engine:
     return engine
 
 
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return f"{type(orig).__name__}: {lines[0] if lines else ''}"
-
-
 def read_table(
     url: str,
     table: str,
@@ -135,17 +129,11 @@ def read_table(
     display = make_url(url).render_as_string(hide_password=True)
     where = f"{schema}.{table}" if schema else table
     try:
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.select(sa.literal(1)))
-        except sa.exc.SQLAlchemyError as exc:
-            raise InitError(f"cannot connect to warehouse {display}: {_first_line(exc)}") from None
-        try:
+        connecting = map_exceptions(f"cannot connect to warehouse {display}", InitError)
+        with connecting, engine.connect() as conn:
+            conn.execute(sa.select(sa.literal(1)))
+        with map_exceptions(f"warehouse {display}: cannot read table {where!r}", InitError):
             return _read(engine, table, schema, display, where)
-        except sa.exc.SQLAlchemyError as exc:
-            raise InitError(
-                f"warehouse {display}: cannot read table {where!r}: {_first_line(exc)}"
-            ) from None
     finally:
         engine.dispose()
 

@@ -35,9 +35,9 @@ from lookout.config.models import Monitor
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
-from lookout.errors import SourceError
+from lookout.errors import SourceError, database_error
 from lookout.sources.contract import is_missing, parse_numbers
-from lookout.sources.warehouse import CohortKey, Warehouse, error_line, sketch_buckets
+from lookout.sources.warehouse import CohortKey, Warehouse, sketch_buckets
 from lookout.windows import Window
 
 __all__ = [
@@ -146,8 +146,8 @@ def window_summaries(
             return _summaries_of_frame(frame, columns, dimensions, cap)
         return _pushed_down(warehouse, monitor, table, columns, where, dimensions, cap)
     except sa.exc.SQLAlchemyError as exc:
-        raise SourceError(
-            f"warehouse {warehouse.display_url}: drift summaries failed: {error_line(exc)}"
+        raise database_error(
+            exc, f"warehouse {warehouse.display_url}: drift summaries failed", SourceError
         ) from None
 
 
@@ -358,8 +358,8 @@ def cross_summaries(
     try:
         frame = _feature_frame(warehouse, monitor, table, columns, where, dimensions)
     except sa.exc.SQLAlchemyError as exc:
-        raise SourceError(
-            f"warehouse {warehouse.display_url}: drift attribution read failed: {error_line(exc)}"
+        raise database_error(
+            exc, f"warehouse {warehouse.display_url}: drift attribution read failed", SourceError
         ) from None
     out: dict[tuple[str, ...], Summary] = {}
     if not len(frame):

@@ -36,7 +36,7 @@ from lookout.connections import (
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
-from lookout.errors import SourceError
+from lookout.errors import SourceError, database_error
 from lookout.sources.column_types import role_problems, sql_matches
 from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
@@ -149,9 +149,10 @@ class Warehouse:
             except sa.exc.NoSuchTableError:
                 found = []
             except sa.exc.SQLAlchemyError as exc:
-                raise SourceError(
-                    f"warehouse {self.display_url}: cannot read table {source.table!r}: "
-                    f"{error_line(exc)}"
+                raise database_error(
+                    exc,
+                    f"warehouse {self.display_url}: cannot read table {source.table!r}",
+                    SourceError,
                 ) from None
             if not found:
                 where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
@@ -311,8 +312,8 @@ class Warehouse:
             with self.engine.connect() as conn:
                 return self.capabilities.fetch_frame(conn, query)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
 
     def late_windows(
@@ -380,8 +381,8 @@ class Warehouse:
             with self.engine.connect() as conn:
                 rows = conn.execute(query).all()
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
         out = []
         for row in rows:
@@ -499,8 +500,8 @@ class Warehouse:
             with self.engine.connect() as conn:
                 value = conn.scalar(query)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
         return None if value is None else as_utc(pd.Timestamp(value).to_pydatetime())
 
@@ -529,8 +530,8 @@ class Warehouse:
                         counts[label] = counts.get(label, 0) + int(rows)
                     out[dimension] = counts
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
         return out
 
@@ -613,8 +614,8 @@ class Warehouse:
                         replace(a, sketches=sketches.get((a.release, a.cohort), {})) for a in found
                     ]
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: aggregation failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: aggregation failed", SourceError
             ) from None
         out.sort(key=lambda a: (a.release, a.cohort != ALL_COHORTS, a.cohort))
         return out
@@ -651,8 +652,8 @@ class Warehouse:
             with self.engine.connect() as conn:
                 return int(conn.scalar(query) or 0)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(
-                f"warehouse {self.display_url}: read failed: {error_line(exc)}"
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
 
 

@@ -21,7 +21,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments, explain_timeouts, seconds
-from lookout.errors import StoreError
+from lookout.errors import StoreError, database_error
 from lookout.sources.drivers import require_driver
 
 __all__ = ["MIGRATIONS", "MonitorLocks", "lock_key", "make_engine", "migrate"]
@@ -64,7 +64,7 @@ def migrate(engine: Engine, display_url: str) -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"results store {display_url}: migration failed: {exc}") from None
+        raise database_error(exc, f"results store {display_url}: migration failed") from None
 
 
 class MonitorLocks:

@@ -29,7 +29,7 @@ from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.outcome import ExpectationOutcome
 from lookout.connections import MONITOR_LOCK_TIMEOUT, STORE_DEFAULTS, ConnectSettings
 from lookout.core.summary import Summary
-from lookout.errors import StoreError
+from lookout.errors import StoreError, database_error
 from lookout.store import (
     alert_rows,
     metric_rows,
@@ -382,9 +382,10 @@ class ResultsStore:
                 "next run retries the window"
             ) from None
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(
+            raise database_error(
+                exc,
                 f"results store {self.display_url}: commit of {commit.monitor} "
-                f"{window.label} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                f"{window.label} failed",
             ) from None
         return new_frontier
 

@@ -11,7 +11,13 @@ from lookout.checks.evaluators.offline_registry import make_offline
 from lookout.config.models import EvaluatorSpec, JudgeTarget, Monitor
 from lookout.errors import LookoutError
 
-__all__ = ["ConfiguredEvaluator", "build_evaluators", "judge_settings"]
+__all__ = [
+    "ConfiguredEvaluator",
+    "build_evaluators",
+    "judge_client",
+    "judge_settings",
+    "make_judge",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,22 @@ def judge_settings(judge: JudgeTarget):
     )
 
 
+def judge_client(judge: JudgeTarget, throttle: Callable[[], Awaitable[None]] | None = None):
+    """One client for every LLM judge of a run (one concurrency cap, one rate limit)."""
+    from lookout.checks.evaluators.judge_client import JudgeClient
+
+    return JudgeClient(judge_settings(judge), throttle)
+
+
+def make_judge(name: str, client, template: str, threshold: float | None = None) -> Evaluator:
+    """An LLM judge over `client` with a prompt `template`; passes at 0.5 unless told."""
+    from lookout.checks.evaluators.llm_judge import LLMJudge
+
+    return LLMJudge(
+        name, client, template=template, threshold=0.5 if threshold is None else threshold
+    )
+
+
 def build_evaluators(
     monitor: Monitor,
     judge: JudgeTarget,
@@ -61,16 +83,8 @@ def build_evaluators(
             evaluator = make_offline(spec.evaluator or spec.name, **params)
             evaluator = dataclasses.replace(evaluator, name=spec.name)
         else:
-            from lookout.checks.evaluators.judge_client import JudgeClient
-            from lookout.checks.evaluators.llm_judge import LLMJudge
-
-            client = client or JudgeClient(judge_settings(judge), throttle)
-            evaluator = LLMJudge(
-                spec.name,
-                client,
-                template=spec.evaluator or spec.name,
-                threshold=0.5 if spec.threshold is None else spec.threshold,
-            )
+            client = client or judge_client(judge, throttle)
+            evaluator = make_judge(spec.name, client, spec.evaluator or spec.name, spec.threshold)
         missing = [f for f in evaluator.needs if f not in monitor.source.columns]
         if len(missing) == len(evaluator.needs):
             raise LookoutError(

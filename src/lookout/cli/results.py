@@ -3,7 +3,7 @@
 Tables fit the terminal (80 columns when piped): numbers are never wrapped or cut; names too
 long for what is left are shortened in the middle (`gpt-4o-m…support-v8`), so the version at
 the end stays readable. `--format json|csv` prints every field, unshortened, for scripts.
-The queries are in `lookout.services.results`, the layout in `lookout.cli_tables`; this module
+The queries are in `lookout.services.results`, the layout in `lookout.cli.tables`; this module
 only parses and prints.
 """
 
@@ -19,9 +19,10 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
-from lookout.cli_console import console, err_console
-from lookout.cli_options import MonitorsOpt, ProfilesOpt, TargetOpt
-from lookout.cli_tables import Column, print_table
+from lookout.cli.common import command_context, fail, load
+from lookout.cli.console import console
+from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt
+from lookout.cli.tables import Column, print_table
 
 __all__ = ["releases", "results"]
 
@@ -34,11 +35,6 @@ MonitorOpt = Annotated[
 FormatOpt = Annotated[
     Format, typer.Option("--format", help="table (fits the terminal), json or csv (every field)")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _emit(
@@ -75,13 +71,10 @@ def releases(
     unique prefix is enough)."""
     from lookout.services.results import release_rows
 
-    config = _load(profiles, monitors, target)
+    config = load(profiles, monitors, target, drivers=False)
     chosen = _monitors(config, monitor)
-    store = _store(config)
-    try:
-        found = {m.name: release_rows(store, m.name) for m in chosen}
-    finally:
-        store.dispose()
+    with command_context(config) as ctx:
+        found = {m.name: release_rows(ctx.store, m.name) for m in chosen}
 
     def render() -> None:
         for name, rows in found.items():
@@ -142,23 +135,23 @@ def results(
     """Per-release numbers over a period, from the stored results (no warehouse read):
     records, error rate, latency p50/p95/p99, tokens, cost. Quantiles come from merged
     sketches (within 0.5% of a value at that rank)."""
-    from lookout.cli_backfill import parse_moment
+    from lookout.cli.backfill import parse_moment
     from lookout.services.results import release_rows, resolve_release, result_rows
 
     try:
         start = None if since is None else parse_moment("--since", since)
         end = None if until is None else parse_moment("--until", until)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     if start is not None and end is not None and end <= start:
-        raise _fail(f"--until ({end:%Y-%m-%d %H:%M}) must be after --since")
-    config = _load(profiles, monitors, target)
+        raise fail(f"--until ({end:%Y-%m-%d %H:%M}) must be after --since", 2)
+    config = load(profiles, monitors, target, drivers=False)
     chosen = _monitors(config, monitor)
     cohorts = cohort or ["*"]
     _check_cohorts(chosen, cohorts)
-    store = _store(config)
     rows = []
-    try:
+    with command_context(config) as ctx:
+        store = ctx.store
         for item in chosen:
             names = None
             if release:
@@ -168,7 +161,7 @@ def results(
                 except ValueError as exc:
                     if len(chosen) > 1 and not any(k.startswith(tuple(release)) for k in known):
                         continue  # another monitor's release
-                    raise _fail(str(exc)) from None
+                    raise fail(str(exc), 2) from None
             rows += result_rows(
                 store,
                 item.name,
@@ -178,10 +171,8 @@ def results(
                 releases=names,
                 cohorts=cohorts,
             )
-    finally:
-        store.dispose()
     if release and not rows and len(chosen) > 1:
-        raise _fail(f"no monitor has stored results for release {', '.join(release)}")
+        raise fail(f"no monitor has stored results for release {', '.join(release)}", 2)
     _emit(fmt, [r.as_dict() for r in rows], lambda: _results_table(rows, cohorts))
 
 
@@ -249,21 +240,11 @@ def _cost(value: float | None) -> str:
 # -- shared ------------------------------------------------------------------------------------
 
 
-def _load(profiles: Path, monitors: Path, target: str | None):
-    from lookout.config.loader import load_config
-    from lookout.errors import ConfigError
-
-    try:
-        return load_config(profiles, monitors, target=target)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
 def _monitors(config, name: str | None) -> list:
     configured = config.monitors.monitors
     if name is not None and name not in {m.name for m in configured}:
         known = ", ".join(m.name for m in configured) or "none"
-        raise _fail(f"unknown monitor {name!r} (known: {known})")
+        raise fail(f"unknown monitor {name!r} (known: {known})", 2)
     return [m for m in configured if name is None or m.name == name]
 
 
@@ -273,16 +254,6 @@ def _check_cohorts(chosen: list, cohorts: list[str]) -> None:
     unknown = [c for c in cohorts if c != "*" and c.partition("=")[0] not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
-        raise _fail(f"--cohort: unknown {', '.join(map(repr, unknown))} (cohort columns: {listed})")
-
-
-def _store(config):
-    """The results store, which must exist: a read-only command never creates an empty one
-    (a wrong profile would otherwise report no releases and leave a stray file)."""
-    from lookout.errors import LookoutError
-    from lookout.store.existing import open_existing_store
-
-    try:
-        return open_existing_store(config.target.store)
-    except LookoutError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(
+            f"--cohort: unknown {', '.join(map(repr, unknown))} (cohort columns: {listed})", 2
+        )

@@ -1,7 +1,7 @@
 """`lookout init`: propose a monitor for a table, show why, write monitors.yml (and profiles.yml).
 
-Self-contained (its own consoles and error helper) so the CLI can be split into a package
-without touching it; `lookout.cli` registers `init` in one line.
+The proposal is made in `lookout.services.init`; this module reads the table, shows the
+proposal, asks, and writes the files.
 """
 
 from __future__ import annotations
@@ -16,14 +16,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from lookout.cli_console import console, err_console
+from lookout.cli.common import fail
+from lookout.cli.console import console
 
 __all__ = ["init"]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def init(
@@ -62,23 +58,27 @@ def init(
         for part in filter(None, (schema, name, monitor_name)):
             check_identifier(part)
     except ValueError as exc:
-        raise _fail(f"--table/--monitor-name: {exc}") from None
+        raise fail(f"--table/--monitor-name: {exc}", 2) from None
     interactive = _interactive()
     if monitors.exists() and not force and (yes or not interactive):
-        raise _fail(
-            f"{monitors} exists: pass --force to overwrite it, or --monitors to write another file"
+        raise fail(
+            f"{monitors} exists: pass --force to overwrite it, or --monitors to write another file",
+            2,
         )
     url, url_from_env = _warehouse(profiles, target, warehouse_url)
     proposal, read = _propose(url, name, schema or None, monitor_name)
     _show(proposal, read)
     if proposal.missing:
-        raise _fail(
+        raise fail(
             f"no column for {', '.join(proposal.missing)} (required): map it through a view "
-            "and run init on the view"
+            "and run init on the view",
+            2,
         )
     if not yes:
         if not interactive:
-            raise _fail("not written: stdin is not a terminal; pass --yes to write without asking")
+            raise fail(
+                "not written: stdin is not a terminal; pass --yes to write without asking", 2
+            )
         question = f"Write {monitors}" + (" (it exists: overwrite)" if monitors.exists() else "")
         if not typer.confirm(question + "?", default=True):
             raise typer.Exit(1)
@@ -97,21 +97,24 @@ def _warehouse(profiles: Path, target: str | None, given: str | None) -> tuple[s
 
     if profiles.exists():
         if given is not None:
-            raise _fail(
+            raise fail(
                 f"{profiles} exists and names the warehouse: drop --warehouse-url, or pass "
-                "--profiles to write a new one"
+                "--profiles to write a new one",
+                2,
             )
         try:
             chosen = load_profiles(profiles, target)
         except ConfigError as exc:
-            raise _fail(str(exc).splitlines()[0]) from None
+            raise fail(str(exc).splitlines()[0], 2) from None
         return chosen.warehouse.url.get_secret_value(), False
     if given is not None:
         return given, False
     from_env = os.environ.get("LOOKOUT_WAREHOUSE_URL")
     if from_env:
         return from_env, True
-    raise _fail(f"no {profiles}: pass --warehouse-url (or set LOOKOUT_WAREHOUSE_URL) to write one")
+    raise fail(
+        f"no {profiles}: pass --warehouse-url (or set LOOKOUT_WAREHOUSE_URL) to write one", 2
+    )
 
 
 def _propose(url: str, table: str, schema: str | None, monitor: str | None):
@@ -121,7 +124,7 @@ def _propose(url: str, table: str, schema: str | None, monitor: str | None):
     try:
         read = read_table(url, table, schema)
     except InitError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     proposal = propose(
         read.columns, read.sample, read.traffic, table=table, schema=schema, monitor=monitor
     )
@@ -192,7 +195,7 @@ def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from
     try:
         _replace_checked(monitors, text, load_monitors)
     except ConfigError as exc:  # a bug of init: say so, write nothing
-        raise _fail(f"the proposal does not load (please report): {exc}", 1) from None
+        raise fail(f"the proposal does not load (please report): {exc}", 1) from None
     console.print(f"wrote {escape(str(monitors))}", highlight=False)
     if profiles.exists():
         return

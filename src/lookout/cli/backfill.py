@@ -3,12 +3,10 @@
 Same flow, same planning (`lookout.services.backfill`), same idempotency as a backfill started
 from the Prefect UI: windows whose results are stored are skipped unless `--force`, and the
 summary says how many. Bad ranges are refused before anything runs (exit 2).
-Self-contained (its own consoles and error helper); `lookout.cli` registers it in one line.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout.cli_console import console, err_console
+from lookout.cli.common import fail, load, telemetry_off
+from lookout.cli.console import console, err_console
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -31,11 +30,6 @@ STAGE_HELP = (
     "comma-separated stages to recompute: validate, drift, evaluate (reading, ops metrics and "
     "alert state always run; `ops` alone recomputes only those)"
 )
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def parse_moment(option: str, text: str) -> datetime:
@@ -94,8 +88,7 @@ def backfill(
     """Recompute the windows of a past range in this process (no server or worker needed):
     the deployment's backfill flow, skipping windows whose results are stored unless --force.
     A range longer than the monitor's `window.max_backfill_windows` is refused."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    telemetry_off()
     from lookout.services.backfill import check_range
 
     try:
@@ -103,16 +96,16 @@ def backfill(
         last = parse_moment("--end", end)
         chosen_stages = parse_stages(stages)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    config = _load(profiles, monitors, target)
+        raise fail(str(exc), 2) from None
+    config = load(profiles, monitors, target, drivers=False)
     configured = [m.name for m in config.monitors.monitors]
     if monitor is not None and monitor not in configured:
-        raise _fail(f"unknown monitor {monitor!r} (known: {', '.join(configured) or 'none'})")
+        raise fail(f"unknown monitor {monitor!r} (known: {', '.join(configured) or 'none'})", 2)
     chosen = [m for m in config.monitors.monitors if monitor is None or m.name == monitor]
     try:
         check_range(chosen, first, last, datetime.now(UTC))
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     outcome = _run(
         configured,
         {
@@ -155,7 +148,7 @@ def _run(names: list[str], parameters: dict) -> BackfillOutcome:
             build_backfill_flow(names)(**parameters)
     except LookoutError as exc:
         if bar.outcome is None:  # failed before or while planning: nothing ran
-            raise _fail(str(exc), 1) from None
+            raise fail(str(exc), 1) from None
     finally:
         bar.stop()
     return bar.outcome or BackfillOutcome(run=0, skipped=0)
@@ -197,13 +190,3 @@ class _ProgressBar:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-
-
-def _load(profiles: Path, monitors: Path, target: str | None):
-    from lookout.config.loader import load_config
-    from lookout.errors import ConfigError
-
-    try:
-        return load_config(profiles, monitors, target=target)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None

@@ -1,14 +1,15 @@
 """`lookout alerts history` and `lookout alerts stats`: episodes from the stored alert history.
 
-Self-contained (its own consoles and error helper, like `cli_init`); `cli.py` registers the
-commands on its `alerts` group, which passes the shared options (`--profiles`, `--monitors`,
-`--target`, before or after the command) down as defaults. Logic is in
-`lookout.store.history`; this module parses and prints.
+`lookout.cli.app` registers the commands on its `alerts` group, which passes the shared
+options (`--profiles`, `--monitors`, `--target`, before or after the command) down as
+defaults. Logic is in `lookout.store.history`; this module parses and prints.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,9 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lookout._durations import format_span
-from lookout.cli_console import console, err_console
-from lookout.cli_options import MonitorsOpt, ProfilesOpt, TargetOpt
-from lookout.errors import LookoutError
+from lookout.cli.common import command_context, fail, load
+from lookout.cli.console import console
+from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt
 
 __all__ = ["history", "parse_since", "stats"]
 
@@ -30,11 +31,6 @@ SinceOpt = Annotated[
     typer.Option("--since", help="a duration back from now (7d, 12h) or a UTC date/time"),
 ]
 FormatOpt = Annotated[Literal["table", "json"], typer.Option("--format", help="table or json")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
@@ -58,22 +54,19 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _store(profiles: Path, monitors: Path, target: str | None):  # type: ignore[no-untyped-def]
+@contextmanager
+def _store(profiles: Path, monitors: Path, target: str | None) -> Iterator[Any]:
     """The results store the config names; one that exists (history is read-only)."""
-    from lookout.config.loader import load_config
-    from lookout.store.existing import open_existing_store
-
-    try:  # ConfigError is a LookoutError: every one is one line, exit 2
-        return open_existing_store(load_config(profiles, monitors, target=target).target.store)
-    except LookoutError as exc:
-        raise _fail(str(exc), 2) from None
+    config = load(profiles, monitors, target, drivers=False)
+    with command_context(config) as ctx:
+        yield ctx.store
 
 
 def _since(value: str | None) -> datetime | None:
     try:
         return parse_since(value, datetime.now(UTC))
     except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
 
 
 def _span(value: timedelta | None) -> str:
@@ -99,11 +92,8 @@ def history(
     """Alert episodes (open..resolve), oldest first: when each started breaching, opened,
     resolved (or went stale), how bad it got, and whether anyone was paged."""
     start = _since(since)
-    store = _store(profiles, monitors, target)
-    try:
+    with _store(profiles, monitors, target) as store:
         found = store.history.episodes(monitor=monitor, rule=rule, cohort=cohort, since=start)
-    finally:
-        store.dispose()
     if output == "json":
         console.print_json(json.dumps([_episode_json(e) for e in found]))
         return
@@ -195,11 +185,8 @@ def stats(
     """Per rule: episodes, time to detect (first breaching window to the window that opened
     it), time to resolve (opening window to resolving window), pages sent."""
     start = _since(since)
-    store = _store(profiles, monitors, target)
-    try:
+    with _store(profiles, monitors, target) as store:
         found = store.history.stats(monitor=monitor, since=start)
-    finally:
-        store.dispose()
     if output == "json":
         rows = [
             {

@@ -1,20 +1,19 @@
 """`lookout deploy`: register the hourly, nightly and backfill deployments of the project in
 the current directory with a Prefect API, on a process work pool.
 
-Self-contained like `cli_init` (its own console and error helper); `lookout.cli` registers it
-in one line. Prefect is imported only when the command runs.
+Prefect is imported only when the command runs.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from lookout.cli_console import console, err_console
+from lookout.cli.common import fail, telemetry_off
+from lookout.cli.console import console
 
 __all__ = ["deploy"]
 
@@ -24,11 +23,6 @@ NO_API = (
     "(`prefect server start`) and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, or "
     "`prefect config set PREFECT_API_URL=...`"
 )
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def deploy(
@@ -48,13 +42,12 @@ def deploy(
     """Register the hourly and nightly schedules and the backfill deployment of this project
     with the Prefect API at PREFECT_API_URL; a worker (`prefect worker start --pool P`) on a
     machine with Lookout installed then runs them in this directory."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    telemetry_off()
     from prefect.settings import get_current_settings
 
     api = get_current_settings().api.url
     if not api:  # Prefect would start a temporary server that is gone when this command ends
-        raise _fail(NO_API)
+        raise fail(NO_API, 2)
     from lookout.config.loader import load_config
     from lookout.errors import ConfigError, LookoutError
 
@@ -62,13 +55,13 @@ def deploy(
     try:
         load_config(profiles, monitors, target=target)  # a broken config fails here, located
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     project = Path.cwd().resolve()
     try:
         made_pool = _ensure_pool(pool)
         ids = _register(profiles, monitors, target, project, pool)
     except LookoutError as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     if made_pool:
         console.print(f"created work pool {escape(pool)} (process)", highlight=False)
     _report(ids, api, pool, project)

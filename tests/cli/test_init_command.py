@@ -428,9 +428,9 @@ def test_sqlite_timestamps_kept_as_text_are_found_by_their_values(tmp_path):
 
 
 def test_at_a_terminal_it_asks_before_writing_and_before_overwriting(tmp_path, duck, monkeypatch):
-    import lookout.cli_init
+    import lookout.cli.init
 
-    monkeypatch.setattr(lookout.cli_init, "_interactive", lambda: True)
+    monkeypatch.setattr(lookout.cli.init, "_interactive", lambda: True)
     cfg = tmp_path / "cfg"
     files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
     args = ["init", "--table", "requests", "--warehouse-url", duck, *files]

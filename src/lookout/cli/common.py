@@ -1,0 +1,129 @@
+"""What every command module shares: the one-line error exit, loading the config, choosing
+monitors, the context of a command (`open_context` with the CLI's exits) and the telemetry
+switches set before Prefect is imported."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.markup import escape
+
+from lookout.cli.console import err_console
+from lookout.errors import ConfigError, LookoutError
+
+if TYPE_CHECKING:
+    from lookout.config.models import LookoutConfig
+    from lookout.runtime.context import RuntimeContext
+
+__all__ = [
+    "chosen_monitors",
+    "command_context",
+    "fail",
+    "load",
+    "one_monitor",
+    "period",
+    "quiet_prefect",
+    "telemetry_off",
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `error: message` (one line, escaped) on stderr; the Exit to raise with `code`."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load(
+    profiles: Path, monitors: Path, target: str | None, *, drivers: bool = True
+) -> LookoutConfig:
+    """The config, or exit 2 with its problems; with `drivers`, a missing database driver is
+    one line (exit 2) too."""
+    from lookout.config.loader import load_config
+
+    try:
+        config = load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    if drivers:
+        _check_drivers(config)
+    return config
+
+
+def _check_drivers(config: LookoutConfig) -> None:
+    """A missing database driver stops the command here, in one line naming the pip extra."""
+    from lookout.sources.drivers import MissingDriverError, require_driver
+
+    try:
+        require_driver(config.target.warehouse.url.get_secret_value(), "warehouse")
+        require_driver(config.target.store.url.get_secret_value(), "store")
+    except MissingDriverError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@contextmanager
+def command_context(config: LookoutConfig, *, must_exist: bool = True) -> Iterator[RuntimeContext]:
+    """`open_context` for a command. Read-only commands (`must_exist`) open the store up
+    front, one that exists: a missing SQLite file is one line, exit 2, not a new empty store.
+    What was opened is disposed when the command is done."""
+    from lookout.runtime.context import open_context
+
+    with open_context(config=config, existing_store=must_exist) as ctx:
+        if must_exist:
+            try:
+                ctx.store  # noqa: B018 (open it now: a missing store fails before any work)
+            except LookoutError as exc:
+                raise fail(str(exc), 2) from None
+        yield ctx
+
+
+def chosen_monitors(config: LookoutConfig, names: list[str] | None) -> list[Any]:
+    """The monitors named (all when none is), in config order; an unknown name exits 2."""
+    configured = config.monitors.monitors
+    unknown = [n for n in names or [] if n not in {m.name for m in configured}]
+    if unknown:
+        listed = ", ".join(repr(n) for n in unknown)
+        known = ", ".join(m.name for m in configured) or "none"
+        raise fail(f"unknown monitor {listed} (known: {known})", 2)
+    return [m for m in configured if not names or m.name in names]
+
+
+def one_monitor(config: LookoutConfig, name: str) -> Any:
+    return chosen_monitors(config, [name])[0]
+
+
+def period(
+    since: datetime | None, until: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    """[since, until) in UTC (until: now; since: `default` before until); exit 2 when empty."""
+    from datetime import UTC
+
+    from lookout.windows import as_utc
+
+    end = as_utc(until) if until is not None else datetime.now(UTC)
+    start = as_utc(since) if since is not None else end - default
+    if start >= end:
+        raise fail(f"--since ({start:%Y-%m-%d %H:%M}) must be before --until", 2)
+    return start, end
+
+
+def telemetry_off() -> None:
+    """Before Prefect is imported: no telemetry."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def quiet_prefect(verbose: bool) -> None:
+    """Before Prefect is imported: telemetry off and, unless `verbose`, only its warnings (no
+    line per task run, no temporary-server hint); the command prints one summary instead."""
+    telemetry_off()
+    # without PREFECT_API_URL the flow runs against a temporary local API; on a busy machine
+    # it needs longer than Prefect's default to start
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -1,0 +1,77 @@
+"""`lookout validate-config`: every problem of profiles.yml and monitors.yml at once, then the
+drivers (and with --check-warehouse, each monitor's mapping against the live tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from lookout.cli.console import console, err_console
+from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt
+from lookout.errors import ConfigError, LookoutError
+
+if TYPE_CHECKING:
+    from lookout.config.loader import LookoutConfig
+
+__all__ = ["validate_config"]
+
+
+def validate_config(
+    profiles: ProfilesOpt = Path("profiles.yml"),
+    monitors: MonitorsOpt = Path("monitors.yml"),
+    target: TargetOpt = None,
+    check_warehouse: Annotated[
+        bool, typer.Option(help="also check every mapped column against the live tables")
+    ] = False,
+) -> None:
+    """Check profiles.yml and monitors.yml: every problem at once, each with file, line,
+    column and key; then the databases' drivers (and with --check-warehouse, the tables)."""
+    from lookout.config.loader import load_config
+    from lookout.sources.drivers import MissingDriverError, require_driver
+
+    try:
+        config = load_config(profiles, monitors, target=target)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            err_console.print(str(issue), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    problems = []
+    for key in ("warehouse", "store"):
+        try:
+            require_driver(getattr(config.target, key).url.get_secret_value(), key)
+        except MissingDriverError as exc:
+            problems.append(f"{profiles}: outputs.{config.target_name}.{key}.url: {exc}")
+    if check_warehouse and not problems:
+        problems += _warehouse_problems(config)
+    if problems:
+        for problem in problems:
+            err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    names = ", ".join(m.name for m in config.monitors.monitors)
+    rules = sum(len(m.rules) for m in config.monitors.monitors)
+    checked = ", columns checked against the tables" if check_warehouse else ""
+    console.print(
+        f"[green]ok[/]: target {escape(config.target_name)}: warehouse "
+        f"{escape(config.target.warehouse.display_url)}, store "
+        f"{escape(config.target.store.display_url)}; {len(config.monitors.monitors)} "
+        f"monitor(s) ({escape(names)}), {rules} rule(s){checked}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _warehouse_problems(config: LookoutConfig) -> list[str]:
+    """Every monitor's mapping against the live tables (all of them, not the first failure)."""
+    from lookout.runtime.context import open_context
+
+    problems = []
+    with open_context(config=config) as ctx:
+        for index, monitor in enumerate(config.monitors.monitors):
+            try:
+                ctx.warehouse.check_monitor(monitor, index)
+            except LookoutError as exc:
+                problems.append(str(exc))
+    return problems

@@ -1,0 +1,105 @@
+"""`map_exceptions`: a database error becomes our error, in one line that names what failed and
+never carries a password."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from lookout.errors import (
+    ConfigError,
+    LookoutError,
+    SourceError,
+    StoreError,
+    database_error,
+    map_exceptions,
+    redact_urls,
+)
+
+
+def test_a_real_sqlite_error_becomes_a_store_error_naming_what_failed(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    reading = map_exceptions("results store r.sqlite: reading alerts failed")
+    with pytest.raises(StoreError) as caught, reading, engine.connect() as conn:
+        conn.execute(sa.text("SELECT * FROM no_such_table"))
+    engine.dispose()
+    message = str(caught.value)
+    assert message == (
+        "results store r.sqlite: reading alerts failed: OperationalError: no such table: "
+        "no_such_table"
+    )
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_the_error_type_is_chosen_by_the_caller(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    expected = pytest.raises(SourceError, match=r"^warehouse w: read failed: OperationalError")
+    reading = map_exceptions("warehouse w: read failed", SourceError)
+    with expected, reading, engine.connect() as conn:
+        conn.execute(sa.text("SELEC 1"))
+    engine.dispose()
+
+
+def test_a_password_in_the_driver_message_never_reaches_ours():
+    driver = Exception(
+        'connection to "postgresql://bob:hunter2@db.internal:5432/prod" failed; '
+        "dsn host=db password=s3cr3t! user=bob"
+    )
+    wrapped = sa.exc.OperationalError("SELECT 1", {}, driver)
+    reading = map_exceptions("warehouse db.internal: read failed", SourceError)
+    with pytest.raises(SourceError) as caught, reading:
+        raise wrapped
+    message = str(caught.value)
+    assert "hunter2" not in message and "s3cr3t" not in message
+    assert "postgresql://bob:***@db.internal:5432/prod" in message
+    assert "password=***" in message
+    assert message.startswith("warehouse db.internal: read failed: Exception: connection to")
+
+
+def test_named_secrets_are_redacted_too():
+    error = database_error(
+        sa.exc.DBAPIError("q", {}, Exception("token xoxb-123 refused")),
+        "store",
+        secrets=["xoxb-123", None],
+    )
+    assert isinstance(error, StoreError) and "xoxb-123" not in str(error)
+
+
+def test_other_errors_pass_through_unchanged():
+    issue = ConfigError([])
+    with pytest.raises(ConfigError) as caught, map_exceptions("anything"):
+        raise issue
+    assert caught.value is issue
+    with pytest.raises(KeyError), map_exceptions("anything"):
+        raise KeyError("x")
+    with pytest.raises(LookoutError, match=r"^already ours$"), map_exceptions("store"):
+        raise StoreError("already ours")
+
+
+def test_driver_errors_outside_sqlalchemy_are_mapped_when_named():
+    class DriverError(Exception):
+        pass
+
+    expected = pytest.raises(SourceError, match=r"^warehouse: read failed: DriverError: boom$")
+    with expected, map_exceptions("warehouse: read failed", SourceError, also=(DriverError,)):
+        raise DriverError("boom\nsecond line never shown")
+
+
+def test_map_exceptions_is_a_decorator_too(tmp_path):
+    @map_exceptions("results store: count failed")
+    def count() -> int:
+        raise sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    with pytest.raises(StoreError, match="count failed: Exception: disk I/O error"):
+        count()
+    with pytest.raises(StoreError):  # a second call maps again (a fresh context each time)
+        count()
+
+
+def test_redact_urls_keeps_urls_without_a_password():
+    text = "see https://example.org/runbook and sqlite:///tmp/x.sqlite"
+    assert redact_urls(text) == text
+    assert (
+        redact_urls("mysql+pymysql://root:@127.0.0.1/test")
+        == "mysql+pymysql://root:***@127.0.0.1/test"
+    )
