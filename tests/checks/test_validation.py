@@ -143,6 +143,8 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
         url = request.getfixturevalue("mysql_database")
     elif kind == "clickhouse":
         url = request.getfixturevalue("chdb_url")
+    elif kind == "snowflake":
+        url = request.getfixturevalue("snowflake_url")
     elif kind == "postgresql-own-database":  # nobody else's sessions (their GX temp tables)
         url = request.getfixturevalue("pg_database")
     else:
@@ -167,6 +169,7 @@ BACKENDS = [
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
     pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
 ]
 
 

@@ -28,6 +28,7 @@ DIALECTS = [
     "duckdb",
     pytest.param("mysql", marks=pytest.mark.mysql),
     pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
 ]
 
 
@@ -53,8 +54,10 @@ def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
         engine.dispose()
         yield pg_url, f"{schema}.requests"
         return
-    if dialect == "clickhouse":  # a MergeTree table: the DDL needs an engine clause
-        url = request.getfixturevalue("chdb_url")
+    if dialect in ("clickhouse", "snowflake"):  # DDL and loading of their own (conftest)
+        url = request.getfixturevalue("chdb_url" if dialect == "clickhouse" else "snowflake_url")
+        # the URL has a password, so init writes env_var('LOOKOUT_WAREHOUSE_URL'): export it
+        request.getfixturevalue("monkeypatch").setenv("LOOKOUT_WAREHOUSE_URL", url)
         engine = sa.create_engine(url)
         write_table(engine, frame, table="requests")
         engine.dispose()

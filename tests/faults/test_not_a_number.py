@@ -108,6 +108,8 @@ def _load(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple
         url, schema = request.getfixturevalue("mysql_database"), None
     elif backend == "clickhouse":
         url, schema = request.getfixturevalue("chdb_url"), None
+    elif backend == "snowflake":
+        url, schema = request.getfixturevalue("snowflake_url"), None
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
@@ -144,6 +146,7 @@ BACKENDS = [
     pytest.param("postgresql", "on", "on", id="postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", "on", "on", id="mysql", marks=pytest.mark.mysql),
     pytest.param("clickhouse", "on", "off", id="clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", "on", "off", id="snowflake", marks=pytest.mark.snowflake),
 ]
 
 

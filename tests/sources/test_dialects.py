@@ -19,6 +19,7 @@ from lookout.sources.dialects.clickhouse import ClickHouse
 from lookout.sources.dialects.duckdb import DuckDB
 from lookout.sources.dialects.mysql import MySQL
 from lookout.sources.dialects.postgresql import PostgreSQL
+from lookout.sources.dialects.snowflake import Snowflake
 from lookout.sources.dialects.sqlite import SQLite
 from lookout.windows import Window
 
@@ -37,6 +38,7 @@ WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
         ("mariadb+pymysql://root@127.0.0.1/test", MySQL),
         ("clickhousedb:///lk?dsn=chdb:///tmp/chdb", ClickHouse),
         ("clickhousedb://default@127.0.0.1:8123/db", ClickHouse),
+        ("snowflake://user:pw@myorg-myaccount/db/public?warehouse=wh", Snowflake),
     ],
 )
 def test_each_engine_resolves_to_its_module(url, expected):

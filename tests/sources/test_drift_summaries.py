@@ -142,6 +142,7 @@ BACKENDS = [
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
     pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
 ]
 
 
@@ -156,6 +157,8 @@ def loaded(request: pytest.FixtureRequest, tmp_path: Path):
         url = request.getfixturevalue("mysql_database")
     elif request.param == "clickhouse":
         url = request.getfixturevalue("chdb_url")
+    elif request.param == "snowflake":
+        url = request.getfixturevalue("snowflake_url")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame()
@@ -337,6 +340,8 @@ def test_a_logged_number_that_is_not_a_number_is_missing_never_zero(request, tmp
         url = request.getfixturevalue("mysql_database")
     elif backend == "clickhouse":
         url = request.getfixturevalue("chdb_url")
+    elif backend == "snowflake":
+        url = request.getfixturevalue("snowflake_url")
     else:
         url, schema = request.getfixturevalue("pg_schema")
     frame = make_frame(n=300, seed=3)
@@ -398,4 +403,32 @@ def test_postgres_samples_pages_above_max_rows(request, tmp_path):
         assert 0.02 * full.count < part.count < 0.5 * full.count
         verdict, _ = judge(column, full, part, Criteria())
         assert verdict.drifted is False, verdict  # a sample of the same rows does not drift
+    warehouse.dispose()
+
+
+@pytest.mark.snowflake
+def test_snowflake_samples_blocks_above_max_rows(request, tmp_path):
+    """On Snowflake a period above `max_rows` is read through `TABLESAMPLE SYSTEM` too (block
+    sampling; the emulator samples DuckDB's 2,048-row vectors): fewer rows, the same verdict."""
+    url = request.getfixturevalue("snowflake_url")
+    frame = make_frame(n=40_000, seed=11)
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="requests")
+    engine.dispose()
+    warehouse = Warehouse(url)
+    monitor = make_monitor(None)
+    columns = [c for c in drift_columns(monitor) if c.name == "latency_ms"]
+    statements: list[str] = []
+    sa.event.listen(warehouse.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    rows = in_window(frame)
+    exact = window_summaries(warehouse, monitor, columns, WINDOW, local_max_rows=0)
+    half = len(rows) // 2
+    sampled = window_summaries(warehouse, monitor, columns, WINDOW, local_max_rows=0, max_rows=half)
+    assert any("TABLESAMPLE system" in s for s in statements)
+    full = sketch(exact, ("m1@p1", "*"), "latency_ms")
+    part = sketch(sampled, ("m1@p1", "*"), "latency_ms")
+    assert full.count == rows[rows.model_version == "m1"].latency_ms.notna().sum()
+    assert 0.1 * full.count < part.count < 0.9 * full.count
+    verdict, _ = judge(columns[0], full, part, Criteria())
+    assert verdict.drifted is False, verdict
     warehouse.dispose()

@@ -28,6 +28,8 @@ def _warehouse(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tup
         return request.getfixturevalue("mysql_database"), None
     if kind == "clickhouse":
         return request.getfixturevalue("chdb_url"), None
+    if kind == "snowflake":
+        return request.getfixturevalue("snowflake_url"), None
     url, schema = request.getfixturevalue("pg_schema")
     return url, schema
 
@@ -38,6 +40,7 @@ BACKENDS = [
     pytest.param("postgresql", marks=pytest.mark.postgres),
     pytest.param("mysql", marks=pytest.mark.mysql),
     pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
 ]
 
 

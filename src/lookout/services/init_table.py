@@ -140,7 +140,13 @@ def read_table(
 
 def _read(engine: Engine, table: str, schema: str | None, display: str, where: str) -> TableRead:
     inspector = sa.inspect(engine)
-    reflected = _reflect(inspector, table, schema, display, where)
+    read_as = dialect_for(
+        engine
+    ).column_type  # as the warehouse reads them (Warehouse.table_columns)
+    reflected = [
+        {**c, "type": read_as(c["type"])}
+        for c in _reflect(inspector, table, schema, display, where)
+    ]
     infos = [
         ColumnInfo(c["name"], _type_text(c["type"], engine), column_kind(c["type"]),
                    bool(getattr(c["type"], "timezone", False)))

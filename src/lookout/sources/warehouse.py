@@ -218,7 +218,7 @@ class Warehouse:
             type_ = columns[source.columns[field]]
             column = self.column(table, source, field)
             if isinstance(type_, sa.Float) and self.capabilities.stores_nan:
-                out.append(column.in_(_INFINITIES))
+                out.append(column.in_([self.capabilities.special_float(v) for v in _INFINITIES]))
             elif (
                 isinstance(type_, sa.Numeric)
                 and not isinstance(type_, sa.Integer)

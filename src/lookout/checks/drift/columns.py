@@ -122,7 +122,7 @@ def sql_feature(
         number = dialect.as_number(value)
         if not dialect.stores_nan:
             return number
-        infinite = number.in_([float("inf"), float("-inf")])
+        infinite = number.in_([dialect.special_float(v) for v in (float("inf"), float("-inf"))])
         return sa.case((infinite, sa.null()), else_=number)
     text = dialect.as_text(value)
     empty = sa.or_(text.is_(None), sa.func.length(sa.func.trim(text)) == 0)

@@ -17,6 +17,7 @@ from lookout.sources.dialects.clickhouse import ClickHouse
 from lookout.sources.dialects.duckdb import DuckDB
 from lookout.sources.dialects.mysql import MySQL
 from lookout.sources.dialects.postgresql import PostgreSQL
+from lookout.sources.dialects.snowflake import Snowflake
 from lookout.sources.dialects.sqlite import SQLite
 
 __all__ = ["GENERIC", "ConnectSettings", "Dialect", "describe_fallback", "dialect_for", "seconds"]
@@ -26,7 +27,7 @@ log = logging.getLogger("lookout.sources")
 GENERIC = Dialect()
 _KNOWN: dict[str, Dialect] = {
     name: dialect
-    for dialect in (DuckDB(), PostgreSQL(), SQLite(), MySQL(), ClickHouse())
+    for dialect in (DuckDB(), PostgreSQL(), SQLite(), MySQL(), ClickHouse(), Snowflake())
     for name in dialect.names
 }
 

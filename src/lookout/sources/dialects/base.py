@@ -105,10 +105,16 @@ class Dialect:
         """`percentile_cont(q)` of `value` (continuous, as pandas' linear interpolation)."""
         return sa.func.percentile_cont(q).within_group(value)
 
+    def special_float(self, value: float) -> sa.ColumnElement[Any]:
+        """NaN or ±infinity as a SQL value (a bound parameter where the driver sends one)."""
+        return sa.literal(value, sa.Double)
+
     def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A column as a SQL double; a NaN stored in a float column is missing."""
         number = sa.cast(value, sa.Double)
-        return sa.func.nullif(number, float("nan")) if self.stores_nan else number
+        return (
+            sa.func.nullif(number, self.special_float(float("nan"))) if self.stores_nan else number
+        )
 
     def as_text(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A column as text (NULL stays NULL)."""
