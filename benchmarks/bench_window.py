@@ -3,7 +3,10 @@
 `--backend mysql` loads the same table into a fresh MariaDB/MySQL database (`--mysql-url`,
 dropped afterwards) and measures the same paths there: pushdown uses window-function quantiles.
 `--backend clickhouse` loads it into chDB (in-process ClickHouse, the `chdb` extra) in the
-temporary directory.
+temporary directory. `--backend snowflake` starts fakesnow in server mode (a Snowflake emulator
+on DuckDB, the `snowflake-test` extra) on 127.0.0.1 in this process and loads the table into it;
+the measured children connect over HTTP with snowflake-sqlalchemy. The emulator runs on DuckDB,
+so its ratios say nothing about a real Snowflake warehouse.
 
 The window runs without its optional stages (validation, drift, evaluators: each has a
 benchmark of its own; `bench_hourly.py` runs them all end to end).
@@ -20,7 +23,9 @@ times are not comparable between runs, ratios are.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -147,6 +152,44 @@ def load_clickhouse(duck_path: Path) -> str:
     return url
 
 
+_SNOWFLAKE_DDL = """
+CREATE TABLE APP_REQUESTS (
+    REQUEST_ID VARCHAR, EVENT_TIME TIMESTAMP_NTZ, INGESTED_AT TIMESTAMP_NTZ, MODEL_VERSION VARCHAR,
+    PROMPT_VERSION VARCHAR, ROUTE VARCHAR, PLAN VARCHAR, REGION VARCHAR, LATENCY_MS FLOAT,
+    TTFT_MS FLOAT, PROMPT_TOKENS NUMBER(38, 0), COMPLETION_TOKENS NUMBER(38, 0), COST_USD FLOAT,
+    STATUS VARCHAR, IS_FALLBACK BOOLEAN, RETRY_COUNT NUMBER(38, 0), FEEDBACK VARCHAR,
+    SESSION_ID VARCHAR, PROMPT VARCHAR, CONTEXT VARCHAR, RESPONSE VARCHAR, TOOL_CALLS VARCHAR
+)
+"""
+
+
+def load_snowflake(duck_path: Path, server: dict[str, Any]) -> str:
+    """Copy the DuckDB table into the fakesnow server (Parquet read by the emulator's DuckDB: a
+    load path of the emulator only; a real Snowflake loads with PUT + COPY INTO); returns the
+    SQLAlchemy URL of its database."""
+    import duckdb
+    import snowflake.connector
+
+    parquet = duck_path.with_suffix(".parquet")
+    conn = duckdb.connect(str(duck_path), read_only=True)
+    conn.execute(f"COPY app_requests TO '{parquet}' (FORMAT parquet)")
+    conn.close()
+    with snowflake.connector.connect(**server) as sf:
+        cursor = sf.cursor()
+        cursor.execute("CREATE DATABASE LK_BENCH")
+        cursor.execute("CREATE SCHEMA LK_BENCH.PUBLIC")
+        cursor.execute("USE SCHEMA LK_BENCH.PUBLIC")
+        cursor.execute(_SNOWFLAKE_DDL)
+        cursor.execute(f"INSERT INTO APP_REQUESTS SELECT * FROM read_parquet('{parquet}')")
+    parquet.unlink()
+    # the emulator speaks http, which snowflake-sqlalchemy accepts in a URL only with this set
+    os.environ["SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS"] = "true"
+    return (
+        f"snowflake://{server['user']}:{server['password']}@{server['host']}:{server['port']}"
+        f"/LK_BENCH/PUBLIC?account={server['account']}&protocol=http"
+    )
+
+
 def drop_mysql(url: str) -> None:
     import sqlalchemy as sa
 
@@ -232,7 +275,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="write the results here (for run_all.py)")
-    parser.add_argument("--backend", choices=("duckdb", "mysql", "clickhouse"), default="duckdb")
+    parser.add_argument(
+        "--backend", choices=("duckdb", "mysql", "clickhouse", "snowflake"), default="duckdb"
+    )
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306/test")
     parser.add_argument("--child")
     parser.add_argument("--data")
@@ -241,7 +286,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child, Path(args.data), args.warehouse)))
         return
-    with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp, contextlib.ExitStack() as up:
         data_dir = Path(tmp)
         started = time.perf_counter()
         build_table(data_dir / "warehouse.duckdb", args.rows)
@@ -250,15 +295,23 @@ def main() -> None:
             warehouse = load_mysql(data_dir / "warehouse.duckdb", args.mysql_url)
         elif args.backend == "clickhouse":
             warehouse = load_clickhouse(data_dir / "warehouse.duckdb")
+        elif args.backend == "snowflake":
+            import fakesnow
+
+            server = up.enter_context(fakesnow.server(host="127.0.0.1"))
+            warehouse = load_snowflake(data_dir / "warehouse.duckdb", server)
         print(f"built {args.rows:,} rows in {time.perf_counter() - started:.1f}s")
         try:
             samples = _measure_all(data_dir, warehouse, args.repeats)
         finally:
             if args.backend == "mysql" and warehouse is not None:
                 drop_mysql(warehouse)
-        label = {"duckdb": "DuckDB", "mysql": "MariaDB", "clickhouse": "ClickHouse (chDB)"}[
-            args.backend
-        ]
+        label = {
+            "duckdb": "DuckDB",
+            "mysql": "MariaDB",
+            "clickhouse": "ClickHouse (chDB)",
+            "snowflake": "Snowflake (fakesnow emulator)",
+        }[args.backend]
         kinds = tuple(samples)
         base = statistics.median(s["seconds"] for s in samples["bare_select"])
         print(

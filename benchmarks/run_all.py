@@ -98,6 +98,12 @@ STEPS = (
         ("--backend", "clickhouse", "--rows", "20000", "--repeats", "1"),
     ),
     Step(
+        "window_snowflake",
+        "bench_window.py",
+        ("--backend", "snowflake", "--rows", "100000", "--repeats", "3"),
+        ("--backend", "snowflake", "--rows", "20000", "--repeats", "1"),
+    ),
+    Step(
         "validation",
         "bench_validation.py",
         ("--sizes", "100000,1000000", "--backends", "duckdb,postgresql", "--repeats", "2"),

@@ -235,8 +235,9 @@ def test_unknown_dialects_name_their_extra(tmp_path):
             require_driver(url)
         except MissingDriverError as exc:
             assert f"pip install 'lookout[{extra}]'" in str(exc)
-        else:  # installed here (pymysql in dev, clickhouse-connect in the chdb extra)
-            assert extra in ("mysql", "clickhouse")
+        else:  # installed here (pymysql in dev, clickhouse-connect in the chdb extra,
+            # snowflake-sqlalchemy in the snowflake-test extra)
+            assert extra in ("mysql", "clickhouse", "snowflake")
 
 
 # -- paths and stores ------------------------------------------------------------------------

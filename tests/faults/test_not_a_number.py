@@ -237,12 +237,18 @@ def test_text_in_a_numeric_column_is_quarantined_and_left_out_of_the_metrics(
 
 
 @pytest.mark.parametrize(
-    "backend", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+    "backend",
+    [
+        "duckdb",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("snowflake", marks=pytest.mark.snowflake),
+    ],
 )
 def test_infinities_in_a_float_column_are_not_numbers_on_both_metric_paths(
     backend, tmp_path, request
 ):
-    """A DOUBLE column (and PostgreSQL's `numeric`) can hold ±infinity and NaN: an infinity is
+    """A DOUBLE column (and PostgreSQL's `numeric`) can hold ±infinity and NaN (on Snowflake
+    too, whose driver cannot bind a float NaN: `Dialect.special_float`): an infinity is
     not a number (quarantined, left out), a NaN reads as missing, the same in the warehouse's
     GROUP BY as in pandas."""
     url, schema = _load_typed(backend, tmp_path, request)
@@ -281,6 +287,9 @@ def _load_typed(
     frame = make_requests(hours=1, per_hour=400)
     if backend == "duckdb":
         url, schema = f"duckdb:///{tmp_path / 'wh.duckdb'}", None
+        table = "app_requests"
+    elif backend == "snowflake":
+        url, schema = request.getfixturevalue("snowflake_url"), None
         table = "app_requests"
     else:
         url, schema = request.getfixturevalue("pg_schema")

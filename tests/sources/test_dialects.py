@@ -133,3 +133,44 @@ def test_pushdown_on_for_an_unknown_engine_is_refused_by_name(generic_project):
         ctx.close()
     assert result.status == "failed"
     assert f"{generic_dialect.NAME} has no percentile_cont" in (result.error or "")
+
+
+def test_snowflake_sends_the_waits_as_session_parameters_in_whole_seconds():
+    from lookout.connections import WAREHOUSE_DEFAULTS, engine_arguments
+    from lookout.sources.dialects import ConnectSettings
+
+    url = "snowflake://me:pw@myorg-myaccount/db/public?warehouse=wh"
+    _, options = engine_arguments(url, WAREHOUSE_DEFAULTS)
+    assert options == {
+        "connect_args": {
+            "session_parameters": {"LOCK_TIMEOUT": 300, "STATEMENT_TIMEOUT_IN_SECONDS": 1800}
+        }
+    }
+    short = ConnectSettings(lock_timeout=timedelta(seconds=0.3), statement_timeout=None)
+    assert engine_arguments(url, short)[1] == {
+        "connect_args": {"session_parameters": {"LOCK_TIMEOUT": 1}}
+    }
+    assert engine_arguments(url, ConnectSettings())[1] == {}
+
+
+@pytest.mark.snowflake
+def test_snowflake_logs_in_with_its_session_parameters_and_reads_nan_as_missing(snowflake_url):
+    """Through the real driver and the emulator: login with the waits set, and NaN/±infinity
+    written as CAST('NaN' AS DOUBLE) (the connector pastes a float NaN as a bare word)."""
+    from lookout.connections import WAREHOUSE_DEFAULTS
+    from lookout.sources.warehouse import Warehouse
+
+    warehouse = Warehouse(snowflake_url, settings=WAREHOUSE_DEFAULTS)
+    caps = warehouse.capabilities
+    assert type(caps) is Snowflake
+    with warehouse.engine.connect() as conn:
+        got = conn.execute(
+            sa.select(
+                caps.as_number(sa.literal_column("1.5")),
+                caps.as_number(caps.special_float(float("nan"))),
+                caps.special_float(float("inf")) > 1e308,
+                caps.special_float(float("-inf")) < -1e308,
+            )
+        ).one()
+    assert got == (1.5, None, True, True)
+    warehouse.dispose()
