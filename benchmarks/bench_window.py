@@ -163,6 +163,13 @@ CREATE TABLE APP_REQUESTS (
 """
 
 
+_NOTES = {
+    "snowflake": (
+        "fakesnow: an emulator on DuckDB behind HTTP, says nothing of a real Snowflake warehouse"
+    )
+}
+
+
 def load_snowflake(duck_path: Path, server: dict[str, Any]) -> str:
     """Copy the DuckDB table into the fakesnow server (Parquet read by the emulator's DuckDB: a
     load path of the emulator only; a real Snowflake loads with PUT + COPY INTO); returns the
@@ -335,6 +342,7 @@ def main() -> None:
                     peak_rss_mb=peak,
                     repeats=len(samples[kind]),
                     baseline=kind == "bare_select",
+                    note=_NOTES.get(args.backend, ""),
                 )
             )
         print(f"(baseline bare_select median: {base:.3f}s)")

@@ -7,7 +7,8 @@ noisy; absolute seconds are kept for the record but only ratios compare across m
 - bench_hourly, end to end (one hourly flow run, every stage): vs a bare read of the window;
   10k, 100k, 1M rows;
 - bench_window (read, ops metrics, rules, commit): vs a bare SELECT; 100k and 1M rows on
-  DuckDB, 100k on MariaDB and on ClickHouse (chDB);
+  DuckDB, 100k on MariaDB, on ClickHouse (chDB) and on Snowflake's emulator (fakesnow, the
+  `snowflake-test` extra: its ratios say nothing of a real Snowflake warehouse);
 - bench_validation (the GX suite, pushed down and on a DataFrame): vs a bare read of its
   columns; 100k and 1M rows, DuckDB and PostgreSQL;
 - bench_drift (Lookout's warehouse histograms): vs Evidently's DataDriftPreset on the raw
