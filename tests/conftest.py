@@ -1,5 +1,5 @@
-"""Shared fixtures: real warehouses (DuckDB, SQLite, PostgreSQL, MariaDB) loaded with the same
-records."""
+"""Shared fixtures: real warehouses (DuckDB, SQLite, PostgreSQL, MariaDB, ClickHouse on chDB,
+Snowflake on the fakesnow emulator) loaded with the same records."""
 
 from __future__ import annotations
 

@@ -174,3 +174,17 @@ def test_snowflake_logs_in_with_its_session_parameters_and_reads_nan_as_missing(
         ).one()
     assert got == (1.5, None, True, True)
     warehouse.dispose()
+
+
+def test_snowflake_names_the_statement_timeout_that_ran_out():
+    from lookout.connections import WAREHOUSE_DEFAULTS
+
+    caps = dialect_for("snowflake://me:pw@myorg-myaccount/db/public")
+    exc = RuntimeError(
+        "000630 (57014): Statement reached its statement or warehouse timeout of 1,800 "
+        "second(s) and was canceled."
+    )
+    message = caps.timeout_message(exc, WAREHOUSE_DEFAULTS)
+    assert message is not None
+    assert "30m (warehouse.statement_timeout)" in message and "QUERY_HISTORY" in message
+    assert caps.timeout_message(RuntimeError("syntax error"), WAREHOUSE_DEFAULTS) is None

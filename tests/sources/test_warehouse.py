@@ -1,4 +1,5 @@
-"""Window reads and aggregation pushdown on real DuckDB, SQLite, PostgreSQL and MariaDB."""
+"""Window reads and aggregation pushdown on real DuckDB, SQLite, PostgreSQL, MariaDB,
+ClickHouse (chDB) and Snowflake (fakesnow)."""
 
 from __future__ import annotations
 
