@@ -140,9 +140,7 @@ def read_table(
 
 def _read(engine: Engine, table: str, schema: str | None, display: str, where: str) -> TableRead:
     inspector = sa.inspect(engine)
-    read_as = dialect_for(
-        engine
-    ).column_type  # as the warehouse reads them (Warehouse.table_columns)
+    read_as = dialect_for(engine).column_type  # types as `Warehouse.table_columns` reads them
     reflected = [
         {**c, "type": read_as(c["type"])}
         for c in _reflect(inspector, table, schema, display, where)
