@@ -93,7 +93,7 @@ def validate_config(
     """Check profiles.yml and monitors.yml: every problem at once, each with file, line,
     column and key; then the databases' drivers (and with --check-warehouse, the tables)."""
     from lookout.config.loader import load_config
-    from lookout.sources.drivers import MissingDriverError, require_driver
+    from lookout.drivers import MissingDriverError, require_driver
 
     try:
         config = load_config(profiles, monitors, target=target)
@@ -486,8 +486,9 @@ def alerts_silence(
     import uuid
     from datetime import UTC
 
-    from lookout._durations import parse_duration
-    from lookout.alerts.silences import Silence, parse_matchers
+    from lookout.alerts.silences import parse_matchers
+    from lookout.core.durations import parse_duration
+    from lookout.model.alerts import Silence
 
     try:
         matchers = parse_matchers(match)
@@ -523,8 +524,8 @@ def alerts_ack(
     import uuid
     from datetime import UTC
 
-    from lookout._durations import parse_duration
-    from lookout.alerts.silences import Silence
+    from lookout.core.durations import parse_duration
+    from lookout.model.alerts import Silence
     from lookout.notify.delivery import deliver, make_channels
     from lookout.notify.queue import ack_messages
 
@@ -835,7 +836,7 @@ def _print_error(message: str, code: int) -> int:
 
 def _check_drivers(config) -> None:
     """A missing database driver stops the command here, in one line naming the pip extra."""
-    from lookout.sources.drivers import MissingDriverError, require_driver
+    from lookout.drivers import MissingDriverError, require_driver
 
     try:
         require_driver(config.target.warehouse.url.get_secret_value(), "warehouse")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
 from lookout.stages.registry import FAMILIES
 
 __all__ = [

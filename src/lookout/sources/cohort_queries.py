@@ -9,10 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.metrics import cohort_label, label_text
 from lookout.config.models import Monitor, SourceConfig
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.errors import SourceError
+from lookout.model.aggregates import cohort_label, label_text
 from lookout.sources.connection import error_line
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window

@@ -17,9 +17,9 @@ from lookout.connections import (
     engine_arguments,
     explain_timeouts,
 )
+from lookout.drivers import require_driver
 from lookout.errors import SourceError
 from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
-from lookout.sources.drivers import require_driver
 
 __all__ = ["WarehouseConnection", "error_line"]
 

@@ -8,16 +8,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.metrics import (
+from lookout.config.models import Monitor, SourceConfig
+from lookout.core.cohorts import CohortCap
+from lookout.errors import SourceError
+from lookout.model.aggregates import (
     ALL_COHORTS,
     QUANTILES,
     GroupAggregates,
     MetricSettings,
     label_text,
 )
-from lookout.config.models import Monitor, SourceConfig
-from lookout.core.cohorts import CohortCap
-from lookout.errors import SourceError
 from lookout.sources.cohort_queries import CohortKey, CohortQueries
 from lookout.sources.column_types import sql_matches
 from lookout.sources.connection import error_line

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.metrics import ALL_COHORTS, label_text
 from lookout.core.sketch import MIN_VALUE as SKETCH_MIN_VALUE
 from lookout.core.sketch import Sketch, key_multiplier
+from lookout.model.aggregates import ALL_COHORTS, label_text
 from lookout.sources.cohort_queries import CohortKey
 
 __all__ = ["sketch_buckets"]

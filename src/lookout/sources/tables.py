@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError
+from lookout.model.record import NUMERIC_FIELDS
 from lookout.sources.column_types import role_problems
 from lookout.sources.connection import WarehouseConnection, error_line
-from lookout.sources.contract import NUMERIC_FIELDS
 from lookout.windows import Window, as_utc
 
 __all__ = ["WarehouseTables"]

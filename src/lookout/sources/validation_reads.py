@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.checks.metrics import label_text
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError
+from lookout.model.aggregates import label_text
+from lookout.model.record import NUMERIC_FIELDS
 from lookout.sources.connection import error_line
-from lookout.sources.contract import NUMERIC_FIELDS
 from lookout.sources.window_reads import WindowReads
 from lookout.windows import Window
 

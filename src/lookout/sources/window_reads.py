@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError
+from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.sources.connection import error_line
-from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window, as_utc
 
