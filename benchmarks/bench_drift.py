@@ -256,7 +256,7 @@ def _monitor(cohorts: bool):
 
 def _seed_store(store) -> None:
     """The store's memory of the previous night: release A first seen on day A."""
-    from lookout.checks.metrics import MetricValue
+    from lookout.model.aggregates import MetricValue
     from lookout.store import WindowCommit
     from lookout.windows import Window
 

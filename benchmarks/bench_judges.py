@@ -108,7 +108,7 @@ async def _pool(n: int, concurrency: int, one: Any) -> None:
 def measure(mode: str, base_url: str, n: int, concurrency: int) -> dict[str, Any]:
     import openai
 
-    from lookout.checks.evaluators.judge_client import _pool_limits
+    from lookout.checks.evaluators.judge_client import pool_limits
     from lookout.checks.evaluators.llm_judge import LLMJudge
 
     settings = _settings(base_url, concurrency)
@@ -120,11 +120,11 @@ def measure(mode: str, base_url: str, n: int, concurrency: int) -> dict[str, Any
     extra: dict[str, Any] = {}
 
     if mode == "httpx":
-        httpx_module = sys.modules[type(_pool_limits(concurrency)).__module__.split(".")[0]]
+        httpx_module = sys.modules[type(pool_limits(concurrency)).__module__.split(".")[0]]
 
         async def run() -> None:
             async with httpx_module.AsyncClient(
-                limits=_pool_limits(concurrency), timeout=30.0
+                limits=pool_limits(concurrency), timeout=30.0
             ) as client:
 
                 async def one(_: int) -> None:
@@ -143,7 +143,7 @@ def measure(mode: str, base_url: str, n: int, concurrency: int) -> dict[str, Any
                 base_url=base_url,
                 api_key=settings.api_key,
                 max_retries=2,
-                http_client=openai.DefaultAsyncHttpxClient(limits=_pool_limits(concurrency)),
+                http_client=openai.DefaultAsyncHttpxClient(limits=pool_limits(concurrency)),
             ) as client:
 
                 async def one(_: int) -> None:

@@ -94,7 +94,7 @@ def drop(url: str) -> None:
 
 def measure(kind: str, url: str, work: Path) -> dict[str, float]:
     from lookout.checks.validation.runner import GxRunner
-    from lookout.checks.validation.stage import _columns, plan_suite, run_validation
+    from lookout.checks.validation.stage import plan_suite, run_validation, validation_columns
     from lookout.sources.warehouse import Warehouse
     from lookout.windows import Window
 
@@ -107,7 +107,9 @@ def measure(kind: str, url: str, work: Path) -> dict[str, float]:
     runner = GxRunner() if kind != "bare_read" else None
     started = time.perf_counter()
     if kind == "bare_read":
-        frame = warehouse.read_window(monitor, window, _columns(monitor, planned), cohorts=False)
+        frame = warehouse.read_window(
+            monitor, window, validation_columns(monitor, planned), cohorts=False
+        )
         rows = len(frame)
         failed = 0
     else:

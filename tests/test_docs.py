@@ -18,14 +18,14 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-import lookout.checks.validation.spec
 import lookout.compare.gate
 import lookout.config.models
+import lookout.config.validation
 from lookout.config.reference import key_cell, sections
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK = ROOT / "docs" / "gen_config_reference.py"
-CONFIG_MODULES = (lookout.config.models, lookout.checks.validation.spec, lookout.compare.gate)
+CONFIG_MODULES = (lookout.config.models, lookout.config.validation, lookout.compare.gate)
 
 
 def _hook() -> ModuleType:

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import T0, make_requests, write_config, write_table
 
-from lookout.checks.metrics import as_labels
 from lookout.config.loader import load_config
 from lookout.core.sketch import ALPHA
 from lookout.core.summary import merge_all
+from lookout.model.aggregates import as_labels
 from lookout.pipeline import Context, run_window
 from lookout.stages.registry import FAMILIES
 from lookout.windows import Window

@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator, build_evaluators
-from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import GxRunner
 from lookout.checks.validation.stage import PlannedExpectation, plan_suite
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
 from lookout.core.summary import Summary
 from lookout.errors import LookoutError
+from lookout.model.aggregates import MetricValue
 from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
 from lookout.runtime.context import RuntimeContext

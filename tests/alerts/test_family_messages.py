@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.alerts.test_slack import OWNER, _check_golden
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.checks.evaluators.summary import JudgedExample
-from lookout.checks.metrics import MetricValue
 from lookout.checks.validation.runner import ExpectationOutcome
 from lookout.checks.validation.stage import ValidationResult
+from lookout.model.aggregates import MetricValue
+from lookout.model.alerts import AlertState
 from lookout.notify.builder import AlertContext, alert_message, group_message
 from lookout.notify.findings import (
     MAX_CELL_CHARS,

@@ -12,9 +12,9 @@ from tests.alerts.test_rules import rule, value
 from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.pooled import History, rule_values
 from lookout.alerts.rules import evaluate_rules, settings_of
-from lookout.checks.metrics import MetricValue
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
+from lookout.model.aggregates import MetricValue
 from lookout.windows import Window
 
 H = timedelta(hours=1)

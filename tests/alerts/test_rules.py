@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout.alerts.lifecycle import apply_evaluations, fingerprint
+from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.rules import evaluate_rules
-from lookout.checks.metrics import MetricValue
 from lookout.config.models import AlertRule
+from lookout.model.aggregates import MetricValue
+from lookout.model.alerts import fingerprint
 from lookout.windows import Window
 
 

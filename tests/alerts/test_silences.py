@@ -9,8 +9,9 @@ import pytest
 from tests.alerts.test_slack import _alert
 from typer.testing import CliRunner
 
-from lookout.alerts.silences import Silence, active_silence, inhibited, parse_matchers
+from lookout.alerts.silences import active_silence, inhibited, parse_matchers
 from lookout.cli import app
+from lookout.model.alerts import Silence
 
 NOW = datetime(2026, 11, 3, 15, tzinfo=UTC)
 

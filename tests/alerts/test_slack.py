@@ -13,8 +13,8 @@ import pytest
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN, WRONG_SLACK_TOKEN
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.config.models import Owner
+from lookout.model.alerts import AlertState
 from lookout.notify.builder import AlertContext, alert_message
 from lookout.notify.channels.files import FileChannel
 from lookout.notify.channels.slack import SlackBotChannel
@@ -169,7 +169,7 @@ def test_logged_values_show_as_typed_and_cannot_ping_link_or_format(grouped):
 
 
 def _queue(store: ResultsStore, n: int) -> list[str]:
-    from lookout.alerts.lifecycle import Transition
+    from lookout.model.alerts import Transition
     from lookout.store.results import WindowCommit
 
     ids = [f"msg{i}" for i in range(n)]

@@ -11,7 +11,7 @@ from tests.alerts.test_slack import OWNER, WINDOW, _alert
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 
-from lookout.alerts.lifecycle import Transition
+from lookout.model.alerts import Transition
 from lookout.notify.builder import AlertContext, alert_message
 from lookout.notify.channels.slack import SlackBotChannel, SlackWebhookChannel
 from lookout.notify.delivery import deliver

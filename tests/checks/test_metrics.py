@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lookout.checks.metrics import MetricSettings, compute_ops_metrics, release_labels
+from lookout.checks.metrics import compute_ops_metrics
 from lookout.checks.stats import wilson_interval
+from lookout.model.aggregates import MetricSettings, release_labels
 
 
 def _frame() -> pd.DataFrame:

@@ -224,7 +224,7 @@ def test_psycopg_missing_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_unknown_dialects_name_their_extra(tmp_path):
-    from lookout.sources.drivers import MissingDriverError, require_driver
+    from lookout.drivers import MissingDriverError, require_driver
 
     for url, extra in (
         ("snowflake://me@account/db", "snowflake"),

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from lookout.checks.validation.spec import ValidationConfig
 from lookout.config.models import SourceConfig
+from lookout.config.validation import ValidationConfig
 from lookout.core.values import coerce, coerce_all, matches, value_key
 
 

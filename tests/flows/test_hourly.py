@@ -82,8 +82,8 @@ def test_a_failing_window_fails_the_flow_without_moving_the_watermark(tmp_path, 
 def test_an_unreachable_warehouse_fails_the_run_but_pending_alerts_are_still_delivered(
     tmp_path, prefect_api
 ):
-    from lookout.alerts.lifecycle import Transition
     from lookout.flows.hourly import hourly
+    from lookout.model.alerts import Transition
     from lookout.store import OutboxMessage, WindowCommit
     from lookout.windows import Window
 

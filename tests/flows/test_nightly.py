@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import T0, duckdb_project
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.flows.artifacts import artifact_key, judge_rows, md, metric_rows, summary_markdown
+from lookout.model.alerts import AlertState
 from lookout.pipeline import RunResult
 from lookout.windows import Window
 

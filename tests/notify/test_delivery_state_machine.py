@@ -21,12 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations
+from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.rules import evaluate_rules
-from lookout.checks.metrics import MetricValue
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import AlertRule, MonitorsFile, Target
 from lookout.errors import DeliveryError
+from lookout.model.aggregates import MetricValue
+from lookout.model.alerts import AlertState, Transition
 from lookout.notify.channels.base import Delivery, Sent
 from lookout.notify.channels.slack_lookup import SendInDoubt
 from lookout.notify.delivery import deliver

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lookout.reports.evidently_page import _dashboard, plotly_safe_frame, render_snapshot
-from lookout.reports.safe_html import script_hash
+from lookout.core.safe_html import script_hash
+from lookout.reports.evidently_page import dashboard_of, plotly_safe_frame, render_snapshot
 
 HOSTILE = "</script><svg onload=alert(1)>"
 
@@ -46,7 +46,7 @@ def test_the_widgets_are_the_ones_evidently_itself_embeds(plain):
     found = dict(re.findall(r"^\s*var (\w+) = (.*);$", theirs, re.M))
     [graphs_name] = [name for name in found if name.startswith("additional_graphs_")]
     dashboard_name = graphs_name.removeprefix("additional_graphs_")
-    dashboard, graphs = _dashboard(plain)
+    dashboard, graphs = dashboard_of(plain)
     expected = json.loads(found[dashboard_name])
     for page in (dashboard, expected):
         page["widgets"][0].pop("id")  # the wrapping group gets a new id at each render

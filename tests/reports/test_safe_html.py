@@ -7,8 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from lookout.reports.evidently_page import _restore_table_labels, plotly_safe_frame
-from lookout.reports.safe_html import (
+from lookout.core.safe_html import (
     PAGE_CSP,
     content_security_policy,
     from_plotly_text,
@@ -16,6 +15,7 @@ from lookout.reports.safe_html import (
     script_hash,
     script_json,
 )
+from lookout.reports.evidently_page import plotly_safe_frame, restore_table_labels
 
 HOSTILE = [
     "</script><svg onload=alert(1)>",
@@ -130,7 +130,7 @@ def test_the_summary_table_gets_its_labels_back_and_the_charts_keep_theirs():
             }
         ]
     }
-    _restore_table_labels(dashboard)
+    restore_table_labels(dashboard)
     row = dashboard["widgets"][0]["params"]["data"][0]
     assert row["reference_distribution"]["x"] == ["<img src=x onerror=alert(1)>", 3]
     assert row["current_distribution"]["x"] == ["<img src=x onerror=alert(1)>"]

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, make_requests, write_table
 
 from lookout.checks.evaluators.summary import EXAMPLES_PER_GROUP
-from lookout.checks.metrics import ALL_COHORTS
 from lookout.config.loader import load_config
+from lookout.model.aggregates import ALL_COHORTS
 from lookout.notify.formats.blockkit import to_block_kit
 from lookout.notify.formats.text import to_text
 from lookout.notify.message import Message

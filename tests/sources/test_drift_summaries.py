@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, write_table
 
-from lookout.checks.drift.columns import DriftColumn, drift_columns, sql_feature
 from lookout.checks.drift.verdict import Criteria, judge
 from lookout.config.models import Monitor
 from lookout.core.sketch import ALPHA
+from lookout.sources.drift_columns import DriftColumn, drift_columns, sql_feature
 from lookout.sources.drift_summaries import feature_key, window_summaries
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lookout.sources.contract import parse_numbers
+from lookout.model.record import parse_numbers
 
 NAN = float("nan")
 CASES = [  # value, parsed (NaN: missing or not a number), not a number

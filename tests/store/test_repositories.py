@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout.checks.metrics import MetricValue
-from lookout.checks.validation.outcome import ExpectationOutcome
 from lookout.core.summary import Summary
+from lookout.model.aggregates import MetricValue
+from lookout.model.expectations import ExpectationOutcome
 from lookout.store import ResultsStore, WindowCommit, window_rows
 from lookout.windows import Window
 
@@ -90,7 +90,7 @@ def test_a_stage_not_rerun_keeps_its_rows(store):
 
 
 def test_a_silence_ends_when_expired(store):
-    from lookout.alerts.silences import Silence
+    from lookout.model.alerts import Silence
 
     silence = Silence("s1", {"monitor": "bot"}, T0, T0 + 4 * H, "oncall", "maintenance")
     store.add_silence(silence)

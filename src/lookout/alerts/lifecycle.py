@@ -14,92 +14,15 @@ needs two breaching windows to open needs two normal ones to resolve; `0s` resol
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Literal
 
 from lookout.alerts.rules import Evaluation
+from lookout.model.alerts import AlertState, AlertStatus, Transition, fingerprint
 from lookout.windows import Window
 
-__all__ = [
-    "AlertEvent",
-    "AlertState",
-    "Transition",
-    "apply_evaluations",
-    "fingerprint",
-    "stale_transitions",
-]
-
-AlertEvent = Literal[
-    "pending",
-    "cleared",
-    "opened",
-    "reopened",
-    "firing",
-    "reminder",
-    "severity_changed",
-    "resolved",
-    "stale",  # resolved because its scope had no evaluable data for `stale_after`
-]
-AlertStatus = Literal["pending", "firing", "resolved", "inactive"]
-
-
-def fingerprint(rule: str, monitor: str, release: str, cohort: str) -> str:
-    key = "\x1f".join((rule, monitor, release, cohort))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class AlertState:
-    fingerprint: str
-    monitor: str
-    rule: str
-    release: str
-    cohort: str
-    metric: str
-    severity: str
-    owner: str
-    state: AlertStatus
-    op: str
-    threshold: float
-    value: float
-    n: int
-    first_window_start: datetime
-    last_window_start: datetime
-    opened_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None = None
-    runbook: str | None = None
-    last_notified_window: datetime | None = None  # start of the window of its last message
-    reference: float | None = None  # change rules: the value compared with
-    reference_label: str | None = None  # ...and where it comes from
-    breaches: int = 0  # breaching evaluations in a row (pending), or of the episode (firing)
-    last_breach_window: datetime | None = None  # start of the newest breaching window
-    resolved_before: bool = False  # pending or inactive after an earlier episode (a reopen)
-
-
-@dataclass(frozen=True)
-class Transition:
-    """What happened to one alert in one window; opening and resolving produce messages."""
-
-    event: AlertEvent
-    alert: AlertState
-    window: Window
-    notify_resolved: bool = True
-    previous_severity: str | None = None  # severity_changed: from what
-    note: str | None = None  # kept in the history: why it was not paged, when data stopped
-
-    @property
-    def opens(self) -> bool:
-        return self.event in ("opened", "reopened")
-
-    @property
-    def notifies(self) -> bool:
-        if self.event in ("resolved", "stale"):
-            return self.notify_resolved
-        return self.event in ("opened", "reopened", "reminder", "severity_changed")
+__all__ = ["apply_evaluations", "stale_transitions"]
 
 
 def _new_alert(

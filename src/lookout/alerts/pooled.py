@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lookout.alerts.rules import RuleSettings, in_split
-from lookout.checks.metrics import MetricValue
 from lookout.config.models import AlertRule
 from lookout.core.summary import Summary
+from lookout.model.aggregates import MetricValue
 from lookout.stages.registry import FAMILIES
 from lookout.windows import Window
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lookout.alerts.rules import Reference, in_split
-from lookout.checks.metrics import MetricValue
 from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
 from lookout.core.summary import merge_all
+from lookout.model.aggregates import MetricValue
 from lookout.stages.registry import FAMILIES
 from lookout.store.results import ResultsStore
 from lookout.windows import Window

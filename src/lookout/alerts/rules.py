@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule
 from lookout.core.stats import exact_interval
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
 from lookout.stages.registry import FAMILIES
 
 __all__ = [

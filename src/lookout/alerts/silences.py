@@ -9,35 +9,14 @@ In both cases the alert's state still changes; only its messages are held back.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
-from lookout.alerts.lifecycle import AlertState
+from lookout.model.alerts import AlertState, Silence
 
-__all__ = ["LABELS", "Silence", "active_silence", "inhibited", "parse_matchers"]
+__all__ = ["LABELS", "active_silence", "inhibited", "parse_matchers"]
 
 LABELS = ("monitor", "rule", "release", "cohort", "severity", "owner", "metric", "fingerprint")
-
-
-@dataclass(frozen=True)
-class Silence:
-    silence_id: str
-    matchers: Mapping[str, str]
-    starts_at: datetime
-    ends_at: datetime
-    created_by: str = ""
-    comment: str = ""
-
-    def active(self, now: datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-    def matches(self, alert: AlertState) -> bool:
-        return all(
-            fnmatch.fnmatchcase(str(getattr(alert, label)), pattern)
-            for label, pattern in self.matchers.items()
-        )
 
 
 def parse_matchers(items: Iterable[str]) -> dict[str, str]:

@@ -58,8 +58,8 @@ def alerts_silence(
     target: TargetOpt = None,
 ) -> None:
     """Hold back the messages of matching alerts for a while (they still change state)."""
-    from lookout._durations import parse_duration
     from lookout.alerts.silences import parse_matchers
+    from lookout.core.durations import parse_duration
     from lookout.services.alerts import silence
 
     try:
@@ -88,7 +88,7 @@ def alerts_ack(
     target: TargetOpt = None,
 ) -> None:
     """Acknowledge one firing alert: no reminders or messages for it for a while."""
-    from lookout._durations import parse_duration
+    from lookout.core.durations import parse_duration
     from lookout.services.alerts import acknowledge
 
     try:

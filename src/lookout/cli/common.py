@@ -57,7 +57,7 @@ def load(
 
 def _check_drivers(config: LookoutConfig) -> None:
     """A missing database driver stops the command here, in one line naming the pip extra."""
-    from lookout.sources.drivers import MissingDriverError, require_driver
+    from lookout.drivers import MissingDriverError, require_driver
 
     try:
         require_driver(config.target.warehouse.url.get_secret_value(), "warehouse")

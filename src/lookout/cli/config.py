@@ -30,7 +30,7 @@ def validate_config(
     """Check profiles.yml and monitors.yml: every problem at once, each with file, line,
     column and key; then the databases' drivers (and with --check-warehouse, the tables)."""
     from lookout.config.loader import load_config
-    from lookout.sources.drivers import MissingDriverError, require_driver
+    from lookout.drivers import MissingDriverError, require_driver
 
     try:
         config = load_config(profiles, monitors, target=target)

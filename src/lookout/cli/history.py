@@ -18,10 +18,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lookout._durations import format_span
 from lookout.cli.common import command_context, fail, load
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt
+from lookout.core.durations import format_span
 
 __all__ = ["history", "parse_since", "stats"]
 
@@ -37,7 +37,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     """`7d` -> now minus seven days; `2026-11-02` or `2026-11-02T06:00` -> that UTC time."""
     if value is None:
         return None
-    from lookout._durations import parse_duration
+    from lookout.core.durations import parse_duration
 
     try:
         back = parse_duration(value)

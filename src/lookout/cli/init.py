@@ -51,7 +51,7 @@ def init(
     """Propose a monitor for a table from its columns and a bounded sample of its newest day:
     the mapping, release, cohorts, window, rules, validation, drift and evaluators, each with
     its reason. Shows it, asks, then writes monitors.yml (and profiles.yml if missing)."""
-    from lookout.sources.contract import check_identifier
+    from lookout.model.record import check_identifier
 
     schema, _, name = table.rpartition(".")
     try:

@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 
-from lookout.checks.validation.spec import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.config._routes import (
     MONITORS_SECRETS,
     PROFILES_SECRETS,
@@ -27,8 +26,9 @@ from lookout.config._routes import (
 from lookout.config._templating import render_env_vars
 from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
 from lookout.config.models import AlertRule, Monitor, MonitorsFile, ProfilesFile, Target
+from lookout.config.validation import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.errors import ConfigError, ConfigIssue
-from lookout.sources.contract import CANONICAL_FIELDS
+from lookout.model.record import CANONICAL_FIELDS
 from lookout.stages.registry import FAMILIES
 
 __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
@@ -143,7 +143,7 @@ def resolve_paths(target: Target, base: Path) -> Target:
     """`target` with its relative paths made absolute against `base` (the directory of the
     profiles.yml that names them), so a command finds the same store and reports from any
     working directory; bare `postgresql://` and `mysql://` get the pip extra's driver."""
-    from lookout.sources.drivers import default_driver
+    from lookout.drivers import default_driver
 
     def url(value: str) -> str:
         parsed = make_url(default_driver(value))

@@ -28,8 +28,7 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 
-from lookout._durations import parse_duration
-from lookout.checks.validation.spec import ColumnValue, ValidationConfig
+from lookout.config.validation import ColumnValue, ValidationConfig
 from lookout.connections import (
     MONITOR_LOCK_TIMEOUT,
     STORE_DEFAULTS,
@@ -37,7 +36,8 @@ from lookout.connections import (
     ConnectSettings,
     engine_arguments,
 )
-from lookout.sources.contract import (
+from lookout.core.durations import parse_duration
+from lookout.model.record import (
     CANONICAL_FIELDS,
     REQUIRED_FIELDS,
     canonical_name,

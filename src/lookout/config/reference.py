@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, SecretStr
 from pydantic.fields import FieldInfo
 
 from lookout.config.models import check_email_address
-from lookout.sources.contract import check_identifier
+from lookout.model.record import check_identifier
 
 __all__ = ["ConfigFile", "Row", "Section", "key_cell", "render_reference", "sections"]
 

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.config.loader import LookoutConfig
 from lookout.demo.runner import DemoOutcome
+from lookout.model.alerts import AlertState
 from lookout.notify.builder import format_value
 from lookout.services.alerts import owner_mentions, runbook_url
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.config.loader import LookoutConfig, load_config
+from lookout.model.alerts import AlertState
 
 __all__ = ["DemoOutcome", "config_dir", "prepare_demo", "run_demo"]
 

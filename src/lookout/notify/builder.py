@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lookout._durations import format_span
-from lookout.alerts.lifecycle import AlertState
 from lookout.config.models import Monitor, Owner
+from lookout.core.durations import format_span
+from lookout.model.alerts import AlertState
 from lookout.notify.findings import NO_FINDING, Finding
 from lookout.notify.message import AlertRef, Fact, Link, Mention, Message, MessageKind
 from lookout.stages.registry import FAMILIES

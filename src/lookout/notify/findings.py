@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from lookout.alerts.lifecycle import AlertState
+from lookout.model.alerts import AlertState
 from lookout.notify.message import Fact, Link, Table
 from lookout.stages.registry import FAMILIES
 from lookout.windows import Window

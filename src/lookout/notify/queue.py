@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from lookout.alerts.lifecycle import AlertState, Transition
-from lookout.alerts.silences import Silence, active_silence, inhibited
+from lookout.alerts.silences import active_silence, inhibited
 from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor, Owner
+from lookout.model.alerts import AlertState, Silence, Transition
 from lookout.notify.builder import AlertContext, alert_message, failure_message, group_message
 from lookout.notify.findings import NO_FINDING, Findings
 from lookout.notify.message import AlertRef, Message, severity_rank

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lookout.checks.drift.columns import drift_columns
 from lookout.config.models import Monitor
 from lookout.reports.evidently_report import sample_frame, write_drift_report
 from lookout.reports.paths import report_path
+from lookout.sources.drift_columns import drift_columns
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.drift.outcome import cohort_words, decided_by, group_view
 from lookout.stages.drift.reference import Reference

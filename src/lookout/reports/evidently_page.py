@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.reports.safe_html import (
+from lookout.core.safe_html import (
     content_security_policy,
     from_plotly_text,
     plotly_text,
@@ -68,7 +68,7 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=NumpyEncoder))
 
 
-def _dashboard(snapshot: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def dashboard_of(snapshot: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The dashboard and its detail graphs, as Evidently's `render_widgets` builds them."""
     from evidently.legacy.model.dashboard import DashboardInfo
     from evidently.legacy.model.widget import AdditionalGraphInfo, BaseWidgetInfo
@@ -87,7 +87,7 @@ def _dashboard(snapshot: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return _plain(dashboard), _plain(graphs)
 
 
-def _restore_table_labels(value: Any) -> None:
+def restore_table_labels(value: Any) -> None:
     """Put the labels of the summary table's distributions back as logged (in place)."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -96,16 +96,16 @@ def _restore_table_labels(value: Any) -> None:
                 if isinstance(labels, list):
                     item["x"] = [from_plotly_text(x) if isinstance(x, str) else x for x in labels]
             else:
-                _restore_table_labels(item)
+                restore_table_labels(item)
     elif isinstance(value, list):
         for item in value:
-            _restore_table_labels(item)
+            restore_table_labels(item)
 
 
 def render_snapshot(snapshot: Any, title: str, facts: Sequence[tuple[str, str]] = ()) -> str:
     """The report page: a heading (`title`, then `facts` as name/value pairs) and the widgets."""
-    dashboard, graphs = _dashboard(snapshot)
-    _restore_table_labels(dashboard)
+    dashboard, graphs = dashboard_of(snapshot)
+    restore_table_labels(dashboard)
     bundle, font = _static()
     draw = (
         f"window.drawDashboard({script_json(dashboard)}, "

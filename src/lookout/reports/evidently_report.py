@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
 from lookout.config.models import Monitor
+from lookout.model.record import is_missing, parse_numbers
 from lookout.reports.evidently_page import plotly_safe_frame, render_snapshot
-from lookout.sources.contract import is_missing, parse_numbers
+from lookout.sources.drift_columns import DriftColumn, category_label, sql_feature
 from lookout.sources.drift_summaries import release_filter
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window

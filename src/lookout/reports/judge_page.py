@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lookout.checks.evaluators.summary import EXAMPLES_PER_GROUP
-from lookout.checks.metrics import MetricValue
+from lookout.model.aggregates import MetricValue
 from lookout.notify.findings import clip
 from lookout.reports.paths import anchor, window_page_path
 from lookout.reports.templating import ENV

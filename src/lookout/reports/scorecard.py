@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lookout.alerts.lifecycle import AlertState
 from lookout.compare.releases import Comparison
+from lookout.model.alerts import AlertState
 from lookout.notify.builder import format_value
 from lookout.reports.paths import REPORTS_DIR, slug
 from lookout.reports.templating import ENV

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from lookout.reports.safe_html import PAGE_CSP
+from lookout.core.safe_html import PAGE_CSP
 
 __all__ = ["ENV"]
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
-from lookout.alerts.lifecycle import AlertState, Transition, apply_evaluations, stale_transitions
+from lookout.alerts.lifecycle import apply_evaluations, stale_transitions
 from lookout.alerts.pooled import History, longer_pools, rule_values
 from lookout.alerts.references import rule_references
 from lookout.alerts.rules import (
@@ -23,11 +23,12 @@ from lookout.alerts.rules import (
     evaluate_rules,
     settings_of,
 )
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
 from lookout.core.seasonal import expected_rows, history_starts, traffic_ratio
 from lookout.core.summary import Summary
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.model.alerts import AlertState, Transition
 from lookout.notify.findings import Findings
 from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report

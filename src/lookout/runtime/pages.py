@@ -20,9 +20,9 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lookout.alerts.lifecycle import AlertState
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.config.models import Monitor
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.model.alerts import AlertState
 from lookout.notify.findings import (
     NO_FINDING,
     PAGE_LABELS,

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from lookout.alerts.lifecycle import AlertState
-from lookout.checks.metrics import ALL_COHORTS, UNKNOWN, MetricValue
+from lookout.model.aggregates import ALL_COHORTS, UNKNOWN, MetricValue
+from lookout.model.alerts import AlertState
 from lookout.notify.findings import Finding, Findings, page_kind
 from lookout.notify.message import Fact
 from lookout.stages.registry import FAMILIES

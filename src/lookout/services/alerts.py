@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from lookout.alerts.lifecycle import AlertState
-    from lookout.alerts.silences import Silence
     from lookout.config.loader import LookoutConfig
+    from lookout.model.alerts import AlertState, Silence
     from lookout.store.results import ResultsStore
 
 __all__ = [
@@ -46,7 +45,7 @@ def silence(
     comment: str = "",
 ) -> Silence:
     """Hold back the messages of alerts matching `matchers` from `now` for `length`."""
-    from lookout.alerts.silences import Silence
+    from lookout.model.alerts import Silence
 
     made = Silence(uuid.uuid4().hex[:12], dict(matchers), now, now + length, by, comment)
     store.add_silence(made)

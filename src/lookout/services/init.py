@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lookout.model.record import CANONICAL_FIELDS, TEXT_FIELDS
 from lookout.services.init_columns import (
     NAMED_LOOSELY,
     Candidate,
@@ -40,7 +41,6 @@ from lookout.services.init_rules import (
     rule_plans,
     size_window,
 )
-from lookout.sources.contract import CANONICAL_FIELDS, TEXT_FIELDS
 
 __all__ = [
     "ColumnRole",
@@ -395,7 +395,7 @@ def _expectations(
     negative: tuple[str, ...] | None,
 ) -> tuple[dict[str, Any], ...]:
     """The contract suite written out (so it can be edited), plus checks of coded columns."""
-    from lookout.checks.validation.spec import default_suite
+    from lookout.config.validation import default_suite
 
     suite = [
         spec.model_dump(exclude_defaults=True, exclude_none=True)

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.checks.metrics import label_text
-from lookout.sources.contract import CANONICAL_ALIASES, IDENTIFIER_PATTERN
+from lookout.model.aggregates import label_text
+from lookout.model.record import CANONICAL_ALIASES, IDENTIFIER_PATTERN
 
 __all__ = [
     "Candidate",

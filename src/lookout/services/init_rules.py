@@ -16,7 +16,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from lookout.checks.metrics import as_labels
+from lookout.model.aggregates import as_labels
 from lookout.stages.registry import FAMILIES
 
 __all__ = [

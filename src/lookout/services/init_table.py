@@ -34,11 +34,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments
+from lookout.drivers import MissingDriverError, default_driver, require_driver
 from lookout.errors import LookoutError, map_exceptions
 from lookout.services.init import Traffic, choose_time_column
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.sources.dialects import Dialect, dialect_for
-from lookout.sources.drivers import MissingDriverError, default_driver, require_driver
 
 __all__ = [
     "DETAIL_PAGES",

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from lookout.checks.metrics import ALL_COHORTS
 from lookout.core.summary import Summary
+from lookout.model.aggregates import ALL_COHORTS
 from lookout.stages.registry import FAMILIES
 from lookout.store.metric_rows import release_traffic
 

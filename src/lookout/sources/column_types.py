@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 
 from lookout.core.values import ConfiguredValue, ValueKind, coerce_all, describe, value_key
-from lookout.sources.contract import NUMERIC_FIELDS, TEXT_FIELDS
+from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS
 
 if TYPE_CHECKING:
     from lookout.config.models import Monitor, SourceConfig

@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.checks.drift.columns import DriftColumn, category_label, sql_feature
-from lookout.checks.metrics import ALL_COHORTS, as_labels, label_text
 from lookout.config.models import Monitor
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
 from lookout.errors import SourceError, database_error
-from lookout.sources.contract import is_missing, parse_numbers
+from lookout.model.aggregates import ALL_COHORTS, as_labels, label_text
+from lookout.model.record import is_missing, parse_numbers
+from lookout.sources.drift_columns import DriftColumn, category_label, sql_feature
 from lookout.sources.warehouse import CohortKey, Warehouse, sketch_buckets
 from lookout.windows import Window
 

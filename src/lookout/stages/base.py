@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lookout.checks.metrics import MetricValue
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
+from lookout.model.aggregates import MetricValue
 from lookout.windows import Window
 
 if TYPE_CHECKING:  # the runtime context (adapters); stages only use what it hands them

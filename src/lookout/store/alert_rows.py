@@ -11,8 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.alerts.lifecycle import AlertState, Transition
-from lookout.alerts.silences import Silence
+from lookout.model.alerts import AlertState, Silence, Transition
 from lookout.store import schema
 from lookout.store.times import db_time, utc
 

@@ -21,8 +21,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments, explain_timeouts, seconds
+from lookout.drivers import require_driver
 from lookout.errors import StoreError, database_error
-from lookout.sources.drivers import require_driver
 
 __all__ = ["MIGRATIONS", "MonitorLocks", "lock_key", "make_engine", "migrate"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lookout.alerts.lifecycle import Transition
+from lookout.model.alerts import Transition
 from lookout.store import schema
 from lookout.store.outbox import OutboxMessage
 from lookout.store.times import db_time, utc

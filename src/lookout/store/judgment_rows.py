@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.evaluators.base import Judgment
+from lookout.model.judgments import Judgment
 from lookout.store import schema
 
 __all__ = ["cached_judgments", "read_judgments", "save_judgments"]

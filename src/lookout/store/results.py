@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from lookout.alerts.lifecycle import AlertState, Transition
-from lookout.alerts.silences import Silence
-from lookout.checks.evaluators.base import Judgment
-from lookout.checks.metrics import MetricValue
-from lookout.checks.validation.outcome import ExpectationOutcome
 from lookout.connections import MONITOR_LOCK_TIMEOUT, STORE_DEFAULTS, ConnectSettings
 from lookout.core.summary import Summary
 from lookout.errors import StoreError, database_error
+from lookout.model.aggregates import MetricValue
+from lookout.model.alerts import AlertState, Silence, Transition
+from lookout.model.expectations import ExpectationOutcome
+from lookout.model.judgments import Judgment
 from lookout.store import (
     alert_rows,
     metric_rows,

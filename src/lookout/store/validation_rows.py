@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.validation.outcome import ExpectationOutcome
+from lookout.model.expectations import ExpectationOutcome
 from lookout.store import schema
 from lookout.store.times import db_time
 from lookout.windows import Window

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, write_table
 
-from lookout.checks.metrics import MetricValue
 from lookout.config.models import Monitor
+from lookout.model.aggregates import MetricValue
 from lookout.sources.drift_summaries import window_summaries
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.drift import pooling, stage

@@ -407,9 +407,9 @@ def test_the_small_sample_test_is_corrected_over_the_groups_of_a_release():
     """A modest shift on ~300 rows a side (KS p of a few per mille, effect past the floor) is
     drift for a release judged alone, and chance among the 14 cohort groups of a release
     judged every hour; a 2.6x shift is drift either way."""
-    from lookout.checks.drift.columns import DriftColumn
     from lookout.checks.drift.verdict import Criteria, judge_all
     from lookout.core.sketch import Sketch
+    from lookout.sources.drift_columns import DriftColumn
 
     rng = np.random.default_rng(3)
     column = DriftColumn("input_length", "numeric", "input", "length")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookout.checks.evaluators.base import Evaluator, Judgment
+from lookout.checks.evaluators.base import Evaluator
 from lookout.checks.evaluators.groundedness import Groundedness, Hallucination, groundedness
 from lookout.checks.evaluators.offline_registry import OFFLINE_EVALUATORS, make_offline
 from lookout.checks.evaluators.relevance import AnswerRelevance, ContextRelevance
@@ -17,6 +17,7 @@ from lookout.checks.evaluators.structure import JsonValidity, ToolCalls
 from lookout.checks.evaluators.summary import auroc
 from lookout.checks.evaluators.text import content_terms, entities, numbers, sentences, stem
 from lookout.demo.synthetic import TOPICS
+from lookout.model.judgments import Judgment
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "groundedness" / "halueval_qa.jsonl"
 

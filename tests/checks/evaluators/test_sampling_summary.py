@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lookout.checks.evaluators.base import Judgment
 from lookout.checks.evaluators.sampling import select_records, stable_unit
 from lookout.checks.evaluators.summary import (
     Graded,
@@ -17,6 +16,7 @@ from lookout.checks.evaluators.summary import (
     human_label,
     judgment_metrics,
 )
+from lookout.model.judgments import Judgment
 
 
 def _frame(n: int = 2000, seed: int = 0) -> pd.DataFrame:

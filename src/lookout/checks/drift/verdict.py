@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lookout.checks.drift.columns import DriftColumn
 from lookout.checks.drift.sketches import distinct_values, paired, rebinned
 from lookout.checks.drift.stats import ColumnDrift, column_drift, holm
 from lookout.core.sketch import Sketch
+from lookout.sources.drift_columns import DriftColumn
 
 __all__ = ["MAX_CATEGORIES", "OTHER", "Criteria", "cap_categories", "judge", "judge_all"]
 

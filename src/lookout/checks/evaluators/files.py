@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from lookout.checks.evaluators.base import Budget, Evaluator, Judgment, missing_fields
+from lookout.checks.evaluators.base import Budget, Evaluator, missing_fields
 from lookout.checks.evaluators.summary import Calibration, calibration, human_label
+from lookout.model.judgments import Judgment
 
 __all__ = ["FileScore", "LineError", "read_records", "score_file"]
 

@@ -330,7 +330,7 @@ class JudgeClient:
     def _make_api(self) -> openai.AsyncOpenAI:
         s = self.settings
         kwargs: dict[str, Any] = {}
-        limits = _pool_limits(s.concurrency)
+        limits = pool_limits(s.concurrency)
         if limits is not None:
             kwargs["http_client"] = openai.DefaultAsyncHttpxClient(
                 limits=limits, timeout=s.timeout_s
@@ -483,7 +483,7 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
 
 
-def _pool_limits(concurrency: int) -> Any:
+def pool_limits(concurrency: int) -> Any:
     """Connection-pool limits of the HTTP library the installed SDK is built on.
 
     openai 1.x/2.x is built on httpx, 3.x on httpx2: the Limits object must come from the same

@@ -23,9 +23,10 @@ from typing import Any
 
 import jinja2
 
-from lookout.checks.evaluators.base import Budget, Judgment, Record, missing_fields, version_hash
+from lookout.checks.evaluators.base import Budget, Record, missing_fields, version_hash
 from lookout.checks.evaluators.judge_client import JudgeClient, JudgeError, JudgeSettings
 from lookout.checks.evaluators.judge_parsing import InvalidVerdict, judged_label
+from lookout.model.judgments import Judgment
 
 __all__ = [
     "CODE_VERSION",

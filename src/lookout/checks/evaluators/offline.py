@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-from lookout.checks.evaluators.base import Budget, Judgment, missing_fields, version_hash
+from lookout.checks.evaluators.base import Budget, missing_fields, version_hash
 from lookout.checks.evaluators.text import LONG_DIGIT_RUN
+from lookout.model.judgments import Judgment
 
 __all__ = ["MAX_REASON", "OfflineEvaluator", "clip", "mask_digits"]
 

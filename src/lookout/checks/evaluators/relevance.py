@@ -22,7 +22,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from lookout.checks.drift.columns import REFUSAL_PHRASES
 from lookout.checks.evaluators.offline import OfflineEvaluator
 from lookout.checks.evaluators.text import (
     content_terms,
@@ -32,6 +31,7 @@ from lookout.checks.evaluators.text import (
     stem,
     words,
 )
+from lookout.sources.drift_columns import REFUSAL_PHRASES
 
 __all__ = ["AnswerRelevance", "ContextRelevance", "answer_relevance", "context_relevance"]
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from lookout.checks.drift.columns import REFUSAL_PHRASES
 from lookout.checks.evaluators.offline import OfflineEvaluator
 from lookout.checks.evaluators.text import normalize
+from lookout.sources.drift_columns import REFUSAL_PHRASES
 
 __all__ = [
     "DEFAULT_KINDS",

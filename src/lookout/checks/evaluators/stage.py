@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.checks.evaluators.base import Budget, Judgment
+from lookout.checks.evaluators.base import Budget
 from lookout.checks.evaluators.registry import ConfiguredEvaluator
 from lookout.checks.evaluators.sampling import Selection, select_records
 from lookout.checks.evaluators.summary import (
@@ -30,10 +30,11 @@ from lookout.checks.evaluators.summary import (
     judgment_metrics,
     judgment_summaries,
 )
-from lookout.checks.metrics import MetricValue, as_labels, release_labels
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
+from lookout.model.aggregates import MetricValue, as_labels, release_labels
+from lookout.model.judgments import Judgment
 from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse, normalize_frame
 from lookout.store.results import ResultsStore

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lookout.checks.evaluators.base import Judgment
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.checks.stats import wilson_interval
 from lookout.core.summary import Summary
 from lookout.core.values import ConfiguredValue, value_key, value_keys
-from lookout.sources.contract import is_missing
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.model.judgments import Judgment
+from lookout.model.record import is_missing
 
 __all__ = [
     "EXAMPLES_PER_GROUP",

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lookout.checks.validation.spec import ExpectationSpec, spec_name
+from lookout.config.validation import ExpectationSpec, spec_name
 from lookout.errors import ConfigError, ConfigIssue
 from lookout.windows import Window
 

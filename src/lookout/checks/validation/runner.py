@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import make_url
 
-from lookout.checks.validation.outcome import ExpectationOutcome, Status
 from lookout.connections import (
     WAREHOUSE_DEFAULTS,
     ConnectSettings,
@@ -25,7 +24,8 @@ from lookout.connections import (
     timeout_message,
 )
 from lookout.errors import CheckError
-from lookout.sources.contract import is_missing
+from lookout.model.expectations import ExpectationOutcome, Status
+from lookout.model.record import is_missing
 from lookout.sources.dialects import dialect_for
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]

@@ -18,21 +18,21 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.checks.metrics import ALL_COHORTS, MetricValue, release_labels
 from lookout.checks.stats import wilson_interval
 from lookout.checks.validation.gx_suite import load_suite_file, referenced_columns, to_gx
 from lookout.checks.validation.runner import EXAMPLES, ExpectationOutcome, GxRunner
-from lookout.checks.validation.spec import default_suite, spec_name
 from lookout.config.models import Monitor
+from lookout.config.validation import default_suite, spec_name
 from lookout.core.summary import Summary
-from lookout.sources.column_types import typed_values
-from lookout.sources.contract import (
+from lookout.model.aggregates import ALL_COHORTS, MetricValue, release_labels
+from lookout.model.record import (
     NOT_A_NUMBER,
     NUMERIC_FIELDS,
     is_missing,
     not_a_number_reason,
     parse_numbers,
 )
+from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
@@ -244,7 +244,7 @@ def _use_sql(monitor: Monitor, warehouse: Warehouse, pushdown: bool | None) -> b
     return wanted
 
 
-def _columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
+def validation_columns(monitor: Monitor, planned: list[PlannedExpectation]) -> list[str]:
     """Only what the suite reads: record ids, release fields and the expectations' columns."""
     wanted = {"record_id", *monitor.source.release}
     wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
@@ -339,7 +339,7 @@ def run_validation(
     """Validate every release of the window; results are plain data for the store."""
     runner = runner or GxRunner()
     planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
-    columns = _columns(monitor, planned)
+    columns = validation_columns(monitor, planned)
     use_sql = _use_sql(monitor, warehouse, pushdown) and connection_string is not None
     outcomes: list[ExpectationOutcome] = []
     quarantined: dict[str, list[str]] = {}
@@ -392,7 +392,7 @@ def run_validation(
             result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
             collect(result, release)
     if frame_only:
-        needed = _columns(monitor, frame_only) if use_sql else columns
+        needed = validation_columns(monitor, frame_only) if use_sql else columns
         frame = warehouse.read_window(monitor, window, needed, cohorts=False)
         labels = release_labels(frame, monitor.source.release)
         parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]

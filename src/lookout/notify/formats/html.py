@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader
 
+from lookout.core.safe_html import PAGE_CSP
 from lookout.notify.formats.text import FOOTER
 from lookout.notify.formats.values import http_url, one_line, printable
 from lookout.notify.message import Message
-from lookout.reports.safe_html import PAGE_CSP
 
 __all__ = ["SEVERITY_COLORS", "to_html"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from lookout.checks.metrics import ALL_COHORTS
 from lookout.core.summary import Summary
+from lookout.model.aggregates import ALL_COHORTS
 
 __all__ = ["attribute", "complement", "dimension_of"]
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lookout.checks.drift.columns import DriftColumn
 from lookout.checks.drift.stats import ColumnDrift
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
 from lookout.core.summary import Summary
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.sources.drift_columns import DriftColumn
 from lookout.stages.drift.reference import Reference
 from lookout.store.drift_rows import DriftRow
 from lookout.windows import Window

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lookout.checks.drift.columns import DriftColumn
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary, SummaryError
+from lookout.sources.drift_columns import DriftColumn
 from lookout.sources.drift_summaries import (
     PREFIX,
     GroupKey,

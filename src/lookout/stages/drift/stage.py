@@ -17,13 +17,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from lookout.checks.drift.columns import DriftColumn, drift_columns
 from lookout.checks.drift.stats import ColumnDrift
 from lookout.checks.drift.verdict import Criteria, judge_all
-from lookout.checks.metrics import ALL_COHORTS
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
+from lookout.model.aggregates import ALL_COHORTS
+from lookout.sources.drift_columns import DriftColumn, drift_columns
 from lookout.sources.drift_summaries import cross_summaries, feature_key, window_summaries
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import StageOutcome, WindowRun

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lookout.checks.evaluators.summary import EXAMPLES_PER_GROUP, JudgedExample
-from lookout.checks.metrics import ALL_COHORTS, MetricValue
+from lookout.model.aggregates import ALL_COHORTS, MetricValue
 
 __all__ = ["EVAL_PREFIXES", "EvaluatorFindings", "RateRow"]
 

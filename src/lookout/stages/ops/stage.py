@@ -7,15 +7,11 @@ import logging
 
 import pandas as pd
 
-from lookout.checks.metrics import (
-    MetricSettings,
-    aggregate_frame,
-    as_labels,
-    metrics_from_aggregates,
-)
+from lookout.checks.metrics import aggregate_frame, metrics_from_aggregates
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.errors import LookoutError
+from lookout.model.aggregates import MetricSettings, as_labels
 from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.stages.base import StageOutcome, WindowRun

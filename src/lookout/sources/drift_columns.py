@@ -15,6 +15,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
+from lookout.model.aggregates import label_text
 from lookout.sources.dialects import Dialect
 
 __all__ = [
@@ -146,8 +147,6 @@ def sql_feature(
 
 def category_label(value: object) -> str:
     """How a categorical value from SQL is labelled (booleans as true/false, nulls visible)."""
-    from lookout.checks.metrics import label_text
-
     if isinstance(value, bool):
         return "true" if value else "false"
     return label_text(value)

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from lookout._durations import parse_duration
-from lookout.sources.contract import NUMERIC_FIELDS, check_identifier
+from lookout.core.durations import parse_duration
+from lookout.model.record import NUMERIC_FIELDS, check_identifier
 
 __all__ = [
     "ROW_LEVEL_KINDS",

@@ -1,0 +1,143 @@
+"""The source table as the warehouse holds it: reflected columns and their types (checked
+against each field's role), and the clauses every query shares (column, window, bound times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lookout.config.models import Monitor, SourceConfig
+from lookout.errors import SourceError, database_error
+from lookout.model.record import NUMERIC_FIELDS
+from lookout.sources.column_types import role_problems
+from lookout.sources.connection import WarehouseConnection
+from lookout.windows import Window, as_utc
+
+__all__ = ["WarehouseTables"]
+
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+class WarehouseTables(WarehouseConnection):
+    """The connection, plus each source table reflected once and cached."""
+
+    def table_columns(self, source: SourceConfig) -> dict[str, Any]:
+        """Column name -> SQLAlchemy type of the source table, reflected once and cached."""
+        key = (source.schema_, source.table)
+        if key not in self._columns:
+            try:
+                inspector = sa.inspect(self.engine)
+                found = inspector.get_columns(source.table, schema=source.schema_)
+            except sa.exc.NoSuchTableError:
+                found = []
+            except sa.exc.SQLAlchemyError as exc:
+                raise database_error(
+                    exc,
+                    f"warehouse {self.display_url}: cannot read table {source.table!r}",
+                    SourceError,
+                ) from None
+            if not found:
+                where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
+                raise SourceError(f"warehouse {self.display_url}: table {where!r} not found")
+            read_as = self.capabilities.column_type
+            self._columns[key] = {column["name"]: read_as(column["type"]) for column in found}
+        return self._columns[key]
+
+    def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
+        """Every mapped, release and cohort column exists and has a type its role can use, and
+        configured values fit their columns; every problem at once, each naming its key."""
+        columns = self.table_columns(monitor.source)
+        where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
+        known = ", ".join(sorted(columns))
+        problems = []
+        for field, column in monitor.source.columns.items():
+            if column not in columns:
+                problems.append(
+                    f"monitors.yml: {where}.source.columns.{field}: column {column!r} "
+                    f"is not in table {monitor.source.table!r} (columns: {known})"
+                )
+        for position, cohort in enumerate(monitor.source.cohorts):
+            column = monitor.source.columns.get(cohort, cohort)
+            if column not in columns:
+                problems.append(
+                    f"monitors.yml: {where}.source.cohorts[{position}]: column {column!r} "
+                    f"is not in table {monitor.source.table!r} (columns: {known})"
+                )
+        for position, name in enumerate(monitor.source.release):
+            if name not in monitor.source.columns and name not in columns:
+                problems.append(
+                    f"monitors.yml: {where}.source.release[{position}]: column {name!r} "
+                    f"is not in table {monitor.source.table!r} (columns: {known})"
+                )
+        problems += role_problems(
+            monitor, columns, where, text_times=self.capabilities.text_times
+        )  # types vs roles
+        if problems:
+            raise SourceError("\n".join(problems))
+
+    def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
+        """Mapped numeric fields whose column is not of a numeric type (teams do log latencies
+        into TEXT columns). SQL cannot compare or aggregate them as numbers without failing
+        (PostgreSQL, DuckDB) or reading `12ms` as 12 (SQLite): they are read and parsed by
+        `parse_numbers` instead. (On SQLite a numeric column can hold text too: see
+        `not_a_number_suspects`.)
+        """
+        mapped = [f for f in NUMERIC_FIELDS if f in source.columns]
+        columns = self.table_columns(source)
+        return frozenset(
+            f for f in mapped if not isinstance(columns[source.columns[f]], sa.Integer | sa.Numeric)
+        )
+
+    def _infinities(self, table: sa.Table, source: SourceConfig) -> list[Any]:
+        """Per typed numeric field that can hold ±infinity, the condition that it does: float
+        columns, and PostgreSQL `numeric` (infinite since PostgreSQL 14; compared as text, so
+        a huge finite value is never cast to a double). Integers and other decimals cannot."""
+        columns = self.table_columns(source)
+        out = []
+        for field in NUMERIC_FIELDS:
+            if field not in source.columns:
+                continue
+            type_ = columns[source.columns[field]]
+            column = self.column(table, source, field)
+            if isinstance(type_, sa.Float) and self.capabilities.stores_nan:
+                out.append(column.in_([self.capabilities.special_float(v) for v in _INFINITIES]))
+            elif (
+                isinstance(type_, sa.Numeric)
+                and not isinstance(type_, sa.Integer)
+                and self.capabilities.decimal_infinity
+            ):
+                out.append(sa.cast(column, sa.Text).in_(("Infinity", "-Infinity")))
+        return out
+
+    def table(self, source: SourceConfig) -> sa.Table:
+        """One Table object per source, so every clause of a query refers to the same FROM."""
+        key = (source.schema_, source.table)
+        if key not in self._tables:
+            columns = self.table_columns(source)
+            self._tables[key] = sa.Table(
+                source.table,
+                sa.MetaData(),
+                *(sa.Column(name, type_) for name, type_ in columns.items()),
+                schema=source.schema_,
+            )
+        return self._tables[key]
+
+    def _bind_time(self, source: SourceConfig, field: str, moment: datetime) -> datetime:
+        """Naive timestamp columns hold UTC; bind naive UTC there and aware UTC elsewhere."""
+        column_type = self.table_columns(source)[source.columns[field]]
+        moment = as_utc(moment)
+        return moment if getattr(column_type, "timezone", False) else moment.replace(tzinfo=None)
+
+    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
+        """The table column a canonical field (or a cohort column) is mapped to."""
+        return table.c[source.columns.get(name, name)]
+
+    def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
+        """The condition that a row's event time is inside `window` (bound as the column is)."""
+        ts = self.column(table, source, "ts")
+        return sa.and_(
+            ts >= self._bind_time(source, "ts", window.start),
+            ts < self._bind_time(source, "ts", window.end),
+        )

@@ -1,0 +1,162 @@
+"""Read a monitor's window as canonical fields (never `SELECT *`), normalised to the same
+dtypes whatever the dialect; and which windows received rows late."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from lookout.config.models import Monitor, SourceConfig
+from lookout.errors import SourceError, database_error
+from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
+from lookout.sources.tables import WarehouseTables
+from lookout.windows import Window, as_utc
+
+__all__ = ["WindowReads", "metric_fields", "normalize_frame", "normalize_numbers"]
+
+
+def metric_fields(source: SourceConfig) -> list[str]:
+    """Mapped canonical fields the ops metrics need: everything but the long text columns."""
+    return [field for field in source.columns if field not in TEXT_FIELDS]
+
+
+class WindowReads(WarehouseTables):
+    """The window queries every stage starts from."""
+
+    def window_query(
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
+    ) -> sa.Select[Any]:
+        """SELECT the window's rows as canonical fields (+ cohort columns), never `*`."""
+        source = monitor.source
+        table = self.table(source)
+        wanted = list(fields) if fields is not None else metric_fields(source)
+        wanted += [f for f in source.release if f not in wanted]  # every record's release
+        selected = [self.column(table, source, f).label(f) for f in wanted if source.selectable(f)]
+        for cohort in source.cohorts if cohorts else ():
+            if cohort not in wanted:
+                selected.append(self.column(table, source, cohort).label(cohort))
+        return sa.select(*selected).where(self.in_window(table, source, window))
+
+    def read_window(
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
+    ) -> pd.DataFrame:
+        """The window's records, canonical columns, timestamps as UTC."""
+        return self.read_window_checked(monitor, window, fields, cohorts=cohorts)[0]
+
+    def read_window_checked(
+        self,
+        monitor: Monitor,
+        window: Window,
+        fields: Sequence[str] | None = None,
+        *,
+        cohorts: bool = True,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """`read_window`, and which rows hold a value that is not a number in a numeric field
+        (NaN in the frame): the ops metrics leave those records out, the validation stage
+        quarantines them."""
+        query = self.window_query(monitor, window, fields, cohorts=cohorts)
+        frame = self.fetch_frame(query)
+        not_numbers = normalize_numbers(frame)
+        return frame, not_numbers
+
+    def late_windows(
+        self, monitor: Monitor, processed: dict[Window, datetime | None], frontier: datetime
+    ) -> set[Window]:
+        """Processed windows that received rows after they were read (needs `ingested_at`).
+
+        `processed` maps each processed window within the late lookback to the highest
+        `ingested_at` it saw. Only the (ts, ingested_at) pairs of newer rows are fetched.
+        """
+        source = monitor.source
+        if "ingested_at" not in source.columns or not processed:
+            return set()
+        table = self.table(source)
+        ts = self.column(table, source, "ts")
+        ingested = self.column(table, source, "ingested_at")
+        first = min(processed)
+        in_lookback = [
+            ts >= self._bind_time(source, "ts", first.start),
+            ts < self._bind_time(source, "ts", frontier),
+        ]
+        # Rows newer than what a window saw, or any row at all in a window that was empty.
+        seen = [moment for moment in processed.values() if moment is not None]
+        newer: list[Any] = []
+        if seen:
+            newer.append(ingested > self._bind_time(source, "ingested_at", min(seen)))
+        for window, high in processed.items():
+            if high is None:
+                newer.append(self.in_window(table, source, window))
+        query = sa.select(ts.label("ts"), ingested.label("ingested_at")).where(
+            *in_lookback, sa.or_(*newer)
+        )
+        rows = normalize_frame(self.fetch_frame(query))
+        late: set[Window] = set()
+        for window, high in processed.items():
+            inside = rows[(rows["ts"] >= window.start) & (rows["ts"] < window.end)]
+            if high is None:
+                late_here = not inside.empty
+            else:
+                late_here = bool((inside["ingested_at"] > pd.Timestamp(high)).any())
+            if late_here:
+                late.add(window)
+        return late
+
+    def max_ingested_in(self, monitor: Monitor, window: Window) -> datetime | None:
+        """Newest `ingested_at` of the window, asked of the warehouse (pushdown path)."""
+        source = monitor.source
+        if "ingested_at" not in source.columns:
+            return None
+        table = self.table(source)
+        query = sa.select(sa.func.max(self.column(table, source, "ingested_at"))).where(
+            self.in_window(table, source, window)
+        )
+        try:
+            with self.engine.connect() as conn:
+                value = conn.scalar(query)
+        except sa.exc.SQLAlchemyError as exc:
+            raise database_error(
+                exc, f"warehouse {self.display_url}: read failed", SourceError
+            ) from None
+        return None if value is None else as_utc(pd.Timestamp(value).to_pydatetime())
+
+    def max_ingested(self, frame: pd.DataFrame) -> datetime | None:
+        if "ingested_at" not in frame or frame["ingested_at"].dropna().empty:
+            return None
+        return frame["ingested_at"].max().to_pydatetime()
+
+
+def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Same dtypes whatever the dialect: UTC timestamps, float numbers (a value that is not a
+    number is NaN here; `Warehouse.read_window_checked` says which rows had one)."""
+    normalize_numbers(frame)
+    return frame
+
+
+def normalize_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """`normalize_frame` in place; returns the rows with a value that is not a number."""
+    for field in ("ts", "ingested_at"):
+        if field in frame:
+            moments = pd.to_datetime(frame[field], utc=True, errors="coerce")
+            frame[field] = moments.astype("datetime64[ns, UTC]")
+    not_numbers = np.zeros(len(frame), dtype=bool)
+    for field in NUMERIC_FIELDS:
+        if field in frame:
+            numbers, bad = parse_numbers(frame[field])
+            frame[field] = numbers
+            not_numbers |= bad
+    return not_numbers

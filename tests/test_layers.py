@@ -1,0 +1,104 @@
+"""Rules of the house that import-linter cannot state: no private name crosses a module.
+
+A name with a leading underscore is its module's business: another module that needs it gets a
+public name (or the code moves). A private module (`config/_yaml.py`) is for its own package.
+The package-level rules (layers, no cycles, no adapter in the core) are in `pyproject.toml`.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCT = [ROOT / "src", ROOT / "flows", ROOT / "benchmarks"]
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _module_name(path: Path) -> str:
+    base = ROOT / "src" if path.is_relative_to(ROOT / "src") else ROOT
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / "src" / Path(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def private_imports(path: Path, module: str | None = None) -> list[str]:
+    """`file:line what` for each private name or module this file imports from elsewhere."""
+    module = module or _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*parts, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            targets = [f"{source}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            if not target.startswith("lookout."):
+                continue
+            last = target.rpartition(".")[2]
+            if _private(last) and not _is_module(target):
+                found.append(f"{where}:{node.lineno} imports {target}")
+                continue
+            # a private module (or anything inside one) belongs to the package that holds it
+            parts = target.split(".")
+            for depth, part in enumerate(parts):
+                owner = ".".join(parts[:depth])
+                if _private(part) and not (module == owner or module.startswith(owner + ".")):
+                    found.append(f"{where}:{node.lineno} imports {target}")
+                    break
+    return found
+
+
+def test_no_private_name_is_imported_across_modules():
+    found = [
+        line
+        for folder in PRODUCT
+        for path in sorted(folder.rglob("*.py"))
+        for line in private_imports(path)
+    ]
+    assert found == []
+
+
+def test_the_check_finds_a_private_import(tmp_path):
+    # the rule must be able to fail: a module outside `lookout.config` reaching into it
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from lookout.config._yaml import load_yaml\n"
+        "from lookout.sources.warehouse import _nothing\n"
+        "from lookout.config import loader\n"
+        "from . import _yaml\n"
+    )
+    inside = private_imports(probe, "lookout.config.probe")  # config's own private modules
+    assert [line.split(" imports ")[1] for line in inside] == ["lookout.sources.warehouse._nothing"]
+    found = private_imports(probe, "lookout.sources.probe")
+    assert [line.split(" imports ")[1] for line in found] == [
+        "lookout.config._yaml.load_yaml",
+        "lookout.sources.warehouse._nothing",
+        "lookout.sources._yaml",
+    ]
+
+
+def test_source_modules_stay_small():
+    # one job per module (the warehouse reader was one 900-line module before it was split)
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in sorted((ROOT / "src" / "lookout" / "sources").rglob("*.py"))
+    }
+    assert {name: n for name, n in sizes.items() if n > 400} == {}
