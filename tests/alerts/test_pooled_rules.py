@@ -160,11 +160,11 @@ def _small_region_frame(hours: int = 8) -> pd.DataFrame:
 
 
 def test_an_inconclusive_hour_is_decided_by_a_longer_pool(tmp_path):
-    ctx = _ctx(tmp_path, SIGNIFICANT, _small_region_frame())
+    ctx = _ctx(tmp_path, SIGNIFICANT, _small_region_frame(hours=6))
     monitor = ctx.config.monitors.monitors[0]
     opened: list[tuple[int, str]] = []
     try:
-        for i in range(8):
+        for i in range(6):
             result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
             assert result.status == "succeeded", result.error
             opened += [(i, fingerprint) for fingerprint in result.alerts_opened]

@@ -143,9 +143,14 @@ def test_init_maps_nobodys_default_names_and_the_files_check_against_the_table(t
     assert "1 monitor(s) (requests)" in check.output
 
 
+# Snowflake's init is tested above and its window runs in the cross-backend tests; a full run
+# here through the emulator (~45 ms a statement) costs ~25 s of the suite's 10 minutes.
+RUN_DIALECTS = [d for d in DIALECTS if getattr(d, "values", (d,))[0] != "snowflake"]
+
+
 @pytest.mark.slow
 @pytest.mark.prefect
-@pytest.mark.parametrize("warehouse", DIALECTS, indirect=True)
+@pytest.mark.parametrize("warehouse", RUN_DIALECTS, indirect=True)
 def test_a_run_over_the_written_files_processes_every_window_without_failures(
     tmp_path, warehouse, prefect_api
 ):
