@@ -86,23 +86,14 @@ STEPS = (
         ("--rows", "20000", "--repeats", "1"),
     ),
     Step("window_1m", "bench_window.py", ("--rows", "1000000", "--repeats", "3"), ()),
-    Step(
-        "window_mysql",
-        "bench_window.py",
-        ("--backend", "mysql", "--rows", "100000", "--repeats", "3"),
-        ("--backend", "mysql", "--rows", "20000", "--repeats", "1"),
-    ),
-    Step(
-        "window_clickhouse",
-        "bench_window.py",
-        ("--backend", "clickhouse", "--rows", "100000", "--repeats", "3"),
-        ("--backend", "clickhouse", "--rows", "20000", "--repeats", "1"),
-    ),
-    Step(
-        "window_snowflake",
-        "bench_window.py",
-        ("--backend", "snowflake", "--rows", "100000", "--repeats", "3"),
-        ("--backend", "snowflake", "--rows", "20000", "--repeats", "1"),
+    *(
+        Step(
+            f"window_{backend}",
+            "bench_window.py",
+            ("--backend", backend, "--rows", "100000", "--repeats", "3"),
+            ("--backend", backend, "--rows", "20000", "--repeats", "1"),
+        )
+        for backend in ("mysql", "clickhouse", "snowflake")
     ),
     Step(
         "validation",

@@ -210,24 +210,44 @@ def write_table(
         frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False)
 
 
-def _clickhouse_type(column: pd.Series) -> str:
+def _column_kind(column: pd.Series) -> str:
+    """What a frame's column holds, for the engines whose tables the tests create by hand."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return "DateTime64(6)"
+        return "timestamp"
     if pd.api.types.is_bool_dtype(column):
-        return "Bool"
+        return "bool"
     if pd.api.types.is_integer_dtype(column):
-        return "Nullable(Int64)"
+        return "integer"
     if pd.api.types.is_float_dtype(column):
-        return "Nullable(Float64)"
+        return "float"
     present = column.dropna()
     if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
-        return "Nullable(Bool)"  # booleans with gaps (an object column)
-    return "Nullable(String)"
+        return "bool_with_gaps"  # booleans with gaps (an object column)
+    return "text"
+
+
+_CLICKHOUSE_TYPES = {
+    "timestamp": "DateTime64(6)",
+    "bool": "Bool",
+    "integer": "Nullable(Int64)",
+    "float": "Nullable(Float64)",
+    "bool_with_gaps": "Nullable(Bool)",
+    "text": "Nullable(String)",
+}
+_SNOWFLAKE_TYPES = {
+    "timestamp": "TIMESTAMP_NTZ",
+    "bool": "BOOLEAN",
+    "integer": "NUMBER(38, 0)",
+    "float": "FLOAT",
+    "bool_with_gaps": "BOOLEAN",
+    "text": "VARCHAR",
+}
 
 
 def _write_clickhouse(engine: sa.Engine, frame: pd.DataFrame, table: str) -> None:
     """A MergeTree table of `frame`'s columns (the dialect's CREATE TABLE needs an engine)."""
-    columns = ", ".join(f"`{name}` {_clickhouse_type(frame[name])}" for name in frame)
+    types = {name: _CLICKHOUSE_TYPES[_column_kind(frame[name])] for name in frame}
+    columns = ", ".join(f"`{name}` {type_}" for name, type_ in types.items())
     with engine.connect() as conn:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS `{table}`"))
         conn.execute(
@@ -267,26 +287,12 @@ def chdb_url(chdb_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def _snowflake_type(column: pd.Series) -> str:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return "TIMESTAMP_NTZ"
-    if pd.api.types.is_bool_dtype(column):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(column):
-        return "NUMBER(38, 0)"
-    if pd.api.types.is_float_dtype(column):
-        return "FLOAT"
-    present = column.dropna()
-    if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
-        return "BOOLEAN"
-    return "VARCHAR"
-
-
 def _write_fakesnow(engine: sa.Engine, frame: pd.DataFrame, table: str) -> None:
     """A Snowflake-typed table of `frame`'s rows, loaded the emulator's way: its inserts run
     row by row (about 5 ms a row), so the rows come from a Parquet file through DuckDB's
     `read_parquet`, which fakesnow passes through (a real Snowflake would PUT + COPY INTO)."""
-    columns = ", ".join(f'"{name.upper()}" {_snowflake_type(frame[name])}' for name in frame)
+    types = {name: _SNOWFLAKE_TYPES[_column_kind(frame[name])] for name in frame}
+    columns = ", ".join(f'"{name.upper()}" {type_}' for name, type_ in types.items())
     path = Path(tempfile.mkdtemp(prefix="lk-fakesnow-")) / f"{table}.parquet"
     frame.to_parquet(path, index=False)
     try:

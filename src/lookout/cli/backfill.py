@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout.cli.common import fail, load, telemetry_off
+from lookout.cli.common import chosen_monitors, fail, load, telemetry_off
 from lookout.cli.console import console, err_console
 
 if TYPE_CHECKING:
@@ -99,9 +99,7 @@ def backfill(
         raise fail(str(exc), 2) from None
     config = load(profiles, monitors, target, drivers=False)
     configured = [m.name for m in config.monitors.monitors]
-    if monitor is not None and monitor not in configured:
-        raise fail(f"unknown monitor {monitor!r} (known: {', '.join(configured) or 'none'})", 2)
-    chosen = [m for m in config.monitors.monitors if monitor is None or m.name == monitor]
+    chosen = chosen_monitors(config, [monitor] if monitor is not None else None)
     try:
         check_range(chosen, first, last, datetime.now(UTC))
     except ValueError as exc:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
-from lookout.cli.common import command_context, fail, load
+from lookout.cli.common import chosen_monitors, command_context, fail, load
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt
 from lookout.cli.tables import Column, print_table
@@ -72,7 +72,7 @@ def releases(
     from lookout.services.results import release_rows
 
     config = load(profiles, monitors, target, drivers=False)
-    chosen = _monitors(config, monitor)
+    chosen = chosen_monitors(config, [monitor] if monitor is not None else None)
     with command_context(config) as ctx:
         found = {m.name: release_rows(ctx.store, m.name) for m in chosen}
 
@@ -146,7 +146,7 @@ def results(
     if start is not None and end is not None and end <= start:
         raise fail(f"--until ({end:%Y-%m-%d %H:%M}) must be after --since", 2)
     config = load(profiles, monitors, target, drivers=False)
-    chosen = _monitors(config, monitor)
+    chosen = chosen_monitors(config, [monitor] if monitor is not None else None)
     cohorts = cohort or ["*"]
     _check_cohorts(chosen, cohorts)
     rows = []
@@ -238,14 +238,6 @@ def _cost(value: float | None) -> str:
 
 
 # -- shared ------------------------------------------------------------------------------------
-
-
-def _monitors(config, name: str | None) -> list:
-    configured = config.monitors.monitors
-    if name is not None and name not in {m.name for m in configured}:
-        known = ", ".join(m.name for m in configured) or "none"
-        raise fail(f"unknown monitor {name!r} (known: {known})", 2)
-    return [m for m in configured if name is None or m.name == name]
 
 
 def _check_cohorts(chosen: list, cohorts: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 
 from lookout.config.loader import LookoutConfig
+from lookout.errors import redact_urls
 
 __all__ = ["redact_secrets"]
 
@@ -25,7 +26,4 @@ def redact_secrets(text: str, config: LookoutConfig) -> str:
     for owner in config.monitors.owners.values():
         if owner.pagerduty is not None:
             secrets.append(owner.pagerduty.routing_key.get_secret_value())
-    for secret in secrets:
-        if secret:
-            text = text.replace(str(secret), "***")
-    return text
+    return redact_urls(text, [str(secret) for secret in secrets if secret])
