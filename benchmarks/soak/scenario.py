@@ -40,6 +40,8 @@ RULES = {
     "p95_latency_per_route": "p95 latency above a fixed threshold, per route",
     "p95_latency_vs_previous": "p95 latency 50% above the previous release, per route",
     "error_rate_per_region": "error rate above 5% (whole Wilson interval), overall and per region",
+    "error_rate_vs_own_history": "error rate three times the region's own last week, per region",
+    "latency_vs_own_history": "median latency 40% above the route's own last week, per route",
     "completion_tokens_vs_previous": "mean completion tokens 50% above the previous release",
     "groundedness_per_route": "offline groundedness pass rate below 85%, per route",
     "negative_feedback_per_route": "thumbs-down share above 30%, per route",
@@ -205,6 +207,7 @@ def _latency(route: str) -> tuple[Detector, ...]:
     return (
         Detector("p95_latency_per_route", cohort),
         Detector("p95_latency_vs_previous", cohort),
+        Detector("latency_vs_own_history", cohort),
     )
 
 
@@ -212,6 +215,7 @@ def _errors(region: str) -> tuple[Detector, ...]:
     return (
         Detector("error_rate_per_region", f"region={region}"),
         Detector("error_rate_per_region", "*"),
+        Detector("error_rate_vs_own_history", f"region={region}"),
     )
 
 
@@ -269,6 +273,7 @@ def _incidents(start: datetime) -> tuple[Incident, ...]:
                 # longer answers take longer to generate: latency alerts on R2 are this too
                 Detector("p95_latency_per_route", None, r2),
                 Detector("p95_latency_vs_previous", None, r2),
+                Detector("latency_vs_own_history", None, r2),
             ),
             "a serving config drops R2's max_tokens/stop sequence: answers ~2x longer for a day",
             {"factor": 2.0},

@@ -76,12 +76,35 @@ def test_without_a_reference_a_change_rule_has_not_enough_data():
 
 
 def test_significance_against_the_reference():
-    r = change_rule(significance=True)  # fires when the exact low bound clears 7%
-    # 14/100: Clopper-Pearson low 7.9%; 12/100: 6.4% (Wilson's 7.0% would have cleared it)
+    r = change_rule(significance=True)
+    # a reference of 2% on 100,000 records: its exact high bound 2.09%, so the low bound of
+    # the current rate must clear 7.09%. 14/100: Clopper-Pearson low 7.9%; 12/100: 6.4%
+    # (Wilson's 7.0% would have cleared it)
+    big = Reference(0.02, 100_000, "release v1")
     just_past = value(0.14, 100, low=0.01, high=0.2)  # the decision ignores the stored bounds
     straddles = value(0.12, 100, low=0.0701, high=0.2)
-    assert _evaluate(r, just_past).outcome == "breach"
-    assert _evaluate(r, straddles).outcome == "inconclusive"
+    assert _evaluate(r, just_past, big).outcome == "breach"
+    assert _evaluate(r, just_past, big).threshold == pytest.approx(0.0709, abs=2e-4)
+    assert _evaluate(r, straddles, big).outcome == "inconclusive"
+
+
+def test_with_significance_a_small_reference_is_uncertain_too():
+    """The same 2% measured on 1,000 records may be 3.1% (its exact high bound): 14/100 is
+    then not significantly 5 points above it, on 100,000 it is; for `<` the low bound counts."""
+    r = change_rule(significance=True)
+    current = value(0.14, 100, low=0.08, high=0.2)
+    assert _evaluate(r, current, Reference(0.02, 1000, "v1")).outcome == "inconclusive"
+    assert _evaluate(r, current, Reference(0.02, 1000, "v1")).threshold == pytest.approx(
+        0.0807, abs=2e-4
+    )
+    assert _evaluate(r, current, Reference(0.02, 100_000, "v1")).outcome == "breach"
+    drop = change_rule(op="<", threshold=-0.1, metric="eval.groundedness", significance=True)
+    ref = Reference(0.9, 200, "v1")  # exact low bound 0.8498: the current must be below 0.7498
+    ev = _evaluate(drop, value(0.7, 100, low=0.6, high=0.8, metric="eval.groundedness"), ref)
+    assert ev.threshold == pytest.approx(0.7498, abs=1e-4)
+    assert ev.outcome == "inconclusive"  # 70/100: exact high bound 0.788
+    six = value(0.6, 100, low=0.5, high=0.7, metric="eval.groundedness")
+    assert _evaluate(drop, six, ref).outcome == "breach"
 
 
 def test_escalation_picks_the_most_severe_level_past_its_threshold():
@@ -355,3 +378,54 @@ def test_a_backfill_without_notify_still_resolves_an_announced_alert(tmp_path):
     kinds = sorted(r.kind for r in ctx.store.outbox())
     assert kinds == ["open", "resolve", "update"]
     ctx.close()
+
+
+# -- the cohort's own history ------------------------------------------------------------------
+
+
+def test_own_history_ends_where_the_rules_longest_pool_begins():
+    window = Window(T0 + 240 * H, T0 + 241 * H)
+    r = change_rule(reference={"kind": "history"})  # max_over 1d, lookback 7d by default
+    period = reference_period(r, "v9", {}, window)
+    assert period.release is None  # every release of the cohort
+    assert (period.start, period.end) == (window.end - timedelta(days=8), window.end - 24 * H)
+    assert period.label.startswith("own history 2026-")
+    fixed = change_rule(reference={"kind": "history", "lookback": "2d"}, over="6h")
+    period = reference_period(fixed, "v9", {}, window)
+    assert (period.start, period.end) == (window.end - 54 * H, window.end - 6 * H)
+    assert change_rule(reference={"kind": "previous_release"}).reference.lookback == 24 * H
+
+
+def test_a_cohort_past_its_own_history_alerts_without_any_release_before_it(tmp_path):
+    """One release only (no previous release to compare with): eu's errors go from 2% to 15%
+    in hours 8-9 and alert against eu's own hours 1-6, which never include the incident."""
+    hours = [("m1", 0.02, 0.02)] * 8 + [("m1", 0.15, 0.02)] * 2
+    ctx = _ctx(tmp_path, frame=_frame(hours))
+    monitor = _with_rules(
+        ctx,
+        [
+            {
+                "name": "errors_vs_own_history",
+                "metric": "error_rate",
+                "op": ">",
+                "threshold": 2.0,  # three times its own rate
+                "significance": True,
+                "max_over": "2h",
+                "split_by": ["region"],
+                "reference": {"kind": "history", "lookback": "6h"},
+            }
+        ],
+    )
+    for h in range(8):
+        run_window(ctx, monitor, Window(T0 + h * H, T0 + (h + 1) * H))
+    assert ctx.store.alerts("bot") == []
+    opened = run_window(ctx, monitor, Window(T0 + 8 * H, T0 + 9 * H)).alerts_opened
+    [alert] = ctx.store.alerts("bot")
+    assert opened == (alert.fingerprint,)
+    assert (alert.release, alert.cohort) == ("m1@p1", "region=eu")
+    run_window(ctx, monitor, Window(T0 + 9 * H, T0 + 10 * H))
+    [alert] = ctx.store.alerts("bot")
+    assert alert.state == "firing" and alert.reference == pytest.approx(0.02)
+    # 2% of 1,200 records: exact high bound 2.97%, times three
+    assert alert.threshold == pytest.approx(3 * 0.0297, abs=1e-3)
+    assert "own history" in alert.reference_label

@@ -1,13 +1,19 @@
-"""What change rules compare with: a metric of the previous release, or of a pinned baseline
-period, pooled from the stored per-window summaries (so no warehouse read is needed): a p95 of
-the reference period is the p95 of its merged sketches, a rate its pooled counts. Metrics that
-do not pool from summaries fall back to pooling the stored per-window values."""
+"""What change rules compare with: a metric of the previous release, of a pinned baseline
+period, or of the cohort's own history, pooled from the stored per-window summaries (so no
+warehouse read is needed): a p95 of the reference period is the p95 of its merged sketches, a
+rate its pooled counts. Metrics that do not pool from summaries fall back to pooling the stored
+per-window values.
+
+The own history (`kind: history`) is every release's records of the cohort over `lookback`,
+ending where the rule's longest pool begins (`max_over` before the window's end): the records a
+rule evaluates are never part of what they are compared with, so an incident of a few hours does
+not raise its own bar."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lookout.alerts.rules import Reference, in_split
 from lookout.checks.pooling import pool
@@ -26,24 +32,32 @@ class ReferencePeriod:
     release: str | None  # None: every release in the period
     start: datetime
     end: datetime
+    own_history: bool = False
 
     @property
     def label(self) -> str:
         span = f"{self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
-        return f"release {self.release}, {span}" if self.release else f"baseline {span}"
+        if self.release:
+            return f"release {self.release}, {span}"
+        return f"own history {span}" if self.own_history else f"baseline {span}"
 
 
 def reference_period(
     rule: AlertRule, release: str, first_seen: dict[str, datetime], window: Window
 ) -> ReferencePeriod | None:
     """Where a change rule looks for `release`: the release that came before it, over the
-    lookback before `release` first appeared; or the pinned baseline period."""
+    lookback before `release` first appeared; the pinned baseline period; or the cohort's own
+    history, every release, before the rule's longest pool."""
     ref = rule.reference
     if ref is None:
         return None
     if ref.kind == "baseline":
         assert ref.start is not None and ref.end is not None  # checked by the config model
         return ReferencePeriod(None, ref.start, ref.end)
+    if ref.kind == "history":
+        longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
+        end = window.end - max(longest, window.end - window.start)
+        return ReferencePeriod(None, end - ref.lookback, end, own_history=True)
     appeared = first_seen.get(release, window.start)
     earlier = [(seen, name) for name, seen in first_seen.items() if seen < appeared]
     if not earlier:
@@ -89,7 +103,11 @@ def _pooled(
     out: dict[str, tuple[float, int]] = {}
     if FAMILIES.poolable(metric):
         releases = None if period.release is None else [period.release]
-        stored = store.summaries(monitor, period.start, period.end, releases=releases)
+        family = FAMILIES.family(metric)
+        stages = None if family is None else [family.stage]  # a week of drift sketches: no
+        stored = store.summaries(
+            monitor, period.start, period.end, releases=releases, stages=stages, cohorts=cohorts
+        )
         for cohort in cohorts:
             parts = [s for (_, c), series in stored.items() if c == cohort for _, s in series]
             merged = merge_all(parts)

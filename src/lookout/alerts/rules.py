@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -25,6 +25,7 @@ __all__ = [
     "Reference",
     "RuleSettings",
     "breaches",
+    "conservative",
     "effective_threshold",
     "evaluate_rules",
     "in_split",
@@ -144,6 +145,18 @@ def effective_threshold(rule: AlertRule, allowed: float, reference: Reference | 
     return reference.value * (1.0 + allowed)
 
 
+def conservative(rule: AlertRule, reference: Reference | None) -> Reference | None:
+    """With `significance`, a rate reference counts at the bound of its own exact interval on
+    the far side (its high bound for `>`, its low bound for `<`): a reference pooled from few
+    records is uncertain too, and a current rate must clear all of that uncertainty."""
+    if reference is None or reference.n <= 0 or not settings_of(rule).significance:
+        return reference
+    hits = min(max(reference.value, 0.0), 1.0) * reference.n
+    low, high = exact_interval(hits, reference.n)
+    bound = high if rule.op in (">", ">=") else low
+    return replace(reference, value=bound)
+
+
 def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None) -> bool:
     """Past the threshold; with `significance`, the whole exact 95% interval must be past it."""
     compare = _OPS[rule.op]
@@ -188,7 +201,8 @@ def evaluate_rules(
             if not in_split(rule, value.cohort):
                 continue
             reference = references.get((rule.name, value.release, value.cohort))
-            threshold = effective_threshold(rule, rule.threshold, reference)
+            compared = conservative(rule, reference)
+            threshold = effective_threshold(rule, rule.threshold, compared)
             severity = rule.severity
             if value.n < min_n or (
                 rule.reference is not None
@@ -202,7 +216,7 @@ def evaluate_rules(
                 outcome: Outcome = "not_enough_data"
             elif breaches(rule, value, threshold):
                 outcome = "breach"
-                severity = _severity(rule, value, reference)
+                severity = _severity(rule, value, compared)
             elif settings.significance and _OPS[rule.op](value.value, threshold):
                 outcome = "inconclusive"
             else:

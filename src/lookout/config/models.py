@@ -611,14 +611,28 @@ class _ReferencePeriod(_Model):
         return self
 
 
+# How much of its own past a `history` reference pools when no lookback is given: a week
+# holds every hour of the day and every day of the week, so the weekly cycle averages out.
+HISTORY_LOOKBACK = timedelta(days=7)
+
+
 class RuleReference(_ReferencePeriod):
     """What a change rule compares a window's value with (a pooled value of stored metrics)."""
 
-    kind: Literal["previous_release", "baseline"] = Field(
+    kind: Literal["previous_release", "baseline", "history"] = Field(
         default="previous_release",
-        description="the release that appeared before this one (over `lookback`), or a "
-        "pinned period of every release (`start`, `end`)",
+        description="the release that appeared before this one (over `lookback`), a pinned "
+        "period of every release (`start`, `end`), or the cohort's own history: every release "
+        "over `lookback` (default 7d) ending where the rule's longest pool (`max_over`) begins",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _history_lookback(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "history" and "lookback" not in data:
+            return {**data, "lookback": HISTORY_LOOKBACK}
+        return data
+
     change: Literal["absolute", "relative"] = Field(
         default="relative",
         description="threshold is the allowed change: value op ref + t (absolute) or "
@@ -718,8 +732,8 @@ class AlertRule(_Model):
     )
     reference: RuleReference | None = Field(
         default=None,
-        description="compare with the previous release or a baseline period instead of a "
-        "fixed threshold; threshold is then the allowed change",
+        description="compare with the previous release, a baseline period or the cohort's "
+        "own history instead of a fixed threshold; threshold is then the allowed change",
     )
     escalate: list[Escalation] = Field(
         default=[], description="more severe levels past further thresholds, e.g. P0 at 0.2"

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from lookout.alerts.silences import active_silence, inhibited
 from lookout.config.loader import LookoutConfig
@@ -28,13 +28,12 @@ from lookout.notify.builder import AlertContext, alert_message, failure_message,
 from lookout.notify.findings import NO_FINDING, Findings
 from lookout.notify.message import AlertRef, Message, severity_rank
 from lookout.store.outbox import OutboxMessage
+from lookout.store.results import ResultsStore
 from lookout.windows import Window
-
-if TYPE_CHECKING:
-    from lookout.pipeline import Context
 
 __all__ = [
     "FOLLOW_UP_KINDS",
+    "QueueContext",
     "QueuedMessages",
     "Route",
     "ack_messages",
@@ -46,6 +45,17 @@ __all__ = [
 ]
 
 log = logging.getLogger("lookout.pipeline")
+
+
+class QueueContext(Protocol):
+    """The port the outbox queue runs against: the config (owners, routes) and the store
+    (silences, alerts, the outbox); the runtime's `Context` is the implementation."""
+
+    @property
+    def config(self) -> LookoutConfig: ...
+    @property
+    def store(self) -> ResultsStore: ...
+
 
 # what a backfill without notify still sends: the follow-ups of alerts that were announced
 FOLLOW_UP_KINDS = ("resolve", "update", "severity_change", "stale")
@@ -97,7 +107,7 @@ class QueuedMessages:
 
 
 def _held_back(
-    ctx: Context, transition: Transition, silences: list[Silence], firing: Iterable[AlertState]
+    ctx: QueueContext, transition: Transition, silences: list[Silence], firing: Iterable[AlertState]
 ) -> str | None:
     """Why a notifying transition sends nothing: a silence, a firing P0, or (for a follow-up)
     no opening message was ever queued for it."""
@@ -119,7 +129,7 @@ def _held_back(
 
 
 def outbox_messages(
-    ctx: Context,
+    ctx: QueueContext,
     monitor: Monitor,
     transitions: list[Transition],
     window: Window,
@@ -176,7 +186,7 @@ def outbox_messages(
 
 
 def _queue_alert(
-    ctx: Context,
+    ctx: QueueContext,
     monitor: Monitor,
     transition: Transition,
     route: Route,
@@ -257,7 +267,7 @@ def _in_group(row) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _group_openings(
-    ctx: Context,
+    ctx: QueueContext,
     monitor: Monitor,
     window: Window,
     out: QueuedMessages,
@@ -338,7 +348,7 @@ def failure_id(monitor: Monitor, window: Window) -> str:
 
 
 def failure_messages(
-    ctx: Context, monitor: Monitor, window: Window, error: str
+    ctx: QueueContext, monitor: Monitor, window: Window, error: str
 ) -> list[OutboxMessage]:
     """One message per failed window and route to the monitor's owner (stable id)."""
     owner_name = monitor.health_owner

@@ -42,7 +42,7 @@ from lookout.store.results import OutboxMessage
 from lookout.windows import Window
 
 if TYPE_CHECKING:
-    from lookout.pipeline import Context
+    from lookout.runtime.run_context import Context
 
 __all__ = ["AlertOutcome", "evaluate_alerts", "health_values"]
 

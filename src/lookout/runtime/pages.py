@@ -46,7 +46,7 @@ from lookout.stages.validation.findings import ValidationFindings
 from lookout.windows import Window
 
 if TYPE_CHECKING:
-    from lookout.pipeline import Context
+    from lookout.runtime.run_context import Context
 
 __all__ = ["WindowPages"]
 

@@ -11,21 +11,46 @@ the cohort values the ops stage chose to keep).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from lookout.checks.evaluators.base import Budget
+from lookout.checks.evaluators.registry import ConfiguredEvaluator
+from lookout.checks.validation.runner import GxRunner
+from lookout.checks.validation.stage import PlannedExpectation
+from lookout.config.loader import LookoutConfig
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue
+from lookout.sources.warehouse import Warehouse
+from lookout.store.results import ResultsStore
 from lookout.windows import Window
 
-if TYPE_CHECKING:  # the runtime context (adapters); stages only use what it hands them
-    from lookout.pipeline import Context
+__all__ = ["StageContext", "StageOutcome", "WindowRun", "WindowStage"]
 
-__all__ = ["StageOutcome", "WindowRun", "WindowStage"]
+
+class StageContext(Protocol):
+    """The port stages run against: the adapters of a run and what is built once per run
+    (the runtime's `Context` is the implementation; stages never import the runtime)."""
+
+    @property
+    def config(self) -> LookoutConfig: ...
+    @property
+    def warehouse(self) -> Warehouse: ...
+    @property
+    def store(self) -> ResultsStore: ...
+    @property
+    def serial(self) -> threading.Lock: ...  # stages with shared state (GX, budget) take turns
+
+    def evaluators(self, monitor: Monitor) -> list[ConfiguredEvaluator]: ...
+    def judge_budget(self, monitor: Monitor) -> Budget: ...
+    def suite(self, monitor: Monitor) -> list[PlannedExpectation]: ...
+    @property
+    def gx(self) -> GxRunner: ...
 
 
 @dataclass
@@ -47,7 +72,7 @@ class StageOutcome:
 class WindowRun:
     """One window being run: the adapters, the monitor, and what earlier stages found."""
 
-    ctx: Context
+    ctx: StageContext
     monitor: Monitor
     window: Window
     started: datetime

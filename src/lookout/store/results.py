@@ -225,12 +225,20 @@ class ResultsStore:
         *,
         releases: Iterable[str] | None = None,
         stages: Iterable[str] | None = None,
+        cohorts: Iterable[str] | None = None,
     ) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
         """(release, cohort) -> [(window start, summary)] in [since, until), oldest first; a
         row that cannot be read fails with a StoreError naming it."""
         with self.engine.connect() as conn:
             return summary_rows.read_summaries(
-                conn, self.display_url, monitor, since, until, releases=releases, stages=stages
+                conn,
+                self.display_url,
+                monitor,
+                since,
+                until,
+                releases=releases,
+                stages=stages,
+                cohorts=cohorts,
             )
 
     def summary_gaps(

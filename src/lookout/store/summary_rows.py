@@ -68,6 +68,7 @@ def read_summaries(
     *,
     releases: Iterable[str] | None = None,
     stages: Iterable[str] | None = None,
+    cohorts: Iterable[str] | None = None,
 ) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
     """(release, cohort) -> [(window start, summary)] of the windows in [since, until),
     oldest first, the stages' parts of a window merged. A row that cannot be read fails
@@ -82,6 +83,8 @@ def read_summaries(
         query = query.where(t.c.release.in_(sorted(set(releases))))
     if stages is not None:
         query = query.where(t.c.stage.in_(sorted(set(stages))))
+    if cohorts is not None:
+        query = query.where(t.c.cohort.in_(sorted(set(cohorts))))
     out: dict[tuple[str, str], dict[datetime, Summary]] = {}
     for row in conn.execute(query.order_by(t.c.window_start)):
         try:
