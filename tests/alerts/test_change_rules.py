@@ -17,13 +17,16 @@ from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from tests.test_pipeline import _ctx
 
 from lookout.alerts.lifecycle import apply_evaluations
-from lookout.alerts.references import reference_period
+from lookout.alerts.references import reference_period, rule_references
 from lookout.alerts.rules import Reference, evaluate_rules
 from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
+from lookout.core.summary import Summary
 from lookout.notify.channels.slack import SlackBotChannel
 from lookout.notify.delivery import compose_digests, deliver
 from lookout.pipeline import run_window
+from lookout.store.results import ResultsStore
+from lookout.store.summary_rows import replace_summaries
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -384,15 +387,23 @@ def test_a_backfill_without_notify_still_resolves_an_announced_alert(tmp_path):
 
 
 def test_own_history_ends_where_the_rules_longest_pool_begins():
-    window = Window(T0 + 240 * H, T0 + 241 * H)
+    """Before the longest pool (max_over 1d, or a fixed `over`), floored to a whole day (to
+    the lookback when it is shorter), so every window of a day shares one period."""
+    day = timedelta(days=1)
     r = change_rule(reference={"kind": "history"})  # max_over 1d, lookback 7d by default
-    period = reference_period(r, "v9", {}, window)
-    assert period.release is None  # every release of the cohort
-    assert (period.start, period.end) == (window.end - timedelta(days=8), window.end - 24 * H)
+    for hour in (239, 262):  # windows ending on day 10 (the first at its midnight)
+        period = reference_period(r, "v9", {}, Window(T0 + hour * H, T0 + (hour + 1) * H))
+        assert period.release is None  # every release of the cohort
+        assert (period.start, period.end) == (T0 + 2 * day, T0 + 9 * day)
     assert period.label.startswith("own history 2026-")
+    later = reference_period(r, "v9", {}, Window(T0 + 263 * H, T0 + 264 * H))
+    assert (later.start, later.end) == (T0 + 3 * day, T0 + 10 * day)
     fixed = change_rule(reference={"kind": "history", "lookback": "2d"}, over="6h")
-    period = reference_period(fixed, "v9", {}, window)
-    assert (period.start, period.end) == (window.end - 54 * H, window.end - 6 * H)
+    period = reference_period(fixed, "v9", {}, Window(T0 + 240 * H, T0 + 241 * H))
+    assert (period.start, period.end) == (T0 + 7 * day, T0 + 9 * day)
+    short = change_rule(reference={"kind": "history", "lookback": "6h"}, max_over="2h")
+    period = reference_period(short, "v9", {}, Window(T0 + 9 * H, T0 + 10 * H))
+    assert (period.start, period.end) == (T0 + 0 * H, T0 + 6 * H)  # 8h floored to 6h
     assert change_rule(reference={"kind": "previous_release"}).reference.lookback == 24 * H
 
 
@@ -429,3 +440,34 @@ def test_a_cohort_past_its_own_history_alerts_without_any_release_before_it(tmp_
     # 2% of 1,200 records: exact high bound 2.97%, times three
     assert alert.threshold == pytest.approx(3 * 0.0297, abs=1e-3)
     assert "own history" in alert.reference_label
+
+
+def test_a_merged_history_is_reused_until_a_window_under_it_is_rewritten(tmp_path):
+    """Every window of a day shares one merge of its history; a backfill that rewrites a
+    window under it (a new run id) is seen by the next evaluation, not hidden by the cache."""
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+
+    def write(hour: int, errors: int, run_id: str) -> None:
+        summary = Summary(counts={"status_n": 100.0, "errors": float(errors)})
+        with store.engine.begin() as conn:
+            replace_summaries(
+                conn,
+                "m",
+                T0 + hour * H,
+                T0 + (hour + 1) * H,
+                {("ops", "rel", "region=eu"): summary},
+                ["ops"],
+                run_id,
+            )
+
+    for hour in range(6):
+        write(hour, 2, "first")
+    r = change_rule(reference={"kind": "history", "lookback": "6h"}, max_over="1h")
+    seen = [value(0.1, 100, cohort="region=eu")]
+    before = rule_references(store, "m", [r], seen, Window(T0 + 7 * H, T0 + 8 * H))
+    assert before[(r.name, "rel", "region=eu")].value == pytest.approx(0.02)
+    assert before[(r.name, "rel", "region=eu")].n == 600
+    write(3, 8, "backfill")
+    after = rule_references(store, "m", [r], seen, Window(T0 + 8 * H, T0 + 9 * H))
+    assert after[(r.name, "rel", "region=eu")].value == pytest.approx(18 / 600)
+    store.dispose()

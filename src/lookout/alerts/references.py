@@ -5,12 +5,16 @@ rate its pooled counts. Metrics that do not pool from summaries fall back to poo
 per-window values.
 
 The own history (`kind: history`) is every release's records of the cohort over `lookback`,
-ending where the rule's longest pool begins (`max_over` before the window's end): the records a
-rule evaluates are never part of what they are compared with, so an incident of a few hours does
-not raise its own bar."""
+ending where the rule's longest pool begins (`max_over` before the window's end), floored to a
+whole day (or to the lookback, when shorter): the records a rule evaluates are never part of
+what they are compared with, so an incident of a few hours does not raise its own bar; and the
+period moves once a day, so the windows of a day (a catch-up, a backfill) share one merge of a
+week of summaries, kept while the stored summaries under it stay the same."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,13 +22,16 @@ from datetime import datetime, timedelta
 from lookout.alerts.rules import Reference, in_split
 from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
-from lookout.core.summary import merge_all
+from lookout.core.summary import Summary, merge_all
 from lookout.model.aggregates import MetricValue
 from lookout.stages.registry import FAMILIES
 from lookout.store.results import ResultsStore
-from lookout.windows import Window
+from lookout.windows import Window, floor_time
 
-__all__ = ["ReferencePeriod", "reference_period", "rule_references"]
+__all__ = ["HISTORY_STEP", "ReferencePeriod", "reference_period", "rule_references"]
+
+# How often an own-history period moves: once a day (a lookback shorter than that moves by it).
+HISTORY_STEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,8 @@ def reference_period(
         return ReferencePeriod(None, ref.start, ref.end)
     if ref.kind == "history":
         longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
-        end = window.end - max(longest, window.end - window.start)
+        step = min(HISTORY_STEP, ref.lookback)
+        end = floor_time(window.end - max(longest, window.end - window.start), step)
         return ReferencePeriod(None, end - ref.lookback, end, own_history=True)
     appeared = first_seen.get(release, window.start)
     earlier = [(seen, name) for name, seen in first_seen.items() if seen < appeared]
@@ -101,17 +109,12 @@ def _pooled(
 ) -> dict[str, tuple[float, int]]:
     """Cohort -> (value, n) of `metric` over the reference period."""
     out: dict[str, tuple[float, int]] = {}
-    if FAMILIES.poolable(metric):
-        releases = None if period.release is None else [period.release]
-        family = FAMILIES.family(metric)
-        stages = None if family is None else [family.stage]  # a week of drift sketches: no
-        stored = store.summaries(
-            monitor, period.start, period.end, releases=releases, stages=stages, cohorts=cohorts
-        )
+    family = FAMILIES.family(metric)
+    if family is not None and FAMILIES.poolable(metric):
+        merged = _MERGED.get(store, monitor, family.stage, period, cohorts)
         for cohort in cohorts:
-            parts = [s for (_, c), series in stored.items() if c == cohort for _, s in series]
-            merged = merge_all(parts)
-            estimate = None if merged is None else FAMILIES.pooled(metric, merged)
+            summary = merged.get(cohort)
+            estimate = None if summary is None else FAMILIES.pooled(metric, summary)
             if estimate is not None and estimate.n > 0:
                 out[cohort] = (estimate.value, estimate.n)
         if out:
@@ -123,3 +126,55 @@ def _pooled(
         if pooled is not None:
             out[cohort] = pooled
     return out
+
+
+class _MergedPeriods:
+    """The merged summaries of recent reference periods, per cohort, in this process.
+
+    A week of hourly summaries is over a thousand stored parts per cohort group; every window
+    of a day asks for the same period. An entry is reused only while the store holds the same
+    parts under it (`summary_versions`: a re-run of a window writes a new run id), so a
+    backfill that rewrites a reference window is seen at once."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._entries: OrderedDict[tuple, tuple[frozenset, dict[str, Summary]]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        store: ResultsStore,
+        monitor: str,
+        stage: str,
+        period: ReferencePeriod,
+        cohorts: list[str],
+    ) -> dict[str, Summary]:
+        wanted = tuple(sorted(set(cohorts)))
+        key = (store.display_url, monitor, stage, period.release, period.start, period.end, wanted)
+        versions = store.summary_versions(
+            monitor, period.start, period.end, stages=[stage], cohorts=wanted
+        )
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] == versions:
+                self._entries.move_to_end(key)
+                return hit[1]
+        releases = None if period.release is None else [period.release]
+        stored = store.summaries(
+            monitor, period.start, period.end, releases=releases, stages=[stage], cohorts=wanted
+        )
+        merged: dict[str, Summary] = {}
+        for cohort in wanted:
+            parts = [s for (_, c), series in stored.items() if c == cohort for _, s in series]
+            summary = merge_all(parts)
+            if summary is not None:
+                merged[cohort] = summary
+        with self._lock:
+            self._entries[key] = (versions, merged)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return merged
+
+
+_MERGED = _MergedPeriods()

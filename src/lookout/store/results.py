@@ -241,6 +241,21 @@ class ResultsStore:
                 cohorts=cohorts,
             )
 
+    def summary_versions(
+        self,
+        monitor: str,
+        since: datetime,
+        until: datetime,
+        *,
+        stages: Iterable[str],
+        cohorts: Iterable[str],
+    ) -> frozenset[tuple[datetime, str]]:
+        """What identifies the stored summaries of [since, until) (see `summary_versions`)."""
+        with self.engine.connect() as conn:
+            return summary_rows.summary_versions(
+                conn, monitor, since, until, stages=stages, cohorts=cohorts
+            )
+
     def summary_gaps(
         self, monitor: str, stage: str, since: datetime, until: datetime, size: timedelta
     ) -> list[datetime]:

@@ -13,7 +13,7 @@ from lookout.errors import StoreError
 from lookout.store import schema
 from lookout.store.times import db_time, utc
 
-__all__ = ["read_summaries", "replace_summaries", "summary_gaps"]
+__all__ = ["read_summaries", "replace_summaries", "summary_gaps", "summary_versions"]
 
 _db_time = db_time
 _utc = utc
@@ -102,6 +102,33 @@ def read_summaries(
         else:
             windows[start] = part  # type: ignore[index]
     return {group: sorted(parts.items()) for group, parts in out.items()}
+
+
+def summary_versions(
+    conn: sa.Connection,
+    monitor: str,
+    since: datetime,
+    until: datetime,
+    *,
+    stages: Iterable[str],
+    cohorts: Iterable[str],
+) -> frozenset[tuple[datetime, str]]:
+    """(window start, run id) of every stored summary part in [since, until) of `stages` and
+    `cohorts`, without their payloads: equal sets mean the same stored summaries (a re-run of
+    a window writes a new run id), so a caller may keep what it merged from them."""
+    t = schema.summaries
+    query = (
+        sa.select(t.c.window_start, t.c.run_id)
+        .where(
+            t.c.monitor == monitor,
+            t.c.window_start >= _db_time(since),
+            t.c.window_start < _db_time(until),
+            t.c.stage.in_(sorted(set(stages))),
+            t.c.cohort.in_(sorted(set(cohorts))),
+        )
+        .distinct()
+    )
+    return frozenset((_utc(r.window_start), str(r.run_id)) for r in conn.execute(query))
 
 
 def summary_gaps(
