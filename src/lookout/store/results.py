@@ -1,22 +1,17 @@
-"""The results store: one transaction per window, replacing that window's results as a whole.
+"""The results store: the facade the rest of Lookout uses (`ResultsStore`).
 
-`commit_window` deletes and re-inserts the window's metrics, records the run, applies alert
-transitions, queues messages in the outbox and moves the watermark, all in one transaction. A
-re-run never doubles anything; a crash before the commit changes nothing.
-
-`ResultsStore` is the facade the rest of Lookout uses; each aggregate's SQL lives in its own
-repository module (`window_rows`, `metric_rows`, `summary_rows`, `validation_rows`,
-`drift_rows`, `judgment_rows`, `alert_rows`, `outbox`), and connections, migrations and the
-monitor lock in `engine`.
+Each aggregate's SQL lives in its own repository module (`window_rows`, `metric_rows`,
+`summary_rows`, `validation_rows`, `drift_rows`, `judgment_rows`, `alert_rows`, `outbox`),
+connections, migrations and the monitor lock in `engine`, and the one transaction per window
+(`commit_window`: a window's results replaced as a whole, with the watermark) in
+`window_commit`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -24,25 +19,24 @@ from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import MONITOR_LOCK_TIMEOUT, STORE_DEFAULTS, ConnectSettings
 from lookout.core.summary import Summary
-from lookout.errors import StoreError, database_error
 from lookout.model.aggregates import MetricValue
-from lookout.model.alerts import AlertState, Silence, Transition
-from lookout.model.expectations import ExpectationOutcome
+from lookout.model.alerts import AlertState, Silence
 from lookout.model.judgments import Judgment
 from lookout.store import (
     alert_rows,
     metric_rows,
-    schema,
     summary_rows,
     validation_rows,
+    window_commit,
     window_rows,
 )
-from lookout.store.drift_rows import DriftRow, load_profile, read_drift, replace_drift, save_profile
-from lookout.store.engine import MonitorLocks, lock_key, make_engine, migrate
-from lookout.store.history import AlertHistory, record_transitions
+from lookout.store.drift_rows import load_profile, read_drift, save_profile
+from lookout.store.engine import MonitorLocks, make_engine, migrate
+from lookout.store.history import AlertHistory
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
-from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow, enqueue
+from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow
 from lookout.store.times import db_time, utc
+from lookout.store.window_commit import WindowCommit
 from lookout.windows import Window
 
 if TYPE_CHECKING:
@@ -52,41 +46,6 @@ __all__ = ["OutboxMessage", "OutboxRow", "ResultsStore", "WindowCommit"]
 
 _db_time = db_time
 _utc = utc
-
-
-@dataclass(frozen=True)
-class WindowCommit:
-    """Everything one successful window run writes, committed together."""
-
-    run_id: str
-    monitor: str
-    window: Window
-    started_at: datetime
-    finished_at: datetime
-    rows_read: int
-    metric_path: str
-    metrics: Sequence[MetricValue]
-    initial_frontier: datetime
-    max_ingested_at: datetime | None = None
-    transitions: Sequence[Transition] = ()
-    messages: Sequence[OutboxMessage] = ()
-    flow_run_id: str | None = None
-    validations: Sequence[ExpectationOutcome] = ()
-    # record id -> (release, names of the critical expectations it failed)
-    quarantine: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    flag: str | None = None
-    drift: Sequence[DriftRow] = ()
-    # stages not re-run (a backfill of some stages): their stored rows stay as they are
-    keep: frozenset[str] = frozenset()  # "validation", "drift"
-    # pending messages a message of this commit announces instead (a P2 opening held for the
-    # digest whose alert escalated: the escalation is the opening now, the digest must not)
-    supersede: Sequence[str] = ()
-    # (stage, release, cohort) -> the window's mergeable summary; the stages run replace theirs
-    summaries: Mapping[tuple[str, str, str], Summary] = field(default_factory=dict)
-    stages_run: frozenset[str] = frozenset()
-    # ids of pending messages this commit makes moot (the window's own failure notice, queued
-    # by a run that failed while this one, or a retry, stored the window): not sent
-    withdraw: Sequence[str] = ()
 
 
 class ResultsStore:
@@ -386,70 +345,14 @@ class ResultsStore:
 
     def commit_window(self, commit: WindowCommit) -> datetime:
         """Replace the window's results and move the watermark; returns the new frontier."""
-        window = commit.window
-        start, end = _db_time(window.start), _db_time(window.end)
-        try:
-            with self.engine.begin() as conn:
-                _window_guard(conn, commit.monitor, window)
-                frontier = window_rows.locked_frontier(
-                    conn, commit.monitor, commit.initial_frontier
-                )
-                _write_window(conn, commit, start, end)  # type: ignore[arg-type]
-                new_frontier = window_rows.advance(conn, commit.monitor, frontier, commit.run_id)
-        except StoreError as exc:  # a timeout, explained by the engine
-            detail = str(exc).removeprefix(f"results store {self.display_url}: ")
-            raise StoreError(
-                f"results store {self.display_url}: commit of {commit.monitor} {window.label} "
-                f"failed: {detail}. Nothing was written and the watermark did not move; the "
-                "next run retries the window"
-            ) from None
-        except sa.exc.SQLAlchemyError as exc:
-            raise database_error(
-                exc,
-                f"results store {self.display_url}: commit of {commit.monitor} "
-                f"{window.label} failed",
-            ) from None
-        return new_frontier
+        return window_commit.commit_window(self.engine, self.display_url, commit)
 
     def enqueue_failure(
         self, monitor: str, window: Window, since: datetime, messages: Sequence[OutboxMessage]
     ) -> bool:
-        """Queue a failed window's notice, unless the window was stored since `since` (the
-        failing run's first attempt): then another process, or a retry, stored it and the
-        failure does not stand. Returns whether it was queued.
-
-        Serialized with `commit_window` of the same window, which withdraws a pending notice:
-        whichever comes second sees the other, across processes. A notice that was withdrawn
-        is queued again (a new failure that stands); one already sent is not sent twice.
-        """
-        w, o = schema.windows, schema.outbox
-        now = datetime.now(UTC)
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before the check
-            _window_guard(conn, monitor, window)
-            stored_at = conn.scalar(
-                sa.select(w.c.computed_at).where(
-                    w.c.monitor == monitor, w.c.window_start == _db_time(window.start)
-                )
-            )
-            if stored_at is not None and _utc(stored_at) >= since:  # type: ignore[operator]
-                conn.rollback()
-                return False
-            for message in messages:
-                conn.execute(
-                    sa.update(o)
-                    .where(o.c.message_id == message.message_id, o.c.status == "withdrawn")
-                    .values(
-                        status="pending",
-                        created_at=_db_time(now),
-                        payload=json.dumps(message.payload, sort_keys=True, ensure_ascii=False),
-                        channel=message.channel,
-                    )
-                )
-            enqueue(conn, messages, now)
-            conn.commit()
-        return True
+        """Queue a failed window's notice unless the window was stored since `since`; returns
+        whether it was queued (see `window_commit.enqueue_failure`)."""
+        return window_commit.enqueue_failure(self.engine, monitor, window, since, messages)
 
     def record_failure(
         self,
@@ -461,83 +364,6 @@ class ResultsStore:
         flow_run_id: str | None = None,
     ) -> None:
         """A failed run is recorded (best effort); results and watermark stay untouched."""
-        with self.engine.begin() as conn:
-            window_rows.insert_run(
-                conn,
-                run_id=run_id,
-                monitor=monitor,
-                window_start=window.start,
-                window_end=window.end,
-                status="failed",
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                error=error[:4000],
-                flow_run_id=flow_run_id,
-            )
-
-
-def _write_window(
-    conn: sa.Connection, commit: WindowCommit, start: datetime, end: datetime
-) -> None:
-    """Every write of one window run, in the caller's transaction; stages not re-run
-    (`commit.keep`) keep their stored rows."""
-    metric_rows.replace_metrics(conn, commit.monitor, start, end, commit.metrics, commit.run_id)
-    window_rows.replace_window(
-        conn,
-        monitor=commit.monitor,
-        start=start,
-        end=end,
-        run_id=commit.run_id,
-        rows=commit.rows_read,
-        max_ingested_at=commit.max_ingested_at,
-        computed_at=commit.finished_at,
-        quarantined=len(commit.quarantine),
-        flag=commit.flag,
-        keep_validation="validation" in commit.keep,
-    )
-    if "validation" not in commit.keep:
-        validation_rows.replace_validation(
-            conn, commit.monitor, start, end, commit.validations, commit.quarantine, commit.run_id
+        window_commit.record_failure(
+            self.engine, run_id, monitor, window, started_at, error, flow_run_id
         )
-    if "drift" not in commit.keep:
-        replace_drift(conn, commit.monitor, start, end, commit.drift, commit.run_id)
-    window_rows.insert_run(
-        conn,
-        run_id=commit.run_id,
-        monitor=commit.monitor,
-        window_start=start,
-        window_end=end,
-        status="succeeded",
-        started_at=commit.started_at,
-        finished_at=commit.finished_at,
-        rows_read=commit.rows_read,
-        metric_path=commit.metric_path,
-        flow_run_id=commit.flow_run_id,
-    )
-    alert_rows.apply_transitions(conn, commit.transitions)
-    record_transitions(conn, commit.transitions, commit.messages)
-    enqueue(conn, commit.messages, commit.finished_at)
-    o = schema.outbox
-    if commit.withdraw:  # the window's own failure notice, made moot by this commit
-        conn.execute(
-            sa.update(o)
-            .where(o.c.message_id.in_(list(commit.withdraw)), o.c.status == "pending")
-            .values(status="withdrawn")
-        )
-    if commit.supersede:  # held openings a new message announces instead
-        conn.execute(
-            sa.update(o)
-            .where(o.c.message_id.in_(list(commit.supersede)), o.c.status == "pending")
-            .values(status="superseded")
-        )
-    summary_rows.replace_summaries(
-        conn, commit.monitor, start, end, commit.summaries, commit.stages_run, commit.run_id
-    )
-
-
-def _window_guard(conn: sa.Connection, monitor: str, window: Window) -> None:
-    """PostgreSQL: one transaction at a time about this window's results and failure notice
-    (a transaction-level advisory lock). SQLite serializes writers by itself."""
-    if conn.dialect.name == "postgresql":
-        key = lock_key(f"lookout:{monitor}:window:{window.start.isoformat()}")
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

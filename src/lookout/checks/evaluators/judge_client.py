@@ -25,194 +25,71 @@ What this module adds on top:
 The SDK's own retries are not re-throttled by the rpm limiter: after a 429 the server's
 Retry-After decides. The HTTP pool keeps one keep-alive connection per concurrency slot, so
 a full pipeline never waits for a connection or reconnects.
+
+This module sends requests and keeps the client's state; the settings and prices are in
+`judge_settings`, the rate limiter and pool limits in `judge_limits`, the request bodies in
+`judge_requests` and reading replies and errors in `judge_replies` (its names are re-exported
+here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import openai
 
-from lookout.checks.evaluators.judge_parsing import (
-    InvalidVerdict,
-    ParseError,
-    Verdict,
-    parse_verdict,
+from lookout.checks.evaluators.judge_limits import RateLimiter, pool_limits
+from lookout.checks.evaluators.judge_parsing import InvalidVerdict, ParseError, parse_verdict
+from lookout.checks.evaluators.judge_replies import (
+    JudgeError,
+    JudgeReply,
+    describe_error,
+    reply_content,
+    reply_field,
+    token_count,
+)
+from lookout.checks.evaluators.judge_requests import (
+    REPAIR_PROMPT,
+    RESPONSE_FORMAT,
+    VERDICT_SCHEMA,
+    Message,
+    chat_request,
+    repair_messages,
+)
+from lookout.checks.evaluators.judge_settings import (
+    JudgeSettings,
+    ModelPrice,
+    PriceLike,
+    SecretLike,
+    cost_usd,
+    redact_key,
+    secret_value,
 )
 
 __all__ = [
+    "REPAIR_PROMPT",
+    "RESPONSE_FORMAT",
+    "VERDICT_SCHEMA",
     "JudgeClient",
     "JudgeError",
     "JudgeReply",
     "JudgeSettings",
+    "Message",
     "ModelPrice",
+    "PriceLike",
     "RateLimiter",
+    "SecretLike",
     "cost_usd",
+    "pool_limits",
 ]
 
 log = logging.getLogger(__name__)
-
-Message = Mapping[str, str]
-
-VERDICT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "reason": {"type": "string"},
-        "score": {"type": "number"},
-        "label": {"type": "string", "enum": ["pass", "fail"]},
-    },
-    "required": ["reason", "score", "label"],
-    "additionalProperties": False,
-}
-RESPONSE_FORMAT: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {"name": "judge_verdict", "strict": True, "schema": VERDICT_SCHEMA},
-}
-REPAIR_PROMPT = (
-    "Your previous reply could not be read ({problem}). Reply again with only the JSON object "
-    '{{"reason": "...", "score": <number from 0 to 1>, "label": "pass" or "fail"}} '
-    "and nothing else."
-)
-_MAX_ERROR_CHARS = 160
-
-
-class SecretLike(Protocol):
-    def get_secret_value(self) -> str: ...
-
-
-def _secret(value: str | SecretLike | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    return value.get_secret_value() or None
-
-
-class PriceLike(Protocol):
-    """USD per 1M tokens (config's `Price` fits, so does `ModelPrice`)."""
-
-    input_per_1m: float
-    output_per_1m: float
-
-
-@dataclass(frozen=True)
-class ModelPrice:
-    input_per_1m: float
-    output_per_1m: float
-
-
-def cost_usd(price: PriceLike | None, prompt_tokens: int, completion_tokens: int) -> float:
-    """USD of one call; 0.0 when the model has no price."""
-    if price is None:
-        return 0.0
-    return (prompt_tokens * price.input_per_1m + completion_tokens * price.output_per_1m) / 1e6
-
-
-@dataclass(frozen=True)
-class JudgeSettings:
-    """Where and how to call the judge model.
-
-    `api_key` may be a plain string or a secret wrapper with `get_secret_value()` (pydantic's
-    SecretStr, as in the config); it is kept out of the repr either way.
-    """
-
-    base_url: str
-    model: str
-    api_key: str | SecretLike | None = field(default=None, repr=False)
-    concurrency: int = 8  # requests in flight at once (per event loop)
-    rpm: float | None = None  # requests per minute across the client; None = unlimited
-    timeout_s: float = 60.0  # per HTTP attempt
-    max_retries: int = 3  # SDK retries on 429/5xx/timeouts/connection errors
-    prices: Mapping[str, PriceLike] = field(default_factory=dict, hash=False)
-    temperature: float | None = 0.0  # None: not sent (some reasoning models reject it)
-    max_tokens: int | None = 512  # None: not sent
-    structured_output: bool = True  # try response_format json_schema first
-
-    def __post_init__(self) -> None:
-        if not self.base_url or not self.model:
-            raise ValueError("a judge needs base_url and model")
-        if self.concurrency < 1:
-            raise ValueError("judge concurrency must be at least 1")
-        if self.rpm is not None and self.rpm <= 0:
-            raise ValueError("judge rpm must be positive (or unset)")
-        if self.timeout_s <= 0:
-            raise ValueError("judge timeout_s must be positive")
-        if self.max_retries < 0:
-            raise ValueError("judge max_retries must be 0 or more")
-
-
-class RateLimiter:
-    """Token bucket in requests per minute: `reserve()` books a slot and says how long to wait.
-
-    Pure and thread-safe (a clock and a lock, no event loop), so one limiter serves every loop
-    and thread using the client. burst=1 spaces requests evenly at 60/rpm seconds, so no
-    60-second window ever holds more than rpm + 1 requests.
-    """
-
-    def __init__(
-        self, per_minute: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if per_minute <= 0 or burst < 1:
-            raise ValueError("a rate limiter needs per_minute > 0 and burst >= 1")
-        self.rate = per_minute / 60.0  # tokens per second
-        self.burst = float(burst)
-        self._clock = clock
-        self._tokens = float(burst)
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Take one token (possibly in advance); seconds to wait before using it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-    async def acquire(self) -> None:
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-@dataclass(frozen=True)
-class JudgeReply:
-    """A parsed verdict with what it took: tokens, USD and wall time (retries and repair in)."""
-
-    verdict: Verdict
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    latency_ms: float
-    requests: int  # chat requests made: 1, or 2 after a repair (SDK retries not counted)
-    repaired: bool
-
-
-class JudgeError(Exception):
-    """The judge could not give a verdict. The message is short and holds no secret; the usage
-    spent before failing is kept so it can still be booked."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-        cost_usd: float = 0.0,
-        latency_ms: float = 0.0,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.prompt_tokens = prompt_tokens
-        self.completion_tokens = completion_tokens
-        self.cost_usd = cost_usd
-        self.latency_ms = latency_ms
 
 
 @dataclass
@@ -278,11 +155,7 @@ class JudgeClient:
                     verdict = parse_verdict(content)
                 except ParseError as first:
                     repaired = True
-                    repair = [
-                        *messages,
-                        {"role": "assistant", "content": content or ""},
-                        {"role": "user", "content": REPAIR_PROMPT.format(problem=first)},
-                    ]
+                    repair = repair_messages(messages, content, first)
                     content = await self._complete(state, repair, usage)
                     try:
                         verdict = parse_verdict(content)
@@ -293,7 +166,7 @@ class JudgeClient:
             except InvalidVerdict as exc:
                 raise self._error(f"invalid judge verdict: {exc}", usage, started) from None
             except openai.APIError as exc:
-                raise self._error(self._describe(exc), usage, started) from None
+                raise self._error(describe_error(exc, self.settings), usage, started) from None
             latency_ms = (time.perf_counter() - started) * 1000.0
         return JudgeReply(
             verdict=verdict,
@@ -338,7 +211,7 @@ class JudgeClient:
         return openai.AsyncOpenAI(
             base_url=s.base_url,
             # local servers (vLLM, Ollama) need no key, but the SDK insists on one
-            api_key=_secret(s.api_key) or "no-key",
+            api_key=secret_value(s.api_key) or "no-key",
             max_retries=s.max_retries,
             timeout=s.timeout_s,
             **kwargs,
@@ -349,11 +222,7 @@ class JudgeClient:
     ) -> str | None:
         """One chat completion (two if the server rejects structured output)."""
         s = self.settings
-        request: dict[str, Any] = {"model": s.model, "messages": list(messages)}
-        if s.temperature is not None:
-            request["temperature"] = s.temperature
-        if s.max_tokens is not None:
-            request["max_tokens"] = s.max_tokens
+        request = chat_request(s, messages)
         if self._structured:
             await self._throttle()
             try:
@@ -376,7 +245,7 @@ class JudgeClient:
             response = await self._post(state, request)
         usage.requests += 1
         self._book(response, usage)
-        return _content(response)  # None -> "empty reply" -> the repair request
+        return reply_content(response)  # None -> "empty reply" -> the repair request
 
     @staticmethod
     async def _post(state: _LoopState, body: dict[str, Any]) -> object:
@@ -401,12 +270,12 @@ class JudgeClient:
             await self.throttle()
 
     def _book(self, response: object, usage: _Usage) -> None:
-        used = _get(response, "usage")
-        prompt = _count(_get(used, "prompt_tokens"))
-        completion = _count(_get(used, "completion_tokens"))
+        used = reply_field(response, "usage")
+        prompt = token_count(reply_field(used, "prompt_tokens"))
+        completion = token_count(reply_field(used, "completion_tokens"))
         usage.prompt_tokens += prompt
         usage.completion_tokens += completion
-        served = _get(response, "model")
+        served = reply_field(response, "model")
         price = self._price(served if isinstance(served, str) else None)
         if price is None and (prompt or completion) and not self._warned_price:
             self._warned_price = True
@@ -424,80 +293,9 @@ class JudgeClient:
 
     def _error(self, reason: str, usage: _Usage, started: float) -> JudgeError:
         return JudgeError(
-            self._redact(reason),
+            redact_key(reason, self.settings.api_key),
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cost_usd=usage.cost_usd,
             latency_ms=(time.perf_counter() - started) * 1000.0,
         )
-
-    def _describe(self, exc: openai.APIError) -> str:
-        """A short, secret-free account of an SDK error (after its retries)."""
-        retries = self.settings.max_retries
-        if isinstance(exc, openai.APITimeoutError):
-            return f"judge request timed out after {self.settings.timeout_s:g}s ({retries} retries)"
-        if isinstance(exc, openai.APIConnectionError):
-            return f"cannot reach the judge endpoint ({retries} retries)"
-        if isinstance(exc, openai.APIStatusError):
-            detail = _short(_error_message(exc.body) or exc.__class__.__name__)
-            return f"judge endpoint answered HTTP {exc.status_code}: {detail}"
-        return f"judge request failed: {exc.__class__.__name__}"
-
-    def _redact(self, text: str) -> str:
-        key = _secret(self.settings.api_key)
-        if key and len(key) >= 4:
-            text = text.replace(key, "[redacted]")
-        return text
-
-
-def _get(value: object, key: str) -> object:
-    return value.get(key) if isinstance(value, Mapping) else None
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _content(response: object) -> str | None:
-    """choices[0].message.content of a chat.completion body; None for any other shape."""
-    choices = _get(response, "choices")
-    if not isinstance(choices, list) or not choices:
-        return None
-    content = _get(_get(choices[0], "message"), "content")
-    return content if isinstance(content, str) else None
-
-
-def _error_message(body: object) -> str | None:
-    """The `error.message` of an OpenAI-style error body, or a plain string body."""
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping):
-            message = inner.get("message")
-            return str(message) if message else None
-        return str(inner) if inner else None
-    return str(body) if body else None
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
-
-
-def pool_limits(concurrency: int) -> Any:
-    """Connection-pool limits of the HTTP library the installed SDK is built on.
-
-    openai 1.x/2.x is built on httpx, 3.x on httpx2: the Limits object must come from the same
-    library as the SDK's client class, so it is looked up from that class. None (SDK defaults:
-    1000 connections, 100 kept alive) if it cannot be found.
-    """
-    for cls in getattr(openai, "DefaultAsyncHttpxClient", type).__mro__:
-        module = sys.modules.get(cls.__module__.split(".")[0])
-        limits = getattr(module, "Limits", None)
-        if cls.__name__ == "AsyncClient" and limits is not None:
-            slots = max(1, concurrency)
-            return limits(
-                max_connections=max(slots * 2, 10),
-                max_keepalive_connections=slots,
-                keepalive_expiry=30.0,
-            )
-    return None
