@@ -7,9 +7,11 @@ shipping undocumented.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
 import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -25,7 +27,12 @@ from lookout.config.reference import key_cell, sections
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK = ROOT / "docs" / "gen_config_reference.py"
-CONFIG_MODULES = (lookout.config.models, lookout.config.validation, lookout.compare.gate)
+# the models package's own modules (each class is defined in one of them), then the others
+MODEL_MODULES = tuple(
+    importlib.import_module(info.name)
+    for info in pkgutil.iter_modules(lookout.config.models.__path__, "lookout.config.models.")
+)
+CONFIG_MODULES = (*MODEL_MODULES, lookout.config.validation, lookout.compare.gate)
 
 
 def _hook() -> ModuleType:

@@ -1,0 +1,59 @@
+"""What every config model shares: the strict base model, durations, identifiers, UTC
+timestamps, email addresses and token prices (both files use them)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from lookout.core.durations import parse_duration
+from lookout.model.record import check_identifier
+
+__all__ = [
+    "Duration",
+    "EmailAddress",
+    "Identifier",
+    "Model",
+    "Price",
+    "check_email_address",
+    "utc",
+]
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+
+
+def utc(value: datetime) -> datetime:
+    """A timestamp in UTC; one written without an offset is taken as UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Model(BaseModel):
+    """Every config model: unknown keys are errors, values are frozen, no inf or NaN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Price(Model):
+    """A model's token prices in USD."""
+
+    input_per_1m: float = Field(ge=0, description="USD per 1M prompt (input) tokens")
+    output_per_1m: float = Field(ge=0, description="USD per 1M completion (output) tokens")
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def check_email_address(value: str) -> str:
+    """A bare address (`name@example.com`): nothing that could add a header or a recipient
+    (no spaces, commas, angle brackets, CR or LF). Case and form are kept as written."""
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value) or ".." in value:
+        raise ValueError("expected an email address like oncall@example.com")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(check_email_address)]

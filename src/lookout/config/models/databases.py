@@ -1,0 +1,113 @@
+"""profiles.yml: the warehouse and the results store (SQLAlchemy URLs and their waits)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import make_url
+
+from lookout.config.models.base import Duration, Model
+from lookout.connections import (
+    MONITOR_LOCK_TIMEOUT,
+    STORE_DEFAULTS,
+    WAREHOUSE_DEFAULTS,
+    ConnectSettings,
+    engine_arguments,
+)
+
+__all__ = ["DatabaseTarget", "StoreTarget", "WarehouseTarget"]
+
+
+class DatabaseTarget(Model):
+    """A SQLAlchemy URL; the password part never leaves this object unmasked.
+
+    `lock_timeout` bounds every wait for a lock another session holds, `statement_timeout`
+    every statement (PostgreSQL; SQLite takes `lock_timeout` as its busy timeout; DuckDB has
+    neither). `null` leaves the server's default, which for PostgreSQL is: wait forever.
+    """
+
+    url: SecretStr = Field(
+        description="a SQLAlchemy URL (duckdb:///file.duckdb, sqlite:///results.sqlite, "
+        "postgresql+psycopg://user:pass@host/db); shown with the password masked"
+    )
+    lock_timeout: Duration | None = Field(
+        default=STORE_DEFAULTS.lock_timeout, description="longest wait for another session's lock"
+    )
+    statement_timeout: Duration | None = Field(
+        default=STORE_DEFAULTS.statement_timeout, description="longest statement (PostgreSQL)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception:
+            raise ValueError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
+        return value
+
+    @field_validator("lock_timeout", "statement_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be positive (null: no limit)")
+        return value
+
+    @model_validator(mode="after")
+    def _driver_takes_settings(self) -> Self:
+        engine_arguments(self.url.get_secret_value(), self.settings)  # ValueError: unsupported
+        return self
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
+
+    @property
+    def settings(self) -> ConnectSettings:
+        return ConnectSettings(
+            lock_timeout=self.lock_timeout, statement_timeout=self.statement_timeout, key="store"
+        )
+
+
+class StoreTarget(DatabaseTarget):
+    """The results store. `monitor_lock_timeout`: how long a window waits for another run of
+    the same monitor to finish writing its alert state (the window fails after that)."""
+
+    monitor_lock_timeout: Duration = Field(
+        default=MONITOR_LOCK_TIMEOUT, description="longest wait for the monitor's alert lock"
+    )
+
+    @field_validator("monitor_lock_timeout")
+    @classmethod
+    def _positive_wait(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+
+class WarehouseTarget(DatabaseTarget):
+    """The warehouse, opened read-only by default (DuckDB: several processes may then read one
+    file; SQLite: `mode=ro`; PostgreSQL: read-only transactions for Lookout's own queries)."""
+
+    read_only: bool = Field(
+        default=True, description="open the warehouse read-only (Lookout never writes there)"
+    )
+    lock_timeout: Duration | None = Field(
+        default=WAREHOUSE_DEFAULTS.lock_timeout,
+        description="longest wait for another session's lock",
+    )
+    statement_timeout: Duration | None = Field(
+        default=WAREHOUSE_DEFAULTS.statement_timeout,
+        description="longest statement (PostgreSQL)",
+    )
+
+    @property
+    def settings(self) -> ConnectSettings:
+        return ConnectSettings(
+            read_only=self.read_only,
+            lock_timeout=self.lock_timeout,
+            statement_timeout=self.statement_timeout,
+            key="warehouse",
+        )
