@@ -1,7 +1,9 @@
 """Load and check `profiles.yml` and `monitors.yml`, reporting every problem with its location.
 
 Errors look like `monitors.yml:14:9: monitors[0].rules[2].threshold: expected a number`, so
-`lookout validate-config` output can be clicked through in an editor.
+`lookout validate-config` output can be clicked through in an editor. pydantic's errors are
+worded by `_errors.py`; what pydantic cannot check (owners, rule metrics against the metric
+family registry, expectations) is `_crosschecks.py`'s, and the owners' routes `_routes.py`'s.
 """
 
 from __future__ import annotations
@@ -9,108 +11,33 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 
+from lookout.config._crosschecks import monitor_issues
+from lookout.config._errors import validate_model
 from lookout.config._routes import (
     MONITORS_SECRETS,
     PROFILES_SECRETS,
     literal_secret_issues,
-    owner_key_message,
     route_target_issues,
 )
 from lookout.config._templating import render_env_vars
-from lookout.config._yaml import KeyPath, LocatedYaml, load_located_yaml
-from lookout.config.models import AlertRule, Monitor, MonitorsFile, ProfilesFile, Target
-from lookout.config.validation import KINDS, ROW_LEVEL_KINDS, default_suite, spec_name
+from lookout.config._yaml import LocatedYaml, load_located_yaml
+from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
-from lookout.model.record import CANONICAL_FIELDS
-from lookout.stages.registry import FAMILIES
 
 __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
-
-_FRIENDLY = {
-    "float_parsing": "expected a number",
-    "float_type": "expected a number",
-    "finite_number": "expected a finite number (not .nan or .inf)",
-    "int_parsing": "expected an integer",
-    "int_type": "expected an integer",
-    "int_from_float": "expected an integer",
-    "bool_parsing": "expected true or false",
-    "bool_type": "expected true or false",
-    "string_type": "expected a string",
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping",
-    "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping",
-    "missing": "required key is missing",
-    "extra_forbidden": "unknown key",
-    "datetime_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
-    "union_tag_invalid": "unknown expectation kind",
-    "union_tag_not_found": "missing `kind` (the expectation's type)",
-    "datetime_from_date_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
-}
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    if kind == "union_tag_invalid":
-        tag = (error.get("ctx") or {}).get("tag")
-        return f"unknown expectation kind {tag!r}; known: {', '.join(KINDS)}"
-    if kind in _FRIENDLY:
-        return _FRIENDLY[kind]
-    message = str(error["msg"])
-    if kind == "value_error":
-        message = message.removeprefix("Value error, ")
-    return message
-
-
-def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
-    issues = []
-    for error in exc.errors(include_url=False, include_input=False):
-        loc = error["loc"]
-        path: KeyPath = tuple(
-            part
-            for index, part in enumerate(loc)
-            if not _is_union_tag(part)
-            # discriminated unions add the `kind` tag after the list index
-            and not (part in KINDS and index and isinstance(loc[index - 1], int))
-        )
-        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            path = (*path, "kind")
-        message = _message(error)
-        if error["type"] == "extra_forbidden" and len(path) == 3 and path[0] == "owners":
-            message = owner_key_message(path[2])
-        issue = doc.issue(path, message)
-        if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
-            issues.append(issue)
-    return issues
-
-
-def _is_union_tag(part: object) -> bool:
-    # pydantic adds the branch name of a union (e.g. 'function-after[...]') into `loc`.
-    return isinstance(part, str) and (
-        "[" in part or part in {"str", "int", "float", "bool", "none"}
-    )
-
-
-def _validate(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError([doc.issue((), "expected a mapping at the top level")])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_issues_from_validation(doc, exc)) from None
 
 
 def load_model(path: Path, model: type[Any]) -> Any:
     """Any YAML file as a pydantic model, errors as `file:line:col: key.path: message`."""
     doc = load_located_yaml(path)
-    return _validate(doc, doc.data, model)
+    return validate_model(doc, doc.data, model)
 
 
 def load_profiles(
@@ -206,7 +133,7 @@ def _chosen_target(
             doc, environ, subtree=outputs[chosen], at=("outputs", str(chosen))
         )
         data["outputs"] = {chosen: rendered}
-    profiles: ProfilesFile = _validate(doc, data, ProfilesFile)
+    profiles: ProfilesFile = validate_model(doc, data, ProfilesFile)
     return profiles.target, profiles.outputs[profiles.target]
 
 
@@ -223,150 +150,6 @@ def _kind(value: object) -> str:
     if isinstance(value, date):
         return "a date (quote it to make it a name)"
     return f"a {type(value).__name__}"
-
-
-def _semantic_issues(
-    doc: LocatedYaml, config: MonitorsFile, indexed: list[tuple[int, Monitor]]
-) -> list[ConfigIssue]:
-    """Cross-references pydantic cannot see: owners, release fields, cohort columns."""
-    issues: list[ConfigIssue] = []
-    owners = ", ".join(sorted(config.owners)) or "none declared"
-    for m_index, monitor in indexed:
-        base: KeyPath = ("monitors", m_index)
-        source = monitor.source
-        for r_index, field in enumerate(source.release):
-            # a canonical field must be mapped; any other name is a column of the table
-            # (`release: [model_name, app_version]`), checked against it with --check-warehouse
-            if field in CANONICAL_FIELDS and field not in source.columns:
-                issues.append(
-                    doc.issue(
-                        (*base, "source", "release", r_index),
-                        f"release field {field!r} is a canonical field but is not mapped in "
-                        "source.columns (map it, or name a column of the table)",
-                    )
-                )
-        for c_index, cohort in enumerate(source.cohorts):
-            if cohort in CANONICAL_FIELDS and cohort not in source.columns:
-                issues.append(
-                    doc.issue(
-                        (*base, "source", "cohorts", c_index),
-                        f"cohort {cohort!r} is a canonical field but is not mapped in columns",
-                    )
-                )
-        if monitor.owner is not None and monitor.owner not in config.owners:
-            issues.append(
-                doc.issue((*base, "owner"), f"unknown owner {monitor.owner!r} (owners: {owners})")
-            )
-        for r_index, rule in enumerate(monitor.rules):
-            rule_path: KeyPath = (*base, "rules", r_index)
-            if not FAMILIES.known(rule.metric):
-                issues.append(
-                    doc.issue(
-                        (*rule_path, "metric"),
-                        f"unknown metric {rule.metric!r}; known: {', '.join(FAMILIES.names())}",
-                    )
-                )
-            issues += _rule_timing_issues(doc, rule_path, rule, monitor)
-            if rule.owner not in config.owners:
-                issues.append(
-                    doc.issue(
-                        (*rule_path, "owner"), f"unknown owner {rule.owner!r} (owners: {owners})"
-                    )
-                )
-            for s_index, dim in enumerate(rule.split_by or []):
-                if dim != "*" and dim not in source.cohorts:
-                    known = ", ".join(source.cohorts) or "none"
-                    issues.append(
-                        doc.issue(
-                            (*rule_path, "split_by", s_index),
-                            f"{dim!r} is not '*' nor one of source.cohorts ({known})",
-                        )
-                    )
-    return issues
-
-
-def _rule_timing_issues(
-    doc: LocatedYaml, rule_path: KeyPath, rule: AlertRule, monitor: Monitor
-) -> list[ConfigIssue]:
-    """`over` and `max_over` are whole windows; pooling needs a metric that pools."""
-    issues: list[ConfigIssue] = []
-    size = monitor.window.size
-    for key, span in (("over", rule.over), ("max_over", rule.max_over)):
-        if span is None or span == "auto":
-            continue
-        if span < size or span % size:
-            issues.append(
-                doc.issue(
-                    (*rule_path, key),
-                    f"{key} must be a whole number of windows ({_span(size)} each), "
-                    f"got {_span(span)}",
-                )
-            )
-    pooled = rule.over not in (None, "auto") and rule.over > size
-    if pooled and FAMILIES.known(rule.metric) and not FAMILIES.poolable(rule.metric):
-        issues.append(
-            doc.issue(
-                (*rule_path, "over"),
-                f"{rule.metric} is not pooled over windows (drift pools over drift.period); "
-                "remove `over`",
-            )
-        )
-    return issues
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % length == 0:
-            return f"{seconds // length}{unit}"
-    return f"{seconds}s"
-
-
-def _validation_issues(
-    doc: LocatedYaml, monitor: Monitor, base: KeyPath, base_dir: Path
-) -> tuple[list[ConfigIssue], set[str]]:
-    """Expectations name real columns, critical only where rows can be quarantined, unique
-    names; returns the expectation names rules may refer to as `validation.<name>`."""
-    issues: list[ConfigIssue] = []
-    config = monitor.validation
-    source = monitor.source
-    columns = set(source.columns) | set(source.cohorts) | set(source.release)
-    columns_ = source.columns
-    extra = [c for c in dict.fromkeys([*source.release, *source.cohorts]) if c not in columns_]
-    known = ", ".join([*source.columns, *extra])
-    seen: set[str] = set()
-    for e_index, spec in enumerate(config.expectations):
-        at: KeyPath = (*base, "validation", "expectations", e_index)
-        name = spec_name(spec)
-        if name in seen:
-            issues.append(doc.issue((*at, "name"), f"expectation name {name!r} is used twice"))
-        seen.add(name)
-        column = getattr(spec, "column", None)
-        if column is not None and column not in columns:
-            issues.append(
-                doc.issue((*at, "column"), f"{column!r} is not a mapped field or cohort ({known})")
-            )
-        if spec.severity == "critical" and spec.kind not in ROW_LEVEL_KINDS:
-            issues.append(
-                doc.issue(
-                    (*at, "severity"),
-                    f"only row-level expectations can be critical (they quarantine rows); "
-                    f"{spec.kind!r} checks the whole batch",
-                )
-            )
-    if not config.expectations:
-        seen = {
-            spec_name(s)
-            for s in default_suite(set(source.columns), list(source.release), config.statuses)
-        }
-    if config.suite_file and not (base_dir / config.suite_file).exists():
-        issues.append(
-            doc.issue(
-                (*base, "validation", "suite_file"),
-                f"file not found: {base_dir / config.suite_file}",
-            )
-        )
-    return issues, seen
 
 
 def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> MonitorsFile:
@@ -386,16 +169,16 @@ def _load_monitors(
     data: Any = None
     try:
         data = render_env_vars(doc, environ)
-        config: MonitorsFile = _validate(doc, data, MonitorsFile)
+        config: MonitorsFile = validate_model(doc, data, MonitorsFile)
     except ConfigError as exc:
         partial = _partial_monitors(data)
-        more = _checks(doc, *partial, path.parent) if partial is not None else []
+        more = monitor_issues(doc, *partial, path.parent) if partial is not None else []
         seen = {str(issue) for issue in exc.issues}
         found = exc.issues + [i for i in more if str(i) not in seen]
         raise ConfigError(_with_secret_issues(literal, found)) from None
     if literal:
         raise ConfigError(literal)
-    issues = _checks(doc, config, list(enumerate(config.monitors)), path.parent)
+    issues = monitor_issues(doc, config, list(enumerate(config.monitors)), path.parent)
     if issues:
         raise ConfigError(issues)
     return doc, config
@@ -417,32 +200,6 @@ def _partial_monitors(data: Any) -> tuple[MonitorsFile, list[tuple[int, Monitor]
     if not valid:
         return None
     return MonitorsFile.model_construct(owners=owners, monitors=[m for _, m in valid]), valid
-
-
-def _checks(
-    doc: LocatedYaml, config: MonitorsFile, indexed: list[tuple[int, Monitor]], base_dir: Path
-) -> list[ConfigIssue]:
-    """Cross-references and expectations of the monitors in `indexed` (index in the file)."""
-    issues = _semantic_issues(doc, config, indexed)
-    for m_index, monitor in indexed:
-        base: KeyPath = ("monitors", m_index)
-        found, names = _validation_issues(doc, monitor, base, base_dir)
-        issues.extend(found)
-        for r_index, rule in enumerate(monitor.rules):
-            if not rule.metric.startswith("validation."):
-                continue
-            name = rule.metric.removeprefix("validation.")
-            if name not in names and not (
-                monitor.validation.suite_file and name.startswith("suite_")
-            ):
-                listed = ", ".join(sorted(names)) or "none"
-                issues.append(
-                    doc.issue(
-                        (*base, "rules", r_index, "metric"),
-                        f"no expectation named {name!r} (expectations: {listed})",
-                    )
-                )
-    return issues
 
 
 @dataclass(frozen=True)

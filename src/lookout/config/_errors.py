@@ -1,0 +1,93 @@
+"""pydantic's validation errors as config issues in the words of a config file, located.
+
+Each error becomes `monitors.yml:14:9: monitors[0].rules[2].threshold: expected a number`: the
+key path without pydantic's union branch names, a message a person reads without knowing
+pydantic, once per key path and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from lookout.config._routes import owner_key_message
+from lookout.config._yaml import KeyPath, LocatedYaml
+from lookout.config.validation import KINDS
+from lookout.errors import ConfigError, ConfigIssue
+
+__all__ = ["validate_model"]
+
+_FRIENDLY = {
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number (not .nan or .inf)",
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "datetime_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
+    "union_tag_invalid": "unknown expectation kind",
+    "union_tag_not_found": "missing `kind` (the expectation's type)",
+    "datetime_from_date_parsing": "expected a date-time like 2026-11-02T00:00:00Z",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag")
+        return f"unknown expectation kind {tag!r}; known: {', '.join(KINDS)}"
+    if kind in _FRIENDLY:
+        return _FRIENDLY[kind]
+    message = str(error["msg"])
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
+def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = error["loc"]
+        path: KeyPath = tuple(
+            part
+            for index, part in enumerate(loc)
+            if not _is_union_tag(part)
+            # discriminated unions add the `kind` tag after the list index
+            and not (part in KINDS and index and isinstance(loc[index - 1], int))
+        )
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = (*path, "kind")
+        message = _message(error)
+        if error["type"] == "extra_forbidden" and len(path) == 3 and path[0] == "owners":
+            message = owner_key_message(path[2])
+        issue = doc.issue(path, message)
+        if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
+            issues.append(issue)
+    return issues
+
+
+def _is_union_tag(part: object) -> bool:
+    # pydantic adds the branch name of a union (e.g. 'function-after[...]') into `loc`.
+    return isinstance(part, str) and (
+        "[" in part or part in {"str", "int", "float", "bool", "none"}
+    )
+
+
+def validate_model(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError([doc.issue((), "expected a mapping at the top level")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_issues_from_validation(doc, exc)) from None

@@ -1,0 +1,92 @@
+"""What the status and feedback values mean, and the expectations to check, for `lookout init`.
+
+Pure: which statuses are ok (2xx HTTP codes, 0 for gRPC-style codes, ok words) and which
+feedback is negative (-1 thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words), each a note
+when the values do not tell; and the expectation suite written out, with checks of coded
+columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lookout.model.record import TEXT_FIELDS
+from lookout.services.init_columns import ColumnProfile
+
+__all__ = ["HTTP_OK", "negative_feedback", "ok_statuses", "propose_expectations"]
+
+_OK_WORDS = frozenset(
+    {"ok", "success", "succeeded", "successful", "completed", "complete", "done", "pass",
+     "passed", "unset", "status_code_ok", "status_code_unset", "true", "finished", "stop"}
+)  # fmt: skip
+_NEGATIVE_WORDS = frozenset(
+    {"thumbs_down", "thumbsdown", "thumb_down", "down", "negative", "bad", "dislike", "-1",
+     "no", "unhelpful", "not_helpful", "false", "0", "👎", "poor", "wrong"}
+)  # fmt: skip
+HTTP_OK = tuple(str(code) for code in range(200, 207))
+
+
+def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
+    """2xx for HTTP codes, 0 for gRPC-style codes, ok words for text; None: cannot tell."""
+    values = p.values
+    if p.info.kind == "integer" and p.minimum is not None and p.minimum >= 100:
+        seen = {str(int(v)) for v in values if 200 <= v < 300}
+        return tuple(sorted(set(HTTP_OK) | seen, key=int))
+    if p.info.kind == "integer" and values and 0.0 in values:
+        return ("0",)
+    ok = tuple(value for value, _ in p.top if value.strip().lower() in _OK_WORDS)
+    if ok:
+        return ok
+    notes.append(
+        f"status {p.name}: none of its values ({p.shown(5)}) reads as ok; set ok_statuses "
+        "(no error_rate rule until then)"
+    )
+    return None
+
+
+def negative_feedback(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
+    """-1 for thumbs, 0 for 0/1, 1-2 of a 1-5 rating, negative words of text."""
+    values = p.values
+    if p.info.kind == "boolean":
+        return ("false", "0")
+    if p.is_number and values:
+        if -1.0 in values:
+            return ("-1",)
+        if values <= {0.0, 1.0}:
+            return ("0",)
+        if values <= {1.0, 2.0, 3.0, 4.0, 5.0}:
+            return ("1", "2")
+    negative = tuple(
+        value.lower() for value, _ in p.top if value.strip().lower() in _NEGATIVE_WORDS
+    )
+    if negative:
+        return negative
+    notes.append(
+        f"feedback {p.name}: none of its values ({p.shown(5)}) reads as negative; set "
+        "negative_feedback (no negative_feedback_rate rule until then)"
+    )
+    return None
+
+
+def propose_expectations(
+    mapping: dict[str, str],
+    release: tuple[str, ...],
+    by_name: dict[str, ColumnProfile],
+    negative: tuple[str, ...] | None,
+) -> tuple[dict[str, Any], ...]:
+    """The contract suite written out (so it can be edited), plus checks of coded columns."""
+    from lookout.config.validation import default_suite
+
+    suite = [
+        spec.model_dump(exclude_defaults=True, exclude_none=True)
+        for spec in default_suite(set(mapping), list(release), None)
+    ]
+    status = by_name.get(mapping.get("status", ""))
+    if status is not None and status.info.kind == "integer" and (status.minimum or 0) >= 100:
+        suite.append({"kind": "between", "column": "status", "min": 100, "max": 599})
+    feedback = by_name.get(mapping.get("feedback", ""))
+    if feedback is not None and negative == ("-1",) and feedback.info.kind == "integer":
+        suite.append({"kind": "in_set", "column": "feedback", "values": [-1, 1]})
+    for text in TEXT_FIELDS & {"tool_calls"} & set(mapping):
+        suite.append({"kind": "json_parses", "column": text, "mostly": 0.99})
+    return tuple(suite)

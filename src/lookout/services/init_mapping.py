@@ -1,0 +1,208 @@
+"""Which column of the table is which field, for `lookout init` (pure).
+
+Each canonical field goes to its best candidate (`lookout.services.init_candidates`), one
+field per column; long text the names did not place becomes input and output by column order;
+low-cardinality columns become cohorts, names like `region` first. Every column of the table
+gets a role and the reason for it, or the reason it has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lookout.model.record import CANONICAL_FIELDS
+from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
+from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
+from lookout.services.init_names import normalized_name
+
+__all__ = [
+    "MAX_COHORTS",
+    "ColumnRole",
+    "assign_fields",
+    "choose_cohorts",
+    "choose_time_column",
+    "column_roles",
+    "fill_long_text",
+    "release_notes",
+    "unit_notes",
+]
+
+MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
+_COHORT_WORDS = frozenset(
+    {"region", "tier", "plan", "country", "locale", "language", "lang", "platform", "channel",
+     "env", "environment", "device", "client", "segment", "market", "product", "app", "source",
+     "surface", "geo", "zone", "customer", "tenant", "org", "team", "sku", "edition"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """One column of the table in the proposal: what it became and why."""
+
+    column: str
+    sql_type: str
+    role: str  # a canonical field, `cohort`, both, or `-`
+    reason: str
+
+
+def choose_time_column(profiles: Sequence[ColumnProfile]) -> str | None:
+    """The event-time column: the best `ts` candidate (a timestamp, by name first)."""
+    assigned, _ = assign_fields(profiles)
+    return assigned.get("ts", (None,))[0] if "ts" in assigned else None
+
+
+def assign_fields(
+    profiles: Sequence[ColumnProfile],
+) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+    """field -> (column, reason), best candidates first, one field per column."""
+    found: list[tuple[int, Candidate]] = []
+    refused: dict[str, list[str]] = {}
+    by_name = {p.name: p for p in profiles}
+    for index, profile in enumerate(profiles):
+        if not profile.info.mappable:
+            continue
+        cands, turned_down = candidates(profile)
+        found += [(index, c) for c in cands]
+        if turned_down:
+            refused[profile.name] = turned_down
+    order = {f: i for i, f in enumerate(CANONICAL_FIELDS)}
+    found.sort(key=lambda item: (-item[1].score, item[0], order[item[1].field]))
+    assigned: dict[str, tuple[str, str]] = {}
+    taken: dict[str, str] = {}
+    for _, cand in found:
+        if cand.field in assigned:
+            if cand.column not in taken:
+                refused.setdefault(cand.column, []).append(
+                    f"also fits {cand.field}, which is {assigned[cand.field][0]}"
+                )
+            continue
+        if cand.column in taken:
+            continue
+        reason = cand.reason
+        if cand.score >= NAMED_LOOSELY:  # the name said it: say what the values look like
+            reason = f"{reason}; {describe(cand.field, by_name[cand.column])}"
+        assigned[cand.field] = (cand.column, reason)
+        taken[cand.column] = cand.field
+    if "ts" not in assigned and "ingested_at" in assigned:
+        column, _ = assigned.pop("ingested_at")
+        assigned["ts"] = (column, "the only timestamp: used as the event time")
+    return assigned, refused
+
+
+def fill_long_text(
+    assigned: dict[str, tuple[str, str]], profiles: Sequence[ColumnProfile], notes: list[str]
+) -> None:
+    """Input and output from long text columns the names did not place, in table order."""
+    taken = {column for column, _ in assigned.values()}
+    loose = [p for p in profiles if p.info.mappable and p.is_long_text and p.name not in taken]
+    for target in ("input", "output"):
+        if target in assigned or not loose:
+            continue
+        column = loose.pop(0)
+        assigned[target] = (column.name, f"long text (~{column.mean_length:.0f} chars), by order")
+        notes.append(f"{target} is {column.name} only by column order: check it")
+
+
+def release_notes(mapping: dict[str, str], notes: list[str]) -> None:
+    column = mapping.get("prompt_version")
+    if column is not None and normalized_name(column) != "prompt_version":
+        notes.append(
+            f"release: {column} is mapped as prompt_version, so a release reads "
+            f"<model>@<{column}>; `release:` may name any columns instead, e.g. "
+            f"release: [{mapping.get('model_version', '<model column>')}, {column}]"
+        )
+    if not mapping.keys() & {"model_version", "prompt_version"}:
+        notes.append("no model or version column: every row is one release (`default`)")
+
+
+def unit_notes(
+    mapping: dict[str, str], by_name: dict[str, ColumnProfile], notes: list[str]
+) -> None:
+    """Durations that look like seconds (OTel's gen_ai.server.request.duration is in seconds)
+    mapped to a field in milliseconds: thresholds follow the values, but not the units shown."""
+    for field_name in ("latency_ms", "ttft_ms"):
+        column = mapping.get(field_name)
+        if column is None or normalized_name(column).endswith("ms"):
+            continue
+        p = by_name[column]
+        if p.maximum is not None and p.maximum < 100:
+            notes.append(
+                f"{column} looks like seconds (at most {p.maximum:g}); {field_name} is in "
+                "milliseconds: map a view with the column x 1000"
+            )
+
+
+def choose_cohorts(
+    profiles: Sequence[ColumnProfile], mapping: dict[str, str]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Route (when mapped) and the unmapped low-cardinality columns, names like `region` first."""
+    mapped_columns = set(mapping.values())
+    chosen: list[str] = ["route"] if "route" in mapping else []
+    why: dict[str, str] = {}
+    ranked = []
+    for p in profiles:
+        if not p.info.mappable or p.name in mapped_columns or p.name in CANONICAL_FIELDS:
+            continue
+        if low_cardinality(p):
+            words = set(normalized_name(p.name).split("_"))
+            ranked.append((0 if words & _COHORT_WORDS else 1, p.distinct, p.name))
+        elif p.is_text and not p.is_long_text and p.distinct > 50:
+            why[p.name] = f"{p.distinct} distinct values in {p.rows:,} rows: too many for a cohort"
+    for _, _, name in sorted(ranked):
+        if len(chosen) < MAX_COHORTS:
+            chosen.append(name)
+        else:
+            why[name] = f"low-cardinality too; cohorts kept to {MAX_COHORTS}: add it if it matters"
+    return tuple(chosen), why
+
+
+def column_roles(
+    columns: Sequence[ColumnInfo],
+    by_name: dict[str, ColumnProfile],
+    reasons: dict[str, tuple[str, str]],
+    cohorts: tuple[str, ...],
+    refused: dict[str, list[str]],
+    cohort_notes: dict[str, str],
+    mapping: dict[str, str],
+) -> tuple[ColumnRole, ...]:
+    out = []
+    also = {column: f for f, column in mapping.items() if reasons.get(column, ("",))[0] != f}
+    for info in columns:
+        p = by_name[info.name]
+        if info.name in reasons:
+            f, why = reasons[info.name]
+            role = f
+            if f in cohorts:
+                role, why = f"{f} + cohort", f"{why}; cohort"
+            if info.name in also:
+                role = f"{role} + {also[info.name]}"
+            out.append(ColumnRole(info.name, info.sql_type, role, why))
+        elif info.name in cohorts:
+            why = f"{p.distinct} values ({p.shown()})"
+            out.append(ColumnRole(info.name, info.sql_type, "cohort", f"low-cardinality: {why}"))
+        else:
+            out.append(
+                ColumnRole(info.name, info.sql_type, "-", _why_not(p, refused, cohort_notes))
+            )
+    return tuple(out)
+
+
+def _why_not(p: ColumnProfile, refused: dict[str, list[str]], cohort_notes: dict[str, str]) -> str:
+    if not p.info.mappable:
+        return "not a plain SQL identifier (letters, digits, _): rename it in a view to map it"
+    if p.name in refused:
+        return refused[p.name][0]
+    if p.name in cohort_notes:
+        return cohort_notes[p.name]
+    if p.non_null == 0:
+        return "no value in the sample"
+    if p.is_time:
+        return "another timestamp"
+    if p.is_long_text:
+        return "long text the name does not place: map it as input, output or context"
+    if p.is_number:
+        return "numbers the name does not place"
+    if p.name in CANONICAL_FIELDS:
+        return f"named {p.name} but its values do not fit"
+    return f"{p.distinct} distinct values ({p.shown()}): the name does not place it"

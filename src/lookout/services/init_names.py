@@ -1,0 +1,149 @@
+"""The names a column of each canonical field goes by, for `lookout init` (pure).
+
+The record contract's own names, the OpenTelemetry GenAI and OpenInference attribute names
+(from the contract's aliases) and common logging names, each with where it comes from, so a
+column mapped by its name carries a reason a person can check (`lookout.services.init_candidates`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lookout.model.record import CANONICAL_ALIASES
+
+__all__ = ["NAMES", "normalized_name"]
+
+# Common names per canonical field, normalized (`normalized_name`). OTel GenAI / OpenInference
+# attribute names are added from the record contract's aliases (dots read as underscores, so
+# `gen_ai.usage.input_tokens` flattened to `gen_ai_usage_input_tokens` is found too).
+_NAMES: dict[str, tuple[str, ...]] = {
+    "record_id": (
+        "record_id", "request_id", "req_id", "req_uuid", "request_uuid", "event_id",
+        "message_id", "log_id", "call_id", "completion_id", "response_id", "generation_id",
+        "interaction_id", "id", "uuid", "guid",
+    ),
+    "ts": (
+        "ts", "timestamp", "time", "created", "created_at", "created_time", "creation_time",
+        "event_time", "event_ts", "event_timestamp", "request_time", "request_ts",
+        "requested_at", "start_time", "started_at", "start_timestamp", "logged_at",
+        "occurred_at", "datetime", "time_stamp",
+    ),
+    "ingested_at": (
+        "ingested_at", "ingestion_time", "ingested_time", "inserted_at", "insert_time",
+        "loaded_at", "load_time", "received_at", "arrived_at", "etl_loaded_at", "written_at",
+        "processed_at", "collected_at", "export_time", "exported_at",
+    ),
+    "model_version": (
+        "model", "model_name", "model_id", "model_version", "llm_model", "llm_model_name",
+        "deployment", "deployment_name", "engine", "model_slug", "checkpoint",
+        "gen_ai_request_model", "gen_ai_response_model",
+    ),
+    "prompt_version": (
+        "prompt_version", "prompt_id", "prompt_template_version", "template_version",
+        "prompt_template_id", "app_version", "application_version", "service_version",
+        "version", "release", "release_version", "build", "build_id", "git_sha",
+        "git_commit", "commit_sha", "deploy_version", "code_version", "agent_version",
+    ),
+    "route": (
+        "route", "endpoint", "path", "http_route", "url_path", "operation", "operation_name",
+        "gen_ai_operation_name", "task", "task_type", "use_case", "feature", "intent",
+        "skill", "workflow", "agent", "agent_name", "span_name",
+    ),
+    "input": (
+        "input", "prompt", "prompt_text", "question", "query", "user_query", "user_message",
+        "user_input", "request_text", "input_text", "input_value", "llm_input_messages",
+        "messages", "request_body", "instruction",
+    ),
+    "output": (
+        "output", "answer", "answer_text", "response", "response_text", "completion",
+        "completion_text", "reply", "output_text", "output_value", "llm_output_messages",
+        "generated_text", "generation", "assistant_message", "result_text",
+    ),
+    "context": (
+        "context", "contexts", "retrieved_context", "retrieval_documents", "documents",
+        "docs", "sources", "passages", "chunks", "retrieved_docs", "rag_context",
+        "context_text",
+    ),
+    "expected": (
+        "expected", "expected_output", "expected_answer", "reference", "reference_answer",
+        "ground_truth", "gold", "gold_answer",
+    ),
+    "latency_ms": (
+        "latency_ms", "latency", "duration_ms", "duration", "elapsed_ms", "elapsed",
+        "response_time_ms", "response_time", "took_ms", "total_time_ms", "request_duration_ms",
+        "processing_time_ms", "wall_time_ms", "time_ms",
+    ),
+    "ttft_ms": (
+        "ttft_ms", "ttft", "time_to_first_token_ms", "time_to_first_token", "first_token_ms",
+        "first_token_latency_ms",
+    ),
+    "prompt_tokens": (
+        "prompt_tokens", "input_tokens", "tokens_in", "tokens_input", "usage_prompt_tokens",
+        "usage_input_tokens", "num_prompt_tokens", "n_prompt_tokens", "prompt_token_count",
+        "gen_ai_usage_prompt_tokens",
+    ),
+    "completion_tokens": (
+        "completion_tokens", "output_tokens", "tokens_out", "tokens_output",
+        "usage_completion_tokens", "usage_output_tokens", "num_completion_tokens",
+        "n_completion_tokens", "completion_token_count", "gen_ai_usage_completion_tokens",
+    ),
+    "cost_usd": (
+        "cost_usd", "cost", "price_usd", "usd", "spend_usd", "cost_dollars", "total_cost",
+        "total_cost_usd", "llm_cost",
+    ),
+    "status": (
+        "status", "status_code", "http_status", "http_status_code", "response_status",
+        "response_code", "http_code", "outcome", "result", "state", "otel_status_code",
+        "http_response_status_code",
+    ),
+    "is_fallback": (
+        "is_fallback", "fallback", "used_fallback", "fallback_used", "is_fallback_response",
+        "degraded",
+    ),
+    "retry_count": ("retry_count", "retries", "n_retries", "num_retries", "retry"),
+    "tool_calls": (
+        "tool_calls", "tools_called", "function_calls", "tool_use", "tool_invocations",
+        "llm_tool_calls",
+    ),
+    "feedback": (
+        "feedback", "thumbs", "thumb", "thumbs_up_down", "rating", "user_rating",
+        "user_feedback", "vote", "reaction", "feedback_score", "feedback_value",
+    ),
+    "trace_id": (
+        "trace_id", "session_id", "conversation_id", "thread_id", "chat_id", "otel_trace_id",
+    ),
+    "span_id": ("span_id",),
+    "parent_span_id": ("parent_span_id", "parent_id"),
+    "step": ("step", "step_index", "turn", "turn_index", "step_number"),
+}  # fmt: skip
+
+_PREFIXES = ("span_attributes_", "resource_attributes_", "attributes_", "attr_")
+
+
+def normalized_name(name: str) -> str:
+    """`gen_ai.usage.input_tokens`, `genAiUsageInputTokens`, `attributes.gen_ai...` alike."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    for prefix in _PREFIXES:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _name_table() -> dict[str, dict[str, str]]:
+    """Field -> normalized name -> where the name comes from."""
+    table: dict[str, dict[str, str]] = {
+        field: dict.fromkeys(names, f"a common name for {field}") for field, names in _NAMES.items()
+    }
+    for alias, field in CANONICAL_ALIASES.items():
+        source = "OpenInference" if alias.startswith(("llm.", "input.", "output.")) else None
+        if alias.startswith(("retrieval.", "context.", "parent_id")):
+            source = "OpenInference"
+        origin = f"the {source or 'OpenTelemetry GenAI'} attribute {alias}"
+        table[field][normalized_name(alias)] = origin
+    for field in table:
+        table[field][field] = "the canonical name"
+    return table
+
+
+NAMES = _name_table()
