@@ -95,10 +95,11 @@ def test_the_check_finds_a_private_import(tmp_path):
     ]
 
 
-def test_source_modules_stay_small():
-    # one job per module (the warehouse reader was one 900-line module before it was split)
+def test_modules_stay_small():
+    # one job per module: the warehouse reader (900 lines), the config models (1,170) and the
+    # results store (892) were each one module before they were split
     sizes = {
         str(path.relative_to(ROOT)): len(path.read_text().splitlines())
-        for path in sorted((ROOT / "src" / "lookout" / "sources").rglob("*.py"))
+        for path in sorted((ROOT / "src" / "lookout").rglob("*.py"))
     }
     assert {name: n for name, n in sizes.items() if n > 400} == {}
