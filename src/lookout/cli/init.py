@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from lookout.cli.common import fail
 from lookout.cli.console import console
+from lookout.core.durations import format_duration
 
 __all__ = ["init"]
 
@@ -154,7 +155,7 @@ def _show(proposal, read) -> None:
     sizing = proposal.sizing
     console.print(
         f"release: {', '.join(proposal.release) or 'default'}; cohorts: "
-        f"{escape(', '.join(proposal.cohorts)) or 'none'}; window {_span(sizing.window)} "
+        f"{escape(', '.join(proposal.cohorts)) or 'none'}; window {format_duration(sizing.window)} "
         f"(~{sizing.rows_per_window:,.0f} rows each)",
         highlight=False,
         soft_wrap=True,
@@ -163,7 +164,7 @@ def _show(proposal, read) -> None:
         "rule", "fires when", "split by", "why", title="Starter rules", title_justify="left"
     )
     for rule in proposal.rules:
-        pooled = f" (pools up to {_span(rule.max_over)})" if rule.max_over else ""
+        pooled = f" (pools up to {format_duration(rule.max_over)})" if rule.max_over else ""
         rules.add_row(
             escape(rule.name),
             escape(f"{rule.metric} {rule.op} {rule.threshold:g}{pooled}"),
@@ -173,14 +174,6 @@ def _show(proposal, read) -> None:
     console.print(rules)
     for note in proposal.notes:
         console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
-
-
-def _span(value) -> str:
-    seconds = int(value.total_seconds())
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % length == 0:
-            return f"{seconds // length}{unit}"
-    return f"{seconds}s"
 
 
 def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from_env) -> None:

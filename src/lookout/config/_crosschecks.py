@@ -8,12 +8,12 @@ only where rows can be quarantined, and `validation.<name>` metrics name one.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from lookout.config._yaml import KeyPath, LocatedYaml
 from lookout.config.models import AlertRule, Monitor, MonitorsFile
 from lookout.config.validation import ROW_LEVEL_KINDS, default_suite, spec_name
+from lookout.core.durations import format_duration
 from lookout.errors import ConfigIssue
 from lookout.model.record import CANONICAL_FIELDS
 from lookout.stages.registry import FAMILIES
@@ -94,8 +94,8 @@ def _rule_timing_issues(
             issues.append(
                 doc.issue(
                     (*rule_path, key),
-                    f"{key} must be a whole number of windows ({_span(size)} each), "
-                    f"got {_span(span)}",
+                    f"{key} must be a whole number of windows ({format_duration(size)} each), "
+                    f"got {format_duration(span)}",
                 )
             )
     pooled = rule.over not in (None, "auto") and rule.over > size
@@ -108,14 +108,6 @@ def _rule_timing_issues(
             )
         )
     return issues
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % length == 0:
-            return f"{seconds // length}{unit}"
-    return f"{seconds}s"
 
 
 def _validation_issues(

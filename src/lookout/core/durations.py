@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_span", "parse_duration"]
+__all__ = ["format_duration", "format_span", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -21,6 +21,16 @@ def parse_duration(value: object) -> object:
             raise ValueError(f"expected a duration like 30m, 1h or 1d, got {value!r}")
         return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     raise ValueError("expected a duration like 30m, 1h or 1d")
+
+
+def format_duration(value: timedelta) -> str:
+    """`1d`, `6h`, `90m`, `45s`: a duration as config writes it (the largest whole unit), so
+    a message can quote what the user may type back."""
+    seconds = int(value.total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
 
 
 def format_span(value: timedelta) -> str:

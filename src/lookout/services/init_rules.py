@@ -16,6 +16,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
 from lookout.stages.registry import FAMILIES
 
@@ -199,15 +200,8 @@ def _pooled_words(sizing: Sizing, span: timedelta, min_n: int, share: float) -> 
     per_window = sizing.rows_per_window * share
     if span <= sizing.window:
         return f"~{per_window:,.0f} records per window >= min_n {min_n}"
-    return f"~{per_window:,.0f} records per window: pools {_span(span)} to reach min_n {min_n}"
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % length == 0:
-            return f"{seconds // length}{unit}"
-    return f"{seconds}s"
+    pools = format_duration(span)
+    return f"~{per_window:,.0f} records per window: pools {pools} to reach min_n {min_n}"
 
 
 def _slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
