@@ -94,13 +94,17 @@ def rule_references(
             for v in values
             if v.metric == rule.metric and in_split(rule, v.cohort)
         }
-        for release in sorted({release for release, _ in wanted}):
-            period = reference_period(rule, release, first_seen, window)
-            if period is None:
-                continue
-            cohorts = [cohort for r, cohort in wanted if r == release]
-            for cohort, pooled in _pooled(store, monitor, rule.metric, period, cohorts).items():
-                out[(rule.name, release, cohort)] = Reference(*pooled, period.label)
+        periods = {
+            release: reference_period(rule, release, first_seen, window)
+            for release in sorted({release for release, _ in wanted})
+        }
+        # a baseline or own-history period is the same for every release: pooled once
+        for period in dict.fromkeys(p for p in periods.values() if p is not None):
+            groups = sorted((r, c) for r, c in wanted if periods[r] == period)
+            pooled = _pooled(store, monitor, rule.metric, period, sorted({c for _, c in groups}))
+            for release, cohort in groups:
+                if cohort in pooled:
+                    out[(rule.name, release, cohort)] = Reference(*pooled[cohort], period.label)
     return out
 
 

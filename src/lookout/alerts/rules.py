@@ -145,11 +145,14 @@ def effective_threshold(rule: AlertRule, allowed: float, reference: Reference | 
     return reference.value * (1.0 + allowed)
 
 
-def conservative(rule: AlertRule, reference: Reference | None) -> Reference | None:
-    """With `significance`, a rate reference counts at the bound of its own exact interval on
-    the far side (its high bound for `>`, its low bound for `<`): a reference pooled from few
-    records is uncertain too, and a current rate must clear all of that uncertainty."""
-    if reference is None or reference.n <= 0 or not settings_of(rule).significance:
+def conservative(
+    rule: AlertRule, reference: Reference | None, significance: bool
+) -> Reference | None:
+    """With `significance` (the rule's settings), a rate reference counts at the bound of its
+    own exact interval on the far side (its high bound for `>`, its low bound for `<`): a
+    reference pooled from few records is uncertain too, and a current rate must clear all of
+    that uncertainty."""
+    if reference is None or reference.n <= 0 or not significance:
         return reference
     hits = min(max(reference.value, 0.0), 1.0) * reference.n
     low, high = exact_interval(hits, reference.n)
@@ -201,7 +204,7 @@ def evaluate_rules(
             if not in_split(rule, value.cohort):
                 continue
             reference = references.get((rule.name, value.release, value.cohort))
-            compared = conservative(rule, reference)
+            compared = conservative(rule, reference, settings.significance)
             threshold = effective_threshold(rule, rule.threshold, compared)
             severity = rule.severity
             if value.n < min_n or (
