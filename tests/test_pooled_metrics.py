@@ -20,8 +20,8 @@ from lookout.config.loader import load_config
 from lookout.core.sketch import ALPHA
 from lookout.core.summary import merge_all
 from lookout.model.aggregates import as_labels
+from lookout.model.families.registry import FAMILIES
 from lookout.pipeline import Context, run_window
-from lookout.stages.registry import FAMILIES
 from lookout.windows import Window
 
 H = timedelta(hours=1)

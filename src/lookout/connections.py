@@ -13,7 +13,7 @@ warehouse reader, GX's own engine and the results store open connections the sam
   conflicting open fails at once) and no statement timeout.
 - MySQL/MariaDB: session statements on each new connection (`Dialect.configure_engine`).
 
-Each engine's answer lives in its module under `lookout.sources.dialects`.
+Each engine's answer lives in its module under `lookout.dialects`.
 
 A timeout becomes an error that says which database, what it was doing, how long it waited
 and what to check (`timeout_message`), instead of a driver's one-liner.
@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from lookout.sources.dialects import ConnectSettings, dialect_for, seconds
+from lookout.dialects import ConnectSettings, dialect_for, seconds
 
 __all__ = [
     "MONITOR_LOCK_TIMEOUT",

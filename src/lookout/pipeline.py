@@ -22,6 +22,7 @@ from lookout.config.models import Monitor
 from lookout.core.summary import Summary
 from lookout.errors import LookoutError
 from lookout.model.aggregates import MetricValue
+from lookout.model.families.registry import FAMILIES
 from lookout.notify.queue import failure_id, failure_messages
 from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
 from lookout.runtime.pages import WindowPages
@@ -30,7 +31,7 @@ from lookout.runtime.run_context import Context
 from lookout.stages.base import WindowRun
 from lookout.stages.drift.outcome import DriftOutcome
 from lookout.stages.ops.stage import metric_settings
-from lookout.stages.registry import FAMILIES, STAGES
+from lookout.stages.registry import STAGES
 from lookout.store.results import WindowCommit
 from lookout.windows import Window, check_as_of, complete_windows, floor_time
 

@@ -19,9 +19,9 @@ from tests.test_pipeline import _ctx
 from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.references import reference_period, rule_references
 from lookout.alerts.rules import Reference, evaluate_rules
-from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
 from lookout.core.summary import Summary
+from lookout.model.families.pooling import pool
 from lookout.notify.channels.slack import SlackBotChannel
 from lookout.notify.delivery import compose_digests, deliver
 from lookout.pipeline import run_window

@@ -18,7 +18,7 @@ from lookout.alerts.rules import RuleSettings, in_split
 from lookout.config.models import AlertRule
 from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.registry import FAMILIES
 from lookout.windows import Window
 
 __all__ = ["History", "longer_pools", "rule_values"]

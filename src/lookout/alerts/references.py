@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lookout.alerts.rules import Reference, in_split
-from lookout.checks.pooling import pool
 from lookout.config.models import AlertRule
 from lookout.core.summary import Summary, merge_all
 from lookout.model.aggregates import MetricValue
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.pooling import pool
+from lookout.model.families.registry import FAMILIES
 from lookout.store.results import ResultsStore
 from lookout.windows import Window, floor_time
 

@@ -17,7 +17,7 @@ from typing import Literal
 from lookout.config.models import AlertRule
 from lookout.core.stats import exact_interval
 from lookout.model.aggregates import ALL_COHORTS, MetricValue
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.registry import FAMILIES
 
 __all__ = [
     "Evaluation",

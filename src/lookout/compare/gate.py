@@ -15,11 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from lookout.checks.catalog import is_known_metric
 from lookout.compare.releases import NUMERIC, Comparison, Line, lower_is_better
 from lookout.compare.stats import holm
 from lookout.core.durations import parse_duration
 from lookout.model.aggregates import ALL_COHORTS
+from lookout.model.families.catalog import is_known_metric
 
 __all__ = ["Condition", "GateOutcome", "GatePolicy", "check_gate", "unchecked"]
 

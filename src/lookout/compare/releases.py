@@ -17,13 +17,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from lookout.checks.catalog import RATE_METRICS, describe_metric
 from lookout.checks.metrics import row_cost
 from lookout.compare.stats import Difference, Verdict, bootstrap_difference, holm, proportions
 from lookout.compare.stats import verdict as decide
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.model.aggregates import ALL_COHORTS, as_labels, cohort_label, release_labels
+from lookout.model.families.catalog import RATE_METRICS, describe_metric
 from lookout.sources.warehouse import Warehouse
 from lookout.stages.ops.stage import metric_settings
 from lookout.store.results import ResultsStore

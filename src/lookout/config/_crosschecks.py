@@ -15,8 +15,8 @@ from lookout.config.models import AlertRule, Monitor, MonitorsFile
 from lookout.config.validation import ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.core.durations import format_duration
 from lookout.errors import ConfigIssue
+from lookout.model.families.registry import FAMILIES
 from lookout.model.record import CANONICAL_FIELDS
-from lookout.stages.registry import FAMILIES
 
 __all__ = ["monitor_issues"]
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lookout.checks.pooling import pool
 from lookout.model.alerts import AlertState
+from lookout.model.families.pooling import pool
 from lookout.pipeline import Context, RunResult
 from lookout.reports.paths import report_url
 

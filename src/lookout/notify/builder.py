@@ -17,9 +17,9 @@ from datetime import datetime
 from lookout.config.models import Monitor, Owner
 from lookout.core.durations import format_span
 from lookout.model.alerts import AlertState
+from lookout.model.families.registry import FAMILIES
 from lookout.notify.findings import NO_FINDING, Finding
 from lookout.notify.message import AlertRef, Fact, Link, Mention, Message, MessageKind
-from lookout.stages.registry import FAMILIES
 from lookout.windows import Window
 
 __all__ = [

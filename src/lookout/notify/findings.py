@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from lookout.model.alerts import AlertState
+from lookout.model.families.registry import FAMILIES
 from lookout.notify.message import Fact, Link, Table
-from lookout.stages.registry import FAMILIES
 from lookout.windows import Window
 
 if TYPE_CHECKING:

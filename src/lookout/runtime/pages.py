@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lookout.config.models import Monitor
 from lookout.model.aggregates import ALL_COHORTS, MetricValue
 from lookout.model.alerts import AlertState
+from lookout.model.families.registry import FAMILIES
 from lookout.notify.findings import (
     NO_FINDING,
     PAGE_LABELS,
@@ -41,7 +42,6 @@ from lookout.runtime.redact import redact_secrets
 from lookout.stages.base import StageOutcome
 from lookout.stages.drift.outcome import DriftOutcome
 from lookout.stages.evaluators.findings import EvaluatorFindings
-from lookout.stages.registry import FAMILIES
 from lookout.stages.validation.findings import ValidationFindings
 from lookout.windows import Window
 

@@ -17,9 +17,9 @@ from dataclasses import replace
 
 from lookout.model.aggregates import ALL_COHORTS, UNKNOWN, MetricValue
 from lookout.model.alerts import AlertState
+from lookout.model.families.registry import FAMILIES
 from lookout.notify.findings import Finding, Findings, page_kind
 from lookout.notify.message import Fact
-from lookout.stages.registry import FAMILIES
 
 __all__ = [
     "MonitorScopedFindings",

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings, engine_arguments
+from lookout.dialects import dialect_for
 from lookout.drivers import MissingDriverError, default_driver, require_driver
 from lookout.errors import LookoutError
-from lookout.sources.dialects import dialect_for
 
 __all__ = ["INIT_SETTINGS", "InitError", "open_engine"]
 

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from lookout.dialects import Dialect
 from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo
 from lookout.services.init_engine import InitError
-from lookout.sources.dialects import Dialect
 
 __all__ = [
     "DETAIL_PAGES",

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings
+from lookout.dialects import dialect_for
 from lookout.errors import map_exceptions
 from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
@@ -51,7 +52,6 @@ from lookout.services.init_sample import (
     frame_of,
     selected_columns,
 )
-from lookout.sources.dialects import dialect_for
 
 __all__ = [
     "DETAIL_PAGES",

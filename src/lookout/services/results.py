@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from lookout.core.summary import Summary
 from lookout.model.aggregates import ALL_COHORTS
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.registry import FAMILIES
 from lookout.store.metric_rows import release_traffic
 
 __all__ = [

@@ -17,9 +17,9 @@ from lookout.connections import (
     engine_arguments,
     explain_timeouts,
 )
+from lookout.dialects import GENERIC, Dialect, describe_fallback, dialect_for
 from lookout.drivers import require_driver
 from lookout.errors import SourceError, database_error
-from lookout.sources.dialects import GENERIC, Dialect, describe_fallback, dialect_for
 
 __all__ = ["WarehouseConnection"]
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
+from lookout.dialects import Dialect
 from lookout.model.aggregates import label_text
-from lookout.sources.dialects import Dialect
 
 __all__ = [
     "REFUSAL_PHRASES",

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.core.cohorts import CohortCap
+from lookout.dialects import Dialect
 from lookout.errors import SourceError, database_error
 from lookout.model.aggregates import (
     ALL_COHORTS,
@@ -20,7 +21,6 @@ from lookout.model.aggregates import (
 )
 from lookout.sources.cohort_queries import CohortKey, CohortQueries
 from lookout.sources.column_types import sql_matches
-from lookout.sources.dialects import Dialect
 from lookout.sources.sketch_sql import sketch_buckets
 from lookout.windows import Window
 

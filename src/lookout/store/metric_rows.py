@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.checks.pooling import pool
 from lookout.model.aggregates import MetricValue
+from lookout.model.families.pooling import pool
 from lookout.store import schema
 from lookout.store.times import db_time, utc
 from lookout.windows import Window

@@ -143,7 +143,7 @@ def judgment_metrics(graded: Iterable[Graded]) -> list[MetricValue]:
 
 def judgment_summaries(graded: Iterable[Graded]) -> dict[tuple[str, str], Summary]:
     """Per release x cohort, the mergeable counts behind every evaluator metric (see
-    `lookout.stages.evaluators.families`): pooled pass rates and kappas over any lookback
+    `lookout.model.families.evaluators`): pooled pass rates and kappas over any lookback
     equal those of the pooled judgments."""
     out: dict[tuple[str, str], Summary] = {}
     for item in graded:

@@ -111,7 +111,7 @@ class ValidationResult:
 
     def summaries(self) -> dict[tuple[str, str], Summary]:
         """Per release (cohort `*`), the mergeable counts behind the validation metrics (see
-        `lookout.stages.validation.families`)."""
+        `lookout.model.families.validation`)."""
         out: dict[tuple[str, str], Summary] = {}
         for o in self.outcomes:
             summary = out.setdefault((o.release, ALL_COHORTS), Summary())

@@ -23,10 +23,10 @@ from lookout.connections import (
     engine_arguments,
     timeout_message,
 )
+from lookout.dialects import dialect_for
 from lookout.errors import CheckError
 from lookout.model.expectations import ExpectationOutcome, Status
 from lookout.model.record import is_missing
-from lookout.sources.dialects import dialect_for
 
 __all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from lookout.sources.dialects.base import (
+from lookout.dialects.base import (
     ConnectSettings,
     Dialect,
     first_line,

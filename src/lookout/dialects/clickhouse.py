@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
-from lookout.sources.dialects.base import Dialect
+from lookout.dialects.base import Dialect
 
 __all__ = ["ClickHouse"]
 

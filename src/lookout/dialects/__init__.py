@@ -12,13 +12,13 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from lookout.sources.dialects.base import ConnectSettings, Dialect, seconds
-from lookout.sources.dialects.clickhouse import ClickHouse
-from lookout.sources.dialects.duckdb import DuckDB
-from lookout.sources.dialects.mysql import MySQL
-from lookout.sources.dialects.postgresql import PostgreSQL
-from lookout.sources.dialects.snowflake import Snowflake
-from lookout.sources.dialects.sqlite import SQLite
+from lookout.dialects.base import ConnectSettings, Dialect, seconds
+from lookout.dialects.clickhouse import ClickHouse
+from lookout.dialects.duckdb import DuckDB
+from lookout.dialects.mysql import MySQL
+from lookout.dialects.postgresql import PostgreSQL
+from lookout.dialects.snowflake import Snowflake
+from lookout.dialects.sqlite import SQLite
 
 __all__ = ["GENERIC", "ConnectSettings", "Dialect", "describe_fallback", "dialect_for", "seconds"]
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from lookout.sources.dialects.base import (
+from lookout.dialects.base import (
     ConnectSettings,
     Dialect,
     file_database,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from lookout.core.stats import wilson_interval
 from lookout.core.summary import Summary
-from lookout.model.families import Estimate, MetricFamily
+from lookout.model.families.base import Estimate, MetricFamily
 
 __all__ = ["FAMILIES", "QUANTILES", "rate_of"]
 

@@ -1,6 +1,6 @@
 """A SQLAlchemy dialect Lookout has no module for: SQLite's, under another name.
 
-Registered as `lookoutgeneric://` so the generic path (`lookout.sources.dialects.GENERIC`) runs
+Registered as `lookoutgeneric://` so the generic path (`lookout.dialects.GENERIC`) runs
 against a real database in tests, exactly as it would for an engine nobody wrote a module for.
 """
 

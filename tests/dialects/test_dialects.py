@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, make_requests, write_config, write_table
-from tests.sources import generic_dialect
+from tests.dialects import generic_dialect
 
+from lookout.dialects import GENERIC, dialect_for
+from lookout.dialects.clickhouse import ClickHouse
+from lookout.dialects.duckdb import DuckDB
+from lookout.dialects.mysql import MySQL
+from lookout.dialects.postgresql import PostgreSQL
+from lookout.dialects.snowflake import Snowflake
+from lookout.dialects.sqlite import SQLite
 from lookout.pipeline import Context, run_window
-from lookout.sources.dialects import GENERIC, dialect_for
-from lookout.sources.dialects.clickhouse import ClickHouse
-from lookout.sources.dialects.duckdb import DuckDB
-from lookout.sources.dialects.mysql import MySQL
-from lookout.sources.dialects.postgresql import PostgreSQL
-from lookout.sources.dialects.snowflake import Snowflake
-from lookout.sources.dialects.sqlite import SQLite
 from lookout.windows import Window
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "lookout"
@@ -62,12 +62,12 @@ _NAME_TEST = re.compile(
 
 
 def test_no_module_outside_the_seam_compares_dialect_names():
-    """Engine knowledge lives in `sources/dialects/`; the results store (SQLite or PostgreSQL
+    """Engine knowledge lives in `dialects/`; the results store (SQLite or PostgreSQL
     only, its own engine) is the one other place allowed to know its backend."""
     offenders = []
     for path in SRC.rglob("*.py"):
         relative = path.relative_to(SRC).as_posix()
-        if relative.startswith(("sources/dialects/", "store/")):
+        if relative.startswith(("dialects/", "store/")):
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if _NAME_TEST.search(line):
@@ -137,7 +137,7 @@ def test_pushdown_on_for_an_unknown_engine_is_refused_by_name(generic_project):
 
 def test_snowflake_sends_the_waits_as_session_parameters_in_whole_seconds():
     from lookout.connections import WAREHOUSE_DEFAULTS, engine_arguments
-    from lookout.sources.dialects import ConnectSettings
+    from lookout.dialects import ConnectSettings
 
     url = "snowflake://me:pw@myorg-myaccount/db/public?warehouse=wh"
     _, options = engine_arguments(url, WAREHOUSE_DEFAULTS)

@@ -4,7 +4,7 @@ covers columns and feature groups (`drift.output`: any feature derived from the 
 
 from __future__ import annotations
 
-from lookout.model.families import MetricFamily
+from lookout.model.families.base import MetricFamily
 
 __all__ = ["FAMILIES"]
 

@@ -1,9 +1,9 @@
 """Names of the metrics Lookout computes: a view of the metric family registry
-(`lookout.stages.registry.FAMILIES`), kept for the modules that ask by name."""
+(`lookout.model.families.registry.FAMILIES`), for the modules that ask by name."""
 
 from __future__ import annotations
 
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.registry import FAMILIES
 
 __all__ = [
     "KNOWN_METRICS",

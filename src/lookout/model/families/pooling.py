@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lookout.checks.catalog import is_quantile_metric
+from lookout.model.families.registry import FAMILIES
 
 __all__ = ["pool"]
-
-_PER_WINDOW = frozenset({"request_count", "window_rows", "validation_failed_expectations"})
 
 
 def pool(metric: str, points: Sequence[tuple[float, int]]) -> tuple[float, int] | None:
@@ -22,10 +20,11 @@ def pool(metric: str, points: Sequence[tuple[float, int]]) -> tuple[float, int] 
     if not points:
         return None
     total = sum(n for _, n in points)
-    if metric in _PER_WINDOW or metric.startswith("drift."):
+    family = FAMILIES.family(metric)
+    if family is not None and (family.per_window or family.unit == "flag"):
         # counts and 0/1 flags are per window: their n is not a weight (a count's value is n)
         return sum(v for v, _ in points) / len(points), total
-    if is_quantile_metric(metric):
+    if FAMILIES.is_quantile(metric):
         ordered = sorted(v for v, _ in points)
         middle = len(ordered) // 2
         value = (

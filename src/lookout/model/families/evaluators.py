@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lookout.core.stats import wilson_interval
 from lookout.core.summary import Summary
-from lookout.model.families import Estimate, MetricFamily
+from lookout.model.families.base import Estimate, MetricFamily
 
 __all__ = ["FAMILIES", "cohen_kappa"]
 

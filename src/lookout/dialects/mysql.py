@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import TINYINT
 from sqlalchemy.engine import URL
 
-from lookout.sources.dialects.base import (
+from lookout.dialects.base import (
     ConnectSettings,
     Dialect,
     first_line,

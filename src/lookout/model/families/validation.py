@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from lookout.core.stats import wilson_interval
 from lookout.core.summary import Summary
-from lookout.model.families import Estimate, MetricFamily
-from lookout.stages.ops.families import rate_of
+from lookout.model.families.base import Estimate, MetricFamily
+from lookout.model.families.ops import rate_of
 
 __all__ = ["FAMILIES"]
 

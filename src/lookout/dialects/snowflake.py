@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from lookout.sources.dialects.base import ConnectSettings, Dialect, first_line, running, seconds
+from lookout.dialects.base import ConnectSettings, Dialect, first_line, running, seconds
 
 __all__ = ["Snowflake"]
 

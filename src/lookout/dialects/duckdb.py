@@ -11,7 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from lookout.sources.dialects.base import ConnectSettings, Dialect, file_database
+from lookout.dialects.base import ConnectSettings, Dialect, file_database
 
 __all__ = ["DuckDB"]
 

@@ -1,11 +1,5 @@
-"""Metric families: what every metric Lookout stores means, how it is shown, and how it pools.
-
-One registry answers what used to be spread as name-prefix checks over rules, messages, compare
-and scorecards: is this a rate (it carries a Wilson interval, rules may ask for significance),
-a quantile, a per-window count; its unit and how to print a value; the `min_n` a rule on it
-needs by default; and how to compute it from a merged `Summary` (any lookback). A stage
-declares its families; `lookout.stages.registry` collects them.
-"""
+"""The types of the registry: a metric family, its estimate over a merged summary, and the
+registry that answers questions about a stored metric name (see the package docstring)."""
 
 from __future__ import annotations
 
