@@ -18,6 +18,7 @@ __all__ = [
     "LookoutError",
     "SourceError",
     "StoreError",
+    "UnknownMonitorError",
     "database_error",
     "error_line",
     "map_exceptions",
@@ -66,6 +67,10 @@ class ConfigError(LookoutError):
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues
         super().__init__("\n".join(str(issue) for issue in issues))
+
+
+class UnknownMonitorError(LookoutError):
+    """A monitor asked for by name (a CLI option, a flow parameter) is not in monitors.yml."""
 
 
 class SourceError(LookoutError):

@@ -137,7 +137,7 @@ def test_unknown_monitor_names_are_rejected(tmp_path, prefect_api):
     from lookout.flows.hourly import hourly
 
     write_config(tmp_path / "cfg", warehouse="duckdb:///:memory:", store="sqlite://")
-    with pytest.raises(LookoutError, match="unknown monitor\\(s\\): nope"):
+    with pytest.raises(LookoutError, match=r"unknown monitor 'nope' \(known: bot\) in "):
         hourly(
             monitors=["nope"],
             profiles_path=str(tmp_path / "cfg" / "profiles.yml"),

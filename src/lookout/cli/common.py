@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from lookout.cli.console import err_console
-from lookout.errors import ConfigError, LookoutError
+from lookout.errors import ConfigError, LookoutError, UnknownMonitorError
 
 if TYPE_CHECKING:
     from lookout.config.models import LookoutConfig
@@ -84,13 +84,10 @@ def command_context(config: LookoutConfig, *, must_exist: bool = True) -> Iterat
 
 def chosen_monitors(config: LookoutConfig, names: list[str] | None) -> list[Any]:
     """The monitors named (all when none is), in config order; an unknown name exits 2."""
-    configured = config.monitors.monitors
-    unknown = [n for n in names or [] if n not in {m.name for m in configured}]
-    if unknown:
-        listed = ", ".join(repr(n) for n in unknown)
-        known = ", ".join(m.name for m in configured) or "none"
-        raise fail(f"unknown monitor {listed} (known: {known})", 2)
-    return [m for m in configured if not names or m.name in names]
+    try:
+        return config.monitors.chosen(names)
+    except UnknownMonitorError as exc:
+        raise fail(str(exc), 2) from None
 
 
 def one_monitor(config: LookoutConfig, name: str) -> Any:

@@ -15,12 +15,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
-from lookout.flows.runs import chosen_monitors, flow_config, flow_context, wrap_up
+from lookout.flows.runs import flow_config, flow_context, wrap_up
 from lookout.flows.tasks import failure_reason, fan_out, plan_task, scheduled_start
 from lookout.runtime.catchup import catch_up_line, may_page
 from lookout.windows import Window, check_as_of
 
-__all__ = ["HourlySummary", "chosen_monitors", "hourly"]
+__all__ = ["HourlySummary", "hourly"]
 
 HourlySummary = dict[str, Any]
 

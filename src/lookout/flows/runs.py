@@ -12,22 +12,13 @@ from typing import Any
 
 from lookout.config.loader import LookoutConfig, load_config
 from lookout.config.models import Monitor
-from lookout.errors import LookoutError
+from lookout.errors import UnknownMonitorError
 from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.tasks import deliver_task, limited_context, reports_task
 from lookout.pipeline import Context
 from lookout.runtime.context import open_context
 
-__all__ = ["chosen_monitors", "flow_config", "flow_context", "wrap_up"]
-
-
-def chosen_monitors(monitors: list[Monitor], names: list[str] | None, path: str) -> list[Monitor]:
-    """`names` (default: all) as configured monitors; an unknown name is an error."""
-    known = {m.name for m in monitors}
-    unknown = sorted(set(names or ()) - known)
-    if unknown:
-        raise LookoutError(f"unknown monitor(s): {', '.join(unknown)} (see {path})")
-    return [m for m in monitors if not names or m.name in names]
+__all__ = ["flow_config", "flow_context", "wrap_up"]
 
 
 def flow_config(
@@ -35,7 +26,10 @@ def flow_config(
 ) -> tuple[LookoutConfig, list[Monitor]]:
     """The flow's config and the monitors it runs (`names`, default: all)."""
     config = load_config(Path(profiles_path), Path(monitors_path), target=target)
-    return config, chosen_monitors(config.monitors.monitors, names, monitors_path)
+    try:
+        return config, config.monitors.chosen(names)
+    except UnknownMonitorError as exc:
+        raise UnknownMonitorError(f"{exc} in {monitors_path}") from None
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import Field, model_validator
 
 from lookout.config.models.alerting import AlertingConfig, Owner
@@ -13,6 +15,7 @@ from lookout.config.models.rules import AlertRule
 from lookout.config.models.source import SourceConfig
 from lookout.config.models.window import HealthConfig, WindowConfig
 from lookout.config.validation import ValidationConfig
+from lookout.errors import UnknownMonitorError
 
 __all__ = ["Monitor", "MonitorsFile"]
 
@@ -57,6 +60,19 @@ class MonitorsFile(Model):
                 raise ValueError(f"monitor name {monitor.name!r} is used twice")
             seen.add(monitor.name)
         return self
+
+    def chosen(self, names: Iterable[str] | None) -> list[Monitor]:
+        """The monitors named (all when none is), in config order. An unknown name raises
+        `UnknownMonitorError` listing the known ones; the CLI and the flows both ask here."""
+        wanted = list(names or ())
+        known = [m.name for m in self.monitors]
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            raise UnknownMonitorError(
+                f"unknown monitor {listed} (known: {', '.join(known) or 'none'})"
+            )
+        return [m for m in self.monitors if not wanted or m.name in wanted]
 
     def monitor(self, name: str) -> Monitor:
         for monitor in self.monitors:
