@@ -3,13 +3,14 @@ rule evaluates (`over`: the window, a fixed lookback, or `auto`), at their bound
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from tests.alerts.test_rules import rule, value
 
-from lookout.alerts.lifecycle import apply_evaluations
+from lookout.alerts.lifecycle import apply_evaluations, expired_pending
 from lookout.alerts.pooled import History, rule_values
 from lookout.alerts.rules import evaluate_rules, settings_of
 from lookout.core.sketch import Sketch
@@ -63,6 +64,23 @@ def test_a_pending_alert_clears_on_a_normal_evaluation_and_counts_again():
     assert run(r, [BREACH, OK, BREACH, BREACH]) == ["pending", "cleared", "pending", "opened"]
     # a single-window blip never pages
     assert run(r, [BREACH, OK, OK, BREACH, OK]) == ["pending", "cleared", "pending", "cleared"]
+
+
+def test_a_pending_alert_without_a_breach_for_stale_after_clears_at_the_boundary():
+    [t] = apply_evaluations(
+        "mon", {}, evaluate_rules([rule(**{"for": 2})], [value(*BREACH)]), w(1), T
+    )
+    pending = t.alert  # its breach ends at T+2h
+    assert expired_pending([pending], w(2), 2 * H, T) == []  # ends at T+3h: 1h without one
+    [cleared] = expired_pending([pending], w(3), 2 * H, T)  # ends at T+4h: 2h without one
+    assert (cleared.event, cleared.alert.state, cleared.alert.breaches) == (
+        "cleared",
+        "inactive",
+        0,
+    )
+    assert cleared.note == "no breach since 2026-11-02 02:00 UTC" and not cleared.notifies
+    assert expired_pending([pending], w(0), 2 * H, T) == []  # a backfilled older window
+    assert expired_pending([replace(pending, state="firing")], w(9), 2 * H, T) == []
 
 
 def test_not_enough_data_and_inconclusive_neither_count_nor_clear():

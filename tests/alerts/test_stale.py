@@ -95,6 +95,49 @@ def test_an_alert_on_a_release_that_stops_getting_traffic_resolves_as_stale(tmp_
     ctx.close()
 
 
+PERSISTENT = """      - name: errors_twice
+        metric: error_rate
+        op: ">"
+        threshold: 0.2
+        over: 1h
+        min_n: 20
+        for: 2
+        significance: false
+        severity: P1
+        owner: team
+        split_by: ["*"]
+"""
+
+
+def test_a_pending_alert_whose_scope_goes_quiet_clears_and_a_later_breach_starts_over(tmp_path):
+    """`for: 2` means two breaching evaluations in a row: one breach, then four hours without
+    the release's records, then another breach is not a pair. The pending alert clears once
+    `stale_after` passes without a breach, unannounced, and the later breach is pending again."""
+    frame = make_requests(hours=7)
+    hour = _hour(frame)
+    m2 = frame["model_version"] == "m2"
+    rng = np.random.default_rng(3)
+    frame.loc[m2 & (hour >= 1) & (rng.random(len(frame)) < 0.6), "status"] = "error"
+    frame = frame[~(m2 & (hour >= 2) & (hour <= 5))].reset_index(drop=True)  # m2 away 2..5
+    ctx = _ctx(tmp_path, frame, rules=PERSISTENT, alerting="alerting:\n  stale_after: 3h\n")
+    _run(ctx, range(4))
+    [pending] = [a for a in ctx.store.alerts("bot") if a.rule == "errors_twice"]
+    assert (pending.state, pending.breaches, pending.release) == ("pending", 1, "m2@p2")
+    _run(ctx, range(4, 5))  # ends 3h after m2's breaching hour
+    [cleared] = [a for a in ctx.store.alerts("bot") if a.rule == "errors_twice"]
+    assert (cleared.state, cleared.breaches) == ("inactive", 0)
+    events = [e for e in ctx.store.history.events(monitor="bot") if e.rule == "errors_twice"]
+    assert [e.event for e in events] == ["pending", "cleared"]
+    assert events[1].note == "no breach since 2026-11-02 02:00 UTC" and not events[1].notified
+    _run(ctx, range(5, 7))  # m2 is back at hour 6, breaching: one breach, not a second
+    [again] = [a for a in ctx.store.alerts("bot") if a.rule == "errors_twice"]
+    assert (again.state, again.breaches, again.first_window_start) == ("pending", 1, T0 + 6 * H)
+    assert not [
+        m for m in ctx.store.outbox() if (m.payload.get("alert") or [None] * 3)[2] == "errors_twice"
+    ]
+    ctx.close()
+
+
 def test_a_release_with_data_never_goes_stale(tmp_path):
     frame = make_requests(hours=6)
     hour = _hour(frame)

@@ -10,6 +10,11 @@ to normal clears it (`inactive`). Evaluations without enough data, or inconclusi
 neither count nor clear. Hysteresis, as `keep_firing_for`: a firing alert resolves only once
 that long has passed since its last breaching window (default: `for` windows, so a rule that
 needs two breaching windows to open needs two normal ones to resolve; `0s` resolves at once).
+
+Staleness (`alerting.stale_after`): a firing alert whose scope had no records that long
+resolves as `stale`, and a pending alert with no breach that long is cleared, so a cohort that
+went quiet, or whose evaluations stayed inconclusive, neither keeps a `pending` row forever nor
+opens days later on a breach that is not "in a row" with the one before.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from lookout.alerts.rules import Evaluation
 from lookout.model.alerts import AlertState, AlertStatus, Transition, fingerprint
 from lookout.windows import Window
 
-__all__ = ["apply_evaluations", "stale_transitions"]
+__all__ = ["apply_evaluations", "expired_pending", "stale_transitions"]
 
 
 def _new_alert(
@@ -210,4 +215,26 @@ def stale_transitions(
         )
         note = f"no data since {quiet:%Y-%m-%d %H:%M} UTC"
         out.append(Transition("stale", resolved, window, note=note))
+    return out
+
+
+def expired_pending(
+    pending: Iterable[AlertState], window: Window, stale_after: timedelta, now: datetime
+) -> list[Transition]:
+    """Pending alerts with no breaching window for `stale_after` by the end of `window` are
+    cleared (`inactive`, never announced): their breaches were not followed by more, only by
+    windows without data or without a verdict."""
+    out = []
+    size = window.end - window.start
+    for alert in pending:
+        if alert.state != "pending" or window.start < alert.last_window_start:
+            continue  # an older window (a backfill) does not end a live alert
+        last_breach = alert.last_breach_window or alert.last_window_start
+        if window.end - (last_breach + size) < stale_after:
+            continue
+        cleared = replace(
+            alert, state="inactive", breaches=0, last_window_start=window.start, updated_at=now
+        )
+        note = f"no breach since {last_breach + size:%Y-%m-%d %H:%M} UTC"
+        out.append(Transition("cleared", cleared, window, note=note))
     return out

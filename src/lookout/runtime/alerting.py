@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
-from lookout.alerts.lifecycle import apply_evaluations, stale_transitions
+from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
 from lookout.alerts.pooled import History, longer_pools, rule_values
 from lookout.alerts.references import rule_references
 from lookout.alerts.rules import (
@@ -200,8 +200,20 @@ def _with_stale(
 ) -> list[Transition]:
     """This window's transitions, with firing alerts whose scope had no records for
     `alerting.stale_after` resolved as `stale` instead (a value pooled over a lookback may
-    still breach on old records: staleness is about the newest records)."""
+    still breach on old records: staleness is about the newest records), and pending alerts
+    with no breach for that long cleared."""
     after = {t.alert.fingerprint: t for t in transitions}
+    stale_after = ctx.config.monitors.alerting.stale_after
+    # pending alerts as this window left them (a breach now is a fresh one)
+    pending = [
+        after[a.fingerprint].alert if a.fingerprint in after else a
+        for a in existing.values()
+        if a.state == "pending"
+    ]
+    expired = expired_pending(pending, window, stale_after, now)
+    if expired:
+        ended = {t.alert.fingerprint for t in expired}
+        transitions = [t for t in transitions if t.alert.fingerprint not in ended] + expired
     candidates = [
         alert
         for alert in existing.values()
@@ -214,7 +226,6 @@ def _with_stale(
     scopes = {(a.release, a.cohort) for a in candidates} - present
     seen = last_seen(ctx.store.engine, monitor.name, scopes, window.start)
     seen.update({group: window.start for group in present})
-    stale_after = ctx.config.monitors.alerting.stale_after
     stale = stale_transitions(candidates, seen, window, stale_after, now)
     if not stale:
         return transitions

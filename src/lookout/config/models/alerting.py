@@ -90,7 +90,8 @@ class AlertingConfig(Model):
     stale_after: Duration = Field(
         default=timedelta(hours=24),
         description="a firing alert whose release x cohort had no records this long resolves "
-        "as `stale`; a release unseen this long shows as retired",
+        "as `stale`; a pending alert with no breach this long is cleared; a release unseen "
+        "this long shows as retired",
     )
     notify_within: int = Field(
         default=2,
