@@ -122,9 +122,13 @@ def test_init_maps_nobodys_default_names_and_the_files_check_against_the_table(t
     assert source.columns["output"] == "answer_text"
     # ~20 rows an hour: 3h windows hold an error rate's 50 records; a p95 pools 200 of them
     assert monitor.window.size.total_seconds() == 3 * 3600
-    rules = {r.metric: r for r in monitor.rules}
+    rules = {r.name: r for r in monitor.rules}
     assert 0.05 <= rules["error_rate"].threshold <= 0.2  # max(2x ~7% observed, 5%)
-    assert rules["latency_p95_ms"].threshold > 1000
+    assert rules["latency_p95"].threshold > 1000
+    # and each cohort against its own last week (3x its error rate)
+    history = rules["error_rate_vs_own_history"]
+    assert history.reference is not None and history.reference.kind == "history"
+    assert set(history.split_by) == set(source.cohorts) and history.threshold == 2
     assert monitor.evaluators.enabled and monitor.evaluators.sampling.share >= 0.5
     text = monitors.read_text()
     assert "# Not mapped:" in text and "tenant_id:" in text  # said why, in the file

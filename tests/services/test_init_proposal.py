@@ -150,6 +150,26 @@ def test_the_p95_rule_doubles_the_slowest_routes_p95_and_splits_by_route():
     assert rule.split_by == ("*", "route")
 
 
+def test_cohorts_get_rules_against_their_own_history_that_load_as_change_rules(tmp_path):
+    frame = _requests(2000, 0.01)
+    frame["region"] = np.random.default_rng(5).choice(["us", "eu"], len(frame))
+    proposal = _propose(frame)
+    by_name = {r.name: r for r in proposal.rules}
+    errors = by_name["error_rate_vs_own_history"]
+    assert (errors.metric, errors.op, errors.threshold) == ("error_rate", ">", 2)
+    assert set(errors.split_by) == {"route", "region"}
+    assert by_name["latency_vs_own_history"].split_by == ("route",)
+    monitor, _ = _written(proposal, tmp_path)
+    written = {r.name: r for r in monitor.rules}
+    for name in ("error_rate_vs_own_history", "latency_vs_own_history"):
+        assert written[name].reference is not None and written[name].reference.kind == "history"
+    assert written["error_rate"].reference is None  # the fixed threshold stays as it was
+    # without cohorts there is no cohort to compare with its own past
+    assert "error_rate_vs_own_history" not in {
+        r.name for r in _propose(_requests(2000, 0.01).drop(columns="route")).rules
+    }
+
+
 def test_a_busy_table_gets_hourly_windows_and_no_pooling_beyond_the_default():
     proposal = _propose(_requests(2000, 0.01), rows_per_hour=10_000)
     assert proposal.sizing.window == timedelta(hours=1)

@@ -4,7 +4,9 @@ The window is the shortest that holds an `error_rate`'s worth of records (its `m
 the table's traffic; a rule whose metric needs more records (a p95 needs 200) pools whole
 windows up to `max_over`, sized so a typical evaluation reaches its `min_n`. A rule that would
 need more than a week of traffic is left out, saying so. Thresholds come from the sample: a rate
-fires above max(2x what the sample shows, a floor), a p95 above 2x the slowest route's.
+fires above max(2x what the sample shows, a floor), a p95 above 2x the slowest route's. With
+cohorts, each cohort is also compared with its own last week (`reference: {kind: history}`):
+a quiet cohort's incident is far below any fixed threshold but plain against its own past.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
-from lookout.stages.registry import FAMILIES
+from lookout.model.families.registry import FAMILIES
 
 __all__ = [
     "MAX_POOL",
@@ -83,6 +85,7 @@ class RulePlan:
     split_by: tuple[str, ...]
     comment: str
     max_over: timedelta | None = None  # set only beyond the default (1d)
+    reference: str | None = None  # a change rule's reference, as monitors.yml writes it
 
 
 def _rate_threshold(observed: float, floor: float) -> float:
@@ -169,11 +172,42 @@ def rule_plans(
         observed = _share(errors, known)
         threshold = _rate_threshold(observed, 0.05)
         add("error_rate", "error_rate", threshold, "P1", "status", _seen("errors", observed))
+    if "status" in mapping and ok and cohort_shares:
+        rules.append(
+            RulePlan(
+                "error_rate_vs_own_history",
+                "error_rate",
+                ">",
+                2,
+                "P1",
+                owner,
+                tuple(cohort_shares),
+                "3x the cohort's own rate of its last 7 days (every release), with significance: "
+                "an incident in a quiet cohort that the fixed threshold never sees; it starts "
+                "once the store holds a day of history",
+                reference="{kind: history}",
+            )
+        )
     if "latency_ms" in mapping:
         p95, where = _slowest_p95(frame)
         if p95 is not None:
             why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
             add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
+    if "latency_ms" in mapping and "route" in cohort_shares:
+        rules.append(
+            RulePlan(
+                "latency_vs_own_history",
+                "latency_p50_ms",
+                ">",
+                0.4,
+                "P2",
+                owner,
+                ("route",),
+                "the median 40% above the route's own last 7 days: a slow route whose p95 "
+                "stays under the fixed threshold",
+                reference="{kind: history}",
+            )
+        )
     if "feedback" in mapping and negative:
         known = frame["feedback"].notna().to_numpy()
         lowered = as_labels(frame["feedback"]).str.lower()

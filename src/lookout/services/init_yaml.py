@@ -240,6 +240,8 @@ def _rule(rule: RulePlan) -> list[str]:
         out.append(
             _line(8, f"max_over: {_duration(rule.max_over)}", "pools this much to reach min_n")
         )
+    if rule.reference is not None:
+        out.append(f"        reference: {rule.reference}")
     out += [
         f"        severity: {rule.severity}",
         f"        owner: {_scalar(rule.owner)}",
