@@ -29,6 +29,40 @@ MYSQL_URL = os.environ.get("LOOKOUT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 
 
+# The modules that take longest, longest first (measured with `--durations`). pytest-xdist's
+# `loadscope` hands each worker whole modules in collection order and by default moves modules
+# with few tests to the end, which put the two-minute demo test last and left the other workers
+# idle while it ran (`--no-loadscope-reorder` in pyproject.toml keeps this order instead).
+LONGEST_MODULES = (
+    "tests/demo/test_demo.py",
+    "tests/e2e/test_prefect_deployments.py",
+    "tests/cli/test_cli_polish.py",
+    "tests/flows/test_failure_notices.py",
+    "tests/e2e/test_lookout_deploy.py",
+    "tests/e2e/test_own_table.py",
+    "tests/cli/test_init_command.py",
+    "tests/checks/drift/test_drift_pipeline.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest modules first, then the rest by number of tests (what xdist would do); a
+    module's tests stay together and in their order."""
+    sizes: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        module = item.nodeid.split("::", 1)[0]
+        sizes[module] = sizes.get(module, 0) + 1
+        first.setdefault(module, index)
+
+    def rank(item: pytest.Item) -> tuple[int, int, int]:
+        module = item.nodeid.split("::", 1)[0]
+        known = LONGEST_MODULES.index(module) if module in LONGEST_MODULES else len(LONGEST_MODULES)
+        return known, -sizes[module], first[module]
+
+    items.sort(key=rank)
+
+
 def make_requests(hours: int = 3, per_hour: int = 200, seed: int = 1) -> pd.DataFrame:
     """Small deterministic request log with the demo's column names (naive UTC timestamps)."""
     rng = np.random.default_rng(seed)
