@@ -164,8 +164,14 @@ class _MergedPeriods:
                 self._entries.move_to_end(key)
                 return hit[1]
         releases = None if period.release is None else [period.release]
-        stored = store.summaries(
-            monitor, period.start, period.end, releases=releases, stages=[stage], cohorts=wanted
+        stored = store.summaries(  # merged once here and kept: its parts need no cache
+            monitor,
+            period.start,
+            period.end,
+            releases=releases,
+            stages=[stage],
+            cohorts=wanted,
+            cached=False,
         )
         merged: dict[str, Summary] = {}
         for cohort in wanted:

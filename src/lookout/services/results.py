@@ -177,7 +177,9 @@ def result_rows(
 ) -> list[ResultRow]:
     """Per release x cohort of `monitor` (windows of length `window`), the windows of
     [since, until) merged into one set of numbers (release order: first seen first)."""
-    parts = store.summaries(monitor, since or _EPOCH, until or datetime.now(UTC), releases=releases)
+    parts = store.summaries(  # a one-off read of any period: not kept
+        monitor, since or _EPOCH, until or datetime.now(UTC), releases=releases, cached=False
+    )
     first: dict[str, datetime] = {}
     rows = []
     for (release, cohort), series in parts.items():

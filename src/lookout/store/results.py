@@ -35,6 +35,7 @@ from lookout.store.engine import MonitorLocks, make_engine, migrate
 from lookout.store.history import AlertHistory
 from lookout.store.judgment_rows import cached_judgments, read_judgments, save_judgments
 from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow
+from lookout.store.summary_cache import DecodedSummaries
 from lookout.store.times import db_time, utc
 from lookout.store.window_commit import WindowCommit
 from lookout.windows import Window
@@ -68,6 +69,7 @@ class ResultsStore:
         self.monitor_lock_timeout = monitor_lock_timeout
         self.engine: Engine = make_engine(url, settings, self.display_url)
         self._locks = MonitorLocks(self.engine, self.display_url, monitor_lock_timeout)
+        self.decoded = DecodedSummaries()  # summary parts between windows (summary_cache.py)
         if migrate:
             self.migrate()
 
@@ -185,9 +187,13 @@ class ResultsStore:
         releases: Iterable[str] | None = None,
         stages: Iterable[str] | None = None,
         cohorts: Iterable[str] | None = None,
+        cached: bool = True,
     ) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
         """(release, cohort) -> [(window start, summary)] in [since, until), oldest first; a
-        row that cannot be read fails with a StoreError naming it."""
+        row that cannot be read fails with a StoreError naming it. `cached`: keep the decoded
+        parts for the next windows (the rolling lookbacks of every run); the summaries may
+        then be shared, so merge them into your own and never change them. A one-off read of
+        a long period passes False so it does not push the day's parts out."""
         with self.engine.connect() as conn:
             return summary_rows.read_summaries(
                 conn,
@@ -198,6 +204,7 @@ class ResultsStore:
                 releases=releases,
                 stages=stages,
                 cohorts=cohorts,
+                cache=self.decoded if cached else None,
             )
 
     def summary_versions(

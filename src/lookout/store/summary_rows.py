@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lookout.core.summary import Summary, SummaryError
 from lookout.errors import StoreError
 from lookout.store import schema
+from lookout.store.summary_cache import DecodedSummaries, PartKey
 from lookout.store.times import db_time, utc
 
 __all__ = ["read_summaries", "replace_summaries", "summary_gaps", "summary_versions"]
@@ -69,39 +70,80 @@ def read_summaries(
     releases: Iterable[str] | None = None,
     stages: Iterable[str] | None = None,
     cohorts: Iterable[str] | None = None,
+    cache: DecodedSummaries | None = None,
 ) -> dict[tuple[str, str], list[tuple[datetime, Summary]]]:
     """(release, cohort) -> [(window start, summary)] of the windows in [since, until),
     oldest first, the stages' parts of a window merged. A row that cannot be read fails
-    with a StoreError naming it (never a silently smaller pool)."""
+    with a StoreError naming it (never a silently smaller pool). With a `cache`, parts it
+    holds under the same run id are not read again; the summaries returned may then be
+    shared with later reads: merge them into your own, never change them."""
     t = schema.summaries
-    query = sa.select(t.c.window_start, t.c.release, t.c.cohort, t.c.stage, t.c.payload).where(
+    where = [
         t.c.monitor == monitor,
         t.c.window_start >= _db_time(since),
         t.c.window_start < _db_time(until),
-    )
+    ]
     if releases is not None:
-        query = query.where(t.c.release.in_(sorted(set(releases))))
+        where.append(t.c.release.in_(sorted(set(releases))))
     if stages is not None:
-        query = query.where(t.c.stage.in_(sorted(set(stages))))
+        where.append(t.c.stage.in_(sorted(set(stages))))
     if cohorts is not None:
-        query = query.where(t.c.cohort.in_(sorted(set(cohorts))))
-    out: dict[tuple[str, str], dict[datetime, Summary]] = {}
-    for row in conn.execute(query.order_by(t.c.window_start)):
-        try:
-            part = Summary.from_bytes(row.payload)
-        except SummaryError as exc:
-            raise StoreError(
-                f"results store {display_url}: summary of {monitor} "
-                f"{row.window_start:%Y-%m-%d %H:%M} {row.release} {row.cohort} "
-                f"({row.stage}): {exc}"
-            ) from None
-        windows = out.setdefault((row.release, row.cohort), {})
-        start = _utc(row.window_start)
-        if start in windows:
-            windows[start].merge(part, same_window=True)  # type: ignore[index]
-        else:
-            windows[start] = part  # type: ignore[index]
-    return {group: sorted(parts.items()) for group, parts in out.items()}
+        where.append(t.c.cohort.in_(sorted(set(cohorts))))
+    parts: dict[tuple[str, str], dict[datetime, list[Summary]]] = {}
+    columns = (t.c.window_start, t.c.release, t.c.cohort, t.c.stage, t.c.run_id)
+    unread: set[datetime] = set()
+    if cache is None:
+        unread_where = where
+    else:
+        # which parts there are and who wrote them (no payloads), then only the windows that
+        # hold a part the cache does not have
+        keys = conn.execute(sa.select(*columns).where(*where).order_by(t.c.window_start))
+        held: list[tuple[tuple[str, str], datetime, Summary]] = []
+        for row in keys:
+            start = _utc(row.window_start)
+            part = cache.get(_key(monitor, start, row))
+            if part is None:
+                unread.add(start)
+            else:
+                held.append(((row.release, row.cohort), start, part))
+        for group, start, part in held:
+            if start not in unread:
+                parts.setdefault(group, {}).setdefault(start, []).append(part)
+        unread_where = [*where, t.c.window_start.in_(sorted(_db_time(s) for s in unread))]
+    if cache is None or unread:
+        query = sa.select(*columns, t.c.payload).where(*unread_where).order_by(t.c.window_start)
+        for row in conn.execute(query):
+            start = _utc(row.window_start)
+            try:
+                part = Summary.from_bytes(row.payload)
+            except SummaryError as exc:
+                raise StoreError(
+                    f"results store {display_url}: summary of {monitor} "
+                    f"{row.window_start:%Y-%m-%d %H:%M} {row.release} {row.cohort} "
+                    f"({row.stage}): {exc}"
+                ) from None
+            if cache is not None:
+                cache.put(_key(monitor, start, row), part)
+            parts.setdefault((row.release, row.cohort), {}).setdefault(start, []).append(part)
+    return {
+        group: [(start, _one_window(found)) for start, found in sorted(windows.items())]
+        for group, windows in parts.items()
+    }
+
+
+def _key(monitor: str, start: datetime, row: sa.Row) -> PartKey:
+    return (monitor, start, row.release, row.cohort, row.stage, str(row.run_id))
+
+
+def _one_window(found: list[Summary]) -> Summary:
+    """A window's summary from its stages' parts (a new one when there are several, so the
+    parts themselves, which a cache may share, are left as they are)."""
+    if len(found) == 1:
+        return found[0]
+    merged = Summary(windows=0).merge(found[0])
+    for part in found[1:]:
+        merged.merge(part, same_window=True)
+    return merged
 
 
 def summary_versions(
