@@ -14,7 +14,7 @@ from lookout.core import summary as summary_module
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
 from lookout.store import ResultsStore
-from lookout.store.summary_cache import DecodedSummaries
+from lookout.store.summary_cache import DecodedSummaries, slots
 from lookout.store.summary_rows import replace_summaries
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -108,9 +108,18 @@ def test_a_rewritten_window_is_read_again_and_only_it(store, monkeypatch):
     assert list(faq) == [("m1@p1", "route=faq")] and decodes[0] == 3
 
 
-def test_the_cache_keeps_at_most_its_limit_newest_first():
-    cache = DecodedSummaries(limit=2)
+def test_the_cache_keeps_at_most_its_limit_in_slots_newest_first():
+    part = _part(200, 1)
+    cost = slots(part)
+    assert cost > part.sketches["latency_ms"].slots > 10  # the bins are what costs
+    cache = DecodedSummaries(limit=2 * cost)
     keys = [("bot", T0 + i * H, "r", "*", "ops", "run") for i in range(3)]
     for key in keys:
-        cache.put(key, Summary())
-    assert len(cache) == 2 and cache.get(keys[0]) is None and cache.get(keys[2]) is not None
+        cache.put(key, part)
+    assert len(cache) == 2 and cache.held == 2 * cost
+    assert cache.get(keys[0]) is None and cache.get(keys[2]) is part
+    cache.put(keys[2], part)  # the same key again replaces, it does not count twice
+    assert cache.held == 2 * cost
+    small = DecodedSummaries(limit=cost - 1)
+    small.put(keys[0], part)  # a part over the limit is not kept
+    assert len(small) == 0 and small.held == 0

@@ -133,6 +133,11 @@ class Sketch:
     def count(self) -> float:
         return float(self._sketch.count)
 
+    @property
+    def slots(self) -> int:
+        """Bins held in memory (both signs): what a kept sketch costs, about 32 bytes each."""
+        return len(self._sketch._store.bins) + len(self._sketch._negative_store.bins)
+
     def quantile(self, q: float) -> float | None:
         """The value at quantile `q` (within `alpha` relative error), None when empty."""
         value = self._sketch.get_quantile_value(q)

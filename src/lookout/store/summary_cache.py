@@ -16,42 +16,68 @@ from datetime import datetime
 
 from lookout.core.summary import Summary
 
-__all__ = ["PART_LIMIT", "DecodedSummaries", "PartKey"]
+__all__ = ["SLOT_LIMIT", "DecodedSummaries", "PartKey", "slots"]
 
-# About a day of hourly parts for a monitor with ~40 release x cohort groups and four stages
-# (3,840), four times over; a part holds a few sketches of at most a few hundred buckets.
-PART_LIMIT = 16_384
+# What the kept parts may hold, in sketch bins and counts: about 44 bytes each decoded
+# (measured on the soak store), so at most ~130 MB. The soak scenario's monitor (28 release x
+# cohort groups, four stages) writes ~1,030 parts a day holding ~0.84 M slots, so three days of
+# lookback fit. A monitor whose lookback does not fit reads as it did before the cache.
+SLOT_LIMIT = 3_000_000
 
 # (monitor, window start, release, cohort, stage, run id)
 PartKey = tuple[str, datetime, str, str, str, str]
 
 
-class DecodedSummaries:
-    """A bounded LRU of decoded parts, safe to share between the threads of a run."""
+def slots(part: Summary) -> int:
+    """What a decoded part costs to keep: its sketch bins, counts and category counts."""
+    return (
+        8
+        + sum(sketch.slots for sketch in part.sketches.values())
+        + len(part.counts)
+        + sum(len(counts) for counts in part.categories.values())
+    )
 
-    def __init__(self, limit: int = PART_LIMIT) -> None:
+
+class DecodedSummaries:
+    """A bounded LRU of decoded parts (by their `slots`), safe to share between the threads
+    of a run."""
+
+    def __init__(self, limit: int = SLOT_LIMIT) -> None:
         self._limit = limit
-        self._parts: OrderedDict[PartKey, Summary] = OrderedDict()
+        self._held = 0
+        self._parts: OrderedDict[PartKey, tuple[Summary, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: PartKey) -> Summary | None:
         with self._lock:
-            part = self._parts.get(key)
-            if part is None:
+            entry = self._parts.get(key)
+            if entry is None:
                 self.misses += 1
                 return None
             self._parts.move_to_end(key)
             self.hits += 1
-            return part
+            return entry[0]
 
     def put(self, key: PartKey, part: Summary) -> None:
+        cost = slots(part)
+        if cost > self._limit:
+            return
         with self._lock:
-            self._parts[key] = part
-            self._parts.move_to_end(key)
-            while len(self._parts) > self._limit:
-                self._parts.popitem(last=False)
+            previous = self._parts.pop(key, None)
+            if previous is not None:
+                self._held -= previous[1]
+            self._parts[key] = (part, cost)
+            self._held += cost
+            while self._held > self._limit:
+                _, (_, freed) = self._parts.popitem(last=False)
+                self._held -= freed
+
+    @property
+    def held(self) -> int:
+        """Slots held now (at most the limit)."""
+        return self._held
 
     def __len__(self) -> int:
         return len(self._parts)
