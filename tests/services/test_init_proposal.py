@@ -182,10 +182,16 @@ def test_a_quiet_table_gets_day_windows_and_rules_pooled_to_reach_their_min_n(tm
     assert proposal.sizing.window == timedelta(days=1)
     p95 = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
     assert p95.max_over == timedelta(days=5)  # 200 records at 48 a day
-    assert not proposal.drift  # 48 rows a window < 100 a side
+    # drift pools a day: 48 rows >= min_n 30, but a route's half (24) is not enough
+    assert proposal.drift and not proposal.drift_cohorts
     monitor, text = _written(proposal, tmp_path)
     assert next(r for r in monitor.rules if r.name == "latency_p95").max_over == p95.max_over
-    assert "drift off" in text
+    assert monitor.drift.enabled and not monitor.drift.cohorts
+    assert "fewer than 30 rows a drift period" in text
+    # 12 rows a day cannot feed a drift test
+    quiet = _propose(_requests(200, 0.01), rows_per_hour=0.5)
+    assert not quiet.drift
+    assert any("drift off: about 12 rows in a drift period of 1d" in n for n in quiet.notes)
 
 
 def test_a_rule_that_a_week_of_traffic_cannot_feed_is_left_out_and_said_so():

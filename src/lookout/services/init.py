@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lookout.config.models import DriftConfig
+from lookout.core.durations import format_duration
 from lookout.model.record import CANONICAL_FIELDS
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_expectations import (
@@ -58,6 +60,8 @@ __all__ = [
     "choose_time_column",
     "propose",
 ]
+
+DRIFT_DEFAULTS = DriftConfig()  # what a monitor without a drift: section gets
 
 
 @dataclass(frozen=True)
@@ -152,12 +156,16 @@ def propose(
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
     rules, rule_notes = rule_plans(frame, mapping, sizing, shares, ok, negative, owner)
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
-    drift = not sizing.known or sizing.rows_per_window >= 100
-    drift_cohorts = drift and all(sizing.rows_per_window * s >= 100 for s in shares.values())
+    # a drift verdict pools its rolling period (a day by default), not one window
+    per_period = sizing.rows_per_window * (DRIFT_DEFAULTS.period / sizing.window)
+    need = DRIFT_DEFAULTS.min_n
+    drift = not sizing.known or per_period >= need
+    drift_cohorts = drift and all(per_period * s >= need for s in shares.values())
     if not drift:
         notes.append(
-            f"drift off: about {sizing.rows_per_window:,.0f} rows per window, fewer than the "
-            "100 a drift test needs on each side"
+            f"drift off: about {per_period:,.0f} rows in a drift period of "
+            f"{format_duration(DRIFT_DEFAULTS.period)}, fewer than the {need} a drift test "
+            "needs on each side"
         )
     if drift:
         rules = (*rules, *_drift_rule(owner))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lookout.services.init import Proposal
+from lookout.services.init import DRIFT_DEFAULTS, Proposal
 from lookout.services.init_rules import RulePlan
 
 __all__ = ["WAREHOUSE_ENV", "render_monitors", "render_profiles"]
@@ -191,7 +191,11 @@ def _drift(p: Proposal) -> list[str]:
     if not p.drift:
         return [
             "    drift:",
-            _line(6, "enabled: false", "too few rows per window for a drift test (100 a side)"),
+            _line(
+                6,
+                "enabled: false",
+                f"too few rows a drift period for a drift test ({DRIFT_DEFAULTS.min_n} a side)",
+            ),
         ]
     return [
         "    drift:",
@@ -202,7 +206,8 @@ def _drift(p: Proposal) -> list[str]:
             f"cohorts: {_scalar(p.drift_cohorts)}",
             "per cohort value too"
             if p.drift_cohorts
-            else "a typical cohort value has fewer than 100 rows a window",
+            else "a typical cohort value has fewer than "
+            f"{DRIFT_DEFAULTS.min_n} rows a drift period",
         ),
     ]
 

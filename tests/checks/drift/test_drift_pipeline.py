@@ -261,9 +261,17 @@ def test_a_tiny_significant_shift_at_large_n_never_drifts_and_a_real_one_does(tm
     assert first[(R2, "*", "latency_ms")]["gate_p"] < 1e-6
 
 
-def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(tmp_path, closing):
-    """40 requests an hour of release 2 (latency doubled) against min_n 100: each window alone
-    lacks data forever; pooled over the period, the third window (120 rows) decides."""
+@pytest.mark.parametrize(
+    ("min_n", "first_judged"),
+    [(100, 2), (None, 0)],  # None: the default, 30
+    ids=["min_n 100", "default min_n"],
+)
+def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(
+    tmp_path, closing, min_n, first_judged
+):
+    """40 requests an hour of release 2 (latency doubled): against min_n 100 each window alone
+    lacks data forever; pooled over the period, the third window (120 rows) decides. With the
+    default min_n (30) the first window's 40 rows decide, through the small-sample test."""
     rng = np.random.default_rng(6)
     launch = T0 + 24 * H
     frame = pd.concat(
@@ -279,20 +287,26 @@ def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(tm
         reference=Window(T0, launch),
         start=launch,
         rules=rule("latency_moved", "drift.latency_ms"),
+        extra="" if min_n is None else f"      min_n: {min_n}\n",  # continues drift:
     )
     closing.append(ctx)
+    assert ctx.config.monitors.monitors[0].drift.min_n == (min_n or 30)
     results = run(ctx, launch, 4)
     rows = [verdicts(ctx, launch + i * H)[(R2, "*", "latency_ms")] for i in range(4)]
     assert [r["n_current"] for r in rows] == [40, 80, 120, 160]
-    assert [r["status"] for r in rows] == ["not_enough_data"] * 2 + ["drifted"] * 2
-    assert [f"{R2} * latency_ms" in r.drifted for r in results] == [False, False, True, True]
-    assert rows[2]["gate"] == "ks" and rows[2]["gate_p"] < 0.01  # small samples: tested too
-    assert rows[2]["period_start"] == launch + 3 * H - 24 * H
+    statuses = ["not_enough_data"] * first_judged + ["drifted"] * (4 - first_judged)
+    assert [r["status"] for r in rows] == statuses
+    assert [f"{R2} * latency_ms" in r.drifted for r in results] == [
+        s == "drifted" for s in statuses
+    ]
+    judged = rows[first_judged]
+    assert judged["gate"] == "ks" and judged["gate_p"] < 0.01  # small samples: tested too
+    assert judged["period_start"] == launch + (first_judged + 1) * H - 24 * H
     [alert] = ctx.store.alerts("bot")
     assert (alert.rule, alert.cohort, alert.first_window_start) == (
         "latency_moved",
         "*",
-        launch + 2 * H,
+        launch + first_judged * H,
     )
 
 

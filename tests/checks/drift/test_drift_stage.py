@@ -261,7 +261,7 @@ def test_metrics_are_emitted_per_release_and_cohort(setup):
 
 def test_small_cohorts_are_not_enough_data_and_emit_no_metrics(setup):
     warehouse, store = setup
-    outcome = run_drift(warehouse, store, make_monitor(), W1, W1.end)
+    outcome = run_drift(warehouse, store, make_monitor(min_n=100), W1, W1.end)
     apac = [r for r in outcome.rows if r.cohort == "region=apac"]
     assert apac, "apac is compared, with ~44 current rows against min_n 100"
     assert {r.status for r in apac} == {"not_enough_data"}
@@ -366,7 +366,9 @@ def test_a_changed_column_set_is_a_new_profile(setup):
 
 def test_baseline_reference_is_shared_by_every_release(setup, frame):
     warehouse, store = setup
-    monitor = make_monitor({"kind": "baseline", "start": T0.isoformat(), "end": LAUNCH.isoformat()})
+    monitor = make_monitor(
+        {"kind": "baseline", "start": T0.isoformat(), "end": LAUNCH.isoformat()}, min_n=100
+    )
     outcome = run_drift(warehouse, store, monitor, W1, W1.end)
     assert outcome.no_reference == []
     assert set(outcome.references) == {"m1@p1", "m2@p2"}

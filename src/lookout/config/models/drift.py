@@ -112,7 +112,7 @@ class DriftConfig(Model):
     )
     columns: list[str] = Field(default=[], description="default: every column drift knows")
     exclude: list[str] = Field(default=[], description="columns left out")
-    min_n: int = Field(default=100, ge=10, description="rows per side below: not enough data")
+    min_n: int = Field(default=30, ge=10, description="rows per side below: not enough data")
     numeric_method: NumericEffect = Field(
         default="auto",
         description="effect size of numeric columns; auto: Wasserstein distance normalised by "
