@@ -1,5 +1,5 @@
 """The scheduling hint in conftest names modules that exist (a rename must not silently put
-the longest test last again), and collection puts them first."""
+the longest test last again)."""
 
 from __future__ import annotations
 

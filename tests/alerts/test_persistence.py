@@ -80,6 +80,10 @@ def test_a_pending_alert_without_a_breach_for_stale_after_clears_at_the_boundary
     )
     assert cleared.note == "no breach since 2026-11-02 02:00 UTC" and not cleared.notifies
     assert expired_pending([pending], w(0), 2 * H, T) == []  # a backfilled older window
+    # windows as long as stale_after (daily ones, 24h): one window without a verdict between
+    # two breaches is still tolerated, a second is not
+    assert expired_pending([pending], w(2), H, T) == []
+    assert len(expired_pending([pending], w(3), H, T)) == 1
     assert expired_pending([replace(pending, state="firing")], w(9), 2 * H, T) == []
 
 

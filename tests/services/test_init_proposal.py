@@ -198,6 +198,7 @@ def test_a_rule_that_a_week_of_traffic_cannot_feed_is_left_out_and_said_so():
     proposal = _propose(_requests(200, 0.01), rows_per_hour=0.5)  # 12 rows a day
     assert "latency_p95_ms" not in {r.metric for r in proposal.rules}
     assert any("no latency_p95 rule" in note for note in proposal.notes)
+    assert "latency_vs_own_history" not in {r.name for r in proposal.rules}  # nor its median
     assert "error_rate" in {r.metric for r in proposal.rules}  # 50 records in ~4 days
 
 

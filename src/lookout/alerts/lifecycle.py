@@ -221,16 +221,18 @@ def stale_transitions(
 def expired_pending(
     pending: Iterable[AlertState], window: Window, stale_after: timedelta, now: datetime
 ) -> list[Transition]:
-    """Pending alerts with no breaching window for `stale_after` by the end of `window` are
-    cleared (`inactive`, never announced): their breaches were not followed by more, only by
-    windows without data or without a verdict."""
+    """Pending alerts with no breaching window for `stale_after` (and at least two windows)
+    by the end of `window` are cleared (`inactive`, never announced): their breaches were not
+    followed by more, only by windows without data or without a verdict. With windows as long
+    as `stale_after` (daily windows, 24h), one such window in between is still tolerated."""
     out = []
     size = window.end - window.start
+    horizon = max(stale_after, 2 * size)
     for alert in pending:
         if alert.state != "pending" or window.start < alert.last_window_start:
             continue  # an older window (a backfill) does not end a live alert
         last_breach = alert.last_breach_window or alert.last_window_start
-        if window.end - (last_breach + size) < stale_after:
+        if window.end - (last_breach + size) < horizon:
             continue
         cleared = replace(
             alert, state="inactive", breaches=0, last_window_start=window.start, updated_at=now

@@ -172,7 +172,8 @@ def rule_plans(
         observed = _share(errors, known)
         threshold = _rate_threshold(observed, 0.05)
         add("error_rate", "error_rate", threshold, "P1", "status", _seen("errors", observed))
-    if "status" in mapping and ok and cohort_shares:
+    if "status" in mapping and ok and cohort_shares and rules[-1].metric == "error_rate":
+        # (only where the table feeds an error rate at all: `add` left it out otherwise)
         rules.append(
             RulePlan(
                 "error_rate_vs_own_history",
@@ -193,7 +194,7 @@ def rule_plans(
         if p95 is not None:
             why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
             add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
-    if "latency_ms" in mapping and "route" in cohort_shares:
+    if "route" in cohort_shares and any(r.metric == "latency_p95_ms" for r in rules):
         rules.append(
             RulePlan(
                 "latency_vs_own_history",

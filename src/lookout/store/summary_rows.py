@@ -92,16 +92,16 @@ def read_summaries(
     parts: dict[tuple[str, str], dict[datetime, list[Summary]]] = {}
     columns = (t.c.window_start, t.c.release, t.c.cohort, t.c.stage, t.c.run_id)
     unread: set[datetime] = set()
-    if cache is None:
-        unread_where = where
-    else:
+    # nothing kept yet (a run's first read): one query for every payload, as without a cache
+    read_all = cache is None or not len(cache)
+    if not read_all:
         # which parts there are and who wrote them (no payloads), then only the windows that
         # hold a part the cache does not have
         keys = conn.execute(sa.select(*columns).where(*where).order_by(t.c.window_start))
         held: list[tuple[tuple[str, str], datetime, Summary]] = []
         for row in keys:
             start = _utc(row.window_start)
-            part = cache.get(_key(monitor, start, row))
+            part = cache.get(_key(monitor, start, row))  # type: ignore[union-attr]
             if part is None:
                 unread.add(start)
             else:
@@ -109,9 +109,9 @@ def read_summaries(
         for group, start, part in held:
             if start not in unread:
                 parts.setdefault(group, {}).setdefault(start, []).append(part)
-        unread_where = [*where, t.c.window_start.in_(sorted(_db_time(s) for s in unread))]
-    if cache is None or unread:
-        query = sa.select(*columns, t.c.payload).where(*unread_where).order_by(t.c.window_start)
+        where = [*where, t.c.window_start.in_(sorted(_db_time(s) for s in unread))]
+    if read_all or unread:
+        query = sa.select(*columns, t.c.payload).where(*where).order_by(t.c.window_start)
         for row in conn.execute(query):
             start = _utc(row.window_start)
             try:

@@ -32,7 +32,7 @@ FEW_VALUES = 5
 class Criteria:
     """What a verdict needs from the config (`Criteria.of(monitor.drift)`)."""
 
-    min_n: int = 100
+    min_n: int = 30  # DriftConfig.min_n's default
     floors: Mapping[str, float] | None = None  # effect method -> floor
     levels: Mapping[str, float] | None = None  # p-value test -> level
     small_sample: int = 1000

@@ -164,8 +164,8 @@ def _from_store(
     if store.summary_gaps(monitor.name, "drift", period.start, period.end, size):  # type: ignore[arg-type]
         return None
     releases = None if reference.release_label is None else [reference.release_label]
-    stored = store.summaries(
-        monitor.name, period.start, period.end, releases=releases, stages=["drift"]
+    stored = store.summaries(  # merged once and kept in drift_profiles: no need to keep parts
+        monitor.name, period.start, period.end, releases=releases, stages=["drift"], cached=False
     )
     groups: dict[str, Summary] = {}
     for (_, cohort), parts in stored.items():
