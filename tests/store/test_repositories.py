@@ -7,27 +7,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue
 from lookout.model.expectations import ExpectationOutcome
-from lookout.store import ResultsStore, WindowCommit, window_rows
+from lookout.store import WindowCommit, window_rows
 from lookout.windows import Window
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    results = ResultsStore(url)
-    yield results
-    results.dispose()
 
 
 def _commit(start: datetime, *, run: str, value: float = 1.0, **extra) -> WindowCommit:

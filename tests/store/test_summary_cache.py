@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pytest
 
 from lookout.core import summary as summary_module
 from lookout.core.sketch import Sketch
@@ -19,17 +18,6 @@ from lookout.store.summary_rows import replace_summaries
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'results.sqlite'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    results = ResultsStore(url)
-    yield results
-    results.dispose()
 
 
 def _part(n: int, seed: int) -> Summary:
