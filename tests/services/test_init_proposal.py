@@ -175,6 +175,7 @@ def test_a_busy_table_gets_hourly_windows_and_no_pooling_beyond_the_default():
     assert proposal.sizing.window == timedelta(hours=1)
     assert all(rule.max_over is None for rule in proposal.rules)
     assert proposal.drift and proposal.drift_cohorts
+    assert "stale_after" not in render_monitors(proposal, NOW)  # hourly: the default 24h
 
 
 def test_a_quiet_table_gets_day_windows_and_rules_pooled_to_reach_their_min_n(tmp_path):
@@ -188,6 +189,8 @@ def test_a_quiet_table_gets_day_windows_and_rules_pooled_to_reach_their_min_n(tm
     assert next(r for r in monitor.rules if r.name == "latency_p95").max_over == p95.max_over
     assert monitor.drift.enabled and not monitor.drift.cohorts
     assert "fewer than 30 rows a drift period" in text
+    # daily windows: three quiet days, not one, make an alert stale
+    assert load_monitors(tmp_path / "monitors.yml").alerting.stale_after == timedelta(days=3)
     # 12 rows a day cannot feed a drift test
     quiet = _propose(_requests(200, 0.01), rows_per_hour=0.5)
     assert not quiet.drift

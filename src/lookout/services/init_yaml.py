@@ -15,10 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lookout.config.models import AlertingConfig
 from lookout.services.init import DRIFT_DEFAULTS, Proposal
 from lookout.services.init_rules import RulePlan
 
 __all__ = ["WAREHOUSE_ENV", "render_monitors", "render_profiles"]
+
+DEFAULT_STALE_AFTER = AlertingConfig().stale_after
+STALE_WINDOWS = 3  # windows without records before an alert on a long-window monitor is stale
 
 WAREHOUSE_ENV = "LOOKOUT_WAREHOUSE_URL"
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -85,6 +89,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         f"# {rate}). Each guess says why; check them, then run",
         "# `lookout validate-config --check-warehouse` and `lookout run`.",
         "",
+        *_alerting(p),
         "owners:",
         _line(2, f"{p.rules[0].owner}:", "who is told: set the channel and the people"),
         _line(4, f"channel: {_scalar('#' + p.monitor.replace('_', '-') + '-alerts')}"),
@@ -165,6 +170,16 @@ def _window(p: Proposal) -> list[str]:
             "uncomment to backfill (default: a day before the run)",
         ),
     ]
+
+
+def _alerting(p: Proposal) -> list[str]:
+    """Long windows get a longer `stale_after`: at the default 24h, one quiet day of a daily
+    window would resolve a firing alert as stale (and clear a pending one)."""
+    stale = STALE_WINDOWS * p.sizing.window
+    if stale <= DEFAULT_STALE_AFTER:
+        return []
+    why = f"{STALE_WINDOWS} windows without records, not one quiet day, end an alert"
+    return ["alerting:", _line(2, f"stale_after: {_duration(stale)}", why), ""]
 
 
 def _week_before(p: Proposal) -> str:
