@@ -14,10 +14,11 @@ week of summaries, kept while the stored summaries under it stay the same."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from cachetools import LRUCache
 
 from lookout.alerts.rules import Reference, in_split
 from lookout.config.models import AlertRule
@@ -141,8 +142,7 @@ class _MergedPeriods:
     backfill that rewrites a reference window is seen at once."""
 
     def __init__(self, size: int = 32) -> None:
-        self._entries: OrderedDict[tuple, tuple[frozenset, dict[str, Summary]]] = OrderedDict()
-        self._size = size
+        self._entries: LRUCache[tuple, tuple[frozenset, dict[str, Summary]]] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(
@@ -161,7 +161,6 @@ class _MergedPeriods:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and hit[0] == versions:
-                self._entries.move_to_end(key)
                 return hit[1]
         releases = None if period.release is None else [period.release]
         stored = store.summaries(  # merged once here and kept: its parts need no cache
@@ -181,9 +180,6 @@ class _MergedPeriods:
                 merged[cohort] = summary
         with self._lock:
             self._entries[key] = (versions, merged)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
         return merged
 
 

@@ -10,9 +10,11 @@ must not change them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections import OrderedDict
 from datetime import datetime
+
+from cachetools import LRUCache
 
 from lookout.core.summary import Summary
 
@@ -43,41 +45,29 @@ class DecodedSummaries:
     of a run."""
 
     def __init__(self, limit: int = SLOT_LIMIT) -> None:
-        self._limit = limit
-        self._held = 0
-        self._parts: OrderedDict[PartKey, tuple[Summary, int]] = OrderedDict()
+        self._parts: LRUCache[PartKey, Summary] = LRUCache(maxsize=limit, getsizeof=slots)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: PartKey) -> Summary | None:
         with self._lock:
-            entry = self._parts.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._parts.move_to_end(key)
+            part = self._parts.get(key)
+        if part is None:
+            self.misses += 1
+        else:
             self.hits += 1
-            return entry[0]
+        return part
 
     def put(self, key: PartKey, part: Summary) -> None:
-        cost = slots(part)
-        if cost > self._limit:
-            return
-        with self._lock:
-            previous = self._parts.pop(key, None)
-            if previous is not None:
-                self._held -= previous[1]
-            self._parts[key] = (part, cost)
-            self._held += cost
-            while self._held > self._limit:
-                _, (_, freed) = self._parts.popitem(last=False)
-                self._held -= freed
+        # a part over the whole limit is not kept (the cache refuses it with ValueError)
+        with self._lock, contextlib.suppress(ValueError):
+            self._parts[key] = part
 
     @property
     def held(self) -> int:
         """Slots held now (at most the limit)."""
-        return self._held
+        return int(self._parts.currsize)
 
     def __len__(self) -> int:
         return len(self._parts)
