@@ -27,9 +27,11 @@ see [Configuration](configuration.md).
 
 Key paths read like YAML: `a.b` is key `b` inside mapping `a`; `a[]` is every item of list `a`;
 `a.<name>` is every entry of map `a` under a name you choose. *Durations* are written `30s`,
-`15m`, `1h`, `1d` or `1w`; *timestamps* are ISO 8601 and taken as UTC when they carry no offset;
-an *identifier* matches `^[A-Za-z_][A-Za-z0-9_]{0,62}$`; a *secret* is never shown in a log, an
-error or a stored row: write it as `{{ env_var('NAME') }}`. Unknown keys are errors.
+`15m`, `1h`, `1d` or `1w`; a span Lookout waits, pools or keeps for (a period, a lookback, a
+timeout, `stale_after`, `remind_after`) must be longer than zero. *Timestamps* are ISO 8601
+and taken as UTC when they carry no offset; an *identifier* matches
+`^[A-Za-z_][A-Za-z0-9_]{0,62}$`; a *secret* is never shown in a log, an error or a stored row:
+write it as `{{ env_var('NAME') }}`. Unknown keys are errors.
 """
 
 FILES = (

@@ -190,3 +190,35 @@ def test_a_target_that_is_not_a_string_is_a_config_error(tmp_path, value, kind):
     assert _issues(lambda: load_profiles(path, environ={})) == [
         f"profiles.yml:1:1: target: expected the name of one of outputs (a string), got {kind}"
     ]
+
+
+ZERO = "must be longer than zero (e.g. 1h)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n      cohort_lookback: 0d",
+            "source.cohort_lookback",
+        ),
+        ("psi: 0.2}", "psi: 0.2}, period: 0h", "drift.period"),
+        ("psi: 0.2}", "psi: 0.2}, reports: {retention: 0d}", "drift.reports.retention"),
+        ("psi: 0.2}", "psi: 0.2}, reference: {lookback: 0h}", "drift.reference.lookback"),
+        ("owner: team\n", "owner: team\n        max_over: 0h\n", "rules[0].max_over"),
+        ("owner: team\n", "owner: team\n        remind_after: 0s\n", "rules[0].remind_after"),
+    ],
+)
+def test_a_span_of_zero_is_a_config_error(tmp_path, old, new, where):
+    """Spans something waits, pools or keeps for: `0h` would silently mean never or nothing."""
+    assert old in MONITORS
+    text = MONITORS.replace(old, new, 1)
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert [i for i in issues if i.endswith(f"monitors[0].{where}: {ZERO}")], issues
+
+
+def test_stale_after_of_zero_is_a_config_error(tmp_path):
+    text = MONITORS.replace("monitors:\n", "alerting: {stale_after: 0m}\nmonitors:\n", 1)
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert issues == [f"monitors.yml:3:12: alerting.stale_after: {ZERO}"]

@@ -70,10 +70,11 @@ def test_bad_values_name_the_file_line_and_key(tmp_path):
         "expected a duration like 30m, 1h or 1d, got 'soon'"
     ]
     assert _issues(tmp_path, store="      monitor_lock_timeout: 0s") == [
-        "profiles.yml:9:7: outputs.t.store.monitor_lock_timeout: must be positive"
+        "profiles.yml:9:7: outputs.t.store.monitor_lock_timeout: must be longer than zero (e.g. 1h)"
     ]
     assert _issues(tmp_path, warehouse="      statement_timeout: 0m") == [
-        "profiles.yml:6:7: outputs.t.warehouse.statement_timeout: must be positive (null: no limit)"
+        "profiles.yml:6:7: outputs.t.warehouse.statement_timeout: "
+        "must be longer than zero (e.g. 1h)"
     ]
     # read-only is the warehouse's: the store is written
     [issue] = _issues(tmp_path, store="      read_only: true")

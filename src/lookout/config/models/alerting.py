@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from lookout.config.models.base import Duration, EmailAddress, Model
+from lookout.config.models.base import EmailAddress, Model, PositiveDuration
 
 __all__ = ["AlertingConfig", "EmailRoute", "Owner", "PagerDutyRoute", "Severity"]
 
@@ -87,7 +87,7 @@ class AlertingConfig(Model):
     inhibit_equal: list[Literal["monitor", "release", "cohort", "owner", "metric"]] = Field(
         default=["monitor", "release"], description="labels the P0 and the muted alert share"
     )
-    stale_after: Duration = Field(
+    stale_after: PositiveDuration = Field(
         default=timedelta(hours=24),
         description="a firing alert whose release x cohort had no records this long resolves "
         "as `stale`; a pending alert with no breach this long is cleared; a release unseen "
@@ -99,10 +99,3 @@ class AlertingConfig(Model):
         description="windows before now that page: alerts that open and resolve entirely in "
         "older windows (a catch-up) are stored in the history, not paged",
     )
-
-    @field_validator("stale_after")
-    @classmethod
-    def _positive_stale(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("stale_after must be longer than zero")
-        return value

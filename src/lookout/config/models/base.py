@@ -17,6 +17,7 @@ __all__ = [
     "EmailAddress",
     "Identifier",
     "Model",
+    "PositiveDuration",
     "Price",
     "check_email_address",
     "utc",
@@ -24,6 +25,18 @@ __all__ = [
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _longer_than_zero(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero (e.g. 1h)")
+    return value
+
+
+# a span something waits, pools or keeps for: `0h` would mean "never" or "nothing" by accident
+PositiveDuration = Annotated[
+    timedelta, BeforeValidator(parse_duration), AfterValidator(_longer_than_zero)
+]
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
-from lookout.config.models.base import Duration, Model
+from lookout.config.models.base import Model, PositiveDuration
 from lookout.connections import (
     MONITOR_LOCK_TIMEOUT,
     STORE_DEFAULTS,
@@ -32,10 +31,10 @@ class DatabaseTarget(Model):
         description="a SQLAlchemy URL (duckdb:///file.duckdb, sqlite:///results.sqlite, "
         "postgresql+psycopg://user:pass@host/db); shown with the password masked"
     )
-    lock_timeout: Duration | None = Field(
+    lock_timeout: PositiveDuration | None = Field(
         default=STORE_DEFAULTS.lock_timeout, description="longest wait for another session's lock"
     )
-    statement_timeout: Duration | None = Field(
+    statement_timeout: PositiveDuration | None = Field(
         default=STORE_DEFAULTS.statement_timeout, description="longest statement (PostgreSQL)"
     )
 
@@ -46,13 +45,6 @@ class DatabaseTarget(Model):
             make_url(value.get_secret_value())
         except Exception:
             raise ValueError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
-        return value
-
-    @field_validator("lock_timeout", "statement_timeout")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("must be positive (null: no limit)")
         return value
 
     @model_validator(mode="after")
@@ -75,16 +67,9 @@ class StoreTarget(DatabaseTarget):
     """The results store. `monitor_lock_timeout`: how long a window waits for another run of
     the same monitor to finish writing its alert state (the window fails after that)."""
 
-    monitor_lock_timeout: Duration = Field(
+    monitor_lock_timeout: PositiveDuration = Field(
         default=MONITOR_LOCK_TIMEOUT, description="longest wait for the monitor's alert lock"
     )
-
-    @field_validator("monitor_lock_timeout")
-    @classmethod
-    def _positive_wait(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be positive")
-        return value
 
 
 class WarehouseTarget(DatabaseTarget):
@@ -94,11 +79,11 @@ class WarehouseTarget(DatabaseTarget):
     read_only: bool = Field(
         default=True, description="open the warehouse read-only (Lookout never writes there)"
     )
-    lock_timeout: Duration | None = Field(
+    lock_timeout: PositiveDuration | None = Field(
         default=WAREHOUSE_DEFAULTS.lock_timeout,
         description="longest wait for another session's lock",
     )
-    statement_timeout: Duration | None = Field(
+    statement_timeout: PositiveDuration | None = Field(
         default=WAREHOUSE_DEFAULTS.statement_timeout,
         description="longest statement (PostgreSQL)",
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from lookout.config.models.base import Duration, Model
+from lookout.config.models.base import Model, PositiveDuration
 from lookout.config.models.references import DriftReference
 
 __all__ = [
@@ -95,7 +95,7 @@ class DriftReports(Model):
     sample_rows: int = Field(
         default=20_000, ge=100, description="rows per side given to Evidently for the HTML"
     )
-    retention: Duration = Field(
+    retention: PositiveDuration = Field(
         default=timedelta(days=30), description="day folders older than this are deleted"
     )
 
@@ -105,7 +105,7 @@ class DriftConfig(Model):
 
     enabled: bool = Field(default=False, description="run the drift stage")
     reference: DriftReference = DriftReference()
-    period: Duration = Field(
+    period: PositiveDuration = Field(
         default=timedelta(hours=24),
         description="the rolling period a verdict pools (this window and the ones before it; "
         "rounded up to whole windows)",
@@ -151,13 +151,6 @@ class DriftConfig(Model):
         "this many rows (TABLESAMPLE SYSTEM); null: always every row",
     )
     reports: DriftReports = DriftReports()
-
-    @field_validator("period")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("the drift period must be longer than zero")
-        return value
 
     @model_validator(mode="after")
     def _floors_once(self) -> DriftConfig:

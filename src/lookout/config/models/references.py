@@ -8,7 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from lookout.config.models.base import Duration, Model, utc
+from lookout.config.models.base import Model, PositiveDuration, utc
 
 __all__ = ["HISTORY_LOOKBACK", "DriftReference", "RuleReference"]
 
@@ -17,7 +17,7 @@ class _ReferencePeriod(Model):
     """Where a comparison looks: the previous release over a lookback, or a pinned period
     (subclasses say which kinds they allow)."""
 
-    lookback: Duration = Field(
+    lookback: PositiveDuration = Field(
         default=timedelta(days=1),
         description="previous_release: how much of the previous release's traffic before the "
         "new release first appeared",

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from lookout.config.models.base import Duration, Identifier, Model
+from lookout.config.models.base import Duration, Identifier, Model, PositiveDuration
 from lookout.config.models.references import RuleReference
 from lookout.core.durations import parse_duration
 
@@ -62,7 +62,7 @@ class AlertRule(Model):
         "whole windows ending now that reaches min_n (at most max_over); a duration (6h) "
         "pools exactly that much; the window's own value when it equals the window size",
     )
-    max_over: Duration = Field(
+    max_over: PositiveDuration = Field(
         default=timedelta(days=1), description="the longest `over: auto` pools"
     )
     for_: int | None = Field(
@@ -100,7 +100,7 @@ class AlertRule(Model):
     notify_resolved: bool = Field(
         default=True, description="reply in the alert's thread and mark it resolved"
     )
-    remind_after: Duration | None = Field(
+    remind_after: PositiveDuration | None = Field(
         default=timedelta(days=1),
         description="while firing, one reminder in the thread per this much window time; "
         "null: never",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from pydantic import ConfigDict, Field, field_validator
 
-from lookout.config.models.base import Duration, Identifier, Model
+from lookout.config.models.base import Identifier, Model, PositiveDuration
 from lookout.config.validation import ColumnValue
 from lookout.model.record import CANONICAL_FIELDS, REQUIRED_FIELDS, canonical_name
 
@@ -41,7 +41,7 @@ class SourceConfig(Model):
         "cohort_lookback and the window) that get a cohort of their own; the rest are pooled "
         "as `(other)`",
     )
-    cohort_lookback: Duration = Field(
+    cohort_lookback: PositiveDuration = Field(
         default=timedelta(days=7),
         description="the trailing period whose traffic ranks cohort values for the cap",
     )
