@@ -14,6 +14,7 @@ when Prefect builds the form's schema (the monitor choice is a local variable).
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from typing import Any, Literal
 from prefect import Flow, flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from lookout.config.loader import load_monitors
+from lookout.config.loader import LookoutConfig, load_monitors
 from lookout.config.models import Monitor
 from lookout.errors import LookoutError
 from lookout.flows.artifacts import publish_run_artifacts
@@ -133,9 +134,6 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         do not page anyone; an alert still firing is announced by the next hourly run).
         `split` > 1 (deployment runs only) cuts the range into that many runs of this
         deployment, which the pool's workers pick up side by side (scale-out)."""
-        from prefect.artifacts import create_progress_artifact, update_progress_artifact
-
-        logger = get_run_logger()
         if as_utc(end) <= as_utc(start):
             raise LookoutError(f"end ({end}) must be after start ({start})")
         names = None if monitor == "all" else [monitor]
@@ -157,62 +155,86 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
                 "target": target,
             }
             return _split(chosen, start, end, split, args)
-        listener = announce()  # `lookout backfill` follows the run in this process
-        with flow_context(config) as ctx:
-            plan = plan_backfill(ctx.store, chosen, start, end, as_of, force)
-            jobs = plan.jobs
-            listener.planned(plan)
-            progress_id = create_progress_artifact(
-                0.0, description=f"backfill: 0 of {len(jobs)} windows"
-            )
-
-            def progress(finished: int, total: int) -> None:
-                listener.progressed(finished, total)
-                update_progress_artifact(
-                    progress_id,
-                    100.0 * finished / total,
-                    description=f"backfill: {finished} of {total} windows",
-                )
-
-            ran = fan_out(
-                ctx,
-                jobs,
-                as_of,
-                concurrency=concurrency,
-                stages=stages,
-                notify=notify,
-                on_done=progress,
-            )
-            skipped = _skipped_text(plan.skipped_total)
-            if not jobs:
-                update_progress_artifact(
-                    progress_id, 100.0, description=f"backfill: nothing to do{skipped}"
-                )
-            extra = [
-                f"Range {as_utc(start):%Y-%m-%d %H:%M}–{as_utc(end):%Y-%m-%d %H:%M} UTC, "
-                f"stages {_stage_names(stages)}, force {force}: "
-                f"{len(jobs)} window(s) to run{skipped}."
-            ]
-            publish_run_artifacts(ctx, "backfill", as_of, ran.results, ran.failures, None, extra)
-        outcome = BackfillOutcome(
-            run=len(ran.results),
-            skipped=plan.skipped_total,
-            failed=tuple(ran.failures),
-            rows=sum(r.rows for r in ran.results),
-        )
-        logger.info("backfill: %s", outcome.describe())
-        listener.finished(outcome)
-        if ran.failures:
-            failed = ", ".join(ran.failures[:10])
-            raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")
-        return {
-            "windows": [r.window for r in ran.results],
-            "results": ran.results,
-            "failures": ran.failures,
-            "skipped": plan.skipped_total,
-        }
+        job = _Job(chosen, start, end, as_of, list(stages), force, notify, concurrency)
+        return _run(config, job)
 
     return backfill
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One backfill run's choices, as the form gave them."""
+
+    chosen: list[Monitor]
+    start: datetime
+    end: datetime
+    as_of: datetime
+    stages: list[Stage]
+    force: bool
+    notify: bool
+    concurrency: int
+
+
+def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
+    """Plan the windows still to do, run them side by side with a progress artifact the UI
+    shows, publish the run's artifacts; a failed window fails the flow run (after the others
+    ran and their results were stored)."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    listener = announce()  # `lookout backfill` follows the run in this process
+    with flow_context(config) as ctx:
+        plan = plan_backfill(ctx.store, job.chosen, job.start, job.end, job.as_of, job.force)
+        jobs = plan.jobs
+        listener.planned(plan)
+        progress_id = create_progress_artifact(
+            0.0, description=f"backfill: 0 of {len(jobs)} windows"
+        )
+
+        def progress(finished: int, total: int) -> None:
+            listener.progressed(finished, total)
+            update_progress_artifact(
+                progress_id,
+                100.0 * finished / total,
+                description=f"backfill: {finished} of {total} windows",
+            )
+
+        ran = fan_out(
+            ctx,
+            jobs,
+            job.as_of,
+            concurrency=job.concurrency,
+            stages=job.stages,
+            notify=job.notify,
+            on_done=progress,
+        )
+        skipped = _skipped_text(plan.skipped_total)
+        if not jobs:
+            update_progress_artifact(
+                progress_id, 100.0, description=f"backfill: nothing to do{skipped}"
+            )
+        extra = [
+            f"Range {as_utc(job.start):%Y-%m-%d %H:%M}–{as_utc(job.end):%Y-%m-%d %H:%M} UTC, "
+            f"stages {_stage_names(job.stages)}, force {job.force}: "
+            f"{len(jobs)} window(s) to run{skipped}."
+        ]
+        publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, ran.failures, None, extra)
+    outcome = BackfillOutcome(
+        run=len(ran.results),
+        skipped=plan.skipped_total,
+        failed=tuple(ran.failures),
+        rows=sum(r.rows for r in ran.results),
+    )
+    get_run_logger().info("backfill: %s", outcome.describe())
+    listener.finished(outcome)
+    if ran.failures:
+        failed = ", ".join(ran.failures[:10])
+        raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")
+    return {
+        "windows": [r.window for r in ran.results],
+        "results": ran.results,
+        "failures": ran.failures,
+        "skipped": plan.skipped_total,
+    }
 
 
 def _stage_names(stages: Sequence[Stage | str]) -> str:

@@ -7,6 +7,7 @@ the day it was meant to.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,73 +48,90 @@ def nightly(
     target: str | None = None,
 ) -> dict[str, Any]:
     """Summaries of `day` (default: the UTC day before the scheduled start)."""
-    from prefect.artifacts import create_table_artifact
-
     logger = get_run_logger()
     config, chosen = flow_config(profiles_path, monitors_path, target, monitors)
     as_of = scheduled_start()
     the_day = day or (as_of - timedelta(days=1)).date()
-    day_start = datetime.combine(the_day, time(0), tzinfo=UTC)
-    failures: list[str] = []
-    written: list[str] = []
-    judges: dict[str, list[dict[str, Any]]] = {}
-    scorecards: list[str] = []
+    night = _Night(the_day)
     with flow_context(config) as ctx:
         for monitor in chosen:
-            if monitor.drift.enabled:
-                state = day_reports_task(ctx, monitor, the_day, return_state=True)
-                if state.is_completed():
-                    built = state.result()
-                    written += built["written"]
-                    failures += [f"{monitor.name} report {f}" for f in built["failed"]]
-                else:
-                    failures.append(f"{monitor.name} (day reports failed)")
-            card = scorecard_task(ctx, monitor, day_start + timedelta(days=1), return_state=True)
-            if card.is_completed():
-                if card.result():
-                    scorecards.append(card.result())
+            night.summarize(ctx, monitor)
+        extra = night.lines()
+        # finished days' P2 digests, then retention of old reports and the indexes
+        delivery = wrap_up(ctx, "nightly", chosen, as_of, [], night.failures, extra)
+    logger.info(
+        "nightly %s: %d reports, %d messages sent, %d problems",
+        the_day,
+        len(night.written),
+        delivery["sent"],
+        len(night.failures),
+    )
+    if night.failures:
+        raise LookoutError(f"nightly {the_day}: {'; '.join(night.failures[:10])}")
+    return {
+        "day": the_day,
+        "reports": night.written,
+        "scorecards": night.scorecards,
+        "judges": night.judges,
+        "delivery": delivery,
+    }
+
+
+@dataclass
+class _Night:
+    """What the nightly run found for one day, monitor by monitor: a monitor whose reports or
+    scorecard fail adds a failure and the others still run."""
+
+    day: date
+    written: list[str] = field(default_factory=list)
+    scorecards: list[str] = field(default_factory=list)
+    judges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def summarize(self, ctx: Context, monitor: Monitor) -> None:
+        """The monitor's day reports (drift), its scorecard, its evaluators' pass rates."""
+        from prefect.artifacts import create_table_artifact
+
+        day_start = datetime.combine(self.day, time(0), tzinfo=UTC)
+        if monitor.drift.enabled:
+            state = day_reports_task(ctx, monitor, self.day, return_state=True)
+            if state.is_completed():
+                built = state.result()
+                self.written += built["written"]
+                self.failures += [f"{monitor.name} report {f}" for f in built["failed"]]
             else:
-                failures.append(f"{monitor.name} (scorecard failed)")
-            rows = judge_rows(
-                ctx.store.metrics(
-                    monitor.name, cohort="*", since=day_start, until=day_start + timedelta(1)
-                )
+                self.failures.append(f"{monitor.name} (day reports failed)")
+        card = scorecard_task(ctx, monitor, day_start + timedelta(days=1), return_state=True)
+        if not card.is_completed():
+            self.failures.append(f"{monitor.name} (scorecard failed)")
+        elif card.result():
+            self.scorecards.append(card.result())
+        rows = judge_rows(
+            ctx.store.metrics(
+                monitor.name, cohort="*", since=day_start, until=day_start + timedelta(1)
             )
-            if rows:
-                judges[monitor.name] = rows
-                create_table_artifact(
-                    rows,
-                    key=artifact_key(monitor.name, "judges"),
-                    description=f"{monitor.name}: evaluator pass rates per release, {the_day}",
-                )
-        extra = [
-            f"## Day {the_day}",
+        )
+        if rows:
+            self.judges[monitor.name] = rows
+            create_table_artifact(
+                rows,
+                key=artifact_key(monitor.name, "judges"),
+                description=f"{monitor.name}: evaluator pass rates per release, {self.day}",
+            )
+
+    def lines(self) -> list[str]:
+        """The run artifact's section on the day."""
+        out = [
+            f"## Day {self.day}",
             "",
-            f"{len(written)} drift report(s) rebuilt; scorecard(s): "
-            + (", ".join(md(Path(path).name) for path in scorecards) or "none"),
+            f"{len(self.written)} drift report(s) rebuilt; scorecard(s): "
+            + (", ".join(md(Path(path).name) for path in self.scorecards) or "none"),
         ]
-        for name, rows in judges.items():
-            extra += ["", f"### Evaluators of {md(name)}", ""]
-            extra += [
+        for name, rows in self.judges.items():
+            out += ["", f"### Evaluators of {md(name)}", ""]
+            out += [
                 f"- {md(r['release'])} {md(r['evaluator'])}: pass rate {r['pass_rate']:.1%} "
                 f"(n={r['n']:,})"
                 for r in rows
             ]
-        # finished days' P2 digests, then retention of old reports and the indexes
-        delivery = wrap_up(ctx, "nightly", chosen, as_of, [], failures, extra)
-    logger.info(
-        "nightly %s: %d reports, %d messages sent, %d problems",
-        the_day,
-        len(written),
-        delivery["sent"],
-        len(failures),
-    )
-    if failures:
-        raise LookoutError(f"nightly {the_day}: {'; '.join(failures[:10])}")
-    return {
-        "day": the_day,
-        "reports": written,
-        "scorecards": scorecards,
-        "judges": judges,
-        "delivery": delivery,
-    }
+        return out

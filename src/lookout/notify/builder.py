@@ -107,64 +107,12 @@ def _what(alert: AlertState, finding: Finding, flag: bool) -> str:
 def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
     """One alert transition as a neutral message (kind from the event)."""
     kind = _KIND_OF_EVENT.get(event, "open")
-    metric = alert.metric
-    value = format_value(metric, alert.value)
-    cohort = "all traffic" if alert.cohort == "*" else alert.cohort
-    family = FAMILIES.family(metric)
-    flag = family is not None and family.unit == "flag"
     resolved = alert.state == "resolved"
-    finding = ctx.finding
-    where = f"release {alert.release}, {cohort}"
-    head = f"[{alert.severity}] {alert.monitor}: {alert.rule}"
-    since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
-    lasted = _duration(alert.first_window_start, ctx.window.end)
-    if kind == "stale":
-        title = f"[STALE] {head}"
-        summary = (
-            f"no data for {where} since {alert.last_window_start:%Y-%m-%d %H:%M} UTC: "
-            "resolved as stale"
-        )
-        finding = Finding()  # this window says nothing about a release it has no data of
-    elif resolved:
-        title = f"[RESOLVED] {head}"
-        back = (
-            f"{metric} no longer drifted"
-            if flag
-            else f"{metric} back to {value} (alerted at {alert.op} "
-            f"{format_value(metric, alert.threshold)})"
-        )
-        now = f" — {finding.headline}" if finding.headline else ""
-        summary = f"resolved after {lasted} (since {since}): {back} for {where}{now}"
-    elif kind == "severity_change":
-        previous = ctx.previous_severity or "?"
-        moved = "escalated" if alert.severity < previous else "de-escalated"
-        title = f"{head} {moved} from {previous}"
-        what = _what(alert, finding, flag)
-        summary = f"{moved} from {previous} to {alert.severity}: {what} for {where}"
-    elif kind == "reminder":
-        title = f"[REMINDER] {head}"
-        summary = (
-            f"still firing since {since} ({lasted}): {_what(alert, finding, flag)} for {where}"
-        )
-    else:
-        title = head
-        again = "again: " if kind == "reopen" else ""
-        if ctx.late:
-            again = f"firing since {since} ({lasted}): "
-        summary = f"{again}{_what(alert, finding, flag)} for {where}"
-    facts = [
-        Fact("Value", _value_fact(alert, resolved, flag)),
-        Fact("Metric", f"{metric} ({FAMILIES.describe(metric)})"),
-        Fact("Release", alert.release),
-        Fact("Cohort", cohort),
-        Fact("Window", f"{ctx.window.start:%Y-%m-%d %H:%M}–{ctx.window.end:%H:%M} UTC"),
-        Fact("Since", f"{since} ({lasted})"),
-        Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
-    ]
-    if alert.reference is not None:
-        reference = format_value(metric, alert.reference)
-        facts.append(Fact("Reference", f"{reference} ({alert.reference_label})"))
-    facts += finding.facts
+    family = FAMILIES.family(alert.metric)
+    flag = family is not None and family.unit == "flag"
+    # a stale alert's window says nothing about a release it has no data of
+    finding = Finding() if kind == "stale" else ctx.finding
+    title, summary = _headline(kind, alert, ctx, finding, flag)
     links = []
     runbook = _runbook(alert, ctx.owner)
     if runbook:
@@ -180,7 +128,7 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
         summary=summary,
         owner=alert.owner,
         mentions=mentions_of(ctx.owner),
-        facts=tuple(facts),
+        facts=tuple(_facts(alert, ctx, finding, resolved, flag)),
         # what still fails is worth a table while the alert fires, not once it resolved
         tables=() if resolved or kind == "stale" else finding.tables,
         links=tuple(links),
@@ -189,6 +137,72 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
         ),
         channel=ctx.channel,
     )
+
+
+def _cohort_words(alert: AlertState) -> str:
+    return "all traffic" if alert.cohort == "*" else alert.cohort
+
+
+def _headline(
+    kind: str, alert: AlertState, ctx: AlertContext, finding: Finding, flag: bool
+) -> tuple[str, str]:
+    """The title and the one-line summary: what happened to the alert, in its kind's words."""
+    metric = alert.metric
+    where = f"release {alert.release}, {_cohort_words(alert)}"
+    head = f"[{alert.severity}] {alert.monitor}: {alert.rule}"
+    since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
+    lasted = _duration(alert.first_window_start, ctx.window.end)
+    if kind == "stale":
+        return f"[STALE] {head}", (
+            f"no data for {where} since {alert.last_window_start:%Y-%m-%d %H:%M} UTC: "
+            "resolved as stale"
+        )
+    if alert.state == "resolved":
+        back = (
+            f"{metric} no longer drifted"
+            if flag
+            else f"{metric} back to {format_value(metric, alert.value)} (alerted at {alert.op} "
+            f"{format_value(metric, alert.threshold)})"
+        )
+        now = f" — {finding.headline}" if finding.headline else ""
+        return f"[RESOLVED] {head}", (
+            f"resolved after {lasted} (since {since}): {back} for {where}{now}"
+        )
+    what = _what(alert, finding, flag)
+    if kind == "severity_change":
+        previous = ctx.previous_severity or "?"
+        moved = "escalated" if alert.severity < previous else "de-escalated"
+        return f"{head} {moved} from {previous}", (
+            f"{moved} from {previous} to {alert.severity}: {what} for {where}"
+        )
+    if kind == "reminder":
+        return f"[REMINDER] {head}", f"still firing since {since} ({lasted}): {what} for {where}"
+    again = "again: " if kind == "reopen" else ""
+    if ctx.late:
+        again = f"firing since {since} ({lasted}): "
+    return head, f"{again}{what} for {where}"
+
+
+def _facts(
+    alert: AlertState, ctx: AlertContext, finding: Finding, resolved: bool, flag: bool
+) -> list[Fact]:
+    """The message's field list: the numbers, where, when, how severe, against what."""
+    metric = alert.metric
+    since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
+    lasted = _duration(alert.first_window_start, ctx.window.end)
+    facts = [
+        Fact("Value", _value_fact(alert, resolved, flag)),
+        Fact("Metric", f"{metric} ({FAMILIES.describe(metric)})"),
+        Fact("Release", alert.release),
+        Fact("Cohort", _cohort_words(alert)),
+        Fact("Window", f"{ctx.window.start:%Y-%m-%d %H:%M}–{ctx.window.end:%H:%M} UTC"),
+        Fact("Since", f"{since} ({lasted})"),
+        Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
+    ]
+    if alert.reference is not None:
+        reference = format_value(metric, alert.reference)
+        facts.append(Fact("Reference", f"{reference} ({alert.reference_label})"))
+    return facts + list(finding.facts)
 
 
 def _value_fact(alert: AlertState, resolved: bool, flag: bool) -> str:

@@ -12,7 +12,7 @@ a quiet cohort's incident is far below any fixed threshold but plain against its
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -118,7 +118,8 @@ def rule_plans(
     owner: str,
 ) -> tuple[list[RulePlan], list[str]]:
     """The starter rules that the sample and the traffic support, and notes on the others."""
-    rules: list[RulePlan] = [
+    plan = _Planner(frame, sizing, cohort_shares, owner)
+    plan.rules.append(
         RulePlan(
             "data_quality",
             "validation_failed_expectations",
@@ -129,100 +130,131 @@ def rule_plans(
             ("*",),
             "an expectation of `validation` failed in the window",
         )
-    ]
-    notes: list[str] = []
-    rows = len(frame)
-
-    def add(name: str, metric: str, threshold: float, severity: str, field: str, why: str) -> None:
-        share = float(frame[field].notna().mean()) if rows else 1.0
-        min_n = FAMILIES.min_n(metric)
-        span = sizing.pool(min_n, share)
-        if span is None:
-            per_day = sizing.rows_per_window * share * (timedelta(days=1) / sizing.window)
-            notes.append(
-                f"no {name} rule: {metric} needs {min_n} records and the table has about "
-                f"{per_day:,.0f} a day with {field}"
-            )
-            return
-        split = ["*"] + [
-            c
-            for c, s in cohort_shares.items()
-            if not (metric.startswith("latency") and c != "route")
-            and sizing.pool(min_n, share * s) is not None
-            and sizing.pool(min_n, share * s) <= max(span, DEFAULT_MAX_OVER)  # type: ignore[operator]
-        ]
-        pooled = _pooled_words(sizing, span, min_n, share)
-        rules.append(
-            RulePlan(
-                name,
-                metric,
-                ">",
-                threshold,
-                severity,
-                owner,
-                tuple(split),
-                f"{why}; {pooled}",
-                span if span > DEFAULT_MAX_OVER else None,
-            )
-        )
-
+    )
     if "status" in mapping and ok:
-        known = frame["status"].notna().to_numpy()
-        errors = known & ~as_labels(frame["status"]).isin(ok).to_numpy()
-        observed = _share(errors, known)
-        threshold = _rate_threshold(observed, 0.05)
-        add("error_rate", "error_rate", threshold, "P1", "status", _seen("errors", observed))
-    if "status" in mapping and ok and cohort_shares and rules[-1].metric == "error_rate":
-        # (only where the table feeds an error rate at all: `add` left it out otherwise)
-        rules.append(
-            RulePlan(
-                "error_rate_vs_own_history",
-                "error_rate",
-                ">",
-                2,
-                "P1",
-                owner,
-                tuple(cohort_shares),
-                "3x the cohort's own rate of its last 7 days (every release), with significance: "
-                "an incident in a quiet cohort that the fixed threshold never sees; it starts "
-                "once the store holds a day of history",
-                reference="{kind: history}",
-            )
-        )
+        _error_rules(plan, ok)
     if "latency_ms" in mapping:
-        p95, where = _slowest_p95(frame)
-        if p95 is not None:
-            why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
-            add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
-    if "route" in cohort_shares and any(r.metric == "latency_p95_ms" for r in rules):
-        rules.append(
-            RulePlan(
-                "latency_vs_own_history",
-                "latency_p50_ms",
-                ">",
-                0.4,
-                "P2",
-                owner,
-                ("route",),
-                "the median 40% above the route's own last 7 days: a slow route whose p95 "
-                "stays under the fixed threshold",
-                reference="{kind: history}",
-            )
-        )
+        _latency_rules(plan)
     if "feedback" in mapping and negative:
         known = frame["feedback"].notna().to_numpy()
         lowered = as_labels(frame["feedback"]).str.lower()
         observed = _share(known & lowered.isin(negative).to_numpy(), known)
         threshold = _rate_threshold(observed, 0.1)
         why = _seen("negative feedback", observed)
-        add("negative_feedback", "negative_feedback_rate", threshold, "P2", "feedback", why)
+        plan.add("negative_feedback", "negative_feedback_rate", threshold, "P2", "feedback", why)
     if "is_fallback" in mapping:
         known = frame["is_fallback"].notna().to_numpy()
         flags = frame["is_fallback"].fillna(False).astype(bool).to_numpy()
         observed = _share(flags & known, known)
         threshold = _rate_threshold(observed, 0.1)
-        add("fallback_rate", "fallback_rate", threshold, "P2", "is_fallback", _seen("", observed))
-    return rules, notes
+        why = _seen("", observed)
+        plan.add("fallback_rate", "fallback_rate", threshold, "P2", "is_fallback", why)
+    return plan.rules, plan.notes
+
+
+@dataclass
+class _Planner:
+    """The rules proposed so far, and a note for each the traffic cannot feed."""
+
+    frame: pd.DataFrame
+    sizing: Sizing
+    cohort_shares: dict[str, float]
+    owner: str
+    rules: list[RulePlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(
+        self, name: str, metric: str, threshold: float, severity: str, column: str, why: str
+    ) -> bool:
+        """Propose a fixed-threshold rule, split by the cohorts whose traffic reaches its
+        min_n within the pool the release needs; a note instead when the table is too quiet
+        for it. True when proposed."""
+        sizing, rows = self.sizing, len(self.frame)
+        share = float(self.frame[column].notna().mean()) if rows else 1.0
+        min_n = FAMILIES.min_n(metric)
+        span = sizing.pool(min_n, share)
+        if span is None:
+            per_day = sizing.rows_per_window * share * (timedelta(days=1) / sizing.window)
+            self.notes.append(
+                f"no {name} rule: {metric} needs {min_n} records and the table has about "
+                f"{per_day:,.0f} a day with {column}"
+            )
+            return False
+        split = ["*"] + [
+            c
+            for c, s in self.cohort_shares.items()
+            if not (metric.startswith("latency") and c != "route")
+            and (cohort_span := sizing.pool(min_n, share * s)) is not None
+            and cohort_span <= max(span, DEFAULT_MAX_OVER)
+        ]
+        pooled = _pooled_words(sizing, span, min_n, share)
+        self.rules.append(
+            RulePlan(
+                name,
+                metric,
+                ">",
+                threshold,
+                severity,
+                self.owner,
+                tuple(split),
+                f"{why}; {pooled}",
+                span if span > DEFAULT_MAX_OVER else None,
+            )
+        )
+        return True
+
+
+def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
+    """A fixed error-rate rule from the sample's rate and, where it is fed and there are
+    cohorts, the cohorts' own-history rule: an incident in a quiet cohort that the fixed
+    threshold never sees."""
+    statuses = plan.frame["status"]
+    known = statuses.notna().to_numpy()
+    errors = known & ~as_labels(statuses).isin(ok).to_numpy()
+    observed = _share(errors, known)
+    threshold = _rate_threshold(observed, 0.05)
+    why = _seen("errors", observed)
+    if plan.add("error_rate", "error_rate", threshold, "P1", "status", why) and plan.cohort_shares:
+        plan.rules.append(
+            RulePlan(
+                "error_rate_vs_own_history",
+                "error_rate",
+                ">",
+                2,
+                "P1",
+                plan.owner,
+                tuple(plan.cohort_shares),
+                "3x the cohort's own rate of its last 7 days (every release), with significance: "
+                "an incident in a quiet cohort that the fixed threshold never sees; it starts "
+                "once the store holds a day of history",
+                reference="{kind: history}",
+            )
+        )
+
+
+def _latency_rules(plan: _Planner) -> None:
+    """A fixed p95 rule at twice the slowest route's p95 and, where it is fed, the routes'
+    own-history median rule: a slow route whose p95 stays under the fixed threshold."""
+    p95, where = _slowest_p95(plan.frame)
+    if p95 is None:
+        return
+    why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
+    added = plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
+    if added and "route" in plan.cohort_shares:
+        plan.rules.append(
+            RulePlan(
+                "latency_vs_own_history",
+                "latency_p50_ms",
+                ">",
+                0.4,
+                "P2",
+                plan.owner,
+                ("route",),
+                "the median 40% above the route's own last 7 days: a slow route whose p95 "
+                "stays under the fixed threshold",
+                reference="{kind: history}",
+            )
+        )
 
 
 def _seen(what: str, observed: float) -> str:

@@ -27,7 +27,7 @@ import dataclasses
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from lookout.checks.evaluators.offline import OfflineEvaluator, mask_digits
@@ -120,13 +120,63 @@ def groundedness(
     context_terms = content_terms(context_words)
     context_set = set(context_terms)
     question_set = set(content_terms(question_words))
+    terms = _answer_terms(output, context_terms, window)
+    answer_terms = terms.terms
+    supported = sum(t in context_set for t in answer_terms)
+    from_question = sum(t not in context_set and t in question_set for t in answer_terms)
+    novel = tuple(
+        dict.fromkeys(
+            terms.surface[t] for t in answer_terms if t not in context_set and t not in question_set
+        )
+    )
+    bad_numbers = _unsupported_numbers(output, context, question, context_words, question_words)
+    context_folded = [fold(w) for w in context_words]
+    question_folded = [fold(w) for w in question_words]
+    bad_entities, unmatched = _unsupported_names(output, context_folded, question_folded)
+    bad_negation = bool(answer_terms) and _negates_unlike(output, context_folded)
+    if not answer_terms:
+        base = 1.0
+    else:
+        term_support = (supported + question_credit * from_question) / len(answer_terms)
+        local_support = terms.pairs_supported / terms.pairs if terms.pairs else term_support
+        base = (term_support + local_support) / 2
+    penalty = (
+        NUMBER_PENALTY * len(bad_numbers)
+        + ENTITY_PENALTY * len(bad_entities)
+        + SPAN_PENALTY * len(unmatched)
+        + NEGATION_PENALTY * bad_negation
+    )
+    return GroundednessResult(
+        score=base * math.exp(-penalty),
+        terms=len(answer_terms),
+        supported=supported,
+        from_question=from_question,
+        pairs=terms.pairs,
+        pairs_supported=terms.pairs_supported,
+        unsupported_numbers=bad_numbers,
+        unsupported_entities=bad_entities,
+        unmatched_names=unmatched,
+        unsupported_negation=bad_negation,
+        novel_words=novel,
+    )
+
+
+@dataclasses.dataclass
+class _AnswerTerms:
+    terms: list[str] = dataclasses.field(default_factory=list)
+    surface: dict[str, str] = dataclasses.field(default_factory=dict)  # term -> word as written
+    pairs: int = 0  # neighbouring terms in one sentence of the answer
+    pairs_supported: int = 0  # of which near each other in the context too
+
+
+def _answer_terms(output: str, context_terms: list[str], window: int) -> _AnswerTerms:
+    """The answer's content terms (polarity words aside) and how many neighbouring pairs of
+    them sit within `window` terms of each other in the context: words copied from the
+    context but recombined into a new claim lose local support."""
     positions: dict[str, list[int]] = {}
     for index, term in enumerate(context_terms):
         positions.setdefault(term, []).append(index)
-
-    surface: dict[str, str] = {}
-    answer_terms: list[str] = []
-    pairs = pairs_supported = 0
+    found = _AnswerTerms()
     for sentence in sentences(output) or [output]:
         terms = []
         for word in words(sentence):
@@ -134,38 +184,45 @@ def groundedness(
                 if term in POLAR:
                     continue
                 terms.append(term)
-                surface.setdefault(term, word)
-        answer_terms.extend(terms)
+                found.surface.setdefault(term, word)
+        found.terms.extend(terms)
         for a, b in itertools.pairwise(terms):
-            pairs += 1
-            pairs_supported += _near(positions, a, b, window)
+            found.pairs += 1
+            found.pairs_supported += _near(positions, a, b, window)
+    return found
 
-    supported = sum(t in context_set for t in answer_terms)
-    from_question = sum(t not in context_set and t in question_set for t in answer_terms)
-    novel = tuple(
-        dict.fromkeys(
-            surface[t] for t in answer_terms if t not in context_set and t not in question_set
-        )
-    )
 
+def _unsupported_numbers(
+    output: str,
+    context: str,
+    question: str,
+    context_words: list[str],
+    question_words: list[str],
+) -> tuple[str, ...]:
+    """Numbers in the answer that neither the context nor the question holds. A long digit
+    run (a phone or account number) is checked whole and reported by its length only: a
+    reason must not carry it, split into groups or not."""
     known_numbers = numbers(context, tokens=context_words) | numbers(
         question, tokens=question_words
     )
-    # A long digit run (a phone or account number) is checked whole and reported by its
-    # length only: a reason must not carry it, split into groups or not.
     known_runs = {re.sub(r"\D", "", m.group()) for m in LONG_DIGIT_RUN.finditer(context)}
     long_runs = [m.group() for m in LONG_DIGIT_RUN.finditer(output)]
     short_text = LONG_DIGIT_RUN.sub(" ", output)
-    bad_numbers = tuple(sorted(n for n in numbers(short_text) if n not in known_numbers))
-    bad_numbers += tuple(
+    bad = tuple(sorted(n for n in numbers(short_text) if n not in known_numbers))
+    return bad + tuple(
         f"<{len(digits)} digits>"
         for digits in (re.sub(r"\D", "", run) for run in long_runs)
         if digits not in known_runs and digits not in known_numbers
     )
 
-    context_folded = [fold(w) for w in context_words]
-    question_folded = [fold(w) for w in question_words]
-    known_words = set(context_folded) | set(question_folded)  # names may come from either
+
+def _unsupported_names(
+    output: str, context_folded: list[str], question_folded: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Capitalised words of the answer's names found in neither the context nor the question
+    (names may come from either), and multi-word names whose words are all known but never
+    appear together (an invented product built from real words)."""
+    known_words = set(context_folded) | set(question_folded)
     known_stems = {stem(w) for w in known_words}
     names = entities(output)
     bad_entities = tuple(
@@ -189,38 +246,18 @@ def groundedness(
             and f" {' '.join(_fold_all(name))} " not in haystack
         )
     )
-    answer_words = set(_fold_all(output))
-    negated = bool(answer_words & NEGATIONS or any(w.endswith("n't") for w in answer_words))
-    context_negated = bool(
-        set(context_folded) & NEGATIONS or any(w.endswith("n't") for w in context_folded)
-    )
-    bad_negation = bool(answer_terms) and negated and not context_negated
+    return bad_entities, unmatched
 
-    if not answer_terms:
-        base = 1.0
-    else:
-        term_support = (supported + question_credit * from_question) / len(answer_terms)
-        local_support = pairs_supported / pairs if pairs else term_support
-        base = (term_support + local_support) / 2
-    penalty = (
-        NUMBER_PENALTY * len(bad_numbers)
-        + ENTITY_PENALTY * len(bad_entities)
-        + SPAN_PENALTY * len(unmatched)
-        + NEGATION_PENALTY * bad_negation
-    )
-    return GroundednessResult(
-        score=base * math.exp(-penalty),
-        terms=len(answer_terms),
-        supported=supported,
-        from_question=from_question,
-        pairs=pairs,
-        pairs_supported=pairs_supported,
-        unsupported_numbers=bad_numbers,
-        unsupported_entities=bad_entities,
-        unmatched_names=unmatched,
-        unsupported_negation=bad_negation,
-        novel_words=novel,
-    )
+
+def _negated(folded: Iterable[str]) -> bool:
+    folded = set(folded)
+    return bool(folded & NEGATIONS or any(w.endswith("n't") for w in folded))
+
+
+def _negates_unlike(output: str, context_folded: list[str]) -> bool:
+    """The answer negates where the context never does: "is not included" from a context
+    that says it is."""
+    return _negated(_fold_all(output)) and not _negated(context_folded)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,35 +131,46 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return clean.to_dict("records")
 
 
-def _judge(
-    store: ResultsStore,
-    monitor: Monitor,
-    window: Window,
-    configured: ConfiguredEvaluator,
-    records: list[dict[str, Any]],
-    releases: dict[str, str],
-    budget: Budget,
-    outcome: EvalOutcome,
-    now: datetime,
-) -> list[Judgment]:
-    evaluator = configured.evaluator
-    ids = [str(r["record_id"]) for r in records]
-    cached = store.cached_judgments(monitor.name, evaluator.name, evaluator.version, ids)
-    todo = [r for r, record_id in zip(records, ids, strict=True) if record_id not in cached]
-    started = time.perf_counter()
-    fresh = evaluator.evaluate(todo, budget) if todo else []
-    outcome.seconds[evaluator.name] = time.perf_counter() - started
-    keep = [
-        j for j in fresh if j.status == "judged" or (j.status == "skipped" and _deterministic(j))
-    ]
-    store.save_judgments(monitor.name, window.start, releases, keep, now)
-    outcome.cached += len(cached)
-    outcome.judged += len(fresh)
-    outcome.errors += sum(j.status == "error" for j in fresh)
-    outcome.skipped += sum(j.status == "skipped" for j in fresh)
-    outcome.cost_usd += sum(j.cost_usd for j in fresh)
-    by_id = {**cached, **{j.record_id: j for j in fresh}}
-    return [by_id[i] for i in ids]
+@dataclass
+class _Judging:
+    """Judges records with one evaluator, reusing the store's judgments and saving new ones
+    at once (they may have cost money); the run's counts add up in `outcome`."""
+
+    store: ResultsStore
+    monitor: Monitor
+    window: Window
+    budget: Budget
+    outcome: EvalOutcome
+    now: datetime
+
+    def __call__(
+        self,
+        configured: ConfiguredEvaluator,
+        records: list[dict[str, Any]],
+        releases: dict[str, str],
+    ) -> list[Judgment]:
+        evaluator, outcome = configured.evaluator, self.outcome
+        ids = [str(r["record_id"]) for r in records]
+        cached = self.store.cached_judgments(
+            self.monitor.name, evaluator.name, evaluator.version, ids
+        )
+        todo = [r for r, record_id in zip(records, ids, strict=True) if record_id not in cached]
+        started = time.perf_counter()
+        fresh = evaluator.evaluate(todo, self.budget) if todo else []
+        outcome.seconds[evaluator.name] = time.perf_counter() - started
+        keep = [
+            j
+            for j in fresh
+            if j.status == "judged" or (j.status == "skipped" and _deterministic(j))
+        ]
+        self.store.save_judgments(self.monitor.name, self.window.start, releases, keep, self.now)
+        outcome.cached += len(cached)
+        outcome.judged += len(fresh)
+        outcome.errors += sum(j.status == "error" for j in fresh)
+        outcome.skipped += sum(j.status == "skipped" for j in fresh)
+        outcome.cost_usd += sum(j.cost_usd for j in fresh)
+        by_id = {**cached, **{j.record_id: j for j in fresh}}
+        return [by_id[i] for i in ids]
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -189,55 +200,93 @@ def run_evaluators(
     outcome = EvalOutcome()
     if not evaluators:
         return outcome
-    config = monitor.evaluators
     source = monitor.source
     fields = _fields(monitor, evaluators)
     everything = [c for c in evaluators if c.spec.sample == "all"]
     sampled = [c for c in evaluators if c.spec.sample == "sampled"]
     base = [f for f in fields if f in _BASE_FIELDS or f in source.release]
     frame = _read(warehouse, monitor, window, fields if everything else base)
-    if exclude and len(frame):
-        frame = frame[~frame["record_id"].astype(str).isin(set(exclude))]
-    # Judgments are kept per record id: a record without an id cannot be judged (validation
-    # quarantines it), and a duplicated id is judged once (validation reports the duplicate).
-    frame = frame[frame["record_id"].notna()]
-    frame = frame[~frame["record_id"].astype(str).duplicated(keep="first")]
+    frame = _gradable(frame, exclude, source.cohorts, cap)
     if frame.empty:
         return outcome
-    frame = _capped_cohorts(frame.reset_index(drop=True), source.cohorts, cap)
-    frame = _compact(frame)
-    frame["record_id"] = frame["record_id"].astype(str)
     release = pd.Series(
         release_labels(frame, source.release).to_numpy(), index=frame["record_id"].to_numpy()
     )
-    # labels per record are made only for the records graded, not for every row of the window
-    at = pd.Index(frame["record_id"])
-
-    results: list[tuple[Judgment, str]] = []  # (judgment, record id)
-    failed: set[str] = set()
+    judge = _Judging(store, monitor, window, budget, outcome, now)
+    results: list[Judgment] = []
     if everything:
-        all_records = _records(frame)
         releases = release.to_dict()
+        all_records = _records(frame)
         for configured in everything:
-            for judgment in _judge(
-                store, monitor, window, configured, all_records, releases, budget, outcome, now
-            ):
-                results.append((judgment, judgment.record_id))
-                if judgment.label == "fail":
-                    failed.add(judgment.record_id)
+            results += judge(configured, all_records, releases)
+    failed = {j.record_id for j in results if j.label == "fail"}
+    negative = _typed(warehouse, monitor, "feedback", source.negative_feedback)
+    selection = _sample(warehouse, monitor, window, frame, failed, negative)
+    outcome.selected = len(selection)
+    outcome.flagged = sum(1 for r in selection.record_ids if selection.reasons[r])
+    if sampled and len(selection):
+        releases = release.loc[list(selection.record_ids)].to_dict()
+        if everything:
+            chosen = frame.iloc[pd.Index(frame["record_id"]).get_indexer(selection.record_ids)]
+        else:
+            chosen = _read(warehouse, monitor, window, fields, selection.record_ids)
+            chosen["record_id"] = chosen["record_id"].astype(str)
+        chosen_records = _records(chosen)
+        for configured in sampled:
+            results += judge(configured, chosen_records, releases)
+    outcome.budget_exhausted = budget.exhausted
+    sampled_names = {c.evaluator.name for c in sampled}
+    graded = _graded(frame, release, results, source.cohorts, negative, sampled_names, selection)
+    outcome.metrics = judgment_metrics(graded) + calibration_metrics(graded)
+    outcome.summaries = judgment_summaries(graded)
+    outcome.examples = failing_examples(graded)
+    return outcome
 
-    sampling = config.sampling
-    # statuses and feedback typed for their columns, as the ops metrics compare them
-    columns = warehouse.table_columns(source)
-    ok_statuses = typed_values(source, columns, "status", source.ok_statuses)
-    negative = typed_values(source, columns, "feedback", source.negative_feedback)
-    strata = [*source.release, *(_cohort_column(frame, c) for c in source.cohorts)]
-    selection: Selection = select_records(
+
+def _gradable(
+    frame: pd.DataFrame, exclude: Collection[str], cohorts: Sequence[str], cap: CohortCap | None
+) -> pd.DataFrame:
+    """The records that can be judged, compact, with capped cohort labels and string ids.
+
+    Judgments are kept per record id: a record without an id cannot be judged (validation
+    quarantines it), a duplicated id is judged once (validation reports the duplicate), and a
+    quarantined record is left out."""
+    if exclude and len(frame):
+        frame = frame[~frame["record_id"].astype(str).isin(set(exclude))]
+    frame = frame[frame["record_id"].notna()]
+    frame = frame[~frame["record_id"].astype(str).duplicated(keep="first")]
+    if frame.empty:
+        return frame
+    frame = _compact(_capped_cohorts(frame.reset_index(drop=True), cohorts, cap))
+    frame["record_id"] = frame["record_id"].astype(str)
+    return frame
+
+
+def _typed(
+    warehouse: Warehouse, monitor: Monitor, field_name: str, values: Sequence[Any]
+) -> list[Any]:
+    """Configured statuses or feedback values typed as their column, as ops metrics compare."""
+    source = monitor.source
+    return typed_values(source, warehouse.table_columns(source), field_name, values)
+
+
+def _sample(
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    frame: pd.DataFrame,
+    failed: set[str],
+    negative: Sequence[Any],
+) -> Selection:
+    """The failure-biased sample the `sampled` evaluators grade, stratified by release and
+    cohort; logs when `sampling.max_records` thinned it."""
+    source, sampling = monitor.source, monitor.evaluators.sampling
+    selection = select_records(
         frame,
         share=sampling.share,
-        strata=strata,
+        strata=[*source.release, *(_cohort_column(frame, c) for c in source.cohorts)],
         salt=sampling.salt,
-        ok_statuses=ok_statuses,
+        ok_statuses=_typed(warehouse, monitor, "status", source.ok_statuses),
         negative_feedback=negative if sampling.negative_feedback else (),
         latency_quantile=sampling.latency_quantile,
         failed_ids=failed if sampling.offline_failures else (),
@@ -252,50 +301,42 @@ def run_evaluators(
             len(selection),
             selection.uncapped,
         )
-    outcome.selected = len(selection)
-    outcome.flagged = sum(1 for r in selection.record_ids if selection.reasons[r])
-    if sampled and len(selection):
-        releases = release.loc[list(selection.record_ids)].to_dict()
-        if everything:
-            chosen = frame.iloc[at.get_indexer(list(selection.record_ids))]
-        else:
-            chosen = _read(warehouse, monitor, window, fields, selection.record_ids)
-            chosen["record_id"] = chosen["record_id"].astype(str)
-        chosen_records = _records(chosen)
-        for configured in sampled:
-            for judgment in _judge(
-                store, monitor, window, configured, chosen_records, releases, budget, outcome, now
-            ):
-                results.append((judgment, judgment.record_id))
-    outcome.budget_exhausted = budget.exhausted
+    return selection
 
-    graded_ids = list(dict.fromkeys(record_id for _, record_id in results))
-    rows = frame.iloc[at.get_indexer(graded_ids)].reset_index(drop=True)
+
+def _graded(
+    frame: pd.DataFrame,
+    release: pd.Series,
+    results: Sequence[Judgment],
+    cohorts: Sequence[str],
+    negative: Sequence[Any],
+    sampled_names: set[str],
+    selection: Selection,
+) -> list[Graded]:
+    """Each judgment with its record's release, cohort labels and human label; labels are
+    made only for the records graded, not for every row of the window."""
+    graded_ids = list(dict.fromkeys(j.record_id for j in results))
+    rows = frame.iloc[pd.Index(frame["record_id"]).get_indexer(graded_ids)].reset_index(drop=True)
     row_of = {r: i for i, r in enumerate(graded_ids)}
     graded_release = release.loc[graded_ids].tolist()
-    cohort_labels = {
-        c: (c + "=" + as_labels(rows[_cohort_column(rows, c)])).tolist()
-        for c in source.cohorts
-        if c in rows
-    }
+    cohort_labels = [
+        (c + "=" + as_labels(rows[_cohort_column(rows, c)])).tolist() for c in cohorts if c in rows
+    ]
     humans = [
         human_label(f, e, negative)
         for f, e in zip(_column(rows, "feedback"), _column(rows, "expected"), strict=True)
     ]
     graded = []
-    sampled_names = {c.evaluator.name for c in sampled}
-    for judgment, record_id in results:
-        i = row_of[record_id]
+    for judgment in results:
+        i = row_of[judgment.record_id]
         graded.append(
             Graded(
                 judgment=judgment,
                 release=graded_release[i],
-                cohorts=tuple(labels[i] for labels in cohort_labels.values()),
-                random=judgment.evaluator not in sampled_names or record_id in selection.random,
+                cohorts=tuple(labels[i] for labels in cohort_labels),
+                random=judgment.evaluator not in sampled_names
+                or judgment.record_id in selection.random,
                 human=humans[i],
             )
         )
-    outcome.metrics = judgment_metrics(graded) + calibration_metrics(graded)
-    outcome.summaries = judgment_summaries(graded)
-    outcome.examples = failing_examples(graded)
-    return outcome
+    return graded
