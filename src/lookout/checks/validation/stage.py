@@ -15,8 +15,8 @@ here).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -29,7 +29,7 @@ from lookout.checks.validation.quarantine import (
     unplaceable_records,
 )
 from lookout.checks.validation.result import ValidationResult
-from lookout.checks.validation.runner import ExpectationOutcome, GxRunner
+from lookout.checks.validation.runner import BatchResult, ExpectationOutcome, GxRunner
 from lookout.config.models import Monitor
 from lookout.model.aggregates import ALL_COHORTS, release_labels
 from lookout.model.record import NOT_A_NUMBER, not_a_number_reason
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("lookout.pipeline")
+
+NotANumbers = list[tuple[str | None, str, tuple[str, ...]]]
 
 
 def _typed(
@@ -84,6 +86,27 @@ def _use_sql(monitor: Monitor, warehouse: Warehouse, pushdown: bool | None) -> b
     return wanted
 
 
+@dataclass
+class _Findings:
+    """What the window's batches found, gathered release by release into one result."""
+
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
+    quarantined_release: dict[str, str] = field(default_factory=dict)
+    rows_by_release: dict[str, int] = field(default_factory=dict)
+
+    def collect(self, result: BatchResult, release: str) -> None:
+        """Keep a batch's outcomes and hold the records its critical checks failed."""
+        self.outcomes.extend(result.outcomes)
+        for record_id, names in result.quarantined.items():
+            self.hold(record_id, release, names)
+
+    def hold(self, record_id: str, release: str, reasons: Iterable[str]) -> None:
+        """Quarantine a record of `release` for `reasons`, added to those it has already."""
+        self.quarantined.setdefault(record_id, []).extend(reasons)
+        self.quarantined_release[record_id] = release
+
+
 def run_validation(
     warehouse: Warehouse,
     monitor: Monitor,
@@ -99,32 +122,12 @@ def run_validation(
     planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
     columns = validation_columns(monitor, planned)
     use_sql = _use_sql(monitor, warehouse, pushdown) and connection_string is not None
-    outcomes: list[ExpectationOutcome] = []
-    quarantined: dict[str, list[str]] = {}
-    quarantined_release: dict[str, str] = {}
-    rows_by_release: dict[str, int] = {}
-
-    def collect(result: Any, release: str) -> None:
-        outcomes.extend(result.outcomes)
-        for record_id, names in result.quarantined.items():
-            quarantined.setdefault(record_id, []).extend(names)
-            quarantined_release[record_id] = release
-
-    # Schema checks look at the table itself, once per window, not at a release's rows.
+    findings = _Findings()
     schema_checks = [p for p in planned if p.kind == "columns_present"]
     planned = [p for p in planned if p.kind != "columns_present"]
     if schema_checks:
-        if use_sql:
-            batch = runner.sql_batch(connection_string, warehouse.schema_sql(monitor))  # type: ignore[arg-type]
-            path = "sql"
-        else:
-            batch = runner.frame_batch(
-                pd.DataFrame(columns=list(warehouse.table_columns(monitor.source)))
-            )
-            path = "pandas"
-        pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
-        collect(runner.validate(batch, pairs, release=ALL_COHORTS, path=path, rows=0), ALL_COHORTS)
-
+        url = connection_string if use_sql else None
+        _check_schema(runner, warehouse, monitor, window, schema_checks, url, findings)
     found = not_a_number_records(warehouse, monitor, window)
     releases = warehouse.release_values(monitor, window) if use_sql else []
     # An empty window has no release to batch by in SQL: its (empty) DataFrame is validated
@@ -132,44 +135,129 @@ def run_validation(
     use_sql = use_sql and bool(releases)
     frame_only = planned
     if use_sql:
-        not_in_sql = warehouse.capabilities.not_in_sql or frozenset()
-        # a numeric field in a column that is not numeric, or that holds something that is not
-        # a number in this window (SQLite keeps text in any column), cannot be compared as a
-        # number in SQL: its expectations run on the parsed DataFrame
-        loose = warehouse.loose_numeric_fields(monitor.source) | {
-            name for _, _, fields in found for name in fields
-        }
-        in_sql = [p for p in planned if p.kind not in not_in_sql and p.column not in loose]
-        frame_only = [p for p in planned if p not in in_sql]
-        naive = warehouse.naive_times(monitor.source)
-        for release, values, rows in releases:
-            rows_by_release[release] = rows
-            query = warehouse.validation_sql(monitor, window, columns, values)
-            batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
-            pairs = [(p, p.build(window, naive_times=naive)) for p in in_sql]
-            result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
-            collect(result, release)
+        in_sql, frame_only = _split_for_sql(warehouse, monitor, planned, found)
+        _validate_in_sql(
+            runner,
+            connection_string,
+            warehouse,
+            monitor,
+            window,
+            in_sql,
+            columns,
+            releases,
+            findings,
+        )
     if frame_only:
         needed = validation_columns(monitor, frame_only) if use_sql else columns
-        frame = warehouse.read_window(monitor, window, needed, cohorts=False)
-        labels = release_labels(frame, monitor.source.release)
-        parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]
-        for release, part in parts:
-            release = str(release)
-            rows_by_release.setdefault(release, len(part))
-            pairs = [(p, p.build(window, naive_times=False)) for p in frame_only]
-            batch = runner.frame_batch(part.reset_index(drop=True))
-            result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
-            collect(result, release)
+        _validate_frames(runner, warehouse, monitor, window, frame_only, needed, findings)
+    path = "sql" if use_sql else "pandas"
+    _quarantine_unplaceable(warehouse, monitor, window, findings)
+    findings.outcomes.extend(not_a_number_outcomes(found, findings.rows_by_release, path))
+    _quarantine_not_a_number(found, findings)
+    return _result(findings, monitor, [*planned, *schema_checks], path)
+
+
+def _check_schema(
+    runner: GxRunner,
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    schema_checks: list[PlannedExpectation],
+    connection_string: str | None,
+    findings: _Findings,
+) -> None:
+    """Schema checks look at the table itself, once per window, not at a release's rows."""
+    if connection_string is not None:
+        batch = runner.sql_batch(connection_string, warehouse.schema_sql(monitor))
+        path = "sql"
+    else:
+        batch = runner.frame_batch(
+            pd.DataFrame(columns=list(warehouse.table_columns(monitor.source)))
+        )
+        path = "pandas"
+    pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
+    result = runner.validate(batch, pairs, release=ALL_COHORTS, path=path, rows=0)
+    findings.collect(result, ALL_COHORTS)
+
+
+def _split_for_sql(
+    warehouse: Warehouse, monitor: Monitor, planned: list[PlannedExpectation], found: NotANumbers
+) -> tuple[list[PlannedExpectation], list[PlannedExpectation]]:
+    """(in SQL, on the DataFrame): what the warehouse cannot evaluate runs on parsed values."""
+    not_in_sql = warehouse.capabilities.not_in_sql or frozenset()
+    # a numeric field in a column that is not numeric, or that holds something that is not
+    # a number in this window (SQLite keeps text in any column), cannot be compared as a
+    # number in SQL: its expectations run on the parsed DataFrame
+    loose = warehouse.loose_numeric_fields(monitor.source) | {
+        name for _, _, fields in found for name in fields
+    }
+    in_sql = [p for p in planned if p.kind not in not_in_sql and p.column not in loose]
+    return in_sql, [p for p in planned if p not in in_sql]
+
+
+def _validate_in_sql(
+    runner: GxRunner,
+    connection_string: str | None,
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    in_sql: list[PlannedExpectation],
+    columns: list[str],
+    releases: list[tuple[str, tuple[Any, ...], int]],
+    findings: _Findings,
+) -> None:
+    """Each release's batch as a query the warehouse evaluates, so its rows stay there."""
+    naive = warehouse.naive_times(monitor.source)
+    for release, values, rows in releases:
+        findings.rows_by_release[release] = rows
+        query = warehouse.validation_sql(monitor, window, columns, values)
+        batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
+        pairs = [(p, p.build(window, naive_times=naive)) for p in in_sql]
+        result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
+        findings.collect(result, release)
+
+
+def _validate_frames(
+    runner: GxRunner,
+    warehouse: Warehouse,
+    monitor: Monitor,
+    window: Window,
+    frame_only: list[PlannedExpectation],
+    columns: list[str],
+    findings: _Findings,
+) -> None:
+    """Each release's rows as a DataFrame, for what SQL cannot evaluate or without pushdown."""
+    frame = warehouse.read_window(monitor, window, columns, cohorts=False)
+    labels = release_labels(frame, monitor.source.release)
+    parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]
+    for release, part in parts:
+        release = str(release)
+        findings.rows_by_release.setdefault(release, len(part))
+        pairs = [(p, p.build(window, naive_times=False)) for p in frame_only]
+        batch = runner.frame_batch(part.reset_index(drop=True))
+        result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
+        findings.collect(result, release)
+
+
+def _quarantine_unplaceable(
+    warehouse: Warehouse, monitor: Monitor, window: Window, findings: _Findings
+) -> None:
+    """Records without a usable event time are counted here, the one place that sees them."""
     for record_id, release in unplaceable_records(warehouse, monitor, window):
-        quarantined.setdefault(record_id, []).append(UNPLACEABLE_TS)
-        quarantined_release[record_id] = release
-        rows_by_release[release] = rows_by_release.get(release, 0) + 1
-    outcomes.extend(not_a_number_outcomes(found, rows_by_release, "sql" if use_sql else "pandas"))
+        findings.hold(record_id, release, [UNPLACEABLE_TS])
+        findings.rows_by_release[release] = findings.rows_by_release.get(release, 0) + 1
+
+
+def _quarantine_not_a_number(found: NotANumbers, findings: _Findings) -> None:
+    """Hold each record with a value that is not a number, an id-less one only once."""
     # A record without an id is quarantined once: a critical not-null check on the id that
     # failed has quarantined every id-less record of its release already (under stand-ins we
     # cannot tell apart); elsewhere it gets a stand-in of its own.
-    covered = {quarantined_release[k] for k in quarantined if k.startswith("(null record_id #")}
+    covered = {
+        findings.quarantined_release[k]
+        for k in findings.quarantined
+        if k.startswith("(null record_id #")
+    }
     nulls: dict[str, int] = {}
     for record_id, release, fields in found:
         if record_id is None:
@@ -177,20 +265,26 @@ def run_validation(
                 continue
             nulls[release] = nulls.get(release, 0) + 1
             record_id = f"(null record_id, not a number #{nulls[release]} of {release})"
-        quarantined.setdefault(record_id, []).extend(not_a_number_reason(f) for f in fields)
-        quarantined_release[record_id] = release
+        findings.hold(record_id, release, (not_a_number_reason(f) for f in fields))
+
+
+def _result(
+    findings: _Findings, monitor: Monitor, planned: list[PlannedExpectation], path: str
+) -> ValidationResult:
+    """The findings as the store keeps them: outcomes in plan order, reasons counted."""
     reasons: dict[str, int] = {}
-    for names in quarantined.values():
+    for names in findings.quarantined.values():
         for name in set(names):
             reasons[name] = reasons.get(name, 0) + 1
-    order = {p.name: i for i, p in enumerate([*planned, *schema_checks])}
+    order = {p.name: i for i, p in enumerate(planned)}
+    outcomes = findings.outcomes
     outcomes.sort(key=lambda o: (o.release, order.get(o.name, len(order)), o.name))
     return ValidationResult(
         outcomes=outcomes,
-        quarantined={k: tuple(dict.fromkeys(v)) for k, v in sorted(quarantined.items())},
-        quarantined_release=quarantined_release,
-        rows_by_release=rows_by_release,
-        path="sql" if use_sql else "pandas",
+        quarantined={k: tuple(dict.fromkeys(v)) for k, v in sorted(findings.quarantined.items())},
+        quarantined_release=findings.quarantined_release,
+        rows_by_release=findings.rows_by_release,
+        path=path,
         max_share=monitor.validation.max_quarantine_share,
         reasons=reasons,
     )

@@ -95,73 +95,27 @@ def run_drift(
     the rolling period ending with it (cohort values beyond `cap` pooled as `(other)`)."""
     cap = cap or CohortCap()
     columns = drift_columns(monitor)
-    dimensions: list[str | None] = [None]
-    if monitor.drift.cohorts:
-        dimensions += list(monitor.source.cohorts)
+    dimensions = _dimensions(monitor)
     period = drift_period(monitor, window)
     outcome = DriftOutcome(period=period)
     in_window = warehouse.release_values(monitor, window)
     outcome.release_values = {label: tuple(values) for label, values, _ in in_window}
-    outcome.summaries = window_summaries(
-        warehouse,
-        monitor,
-        columns,
-        window,
-        dimensions=dimensions,
-        max_rows=monitor.drift.max_rows,
-        cap=cap,
-    )
-    shape = mark(columns, dimensions)
-    for summary in outcome.summaries.values():
-        summary.counts[shape] = 1.0
-    first_seen = dict(store.release_first_seen(monitor.name))
-    for label, _, _ in in_window:
-        if label not in first_seen or window.start < first_seen[label]:
-            first_seen[label] = window.start
-
-    def releases_in(span: Window) -> list:
-        return warehouse.release_values(monitor, span)
-
-    by_reference: dict[Reference, list[str]] = {}
-    for label, _, _ in in_window:
-        reference = resolve_reference(monitor, period, label, first_seen, releases_in)
-        if reference is None:
-            outcome.no_reference.append(label)
-            continue
-        outcome.references[label] = reference
-        by_reference.setdefault(reference, []).append(label)
+    outcome.summaries = _window_part(warehouse, monitor, columns, window, dimensions, cap)
+    by_reference = _by_reference(warehouse, store, monitor, window, period, in_window, outcome)
     if not by_reference:
         return outcome
-
     current = current_side(store, monitor, period, window, outcome.references, outcome.summaries)
     criteria = Criteria.of(monitor.drift)
     size = window.end - window.start
     verdicts: Verdicts = {}
     sides: dict[Reference, dict[str, Summary]] = {}
-    for reference, releases in by_reference.items():
+    for reference, labels in by_reference.items():
         side = reference_side(
             warehouse, store, monitor, reference, columns, dimensions, size, now, cap
         )
         sides[reference] = side.groups
-        outcome.profiles_cached += side.source == "cache"
-        outcome.profiles_pooled += side.source == "store"
-        outcome.profiles_computed += side.source == "warehouse"
-        # the groups of this window, each with its pooled period (a cohort value the cap
-        # kept earlier but not now, or one without rows now, has no verdict this window)
-        judged = [
-            (release, cohort)
-            for release, cohort in sorted(current)
-            if release in releases and (release, cohort) in outcome.summaries
-        ]
-        groups_of = Counter(release for release, _ in judged)
-        for release, cohort in judged:
-            ref = _features(side.groups.get(cohort), columns)
-            verdicts[(release, cohort)] = judge_all(
-                columns,
-                ref,
-                _features(current[(release, cohort)], columns) or {},
-                criteria.across(groups_of[release]),
-            )
+        _count_profile(outcome, side.source)
+        verdicts.update(_judge(labels, current, outcome.summaries, side.groups, columns, criteria))
     explained = _attribution(
         warehouse,
         store,
@@ -176,6 +130,126 @@ def run_drift(
         criteria,
         cap,
     )
+    _build_rows(outcome, verdicts, explained, columns, period)
+    return outcome
+
+
+def _dimensions(monitor: Monitor) -> list[str | None]:
+    """The release as a whole (None), then each cohort column when drift is judged per cohort."""
+    dimensions: list[str | None] = [None]
+    if monitor.drift.cohorts:
+        dimensions += list(monitor.source.cohorts)
+    return dimensions
+
+
+def _window_part(
+    warehouse: Warehouse,
+    monitor: Monitor,
+    columns: Sequence[DriftColumn],
+    window: Window,
+    dimensions: list[str | None],
+    cap: CohortCap,
+) -> dict[tuple[str, str], Summary]:
+    """The window's drift summaries, marked so stored ones pool into a reference only if alike."""
+    summaries = window_summaries(
+        warehouse,
+        monitor,
+        columns,
+        window,
+        dimensions=dimensions,
+        max_rows=monitor.drift.max_rows,
+        cap=cap,
+    )
+    shape = mark(columns, dimensions)
+    for summary in summaries.values():
+        summary.counts[shape] = 1.0
+    return summaries
+
+
+def _first_seen(
+    store: ResultsStore,
+    monitor: Monitor,
+    window: Window,
+    in_window: list[tuple[str, tuple[Any, ...], int]],
+) -> dict[str, datetime]:
+    """When each release was first seen: the store's date, or this window's if earlier or new."""
+    first_seen = dict(store.release_first_seen(monitor.name))
+    for label, _, _ in in_window:
+        if label not in first_seen or window.start < first_seen[label]:
+            first_seen[label] = window.start
+    return first_seen
+
+
+def _by_reference(
+    warehouse: Warehouse,
+    store: ResultsStore,
+    monitor: Monitor,
+    window: Window,
+    period: Window,
+    in_window: list[tuple[str, tuple[Any, ...], int]],
+    outcome: DriftOutcome,
+) -> dict[Reference, list[str]]:
+    """The window's releases by reference, so each reference is summarised once for all."""
+    first_seen = _first_seen(store, monitor, window, in_window)
+
+    def releases_in(span: Window) -> list:
+        return warehouse.release_values(monitor, span)
+
+    by_reference: dict[Reference, list[str]] = {}
+    for label, _, _ in in_window:
+        reference = resolve_reference(monitor, period, label, first_seen, releases_in)
+        if reference is None:
+            outcome.no_reference.append(label)
+            continue
+        outcome.references[label] = reference
+        by_reference.setdefault(reference, []).append(label)
+    return by_reference
+
+
+def _count_profile(outcome: DriftOutcome, source: str) -> None:
+    """Tally where a reference's summaries came from, for the run's stats."""
+    outcome.profiles_cached += source == "cache"
+    outcome.profiles_pooled += source == "store"
+    outcome.profiles_computed += source == "warehouse"
+
+
+def _judge(
+    labels: Sequence[str],
+    current: Mapping[tuple[str, str], Summary],
+    summaries: Mapping[tuple[str, str], Summary],
+    reference: Mapping[str, Summary],
+    columns: Sequence[DriftColumn],
+    criteria: Criteria,
+) -> Verdicts:
+    """Verdicts of the releases sharing `reference`, floors corrected for each one's groups."""
+    # the groups of this window, each with its pooled period (a cohort value the cap
+    # kept earlier but not now, or one without rows now, has no verdict this window)
+    judged = [
+        (release, cohort)
+        for release, cohort in sorted(current)
+        if release in labels and (release, cohort) in summaries
+    ]
+    groups_of = Counter(release for release, _ in judged)
+    verdicts: Verdicts = {}
+    for release, cohort in judged:
+        ref = _features(reference.get(cohort), columns)
+        verdicts[(release, cohort)] = judge_all(
+            columns,
+            ref,
+            _features(current[(release, cohort)], columns) or {},
+            criteria.across(groups_of[release]),
+        )
+    return verdicts
+
+
+def _build_rows(
+    outcome: DriftOutcome,
+    verdicts: Verdicts,
+    explained: Mapping[tuple[str, str], dict[str, str]],
+    columns: Sequence[DriftColumn],
+    period: Window,
+) -> None:
+    """Rows and metrics of every judged group, in (release, cohort) order."""
     for (release, cohort), found in sorted(verdicts.items()):
         build(
             outcome,
@@ -187,7 +261,6 @@ def run_drift(
             explained.get((release, cohort), {}),
             period,
         )
-    return outcome
 
 
 class _Parts:
@@ -235,53 +308,67 @@ def _attribution(
         return {}
     period = outcome.period
     by_name = {c.name: c for c in columns}
-    wanted: dict[str, dict[str, list[str]]] = {}  # release -> column -> drifted groups
-    for (release, cohort), found in verdicts.items():
-        for v in found:
-            if v.drifted:
-                wanted.setdefault(release, {}).setdefault(v.column, []).append(cohort)
+
+    def pairs(reference: Reference, chosen: list[DriftColumn], values: tuple) -> tuple[dict, dict]:
+        """Both sides' pairs of cohort values, read only when a cohort of another column asks."""
+        cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)
+        # every column of the reference at once: one read, one cache entry per reference
+        ref = reference_cross(warehouse, store, monitor, reference, columns, cohort_dims, now, cap)
+        return cur, ref
+
     out: dict[tuple[str, str], dict[str, str]] = {}
-    for release, features in sorted(wanted.items()):
+    for release, features in sorted(_drifted_groups(verdicts).items()):
         needed = {name: groups for name, groups in features.items() if _nested(groups)}
         if not needed:
             continue
         reference = outcome.references[release]
         chosen = [by_name[name] for name in sorted(needed)]
-        values = outcome.release_values[release]
-
-        def pairs(
-            reference: Reference = reference,
-            chosen: list[DriftColumn] = chosen,
-            values: tuple = values,
-        ) -> tuple[dict, dict]:
-            cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)
-            # every column of the reference at once: one read, one cache entry per reference
-            ref = reference_cross(
-                warehouse, store, monitor, reference, columns, cohort_dims, now, cap
-            )
-            return cur, ref
-
         parts = _Parts(
             {(c,): s for (r, c), s in pooled.items() if r == release and c != ALL_COHORTS},
             {(c,): s for c, s in references[reference].items() if c != ALL_COHORTS},
-            pairs,
+            partial(pairs, reference, chosen, outcome.release_values[release]),
         )
-        strength = {
-            (v.column, cohort): (v.score or 0.0) / (v.threshold or 1.0)
-            for (rel, cohort), found in verdicts.items()
-            if rel == release
-            for v in found
-            if v.drifted
-        }
-        for column in chosen:
-            outcome.attributed += 1
-            found_sources = attribute(
-                needed[column.name],
-                partial(_still_drifts, parts, column, criteria),
-                {c: s for (name, c), s in strength.items() if name == column.name},
-            )
-            for parent, source in found_sources.items():
-                out.setdefault((release, parent), {})[column.name] = source
+        out.update(_explain(release, needed, chosen, parts, verdicts, criteria, outcome))
+    return out
+
+
+def _drifted_groups(verdicts: Verdicts) -> dict[str, dict[str, list[str]]]:
+    """release -> column -> the groups it drifted in: where attribution has a question."""
+    wanted: dict[str, dict[str, list[str]]] = {}
+    for (release, cohort), found in verdicts.items():
+        for v in found:
+            if v.drifted:
+                wanted.setdefault(release, {}).setdefault(v.column, []).append(cohort)
+    return wanted
+
+
+def _explain(
+    release: str,
+    needed: Mapping[str, list[str]],
+    chosen: Sequence[DriftColumn],
+    parts: _Parts,
+    verdicts: Verdicts,
+    criteria: Criteria,
+    outcome: DriftOutcome,
+) -> dict[tuple[str, str], dict[str, str]]:
+    """Which cohort explains each nested drift of `release`, the strongest named when several do."""
+    strength = {
+        (v.column, cohort): (v.score or 0.0) / (v.threshold or 1.0)
+        for (rel, cohort), found in verdicts.items()
+        if rel == release
+        for v in found
+        if v.drifted
+    }
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for column in chosen:
+        outcome.attributed += 1
+        found_sources = attribute(
+            needed[column.name],
+            partial(_still_drifts, parts, column, criteria),
+            {c: s for (name, c), s in strength.items() if name == column.name},
+        )
+        for parent, source in found_sources.items():
+            out.setdefault((release, parent), {})[column.name] = source
     return out
 
 
