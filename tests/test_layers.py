@@ -1,4 +1,5 @@
-"""Rules of the house that import-linter cannot state: no private name crosses a module.
+"""Rules of the house that import-linter cannot state: no private name crosses a module, no
+module over 400 lines, no function of the pure core over 60.
 
 A name with a leading underscore is its module's business: another module that needs it gets a
 public name (or the code moves). A private module (`config/_yaml.py`) is for its own package.
@@ -103,3 +104,48 @@ def test_modules_stay_small():
         for path in sorted((ROOT / "src" / "lookout").rglob("*.py"))
     }
     assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+# The pure core: metrics, rules, judge parsing, stages. A function longer than this is several
+# steps that deserve names (adapters, flows and the CLI are held to the module size only).
+CORE = ("core", "model", "alerts", "checks", "stages", "compare", "dialects")
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+def long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """`file:line name (n lines)` for each function or method of `path` longer than `limit`
+    (its decorators, signature and docstring included)."""
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    return [
+        f"{where}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+def test_no_core_function_is_longer_than_the_limit():
+    found = [
+        line
+        for package in CORE
+        for path in sorted((ROOT / "src" / "lookout" / package).rglob("*.py"))
+        for line in long_functions(path)
+    ]
+    assert found == []
+
+
+def test_no_module_is_longer_than_the_limit():
+    found = [
+        f"{path.relative_to(ROOT)} ({lines} lines)"
+        for path in sorted((ROOT / "src" / "lookout").rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert found == []
+
+
+def test_the_length_check_finds_a_long_function(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    path = tmp_path / "long.py"
+    path.write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}\n")
+    assert long_functions(path) == [f"long.py:5 long ({MAX_FUNCTION_LINES + 1} lines)"]

@@ -10,7 +10,7 @@ Drift of the candidate against its reference is shown from the stored drift resu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -235,22 +235,12 @@ def compare_releases(
     def wanted(cohort: str) -> bool:
         return cohort == ALL_COHORTS or cohort.split("=", 1)[0] in dimensions
 
-    drafts: list[tuple[str, str, int, int, Difference | None, str]] = []
-    base_rates = _rate_points(store, monitor.name, baseline, since, until)
-    cand_rates = _rate_points(store, monitor.name, candidate, since, until)
-    for metric, cohort in sorted(set(base_rates) | set(cand_rates)):
-        if not wanted(cohort):
-            continue
-        (x1, n1), (x2, n2) = _pool_pair(
-            metric, base_rates.get((metric, cohort), []), cand_rates.get((metric, cohort), [])
-        )
-        diff = proportions(x1, n1, x2, n2) if min(n1, n2) >= min_n else None
-        drafts.append((metric, cohort, n1, n2, diff, "two proportions"))
-
+    pair = (baseline, candidate)
+    drafts = _rate_drafts(store, monitor.name, pair, since, until, wanted, min_n)
     samples = _samples(
         warehouse,
         monitor,
-        (baseline, candidate),
+        pair,
         Window(since, until),
         dimensions,
         max_sample,
@@ -261,20 +251,7 @@ def compare_releases(
             monitor.source.max_cohort_values,
         ),
     )
-    cohort_names = sorted({cohort for _, cohort, _ in samples})
-    for metric, (column, statistic) in NUMERIC.items():
-        for cohort in cohort_names:
-            b = samples.get((baseline, cohort, column))
-            c = samples.get((candidate, cohort, column))
-            if b is None and c is None:
-                continue
-            n1 = 0 if b is None else len(b)
-            n2 = 0 if c is None else len(c)
-            diff = None
-            if min(n1, n2) >= min_n:
-                diff = bootstrap_difference(b, c, statistic, resamples=resamples, seed=seed)
-            drafts.append((metric, cohort, n1, n2, diff, "bootstrap"))
-
+    drafts += _numeric_drafts(samples, pair, min_n, resamples, seed)
     tested = [i for i, d in enumerate(drafts) if d[4] is not None]
     adjusted = dict(
         zip(tested, holm([drafts[i][4].p_value for i in tested]), strict=True)  # type: ignore[union-attr]
@@ -287,6 +264,60 @@ def compare_releases(
     result.lines.sort(key=lambda line: (line.metric, line.cohort != ALL_COHORTS, line.cohort))
     result.drift = _drift_lines(store, monitor.name, candidate, since, until, wanted)
     return result
+
+
+# metric, cohort, n baseline, n candidate, the difference (None: too few), the test's name
+_Draft = tuple[str, str, int, int, Difference | None, str]
+
+
+def _rate_drafts(
+    store: ResultsStore,
+    monitor: str,
+    pair: tuple[str, str],
+    since: datetime,
+    until: datetime,
+    wanted: Callable[[str], bool],
+    min_n: int,
+) -> list[_Draft]:
+    """Rates pooled from the stored windows of both releases: two-proportion differences."""
+    base_rates = _rate_points(store, monitor, pair[0], since, until)
+    cand_rates = _rate_points(store, monitor, pair[1], since, until)
+    drafts: list[_Draft] = []
+    for metric, cohort in sorted(set(base_rates) | set(cand_rates)):
+        if not wanted(cohort):
+            continue
+        (x1, n1), (x2, n2) = _pool_pair(
+            metric, base_rates.get((metric, cohort), []), cand_rates.get((metric, cohort), [])
+        )
+        diff = proportions(x1, n1, x2, n2) if min(n1, n2) >= min_n else None
+        drafts.append((metric, cohort, n1, n2, diff, "two proportions"))
+    return drafts
+
+
+def _numeric_drafts(
+    samples: Mapping[tuple[str, str, str], np.ndarray],
+    pair: tuple[str, str],
+    min_n: int,
+    resamples: int,
+    seed: int,
+) -> list[_Draft]:
+    """Latency, tokens and cost from the releases' row samples: bootstrap differences of
+    each metric's statistic (a median, a p95, a mean)."""
+    drafts: list[_Draft] = []
+    cohort_names = sorted({cohort for _, cohort, _ in samples})
+    for metric, (column, statistic) in NUMERIC.items():
+        for cohort in cohort_names:
+            b = samples.get((pair[0], cohort, column))
+            c = samples.get((pair[1], cohort, column))
+            if b is None and c is None:
+                continue
+            n1 = 0 if b is None else len(b)
+            n2 = 0 if c is None else len(c)
+            diff = None
+            if min(n1, n2) >= min_n:
+                diff = bootstrap_difference(b, c, statistic, resamples=resamples, seed=seed)
+            drafts.append((metric, cohort, n1, n2, diff, "bootstrap"))
+    return drafts
 
 
 def _drift_lines(

@@ -62,8 +62,9 @@ def _per_window(key: str) -> Callable[[Summary, str], Estimate | None]:
     return per_window
 
 
-def _families() -> list[MetricFamily]:
-    out = [
+def _counts_and_rates() -> list[MetricFamily]:
+    """Records, and shares with a numerator and a denominator (exact when pooled)."""
+    return [
         MetricFamily(
             "request_count",
             "ops",
@@ -114,6 +115,12 @@ def _families() -> list[MetricFamily]:
             better="lower",
             from_summary=rate_of("negative_feedback", "feedback_n"),
         ),
+    ]
+
+
+def _means() -> list[MetricFamily]:
+    """Tokens and cost: exact means merged from sums and counts."""
+    return [
         MetricFamily(
             "prompt_tokens_mean",
             "ops",
@@ -147,6 +154,11 @@ def _families() -> list[MetricFamily]:
             from_summary=_mean("cost_sum", "traces"),
         ),
     ]
+
+
+def _quantiles() -> list[MetricFamily]:
+    """Latency and TTFT percentiles, from the mergeable sketches (tails need more records)."""
+    out = []
     for prefix, sketch_key, what in (
         ("latency", "latency_ms", "latency"),
         ("ttft", "ttft_ms", "time to first token"),
@@ -168,4 +180,4 @@ def _families() -> list[MetricFamily]:
     return out
 
 
-FAMILIES: tuple[MetricFamily, ...] = tuple(_families())
+FAMILIES: tuple[MetricFamily, ...] = (*_counts_and_rates(), *_means(), *_quantiles())
