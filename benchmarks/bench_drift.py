@@ -289,19 +289,29 @@ def _timed(func, timings: dict[str, float], name_of):
 
 
 def measure_lookout(kind: str, url: str, store_path: Path) -> dict[str, Any]:
-    from lookout.sources.warehouse import Warehouse
-    from lookout.stages.drift import pooling, stage
-    from lookout.store import ResultsStore
+    from lookout.config.loader import LookoutConfig
+    from lookout.config.models import MonitorsFile, Target
+    from lookout.runtime.context import open_context
     from lookout.windows import Window
 
     monitor = _monitor(cohorts=kind == "lookout_cohorts")
     window = Window(DAY_B, DAY_B + timedelta(days=1))
-    warehouse = Warehouse(url)
-    warehouse.check_monitor(monitor)  # reflection (and the first connection) not measured
     fresh = not store_path.exists()
-    store = ResultsStore(f"sqlite:///{store_path}")
-    if fresh:
-        _seed_store(store)
+    # the warehouse and store opened as a run opens them (read-only warehouse, timeouts)
+    target = Target.model_validate(
+        {"warehouse": {"url": url}, "store": {"url": f"sqlite:///{store_path}"}}
+    )
+    config = LookoutConfig(target, MonitorsFile.model_validate({"monitors": [monitor]}))
+    with open_context(config=config) as opened:
+        if fresh:
+            _seed_store(opened.store)
+        return _run_drift(kind, opened.warehouse, opened.store, monitor, window)
+
+
+def _run_drift(kind: str, warehouse, store, monitor, window) -> dict[str, Any]:
+    from lookout.stages.drift import pooling, stage
+
+    warehouse.check_monitor(monitor)  # reflection (and the first connection) not measured
     # Where the time goes: the warehouse steps, timed where run_drift calls them.
     setup_rss = _rss_mb()
     timings: dict[str, float] = {}
@@ -319,8 +329,6 @@ def measure_lookout(kind: str, url: str, store_path: Path) -> dict[str, Any]:
             f"computed {outcome.profiles_computed}; no reference for {outcome.no_reference}"
         )
     overall = [r for r in outcome.rows if r.release == RELEASE_B and r.cohort == "*"]
-    store.dispose()
-    warehouse.dispose()
     return {
         "seconds": seconds,
         "peak_rss_mb": _peak_rss_mb(),

@@ -95,39 +95,41 @@ def drop(url: str) -> None:
 def measure(kind: str, url: str, work: Path) -> dict[str, float]:
     from lookout.checks.validation.runner import GxRunner
     from lookout.checks.validation.stage import plan_suite, run_validation, validation_columns
-    from lookout.sources.warehouse import Warehouse
+    from lookout.runtime.context import open_context
     from lookout.windows import Window
 
-    config = _config(work, "auto")
+    # the warehouse opened as a run opens it (read-only, the target's timeouts)
+    config = _config(work, "auto", url)
     monitor = config.monitors.monitors[0]
     window = Window(DAY, DAY + timedelta(days=1))
-    warehouse = Warehouse(url)
-    warehouse.check_monitor(monitor)
-    planned = plan_suite(monitor)
-    runner = GxRunner() if kind != "bare_read" else None
-    started = time.perf_counter()
-    if kind == "bare_read":
-        frame = warehouse.read_window(
-            monitor, window, validation_columns(monitor, planned), cohorts=False
-        )
-        rows = len(frame)
-        failed = 0
-    else:
-        result = run_validation(
-            warehouse,
-            monitor,
-            window,
-            planned=planned,
-            runner=runner,
-            connection_string=url,
-            pushdown=kind == "gx_pushdown",
-        )
-        errors = [o for o in result.outcomes if o.status == "error"]
-        if errors:
-            raise SystemExit(f"{kind}: {errors[0].name}: {errors[0].error}")
-        rows = result.rows
-        failed = sum(o.status == "failed" for o in result.outcomes)
-    seconds = time.perf_counter() - started
+    with open_context(config=config) as opened:
+        warehouse = opened.warehouse
+        warehouse.check_monitor(monitor)
+        planned = plan_suite(monitor)
+        runner = GxRunner() if kind != "bare_read" else None
+        started = time.perf_counter()
+        if kind == "bare_read":
+            frame = warehouse.read_window(
+                monitor, window, validation_columns(monitor, planned), cohorts=False
+            )
+            rows = len(frame)
+            failed = 0
+        else:
+            result = run_validation(
+                warehouse,
+                monitor,
+                window,
+                planned=planned,
+                runner=runner,
+                connection_string=url,
+                pushdown=kind == "gx_pushdown",
+            )
+            errors = [o for o in result.outcomes if o.status == "error"]
+            if errors:
+                raise SystemExit(f"{kind}: {errors[0].name}: {errors[0].error}")
+            rows = result.rows
+            failed = sum(o.status == "failed" for o in result.outcomes)
+        seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rows": rows, "failed": failed}
 
 
