@@ -1,6 +1,6 @@
 """The stage seam: what every stage of a window run gets and gives back.
 
-A stage reads the window (through the warehouse adapter it is handed), computes, and returns a
+A stage reads the window (through the warehouse port it is handed), computes, and returns a
 `StageOutcome`: its metric values, its mergeable summaries per release x cohort, the rows the
 store keeps for it, and the numbers a run summary shows. Nothing is written by a stage: the run
 commits every stage's outcome in one transaction, so a crash at any stage leaves the store as
@@ -26,8 +26,7 @@ from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue
-from lookout.sources.warehouse import Warehouse
-from lookout.store.results import ResultsStore
+from lookout.stages.ports import StageResults, WindowSource
 from lookout.windows import Window
 
 __all__ = ["StageContext", "StageOutcome", "WindowRun", "WindowStage"]
@@ -40,9 +39,9 @@ class StageContext(Protocol):
     @property
     def config(self) -> LookoutConfig: ...
     @property
-    def warehouse(self) -> Warehouse: ...
+    def warehouse(self) -> WindowSource: ...
     @property
-    def store(self) -> ResultsStore: ...
+    def store(self) -> StageResults: ...
     @property
     def serial(self) -> threading.Lock: ...  # stages with shared state (GX, budget) take turns
 

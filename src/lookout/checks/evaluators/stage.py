@@ -30,14 +30,14 @@ from lookout.checks.evaluators.summary import (
     judgment_metrics,
     judgment_summaries,
 )
+from lookout.checks.ports import EvaluatorSource, JudgmentCache, SourceTables
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue, as_labels, release_labels
 from lookout.model.judgments import Judgment
 from lookout.sources.column_types import typed_values
-from lookout.sources.warehouse import Warehouse, normalize_frame
-from lookout.store.results import ResultsStore
+from lookout.sources.warehouse import normalize_frame
 from lookout.windows import Window
 
 __all__ = ["EvalOutcome", "run_evaluators"]
@@ -73,7 +73,7 @@ def _fields(monitor: Monitor, evaluators: Sequence[ConfiguredEvaluator]) -> list
 
 
 def _read(
-    warehouse: Warehouse,
+    warehouse: EvaluatorSource,
     monitor: Monitor,
     window: Window,
     fields: list[str],
@@ -136,7 +136,7 @@ class _Judging:
     """Judges records with one evaluator, reusing the store's judgments and saving new ones
     at once (they may have cost money); the run's counts add up in `outcome`."""
 
-    store: ResultsStore
+    store: JudgmentCache
     monitor: Monitor
     window: Window
     budget: Budget
@@ -185,8 +185,8 @@ def _deterministic(judgment: Judgment) -> bool:
 
 
 def run_evaluators(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: EvaluatorSource,
+    store: JudgmentCache,
     monitor: Monitor,
     window: Window,
     evaluators: Sequence[ConfiguredEvaluator],
@@ -263,7 +263,7 @@ def _gradable(
 
 
 def _typed(
-    warehouse: Warehouse, monitor: Monitor, field_name: str, values: Sequence[Any]
+    warehouse: SourceTables, monitor: Monitor, field_name: str, values: Sequence[Any]
 ) -> list[Any]:
     """Configured statuses or feedback values typed as their column, as ops metrics compare."""
     source = monitor.source
@@ -271,7 +271,7 @@ def _typed(
 
 
 def _sample(
-    warehouse: Warehouse,
+    warehouse: SourceTables,
     monitor: Monitor,
     window: Window,
     frame: pd.DataFrame,

@@ -5,6 +5,7 @@ event time (`unplaceable_ts`), and those with a value that is not a number in a 
 
 from __future__ import annotations
 
+from lookout.checks.ports import ValidationQueries
 from lookout.checks.validation.runner import EXAMPLES
 from lookout.config.models import Monitor
 from lookout.model.aggregates import release_labels
@@ -16,7 +17,6 @@ from lookout.model.record import (
     not_a_number_reason,
     parse_numbers,
 )
-from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
 __all__ = [
@@ -32,7 +32,7 @@ UNPLACEABLE_TS = "unplaceable_ts"
 
 
 def unplaceable_records(
-    warehouse: Warehouse, monitor: Monitor, window: Window
+    warehouse: ValidationQueries, monitor: Monitor, window: Window
 ) -> list[tuple[str, str]]:
     """(record id, release) of the records that arrived in the window without a usable event
     time: quarantined here, the one place they can be counted. A missing id gets a stand-in
@@ -53,7 +53,7 @@ def unplaceable_records(
 
 
 def not_a_number_records(
-    warehouse: Warehouse, monitor: Monitor, window: Window
+    warehouse: ValidationQueries, monitor: Monitor, window: Window
 ) -> list[tuple[str | None, str, tuple[str, ...]]]:
     """(record id or None, release, fields) of each record of the window with a value that is
     not a number in a numeric field, judged by `parse_numbers` (the rule the metrics use), in

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from lookout.checks.ports import EngineTraits, ValidationQueries, ValidationSource, WindowReader
 from lookout.checks.validation.plan import PlannedExpectation, plan_suite, validation_columns
 from lookout.checks.validation.quarantine import (
     UNPLACEABLE_TS,
@@ -34,7 +35,6 @@ from lookout.config.models import Monitor
 from lookout.model.aggregates import ALL_COHORTS, release_labels
 from lookout.model.record import NOT_A_NUMBER, not_a_number_reason
 from lookout.sources.column_types import typed_values
-from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
 __all__ = [
@@ -67,7 +67,7 @@ def _typed(
     return out
 
 
-def _use_sql(monitor: Monitor, warehouse: Warehouse, pushdown: bool | None) -> bool:
+def _use_sql(monitor: Monitor, warehouse: EngineTraits, pushdown: bool | None) -> bool:
     """Whether GX runs on the warehouse's SQL engine: `validation.pushdown` (or the caller's
     choice), where the dialect supports GX in SQL (`Dialect.not_in_sql`); elsewhere pandas,
     said in the log when `on` asked for SQL."""
@@ -108,7 +108,7 @@ class _Findings:
 
 
 def run_validation(
-    warehouse: Warehouse,
+    warehouse: ValidationSource,
     monitor: Monitor,
     window: Window,
     *,
@@ -159,7 +159,7 @@ def run_validation(
 
 def _check_schema(
     runner: GxRunner,
-    warehouse: Warehouse,
+    warehouse: ValidationSource,
     monitor: Monitor,
     window: Window,
     schema_checks: list[PlannedExpectation],
@@ -181,7 +181,10 @@ def _check_schema(
 
 
 def _split_for_sql(
-    warehouse: Warehouse, monitor: Monitor, planned: list[PlannedExpectation], found: NotANumbers
+    warehouse: ValidationSource,
+    monitor: Monitor,
+    planned: list[PlannedExpectation],
+    found: NotANumbers,
 ) -> tuple[list[PlannedExpectation], list[PlannedExpectation]]:
     """(in SQL, on the DataFrame): what the warehouse cannot evaluate runs on parsed values."""
     not_in_sql = warehouse.capabilities.not_in_sql or frozenset()
@@ -198,7 +201,7 @@ def _split_for_sql(
 def _validate_in_sql(
     runner: GxRunner,
     connection_string: str | None,
-    warehouse: Warehouse,
+    warehouse: ValidationSource,
     monitor: Monitor,
     window: Window,
     in_sql: list[PlannedExpectation],
@@ -219,7 +222,7 @@ def _validate_in_sql(
 
 def _validate_frames(
     runner: GxRunner,
-    warehouse: Warehouse,
+    warehouse: WindowReader,
     monitor: Monitor,
     window: Window,
     frame_only: list[PlannedExpectation],
@@ -240,7 +243,7 @@ def _validate_frames(
 
 
 def _quarantine_unplaceable(
-    warehouse: Warehouse, monitor: Monitor, window: Window, findings: _Findings
+    warehouse: ValidationQueries, monitor: Monitor, window: Window, findings: _Findings
 ) -> None:
     """Records without a usable event time are counted here, the one place that sees them."""
     for record_id, release in unplaceable_records(warehouse, monitor, window):

@@ -30,9 +30,8 @@ from lookout.sources.drift_summaries import (
     cross_summaries,
     window_summaries,
 )
-from lookout.sources.warehouse import Warehouse
 from lookout.stages.drift.reference import Reference
-from lookout.store.results import ResultsStore
+from lookout.stages.ports import DriftProfiles, DriftResults, DriftSource, StoredSummaries
 from lookout.windows import Window
 
 __all__ = [
@@ -95,7 +94,7 @@ def mark(columns: Sequence[DriftColumn], dimensions: Sequence[str | None]) -> st
 
 
 def current_side(
-    store: ResultsStore,
+    store: StoredSummaries,
     monitor: Monitor,
     period: Window,
     window: Window,
@@ -152,7 +151,7 @@ def _decode(data: dict) -> dict[str, Summary]:
 
 
 def _from_store(
-    store: ResultsStore,
+    store: StoredSummaries,
     monitor: Monitor,
     reference: Reference,
     size: object,
@@ -177,8 +176,8 @@ def _from_store(
 
 
 def reference_side(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: DriftSource,
+    store: DriftResults,
     monitor: Monitor,
     reference: Reference,
     columns: Sequence[DriftColumn],
@@ -212,7 +211,7 @@ def reference_side(
     if groups is None:
         source = "warehouse"
         summaries = window_summaries(
-            warehouse,
+            warehouse,  # type: ignore[arg-type]
             monitor,
             columns,
             reference.period,
@@ -233,8 +232,8 @@ def reference_side(
 
 
 def reference_cross(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: DriftSource,
+    store: DriftProfiles,
     monitor: Monitor,
     reference: Reference,
     columns: Sequence[DriftColumn],
@@ -267,7 +266,7 @@ def reference_cross(
                     exc,
                 )
     cross = cross_summaries(
-        warehouse,
+        warehouse,  # type: ignore[arg-type]
         monitor,
         columns,
         reference.period,

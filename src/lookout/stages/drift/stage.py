@@ -19,13 +19,13 @@ from typing import Any
 
 from lookout.checks.drift.stats import ColumnDrift
 from lookout.checks.drift.verdict import Criteria, judge_all
+from lookout.checks.ports import WindowReader
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import ALL_COHORTS
 from lookout.sources.drift_columns import DriftColumn, drift_columns
 from lookout.sources.drift_summaries import cross_summaries, feature_key, window_summaries
-from lookout.sources.warehouse import Warehouse
 from lookout.stages.base import StageOutcome, WindowRun
 from lookout.stages.drift.attribution import attribute, complement
 from lookout.stages.drift.outcome import DriftOutcome, build
@@ -37,7 +37,7 @@ from lookout.stages.drift.pooling import (
     reference_side,
 )
 from lookout.stages.drift.reference import Reference, resolve_reference
-from lookout.store.results import ResultsStore
+from lookout.stages.ports import DriftProfiles, DriftResults, DriftSource, ReleaseHistory
 from lookout.windows import Window
 
 __all__ = ["DriftStage", "run_drift"]
@@ -84,8 +84,8 @@ def _features(summary: Summary | None, columns: Sequence[DriftColumn]) -> dict[s
 
 
 def run_drift(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: DriftSource,
+    store: DriftResults,
     monitor: Monitor,
     window: Window,
     now: datetime,
@@ -143,7 +143,7 @@ def _dimensions(monitor: Monitor) -> list[str | None]:
 
 
 def _window_part(
-    warehouse: Warehouse,
+    warehouse: DriftSource,
     monitor: Monitor,
     columns: Sequence[DriftColumn],
     window: Window,
@@ -152,7 +152,7 @@ def _window_part(
 ) -> dict[tuple[str, str], Summary]:
     """The window's drift summaries, marked so stored ones pool into a reference only if alike."""
     summaries = window_summaries(
-        warehouse,
+        warehouse,  # type: ignore[arg-type]
         monitor,
         columns,
         window,
@@ -167,7 +167,7 @@ def _window_part(
 
 
 def _first_seen(
-    store: ResultsStore,
+    store: ReleaseHistory,
     monitor: Monitor,
     window: Window,
     in_window: list[tuple[str, tuple[Any, ...], int]],
@@ -181,8 +181,8 @@ def _first_seen(
 
 
 def _by_reference(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: WindowReader,
+    store: ReleaseHistory,
     monitor: Monitor,
     window: Window,
     period: Window,
@@ -289,8 +289,8 @@ class _Parts:
 
 
 def _attribution(
-    warehouse: Warehouse,
-    store: ResultsStore,
+    warehouse: DriftSource,
+    store: DriftProfiles,
     monitor: Monitor,
     outcome: DriftOutcome,
     verdicts: Verdicts,
@@ -311,7 +311,7 @@ def _attribution(
 
     def pairs(reference: Reference, chosen: list[DriftColumn], values: tuple) -> tuple[dict, dict]:
         """Both sides' pairs of cohort values, read only when a cohort of another column asks."""
-        cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)
+        cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)  # type: ignore[arg-type]
         # every column of the reference at once: one read, one cache entry per reference
         ref = reference_cross(warehouse, store, monitor, reference, columns, cohort_dims, now, cap)
         return cur, ref

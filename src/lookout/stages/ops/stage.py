@@ -13,15 +13,16 @@ from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.errors import LookoutError
 from lookout.model.aggregates import MetricSettings, as_labels
 from lookout.sources.column_types import typed_values
-from lookout.sources.warehouse import Warehouse, metric_fields
+from lookout.sources.warehouse import metric_fields
 from lookout.stages.base import StageOutcome, WindowRun
+from lookout.stages.ports import OpsSource, SourceTables
 
 __all__ = ["OpsStage", "cohort_cap", "frame_cohort_counts", "metric_settings", "use_pushdown"]
 
 log = logging.getLogger("lookout.pipeline")
 
 
-def metric_settings(monitor: Monitor, warehouse: Warehouse | None = None) -> MetricSettings:
+def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> MetricSettings:
     """The metrics' settings; with the warehouse, statuses and feedback values typed for their
     columns (`[200]` for an integer status column), as both metric paths compare them."""
     source = monitor.source
@@ -39,7 +40,7 @@ def metric_settings(monitor: Monitor, warehouse: Warehouse | None = None) -> Met
     )
 
 
-def use_pushdown(monitor: Monitor, warehouse: Warehouse) -> bool:
+def use_pushdown(monitor: Monitor, warehouse: OpsSource) -> bool:
     """`auto` pushes down where the dialect says it measured faster (DuckDB); elsewhere the
     needed columns are read and aggregated in pandas."""
     mode = monitor.metrics.pushdown
