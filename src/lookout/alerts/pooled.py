@@ -99,14 +99,17 @@ def longer_pools(
     history: History,
     value: MetricValue,
 ) -> list[MetricValue]:
-    """Longer looks at a group whose own window is inconclusive: its last 2, 4, 8... windows
-    pooled, at most `max_over`, shortest first (each a pool that holds more records).
+    """Longer looks at a group whose value is inconclusive: its last 2, 4, 8... windows
+    pooled, at most `max_over`, shortest first, each only if it holds more records than the
+    look before (the value itself, whether the window alone or the shortest pool of `min_n`).
 
     A window can hold too few records for its rate to clear a threshold it really is past (an
-    apac gateway at 12% errors on 35 rows an hour: no hour alone says "above 5%", two do); a
-    few doubling looks, each an exact test on its own pool, decide it without a pooled look
-    on every group every hour. Only for `over: auto` and poolable metrics."""
-    if settings.over != "auto" or not settings.poolable or value.pooled_from is not None:
+    apac gateway at 12% errors on 35 rows an hour: no hour alone says "above 5%", two do), and
+    so can the shortest pool of `min_n` records (ten thumbs-down votes at 50% do not say
+    "above 30%", thirty do); a few doubling looks, each an exact test on its own pool, decide
+    it without a pooled look on every group every hour. Only for `over: auto` and poolable
+    metrics."""
+    if settings.over != "auto" or not settings.poolable:
         return []
     group = (value.release, value.cohort)
     series = [item for item in history.windows.get(group, ()) if item[0] <= window.start]

@@ -7,7 +7,7 @@ stored alerts and its result is committed with the window.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -143,7 +143,7 @@ def evaluate_alerts(
             and (ev.release, ev.cohort) in firing
             and ev.value.n < settings.needed(firing=True)
             else ev
-            for ev in _decided(rule, settings, window, history, references, seen)
+            for ev in _decided(rule, settings, window, history, references, seen, firing)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
@@ -173,13 +173,17 @@ def _decided(
     history: History,
     references: Mapping[tuple[str, str, str], Reference],
     seen: list[MetricValue],
+    firing: Collection[tuple[str, str]],
 ) -> list[Evaluation]:
-    """The rule's evaluations, an inconclusive window replaced by the first longer pool that
-    breaches significantly. Only a breach: a long pool that is mostly the hours before an
-    onset says "ok" and must not clear what this hour began; recovery is the window's to say."""
+    """The rule's evaluations, an inconclusive one replaced by the first longer pool that
+    breaches significantly. Only a breach, and only for a group not firing: the longer looks
+    are there to open an alert on sparse data. A long pool that is mostly the hours before an
+    onset says "ok" and must not clear what this hour began, and one that is mostly the
+    incident's own earlier hours says nothing about whether it still goes on: recovery is the
+    newest records' to say."""
     out = []
     for ev in evaluate_rules([rule], seen, references):
-        if ev.outcome == "inconclusive":
+        if ev.outcome == "inconclusive" and (ev.release, ev.cohort) not in firing:
             for longer in longer_pools(rule, settings, window, history, ev.value):
                 (candidate,) = evaluate_rules([rule], [longer], references) or (ev,)
                 if candidate.outcome == "breach":
