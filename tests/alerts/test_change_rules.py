@@ -471,3 +471,56 @@ def test_a_merged_history_is_reused_until_a_window_under_it_is_rewritten(tmp_pat
     after = rule_references(store, "m", [r], seen, Window(T0 + 8 * H, T0 + 9 * H))
     assert after[(r.name, "rel", "region=eu")].value == pytest.approx(18 / 600)
     store.dispose()
+
+
+def _daily_cycle(days: int, night_incident_hour: int) -> list[tuple[str, float, float]]:
+    """eu errors at 12% in hours 12-17 of every day (a load effect), 1% otherwise; on the last
+    day, 8% at `night_incident_hour` (an incident at night)."""
+    hours = []
+    for h in range(days * 24):
+        eu = 0.12 if 12 <= h % 24 <= 17 else 0.01
+        if h == (days - 1) * 24 + night_incident_hour:
+            eu = 0.08
+        hours.append(("m1", eu, 0.01))
+    return hours
+
+
+@pytest.mark.parametrize(
+    ("hours", "alerted"),
+    [
+        # the whole history: an ordinary afternoon pages (12% against 3 x 3.75%), the
+        # incident at night is hidden by the busier hours (8% under 11.25%)
+        ("all", {13}),
+        # the same hours of each day: the afternoon is an afternoon, the night a night
+        ("same", {3}),
+    ],
+)
+def test_own_history_of_the_same_hours_sees_through_a_daily_cycle(tmp_path, hours, alerted):
+    ctx = _ctx(tmp_path, frame=_frame(_daily_cycle(3, 3), per_region=100))
+    rule_spec = {
+        "name": "errors_vs_own_hours",
+        "metric": "error_rate",
+        "op": ">",
+        "threshold": 2.0,  # three times its own rate
+        "max_over": "1h",
+        "split_by": ["region"],
+        "reference": {"kind": "history", "lookback": "2d", "hours": hours},
+    }
+    monitor = _with_rules(ctx, [rule_spec])
+    day = 24 * H
+    for h in range(48):  # two days of history (ops metrics and their summaries)
+        run_window(ctx, monitor, Window(T0 + h * H, T0 + (h + 1) * H), stages=())
+    opened = {}
+    for hour in (3, 13):
+        window = Window(T0 + 2 * day + hour * H, T0 + 2 * day + (hour + 1) * H)
+        opened[hour] = run_window(ctx, monitor, window, stages=()).alerts_opened
+    alerts = ctx.store.alerts("bot")
+    ctx.close()
+    assert {hour for hour, fingerprints in opened.items() if fingerprints} == alerted
+    assert {a.cohort for a in alerts} == {"region=eu"}
+    [alert] = alerts
+    if hours == "same":
+        assert alert.reference == pytest.approx(0.01)
+        assert alert.reference_label.endswith("02:00–05:00 each day")
+    else:
+        assert alert.reference == pytest.approx((6 * 0.12 + 18 * 0.01) / 24)

@@ -222,3 +222,23 @@ def test_stale_after_of_zero_is_a_config_error(tmp_path):
     text = MONITORS.replace("monitors:\n", "alerting: {stale_after: 0m}\nmonitors:\n", 1)
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
     assert issues == [f"monitors.yml:3:12: alerting.stale_after: {ZERO}"]
+
+
+def test_same_hours_is_for_an_own_history_of_windows_shorter_than_a_day(tmp_path):
+    rule = "owner: team\n        reference: {kind: previous_release, hours: same}\n"
+    text = MONITORS.replace("owner: team\n", rule, 1)
+    [issue] = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert issue.startswith("monitors.yml:26:9: monitors[0].rules[0].reference: ")
+    assert issue.endswith("hours: same is for kind: history (the cohort's own past)")
+    history = rule.replace("previous_release", "history")
+    daily = MONITORS.replace("owner: team\n", history, 1).replace(
+        "    drift:", "    window: {size: 1d}\n    drift:", 1
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", daily)))
+    assert issues == [
+        "monitors.yml:27:36: monitors[0].rules[0].reference.hours: hours: same needs windows "
+        "shorter than a day (the windows are 1d)"
+    ]
+    hourly = MONITORS.replace("owner: team\n", history, 1)
+    [monitor] = load_monitors(_write(tmp_path, "monitors.yml", hourly)).monitors
+    assert monitor.rules[0].reference.hours == "same"

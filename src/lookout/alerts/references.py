@@ -9,7 +9,12 @@ ending where the rule's longest pool begins (`max_over` before the window's end)
 whole day (or to the lookback, when shorter): the records a rule evaluates are never part of
 what they are compared with, so an incident of a few hours does not raise its own bar; and the
 period moves once a day, so the windows of a day (a catch-up, a backfill) share one merge of a
-week of summaries, kept while the stored summaries under it stay the same."""
+week of summaries, kept while the stored summaries under it stay the same.
+
+With `hours: same` the own history keeps only the windows at the same hours of the day as the
+one evaluated (its hours and one either side): a metric with a daily cycle (latency that rises
+with load) is compared with the same part of the cycle, so an ordinary afternoon is not "40%
+above the week" and a slow night is not hidden by the week's busier hours."""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from lookout.model.families.registry import FAMILIES
 from lookout.store.results import ResultsStore
 from lookout.windows import Window, floor_time
 
-__all__ = ["HISTORY_STEP", "ReferencePeriod", "reference_period", "rule_references"]
+__all__ = ["HISTORY_STEP", "ReferencePeriod", "reference_period", "rule_references", "same_hours"]
 
 # How often an own-history period moves: once a day (a lookback shorter than that moves by it).
 HISTORY_STEP = timedelta(days=1)
@@ -41,13 +46,33 @@ class ReferencePeriod:
     start: datetime
     end: datetime
     own_history: bool = False
+    # `hours: same`: only windows starting in these UTC hours, from `first_hour` to `end_hour`
+    hours: frozenset[int] | None = None
+    first_hour: int = 0
+    end_hour: int = 0
 
     @property
     def label(self) -> str:
         span = f"{self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
         if self.release:
             return f"release {self.release}, {span}"
+        if self.hours is not None:
+            return f"own history {span}, {self.first_hour:02d}:00–{self.end_hour:02d}:00 each day"
         return f"own history {span}" if self.own_history else f"baseline {span}"
+
+    def holds(self, window_start: datetime) -> bool:
+        """Does a stored window belong to the period's hours?"""
+        return self.hours is None or window_start.hour in self.hours
+
+
+def same_hours(window: Window) -> tuple[frozenset[int], int, int]:
+    """The window's UTC hours and one either side (a 15-minute window at 13:15: 12, 13, 14):
+    the hours of the day an own history with `hours: same` pools, first and end hour."""
+    hour = timedelta(hours=1)
+    first = floor_time(window.start, hour) - hour
+    end = floor_time(window.end - timedelta(microseconds=1), hour) + 2 * hour
+    count = int((end - first) / hour)
+    return frozenset((first + k * hour).hour for k in range(count)), first.hour, end.hour
 
 
 def reference_period(
@@ -66,6 +91,9 @@ def reference_period(
         longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
         step = min(HISTORY_STEP, ref.lookback)
         end = floor_time(window.end - max(longest, window.end - window.start), step)
+        if ref.hours == "same":
+            hours, first, last = same_hours(window)
+            return ReferencePeriod(None, end - ref.lookback, end, True, hours, first, last)
         return ReferencePeriod(None, end - ref.lookback, end, own_history=True)
     appeared = first_seen.get(release, window.start)
     earlier = [(seen, name) for name, seen in first_seen.items() if seen < appeared]
@@ -122,9 +150,10 @@ def _pooled(
             estimate = None if summary is None else FAMILIES.pooled(metric, summary)
             if estimate is not None and estimate.n > 0:
                 out[cohort] = (estimate.value, estimate.n)
-        if out:
+        if out or period.hours is not None:
             return out
-    # no summaries stored for the period (results written before summaries existed)
+    # no summaries stored for the period (results written before summaries existed; their
+    # per-window values carry no hour, so `hours: same` has no reference there)
     series = store.metric_points(monitor, metric, period.start, period.end, release=period.release)
     for cohort in cohorts:
         pooled = pool(metric, series.get(cohort, []))
@@ -141,7 +170,7 @@ class _MergedPeriods:
     parts under it (`summary_versions`: a re-run of a window writes a new run id), so a
     backfill that rewrites a reference window is seen at once."""
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(self, size: int = 64) -> None:
         self._entries: LRUCache[tuple, tuple[frozenset, dict[str, Summary]]] = LRUCache(size)
         self._lock = threading.Lock()
 
@@ -154,7 +183,7 @@ class _MergedPeriods:
         cohorts: list[str],
     ) -> dict[str, Summary]:
         wanted = tuple(sorted(set(cohorts)))
-        key = (store.display_url, monitor, stage, period.release, period.start, period.end, wanted)
+        key = (store.display_url, monitor, stage, period, wanted)
         versions = store.summary_versions(
             monitor, period.start, period.end, stages=[stage], cohorts=wanted
         )
@@ -163,18 +192,26 @@ class _MergedPeriods:
             if hit is not None and hit[0] == versions:
                 return hit[1]
         releases = None if period.release is None else [period.release]
-        stored = store.summaries(  # merged once here and kept: its parts need no cache
+        stored = store.summaries(
             monitor,
             period.start,
             period.end,
             releases=releases,
             stages=[stage],
             cohorts=wanted,
-            cached=False,
+            # a whole period is merged once here and kept; the same parts filtered by hours
+            # are asked for 24 times a day, so the store's decoded-part cache keeps them
+            cached=period.hours is not None,
         )
         merged: dict[str, Summary] = {}
         for cohort in wanted:
-            parts = [s for (_, c), series in stored.items() if c == cohort for _, s in series]
+            parts = [
+                s
+                for (_, c), series in stored.items()
+                if c == cohort
+                for start, s in series
+                if period.holds(start)
+            ]
             summary = merge_all(parts)
             if summary is not None:
                 merged[cohort] = summary

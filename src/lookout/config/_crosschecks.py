@@ -8,6 +8,7 @@ only where rows can be quarantined, and `validation.<name>` metrics name one.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from lookout.config._yaml import KeyPath, LocatedYaml
@@ -98,6 +99,14 @@ def _rule_timing_issues(
                     f"got {format_duration(span)}",
                 )
             )
+    if rule.reference is not None and rule.reference.hours == "same" and size >= timedelta(1):
+        issues.append(
+            doc.issue(
+                (*rule_path, "reference", "hours"),
+                f"hours: same needs windows shorter than a day (the windows are "
+                f"{format_duration(size)})",
+            )
+        )
     pooled = rule.over not in (None, "auto") and rule.over > size
     if pooled and FAMILIES.known(rule.metric) and not FAMILIES.poolable(rule.metric):
         issues.append(

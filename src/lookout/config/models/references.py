@@ -66,6 +66,19 @@ class RuleReference(_ReferencePeriod):
         description="threshold is the allowed change: value op ref + t (absolute) or "
         "value op ref * (1 + t) (relative)",
     )
+    hours: Literal["all", "same"] = Field(
+        default="all",
+        description="history: `same` pools only the same hours of each day of the lookback "
+        "(the window's hours and one either side), for a metric with a daily cycle (latency "
+        "that rises with load, error rates at peak): the afternoon is compared with "
+        "afternoons, the night with nights; windows shorter than a day",
+    )
+
+    @model_validator(mode="after")
+    def _same_hours_of_history(self) -> Self:
+        if self.hours == "same" and self.kind != "history":
+            raise ValueError("hours: same is for kind: history (the cohort's own past)")
+        return self
 
 
 class DriftReference(_ReferencePeriod):
