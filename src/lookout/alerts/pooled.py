@@ -10,7 +10,7 @@ from summaries (drift verdicts, which pool over their own period) are always the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -98,7 +98,7 @@ def longer_pools(
     window: Window,
     history: History,
     value: MetricValue,
-) -> list[MetricValue]:
+) -> Iterator[MetricValue]:
     """Longer looks at a group whose value is inconclusive: its last 2, 4, 8... windows
     pooled, at most `max_over`, shortest first, each only if it holds more records than the
     look before (the value itself, whether the window alone or the shortest pool of `min_n`).
@@ -108,22 +108,34 @@ def longer_pools(
     so can the shortest pool of `min_n` records (ten thumbs-down votes at 50% do not say
     "above 30%", thirty do); a few doubling looks, each an exact test on its own pool, decide
     it without a pooled look on every group every hour. Only for `over: auto` and poolable
-    metrics."""
+    metrics. Lazy and incremental: each look merges only the windows the one before did not
+    hold, and a caller that stops at the first breach merges nothing further."""
     if settings.over != "auto" or not settings.poolable:
-        return []
+        return
     group = (value.release, value.cohort)
-    series = [item for item in history.windows.get(group, ()) if item[0] <= window.start]
+    newest_first = [
+        item for item in reversed(history.windows.get(group, ())) if item[0] <= window.start
+    ]
+    if not newest_first:
+        return
+    oldest = newest_first[-1][0]
     size = window.end - window.start
-    out: list[MetricValue] = []
+    merged = Summary(windows=0)
+    taken = 0
+    last_n = value.n
     windows = 2
-    while series and size * windows <= settings.max_over:
-        pooled = _fixed(rule, group, series, window, size * windows)
-        if pooled is not None and pooled.n > (out[-1].n if out else value.n):
-            out.append(pooled)
-        if window.end - size * windows <= series[0][0]:
-            break  # the group has no older windows
+    while size * windows <= settings.max_over:
+        since = window.end - size * windows
+        while taken < len(newest_first) and newest_first[taken][0] >= since:
+            merged.merge(newest_first[taken][1])
+            taken += 1
+        pooled = _pooled(rule, group, merged, since) if taken else None
+        if pooled is not None and pooled.n > last_n:
+            last_n = pooled.n
+            yield pooled
+        if since <= oldest:
+            return  # the group has no older windows
         windows *= 2
-    return out
 
 
 def _fixed(rule, group, series, window, over) -> MetricValue | None:
