@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from lookout.config.loader import LookoutConfig, load_config
+from lookout.store import ResultsStore
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -460,6 +461,19 @@ def pg_database(pg_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path) -> Iterator[Any]:
+    """A results store on a SQLite file, then on a fresh PostgreSQL database: the repository,
+    summary-cache and delivery tests run on both."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    results = ResultsStore(url)
+    yield results
+    results.dispose()
 
 
 def hours(n: int) -> timedelta:

@@ -21,17 +21,6 @@ from lookout.store import ResultsStore
 TIMEOUT = 0.5  # seconds the client waits for Slack's answer (15 in production)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    store = ResultsStore(url)
-    yield store
-    store.dispose()
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
