@@ -46,10 +46,8 @@ class ReferencePeriod:
     start: datetime
     end: datetime
     own_history: bool = False
-    # `hours: same`: only windows starting in these UTC hours, from `first_hour` to `end_hour`
-    hours: frozenset[int] | None = None
-    first_hour: int = 0
-    end_hour: int = 0
+    # `hours: same`: only windows starting in these UTC hours of the day, in order
+    hours: tuple[int, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -57,7 +55,8 @@ class ReferencePeriod:
         if self.release:
             return f"release {self.release}, {span}"
         if self.hours is not None:
-            return f"own history {span}, {self.first_hour:02d}:00–{self.end_hour:02d}:00 each day"
+            first, end = self.hours[0], (self.hours[-1] + 1) % 24
+            return f"own history {span}, {first:02d}:00–{end:02d}:00 each day"
         return f"own history {span}" if self.own_history else f"baseline {span}"
 
     def holds(self, window_start: datetime) -> bool:
@@ -65,14 +64,14 @@ class ReferencePeriod:
         return self.hours is None or window_start.hour in self.hours
 
 
-def same_hours(window: Window) -> tuple[frozenset[int], int, int]:
-    """The window's UTC hours and one either side (a 15-minute window at 13:15: 12, 13, 14):
-    the hours of the day an own history with `hours: same` pools, first and end hour."""
+def same_hours(window: Window) -> tuple[int, ...]:
+    """The window's UTC hours and one either side, in order (a 15-minute window at 13:15:
+    12, 13, 14; an hour at 23:00: 22, 23, 0): the hours an own history with `hours: same`
+    pools."""
     hour = timedelta(hours=1)
     first = floor_time(window.start, hour) - hour
     end = floor_time(window.end - timedelta(microseconds=1), hour) + 2 * hour
-    count = int((end - first) / hour)
-    return frozenset((first + k * hour).hour for k in range(count)), first.hour, end.hour
+    return tuple((first + k * hour).hour for k in range(int((end - first) / hour)))
 
 
 def reference_period(
@@ -91,10 +90,8 @@ def reference_period(
         longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
         step = min(HISTORY_STEP, ref.lookback)
         end = floor_time(window.end - max(longest, window.end - window.start), step)
-        if ref.hours == "same":
-            hours, first, last = same_hours(window)
-            return ReferencePeriod(None, end - ref.lookback, end, True, hours, first, last)
-        return ReferencePeriod(None, end - ref.lookback, end, own_history=True)
+        hours = same_hours(window) if ref.hours == "same" else None
+        return ReferencePeriod(None, end - ref.lookback, end, own_history=True, hours=hours)
     appeared = first_seen.get(release, window.start)
     earlier = [(seen, name) for name, seen in first_seen.items() if seen < appeared]
     if not earlier:
