@@ -15,13 +15,14 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import make_requests, write_table
 
+from lookout.sources.drift_summaries import SummarySource
 from lookout.sources.warehouse import Warehouse
 from lookout.stages import ports
 from lookout.store.results import ResultsStore
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "lookout"
 SCANNED = sorted([*(SRC / "stages").rglob("*.py"), *(SRC / "checks").rglob("*.py")])
-# warehouse-side SQL the drift stage hands its warehouse to (typed `Warehouse`: sources code)
+# warehouse-side SQL the drift stage hands its port to (typed with its own `SummarySource`)
 DRIFT_SUMMARIES = SRC / "sources" / "drift_summaries.py"
 
 PORTS = {name: getattr(ports, name) for name in ports.__all__}
@@ -90,6 +91,7 @@ def test_every_port_is_in_one_list():
 
 
 def test_the_real_warehouse_and_store_satisfy_the_ports(warehouse, store):
+    assert isinstance(warehouse, SummarySource) and not isinstance(store, SummarySource)
     for name in WAREHOUSE_PORTS:
         assert isinstance(warehouse, PORTS[name]), name
         assert not isinstance(store, PORTS[name]), name
@@ -206,6 +208,9 @@ def test_the_combined_ports_list_exactly_what_is_used():
     # the drift summaries' reads come with the port the drift stage hands them
     drift = touched(DRIFT_SUMMARIES.read_text())["warehouse"]
     assert members(ports.WindowSource) == used["warehouse"] | set(drift)
+    # the summaries' own port is exactly what they read, and the drift stage's carries it
+    assert members(SummarySource) == set(drift)
+    assert members(SummarySource) < members(ports.DriftSource)
     assert members(ports.StageResults) == used["store"]
 
 
@@ -313,8 +318,7 @@ def hint_problems(
 
 def test_a_helper_typed_with_a_port_keeps_to_it():
     trees = {str(path): ast.parse(path.read_text()) for path in [*SCANNED, DRIFT_SUMMARIES]}
-    drift = set(touched(DRIFT_SUMMARIES.read_text())["warehouse"])
-    found = hint_problems(trees, {"Warehouse": drift})
+    found = hint_problems(trees, {"SummarySource": members(SummarySource)})
     assert found == []
     # the scan sees the helpers' hints at all
     typed = [typed for tree in trees.values() for _, typed, _ in _scopes(tree) if typed]

@@ -23,21 +23,22 @@ Identifiers reach SQL only as SQLAlchemy column objects; values are bound.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.config.models import Monitor
+from lookout.config.models import Monitor, SourceConfig
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
+from lookout.dialects import Dialect
 from lookout.errors import SourceError, database_error
 from lookout.model.aggregates import ALL_COHORTS, as_labels, label_text
 from lookout.model.record import is_missing, parse_numbers
 from lookout.sources.drift_columns import DriftColumn, category_label, sql_feature
-from lookout.sources.warehouse import CohortKey, Warehouse, sketch_buckets
+from lookout.sources.warehouse import CohortKey, sketch_buckets
 from lookout.windows import Window
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_STORED_CATEGORIES",
     "PREFIX",
     "GroupKey",
+    "SummarySource",
     "cross_summaries",
     "feature_key",
     "release_filter",
@@ -64,13 +66,43 @@ MAX_STORED_CATEGORIES = 1000
 LOCAL_MAX_ROWS = 30_000
 
 
+@runtime_checkable
+class SummarySource(Protocol):
+    """What these summaries read of the warehouse, and nothing more: the source table and its
+    columns, the engine (several GROUP BYs share one connection) and its dialect's traits, the
+    window's condition and the capped cohort keys. The drift stage's port
+    (`lookout.stages.ports.DriftSource`) builds on it, so the stage hands its port straight
+    through; `Warehouse` satisfies it (`tests/stages/test_ports.py`)."""
+
+    @property
+    def engine(self) -> sa.Engine: ...
+    @property
+    def capabilities(self) -> Dialect: ...
+    @property
+    def display_url(self) -> str: ...
+    def table(self, source: SourceConfig) -> sa.Table: ...
+    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]: ...
+    def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]: ...
+    def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any: ...
+    def fetch_frame(self, query: sa.Select[Any]) -> pd.DataFrame: ...
+    def cohort_key(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        source: SourceConfig,
+        dimension: str,
+        cap: CohortCap | None,
+        where: Any,
+    ) -> CohortKey: ...
+
+
 def feature_key(name: str) -> str:
     """The key of a drift column in a `Summary` (stages share one summary per group)."""
     return f"{PREFIX}{name}"
 
 
 def _sampled(
-    warehouse: Warehouse, table: sa.Table, where: Any, max_rows: int | None
+    warehouse: SummarySource, table: sa.Table, where: Any, max_rows: int | None
 ) -> tuple[Any, int]:
     """(FROM clause, rows in the period): on PostgreSQL, a period above `max_rows` rows is read
     through `TABLESAMPLE SYSTEM` sized to about `max_rows` of its rows (page sampling: it cuts the
@@ -84,7 +116,7 @@ def _sampled(
     return (table, rows) if sampled is None else (sampled, rows)
 
 
-def release_filter(warehouse: Warehouse, monitor: Monitor, table: Any, values: Sequence) -> Any:
+def release_filter(warehouse: SummarySource, monitor: Monitor, table: Any, values: Sequence) -> Any:
     """Rows of one release, by its raw values (NULL matched as NULL)."""
     source = monitor.source
     clauses = []
@@ -95,7 +127,7 @@ def release_filter(warehouse: Warehouse, monitor: Monitor, table: Any, values: S
 
 
 def _where(
-    warehouse: Warehouse, monitor: Monitor, table: Any, period: Window, release: Sequence | None
+    warehouse: SummarySource, monitor: Monitor, table: Any, period: Window, release: Sequence | None
 ) -> Any:
     clause = warehouse.in_window(table, monitor.source, period)
     if release is not None:
@@ -103,7 +135,7 @@ def _where(
     return clause
 
 
-def _local(warehouse: Warehouse, monitor: Monitor) -> bool:
+def _local(warehouse: SummarySource, monitor: Monitor) -> bool:
     """Whether to summarise locally whatever the size: a dialect without SQL summaries
     (SQLite, the generic one), or a numeric field logged into a column that is not of a numeric
     type (SQL would fail on, or mis-cast, its text)."""
@@ -113,7 +145,7 @@ def _local(warehouse: Warehouse, monitor: Monitor) -> bool:
 
 
 def window_summaries(
-    warehouse: Warehouse,
+    warehouse: SummarySource,
     monitor: Monitor,
     columns: Sequence[DriftColumn],
     period: Window,
@@ -155,7 +187,7 @@ def window_summaries(
 
 
 def _feature_frame(
-    warehouse: Warehouse,
+    warehouse: SummarySource,
     monitor: Monitor,
     table: Any,
     columns: Sequence[DriftColumn],
@@ -279,7 +311,7 @@ def _group(row: Any, width: int, cohort: CohortKey | None) -> GroupKey:
 
 
 def _pushed_down(
-    warehouse: Warehouse,
+    warehouse: SummarySource,
     monitor: Monitor,
     table: Any,
     columns: Sequence[DriftColumn],
@@ -340,7 +372,7 @@ def _pushed_down(
 
 
 def cross_summaries(
-    warehouse: Warehouse,
+    warehouse: SummarySource,
     monitor: Monitor,
     columns: Sequence[DriftColumn],
     period: Window,

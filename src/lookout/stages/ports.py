@@ -8,9 +8,9 @@ reads), and a stage could quietly start to lean on it; small protocols by concer
 stage and then into the two that `StageContext` hands out, let each helper ask for only what it
 uses. The ports the checks need live in `lookout.checks.ports` (checks may not import a stage)
 and are re-exported here beside the stages' own. The drift summaries
-(`lookout.sources.drift_summaries`) are warehouse-side SQL that the drift stage hands its port
-to; being sources code, below every port, they still name `Warehouse` in their hints (the
-calls say so, `type: ignore[arg-type]`), and `DriftSource` carries what they use.
+(`lookout.sources.drift_summaries`) are warehouse-side SQL below every stage: they declare the
+port they read (`SummarySource`) themselves, and `DriftSource` builds on it, so the drift stage
+hands its port straight through.
 `tests/stages/test_ports.py` holds that the real classes satisfy the ports, that each is
 narrower than its class, and that no stage or check touches a member its port lacks.
 """
@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from lookout.checks.ports import (
     EngineTraits,
@@ -34,11 +33,11 @@ from lookout.checks.ports import (
     ValidationSource,
     WindowReader,
 )
-from lookout.config.models import Monitor, SourceConfig
+from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import GroupAggregates, MetricSettings
-from lookout.sources.cohort_queries import CohortKey
+from lookout.sources.drift_summaries import SummarySource
 from lookout.windows import Window
 
 __all__ = [
@@ -101,25 +100,11 @@ class OpsSource(SourceTables, EngineTraits, OpsReads, Protocol):
 
 
 @runtime_checkable
-class DriftSource(SourceTables, EngineTraits, WindowReader, Protocol):
+class DriftSource(SourceTables, EngineTraits, WindowReader, SummarySource, Protocol):
     """What the drift stage reads: the releases of a window or reference period, and the drift
-    summaries `lookout.sources.drift_summaries` computes in SQL, which run several GROUP BYs on
-    one connection of the engine, under the window's condition, keyed by capped cohorts."""
-
-    @property
-    def engine(self) -> sa.Engine: ...
-    @property
-    def display_url(self) -> str: ...
-    def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any: ...
-    def cohort_key(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        source: SourceConfig,
-        dimension: str,
-        cap: CohortCap | None,
-        where: Any,
-    ) -> CohortKey: ...
+    summaries `lookout.sources.drift_summaries` computes in SQL (its `SummarySource`: several
+    GROUP BYs on one connection of the engine, under the window's condition, keyed by capped
+    cohorts)."""
 
 
 @runtime_checkable

@@ -211,7 +211,7 @@ def reference_side(
     if groups is None:
         source = "warehouse"
         summaries = window_summaries(
-            warehouse,  # type: ignore[arg-type]
+            warehouse,
             monitor,
             columns,
             reference.period,
@@ -266,7 +266,7 @@ def reference_cross(
                     exc,
                 )
     cross = cross_summaries(
-        warehouse,  # type: ignore[arg-type]
+        warehouse,
         monitor,
         columns,
         reference.period,

@@ -152,7 +152,7 @@ def _window_part(
 ) -> dict[tuple[str, str], Summary]:
     """The window's drift summaries, marked so stored ones pool into a reference only if alike."""
     summaries = window_summaries(
-        warehouse,  # type: ignore[arg-type]
+        warehouse,
         monitor,
         columns,
         window,
@@ -311,7 +311,7 @@ def _attribution(
 
     def pairs(reference: Reference, chosen: list[DriftColumn], values: tuple) -> tuple[dict, dict]:
         """Both sides' pairs of cohort values, read only when a cohort of another column asks."""
-        cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)  # type: ignore[arg-type]
+        cur = cross_summaries(warehouse, monitor, chosen, period, values, cohort_dims, cap)
         # every column of the reference at once: one read, one cache entry per reference
         ref = reference_cross(warehouse, store, monitor, reference, columns, cohort_dims, now, cap)
         return cur, ref
