@@ -247,3 +247,45 @@ def test_route_secrets_are_redacted_from_error_texts(tmp_path):
     )
     text = f"boom: {FAKE_SMTP_PASSWORD} and {FAKE_PD_ROUTING_KEY}"
     assert redact_secrets(text, config) == "boom: *** and ***"
+
+
+def test_a_route_without_its_channel_shows_beside_the_files_other_errors(tmp_path):
+    """A schema error elsewhere in monitors.yml (a threshold that is not a number, an owner
+    whose route is malformed) does not hide that the valid owner's email route has no SMTP
+    relay in the target: one round of `validate-config` shows both."""
+    broken = MONITORS.replace("threshold: 0.1", "threshold: high").replace(
+        "monitors:\n",
+        "  other:\n    email: {to: [not-an-address]}\nmonitors:\n",
+    )
+    profiles = _write(tmp_path, "profiles.yml", PROFILES)
+    monitors = _write(tmp_path, "monitors.yml", broken)
+    issues = _issues(lambda: load_config(profiles, monitors, target="prod", environ=ENV))
+    route = (
+        "monitors.yml:4:5: owners.team.email: an email route needs `email:` (the SMTP relay: "
+        "host, sender...) in profiles.yml target 'prod'"
+    )
+    assert route in issues
+    assert any(i.startswith("monitors.yml:16:") and "threshold" in i for i in issues), issues
+    assert any(i.startswith("monitors.yml:9:18:") and "owners.other.email" in i for i in issues)
+    # the malformed owner is reported for what it is, not also as a route without a relay
+    assert not any("owners.other" in i and "needs `email:`" in i for i in issues), issues
+
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate-config",
+            "--profiles",
+            str(profiles),
+            "--monitors",
+            str(monitors),
+            "--target",
+            "prod",
+        ],
+        env={**ENV, "COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    assert route in result.output and "threshold" in result.output

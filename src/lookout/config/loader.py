@@ -28,7 +28,7 @@ from lookout.config._routes import (
 )
 from lookout.config._templating import render_env_vars
 from lookout.config._yaml import LocatedYaml, load_located_yaml
-from lookout.config.models import Monitor, MonitorsFile, ProfilesFile, Target
+from lookout.config.models import Monitor, MonitorsFile, Owner, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
 
 __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
@@ -156,13 +156,26 @@ def load_monitors(path: Path, environ: Mapping[str, str] | None = None) -> Monit
     return _load_monitors(path, environ)[1]
 
 
+class _MonitorsFailed(ConfigError):
+    """monitors.yml did not validate; what still can be checked against the profile rides
+    along: the parsed file (positions) and the owners that validate on their own."""
+
+    def __init__(
+        self, issues: list[ConfigIssue], doc: LocatedYaml | None, owners: MonitorsFile | None
+    ) -> None:
+        super().__init__(issues)
+        self.doc = doc
+        self.owners = owners
+
+
 def _load_monitors(
     path: Path, environ: Mapping[str, str] | None
 ) -> tuple[LocatedYaml, MonitorsFile]:
     """The file as parsed (positions, for checks against the profile) and as validated.
 
     Every problem in one pass: when some monitors do not validate, the cross-reference checks
-    still run on those that do (with their own indices), so a fix never reveals a new round.
+    still run on those that do (with their own indices), and the owners that validate are
+    handed on for the checks against the profile, so a fix never reveals a new round.
     """
     doc = load_located_yaml(path)
     literal = literal_secret_issues(doc, MONITORS_SECRETS)  # before rendering: the raw text
@@ -175,13 +188,29 @@ def _load_monitors(
         more = monitor_issues(doc, *partial, path.parent) if partial is not None else []
         seen = {str(issue) for issue in exc.issues}
         found = exc.issues + [i for i in more if str(i) not in seen]
-        raise ConfigError(_with_secret_issues(literal, found)) from None
+        issues = _with_secret_issues(literal, found)
+        raise _MonitorsFailed(issues, doc, _valid_owners(data)) from None
     if literal:
         raise ConfigError(literal)
     issues = monitor_issues(doc, config, list(enumerate(config.monitors)), path.parent)
     if issues:
-        raise ConfigError(issues)
+        raise _MonitorsFailed(issues, doc, config)
     return doc, config
+
+
+def _valid_owners(data: Any) -> MonitorsFile | None:
+    """The owners of a file that failed validation that validate on their own (their routes
+    can still be checked against the profile), or None when there are none."""
+    raw = data.get("owners") if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    owners = {}
+    for name, item in raw.items():
+        try:
+            owners[str(name)] = Owner.model_validate(item)
+        except (ValidationError, ValueError, TypeError):
+            continue
+    return MonitorsFile.model_construct(owners=owners, monitors=[]) if owners else None
 
 
 def _partial_monitors(data: Any) -> tuple[MonitorsFile, list[tuple[int, Monitor]]] | None:
@@ -234,6 +263,12 @@ def load_config(
         issues.extend(exc.issues)
     try:
         monitors = _load_monitors(monitors_path, environ)
+    except _MonitorsFailed as exc:
+        issues.extend(exc.issues)
+        # the owners that validate are still checked against a profile that loaded, so a
+        # route without its channel's settings shows in the same round as the file's errors
+        if profile is not None and exc.doc is not None and exc.owners is not None:
+            issues.extend(route_target_issues(exc.doc, exc.owners, profile[1], profile[0]))
     except ConfigError as exc:
         issues.extend(exc.issues)
     if issues or profile is None or monitors is None:
