@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, make_requests, write_config, write_table
@@ -188,3 +189,63 @@ def test_snowflake_names_the_statement_timeout_that_ran_out():
     assert message is not None
     assert "30m (warehouse.statement_timeout)" in message and "QUERY_HISTORY" in message
     assert caps.timeout_message(RuntimeError("syntax error"), WAREHOUSE_DEFAULTS) is None
+
+
+@pytest.mark.snowflake
+def test_snowflake_reads_arrow_as_read_sql_would(snowflake_url, monkeypatch):
+    """The Arrow fetch (`fetch_pandas_all`) against the row-by-row DBAPI read, through the real
+    connector and the emulator: the same names (lower case, as SQLAlchemy gives them), the same
+    values for decimals, integers with gaps, naive and zoned times, booleans with gaps and
+    text; bound parameters (an IN list, a time) work; an empty result keeps its columns."""
+    from lookout.sources.warehouse import Warehouse
+
+    engine = sa.create_engine(snowflake_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE mixed (id INTEGER, price NUMBER(10, 2), tries INTEGER, "
+            "seen TIMESTAMP_NTZ, zoned TIMESTAMP_TZ, ok BOOLEAN, label VARCHAR)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO mixed VALUES "
+            "(1, 12.50, 3, '2026-11-02 10:00:00.123456', '2026-11-02 10:00:00+00', TRUE, 'a'),"
+            "(2, NULL, NULL, '2026-11-02 11:00:00', NULL, NULL, NULL),"
+            "(3, 0.01, 0, '2026-11-02 12:30:00', '2026-11-02 12:30:00+00', FALSE, 'c')"
+        )
+    engine.dispose()
+    from snowflake.connector.cursor import SnowflakeCursor
+
+    arrow_reads = []
+    real = SnowflakeCursor.fetch_pandas_all
+    monkeypatch.setattr(
+        SnowflakeCursor,
+        "fetch_pandas_all",
+        lambda cursor, **kw: arrow_reads.append(cursor) or real(cursor, **kw),
+    )
+    warehouse = Warehouse(snowflake_url)
+    table = sa.Table("mixed", sa.MetaData(), autoload_with=warehouse.engine)
+    query = (
+        sa.select(table.c.id, table.c.price, table.c.tries, table.c.seen, table.c.ok, table.c.label)
+        .where(table.c.id.in_([1, 2, 3]), table.c.seen >= T0.replace(tzinfo=None))
+        .order_by(table.c.id)
+    )
+    fast = warehouse.fetch_frame(query)
+    assert len(arrow_reads) == 1  # the Arrow path, not a fallback
+    with warehouse.engine.connect() as conn:
+        slow = pd.read_sql(query, conn)
+    assert (
+        list(fast.columns) == list(slow.columns) == ["id", "price", "tries", "seen", "ok", "label"]
+    )
+    assert fast["id"].tolist() == slow["id"].tolist() == [1, 2, 3]
+    assert fast["price"].astype(float).tolist()[::2] == [12.5, 0.01]
+    assert pd.isna(fast["price"][1]) and pd.isna(fast["tries"][1]) and pd.isna(fast["label"][1])
+    assert fast["tries"].tolist()[::2] == slow["tries"].tolist()[::2] == [3, 0]
+    assert pd.to_datetime(fast["seen"]).tolist() == pd.to_datetime(slow["seen"]).tolist()
+    assert fast["seen"][0] == pd.Timestamp("2026-11-02 10:00:00.123456")
+    assert [fast["ok"][0], fast["ok"][2]] == [True, False] and pd.isna(fast["ok"][1])
+    zoned = warehouse.fetch_frame(sa.select(table.c.zoned).order_by(table.c.id))
+    assert pd.Timestamp(zoned["zoned"][0]).tz_convert("UTC") == pd.Timestamp(
+        "2026-11-02 10:00:00", tz="UTC"
+    )
+    empty = warehouse.fetch_frame(sa.select(table.c.id, table.c.label).where(table.c.id > 9))
+    assert list(empty.columns) == ["id", "label"] and len(empty) == 0
+    warehouse.dispose()

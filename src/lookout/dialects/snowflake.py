@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
@@ -80,6 +81,31 @@ class Snowflake(Dialect):
             seconds_ = _whole_seconds(settings.statement_timeout)
             parameters["STATEMENT_TIMEOUT_IN_SECONDS"] = seconds_
         return url, ({"session_parameters": parameters} if parameters else {})
+
+    def fetch_frame(self, conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
+        """The connector's Arrow result straight into pandas (`fetch_pandas_all`), not row by
+        row through the DBAPI (measured at 100k rows against the emulator in
+        `benchmarks/RESULTS.md`). SQLAlchemy still compiles and binds the query and names
+        the columns (Snowflake returns them in upper case). A result that did not come as
+        Arrow (older accounts' JSON format) is read row by row, as `pd.read_sql` would."""
+        from snowflake.connector.errors import Error, NotSupportedError
+
+        result = conn.execute(query)
+        try:
+            names = list(result.keys())
+            try:
+                frame = result.cursor.fetch_pandas_all()
+            except NotSupportedError:
+                rows = result.fetchall()
+                return pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+            except Error as exc:  # as SQLAlchemy would have raised it: callers catch those
+                raise sa.exc.DBAPIError.instance(None, None, exc, Error) from None
+            if len(frame.columns) != len(names):  # no rows: no Arrow batch to name them
+                return pd.DataFrame(columns=names)
+            frame.columns = names
+            return frame
+        finally:
+            result.close()
 
     def timeout_message(self, exc: BaseException, settings: ConnectSettings) -> str | None:
         first, key = first_line(exc), settings.key
