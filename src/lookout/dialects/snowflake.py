@@ -1,5 +1,5 @@
 """Snowflake through snowflake-sqlalchemy (`snowflake://`): ordered-set `percentile_cont`,
-block sampling, waits as session parameters.
+block sampling, waits as session parameters, Arrow fetches.
 
 Quantiles are `percentile_cont(q) WITHIN GROUP (ORDER BY x)`, as on PostgreSQL. Metrics are
 pushed down by default: Snowflake aggregates in parallel next to the data, and the rows
