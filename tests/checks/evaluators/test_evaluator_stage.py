@@ -43,6 +43,8 @@ JUDGE = """    judge:
 def _frame():
     frame = make_requests(hours=2, per_hour=200)
     rng = np.random.default_rng(3)
+    frame["plan"] = rng.choice(["free", "pro", "team", "enterprise"], len(frame))
+    frame["channel"] = rng.choice(["web", "api", "slack"], len(frame))
     grounded = rng.random(len(frame)) < 0.8
     frame["ctx"] = "Pro allows 600 requests per minute."
     frame["answer"] = np.where(grounded, "600 requests per minute", "unlimited requests")
@@ -59,6 +61,7 @@ def _ctx(
     max_judgments=None,
     retries=1,
     max_records=None,
+    cohorts="[route, region]",
 ):
     monkeypatch.setenv("TEST_JUDGE_KEY", fake.api_key)
     warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
@@ -70,7 +73,7 @@ def _ctx(
         EVALUATORS.format(
             share=share, max_judgments=max_judgments or "null", max_records=max_records or "null"
         ),
-    )
+    ).replace("cohorts: [route, region]", f"cohorts: {cohorts}")
     (tmp_path / "monitors.yml").write_text(monitors)
     profiles = PROFILES_YAML.format(
         warehouse=warehouse,
@@ -202,4 +205,24 @@ def test_share_bounds(tmp_path, fake_openai, monkeypatch, share):
         assert _metrics(ctx, "eval.judge_g") == {}  # no random sample: no unbiased pass rate
         assert _metrics(ctx, "eval_flagged.judge_g")
     assert result.status == "succeeded"
+    ctx.close()
+
+
+def test_four_cohort_columns_keep_the_sample_near_its_share(tmp_path, fake_openai, monkeypatch):
+    """Each cohort column stratifies the random part on its own: with four of them a window's
+    cross product has about one record per cell, and a minimum per cell sent ~80% of a window
+    to the judge at a 20% share. Every value of every column still gets a pass rate."""
+    cohorts = ["route", "region", "plan", "channel"]
+    ctx = _ctx(tmp_path, fake_openai, monkeypatch, share=0.2, cohorts=f"[{', '.join(cohorts)}]")
+    monitor = ctx.config.monitors.monitors[0]
+    assert run_window(ctx, monitor, WINDOW, as_of=T0 + 3 * H).status == "succeeded"
+    frame = _frame()
+    in_window = frame[frame.event_time < (T0 + H).replace(tzinfo=None)]
+    # ~20% at random, plus the flagged (errors ~5%, latency outliers 1%, the pii failure)
+    assert len(fake_openai.requests) < 0.4 * len(in_window)
+    rates = _metrics(ctx, "eval.judge_g")
+    for column in cohorts:
+        for release, values in in_window.groupby("model_version")[column]:
+            for value in set(values):
+                assert (f"{release}@p{release[1:]}", f"{column}={value}") in rates
     ctx.close()

@@ -2,9 +2,14 @@
 
 Pure. Suspicious ("flagged") records are those with an error status, negative feedback, a
 latency above the window's quantile, or a failing check of an evaluator that runs on every
-record. Independently of the flags, a stratified random sample takes `share` of each
-release x cohort stratum: the records with the smallest stable hash of `record_id` (salted), so
-re-running a window picks the same records, and a judged record stays judged (cache hits).
+record. Independently of the flags, a random sample takes each record whose stable hash of
+`record_id` (salted) is below `share`, so re-running a window picks the same records and a
+judged record stays judged (cache hits), then tops up each stratum (a release x one cohort
+column's value: `plan=pro` of release 2) to at least `share` of its records, smallest hashes
+first, so a small cohort is graded too. The strata are per cohort column, not the cross product
+of the columns: with four cohort columns a window's cross product has about one record per
+cell, and "at least one per cell" graded ~80% of a window at a 20% share (measured on a user's
+table); per column, the sample stays near `share` and every cohort value still gets its part.
 Pass rates are estimated on the random part only (it is unbiased); the flagged part is reported
 on its own, because a failure-biased sample would drag a pass rate down by construction.
 
@@ -52,7 +57,7 @@ def select_records(
     frame: pd.DataFrame,
     *,
     share: float,
-    strata: Sequence[str] = (),
+    strata: Sequence[Sequence[str]] = (),
     salt: str = "",
     ok_statuses: Iterable[ConfiguredValue] = ("ok",),
     negative_feedback: Iterable[ConfiguredValue] = (),
@@ -62,7 +67,8 @@ def select_records(
     max_records: int | None = None,
 ) -> Selection:
     """Select from `frame` (columns `record_id` and, when present, `status`, `feedback`,
-    `latency_ms` and the `strata` columns)."""
+    `latency_ms` and the `strata` columns). `strata`: the column groups that each stratify the
+    random part, e.g. `[["release", "plan"], ["release", "region"]]`."""
     if frame.empty:
         return Selection((), frozenset(), {})
     ids = frame["record_id"].astype(str).to_numpy()
@@ -111,24 +117,40 @@ def select_records(
 
 
 def _stratified(
-    frame: pd.DataFrame, ids: np.ndarray, share: float, strata: Sequence[str], salt: str
+    frame: pd.DataFrame,
+    ids: np.ndarray,
+    share: float,
+    strata: Sequence[Sequence[str]],
+    salt: str,
 ) -> set[str]:
+    """Records whose stable unit is below `share`, topped up so that every stratum of every
+    column group holds at least `ceil(share * its size)` (smallest units first: the top-up
+    extends the stratum's own prefix, so a smaller share still picks a subset)."""
     if share <= 0:
         return set()
     if share >= 1:
         return set(ids)
     units = np.array([stable_unit(r, salt) for r in ids])
-    columns = [c for c in strata if c in frame]
-    # one integer per stratum (a row-wise join of labels took seconds and GBs at 1M rows)
-    keys = (
-        frame.groupby(columns, dropna=False, sort=False, observed=True).ngroup().to_numpy()
-        if columns
-        else np.zeros(len(ids), dtype=int)
-    )
-    out: set[str] = set()
-    for key in pd.unique(keys):
-        members = np.flatnonzero(keys == key)
-        take = math.ceil(share * len(members))
-        order = members[np.argsort(units[members], kind="stable")]
-        out.update(ids[order[:take]])
-    return out
+    chosen = units < share
+    for group in strata or [()]:
+        columns = [c for c in group if c in frame]
+        # one integer per stratum (a row-wise join of labels took seconds and GBs at 1M rows)
+        keys = (
+            frame.groupby(columns, dropna=False, sort=False, observed=True).ngroup().to_numpy()
+            if columns
+            else np.zeros(len(ids), dtype=int)
+        )
+        chosen[_stratum_prefixes(keys, units, share)] = True
+    return set(ids[chosen])
+
+
+def _stratum_prefixes(keys: np.ndarray, units: np.ndarray, share: float) -> np.ndarray:
+    """Positions of the `ceil(share * size)` smallest units of each stratum (vectorised: one
+    sort, not one scan of the window per stratum)."""
+    order = np.lexsort((units, keys))
+    sorted_keys = keys[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1]
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    wanted = np.array([math.ceil(share * size) for size in sizes])
+    return order[rank < np.repeat(wanted, sizes)]

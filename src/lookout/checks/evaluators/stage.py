@@ -284,7 +284,8 @@ def _sample(
     selection = select_records(
         frame,
         share=sampling.share,
-        strata=[*source.release, *(_cohort_column(frame, c) for c in source.cohorts)],
+        strata=[[*source.release, _cohort_column(frame, c)] for c in source.cohorts]
+        or [list(source.release)],
         salt=sampling.salt,
         ok_statuses=_typed(warehouse, monitor, "status", source.ok_statuses),
         negative_feedback=negative if sampling.negative_feedback else (),
