@@ -64,6 +64,12 @@ def test_a_pending_alert_clears_on_a_normal_evaluation_and_counts_again():
     assert run(r, [BREACH, OK, BREACH, BREACH]) == ["pending", "cleared", "pending", "opened"]
     # a single-window blip never pages
     assert run(r, [BREACH, OK, OK, BREACH, OK]) == ["pending", "cleared", "pending", "cleared"]
+    # the cleared alert (and its history row) keeps the value that cleared it, not the breach
+    state: dict = {}
+    for i, item in enumerate([BREACH, OK]):
+        [t] = apply_evaluations("mon", state, evaluate_rules([r], [value(*item)]), w(i), T)
+        state = {t.alert.fingerprint: t.alert}
+    assert (t.event, t.alert.state, t.alert.value, t.alert.n) == ("cleared", "inactive", *OK)
 
 
 def test_a_pending_alert_without_a_breach_for_stale_after_clears_at_the_boundary():

@@ -107,13 +107,58 @@ def test_alerts_state_is_a_choice(files):
     assert "'bogus' is not one of 'firing', 'resolved', 'all'" in _flat(result.output)
 
 
-def test_alerts_state_all_lists_both(files, tmp_path):
-    from lookout.store.results import ResultsStore
+def test_alerts_state_all_lists_every_state_and_says_which(files, tmp_path):
+    """`--state all` lists pending and inactive alerts too (breached, never sent), so each row
+    says its state: an alert that was never paged must not read as one that fired."""
+    from datetime import UTC, datetime
 
-    ResultsStore(f"sqlite:///{tmp_path}/results.sqlite").dispose()  # an empty store
-    result = _run(["alerts", "--state", "all", *files])
-    assert result.exit_code == 0, result.output
-    assert "Alerts firing and resolved: 0" in result.output
+    from lookout.model.alerts import AlertState, Transition
+    from lookout.store import alert_rows
+    from lookout.store.results import ResultsStore
+    from lookout.windows import Window
+
+    store = ResultsStore(f"sqlite:///{tmp_path}/results.sqlite")
+    empty = _run(["alerts", "--state", "all", *files])
+    assert empty.exit_code == 0 and "Alerts in every state: 0" in empty.output
+    at = datetime(2026, 12, 3, 14, tzinfo=UTC)
+    window = Window(at, at.replace(hour=15))
+    transitions = [
+        Transition(
+            "opened",
+            AlertState(
+                f"{state:0<8}",
+                "bot",
+                "a",
+                "m1@p1",
+                f"region={state}",
+                "error_rate",
+                "P1",
+                "team",
+                state,
+                ">",
+                0.05,
+                0.1385,
+                65,
+                at,
+                at,
+                at,
+                at,
+            ),
+            window,
+        )
+        for state in ("firing", "pending", "inactive", "resolved")
+    ]
+    with store.engine.begin() as conn:
+        alert_rows.apply_transitions(conn, transitions)
+    store.dispose()
+    listed = _run(["alerts", "--state", "all", *files])
+    assert listed.exit_code == 0, listed.output
+    assert "Alerts in every state: 4" in listed.output, listed.output
+    rows = {line.split()[0]: line.split() for line in listed.output.splitlines() if " · " in line}
+    for state in ("firing", "pending", "inactive", "resolved"):
+        assert rows[f"{state:0<8}"][1:3] == ["P1", state], listed.output
+    firing = _run(["alerts", *files])  # the default: firing only, no state column needed
+    assert "Alerts firing: 1" in firing.output and "pending" not in firing.output
 
 
 @pytest.mark.parametrize(

@@ -130,8 +130,15 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
     if current is None or window.start <= current.last_window_start:
         return None
     if current.state == "pending":
+        # the value that cleared it, as a resolve keeps the value that resolved it
         cleared = replace(
-            current, state="inactive", breaches=0, last_window_start=window.start, updated_at=now
+            current,
+            state="inactive",
+            breaches=0,
+            value=ev.value.value,
+            n=ev.value.n,
+            last_window_start=window.start,
+            updated_at=now,
         )
         return Transition("cleared", cleared, window)
     if current.state != "firing":

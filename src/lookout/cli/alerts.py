@@ -27,7 +27,8 @@ def alerts(
     monitors: MonitorsOpt = Path("monitors.yml"),
     target: TargetOpt = None,
     state: Annotated[
-        Literal["firing", "resolved", "all"], typer.Option(help="which alerts to list")
+        Literal["firing", "resolved", "all"],
+        typer.Option(help="which alerts to list (`all`: every state, with a state column)"),
     ] = "firing",
 ) -> None:
     """List alerts from the results store (firing by default)."""
@@ -40,9 +41,14 @@ def alerts(
     config = load(profiles, monitors, target)
     with command_context(config) as ctx:
         rows = list_alerts(ctx.store, state)
-    title = f"Alerts {'firing and resolved' if state == 'all' else state}: {len(rows)}"
+    title = f"Alerts {'in every state' if state == 'all' else state}: {len(rows)}"
     print_alerts(
-        console, rows, title, lambda o: owner_mentions(config, o), lambda a: runbook_url(config, a)
+        console,
+        rows,
+        title,
+        lambda o: owner_mentions(config, o),
+        lambda a: runbook_url(config, a),
+        with_state=state == "all",
     )
 
 

@@ -125,9 +125,13 @@ def print_alerts(
     title: str,
     owner: Callable[[str], str],
     runbook: Callable[[Any], str],
+    *,
+    with_state: bool = False,
 ) -> None:
     """The alerts list: one row per alert (what, value, since) fitted to the terminal, then
-    each alert's owner with mentions and its whole runbook link (never cut)."""
+    each alert's owner with mentions and its whole runbook link (never cut). `with_state`: a
+    column saying whether each alert fires, waits (`pending`: breached, not yet sent), was
+    resolved or cleared before it ever fired (`inactive`)."""
     from lookout.notify.builder import format_value
 
     out.print(title, highlight=False, markup=False)
@@ -141,10 +145,13 @@ def print_alerts(
         Column("since (UTC)"),
         Column("owner", name=True),
     ]
+    if with_state:
+        columns.insert(2, Column("state"))
     rows = [
         [
             a.fingerprint[:8],
             a.severity,
+            *([a.state] if with_state else []),
             f"{a.monitor} · {a.rule}\n{a.release} · {a.cohort}",
             f"{format_value(a.metric, a.value)} {a.op} {format_value(a.metric, a.threshold)}"
             f"\nn={a.n:,}",

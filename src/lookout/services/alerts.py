@@ -32,7 +32,7 @@ __all__ = [
 def list_alerts(
     store: ResultsStore, state: Literal["firing", "resolved", "all"]
 ) -> list[AlertState]:
-    """The stored alerts in `state` (`all`: firing and resolved)."""
+    """The stored alerts in `state` (`all`: every state, pending and inactive ones too)."""
     return store.alerts(state=None if state == "all" else state)
 
 
