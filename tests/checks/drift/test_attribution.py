@@ -84,3 +84,43 @@ def test_a_complement_is_a_merge_of_the_other_values_of_the_sources_column():
     assert eu is not None and eu.sketches["drift:x"].count == 8
     assert complement(pairs, "region=us", "plan=pro") is None  # nothing of us outside pro
     assert singles[("plan=free",)].sketches["drift:x"].count == 1  # parts left as they were
+
+
+def test_a_remainder_too_small_to_judge_keeps_the_parents_own_alert():
+    """The release-wide drift is explained by a cohort only when the release without it is
+    judged clean. A remainder below the drift `min_n` (28 rows of the other routes in the
+    hour) cannot be judged: the doubt keeps the release's alert (it had been "explained by
+    route=chat" while every route had shifted). A large clean remainder still explains it,
+    and a parent that is all source rows is explained by it."""
+    import numpy as np
+
+    from lookout.checks.drift.verdict import Criteria
+    from lookout.sources.drift_columns import DriftColumn
+    from lookout.sources.drift_summaries import feature_key
+    from lookout.stages.drift.stage import _Parts, _still_drifts
+
+    rng = np.random.default_rng(2)
+    column = DriftColumn("completion_tokens", "numeric", "completion_tokens")
+
+    def summary(values) -> Summary:
+        out = Summary(windows=1)
+        out.sketches[feature_key(column.name)] = Sketch.of(np.asarray(values, dtype=float))
+        return out
+
+    def parts(other_rows: int, other_shift: float) -> _Parts:
+        current = {
+            ("route=chat",): summary(rng.lognormal(6.0 + 0.7, 0.3, 600)),
+            ("route=search",): summary(rng.lognormal(6.0 + other_shift, 0.3, other_rows)),
+        }
+        reference = {
+            ("route=chat",): summary(rng.lognormal(6.0, 0.3, 2000)),
+            ("route=search",): summary(rng.lognormal(6.0, 0.3, 2000)),
+        }
+        return _Parts(current, reference, lambda: ({}, {}))
+
+    criteria = Criteria(min_n=30)
+    assert _still_drifts(parts(28, 0.7), column, criteria, "*", "route=chat")  # doubt: kept
+    assert _still_drifts(parts(400, 0.7), column, criteria, "*", "route=chat")  # shifted too
+    assert not _still_drifts(parts(400, 0.0), column, criteria, "*", "route=chat")  # clean
+    alone = _Parts({("route=chat",): summary(rng.lognormal(6.7, 0.3, 600))}, {}, lambda: ({}, {}))
+    assert not _still_drifts(alone, column, criteria, "*", "route=chat")
