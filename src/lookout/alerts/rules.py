@@ -29,6 +29,7 @@ __all__ = [
     "effective_threshold",
     "evaluate_rules",
     "in_split",
+    "past_threshold",
     "settings_of",
 ]
 
@@ -43,6 +44,11 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+
+
+def past_threshold(op: str, value: float, threshold: float) -> bool:
+    """Whether `value` is on the alerting side of `threshold` (the point value, no test)."""
+    return _OPS[op](value, threshold)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,18 @@ def print_table(out: Console, columns: Sequence[Column], rows: Sequence[Sequence
     wide.print(table)
 
 
+def _value_against_limit(alert: Any, fmt: Callable[[str, float], str]) -> str:
+    """`13.85% > 5.00%` while the value breaches; `1.37% (fires > 5.00%)` once it does not (a
+    resolved alert, or a firing one held by `keep_firing_for`), which must not read as a
+    breach."""
+    from lookout.alerts.rules import past_threshold
+
+    value, limit = fmt(alert.metric, alert.value), fmt(alert.metric, alert.threshold)
+    if past_threshold(alert.op, alert.value, alert.threshold):
+        return f"{value} {alert.op} {limit}"
+    return f"{value} (fires {alert.op} {limit})"
+
+
 def print_alerts(
     out: Console,
     alerts: Sequence[Any],
@@ -153,8 +165,7 @@ def print_alerts(
             a.severity,
             *([a.state] if with_state else []),
             f"{a.monitor} · {a.rule}\n{a.release} · {a.cohort}",
-            f"{format_value(a.metric, a.value)} {a.op} {format_value(a.metric, a.threshold)}"
-            f"\nn={a.n:,}",
+            f"{_value_against_limit(a, format_value)}\nn={a.n:,}",
             f"{a.first_window_start:%Y-%m-%d}\n{a.first_window_start:%H:%M}",
             a.owner,
         ]
