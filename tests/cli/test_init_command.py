@@ -455,3 +455,63 @@ def test_at_a_terminal_it_asks_before_writing_and_before_overwriting(tmp_path, d
     again = CliRunner().invoke(app, ["init", "--table", "requests", *files], input="n\n")
     assert again.exit_code == 1 and "it exists: overwrite" in again.output
     assert (cfg / "monitors.yml").read_text() == written
+
+
+# -- rows of the newest day, whatever order the database returns them in -------------------
+
+
+def _old_heavy_log() -> pd.DataFrame:
+    """Eight days, one row a minute, oldest first: 10,080 rows before the newest day."""
+    times = pd.date_range("2026-11-01", periods=8 * 1440, freq="min").astype("datetime64[us]")
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(len(times))],
+            "event_time": times,
+            "status": ["error" if i % 20 == 0 else "ok" for i in range(len(times))],
+            "latency_ms": [float(i % 997) for i in range(len(times))],
+        }
+    )
+
+
+@pytest.fixture
+def unordered(request, tmp_path: Path) -> Iterator[tuple[str, str, str | None]]:
+    """(URL, table, schema) that init reads without an order: a view (DuckDB, SQLite,
+    PostgreSQL) or a MariaDB table without an index on its event time."""
+    dialect, frame = request.param, _old_heavy_log()
+    if dialect == "postgresql":
+        url, schema = request.getfixturevalue("pg_schema")
+    elif dialect == "mysql":
+        url, schema = request.getfixturevalue("mysql_database"), None
+    else:
+        suffix = "sqlite" if dialect == "sqlite" else "duckdb"
+        url, schema = f"{dialect}:///{tmp_path / f'wh.{suffix}'}", None
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="log", schema=schema)
+    name = "log"
+    if dialect != "mysql":
+        where = f'"{schema}".' if schema else ""
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE VIEW {where}log_v AS SELECT * FROM {where}"log"')
+        name = "log_v"
+    engine.dispose()
+    yield url, name, schema
+
+
+@pytest.mark.parametrize(
+    "unordered",
+    ["duckdb", "sqlite", "postgresql", pytest.param("mysql", marks=pytest.mark.mysql)],
+    indirect=True,
+)
+def test_rows_read_in_no_order_still_sample_the_newest_day(unordered):
+    from lookout.services.init import propose
+    from lookout.services.init_table import SAMPLE_ROWS, read_table
+
+    url, table, schema = unordered
+    read = read_table(url, table, schema)
+    newest = pd.Timestamp("2026-11-08 23:59")
+    times = pd.to_datetime(read.sample["event_time"]).dt.tz_localize(None)
+    assert 1000 <= len(read.sample) <= SAMPLE_ROWS  # the newest day's 1,440 rows
+    assert times.min() > newest - pd.Timedelta(days=1) and times.max() == newest
+    assert "filtered on event_time in the query" in read.traffic.method
+    proposal = propose(read.columns, read.sample, read.traffic, table=table, schema=schema)
+    assert proposal.missing == () and proposal.columns["record_id"] == "request_id"

@@ -6,7 +6,9 @@ newest `NEWEST_ROWS` rows by `rowid` on SQLite and by an index on the event time
 (without one, the first rows the database returns, said so); the rate is taken over the newest
 day, or the shortest newer period the sample covers with enough pages or vectors to be steady.
 Then up to `SAMPLE_ROWS` rows of the newest day with every column, text cut to `TEXT_CHARS`
-characters. `lookout.services.init_table` reflects the table and picks the event time first.
+characters; the day's bound is in the query, before its LIMIT, on every path (a view or a table
+without an index on the event time returns its rows in no useful order).
+`lookout.services.init_table` reflects the table and picks the event time first.
 """
 
 from __future__ import annotations
@@ -170,12 +172,7 @@ class SampleReader:
         if times.empty:
             raise InitError(f"no row of {self.handle.name!r} has a readable {self.ts}")
         newest = times.max()
-        detail = sa.select(*selected_columns(self.handle, self.infos))
-        if order is not None:
-            detail = detail.order_by(order)
-        sample = frame_of(self.conn.execute(detail.limit(SAMPLE_ROWS)))
-        moments = pd.to_datetime(sample[self.ts], utc=True, errors="coerce", format="mixed")
-        sample = sample[moments > newest - DAY].reset_index(drop=True)
+        sample = self._newest_day(order, newest)
         rate, period = _rate(times, 1.0, 1.0)
         traffic = Traffic(
             rows_per_hour=rate,
@@ -187,6 +184,20 @@ class SampleReader:
         )
         return traffic, sample
 
+    def _newest_day(self, order: Any, newest: pd.Timestamp) -> pd.DataFrame:
+        """Up to SAMPLE_ROWS rows newer than `newest` less a day. The bound is in the SQL,
+        before the LIMIT: without an order (a view, no index on the event time) the first
+        rows the database returns may all be older, and filtering them afterwards left none."""
+        ts = self.handle.c[self.ts]
+        detail = sa.select(*selected_columns(self.handle, self.infos)).where(
+            ts > self._bound(newest - DAY)
+        )
+        if order is not None:
+            detail = detail.order_by(order)
+        sample = frame_of(self.conn.execute(detail.limit(SAMPLE_ROWS)))
+        moments = pd.to_datetime(sample[self.ts], utc=True, errors="coerce", format="mixed")
+        return sample[moments > newest - DAY].reset_index(drop=True)  # times kept as text
+
     def _order(self) -> tuple[Any, int | None, str]:
         """How to read the newest rows first, an estimate of the rows, and the words for it."""
         newest = None if self.is_view else self.caps.newest_order(self.conn, self.handle)
@@ -197,8 +208,9 @@ class SampleReader:
         return (
             None,
             None,
-            f"the first rows {self.dialect} returns (no sampling here and no index on "
-            f"{self.ts}): may not be the newest",
+            f"the first event times {self.dialect} returns (no sampling here and no index on "
+            f"{self.ts}: may not be the newest), then rows within a day of the newest of them, "
+            f"filtered on {self.ts} in the query",
         )
 
     def _recent_by_index(self, newest: pd.Timestamp) -> pd.DataFrame:

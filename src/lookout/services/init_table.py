@@ -15,7 +15,8 @@ each statement bounded by a 60 s timeout on PostgreSQL:
 4. up to `SAMPLE_ROWS` rows of the newest day with every column, text cut to `TEXT_CHARS`
    characters: from a page sample sized for them (at most `DETAIL_PAGES` pages on PostgreSQL,
    `DETAIL_ROWS` rows on DuckDB), the newest of each hour through an index on the event time
-   (PostgreSQL), or the newest rows as above.
+   (PostgreSQL), or the newest rows as above; always bounded to the newest day in the query,
+   before its LIMIT.
 
 No read counts or scans the whole table (DuckDB's `count(*)` is read from its metadata).
 Reads 3 and 4 are `lookout.services.init_sample`'s; the engine is `lookout.services.init_engine`'s.
