@@ -515,3 +515,57 @@ def test_rows_read_in_no_order_still_sample_the_newest_day(unordered):
     assert "filtered on event_time in the query" in read.traffic.method
     proposal = propose(read.columns, read.sample, read.traffic, table=table, schema=schema)
     assert proposal.missing == () and proposal.columns["record_id"] == "request_id"
+
+
+# -- expectations the sample itself passes ----------------------------------------------------
+
+
+def _coded_log() -> pd.DataFrame:
+    """Two days, a row every 2 minutes: thumbs -1/0/1 (mostly NULL), and a latency that logs
+    -1 when it was not measured."""
+    n = 2 * 720
+    thumbs = [-1, 0, 1, 1, None, None, None, None, None, None]
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "created_at": pd.date_range("2026-11-02", periods=n, freq="2min").astype(
+                "datetime64[us]"
+            ),
+            "thumbs": pd.array([thumbs[i % 10] for i in range(n)], dtype="Int64"),
+            "latency_ms": [-1.0 if i % 50 == 0 else 100.0 + i % 300 for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture
+def coded(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table) of _coded_log() on DuckDB or PostgreSQL (a SMALLINT thumbs)."""
+    frame = _coded_log()
+    if request.param == "postgresql":
+        url, schema = request.getfixturevalue("pg_schema")
+        table = f"{schema}.coded"
+    else:
+        url, schema, table = f"duckdb:///{tmp_path / 'wh.duckdb'}", None, "coded"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="coded", schema=schema)
+    with engine.begin() as conn:
+        where = f'"{schema}".coded' if schema else "coded"
+        conn.exec_driver_sql(f"ALTER TABLE {where} ALTER COLUMN thumbs TYPE SMALLINT")
+    engine.dispose()
+    yield url, table
+
+
+@pytest.mark.parametrize("coded", ["duckdb", "postgresql"], indirect=True)
+def test_feedback_codes_are_the_ones_seen_and_no_check_fails_its_own_sample(tmp_path, coded):
+    url, table = coded
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
+    assert monitor.source.columns["feedback"] == "thumbs"
+    checks = {(e.kind, getattr(e, "column", None)): e for e in monitor.validation.expectations}
+    assert checks["in_set", "feedback"].values == [-1, 0, 1]  # 0 too: it is in the sample
+    # the -1 of an unmeasured latency fails `between 0`: left out, and said why
+    assert ("between", "latency_ms") not in checks
+    assert ("not_null", "record_id") in checks  # the rest of the contract stays
+    text = (tmp_path / "cfg" / "monitors.yml").read_text()
+    assert "no between check of latency_ms: 14 of the sample's 720 values fail it" in text

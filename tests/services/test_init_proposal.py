@@ -231,3 +231,19 @@ def test_profiles_read_a_password_url_from_the_environment_and_keep_others(tmp_p
         target="prod", warehouse="duckdb:///w.duckdb", directory=tmp_path, env_url=False
     )
     assert '"duckdb:///w.duckdb"' in plain and "target: prod" in plain
+
+
+def test_the_self_check_judges_whole_values_only_and_keeps_what_the_sample_passes():
+    from lookout.services.init_selfcheck import sample_failure
+
+    cut = "[" + "1," * 1200  # cut by the sample at TEXT_CHARS: not judged
+    frame = pd.DataFrame({"tool_calls": ['[{"name": "search"}]'] * 98 + [cut, None]})
+    spec = {"kind": "json_parses", "column": "tool_calls", "mostly": 0.99}
+    assert sample_failure(spec, frame) is None
+    frame.loc[0:2, "tool_calls"] = "not json"
+    assert sample_failure(spec, frame) == "3 of the sample's 98 values fail it (3.1%)"
+    status = pd.DataFrame({"status": pd.array([200, 500, None], dtype="Int64")})
+    codes = {"kind": "in_set", "column": "status", "values": ["200", 500]}
+    assert sample_failure(codes, status) is None  # "200" is 200 for integers, NULL not judged
+    assert sample_failure({"kind": "unique", "column": "status"}, status) is None
+    assert sample_failure({"kind": "not_null", "column": "status"}, status) is not None

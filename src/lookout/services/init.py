@@ -9,8 +9,8 @@ what it could not map. `lookout.services.init_yaml` writes it as a commented mon
 
 The parts, each a module: column figures (`init_columns`), the fields a column could be
 (`init_candidates`, by the names in `init_names`), which column is which field and the cohorts
-(`init_mapping`), status, feedback and expectations (`init_expectations`), windows and rules
-(`init_rules`).
+(`init_mapping`), status, feedback and expectations (`init_expectations`, none the sample
+itself fails: `init_selfcheck`), windows and rules (`init_rules`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from lookout.services.init_rules import (
     rule_plans,
     size_window,
 )
+from lookout.services.init_selfcheck import without_failures
 
 __all__ = [
     "ColumnRole",
@@ -171,6 +172,8 @@ def propose(
         rules = (*rules, *_drift_rule(owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
+    suite = propose_expectations(mapping, release, by_name, negative)
+    expectations = without_failures(suite, frame, notes)
     roles = column_roles(columns, by_name, reasons, cohorts, refused, cohort_notes, mapping)
     return Proposal(
         monitor=monitor or table,
@@ -185,7 +188,7 @@ def propose(
         sizing=sizing,
         grace=grace_for(frame),
         rules=tuple(rules),
-        expectations=propose_expectations(mapping, release, by_name, negative),
+        expectations=expectations,
         drift=drift,
         drift_cohorts=drift_cohorts,
         evaluators=evaluators,

@@ -19,6 +19,7 @@ from lookout.model.aggregates import label_text
 from lookout.model.record import IDENTIFIER_PATTERN
 
 __all__ = [
+    "TEXT_CHARS",
     "ColumnInfo",
     "ColumnProfile",
     "Kind",
@@ -38,6 +39,7 @@ _MODEL = re.compile(
 )
 _TIME_TEXT = re.compile(r"\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 LONG_TEXT = 60  # mean characters above which text is prose, not a label
+TEXT_CHARS = 2_000  # text values are sampled cut to this many characters
 
 
 @dataclass(frozen=True)

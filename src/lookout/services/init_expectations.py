@@ -3,7 +3,8 @@
 Pure: which statuses are ok (2xx HTTP codes, 0 for gRPC-style codes, ok words) and which
 feedback is negative (-1 thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words), each a note
 when the values do not tell; and the expectation suite written out, with checks of coded
-columns.
+columns (feedback: the codes the sample holds). `lookout.services.init_selfcheck` then leaves
+out any the sample itself fails.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from typing import Any
 from lookout.model.record import TEXT_FIELDS
 from lookout.services.init_columns import ColumnProfile
 
-__all__ = ["HTTP_OK", "negative_feedback", "ok_statuses", "propose_expectations"]
+__all__ = [
+    "HTTP_OK",
+    "feedback_values",
+    "negative_feedback",
+    "ok_statuses",
+    "propose_expectations",
+]
 
 _OK_WORDS = frozenset(
     {"ok", "success", "succeeded", "successful", "completed", "complete", "done", "pass",
@@ -24,6 +31,8 @@ _NEGATIVE_WORDS = frozenset(
      "no", "unhelpful", "not_helpful", "false", "0", "👎", "poor", "wrong"}
 )  # fmt: skip
 HTTP_OK = tuple(str(code) for code in range(200, 207))
+MIN_FEEDBACK = 30  # feedback values the sample needs before its set of codes is taken as all
+MAX_FEEDBACK_CODES = 10  # more distinct values than this are not a code set
 
 
 def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
@@ -68,6 +77,20 @@ def negative_feedback(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | N
     return None
 
 
+def feedback_values(p: ColumnProfile) -> list[int] | list[str] | None:
+    """The coded feedback values the sample holds, sorted and typed as the column (integers
+    or text): an `in_set` of them fits the sample by construction, where a fixed set (-1, 1)
+    failed every window with a 0. None when the sample cannot tell the set: too few values
+    to have seen each, too many to be codes, or a type without codes."""
+    if p.non_null < MIN_FEEDBACK or not 1 <= p.distinct <= MAX_FEEDBACK_CODES:
+        return None
+    if p.info.kind == "integer" and p.integral and p.values:
+        return sorted(int(v) for v in p.values)
+    if p.is_text and not p.is_long_text:
+        return sorted(value for value, _ in p.top)
+    return None
+
+
 def propose_expectations(
     mapping: dict[str, str],
     release: tuple[str, ...],
@@ -85,8 +108,9 @@ def propose_expectations(
     if status is not None and status.info.kind == "integer" and (status.minimum or 0) >= 100:
         suite.append({"kind": "between", "column": "status", "min": 100, "max": 599})
     feedback = by_name.get(mapping.get("feedback", ""))
-    if feedback is not None and negative == ("-1",) and feedback.info.kind == "integer":
-        suite.append({"kind": "in_set", "column": "feedback", "values": [-1, 1]})
+    seen = feedback_values(feedback) if feedback is not None and negative else None
+    if seen:
+        suite.append({"kind": "in_set", "column": "feedback", "values": seen})
     for text in TEXT_FIELDS & {"tool_calls"} & set(mapping):
         suite.append({"kind": "json_parses", "column": text, "mostly": 0.99})
     return tuple(suite)

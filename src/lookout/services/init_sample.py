@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from lookout.dialects import Dialect
 from lookout.services.init import Traffic
-from lookout.services.init_columns import ColumnInfo
+from lookout.services.init_columns import TEXT_CHARS, ColumnInfo
 from lookout.services.init_engine import InitError
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
 
 NEWEST_ROWS = 50_000  # event times read newest first (SQLite, views, other dialects)
 SAMPLE_ROWS = 5_000
-TEXT_CHARS = 2_000
 TS_PAGES = 2_000  # PostgreSQL pages (8 kB each by default) sampled for the event times
 TS_VECTORS = 100  # DuckDB vectors (2,048 rows each) sampled for the event times
 DUCKDB_VECTOR = 2_048
