@@ -569,3 +569,51 @@ def test_feedback_codes_are_the_ones_seen_and_no_check_fails_its_own_sample(tmp_
     assert ("not_null", "record_id") in checks  # the rest of the contract stays
     text = (tmp_path / "cfg" / "monitors.yml").read_text()
     assert "no between check of latency_ms: 14 of the sample's 720 values fail it" in text
+
+
+# -- HTTP codes logged as text ----------------------------------------------------------------
+
+
+@pytest.fixture
+def text_codes(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table) of a log whose http_status is TEXT ('200', '429', '500'), on DuckDB or
+    PostgreSQL: ten days, a row every 2 minutes, one in five an error."""
+    n = 7200
+    codes = ["200"] * 8 + ["429", "500"]
+    frame = pd.DataFrame(
+        {
+            "req_uuid": [f"r{i}" for i in range(n)],
+            "ts_utc": pd.date_range("2026-11-25", periods=n, freq="2min").astype("datetime64[us]"),
+            "http_status": [codes[i % 10] for i in range(n)],
+            "rc": [codes[(i + 3) % 10] for i in range(n)],  # the same, named like nothing
+        }
+    )
+    if request.param == "postgresql":
+        url, schema = request.getfixturevalue("pg_schema")
+        table = f"{schema}.calls"
+    else:
+        url, schema, table = f"duckdb:///{tmp_path / 'wh.duckdb'}", None, "calls"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="calls", schema=schema)
+    engine.dispose()
+    yield url, table
+
+
+@pytest.mark.parametrize("text_codes", ["duckdb", "postgresql"], indirect=True)
+def test_http_codes_kept_as_text_get_their_2xx_as_ok_statuses(tmp_path, text_codes):
+    url, table = text_codes
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    assert "reads as ok" not in result.output
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitor = load_monitors(monitors).monitors[0]
+    assert monitor.source.columns["status"] == "http_status"
+    assert monitor.source.ok_statuses == [str(code) for code in range(200, 207)]  # text
+    rules = {r.name: r for r in monitor.rules}
+    assert 0.35 <= rules["error_rate"].threshold <= 0.45  # 2x the sample's 20% errors
+    assert "HTTP codes as text: 2xx are ok" in monitors.read_text()
+    check = _cli(
+        "validate-config", "--check-warehouse",
+        "--profiles", tmp_path / "cfg" / "profiles.yml", "--monitors", monitors,
+    )  # fmt: skip
+    assert check.exit_code == 0, check.output

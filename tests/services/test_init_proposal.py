@@ -247,3 +247,16 @@ def test_the_self_check_judges_whole_values_only_and_keeps_what_the_sample_passe
     assert sample_failure(codes, status) is None  # "200" is 200 for integers, NULL not judged
     assert sample_failure({"kind": "unique", "column": "status"}, status) is None
     assert sample_failure({"kind": "not_null", "column": "status"}, status) is not None
+
+
+def test_text_http_codes_place_a_status_by_their_values_alone():
+    frame = _requests(300, 0.0).drop(columns="status")
+    frame["rc"] = np.random.default_rng(4).choice(["200", "204", "429", "503"], len(frame))
+    proposal = _propose(frame)
+    roles = {r.column: r for r in proposal.roles}
+    assert proposal.columns["status"] == "rc" and "HTTP codes as text" in roles["rc"].reason
+    assert proposal.ok_statuses == tuple(str(code) for code in range(200, 207))
+    assert proposal.ok_reason == "HTTP codes as text: 2xx are ok"
+    mixed = frame.drop(columns="rc")  # not all codes: words read as words
+    mixed["status"] = np.random.default_rng(4).choice(["200", "ok"], len(frame))
+    assert _propose(mixed).ok_statuses == ("ok",)

@@ -30,6 +30,7 @@ from lookout.model.record import CANONICAL_FIELDS
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_expectations import (
     negative_feedback,
+    ok_reason,
     ok_statuses,
     propose_expectations,
 )
@@ -99,6 +100,7 @@ class Proposal:
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
     ok_statuses: tuple[str, ...] | None
+    ok_reason: str  # why ok_statuses holds what it does
     negative_feedback: tuple[str, ...] | None
     sizing: Sizing
     grace: timedelta
@@ -184,6 +186,7 @@ def propose(
         release=release,
         cohorts=cohorts,
         ok_statuses=ok,
+        ok_reason=ok_reason(by_name.get(mapping.get("status", "")), ok),
         negative_feedback=negative,
         sizing=sizing,
         grace=grace_for(frame),

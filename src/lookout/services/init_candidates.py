@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lookout.services.init_columns import ColumnProfile
+from lookout.services.init_expectations import http_codes
 from lookout.services.init_names import NAMES, normalized_name
 
 __all__ = ["Candidate", "candidates", "describe"]
@@ -150,6 +151,8 @@ def _by_values(p: ColumnProfile, name: str, named: set[str]) -> list[Candidate]:
         if low >= 100 and high <= 599 and any(200 <= v < 300 for v in values):
             codes = ", ".join(_number(v) for v in sorted(values)[:6])
             out.append(Candidate("status", p.name, BY_VALUES, f"integer HTTP codes ({codes})"))
+    if kind != "integer" and "status" not in named and http_codes(p) == "text":
+        out.append(Candidate("status", p.name, BY_VALUES, f"HTTP codes as text ({p.shown(6)})"))
     thumbs = {-1.0, 1.0} <= values <= {-1.0, 0.0, 1.0}
     if kind == "integer" and thumbs and "feedback" not in named:
         out.append(Candidate("feedback", p.name, BY_VALUES, "+1/-1 values (thumbs)"))

@@ -1,14 +1,15 @@
 """What the status and feedback values mean, and the expectations to check, for `lookout init`.
 
-Pure: which statuses are ok (2xx HTTP codes, 0 for gRPC-style codes, ok words) and which
-feedback is negative (-1 thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words), each a note
-when the values do not tell; and the expectation suite written out, with checks of coded
-columns (feedback: the codes the sample holds). `lookout.services.init_selfcheck` then leaves
-out any the sample itself fails.
+Pure: which statuses are ok (2xx HTTP codes, as integers or text like '200', 0 for gRPC-style
+codes, ok words) and which feedback is negative (-1 thumbs, 0 of 0/1, 1-2 of a 1-5 rating,
+negative words), each a note when the values do not tell; and the expectation suite written
+out, with checks of coded columns (feedback: the codes the sample holds);
+`lookout.services.init_selfcheck` then leaves out any the sample itself fails.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lookout.model.record import TEXT_FIELDS
@@ -17,7 +18,9 @@ from lookout.services.init_columns import ColumnProfile
 __all__ = [
     "HTTP_OK",
     "feedback_values",
+    "http_codes",
     "negative_feedback",
+    "ok_reason",
     "ok_statuses",
     "propose_expectations",
 ]
@@ -31,16 +34,34 @@ _NEGATIVE_WORDS = frozenset(
      "no", "unhelpful", "not_helpful", "false", "0", "👎", "poor", "wrong"}
 )  # fmt: skip
 HTTP_OK = tuple(str(code) for code in range(200, 207))
+_HTTP_TEXT = re.compile(r"[1-5][0-9]{2}")
 MIN_FEEDBACK = 30  # feedback values the sample needs before its set of codes is taken as all
 MAX_FEEDBACK_CODES = 10  # more distinct values than this are not a code set
 
 
-def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
-    """2xx for HTTP codes, 0 for gRPC-style codes, ok words for text; None: cannot tell."""
-    values = p.values
+def http_codes(p: ColumnProfile) -> str | None:
+    """`integer` or `text` when the column holds HTTP status codes, else None. Text counts
+    only when every sampled value is a 3-digit code (100-599): `'200'` logged as TEXT."""
     if p.info.kind == "integer" and p.minimum is not None and p.minimum >= 100:
-        seen = {str(int(v)) for v in values if 200 <= v < 300}
+        return "integer"
+    labels = [value.strip() for value, _ in p.top]
+    whole = p.non_null > 0 and p.distinct == len(labels)  # `top` holds every value
+    if p.is_text and whole and all(_HTTP_TEXT.fullmatch(label) for label in labels):
+        return "text"
+    return None
+
+
+def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
+    """2xx for HTTP codes (integers, or text like '200'), 0 for gRPC-style codes, ok words
+    for text; None: cannot tell."""
+    codes = http_codes(p)
+    if codes == "integer":
+        seen = {str(int(v)) for v in p.values if 200 <= v < 300}
         return tuple(sorted(set(HTTP_OK) | seen, key=int))
+    if codes == "text":  # as the column spells them, so they match text
+        seen = {value.strip() for value, _ in p.top if value.strip().startswith("2")}
+        return tuple(sorted(set(HTTP_OK) | seen, key=int))
+    values = p.values
     if p.info.kind == "integer" and values and 0.0 in values:
         return ("0",)
     ok = tuple(value for value, _ in p.top if value.strip().lower() in _OK_WORDS)
@@ -51,6 +72,16 @@ def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
         "(no error_rate rule until then)"
     )
     return None
+
+
+def ok_reason(p: ColumnProfile | None, ok: tuple[str, ...] | None) -> str:
+    """Why `ok_statuses` holds what it does, for its comment in monitors.yml."""
+    codes = http_codes(p) if p is not None and ok else None
+    if codes == "integer":
+        return "integer HTTP codes: 2xx are ok"
+    if codes == "text":
+        return "HTTP codes as text: 2xx are ok"
+    return "status values that are not errors"
 
 
 def negative_feedback(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:

@@ -112,7 +112,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     cohorts = _flow(list(p.cohorts))
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
     if p.ok_statuses is not None:
-        out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", _ok_comment(p)))
+        out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", p.ok_reason))
     if p.negative_feedback is not None:
         out.append(
             _line(
@@ -140,12 +140,6 @@ def _release_comment(p: Proposal) -> str:
     if not p.release:
         return "no model or version column found: one release, `default`"
     return "a release is one value of each (model@version)"
-
-
-def _ok_comment(p: Proposal) -> str:
-    if p.ok_statuses and p.ok_statuses[0] == "200":
-        return "integer HTTP codes: 2xx are ok"
-    return "status values that are not errors"
 
 
 def _window(p: Proposal) -> list[str]:
