@@ -617,3 +617,81 @@ def test_http_codes_kept_as_text_get_their_2xx_as_ok_statuses(tmp_path, text_cod
         "--profiles", tmp_path / "cfg" / "profiles.yml", "--monitors", monitors,
     )  # fmt: skip
     assert check.exit_code == 0, check.output
+
+
+# -- common names: prompt_rev, in_tok/out_tok, ctx, tools ------------------------------------
+
+_QUESTIONS = (
+    "How do I rotate my API key?",
+    "Why was my invoice charged twice?",
+    "Can I export my dashboard to PDF?",
+    "What is the rate limit on the search API?",
+)
+
+
+def _agent_calls(n: int = 2000) -> pd.DataFrame:
+    """The names of a new user's agent log (make_data.py of the report): a day and a half."""
+    question = [_QUESTIONS[i % 4] for i in range(n)]
+    tools = [f'[{{"name": "search_kb", "ok": {str(i % 7 > 0).lower()}}}]' for i in range(n)]
+    answer = [
+        f"Sure: {q.lower()} is covered in the help center; steps: 1) open settings"
+        for q in question
+    ]
+    ctx = [None if i % 10 == 0 else f"Help center article: {question[i]}" for i in range(n)]
+    return pd.DataFrame(
+        {
+            "ts_utc": pd.date_range("2026-12-01", periods=n, freq="65s").astype("datetime64[us]"),
+            "req_uuid": [str(uuid.UUID(int=i * 7919 + 1)) for i in range(n)],
+            "model_name": ["gpt-4o-mini"] * n,
+            "prompt_rev": ["r41" if i < n // 2 else "r42" for i in range(n)],
+            "in_tok": [300 + i % 2000 for i in range(n)],
+            "out_tok": [40 + i % 500 for i in range(n)],
+            "tenant": [("acme", "initech", "globex")[i % 3] for i in range(n)],
+            "tools": tools,
+            "question": question,
+            "answer": answer,
+            "ctx": ctx,
+            "doc_summary": [f"Summary of the article on {q.split()[-1]}" for q in question],
+        }
+    )
+
+
+@pytest.fixture
+def agent_calls(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table) of _agent_calls() with `tools` as JSON (DuckDB) or JSONB (PostgreSQL)."""
+    if request.param == "postgresql":
+        url, schema = request.getfixturevalue("pg_schema")
+        table, where, json_type = f"{schema}.agent_calls", f'"{schema}".agent_calls', "JSONB"
+    else:
+        url, schema = f"duckdb:///{tmp_path / 'wh.duckdb'}", None
+        table, where, json_type = "agent_calls", "agent_calls", "JSON"
+    engine = sa.create_engine(url)
+    write_table(engine, _agent_calls(), table="agent_calls", schema=schema)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {where} ALTER COLUMN tools TYPE {json_type} USING tools::{json_type}"
+        )
+    engine.dispose()
+    yield url, table
+
+
+@pytest.mark.parametrize("agent_calls", ["duckdb", "postgresql"], indirect=True)
+def test_common_short_names_map_to_their_roles_and_named_text_is_no_cohort(tmp_path, agent_calls):
+    url, table = agent_calls
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    source = load_monitors(monitors).monitors[0].source
+    columns = source.columns
+    assert columns["prompt_version"] == "prompt_rev"  # not taken as input text
+    assert columns["input"] == "question" and columns["output"] == "answer"
+    assert columns["prompt_tokens"] == "in_tok" and columns["completion_tokens"] == "out_tok"
+    assert columns["context"] == "ctx" and columns["tool_calls"] == "tools"
+    assert source.cohorts == ["tenant"]  # neither ctx nor doc_summary, 4 values each
+    text = monitors.read_text()
+    assert "doc_summary: named like text ('doc')" in text and "not a cohort" in text
+    check = _cli(
+        "validate-config", "--check-warehouse",
+        "--profiles", tmp_path / "cfg" / "profiles.yml", "--monitors", monitors,
+    )  # fmt: skip
+    assert check.exit_code == 0, check.output

@@ -260,3 +260,43 @@ def test_text_http_codes_place_a_status_by_their_values_alone():
     mixed = frame.drop(columns="rc")  # not all codes: words read as words
     mixed["status"] = np.random.default_rng(4).choice(["200", "ok"], len(frame))
     assert _propose(mixed).ok_statuses == ("ok",)
+
+
+@pytest.mark.parametrize(
+    ("names", "fields"),
+    [
+        (
+            ("prompt_revision", "input_tokens", "output_tokens", "retrieved_context", "tool_call"),
+            ("prompt_version", "prompt_tokens", "completion_tokens", "context", "tool_calls"),
+        ),
+        (
+            ("template_version", "tokens_in", "tokens_out", "context_docs", "tools_used"),
+            ("prompt_version", "prompt_tokens", "completion_tokens", "context", "tool_calls"),
+        ),
+        (
+            ("prompt_ver", "prompt_tok", "completion_tok", "ctx", "tools"),
+            ("prompt_version", "prompt_tokens", "completion_tokens", "context", "tool_calls"),
+        ),
+    ],
+)
+def test_common_variants_of_names_map_to_their_fields(names, fields):
+    frame = _requests(300, 0.01)
+    n = len(frame)
+    frame[names[0]] = ["r7"] * n
+    frame[names[1]] = np.arange(n) + 300
+    frame[names[2]] = np.arange(n) % 50 + 10
+    frame[names[3]] = [f"Help center article {i % 5}: how to rotate a key" for i in range(n)]
+    frame[names[4]] = ['[{"name": "search_kb"}]'] * n
+    columns = _propose(frame).columns
+    assert [columns.get(field) for field in fields] == list(names)
+
+
+def test_a_name_ending_like_a_property_of_text_is_not_taken_as_the_text():
+    frame = _requests(300, 0.01)
+    frame["prompt_template_hash"] = ["9f2c1e7"] * len(frame)
+    frame["question_len"] = np.arange(len(frame)) % 80
+    proposal = _propose(frame)
+    assert "input" not in proposal.columns
+    roles = {r.column: r for r in proposal.roles}
+    assert "input" not in roles["prompt_template_hash"].reason
+    assert "input" not in roles["question_len"].reason

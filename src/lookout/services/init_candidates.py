@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lookout.model.record import TEXT_FIELDS
 from lookout.services.init_columns import ColumnProfile
 from lookout.services.init_expectations import http_codes
-from lookout.services.init_names import NAMES, normalized_name
+from lookout.services.init_names import NAMES, NOT_TEXT_TAILS, normalized_name
 
 __all__ = ["Candidate", "candidates", "describe"]
 
@@ -40,9 +41,14 @@ GUESSED = 2  # values that fit, nothing more
 
 
 def _name_hit(field: str, name: str) -> tuple[int, str] | None:
+    """How `name` names `field`: exactly, or by a known name at its start or end. A loose hit
+    on a text field does not count when the name ends like a property of a text
+    (`prompt_rev` is no prompt text, `answer_len` no answer)."""
     table = NAMES[field]
     if name in table:
         return NAMED, table[name]
+    if field in TEXT_FIELDS and name.split("_")[-1] in NOT_TEXT_TAILS:
+        return None
     for known in sorted(table, key=len, reverse=True):
         if len(known) >= 4 and (name.endswith("_" + known) or name.startswith(known + "_")):
             return NAMED_LOOSELY, f"its name contains {known!r} ({field})"

@@ -2,7 +2,8 @@
 
 Each canonical field goes to its best candidate (`lookout.services.init_candidates`), one
 field per column; long text the names did not place becomes input and output by column order;
-low-cardinality columns become cohorts, names like `region` first. Every column of the table
+low-cardinality columns become cohorts, names like `region` first, never text named like text
+(`ctx`, `question`) however few values a sample shows. Every column of the table
 gets a role and the reason for it, or the reason it has none.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from lookout.model.record import CANONICAL_FIELDS
 from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
-from lookout.services.init_names import normalized_name
+from lookout.services.init_names import normalized_name, says_text
 
 __all__ = [
     "MAX_COHORTS",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
+SHORT_LABEL = 20  # mean characters up to which text named like prose may still be a label
 _COHORT_WORDS = frozenset(
     {"region", "tier", "plan", "country", "locale", "language", "lang", "platform", "channel",
      "env", "environment", "device", "client", "segment", "market", "product", "app", "source",
@@ -144,7 +146,10 @@ def choose_cohorts(
     for p in profiles:
         if not p.info.mappable or p.name in mapped_columns or p.name in CANONICAL_FIELDS:
             continue
-        if low_cardinality(p):
+        prose = _named_prose(p)
+        if prose is not None:
+            why[p.name] = prose
+        elif low_cardinality(p):
             words = set(normalized_name(p.name).split("_"))
             ranked.append((0 if words & _COHORT_WORDS else 1, p.distinct, p.name))
         elif p.is_text and not p.is_long_text and p.distinct > 50:
@@ -155,6 +160,15 @@ def choose_cohorts(
         else:
             why[name] = f"low-cardinality too; cohorts kept to {MAX_COHORTS}: add it if it matters"
     return tuple(chosen), why
+
+
+def _named_prose(p: ColumnProfile) -> str | None:
+    """Why a column named like text (`ctx`, `question_body`) holding more than a short label
+    is no cohort, however few values a small sample shows; None when it may be one."""
+    word = says_text(normalized_name(p.name))
+    if word is None or p.mean_length < SHORT_LABEL:
+        return None
+    return f"named like text ({word!r}), ~{p.mean_length:.0f} characters a value: not a cohort"
 
 
 def column_roles(

@@ -11,7 +11,7 @@ import re
 
 from lookout.model.record import CANONICAL_ALIASES
 
-__all__ = ["NAMES", "normalized_name"]
+__all__ = ["NAMES", "NOT_TEXT_TAILS", "TEXT_WORDS", "normalized_name", "says_text"]
 
 # Common names per canonical field, normalized (`normalized_name`). OTel GenAI / OpenInference
 # attribute names are added from the record contract's aliases (dots read as underscores, so
@@ -62,7 +62,9 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "context": (
         "context", "contexts", "retrieved_context", "retrieval_documents", "documents",
         "docs", "sources", "passages", "chunks", "retrieved_docs", "rag_context",
-        "context_text",
+        "context_text", "ctx", "context_docs", "context_documents", "context_chunks",
+        "retrieved_contexts", "retrieved_ctx", "retrieved_chunks", "retrieved_passages",
+        "retrieval_context", "rag_ctx", "rag_docs", "grounding", "knowledge",
     ),
     "expected": (
         "expected", "expected_output", "expected_answer", "reference", "reference_answer",
@@ -103,7 +105,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "retry_count": ("retry_count", "retries", "n_retries", "num_retries", "retry"),
     "tool_calls": (
         "tool_calls", "tools_called", "function_calls", "tool_use", "tool_invocations",
-        "llm_tool_calls",
+        "llm_tool_calls", "tools", "tools_used", "used_tools", "tool_call", "function_call",
+        "tool_calls_json", "tool_invocation",
     ),
     "feedback": (
         "feedback", "thumbs", "thumb", "thumbs_up_down", "rating", "user_rating",
@@ -116,6 +119,36 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "parent_span_id": ("parent_span_id", "parent_id"),
     "step": ("step", "step_index", "turn", "turn_index", "step_number"),
 }  # fmt: skip
+
+# Names made of a head and a tail word (`in_tok`, `tokens_out`, `prompt_rev`): each head with
+# each tail, and tail first too where `both_orders`. field -> (heads, tails, both_orders).
+_TOKEN_TAILS = ("tokens", "token", "tok", "toks", "tkns", "token_count", "tokens_count")
+_COMBINED: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
+    "prompt_version": (
+        ("prompt", "template", "prompt_template", "system_prompt"),
+        ("version", "ver", "rev", "revision", "v"),
+        False,
+    ),
+    "prompt_tokens": (("prompt", "input", "in", "inp"), _TOKEN_TAILS, True),
+    "completion_tokens": (
+        ("completion", "output", "out", "response", "generated", "gen"), _TOKEN_TAILS, True,
+    ),
+}  # fmt: skip
+
+# The last word of a name that makes it a property of a text, not the text: `prompt_rev`,
+# `question_len`, `answer_tokens` are no input or output, whatever their first word says.
+NOT_TEXT_TAILS = frozenset(
+    {"version", "ver", "rev", "revision", "v", "id", "ids", "uuid", "hash", "tok", "toks",
+     "token", "tokens", "count", "len", "length", "chars", "size", "type", "kind", "lang",
+     "language", "name", "code", "status", "score", "ms", "at", "ts", "source", "label"}
+)  # fmt: skip
+# Words that say a column holds text (a prompt, a document), not a label to group by.
+TEXT_WORDS = frozenset(
+    {"text", "ctx", "context", "contexts", "prompt", "question", "answer", "message",
+     "messages", "body", "content", "doc", "docs", "document", "documents", "passage",
+     "passages", "chunk", "chunks", "snippet", "summary", "description", "comment",
+     "comments", "reply", "response", "query", "input", "output", "completion", "transcript"}
+)  # fmt: skip
 
 _PREFIXES = ("span_attributes_", "resource_attributes_", "attributes_", "attr_")
 
@@ -130,10 +163,29 @@ def normalized_name(name: str) -> str:
     return text
 
 
+def says_text(name: str) -> str | None:
+    """The word of a normalized name that says the column holds text (`ctx`, `question`),
+    unless its last word makes it a property of one (`question_len`); else None."""
+    words = name.split("_")
+    if words[-1] in NOT_TEXT_TAILS:
+        return None
+    return next((word for word in words if word in TEXT_WORDS), None)
+
+
+def _combined(field: str) -> tuple[str, ...]:
+    """The head-and-tail names of `field` (`_COMBINED`)."""
+    heads, tails, both = _COMBINED.get(field, ((), (), False))
+    names = [f"{head}_{tail}" for head in heads for tail in tails]
+    if both:
+        names += [f"{tail}_{head}" for head in heads for tail in tails]
+    return tuple(names)
+
+
 def _name_table() -> dict[str, dict[str, str]]:
     """Field -> normalized name -> where the name comes from."""
     table: dict[str, dict[str, str]] = {
-        field: dict.fromkeys(names, f"a common name for {field}") for field, names in _NAMES.items()
+        field: dict.fromkeys((*names, *_combined(field)), f"a common name for {field}")
+        for field, names in _NAMES.items()
     }
     for alias, field in CANONICAL_ALIASES.items():
         source = "OpenInference" if alias.startswith(("llm.", "input.", "output.")) else None
