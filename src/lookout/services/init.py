@@ -174,7 +174,7 @@ def propose(
         rules = (*rules, *_drift_rule(owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
-    suite = propose_expectations(mapping, release, by_name, negative)
+    suite = propose_expectations(mapping, release, by_name, negative, notes)
     expectations = without_failures(suite, frame, notes)
     roles = column_roles(columns, by_name, reasons, cohorts, refused, cohort_notes, mapping)
     return Proposal(

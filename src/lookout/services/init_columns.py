@@ -50,6 +50,7 @@ class ColumnInfo:
     sql_type: str
     kind: Kind
     timezone: bool = False
+    json: bool = False  # a JSON type the database parses (its driver hands back objects)
 
     @property
     def mappable(self) -> bool:

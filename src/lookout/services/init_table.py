@@ -114,7 +114,7 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
     ]
     infos = [
         ColumnInfo(c["name"], _type_text(c["type"], engine), column_kind(c["type"]),
-                   bool(getattr(c["type"], "timezone", False)))
+                   bool(getattr(c["type"], "timezone", False)), isinstance(c["type"], sa.JSON))
         for c in reflected
     ]  # fmt: skip
     handle = sa.Table(
