@@ -540,3 +540,46 @@ def test_validation_can_be_switched_off(tmp_path, request):
     assert ctx.store.validations("bot") == [] and ctx.store.quarantined("bot") == []
     assert not [m for m in ctx.store.metrics("bot") if m["metric"].startswith("validation")]
     ctx.close()
+
+
+@pytest.mark.postgres
+def test_json_parses_passes_a_jsonb_column_the_driver_hands_over_parsed(tmp_path, request, runner):
+    """psycopg returns a JSONB column as dicts and lists: JSON by construction, so
+    `json_parses` passes it (it failed every row on a value that is not a string). Text
+    beside it that is not JSON still fails."""
+    url, warehouse, monitor = _setup("postgresql", tmp_path, request)
+    schema = monitor.source.schema_
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'ALTER TABLE "{schema}".app_requests ADD COLUMN tools_jsonb JSONB'))
+        conn.execute(
+            sa.text(f'UPDATE "{schema}".app_requests SET tools_jsonb = CAST(:v AS JSONB)'),
+            {"v": '[{"name": "lookup", "args": {"q": "quota"}}]'},
+        )
+    engine.dispose()
+    warehouse.dispose()
+    text = (
+        (tmp_path / "monitors.yml")
+        .read_text()
+        .replace("tool_calls: tool_calls", "tool_calls: tools_jsonb")
+    )
+    (tmp_path / "monitors.yml").write_text(text)
+    config = load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
+    monitor = config.monitors.monitors[0]
+    warehouse = Warehouse(url)
+    result = run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=plan_suite(monitor),
+        runner=runner,
+        connection_string=url,
+        pushdown=True,
+    )
+    parses = {
+        o.release: (o.status, o.unexpected_count)
+        for o in result.outcomes
+        if o.kind == "json_parses"
+    }
+    assert parses == {"m1@p1": ("passed", 0), "m2@p2": ("passed", 0)}
+    warehouse.dispose()

@@ -151,9 +151,9 @@ def propose_expectations(
 
 
 def _json_typed(p: ColumnProfile | None, field: str, notes: list[str]) -> bool:
-    """A JSON-typed column (PostgreSQL's JSON, JSONB) holds only JSON the database parsed,
-    and its driver hands a window lists and dicts, which a parse check of text fails: no
-    json_parses for it, said in a note."""
+    """A JSON-typed column (PostgreSQL's JSON, JSONB) holds only JSON the database parsed: a
+    json_parses check of it could never fail (validation reads the driver's lists and dicts
+    as the JSON they are), so none is proposed, said in a note."""
     if p is None or not p.info.json:
         return False
     notes.append(

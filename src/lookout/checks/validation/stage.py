@@ -14,6 +14,7 @@ here).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -231,6 +232,7 @@ def _validate_frames(
 ) -> None:
     """Each release's rows as a DataFrame, for what SQL cannot evaluate or without pushdown."""
     frame = warehouse.read_window(monitor, window, columns, cohorts=False)
+    frame = _parsed_json_as_text(frame, [p.column for p in frame_only if p.kind == "json_parses"])
     labels = release_labels(frame, monitor.source.release)
     parts = list(frame.groupby(labels, sort=True)) if len(frame) else [("*", frame)]
     for release, part in parts:
@@ -240,6 +242,21 @@ def _validate_frames(
         batch = runner.frame_batch(part.reset_index(drop=True))
         result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
         findings.collect(result, release)
+
+
+def _parsed_json_as_text(frame: pd.DataFrame, columns: list[str | None]) -> pd.DataFrame:
+    """A JSON column the driver already parsed (psycopg hands JSONB over as dicts and lists)
+    holds JSON by construction: its values go back to JSON text, so `json_parses` passes them
+    instead of failing every row on a value that is not a string."""
+    names = [c for c in dict.fromkeys(columns) if c is not None and c in frame]
+    if not names:
+        return frame
+    frame = frame.copy()
+    for name in names:
+        frame[name] = frame[name].map(
+            lambda v: json.dumps(v) if isinstance(v, dict | list) else v, na_action="ignore"
+        )
+    return frame
 
 
 def _quarantine_unplaceable(
