@@ -261,3 +261,62 @@ def test_a_firing_alert_is_held_by_its_newest_records_not_by_longer_pools(tmp_pa
     # one, so keep_firing_for (3h) runs from hour 7 and hour 10 resolves it
     assert events == [(0, "opened"), (10, "resolved")]
     assert alert.last_breach_window == T0 + 7 * H
+
+
+CHANCE_RULE = """
+      - name: eu_errors
+        metric: error_rate
+        op: ">"
+        threshold: 0.17
+        min_n: 10
+        for: 2
+        severity: P1
+        owner: team
+        split_by: [region]
+"""
+
+
+def _chance_frame(burst_then: list[int]) -> pd.DataFrame:
+    """A quiet eu cohort (3 records an hour, one failing in hours 2 and 3) with a burst of 4
+    failures in 4 records in hour 4, then `burst_then[i]` failures in 3 records in hour
+    5 + i; us is busy and fine."""
+    frame = make_requests(hours=8, per_hour=100, seed=7)
+    ts = pd.to_datetime(frame["event_time"])
+    hour = ((ts - ts.min().floor("h")) // pd.Timedelta(hours=1)).to_numpy()
+    frame["status"] = "ok"
+    frame["region"] = "us"
+    frame["model_version"], frame["prompt_version"] = "m1", "p1"
+    for h in range(8):
+        rows = np.flatnonzero(hour == h)[: 4 if h == 4 else 3]
+        frame.loc[rows, "region"] = "eu"
+        failing = {2: 1, 3: 1, 4: 4}.get(h, 0)
+        if 5 <= h < 5 + len(burst_then):
+            failing = burst_then[h - 5]
+        frame.loc[rows[:failing], "status"] = "error"
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("after", "opens_at"),
+    [
+        ([0, 0, 0], None),  # one chance burst: its pools breach twice, on the same records
+        ([2, 2, 2], 5),  # the next hour fails too: new evidence, it opens (`for: 2`)
+    ],
+)
+def test_for_counts_a_pooled_breach_only_with_new_evidence(tmp_path, after, opens_at):
+    """`over: auto` pools a sparse cohort back to min_n records, so consecutive evaluations
+    share most of them: four failures in four records at 04:00 made 6/10 pooled and, with a
+    clean 05:00, still 5/10, both significantly past 17%, and `for: 2` paged on one chance
+    burst (on a user's table: 7/17 then 7/18). A pending alert's breach now counts only when
+    the window's own records lean past the threshold."""
+    ctx = _ctx(tmp_path, CHANCE_RULE, _chance_frame(after))
+    monitor = ctx.config.monitors.monitors[0]
+    opened = []
+    try:
+        for i in range(8):
+            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
+            assert result.status == "succeeded", result.error
+            opened += [i] * len(result.alerts_opened)
+    finally:
+        ctx.close()
+    assert opened == ([] if opens_at is None else [opens_at])

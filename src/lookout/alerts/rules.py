@@ -30,6 +30,7 @@ __all__ = [
     "evaluate_rules",
     "in_split",
     "past_threshold",
+    "renews_pending",
     "settings_of",
 ]
 
@@ -49,6 +50,17 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 def past_threshold(op: str, value: float, threshold: float) -> bool:
     """Whether `value` is on the alerting side of `threshold` (the point value, no test)."""
     return _OPS[op](value, threshold)
+
+
+def renews_pending(ev: Evaluation, own: MetricValue | None) -> bool:
+    """Whether a pooled breach brings new evidence for a pending alert: the window's own
+    records lean past the threshold. Consecutive pools share most of their records (seven
+    errors in 17 records, then the same seven in 18), so without it `for: 2` counted one
+    chance event twice and paged on a healthy cohort; with it, each evaluation that counts
+    toward `for` adds records that point the same way."""
+    if own is None or own.n <= 0:
+        return False
+    return past_threshold(ev.rule.op, own.value, ev.threshold)
 
 
 @dataclass(frozen=True)

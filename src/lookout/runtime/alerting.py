@@ -21,6 +21,7 @@ from lookout.alerts.rules import (
     Reference,
     RuleSettings,
     evaluate_rules,
+    renews_pending,
     settings_of,
 )
 from lookout.config.models import AlertRule, Monitor
@@ -136,13 +137,10 @@ def evaluate_alerts(
         }
         seen = rule_values(rule, settings, window, scoped, history, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
+        pending = open_groups - firing
+        own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
         evaluations += [
-            # a firing alert resolves on enough records, not on the few that may open one
-            replace(ev, outcome="not_enough_data")
-            if ev.outcome == "ok"
-            and (ev.release, ev.cohort) in firing
-            and ev.value.n < settings.needed(firing=True)
-            else ev
+            _renewed(ev, settings, firing, pending, own)
             for ev in _decided(rule, settings, window, history, references, seen, firing)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
@@ -164,6 +162,24 @@ def evaluate_alerts(
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
+
+
+def _renewed(
+    ev: Evaluation,
+    settings: RuleSettings,
+    firing: Collection[tuple[str, str]],
+    pending: Collection[tuple[str, str]],
+    own: Mapping[tuple[str, str], MetricValue],
+) -> Evaluation:
+    """An evaluation as the alert's state may take it: a firing alert resolves on enough
+    records, not on the few that may open one; a pending alert's breach counts toward `for`
+    only with new evidence of its own (`renews_pending`), else it neither counts nor clears."""
+    group = (ev.release, ev.cohort)
+    if ev.outcome == "ok" and group in firing and ev.value.n < settings.needed(firing=True):
+        return replace(ev, outcome="not_enough_data")
+    if ev.outcome == "breach" and group in pending and not renews_pending(ev, own.get(group)):
+        return replace(ev, outcome="inconclusive")
+    return ev
 
 
 def _decided(
