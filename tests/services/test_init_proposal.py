@@ -141,6 +141,13 @@ def test_an_error_rate_rule_fires_above_twice_what_the_sample_shows_or_five_perc
     rule = next(r for r in proposal.rules if r.metric == "error_rate")
     assert low <= rule.threshold <= high
     assert rule.op == ">" and rule.severity == "P1"
+    # the comment says what the rule really needs: a rate opens on few records when
+    # significantly past, and resolves on the family's min_n (it said "min_n 50" alone)
+    assert "min_n 50 to resolve; opens on 10+ records only when significantly past" in (
+        rule.comment
+    )
+    p95 = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    assert "significantly" not in p95.comment  # a quantile has no such test
 
 
 def test_the_p95_rule_doubles_the_slowest_routes_p95_and_splits_by_route():

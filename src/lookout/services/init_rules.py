@@ -18,6 +18,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from lookout.alerts.rules import SIGNIFICANT_MIN_N
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
 from lookout.model.families.registry import FAMILIES
@@ -187,7 +188,7 @@ class _Planner:
             and (cohort_span := sizing.pool(min_n, share * s)) is not None
             and cohort_span <= max(span, DEFAULT_MAX_OVER)
         ]
-        pooled = _pooled_words(sizing, span, min_n, share)
+        pooled = _pooled_words(sizing, span, min_n, share, FAMILIES.is_rate(metric))
         self.rules.append(
             RulePlan(
                 name,
@@ -261,14 +262,25 @@ def _seen(what: str, observed: float) -> str:
     return f"the sample shows {observed:.1%} {what}".rstrip() + ", fires above max(2x that, floor)"
 
 
-def _pooled_words(sizing: Sizing, span: timedelta, min_n: int, share: float) -> str:
+def _pooled_words(
+    sizing: Sizing, span: timedelta, min_n: int, share: float, significant: bool = False
+) -> str:
+    """How much a window holds against what the rule needs, in the words of its comment. A
+    rate is tested for significance: it opens on as few as `SIGNIFICANT_MIN_N` records when
+    the whole interval is past the threshold, and `min_n` is what a resolve needs."""
+    need = f"min_n {min_n}"
+    if significant:
+        need = (
+            f"min_n {min_n} to resolve; opens on {SIGNIFICANT_MIN_N}+ records only when "
+            "significantly past"
+        )
     if not sizing.known:
-        return f"min_n {min_n}"
+        return need
     per_window = sizing.rows_per_window * share
     if span <= sizing.window:
-        return f"~{per_window:,.0f} records per window >= min_n {min_n}"
+        return f"~{per_window:,.0f} records per window >= {need}"
     pools = format_duration(span)
-    return f"~{per_window:,.0f} records per window: pools {pools} to reach min_n {min_n}"
+    return f"~{per_window:,.0f} records per window: pools {pools} to reach {need}"
 
 
 def _slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
