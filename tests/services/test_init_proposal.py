@@ -157,6 +157,27 @@ def test_the_p95_rule_doubles_the_slowest_routes_p95_and_splits_by_route():
     assert rule.split_by == ("*", "route")
 
 
+def test_a_median_that_swings_over_the_day_gets_no_median_rule_against_its_week():
+    """Cache hits by day (~50 ms) and misses by night (~3 s): the route's hourly median moves
+    60x over a normal day, so a median against its whole week paged every night (22-25 false
+    episodes in 12 days on a user's traffic). init proposes no such rule then, and says why;
+    an ordinary day's noise keeps it (the test above)."""
+    frame = _requests(4000, 0.01)
+    hour = pd.to_datetime(frame["ts"]).dt.hour.to_numpy()
+    rng = np.random.default_rng(8)
+    hit = rng.random(len(frame)) < np.where((hour >= 9) & (hour < 21), 0.8, 0.2)
+    frame["latency_ms"] = np.where(hit, 50.0, 3000.0) * rng.uniform(0.8, 1.2, len(frame))
+    frame["region"] = rng.choice(["us", "eu"], len(frame))
+    proposal = _propose(frame)
+    names = {r.name for r in proposal.rules}
+    assert "latency_vs_own_history" not in names and "latency_p95" in names
+    [note] = [n for n in proposal.notes if "latency_vs_own_history" in n]
+    assert "hourly median latency swings" in note and "x over the sample's day" in note
+    steady = _requests(4000, 0.01)
+    steady["region"] = frame["region"]
+    assert "latency_vs_own_history" in {r.name for r in _propose(steady).rules}
+
+
 def test_cohorts_get_rules_against_their_own_history_that_load_as_change_rules(tmp_path):
     frame = _requests(2000, 0.01)
     frame["region"] = np.random.default_rng(5).choice(["us", "eu"], len(frame))

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import make_requests, write_table
 
-from lookout.sources.drift_summaries import SummarySource
+from lookout.sources.summary_port import SummarySource
 from lookout.sources.warehouse import Warehouse
 from lookout.stages import ports
 from lookout.store.results import ResultsStore

@@ -22,6 +22,7 @@ from lookout.alerts.rules import SIGNIFICANT_MIN_N
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
 from lookout.model.families.registry import FAMILIES
+from lookout.services.init_latency import daily_median_swing, slowest_p95
 
 __all__ = [
     "MAX_POOL",
@@ -39,7 +40,6 @@ WINDOW_SIZES = tuple(timedelta(hours=h) for h in (1, 2, 3, 4, 6, 12, 24))
 MAX_POOL = timedelta(days=7)  # the longest a starter rule pools; beyond it, no rule
 DEFAULT_MAX_OVER = timedelta(days=1)  # AlertRule.max_over's default
 EVALUATED_RECORDS = 500  # sampled records the offline evaluators score to set thresholds
-_P95_ROUTE_MIN = 20  # sampled rows a route needs for its p95 to count
 
 
 @dataclass(frozen=True)
@@ -236,12 +236,21 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
 def _latency_rules(plan: _Planner) -> None:
     """A fixed p95 rule at twice the slowest route's p95 and, where it is fed, the routes'
     own-history median rule: a slow route whose p95 stays under the fixed threshold."""
-    p95, where = _slowest_p95(plan.frame)
+    p95, where = slowest_p95(plan.frame)
     if p95 is None:
         return
     why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
     added = plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
-    if added and "route" in plan.cohort_shares:
+    swing = daily_median_swing(plan.frame) if added and "route" in plan.cohort_shares else None
+    if swing is not None:
+        route, ratio = swing
+        plan.notes.append(
+            f"no latency_vs_own_history rule: route {route}'s hourly median latency swings "
+            f"{ratio:.0f}x over the sample's day (a mix that changes with the hour, e.g. cache "
+            "hits by day and misses by night); a median against its whole week would page on "
+            "that cycle"
+        )
+    elif added and "route" in plan.cohort_shares:
         plan.rules.append(
             RulePlan(
                 "latency_vs_own_history",
@@ -281,28 +290,6 @@ def _pooled_words(
         return f"~{per_window:,.0f} records per window >= {need}"
     pools = format_duration(span)
     return f"~{per_window:,.0f} records per window: pools {pools} to reach {need}"
-
-
-def _slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
-    """The p95 latency of the slowest route with enough rows (or of all rows), and where."""
-    latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
-    if latency.notna().sum() < _P95_ROUTE_MIN:
-        return None, ""
-    overall = float(latency.quantile(0.95))
-    if "route" not in frame:
-        return overall, ""
-    grouped = latency.groupby(as_labels(frame["route"]))
-    p95s = {
-        route: float(values.quantile(0.95))
-        for route, values in grouped
-        if values.notna().sum() >= _P95_ROUTE_MIN
-    }
-    if not p95s:
-        return overall, ""
-    route = max(p95s, key=lambda r: p95s[r])
-    if p95s[route] <= overall:
-        return overall, ""
-    return p95s[route], f"of its slowest route, {str(route)[:24]} "
 
 
 @dataclass(frozen=True)

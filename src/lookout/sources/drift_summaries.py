@@ -23,21 +23,21 @@ Identifiers reach SQL only as SQLAlchemy column objects; values are bound.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookout.config.models import Monitor, SourceConfig
+from lookout.config.models import Monitor
 from lookout.core.cohorts import OTHER, CohortCap
 from lookout.core.sketch import Sketch
 from lookout.core.summary import Summary
-from lookout.dialects import Dialect
 from lookout.errors import SourceError, database_error
 from lookout.model.aggregates import ALL_COHORTS, as_labels, label_text
 from lookout.model.record import is_missing, parse_numbers
 from lookout.sources.drift_columns import DriftColumn, category_label, sql_feature
+from lookout.sources.summary_port import SummarySource
 from lookout.sources.warehouse import CohortKey, sketch_buckets
 from lookout.windows import Window
 
@@ -64,36 +64,6 @@ MAX_STORED_CATEGORIES = 1000
 # at which the warehouse's GROUP BYs win: ~25k rows on PostgreSQL, ~40k on DuckDB. SQLite has
 # no sampling and no guaranteed `ln`: always local (the ops stage reads its windows whole too).
 LOCAL_MAX_ROWS = 30_000
-
-
-@runtime_checkable
-class SummarySource(Protocol):
-    """What these summaries read of the warehouse, and nothing more: the source table and its
-    columns, the engine (several GROUP BYs share one connection) and its dialect's traits, the
-    window's condition and the capped cohort keys. The drift stage's port
-    (`lookout.stages.ports.DriftSource`) builds on it, so the stage hands its port straight
-    through; `Warehouse` satisfies it (`tests/stages/test_ports.py`)."""
-
-    @property
-    def engine(self) -> sa.Engine: ...
-    @property
-    def capabilities(self) -> Dialect: ...
-    @property
-    def display_url(self) -> str: ...
-    def table(self, source: SourceConfig) -> sa.Table: ...
-    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]: ...
-    def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]: ...
-    def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any: ...
-    def fetch_frame(self, query: sa.Select[Any]) -> pd.DataFrame: ...
-    def cohort_key(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        source: SourceConfig,
-        dimension: str,
-        cap: CohortCap | None,
-        where: Any,
-    ) -> CohortKey: ...
 
 
 def feature_key(name: str) -> str:

@@ -8,8 +8,9 @@ reads), and a stage could quietly start to lean on it; small protocols by concer
 stage and then into the two that `StageContext` hands out, let each helper ask for only what it
 uses. The ports the checks need live in `lookout.checks.ports` (checks may not import a stage)
 and are re-exported here beside the stages' own. The drift summaries
-(`lookout.sources.drift_summaries`) are warehouse-side SQL below every stage: they declare the
-port they read (`SummarySource`) themselves, and `DriftSource` builds on it, so the drift stage
+(`lookout.sources.drift_summaries`) are warehouse-side SQL below every stage: they read
+through a port of their own (`SummarySource`, in `lookout.sources.summary_port`), and
+`DriftSource` builds on it, so the drift stage
 hands its port straight through.
 `tests/stages/test_ports.py` holds that the real classes satisfy the ports, that each is
 narrower than its class, and that no stage or check touches a member its port lacks.
@@ -37,7 +38,7 @@ from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap
 from lookout.core.summary import Summary
 from lookout.model.aggregates import GroupAggregates, MetricSettings
-from lookout.sources.drift_summaries import SummarySource
+from lookout.sources.summary_port import SummarySource
 from lookout.windows import Window
 
 __all__ = [

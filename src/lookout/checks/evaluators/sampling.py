@@ -66,9 +66,8 @@ def select_records(
     errors: bool = True,
     max_records: int | None = None,
 ) -> Selection:
-    """Select from `frame` (columns `record_id` and, when present, `status`, `feedback`,
-    `latency_ms` and the `strata` columns). `strata`: the column groups that each stratify the
-    random part, e.g. `[["release", "plan"], ["release", "region"]]`."""
+    """Select from `frame` (`record_id`, and `status`, `feedback`, `latency_ms` and the
+    `strata` column groups when present: `[["release", "plan"], ["release", "region"]]`)."""
     if frame.empty:
         return Selection((), frozenset(), {})
     ids = frame["record_id"].astype(str).to_numpy()

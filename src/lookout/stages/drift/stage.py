@@ -375,16 +375,13 @@ def _explain(
 def _still_drifts(
     parts: _Parts, column: DriftColumn, criteria: Criteria, parent: str, source: str
 ) -> bool:
-    """Whether `parent` without the rows of `source` still drifts in `column` (uncorrected:
-    the doubt keeps the parent's own alert). A remainder too small to judge, or without
-    reference rows to judge it by, is doubt too: a release-wide shift whose other cohorts hold
-    28 rows in the hour is not "explained by" the cohort that holds the rest."""
+    """Whether `parent` without the rows of `source` still drifts in `column` (uncorrected;
+    a remainder too small or without reference rows to judge is doubt too): the doubt keeps
+    the parent's own alert."""
     current, base = parts.sides(parent)
-    cur = complement(current, parent, source)
-    if cur is None:
+    if (cur := complement(current, parent, source)) is None:
         return False  # every row of the parent is the source's: it explains all of it
-    ref = complement(base, parent, source)
-    if ref is None:
+    if (ref := complement(base, parent, source)) is None:
         return True
     verdicts = judge_all(
         [column], _features(ref, [column]), _features(cur, [column]) or {}, criteria, correct=False
