@@ -96,6 +96,15 @@ def test_map_exceptions_is_a_decorator_too(tmp_path):
         count()
 
 
+def test_mysqls_access_denied_keeps_whether_a_password_was_sent():
+    """`(using password: YES)` is the clue an on-call engineer needs (was one sent at all?);
+    it was cut to `(using password: ***`, eating the closing quote and parenthesis."""
+    text = "(1045, \"Access denied for user 'root'@'10.0.0.5' (using password: YES)\")"
+    assert redact_urls(text) == text
+    assert redact_urls("host=db password=s3cr3t user=x") == "host=db password=*** user=x"
+    assert redact_urls("password: s3cr3t") == "password: ***"
+
+
 def test_redact_urls_keeps_urls_without_a_password():
     text = "see https://example.org/runbook and sqlite:///tmp/x.sqlite"
     assert redact_urls(text) == text

@@ -91,8 +91,11 @@ class DeliveryError(LookoutError):
 
 # `scheme://user:password@host`: the password of any URL a driver puts in its message
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]*@")
-# `password=secret` / `password: secret` in a DSN or a driver's key-value text
-_KEY_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s;,&]+)")
+# `password=secret` / `password: secret` in a DSN or a driver's key-value text; not MySQL's
+# `(using password: YES)`, which says whether one was sent, never what it was
+_KEY_PASSWORD = re.compile(
+    r"(?i)\b(?<!using )(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s;,&]+)"
+)
 
 
 def redact_urls(text: str, secrets: Iterable[str | None] = ()) -> str:
