@@ -206,8 +206,13 @@ def test_the_gate_cli_exit_codes(ab, tmp_path):
     assert missing.exit_code == 2 and "no data for condition(s) on eval.never_ran" in (
         missing.output
     )
+    # a unique prefix names the candidate as in `compare`, the previous release found from it
+    prefix = runner.invoke(app, [*common, "--candidate", "m2"])
+    assert prefix.exit_code == 1 and "FAILED" in prefix.output, prefix.output
     unknown = runner.invoke(app, [*common, "--candidate", "m9"])
-    assert unknown.exit_code == 2 and "no release of bot was seen before 'm9'" in unknown.output
+    assert unknown.exit_code == 2 and "no stored results for release 'm9'" in unknown.output
+    first = runner.invoke(app, [*common, "--candidate", "m1"])
+    assert first.exit_code == 2 and "no release of bot was seen before 'm1@p1'" in first.output
     unknown = runner.invoke(app, [*common, "--candidate", "m9", "--baseline", "m1@p1"])
     assert unknown.exit_code == 2 and "no stored results for release 'm9'" in unknown.output
 

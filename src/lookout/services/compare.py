@@ -79,7 +79,10 @@ def gate_baseline(store: ResultsStore, monitor: str, candidate: str, wanted: str
     if wanted != "previous":
         return wanted
     from lookout.compare.releases import previous_release
+    from lookout.services.results import resolve_release
 
+    # a unique prefix names the candidate here as in `compare` (`gpt-4.1` for gpt-4.1-mini@r42)
+    candidate = resolve_release(store.release_first_seen(monitor), candidate, monitor)
     chosen = previous_release(store, monitor, candidate)
     if not chosen:
         raise ValueError(f"no release of {monitor} was seen before {candidate!r}")
