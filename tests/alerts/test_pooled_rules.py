@@ -276,10 +276,9 @@ CHANCE_RULE = """
 """
 
 
-def _chance_frame(burst_then: list[int]) -> pd.DataFrame:
-    """A quiet eu cohort (3 records an hour, one failing in hours 2 and 3) with a burst of 4
-    failures in 4 records in hour 4, then `burst_then[i]` failures in 3 records in hour
-    5 + i; us is busy and fine."""
+def _chance_frame(failing: dict[int, int]) -> pd.DataFrame:
+    """A quiet eu cohort (3 records an hour, 4 in hour 4) with `failing[h]` failures in hour
+    h; us is busy and fine."""
     frame = make_requests(hours=8, per_hour=100, seed=7)
     ts = pd.to_datetime(frame["event_time"])
     hour = ((ts - ts.min().floor("h")) // pd.Timedelta(hours=1)).to_numpy()
@@ -289,27 +288,30 @@ def _chance_frame(burst_then: list[int]) -> pd.DataFrame:
     for h in range(8):
         rows = np.flatnonzero(hour == h)[: 4 if h == 4 else 3]
         frame.loc[rows, "region"] = "eu"
-        failing = {2: 1, 3: 1, 4: 4}.get(h, 0)
-        if 5 <= h < 5 + len(burst_then):
-            failing = burst_then[h - 5]
-        frame.loc[rows[:failing], "status"] = "error"
+        frame.loc[rows[: failing.get(h, 0)], "status"] = "error"
     return frame
 
 
 @pytest.mark.parametrize(
-    ("after", "opens_at"),
+    ("failing", "opens_at"),
     [
-        ([0, 0, 0], None),  # one chance burst: its pools breach twice, on the same records
-        ([2, 2, 2], 5),  # the next hour fails too: new evidence, it opens (`for: 2`)
+        # one chance burst at 04:00: its pools breach at 04:00 and 05:00 on the same records
+        ({2: 1, 3: 1, 4: 4}, None),
+        # the next hours fail too: new evidence of their own, it opens at once (`for: 2`)
+        ({2: 1, 3: 1, 4: 4, 5: 2, 6: 2, 7: 2}, 5),
+        # failing for three hours, then a clean 04:00: the pool still breaches without the
+        # hour of the last breach, so it opens on the evidence of the hours before
+        ({1: 3, 2: 3, 3: 3}, 4),
     ],
 )
-def test_for_counts_a_pooled_breach_only_with_new_evidence(tmp_path, after, opens_at):
+def test_for_counts_a_pooled_breach_only_with_new_evidence(tmp_path, failing, opens_at):
     """`over: auto` pools a sparse cohort back to min_n records, so consecutive evaluations
     share most of them: four failures in four records at 04:00 made 6/10 pooled and, with a
     clean 05:00, still 5/10, both significantly past 17%, and `for: 2` paged on one chance
-    burst (on a user's table: 7/17 then 7/18). A pending alert's breach now counts only when
-    the window's own records lean past the threshold."""
-    ctx = _ctx(tmp_path, CHANCE_RULE, _chance_frame(after))
+    burst (on a user's table: 7/17 then 7/18). A pending alert's breach now counts when the
+    window's own records lean past the threshold, or when the pool still breaches without the
+    window of its last breach."""
+    ctx = _ctx(tmp_path, CHANCE_RULE, _chance_frame(failing))
     monitor = ctx.config.monitors.monitors[0]
     opened = []
     try:

@@ -21,7 +21,7 @@ from lookout.model.aggregates import MetricValue
 from lookout.model.families.registry import FAMILIES
 from lookout.windows import Window
 
-__all__ = ["History", "longer_pools", "rule_values"]
+__all__ = ["History", "longer_pools", "pooled_without", "rule_values"]
 
 Group = tuple[str, str]  # (release, cohort)
 
@@ -136,6 +136,27 @@ def longer_pools(
         if since <= oldest:
             return  # the group has no older windows
         windows *= 2
+
+
+def pooled_without(
+    rule: AlertRule,
+    settings: RuleSettings,
+    window: Window,
+    history: History,
+    group: Group,
+    left_out: datetime,
+) -> MetricValue | None:
+    """The group's pooled value this window with the window starting at `left_out` left out:
+    whether a pending alert's breach still holds without the window that made its last one
+    (new evidence, not the same records counted again)."""
+    series = [
+        item
+        for item in history.windows.get(group, ())
+        if item[0] <= window.start and item[0] != left_out
+    ]
+    if settings.over != "auto":
+        return _fixed(rule, group, series, window, settings.over)
+    return _auto(rule, settings, group, series, window, None, settings.needed(firing=False))
 
 
 def _fixed(rule, group, series, window, over) -> MetricValue | None:

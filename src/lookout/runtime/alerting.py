@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
 from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
-from lookout.alerts.pooled import History, longer_pools, rule_values
+from lookout.alerts.pooled import History, longer_pools, pooled_without, rule_values
 from lookout.alerts.references import rule_references
 from lookout.alerts.rules import (
     Evaluation,
@@ -137,10 +137,21 @@ def evaluate_alerts(
         }
         seen = rule_values(rule, settings, window, scoped, history, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
-        pending = open_groups - firing
-        own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
+        renewal = _Renewal(
+            settings,
+            window,
+            history,
+            references,
+            firing,
+            {
+                (a.release, a.cohort): a.last_breach_window or a.last_window_start
+                for a in existing.values()
+                if a.rule == rule.name and a.state == "pending"
+            },
+            {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric},
+        )
         evaluations += [
-            _renewed(ev, settings, firing, pending, own)
+            renewal.decide(ev)
             for ev in _decided(rule, settings, window, history, references, seen, firing)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
@@ -164,22 +175,43 @@ def evaluate_alerts(
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
 
 
-def _renewed(
-    ev: Evaluation,
-    settings: RuleSettings,
-    firing: Collection[tuple[str, str]],
-    pending: Collection[tuple[str, str]],
-    own: Mapping[tuple[str, str], MetricValue],
-) -> Evaluation:
-    """An evaluation as the alert's state may take it: a firing alert resolves on enough
-    records, not on the few that may open one; a pending alert's breach counts toward `for`
-    only with new evidence of its own (`renews_pending`), else it neither counts nor clears."""
-    group = (ev.release, ev.cohort)
-    if ev.outcome == "ok" and group in firing and ev.value.n < settings.needed(firing=True):
-        return replace(ev, outcome="not_enough_data")
-    if ev.outcome == "breach" and group in pending and not renews_pending(ev, own.get(group)):
-        return replace(ev, outcome="inconclusive")
-    return ev
+@dataclass(frozen=True)
+class _Renewal:
+    """How an alert's state takes an evaluation: a firing alert resolves on enough records,
+    not on the few that may open one; a pending alert's breach counts toward `for` only with
+    new evidence (`renews`), else it neither counts nor clears."""
+
+    settings: RuleSettings
+    window: Window
+    history: History
+    references: Mapping[tuple[str, str, str], Reference]
+    firing: Collection[tuple[str, str]]
+    pending: Mapping[tuple[str, str], datetime]  # group -> start of its last breaching window
+    own: Mapping[tuple[str, str], MetricValue]  # this window's own values
+
+    def decide(self, ev: Evaluation) -> Evaluation:
+        group = (ev.release, ev.cohort)
+        needed = self.settings.needed(firing=True)
+        if ev.outcome == "ok" and group in self.firing and ev.value.n < needed:
+            return replace(ev, outcome="not_enough_data")
+        if ev.outcome == "breach" and group in self.pending and not self.renews(ev, group):
+            return replace(ev, outcome="inconclusive")
+        return ev
+
+    def renews(self, ev: Evaluation, group: tuple[str, str]) -> bool:
+        """The window's own records lean past the threshold, or the pool still breaches
+        without the window that made the alert's last breach."""
+        if renews_pending(ev, self.own.get(group)):
+            return True
+        without = pooled_without(
+            ev.rule, self.settings, self.window, self.history, group, self.pending[group]
+        )
+        if without is None:
+            return False
+        return any(
+            again.outcome == "breach"
+            for again in evaluate_rules([ev.rule], [without], self.references)
+        )
 
 
 def _decided(
