@@ -60,6 +60,8 @@ def run(
     console.print(run_summary_table(summary["results"], "lookout run", console.width))
     line = run_summary_line(summary["results"], summary["delivery"])
     console.print(line, highlight=False, soft_wrap=True)
+    for said in summary.get("catch_up", ()):  # why a first run's alerts sent nothing
+        console.print(said, highlight=False, soft_wrap=True, markup=False)
 
 
 def serve(

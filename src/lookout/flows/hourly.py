@@ -52,6 +52,7 @@ def hourly(
         as_of = scheduled_start()
     failures: list[str] = []
     reasons: list[str] = []  # what Lookout's own errors said, once each
+    catch_ups: list[str] = []  # why windows of a catch-up paged nobody (said by `lookout run`)
     with flow_context(config) as ctx:
         jobs: list[tuple[Monitor, Window]] = []
         for monitor in chosen:
@@ -72,6 +73,7 @@ def hourly(
             line = catch_up_line(monitor.name, quiet, [r for r in mine if r not in quiet], within)
             if line:
                 logger.info(line)
+                catch_ups.append(line)
         failures += ran.failures
         reasons += [r for r in ran.reasons if r not in reasons]
         delivery = wrap_up(ctx, "hourly", chosen, as_of, ran.results, failures)
@@ -91,4 +93,4 @@ def hourly(
     if failures:
         why = f" ({'; '.join(reasons[:3])})" if reasons else ""
         raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}{why}")
-    return {"as_of": as_of, "results": results, "delivery": delivery}
+    return {"as_of": as_of, "results": results, "delivery": delivery, "catch_up": catch_ups}
