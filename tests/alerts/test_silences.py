@@ -87,6 +87,12 @@ def test_silence_cli_holds_back_messages_of_the_next_run(tmp_path, monkeypatch):
     assert runner.invoke(app, ["alerts", *files, "unsilence", "nope"]).exit_code == 1
     bad = runner.invoke(app, ["alerts", *files, "silence", "--match", "colour=red"])
     assert bad.exit_code == 2 and "unknown label 'colour'" in bad.output
+    # a typo in a name would silence nothing, quietly: refused, naming what exists
+    typo = runner.invoke(app, ["alerts", *files, "silence", "--match", "rule=eror*"])
+    assert typo.exit_code == 2 and "no rule matches 'eror*'" in " ".join(typo.output.split())
+    assert "errors" in typo.output
+    glob = runner.invoke(app, ["alerts", *files, "silence", "--match", "rule=err*"])
+    assert glob.exit_code == 0, glob.output  # a glob that matches a configured rule is fine
     ctx.close()
 
 

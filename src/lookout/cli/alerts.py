@@ -66,7 +66,7 @@ def alerts_silence(
     """Hold back the messages of matching alerts for a while (they still change state)."""
     from lookout.alerts.silences import parse_matchers
     from lookout.core.durations import parse_duration
-    from lookout.services.alerts import silence
+    from lookout.services.alerts import silence, unknown_names
 
     try:
         matchers = parse_matchers(match)
@@ -74,6 +74,9 @@ def alerts_silence(
     except ValueError as exc:
         raise fail(str(exc), 2) from None
     config = load(profiles, monitors, target)
+    typos = unknown_names(config, matchers)
+    if typos:  # a silence that matches no configured name would hold back nothing, quietly
+        raise fail("; ".join(typos), 2)
     # a silence may come before the first run: the store is made if missing
     with command_context(config, must_exist=False) as ctx:
         made = silence(ctx.store, matchers, datetime.now(UTC), length, by, comment)

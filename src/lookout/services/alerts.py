@@ -26,6 +26,7 @@ __all__ = [
     "owner_mentions",
     "runbook_url",
     "silence",
+    "unknown_names",
 ]
 
 
@@ -34,6 +35,30 @@ def list_alerts(
 ) -> list[AlertState]:
     """The stored alerts in `state` (`all`: every state, pending and inactive ones too)."""
     return store.alerts(state=None if state == "all" else state)
+
+
+def unknown_names(config: LookoutConfig, matchers: Mapping[str, str]) -> list[str]:
+    """The `rule`, `monitor`, `owner` and `severity` matchers no configured name matches (a
+    typo would silence nothing, quietly); one line each, naming what exists."""
+    import fnmatch
+
+    from lookout.alerts.health import builtin_rules
+
+    monitors = config.monitors.monitors
+    rules = [r for m in monitors for r in (*m.rules, *builtin_rules(m))]
+    known = {
+        "monitor": {m.name for m in monitors},
+        "rule": {r.name for r in rules},
+        "owner": {r.owner for r in rules} | set(config.monitors.owners),
+        "severity": {"P0", "P1", "P2"},
+    }
+    out = []
+    for label, pattern in matchers.items():
+        names = known.get(label)
+        if names and not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+            listed = ", ".join(sorted(names)[:20])
+            out.append(f"no {label} matches {pattern!r} (known: {listed})")
+    return out
 
 
 def silence(
