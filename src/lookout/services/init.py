@@ -49,11 +49,11 @@ from lookout.services.init_rules import (
     RulePlan,
     Sizing,
     evaluator_plan,
-    grace_for,
     rule_plans,
     size_window,
 )
 from lookout.services.init_selfcheck import without_failures
+from lookout.services.init_timing import grace_for
 
 __all__ = [
     "ColumnRole",

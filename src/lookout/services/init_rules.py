@@ -22,7 +22,7 @@ from lookout.alerts.rules import SIGNIFICANT_MIN_N
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
 from lookout.model.families.registry import FAMILIES
-from lookout.services.init_latency import daily_median_swing, slowest_p95
+from lookout.services.init_timing import daily_swing, slowest_p95
 
 __all__ = [
     "MAX_POOL",
@@ -31,7 +31,6 @@ __all__ = [
     "RulePlan",
     "Sizing",
     "evaluator_plan",
-    "grace_for",
     "rule_plans",
     "size_window",
 ]
@@ -234,37 +233,44 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
 
 
 def _latency_rules(plan: _Planner) -> None:
-    """A fixed p95 rule at twice the slowest route's p95 and, where it is fed, the routes'
-    own-history median rule: a slow route whose p95 stays under the fixed threshold."""
+    """A fixed p95 at twice the slowest route's, and the routes' own-history rule: on the
+    median, on the p95 when the median swings over the day (`daily_swing`), none if both do."""
     p95, where = slowest_p95(plan.frame)
     if p95 is None:
         return
     why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
     added = plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
-    swing = daily_median_swing(plan.frame) if added and "route" in plan.cohort_shares else None
-    if swing is not None:
+    if not added or "route" not in plan.cohort_shares:
+        return
+    metric, what = "latency_p50_ms", "the median"
+    if (swing := daily_swing(plan.frame)) is not None:
         route, ratio = swing
-        plan.notes.append(
-            f"no latency_vs_own_history rule: route {route}'s hourly median latency swings "
-            f"{ratio:.0f}x over the sample's day (a mix that changes with the hour, e.g. cache "
-            "hits by day and misses by night); a median against its whole week would page on "
-            "that cycle"
+        swings = (
+            f"route {route}'s hourly median latency swings {ratio:.0f}x over the sample's day "
+            "(a mix of fast and slow requests that changes with the hour)"
         )
-    elif added and "route" in plan.cohort_shares:
-        plan.rules.append(
-            RulePlan(
-                "latency_vs_own_history",
-                "latency_p50_ms",
-                ">",
-                0.4,
-                "P2",
-                plan.owner,
-                ("route",),
-                "the median 40% above the route's own last 7 days: a slow route whose p95 "
-                "stays under the fixed threshold",
-                reference="{kind: history}",
+        if daily_swing(plan.frame, 0.95) is not None:
+            plan.notes.append(
+                f"no latency_vs_own_history rule: {swings}, and its p95 too; against its "
+                "whole week either would page on that cycle"
             )
+            return
+        plan.notes.append(f"latency_vs_own_history compares the p95: {swings}")
+        metric, what = "latency_p95_ms", "the p95 (the median swings over the day)"
+    plan.rules.append(
+        RulePlan(
+            "latency_vs_own_history",
+            metric,
+            ">",
+            0.4,
+            "P2",
+            plan.owner,
+            ("route",),
+            f"{what} 40% above the route's own last 7 days: a slow route whose p95 stays "
+            "under the fixed threshold",
+            reference="{kind: history}",
         )
+    )
 
 
 def _seen(what: str, observed: float) -> str:
@@ -377,19 +383,3 @@ def _pass_rate(name: str, records: list[dict[str, object]]) -> tuple[float, int]
     if not judgments:
         return 1.0, 0
     return sum(j.label == "pass" for j in judgments) / len(judgments), len(judgments)
-
-
-def grace_for(frame: pd.DataFrame) -> timedelta:
-    """How long a window waits for late rows: the sample's p99 ingestion lag, rounded up to
-    5 minutes, between 15 minutes (the default) and 6 hours."""
-    default = timedelta(minutes=15)
-    if "ingested_at" not in frame or "ts" not in frame:
-        return default
-    ts = pd.to_datetime(frame["ts"], utc=True, errors="coerce")
-    ingested = pd.to_datetime(frame["ingested_at"], utc=True, errors="coerce")
-    lag = (ingested - ts).dt.total_seconds().dropna()
-    if lag.empty:
-        return default
-    p99 = max(0.0, float(lag.quantile(0.99)))
-    minutes = math.ceil(p99 / 300 - 1e-9) * 5
-    return min(timedelta(hours=6), max(default, timedelta(minutes=minutes)))

@@ -1,14 +1,18 @@
-"""The latency shape of `lookout init`'s sample, for its latency rules: which route is slowest
-at p95 (the fixed rule's threshold), and whether a route's median swings over the day (a mix
-that changes with the hour), which a median compared with its own whole week would page on."""
+"""The timing of `lookout init`'s sample: how late rows arrive (the window's grace), which
+route is slowest at p95 (the fixed rule's threshold), and whether a route's median swings over
+the day (a mix that changes with the hour), which a median compared with its own whole week
+would page on, while the p95, held by the slow requests, stays put."""
 
 from __future__ import annotations
+
+import math
+from datetime import timedelta
 
 import pandas as pd
 
 from lookout.model.aggregates import as_labels
 
-__all__ = ["daily_median_swing", "slowest_p95"]
+__all__ = ["daily_swing", "grace_for", "slowest_p95"]
 
 _P95_ROUTE_MIN = 20  # sampled rows a route needs for its p95 to count
 # An hour's median needs this many rows to count; past this ratio between a route's highest and
@@ -40,16 +44,16 @@ def slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
     return p95s[route], f"of its slowest route, {str(route)[:24]} "
 
 
-def daily_median_swing(frame: pd.DataFrame) -> tuple[str, float] | None:
-    """(route, max/min of its hourly medians) for the route whose median latency swings most
-    over the sample's day, when past `_SWING_MAX`; None otherwise."""
+def daily_swing(frame: pd.DataFrame, quantile: float = 0.5) -> tuple[str, float] | None:
+    """(route, max/min of its hourly `quantile`s) for the route whose latency at that quantile
+    swings most over the sample's day, when past `_SWING_MAX`; None otherwise."""
     if "ts" not in frame or "route" not in frame:
         return None
     latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
     hours = pd.to_datetime(frame["ts"], errors="coerce", utc=True).dt.floor("h")
     table = pd.DataFrame({"route": as_labels(frame["route"]), "hour": hours, "ms": latency})
     grouped = table.dropna().groupby(["route", "hour"])["ms"]
-    medians = grouped.median()[grouped.size() >= _SWING_HOUR_MIN]
+    medians = grouped.quantile(quantile)[grouped.size() >= _SWING_HOUR_MIN]
     swings = {
         str(route)[:24]: float(per_hour.max()) / float(per_hour.min())
         for route, per_hour in medians.groupby(level=0)
@@ -57,3 +61,19 @@ def daily_median_swing(frame: pd.DataFrame) -> tuple[str, float] | None:
     }
     route = max(swings, key=lambda r: swings[r], default=None)
     return (route, swings[route]) if route is not None and swings[route] > _SWING_MAX else None
+
+
+def grace_for(frame: pd.DataFrame) -> timedelta:
+    """How long a window waits for late rows: the sample's p99 ingestion lag, rounded up to
+    5 minutes, between 15 minutes (the default) and 6 hours."""
+    default = timedelta(minutes=15)
+    if "ingested_at" not in frame or "ts" not in frame:
+        return default
+    ts = pd.to_datetime(frame["ts"], utc=True, errors="coerce")
+    ingested = pd.to_datetime(frame["ingested_at"], utc=True, errors="coerce")
+    lag = (ingested - ts).dt.total_seconds().dropna()
+    if lag.empty:
+        return default
+    p99 = max(0.0, float(lag.quantile(0.99)))
+    minutes = math.ceil(p99 / 300 - 1e-9) * 5
+    return min(timedelta(hours=6), max(default, timedelta(minutes=minutes)))
