@@ -233,8 +233,8 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
 
 
 def _latency_rules(plan: _Planner) -> None:
-    """A fixed p95 at twice the slowest route's, and the routes' own-history rule: on the
-    median, on the p95 when the median swings over the day (`daily_swing`), none if both do."""
+    """A fixed p95 at twice the slowest route's, and the routes' own-history median rule,
+    unless a route's median swings over the day (`daily_swing`): then a note says why not."""
     p95, where = slowest_p95(plan.frame)
     if p95 is None:
         return
@@ -242,31 +242,25 @@ def _latency_rules(plan: _Planner) -> None:
     added = plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
     if not added or "route" not in plan.cohort_shares:
         return
-    metric, what = "latency_p50_ms", "the median"
     if (swing := daily_swing(plan.frame)) is not None:
         route, ratio = swing
-        swings = (
-            f"route {route}'s hourly median latency swings {ratio:.0f}x over the sample's day "
-            "(a mix of fast and slow requests that changes with the hour)"
+        plan.notes.append(
+            f"no latency_vs_own_history rule: route {route}'s hourly median latency swings "
+            f"{ratio:.0f}x over the sample's day (a mix of fast and slow requests that changes "
+            "with the hour); against its whole week it would page on that cycle every night, "
+            "so a slowdown that moves only the median (a broken cache) is not alerted on"
         )
-        if daily_swing(plan.frame, 0.95) is not None:
-            plan.notes.append(
-                f"no latency_vs_own_history rule: {swings}, and its p95 too; against its "
-                "whole week either would page on that cycle"
-            )
-            return
-        plan.notes.append(f"latency_vs_own_history compares the p95: {swings}")
-        metric, what = "latency_p95_ms", "the p95 (the median swings over the day)"
+        return
     plan.rules.append(
         RulePlan(
             "latency_vs_own_history",
-            metric,
+            "latency_p50_ms",
             ">",
             0.4,
             "P2",
             plan.owner,
             ("route",),
-            f"{what} 40% above the route's own last 7 days: a slow route whose p95 stays "
+            "the median 40% above the route's own last 7 days: a slow route whose p95 stays "
             "under the fixed threshold",
             reference="{kind: history}",
         )

@@ -1,7 +1,7 @@
 """The timing of `lookout init`'s sample: how late rows arrive (the window's grace), which
 route is slowest at p95 (the fixed rule's threshold), and whether a route's median swings over
 the day (a mix that changes with the hour), which a median compared with its own whole week
-would page on, while the p95, held by the slow requests, stays put."""
+would page on."""
 
 from __future__ import annotations
 
