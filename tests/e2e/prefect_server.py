@@ -62,6 +62,11 @@ class PrefectServer:
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             "PREFECT_LOGGING_LEVEL": "INFO",
+            # The deployments carry their real cron schedules (hourly at :20, nightly): the
+            # server's scheduler would start runs of its own whenever a test spans minute 20
+            # of an hour, which write windows into the test's store and take its worker
+            # (3 e2e tests failed so once). Tests start every run themselves.
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         }
         env.pop("PREFECT_PROFILES_PATH", None)
         return {**env, **extra}
