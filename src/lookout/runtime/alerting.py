@@ -124,32 +124,20 @@ def evaluate_alerts(
     scoped = monitor_scoped(values)
     evaluations: list[Evaluation] = []
     for rule in rules:
-        open_groups = {
-            (a.release, a.cohort)
-            for a in existing.values()
-            if a.rule == rule.name and a.state in ("pending", "firing")
-        }
         settings = settings_of(rule)
-        firing = {
-            (a.release, a.cohort)
-            for a in existing.values()
-            if a.rule == rule.name and a.state == "firing"
+        mine = [a for a in existing.values() if a.rule == rule.name]
+        firing = {(a.release, a.cohort) for a in mine if a.state == "firing"}
+        # pending group -> start of its last breaching window (what new evidence must go beyond)
+        pending = {
+            (a.release, a.cohort): a.last_breach_window or a.last_window_start
+            for a in mine
+            if a.state == "pending"
         }
+        open_groups = firing | set(pending)
         seen = rule_values(rule, settings, window, scoped, history, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
-        renewal = _Renewal(
-            settings,
-            window,
-            history,
-            references,
-            firing,
-            {
-                (a.release, a.cohort): a.last_breach_window or a.last_window_start
-                for a in existing.values()
-                if a.rule == rule.name and a.state == "pending"
-            },
-            {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric},
-        )
+        own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
+        renewal = _Renewal(settings, window, history, references, firing, pending, own)
         evaluations += [
             renewal.decide(ev)
             for ev in _decided(rule, settings, window, history, references, seen, firing)

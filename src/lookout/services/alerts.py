@@ -41,8 +41,10 @@ def unknown_names(config: LookoutConfig, matchers: Mapping[str, str]) -> list[st
     """The `rule`, `monitor`, `owner` and `severity` matchers no configured name matches (a
     typo would silence nothing, quietly); one line each, naming what exists."""
     import fnmatch
+    from typing import get_args
 
     from lookout.alerts.health import builtin_rules
+    from lookout.config.models import Severity
 
     monitors = config.monitors.monitors
     rules = [r for m in monitors for r in (*m.rules, *builtin_rules(m))]
@@ -50,7 +52,7 @@ def unknown_names(config: LookoutConfig, matchers: Mapping[str, str]) -> list[st
         "monitor": {m.name for m in monitors},
         "rule": {r.name for r in rules},
         "owner": {r.owner for r in rules} | set(config.monitors.owners),
-        "severity": {"P0", "P1", "P2"},
+        "severity": set(get_args(Severity)),
     }
     out = []
     for label, pattern in matchers.items():
