@@ -28,6 +28,7 @@ from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.record import CANONICAL_FIELDS
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
+from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     negative_feedback,
     ok_reason,
@@ -45,10 +46,8 @@ from lookout.services.init_mapping import (
     unit_notes,
 )
 from lookout.services.init_rules import (
-    EvaluatorPlan,
     RulePlan,
     Sizing,
-    evaluator_plan,
     rule_plans,
     size_window,
 )

@@ -1,4 +1,4 @@
-"""Sizing and starter rules for `lookout init` (pure): windows, pooling, thresholds, evaluators.
+"""Sizing and starter rules for `lookout init` (pure): windows, pooling, thresholds.
 
 The window is the shortest that holds an `error_rate`'s worth of records (its `min_n`, 50) at
 the table's traffic; a rule whose metric needs more records (a p95 needs 200) pools whole
@@ -27,10 +27,10 @@ from lookout.services.init_timing import daily_swing, slowest_p95
 __all__ = [
     "MAX_POOL",
     "WINDOW_SIZES",
-    "EvaluatorPlan",
     "RulePlan",
     "Sizing",
-    "evaluator_plan",
+    "pooled_words",
+    "round_up",
     "rule_plans",
     "size_window",
 ]
@@ -38,7 +38,6 @@ __all__ = [
 WINDOW_SIZES = tuple(timedelta(hours=h) for h in (1, 2, 3, 4, 6, 12, 24))
 MAX_POOL = timedelta(days=7)  # the longest a starter rule pools; beyond it, no rule
 DEFAULT_MAX_OVER = timedelta(days=1)  # AlertRule.max_over's default
-EVALUATED_RECORDS = 500  # sampled records the offline evaluators score to set thresholds
 
 
 @dataclass(frozen=True)
@@ -86,13 +85,14 @@ class RulePlan:
     comment: str
     max_over: timedelta | None = None  # set only beyond the default (1d)
     reference: str | None = None  # a change rule's reference, as monitors.yml writes it
+    min_n: int | None = None  # set only beyond the metric family's
 
 
 def _rate_threshold(observed: float, floor: float) -> float:
-    return min(0.95, _up(max(2 * observed, floor), 0.005))
+    return min(0.95, round_up(max(2 * observed, floor), 0.005))
 
 
-def _up(value: float, step: float) -> float:
+def round_up(value: float, step: float) -> float:
     return round(math.ceil(value / step - 1e-9) * step, 6)
 
 
@@ -101,7 +101,7 @@ def _nice(value: float) -> float:
     if value <= 0:
         return 1.0
     step = 10 ** (math.floor(math.log10(value)) - 1)
-    return float(_up(value, step))
+    return float(round_up(value, step))
 
 
 def _share(mask: np.ndarray, known: np.ndarray) -> float:
@@ -135,6 +135,7 @@ def rule_plans(
         _error_rules(plan, ok)
     if "latency_ms" in mapping:
         _latency_rules(plan)
+    _spend_rule(plan, mapping, release="model_version" in mapping or "prompt_version" in mapping)
     if "feedback" in mapping and negative:
         known = frame["feedback"].notna().to_numpy()
         lowered = as_labels(frame["feedback"]).str.lower()
@@ -164,19 +165,28 @@ class _Planner:
     notes: list[str] = field(default_factory=list)
 
     def add(
-        self, name: str, metric: str, threshold: float, severity: str, column: str, why: str
+        self,
+        name: str,
+        metric: str,
+        threshold: float,
+        severity: str,
+        column: str,
+        why: str,
+        *,
+        min_n: int | None = None,
+        reference: str | None = None,
     ) -> bool:
-        """Propose a fixed-threshold rule, split by the cohorts whose traffic reaches its
-        min_n within the pool the release needs; a note instead when the table is too quiet
-        for it. True when proposed."""
+        """Propose a rule (a fixed threshold, or a change against `reference`), split by the
+        cohorts whose traffic reaches its min_n within the pool the release needs; a note
+        instead when the table is too quiet for it. True when proposed."""
         sizing, rows = self.sizing, len(self.frame)
         share = float(self.frame[column].notna().mean()) if rows else 1.0
-        min_n = FAMILIES.min_n(metric)
-        span = sizing.pool(min_n, share)
+        needs = FAMILIES.min_n(metric) if min_n is None else min_n
+        span = sizing.pool(needs, share)
         if span is None:
             per_day = sizing.rows_per_window * share * (timedelta(days=1) / sizing.window)
             self.notes.append(
-                f"no {name} rule: {metric} needs {min_n} records and the table has about "
+                f"no {name} rule: {metric} needs {needs} records and the table has about "
                 f"{per_day:,.0f} a day with {column}"
             )
             return False
@@ -184,10 +194,10 @@ class _Planner:
             c
             for c, s in self.cohort_shares.items()
             if not (metric.startswith("latency") and c != "route")
-            and (cohort_span := sizing.pool(min_n, share * s)) is not None
+            and (cohort_span := sizing.pool(needs, share * s)) is not None
             and cohort_span <= max(span, DEFAULT_MAX_OVER)
         ]
-        pooled = _pooled_words(sizing, span, min_n, share, FAMILIES.is_rate(metric))
+        pooled = pooled_words(sizing, span, needs, share, FAMILIES.is_rate(metric))
         self.rules.append(
             RulePlan(
                 name,
@@ -199,6 +209,8 @@ class _Planner:
                 tuple(split),
                 f"{why}; {pooled}",
                 span if span > DEFAULT_MAX_OVER else None,
+                reference,
+                min_n,
             )
         )
         return True
@@ -230,6 +242,40 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
                 reference="{kind: history}",
             )
         )
+
+
+# A spend rule's records: a mean of a long-tailed cost needs more than the family's 30 to be
+# steady (cost per record varies about as much as its mean, so 100 records put a 50% rise
+# five standard errors out).
+SPEND_MIN_N = 100
+
+
+def _spend_rule(plan: _Planner, mapping: dict[str, str], release: bool) -> None:
+    """The mean cost per request (tokens out where no cost is logged) 50% above the previous
+    release's, per cohort: a release that doubles what each answer costs (a longer prompt, a
+    chattier model, a lost cache) fails no threshold of its own, and drift shows only that
+    some column moved. Without a release column, against the cohort's own last 7 days."""
+    field = next((f for f in ("cost_usd", "completion_tokens") if f in mapping), None)
+    if field is None:
+        return
+    metric = "cost_per_request_usd" if field == "cost_usd" else "completion_tokens_mean"
+    what = "cost per request" if field == "cost_usd" else "completion tokens per request"
+    if release:
+        reference = "{kind: previous_release}"
+        why = f"mean {what} 50% above the previous release's (its last day before this one)"
+    else:
+        reference = "{kind: history}"
+        why = f"mean {what} 50% above the cohort's own last 7 days"
+    plan.add(
+        "spend_vs_previous_release" if release else "spend_vs_own_history",
+        metric,
+        0.5,
+        "P2",
+        field,
+        why,
+        min_n=SPEND_MIN_N,
+        reference=reference,
+    )
 
 
 def _latency_rules(plan: _Planner) -> None:
@@ -271,7 +317,7 @@ def _seen(what: str, observed: float) -> str:
     return f"the sample shows {observed:.1%} {what}".rstrip() + ", fires above max(2x that, floor)"
 
 
-def _pooled_words(
+def pooled_words(
     sizing: Sizing, span: timedelta, min_n: int, share: float, significant: bool = False
 ) -> str:
     """How much a window holds against what the rule needs, in the words of its comment. A
@@ -290,90 +336,3 @@ def _pooled_words(
         return f"~{per_window:,.0f} records per window >= {need}"
     pools = format_duration(span)
     return f"~{per_window:,.0f} records per window: pools {pools} to reach {need}"
-
-
-@dataclass(frozen=True)
-class EvaluatorPlan:
-    """Offline evaluators the mapped text supports, their sampling share and rules."""
-
-    checks: tuple[tuple[str, str], ...]  # (evaluator, comment)
-    share: float
-    rules: tuple[RulePlan, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.checks)
-
-
-def evaluator_plan(
-    frame: pd.DataFrame, mapping: dict[str, str], sizing: Sizing, owner: str
-) -> EvaluatorPlan:
-    """pii and refusal on the output, groundedness with a context, tool_calls when mapped; the
-    sampling share gives a window `min_n` judged records; thresholds from scoring the sample."""
-    names = []
-    if "output" in mapping:
-        names += ["pii", "refusal"]
-        if "context" in mapping:
-            names.append("groundedness")
-    if "tool_calls" in mapping:
-        names.append("tool_calls")
-    if not names:
-        return EvaluatorPlan((), 0.05, (), ("no output column: no evaluators",))
-    min_n = FAMILIES.min_n(f"eval.{names[0]}")
-    share = 0.05
-    if sizing.known and sizing.rows_per_window > 0:
-        share = min(1.0, max(0.05, _up(min_n / sizing.rows_per_window, 0.01)))
-    checks: list[tuple[str, str]] = []
-    rules: list[RulePlan] = []
-    notes: list[str] = []
-    records = _records(frame)
-    for name in names:
-        passed, judged = _pass_rate(name, records)
-        if judged == 0:
-            checks.append((name, "nothing in the sample could be judged"))
-            continue
-        fails = 1 - passed
-        threshold = max(0.0, round(1 - max(2 * fails, 0.05) - 0.005, 2))
-        checks.append((name, f"passes {passed:.1%} of {judged} sampled records"))
-        judged_share = share * judged / max(1, len(records))
-        span = sizing.pool(min_n, judged_share)
-        if span is None:
-            notes.append(f"no eval.{name} rule: too few records to judge {min_n} within 7 days")
-            continue
-        why = f"the sample passes {passed:.1%}, fires below 1 - max(2x its failures, 5%)"
-        rules.append(
-            RulePlan(
-                f"eval_{name}",
-                f"eval.{name}",
-                "<",
-                threshold,
-                "P2",
-                owner,
-                ("*",),
-                f"{why}; {_pooled_words(sizing, span, min_n, judged_share)}",
-                span if span > DEFAULT_MAX_OVER else None,
-            )
-        )
-    return EvaluatorPlan(tuple(checks), share, tuple(rules), tuple(notes))
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    fields = [f for f in ("record_id", "input", "output", "context", "tool_calls") if f in frame]
-    head = frame[fields].head(EVALUATED_RECORDS)
-    return [
-        {k: (None if _missing(v) else v) for k, v in row.items()} for row in head.to_dict("records")
-    ]
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _pass_rate(name: str, records: list[dict[str, object]]) -> tuple[float, int]:
-    from lookout.checks.evaluators.offline_registry import make_offline
-
-    judgments = [j for j in make_offline(name).evaluate(records) if j.status == "judged"]
-    if not judgments:
-        return 1.0, 0
-    return sum(j.label == "pass" for j in judgments) / len(judgments), len(judgments)

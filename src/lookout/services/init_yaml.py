@@ -254,6 +254,8 @@ def _rule(rule: RulePlan) -> list[str]:
         out.append(
             _line(8, f"max_over: {_duration(rule.max_over)}", "pools this much to reach min_n")
         )
+    if rule.min_n is not None:
+        out.append(f"        min_n: {rule.min_n}")
     if rule.reference is not None:
         out.append(f"        reference: {rule.reference}")
     out += [
