@@ -322,3 +322,61 @@ def test_for_counts_a_pooled_breach_only_with_new_evidence(tmp_path, failing, op
     finally:
         ctx.close()
     assert opened == ([] if opens_at is None else [opens_at])
+
+
+FIVE_PERCENT = """
+      - name: eu_errors
+        metric: error_rate
+        op: ">"
+        threshold: 0.05
+        for: 2
+        severity: P1
+        owner: team
+        split_by: [region]
+"""
+
+
+def _steady_region_frame(failing: dict[int, int], hours: int = 14) -> pd.DataFrame:
+    """23 eu records an hour with `failing[h]` failures in hour h; 77 us records, all ok."""
+    frame = make_requests(hours=hours, per_hour=100, seed=11)
+    ts = pd.to_datetime(frame["event_time"])
+    frame["hour"] = ((ts - ts.min().floor("h")) // pd.Timedelta(hours=1)).to_numpy()
+    frame = frame.sort_values("event_time").reset_index(drop=True)
+    rank = frame.groupby("hour").cumcount().to_numpy()
+    errors = frame["hour"].map(lambda h: failing.get(h, 0)).to_numpy()
+    eu = rank < 23
+    frame["region"] = np.where(eu, "eu", "us")
+    frame["status"] = np.where(eu & (rank < errors), "error", "ok")
+    frame["model_version"], frame["prompt_version"] = "m1", "p1"
+    return frame.drop(columns="hour")
+
+
+@pytest.mark.parametrize(
+    ("failing", "events"),
+    [
+        # six hours at ~11% (15 errors in 138 records): the hour after the first breach
+        # holds one failure, an ok on 23 records, which cleared the pending alert, and so did
+        # 07:00 after the breach of 06:00, so the incident was never announced. Now a clear
+        # takes the 50 records a resolve needs, counted after the last breach
+        ({3: 5, 4: 1, 5: 2, 6: 3, 7: 1, 8: 3}, [(6, "opened"), (10, "resolved")]),
+        # one chance burst, then clean hours: pending until 69 records after it say ok
+        ({3: 5}, []),
+        # two chance bursts four hours apart: the first is cleared before the second
+        ({3: 5, 7: 5}, []),
+    ],
+)
+def test_a_pending_alert_clears_on_as_many_records_as_a_resolve_needs(tmp_path, failing, events):
+    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing))
+    monitor = ctx.config.monitors.monitors[0]
+    seen: list[tuple[int, str]] = []
+    try:
+        for i in range(14):
+            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
+            assert result.status == "succeeded", result.error
+            seen += [(i, "opened") for _ in result.alerts_opened]
+            seen += [(i, "resolved") for _ in result.alerts_resolved]
+        [alert] = ctx.store.alerts("bot")
+    finally:
+        ctx.close()
+    assert seen == events
+    assert alert.state == ("resolved" if events else "inactive")

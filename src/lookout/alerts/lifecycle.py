@@ -7,9 +7,11 @@ may move it on, so a backfill of older windows cannot open or close a live alert
 Persistence, as Prometheus' `for`: a rule with `for: N` opens on the N-th breaching evaluation
 in a row; before that the alert is `pending` (stored, never announced), and an evaluation back
 to normal clears it (`inactive`). Evaluations without enough data, or inconclusive ones,
-neither count nor clear. Hysteresis, as `keep_firing_for`: a firing alert resolves only once
-that long has passed since its last breaching window (default: `for` windows, so a rule that
-needs two breaching windows to open needs two normal ones to resolve; `0s` resolves at once).
+neither count nor clear (the alert stage makes inconclusive a pending alert's ok on fewer
+records than a resolve needs, and its pooled breach without new evidence). Hysteresis, as
+`keep_firing_for`: a firing alert resolves only once that long has passed since its last
+breaching window (default: `for` windows, so a rule that needs two breaching windows to open
+needs two normal ones to resolve; `0s` resolves at once).
 
 Staleness (`alerting.stale_after`): a firing alert whose scope had no records that long
 resolves as `stale`, and a pending alert with no breach that long is cleared, so a cohort that

@@ -21,7 +21,7 @@ from lookout.model.aggregates import MetricValue
 from lookout.model.families.registry import FAMILIES
 from lookout.windows import Window
 
-__all__ = ["History", "longer_pools", "pooled_without", "rule_values"]
+__all__ = ["History", "longer_pools", "pooled_since", "pooled_without", "rule_values"]
 
 Group = tuple[str, str]  # (release, cohort)
 
@@ -157,6 +157,20 @@ def pooled_without(
     if settings.over != "auto":
         return _fixed(rule, group, series, window, settings.over)
     return _auto(rule, settings, group, series, window, None, settings.needed(firing=False))
+
+
+def pooled_since(
+    rule: AlertRule, window: Window, history: History, group: Group, after: datetime
+) -> MetricValue | None:
+    """The group's records of the windows after the one starting at `after`, up to this one,
+    pooled: what a pending alert's clear is judged on (the records since its last breach)."""
+    parts = [s for start, s in history.windows.get(group, ()) if after < start <= window.start]
+    if not parts:
+        return None
+    merged = Summary(windows=0)
+    for part in parts:
+        merged.merge(part)
+    return _pooled(rule, group, merged, after + (window.end - window.start))
 
 
 def _fixed(rule, group, series, window, over) -> MetricValue | None:
