@@ -85,6 +85,10 @@ def traffic(
 
 
 def make_monitor(reference: dict | None = None, **drift: object) -> Monitor:
+    """The monitor, with a drift period of one window unless given: m2 is then as old as the
+    period at W1, and compared with m1's whole last day (a release younger than its period is
+    compared with the same hours of the day before: tested on its own below)."""
+    drift = {"period": "1h", **drift}
     return Monitor.model_validate(
         {
             "name": "bot",
@@ -198,7 +202,7 @@ def test_previous_release_reference_flags_only_the_shifted_cohort(setup, frame):
     assert reference.release_label == "m1@p1" and reference.release_values == ("m1", "p1")
     assert reference.period == Window(T0, LAUNCH)  # default lookback: one day before launch
     assert "previous release m1@p1" in reference.description
-    assert outcome.period == Window(W1.end - 24 * H, W1.end)  # the default 24-hour period
+    assert outcome.period == W1  # make_monitor's one-window period
 
     # Only eu's latency moved: drifted there, not in us, and nothing else anywhere. The whole
     # release drifted too, because of eu: explained by it, so it does not alert again.
@@ -403,7 +407,8 @@ def test_week_ago_reference(tmp_path):
     warehouse = warehouse_with(tmp_path, frame)
     store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
     window = Window(T0 + week, T0 + week + H)
-    outcome = run_drift(warehouse, store, make_monitor({"kind": "week_ago"}), window, window.end)
+    monitor = make_monitor({"kind": "week_ago"}, period="24h")
+    outcome = run_drift(warehouse, store, monitor, window, window.end)
     reference = outcome.references["m2@p2"]
     assert outcome.period == Window(window.end - 24 * H, window.end)
     assert reference.period == Window(window.end - 24 * H - week, window.end - week)
@@ -413,7 +418,7 @@ def test_week_ago_reference(tmp_path):
     assert rows_by(outcome)[("m2@p2", "*", "route")].n_reference == 440
     # a week before that there is nothing: no reference rows, no verdicts, no metrics
     earlier = Window(T0, T0 + H)
-    empty = run_drift(warehouse, store, make_monitor({"kind": "week_ago"}), earlier, earlier.end)
+    empty = run_drift(warehouse, store, monitor, earlier, earlier.end)
     assert empty.rows and {r.status for r in empty.rows} == {"no_reference"}
     assert empty.metrics == []
     warehouse.dispose()
@@ -428,3 +433,46 @@ def test_the_first_release_has_no_reference(setup):
     assert outcome.references == {}
     assert outcome.rows == [] and outcome.metrics == []
     assert (outcome.profiles_computed, outcome.profiles_cached) == (0, 0)
+
+
+def test_a_release_younger_than_its_period_is_compared_with_the_same_hours_the_day_before(
+    tmp_path,
+):
+    """m1 serves a nightly batch at 03:00 (1,500 long prompts on the fallback route); m2,
+    launched at 10:00 the next day, has served six hours and no night yet. Against m1's whole
+    last day (batch included) its prompts and routes "drift" though nothing changed: every
+    release alerted so on a user's table. Against the same hours of the day before
+    (10:00-16:00, no batch) only eu's real slowdown drifts."""
+    rng = np.random.default_rng(12)
+    launch = T0 + 34 * H
+    batch = traffic(rng, T0 + 27 * H, 1, 1500, ("m1", "p1"))
+    batch["prompt_tokens"] += 3000
+    batch["route"] = "fallback"
+    frame = pd.concat(
+        [
+            traffic(rng, T0, 40, 100, ("m1", "p1")),
+            batch,
+            traffic(rng, launch, 6, 100, ("m2", "p2"), eu_shift=0.5),
+        ],
+        ignore_index=True,
+    )
+    warehouse = warehouse_with(tmp_path, frame)
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    commit_seen(store, Window(T0, T0 + H), ["m1@p1"])
+    commit_seen(store, Window(launch, launch + H), ["m1@p1", "m2@p2"])
+    window = Window(launch + 5 * H, launch + 6 * H)
+    try:
+        young = run_drift(warehouse, store, make_monitor(period="24h"), window, window.end)
+        whole_day = run_drift(warehouse, store, make_monitor(), window, window.end)
+    finally:
+        warehouse.dispose()
+        store.dispose()
+    reference = young.references["m2@p2"]
+    assert reference.period == Window(launch - 24 * H, window.end - 24 * H)
+    assert "same hours" in reference.description and reference.release_label == "m1@p1"
+    assert drifted_columns(young, "m2@p2", "region=eu") == {"latency_ms"}
+    assert drifted_columns(young, "m2@p2", "*") == set()
+    assert young.drifted_groups() == [("m2@p2", "region=eu")]
+    # the period of one window: m2 is as old as it, and m1's whole last day is the reference
+    assert whole_day.references["m2@p2"].period == Window(launch - 24 * H, launch)
+    assert {"prompt_tokens", "route"} <= drifted_columns(whole_day, "m2@p2", "*")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from lookout.windows import Window
 __all__ = ["Reference", "resolve_reference"]
 
 PROFILE_VERSION = "2"  # 2: summaries (sketches, category counts)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,13 @@ class Reference:
     release_label: str | None = None
     release_values: tuple[Any, ...] | None = None
     kind: str = "previous_release"
+    same_hours: bool = False  # the hours a young release's period covers, a day earlier
 
     @property
     def slides(self) -> bool:
-        """A reference that moves with every window (a week ago): caching it never hits."""
-        return self.kind == "week_ago"
+        """A reference that moves with every window (a week ago, a young release's same
+        hours): caching it never hits."""
+        return self.kind == "week_ago" or self.same_hours
 
     def key(self, monitor: Monitor, signature: Sequence[str]) -> str:
         """Cache key of its profile: changes with the period, release, columns or cohorts."""
@@ -62,7 +66,9 @@ def resolve_reference(
     releases_in: Any,
 ) -> Reference | None:
     """The reference for `release` over `window` (a drift period), or None when there is none
-    yet. A week ago is the same period seven days earlier.
+    yet. A week ago is the same period seven days earlier. The previous release: its last
+    `lookback` before `release` appeared, or, while `release` is younger than the period, the
+    same hours as its side holds, whole days earlier (the day before it appeared).
 
     `releases_in(period)` lists (label, raw values, rows) of the releases in a period; it is only
     called for the previous-release mode.
@@ -83,10 +89,27 @@ def resolve_reference(
     if previous is None:
         return None
     launch = first_seen[release]
+    if launch > window.start:
+        # the release is younger than the period: its side holds only the hours since it
+        # appeared, so compare those hours of the day before (a nightly batch, a morning
+        # peak with other prompts, in the previous release's whole last day and not yet in
+        # the new release's hours drifted at every release on a user's traffic)
+        days = math.ceil((window.end - launch) / DAY)
+        span = Window(launch - days * DAY, window.end - days * DAY)
+        found = _of_release(previous, span, releases_in)
+        if found is not None:
+            label = f"previous release {previous}, same hours ({span.label})"
+            return Reference(label, span, previous, found, same_hours=True)
     period = Window(launch - config.lookback, launch)
+    found = _of_release(previous, period, releases_in)
+    if found is None:
+        return None
+    return Reference(f"previous release {previous} ({period.label})", period, previous, found)
+
+
+def _of_release(release: str, period: Window, releases_in: Any) -> tuple[Any, ...] | None:
+    """The raw values of `release` when it has rows in `period`."""
     for label, values, rows in releases_in(period):
-        if label == previous and rows:
-            return Reference(
-                f"previous release {previous} ({period.label})", period, previous, tuple(values)
-            )
+        if label == release and rows:
+            return tuple(values)
     return None
