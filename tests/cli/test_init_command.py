@@ -279,7 +279,7 @@ def test_a_table_that_does_not_exist_names_similar_ones(tmp_path, duck):
     result = _init(tmp_path, duck, "requsts")
     assert result.exit_code == 2
     line = _error_line(result)
-    assert "table 'requsts' not found" in line and "similar: requests" in line
+    assert "table 'requsts' not found" in line and "(did you mean requests?)" in line
     assert not (tmp_path / "cfg").exists()
 
 

@@ -24,7 +24,12 @@ __all__ = ["init"]
 
 
 def init(
-    table: Annotated[str, typer.Option("--table", help="[SCHEMA.]TABLE to monitor")],
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table", help='[SCHEMA.]TABLE to monitor (mixed case as spelled, or "Obs"."Log")'
+        ),
+    ],
     profiles: Annotated[
         Path, typer.Option("--profiles", help="profiles.yml: read if there, written if not")
     ] = Path("profiles.yml"),
@@ -53,11 +58,12 @@ def init(
     the mapping, release, cohorts, window, rules, validation, drift and evaluators, each with
     its reason. Shows it, asks, then writes monitors.yml (and profiles.yml if missing)."""
     from lookout.model.record import check_identifier
+    from lookout.services.init_lookup import split_table
 
-    schema, _, name = table.rpartition(".")
     try:
-        for part in filter(None, (schema, name, monitor_name)):
-            check_identifier(part)
+        schema, name = split_table(table)
+        if monitor_name is not None:
+            check_identifier(monitor_name)
     except ValueError as exc:
         raise fail(f"--table/--monitor-name: {exc}", 2) from None
     interactive = _interactive()
@@ -67,7 +73,7 @@ def init(
             2,
         )
     url, url_from_env = _warehouse(profiles, target, warehouse_url)
-    proposal, read = _propose(url, name, schema or None, monitor_name)
+    proposal, read = _propose(url, name, schema, monitor_name)
     _show(proposal, read)
     if proposal.missing:
         raise fail(

@@ -87,6 +87,10 @@ class Dialect:
     #: Times may be stored as ISO 8601 text and read with the engine's date functions (SQLite
     #: has no datetime type), so a text column can fill a time role.
     text_times: ClassVar[bool] = False
+    #: What the engine calls the namespace a table lives in (MySQL/MariaDB: a database), and
+    #: the engine's own namespaces, which hold no user's table (`lookout init`'s lookups).
+    schema_word: ClassVar[str] = "schema"
+    system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
 
     @property
     def name(self) -> str:

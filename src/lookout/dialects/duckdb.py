@@ -24,6 +24,10 @@ class DuckDB(Dialect):
     validation_pushdown_default = True
     not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses", "regex"})
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "rows"
+    system_schemas: ClassVar[frozenset[str]] = frozenset(
+        {"information_schema", "pg_catalog", "system.information_schema", "system.main",
+         "system.pg_catalog", "temp.main"}
+    )  # fmt: skip
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only

@@ -55,6 +55,10 @@ class MySQL(Dialect):
     quantiles = "window"
     not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses"})
     stores_nan = False
+    schema_word = "database"
+    system_schemas: ClassVar[frozenset[str]] = frozenset(
+        {"information_schema", "mysql", "performance_schema", "sys"}
+    )
 
     def quantile(self, q: float, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """The window form; `Warehouse.aggregate_window` adds the OVER (PARTITION BY ...)."""

@@ -49,6 +49,9 @@ class PostgreSQL(Dialect):
     gx_temp_tables = True
     drop_gx_temp_tables: ClassVar[str | None] = _DROP_GX_TEMP_TABLES
     decimal_infinity = True
+    system_schemas: ClassVar[frozenset[str]] = frozenset(
+        {"information_schema", "pg_catalog", "pg_toast"}
+    )
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "pages"
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:

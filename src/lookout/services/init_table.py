@@ -24,7 +24,6 @@ Reads 3 and 4 are `lookout.services.init_sample`'s; the engine is `lookout.servi
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +33,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from lookout.connections import ConnectSettings
-from lookout.dialects import dialect_for
+from lookout.dialects import Dialect, dialect_for
 from lookout.errors import map_exceptions
 from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.services.init_engine import INIT_SETTINGS, InitError, open_engine
+from lookout.services.init_lookup import catalog, not_found
 from lookout.services.init_mapping import choose_time_column
 from lookout.services.init_sample import (
     DETAIL_PAGES,
@@ -107,10 +107,10 @@ def read_table(
 
 def _read(engine: Engine, table: str, schema: str | None, display: str, where: str) -> TableRead:
     inspector = sa.inspect(engine)
-    read_as = dialect_for(engine).column_type  # types as `Warehouse.table_columns` reads them
-    reflected = [
-        {**c, "type": read_as(c["type"])}
-        for c in _reflect(inspector, table, schema, display, where)
+    caps = dialect_for(engine)
+    reflected = [  # types as `Warehouse.table_columns` reads them
+        {**c, "type": caps.column_type(c["type"])}
+        for c in _reflect(inspector, caps, table, schema, display)
     ]
     infos = [
         ColumnInfo(c["name"], _type_text(c["type"], engine), column_kind(c["type"]),
@@ -120,7 +120,7 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
     handle = sa.Table(
         table, sa.MetaData(), *(sa.Column(c["name"], c["type"]) for c in reflected), schema=schema
     )
-    is_view = table in _safe(lambda: inspector.get_view_names(schema=schema), [])
+    is_view = table in catalog(lambda: inspector.get_view_names(schema=schema), [])
     indexed = _ts_indexes(inspector, table, schema)
     with engine.connect() as conn:
         probe = frame_of(
@@ -135,40 +135,25 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
                 f"table {where!r} has no timestamp column for the event time ({listed}); "
                 "Lookout cuts windows on one: add it, or a view with one"
             )
-        reader = SampleReader(conn, handle, infos, ts, dialect_for(engine), is_view, ts in indexed)
+        reader = SampleReader(conn, handle, infos, ts, caps, is_view, ts in indexed)
         traffic, sample = reader.read()
     return TableRead(infos, sample, traffic, ts, display)
 
 
-def _safe(call: Any, default: Any) -> Any:
-    try:
-        return call()
-    except (sa.exc.SQLAlchemyError, NotImplementedError):
-        return default
-
-
 def _reflect(
-    inspector: Any, table: str, schema: str | None, display: str, where: str
+    inspector: Any, caps: Dialect, table: str, schema: str | None, display: str
 ) -> list[dict[str, Any]]:
     try:
         found = inspector.get_columns(table, schema=schema)
     except sa.exc.NoSuchTableError:
         found = []
+    except sa.exc.DBAPIError:  # MySQL/MariaDB without a database in the URL: none selected
+        if schema is not None or catalog(lambda: inspector.default_schema_name, None):
+            raise
+        found = []
     if found:
         return list(found)
-    names = sorted(
-        set(_safe(lambda: inspector.get_table_names(schema=schema), []))
-        | set(_safe(lambda: inspector.get_view_names(schema=schema), []))
-    )
-    similar = difflib.get_close_matches(table, names, n=5, cutoff=0.5)
-    similar += [n for n in names if n.lower() == table.lower() and n not in similar]
-    if similar:
-        hint = f"similar: {', '.join(similar)}"
-    elif names:
-        hint = f"tables: {', '.join(names[:10])}{', …' if len(names) > 10 else ''}"
-    else:
-        hint = f"schema {schema!r} has no tables" if schema else "no tables"
-    raise InitError(f"table {where!r} not found in warehouse {display} ({hint})")
+    raise not_found(inspector, caps, table, schema, display)
 
 
 def _type_text(type_: Any, engine: Engine) -> str:
@@ -182,9 +167,9 @@ def _ts_indexes(inspector: Any, table: str, schema: str | None) -> set[str]:
     """Columns that lead an index (an ORDER BY on them reads only the rows it returns)."""
     with warnings.catch_warnings():  # duckdb-engine warns that it cannot reflect indexes
         warnings.simplefilter("ignore")
-        indexes = _safe(lambda: inspector.get_indexes(table, schema=schema), [])
+        indexes = catalog(lambda: inspector.get_indexes(table, schema=schema), [])
     leading = {i["column_names"][0] for i in indexes if i.get("column_names")}
-    primary = _safe(lambda: inspector.get_pk_constraint(table, schema=schema), {}) or {}
+    primary = catalog(lambda: inspector.get_pk_constraint(table, schema=schema), {}) or {}
     if primary.get("constrained_columns"):
         leading.add(primary["constrained_columns"][0])
     return {c for c in leading if c}
