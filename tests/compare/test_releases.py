@@ -217,6 +217,86 @@ def test_the_gate_cli_exit_codes(ab, tmp_path):
     assert unknown.exit_code == 2 and "no stored results for release 'm9'" in unknown.output
 
 
+def _gate(ab, policy: Path, *extra: str, monitors: Path | None = None):
+    from lookout.cli import app
+
+    _, _, tmp = ab
+    args = ["gate", "--monitor", "bot", "--candidate", "m2@p1", "--policy", str(policy)]
+    args += ["--profiles", str(tmp / "cfg" / "profiles.yml")]
+    args += ["--monitors", str(monitors or tmp / "cfg" / "monitors.yml")]
+    args += ["--until", (T0 + HOURS * H).strftime("%Y-%m-%dT%H:%M:%S"), *extra]
+    result = CliRunner().invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result, " ".join(result.output.split())
+
+
+def test_a_misspelled_gate_cohort_next_to_the_overall_one_is_refused_not_dropped(ab, tmp_path):
+    """m2 errs 7% overall against m1's 2% (within 6 points) but 12% in eu: a policy on
+    `["*", regoin]` checked only the overall line and passed; the typo is now an error."""
+    condition = "  - {metric: error_rate, max_worse: 0.06, cohorts: ['*', %s]}\n"
+    typo = _policy(tmp_path, "period: 1d\nconditions:\n" + condition % "regoin")
+    result, text = _gate(ab, typo)
+    assert result.exit_code == 2, result.output
+    assert (
+        text.startswith("error: gate.yml:3:")
+        and (
+            "conditions[0].cohorts: 'regoin' is not a cohort of monitor bot "
+            "(its cohorts: '*' (overall), route, region)"
+        )
+        in text
+    ), text
+    assert "passed" not in text
+    spelled = _policy(tmp_path, "period: 1d\nconditions:\n" + condition % "region", "ok.yml")
+    result, text = _gate(ab, spelled)  # what the typo hid
+    assert result.exit_code == 1 and "FAILED" in text and "region=eu" in text, text
+
+
+def test_a_gate_cohort_without_data_in_either_release_is_unchecked_not_passed(ab, tmp_path):
+    """A cohort the monitor splits by now but the stored results of the period do not hold
+    (added to monitors.yml after the windows ran): the gate checks nothing there."""
+    _, _, tmp = ab
+    monitors = tmp_path / "monitors.yml"
+    text = (tmp / "cfg" / "monitors.yml").read_text()
+    monitors.write_text(
+        text.replace("cohorts: [route, region]", "cohorts: [route, region, is_fallback]")
+    )
+    condition = "{metric: error_rate, max_worse: 0.5, cohorts: ['*', is_fallback]}"
+    policy = _policy(tmp_path, f"period: 1d\nconditions:\n  - {condition}\n")
+    result, text = _gate(ab, policy, monitors=monitors)
+    assert result.exit_code == 2, result.output
+    assert "│ unchecked │ error_rate │ is_fallback │ no data in either release" in text, text
+    assert (
+        "no data for condition(s) on error_rate (cohort is_fallback) in either release over "
+        "this period: not checked, so the gate does not pass"
+    ) in text
+    assert "gate passed" not in text
+
+
+def test_unchecked_names_each_cohort_a_condition_has_no_line_for():
+    from lookout.compare.releases import Comparison, Line
+    from lookout.compare.stats import Difference
+    from lookout.services.compare import judge_gate
+
+    same = Difference(0.02, 0.02, 0.0, -0.01, 0.01, 1.0)
+    comparison = Comparison("m", "a", "b", T0, T0 + H, 100, 0.05)
+    comparison.lines = [
+        Line("error_rate", "*", 5000, 5000, same, 1.0, "no significant change", "x"),
+        Line("error_rate", "route=faq", 5000, 5000, same, 1.0, "no significant change", "x"),
+    ]
+    policy = GatePolicy(
+        conditions=[
+            {"metric": "error_rate", "max_worse": 0.01, "cohorts": ["*", "route", "region"]},
+            {"metric": "eval.never_ran", "max_worse": 0.01},
+        ]
+    )
+    verdict = judge_gate(policy, comparison)
+    assert [(g.condition.metric, g.cohort) for g in verdict.missing] == [
+        ("error_rate", "region"),
+        ("eval.never_ran", None),
+    ]
+    assert verdict.missing[0].reason == "error_rate cohort region: no data in either release"
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

@@ -80,17 +80,20 @@ def gate(
     """Exit 1 when the candidate breaks a policy condition (worse than allowed, significantly),
     printing which and why; 0 when it passes; 2 on a bad policy or unknown release."""
     from lookout.compare.console import gate_table
-    from lookout.compare.gate import GatePolicy
-    from lookout.config.loader import load_model
-    from lookout.services.compare import UnknownRelease, gate_baseline, judge_gate
+    from lookout.services.compare import (
+        UnknownRelease,
+        gate_baseline,
+        judge_gate,
+        load_gate_policy,
+    )
     from lookout.services.compare import compare as compare_releases
 
-    try:
-        rules = load_model(policy, GatePolicy)
-    except ConfigError as exc:
-        raise fail(str(exc), 2) from None
     config = load(profiles, monitors, target)
     item = one_monitor(config, monitor)
+    try:
+        rules = load_gate_policy(policy, item)
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
     with command_context(config) as ctx:
         try:
             chosen = gate_baseline(ctx.store, item.name, candidate, baseline or rules.baseline)
@@ -105,12 +108,19 @@ def gate(
         except UnknownRelease as exc:
             raise fail(str(exc), 2) from None
     verdict = judge_gate(rules, result)
-    if verdict.missing:
-        names = ", ".join(c.metric for c in verdict.missing)
-        raise fail(f"{policy}: no data for condition(s) on {names} in this period", 2)
-    failed, skipped = verdict.failed, verdict.skipped
-    if failed or skipped:
-        console.print(gate_table(verdict.outcomes))
+    failed, skipped, missing = verdict.failed, verdict.skipped, verdict.missing
+    if failed or skipped or missing:
+        console.print(gate_table(verdict.outcomes, missing))
+    if missing:  # the gate cannot pass on what it did not check
+        names = ", ".join(
+            g.condition.metric if g.cohort is None else f"{g.condition.metric} (cohort {g.cohort})"
+            for g in missing
+        )
+        raise fail(
+            f"{policy}: no data for condition(s) on {names} in either release over this "
+            "period: not checked, so the gate does not pass",
+            2,
+        )
     console.print(
         f"gate {'FAILED' if failed else 'passed'}: {candidate} vs {chosen}, "
         f"{len(verdict.outcomes) - len(skipped)} checks, {len(failed)} failed, "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 
-from lookout.compare.gate import GateOutcome
+from lookout.compare.gate import GateOutcome, Unchecked
 from lookout.compare.releases import Comparison
 from lookout.notify.builder import format_value
 
@@ -45,7 +47,8 @@ def comparison_table(comparison: Comparison, *, all_lines: bool = False) -> Tabl
     return table
 
 
-def gate_table(outcomes: list[GateOutcome]) -> Table:
+def gate_table(outcomes: list[GateOutcome], unchecked: Sequence[Unchecked] = ()) -> Table:
+    """The gate's lines that did not pass: failed, skipped, and what it could not check."""
     table = Table(title="gate")
     for column in ("status", "metric", "cohort", "why"):
         table.add_column(column, overflow="fold")
@@ -58,5 +61,12 @@ def gate_table(outcomes: list[GateOutcome]) -> Table:
             Text(outcome.line.metric),
             Text(outcome.line.cohort),
             Text(outcome.reason),
+        )
+    for gap in unchecked:
+        table.add_row(
+            Text("unchecked", style="bold red"),
+            Text(gap.condition.metric),
+            Text(gap.cohort or "any"),
+            Text("no data in either release over the period"),
         )
     return table

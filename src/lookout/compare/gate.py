@@ -4,7 +4,9 @@ A condition fails for a cohort when the candidate is worse than the baseline by 
 allowed margin *and* the difference is significant (Holm over the gated lines), so noise does
 not block a rollout and a regression past the margin does once the data show it. Cohorts
 without enough data on either side are listed as skipped, not passed silently; a condition
-with no data at all is an error.
+with no data at all, or a cohort it names without a line in either release, is unchecked, and
+the gate does not pass on it. A cohort the monitor does not split by (a typo next to `"*"`) is
+a policy error when the policy is loaded against its monitor.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lookout.compare.releases import NUMERIC, Comparison, Line, lower_is_better
 from lookout.compare.stats import holm
@@ -21,7 +31,7 @@ from lookout.core.durations import parse_duration
 from lookout.model.aggregates import ALL_COHORTS
 from lookout.model.families.catalog import is_known_metric
 
-__all__ = ["Condition", "GateOutcome", "GatePolicy", "check_gate", "unchecked"]
+__all__ = ["Condition", "GateOutcome", "GatePolicy", "Unchecked", "check_gate", "unchecked"]
 
 
 class _Model(BaseModel):
@@ -42,7 +52,9 @@ class Condition(_Model):
         default=None, ge=0, description="allowed worsening as a share of the baseline value"
     )
     cohorts: list[str] | None = Field(
-        default=None, description="cohort columns checked ('*' = overall); default: all"
+        default=None,
+        description="cohort columns checked ('*' = overall), each one the monitor splits by; "
+        "default: all",
     )
 
     @field_validator("metric")
@@ -53,6 +65,25 @@ class Condition(_Model):
             raise ValueError(
                 f"{value!r} is not compared; use a rate (error_rate, eval.<evaluator>, "
                 f"validation.<expectation>, ...) or one of {', '.join(NUMERIC)}"
+            )
+        return value
+
+    @field_validator("cohorts")
+    @classmethod
+    def _known_cohorts(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """With the monitor's cohorts in the validation context (`lookout gate`), a cohort it
+        does not split by is refused: a typo would otherwise check nothing and pass."""
+        context = info.context or {}
+        known = context.get("cohorts")
+        if value is None or known is None:
+            return value
+        unknown = [c for c in value if c != ALL_COHORTS and c not in known]
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            verb = "is not a cohort" if len(unknown) == 1 else "are not cohorts"
+            listed = ", ".join(["'*' (overall)", *known])
+            raise ValueError(
+                f"{names} {verb} of monitor {context.get('monitor', '?')} (its cohorts: {listed})"
             )
         return value
 
@@ -68,11 +99,14 @@ class Condition(_Model):
         return (self.max_worse_relative or 0.0) * abs(baseline)
 
     def covers(self, cohort: str) -> bool:
-        if self.cohorts is None:
-            return True
-        if cohort == ALL_COHORTS:
-            return ALL_COHORTS in self.cohorts
-        return cohort.split("=", 1)[0] in self.cohorts
+        return self.cohorts is None or _named(self.cohorts, cohort)
+
+
+def _named(names: list[str], cohort: str) -> bool:
+    """`region=eu` is in `[region]`, `*` (overall) in `["*"]`."""
+    if cohort == ALL_COHORTS:
+        return ALL_COHORTS in names
+    return cohort.split("=", 1)[0] in names
 
 
 class GatePolicy(_Model):
@@ -147,8 +181,35 @@ def check_gate(policy: GatePolicy, comparison: Comparison) -> list[GateOutcome]:
     return out
 
 
-def unchecked(policy: GatePolicy, outcomes: list[GateOutcome]) -> list[Condition]:
-    """Conditions the comparison had no line for at all (an evaluator that never ran, a metric
-    of another monitor): a gate must not pass on them silently."""
-    seen = {id(o.condition) for o in outcomes}
-    return [c for c in policy.conditions if id(c) not in seen]
+@dataclass(frozen=True)
+class Unchecked:
+    """A condition, or one cohort a condition names, that the comparison has no line for: no
+    data in either release over the period. The gate cannot pass on it."""
+
+    condition: Condition
+    cohort: str | None  # None: the condition has no line at all
+
+    @property
+    def reason(self) -> str:
+        metric = self.condition.metric
+        if self.cohort is None:
+            return f"{metric}: no data in either release"
+        where = "overall (*)" if self.cohort == ALL_COHORTS else f"cohort {self.cohort}"
+        return f"{metric} {where}: no data in either release"
+
+
+def unchecked(policy: GatePolicy, outcomes: list[GateOutcome]) -> list[Unchecked]:
+    """What the policy asks that the comparison had no line for: a condition with none at all
+    (an evaluator that never ran, a metric of another monitor), or a cohort a condition names
+    (`cohorts: ["*", region]`) without a line of its own. A gate must not pass on them
+    silently."""
+    out = []
+    for condition in policy.conditions:
+        cohorts = {o.line.cohort for o in outcomes if o.condition is condition}
+        if not cohorts:
+            out.append(Unchecked(condition, None))
+            continue
+        for name in condition.cohorts or ():
+            if not any(_named([name], cohort) for cohort in cohorts):
+                out.append(Unchecked(condition, name))
+    return out

@@ -84,10 +84,13 @@ def _is_union_tag(part: object) -> bool:
     )
 
 
-def validate_model(doc: LocatedYaml, data: Any, model: type[Any]) -> Any:
+def validate_model(
+    doc: LocatedYaml, data: Any, model: type[Any], context: dict[str, Any] | None = None
+) -> Any:
+    """`data` as `model` (validators see `context`), errors located in `doc`."""
     if not isinstance(data, dict):
         raise ConfigError([doc.issue((), "expected a mapping at the top level")])
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ConfigError(_issues_from_validation(doc, exc)) from None

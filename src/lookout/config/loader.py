@@ -34,10 +34,11 @@ from lookout.errors import ConfigError, ConfigIssue
 __all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
 
 
-def load_model(path: Path, model: type[Any]) -> Any:
-    """Any YAML file as a pydantic model, errors as `file:line:col: key.path: message`."""
+def load_model(path: Path, model: type[Any], context: dict[str, Any] | None = None) -> Any:
+    """Any YAML file as a pydantic model, errors as `file:line:col: key.path: message`;
+    `context` is handed to the model's validators (what a file is checked against)."""
     doc = load_located_yaml(path)
-    return validate_model(doc, doc.data, model)
+    return validate_model(doc, doc.data, model, context)
 
 
 def load_profiles(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lookout.compare.gate import Condition, GateOutcome, GatePolicy
+    from lookout.compare.gate import GateOutcome, GatePolicy, Unchecked
     from lookout.compare.releases import Comparison
     from lookout.config.models import Monitor
     from lookout.sources.warehouse import Warehouse
@@ -26,6 +26,7 @@ __all__ = [
     "compare",
     "gate_baseline",
     "judge_gate",
+    "load_gate_policy",
     "newest_scorecard",
 ]
 
@@ -94,11 +95,22 @@ class GateVerdict:
     outcomes: list[GateOutcome]
     failed: list[GateOutcome]
     skipped: list[GateOutcome]
-    missing: list[Condition]  # conditions with no data at all in the period
+    missing: list[Unchecked]  # conditions, or cohorts they name, with no data in the period
 
     @property
     def passed(self) -> bool:
         return not self.failed
+
+
+def load_gate_policy(path: Path, monitor: Monitor) -> GatePolicy:
+    """A gate policy file, checked against the monitor it gates: a cohort the monitor does not
+    split by (a typo next to "*") is a ConfigError naming its line, not a condition that
+    checks nothing and passes."""
+    from lookout.compare.gate import GatePolicy
+    from lookout.config.loader import load_model
+
+    context = {"monitor": monitor.name, "cohorts": list(monitor.source.cohorts)}
+    return load_model(path, GatePolicy, context)
 
 
 def judge_gate(policy: GatePolicy, comparison: Comparison) -> GateVerdict:
