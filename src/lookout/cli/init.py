@@ -180,6 +180,12 @@ def _show(proposal, read) -> None:
     console.print(rules)
     for note in proposal.notes:
         console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    if proposal.status_warning is not None:
+        console.print(
+            f"[bold yellow]warning:[/] {escape(proposal.status_warning)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from_env) -> None:
@@ -196,6 +202,13 @@ def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from
     except ConfigError as exc:  # a bug of init: say so, write nothing
         raise fail(f"the proposal does not load (please report): {exc}", 1) from None
     console.print(f"wrote {escape(str(monitors))}", highlight=False)
+    if proposal.status_warning is not None:
+        console.print(
+            f"[bold yellow]before running:[/] set ok_statuses in {escape(str(monitors))} "
+            f"(which values of {escape(proposal.columns['status'])} mean ok: see the warning)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if profiles.exists():
         return
     has_password = make_url(url).password is not None

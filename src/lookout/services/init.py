@@ -34,6 +34,7 @@ from lookout.services.init_expectations import (
     ok_reason,
     ok_statuses,
     propose_expectations,
+    unknown_statuses,
 )
 from lookout.services.init_mapping import (
     ColumnRole,
@@ -100,6 +101,7 @@ class Proposal:
     cohorts: tuple[str, ...]
     ok_statuses: tuple[str, ...] | None
     ok_reason: str  # why ok_statuses holds what it does
+    status_warning: str | None  # init cannot tell the ok statuses: which column, values, key
     negative_feedback: tuple[str, ...] | None
     sizing: Sizing
     grace: timedelta
@@ -143,7 +145,9 @@ def propose(
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
-    ok = ok_statuses(by_name[mapping["status"]], notes) if "status" in mapping else None
+    status = by_name[mapping["status"]] if "status" in mapping else None
+    ok = ok_statuses(status) if status is not None else None
+    status_warning = unknown_statuses(status) if status is not None and ok is None else None
     negative = (
         negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
     )
@@ -185,7 +189,8 @@ def propose(
         release=release,
         cohorts=cohorts,
         ok_statuses=ok,
-        ok_reason=ok_reason(by_name.get(mapping.get("status", "")), ok),
+        ok_reason=ok_reason(status, ok),
+        status_warning=status_warning,
         negative_feedback=negative,
         sizing=sizing,
         grace=grace_for(frame),

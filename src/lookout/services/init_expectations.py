@@ -1,14 +1,17 @@
 """What the status and feedback values mean, and the expectations to check, for `lookout init`.
 
 Pure: which statuses are ok (2xx HTTP codes, as integers or text like '200', 0 for gRPC-style
-codes, ok words) and which feedback is negative (-1 thumbs, 0 of 0/1, 1-2 of a 1-5 rating,
-negative words), each a note when the values do not tell; and the expectation suite written
+codes when most are 0, ok words; a warning naming the column and its values when they do not
+tell, since the default then makes every record an error) and which feedback is negative (-1
+thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words, a note when the values do not tell);
+and the expectation suite written
 out, with checks of coded columns (feedback: the codes the sample holds);
 `lookout.services.init_selfcheck` then leaves out any the sample itself fails.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -23,6 +26,7 @@ __all__ = [
     "ok_reason",
     "ok_statuses",
     "propose_expectations",
+    "unknown_statuses",
 ]
 
 _OK_WORDS = frozenset(
@@ -40,9 +44,16 @@ MAX_FEEDBACK_CODES = 10  # more distinct values than this are not a code set
 
 
 def http_codes(p: ColumnProfile) -> str | None:
-    """`integer` or `text` when the column holds HTTP status codes, else None. Text counts
-    only when every sampled value is a 3-digit code (100-599): `'200'` logged as TEXT."""
-    if p.info.kind == "integer" and p.minimum is not None and p.minimum >= 100:
+    """`integer` or `text` when the column holds HTTP status codes, else None: integers from
+    100 to 599, or text only when every sampled value is such a code (`'200'` logged as
+    TEXT). Larger integers (an application's own codes, 1000-1002) are not HTTP."""
+    low, high = p.minimum, p.maximum
+    if (
+        p.info.kind == "integer"
+        and low is not None
+        and high is not None
+        and 100 <= low <= high < 600
+    ):
         return "integer"
     labels = [value.strip() for value, _ in p.top]
     whole = p.non_null > 0 and p.distinct == len(labels)  # `top` holds every value
@@ -51,27 +62,52 @@ def http_codes(p: ColumnProfile) -> str | None:
     return None
 
 
-def ok_statuses(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
+def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
     """2xx for HTTP codes (integers, or text like '200'), 0 for gRPC-style codes, ok words
-    for text; None: cannot tell."""
+    for text; None: cannot tell (`unknown_statuses` says so). A guess that leaves no sampled
+    value ok, or makes the most frequent one an error (0 in a column mostly 1), is none."""
     codes = http_codes(p)
     if codes == "integer":
         seen = {str(int(v)) for v in p.values if 200 <= v < 300}
-        return tuple(sorted(set(HTTP_OK) | seen, key=int))
-    if codes == "text":  # as the column spells them, so they match text
+        ok = tuple(sorted(set(HTTP_OK) | seen, key=int))
+    elif codes == "text":  # as the column spells them, so they match text
         seen = {value.strip() for value, _ in p.top if value.strip().startswith("2")}
-        return tuple(sorted(set(HTTP_OK) | seen, key=int))
-    values = p.values
-    if p.info.kind == "integer" and values and 0.0 in values:
-        return ("0",)
-    ok = tuple(value for value, _ in p.top if value.strip().lower() in _OK_WORDS)
-    if ok:
-        return ok
-    notes.append(
-        f"status {p.name}: none of its values ({p.shown(5)}) reads as ok; set ok_statuses "
-        "(no error_rate rule until then)"
+        ok = tuple(sorted(set(HTTP_OK) | seen, key=int))
+    elif p.info.kind == "integer" and p.values and 0.0 in p.values:
+        zero_first = bool(p.top) and float(p.top[0][0]) == 0.0
+        return ("0",) if zero_first else None
+    else:
+        ok = tuple(value for value, _ in p.top if value.strip().lower() in _OK_WORDS)
+    sampled = {value.strip() for value, _ in p.top}
+    return ok if sampled & set(ok) else None
+
+
+def unknown_statuses(p: ColumnProfile) -> str:
+    """What init says, in its output and above `ok_statuses` in monitors.yml, when it cannot
+    tell which status values are ok: the column, the values it saw, the key to set, and what
+    the default does meanwhile."""
+    seen = ", ".join(f"{_clipped(value)} ({count / p.non_null:.0%})" for value, count in p.top[:6])
+    more = f" and {p.distinct - 6} more" if p.distinct > 6 else ""
+    if p.info.kind in ("integer", "number"):
+        meanwhile = (
+            "the default (ok, success) is no value of this numeric column, so "
+            "validate-config and every run refuse it"
+        )
+    else:
+        meanwhile = "every record counts as an error (error_rate 100%)"
+    example = _clipped(p.top[0][0]) if p.top else "ok"
+    shown = example if p.info.kind in ("integer", "number") else json.dumps(example)
+    return (
+        f"init cannot tell which values of {p.name} (the status column) mean ok; the sample "
+        f"holds {seen or 'no value'}{more}. List those that mean ok in source.ok_statuses in "
+        f"monitors.yml (e.g. ok_statuses: [{shown}] if {example} means success); until then "
+        f"{meanwhile}, and no error_rate rule is proposed"
     )
-    return None
+
+
+def _clipped(value: str) -> str:
+    text = " ".join(value.split())
+    return text if len(text) <= 24 else text[:23] + "…"
 
 
 def ok_reason(p: ColumnProfile | None, ok: tuple[str, ...] | None) -> str:
@@ -137,7 +173,7 @@ def propose_expectations(
         for spec in default_suite(set(mapping), list(release), None)
     ]
     status = by_name.get(mapping.get("status", ""))
-    if status is not None and status.info.kind == "integer" and (status.minimum or 0) >= 100:
+    if status is not None and http_codes(status) == "integer":
         suite.append({"kind": "between", "column": "status", "min": 100, "max": 599})
     feedback = by_name.get(mapping.get("feedback", ""))
     seen = feedback_values(feedback) if feedback is not None and negative else None

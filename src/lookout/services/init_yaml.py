@@ -65,6 +65,17 @@ def _line(indent: int, body: str, comment: str = "") -> str:
     return text
 
 
+def _wrapped(indent: int, text: str, width: int = 96) -> list[str]:
+    """A comment of several lines, each within `width` characters."""
+    lines: list[str] = []
+    for word in _comment(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(" " * indent + "# " + word)
+    return lines
+
+
 def _duration(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -113,6 +124,8 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
     if p.ok_statuses is not None:
         out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", p.ok_reason))
+    elif p.status_warning is not None:
+        out += _wrapped(6, f"SET ok_statuses: {p.status_warning}")
     if p.negative_feedback is not None:
         out.append(
             _line(

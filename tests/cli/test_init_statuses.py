@@ -1,0 +1,122 @@
+"""`lookout init` on status columns whose ok values it cannot tell (an application's own integer
+codes, 0/1 mostly 1, one-letter text codes): it says so in its output and above the
+`ok_statuses` it leaves unset in monitors.yml, naming the column, the values it saw and the key
+to set, instead of writing a config whose error rate reads 100%. Codes it can tell (HTTP 2xx,
+gRPC-style 0 when 0 is most of them) are still proposed without a word."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from tests.conftest import write_table
+from tests.fixtures.init_tables import END
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.config.loader import load_monitors
+
+ROWS = 600
+
+
+def _log(outcome: np.ndarray) -> pd.DataFrame:
+    """A day of requests whose status column (`outcome`) holds `outcome`."""
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp(END.replace(tzinfo=None)) - timedelta(days=1)
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i:05d}" for i in range(ROWS)],
+            "created": start + pd.to_timedelta(np.sort(rng.uniform(0, 86_000, ROWS)), unit="s"),
+            "outcome": outcome,
+            "duration_ms": rng.lognormal(6, 0.4, ROWS).round(1),
+        }
+    )
+
+
+def _mostly(first, second, share: float = 0.9) -> np.ndarray:
+    return np.where(np.arange(ROWS) % 10 < round(share * 10), first, second)
+
+
+CASES = {
+    # name: (outcome values, the values the warning names)
+    "letters": (_mostly("S", "F"), "S (90%), F (10%)"),
+    "app_codes": (
+        np.array([1000] * 7 + [1001] * 2 + [1002])[np.arange(ROWS) % 10],
+        "1000 (70%), 1001 (20%), 1002 (10%)",
+    ),
+    "one_is_ok": (_mostly(1, 0), "1 (90%), 0 (10%)"),
+}
+
+
+@pytest.fixture(params=["postgresql", "duckdb"])
+def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """(URL, schema) of an empty warehouse: a PostgreSQL schema, or a DuckDB file."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_schema")
+    else:
+        yield f"duckdb:///{tmp_path / 'wh.duckdb'}", None
+
+
+def _init(tmp_path: Path, url: str, schema: str | None, frame: pd.DataFrame, name: str):
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table=name, schema=schema)
+    engine.dispose()
+    cfg = tmp_path / name
+    args = ["init", "--table", f"{schema}.{name}" if schema else name, "--yes"]
+    args += ["--warehouse-url", url, "--profiles", str(cfg / "profiles.yml")]
+    args += ["--monitors", str(cfg / "monitors.yml")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split()), cfg / "monitors.yml"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_status_values_init_cannot_tell_are_said_in_the_output_and_the_file(
+    tmp_path, warehouse, case
+):
+    url, schema = warehouse
+    values, seen = CASES[case]
+    output, monitors = _init(tmp_path, url, schema, _log(values), case)
+    warning = (
+        "warning: init cannot tell which values of outcome (the status column) mean ok; "
+        f"the sample holds {seen}. List those that mean ok in source.ok_statuses"
+    )
+    assert warning in output, output
+    numeric = case != "letters"
+    meanwhile = (
+        "validate-config and every run refuse it"
+        if numeric
+        else "every record counts as an error (error_rate 100%)"
+    )
+    assert meanwhile in output
+    assert "before running: set ok_statuses in" in output
+    text = monitors.read_text()
+    block = " ".join(
+        line.strip().removeprefix("# ") for line in text.splitlines() if line.startswith("      #")
+    )
+    assert "SET ok_statuses: init cannot tell which values of outcome" in block
+    assert seen in block and meanwhile in block
+    monitor = load_monitors(monitors).monitors[0]
+    assert monitor.source.columns["status"] == "outcome"
+    assert "ok_statuses" not in monitor.source.model_fields_set  # nothing guessed
+    assert "error_rate" not in {rule.metric for rule in monitor.rules}
+
+
+@pytest.mark.parametrize(
+    ("values", "ok"),
+    [
+        (_mostly(0, 14), ["0"]),  # gRPC-style: 0 is OK, and most requests are
+        (_mostly(200, 503), [str(code) for code in range(200, 207)]),  # integer HTTP codes
+        (_mostly("success", "failure"), ["success"]),
+    ],
+)
+def test_status_values_init_can_tell_are_proposed_without_a_warning(tmp_path, values, ok):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    output, monitors = _init(tmp_path, url, None, _log(values), "log")
+    assert "warning:" not in output and "SET ok_statuses" not in monitors.read_text()
+    assert [str(v) for v in load_monitors(monitors).monitors[0].source.ok_statuses] == ok
