@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.store import ResultsStore
+from lookout.windows import floor_time
 
 H = timedelta(hours=1)
 SKIPPED_3 = "3 skipped because their results are already stored"
@@ -108,7 +110,13 @@ def test_backfill_runs_once_skips_stored_windows_and_says_so_everywhere(tmp_path
         summary = artifacts["lookout-backfill-summary"].data
         assert "stages none (ops metrics and alert state only), force True" in summary
         future = _cli("backfill", "--start", "2099-01-01", "--end", "2099-01-02", *files)
-        assert future.exit_code == 0 and "no window of the range is complete yet" in future.output
+        assert future.exit_code == 0, future.output
+        assert (
+            "0 window(s) run, 0 skipped, 0 failed, 0 rows; not run yet: bot 24 windows "
+            "2099-01-01 00:00–2099-01-02 00:00 UTC are not complete yet (window.grace 10m, for "
+            "late-arriving rows): runnable from 2099-01-01 01:10 UTC, the last from "
+            "2099-01-02 00:10 UTC"
+        ) in _flat(future.output)
         assert len(store.runs("bot")) == 8
     finally:
         store.dispose()
@@ -122,6 +130,39 @@ def test_backfill_runs_once_skips_stored_windows_and_says_so_everywhere(tmp_path
         assert store.outbox()  # --notify: the old window's alerts are queued for delivery
     finally:
         store.dispose()
+
+
+@pytest.mark.prefect
+def test_backfill_says_which_window_of_the_range_is_still_in_its_grace_period(
+    tmp_path, prefect_api
+):
+    """The range's last window ended an hour ago but its grace (2h) has not passed: it is not
+    run, and the summary says so, with when it will be runnable, wherever it is read."""
+    duckdb_project(tmp_path)
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitors.write_text(monitors.read_text().replace("grace: 10m", "grace: 2h"))
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second > 30:  # the hour must not turn during the test
+        time.sleep(31)
+    hour = floor_time(datetime.now(UTC), H)
+    span = ["--start", f"{hour - 4 * H:%Y-%m-%dT%H:%M}Z", "--end", f"{hour - H:%Y-%m-%dT%H:%M}Z"]
+    result = _cli("backfill", *span, *_files(tmp_path))
+    assert result.exit_code == 0, result.output
+    waiting = (
+        f"not run yet: bot {hour - 2 * H:%Y-%m-%d %H:%M}–"
+        if (hour - 2 * H).date() != (hour - H).date()
+        else f"not run yet: bot {hour - 2 * H:%Y-%m-%d %H:%M}–{hour - H:%H:%M} UTC"
+    )
+    ready = (
+        "is still in its grace period (window.grace 2h, for late-arriving rows): runnable from "
+        f"{hour + H:%Y-%m-%d %H:%M} UTC"
+    )
+    text = _flat(result.output)
+    assert "backfill: 2 window(s) run, 0 skipped, 0 failed, 0 rows; " in text, text
+    assert waiting in text and ready in text, text
+    artifacts, logs = _last_backfill_run()  # the UI says the same of that run
+    assert waiting in artifacts["lookout-backfill-summary"].data
+    assert any(waiting in m and ready in m for m in logs), logs
 
 
 @pytest.mark.parametrize(

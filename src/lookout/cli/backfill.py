@@ -121,10 +121,9 @@ def backfill(
     )
     summary = outcome.describe(force_hint="--force recomputes them")
     console.print(f"backfill: {summary}", highlight=False, soft_wrap=True)
-    if not outcome.run and not outcome.skipped and not outcome.failed:
+    if not (outcome.run or outcome.skipped or outcome.failed or outcome.waiting):
         console.print(
-            "no window of the range is complete yet (a window is complete window.grace after "
-            "its end)",
+            "no whole window in the range (windows are window.size long, aligned in UTC)",
             highlight=False,
             soft_wrap=True,
         )

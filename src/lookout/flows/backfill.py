@@ -35,6 +35,7 @@ from lookout.services.backfill import (
     backfill_windows,
     check_range,
     plan_backfill,
+    waiting_text,
 )
 from lookout.windows import as_utc, windows_between
 
@@ -215,7 +216,7 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
         extra = [
             f"Range {as_utc(job.start):%Y-%m-%d %H:%M}–{as_utc(job.end):%Y-%m-%d %H:%M} UTC, "
             f"stages {_stage_names(job.stages)}, force {job.force}: "
-            f"{len(jobs)} window(s) to run{skipped}."
+            f"{len(jobs)} window(s) to run{skipped}{waiting_text(plan.waiting)}."
         ]
         publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, ran.failures, None, extra)
     outcome = BackfillOutcome(
@@ -223,6 +224,7 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
         skipped=plan.skipped_total,
         failed=tuple(ran.failures),
         rows=sum(r.rows for r in ran.results),
+        waiting=tuple(plan.waiting),
     )
     get_run_logger().info("backfill: %s", outcome.describe())
     listener.finished(outcome)

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from lookout.config.models import Monitor
+from lookout.core.durations import format_duration
 from lookout.windows import Window, as_utc, floor_time, windows_between
 
 log = logging.getLogger("lookout.flows")
@@ -25,11 +26,14 @@ __all__ = [
     "BackfillListener",
     "BackfillOutcome",
     "BackfillPlan",
+    "Waiting",
     "announce",
     "backfill_windows",
     "check_range",
     "listening",
     "plan_backfill",
+    "waiting_text",
+    "waiting_windows",
 ]
 
 
@@ -93,11 +97,66 @@ def check_range(
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The windows of a range that are not complete at `as_of`: a window runs `grace` after
+    its end (rows arrive late), so these were not run; each is runnable from then."""
+
+    monitor: str
+    first: Window
+    last: Window
+    count: int
+    grace: timedelta
+    as_of: datetime
+
+    def describe(self) -> str:
+        """`bot 2026-12-06 15:00–16:00 UTC is still in its grace period (window.grace 15m,
+        for late-arriving rows): runnable from 2026-12-06 16:15 UTC`."""
+        why = f"window.grace {format_duration(self.grace)}, for late-arriving rows"
+        ready = f"runnable from {self.first.end + self.grace:%Y-%m-%d %H:%M} UTC"
+        if self.count == 1:
+            state = (
+                "is still in its grace period"
+                if self.first.end <= self.as_of
+                else ("has not ended yet")
+            )
+            return f"{self.monitor} {_span(self.first)} {state} ({why}): {ready}"
+        span = _span(Window(self.first.start, self.last.end))
+        return (
+            f"{self.monitor} {self.count} windows {span} are not complete yet ({why}): {ready}, "
+            f"the last from {self.last.end + self.grace:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _span(window: Window) -> str:
+    end = "%H:%M" if window.start.date() == window.end.date() else "%Y-%m-%d %H:%M"
+    return f"{window.start:%Y-%m-%d %H:%M}–{window.end.strftime(end)} UTC"
+
+
+def waiting_windows(
+    monitor: Monitor, start: datetime, end: datetime, as_of: datetime
+) -> Waiting | None:
+    """The whole windows of [start, end) that are not complete at `as_of` (counted, not
+    listed: a range may reach far ahead), or None."""
+    config = monitor.window
+    first = as_utc(start) if config.start is None else max(as_utc(start), config.start)
+    size = config.size
+    opening = max(floor_time(first, size), floor_time(as_utc(as_of) - config.grace, size))
+    closing = floor_time(as_utc(end), size)  # the end of the range's last whole window
+    count = (closing - opening) // size
+    if count <= 0:
+        return None
+    first_window, last_window = Window(opening, opening + size), Window(closing - size, closing)
+    return Waiting(monitor.name, first_window, last_window, count, config.grace, as_utc(as_of))
+
+
+@dataclass(frozen=True)
 class BackfillPlan:
-    """The windows to run, and per monitor how many of the range were skipped as stored."""
+    """The windows to run, per monitor how many of the range were skipped as stored, and the
+    windows of the range not complete yet (not run)."""
 
     jobs: list[tuple[Monitor, Window]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    waiting: list[Waiting] = field(default_factory=list)
 
     @property
     def skipped_total(self) -> int:
@@ -122,6 +181,9 @@ def plan_backfill(
         chosen = every if force else [w for w in every if w not in processed]
         plan.jobs.extend((monitor, window) for window in chosen)
         plan.skipped[monitor.name] = len(every) - len(chosen)
+        waiting = waiting_windows(monitor, start, end, as_of)
+        if waiting is not None:
+            plan.waiting.append(waiting)
     return plan
 
 
@@ -133,14 +195,22 @@ class BackfillOutcome:
     skipped: int
     failed: Sequence[str] = ()
     rows: int = 0
+    waiting: Sequence[Waiting] = ()
 
     def describe(self, force_hint: str = "force: true recomputes them") -> str:
         """`3 window(s) run, 24 skipped because ... (force: true recomputes them), 0 failed,
-        1,200 rows`; `force_hint` says how to force where it is read (form, command line)."""
+        1,200 rows`, then the windows not complete yet and when they are runnable;
+        `force_hint` says how to force where it is read (form, command line)."""
         skipped = f"{self.skipped} skipped"
         if self.skipped:
             skipped += f" because their results are already stored ({force_hint})"
-        return f"{self.run} window(s) run, {skipped}, {len(self.failed)} failed, {self.rows:,} rows"
+        done = f"{self.run} window(s) run, {skipped}, {len(self.failed)} failed, {self.rows:,} rows"
+        return done + waiting_text(self.waiting)
+
+
+def waiting_text(waiting: Sequence[Waiting]) -> str:
+    """`; not run yet: <each monitor's windows>`, or nothing."""
+    return f"; not run yet: {'; '.join(w.describe() for w in waiting)}" if waiting else ""
 
 
 class BackfillListener(Protocol):
