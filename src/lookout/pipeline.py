@@ -24,7 +24,8 @@ from lookout.errors import LookoutError
 from lookout.model.aggregates import MetricValue
 from lookout.model.families.registry import FAMILIES
 from lookout.notify.queue import failure_id, failure_messages
-from lookout.runtime.alerting import AlertOutcome, evaluate_alerts, health_values
+from lookout.runtime.alerting import AlertOutcome, evaluate_alerts
+from lookout.runtime.health_values import health_values
 from lookout.runtime.pages import WindowPages
 from lookout.runtime.redact import redact_secrets
 from lookout.runtime.run_context import Context

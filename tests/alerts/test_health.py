@@ -9,6 +9,7 @@ from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.config.loader import load_config
 from lookout.pipeline import Context, run_window
+from lookout.runtime.catchup import may_page
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -119,3 +120,44 @@ def test_no_data_waits_for_history_and_can_be_switched_off(tmp_path):
     )
     assert off.store.alerts("bot") == []
     off.close()
+
+
+def test_three_empty_night_hours_where_a_few_rows_are_usual_open_no_data(tmp_path):
+    """Nights hold ~6 rows an hour (an expectation of 3 before a week of history): one empty
+    night hour is ordinary, three in a row are a dead feed (0 of 9)."""
+    ctx = _ctx(tmp_path, "{no_data: true}")
+    monitor = ctx.config.monitors.monitors[0]
+    day = T0 + 3 * H  # the warehouse holds T0..T0+3h; later hours are empty
+    _seed_history(ctx, {h: 6 for h in range(3, 7)}, days=4, before=day - 3 * H)
+    opened = []
+    for k in range(3):
+        result = run_window(ctx, monitor, Window(day + k * H, day + (k + 1) * H), as_of=day + 4 * H)
+        assert result.status == "succeeded" and result.rows == 0
+        opened += [k] * len(result.alerts_opened)
+    assert opened == [2]
+    [alert] = ctx.store.alerts("bot")
+    assert (alert.rule, alert.value, alert.n) == ("no_data", 0, 9)
+    ctx.close()
+
+
+def test_a_dead_feed_found_by_a_catch_up_is_announced_in_the_windows_that_page(tmp_path):
+    """The feed died a day before the run: no_data opens in a quiet (catch-up) window; a day
+    of empty windows wears the expectation down to nothing, so the windows that page do not
+    evaluate it. It was stored as firing, the run said "announced", and nobody was paged."""
+    ctx = _ctx(tmp_path, "{no_data: true}")
+    monitor = ctx.config.monitors.monitors[0]
+    day = T0 + 3 * H
+    _seed_history(ctx, {h: 60 for h in range(24)}, days=4, before=day)
+    as_of = day + 30 * H
+    for k in range(30):
+        window = Window(day + k * H, day + (k + 1) * H)
+        pages = may_page(monitor, window, as_of, notify_within=2)  # as the flows decide
+        result = run_window(ctx, monitor, window, as_of=as_of, notify=pages)
+        assert result.status == "succeeded"
+        assert pages == (k >= 28)
+    [alert] = ctx.store.alerts("bot")
+    assert (alert.rule, alert.state, alert.first_window_start) == ("no_data", "firing", day)
+    [message] = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
+    assert message.kind == "open"
+    assert "traffic_ratio" in str(message.payload)
+    ctx.close()

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout.core.seasonal import DAILY_DISCOUNT, expected_rows, history_starts, traffic_ratio
+from lookout.core.seasonal import (
+    DAILY_DISCOUNT,
+    Gap,
+    expected_rows,
+    gap_look,
+    history_starts,
+    traffic_ratio,
+)
 
 T = datetime(2026, 11, 14, 15, tzinfo=UTC)  # a Saturday afternoon
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
@@ -47,3 +54,44 @@ def test_the_interval_tells_a_quiet_hour_from_a_gap(observed, expected, below_ha
     ratio, low, high = traffic_ratio(observed, expected)
     assert ratio == pytest.approx(observed / expected) and low <= ratio <= high
     assert (high < 0.5) is below_half
+
+
+def test_an_empty_day_is_an_outage_not_the_quietest_same_hour():
+    """A feed that died yesterday must not lower its own expectation to 0: no window would be
+    judged any more (a user's dead feed was never re-evaluated, so never announced)."""
+    rows = {T - WEEK: 40, T - DAY: 0, T - 2 * DAY: 35, T - 3 * DAY: 38}
+    assert expected_rows(T, rows) == 35
+    # dead for three days: last week's same hour stands alone
+    assert expected_rows(T, {T - WEEK: 40, T - DAY: 0, T - 2 * DAY: 0, T - 3 * DAY: 0}) == 40
+
+
+def _six_a_day(windows: int, empty: set[int]) -> dict:
+    """Four days of six rows an hour before `windows` consecutive windows ending at T; the
+    windows in `empty` (0 = T itself, 1 the one before...) stored with no rows, the others
+    with six."""
+    H = timedelta(hours=1)
+    rows = {}
+    for back in range(windows):
+        start = T - back * H
+        rows.update({start - k * DAY: 6 for k in range(1, 5)})
+        if back:
+            rows[start] = 0 if back in empty else 6
+    return rows
+
+
+def test_consecutive_short_windows_are_judged_together():
+    H = timedelta(hours=1)
+    # expectation 3 an hour (half the quietest of four days of 6): 0 of 3 is an ordinary hour
+    alone = gap_look(T, H, 0, _six_a_day(1, set()))
+    assert alone == Gap(0, 3.0, T, 1)
+    _, _, high = traffic_ratio(0, 3.0)
+    assert high > 0.5
+    # three empty hours: judged as 0 of 9
+    three = gap_look(T, H, 0, _six_a_day(6, {1, 2}))
+    assert three == Gap(0, 9.0, T - 2 * H, 3)
+    # six: 0 of 18, a still lower bound
+    assert gap_look(T, H, 0, _six_a_day(6, {1, 2, 3, 4, 5})) == Gap(0, 18.0, T - 5 * H, 6)
+    # an empty hour after ordinary ones is judged alone (the ordinary ones only dilute it)
+    assert gap_look(T, H, 0, _six_a_day(6, set())).windows == 1
+    # a window at its expectation is never pooled
+    assert gap_look(T, H, 4, _six_a_day(6, {1, 2})) == Gap(4, 3.0, T, 1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS, builtin_rules
+from lookout.alerts.health import builtin_rules
 from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
 from lookout.alerts.pooled import (
     History,
@@ -32,9 +32,8 @@ from lookout.alerts.rules import (
 )
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
-from lookout.core.seasonal import expected_rows, history_starts, traffic_ratio
 from lookout.core.summary import Summary
-from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.model.aggregates import MetricValue
 from lookout.model.alerts import AlertState, Transition
 from lookout.notify.findings import Findings
 from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
@@ -51,7 +50,7 @@ from lookout.windows import Window
 if TYPE_CHECKING:
     from lookout.runtime.run_context import Context
 
-__all__ = ["AlertOutcome", "evaluate_alerts", "health_values"]
+__all__ = ["AlertOutcome", "evaluate_alerts"]
 
 log = logging.getLogger("lookout.pipeline")
 
@@ -62,22 +61,6 @@ class AlertOutcome:
     transitions: list[Transition] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     supersede: list[str] = field(default_factory=list)
-
-
-def health_values(ctx: Context, monitor: Monitor, window: Window, rows: int) -> list[MetricValue]:
-    """`window_rows`, and `traffic_ratio` against the seasonal expectation when the store
-    holds enough history for one."""
-    out = [MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1)]
-    if not monitor.health.no_data:
-        return out
-    stored = ctx.store.window_rows(monitor.name, history_starts(window.start))
-    expected = expected_rows(window.start, stored)
-    if expected is not None and expected >= 1:
-        ratio, low, high = traffic_ratio(rows, expected)
-        out.append(
-            MetricValue(ALL_COHORTS, ALL_COHORTS, TRAFFIC_RATIO, ratio, round(expected), low, high)
-        )
-    return out
 
 
 def _history(
@@ -160,13 +143,33 @@ def evaluate_alerts(
             if t.opens or t.event in ("reminder", "severity_changed")
         }
         attach_reports(ctx, monitor, window, drift, alerted)
-    queued = outbox_messages(ctx, monitor, transitions, window, run_url, findings)
+    announce = transitions + (_unannounced(ctx, existing, transitions, window) if notify else [])
+    queued = outbox_messages(ctx, monitor, announce, window, run_url, findings)
     messages = queued.messages
     if not notify:
         # a backfill of old windows pages nobody about them, but an alert that was
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
+
+
+def _unannounced(
+    ctx: Context, existing: Mapping[str, AlertState], transitions: list[Transition], window: Window
+) -> list[Transition]:
+    """Firing alerts this window did not evaluate and whose opening was never queued, as
+    still firing (the queue announces them once, saying since when). An alert opened in a
+    catch-up's quiet windows is announced by its next evaluation in a window that pages; one
+    that has none there (a dead feed's `no_data`, whose expectation the empty days wore down)
+    was stored as firing, said "announced" in the run's log, and paged nobody."""
+    moved = {t.alert.fingerprint for t in transitions}
+    return [
+        Transition("firing", alert, window)
+        for alert in existing.values()
+        if alert.state == "firing"
+        and alert.fingerprint not in moved
+        and window.start >= alert.last_window_start
+        and ctx.store.outbox_repo.thread_root(alert.fingerprint, "slack") is None
+    ]
 
 
 @dataclass(frozen=True)
