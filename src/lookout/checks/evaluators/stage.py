@@ -121,7 +121,11 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:
         if name != "record_id" and frame[name].dtype == object:
             values = frame[name]
-            if values.nunique(dropna=True) <= max(1_000, len(values) // 10):
+            try:
+                distinct = values.nunique(dropna=True)
+            except TypeError:  # dicts and lists: a JSON(B) column the driver parsed
+                continue
+            if distinct <= max(1_000, len(values) // 10):
                 frame[name] = values.astype("category")
     return frame
 

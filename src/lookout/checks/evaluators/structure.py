@@ -55,13 +55,19 @@ class JsonValidity(OfflineEvaluator):
             validator_class.check_schema(self.schema)  # a bad schema fails at config time
 
     def score(self, record: Mapping[str, Any]) -> tuple[float | None, str]:
-        text = str(record["output"])
-        if self.strip_fence and (fenced := _FENCE.match(text)):
-            text = fenced.group(1)
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return 0.0, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        output = record["output"]
+        if isinstance(output, Mapping | list):
+            # a JSON or JSONB column the driver hands over parsed (psycopg, a JSONL record's
+            # object): JSON by construction; its str() is Python's repr, which failed
+            value: Any = output
+        else:
+            text = str(output)
+            if self.strip_fence and (fenced := _FENCE.match(text)):
+                text = fenced.group(1)
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return 0.0, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         if self.schema is None:
             return 1.0, "valid JSON"
         validator = _validator_class(self.schema)(self.schema)
