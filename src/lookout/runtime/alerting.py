@@ -143,7 +143,9 @@ def evaluate_alerts(
             if t.opens or t.event in ("reminder", "severity_changed")
         }
         attach_reports(ctx, monitor, window, drift, alerted)
-    announce = transitions + (_unannounced(ctx, existing, transitions, window) if notify else [])
+    names = {rule.name for rule in rules}
+    late = _unannounced(ctx, existing, transitions, window, names) if notify else []
+    announce = transitions + late
     queued = outbox_messages(ctx, monitor, announce, window, run_url, findings)
     messages = queued.messages
     if not notify:
@@ -154,7 +156,11 @@ def evaluate_alerts(
 
 
 def _unannounced(
-    ctx: Context, existing: Mapping[str, AlertState], transitions: list[Transition], window: Window
+    ctx: Context,
+    existing: Mapping[str, AlertState],
+    transitions: list[Transition],
+    window: Window,
+    rules: Collection[str],
 ) -> list[Transition]:
     """Firing alerts this window did not evaluate and whose opening was never queued, as
     still firing (the queue announces them once, saying since when). An alert opened in a
@@ -166,6 +172,7 @@ def _unannounced(
         Transition("firing", alert, window)
         for alert in existing.values()
         if alert.state == "firing"
+        and alert.rule in rules  # a rule since removed from the config announces nothing
         and alert.fingerprint not in moved
         and window.start >= alert.last_window_start
         and ctx.store.outbox_repo.thread_root(alert.fingerprint, "slack") is None
