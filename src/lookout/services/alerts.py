@@ -135,7 +135,8 @@ def owner_mentions(config: LookoutConfig, owner_name: str) -> str:
     if owner.slack_group:
         parts.append(f"@{owner.slack_group}")
     where = f" in {owner.channel}" if owner.channel else ""
-    return f"{owner_name} ({', '.join(parts)}){where}"
+    who = f" ({', '.join(parts)})" if parts else " (nobody mentioned)"
+    return f"{owner_name}{who}{where}"
 
 
 def runbook_url(config: LookoutConfig, alert: AlertState) -> str:
