@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -240,9 +241,28 @@ def write_table(
         times = {
             c: DATETIME(fsp=6) for c in frame if pd.api.types.is_datetime64_any_dtype(frame[c])
         }
-        frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False, dtype=times)
+        frame.to_sql(
+            table,
+            engine,
+            schema=schema,
+            if_exists="replace",
+            index=False,
+            dtype={**times, **_decimal_types(frame)},
+        )
     else:
-        frame.to_sql(table, engine, schema=schema, if_exists="replace", index=False)
+        frame.to_sql(
+            table,
+            engine,
+            schema=schema,
+            if_exists="replace",
+            index=False,
+            dtype=_decimal_types(frame),
+        )
+
+
+def _decimal_types(frame: pd.DataFrame) -> dict[str, Any]:
+    """Columns of `Decimal` values as DECIMAL(18, 4) (pandas would write them as text)."""
+    return {c: sa.Numeric(18, 4) for c in frame if _column_kind(frame[c]) == "decimal"}
 
 
 def _column_kind(column: pd.Series) -> str:
@@ -258,6 +278,8 @@ def _column_kind(column: pd.Series) -> str:
     present = column.dropna()
     if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
         return "bool_with_gaps"  # booleans with gaps (an object column)
+    if len(present) and all(isinstance(v, Decimal) for v in present):
+        return "decimal"  # DECIMAL(18, 4) (MariaDB's DECIMAL seconds)
     return "text"
 
 
@@ -267,6 +289,7 @@ _CLICKHOUSE_TYPES = {
     "integer": "Nullable(Int64)",
     "float": "Nullable(Float64)",
     "bool_with_gaps": "Nullable(Bool)",
+    "decimal": "Nullable(Decimal(18, 4))",
     "text": "Nullable(String)",
 }
 _SNOWFLAKE_TYPES = {
@@ -275,6 +298,7 @@ _SNOWFLAKE_TYPES = {
     "integer": "NUMBER(38, 0)",
     "float": "FLOAT",
     "bool_with_gaps": "BOOLEAN",
+    "decimal": "NUMBER(18, 4)",
     "text": "VARCHAR",
 }
 

@@ -94,6 +94,18 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
         ),
         (
             "cohorts: [region]",
+            "cohorts: [region]\n      units: {cost_usd: s}",
+            "monitors[0].source.units.cost_usd: 'cost_usd' is not a duration field: units "
+            "apply to latency_ms, ttft_ms",
+        ),
+        (
+            "cohorts: [region]",
+            "cohorts: [region]\n      units: {ttft_ms: s}",
+            "monitors[0].source.units.ttft_ms: 'ttft_ms' has a unit but is not mapped in "
+            "source.columns",
+        ),
+        (
+            "cohorts: [region]",
             "cohorts: [region]\n    evaluators: {checks: [{name: groundednes}]}",
             "monitors[0].evaluators.checks[0]: unknown offline evaluator 'groundednes'",
         ),
@@ -117,6 +129,21 @@ def test_bad_values_are_reported_with_their_key_path(tmp_path, old, new, expecte
     issues = _issues(lambda: load_monitors(path))
     assert any(expected in issue for issue in issues), issues
     assert all(issue.startswith("monitors.yml:") for issue in issues)
+
+
+def test_an_unknown_unit_names_its_line_and_the_known_ones(tmp_path):
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5").replace(
+        "prompt_version: prompt_v}",
+        "prompt_version: prompt_v, latency_ms: duration_s}\n      units:\n"
+        "        latency_ms: seconds",
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert issues == [
+        "monitors.yml:9:9: monitors[0].source.units.latency_ms: unknown unit 'seconds'; "
+        "known: s, ms, us"
+    ]
+    fixed = _write(tmp_path, "monitors.yml", text.replace("latency_ms: seconds", "latency_ms: s"))
+    assert load_monitors(fixed).monitors[0].source.unit("latency_ms") == "s"
 
 
 def test_unknown_key_and_missing_key(tmp_path):

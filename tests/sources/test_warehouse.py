@@ -4,16 +4,21 @@ ClickHouse (chDB) and Snowflake (fakesnow)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import T0, make_requests, write_config, write_table
 
 from lookout.checks.metrics import aggregate_frame, compute_ops_metrics, metrics_from_aggregates
+from lookout.config.models import Monitor
 from lookout.errors import SourceError
 from lookout.pipeline import metric_settings
+from lookout.sources.drift_columns import drift_columns
+from lookout.sources.drift_summaries import feature_key, window_summaries
 from lookout.sources.warehouse import Warehouse, metric_fields
 from lookout.windows import Window
 
@@ -121,6 +126,104 @@ def test_pushdown_aggregates_equal_pandas_aggregates(loaded):
             assert m.ci_low == pytest.approx(other.ci_low)
 
 
+def _in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same records with latency and TTFT logged in seconds, as decimals (`duration_s`)."""
+    out = frame.rename(columns={"latency_ms": "duration_s", "ttft_ms": "first_token_s"})
+    for column in ("duration_s", "first_token_s"):
+        out[column] = [None if pd.isna(v) else Decimal(f"{v / 1000:.4f}") for v in out[column]]
+    return out
+
+
+@pytest.fixture(params=BACKENDS)
+def both_units(request: pytest.FixtureRequest, tmp_path: Path):
+    """(warehouse, monitor of the records in ms, monitor of the same records in seconds)."""
+    url, schema = _warehouse(request.param, tmp_path, request)
+    frame = make_requests()
+    engine = sa.create_engine(url)
+    write_table(engine, frame, schema=schema)
+    write_table(engine, _in_seconds(frame), table="requests_s", schema=schema)
+    engine.dispose()
+    config = write_config(
+        tmp_path / "cfg", warehouse=url, store=f"sqlite:///{tmp_path / 's.sqlite'}", schema=schema
+    )
+    in_ms = config.monitors.monitors[0]
+    columns = {**in_ms.source.columns, "latency_ms": "duration_s", "ttft_ms": "first_token_s"}
+    source = in_ms.source.model_copy(
+        update={
+            "table": "requests_s",
+            "columns": columns,
+            "units": {"latency_ms": "s", "ttft_ms": "s"},
+        }
+    )
+    warehouse = Warehouse(url)
+    yield warehouse, in_ms, in_ms.model_copy(update={"source": source})
+    warehouse.dispose()
+
+
+def test_durations_logged_in_seconds_read_as_the_same_milliseconds(both_units):
+    """A table logging seconds (`units: {latency_ms: s}`) gives the window, the p50/p95 (in
+    SQL where the engine computes quantiles) and the drift sketches of the same records
+    logged in milliseconds."""
+    warehouse, in_ms, in_s = both_units
+    logged = warehouse.table_columns(in_s.source)["duration_s"]
+    assert isinstance(logged, sa.Numeric) and not isinstance(logged, sa.Float), logged
+    warehouse.check_monitor(in_s, index=0)  # a decimal column takes a unit
+    fields = metric_fields(in_ms.source)
+    a = warehouse.read_window(in_ms, WINDOW, fields).sort_values("record_id")
+    b = warehouse.read_window(in_s, WINDOW, fields).sort_values("record_id")
+    for field in ("latency_ms", "ttft_ms"):
+        np.testing.assert_allclose(b[field].to_numpy(), a[field].to_numpy(), rtol=1e-9)
+    settings = metric_settings(in_ms)
+    if warehouse.supports_pushdown:
+        ms, s = (warehouse.aggregate_window(m, WINDOW, settings) for m in (in_ms, in_s))
+    else:
+        ms = aggregate_frame(a, in_ms.source.release, in_ms.source.cohorts, settings)
+        s = aggregate_frame(b, in_s.source.release, in_s.source.cohorts, settings)
+    quantiles = {"latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "ttft_p95_ms"}
+    got = {
+        (m.release, m.cohort, m.metric): m.value
+        for m in metrics_from_aggregates(s)
+        if m.metric in quantiles
+    }
+    expected = {
+        (m.release, m.cohort, m.metric): m.value
+        for m in metrics_from_aggregates(ms)
+        if m.metric in quantiles
+    }
+    assert got.keys() == expected.keys() and len(got) > 20
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+    assert expected[("m1@p1", "*", "latency_p50_ms")] > 500  # milliseconds, not seconds
+    columns = [c for c in drift_columns(in_ms) if c.name in ("latency_ms", "ttft_ms")]
+    for limit in (0, None):  # summarised by the warehouse (where it can), and locally
+        drift_ms, drift_s = (
+            window_summaries(warehouse, m, columns, WINDOW, local_max_rows=limit)
+            for m in (in_ms, in_s)
+        )
+        assert drift_s.keys() == drift_ms.keys()
+        for group, summary in drift_ms.items():
+            for column in columns:
+                key = feature_key(column.name)
+                for q in (0.5, 0.95):
+                    want = summary.sketches[key].quantile(q)
+                    assert drift_s[group].sketches[key].quantile(q) == pytest.approx(want, rel=0.02)
+
+
+def test_a_unit_on_a_text_column_is_named_with_its_config_key(loaded):
+    """A unit is applied in SQL: text holding numbers (parsed per record) cannot take one."""
+    warehouse, monitor, _ = loaded
+    source = monitor.source.model_copy(
+        update={
+            "columns": {**monitor.source.columns, "ttft_ms": "status"},
+            "units": {"ttft_ms": "s"},
+        }
+    )
+    with pytest.raises(SourceError) as info:
+        warehouse.check_monitor(monitor.model_copy(update={"source": source}), index=0)
+    assert "monitors.yml: monitors[0].source.units.ttft_ms: column 'status' is " in str(info.value)
+    assert "a unit is applied in SQL, to a column of a numeric type" in str(info.value)
+
+
 def test_missing_column_is_named_with_its_config_key(loaded, tmp_path):
     warehouse, monitor, _ = loaded
     broken = monitor.model_copy(
@@ -161,3 +264,52 @@ def test_unreachable_postgres_names_host_but_never_the_password():
         warehouse.table_columns(source)
     assert "127.0.0.1:1" in str(info.value)
     assert "s3cr3t-pw" not in str(info.value)
+
+
+def test_on_sqlite_text_in_a_seconds_column_stays_not_a_number(tmp_path):
+    """SQLite keeps text in a REAL column, and `'12ms' * 1000` is 12000 there: such a value
+    is passed as stored (not a number, as without a unit); microseconds divide truly."""
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id TEXT, ts TIMESTAMP, dur_s REAL, ttft_us INTEGER)"))
+        conn.execute(
+            sa.text("INSERT INTO t VALUES (:id, :ts, :dur, :ttft)"),
+            [
+                {"id": "a", "ts": "2026-11-02 01:10:00", "dur": 1.5, "ttft": 250_001},
+                {"id": "b", "ts": "2026-11-02 01:20:00", "dur": "12ms", "ttft": 7},
+                {"id": "c", "ts": "2026-11-02 01:30:00", "dur": None, "ttft": None},
+            ],
+        )
+    engine.dispose()
+    monitor = Monitor.model_validate(
+        {
+            "name": "bot",
+            "source": {
+                "table": "t",
+                "columns": {
+                    "record_id": "id",
+                    "ts": "ts",
+                    "latency_ms": "dur_s",
+                    "ttft_ms": "ttft_us",
+                },
+                "units": {"latency_ms": "s", "ttft_ms": "us"},
+                "release": [],
+            },
+        }
+    )
+    warehouse = Warehouse(url)
+    try:
+        frame, not_numbers = warehouse.read_window_checked(monitor, WINDOW)
+        frame = frame.sort_values("record_id")
+        assert frame["latency_ms"].tolist()[0] == 1500.0
+        assert np.isnan(frame["latency_ms"].tolist()[1:]).all()
+        assert not_numbers.tolist() == [False, True, False]
+        assert frame["ttft_ms"].tolist()[:2] == [250.001, 0.007]
+        # the SQL a GX batch runs (values rendered inline) reads the same milliseconds
+        query = warehouse.validation_sql(monitor, WINDOW, ["record_id", "latency_ms"], ())
+        with warehouse.engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(query)).all())
+        assert rows == {"a": 1500.0, "b": "12ms", "c": None}
+    finally:
+        warehouse.dispose()

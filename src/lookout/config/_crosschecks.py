@@ -1,9 +1,10 @@
 """What pydantic cannot check in monitors.yml: references across keys, checked after it.
 
 Owners named by monitors and rules are declared; release and cohort fields that are canonical
-are mapped; `split_by` names cohorts; rule metrics are known to the metric family registry,
-pool only when they can and span whole windows; expectations name real columns, are critical
-only where rows can be quarantined, and `validation.<name>` metrics name one.
+are mapped, and so are fields given a unit; `split_by` names cohorts; rule metrics are known to
+the metric family registry, pool only when they can and span whole windows; expectations name
+real columns, are critical only where rows can be quarantined, and `validation.<name>` metrics
+name one.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def _semantic_issues(
                         (*base, "source", "release", r_index),
                         f"release field {field!r} is a canonical field but is not mapped in "
                         "source.columns (map it, or name a column of the table)",
+                    )
+                )
+        for field in source.units:
+            if field not in source.columns:
+                issues.append(
+                    doc.issue(
+                        (*base, "source", "units", field),
+                        f"{field!r} has a unit but is not mapped in source.columns",
                     )
                 )
         for c_index, cohort in enumerate(source.cohorts):

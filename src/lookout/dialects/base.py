@@ -156,6 +156,12 @@ class Dialect:
         whose numeric columns accept text (SQLite); None: the column type decides."""
         return None
 
+    def stored_as_number(self, column: sa.ColumnElement[Any]) -> Any | None:
+        """A condition that a value is stored as a number (SQL arithmetic on it is sound), for
+        engines whose numeric columns accept text (SQLite: `'12ms' * 1000` is 12000); None:
+        the column type decides."""
+        return None
+
     def newest_order(self, conn: sa.Connection, table: sa.Table) -> tuple[Any, int, str] | None:
         """(ORDER BY newest-inserted-first, rows, how it was read) when the engine has a cheap
         one (SQLite's rowid), else None."""

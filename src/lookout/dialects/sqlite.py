@@ -52,6 +52,9 @@ class SQLite(Dialect):
         stored = sa.func.typeof(column).notin_(("integer", "real", "null"))
         return sa.or_(stored, column.in_(_INFINITIES))
 
+    def stored_as_number(self, column: sa.ColumnElement[Any]) -> Any | None:
+        return sa.func.typeof(column).in_(("integer", "real"))
+
     def newest_order(self, conn: sa.Connection, table: sa.Table) -> tuple[Any, int, str] | None:
         rowid = sa.literal_column("rowid")
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -17,17 +18,21 @@ import pandas as pd
 __all__ = [
     "CANONICAL_ALIASES",
     "CANONICAL_FIELDS",
+    "DURATION_FIELDS",
+    "DURATION_UNITS",
     "IDENTIFIER_PATTERN",
     "NOT_A_NUMBER",
     "NUMBER_TEXT",
     "NUMERIC_FIELDS",
     "REQUIRED_FIELDS",
     "TEXT_FIELDS",
+    "DurationUnit",
     "canonical_name",
     "check_identifier",
     "is_missing",
     "not_a_number_reason",
     "parse_numbers",
+    "to_milliseconds",
 ]
 
 REQUIRED_FIELDS = ("record_id", "ts")
@@ -68,6 +73,12 @@ NUMERIC_FIELDS = (
     "cost_usd",
     "retry_count",
 )
+
+# Durations: read in milliseconds whatever unit the column logs them in (`source.units`).
+DURATION_FIELDS = ("latency_ms", "ttft_ms")
+# The units a duration column may log (OTel's gen_ai durations are in seconds): `to_milliseconds`.
+DurationUnit = Literal["s", "ms", "us"]
+DURATION_UNITS: tuple[str, ...] = get_args(DurationUnit)
 
 # The quarantine reason (and validation outcome name) of a record whose numeric field holds a
 # value that is not a number: `not_a_number:latency_ms`.
@@ -119,6 +130,19 @@ def canonical_name(name: str) -> str | None:
     if name in CANONICAL_FIELDS:
         return name
     return CANONICAL_ALIASES.get(name)
+
+
+def to_milliseconds(value: Any, unit: str) -> Any:
+    """`value` (a SQL expression, a Series or a number) logged in `unit`, in milliseconds:
+    times 1000 for seconds (exact on integers and decimals), divided by 1000 for microseconds
+    (SQLAlchemy compiles `/` as a true division on every engine), itself for milliseconds."""
+    if unit == "s":
+        return value * 1000
+    if unit == "us":
+        return value / 1000
+    if unit == "ms":
+        return value
+    raise ValueError(f"unknown duration unit {unit!r}; known: {', '.join(DURATION_UNITS)}")
 
 
 def check_identifier(value: str) -> str:

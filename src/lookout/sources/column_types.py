@@ -1,9 +1,10 @@
 """Column types against the roles monitors.yml gives them, and configured values typed for them.
 
 A status column may be integer, boolean or text; a latency numeric (or text, parsed per
-record); event times timestamps. `role_problems` checks every mapped, release and cohort
-column's reflected type, and every configured status, feedback and `in_set` value against the
-column it is compared with, and names the monitors.yml key of each problem, all in one pass
+record; only numeric when `source.units` gives it a unit); event times timestamps.
+`role_problems` checks every mapped, release and cohort column's reflected type, and every
+configured status, feedback and `in_set` value against the column it is compared with, and
+names the monitors.yml key of each problem, all in one pass
 (`validate-config --check-warehouse`, and every run before it reads). `typed_values` gives the
 stages configured values in the column's type, so SQL compares integers with integers
 (PostgreSQL refuses `integer <> character varying`) and pandas keys them the same way.
@@ -145,6 +146,8 @@ def role_problems(
 
     for field, column in source.columns.items():
         check(f"source.columns.{field}", column, _role(field))
+        if field in source.units and column in columns:
+            problems += _unit_problem(f"{where}.source.units.{field}", column, columns[column])
     for position, name in enumerate(source.release):
         if name not in source.columns:
             check(f"source.release[{position}]", name, "scalar")
@@ -184,6 +187,18 @@ def role_problems(
             path = f"validation.expectations[{position}].values"
             values(path, spec.column, spec.values, False)
     return problems
+
+
+def _unit_problem(path: str, column: str, type_: Any) -> list[str]:
+    """A unit is applied in SQL (`column * 1000`): the column must be of a numeric type (text
+    holding numbers is parsed per record, after SQL, so it cannot be converted there)."""
+    if column_kind(type_) in ("integer", "number"):
+        return []
+    return [
+        f"monitors.yml: {path}: column {column!r} is {_type_name(type_)}; a unit is applied "
+        "in SQL, to a column of a numeric type (integer, decimal or float): log the values "
+        "in milliseconds, or map a view that casts the column"
+    ]
 
 
 def _example(kind: ValueKind, field: str) -> str:

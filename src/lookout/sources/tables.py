@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
-from lookout.model.record import NUMERIC_FIELDS
+from lookout.model.record import NUMERIC_FIELDS, to_milliseconds
 from lookout.sources.column_types import role_problems
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
@@ -100,7 +100,7 @@ class WarehouseTables(WarehouseConnection):
             if field not in source.columns:
                 continue
             type_ = columns[source.columns[field]]
-            column = self.column(table, source, field)
+            column = self.stored_column(table, source, field)
             if isinstance(type_, sa.Float) and self.capabilities.stores_nan:
                 out.append(column.in_([self.capabilities.special_float(v) for v in _INFINITIES]))
             elif (
@@ -130,9 +130,32 @@ class WarehouseTables(WarehouseConnection):
         moment = as_utc(moment)
         return moment if getattr(column_type, "timezone", False) else moment.replace(tzinfo=None)
 
-    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
-        """The table column a canonical field (or a cohort column) is mapped to."""
+    def stored_column(
+        self, table: sa.Table, source: SourceConfig, name: str
+    ) -> sa.ColumnElement[Any]:
+        """The table column a canonical field (or a cohort column) is mapped to, as stored:
+        for what asks how a value is stored (its type, text in a numeric column, infinity)."""
         return table.c[source.columns.get(name, name)]
+
+    def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
+        """A canonical field (or a cohort column) as every query reads its values: the mapped
+        column, a duration in milliseconds whatever unit the column logs (`source.units`:
+        `duration_s * 1000`). The one place a field becomes a column expression, so window
+        reads, validation batches, pushdown metrics and drift all see the same milliseconds.
+
+        A value stored as something else than a number (SQLite keeps text in any column) is
+        passed as stored, for `parse_numbers` to judge (`'12ms' * 1000` would read as 12000).
+        """
+        stored = self.stored_column(table, source, name)
+        unit = source.unit(name)
+        if unit == "ms":
+            return stored
+        converted: sa.ColumnElement[Any] = to_milliseconds(stored, unit)
+        number = self.capabilities.stored_as_number(stored)
+        if number is not None:
+            converted = sa.case((number, converted), else_=stored)
+        # read as a double: a decimal's scale (NUMERIC(10, 0) in microseconds) is not the ms'
+        return sa.type_coerce(converted, sa.Double)
 
     def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
         """The condition that a row's event time is inside `window` (bound as the column is)."""

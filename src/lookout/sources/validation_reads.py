@@ -134,12 +134,13 @@ class ValidationReads(WindowReads):
         wanted = [f for f in fields if source.selectable(f) and f not in numeric]
         table = self.table(source)
         stored = [
-            self.capabilities.stored_not_number(self.column(table, source, f)) for f in numeric
+            self.capabilities.stored_not_number(self.stored_column(table, source, f))
+            for f in numeric
         ]
         suspects: list[Any] = [condition for condition in stored if condition is not None]
         if not suspects:  # the column's type says what it holds
             loose = self.loose_numeric_fields(source)
-            suspects += [self.column(table, source, f).isnot(None) for f in sorted(loose)]
+            suspects += [self.stored_column(table, source, f).isnot(None) for f in sorted(loose)]
             suspects += self._infinities(table, source)
         if not suspects:
             return pd.DataFrame(columns=[*wanted, *numeric])

@@ -4,14 +4,40 @@ contract (release fields, cohorts, status and feedback values)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
 from lookout.config.validation import ColumnValue
-from lookout.model.record import CANONICAL_FIELDS, REQUIRED_FIELDS, canonical_name
+from lookout.model.record import (
+    CANONICAL_FIELDS,
+    DURATION_FIELDS,
+    DURATION_UNITS,
+    REQUIRED_FIELDS,
+    DurationUnit,
+    canonical_name,
+)
 
 __all__ = ["SourceConfig"]
+
+
+def _duration_field(key: str) -> str:
+    if key not in DURATION_FIELDS:
+        raise ValueError(
+            f"{key!r} is not a duration field: units apply to {', '.join(DURATION_FIELDS)}"
+        )
+    return key
+
+
+def _duration_unit(unit: object) -> object:
+    if unit not in DURATION_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; known: {', '.join(DURATION_UNITS)}")
+    return unit
+
+
+DurationField = Annotated[str, AfterValidator(_duration_field)]
+Unit = Annotated[DurationUnit, BeforeValidator(_duration_unit)]
 
 
 class SourceConfig(Model):
@@ -23,6 +49,13 @@ class SourceConfig(Model):
     )
     columns: dict[str, Identifier] = Field(
         description="canonical field (or OTel/OpenInference alias) -> column in the table"
+    )
+    units: dict[DurationField, Unit] = Field(
+        default={},
+        description="duration field (latency_ms, ttft_ms) -> the unit its column logs: s, ms "
+        "(the default) or us. Every query reads the field in milliseconds (the warehouse "
+        "computes `column * 1000` for s), so rules, expectations and results are in ms; the "
+        "column must be of a numeric type",
     )
     release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
@@ -59,6 +92,10 @@ class SourceConfig(Model):
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
     )
+
+    def unit(self, field: str) -> str:
+        """The unit `field`'s column logs (`ms` unless `units` says otherwise)."""
+        return self.units.get(field, "ms")
 
     def selectable(self, name: str) -> bool:
         """A name a window query can select: a mapped canonical field, or a release field or
