@@ -4,6 +4,7 @@ over them, and one clear line (exit 2) for each kind of bad input."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -21,6 +22,8 @@ from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.config.loader import load_config, load_monitors
+from lookout.pipeline import Context, run_window
+from lookout.windows import Window
 
 DIALECTS = [
     "postgresql",
@@ -182,6 +185,72 @@ def test_a_run_over_the_written_files_processes_every_window_without_failures(
     assert statuses == {"succeeded": int(windows)}
     assert rates[0] > 0 and rates[1] < 0.25  # integer statuses read against "200"...
     assert failed[0] == 0 and failed[1] > 0  # the starter expectations fit the data
+
+
+# -- durations logged in seconds ------------------------------------------------------------
+
+
+@pytest.fixture
+def in_seconds(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table value) of `requests` logging its latency in seconds, as a decimal
+    `duration_s` (the MariaDB table a user ran init on), instead of `duration_ms`."""
+    schema = None
+    if request.param == "postgresql":
+        url, schema = request.getfixturevalue("pg_schema")
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_database")
+    else:
+        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    load_requests(engine, requests_frame(), schema=schema)
+    table = engine.dialect.identifier_preparer.format_table(sa.table("requests", schema=schema))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN duration_s DECIMAL(10, 4)")
+        conn.exec_driver_sql(f"UPDATE {table} SET duration_s = duration_ms / 1000")
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN duration_ms")
+    engine.dispose()
+    yield url, f"{schema}.requests" if schema else "requests"
+
+
+@pytest.mark.parametrize(
+    "in_seconds",
+    [
+        "duckdb",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+    indirect=True,
+)
+def test_a_table_logging_seconds_is_read_in_milliseconds_from_init_to_results(tmp_path, in_seconds):
+    """init writes `units: {latency_ms: s}` and a p95 threshold in ms (it wrote `> 8.8` with
+    "(4 ms)" and a note to map a view before, and every result was 1000x off); the files check
+    against the table, and a window's results read in ms."""
+    url, table = in_seconds
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    cfg = tmp_path / "cfg"
+    monitor = load_monitors(cfg / "monitors.yml").monitors[0]
+    assert monitor.source.columns["latency_ms"] == "duration_s"
+    assert monitor.source.units == {"latency_ms": "s"}
+    rule = next(r for r in monitor.rules if r.metric == "latency_p95_ms")
+    assert rule.threshold > 1000  # 2x a p95 of ~1.3 s, in ms
+    text = (cfg / "monitors.yml").read_text()
+    assert "units: {latency_ms: s}" in text and "map a view" not in text
+    assert "`units: {latency_ms: s}` reads it in milliseconds" in _flat(result.output)
+    files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
+    check = _cli("validate-config", "--check-warehouse", *files)
+    assert check.exit_code == 0, check.output
+    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
+    ctx = Context.from_config(config)
+    try:
+        window = Window(END - monitor.window.size, END)
+        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
+    finally:
+        ctx.close()
+    data = _cli("results", "--format", "json", *files)
+    assert data.exit_code == 0, data.output
+    p95s = [row["latency_p95_ms"] for row in json.loads(data.output)]
+    assert p95s and all(900 < value < rule.threshold for value in p95s), p95s
 
 
 # -- big tables: bounded reads ---------------------------------------------------------------

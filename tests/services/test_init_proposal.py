@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def test_opentelemetry_and_openinference_span_columns_are_mapped_by_their_names(
     assert columns["status"] == "otel_status_code"
     assert set(proposal.ok_statuses or ()) == {"UNSET", "OK"}
     assert columns["latency_ms"] == "gen_ai_server_request_duration"
-    assert any("looks like seconds" in note for note in proposal.notes)
+    assert proposal.units == {"latency_ms": "s"}  # OTel's request duration is in seconds
+    assert any("looks like seconds (at most 2." in note for note in proposal.notes)
     roles = {r.column: r for r in proposal.roles}
     assert (
         "OpenTelemetry GenAI attribute gen_ai.request.model" in roles["gen_ai_request_model"].reason
@@ -155,6 +157,60 @@ def test_the_p95_rule_doubles_the_slowest_routes_p95_and_splits_by_route():
     rule = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
     assert 1900 <= rule.threshold <= 2000  # 2 x ~975 ms of the slow route, not of all rows
     assert rule.split_by == ("*", "route")
+
+
+def _in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """`_requests`, the latency logged in seconds as `duration_s`, and a TTFT in seconds."""
+    out = frame.rename(columns={"latency_ms": "duration_s"})
+    out["duration_s"] = out["duration_s"] / 1000
+    out["ttft_s"] = out["duration_s"] * 0.3
+    return out
+
+
+def test_a_table_logging_seconds_gets_a_unit_and_thresholds_in_milliseconds(tmp_path):
+    """`duration_s` in seconds (~0.05-1 s): the proposal maps it with `units: {latency_ms: s}`
+    and sizes the p95 rule on the sample in ms, the value every query then reads; it said
+    "map a view with the column x 1000" and wrote a threshold of 2 (ms) before."""
+    in_ms = _propose(_requests(2000, 0.01))
+    proposal = _propose(_in_seconds(_requests(2000, 0.01)))
+    assert proposal.columns["latency_ms"] == "duration_s"
+    assert proposal.columns["ttft_ms"] == "ttft_s"
+    assert proposal.units == {"latency_ms": "s", "ttft_ms": "s"}
+    rule = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    expected = next(r for r in in_ms.rules if r.metric == "latency_p95_ms")
+    assert 1900 <= rule.threshold == expected.threshold <= 2000
+    assert re.search(r"p95 of its slowest route, slow \(9\d\d ms\)", rule.comment), rule.comment
+    notes = " ".join(proposal.notes)
+    assert "duration_s is named in seconds: `units: {latency_ms: s}` reads it in milliseconds" in (
+        notes
+    )
+    assert "view" not in notes
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.source.units == {"latency_ms": "s", "ttft_ms": "s"}
+    assert "units: {latency_ms: s, ttft_ms: s}" in text
+    assert "duration_s in seconds, ttft_s in seconds: read as milliseconds" in text
+
+
+@pytest.mark.parametrize(
+    ("column", "scale", "unit"),
+    [("latency_us", 1000, "us"), ("latency_ms", 1, None), ("latency", 0.001, "s")],
+)
+def test_the_unit_comes_from_the_name_else_from_values_under_100(column, scale, unit):
+    frame = _requests(400, 0.01).rename(columns={"latency_ms": column})
+    frame[column] = frame[column] * scale
+    proposal = _propose(frame)
+    assert proposal.columns["latency_ms"] == column
+    assert proposal.units == ({"latency_ms": unit} if unit else {})
+    rule = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    assert 1900 <= rule.threshold <= 2000
+
+
+def test_seconds_logged_as_text_get_no_unit_and_a_note_saying_why():
+    frame = _requests(400, 0.01).rename(columns={"latency_ms": "duration_s"})
+    frame["duration_s"] = (frame["duration_s"] / 1000).map(lambda v: f"{v:.3f}")
+    proposal = _propose(frame)
+    assert proposal.columns["latency_ms"] == "duration_s" and proposal.units == {}
+    assert any("holds text: a unit converts only a numeric column" in n for n in proposal.notes)
 
 
 def test_a_median_that_swings_over_the_day_gets_no_median_rule_against_its_week():

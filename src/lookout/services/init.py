@@ -26,7 +26,7 @@ import pandas as pd
 
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
-from lookout.model.record import CANONICAL_FIELDS
+from lookout.model.record import CANONICAL_FIELDS, to_milliseconds
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
@@ -42,9 +42,9 @@ from lookout.services.init_mapping import (
     choose_cohorts,
     choose_time_column,
     column_roles,
+    duration_units,
     fill_long_text,
     release_notes,
-    unit_notes,
 )
 from lookout.services.init_rules import (
     RulePlan,
@@ -96,6 +96,7 @@ class Proposal:
     table: str
     schema: str | None
     columns: dict[str, str]  # canonical field -> column, in contract order
+    units: dict[str, str]  # duration field -> the unit its column logs, when not ms
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
@@ -153,9 +154,9 @@ def propose(
     )
     release = tuple(f for f in ("model_version", "prompt_version") if f in mapping)
     release_notes(mapping, notes)
-    unit_notes(mapping, by_name, notes)
+    units = duration_units(mapping, by_name, notes)
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
-    frame = _canonical(sample, mapping, cohorts)
+    frame = _canonical(sample, mapping, cohorts, units)
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
@@ -185,6 +186,7 @@ def propose(
         table=table,
         schema=schema,
         columns=mapping,
+        units=units,
         roles=roles,
         release=release,
         cohorts=cohorts,
@@ -213,12 +215,21 @@ def _typical_share(p: ColumnProfile) -> float:
 
 
 def _canonical(
-    sample: pd.DataFrame, mapping: dict[str, str], cohorts: tuple[str, ...]
+    sample: pd.DataFrame,
+    mapping: dict[str, str],
+    cohorts: tuple[str, ...],
+    units: dict[str, str],
 ) -> pd.DataFrame:
-    """The sample as a window reads it: mapped fields by canonical name, cohort columns."""
+    """The sample as a window reads it: mapped fields by canonical name (durations in
+    milliseconds, as `units` will have the warehouse convert them), cohort columns."""
     wanted = {f: column for f, column in mapping.items() if column in sample}
     wanted.update({c: c for c in cohorts if c not in wanted and c in sample})
-    return pd.DataFrame({name: sample[column] for name, column in wanted.items()})
+    frame = pd.DataFrame({name: sample[column] for name, column in wanted.items()})
+    for field_name, unit in units.items():
+        if field_name in frame:
+            numbers = pd.to_numeric(frame[field_name], errors="coerce")
+            frame[field_name] = to_milliseconds(numbers.astype(float), unit)
+    return frame
 
 
 def _drift_rule(owner: str) -> list[RulePlan]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lookout.model.record import CANONICAL_FIELDS
+from lookout.model.record import CANONICAL_FIELDS, DURATION_FIELDS
 from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
 from lookout.services.init_names import normalized_name, says_text
@@ -24,9 +24,9 @@ __all__ = [
     "choose_cohorts",
     "choose_time_column",
     "column_roles",
+    "duration_units",
     "fill_long_text",
     "release_notes",
-    "unit_notes",
 ]
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
@@ -36,6 +36,10 @@ _COHORT_WORDS = frozenset(
      "env", "environment", "device", "client", "segment", "market", "product", "app", "source",
      "surface", "geo", "zone", "customer", "tenant", "org", "team", "sku", "edition"}
 )  # fmt: skip
+# The last word of a duration column's name that says its unit (`duration_s`, `latency_ms`).
+_MS_WORDS = frozenset({"ms", "msec", "msecs", "millis", "milliseconds"})
+_SECONDS_WORDS = frozenset({"s", "sec", "secs", "second", "seconds"})
+_MICROS_WORDS = frozenset({"us", "usec", "usecs", "micros", "microseconds"})
 
 
 @dataclass(frozen=True)
@@ -118,21 +122,51 @@ def release_notes(mapping: dict[str, str], notes: list[str]) -> None:
         notes.append("no model or version column: every row is one release (`default`)")
 
 
-def unit_notes(
+def duration_units(
     mapping: dict[str, str], by_name: dict[str, ColumnProfile], notes: list[str]
-) -> None:
-    """Durations that look like seconds (OTel's gen_ai.server.request.duration is in seconds)
-    mapped to a field in milliseconds: thresholds follow the values, but not the units shown."""
-    for field_name in ("latency_ms", "ttft_ms"):
+) -> dict[str, str]:
+    """The unit of each mapped duration whose column does not log milliseconds (`source.units`,
+    so every query reads it in ms: thresholds are sized on the sample converted the same way).
+    Seconds or microseconds by the name's last word (`duration_s`, `ttft_us`), or seconds by
+    values that are all under 100 in a column not named in ms (OpenTelemetry's
+    gen_ai.server.request.duration is in seconds)."""
+    units: dict[str, str] = {}
+    for field_name in DURATION_FIELDS:
         column = mapping.get(field_name)
-        if column is None or normalized_name(column).endswith("ms"):
+        if column is None:
             continue
         p = by_name[column]
-        if p.maximum is not None and p.maximum < 100:
+        unit, why = _logged_unit(column, p)
+        if unit == "ms":
+            continue
+        if p.info.kind not in ("integer", "number"):
             notes.append(
-                f"{column} looks like seconds (at most {p.maximum:g}); {field_name} is in "
-                "milliseconds: map a view with the column x 1000"
+                f"{column} {why}, but holds text: a unit converts only a numeric column, so "
+                f"{field_name} would be 1000x off; log milliseconds, or map a view that casts it"
             )
+            continue
+        units[field_name] = unit
+        notes.append(
+            f"{column} {why}: `units: {{{field_name}: {unit}}}` reads it in milliseconds "
+            f"({'x' if unit == 's' else '/'} 1000, in the warehouse), so thresholds and results "
+            f"are in ms; if it logs milliseconds, remove {field_name} from units"
+        )
+    return units
+
+
+def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:
+    """(unit a duration column logs, why) by its name's last word, else by its values."""
+    name = normalized_name(column)
+    tail = name.split("_")[-1]
+    if tail in _MS_WORDS or name.endswith("ms"):
+        return "ms", ""
+    if tail in _SECONDS_WORDS:
+        return "s", "is named in seconds"
+    if tail in _MICROS_WORDS:
+        return "us", "is named in microseconds"
+    if p.maximum is not None and p.maximum < 100:
+        return "s", f"looks like seconds (at most {p.maximum:g})"
+    return "ms", ""
 
 
 def choose_cohorts(

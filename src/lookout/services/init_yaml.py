@@ -119,6 +119,11 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     reasons = {r.column: r.reason for r in p.roles}
     for field, column in p.columns.items():
         out.append(_line(8, f"{field}: {_scalar(column)}", reasons.get(column, "")))
+    if p.units:
+        words = {"s": "seconds", "us": "microseconds"}
+        logged = ", ".join(f"{p.columns[f]} in {words.get(u, u)}" for f, u in p.units.items())
+        comment = f"{logged}: read as milliseconds (thresholds below are in ms)"
+        out.append(_line(6, f"units: {_flow(p.units)}", comment))
     out.append(_line(6, f"release: {_flow(list(p.release))}", _release_comment(p)))
     cohorts = _flow(list(p.cohorts))
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
