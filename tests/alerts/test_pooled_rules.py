@@ -177,8 +177,10 @@ def test_an_inconclusive_hour_is_decided_by_a_longer_pool(tmp_path):
     eu_hours = [r for r in own if r["cohort"] == "region=eu"]
     assert {round(r["value"], 3) for r in eu_hours if r["value"] > 0.05} == {0.139}
     # the first incident hour is inconclusive (and so are its longer pools, mostly clean
-    # hours); the second pools two incident hours (10/72, exact low 6.9%): pending; the third
-    # opens it (for: 2), on a pooled n; the busy, healthy us region never alerts
+    # hours) but past 5%; the second pools two incident hours (10/72, exact low 6.9%):
+    # pending (the hour before leaned past 5%, but without its records the second is not
+    # significant: not a second piece of evidence); the third opens it (for: 2), on a pooled
+    # n; the busy, healthy us region never alerts
     assert [(i, alerts[f].cohort) for i, f in opened] == [(4, "region=eu")]
     assert alerts[opened[0][1]].n > 36
 
@@ -300,7 +302,8 @@ def _chance_frame(failing: dict[int, int]) -> pd.DataFrame:
         # the next hours fail too: new evidence of their own, it opens at once (`for: 2`)
         ({2: 1, 3: 1, 4: 4, 5: 2, 6: 2, 7: 2}, 5),
         # failing for three hours, then a clean 04:00: the pool still breaches without the
-        # hour of the last breach, so it opens on the evidence of the hours before
+        # hour of the last breach, so it opens on the evidence of the hours before (03:00's
+        # breach is pooled over 02:00, which leaned: not a second piece of evidence)
         ({1: 3, 2: 3, 3: 3}, 4),
     ],
 )
@@ -380,3 +383,39 @@ def test_a_pending_alert_clears_on_as_many_records_as_a_resolve_needs(tmp_path, 
         ctx.close()
     assert seen == events
     assert alert.state == ("resolved" if events else "inactive")
+
+
+@pytest.mark.parametrize(
+    ("failing", "opens_at"),
+    [
+        # a user's 502 burst at ~30 records an hour (3/37, 2/28, 3/30, 6/23): three hours past
+        # 5% but not significantly, the fourth significant. With `for: 2` it went pending on
+        # the fourth and the incident was over before a second breach: never announced.
+        # The hour before the breach leaned past the threshold: the breach is the second
+        ({3: 2, 4: 2, 5: 2, 6: 6}, 6),
+        # the same burst after ordinary hours (03:00's 2 failures are three hours earlier):
+        # one breach, pending, and it never opens
+        ({3: 2, 6: 6}, None),
+        # 05:00 leans (4 of 23) and 06:00 (3 of 23) breaches only pooled with it (7 of 46):
+        # one piece of evidence counted twice, so it waits (a 2% cohort paged so in the soak)
+        ({5: 4, 6: 3}, None),
+    ],
+)
+def test_an_evaluation_that_leaned_past_the_threshold_counts_toward_for(
+    tmp_path, failing, opens_at
+):
+    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing))
+    monitor = ctx.config.monitors.monitors[0]
+    opened: list[int] = []
+    try:
+        for i in range(10):
+            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
+            assert result.status == "succeeded", result.error
+            opened += [i] * len(result.alerts_opened)
+        [alert] = ctx.store.alerts("bot")
+    finally:
+        ctx.close()
+    assert opened == ([] if opens_at is None else [opens_at])
+    if opens_at is not None:
+        # it started with the hour that leaned (time to detect counts from there)
+        assert alert.first_window_start == T0 + (opens_at - 1) * H

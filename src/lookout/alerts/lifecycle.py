@@ -5,10 +5,12 @@ opens a second alert for the same problem. Only windows after the newest one an 
 may move it on, so a backfill of older windows cannot open or close a live alert.
 
 Persistence, as Prometheus' `for`: a rule with `for: N` opens on the N-th breaching evaluation
-in a row; before that the alert is `pending` (stored, never announced), and an evaluation back
-to normal clears it (`inactive`). Evaluations without enough data, or inconclusive ones,
-neither count nor clear (the alert stage makes inconclusive a pending alert's ok on fewer
-records than a resolve needs, and its pooled breach without new evidence). Hysteresis, as
+in a row (the evaluations right before a first breach whose values already leaned past the
+threshold, not significantly, count: `Evaluation.leaning`); before that the alert is `pending`
+(stored, never announced), and an evaluation back to normal clears it (`inactive`).
+Evaluations without enough data, or inconclusive ones, neither count nor clear (the alert
+stage makes inconclusive a pending alert's ok on fewer records than a resolve needs, and its
+pooled breach without new evidence). Hysteresis, as
 `keep_firing_for`: a firing alert resolves only once that long has passed since its last
 breaching window (default: `for` windows, so a rule that needs two breaching windows to open
 needs two normal ones to resolve; `0s` resolves at once).
@@ -84,7 +86,10 @@ def _breach(
         if current is not None and window.start <= current.last_window_start:
             return None  # an older window re-run or backfilled: it does not start an episode
         fresh = replace(_new_alert(monitor, ev, window, now, "firing"), resolved_before=again)
-        if persistence <= 1:
+        counted = 1 + min(ev.leaning, max(0, persistence - 1))
+        if counted > 1 and ev.leaning_since is not None:
+            fresh = replace(fresh, breaches=counted, first_window_start=ev.leaning_since)
+        if counted >= persistence:
             return Transition("reopened" if again else "opened", fresh, window)
         return Transition("pending", replace(fresh, state="pending"), window)
     if current.state == "pending":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from lookout.config.models import AlertRule
@@ -129,6 +129,10 @@ class Evaluation:
     reference: Reference | None = None
     persistence: int = 1  # breaching evaluations in a row before it opens (`for`)
     keep_firing_for: timedelta | None = None
+    # a fresh breach: the windows right before it whose own records leaned past the threshold
+    # (they count toward `for`), and the start of the first of them
+    leaning: int = 0
+    leaning_since: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.severity:

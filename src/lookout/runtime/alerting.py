@@ -16,6 +16,7 @@ from lookout.alerts.health import builtin_rules
 from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
 from lookout.alerts.pooled import (
     History,
+    leaning_before,
     longer_pools,
     pooled_since,
     pooled_without,
@@ -201,6 +202,9 @@ class _Renewal:
             return replace(ev, outcome="not_enough_data")
         if ev.outcome == "breach" and group in self.pending and not self.renews(ev, group):
             return replace(ev, outcome="inconclusive")
+        fresh = group not in self.pending and group not in self.firing
+        if ev.outcome == "breach" and fresh and self.settings.persistence > 1:
+            return self.leaning(ev, group)
         if ev.outcome == "ok" and group in self.pending and not self.clears(ev, group):
             return replace(ev, outcome="inconclusive")
         return ev
@@ -223,13 +227,34 @@ class _Renewal:
             again.outcome == "ok" for again in evaluate_rules([ev.rule], [since], self.references)
         )
 
+    def leaning(self, ev: Evaluation, group: tuple[str, str]) -> Evaluation:
+        """A fresh breach with the evaluations right before it that leaned past the threshold
+        (they count toward `for`), when it still breaches without their windows' records: a
+        breach pooled over them is not a second piece of evidence (an apac hour of 2 failures
+        in 12 leaned, the next, 5 in 45, breached only with those 12 in its pool, and paged on
+        a 2% cohort)."""
+        count, since = leaning_before(
+            ev.rule, self.settings, self.window, self.history, group, ev.threshold
+        )
+        if count == 0 or since is None:
+            return ev
+        size = self.window.end - self.window.start
+        leaned = {self.window.start - k * size for k in range(1, count + 1)}
+        without = pooled_without(ev.rule, self.settings, self.window, self.history, group, leaned)
+        if without is None or not any(
+            again.outcome == "breach"
+            for again in evaluate_rules([ev.rule], [without], self.references)
+        ):
+            return ev
+        return replace(ev, leaning=count, leaning_since=since)
+
     def renews(self, ev: Evaluation, group: tuple[str, str]) -> bool:
         """The window's own records lean past the threshold, or the pool still breaches
         without the window that made the alert's last breach."""
         if renews_pending(ev, self.own.get(group)):
             return True
         without = pooled_without(
-            ev.rule, self.settings, self.window, self.history, group, self.pending[group]
+            ev.rule, self.settings, self.window, self.history, group, (self.pending[group],)
         )
         if without is None:
             return False
