@@ -384,3 +384,47 @@ def test_a_name_ending_like_a_property_of_text_is_not_taken_as_the_text():
     roles = {r.column: r for r in proposal.roles}
     assert "input" not in roles["prompt_template_hash"].reason
     assert "input" not in roles["question_len"].reason
+
+
+def _rag(n: int, context: list[str]) -> pd.DataFrame:
+    topics = ["billing", "audit log", "invoices", "single sign-on"]
+    topic = [topics[i % 4] for i in range(n)]
+    return pd.DataFrame(
+        {
+            "call_uuid": [f"c{i}" for i in range(n)],
+            "created": _times(n),
+            "question": [f"How do I configure {t} for my workspace?" for t in topic],
+            "answer": [f"To configure {t}, open Settings and follow the steps." for t in topic],
+            "sources": context,
+        }
+    )
+
+
+def test_an_evaluator_the_sample_cannot_work_with_is_left_out_with_what_to_map(tmp_path):
+    ids = [f'["kb/doc/{i % 60}", "kb/doc/{(i + 7) % 60}"]' for i in range(400)]
+    proposal = _propose(_rag(400, ids))
+    plan = proposal.evaluators
+    assert [name for name, _ in plan.checks] == ["pii", "refusal"]
+    assert "eval.groundedness" not in {r.metric for r in proposal.rules}
+    assert "eval.pii" in {r.metric for r in proposal.rules}
+    note = next(n for n in proposal.notes if n.startswith("no groundedness check"))
+    assert "sources (context) holds no passages of text" in note
+    assert "map as context a column, or a view, with the text of the retrieved passages" in note
+    monitor, text = _written(proposal, tmp_path)
+    assert [c.name for c in monitor.evaluators.checks] == ["pii", "refusal"]
+    assert "# - {name: groundedness}" in text and "left out" in text
+
+
+def test_a_check_that_fails_most_of_the_sample_is_left_out_and_one_it_passes_stays():
+    unrelated = ["The weather in Lisbon was mild in 1987 according to Maria Santos."] * 400
+    proposal = _propose(_rag(400, unrelated))
+    assert "groundedness" not in {name for name, _ in proposal.evaluators.checks}
+    note = next(n for n in proposal.notes if n.startswith("no groundedness check"))
+    assert "it fails 100.0% of the 400 sampled records" in note and "could never fire" in note
+    # passages that back the answers: the check stays, with a rule that can fire
+    backing = _rag(400, [""] * 400)
+    backing["sources"] = "Docs: " + backing["answer"]
+    kept = _propose(backing)
+    assert "groundedness" in {name for name, _ in kept.evaluators.checks}
+    rule = next(r for r in kept.rules if r.metric == "eval.groundedness")
+    assert rule.threshold > 0

@@ -242,7 +242,11 @@ def _drift(p: Proposal) -> list[str]:
 def _evaluators(p: Proposal) -> list[str]:
     plan = p.evaluators
     if not plan.enabled:
-        return ["    evaluators:", _line(6, "enabled: false", "no output column to evaluate")]
+        why = "no check the sample can work with (see Notes)" if plan.left_out else ""
+        return [
+            "    evaluators:",
+            _line(6, "enabled: false", why or "no output column to evaluate"),
+        ]
     out = [
         "    evaluators:",
         _line(6, "enabled: true", "offline checks: no key, no model download"),
@@ -256,6 +260,8 @@ def _evaluators(p: Proposal) -> list[str]:
     ]
     for name, why in plan.checks:
         out.append(_line(8, f"- {{name: {name}}}", why))
+    for name, _ in plan.left_out:
+        out.append(_line(8, f"# - {{name: {name}}}", "left out: the sample cannot work with it"))
     out.append("        # An LLM judge over the profile's OpenAI-compatible endpoint (judge:):")
     out.append("        # - {name: judge_helpfulness, kind: llm, evaluator: groundedness}")
     return out
