@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
-from tests.fakes import fake_slack_server
+from tests.conftest import T0, duckdb_project, make_requests, write_config, write_table
+from tests.fakes import fake_slack_server, outbox_files
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
+from typer.testing import CliRunner
 
+from lookout.cli import app
 from lookout.config.loader import load_config
 from lookout.notify.channels.slack import SlackBotChannel
 from lookout.notify.delivery import compose_digests, deliver
 from lookout.pipeline import Context, run_window
+from lookout.store import ResultsStore
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -60,3 +65,31 @@ def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
     assert slack.updated == []
     assert digest_id in {r.message_id for r in ctx.store.outbox()}
     ctx.close()
+
+
+@pytest.mark.prefect
+def test_a_replayed_run_holds_p2_alerts_until_its_own_day_is_over(tmp_path, prefect_api):
+    """`lookout run --as-of` (a replay, a late run): the day is over when the run's time says
+    so, not the wall clock, which is weeks after T0 here."""
+    duckdb_project(tmp_path, threshold=0.01)
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitors.write_text(monitors.read_text().replace("severity: P1", "severity: P2"))
+    files = ["--profiles", tmp_path / "cfg" / "profiles.yml", "--monitors", monitors]
+    runner = CliRunner()
+    outbox = tmp_path / "cfg" / "out" / "outbox"
+
+    def run(as_of: datetime):  # type: ignore[no-untyped-def]
+        result = runner.invoke(app, [str(a) for a in ["run", *files, "--as-of", as_of.isoformat()]])
+        assert result.exit_code == 0, result.output
+        return result
+
+    run(T0 + 3 * H + timedelta(minutes=15))  # the day of T0 is not over at 03:15
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    held = [r for r in store.outbox() if r.digest_day == T0.date().isoformat()]
+    assert held and all(r.status == "pending" and r.group_id is None for r in held)
+    assert outbox_files(outbox) == []  # nothing sent, no digest composed
+    run(T0 + 24 * H + timedelta(minutes=15))  # the next day's first run: the day is over
+    [digest] = [f for f in outbox_files(outbox) if f["kind"] == "digest"]
+    assert f"daily digest for team, {T0.date()}" in json.dumps(digest["payload"])
+    assert {r.status for r in store.outbox() if r.digest_day} == {"sent"}  # carried inside
+    store.dispose()

@@ -55,7 +55,7 @@ def wrap_up(
 ) -> dict[str, int]:
     """Deliver what is queued (finished days' digests first), refresh the report index and
     publish the run's artifacts; a failed refresh is added to `failures`."""
-    delivery = deliver_task(ctx)
+    delivery = deliver_task(ctx, as_of)
     pages = reports_task(ctx, monitors, as_of, return_state=True)
     if not pages.is_completed():
         failures.append("report index (refresh failed)")

@@ -157,13 +157,16 @@ def run_window_task(
 
 
 @task(name="deliver-outbox", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
-def deliver_task(ctx: Context) -> dict[str, int]:
+def deliver_task(ctx: Context, as_of: datetime) -> dict[str, int]:
     """One delivery at a time per results store (hourly and nightly may overlap): a pending
-    message is never picked up by two senders."""
+    message is never picked up by two senders. A day's P2 digest is composed once the run's
+    `as_of` is past that day, not the wall clock: a replay or a late run (`--as-of` 15:15 of
+    a day) has not run that day's later windows yet, whose P2 openings belong in its digest
+    (a live run's as-of is its scheduled start, about now, so nothing changes for it)."""
     with ctx.store.monitor_lock(OUTBOX_LOCK, purpose="delivery"):
         channels = make_channels(ctx.config.target, ctx.out_dir, ctx.config.monitors.owners)
         # finished days' P2 digests are composed first, then what is ready goes out
-        report = deliver(ctx.store.outbox_repo, channels, now=datetime.now(UTC))
+        report = deliver(ctx.store.outbox_repo, channels, now=as_of)
     return {
         "sent": len(report.sent),
         "carried": len(report.carried),
