@@ -377,3 +377,59 @@ def test_a_p_value_that_underflows_to_zero_still_fails_the_gate():
     policy = GatePolicy(conditions=[{"metric": "error_rate", "max_worse": 0.01}])
     [outcome] = check_gate(policy, comparison)
     assert outcome.status == "failed" and "corrected p=0" in outcome.reason
+
+
+def _cli(ab, *args: str):
+    from lookout.cli import app
+
+    _, _, tmp = ab
+    files = ["--profiles", str(tmp / "cfg" / "profiles.yml")]
+    files += ["--monitors", str(tmp / "cfg" / "monitors.yml")]
+    result = CliRunner().invoke(app, [*args, *files])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result, " ".join(result.output.split())
+
+
+def test_a_compare_period_without_results_says_where_they_are_instead_of_an_empty_scorecard(ab):
+    """The stored results are of 2026-11-02; the default period is the last 7 days (by the
+    wall clock): it compared nothing and exited 0 with `of 0 lines` and an empty scorecard."""
+    releases = ["--monitor", "bot", "--baseline", "m1@p1", "--candidate", "m2@p1"]
+    result, text = _cli(ab, "compare", *releases)
+    assert result.exit_code == 2, text
+    assert "error: no results of m1@p1 nor of m2@p1 (monitor bot) between " in text
+    assert "UTC (the default period: the 7 days before now): " in text
+    assert (
+        "m1@p1 has results from 2026-11-02 00:00 to 2026-11-02 04:00 UTC, m2@p1 has results "
+        "from 2026-11-02 01:00 to 2026-11-02 04:00 UTC; compare over a period that holds both: "
+        "--since 2026-11-02 --until 2026-11-03"
+    ) in text
+    assert "of 0 lines" not in text and "scorecard:" not in text
+    # one release without results in the period is named, with what the other has there
+    first_hour = ["--since", "2026-11-02T00:00:00", "--until", "2026-11-02T01:00:00"]
+    result, text = _cli(ab, "compare", *releases, *first_hour)
+    assert result.exit_code == 2, text
+    assert (
+        "no results of m2@p1 (monitor bot) between 2026-11-02 00:00 and 2026-11-02 01:00 UTC, "
+        "while m1@p1 has 400 records there"
+    ) in text
+    # the suggested period compares
+    hinted = ["--since", "2026-11-02", "--until", "2026-11-03"]
+    result, text = _cli(ab, "compare", *releases, *hinted)
+    assert result.exit_code == 0, text
+    assert "worse" in text and "scorecard:" in text and "of 0 lines" not in text
+
+
+def test_a_gate_period_without_results_blames_the_period_not_the_policy(ab, tmp_path):
+    policy = _policy(
+        tmp_path, "period: 1d\nconditions:\n  - {metric: error_rate, max_worse: 0.02}\n"
+    )
+    gate = ["gate", "--monitor", "bot", "--candidate", "m2@p1", "--policy", str(policy)]
+    result, text = _cli(ab, *gate)  # --until: now, weeks after the results
+    assert result.exit_code == 2, text
+    assert "gate.yml" not in text and "no data for condition" not in text
+    assert "error: no results of m1@p1 nor of m2@p1 (monitor bot) between " in text
+    assert "(the policy's period: 1d before now)" in text
+    assert "not checked, so the gate does not pass; gate a period that holds both: " in text
+    assert "--until 2026-11-02T04:00:00" in text
+    result, text = _cli(ab, *gate, "--until", "2026-11-02T04:00:00")
+    assert result.exit_code == 1 and "FAILED" in text, text

@@ -13,6 +13,7 @@ from rich.markup import escape
 from lookout.cli.common import command_context, fail, load, one_monitor, period
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, SinceOpt, TargetOpt, UntilOpt
+from lookout.core.durations import format_duration
 from lookout.errors import ConfigError
 
 __all__ = ["compare", "gate"]
@@ -34,11 +35,13 @@ def compare(
     target: TargetOpt = None,
 ) -> None:
     """Two releases over the same period and cohorts: every stored metric, its difference
-    with an interval, and a verdict; writes the HTML scorecard next to the drift reports."""
+    with an interval, and a verdict; writes the HTML scorecard next to the drift reports.
+    Exit 2 when the period holds no results of a release, saying where they are."""
     from lookout.compare.console import comparison_table
     from lookout.reports.scorecard import write_scorecard
     from lookout.services.compare import UnknownRelease
     from lookout.services.compare import compare as compare_releases
+    from lookout.services.compare_period import NoDataInPeriod
 
     config = load(profiles, monitors, target)
     item = one_monitor(config, monitor)
@@ -55,6 +58,10 @@ def compare(
             )  # fmt: skip
         except UnknownRelease as exc:
             raise fail(str(exc), 2) from None
+        except NoDataInPeriod as exc:
+            before = "--until" if until is not None else "now"
+            words = "" if since is not None else f"the default period: the 7 days before {before}"
+            raise fail(f"{exc.message(words)}; {exc.compare_hint()}", 2) from None
     console.print(comparison_table(result, all_lines=show_all))
     counts = {v: len(result.flagged(v)) for v in ("worse", "better", "not enough data")}
     console.print(
@@ -78,7 +85,8 @@ def gate(
     target: TargetOpt = None,
 ) -> None:
     """Exit 1 when the candidate breaks a policy condition (worse than allowed, significantly),
-    printing which and why; 0 when it passes; 2 on a bad policy or unknown release."""
+    printing which and why; 0 when it passes; 2 on a bad policy, an unknown release, or a
+    period without results of a release (saying where they are)."""
     from lookout.compare.console import gate_table
     from lookout.services.compare import (
         UnknownRelease,
@@ -87,6 +95,7 @@ def gate(
         load_gate_policy,
     )
     from lookout.services.compare import compare as compare_releases
+    from lookout.services.compare_period import NoDataInPeriod
 
     config = load(profiles, monitors, target)
     item = one_monitor(config, monitor)
@@ -107,6 +116,12 @@ def gate(
             )  # fmt: skip
         except UnknownRelease as exc:
             raise fail(str(exc), 2) from None
+        except NoDataInPeriod as exc:  # the period's doing, not the policy's
+            words = f"the policy's period: {format_duration(rules.period)} before "
+            words += "--until" if until is not None else "now"
+            hint = exc.gate_hint(rules.period)
+            message = f"{exc.message(words)}; not checked, so the gate does not pass; {hint}"
+            raise fail(message, 2) from None
     verdict = judge_gate(rules, result)
     failed, skipped, missing = verdict.failed, verdict.skipped, verdict.missing
     if failed or skipped or missing:

@@ -2,8 +2,8 @@
 the nightly flow's scorecard share.
 
 The statistics are in `lookout.compare`; here, the steps around them: resolving release names
-(a unique prefix of a stored release is enough), choosing the gate's baseline, and reading a
-gate's outcome.
+(a unique prefix of a stored release is enough), refusing a period that holds no results of a
+release (`compare_period`), choosing the gate's baseline, and reading a gate's outcome.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ def compare(
     alpha: float = 0.05,
 ) -> Comparison:
     """`baseline` against `candidate` (names or unique prefixes of stored releases) over
-    [since, until). UnknownRelease names a release that matches none or several."""
+    [since, until). UnknownRelease names a release that matches none or several;
+    NoDataInPeriod says which has no records in the period, and where their results are."""
     from lookout.compare.releases import compare_releases
+    from lookout.services.compare_period import check_period
     from lookout.services.results import resolve_release
 
     known = store.release_first_seen(monitor.name)
@@ -60,6 +62,7 @@ def compare(
         )
     except ValueError as exc:
         raise UnknownRelease(str(exc)) from None
+    check_period(store, monitor.name, (baseline, candidate), since, until)
     return compare_releases(
         store,
         warehouse,
