@@ -6,6 +6,7 @@ position."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -419,3 +420,49 @@ def test_an_evaluation_that_leaned_past_the_threshold_counts_toward_for(
     if opens_at is not None:
         # it started with the hour that leaned (time to detect counts from there)
         assert alert.first_window_start == T0 + (opens_at - 1) * H
+
+
+def test_a_pooled_value_says_the_period_it_was_pooled_over_in_messages_and_alerts(tmp_path):
+    """The eu cohort's ~25 records an hour never reach min_n 60 alone: its value is pooled over
+    the last hours. The message named only the newest window (`04:00–05:00`) next to an n of
+    three windows' records; it now says over which windows the value was pooled."""
+    from tests.fakes import outbox_files
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+    from lookout.notify.delivery import deliver, make_channels
+    from lookout.notify.formats.html import to_html
+    from lookout.notify.formats.pagerduty import to_events
+    from lookout.notify.message import Message
+
+    ctx = _ctx(tmp_path)
+    monitor = ctx.config.monitors.monitors[0]
+    try:
+        for i in range(5):  # it opens in window 4 (04:00-05:00), pooled from 02:00
+            assert run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H)).status == (
+                "succeeded"
+            )
+        [alert] = ctx.store.alerts("bot", state="firing")
+        assert alert.pooled_from == T0 + 2 * H  # stored with the alert
+        deliver(ctx.store.outbox_repo, make_channels(ctx.config.target, ctx.out_dir))
+        [opened] = [r for r in ctx.store.outbox() if r.kind == "open"]
+    finally:
+        ctx.close()
+    span = "2026-11-02 02:00–05:00 UTC (3 windows)"
+    [sent] = outbox_files(tmp_path / "cfg" / "out" / "outbox")  # Block Kit, as Slack gets it
+    blocks = str(sent["payload"]["blocks"])
+    assert "Window\\n2026-11-02 04:00–05:00 UTC" in blocks
+    assert f"Pooled over\\n{span}" in blocks
+    assert re.search(r"Value\\n\d+\.\d\d% > 20\.00% \(n=\d+ over 3 windows\)", blocks), blocks
+    assert f"over {span} for release m1@p1, region=eu" in blocks  # the summary line
+    message = Message.from_json(opened.payload)
+    [event] = to_events(message)  # PagerDuty
+    assert event["payload"]["custom_details"]["Pooled over"] == span
+    assert f"over {span}" in event["payload"]["custom_details"]["summary"]
+    assert span in to_html(message)  # email
+    files = ["--profiles", tmp_path / "cfg" / "profiles.yml"]
+    files += ["--monitors", tmp_path / "cfg" / "monitors.yml"]
+    listed = CliRunner().invoke(app, ["alerts", *map(str, files)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"n=\d+ over 3 windows", listed.output), listed.output
+    assert "11-02 02:00–05:00" in listed.output

@@ -28,7 +28,7 @@ def test_sqlite_migrations_match_schema(tmp_path):
     ResultsStore(url).dispose()
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0012"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0013"
     engine.dispose()
 
 

@@ -62,6 +62,7 @@ def _new_alert(
         reference_label=ev.reference.label if ev.reference else None,
         breaches=1,
         last_breach_window=window.start,
+        pooled_from=ev.value.pooled_from,
     )
 
 
@@ -74,6 +75,7 @@ def _latest(ev: Evaluation) -> dict[str, object]:
         "threshold": ev.threshold,
         "reference": ev.reference.value if ev.reference else None,
         "reference_label": ev.reference.label if ev.reference else None,
+        "pooled_from": ev.value.pooled_from,
     }
 
 
@@ -144,6 +146,7 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
             breaches=0,
             value=ev.value.value,
             n=ev.value.n,
+            pooled_from=ev.value.pooled_from,
             last_window_start=window.start,
             updated_at=now,
         )
@@ -162,6 +165,7 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
             current,
             value=ev.value.value,
             n=ev.value.n,
+            pooled_from=ev.value.pooled_from,
             last_window_start=window.start,
             updated_at=now,
         )
@@ -171,6 +175,7 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
         state="resolved",
         value=ev.value.value,
         n=ev.value.n,
+        pooled_from=ev.value.pooled_from,
         last_window_start=window.start,
         updated_at=now,
         resolved_at=now,

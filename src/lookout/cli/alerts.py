@@ -42,6 +42,7 @@ def alerts(
     with command_context(config) as ctx:
         rows = list_alerts(ctx.store, state)
     title = f"Alerts {'in every state' if state == 'all' else state}: {len(rows)}"
+    sizes = {m.name: m.window.size for m in config.monitors.monitors}
     print_alerts(
         console,
         rows,
@@ -49,6 +50,7 @@ def alerts(
         lambda o: owner_mentions(config, o),
         lambda a: runbook_url(config, a),
         with_state=state == "all",
+        window_size=sizes.get,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from rich import box
@@ -131,6 +132,21 @@ def _value_against_limit(alert: Any, fmt: Callable[[str, float], str]) -> str:
     return f"{value} (fires {alert.op} {limit})"
 
 
+def _pooled(alert: Any, window_size: Callable[[str], timedelta | None]) -> str:
+    """` over 7 windows` and their period (`11-23 10:00–17:00`) when the value was pooled. A
+    firing or pending alert's value is of its last window; a resolved or cleared one may have
+    moved on without a value (stale), so only where the pooled period starts is sure."""
+    start = alert.pooled_from
+    if start is None or start >= alert.last_window_start:
+        return ""
+    size = window_size(alert.monitor)
+    if size is None or alert.state not in ("firing", "pending"):
+        return f" pooled\nfrom {start:%m-%d %H:%M}"
+    end = alert.last_window_start + size
+    shown = f"{end:%H:%M}" if end - start < timedelta(days=1) else f"{end:%m-%d %H:%M}"
+    return f" over {round((end - start) / size)} windows\n{start:%m-%d %H:%M}–{shown}"
+
+
 def print_alerts(
     out: Console,
     alerts: Sequence[Any],
@@ -139,11 +155,13 @@ def print_alerts(
     runbook: Callable[[Any], str],
     *,
     with_state: bool = False,
+    window_size: Callable[[str], timedelta | None] = lambda monitor: None,
 ) -> None:
     """The alerts list: one row per alert (what, value, since) fitted to the terminal, then
     each alert's owner with mentions and its whole runbook link (never cut). `with_state`: a
     column saying whether each alert fires, waits (`pending`: breached, not yet sent), was
-    resolved or cleared before it ever fired (`inactive`)."""
+    resolved or cleared before it ever fired (`inactive`). A value pooled over several windows
+    says over which (`window_size`: of each monitor's windows)."""
     from lookout.notify.builder import format_value
 
     out.print(title, highlight=False, markup=False)
@@ -165,7 +183,7 @@ def print_alerts(
             a.severity,
             *([a.state] if with_state else []),
             f"{a.monitor} · {a.rule}\n{a.release} · {a.cohort}",
-            f"{_value_against_limit(a, format_value)}\nn={a.n:,}",
+            f"{_value_against_limit(a, format_value)}\nn={a.n:,}{_pooled(a, window_size)}",
             f"{a.first_window_start:%Y-%m-%d}\n{a.first_window_start:%H:%M}",
             a.owner,
         ]

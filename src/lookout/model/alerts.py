@@ -67,6 +67,9 @@ class AlertState:
     breaches: int = 0  # breaching evaluations in a row (pending), or of the episode (firing)
     last_breach_window: datetime | None = None  # start of the newest breaching window
     resolved_before: bool = False  # pending or inactive after an earlier episode (a reopen)
+    # `value` pooled over the windows from this start to its own window's end (a window with
+    # too few records, an `over:` lookback); None: the value is its window's own
+    pooled_from: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,18 @@
 Header: severity, monitor and the rule's name. Then one line of what changed: what the stage
 behind the metric found (`Finding.headline`: the failing checks, the failing records, the
 drifted column), then the value against its threshold or the reference it is compared with
-("p95 4,298 ms vs 2,643 ms in release v12 (+63%)"), and since when. Then the facts (value,
-metric, release, cohort, window, since, severity, reference, and the finding's own: records
-quarantined, example ids, a drift's scores), the finding's table (failing checks, failing
-records), and links: runbook, the page of the metric's family, the run.
+("p95 4,298 ms vs 2,643 ms in release v12 (+63%)"), the period it was pooled over when the
+window alone held too few records ("pooled over 2026-11-23 10:00–17:00 UTC (7 windows)"), and
+since when. Then the facts (value, metric, release, cohort, window, the pooled period, since,
+severity, reference, and the finding's own: records quarantined, example ids, a drift's
+scores), the finding's table (failing checks, failing records), and links: runbook, the page
+of the metric's family, the run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from lookout.config.models import Monitor, Owner
 from lookout.core.durations import format_span
@@ -30,6 +32,7 @@ __all__ = [
     "format_value",
     "group_message",
     "mentions_of",
+    "pooled_span",
 ]
 
 MAX_ERROR_CHARS = 500
@@ -47,6 +50,27 @@ _KIND_OF_EVENT: dict[str, MessageKind] = {
 def format_value(metric: str, value: float) -> str:
     """Rates as percentages, times in ms, money in USD, counts as integers."""
     return FAMILIES.format(metric, value)
+
+
+def pooled_span(pooled_from: datetime | None, window: Window) -> str | None:
+    """`2026-11-23 10:00–17:00 UTC (7 windows)`: the period a value of `window` was pooled
+    over (from `pooled_from` to the window's end); None when it is the window's own."""
+    if pooled_from is None or pooled_from >= window.start:
+        return None
+    return f"{_period(pooled_from, window.end)} ({_windows(pooled_from, window)} windows)"
+
+
+def _windows(pooled_from: datetime, window: Window) -> int:
+    return round((window.end - pooled_from) / (window.end - window.start))
+
+
+def _period(start: datetime, end: datetime) -> str:
+    """`2026-11-23 10:00–17:00 UTC`; the end's day too when it is not the start's."""
+    same_day = end - start <= timedelta(days=1) and (
+        end.date() == start.date() or end.time() == time()
+    )
+    shown = f"{end:%H:%M}" if same_day else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{shown} UTC"
 
 
 def mentions_of(owner: Owner) -> tuple[Mention, ...]:
@@ -95,10 +119,11 @@ def _duration(start: datetime, end: datetime) -> str:
     return format_span(end - start)
 
 
-def _what(alert: AlertState, finding: Finding, flag: bool) -> str:
-    """What is wrong: the finding first (checks, records, column), then the numbers."""
+def _what(alert: AlertState, finding: Finding, flag: bool, over: str = "") -> str:
+    """What is wrong: the finding first (checks, records, column), then the numbers (and the
+    period they were pooled over: `over`)."""
     numbers = f"{alert.metric} {format_value(alert.metric, alert.value)}" if flag else None
-    numbers = numbers or _change_line(alert)
+    numbers = (numbers or _change_line(alert)) + over
     if finding.headline:
         return f"{finding.headline} ({numbers})"
     return numbers
@@ -112,7 +137,9 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
     flag = family is not None and family.unit == "flag"
     # a stale alert's window says nothing about a release it has no data of
     finding = Finding() if kind == "stale" else ctx.finding
-    title, summary = _headline(kind, alert, ctx, finding, flag)
+    # ...nor is a stale alert's value (from before its scope went quiet) one of this window
+    pooled = None if kind == "stale" else pooled_span(alert.pooled_from, ctx.window)
+    title, summary = _headline(kind, alert, ctx, finding, flag, pooled)
     links = []
     runbook = _runbook(alert, ctx.owner)
     if runbook:
@@ -128,7 +155,7 @@ def alert_message(event: str, alert: AlertState, ctx: AlertContext) -> Message:
         summary=summary,
         owner=alert.owner,
         mentions=mentions_of(ctx.owner),
-        facts=tuple(_facts(alert, ctx, finding, resolved, flag)),
+        facts=tuple(_facts(alert, ctx, finding, resolved, flag, pooled)),
         # what still fails is worth a table while the alert fires, not once it resolved
         tables=() if resolved or kind == "stale" else finding.tables,
         links=tuple(links),
@@ -144,7 +171,12 @@ def _cohort_words(alert: AlertState) -> str:
 
 
 def _headline(
-    kind: str, alert: AlertState, ctx: AlertContext, finding: Finding, flag: bool
+    kind: str,
+    alert: AlertState,
+    ctx: AlertContext,
+    finding: Finding,
+    flag: bool,
+    pooled: str | None = None,
 ) -> tuple[str, str]:
     """The title and the one-line summary: what happened to the alert, in its kind's words."""
     metric = alert.metric
@@ -152,6 +184,7 @@ def _headline(
     head = f"[{alert.severity}] {alert.monitor}: {alert.rule}"
     since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
     lasted = _duration(alert.first_window_start, ctx.window.end)
+    over = f" over {pooled}" if pooled else ""  # the value's period, when not the window's
     if kind == "stale":
         return f"[STALE] {head}", (
             f"no data for {where} since {alert.last_window_start:%Y-%m-%d %H:%M} UTC: "
@@ -161,14 +194,14 @@ def _headline(
         back = (
             f"{metric} no longer drifted"
             if flag
-            else f"{metric} back to {format_value(metric, alert.value)} (alerted at {alert.op} "
-            f"{format_value(metric, alert.threshold)})"
+            else f"{metric} back to {format_value(metric, alert.value)}{over} (alerted at "
+            f"{alert.op} {format_value(metric, alert.threshold)})"
         )
         now = f" — {finding.headline}" if finding.headline else ""
         return f"[RESOLVED] {head}", (
             f"resolved after {lasted} (since {since}): {back} for {where}{now}"
         )
-    what = _what(alert, finding, flag)
+    what = _what(alert, finding, flag, over)
     if kind == "severity_change":
         previous = ctx.previous_severity or "?"
         moved = "escalated" if alert.severity < previous else "de-escalated"
@@ -184,18 +217,24 @@ def _headline(
 
 
 def _facts(
-    alert: AlertState, ctx: AlertContext, finding: Finding, resolved: bool, flag: bool
+    alert: AlertState,
+    ctx: AlertContext,
+    finding: Finding,
+    resolved: bool,
+    flag: bool,
+    pooled: str | None = None,
 ) -> list[Fact]:
     """The message's field list: the numbers, where, when, how severe, against what."""
     metric = alert.metric
     since = f"{alert.first_window_start:%Y-%m-%d %H:%M} UTC"
     lasted = _duration(alert.first_window_start, ctx.window.end)
     facts = [
-        Fact("Value", _value_fact(alert, resolved, flag)),
+        Fact("Value", _value_fact(alert, resolved, flag, pooled is not None, ctx.window)),
         Fact("Metric", f"{metric} ({FAMILIES.describe(metric)})"),
         Fact("Release", alert.release),
         Fact("Cohort", _cohort_words(alert)),
         Fact("Window", f"{ctx.window.start:%Y-%m-%d %H:%M}–{ctx.window.end:%H:%M} UTC"),
+        *([Fact("Pooled over", pooled)] if pooled else []),
         Fact("Since", f"{since} ({lasted})"),
         Fact("Severity", f"{alert.severity} ({_SEVERITY_WORD.get(alert.severity, '')})"),
     ]
@@ -205,7 +244,7 @@ def _facts(
     return facts + list(finding.facts)
 
 
-def _value_fact(alert: AlertState, resolved: bool, flag: bool) -> str:
+def _value_fact(alert: AlertState, resolved: bool, flag: bool, pooled: bool, window: Window) -> str:
     value = format_value(alert.metric, alert.value)
     threshold = format_value(alert.metric, alert.threshold)
     if flag:
@@ -214,6 +253,8 @@ def _value_fact(alert: AlertState, resolved: bool, flag: bool) -> str:
         shown = f"{value} (alerted at {alert.op} {threshold})"
     else:
         shown = f"{value} {alert.op} {threshold}"
+    if pooled and alert.pooled_from is not None:
+        return f"{shown} (n={alert.n:,} over {_windows(alert.pooled_from, window)} windows)"
     return f"{shown} (n={alert.n:,})"
 
 

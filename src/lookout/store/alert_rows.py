@@ -94,6 +94,7 @@ _TIMES = (  # AlertState's datetimes: aware UTC in Lookout, naive UTC in the sto
     "resolved_at",
     "last_notified_window",
     "last_breach_window",
+    "pooled_from",
 )
 
 

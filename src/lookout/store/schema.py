@@ -113,6 +113,7 @@ alerts = sa.Table(
     sa.Column("breaches", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_breach_window", sa.DateTime(), nullable=True),
     sa.Column("resolved_before", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("pooled_from", sa.DateTime(), nullable=True),  # value pooled from this start
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
 )
 
