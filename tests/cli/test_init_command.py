@@ -769,3 +769,36 @@ def test_common_short_names_map_to_their_roles_and_named_text_is_no_cohort(tmp_p
         "--profiles", tmp_path / "cfg" / "profiles.yml", "--monitors", monitors,
     )  # fmt: skip
     assert check.exit_code == 0, check.output
+
+
+@pytest.mark.parametrize(
+    "unordered", ["duckdb", pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True
+)
+def test_the_header_counts_the_rows_when_it_read_every_one_and_says_when_it_cannot(
+    tmp_path, unordered
+):
+    """A view (a MariaDB table without an index on its event time) read in no order: it said
+    `? rows` and "may not be the newest" although every row's event time had been read."""
+    url, table, _ = unordered
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    header = " ".join(result.output.split("Proposed mapping")[0].split())
+    assert f"{table} in " in header and ": 11,520 rows, " in header, header
+    assert "every event time, 11,520 rows (fewer than the 50,000 it reads at most)" in header
+    assert "may not be the newest" not in header and "?" not in header
+
+
+def test_the_header_says_the_row_count_is_unknown_rather_than_a_question_mark(tmp_path):
+    times = pd.date_range("2026-11-01", periods=60_000, freq="20s").astype("datetime64[us]")
+    frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(len(times))], "ts": times})
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="log")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE VIEW log_v AS SELECT * FROM log")
+    engine.dispose()
+    result = _init(tmp_path, url, "log_v")
+    assert result.exit_code == 0, result.output
+    header = " ".join(result.output.split("Proposed mapping")[0].split())
+    assert "log_v in " in header and ": rows unknown (no count without a full scan), " in header
+    assert "? rows" not in header

@@ -144,9 +144,12 @@ def _show(proposal, read) -> None:
     traffic = proposal.traffic
     where = f"{proposal.schema}.{proposal.table}" if proposal.schema else proposal.table
     rate = "unknown" if traffic.rows_per_hour is None else f"~{traffic.rows_per_hour:,.1f}/hour"
-    total = "?" if traffic.rows_estimate is None else f"~{traffic.rows_estimate:,}"
+    if traffic.rows_estimate is None:
+        total = "rows unknown (no count without a full scan)"
+    else:
+        total = f"{'' if traffic.rows_exact else '~'}{traffic.rows_estimate:,} rows"
     console.print(
-        f"{escape(where)} in {escape(read.display_url)}: {total} rows, {rate} over "
+        f"{escape(where)} in {escape(read.display_url)}: {total}, {rate} over "
         f"{traffic.over}; read {traffic.timestamps_read:,} event times and "
         f"{proposal.sample_rows:,} rows of the newest day ({escape(traffic.method)})",
         highlight=False,

@@ -76,6 +76,7 @@ class Traffic:
     timestamps_read: int  # event times read to estimate the traffic
     method: str  # how the rows were read, in words
     period: timedelta | None = None  # what the rate is over: the newest day, or longer
+    rows_exact: bool = False  # rows_estimate is a count: every row's event time was read
 
     @property
     def over(self) -> str:

@@ -118,6 +118,7 @@ class SampleReader:
             timestamps_read=len(times),
             method=self._method(fraction, unit),
             period=period,
+            rows_exact=unit != "pages" or fraction >= 1.0,  # DuckDB's count is metadata
         )
         if self.ts_indexed:
             return traffic, self._recent_by_index(newest)
@@ -173,13 +174,21 @@ class SampleReader:
         newest = times.max()
         sample = self._newest_day(order, newest)
         rate, period = _rate(times, 1.0, 1.0)
+        every = len(times_raw) < NEWEST_ROWS  # fewer than asked for: every row, in any order
+        if every and order is None:  # not "may not be the newest": there is nothing newer
+            method = (
+                f"every event time, {len(times_raw):,} rows (fewer than the {NEWEST_ROWS:,} it "
+                f"reads at most), then rows within a day of the newest of them, filtered on "
+                f"{self.ts} in the query"
+            )
         traffic = Traffic(
             rows_per_hour=rate,
             newest=newest.to_pydatetime(),
-            rows_estimate=estimate,
+            rows_estimate=len(times_raw) if every else estimate,
             timestamps_read=len(times),
             method=method,
             period=period,
+            rows_exact=every,
         )
         return traffic, sample
 
