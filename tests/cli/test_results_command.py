@@ -179,3 +179,23 @@ def test_the_alerts_list_shortens_release_names_in_the_middle(project):
     assert shortened and all(re.search(r"…\S*-v[78] · ", line) for line in shortened)
     assert all(line.index("…") < line.index(" · ") for line in shortened)  # cohort whole
     assert sum("runbook https://runbooks.example.com/team/errors" in line for line in lines) >= 1
+
+
+def test_results_leave_out_the_monitors_own_scope_which_holds_no_records(tmp_path):
+    """A window without records validates the monitor's own scope (release `*`): `results`
+    printed it as a release, `*  0  -  -  ...`, in every format."""
+    config = duckdb_project(tmp_path)
+    ctx = Context.from_config(config)
+    monitor = config.monitors.monitors[0]
+    for hour in (0, 4):  # the data ends at 03:00: 04:00-05:00 has no records
+        assert run_window(ctx, monitor, Window(T0 + hour * H, T0 + (hour + 1) * H)).status == (
+            "succeeded"
+        )
+    assert ("*", "*") in ctx.store.summaries("bot", T0, T0 + 5 * H, cached=False)  # stored
+    ctx.close()
+    cfg = tmp_path / "cfg"
+    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    rows = json.loads(_cli(["results", "--format", "json", *files]).output)
+    assert {r["release"] for r in rows} == {"m1@p1", "m2@p2"}
+    table = _cli(["results", *files]).output
+    assert not [line for line in table.splitlines() if line.startswith("*")], table

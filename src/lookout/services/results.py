@@ -176,7 +176,9 @@ def result_rows(
     cohorts: Sequence[str] = (ALL_COHORTS,),
 ) -> list[ResultRow]:
     """Per release x cohort of `monitor` (windows of length `window`), the windows of
-    [since, until) merged into one set of numbers (release order: first seen first)."""
+    [since, until) merged into one set of numbers (release order: first seen first). The
+    monitor's own scope (release `*`: the validation of a window without records, or of
+    records without a release) holds no records of its own and is left out."""
     parts = store.summaries(  # a one-off read of any period: not kept
         monitor, since or _EPOCH, until or datetime.now(UTC), releases=releases, cached=False
     )
@@ -188,6 +190,8 @@ def result_rows(
         merged = Summary(windows=0)
         for _, part in series:
             merged.merge(part)
+        if release == ALL_COHORTS and merged.count("n") == 0:
+            continue  # not a release: an `n 0` row of dashes said nothing
         first[release] = min(first.get(release, series[0][0]), series[0][0])
         rows.append(
             ResultRow(
