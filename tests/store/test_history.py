@@ -147,3 +147,33 @@ def test_episodes_of_cuts_an_open_without_its_close():
     first, second = episodes_of(events)
     assert (first.severity, first.closed, first.opened) == ("P0", None, T0 + 2 * H)
     assert (second.reopen, second.closed) == (True, None)
+
+
+def test_the_history_table_shows_window_starts_throughout_and_says_so(tmp_path):
+    """`first breach` was a window start while `opened` and `ended` were window ends: an alert
+    opened by the window it first breached in read as breaching at 01:00, opened at 02:00."""
+    ctx = _project(tmp_path)
+    _run(ctx, range(5))
+    overall = next(a for a in ctx.store.alerts("bot") if (a.release, a.cohort) == ("m1@p1", "*"))
+    ctx.close()
+    cfg = tmp_path / "cfg"
+    base = ["alerts", "--profiles", str(cfg / "profiles.yml")]
+    base += ["--monitors", str(cfg / "monitors.yml"), "history", "--rule", "errors"]
+    runner = CliRunner()
+    table = runner.invoke(app, base, env={"COLUMNS": "250"})
+    assert table.exit_code == 0, table.output
+    [row] = [line for line in table.output.splitlines() if overall.fingerprint[:8] in line][:1]
+    cells = [c.strip() for c in row.split("│")]
+    # breached in 01:00-02:00, which opened it; the 02:00-03:00 window resolved it
+    assert cells[5:8] == ["2026-11-02 01:00", "2026-11-02 01:00", "2026-11-02 02:00 resolve"]
+    assert cells[8] == "1h"  # detect: to the end of the opening window
+    flat = " ".join(table.output.split())
+    assert "first breach, opened, ended: the start (UTC) of the first breaching window" in flat
+    shown = runner.invoke(app, [*base, "--format", "json"])
+    first = next(r for r in json.loads(shown.output) if r["fingerprint"] == overall.fingerprint)
+    assert (first["first_breach"], first["opened_window_start"], first["opened"]) == (
+        "2026-11-02T01:00:00Z",
+        "2026-11-02T01:00:00Z",
+        "2026-11-02T02:00:00Z",
+    )
+    assert first["closed_window_start"] == "2026-11-02T02:00:00Z"

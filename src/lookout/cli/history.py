@@ -102,7 +102,7 @@ def history(
         "sev",
         "monitor · rule",
         "release · cohort",
-        "first breach (UTC)",
+        "first breach",
         "opened",
         "ended",
         "detect",
@@ -111,12 +111,18 @@ def history(
         "paged",
         title=f"Alert episodes: {len(found)}",
         title_justify="left",
+        caption="first breach, opened, ended: the start (UTC) of the first breaching window, "
+        "of the window that opened the alert and of the one that ended it; detect: from the "
+        "first breach to the end of the opening window (when it could be known)",
+        caption_justify="left",
     )
     from lookout.notify.builder import format_value
 
     for episode in found:
         ended = (
-            f"{episode.closed:%Y-%m-%d %H:%M} {episode.ended_by}" if episode.closed else "firing"
+            f"{episode.closed_window:%Y-%m-%d %H:%M} {episode.ended_by}"
+            if episode.closed_window
+            else "firing"
         )
         table.add_row(
             episode.fingerprint[:8],
@@ -124,7 +130,7 @@ def history(
             escape(f"{episode.monitor} · {episode.rule}"),
             escape(f"{episode.release} · {episode.cohort}"),
             f"{episode.first_breach:%Y-%m-%d %H:%M}",
-            f"{episode.opened:%Y-%m-%d %H:%M}" + (" (reopen)" if episode.reopen else ""),
+            f"{episode.opened_window:%Y-%m-%d %H:%M}" + (" (reopen)" if episode.reopen else ""),
             ended,
             _span(episode.time_to_detect),
             _span(episode.time_to_resolve),
@@ -143,8 +149,10 @@ def _episode_json(episode: Any) -> dict[str, Any]:
         "cohort": episode.cohort,
         "metric": episode.metric,
         "severity": episode.severity,
-        "first_breach": _iso(episode.first_breach),
-        "opened": _iso(episode.opened),
+        "first_breach": _iso(episode.first_breach),  # window starts...
+        "opened_window_start": _iso(episode.opened_window),
+        "closed_window_start": _iso(episode.closed_window),
+        "opened": _iso(episode.opened),  # ...and window ends: when it could be known
         "closed": _iso(episode.closed),
         "ended_by": episode.ended_by,
         "reopen": episode.reopen,

@@ -148,6 +148,8 @@ class Episode:
     events: tuple[HistoryEvent, ...] = field(default_factory=tuple)
     closed: datetime | None = None  # end of the window that resolved it
     ended_by: str | None = None  # resolve, stale, or None while firing
+    opened_window: datetime | None = None  # start of the window that opened it
+    closed_window: datetime | None = None  # start of the window that resolved it
 
     @property
     def time_to_detect(self) -> timedelta:
@@ -219,6 +221,8 @@ def _episode(events: list[HistoryEvent], close: HistoryEvent | None) -> Episode:
         events=tuple(events),
         closed=close.window_end if close is not None else None,
         ended_by=close.event if close is not None else None,
+        opened_window=first.window_start,
+        closed_window=close.window_start if close is not None else None,
     )
 
 
