@@ -27,6 +27,7 @@ from cachetools import LRUCache
 
 from lookout.alerts.rules import Reference, in_split
 from lookout.config.models import AlertRule
+from lookout.core.releases import previous_release
 from lookout.core.summary import Summary, merge_all
 from lookout.model.aggregates import MetricValue
 from lookout.model.families.pooling import pool
@@ -93,10 +94,9 @@ def reference_period(
         hours = same_hours(window) if ref.hours == "same" else None
         return ReferencePeriod(None, end - ref.lookback, end, own_history=True, hours=hours)
     appeared = first_seen.get(release, window.start)
-    earlier = [(seen, name) for name, seen in first_seen.items() if seen < appeared]
-    if not earlier:
+    previous = previous_release(release, {**first_seen, release: appeared})
+    if previous is None:
         return None
-    _, previous = max(earlier)
     return ReferencePeriod(previous, appeared - ref.lookback, appeared)
 
 

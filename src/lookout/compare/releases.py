@@ -22,6 +22,7 @@ from lookout.compare.stats import Difference, Verdict, bootstrap_difference, hol
 from lookout.compare.stats import verdict as decide
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
+from lookout.core.releases import previous_release as replaced
 from lookout.model.aggregates import ALL_COHORTS, as_labels, cohort_label, release_labels
 from lookout.model.families.catalog import RATE_METRICS, describe_metric
 from lookout.sources.warehouse import Warehouse
@@ -117,12 +118,8 @@ class Comparison:
 
 
 def previous_release(store: ResultsStore, monitor: str, candidate: str) -> str | None:
-    """The release first seen last before `candidate` (by the stored results)."""
-    seen = store.release_first_seen(monitor)
-    if candidate not in seen:
-        return None
-    earlier = [(at, name) for name, at in seen.items() if at < seen[candidate]]
-    return max(earlier)[1] if earlier else None
+    """The release `candidate` replaced, by the stored results (`core.releases`)."""
+    return replaced(candidate, store.release_first_seen(monitor))
 
 
 def _rate_points(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lookout.config.models import Monitor
+from lookout.core.releases import previous_release
 from lookout.windows import Window
 
 __all__ = ["Reference", "resolve_reference"]
@@ -47,15 +48,6 @@ class Reference:
             "columns": list(signature),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def previous_release(release: str, first_seen: Mapping[str, datetime]) -> str | None:
-    """The release that appeared most recently before `release` did."""
-    mine = first_seen.get(release)
-    if mine is None:
-        return None
-    earlier = [(seen, name) for name, seen in first_seen.items() if seen < mine]
-    return max(earlier)[1] if earlier else None
 
 
 def resolve_reference(
