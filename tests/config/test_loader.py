@@ -94,9 +94,10 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
         ),
         (
             "cohorts: [region]",
-            "cohorts: [region]\n      units: {cost_usd: s}",
-            "monitors[0].source.units.cost_usd: 'cost_usd' is not a duration field: units "
-            "apply to latency_ms, ttft_ms",
+            "cohorts: [region]\n      units: {prompt_tokens: s}",
+            "monitors[0].source.units.prompt_tokens: 'prompt_tokens' takes no unit: units "
+            "apply to latency_ms, ttft_ms (s, ms, us) and cost_usd (usd, cents, micro_usd, "
+            "nano_usd)",
         ),
         (
             "cohorts: [region]",
@@ -144,6 +145,35 @@ def test_an_unknown_unit_names_its_line_and_the_known_ones(tmp_path):
     ]
     fixed = _write(tmp_path, "monitors.yml", text.replace("latency_ms: seconds", "latency_ms: s"))
     assert load_monitors(fixed).monitors[0].source.unit("latency_ms") == "s"
+
+
+def test_a_cost_unit_on_a_duration_and_a_duration_unit_on_the_cost_name_their_lines(tmp_path):
+    """`latency_ms: micro_usd` would divide milliseconds by a million, `cost_usd: s` multiply
+    dollars by 1000: each is refused at its own key, saying which units the field takes."""
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5").replace(
+        "prompt_version: prompt_v}",
+        "prompt_version: prompt_v, latency_ms: duration_s, cost_usd: cost_micro_usd}\n"
+        "      units:\n        latency_ms: micro_usd\n        cost_usd: s",
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert issues == [
+        "monitors.yml:9:9: monitors[0].source.units.latency_ms: 'micro_usd' is a cost unit; "
+        "latency_ms is a duration, read in milliseconds: its column may log s, ms or us",
+        "monitors.yml:10:9: monitors[0].source.units.cost_usd: 's' is a duration unit; "
+        "cost_usd is a cost, read in US dollars: its column may log usd, cents, micro_usd or "
+        "nano_usd",
+    ]
+    unknown = _write(tmp_path, "monitors.yml", text.replace("cost_usd: s", "cost_usd: millicents"))
+    assert _issues(lambda: load_monitors(unknown))[1] == (
+        "monitors.yml:10:9: monitors[0].source.units.cost_usd: unknown unit 'millicents'; "
+        "known: usd, cents, micro_usd, nano_usd"
+    )
+    fixed = text.replace("latency_ms: micro_usd", "latency_ms: s").replace(
+        "cost_usd: s", "cost_usd: micro_usd"
+    )
+    source = load_monitors(_write(tmp_path, "monitors.yml", fixed)).monitors[0].source
+    assert (source.unit("latency_ms"), source.unit("cost_usd")) == ("s", "micro_usd")
+    assert source.unit("ttft_ms") == "ms" and source.unit("prompt_tokens") is None
 
 
 def test_unknown_key_and_missing_key(tmp_path):

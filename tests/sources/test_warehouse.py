@@ -209,6 +209,92 @@ def test_durations_logged_in_seconds_read_as_the_same_milliseconds(both_units):
                     assert drift_s[group].sketches[key].quantile(q) == pytest.approx(want, rel=0.02)
 
 
+def _in_cost_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same records with the cost logged in micro-dollars (`cost_micro_usd`, an integer
+    column: the user's span table) and in cents (`cost_cents`, a decimal), not in USD."""
+    out = frame.drop(columns=["cost_usd"])
+    out["cost_micro_usd"] = (frame["cost_usd"] * 1_000_000).round().astype(np.int64)
+    out["cost_cents"] = [Decimal(f"{v * 100:.4f}") for v in frame["cost_usd"]]
+    return out
+
+
+@pytest.fixture(params=BACKENDS)
+def cost_units(request: pytest.FixtureRequest, tmp_path: Path):
+    """(warehouse, monitor of the records in USD, {unit: monitor of the same records in it})."""
+    url, schema = _warehouse(request.param, tmp_path, request)
+    frame = make_requests()
+    engine = sa.create_engine(url)
+    write_table(engine, frame, schema=schema)
+    write_table(engine, _in_cost_units(frame), table="requests_cost", schema=schema)
+    engine.dispose()
+    config = write_config(
+        tmp_path / "cfg", warehouse=url, store=f"sqlite:///{tmp_path / 's.sqlite'}", schema=schema
+    )
+    in_usd = config.monitors.monitors[0]
+    logged = {}
+    for unit, column in (("micro_usd", "cost_micro_usd"), ("cents", "cost_cents")):
+        source = in_usd.source.model_copy(
+            update={
+                "table": "requests_cost",
+                "columns": {**in_usd.source.columns, "cost_usd": column},
+                "units": {"cost_usd": unit},
+            }
+        )
+        logged[unit] = in_usd.model_copy(update={"source": source})
+    warehouse = Warehouse(url)
+    yield warehouse, in_usd, logged
+    warehouse.dispose()
+
+
+def _cost_figures(warehouse: Warehouse, monitor: Monitor) -> dict[tuple[str, str, str], float]:
+    """The cost metrics of the window (in SQL where the engine can, else from the window read)
+    and its cost sums, by (release, cohort, name)."""
+    settings = metric_settings(monitor)
+    source = monitor.source
+    if warehouse.supports_pushdown:
+        aggregates = warehouse.aggregate_window(monitor, WINDOW, settings)
+    else:
+        frame = warehouse.read_window(monitor, WINDOW, metric_fields(source))
+        aggregates = aggregate_frame(frame, source.release, source.cohorts, settings)
+    out = {
+        (m.release, m.cohort, m.metric): m.value
+        for m in metrics_from_aggregates(aggregates)
+        if m.metric.startswith("cost_")
+    }
+    out.update({(a.release, a.cohort, "cost_sum"): a.cost_sum for a in aggregates})
+    return out
+
+
+def test_a_cost_logged_in_micro_dollars_or_cents_reads_as_the_same_dollars(cost_units):
+    """`cost_micro_usd BIGINT` with `units: {cost_usd: micro_usd}` (and a DECIMAL in cents)
+    gives the window, cost_per_request_usd, cost_per_trace_usd, the sums and the drift
+    sketches of the same records logged in USD: `lookout results` printed a total of
+    19,007,984.00 "USD" for $19 of micro-dollars, and every cost threshold was 1e6 off."""
+    warehouse, in_usd, logged = cost_units
+    fields = metric_fields(in_usd.source)
+    a = warehouse.read_window(in_usd, WINDOW, fields).sort_values("record_id")
+    expected = _cost_figures(warehouse, in_usd)
+    assert len(expected) > 20
+    assert 0.0001 <= expected[("m1@p1", "*", "cost_per_request_usd")] <= 0.002  # dollars
+    columns = [c for c in drift_columns(in_usd) if c.name == "cost_usd"]
+    drift_usd = window_summaries(warehouse, in_usd, columns, WINDOW)
+    for unit, monitor in logged.items():
+        warehouse.check_monitor(monitor, index=0)  # an integer or a decimal takes a unit
+        b = warehouse.read_window(monitor, WINDOW, fields).sort_values("record_id")
+        np.testing.assert_allclose(b["cost_usd"].to_numpy(), a["cost_usd"].to_numpy(), rtol=1e-12)
+        got = _cost_figures(warehouse, monitor)
+        assert got.keys() == expected.keys(), unit
+        for key, value in expected.items():
+            assert got[key] == pytest.approx(value, rel=1e-9), (unit, key)
+        drift = window_summaries(warehouse, monitor, columns, WINDOW)
+        assert drift.keys() == drift_usd.keys()
+        key = feature_key("cost_usd")
+        for group, summary in drift_usd.items():
+            for q in (0.5, 0.95):
+                want = summary.sketches[key].quantile(q)
+                assert drift[group].sketches[key].quantile(q) == pytest.approx(want, rel=0.02)
+
+
 def test_a_unit_on_a_text_column_is_named_with_its_config_key(loaded):
     """A unit is applied in SQL: text holding numbers (parsed per record) cannot take one."""
     warehouse, monitor, _ = loaded

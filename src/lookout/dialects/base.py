@@ -113,9 +113,14 @@ class Dialect:
         """NaN or ±infinity as a SQL value (a bound parameter where the driver sends one)."""
         return sa.literal(value, sa.Double)
 
+    def as_double(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A numeric value as a SQL double (NULL stays NULL), for arithmetic that must not be
+        done in the column's decimal or integer type."""
+        return sa.cast(value, sa.Double)
+
     def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A column as a SQL double; a NaN stored in a float column is missing."""
-        number = sa.cast(value, sa.Double)
+        number = self.as_double(value)
         return (
             sa.func.nullif(number, self.special_float(float("nan"))) if self.stores_nan else number
         )

@@ -66,9 +66,12 @@ class ClickHouse(Dialect):
             return sa.String()
         return reflected
 
-    def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    def as_double(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         # CAST to a non-Nullable type fails on NULL; functions keep the column's nullability
-        return sa.func.nullIf(sa.func.toFloat64(value), float("nan"))
+        return sa.func.toFloat64(value)
+
+    def as_number(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.nullIf(self.as_double(value), float("nan"))
 
     def as_text(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.toString(value)

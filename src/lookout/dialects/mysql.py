@@ -70,6 +70,12 @@ class MySQL(Dialect):
             return sa.Boolean()
         return reflected
 
+    def as_double(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """`value + 0e0` (a float literal makes the sum a DOUBLE): SQLAlchemy leaves out a
+        CAST to DOUBLE before MySQL 8.0.17 and MariaDB 10.4.5, which would keep the decimal
+        arithmetic (an integer divided to 4 decimals)."""
+        return value + sa.literal_column("0e0", sa.Double)
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.char_length(text)
 

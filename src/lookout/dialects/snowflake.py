@@ -82,6 +82,13 @@ class Snowflake(Dialect):
             parameters["STATEMENT_TIMEOUT_IN_SECONDS"] = seconds_
         return url, ({"session_parameters": parameters} if parameters else {})
 
+    def configure_engine(self, engine: sa.Engine, settings: ConnectSettings) -> None:
+        """`force_div_is_floordiv` off: snowflake-sqlalchemy turns it on by default, where it
+        no longer changes `/` (a true division on Snowflake either way) but warns each time a
+        division is compiled (a unit's `cost_micro_usd / 1000000`). `initialize` copies it."""
+        engine.dialect.force_div_is_floordiv = False
+        engine.dialect.div_is_floordiv = False
+
     def fetch_frame(self, conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
         """The connector's Arrow result straight into pandas (`fetch_pandas_all`), not row by
         row through the DBAPI (measured at 100k rows against the emulator in

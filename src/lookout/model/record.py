@@ -18,21 +18,29 @@ import pandas as pd
 __all__ = [
     "CANONICAL_ALIASES",
     "CANONICAL_FIELDS",
+    "COST_UNITS",
     "DURATION_FIELDS",
     "DURATION_UNITS",
+    "FIELD_UNIT",
     "IDENTIFIER_PATTERN",
     "NOT_A_NUMBER",
     "NUMBER_TEXT",
     "NUMERIC_FIELDS",
     "REQUIRED_FIELDS",
     "TEXT_FIELDS",
+    "UNIT_FIELDS",
+    "UNIT_WORDS",
+    "CostUnit",
     "DurationUnit",
+    "LoggedUnit",
     "canonical_name",
     "check_identifier",
     "is_missing",
     "not_a_number_reason",
     "parse_numbers",
+    "to_field_unit",
     "to_milliseconds",
+    "unit_factor",
 ]
 
 REQUIRED_FIELDS = ("record_id", "ts")
@@ -76,9 +84,42 @@ NUMERIC_FIELDS = (
 
 # Durations: read in milliseconds whatever unit the column logs them in (`source.units`).
 DURATION_FIELDS = ("latency_ms", "ttft_ms")
-# The units a duration column may log (OTel's gen_ai durations are in seconds): `to_milliseconds`.
+# The units a duration column may log (OTel's gen_ai durations are in seconds).
 DurationUnit = Literal["s", "ms", "us"]
 DURATION_UNITS: tuple[str, ...] = get_args(DurationUnit)
+# The units a cost column may log, read in US dollars: cents (Anthropic's cost report, OpenAI's
+# spend limits), micro-dollars (integer ledgers: `cost_micro_usd BIGINT`), nano-dollars
+# (Helicone stores its costs as integers x 1e9).
+CostUnit = Literal["usd", "cents", "micro_usd", "nano_usd"]
+COST_UNITS: tuple[str, ...] = get_args(CostUnit)
+LoggedUnit = Literal[DurationUnit, CostUnit]
+# The fields a column's unit applies to (`source.units`): field -> the units it may log, and
+# the unit every query reads it in.
+UNIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "latency_ms": DURATION_UNITS,
+    "ttft_ms": DURATION_UNITS,
+    "cost_usd": COST_UNITS,
+}
+FIELD_UNIT: dict[str, str] = {"latency_ms": "ms", "ttft_ms": "ms", "cost_usd": "usd"}
+UNIT_WORDS: dict[str, str] = {
+    "s": "seconds",
+    "ms": "milliseconds",
+    "us": "microseconds",
+    "usd": "US dollars",
+    "cents": "cents",
+    "micro_usd": "micro-dollars",
+    "nano_usd": "nano-dollars",
+}
+# A value logged in a unit, times `a / b`, is in its field's unit (as whole numbers: exact).
+_FACTORS: dict[str, tuple[int, int]] = {
+    "s": (1000, 1),
+    "ms": (1, 1),
+    "us": (1, 1000),
+    "usd": (1, 1),
+    "cents": (1, 100),
+    "micro_usd": (1, 10**6),
+    "nano_usd": (1, 10**9),
+}
 
 # The quarantine reason (and validation outcome name) of a record whose numeric field holds a
 # value that is not a number: `not_a_number:latency_ms`.
@@ -132,17 +173,29 @@ def canonical_name(name: str) -> str | None:
     return CANONICAL_ALIASES.get(name)
 
 
-def to_milliseconds(value: Any, unit: str) -> Any:
-    """`value` (a SQL expression, a Series or a number) logged in `unit`, in milliseconds:
-    times 1000 for seconds (exact on integers and decimals), divided by 1000 for microseconds
-    (SQLAlchemy compiles `/` as a true division on every engine), itself for milliseconds."""
-    if unit == "s":
-        return value * 1000
-    if unit == "us":
-        return value / 1000
-    if unit == "ms":
-        return value
-    raise ValueError(f"unknown duration unit {unit!r}; known: {', '.join(DURATION_UNITS)}")
+def unit_factor(unit: str) -> tuple[int, int]:
+    """(times, divided by): what turns a value logged in `unit` into its field's unit
+    (milliseconds, US dollars): `(1000, 1)` for seconds, `(1, 1_000_000)` for micro-dollars."""
+    try:
+        return _FACTORS[unit]
+    except KeyError:
+        raise ValueError(f"unknown unit {unit!r}; known: {', '.join(_FACTORS)}") from None
+
+
+def to_field_unit(value: Any, unit: str) -> Any:
+    """`value` (a Series or a number) logged in `unit`, in its field's unit: milliseconds for
+    a duration, US dollars for a cost. The factor the warehouse applies in SQL
+    (`WarehouseTables.column`), for what reads values outside it (init's sample)."""
+    times, divisor = unit_factor(unit)
+    if times != 1:
+        value = value * times
+    if divisor != 1:
+        value = value / divisor
+    return value
+
+
+# The name `lookout.services.init` converts its sample by (every unit, not only durations).
+to_milliseconds = to_field_unit
 
 
 def check_identifier(value: str) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 
 from lookout.core.values import ConfiguredValue, ValueKind, coerce_all, describe, value_key
-from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS
+from lookout.model.record import FIELD_UNIT, NUMERIC_FIELDS, TEXT_FIELDS, UNIT_WORDS
 
 if TYPE_CHECKING:
     from lookout.config.models import Monitor, SourceConfig
@@ -147,7 +147,8 @@ def role_problems(
     for field, column in source.columns.items():
         check(f"source.columns.{field}", column, _role(field))
         if field in source.units and column in columns:
-            problems += _unit_problem(f"{where}.source.units.{field}", column, columns[column])
+            path = f"{where}.source.units.{field}"
+            problems += _unit_problem(path, column, columns[column], FIELD_UNIT[field])
     for position, name in enumerate(source.release):
         if name not in source.columns:
             check(f"source.release[{position}]", name, "scalar")
@@ -189,15 +190,16 @@ def role_problems(
     return problems
 
 
-def _unit_problem(path: str, column: str, type_: Any) -> list[str]:
-    """A unit is applied in SQL (`column * 1000`): the column must be of a numeric type (text
-    holding numbers is parsed per record, after SQL, so it cannot be converted there)."""
+def _unit_problem(path: str, column: str, type_: Any, read_in: str) -> list[str]:
+    """A unit is applied in SQL (`column * 1000`, `column / 1000000`): the column must be of a
+    numeric type (text holding numbers is parsed per record, after SQL, so it cannot be
+    converted there)."""
     if column_kind(type_) in ("integer", "number"):
         return []
     return [
         f"monitors.yml: {path}: column {column!r} is {_type_name(type_)}; a unit is applied "
-        "in SQL, to a column of a numeric type (integer, decimal or float): log the values "
-        "in milliseconds, or map a view that casts the column"
+        f"in SQL, to a column of a numeric type (integer, decimal or float): log the values "
+        f"in {UNIT_WORDS[read_in]}, or map a view that casts the column"
     ]
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
-from lookout.model.record import NUMERIC_FIELDS, to_milliseconds
+from lookout.model.record import NUMERIC_FIELDS, unit_factor
 from lookout.sources.column_types import role_problems
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
@@ -139,18 +139,25 @@ class WarehouseTables(WarehouseConnection):
 
     def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
         """A canonical field (or a cohort column) as every query reads its values: the mapped
-        column, a duration in milliseconds whatever unit the column logs (`source.units`:
-        `duration_s * 1000`). The one place a field becomes a column expression, so window
-        reads, validation batches, pushdown metrics and drift all see the same milliseconds.
+        column, a duration in milliseconds and a cost in US dollars whatever unit the column
+        logs (`source.units`: `duration_s * 1000`, `cost_micro_usd / 1000000`). The one place
+        a field becomes a column expression, so window reads, validation batches, pushdown
+        metrics and drift all see the same milliseconds and dollars.
 
-        A value stored as something else than a number (SQLite keeps text in any column) is
-        passed as stored, for `parse_numbers` to judge (`'12ms' * 1000` would read as 12000).
+        A product is exact in the column's type; a quotient is taken of the value as a double,
+        because MySQL and MariaDB divide integers to 4 decimals (`div_precision_increment`):
+        108 micro-dollars would read as $0.0001. A value stored as something else than a
+        number (SQLite keeps text in any column) is passed as stored, for `parse_numbers` to
+        judge (`'12ms' * 1000` would read as 12000).
         """
         stored = self.stored_column(table, source, name)
         unit = source.unit(name)
-        if unit == "ms":
+        times, divisor = unit_factor(unit) if unit is not None else (1, 1)
+        if times == divisor == 1:
             return stored
-        converted: sa.ColumnElement[Any] = to_milliseconds(stored, unit)
+        converted: sa.ColumnElement[Any] = stored * times if times != 1 else stored
+        if divisor != 1:
+            converted = self.capabilities.as_double(converted) / divisor
         number = self.capabilities.stored_as_number(stored)
         if number is not None:
             converted = sa.case((number, converted), else_=stored)

@@ -4,40 +4,50 @@ contract (release fields, cohorts, status and feedback values)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
 from lookout.config.validation import ColumnValue
 from lookout.model.record import (
     CANONICAL_FIELDS,
-    DURATION_FIELDS,
+    COST_UNITS,
     DURATION_UNITS,
+    FIELD_UNIT,
     REQUIRED_FIELDS,
-    DurationUnit,
+    UNIT_FIELDS,
+    UNIT_WORDS,
+    LoggedUnit,
     canonical_name,
 )
 
 __all__ = ["SourceConfig"]
 
-
-def _duration_field(key: str) -> str:
-    if key not in DURATION_FIELDS:
-        raise ValueError(
-            f"{key!r} is not a duration field: units apply to {', '.join(DURATION_FIELDS)}"
-        )
-    return key
+# The kinds of units, each with the fields that take one: (what, units, fields).
+_KINDS = (
+    ("a duration", DURATION_UNITS, tuple(f for f, u in UNIT_FIELDS.items() if u == DURATION_UNITS)),
+    ("a cost", COST_UNITS, tuple(f for f, u in UNIT_FIELDS.items() if u == COST_UNITS)),
+)
 
 
-def _duration_unit(unit: object) -> object:
-    if unit not in DURATION_UNITS:
-        raise ValueError(f"unknown unit {unit!r}; known: {', '.join(DURATION_UNITS)}")
-    return unit
-
-
-DurationField = Annotated[str, AfterValidator(_duration_field)]
-Unit = Annotated[DurationUnit, BeforeValidator(_duration_unit)]
+def _unit_problem(field: object, unit: object) -> str | None:
+    """What is wrong with `units: {field: unit}`: a field that takes no unit, an unknown
+    unit, or a unit of another kind (`cost_usd: s`, `latency_ms: cents`); None when it fits."""
+    known = UNIT_FIELDS.get(field) if isinstance(field, str) else None
+    if known is None:
+        kinds = [f"{', '.join(fields)} ({', '.join(units)})" for _, units, fields in _KINDS]
+        return f"{field!r} takes no unit: units apply to {' and '.join(kinds)}"
+    if unit in known:
+        return None
+    what = next((what for what, units, _ in _KINDS if unit in units), None)
+    if what is None:
+        return f"unknown unit {unit!r}; known: {', '.join(known)}"
+    kind = next(what for what, units, _ in _KINDS if units == known)
+    return (
+        f"{unit!r} is {what} unit; {field} is {kind}, read in {UNIT_WORDS[FIELD_UNIT[field]]}: "
+        f"its column may log {', '.join(known[:-1])} or {known[-1]}"
+    )
 
 
 class SourceConfig(Model):
@@ -50,12 +60,14 @@ class SourceConfig(Model):
     columns: dict[str, Identifier] = Field(
         description="canonical field (or OTel/OpenInference alias) -> column in the table"
     )
-    units: dict[DurationField, Unit] = Field(
+    units: dict[str, LoggedUnit] = Field(
         default={},
-        description="duration field (latency_ms, ttft_ms) -> the unit its column logs: s, ms "
-        "(the default) or us. Every query reads the field in milliseconds (the warehouse "
-        "computes `column * 1000` for s), so rules, expectations and results are in ms; the "
-        "column must be of a numeric type",
+        description="field -> the unit its column logs, when not the field's own: a duration "
+        "(latency_ms, ttft_ms) in s, ms (the default) or us; cost_usd in usd (the default), "
+        "cents, micro_usd or nano_usd. Every query reads the field in its own unit (the "
+        "warehouse computes `column * 1000` for s, `column / 1000000` for micro_usd), so "
+        "rules, expectations and results are in ms and USD; the column must be of a numeric "
+        "type",
     )
     release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
@@ -93,14 +105,34 @@ class SourceConfig(Model):
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
     )
 
-    def unit(self, field: str) -> str:
-        """The unit `field`'s column logs (`ms` unless `units` says otherwise)."""
-        return self.units.get(field, "ms")
+    def unit(self, field: str) -> str | None:
+        """The unit `field`'s column logs: `units`' or the field's own (ms, usd); None for a
+        field without units (read as stored)."""
+        return self.units.get(field, FIELD_UNIT.get(field))
 
     def selectable(self, name: str) -> bool:
         """A name a window query can select: a mapped canonical field, or a release field or
         cohort that is a column of the table under its own name."""
         return name in self.columns or name in self.release or name in self.cohorts
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _units_fit_their_fields(cls, units: object) -> object:
+        """Each unit is one its field's column may log, each problem at its own key."""
+        if not isinstance(units, dict):
+            return units  # pydantic says it expects a mapping
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", problem),
+                loc=(str(field),),
+                input=unit,
+            )
+            for field, unit in units.items()
+            if (problem := _unit_problem(field, unit)) is not None
+        ]
+        if problems:
+            raise ValidationError.from_exception_data("units", problems)
+        return units
 
     @field_validator("columns")
     @classmethod
