@@ -190,10 +190,9 @@ def test_a_run_over_the_written_files_processes_every_window_without_failures(
 # -- durations logged in seconds ------------------------------------------------------------
 
 
-@pytest.fixture
-def in_seconds(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(URL, --table value) of `requests` logging its latency in seconds, as a decimal
-    `duration_s` (the MariaDB table a user ran init on), instead of `duration_ms`."""
+def _requests_altered(request, tmp_path: Path, *statements: str) -> tuple[str, str]:
+    """(URL, --table value) of `requests` on the backend `request.param` names, altered by
+    `statements` (`{table}`: the table's quoted name)."""
     schema = None
     if request.param == "postgresql":
         url, schema = request.getfixturevalue("pg_schema")
@@ -205,11 +204,23 @@ def in_seconds(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
     load_requests(engine, requests_frame(), schema=schema)
     table = engine.dialect.identifier_preparer.format_table(sa.table("requests", schema=schema))
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN duration_s DECIMAL(10, 4)")
-        conn.exec_driver_sql(f"UPDATE {table} SET duration_s = duration_ms / 1000")
-        conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN duration_ms")
+        for statement in statements:
+            conn.exec_driver_sql(statement.format(table=table))
     engine.dispose()
-    yield url, f"{schema}.requests" if schema else "requests"
+    return url, f"{schema}.requests" if schema else "requests"
+
+
+@pytest.fixture
+def in_seconds(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table value) of `requests` logging its latency in seconds, as a decimal
+    `duration_s` (the MariaDB table a user ran init on), instead of `duration_ms`."""
+    yield _requests_altered(
+        request,
+        tmp_path,
+        "ALTER TABLE {table} ADD COLUMN duration_s DECIMAL(10, 4)",
+        "UPDATE {table} SET duration_s = duration_ms / 1000",
+        "ALTER TABLE {table} DROP COLUMN duration_ms",
+    )
 
 
 @pytest.mark.parametrize(
@@ -251,6 +262,59 @@ def test_a_table_logging_seconds_is_read_in_milliseconds_from_init_to_results(tm
     assert data.exit_code == 0, data.output
     p95s = [row["latency_p95_ms"] for row in json.loads(data.output)]
     assert p95s and all(900 < value < rule.threshold for value in p95s), p95s
+
+
+@pytest.fixture
+def in_micro_usd(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(URL, --table value) of `requests` with its cost logged as `cost_micro_usd BIGINT`
+    (micro-dollars: the PostgreSQL span table a user ran init on), ~$0.002 a request."""
+    yield _requests_altered(
+        request,
+        tmp_path,
+        "ALTER TABLE {table} ADD COLUMN cost_micro_usd BIGINT",
+        "UPDATE {table} SET cost_micro_usd = ROUND(duration_ms * 3)",
+    )
+
+
+@pytest.mark.parametrize(
+    "in_micro_usd",
+    [
+        "duckdb",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+    indirect=True,
+)
+def test_a_cost_in_micro_dollars_is_read_in_dollars_from_init_to_results(tmp_path, in_micro_usd):
+    """init writes `units: {cost_usd: micro_usd}` (it mapped the column with "numbers 108 to
+    11835" and no unit, and `lookout results` printed a total cost of 19,007,984.00 "USD");
+    the files check against the table, and a window's cost results read in dollars."""
+    url, table = in_micro_usd
+    result = _init(tmp_path, url, table)
+    assert result.exit_code == 0, result.output
+    cfg = tmp_path / "cfg"
+    monitor = load_monitors(cfg / "monitors.yml").monitors[0]
+    assert monitor.source.columns["cost_usd"] == "cost_micro_usd"
+    assert monitor.source.units == {"cost_usd": "micro_usd"}
+    assert "units: {cost_usd: micro_usd}" in (cfg / "monitors.yml").read_text()
+    assert "`units: {cost_usd: micro_usd}` reads it in US dollars" in _flat(result.output)
+    files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
+    check = _cli("validate-config", "--check-warehouse", *files)
+    assert check.exit_code == 0, check.output
+    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
+    ctx = Context.from_config(config)
+    try:
+        window = Window(END - monitor.window.size, END)
+        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
+    finally:
+        ctx.close()
+    data = _cli("results", "--format", "json", *files)
+    assert data.exit_code == 0, data.output
+    rows = [row for row in json.loads(data.output) if row["n"]]
+    assert rows
+    for row in rows:
+        assert 0.001 < row["cost_per_request_usd"] < 0.005, row  # ~3 micro-dollars per ms
+        assert row["cost_usd"] == pytest.approx(row["cost_per_request_usd"] * row["n"])
 
 
 # -- big tables: bounded reads ---------------------------------------------------------------

@@ -213,6 +213,106 @@ def test_seconds_logged_as_text_get_no_unit_and_a_note_saying_why():
     assert any("holds text: a unit converts only a numeric column" in n for n in proposal.notes)
 
 
+def _with_cost(frame: pd.DataFrame, column: str, per_dollar: float) -> pd.DataFrame:
+    """`frame` with a cost of $0.0001-0.02 a request, logged in `column` at `per_dollar`
+    (1e6: micro-dollars), as integers when that keeps it exact."""
+    dollars = np.random.default_rng(5).uniform(0.0001, 0.02, len(frame)).round(6)
+    out = frame.copy()
+    out[column] = (dollars * per_dollar).round(6)
+    if per_dollar >= 1_000_000:
+        out[column] = out[column].round().astype(np.int64)
+    return out
+
+
+def test_a_cost_in_micro_dollars_gets_a_unit_and_is_read_in_dollars(tmp_path):
+    """`cost_micro_usd BIGINT` (a user's span table): init mapped cost_usd to it with "numbers
+    108 to 11835", wrote no unit, and every cost result read 1e6x too high. Now it writes
+    `units: {cost_usd: micro_usd}`, says why in a note and beside the key, and the file
+    loads with the unit."""
+    proposal = _propose(_with_cost(_requests(2000, 0.01), "cost_micro_usd", 1e6))
+    assert proposal.columns["cost_usd"] == "cost_micro_usd"
+    assert proposal.units == {"cost_usd": "micro_usd"}
+    notes = " ".join(proposal.notes)
+    assert (
+        "cost_micro_usd is named in micro-dollars: `units: {cost_usd: micro_usd}` reads it in "
+        "US dollars (/ 1000000, in the warehouse)"
+    ) in notes
+    assert "CHECK the cost unit" not in notes
+    reason = next(r.reason for r in proposal.roles if r.column == "cost_micro_usd")
+    assert re.search(r"numbers \d+ to \d+ micro-dollars \(\$0\.000\d+ to \$0\.0\d+\)", reason)
+    assert any(r.metric == "cost_per_request_usd" for r in proposal.rules)  # the spend rule
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.source.units == {"cost_usd": "micro_usd"}
+    assert "units: {cost_usd: micro_usd}" in text
+    assert "cost_micro_usd in micro-dollars: read as US dollars" in text
+
+
+@pytest.mark.parametrize(
+    ("column", "per_dollar", "unit"),
+    [
+        ("usd_micros", 1e6, "micro_usd"),
+        ("llmCostMicrodollars", 1e6, "micro_usd"),
+        ("cost_cents", 100, "cents"),
+        ("spend_cents", 100, "cents"),
+        ("cost_nano_usd", 1e9, "nano_usd"),
+        ("cost_usd", 1, None),
+        ("total_cost", 1, None),
+    ],
+)
+def test_the_cost_unit_comes_from_the_name(column, per_dollar, unit):
+    proposal = _propose(_with_cost(_requests(400, 0.01), column, per_dollar))
+    assert proposal.columns["cost_usd"] == column
+    assert proposal.units == ({"cost_usd": unit} if unit else {})
+    assert not any("CHECK the cost unit" in note for note in proposal.notes)
+
+
+def test_a_cost_whose_name_says_no_unit_and_whose_values_cannot_be_dollars_gets_a_warning(
+    tmp_path,
+):
+    """Whole numbers with a median of thousands a request are no dollars, but the name does not
+    say which unit they are in: no unit is guessed, and a note names the column, the median
+    and the key to set."""
+    frame = _with_cost(_requests(400, 0.01), "cost", 1e9)  # Helicone's nano-dollars
+    proposal = _propose(frame)
+    assert proposal.columns["cost_usd"] == "cost" and proposal.units == {}
+    median = float(np.median(frame["cost"]))
+    assert median > 1e6
+    warning = next(n for n in proposal.notes if n.startswith("CHECK the cost unit"))
+    assert f"cost_usd is mapped to cost, whole numbers with a median of {median:,.0f}" in warning
+    assert f"${median:,.2f} a request (as cents ${median / 100:,.6g}, as micro-dollars " in warning
+    assert f"as nano-dollars ${median / 1e9:,.6g})" in warning
+    assert "add `units: {cost_usd: micro_usd}` (or cents, nano_usd) under source:" in warning
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.source.units == {}
+    comments = " ".join(line.strip().lstrip("# ") for line in text.splitlines())
+    assert "CHECK the cost unit: cost_usd is mapped to cost" in comments
+
+
+@pytest.mark.parametrize(
+    ("per_dollar", "fractional"),
+    [(1, True), (100, True), (1, False)],
+)
+def test_costs_that_can_be_dollars_get_no_warning(per_dollar, fractional):
+    """Dollars (a cent a request), fractional cents (about $0.01-2 read as dollars: cannot be
+    told from dollars) and whole dollars of a few per record stay as they are, unwarned."""
+    frame = _with_cost(_requests(400, 0.01), "cost", per_dollar)
+    if not fractional:
+        frame["cost"] = np.random.default_rng(2).integers(0, 2, len(frame))
+    proposal = _propose(frame)
+    assert proposal.columns["cost_usd"] == "cost" and proposal.units == {}
+    assert not any("CHECK the cost unit" in note for note in proposal.notes)
+
+
+def test_micro_dollars_logged_as_text_get_no_unit_and_a_note_saying_why():
+    frame = _with_cost(_requests(400, 0.01), "cost_micro_usd", 1e6)
+    frame["cost_micro_usd"] = frame["cost_micro_usd"].map(str)
+    proposal = _propose(frame)
+    assert proposal.columns["cost_usd"] == "cost_micro_usd" and proposal.units == {}
+    assert any(
+        "cost_micro_usd is named in micro-dollars, but holds text" in n for n in proposal.notes
+    )
+
+
 def test_a_median_that_swings_over_the_day_gets_no_median_rule_against_its_week():
     """Cache hits by day (~50 ms) and misses by night (~3 s): the route's hourly median moves
     60x over a normal day, so a median against its whole week paged every night (22-25 false

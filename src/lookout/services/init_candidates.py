@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lookout.model.record import TEXT_FIELDS
+from lookout.model.record import TEXT_FIELDS, UNIT_WORDS, to_field_unit
 from lookout.services.init_columns import ColumnProfile
+from lookout.services.init_costs import named_cost_unit
 from lookout.services.init_expectations import http_codes
 from lookout.services.init_names import NAMES, NOT_TEXT_TAILS, normalized_name
 
@@ -120,7 +121,12 @@ def describe(field: str, p: ColumnProfile) -> str:
         version = " (version-like)" if p.version_share >= 0.9 and field != "status" else ""
         return f"{kind} {p.shown(4)}{version}{empty}"
     if p.is_number:
-        return f"numbers {_number(p.minimum)} to {_number(p.maximum)}"
+        numbers = f"numbers {_number(p.minimum)} to {_number(p.maximum)}"
+        unit = named_cost_unit(p.name) if field == "cost_usd" else None
+        if unit is None or p.minimum is None or p.maximum is None:
+            return numbers
+        low, high = (to_field_unit(v, unit) for v in (p.minimum, p.maximum))
+        return f"{numbers} {UNIT_WORDS[unit]} (${low:.6g} to ${high:.6g})"
     if p.info.kind == "boolean":
         return "true/false"
     return f"text, ~{p.mean_length:.0f} characters"

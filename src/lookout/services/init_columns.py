@@ -93,6 +93,7 @@ class ColumnProfile:
     version_share: float
     model_share: float
     time_share: float  # text that reads as a timestamp
+    median: float | None = None  # of the numbers
 
     @property
     def name(self) -> str:
@@ -159,6 +160,7 @@ def profile_column(info: ColumnInfo, values: pd.Series) -> ColumnProfile:
         version_share=_share(texts.map(lambda t: bool(_VERSION.fullmatch(t.strip())))),
         model_share=_share(texts.map(lambda t: bool(_MODEL.match(t.strip())))),
         time_share=_share(texts.map(lambda t: bool(_TIME_TEXT.match(t)))),
+        median=float(np.median(finite)) if finite.size else None,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from lookout.model.record import CANONICAL_FIELDS, DURATION_FIELDS
 from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
+from lookout.services.init_costs import cost_unit
 from lookout.services.init_names import normalized_name, says_text
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "column_roles",
     "duration_units",
     "fill_long_text",
+    "logged_units",
     "release_notes",
 ]
 
@@ -122,14 +124,16 @@ def release_notes(mapping: dict[str, str], notes: list[str]) -> None:
         notes.append("no model or version column: every row is one release (`default`)")
 
 
-def duration_units(
+def logged_units(
     mapping: dict[str, str], by_name: dict[str, ColumnProfile], notes: list[str]
 ) -> dict[str, str]:
-    """The unit of each mapped duration whose column does not log milliseconds (`source.units`,
-    so every query reads it in ms: thresholds are sized on the sample converted the same way).
-    Seconds or microseconds by the name's last word (`duration_s`, `ttft_us`), or seconds by
-    values that are all under 100 in a column not named in ms (OpenTelemetry's
-    gen_ai.server.request.duration is in seconds)."""
+    """The unit of each mapped duration whose column does not log milliseconds, and of a cost
+    column named in cents or micro-dollars (`source.units`, so every query reads them in ms
+    and USD: thresholds are sized on the sample converted the same way). Seconds or
+    microseconds by the name's last word (`duration_s`, `ttft_us`), or seconds by values that
+    are all under 100 in a column not named in ms (OpenTelemetry's
+    gen_ai.server.request.duration is in seconds); the cost's by its name only
+    (`init_costs`)."""
     units: dict[str, str] = {}
     for field_name in DURATION_FIELDS:
         column = mapping.get(field_name)
@@ -151,7 +155,14 @@ def duration_units(
             f"({'x' if unit == 's' else '/'} 1000, in the warehouse), so thresholds and results "
             f"are in ms; if it logs milliseconds, remove {field_name} from units"
         )
+    if "cost_usd" in mapping:
+        column = mapping["cost_usd"]
+        if (logged := cost_unit(column, by_name[column], notes)) is not None:
+            units["cost_usd"] = logged
     return units
+
+
+duration_units = logged_units  # the name `lookout.services.init` calls it by
 
 
 def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:

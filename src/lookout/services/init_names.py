@@ -92,6 +92,9 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "cost_usd": (
         "cost_usd", "cost", "price_usd", "usd", "spend_usd", "cost_dollars", "total_cost",
         "total_cost_usd", "llm_cost",
+        # in another unit (`source.units`, `init_costs`); `cost_*` names are found as they are
+        "usd_micros", "micro_usd", "microdollars", "usd_nanos", "nano_usd", "nanodollars",
+        "usd_cents", "price_cents", "spend_cents",
     ),
     "status": (
         "status", "status_code", "http_status", "http_status_code", "response_status",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lookout.config.models import AlertingConfig
+from lookout.model.record import FIELD_UNIT, UNIT_WORDS
 from lookout.services.init import DRIFT_DEFAULTS, Proposal
 from lookout.services.init_rules import RulePlan
 
@@ -120,10 +121,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     for field, column in p.columns.items():
         out.append(_line(8, f"{field}: {_scalar(column)}", reasons.get(column, "")))
     if p.units:
-        words = {"s": "seconds", "us": "microseconds"}
-        logged = ", ".join(f"{p.columns[f]} in {words.get(u, u)}" for f, u in p.units.items())
-        comment = f"{logged}: read as milliseconds (thresholds below are in ms)"
-        out.append(_line(6, f"units: {_flow(p.units)}", comment))
+        out.append(_line(6, f"units: {_flow(p.units)}", _units_comment(p)))
     out.append(_line(6, f"release: {_flow(list(p.release))}", _release_comment(p)))
     cohorts = _flow(list(p.cohorts))
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
@@ -288,6 +286,21 @@ def _rule(rule: RulePlan) -> list[str]:
         f"        split_by: {_flow(list(rule.split_by))}",
     ]
     return out
+
+
+def _units_comment(p: Proposal) -> str:
+    """`duration_s in seconds: read as milliseconds (thresholds below are in ms)`, and the
+    same for a cost in cents or micro-dollars, read as US dollars."""
+    parts = []
+    for read_in, after in (("ms", " (thresholds below are in ms)"), ("usd", "")):
+        logged = [
+            f"{p.columns[f]} in {UNIT_WORDS[u]}"
+            for f, u in p.units.items()
+            if FIELD_UNIT[f] == read_in
+        ]
+        if logged:
+            parts.append(f"{', '.join(logged)}: read as {UNIT_WORDS[read_in]}{after}")
+    return "; ".join(parts)
 
 
 def _leftovers(p: Proposal) -> list[str]:
