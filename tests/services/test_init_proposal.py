@@ -528,3 +528,69 @@ def test_a_check_that_fails_most_of_the_sample_is_left_out_and_one_it_passes_sta
     assert "groundedness" in {name for name, _ in kept.evaluators.checks}
     rule = next(r for r in kept.rules if r.metric == "eval.groundedness")
     assert rule.threshold > 0
+
+
+def _spans(n: int = 600, model_gap: str = "tool", version_gap: float = 0.0) -> pd.DataFrame:
+    """An agent's span table: tool spans (30%) have no model, as OpenTelemetry logs them;
+    `model_gap="few"` leaves it out on 2% of the rows instead (a logging gap)."""
+    rng = np.random.default_rng(5)
+    kind = np.array(["agent", "llm", "llm", "llm", "tool", "tool", "tool", "agent", "llm", "agent"])
+    kind = kind[np.arange(n) % 10]  # 30% tool spans
+    model = rng.choice(["gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18"], n).astype(object)
+    gap = kind == "tool" if model_gap == "tool" else np.arange(n) % 50 == 0
+    model[gap] = None
+    version = rng.choice(["agent-2.3.0", "agent-2.4.0"], n).astype(object)
+    version[rng.random(n) < version_gap] = None
+    return pd.DataFrame(
+        {
+            "span_id": [f"{i:016x}" for i in range(n)],
+            "start_ts": _times(n),
+            "span_kind": kind,
+            "status_code": rng.choice([0, 2], n, p=[0.97, 0.03]),
+            "gen_ai_request_model": model,
+            "app_version": version,
+            "cost_usd": rng.uniform(0.001, 0.01, n),
+        }
+    )
+
+
+def test_a_release_field_empty_on_a_third_of_the_rows_is_left_out_of_the_release(tmp_path):
+    """Tool spans have no model: a release of model@app_version made them `(null)@agent-2.3.0`,
+    a phantom release no rule evaluates, so 30% of the rows were never alerted on, and the
+    model's not_null check (failed by the sample) was dropped: nothing said so."""
+    proposal = _propose(_spans())
+    assert proposal.release == ("prompt_version",)
+    assert proposal.columns["model_version"] == "gen_ai_request_model"  # still mapped
+    note = next(n for n in proposal.notes if n.startswith("gen_ai_request_model is empty"))
+    assert "on 30% of the sampled rows" in note and "exactly the rows with span_kind tool" in note
+    assert "the release is app_version alone" in note and "(null)@<app_version>" in note
+    assert not any("mapped as prompt_version" in n for n in proposal.notes)  # suggested model@
+    assert any(r.name == "spend_vs_previous_release" for r in proposal.rules)
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.source.release == ["prompt_version"]
+    assert monitor.source.columns["model_version"] == "gen_ai_request_model"
+    checks = {(e.kind, getattr(e, "column", None)) for e in monitor.validation.expectations}
+    assert ("not_null", "prompt_version") in checks and ("not_null", "model_version") not in checks
+    line = next(x for x in text.splitlines() if x.strip().startswith("release:"))
+    assert "app_version alone: gen_ai_request_model is empty on 30% of the sampled rows" in line
+
+
+def test_without_a_complete_release_field_every_row_is_one_release_and_it_says_so(tmp_path):
+    proposal = _propose(_spans(version_gap=0.2))
+    assert proposal.release == ()
+    note = next(n for n in proposal.notes if "no release field is filled on every row" in n)
+    assert "gen_ai_request_model is empty on 30%" in note and "app_version is empty on 2" in note
+    assert "every row is one release (`default`)" in note and "own history" in note
+    rules = {r.name: r for r in proposal.rules}
+    assert "spend_vs_own_history" in rules and "spend_vs_previous_release" not in rules
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.source.release == []
+    assert "release: []" in text and "no release field is filled on every row" in text
+
+
+def test_a_release_field_empty_on_a_few_rows_stays_in_the_release_with_a_note():
+    proposal = _propose(_spans(model_gap="few"))
+    assert proposal.release == ("model_version", "prompt_version")
+    note = next(n for n in proposal.notes if n.startswith("gen_ai_request_model is empty"))
+    assert "on 2.0% of the sampled rows (12 of 600): it stays in the release" in note
+    assert "no rule evaluates" in note

@@ -9,8 +9,9 @@ what it could not map. `lookout.services.init_yaml` writes it as a commented mon
 
 The parts, each a module: column figures (`init_columns`), the fields a column could be
 (`init_candidates`, by the names in `init_names`), which column is which field and the cohorts
-(`init_mapping`), status, feedback and expectations (`init_expectations`, none the sample
-itself fails: `init_selfcheck`), windows and rules (`init_rules`).
+(`init_mapping`), which fields make the release (`init_release`: none NULL on many rows), status,
+feedback and expectations (`init_expectations`, none the sample itself fails: `init_selfcheck`),
+windows and rules (`init_rules`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from lookout.services.init_mapping import (
     column_roles,
     duration_units,
     fill_long_text,
-    release_notes,
 )
+from lookout.services.init_release import choose_release
 from lookout.services.init_rules import (
     RulePlan,
     Sizing,
@@ -116,6 +117,7 @@ class Proposal:
     sample_rows: int
     notes: tuple[str, ...]  # what it could not map or do, and why
     missing: tuple[str, ...] = field(default=())  # required fields it found no column for
+    release_comment: str = ""  # what the release is made of, and why, in a few words
 
     @property
     def unmapped(self) -> list[ColumnRole]:
@@ -153,8 +155,7 @@ def propose(
     negative = (
         negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
     )
-    release = tuple(f for f in ("model_version", "prompt_version") if f in mapping)
-    release_notes(mapping, notes)
+    release = choose_release(mapping, profiles, sample, notes)
     units = duration_units(mapping, by_name, notes)
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     frame = _canonical(sample, mapping, cohorts, units)
@@ -162,7 +163,9 @@ def propose(
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
-    rules, rule_notes = rule_plans(frame, mapping, sizing, shares, ok, negative, owner)
+    rules, rule_notes = rule_plans(
+        frame, mapping, sizing, shares, ok, negative, owner, release=bool(release.fields)
+    )
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
     # a drift verdict pools its rolling period (a day by default), not one window
     per_period = sizing.rows_per_window * (DRIFT_DEFAULTS.period / sizing.window)
@@ -179,7 +182,7 @@ def propose(
         rules = (*rules, *_drift_rule(owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
-    suite = propose_expectations(mapping, release, by_name, negative, notes)
+    suite = propose_expectations(mapping, release.fields, by_name, negative, notes)
     expectations = without_failures(suite, frame, notes)
     roles = column_roles(columns, by_name, reasons, cohorts, refused, cohort_notes, mapping)
     return Proposal(
@@ -189,7 +192,8 @@ def propose(
         columns=mapping,
         units=units,
         roles=roles,
-        release=release,
+        release=release.fields,
+        release_comment=release.comment,
         cohorts=cohorts,
         ok_statuses=ok,
         ok_reason=ok_reason(status, ok),

@@ -25,10 +25,8 @@ __all__ = [
     "choose_cohorts",
     "choose_time_column",
     "column_roles",
-    "duration_units",
     "fill_long_text",
     "logged_units",
-    "release_notes",
 ]
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
@@ -112,18 +110,6 @@ def fill_long_text(
         notes.append(f"{target} is {column.name} only by column order: check it")
 
 
-def release_notes(mapping: dict[str, str], notes: list[str]) -> None:
-    column = mapping.get("prompt_version")
-    if column is not None and normalized_name(column) != "prompt_version":
-        notes.append(
-            f"release: {column} is mapped as prompt_version, so a release reads "
-            f"<model>@<{column}>; `release:` may name any columns instead, e.g. "
-            f"release: [{mapping.get('model_version', '<model column>')}, {column}]"
-        )
-    if not mapping.keys() & {"model_version", "prompt_version"}:
-        notes.append("no model or version column: every row is one release (`default`)")
-
-
 def logged_units(
     mapping: dict[str, str], by_name: dict[str, ColumnProfile], notes: list[str]
 ) -> dict[str, str]:
@@ -160,9 +146,6 @@ def logged_units(
         if (logged := cost_unit(column, by_name[column], notes)) is not None:
             units["cost_usd"] = logged
     return units
-
-
-duration_units = logged_units  # the name `lookout.services.init` calls it by
 
 
 def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:

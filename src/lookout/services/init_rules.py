@@ -116,8 +116,11 @@ def rule_plans(
     ok: tuple[str, ...] | None,
     negative: tuple[str, ...] | None,
     owner: str,
+    *,
+    release: bool,
 ) -> tuple[list[RulePlan], list[str]]:
-    """The starter rules that the sample and the traffic support, and notes on the others."""
+    """The starter rules that the sample and the traffic support, and notes on the others
+    (`release`: the proposal has release fields, so a change rule can compare releases)."""
     plan = _Planner(frame, sizing, cohort_shares, owner)
     plan.rules.append(
         RulePlan(
@@ -135,7 +138,7 @@ def rule_plans(
         _error_rules(plan, ok)
     if "latency_ms" in mapping:
         _latency_rules(plan)
-    _spend_rule(plan, mapping, release="model_version" in mapping or "prompt_version" in mapping)
+    _spend_rule(plan, mapping, release=release)
     if "feedback" in mapping and negative:
         known = frame["feedback"].notna().to_numpy()
         lowered = as_labels(frame["feedback"]).str.lower()

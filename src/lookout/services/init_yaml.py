@@ -153,6 +153,8 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
 
 
 def _release_comment(p: Proposal) -> str:
+    if p.release_comment:
+        return p.release_comment
     if not p.release:
         return "no model or version column found: one release, `default`"
     return "a release is one value of each (model@version)"
