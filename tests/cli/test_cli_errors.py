@@ -229,3 +229,29 @@ def test_validate_config_refuses_with_exit_2(files, tmp_path, old, new, message)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["serve", "deploy"])
+def test_serve_and_deploy_without_a_prefect_api_refuse_and_start_no_server(
+    files, monkeypatch, command
+):
+    """`lookout serve` without PREFECT_API_URL started a temporary Prefect server ("Starting
+    temporary server on http://127.0.0.1:8091") and said to `prefect deployment run` from
+    another shell, which would reach another temporary server. It refuses as deploy does."""
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    def started(*args, **kwargs):
+        raise AssertionError("a Prefect server was started, or deployments served")
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(prefect, "serve", started)
+    monkeypatch.setattr(SubprocessASGIServer, "start", started)
+    # the settings Prefect read at import (a session's test API among them) say the same
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = _run([command, *files])
+    assert result.exit_code == 2, result.output
+    line = " ".join(result.output.split())
+    assert "error: PREFECT_API_URL is not set: deployments need a Prefect server" in line
+    assert "prefect server start" in line and "temporary server" not in line.lower()

@@ -28,6 +28,7 @@ __all__ = [
     "load",
     "one_monitor",
     "period",
+    "prefect_api_url",
     "quiet_prefect",
     "telemetry_off",
 ]
@@ -107,6 +108,27 @@ def period(
     if start >= end:
         raise fail(f"--since ({start:%Y-%m-%d %H:%M}) must be before --until", 2)
     return start, end
+
+
+NO_PREFECT_API = (
+    "PREFECT_API_URL is not set: deployments need a Prefect server that stays up. Start one "
+    "(`prefect server start`) and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, or "
+    "`prefect config set PREFECT_API_URL=...`"
+)
+
+
+def prefect_api_url() -> str:
+    """The Prefect API a command that registers or serves deployments talks to (the
+    environment's or the Prefect profile's PREFECT_API_URL), or exit 2 saying how to set one:
+    without it Prefect quietly starts a temporary server that is gone when the command ends,
+    with the deployments in it, and that no other shell or worker can reach."""
+    telemetry_off()
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api.url
+    if not api:
+        raise fail(NO_PREFECT_API, 2)
+    return api
 
 
 def telemetry_off() -> None:

@@ -12,17 +12,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from lookout.cli.common import fail, telemetry_off
+from lookout.cli.common import fail, prefect_api_url
 from lookout.cli.console import console
 
 __all__ = ["deploy"]
-
-
-NO_API = (
-    "PREFECT_API_URL is not set: deployments need a Prefect server that stays up. Start one "
-    "(`prefect server start`) and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, or "
-    "`prefect config set PREFECT_API_URL=...`"
-)
 
 
 def deploy(
@@ -42,12 +35,7 @@ def deploy(
     """Register the hourly and nightly schedules and the backfill deployment of this project
     with the Prefect API at PREFECT_API_URL; a worker (`prefect worker start --pool P`) on a
     machine with Lookout installed then runs them in this directory."""
-    telemetry_off()
-    from prefect.settings import get_current_settings
-
-    api = get_current_settings().api.url
-    if not api:  # Prefect would start a temporary server that is gone when this command ends
-        raise fail(NO_API, 2)
+    api = prefect_api_url()  # or a temporary server, gone when this command ends
     from lookout.config.loader import load_config
     from lookout.errors import ConfigError, LookoutError
 

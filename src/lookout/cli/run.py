@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from lookout.cli.common import chosen_monitors, fail, load, quiet_prefect, telemetry_off
+from lookout.cli.common import (
+    chosen_monitors,
+    fail,
+    load,
+    prefect_api_url,
+    quiet_prefect,
+    telemetry_off,
+)
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt, VerboseOpt
 from lookout.errors import ConfigError, LookoutError
@@ -71,7 +78,7 @@ def serve(
 ) -> None:
     """Run the hourly and nightly schedules and the backfill deployment in this process (Prefect
     `serve`, no work pool): for small setups. Needs a Prefect API (PREFECT_API_URL)."""
-    telemetry_off()
+    prefect_api_url()  # without one, Prefect would serve on a temporary server no one can reach
     from prefect import serve as prefect_serve
 
     load(profiles, monitors, target)  # a broken config fails here, with its line and column
