@@ -214,3 +214,29 @@ def test_bad_ranges_are_refused_with_one_line_before_anything_runs(tmp_path, arg
         assert store.runs() == []
     finally:
         store.dispose()
+
+
+@pytest.mark.prefect
+def test_backfill_writes_the_report_index_and_keeps_the_reports_it_made(tmp_path, prefect_api):
+    """A backfill left its drift reports with no index.html, neither the root's nor the
+    monitor's (`lookout run` writes both). It refreshes them as the hourly wrap-up does, and
+    deletes nothing for retention: the days it was asked for are older than the default 30
+    days (T0 is weeks before today), yet their reports stay listed."""
+    from tests.reports.test_reports import DRIFT_YAML, _frame
+
+    duckdb_project(tmp_path, _frame(per_hour=120), threshold=0.5)
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    drift = DRIFT_YAML.replace(", retention: 3650d", "")  # the default: 30 days
+    monitors.write_text(monitors.read_text().rstrip("\n") + drift)
+    end = T0 + timedelta(days=1, hours=3)
+    result = _cli("backfill", "--start", f"{T0:%Y-%m-%d}", "--end", f"{end:%Y-%m-%dT%H:%M}Z",
+                  *_files(tmp_path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "backfill: 27 window(s) run, 0 skipped, 0 failed" in result.output
+    reports = tmp_path / "cfg" / "out" / "reports"
+    assert f"reports: {reports / 'index.html'}" in _flat(result.output)
+    assert 'href="bot/index.html"' in (reports / "index.html").read_text()
+    page = (reports / "bot" / "index.html").read_text()
+    report = "2026-11-03/m2@p2/region=eu.html"
+    assert f'href="{report}"' in page and (reports / "bot" / report).exists()
+    assert (reports / "bot" / "releases.html").exists()

@@ -121,6 +121,8 @@ def backfill(
     )
     summary = outcome.describe(force_hint="--force recomputes them")
     console.print(f"backfill: {summary}", highlight=False, soft_wrap=True)
+    if outcome.index is not None:
+        console.print(f"reports: {escape(outcome.index)}", highlight=False, soft_wrap=True)
     if not (outcome.run or outcome.skipped or outcome.failed or outcome.waiting):
         console.print(
             "no whole window in the range (windows are window.size long, aligned in UTC)",

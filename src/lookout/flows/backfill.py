@@ -27,8 +27,9 @@ from lookout.config.models import Monitor
 from lookout.errors import LookoutError
 from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.runs import flow_config, flow_context
-from lookout.flows.tasks import fan_out, scheduled_start
-from lookout.pipeline import Stage
+from lookout.flows.tasks import fan_out, reports_task, scheduled_start
+from lookout.pipeline import Context, Stage
+from lookout.reports.paths import REPORTS_DIR
 from lookout.services.backfill import (
     BackfillOutcome,
     announce,
@@ -208,6 +209,8 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
             notify=job.notify,
             on_done=progress,
         )
+        failures = list(ran.failures)
+        index = _refresh_index(ctx, job, failures)
         skipped = _skipped_text(plan.skipped_total)
         if not jobs:
             update_progress_artifact(
@@ -218,25 +221,38 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
             f"stages {_stage_names(job.stages)}, force {job.force}: "
             f"{len(jobs)} window(s) to run{skipped}{waiting_text(plan.waiting)}."
         ]
-        publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, ran.failures, None, extra)
+        publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, failures, None, extra)
     outcome = BackfillOutcome(
         run=len(ran.results),
         skipped=plan.skipped_total,
-        failed=tuple(ran.failures),
+        failed=tuple(failures),
         rows=sum(r.rows for r in ran.results),
         waiting=tuple(plan.waiting),
+        index=index,
     )
     get_run_logger().info("backfill: %s", outcome.describe())
     listener.finished(outcome)
-    if ran.failures:
-        failed = ", ".join(ran.failures[:10])
-        raise LookoutError(f"{len(ran.failures)} window(s) failed: {failed}")
+    if failures:
+        raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}")
     return {
         "windows": [r.window for r in ran.results],
         "results": ran.results,
         "failures": ran.failures,
         "skipped": plan.skipped_total,
     }
+
+
+def _refresh_index(ctx: Context, job: _Job, failures: list[str]) -> str | None:
+    """Rewrite the release pages and the report index (each monitor's and the root), as the
+    hourly run's wrap-up does, so the reports this backfill wrote are listed; the root index's
+    path, or None (and a failure) when the refresh failed. Nothing is deleted for retention
+    here: the backfill was asked for these days, however old; the hourly and nightly runs
+    apply `drift.reports.retention`."""
+    pages = reports_task(ctx, job.chosen, job.as_of, clean=False, return_state=True)
+    if not pages.is_completed():
+        failures.append("report index (refresh failed)")
+        return None
+    return str(ctx.out_dir / REPORTS_DIR / "index.html")
 
 
 def _stage_names(stages: Sequence[Stage | str]) -> str:

@@ -175,9 +175,10 @@ def deliver_task(ctx: Context, as_of: datetime) -> dict[str, int]:
 
 
 @task(name="refresh-reports", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def reports_task(ctx: Context, monitors: list[Monitor], now: datetime) -> int:
+def reports_task(ctx: Context, monitors: list[Monitor], now: datetime, clean: bool = True) -> int:
+    """The release and index pages rewritten; with `clean`, reports past retention deleted."""
     stale_after = ctx.config.monitors.alerting.stale_after  # releases shown as retired
-    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now, stale_after))
+    return len(refresh_site(ctx.store, ctx.out_dir, monitors, now, stale_after, clean=clean))
 
 
 @dataclass

@@ -20,9 +20,11 @@ def refresh_site(
     monitors: list[Monitor],
     now: datetime,
     stale_after: timedelta = timedelta(hours=24),
+    *,
+    clean: bool = True,
 ) -> list[Path]:
-    """Delete reports and window pages past retention (`drift.reports.retention`), then rewrite
-    the index pages (they mark expired links)."""
+    """Delete reports and window pages past retention (`drift.reports.retention`, unless not
+    `clean`), then rewrite the release pages and the index pages (they mark expired links)."""
     written = []
     for monitor in monitors:
         written.append(
@@ -36,7 +38,8 @@ def refresh_site(
             )
         )
         # drift reports and the window pages alerts link (validation, judges) alike
-        clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
+        if clean:
+            clean_reports(out_dir, monitor.name, now, monitor.drift.reports.retention)
         if not monitor.drift.enabled:
             continue
         written.append(

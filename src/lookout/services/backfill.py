@@ -196,6 +196,7 @@ class BackfillOutcome:
     failed: Sequence[str] = ()
     rows: int = 0
     waiting: Sequence[Waiting] = ()
+    index: str | None = None  # the report index the run refreshed (reports/index.html)
 
     def describe(self, force_hint: str = "force: true recomputes them") -> str:
         """`3 window(s) run, 24 skipped because ... (force: true recomputes them), 0 failed,
