@@ -28,9 +28,23 @@ from lookout.sources.drift_summaries import release_filter
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
-__all__ = ["EvidentlyVerdict", "evidently_verdict", "sample_frame", "write_drift_report"]
+__all__ = [
+    "CATEGORY_TESTS",
+    "EvidentlyVerdict",
+    "evidently_verdict",
+    "numbers_as_labels",
+    "sample_frame",
+    "write_drift_report",
+]
 
 log = logging.getLogger("lookout.reports")
+
+# Evidently 0.7 runs its chisquare and z tests on categorical columns only (on a numerical one
+# it raises StatTestInvalidFeatureTypeError, and the report failed). Lookout judges a numeric
+# column with at most 5 distinct values in a small sample by them, each value a category
+# (`lookout.checks.drift.stats.choose_method`, as Evidently's own default does): such a column
+# goes to Evidently as categories, so it runs the same test on the same counts.
+CATEGORY_TESTS = frozenset({"chisquare", "z"})
 
 
 @dataclass(frozen=True)
@@ -138,20 +152,28 @@ def write_drift_report(
     usable = [
         c for c in present if reference[c.name].notna().any() and current[c.name].notna().any()
     ]
-    categorical = [c.name for c in usable if c.kind == "categorical"]
-    definition = DataDefinition(
-        numerical_columns=[c.name for c in usable if c.kind == "numeric"],
-        categorical_columns=categorical,
-    )
     names = [c.name for c in usable]
     chosen = {name: methods[name] for name in names if methods and name in methods}
+    counted = [
+        c.name
+        for c in usable
+        if c.kind == "numeric" and c.name in chosen and chosen[c.name][0] in CATEGORY_TESTS
+    ]
+    categorical = [c.name for c in usable if c.kind == "categorical" or c.name in counted]
+    definition = DataDefinition(
+        numerical_columns=[c.name for c in usable if c.name not in categorical],
+        categorical_columns=categorical,
+    )
     preset = DataDriftPreset(
         columns=names,
         drift_share=drift_share,
         per_column_method={name: method for name, (method, _) in chosen.items()} or None,
         per_column_threshold={name: limit for name, (_, limit) in chosen.items()} or None,
     )
-    current, reference = (plotly_safe_frame(f[names], categorical) for f in (current, reference))
+    current, reference = (
+        plotly_safe_frame(numbers_as_labels(f[names], counted), categorical)
+        for f in (current, reference)
+    )
     snapshot = Report([preset], include_tests=True).run(
         Dataset.from_pandas(current, data_definition=definition),
         Dataset.from_pandas(reference, data_definition=definition),
@@ -162,3 +184,16 @@ def write_drift_report(
     partial.write_text(html, encoding="utf-8")
     partial.replace(path)  # readers never see a half-written report
     return evidently_verdict(snapshot, path)
+
+
+def numbers_as_labels(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """`frame` with the numbers of the `names` columns as category labels (`3`, `2.5`, every
+    digit kept so no two values share a label); a missing number stays missing, as it is left
+    out of Lookout's counts."""
+    out = frame.copy()
+    for name in names:
+        out[name] = [
+            None if is_missing(v) else str(int(v)) if float(v).is_integer() else repr(float(v))
+            for v in out[name].tolist()
+        ]
+    return out
