@@ -39,7 +39,6 @@ __all__ = [
     "not_a_number_reason",
     "parse_numbers",
     "to_field_unit",
-    "to_milliseconds",
     "unit_factor",
 ]
 
@@ -192,10 +191,6 @@ def to_field_unit(value: Any, unit: str) -> Any:
     if divisor != 1:
         value = value / divisor
     return value
-
-
-# The name `lookout.services.init` converts its sample by (every unit, not only durations).
-to_milliseconds = to_field_unit
 
 
 def check_identifier(value: str) -> str:

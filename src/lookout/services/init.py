@@ -27,7 +27,7 @@ import pandas as pd
 
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
-from lookout.model.record import CANONICAL_FIELDS, to_milliseconds
+from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
@@ -43,8 +43,8 @@ from lookout.services.init_mapping import (
     choose_cohorts,
     choose_time_column,
     column_roles,
-    duration_units,
     fill_long_text,
+    logged_units,
 )
 from lookout.services.init_release import choose_release
 from lookout.services.init_rules import (
@@ -98,7 +98,7 @@ class Proposal:
     table: str
     schema: str | None
     columns: dict[str, str]  # canonical field -> column, in contract order
-    units: dict[str, str]  # duration field -> the unit its column logs, when not ms
+    units: dict[str, str]  # field -> the unit its column logs, when not ms or USD
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
@@ -156,7 +156,7 @@ def propose(
         negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
     )
     release = choose_release(mapping, profiles, sample, notes)
-    units = duration_units(mapping, by_name, notes)
+    units = logged_units(mapping, by_name, notes)
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     frame = _canonical(sample, mapping, cohorts, units)
     sizing = size_window(traffic.rows_per_hour)
@@ -226,14 +226,15 @@ def _canonical(
     units: dict[str, str],
 ) -> pd.DataFrame:
     """The sample as a window reads it: mapped fields by canonical name (durations in
-    milliseconds, as `units` will have the warehouse convert them), cohort columns."""
+    milliseconds and costs in US dollars, as `units` will have the warehouse convert them),
+    cohort columns."""
     wanted = {f: column for f, column in mapping.items() if column in sample}
     wanted.update({c: c for c in cohorts if c not in wanted and c in sample})
     frame = pd.DataFrame({name: sample[column] for name, column in wanted.items()})
     for field_name, unit in units.items():
         if field_name in frame:
             numbers = pd.to_numeric(frame[field_name], errors="coerce")
-            frame[field_name] = to_milliseconds(numbers.astype(float), unit)
+            frame[field_name] = to_field_unit(numbers.astype(float), unit)
     return frame
 
 
