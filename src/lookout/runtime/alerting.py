@@ -212,9 +212,9 @@ class _Renewal:
     def clears(self, ev: Evaluation, group: tuple[str, str]) -> bool:
         """Whether an ok clears a pending alert: the records since its last breach are as many
         as a firing alert needs to resolve, and say ok. A significance rule opens a pending
-        alert on a few records but the point value of a few more clears it: on a cohort of
-        ~23 records an hour at 10% errors against 5%, one hour in three holds at most one
-        failure, and a six-hour incident (14 errors in 139 records) was cleared before its
+        alert on a few records but the point value of a few more cleared it: on a cohort of
+        23 records an hour at 11% errors against 5%, one hour in three holds at most one
+        failure, and a six-hour incident (15 errors in 138 records) was cleared before its
         second breach every time, never announced. Until then the alert stays pending, and
         `stale_after` clears one that never breaches again."""
         needed = self.settings.needed(firing=True)
