@@ -162,9 +162,7 @@ def pooled_without(
         for item in history.windows.get(group, ())
         if item[0] <= window.start and item[0] not in left_out
     ]
-    if settings.over != "auto":
-        return _fixed(rule, group, series, window, settings.over)
-    return _auto(rule, settings, group, series, window, None, settings.needed(firing=False))
+    return _as_evaluated(rule, settings, group, series, window)
 
 
 def pooled_since(
@@ -173,12 +171,7 @@ def pooled_since(
     """The group's records of the windows after the one starting at `after`, up to this one,
     pooled: what a pending alert's clear is judged on (the records since its last breach)."""
     parts = [s for start, s in history.windows.get(group, ()) if after < start <= window.start]
-    if not parts:
-        return None
-    merged = Summary(windows=0)
-    for part in parts:
-        merged.merge(part)
-    return _pooled(rule, group, merged, after + (window.end - window.start))
+    return _merged(rule, group, parts, after + (window.end - window.start))
 
 
 def leaning_before(
@@ -199,7 +192,6 @@ def leaning_before(
     series = list(history.windows.get(group, ()))
     own = dict(series)
     size = window.end - window.start
-    needed = settings.needed(firing=False)
     count, since = 0, None
     for k in range(1, settings.persistence):
         before = Window(window.start - k * size, window.start - (k - 1) * size)
@@ -208,11 +200,7 @@ def leaning_before(
         if estimate is None or estimate.n <= 0:
             break
         earlier = [item for item in series if item[0] <= before.start]
-        value = (
-            _fixed(rule, group, earlier, before, settings.over)
-            if settings.over != "auto"
-            else _auto(rule, settings, group, earlier, before, None, needed)
-        )
+        value = _as_evaluated(rule, settings, group, earlier, before)
         if value is None or not past_threshold(rule.op, value.value, threshold):
             break
         count, since = k, before.start
@@ -221,13 +209,25 @@ def leaning_before(
 
 def _fixed(rule, group, series, window, over) -> MetricValue | None:
     since = window.end - over
-    parts = [summary for start, summary in series if start >= since]
+    return _merged(rule, group, [summary for start, summary in series if start >= since], since)
+
+
+def _merged(rule, group, parts, since) -> MetricValue | None:
+    """`parts` merged into one summary and pooled; None without any."""
     if not parts:
         return None
     merged = Summary(windows=0)
     for part in parts:
         merged.merge(part)
     return _pooled(rule, group, merged, since)
+
+
+def _as_evaluated(rule, settings, group, series, window) -> MetricValue | None:
+    """What the rule evaluates on `series` at `window` for a group with no open alert: the
+    fixed `over`, or the shortest pool reaching `min_n`."""
+    if settings.over != "auto":
+        return _fixed(rule, group, series, window, settings.over)
+    return _auto(rule, settings, group, series, window, None, settings.needed(firing=False))
 
 
 def _auto(rule, settings, group, series, window, own, needed) -> MetricValue | None:
