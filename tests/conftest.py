@@ -268,7 +268,7 @@ def _decimal_types(frame: pd.DataFrame) -> dict[str, Any]:
 def _column_kind(column: pd.Series) -> str:
     """What a frame's column holds, for the engines whose tables the tests create by hand."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return "timestamp"
+        return "timestamp_with_gaps" if column.isna().any() else "timestamp"
     if pd.api.types.is_bool_dtype(column):
         return "bool"
     if pd.api.types.is_integer_dtype(column):
@@ -285,6 +285,7 @@ def _column_kind(column: pd.Series) -> str:
 
 _CLICKHOUSE_TYPES = {
     "timestamp": "DateTime64(6)",
+    "timestamp_with_gaps": "Nullable(DateTime64(6))",
     "bool": "Bool",
     "integer": "Nullable(Int64)",
     "float": "Nullable(Float64)",
@@ -294,6 +295,7 @@ _CLICKHOUSE_TYPES = {
 }
 _SNOWFLAKE_TYPES = {
     "timestamp": "TIMESTAMP_NTZ",
+    "timestamp_with_gaps": "TIMESTAMP_NTZ",
     "bool": "BOOLEAN",
     "integer": "NUMBER(38, 0)",
     "float": "FLOAT",

@@ -169,7 +169,7 @@ def _samples(
     wanted = [
         f
         for f in ("latency_ms", "ttft_ms", "cost_usd", "prompt_tokens", "completion_tokens")
-        if f in monitor.source.columns
+        if monitor.source.maps(f)
     ]
     extra = [f for f in ("model_version", "trace_id") if f in monitor.source.columns]
     fields = sorted({*monitor.source.release, *wanted, *extra})

@@ -35,7 +35,7 @@ def _semantic_issues(
         for r_index, field in enumerate(source.release):
             # a canonical field must be mapped; any other name is a column of the table
             # (`release: [model_name, app_version]`), checked against it with --check-warehouse
-            if field in CANONICAL_FIELDS and field not in source.columns:
+            if field in CANONICAL_FIELDS and not source.maps(field):
                 issues.append(
                     doc.issue(
                         (*base, "source", "release", r_index),
@@ -52,7 +52,7 @@ def _semantic_issues(
                     )
                 )
         for c_index, cohort in enumerate(source.cohorts):
-            if cohort in CANONICAL_FIELDS and cohort not in source.columns:
+            if cohort in CANONICAL_FIELDS and not source.maps(cohort):
                 issues.append(
                     doc.issue(
                         (*base, "source", "cohorts", c_index),
@@ -136,10 +136,10 @@ def _validation_issues(
     issues: list[ConfigIssue] = []
     config = monitor.validation
     source = monitor.source
-    columns = set(source.columns) | set(source.cohorts) | set(source.release)
-    columns_ = source.columns
+    columns = set(source.fields) | set(source.cohorts) | set(source.release)
+    columns_ = source.fields
     extra = [c for c in dict.fromkeys([*source.release, *source.cohorts]) if c not in columns_]
-    known = ", ".join([*source.columns, *extra])
+    known = ", ".join([*source.columns, *source.durations, *extra])
     seen: set[str] = set()
     for e_index, spec in enumerate(config.expectations):
         at: KeyPath = (*base, "validation", "expectations", e_index)
@@ -163,7 +163,7 @@ def _validation_issues(
     if not config.expectations:
         seen = {
             spec_name(s)
-            for s in default_suite(set(source.columns), list(source.release), config.statuses)
+            for s in default_suite(set(source.fields), list(source.release), config.statuses)
         }
     if config.suite_file and not (base_dir / config.suite_file).exists():
         issues.append(

@@ -133,6 +133,14 @@ class Dialect:
         """`part` occurs in `text`, literally (LIKE with its wildcards escaped)."""
         return text.contains(part, autoescape=True)
 
+    def milliseconds_between(
+        self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        """The milliseconds from one timestamp to another, fractions kept (a duration a table
+        implies by its start and end times). The SQL standard's epoch of an interval, which
+        PostgreSQL computes; NULL when either time is."""
+        return sa.extract("epoch", end - start) * 1000
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)
 

@@ -79,6 +79,11 @@ class ClickHouse(Dialect):
     def contains(self, text: sa.ColumnElement[Any], part: str) -> sa.ColumnElement[Any]:
         return sa.func.position(text, part) > 0  # its LIKE has no ESCAPE clause
 
+    def milliseconds_between(
+        self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        return sa.func.dateDiff("microsecond", start, end) / 1000.0
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.lengthUTF8(text)
 

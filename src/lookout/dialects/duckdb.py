@@ -29,6 +29,12 @@ class DuckDB(Dialect):
          "system.pg_catalog", "temp.main"}
     )  # fmt: skip
 
+    def milliseconds_between(
+        self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        # microseconds are exact; epoch_ms() would drop the fraction of a millisecond
+        return sa.func.date_diff("microsecond", start, end) / 1000.0
+
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only
 

@@ -67,6 +67,11 @@ class Snowflake(Dialect):
         text = "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
         return sa.cast(sa.literal(text, sa.String), sa.Double)
 
+    def milliseconds_between(
+        self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        return sa.func.datediff(sa.text("microsecond"), start, end) / 1000.0
+
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.func.to_binary(text, "UTF-8"))
 

@@ -91,7 +91,7 @@ def sample_frame(
     """
     source = monitor.source
     table = warehouse.table(source)
-    usable = [c for c in columns if c.field in source.columns or c.field in source.cohorts]
+    usable = [c for c in columns if source.maps(c.field) or c.field in source.cohorts]
     features = [
         sql_feature(
             c, warehouse.column(table, source, c.field), warehouse.capabilities, raw=True

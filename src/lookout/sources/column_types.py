@@ -149,6 +149,9 @@ def role_problems(
         if field in source.units and column in columns:
             path = f"{where}.source.units.{field}"
             problems += _unit_problem(path, column, columns[column], FIELD_UNIT[field])
+    for field, elapsed in source.durations.items():
+        check(f"source.durations.{field}.start", elapsed.start, "time")
+        check(f"source.durations.{field}.end", elapsed.end, "time")
     for position, name in enumerate(source.release):
         if name not in source.columns:
             check(f"source.release[{position}]", name, "scalar")

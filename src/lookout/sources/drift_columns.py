@@ -79,7 +79,7 @@ def groups_of(columns: list[DriftColumn]) -> dict[str, list[str]]:
 
 def drift_columns(monitor: Monitor) -> list[DriftColumn]:
     """The default columns for what the monitor maps, narrowed by `drift.columns`/`exclude`."""
-    mapped = monitor.source.columns
+    mapped = monitor.source.fields
     out: list[DriftColumn] = [DriftColumn(f, "numeric", f) for f in NUMERIC_FIELDS if f in mapped]
     out += [DriftColumn(f, "categorical", f) for f in CATEGORICAL_FIELDS if f in mapped]
     named = {c.name for c in out}

@@ -127,9 +127,7 @@ class Pushdown(CohortQueries):
 
 
 def _quantile_fields(source: SourceConfig) -> list[tuple[str, str]]:
-    return [
-        (p, f) for p, f in (("latency", "latency_ms"), ("ttft", "ttft_ms")) if f in source.columns
-    ]
+    return [(p, f) for p, f in (("latency", "latency_ms"), ("ttft", "ttft_ms")) if source.maps(f)]
 
 
 def _add_window_quantiles(
@@ -167,7 +165,7 @@ def _add_window_quantiles(
 def _measures(
     table: sa.Table, source: SourceConfig, settings: MetricSettings, column: Any, caps: Dialect
 ) -> list[sa.ColumnElement[Any]]:
-    mapped = source.columns
+    mapped = source.fields
 
     def col(name: str) -> sa.ColumnElement[Any]:
         return column(table, source, name)
@@ -240,7 +238,7 @@ def _sketched_fields(
     number = _sql_number(table, source, column, caps)
     out: dict[str, sa.ColumnElement[Any]] = {}
     for field in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
-        if field in source.columns:
+        if source.maps(field):
             out[field] = number(field)
     cost = _cost_expression(source, settings, lambda name: column(table, source, name), number)
     if cost is not None:
@@ -251,7 +249,7 @@ def _sketched_fields(
 def _cost_expression(
     source: SourceConfig, settings: MetricSettings, col: Any, number: Any
 ) -> sa.ColumnElement[Any] | None:
-    mapped = source.columns
+    mapped = source.fields
     if "cost_usd" in mapped:
         return number("cost_usd")
     if not settings.prices or not {"model_version", "prompt_tokens", "completion_tokens"} <= set(

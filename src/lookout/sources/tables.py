@@ -58,6 +58,13 @@ class WarehouseTables(WarehouseConnection):
                     f"monitors.yml: {where}.source.columns.{field}: column {column!r} "
                     f"is not in table {monitor.source.table!r} (columns: {known})"
                 )
+        for field, elapsed in monitor.source.durations.items():
+            for end, column in (("start", elapsed.start), ("end", elapsed.end)):
+                if column not in columns:
+                    problems.append(
+                        f"monitors.yml: {where}.source.durations.{field}.{end}: column "
+                        f"{column!r} is not in table {monitor.source.table!r} (columns: {known})"
+                    )
         for position, cohort in enumerate(monitor.source.cohorts):
             column = monitor.source.columns.get(cohort, cohort)
             if column not in columns:
@@ -142,7 +149,8 @@ class WarehouseTables(WarehouseConnection):
         column, a duration in milliseconds and a cost in US dollars whatever unit the column
         logs (`source.units`: `duration_s * 1000`, `cost_micro_usd / 1000000`). The one place
         a field becomes a column expression, so window reads, validation batches, pushdown
-        metrics and drift all see the same milliseconds and dollars.
+        metrics and drift all see the same milliseconds and dollars. A duration the table
+        implies by two times (`source.durations`) is computed here too.
 
         A product is exact in the column's type; a quotient is taken of the value as a double,
         because MySQL and MariaDB divide integers to 4 decimals (`div_precision_increment`):
@@ -150,6 +158,10 @@ class WarehouseTables(WarehouseConnection):
         number (SQLite keeps text in any column) is passed as stored, for `parse_numbers` to
         judge (`'12ms' * 1000` would read as 12000).
         """
+        elapsed = source.durations.get(name)
+        if elapsed is not None:
+            start, end = table.c[elapsed.start], table.c[elapsed.end]
+            return sa.type_coerce(self.capabilities.milliseconds_between(start, end), sa.Double)
         stored = self.stored_column(table, source, name)
         unit = source.unit(name)
         times, divisor = unit_factor(unit) if unit is not None else (1, 1)

@@ -22,7 +22,7 @@ __all__ = ["WindowReads", "metric_fields", "normalize_frame", "normalize_numbers
 
 def metric_fields(source: SourceConfig) -> list[str]:
     """Mapped canonical fields the ops metrics need: everything but the long text columns."""
-    return [field for field in source.columns if field not in TEXT_FIELDS]
+    return [field for field in source.fields if field not in TEXT_FIELDS]
 
 
 class WindowReads(WarehouseTables):

@@ -85,7 +85,7 @@ def build_evaluators(
         else:
             client = client or judge_client(judge, throttle)
             evaluator = make_judge(spec.name, client, spec.evaluator or spec.name, spec.threshold)
-        missing = [f for f in evaluator.needs if f not in monitor.source.columns]
+        missing = [f for f in evaluator.needs if not monitor.source.maps(f)]
         if len(missing) == len(evaluator.needs):
             raise LookoutError(
                 f"monitors.yml: monitor {monitor.name}: evaluator {spec.name} needs "

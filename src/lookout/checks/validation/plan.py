@@ -37,7 +37,7 @@ def plan_suite(monitor: Monitor, base_dir: Path | None = None) -> list[PlannedEx
     """The monitor's declared expectations (or the default suite) plus its GX suite file."""
     config = monitor.validation
     specs = list(config.expectations) or default_suite(
-        set(monitor.source.columns), list(monitor.source.release), config.statuses
+        set(monitor.source.fields), list(monitor.source.release), config.statuses
     )
     planned = [
         PlannedExpectation(spec_name(s), s.kind, getattr(s, "column", None), s.severity, spec=s)
@@ -60,6 +60,6 @@ def validation_columns(monitor: Monitor, planned: list[PlannedExpectation]) -> l
     wanted = {"record_id", *monitor.source.release}
     wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
     wanted |= {p.column for p in planned if p.column}
-    mapped = [c for c in monitor.source.columns if c in wanted]
+    mapped = [c for c in monitor.source.fields if c in wanted]
     extra = [*monitor.source.release, *monitor.source.cohorts]  # columns under their own names
     return mapped + [c for c in dict.fromkeys(extra) if c in wanted and c not in mapped]

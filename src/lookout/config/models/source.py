@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
@@ -13,6 +13,7 @@ from lookout.config.validation import ColumnValue
 from lookout.model.record import (
     CANONICAL_FIELDS,
     COST_UNITS,
+    DURATION_FIELDS,
     DURATION_UNITS,
     FIELD_UNIT,
     REQUIRED_FIELDS,
@@ -22,7 +23,7 @@ from lookout.model.record import (
     canonical_name,
 )
 
-__all__ = ["SourceConfig"]
+__all__ = ["Elapsed", "SourceConfig"]
 
 # The kinds of units, each with the fields that take one: (what, units, fields).
 _KINDS = (
@@ -50,6 +51,21 @@ def _unit_problem(field: object, unit: object) -> str | None:
     )
 
 
+class Elapsed(Model):
+    """A duration the table does not log but implies: the time from one timestamp column to
+    another (`startTime` to `endTime`, as LiteLLM's and Langfuse's logs and span tables keep
+    it)."""
+
+    start: Identifier = Field(description="the column holding when the duration starts")
+    end: Identifier = Field(description="the column holding when it ends")
+
+    @model_validator(mode="after")
+    def _two_columns(self) -> Elapsed:
+        if self.start == self.end:
+            raise ValueError(f"start and end are the same column {self.start!r}: always 0 ms")
+        return self
+
+
 class SourceConfig(Model):
     """Where a monitor's records live and how their columns map onto the record contract."""
 
@@ -68,6 +84,13 @@ class SourceConfig(Model):
         "warehouse computes `column * 1000` for s, `column / 1000000` for micro_usd), so "
         "rules, expectations and results are in ms and USD; the column must be of a numeric "
         "type",
+    )
+    durations: dict[str, Elapsed] = Field(
+        default={},
+        description="duration field (latency_ms, ttft_ms) -> the two timestamp columns it is "
+        "the time between, for tables that log when a request started and ended instead of "
+        "how long it took: `latency_ms: {start: startTime, end: endTime}`. The warehouse "
+        "computes the milliseconds in every query; a row without an end reads as missing",
     )
     release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
@@ -110,10 +133,67 @@ class SourceConfig(Model):
         field without units (read as stored)."""
         return self.units.get(field, FIELD_UNIT.get(field))
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The canonical fields this table gives: mapped to a column, or computed from two
+        (`durations`). What checks ask before they run ("is latency logged?")."""
+        return (*self.columns, *self.durations)
+
+    def maps(self, field: str) -> bool:
+        """`field` is given by the table (a mapped column or a computed duration)."""
+        return field in self.columns or field in self.durations
+
     def selectable(self, name: str) -> bool:
         """A name a window query can select: a mapped canonical field, or a release field or
         cohort that is a column of the table under its own name."""
-        return name in self.columns or name in self.release or name in self.cohorts
+        return self.maps(name) or name in self.release or name in self.cohorts
+
+    @field_validator("durations", mode="before")
+    @classmethod
+    def _duration_keys(cls, durations: object) -> object:
+        """Only a duration field can be computed from two times (aliases accepted)."""
+        if not isinstance(durations, dict):
+            return durations
+        keyed: dict[str, object] = {}
+        problems = []
+        for key, value in durations.items():
+            field = canonical_name(key) if isinstance(key, str) else None
+            if field in DURATION_FIELDS:
+                keyed[field] = value
+                continue
+            why = f"{key!r} is no duration; durations apply to {', '.join(DURATION_FIELDS)}"
+            problems.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("value_error", why), loc=(str(key),), input=value
+                )
+            )
+        if problems:
+            raise ValidationError.from_exception_data("durations", problems)
+        return keyed
+
+    @model_validator(mode="after")
+    def _computed_or_mapped(self) -> SourceConfig:
+        """A duration comes from one column or from two times, not both; and a unit is the
+        unit of a column, so a computed duration (always milliseconds) takes none."""
+        problems = []
+        for field in self.durations:
+            if field in self.columns:
+                why = f"{field} is both mapped in columns and computed here: keep one"
+                problems.append((("durations", field), why))
+            if field in self.units:
+                why = f"{field} is computed from two timestamps (in milliseconds): no unit"
+                problems.append((("units", field), why))
+        if problems:
+            raise ValidationError.from_exception_data(
+                "source",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", why), loc=loc, input=None
+                    )
+                    for loc, why in problems
+                ],
+            )
+        return self
 
     @field_validator("units", mode="before")
     @classmethod
