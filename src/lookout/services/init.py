@@ -29,6 +29,7 @@ from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
+from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     negative_feedback,
@@ -99,6 +100,7 @@ class Proposal:
     schema: str | None
     columns: dict[str, str]  # canonical field -> column, in contract order
     units: dict[str, str]  # field -> the unit its column logs, when not ms or USD
+    durations: dict[str, tuple[str, str]]  # field -> (start, end) times it is computed from
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
@@ -157,14 +159,19 @@ def propose(
     )
     release = choose_release(mapping, profiles, sample, notes)
     units = logged_units(mapping, by_name, notes)
+    durations = computed_durations(profiles, mapping, sample, notes)
+    for field_name, (start, end) in durations.items():
+        why = f"{field_name} is the time from {start} to {end}"
+        reasons.setdefault(end, (f"{field_name} (end)", why))
+    given = {**mapping, **{f: end for f, (_, end) in durations.items()}}  # what checks ask
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
-    frame = _canonical(sample, mapping, cohorts, units)
+    frame = _canonical(sample, mapping, cohorts, units, durations)
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
     rules, rule_notes = rule_plans(
-        frame, mapping, sizing, shares, ok, negative, owner, release=bool(release.fields)
+        frame, given, sizing, shares, ok, negative, owner, release=bool(release.fields)
     )
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
     # a drift verdict pools its rolling period (a day by default), not one window
@@ -182,7 +189,7 @@ def propose(
         rules = (*rules, *_drift_rule(owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
-    suite = propose_expectations(mapping, release.fields, by_name, negative, notes)
+    suite = propose_expectations(given, release.fields, by_name, negative, notes)
     expectations = without_failures(suite, frame, notes)
     roles = column_roles(columns, by_name, reasons, cohorts, refused, cohort_notes, mapping)
     return Proposal(
@@ -191,6 +198,7 @@ def propose(
         schema=schema,
         columns=mapping,
         units=units,
+        durations=durations,
         roles=roles,
         release=release.fields,
         release_comment=release.comment,
@@ -224,10 +232,11 @@ def _canonical(
     mapping: dict[str, str],
     cohorts: tuple[str, ...],
     units: dict[str, str],
+    durations: dict[str, tuple[str, str]],
 ) -> pd.DataFrame:
     """The sample as a window reads it: mapped fields by canonical name (durations in
-    milliseconds and costs in US dollars, as `units` will have the warehouse convert them),
-    cohort columns."""
+    milliseconds and costs in US dollars, as `units` will have the warehouse convert them;
+    durations computed from two times), cohort columns."""
     wanted = {f: column for f, column in mapping.items() if column in sample}
     wanted.update({c: c for c in cohorts if c not in wanted and c in sample})
     frame = pd.DataFrame({name: sample[column] for name, column in wanted.items()})
@@ -235,6 +244,8 @@ def _canonical(
         if field_name in frame:
             numbers = pd.to_numeric(frame[field_name], errors="coerce")
             frame[field_name] = to_field_unit(numbers.astype(float), unit)
+    for field_name, (start, end) in durations.items():
+        frame[field_name] = milliseconds(sample, start, end).to_numpy()
     return frame
 
 

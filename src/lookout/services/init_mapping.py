@@ -31,6 +31,7 @@ __all__ = [
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
 SHORT_LABEL = 20  # mean characters up to which text named like prose may still be a label
+_PROSE = 0.5  # share of values with a space from which long text unplaced by name is prose
 _COHORT_WORDS = frozenset(
     {"region", "tier", "plan", "country", "locale", "language", "lang", "platform", "channel",
      "env", "environment", "device", "client", "segment", "market", "product", "app", "source",
@@ -99,9 +100,18 @@ def assign_fields(
 def fill_long_text(
     assigned: dict[str, tuple[str, str]], profiles: Sequence[ColumnProfile], notes: list[str]
 ) -> None:
-    """Input and output from long text columns the names did not place, in table order."""
+    """Input and output from long text columns the names did not place, in table order.
+    Only prose: a long value without a space is a key or a hash (LiteLLM's hashed `api_key`,
+    64 hex characters), a URL or base64, never what a user asked."""
     taken = {column for column, _ in assigned.values()}
-    loose = [p for p in profiles if p.info.mappable and p.is_long_text and p.name not in taken]
+    loose = [
+        p
+        for p in profiles
+        if p.info.mappable
+        and p.is_long_text
+        and (p.spaced_share >= _PROSE or p.info.json)
+        and p.name not in taken
+    ]
     for target in ("input", "output"):
         if target in assigned or not loose:
             continue

@@ -91,7 +91,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "cost_usd": (
         "cost_usd", "cost", "price_usd", "usd", "spend_usd", "cost_dollars", "total_cost",
-        "total_cost_usd", "llm_cost",
+        "total_cost_usd", "llm_cost", "spend", "response_cost",
         # in another unit (`source.units`, `init_costs`); `cost_*` names are found as they are
         "usd_micros", "micro_usd", "microdollars", "usd_nanos", "nano_usd", "nanodollars",
         "usd_cents", "price_cents", "spend_cents",

@@ -104,7 +104,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         *_alerting(p),
         "owners:",
         _line(2, f"{p.rules[0].owner}:", "who is told: set the channel and the people"),
-        _line(4, f"channel: {_scalar('#' + p.monitor.replace('_', '-') + '-alerts')}"),
+        _line(4, f"channel: {_scalar(_channel(p.monitor))}"),
         "    # slack_users: [U0123ABCD]",
         "    # runbook_base: https://runbooks.example.com/your-team",
         "",
@@ -122,6 +122,11 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         out.append(_line(8, f"{field}: {_scalar(column)}", reasons.get(column, "")))
     if p.units:
         out.append(_line(6, f"units: {_flow(p.units)}", _units_comment(p)))
+    if p.durations:
+        out.append(_line(6, "durations:", "computed from two times by the warehouse, in ms"))
+        for field, (start, end) in p.durations.items():
+            times = f"{{start: {_scalar(start)}, end: {_scalar(end)}}}"
+            out.append(_line(8, f"{field}: {times}", f"from {start} to {end}"))
     out.append(_line(6, f"release: {_flow(list(p.release))}", _release_comment(p)))
     cohorts = _flow(list(p.cohorts))
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
@@ -343,3 +348,9 @@ def render_profiles(
     ]
     out += [f"# {_comment(note)}" for note in notes]
     return "\n".join(out) + "\n"
+
+
+def _channel(monitor: str) -> str:
+    """A Slack channel name for the monitor's alerts: Slack takes lower case letters, digits,
+    hyphens and underscores, at most 80 characters (`#litellm-spendlogs-alerts`)."""
+    return "#" + monitor.lower().replace("_", "-")[: 80 - len("-alerts")] + "-alerts"
