@@ -67,6 +67,40 @@ def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
     ctx.close()
 
 
+def test_a_p2_alert_of_a_day_whose_digest_went_out_gets_a_digest_of_its_own(tmp_path):
+    """A window of a day run after that day's digest was sent (a catch-up, a backfill): its
+    P2 alert used to be carried inside the digest already sent (same id), so nobody was ever
+    told. It goes out in a second digest of the day, which says it came late."""
+    ctx = _ctx(tmp_path, threshold=0.01)
+    monitor = ctx.config.monitors.monitors[0]
+    run_window(ctx, monitor, Window(T0, T0 + H))
+    first_alerts = {a.fingerprint for a in ctx.store.alerts("bot")}
+    with fake_slack_server() as slack:
+        notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
+        deliver(ctx.store.outbox_repo, {"slack": notifier}, now=T0 + 25 * H)
+        assert len(slack.posted) == 1  # the day's digest
+        # the day's second hour, run late, opens an alert of another rule
+        late_rule = monitor.rules[0].model_copy(update={"name": "errors_late", "threshold": 0.02})
+        late = monitor.model_copy(update={"rules": [*monitor.rules, late_rule]})
+        run_window(ctx, late, Window(T0 + H, T0 + 2 * H))
+        new = [a for a in ctx.store.alerts("bot") if a.fingerprint not in first_alerts]
+        assert new and {a.rule for a in new} == {"errors_late"}
+        report = deliver(ctx.store.outbox_repo, {"slack": notifier}, now=T0 + 26 * H)
+        again = deliver(ctx.store.outbox_repo, {"slack": notifier}, now=T0 + 27 * H)
+    digests = [m for m in slack.posted if "daily digest" in m["blocks"][0]["text"]["text"]]
+    assert len(digests) == 2 and again.sent == ()
+    header = digests[1]["blocks"][0]["text"]["text"]
+    assert (
+        header
+        == f"[P2] bot: daily digest for team, {T0.date()}, late additions ({len(new)} alerts)"
+    )
+    late_blocks = json.dumps(digests[1]["blocks"])
+    assert all(a.cohort in late_blocks for a in new) and "errors_late" in late_blocks
+    carried = {r.fingerprint for r in report.carried}
+    assert {a.fingerprint for a in new} <= carried
+    ctx.close()
+
+
 @pytest.mark.prefect
 def test_a_replayed_run_holds_p2_alerts_until_its_own_day_is_over(tmp_path, prefect_api):
     """`lookout run --as-of` (a replay, a late run): the day is over when the run's time says

@@ -116,11 +116,10 @@ def compose_digests(outbox: Outbox, now: datetime) -> list[str]:
     made = []
     for (monitor, owner, day, channel_type), rows in sorted(waiting.items()):
         items = [message_of(r) for r in rows]
-        title = f"[P2] {monitor}: daily digest for {owner}, {day} ({len(rows)} alerts)"
-        first = items[0]
-        digest = group_message("digest", title, owner, _owner_stub(first), items)
-        key = f"{monitor}|{owner}|{day}|{channel_type}"
-        digest_id = "digest-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        digest_id, late = _digest_id(outbox, f"{monitor}|{owner}|{day}|{channel_type}", rows)
+        more = ", late additions" if late else ""
+        title = f"[P2] {monitor}: daily digest for {owner}, {day}{more} ({len(rows)} alerts)"
+        digest = group_message("digest", title, owner, _owner_stub(items[0]), items)
         outbox.enqueue(
             [
                 OutboxMessage(
@@ -138,6 +137,21 @@ def compose_digests(outbox: Outbox, now: datetime) -> list[str]:
         outbox.into_group([r.message_id for r in rows], digest_id)
         made.append(digest_id)
     return made
+
+
+def _digest_id(outbox: Outbox, key: str, rows: list[OutboxRow]) -> tuple[str, bool]:
+    """(id, late) of the digest of `rows` for one monitor, owner, day and channel type.
+
+    Named by the key and its members: the same held alerts always make the same id (a
+    composition repeated after a crash queues nothing twice), and an alert held for a day
+    whose digest already exists (a window of that day run late: a catch-up, a backfill) gets
+    a digest of its own, delivered, rather than being carried inside a message composed
+    before it existed. `late`: an earlier digest of the key exists."""
+    day_key = "digest-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    members = "|".join(sorted(r.message_id for r in rows))
+    digest_id = f"{day_key}-{hashlib.sha256(members.encode()).hexdigest()[:12]}"
+    earlier = [i for i in outbox.ids_with_prefix(f"{day_key}-") if i != digest_id]
+    return digest_id, bool(earlier)
 
 
 def _owner_stub(message: Message):  # type: ignore[no-untyped-def]

@@ -176,6 +176,13 @@ class Outbox:
             first = found.first()
         return None if first is None else _row(first)
 
+    def ids_with_prefix(self, prefix: str) -> list[str]:
+        """Message ids starting with `prefix` (a day's digests share one)."""
+        o = schema.outbox
+        query = sa.select(o.c.message_id).where(o.c.message_id.startswith(prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
     def members(self, group_id: str) -> list[OutboxRow]:
         """The messages delivered inside a group or digest message."""
         o = schema.outbox
