@@ -231,13 +231,14 @@ def test_validate_config_refuses_with_exit_2(files, tmp_path, old, new, message)
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", ["serve", "deploy"])
+@pytest.mark.parametrize("command", ["serve", "deploy", "automations"])
 def test_serve_and_deploy_without_a_prefect_api_refuse_and_start_no_server(
     files, monkeypatch, command
 ):
     """`lookout serve` without PREFECT_API_URL started a temporary Prefect server ("Starting
     temporary server on http://127.0.0.1:8091") and said to `prefect deployment run` from
-    another shell, which would reach another temporary server. It refuses as deploy does."""
+    another shell, which would reach another temporary server. It refuses as deploy does, and
+    so does `lookout automations` (its automations would be made on that temporary server)."""
     import prefect
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -249,9 +250,11 @@ def test_serve_and_deploy_without_a_prefect_api_refuse_and_start_no_server(
     monkeypatch.setattr(prefect, "serve", started)
     monkeypatch.setattr(SubprocessASGIServer, "start", started)
     # the settings Prefect read at import (a session's test API among them) say the same
+    args = ["--block", "slack-webhook/oncall"] if command == "automations" else files
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        result = _run([command, *files])
+        result = _run([command, *args])
     assert result.exit_code == 2, result.output
     line = " ".join(result.output.split())
-    assert "error: PREFECT_API_URL is not set: deployments need a Prefect server" in line
+    what = "automations" if command == "automations" else "deployments"
+    assert f"error: PREFECT_API_URL is not set: {what} need a Prefect server" in line
     assert "prefect server start" in line and "temporary server" not in line.lower()

@@ -111,13 +111,13 @@ def period(
 
 
 NO_PREFECT_API = (
-    "PREFECT_API_URL is not set: deployments need a Prefect server that stays up. Start one "
+    "PREFECT_API_URL is not set: {what} need a Prefect server that stays up. Start one "
     "(`prefect server start`) and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, or "
     "`prefect config set PREFECT_API_URL=...`"
 )
 
 
-def prefect_api_url() -> str:
+def prefect_api_url(what: str = "deployments") -> str:
     """The Prefect API a command that registers or serves deployments talks to (the
     environment's or the Prefect profile's PREFECT_API_URL), or exit 2 saying how to set one:
     without it Prefect quietly starts a temporary server that is gone when the command ends,
@@ -127,7 +127,7 @@ def prefect_api_url() -> str:
 
     api = get_current_settings().api.url
     if not api:
-        raise fail(NO_PREFECT_API, 2)
+        raise fail(NO_PREFECT_API.format(what=what), 2)
     return api
 
 

@@ -17,7 +17,6 @@ from lookout.cli.common import (
     load,
     prefect_api_url,
     quiet_prefect,
-    telemetry_off,
 )
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt, VerboseOpt
@@ -99,7 +98,7 @@ def automations(
 ) -> None:
     """Create or update the Prefect automations that notify when a Lookout flow run fails,
     crashes or is late (needs a Prefect API: PREFECT_API_URL)."""
-    telemetry_off()
+    prefect_api_url("automations")  # or they would be made on a temporary server, then lost
     from lookout.flows.automations import block_id, deploy_automations, save_slack_webhook
 
     if (slack_webhook_env is None) == (block is None):
