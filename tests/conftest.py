@@ -65,6 +65,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)
 
 
+# Every engine Lookout reads, as test parameters (the server-backed ones marked).
+ALL_ENGINES = [
+    "duckdb",
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
+]
+
+
 def make_requests(hours: int = 3, per_hour: int = 200, seed: int = 1) -> pd.DataFrame:
     """Small deterministic request log with the demo's column names (naive UTC timestamps)."""
     rng = np.random.default_rng(seed)

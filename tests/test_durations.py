@@ -8,12 +8,12 @@ duration is refused before any run, naming the key."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, make_requests, write_table
+from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
+from tests.window_results import project, stored_by_window
 
 from lookout.config.loader import load_config
 from lookout.dialects import dialect_for
@@ -75,35 +75,12 @@ def _monitors(table: str, computed: bool) -> str:
     return text
 
 
-def _project(tmp_path: Path, url: str, name: str, monitors: str) -> Path:
-    directory = tmp_path / name
-    directory.mkdir()
-    (directory / "monitors.yml").write_text(monitors)
-    store = f"sqlite:///{directory / 'results.sqlite'}"
-    (directory / "profiles.yml").write_text(
-        PROFILES_YAML.format(warehouse=url, store=store, out_dir=directory / "out")
-    )
-    return directory
-
-
-def _stored(directory: Path) -> dict[str, list[tuple]]:
-    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
-    try:
-        result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
-        assert result.status == "succeeded", result.error
-        queries = {
-            "metrics": "SELECT release, cohort, metric, round(value, 6), n FROM metrics",
-            "validations": "SELECT release, expectation, status, unexpected_count, path "
-            "FROM validations",
-            "alerts": "SELECT rule, cohort, state, threshold, round(value, 6) FROM alerts",
-        }
-        with ctx.store.engine.connect() as conn:
-            return {
-                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in queries.items()
-            }
-    finally:
-        ctx.close()
-
+_URL_FIXTURES = {
+    "postgresql": "pg_database",
+    "mysql": "mysql_database",
+    "clickhouse": "chdb_url",
+    "snowflake": "snowflake_url",
+}
 
 BACKENDS = [
     "duckdb",
@@ -126,8 +103,9 @@ def test_a_window_of_start_and_end_times_stores_what_the_same_window_in_millisec
     write_table(engine, _with_times(frame), table="requests_times")
     engine.dispose()
 
-    in_ms = _stored(_project(tmp_path, url, "ms", _monitors("app_requests", computed=False)))
-    computed = _stored(_project(tmp_path, url, "times", _monitors("requests_times", True)))
+    in_ms = stored_by_window(project(tmp_path, url, "ms", _monitors("app_requests", False)), WINDOW)
+    times = project(tmp_path, url, "times", _monitors("requests_times", True))
+    computed = stored_by_window(times, WINDOW)
     assert computed == in_ms
     metrics = {(r[0], r[1], r[2]): r[3] for r in in_ms["metrics"]}
     assert metrics[("m1@p1", "*", "latency_p50_ms")] > 500  # milliseconds, not seconds
@@ -138,23 +116,7 @@ def test_a_window_of_start_and_end_times_stores_what_the_same_window_in_millisec
     assert ("slow", "firing", 1500.0) in {(r[0], r[2], r[3]) for r in in_ms["alerts"]}
 
 
-ENGINES = [
-    "duckdb",
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.postgres),
-    pytest.param("mysql", marks=pytest.mark.mysql),
-    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
-    pytest.param("snowflake", marks=pytest.mark.snowflake),
-]
-_URL_FIXTURES = {
-    "postgresql": "pg_database",
-    "mysql": "mysql_database",
-    "clickhouse": "chdb_url",
-    "snowflake": "snowflake_url",
-}
-
-
-@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
 def test_each_engine_computes_the_milliseconds_between_two_times(engine_name, tmp_path, request):
     """Sub-millisecond fractions kept, a missing end read as missing, a clock that ran
     backwards read as a negative duration (for validation to flag, not to hide)."""
@@ -211,7 +173,7 @@ def test_a_duration_that_cannot_be_computed_is_a_config_error_at_its_key(
 ):
     text = _monitors("requests_times", computed=True)
     text = text.replace(DURATIONS, f"      {section}\n")
-    directory = _project(tmp_path, "duckdb:///:memory:", "bad", text)
+    directory = project(tmp_path, "duckdb:///:memory:", "bad", text)
     with pytest.raises(ConfigError) as raised:
         load_config(directory / "profiles.yml", directory / "monitors.yml")
     assert expected in str(raised.value)
@@ -222,7 +184,7 @@ def test_a_duration_both_mapped_and_computed_or_given_a_unit_is_refused(tmp_path
         "        route: route\n", "        route: route\n        latency_ms: latency_ms\n"
     )
     text = text.replace(DURATIONS, DURATIONS + "      units: {ttft_ms: s}\n")
-    directory = _project(tmp_path, "duckdb:///:memory:", "both", text)
+    directory = project(tmp_path, "duckdb:///:memory:", "both", text)
     with pytest.raises(ConfigError) as raised:
         load_config(directory / "profiles.yml", directory / "monitors.yml")
     message = str(raised.value)
@@ -237,7 +199,7 @@ def test_duration_columns_missing_or_not_times_are_named_by_the_warehouse_check(
     engine = sa.create_engine(url)
     write_table(engine, frame.drop(columns=["first_token_at"]), table="requests_times")
     engine.dispose()
-    directory = _project(tmp_path, url, "check", _monitors("requests_times", computed=True))
+    directory = project(tmp_path, url, "check", _monitors("requests_times", computed=True))
     config = load_config(directory / "profiles.yml", directory / "monitors.yml")
     warehouse = Warehouse(url)
     try:
@@ -268,7 +230,7 @@ def test_an_end_before_its_start_is_quarantined_by_the_default_suite(backend, tm
     write_table(engine, frame, table="requests_times")
     engine.dispose()
     text = _monitors("requests_times", computed=True).replace(SECTIONS, "")
-    directory = _project(tmp_path, url, "backwards", text)
+    directory = project(tmp_path, url, "backwards", text)
     ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
     try:
         result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)

@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, PROFILES_YAML, T0, make_requests, write_table
+from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
+from tests.window_results import project, stored_by_window
 
-from lookout.config.loader import load_config
-from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 
 WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
@@ -96,29 +95,7 @@ def _monitors(logged: str) -> str:
 
 
 def _stored(tmp_path: Path, url: str, logged: str) -> dict[str, list[tuple]]:
-    directory = tmp_path / logged
-    directory.mkdir()
-    (directory / "monitors.yml").write_text(_monitors(logged))
-    store = f"sqlite:///{directory / 'results.sqlite'}"
-    (directory / "profiles.yml").write_text(
-        PROFILES_YAML.format(warehouse=url, store=store, out_dir=directory / "out")
-    )
-    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
-    try:
-        result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
-        assert result.status == "succeeded", result.error
-        queries = {
-            "metrics": "SELECT release, cohort, metric, round(value, 6), n FROM metrics",
-            "validations": "SELECT release, expectation, status, unexpected_count, path "
-            "FROM validations",
-            "alerts": "SELECT rule, cohort, state, threshold, round(value, 6) FROM alerts",
-        }
-        with ctx.store.engine.connect() as conn:
-            return {
-                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in queries.items()
-            }
-    finally:
-        ctx.close()
+    return stored_by_window(project(tmp_path, url, logged, _monitors(logged)), WINDOW)
 
 
 BACKENDS = [

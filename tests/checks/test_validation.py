@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import PROFILES_YAML, T0, write_table
+from tests.conftest import ALL_ENGINES, PROFILES_YAML, T0, write_table
 from tests.fixtures.fake_secrets import SLACK_SECRET
 
 from lookout.checks.validation.runner import GxRunner
@@ -163,14 +163,7 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
     return url, Warehouse(url), config.monitors.monitors[0]
 
 
-BACKENDS = [
-    "duckdb",
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.postgres),
-    pytest.param("mysql", marks=pytest.mark.mysql),
-    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
-    pytest.param("snowflake", marks=pytest.mark.snowflake),
-]
+BACKENDS = ALL_ENGINES
 
 
 @pytest.fixture(scope="module")

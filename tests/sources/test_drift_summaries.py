@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, write_table
+from tests.conftest import ALL_ENGINES, T0, write_table
 
 from lookout.checks.drift.verdict import Criteria, judge
 from lookout.config.models import Monitor
@@ -136,14 +136,7 @@ def make_monitor(schema: str | None = None) -> Monitor:
     )
 
 
-BACKENDS = [
-    "duckdb",
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.postgres),
-    pytest.param("mysql", marks=pytest.mark.mysql),
-    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
-    pytest.param("snowflake", marks=pytest.mark.snowflake),
-]
+BACKENDS = ALL_ENGINES
 
 
 @pytest.fixture(params=BACKENDS)

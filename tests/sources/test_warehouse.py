@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import ALL_ENGINES, T0, make_requests, write_config, write_table
 
 from lookout.checks.metrics import aggregate_frame, compute_ops_metrics, metrics_from_aggregates
 from lookout.config.models import Monitor
@@ -40,14 +40,7 @@ def _warehouse(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tup
     return url, schema
 
 
-BACKENDS = [
-    "duckdb",
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.postgres),
-    pytest.param("mysql", marks=pytest.mark.mysql),
-    pytest.param("clickhouse", marks=pytest.mark.clickhouse),
-    pytest.param("snowflake", marks=pytest.mark.snowflake),
-]
+BACKENDS = ALL_ENGINES
 
 
 @pytest.fixture(params=BACKENDS)

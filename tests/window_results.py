@@ -1,0 +1,46 @@
+"""A project folder over a warehouse URL, and what one window run stores in it: for tests that
+hold two ways of logging the same records to the same results (units, computed durations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from tests.conftest import PROFILES_YAML
+
+from lookout.config.loader import load_config
+from lookout.pipeline import Context, run_window
+from lookout.windows import Window
+
+STORED = {
+    "metrics": "SELECT release, cohort, metric, round(value, 6), n FROM metrics",
+    "validations": "SELECT release, expectation, status, unexpected_count, path FROM validations",
+    "alerts": "SELECT rule, cohort, state, threshold, round(value, 6) FROM alerts",
+}
+
+
+def project(tmp_path: Path, url: str, name: str, monitors: str) -> Path:
+    """`tmp_path/name` holding `monitors` and a profile over `url` with its own SQLite store."""
+    directory = tmp_path / name
+    directory.mkdir()
+    (directory / "monitors.yml").write_text(monitors)
+    store = f"sqlite:///{directory / 'results.sqlite'}"
+    (directory / "profiles.yml").write_text(
+        PROFILES_YAML.format(warehouse=url, store=store, out_dir=directory / "out")
+    )
+    return directory
+
+
+def stored_by_window(directory: Path, window: Window) -> dict[str, list[tuple]]:
+    """Run the project's first monitor over `window`; its stored metrics, validation outcomes
+    and alerts, sorted (values rounded to 6 decimals)."""
+    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
+    try:
+        result = run_window(ctx, ctx.config.monitors.monitors[0], window)
+        assert result.status == "succeeded", result.error
+        with ctx.store.engine.connect() as conn:
+            return {
+                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in STORED.items()
+            }
+    finally:
+        ctx.close()
