@@ -186,6 +186,9 @@ def role_problems(
     if "feedback" in source.columns:  # the default words and -1 fit no boolean column
         default = "negative_feedback" not in explicit
         values("source.negative_feedback", "feedback", source.negative_feedback, default)
+    for key in ("where", "where_not"):
+        for name, kept in getattr(source, key).items():
+            values(f"source.{key}.{name}", name, kept, False)
     for position, spec in enumerate(monitor.validation.expectations):
         if spec.kind == "in_set":
             path = f"validation.expectations[{position}].values"

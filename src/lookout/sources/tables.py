@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
 from lookout.model.record import NUMERIC_FIELDS, unit_factor
-from lookout.sources.column_types import role_problems
+from lookout.sources.column_types import role_problems, sql_matches
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
 
@@ -64,6 +64,14 @@ class WarehouseTables(WarehouseConnection):
                     problems.append(
                         f"monitors.yml: {where}.source.durations.{field}.{end}: column "
                         f"{column!r} is not in table {monitor.source.table!r} (columns: {known})"
+                    )
+        for key in ("where", "where_not"):
+            for name in getattr(monitor.source, key):
+                column = monitor.source.columns.get(name, name)
+                if column not in columns:
+                    problems.append(
+                        f"monitors.yml: {where}.source.{key}.{name}: column {column!r} "
+                        f"is not in table {monitor.source.table!r} (columns: {known})"
                     )
         for position, cohort in enumerate(monitor.source.cohorts):
             column = monitor.source.columns.get(cohort, cohort)
@@ -177,9 +185,26 @@ class WarehouseTables(WarehouseConnection):
         return sa.type_coerce(converted, sa.Double)
 
     def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
-        """The condition that a row's event time is inside `window` (bound as the column is)."""
+        """The condition that a row is monitored (`kept_rows`) and its event time is inside
+        `window` (bound as the column is)."""
         ts = self.column(table, source, "ts")
         return sa.and_(
             ts >= self._bind_time(source, "ts", window.start),
             ts < self._bind_time(source, "ts", window.end),
+            *self.kept_rows(table, source),
         )
+
+    def kept_rows(self, table: sa.Table, source: SourceConfig) -> list[Any]:
+        """The conditions of `source.where` and `where_not`: the rows this monitor watches in
+        a table other traffic shares. Part of every window's condition, so no query (read,
+        pushdown, validation batch, drift summary, cohort ranking) sees the others. Values are
+        typed for their column, as status values are; `where_not` keeps a NULL."""
+        columns = self.table_columns(source)
+        out: list[Any] = []
+        for negate, kept in ((False, source.where), (True, source.where_not)):
+            for name, values in kept.items():
+                column = self.column(table, source, name)
+                type_ = columns.get(source.columns.get(name, name))
+                match = sql_matches(column, type_, values, as_text=self.capabilities.as_text)
+                out.append(sa.or_(column.is_(None), sa.not_(match)) if negate else match)
+        return out

@@ -114,6 +114,7 @@ class ValidationReads(WindowReads):
                 ingested >= self._bind_time(source, "ingested_at", window.start),
                 ingested < self._bind_time(source, "ingested_at", window.end),
                 unreadable,
+                *self.kept_rows(table, source),
             )
             .order_by(ingested, self.column(table, source, "record_id"))
         )

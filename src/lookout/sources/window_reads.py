@@ -92,6 +92,7 @@ class WindowReads(WarehouseTables):
         in_lookback = [
             ts >= self._bind_time(source, "ts", first.start),
             ts < self._bind_time(source, "ts", frontier),
+            *self.kept_rows(table, source),  # another service's late rows re-run nothing
         ]
         # Rows newer than what a window saw, or any row at all in a window that was empty.
         seen = [moment for moment in processed.values() if moment is not None]

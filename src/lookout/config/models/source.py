@@ -92,6 +92,19 @@ class SourceConfig(Model):
         "how long it took: `latency_ms: {start: startTime, end: endTime}`. The warehouse "
         "computes the milliseconds in every query; a row without an end reads as missing",
     )
+    where: dict[Identifier, list[ColumnValue]] = Field(
+        default={},
+        description="column -> the values a row must hold there to be monitored, for a table "
+        "that logs more than one service's traffic: `{environment: production}`, "
+        "`{span_kind: [llm, chain]}`. Every query reads only those rows (the others are not "
+        "counted, validated or alerted on); a row whose column is NULL is left out. Canonical "
+        "fields or other columns of the table",
+    )
+    where_not: dict[Identifier, list[ColumnValue]] = Field(
+        default={},
+        description="column -> values whose rows are not monitored (health checks, synthetic "
+        "probes, a load test): `{route: [/healthz]}`, `{user: [loadtest]}`; a NULL is kept",
+    )
     release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
         description="the fields whose values, joined with @, name a release: mapped canonical "
@@ -148,6 +161,21 @@ class SourceConfig(Model):
         cohort that is a column of the table under its own name."""
         return self.maps(name) or name in self.release or name in self.cohorts
 
+    @field_validator("where", "where_not", mode="before")
+    @classmethod
+    def _values_as_lists(cls, kept: object) -> object:
+        """`{environment: production}` is `{environment: [production]}`; an empty list would
+        keep (or drop) nothing, which no one means."""
+        if not isinstance(kept, dict):
+            return kept
+        out: dict[object, object] = {}
+        for column, values in kept.items():
+            values = values if isinstance(values, list) else [values]
+            if not values:
+                raise ValueError(f"{column}: list at least one value")
+            out[column] = values
+        return out
+
     @field_validator("durations", mode="before")
     @classmethod
     def _duration_keys(cls, durations: object) -> object:
@@ -176,6 +204,11 @@ class SourceConfig(Model):
         """A duration comes from one column or from two times, not both; and a unit is the
         unit of a column, so a computed duration (always milliseconds) takes none."""
         problems = []
+        for key in ("where", "where_not"):
+            for column in getattr(self, key):
+                if column in self.durations:
+                    why = f"{column} is computed from two times: filter on a column of the table"
+                    problems.append(((key, column), why))
         for field in self.durations:
             if field in self.columns:
                 why = f"{field} is both mapped in columns and computed here: keep one"
