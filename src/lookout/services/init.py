@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from lookout.core.durations import format_duration
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
+from lookout.services.init_environment import production_filter
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     negative_feedback,
@@ -101,6 +102,8 @@ class Proposal:
     columns: dict[str, str]  # canonical field -> column, in contract order
     units: dict[str, str]  # field -> the unit its column logs, when not ms or USD
     durations: dict[str, tuple[str, str]]  # field -> (start, end) times it is computed from
+    where: dict[str, str]  # column -> the one value of the rows watched (production)
+    where_reason: str  # why, in words
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
@@ -137,16 +140,24 @@ def propose(
     owner: str = "oncall",
 ) -> Proposal:
     """The proposal for `table` from its columns, a sample of recent rows and its traffic."""
-    profiles = [
-        profile_column(c, sample[c.name] if c.name in sample else pd.Series([], dtype=object))
-        for c in columns
-    ]
+    profiles = _profiles(columns, sample)
+    environment = production_filter(profiles, sample)
+    where: dict[str, str] = {}
+    if environment is not None:  # sized, mapped and checked on the watched rows only
+        where = {environment.column: environment.value}
+        share = float(environment.kept.mean())
+        sample = sample[environment.kept.to_numpy()].reset_index(drop=True)
+        profiles = _profiles(columns, sample)
+        if traffic.rows_per_hour is not None:
+            traffic = replace(traffic, rows_per_hour=traffic.rows_per_hour * share)
     by_name = {p.name: p for p in profiles}
     assigned, refused = assign_fields(profiles)
     notes: list[str] = []
     fill_long_text(assigned, profiles, notes)
     mapping = {f: assigned[f][0] for f in CANONICAL_FIELDS if f in assigned}
     reasons = {assigned[f][0]: (f, assigned[f][1]) for f in CANONICAL_FIELDS if f in assigned}
+    if environment is not None:
+        reasons.setdefault(environment.column, ("where", environment.reason))
     if "record_id" not in mapping and "span_id" in mapping and by_name[mapping["span_id"]].unique:
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
@@ -165,6 +176,7 @@ def propose(
         reasons.setdefault(end, (f"{field_name} (end)", why))
     given = {**mapping, **{f: end for f, (_, end) in durations.items()}}  # what checks ask
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
+    cohorts = tuple(c for c in cohorts if c not in where)
     frame = _canonical(sample, mapping, cohorts, units, durations)
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
@@ -199,6 +211,8 @@ def propose(
         columns=mapping,
         units=units,
         durations=durations,
+        where=where,
+        where_reason=environment.reason if environment is not None else "",
         roles=roles,
         release=release.fields,
         release_comment=release.comment,
@@ -219,6 +233,13 @@ def propose(
         notes=tuple(notes),
         missing=missing,
     )
+
+
+def _profiles(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> list[ColumnProfile]:
+    return [
+        profile_column(c, sample[c.name] if c.name in sample else pd.Series([], dtype=object))
+        for c in columns
+    ]
 
 
 def _typical_share(p: ColumnProfile) -> float:

@@ -122,6 +122,8 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         out.append(_line(8, f"{field}: {_scalar(column)}", reasons.get(column, "")))
     if p.units:
         out.append(_line(6, f"units: {_flow(p.units)}", _units_comment(p)))
+    if p.where:
+        out.append(_line(6, f"where: {_flow(p.where)}", p.where_reason))
     if p.durations:
         out.append(_line(6, "durations:", "computed from two times by the warehouse, in ms"))
         for field, (start, end) in p.durations.items():

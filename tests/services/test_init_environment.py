@@ -1,0 +1,60 @@
+"""init on a table that logs several environments (Langfuse's `environment`, OTel's
+`deployment.environment`): it watches production only, sized on production's rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from lookout.config.loader import load_monitors
+from lookout.services.init import Traffic, propose
+from lookout.services.init_columns import ColumnInfo
+from lookout.services.init_yaml import render_monitors
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _traces(environments: list[str], shares: list[float], n: int = 1200) -> pd.DataFrame:
+    """Production answers fast and fails 1%; staging fails 30% and is slow."""
+    rng = np.random.default_rng(3)
+    env = rng.choice(environments, n, p=shares)
+    staging = env != environments[0]
+    return pd.DataFrame(
+        {
+            "id": [f"t{i:06d}" for i in range(n)],
+            "timestamp": pd.date_range(NOW - timedelta(hours=24), NOW, periods=n),
+            "environment": env,
+            "name": rng.choice(["chat", "search"], n),
+            "latency_ms": np.where(staging, 20_000.0, rng.lognormal(7, 0.3, n)),
+            "status": np.where((rng.random(n) < 0.3) & staging, "error", "ok"),
+        }
+    )
+
+
+def _propose(frame: pd.DataFrame):
+    kinds = {"timestamp": "timestamp", "latency_ms": "number"}
+    columns = [ColumnInfo(c, "T", kinds.get(c, "text")) for c in frame]  # type: ignore[arg-type]
+    traffic = Traffic(100.0, NOW, len(frame), len(frame), "test", timedelta(days=1))
+    return propose(columns, frame, traffic, table="traces")
+
+
+def test_a_table_of_several_environments_is_watched_in_production_only(tmp_path):
+    proposal = _propose(_traces(["production", "staging", "development"], [0.7, 0.2, 0.1]))
+    assert proposal.where == {"environment": "production"}
+    assert proposal.where_reason.startswith("only production: staging 2")
+    assert "environment" not in proposal.cohorts
+    assert proposal.traffic.rows_per_hour is not None and proposal.traffic.rows_per_hour < 75
+    latency = next(r for r in proposal.rules if r.metric == "latency_p95_ms")
+    assert latency.threshold < 10_000  # production's p95 (~1.8 s) doubled, not staging's 20 s
+    path = tmp_path / "monitors.yml"
+    path.write_text(render_monitors(proposal, NOW))
+    monitor = load_monitors(path).monitors[0]
+    assert monitor.source.where == {"environment": ["production"]}
+    assert "where: {environment: production}" in path.read_text()
+
+
+def test_one_environment_or_none_named_production_sets_no_filter():
+    assert _propose(_traces(["production", "prod2"], [1.0, 0.0])).where == {}
+    assert _propose(_traces(["blue", "green"], [0.5, 0.5])).where == {}
