@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from lookout.config._yaml import KeyPath, LocatedYaml
+from lookout.config.drift_columns import known_column_names
 from lookout.config.models import AlertRule, Monitor, MonitorsFile
 from lookout.config.validation import ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.core.durations import format_duration
@@ -175,6 +176,40 @@ def _validation_issues(
     return issues, seen
 
 
+def _drift_issues(doc: LocatedYaml, monitor: Monitor, base: KeyPath) -> list[ConfigIssue]:
+    """`drift.columns` and `drift.exclude` name columns drift compares (a name it does not know
+    would be dropped without a word, and the team would believe it watched); `drift.features`
+    names table columns, not fields or cohorts already compared."""
+    issues: list[ConfigIssue] = []
+    config = monitor.drift
+    source = monitor.source
+    taken = set(CANONICAL_FIELDS) | set(source.cohorts)
+    for kind in ("numeric", "categorical"):
+        for index, name in enumerate(getattr(config.features, kind)):
+            if name in taken:
+                what = "a cohort" if name in source.cohorts else "a canonical field"
+                issues.append(
+                    doc.issue(
+                        (*base, "drift", "features", kind, index),
+                        f"{name!r} is {what}, compared already when mapped; features name "
+                        "other columns of the table",
+                    )
+                )
+    known = known_column_names(monitor)
+    listed = ", ".join(known) or "none"
+    for key in ("columns", "exclude"):
+        for index, name in enumerate(getattr(config, key)):
+            if name not in known:
+                issues.append(
+                    doc.issue(
+                        (*base, "drift", key, index),
+                        f"drift compares no column {name!r} (it compares: {listed}); a column "
+                        "of the table goes under drift.features.numeric or .categorical",
+                    )
+                )
+    return issues
+
+
 def monitor_issues(
     doc: LocatedYaml, config: MonitorsFile, indexed: list[tuple[int, Monitor]], base_dir: Path
 ) -> list[ConfigIssue]:
@@ -184,6 +219,7 @@ def monitor_issues(
         base: KeyPath = ("monitors", m_index)
         found, names = _validation_issues(doc, monitor, base, base_dir)
         issues.extend(found)
+        issues += _drift_issues(doc, monitor, base)
         for r_index, rule in enumerate(monitor.rules):
             if not rule.metric.startswith("validation."):
                 continue

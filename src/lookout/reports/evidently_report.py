@@ -91,7 +91,12 @@ def sample_frame(
     """
     source = monitor.source
     table = warehouse.table(source)
-    usable = [c for c in columns if source.maps(c.field) or c.field in source.cohorts]
+    features = {*monitor.drift.features.numeric, *monitor.drift.features.categorical}
+    usable = [
+        c
+        for c in columns
+        if source.maps(c.field) or c.field in source.cohorts or c.field in features
+    ]
     features = [
         sql_feature(
             c, warehouse.column(table, source, c.field), warehouse.capabilities, raw=True

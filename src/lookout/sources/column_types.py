@@ -1,7 +1,8 @@
 """Column types against the roles monitors.yml gives them, and configured values typed for them.
 
 A status column may be integer, boolean or text; a latency numeric (or text, parsed per
-record; only numeric when `source.units` gives it a unit); event times timestamps.
+record; only numeric when `source.units` gives it a unit); event times timestamps; a numeric
+drift feature of a numeric type (SQL aggregates it).
 `role_problems` checks every mapped, release and cohort column's reflected type, and every
 configured status, feedback and `in_set` value against the column it is compared with, and
 names the monitors.yml key of each problem, all in one pass
@@ -44,6 +45,7 @@ _SCALARS: frozenset[ColumnKind] = frozenset(
 _ROLE_KINDS: dict[str, frozenset[ColumnKind]] = {
     "time": frozenset({"datetime", "unknown"}),
     "numeric": frozenset({"integer", "number", "text", "unknown"}),
+    "number": frozenset({"integer", "number", "unknown"}),
     "status": frozenset({"integer", "boolean", "text", "unknown"}),
     "feedback": frozenset({"integer", "boolean", "number", "text", "unknown"}),
     "flag": frozenset({"boolean", "integer", "unknown"}),
@@ -53,6 +55,7 @@ _ROLE_KINDS: dict[str, frozenset[ColumnKind]] = {
 _ROLE_WORDS = {
     "time": "a timestamp",
     "numeric": "a number (or text holding numbers)",
+    "number": "a numeric type (integer, decimal or float; list labels and flags as categorical)",
     "status": "integer, boolean or text",
     "feedback": "integer, boolean, a number or text",
     "flag": "boolean or integer (0/1)",
@@ -158,6 +161,11 @@ def role_problems(
     for position, name in enumerate(source.cohorts):
         if name not in source.columns:
             check(f"source.cohorts[{position}]", name, "scalar")
+    features = monitor.drift.features
+    for position, name in enumerate(features.numeric):
+        check(f"drift.features.numeric[{position}]", name, "number")
+    for position, name in enumerate(features.categorical):
+        check(f"drift.features.categorical[{position}]", name, "scalar")
 
     def values(path: str, field: str, configured: Sequence[ConfiguredValue], default: bool) -> None:
         column = source.columns.get(field, field)

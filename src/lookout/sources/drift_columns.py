@@ -1,4 +1,6 @@
-"""Which columns drift is measured on, and the derived text features as SQL expressions.
+"""Drift's columns as SQL expressions: the derived text features, and the values as read.
+
+Which columns drift compares is config alone (`lookout.config.drift_columns`, re-exported here).
 
 Text is never compared as text: each text field becomes cheap features (length, empty, refusal,
 JSON-looking, non-ASCII script) computed by the warehouse, once, for the summaries and the
@@ -9,12 +11,11 @@ one field carry one signal (an outage empties answers: `output_length`, `output_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.config.models import Monitor
+from lookout.config.drift_columns import DriftColumn, drift_columns, groups_of
 from lookout.dialects import Dialect
 from lookout.model.aggregates import label_text
 
@@ -27,12 +28,6 @@ __all__ = [
     "sql_feature",
 ]
 
-Kind = Literal["numeric", "categorical"]
-Feature = Literal["value", "length", "empty", "refusal", "json", "script"]
-
-NUMERIC_FIELDS = ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "cost_usd")
-CATEGORICAL_FIELDS = ("route", "status", "is_fallback")
-TEXT_FIELDS = {"input": "input", "output": "output", "context": "context"}
 # Lower-case substrings; a refusal is an output containing any of them. Phrases with an
 # apostrophe are listed with the typographic one too (models write both).
 _REFUSALS = (
@@ -46,66 +41,6 @@ _REFUSALS = (
     "i'm sorry, but i can",
 )
 REFUSAL_PHRASES = _REFUSALS + tuple(p.replace("'", "’") for p in _REFUSALS if "'" in p)
-
-
-@dataclass(frozen=True)
-class DriftColumn:
-    """One compared column: `name` as reported, built from `field` by `feature`."""
-
-    name: str
-    kind: Kind
-    field: str
-    feature: Feature = "value"
-
-    @property
-    def group(self) -> str:
-        """The feature group: the text field a derived feature comes from (`input`,
-        `output`, `context`), else the column itself."""
-        return self.name if self.feature == "value" else self.field
-
-    @property
-    def numeric_value(self) -> bool:
-        """A logged number read as it is (parsed by `parse_numbers`, never cast in SQL)."""
-        return self.kind == "numeric" and self.feature == "value"
-
-
-def groups_of(columns: list[DriftColumn]) -> dict[str, list[str]]:
-    """Feature group -> its columns' names, in column order."""
-    out: dict[str, list[str]] = {}
-    for column in columns:
-        out.setdefault(column.group, []).append(column.name)
-    return out
-
-
-def drift_columns(monitor: Monitor) -> list[DriftColumn]:
-    """The default columns for what the monitor maps, narrowed by `drift.columns`/`exclude`."""
-    mapped = monitor.source.fields
-    out: list[DriftColumn] = [DriftColumn(f, "numeric", f) for f in NUMERIC_FIELDS if f in mapped]
-    out += [DriftColumn(f, "categorical", f) for f in CATEGORICAL_FIELDS if f in mapped]
-    named = {c.name for c in out}
-    out += [DriftColumn(c, "categorical", c) for c in monitor.source.cohorts if c not in named]
-    for prefix, field in TEXT_FIELDS.items():
-        if field in mapped:
-            out.append(DriftColumn(f"{prefix}_length", "numeric", field, "length"))
-    if "output" in mapped:
-        out += [
-            DriftColumn("output_empty", "categorical", "output", "empty"),
-            DriftColumn("output_refusal", "categorical", "output", "refusal"),
-            DriftColumn("output_json", "categorical", "output", "json"),
-            DriftColumn("output_script", "categorical", "output", "script"),
-        ]
-    config = monitor.drift
-    if config.columns:
-        wanted = set(config.columns)
-        out = [c for c in out if c.name in wanted]
-    return [c for c in out if c.name not in set(config.exclude)]
-
-
-def known_column_names(monitor: Monitor) -> list[str]:
-    """Every column name drift could measure for this monitor (for config checks)."""
-    saved = monitor.drift
-    everything = monitor.model_copy(update={"drift": saved.model_copy(update={"columns": []})})
-    return [c.name for c in drift_columns(everything)]
 
 
 def sql_feature(

@@ -20,6 +20,20 @@ __all__ = ["WarehouseTables"]
 _INFINITIES = (float("inf"), float("-inf"))
 
 
+def _missing_features(
+    monitor: Monitor, columns: dict[str, Any], where: str, known: str
+) -> list[str]:
+    """`drift.features` columns the table does not hold."""
+    features = monitor.drift.features
+    return [
+        f"monitors.yml: {where}.drift.features.{kind}[{position}]: column {name!r} is not in "
+        f"table {monitor.source.table!r} (columns: {known})"
+        for kind in ("numeric", "categorical")
+        for position, name in enumerate(getattr(features, kind))
+        if name not in columns
+    ]
+
+
 class WarehouseTables(WarehouseConnection):
     """The connection, plus each source table reflected once and cached."""
 
@@ -46,8 +60,9 @@ class WarehouseTables(WarehouseConnection):
         return self._columns[key]
 
     def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
-        """Every mapped, release and cohort column exists and has a type its role can use, and
-        configured values fit their columns; every problem at once, each naming its key."""
+        """Every mapped, release, cohort and drift feature column exists and has a type its
+        role can use, and configured values fit their columns; every problem at once, each
+        naming its key."""
         columns = self.table_columns(monitor.source)
         where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
         known = ", ".join(sorted(columns))
@@ -86,6 +101,7 @@ class WarehouseTables(WarehouseConnection):
                     f"monitors.yml: {where}.source.release[{position}]: column {name!r} "
                     f"is not in table {monitor.source.table!r} (columns: {known})"
                 )
+        problems += _missing_features(monitor, columns, where, known)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles

@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from lookout.config.models.base import Model, PositiveDuration
 from lookout.config.models.references import DriftReference
+from lookout.model.record import check_identifier
 
 __all__ = [
     "EFFECT_FLOOR_MAX",
     "JENSEN_SHANNON_MAX",
     "CategoricalEffect",
     "DriftConfig",
+    "DriftFeatures",
     "DriftReports",
     "DriftThresholds",
     "EffectFloors",
@@ -100,6 +102,37 @@ class DriftReports(Model):
     )
 
 
+class DriftFeatures(Model):
+    """Table columns compared besides the mapped fields: a classic model's score and its
+    input features, which the record contract has no field for."""
+
+    numeric: list[str] = Field(
+        default=[], description="columns of numbers (a score, an amount, an age in days)"
+    )
+    categorical: list[str] = Field(
+        default=[], description="columns of labels compared by their shares (a decision)"
+    )
+
+    @field_validator("numeric", "categorical")
+    @classmethod
+    def _identifiers(cls, names: list[str]) -> list[str]:
+        """Column names reach SQL: plain identifiers only, each once."""
+        for name in names:
+            check_identifier(name)
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"listed twice: {', '.join(twice)}")
+        return names
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DriftFeatures:
+        """A column is compared one way: as numbers or as labels."""
+        both = sorted(set(self.numeric) & set(self.categorical))
+        if both:
+            raise ValueError(f"{', '.join(both)}: both numeric and categorical; keep one")
+        return self
+
+
 class DriftConfig(Model):
     """Drift of each release x cohort, pooled over a rolling period, against a reference."""
 
@@ -110,7 +143,15 @@ class DriftConfig(Model):
         description="the rolling period a verdict pools (this window and the ones before it; "
         "rounded up to whole windows)",
     )
-    columns: list[str] = Field(default=[], description="default: every column drift knows")
+    features: DriftFeatures = Field(
+        default=DriftFeatures(),
+        description="table columns to compare besides the mapped fields (a model's score "
+        "and inputs)",
+    )
+    columns: list[str] = Field(
+        default=[],
+        description="default: every column drift knows (mapped fields, cohorts, features)",
+    )
     exclude: list[str] = Field(default=[], description="columns left out")
     min_n: int = Field(default=30, ge=10, description="rows per side below: not enough data")
     numeric_method: NumericEffect = Field(
