@@ -594,3 +594,36 @@ def test_a_release_field_empty_on_a_few_rows_stays_in_the_release_with_a_note():
     note = next(n for n in proposal.notes if n.startswith("gen_ai_request_model is empty"))
     assert "on 2.0% of the sampled rows (12 of 600): it stays in the release" in note
     assert "no rule evaluates" in note
+
+
+def test_a_classic_models_score_and_numeric_inputs_become_drift_features(tmp_path):
+    """A fraud model's log: camelCase columns, a score, numeric inputs and an integer id no
+    field takes. The numbers are proposed as drift features (the id is not), the score gets
+    its own drift rule per channel, and the written file loads."""
+    rng = np.random.default_rng(5)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "requestId": [f"r{i}" for i in range(n)],
+            "createdAt": _times(n),
+            "modelTag": rng.choice(["fraud-xgb-2026.11.2", "fraud-xgb-2026.11.3"], n),
+            "score": rng.beta(1, 30, n),
+            "amount": rng.lognormal(3.6, 1.0, n).round(2),
+            "accountAgeDays": rng.integers(0, 3000, n),
+            "merchantId": rng.permutation(n),
+            "customerId": rng.integers(0, 50, n),
+            "channel": rng.choice(["web", "ios", "android"], n),
+            "status": rng.choice(["OK", "TIMEOUT"], n, p=[0.99, 0.01]),
+            "latencyMs": rng.integers(10, 200, n),
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.drift_features == ("score", "amount", "accountAgeDays")
+    roles = {r.column: r.role for r in proposal.roles}
+    assert roles["score"] == "drift feature" and roles["merchantId"] == "-"
+    monitor, text = _written(proposal, tmp_path)
+    assert monitor.drift.features.numeric == ["score", "amount", "accountAgeDays"]
+    assert "pin a clean period" in text
+    [rule] = [r for r in monitor.rules if r.metric == "drift.score"]
+    assert (rule.name, rule.op, rule.threshold) == ("score_drift", ">=", 1)
+    assert rule.split_by == ["*", "channel"]

@@ -17,6 +17,7 @@ windows and rules (`init_rules`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -45,6 +46,7 @@ from lookout.services.init_mapping import (
     choose_cohorts,
     choose_time_column,
     column_roles,
+    drift_features,
     fill_long_text,
     logged_units,
 )
@@ -123,6 +125,7 @@ class Proposal:
     notes: tuple[str, ...]  # what it could not map or do, and why
     missing: tuple[str, ...] = field(default=())  # required fields it found no column for
     release_comment: str = ""  # what the release is made of, and why, in a few words
+    drift_features: tuple[str, ...] = ()  # numeric columns drift compares (a model's score)
 
     @property
     def unmapped(self) -> list[ColumnRole]:
@@ -197,13 +200,16 @@ def propose(
             f"{format_duration(DRIFT_DEFAULTS.period)}, fewer than the {need} a drift test "
             "needs on each side"
         )
+    features = drift_features(profiles, mapping, cohorts) if drift else ()
     if drift:
-        rules = (*rules, *_drift_rule(owner))
+        rules = (*rules, *_drift_rule(owner), *_score_rules(features, cohorts, shares, owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
     suite = propose_expectations(given, release.fields, by_name, negative, notes)
     expectations = without_failures(suite, frame, notes)
-    roles = column_roles(columns, by_name, reasons, cohorts, refused, cohort_notes, mapping)
+    roles = column_roles(
+        columns, by_name, reasons, cohorts, refused, cohort_notes, mapping, features
+    )
     return Proposal(
         monitor=monitor or table,
         table=table,
@@ -227,6 +233,7 @@ def propose(
         expectations=expectations,
         drift=drift,
         drift_cohorts=drift_cohorts,
+        drift_features=features,
         evaluators=evaluators,
         traffic=traffic,
         sample_rows=len(sample),
@@ -282,6 +289,32 @@ def _drift_rule(owner: str) -> list[RulePlan]:
             split_by=("*",),
             comment="half the compared columns drifted from the previous release",
         )
+    ]
+
+
+_SCORE_NAME = re.compile(r"score|prob|pred", re.IGNORECASE)
+
+
+def _score_rules(
+    features: tuple[str, ...], cohorts: tuple[str, ...], shares: dict[str, float], owner: str
+) -> list[RulePlan]:
+    """A model's score is what its team watches first: one rule per column named like one
+    (`score`, `probability`, `prediction`), per cohort whose typical value holds a tenth of
+    the traffic (a drift test needs rows on each side)."""
+    split = ("*", *(c for c in cohorts if shares.get(c, 0.0) >= 0.1))
+    return [
+        RulePlan(
+            name=f"{column}_drift",
+            metric=f"drift.{column}",
+            op=">=",
+            threshold=1,
+            severity="P2",
+            owner=owner,
+            split_by=split,
+            comment=f"the model's output {column} moved from the reference",
+        )
+        for column in features
+        if _SCORE_NAME.search(column)
     ]
 
 

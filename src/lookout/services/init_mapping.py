@@ -9,6 +9,7 @@ gets a role and the reason for it, or the reason it has none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -209,6 +210,29 @@ def _named_prose(p: ColumnProfile) -> str | None:
     return f"named like text ({word!r}), ~{p.mean_length:.0f} characters a value: not a cohort"
 
 
+_ID_NAME = re.compile(r"(^id$|_id$|[a-z]Id$|_key$)")
+
+
+def drift_features(
+    profiles: Sequence[ColumnProfile], mapping: dict[str, str], cohorts: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Numeric columns no field or cohort took: a classic model's score and input features,
+    which drift compares only when named under `drift.features` (ids left out: named like
+    one, or unique in the sample)."""
+    taken = set(mapping.values()) | set(cohorts)
+    return tuple(
+        p.name
+        for p in profiles
+        if p.info.kind in ("integer", "number")
+        and p.info.mappable
+        and p.non_null > 0
+        and p.name not in taken
+        and p.name not in CANONICAL_FIELDS
+        and not _ID_NAME.search(p.name)
+        and not (p.unique and p.integral)
+    )
+
+
 def column_roles(
     columns: Sequence[ColumnInfo],
     by_name: dict[str, ColumnProfile],
@@ -217,6 +241,7 @@ def column_roles(
     refused: dict[str, list[str]],
     cohort_notes: dict[str, str],
     mapping: dict[str, str],
+    features: tuple[str, ...] = (),
 ) -> tuple[ColumnRole, ...]:
     out = []
     also = {column: f for f, column in mapping.items() if reasons.get(column, ("",))[0] != f}
@@ -233,11 +258,18 @@ def column_roles(
         elif info.name in cohorts:
             why = f"{p.distinct} values ({p.shown()})"
             out.append(ColumnRole(info.name, info.sql_type, "cohort", f"low-cardinality: {why}"))
+        elif info.name in features:
+            why = f"numbers the name does not place ({_range(p)}): drift compares them"
+            out.append(ColumnRole(info.name, info.sql_type, "drift feature", why))
         else:
             out.append(
                 ColumnRole(info.name, info.sql_type, "-", _why_not(p, refused, cohort_notes))
             )
     return tuple(out)
+
+
+def _range(p: ColumnProfile) -> str:
+    return f"{p.minimum:g} to {p.maximum:g}" if p.minimum is not None else "no number"
 
 
 def _why_not(p: ColumnProfile, refused: dict[str, list[str]], cohort_notes: dict[str, str]) -> str:

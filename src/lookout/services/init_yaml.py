@@ -231,10 +231,22 @@ def _drift(p: Proposal) -> list[str]:
                 f"too few rows a drift period for a drift test ({DRIFT_DEFAULTS.min_n} a side)",
             ),
         ]
-    return [
+    out = [
         "    drift:",
         _line(6, "enabled: true", "each window against the previous release's last day"),
         "      reference: {kind: previous_release, lookback: 1d}",
+    ]
+    if p.drift_features:
+        out += [
+            "      # the first release seen has no previous one and is never compared: to watch",
+            "      # it, pin a clean period, e.g. {kind: baseline, start: ..., end: ...}",
+            _line(
+                6,
+                f"features: {{numeric: {_flow(list(p.drift_features))}}}",
+                "numeric columns no field took (a model's score and inputs)",
+            ),
+        ]
+    out.append(
         _line(
             6,
             f"cohorts: {_scalar(p.drift_cohorts)}",
@@ -242,8 +254,9 @@ def _drift(p: Proposal) -> list[str]:
             if p.drift_cohorts
             else "a typical cohort value has fewer than "
             f"{DRIFT_DEFAULTS.min_n} rows a drift period",
-        ),
-    ]
+        )
+    )
+    return out
 
 
 def _evaluators(p: Proposal) -> list[str]:
