@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
+from lookout.model.aggregates import UNKNOWN, label_text
 from lookout.model.record import is_missing, parse_numbers
 from lookout.reports.evidently_page import plotly_safe_frame, render_snapshot
 from lookout.sources.drift_columns import DriftColumn, category_label, sql_feature
@@ -73,6 +74,22 @@ def evidently_verdict(snapshot: Any, path: Path) -> EvidentlyVerdict:
     return EvidentlyVerdict(path, columns, dataset)
 
 
+def _cohort_rows(
+    warehouse: Warehouse, table: sa.Table, monitor: Monitor, cohort: str, where: list[Any]
+) -> Any:
+    """The rows of one cohort, by the raw values whose label is the cohort's (`is_shadow=False`
+    is the boolean false, `plan_id=3` a 3 stored as 3.0): the label is Python's, and casting
+    the column to text in SQL spells it the engine's way (PostgreSQL's `false`)."""
+    dimension, _, label = cohort.partition("=")
+    column = warehouse.column(table, monitor.source, dimension)
+    if label == UNKNOWN:
+        return column.is_(None)
+    with warehouse.engine.connect() as conn:
+        raws = conn.execute(sa.select(column).where(*where).group_by(column)).scalars()
+        matching = [raw for raw in raws if not is_missing(raw) and label_text(raw) == label]
+    return column.in_(matching) if matching else sa.false()
+
+
 def sample_frame(
     warehouse: Warehouse,
     monitor: Monitor,
@@ -107,9 +124,7 @@ def sample_frame(
     if release is not None:
         where.append(release_filter(warehouse, monitor, table, release))
     if cohort != "*":
-        dimension, _, value = cohort.partition("=")
-        column = warehouse.column(table, source, dimension)
-        where.append(column.is_(None) if value == "(null)" else sa.cast(column, sa.String) == value)
+        where.append(_cohort_rows(warehouse, table, monitor, cohort, where))
     query = sa.select(*features).where(*where)
     with warehouse.engine.connect() as conn:
         rows = conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
