@@ -238,8 +238,8 @@ def _drift(p: Proposal) -> list[str]:
     ]
     if p.drift_features:
         out += [
-            "      # the first release seen has no previous one and is never compared: to watch",
-            "      # it, pin a clean period, e.g. {kind: baseline, start: ..., end: ...}",
+            "      # a release with no previous one is compared with itself a week earlier, once",
+            "      # seen for a week; before that, pin a clean period: {kind: baseline, ...}",
             _line(
                 6,
                 f"features: {{numeric: {_flow(list(p.drift_features))}}}",

@@ -425,6 +425,39 @@ def test_week_ago_reference(tmp_path):
     store.dispose()
 
 
+def test_a_release_no_other_precedes_is_compared_with_itself_a_week_earlier(tmp_path):
+    """A table's only model (the champion before any canary) was never drift-checked: the
+    classic-model trial zeroed an input feature for a day and no drift alert came. Once it is a
+    week old, it is compared with itself over the same period a week earlier."""
+    rng = np.random.default_rng(5)
+    week = timedelta(days=7)
+    frame = pd.concat(
+        [
+            traffic(rng, T0, 1, 440, ("m1", "p1")),
+            traffic(rng, T0 + week, 1, 440, ("m1", "p1"), eu_shift=0.5),
+        ],
+        ignore_index=True,
+    )
+    warehouse = warehouse_with(tmp_path, frame)
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    window = Window(T0 + week, T0 + week + H)
+    try:
+        commit_seen(store, window, ["m1@p1"])  # first seen now: not a week old to Lookout
+        young = run_drift(warehouse, store, make_monitor(), window, window.end)
+        assert young.no_reference == ["m1@p1"]
+        commit_seen(store, Window(T0, T0 + H), ["m1@p1"])  # seen since a week ago
+        outcome = run_drift(warehouse, store, make_monitor(), window, window.end)
+    finally:
+        warehouse.dispose()
+        store.dispose()
+    reference = outcome.references["m1@p1"]
+    assert reference.period == Window(T0, T0 + H)
+    assert reference.description.startswith("same release a week earlier")
+    assert "latency_ms" in drifted_columns(outcome, "m1@p1", "region=eu")
+    assert "latency_ms" not in drifted_columns(outcome, "m1@p1", "region=us")
+    assert rows_by(outcome)[("m1@p1", "*", "route")].n_reference == 440
+
+
 def test_the_first_release_has_no_reference(setup):
     warehouse, store = setup
     window = Window(T0 + H, T0 + 2 * H)

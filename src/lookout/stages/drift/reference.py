@@ -1,5 +1,5 @@
-"""Which rows a drift period is compared with: the previous release, a pinned baseline, the same
-period a week earlier."""
+"""Which rows a drift period is compared with: the previous release (or, for a release no
+other precedes, itself a week earlier), a pinned baseline, the same period a week earlier."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ __all__ = ["Reference", "resolve_reference"]
 
 PROFILE_VERSION = "2"  # 2: summaries (sketches, category counts)
 DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def resolve_reference(
     """The reference for `release` over `window` (a drift period), or None when there is none
     yet. A week ago is the same period seven days earlier. The previous release: its last
     `lookback` before `release` appeared, or, while `release` is younger than the period, the
-    same hours as its side holds, whole days earlier (the day before it appeared).
+    same hours as its side holds, whole days earlier (the day before it appeared). A release
+    no other precedes: itself, a week earlier.
 
     `releases_in(period)` lists (label, raw values, rows) of the releases in a period; it is only
     called for the previous-release mode.
@@ -79,7 +81,7 @@ def resolve_reference(
         return Reference(f"same period a week earlier ({period.label})", period, kind="week_ago")
     previous = previous_release(release, first_seen)
     if previous is None:
-        return None
+        return _own_week_ago(release, window, first_seen, releases_in)
     launch = first_seen[release]
     if launch > window.start:
         # the release is younger than the period: its side holds only the hours since it
@@ -97,6 +99,23 @@ def resolve_reference(
     if found is None:
         return None
     return Reference(f"previous release {previous} ({period.label})", period, previous, found)
+
+
+def _own_week_ago(
+    release: str, window: Window, first_seen: Mapping[str, datetime], releases_in: Any
+) -> Reference | None:
+    """A release no earlier release precedes (a table's only model, the champion before any
+    canary) compared with itself over the same period a week earlier, once it served all of
+    that period: without it, a team running one model for months never had drift checked
+    (a feature pipeline that zeroed an input, a score that shifted, passed unseen)."""
+    period = Window(window.start - WEEK, window.end - WEEK)
+    if first_seen.get(release, window.start) > period.start:
+        return None  # not a week old yet: a week ago it served part of the period, or none
+    found = _of_release(release, period, releases_in)
+    if found is None:
+        return None
+    label = f"same release a week earlier ({period.label})"
+    return Reference(label, period, release, found, kind="week_ago")
 
 
 def _of_release(release: str, period: Window, releases_in: Any) -> tuple[Any, ...] | None:
