@@ -58,3 +58,27 @@ def test_a_table_of_several_environments_is_watched_in_production_only(tmp_path)
 def test_one_environment_or_none_named_production_sets_no_filter():
     assert _propose(_traces(["production", "prod2"], [1.0, 0.0])).where == {}
     assert _propose(_traces(["blue", "green"], [0.5, 0.5])).where == {}
+
+
+def test_a_column_with_one_value_per_release_is_no_cohort():
+    """A shadow flag when the shadow model has its own tag repeats the release: as a cohort,
+    every alert of the release came again as `is_shadow=False`."""
+    rng = np.random.default_rng(9)
+    n = 1200
+    model = rng.choice(["xgb-11.2", "xgb-11.3", "lgbm-rc1"], n, p=[0.6, 0.3, 0.1])
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i:06d}" for i in range(n)],
+            "timestamp": pd.date_range(NOW - timedelta(hours=24), NOW, periods=n),
+            "model": model,
+            "is_shadow": np.where(model == "lgbm-rc1", "yes", "no"),
+            "channel": rng.choice(["web", "ios", "android"], n),
+            "latency_ms": rng.lognormal(4, 0.3, n),
+            "status": "ok",
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.release == ("model_version",)
+    assert "channel" in proposal.cohorts and "is_shadow" not in proposal.cohorts
+    role = next(r for r in proposal.roles if r.column == "is_shadow")
+    assert role.role == "-" and "repeats the release" in role.reason

@@ -28,6 +28,7 @@ import pandas as pd
 
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
+from lookout.model.aggregates import as_labels, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
@@ -180,6 +181,7 @@ def propose(
     given = {**mapping, **{f: end for f, (_, end) in durations.items()}}  # what checks ask
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     cohorts = tuple(c for c in cohorts if c not in where)
+    cohorts = _not_the_release(sample, mapping, release.fields, cohorts, cohort_notes)
     frame = _canonical(sample, mapping, cohorts, units, durations)
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
@@ -240,6 +242,40 @@ def propose(
         notes=tuple(notes),
         missing=missing,
     )
+
+
+_ECHO_ROWS = 20  # rows a release needs in the sample for its one value to say anything
+
+
+def _not_the_release(
+    sample: pd.DataFrame,
+    mapping: dict[str, str],
+    release_fields: Sequence[str],
+    cohorts: tuple[str, ...],
+    why_not: dict[str, str],
+) -> tuple[str, ...]:
+    """The cohorts that are not the release again. A column holding one value per release (a
+    shadow flag when the shadow model has its own tag) splits nothing: each of the release's
+    alerts came again as `is_shadow=false` (the classic-model trial paged three times)."""
+    columns = [mapping.get(f, f) for f in release_fields]
+    if not columns or any(c not in sample for c in columns):
+        return cohorts
+    labels = release_labels(sample[columns].set_axis(list(release_fields), axis=1), release_fields)
+    sizes = labels.value_counts()
+    seen = labels.isin(sizes[sizes >= _ECHO_ROWS].index)
+    if seen.sum() == 0 or labels[seen].nunique() < 2:
+        return cohorts
+    kept = []
+    for cohort in cohorts:
+        values = as_labels(sample[mapping.get(cohort, cohort)])
+        if values[seen].nunique() > 1 and values[seen].groupby(labels[seen]).nunique().max() == 1:
+            why_not[mapping.get(cohort, cohort)] = (
+                "one value per release in the sample: it repeats the release (each release's "
+                "alerts would come twice)"
+            )
+            continue
+        kept.append(cohort)
+    return tuple(kept)
 
 
 def _profiles(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> list[ColumnProfile]:
