@@ -82,3 +82,24 @@ def test_a_column_with_one_value_per_release_is_no_cohort():
     assert "channel" in proposal.cohorts and "is_shadow" not in proposal.cohorts
     role = next(r for r in proposal.roles if r.column == "is_shadow")
     assert role.role == "-" and "repeats the release" in role.reason
+
+
+def test_long_text_that_is_data_about_the_request_is_never_its_input():
+    """A classic model's JSON of input features and a hashed API key are long text no name
+    places; neither is a prompt (init mapped them as `input` by column order)."""
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i:06d}" for i in range(n)],
+            "timestamp": pd.date_range(NOW - timedelta(hours=24), NOW, periods=n),
+            "api_key": ["88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"] * n,
+            "features": ['{"ipRisk": 0.31, "deviceScore": 0.82, "velocity": 4, "amountZ": 1.7}']
+            * n,
+            "question_body": ["How do I reset the password of my team account please?"] * n,
+            "status": "ok",
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.columns.get("input") == "question_body"
+    assert "api_key" not in proposal.columns.values()
+    assert "features" not in proposal.columns.values()

@@ -33,6 +33,13 @@ __all__ = [
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
 SHORT_LABEL = 20  # mean characters up to which text named like prose may still be a label
 _PROSE = 0.5  # share of values with a space from which long text unplaced by name is prose
+# Names of long text that is data about a request, not its prompt or answer (a classic
+# model's JSON of input features, a span's attributes).
+_NOT_PROSE_WORDS = frozenset(
+    {"features", "feature", "metadata", "meta", "attributes", "attrs", "tags", "params",
+     "parameters", "properties", "props", "labels", "config", "settings", "headers", "extra",
+     "resource", "usage", "stats"}
+)  # fmt: skip
 _COHORT_WORDS = frozenset(
     {"region", "tier", "plan", "country", "locale", "language", "lang", "platform", "channel",
      "env", "environment", "device", "client", "segment", "market", "product", "app", "source",
@@ -111,6 +118,7 @@ def fill_long_text(
         if p.info.mappable
         and p.is_long_text
         and (p.spaced_share >= _PROSE or p.info.json)
+        and not set(normalized_name(p.name).split("_")) & _NOT_PROSE_WORDS
         and p.name not in taken
     ]
     for target in ("input", "output"):
