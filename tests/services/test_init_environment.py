@@ -103,3 +103,24 @@ def test_long_text_that_is_data_about_the_request_is_never_its_input():
     assert proposal.columns.get("input") == "question_body"
     assert "api_key" not in proposal.columns.values()
     assert "features" not in proposal.columns.values()
+
+
+def test_a_status_that_says_a_fallback_answered_is_no_error_but_the_fallback_rate():
+    rng = np.random.default_rng(4)
+    n = 1200
+    frame = pd.DataFrame(
+        {
+            "requestId": [f"r{i:06d}" for i in range(n)],
+            "createdAt": pd.date_range(NOW - timedelta(hours=24), NOW, periods=n),
+            "latency_ms": rng.lognormal(4, 0.3, n),
+            "status": rng.choice(
+                ["OK", "TIMEOUT", "MODEL_ERROR", "FALLBACK_RULES"], n, p=[0.8, 0.02, 0.01, 0.17]
+            ),
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.ok_statuses == ("OK",)
+    assert proposal.fallback_statuses == ("FALLBACK_RULES",)
+    errors = next(r for r in proposal.rules if r.metric == "error_rate")
+    assert errors.threshold < 0.17  # sized on 3% errors, not 20% with the fallbacks
+    assert any(r.metric == "fallback_rate" for r in proposal.rules)

@@ -28,13 +28,14 @@ import pandas as pd
 
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
-from lookout.model.aggregates import as_labels, release_labels
+from lookout.model.aggregates import as_labels, label_text, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
+    fallback_statuses,
     negative_feedback,
     ok_reason,
     ok_statuses,
@@ -107,6 +108,7 @@ class Proposal:
     durations: dict[str, tuple[str, str]]  # field -> (start, end) times it is computed from
     where: dict[str, str]  # column -> the one value of the rows watched (production)
     where_reason: str  # why, in words
+    fallback_statuses: tuple[str, ...]  # status values that say a fallback answered
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
     release: tuple[str, ...]
     cohorts: tuple[str, ...]
@@ -168,6 +170,9 @@ def propose(
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
     ok = ok_statuses(status) if status is not None else None
+    fallbacks = ()
+    if status is not None and "is_fallback" not in mapping:
+        fallbacks = fallback_statuses(status)
     status_warning = unknown_statuses(status) if status is not None and ok is None else None
     negative = (
         negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
@@ -179,10 +184,15 @@ def propose(
         why = f"{field_name} is the time from {start} to {end}"
         reasons.setdefault(end, (f"{field_name} (end)", why))
     given = {**mapping, **{f: end for f, (_, end) in durations.items()}}  # what checks ask
+    if fallbacks:
+        given["is_fallback"] = mapping["status"]
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     cohorts = tuple(c for c in cohorts if c not in where)
     cohorts = _not_the_release(sample, mapping, release.fields, cohorts, cohort_notes)
     frame = _canonical(sample, mapping, cohorts, units, durations)
+    if fallbacks:  # as the warehouse will read them: no errors, the fallback rate's count
+        frame["is_fallback"] = frame["status"].map(label_text).isin(fallbacks)
+        ok = (*ok, *fallbacks) if ok is not None else None
     sizing = size_window(traffic.rows_per_hour)
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
@@ -225,8 +235,9 @@ def propose(
         release=release.fields,
         release_comment=release.comment,
         cohorts=cohorts,
-        ok_statuses=ok,
+        ok_statuses=tuple(v for v in ok if v not in fallbacks) if ok is not None else None,
         ok_reason=ok_reason(status, ok),
+        fallback_statuses=fallbacks,
         status_warning=status_warning,
         negative_feedback=negative,
         sizing=sizing,

@@ -82,6 +82,14 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
     return ok if sampled & set(ok) else None
 
 
+def fallback_statuses(p: ColumnProfile) -> tuple[str, ...]:
+    """Text status values that say a fallback answered (`FALLBACK_RULES`, `fallback_cache`):
+    no errors, and what the fallback rate counts (`source.fallback_statuses`)."""
+    if p.info.kind not in ("text", "other"):
+        return ()
+    return tuple(value for value, _ in p.top if "fallback" in value.lower())
+
+
 def unknown_statuses(p: ColumnProfile) -> str:
     """What init says, in its output and above `ok_statuses` in monitors.yml, when it cannot
     tell which status values are ok: the column, the values it saw, the key to set, and what

@@ -136,6 +136,9 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", p.ok_reason))
     elif p.status_warning is not None:
         out += _wrapped(6, f"SET ok_statuses: {p.status_warning}")
+    if p.fallback_statuses:
+        why = "a fallback answered: no error, counted by the fallback rate"
+        out.append(_line(6, f"fallback_statuses: {_flow(list(p.fallback_statuses))}", why))
     if p.negative_feedback is not None:
         out.append(
             _line(

@@ -188,6 +188,7 @@ def role_problems(
     explicit = source.model_fields_set
     if "status" in source.columns:
         values("source.ok_statuses", "status", source.ok_statuses, "ok_statuses" not in explicit)
+        values("source.fallback_statuses", "status", source.fallback_statuses, False)
         statuses = monitor.validation.statuses
         if statuses and not monitor.validation.expectations:
             values("validation.statuses", "status", statuses, False)

@@ -182,6 +182,8 @@ class WarehouseTables(WarehouseConnection):
         number (SQLite keeps text in any column) is passed as stored, for `parse_numbers` to
         judge (`'12ms' * 1000` would read as 12000).
         """
+        if name == "is_fallback" and source.fallback_from_status:
+            return self._fallback_from_status(table, source)
         elapsed = source.durations.get(name)
         if elapsed is not None:
             start, end = table.c[elapsed.start], table.c[elapsed.end]
@@ -199,6 +201,17 @@ class WarehouseTables(WarehouseConnection):
             converted = sa.case((number, converted), else_=stored)
         # read as a double: a decimal's scale (NUMERIC(10, 0) in microseconds) is not the ms'
         return sa.type_coerce(converted, sa.Double)
+
+    def _fallback_from_status(self, table: sa.Table, source: SourceConfig) -> Any:
+        """`is_fallback` of a table that says "a fallback answered" in its status column
+        (`FALLBACK_RULES`): true for those values, false for the others, NULL without one."""
+        status = self.column(table, source, "status")
+        type_ = self.table_columns(source)[source.columns["status"]]
+        fallback = sql_matches(
+            status, type_, source.fallback_statuses, as_text=self.capabilities.as_text
+        )
+        flag = sa.case((status.is_(None), sa.null()), (fallback, sa.true()), else_=sa.false())
+        return sa.type_coerce(flag, sa.Boolean)
 
     def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
         """The condition that a row is monitored (`kept_rows`) and its event time is inside

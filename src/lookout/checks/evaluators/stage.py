@@ -291,7 +291,7 @@ def _sample(
         strata=[[*source.release, _cohort_column(frame, c)] for c in source.cohorts]
         or [list(source.release)],
         salt=sampling.salt,
-        ok_statuses=_typed(warehouse, monitor, "status", source.ok_statuses),
+        ok_statuses=_typed(warehouse, monitor, "status", source.ok_values),
         negative_feedback=negative if sampling.negative_feedback else (),
         latency_quantile=sampling.latency_quantile,
         failed_ids=failed if sampling.offline_failures else (),

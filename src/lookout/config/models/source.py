@@ -131,6 +131,12 @@ class SourceConfig(Model):
         description="status values that are not errors: numbers (HTTP codes: [200, 201]), "
         "true/false or text, matched in the status column's type",
     )
+    fallback_statuses: list[ColumnValue] = Field(
+        default=[],
+        description="status values that mean a fallback answered (a rules engine, a cached "
+        "answer, a smaller model): not errors, and, when no is_fallback column is mapped, what "
+        "the fallback rate counts: `[FALLBACK_RULES]`, `[206]`",
+    )
     negative_feedback: list[ColumnValue] = Field(
         default=["thumbs_down", "negative", "-1"],
         description="feedback values that count as negative: numbers ([-1], [0]), true/false "
@@ -149,12 +155,24 @@ class SourceConfig(Model):
     @property
     def fields(self) -> tuple[str, ...]:
         """The canonical fields this table gives: mapped to a column, or computed from two
-        (`durations`). What checks ask before they run ("is latency logged?")."""
-        return (*self.columns, *self.durations)
+        (`durations`), or from the status (`is_fallback`, by `fallback_statuses`). What
+        checks ask before they run ("is latency logged?")."""
+        derived = ("is_fallback",) if self.fallback_from_status else ()
+        return (*self.columns, *self.durations, *derived)
 
     def maps(self, field: str) -> bool:
-        """`field` is given by the table (a mapped column or a computed duration)."""
-        return field in self.columns or field in self.durations
+        """`field` is given by the table (a mapped column or a computed one)."""
+        return field in self.fields
+
+    @property
+    def fallback_from_status(self) -> bool:
+        """`is_fallback` is read from the status (no column of its own is mapped)."""
+        return bool(self.fallback_statuses) and "is_fallback" not in self.columns
+
+    @property
+    def ok_values(self) -> tuple[ColumnValue, ...]:
+        """Status values that are no error: the ok ones and the fallback ones."""
+        return (*self.ok_statuses, *self.fallback_statuses)
 
     def selectable(self, name: str) -> bool:
         """A name a window query can select: a mapped canonical field, or a release field or
@@ -204,6 +222,9 @@ class SourceConfig(Model):
         """A duration comes from one column or from two times, not both; and a unit is the
         unit of a column, so a computed duration (always milliseconds) takes none."""
         problems = []
+        if self.fallback_statuses and "status" not in self.columns:
+            why = "fallback statuses are values of the status column, which is not mapped"
+            problems.append((("fallback_statuses",), why))
         for key in ("where", "where_not"):
             for column in getattr(self, key):
                 if column in self.durations:

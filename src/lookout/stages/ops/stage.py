@@ -26,7 +26,7 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
     """The metrics' settings; with the warehouse, statuses and feedback values typed for their
     columns (`[200]` for an integer status column), as both metric paths compare them."""
     source = monitor.source
-    ok, negative = tuple(source.ok_statuses), tuple(source.negative_feedback)
+    ok, negative = source.ok_values, tuple(source.negative_feedback)
     if warehouse is not None:
         columns = warehouse.table_columns(source)
         if "status" in source.columns:
