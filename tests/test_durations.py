@@ -239,3 +239,49 @@ def test_an_end_before_its_start_is_quarantined_by_the_default_suite(backend, tm
     finally:
         ctx.close()
     assert quarantined == [(frame.loc[backwards, "request_id"], "between_latency_ms")]
+
+
+@pytest.mark.postgres
+def test_a_start_with_a_time_zone_and_an_end_without_is_refused(tmp_path, pg_database):
+    """`timestamptz - timestamp` on PostgreSQL shifts by the session's time zone (a second
+    read as five hours and a second in New York): the pair is refused, naming both columns."""
+    frame = _with_times(make_requests(hours=1, per_hour=20))
+    engine = sa.create_engine(pg_database)
+    write_table(engine, frame, table="requests_times")
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE requests_times ALTER COLUMN event_time TYPE timestamptz"))
+    engine.dispose()
+    directory = project(tmp_path, pg_database, "tz", _monitors("requests_times", computed=True))
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    warehouse = Warehouse(pg_database)
+    try:
+        with pytest.raises(SourceError) as raised:
+            warehouse.check_monitor(config.monitors.monitors[0], 0)
+    finally:
+        warehouse.dispose()
+    assert (
+        "monitors[0].source.durations.latency_ms: 'event_time' and 'ended_at' differ in time zone"
+        in str(raised.value)
+    )
+
+
+def test_an_engine_without_a_module_refuses_durations_before_any_read(tmp_path):
+    """The generic path (an engine Lookout has no module for) has no portable SQL for the
+    milliseconds between two times: `EXTRACT(epoch ...)` fails on SQL Server and Oracle."""
+    from tests.dialects import generic_dialect
+
+    generic_dialect.register()
+    path = tmp_path / "wh.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    write_table(engine, _with_times(make_requests(hours=1, per_hour=20)), table="requests_times")
+    engine.dispose()
+    url = f"{generic_dialect.NAME}:///{path}"
+    directory = project(tmp_path, url, "generic", _monitors("requests_times", computed=True))
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    warehouse = Warehouse(url)
+    try:
+        with pytest.raises(SourceError) as raised:
+            warehouse.check_monitor(config.monitors.monitors[0], 0)
+    finally:
+        warehouse.dispose()
+    assert "source.durations.latency_ms: generic has no dialect module" in str(raised.value)

@@ -103,6 +103,7 @@ def test_a_shared_table_filtered_stores_what_a_table_of_only_its_rows_stores(
 
 def _config(tmp_path, url: str, filters: str):
     text = _monitors("shared_log").replace(FILTERS, filters)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     directory = project(tmp_path, url, "cfg", text)
     return load_config(directory / "profiles.yml", directory / "monitors.yml")
 
@@ -141,3 +142,19 @@ def test_a_filter_that_cannot_be_a_filter_is_a_config_error(tmp_path, filters, e
     with pytest.raises(ConfigError) as raised:
         _config(tmp_path, "duckdb:///:memory:", filters)
     assert expected in str(raised.value)
+
+
+def test_a_new_filter_is_a_new_reading_for_stored_drift_summaries_and_cached_profiles(tmp_path):
+    """Adding `where` to a running monitor: the stored summaries and the cached reference
+    profiles of every environment no longer stand for the production rows it reads now."""
+    from lookout.sources.drift_columns import drift_columns
+    from lookout.stages.drift.pooling import mark
+    from lookout.stages.drift.reference import Reference
+
+    plain = _config(tmp_path / "a", "duckdb:///:memory:", "").monitors.monitors[0]
+    kept = _config(tmp_path / "b", "duckdb:///:memory:", FILTERS).monitors.monitors[0]
+    columns = drift_columns(plain)
+    marks = {mark(columns, ["region"], m.source.reading) for m in (plain, kept)}
+    assert len(marks) == 2
+    reference = Reference("r", WINDOW)
+    assert reference.key(plain, ["x"]) != reference.key(kept, ["x"])

@@ -127,3 +127,53 @@ def test_a_replayed_run_holds_p2_alerts_until_its_own_day_is_over(tmp_path, pref
     assert f"daily digest for team, {T0.date()}" in json.dumps(digest["payload"])
     assert {r.status for r in store.outbox() if r.digest_day} == {"sent"}  # carried inside
     store.dispose()
+
+
+def _held(outbox, *ids: str) -> None:
+    from lookout.notify.message import Message
+    from lookout.store.outbox import OutboxMessage
+
+    messages = []
+    for i in ids:
+        m = Message(kind="opened", severity="P2", title=f"alert {i}", summary=i, owner="team")
+        payload = m.to_json()
+        messages.append(
+            OutboxMessage(
+                message_id=i,
+                kind="opened",
+                monitor="bot",
+                payload=payload,
+                channel="#team",
+                fingerprint=f"fp-{i}",
+                owner="team",
+                severity="P2",
+                digest_day=T0.date().isoformat(),
+            )
+        )
+    outbox.enqueue(messages)
+
+
+def test_two_composers_at_once_queue_one_digest_and_list_each_alert_once(tmp_path):
+    """The flow's delivery and another composer (an operator's command) read the same held
+    alerts; one digest is queued, and no alert is carried by a digest that does not list it."""
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    outbox = store.outbox_repo
+    _held(outbox, "m1", "m2")
+    stale = outbox.held_for_digest((T0 + 25 * H).date().isoformat())  # A read m1, m2
+    _held(outbox, "m3")
+    compose_digests(outbox, T0 + 25 * H)  # B composes m1, m2, m3
+
+    class StaleRead:
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(outbox, name)
+
+        def held_for_digest(self, day):  # type: ignore[no-untyped-def]
+            return stale
+
+    assert compose_digests(StaleRead(), T0 + 25 * H) == []  # A finds them taken
+    rows = outbox.rows()
+    [digest] = [r for r in rows if r.kind == "digest"]
+    assert {r.group_id for r in rows if r.kind != "digest"} == {digest.message_id}
+    listed = json.dumps(digest.payload)
+    assert all(f"alert {i}" in listed for i in ("m1", "m2", "m3"))
+    store.dispose()

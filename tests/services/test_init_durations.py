@@ -52,3 +52,15 @@ def test_a_gap_of_days_is_no_request():
     notes: list[str] = []
     assert computed_durations(profiles, {"ts": "created_at"}, frame, notes) == {}
     assert "median gap 259,200,000 ms" in notes[0]
+
+
+def test_a_first_token_time_equal_to_the_end_is_no_ttft():
+    """LiteLLM logs completionStartTime = endTime for calls that were not streamed."""
+    start = pd.Timestamp("2026-11-02") + pd.to_timedelta(np.arange(40), unit="min")
+    end = start + pd.to_timedelta(1500, unit="ms")
+    frame = pd.DataFrame({"startTime": start, "completionStartTime": end, "endTime": end})
+    profiles = [profile_column(ColumnInfo(c, "TIMESTAMP", "timestamp"), frame[c]) for c in frame]
+    notes: list[str] = []
+    found = computed_durations(profiles, {"ts": "startTime"}, frame, notes)
+    assert found == {"latency_ms": ("startTime", "endTime")}
+    assert "equals endTime on 100% of sampled rows (calls not streamed)" in notes[0]

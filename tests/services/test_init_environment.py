@@ -124,3 +124,47 @@ def test_a_status_that_says_a_fallback_answered_is_no_error_but_the_fallback_rat
     errors = next(r for r in proposal.rules if r.metric == "error_rate")
     assert errors.threshold < 0.17  # sized on 3% errors, not 20% with the fallbacks
     assert any(r.metric == "fallback_rate" for r in proposal.rules)
+
+
+def test_prose_without_spaces_is_still_prose():
+    """Japanese and Chinese prompts and answers hold no spaces: still mapped by column order
+    (a rule that asked for spaces left them unmapped)."""
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i:06d}" for i in range(n)],
+            "timestamp": pd.date_range(NOW - timedelta(hours=24), NOW, periods=n),
+            "shitsumon": [
+                "チームアカウントのパスワードをリセットする方法を教えてください。請求書はどこで確認できますか？"
+                * 2
+            ]
+            * n,
+            "kaitou": [
+                "設定画面の「セキュリティ」から再設定できます。請求書は管理者ページの「支払い」タブにあります。"
+                * 2
+            ]
+            * n,
+            "status": "ok",
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.columns.get("input") == "shitsumon"
+    assert proposal.columns.get("output") == "kaitou"
+
+
+def test_an_environment_column_spelled_several_ways_keeps_each_production_spelling(tmp_path):
+    frame = _traces(["production", "Production", "staging"], [0.4, 0.3, 0.3])
+    proposal = _propose(frame)
+    assert proposal.where == {"environment": ["production", "Production"]}
+    path = tmp_path / "monitors.yml"
+    path.write_text(render_monitors(proposal, NOW))
+    assert load_monitors(path).monitors[0].source.where == {
+        "environment": ["production", "Production"]
+    }
+
+
+def test_an_environment_column_that_is_no_plain_identifier_sets_no_filter():
+    frame = _traces(["production", "staging"], [0.7, 0.3]).rename(
+        columns={"environment": "deployment.environment"}
+    )
+    assert _propose(frame).where == {}

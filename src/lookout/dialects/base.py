@@ -137,9 +137,10 @@ class Dialect:
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
         """The milliseconds from one timestamp to another, fractions kept (a duration a table
-        implies by its start and end times). The SQL standard's epoch of an interval, which
-        PostgreSQL computes; NULL when either time is."""
-        return sa.extract("epoch", end - start) * 1000
+        implies by its start and end times); NULL when either time is. Every engine spells it
+        its own way (the SQL standard's `EXTRACT(epoch FROM interval)` fails on SQL Server and
+        Oracle): an engine without a module has none, and `source.durations` is refused."""
+        raise NotImplementedError(f"{self.name} cannot compute a duration in SQL")
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)

@@ -54,6 +54,11 @@ class PostgreSQL(Dialect):
     )
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "pages"
 
+    def milliseconds_between(
+        self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        return sa.extract("epoch", end - start) * 1000  # an interval's seconds, fractions kept
+
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:
         return sa.tablesample(table, sa.func.system(percent), name="sampled")
 

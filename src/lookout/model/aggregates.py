@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -126,10 +127,17 @@ def cohort_label(dimension: str | None, value: object) -> str:
 
 
 def label_text(value: object) -> str:
+    """A value as a cohort or release label: the same whether the engine hands back a float,
+    an integer or a decimal (3.0, 3 and Decimal('3.0') are `3`; Decimal('2.50') is `2.5`),
+    so labels from pandas frames and from raw SQL values match."""
     if is_missing(value):
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, Decimal) and value.is_finite():
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
     return str(value)
 
 

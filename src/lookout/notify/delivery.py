@@ -120,22 +120,18 @@ def compose_digests(outbox: Outbox, now: datetime) -> list[str]:
         more = ", late additions" if late else ""
         title = f"[P2] {monitor}: daily digest for {owner}, {day}{more} ({len(rows)} alerts)"
         digest = group_message("digest", title, owner, _owner_stub(items[0]), items)
-        outbox.enqueue(
-            [
-                OutboxMessage(
-                    message_id=digest_id,
-                    kind="digest",
-                    monitor=monitor,
-                    payload=digest.to_json(),
-                    channel=rows[0].channel,
-                    channel_type=channel_type,
-                    owner=owner,
-                    severity="P2",
-                )
-            ]
+        message = OutboxMessage(
+            message_id=digest_id,
+            kind="digest",
+            monitor=monitor,
+            payload=digest.to_json(),
+            channel=rows[0].channel,
+            channel_type=channel_type,
+            owner=owner,
+            severity="P2",
         )
-        outbox.into_group([r.message_id for r in rows], digest_id)
-        made.append(digest_id)
+        if outbox.compose_group(message, [r.message_id for r in rows]):
+            made.append(digest_id)  # else another composer took them: its digest lists them
     return made
 
 
@@ -170,11 +166,14 @@ def deliver(
     now: datetime | None = None,
     limit: int = 500,
     types: Collection[str] | None = None,
+    compose: bool = True,
 ) -> DeliveryReport:
     """Compose finished days' digests, then send what is ready, oldest first. `types`: only
-    messages of these channel types (an acknowledgement goes to PagerDuty at once)."""
+    messages of these channel types (an acknowledgement goes to PagerDuty at once);
+    `compose=False`: no digest (a command outside the runs, which know the day's as-of)."""
     now = now or datetime.now(UTC)
-    compose_digests(outbox, now)
+    if compose:
+        compose_digests(outbox, now)
     sent: list[OutboxRow] = []
     carried: list[OutboxRow] = []
     skipped: list[OutboxRow] = []

@@ -112,7 +112,7 @@ def acknowledge(
     if acks:
         store.enqueue(acks)
         channels = make_channels(config.target, Path(config.target.out_dir), config.monitors.owners)
-        report = deliver(store.outbox_repo, channels, types={"pagerduty"})
+        report = deliver(store.outbox_repo, channels, types={"pagerduty"}, compose=False)
         errors = tuple(error for _, error in report.failed)
     return Acknowledged(alert, made, errors)
 

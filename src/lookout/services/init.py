@@ -106,7 +106,7 @@ class Proposal:
     columns: dict[str, str]  # canonical field -> column, in contract order
     units: dict[str, str]  # field -> the unit its column logs, when not ms or USD
     durations: dict[str, tuple[str, str]]  # field -> (start, end) times it is computed from
-    where: dict[str, str]  # column -> the one value of the rows watched (production)
+    where: dict[str, str | list[str]]  # column -> the value(s) of the rows watched
     where_reason: str  # why, in words
     fallback_statuses: tuple[str, ...]  # status values that say a fallback answered
     roles: tuple[ColumnRole, ...]  # every column of the table, in table order
@@ -148,9 +148,10 @@ def propose(
     """The proposal for `table` from its columns, a sample of recent rows and its traffic."""
     profiles = _profiles(columns, sample)
     environment = production_filter(profiles, sample)
-    where: dict[str, str] = {}
+    where: dict[str, str | list[str]] = {}
     if environment is not None:  # sized, mapped and checked on the watched rows only
-        where = {environment.column: environment.value}
+        values = environment.values
+        where = {environment.column: values[0] if len(values) == 1 else list(values)}
         share = float(environment.kept.mean())
         sample = sample[environment.kept.to_numpy()].reset_index(drop=True)
         profiles = _profiles(columns, sample)

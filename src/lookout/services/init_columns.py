@@ -94,7 +94,7 @@ class ColumnProfile:
     model_share: float
     time_share: float  # text that reads as a timestamp
     median: float | None = None  # of the numbers
-    spaced_share: float = 0.0  # text values holding a space or line break (prose, JSON)
+    token_share: float = 0.0  # text values that are one token of ASCII (a key, hash, URL)
 
     @property
     def name(self) -> str:
@@ -162,7 +162,7 @@ def profile_column(info: ColumnInfo, values: pd.Series) -> ColumnProfile:
         model_share=_share(texts.map(lambda t: bool(_MODEL.match(t.strip())))),
         time_share=_share(texts.map(lambda t: bool(_TIME_TEXT.match(t)))),
         median=float(np.median(finite)) if finite.size else None,
-        spaced_share=_share(texts.str.contains(r"\s", regex=True)) if len(texts) else 0.0,
+        token_share=_share(texts.str.fullmatch(r"[\x21-\x7e]+")) if len(texts) else 0.0,
     )
 
 

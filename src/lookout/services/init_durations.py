@@ -68,7 +68,24 @@ def computed_durations(
         ends = [c for c in times if named[c] in words and c not in taken and c != start]
         if ends and _looks_like_durations(sample, field, start, ends[0], notes):
             out[field] = (start, ends[0])
+    if "ttft_ms" in out and "latency_ms" in out and _first_token_is_the_end(sample, out, notes):
+        del out["ttft_ms"]
     return out
+
+
+def _first_token_is_the_end(sample: pd.DataFrame, found: Computed, notes: list[str]) -> bool:
+    """LiteLLM sets `completionStartTime` to `endTime` on calls that were not streamed: there
+    the "time to first token" is the whole latency. When most sampled rows are so, no TTFT."""
+    first = found["ttft_ms"][1]
+    gap = milliseconds(sample, first, found["latency_ms"][1]).dropna()
+    same = float((gap.abs() < 1).mean()) if len(gap) else 0.0
+    if same < 0.5:
+        return False
+    notes.append(
+        f"ttft_ms not computed from {first}: it equals {found['latency_ms'][1]} on {same:.0%} "
+        "of sampled rows (calls not streamed), where it would only repeat the latency"
+    )
+    return True
 
 
 def _looks_like_durations(

@@ -29,10 +29,10 @@ _PRODUCTION = ("production", "prod", "prd", "live")  # in order of preference
 
 @dataclass(frozen=True)
 class EnvironmentFilter:
-    """`where: {column: value}`, the share of sampled rows it keeps, and why, in words."""
+    """`where: {column: values}`, which sampled rows it keeps, and why, in words."""
 
     column: str
-    value: str
+    values: tuple[str, ...]  # every spelling of production the sample holds
     kept: pd.Series  # per sampled row: monitored or not
     reason: str
 
@@ -43,15 +43,17 @@ def production_filter(
     """The production rows of a table that logs several environments; None when no column
     named like an environment holds a production value next to another value."""
     for p in profiles:
-        if normalized_name(p.name) not in _ENVIRONMENT_NAMES or p.name not in sample:
+        named = normalized_name(p.name) in _ENVIRONMENT_NAMES
+        if not named or not p.info.mappable or p.name not in sample:
             continue
-        seen = {value.lower(): value for value, _ in p.top}
-        production = next((seen[word] for word in _PRODUCTION if word in seen), None)
-        if production is None or len(seen) < 2:
+        words = {value.strip().lower() for value, _ in p.top}
+        word = next((w for w in _PRODUCTION if w in words), None)
+        if word is None or len(words) < 2:
             continue
+        spellings = tuple(v for v, _ in p.top if v.strip().lower() == word)  # Production, prod
         labels = sample[p.name].map(lambda v: None if pd.isna(v) else label_text(v))
-        kept = labels == production
-        others = [f"{value} {count / p.rows:.0%}" for value, count in p.top if value != production]
-        reason = f"only {production}: {', '.join(others[:3])} of sampled rows are left out"
-        return EnvironmentFilter(p.name, production, kept, reason)
+        kept = labels.isin(spellings)
+        others = [f"{v} {count / p.rows:.0%}" for v, count in p.top if v not in spellings]
+        reason = f"only {word}: {', '.join(others[:3])} of sampled rows are left out"
+        return EnvironmentFilter(p.name, spellings, kept, reason)
     return None

@@ -32,7 +32,7 @@ __all__ = [
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
 SHORT_LABEL = 20  # mean characters up to which text named like prose may still be a label
-_PROSE = 0.5  # share of values with a space from which long text unplaced by name is prose
+_PROSE = 0.5  # share of one-token values below which long text unplaced by name is prose
 # Names of long text that is data about a request, not its prompt or answer (a classic
 # model's JSON of input features, a span's attributes).
 _NOT_PROSE_WORDS = frozenset(
@@ -109,15 +109,16 @@ def fill_long_text(
     assigned: dict[str, tuple[str, str]], profiles: Sequence[ColumnProfile], notes: list[str]
 ) -> None:
     """Input and output from long text columns the names did not place, in table order.
-    Only prose: a long value without a space is a key or a hash (LiteLLM's hashed `api_key`,
-    64 hex characters), a URL or base64, never what a user asked."""
+    Only prose: a long value that is one token of ASCII is a key or a hash (LiteLLM's hashed
+    `api_key`, 64 hex characters), a URL or base64, never what a user asked (Japanese or
+    Chinese prose has no spaces either, and is prose)."""
     taken = {column for column, _ in assigned.values()}
     loose = [
         p
         for p in profiles
         if p.info.mappable
         and p.is_long_text
-        and (p.spaced_share >= _PROSE or p.info.json)
+        and (p.token_share < _PROSE or p.info.json)
         and not set(normalized_name(p.name).split("_")) & _NOT_PROSE_WORDS
         and p.name not in taken
     ]

@@ -73,13 +73,7 @@ class WarehouseTables(WarehouseConnection):
                     f"monitors.yml: {where}.source.columns.{field}: column {column!r} "
                     f"is not in table {monitor.source.table!r} (columns: {known})"
                 )
-        for field, elapsed in monitor.source.durations.items():
-            for end, column in (("start", elapsed.start), ("end", elapsed.end)):
-                if column not in columns:
-                    problems.append(
-                        f"monitors.yml: {where}.source.durations.{field}.{end}: column "
-                        f"{column!r} is not in table {monitor.source.table!r} (columns: {known})"
-                    )
+        problems += self._duration_problems(monitor, columns, where)
         for key in ("where", "where_not"):
             for name in getattr(monitor.source, key):
                 column = monitor.source.columns.get(name, name)
@@ -107,6 +101,41 @@ class WarehouseTables(WarehouseConnection):
         )  # types vs roles
         if problems:
             raise SourceError("\n".join(problems))
+
+    def _duration_problems(
+        self, monitor: Monitor, columns: dict[str, Any], where: str
+    ) -> list[str]:
+        """`source.durations` the engine cannot compute as the config says: a column the table
+        lacks, an engine without a known way, or one time with a time zone and the other
+        without (their difference would shift by the session's time zone)."""
+        out = []
+        known = ", ".join(sorted(columns))
+        for field, elapsed in monitor.source.durations.items():
+            at = f"monitors.yml: {where}.source.durations.{field}"
+            pair = [(end, c) for end, c in (("start", elapsed.start), ("end", elapsed.end))]
+            missing = [(end, c) for end, c in pair if c not in columns]
+            out += [
+                f"{at}.{end}: column {c!r} is not in table {monitor.source.table!r} "
+                f"(columns: {known})"
+                for end, c in missing
+            ]
+            if missing:
+                continue
+            zoned = {bool(getattr(columns[c], "timezone", False)) for _, c in pair}
+            if len(zoned) == 2:
+                out.append(
+                    f"{at}: {elapsed.start!r} and {elapsed.end!r} differ in time zone (one "
+                    "has one, the other not): their difference would depend on the session's "
+                    "time zone; use two columns of the same type"
+                )
+            try:
+                self.capabilities.milliseconds_between(sa.column("a"), sa.column("b"))
+            except NotImplementedError:
+                out.append(
+                    f"{at}: {self.capabilities.name} has no dialect module to compute a "
+                    "duration in SQL; map a view that logs the milliseconds"
+                )
+        return out
 
     def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
         """Mapped numeric fields whose column is not of a numeric type (teams do log latencies

@@ -236,15 +236,27 @@ class Outbox:
         with self.engine.begin() as conn:
             return enqueue(conn, messages, datetime.now(UTC))
 
-    def into_group(self, message_ids: list[str], group_id: str) -> None:
-        """Held messages are delivered inside the group (digest) message `group_id`."""
+    def compose_group(self, group: OutboxMessage, message_ids: list[str]) -> bool:
+        """Queue `group` (a digest) with the held messages it lists delivered inside it, in one
+        transaction, only if every one of them is still pending and in no group: a message is
+        never carried inside a digest that does not list it, nor listed by two (two composers
+        at once, a crash between queueing and grouping). False: nothing was changed."""
         o = schema.outbox
         with self.engine.begin() as conn:
-            conn.execute(
+            claimed = conn.execute(
                 sa.update(o)
-                .where(o.c.message_id.in_(message_ids), o.c.status == "pending")
-                .values(group_id=group_id)
-            )
+                .where(
+                    o.c.message_id.in_(message_ids),
+                    o.c.status == "pending",
+                    o.c.group_id.is_(None),
+                )
+                .values(group_id=group.message_id)
+            ).rowcount
+            if claimed != len(message_ids):
+                conn.rollback()
+                return False
+            enqueue(conn, [group], datetime.now(UTC))
+        return True
 
     def mark_sending(self, message_id: str, since: datetime) -> bool:
         """Committed before a send: a process that dies mid-send leaves this mark, and the next

@@ -170,6 +170,20 @@ class SourceConfig(Model):
         return bool(self.fallback_statuses) and "is_fallback" not in self.columns
 
     @property
+    def reading(self) -> str:
+        """What decides which rows are read and the values their fields read as (filters,
+        computed durations, units, fallback statuses), as text: a summary or a cached profile
+        made under another reading stands for other rows."""
+        parts = {
+            "where": self.where,
+            "where_not": self.where_not,
+            "durations": {f: [e.start, e.end] for f, e in self.durations.items()},
+            "units": self.units,
+            "fallback": self.fallback_statuses,
+        }
+        return repr(sorted((k, repr(v)) for k, v in parts.items() if v))
+
+    @property
     def ok_values(self) -> tuple[ColumnValue, ...]:
         """Status values that are no error: the ok ones and the fallback ones."""
         return (*self.ok_statuses, *self.fallback_statuses)

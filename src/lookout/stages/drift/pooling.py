@@ -85,11 +85,15 @@ def _shape(columns: Sequence[DriftColumn], dimensions: Sequence[str | None]) -> 
     ]
 
 
-def mark(columns: Sequence[DriftColumn], dimensions: Sequence[str | None]) -> str:
+def mark(columns: Sequence[DriftColumn], dimensions: Sequence[str | None], reading: str) -> str:
     """A count key every drift summary carries (value 1 per window): stored summaries stand
     for a reference only when each window of it was summarised with these columns and cohort
-    columns (a config change would otherwise compare features one side lacks)."""
-    digest = hashlib.sha256("|".join(_shape(columns, dimensions)).encode()).hexdigest()[:12]
+    columns, over the rows the source reads now (`SourceConfig.reading`: a config change
+    would otherwise compare features one side lacks, or all environments with production)."""
+    shape = (
+        [*_shape(columns, dimensions), reading] if reading != "[]" else _shape(columns, dimensions)
+    )
+    digest = hashlib.sha256("|".join(shape).encode()).hexdigest()[:12]
     return f"{PREFIX}shape:{digest}"
 
 
@@ -206,7 +210,9 @@ def reference_side(
                     exc,
                 )
     # a stored summary that cannot be read raises StoreError: it fails the window
-    groups = _from_store(store, monitor, reference, window_size, mark(columns, dimensions))
+    groups = _from_store(
+        store, monitor, reference, window_size, mark(columns, dimensions, monitor.source.reading)
+    )
     source = "store"
     if groups is None:
         source = "warehouse"

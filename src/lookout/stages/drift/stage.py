@@ -160,7 +160,7 @@ def _window_part(
         max_rows=monitor.drift.max_rows,
         cap=cap,
     )
-    shape = mark(columns, dimensions)
+    shape = mark(columns, dimensions, monitor.source.reading)
     for summary in summaries.values():
         summary.counts[shape] = 1.0
     return summaries
