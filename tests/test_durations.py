@@ -119,7 +119,10 @@ def test_a_window_of_start_and_end_times_stores_what_the_same_window_in_millisec
 @pytest.mark.parametrize("engine_name", ALL_ENGINES)
 def test_each_engine_computes_the_milliseconds_between_two_times(engine_name, tmp_path, request):
     """Sub-millisecond fractions kept, a missing end read as missing, a clock that ran
-    backwards read as a negative duration (for validation to flag, not to hide)."""
+    backwards read as a negative duration (for validation to flag, not to hide). With
+    Prefect's server imported, as in a flow's process: it registers a SQLAlchemy `date_diff`
+    of two arguments, which `sa.func.date_diff` would build instead of DuckDB's."""
+    import prefect.server.utilities.database  # noqa: F401
     if engine_name in ("duckdb", "sqlite"):
         url = f"{engine_name}:///{tmp_path / 'wh.db'}"
     else:

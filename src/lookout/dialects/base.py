@@ -139,7 +139,10 @@ class Dialect:
         """The milliseconds from one timestamp to another, fractions kept (a duration a table
         implies by its start and end times); NULL when either time is. Every engine spells it
         its own way (the SQL standard's `EXTRACT(epoch FROM interval)` fails on SQL Server and
-        Oracle): an engine without a module has none, and `source.durations` is refused."""
+        Oracle): an engine without a module has none, and `source.durations` is refused.
+        Modules build the call as a plain `Function`, not `sa.func.<name>`: a library may
+        register a SQLAlchemy function of that name (Prefect's server registers `date_diff`
+        with two arguments)."""
         raise NotImplementedError(f"{self.name} cannot compute a duration in SQL")
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import Dialect
 
@@ -82,7 +83,7 @@ class ClickHouse(Dialect):
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
-        return sa.func.dateDiff("microsecond", start, end) / 1000.0
+        return Function("dateDiff", "microsecond", start, end) / 1000.0
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.lengthUTF8(text)

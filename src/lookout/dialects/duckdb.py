@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import ConnectSettings, Dialect, file_database
 
@@ -33,7 +34,7 @@ class DuckDB(Dialect):
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
         # microseconds are exact; epoch_ms() would drop the fraction of a millisecond
-        return sa.func.date_diff("microsecond", start, end) / 1000.0
+        return Function("date_diff", "microsecond", start, end) / 1000.0
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only

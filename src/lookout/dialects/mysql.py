@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import TINYINT
 from sqlalchemy.engine import URL
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import (
     ConnectSettings,
@@ -80,7 +81,7 @@ class MySQL(Dialect):
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
         # a double quotient: integers divide to 4 decimals here (`div_precision_increment`)
-        return self.as_double(sa.func.timestampdiff(sa.text("MICROSECOND"), start, end)) / 1000
+        return self.as_double(Function("timestampdiff", sa.text("MICROSECOND"), start, end)) / 1000
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.char_length(text)

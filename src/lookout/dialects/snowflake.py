@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import ConnectSettings, Dialect, first_line, running, seconds
 
@@ -70,7 +71,7 @@ class Snowflake(Dialect):
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
-        return sa.func.datediff(sa.text("microsecond"), start, end) / 1000.0
+        return Function("datediff", sa.text("microsecond"), start, end) / 1000.0
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.func.to_binary(text, "UTF-8"))
