@@ -98,10 +98,11 @@ def test_not_enough_data_and_inconclusive_neither_count_nor_clear():
     assert run(r, [BREACH, THIN, None, BREACH]) == ["pending", "opened"]
     sig = rule(**{"for": 2}, significance=True)
     noisy = MetricValue("rel", "*", "error_rate", 0.08, 100, 0.04, 0.15)  # inconclusive
-    strong = MetricValue("rel", "*", "error_rate", 0.2, 400, 0.16, 0.24)
+    # significant (12 in 100: exact low 6.4% > 5%) but not on its own worth both breaches
+    significant = MetricValue("rel", "*", "error_rate", 0.12, 100, 0.07, 0.2)
     state: dict = {}
     events = []
-    for i, v in enumerate([strong, noisy, strong]):
+    for i, v in enumerate([significant, noisy, significant]):
         for t in apply_evaluations("mon", state, evaluate_rules([sig], [v]), w(i), T):
             state[t.alert.fingerprint] = t.alert
             events.append(t.event)
@@ -308,3 +309,51 @@ def test_a_firing_alert_resolves_on_enough_records_not_on_a_lucky_few():
     assert (quiet.n, quiet.value) == (30, pytest.approx(23 / 30))
     [alone] = rule_values(r, settings, w(2), [own], hist, group)
     assert alone is own  # a pending alert (or none) looks at the window alone
+
+
+@pytest.mark.parametrize(
+    ("op", "threshold", "hits", "persistence", "worth"),
+    [
+        # against 5% on 100 records: 13 errors (p 0.0015) are significant, one breach of two;
+        # 14 (p 0.00046, under 2.5% squared) stand for both
+        (">", 0.05, 13, 2, 1),
+        (">", 0.05, 14, 2, 2),
+        # for: 3 asks for 2.5% cubed (0.0016%): 16 (p 0.000037) are one breach, 17 all three
+        (">", 0.05, 16, 3, 1),
+        (">", 0.05, 17, 3, 3),
+        # a pass rate under 85%: 72 passes in 100 (p 0.00061) stand for two, 73 (0.0014) not
+        ("<", 0.85, 72, 2, 2),
+        ("<", 0.85, 73, 2, 1),
+        # for: 1 has nothing to stand for
+        (">", 0.05, 40, 1, 1),
+    ],
+)
+def test_a_breach_is_worth_all_of_for_only_at_the_level_for_asks_of_them_together(
+    op, threshold, hits, persistence, worth
+):
+    r = rule(op=op, threshold=threshold, significance=True, **{"for": persistence})
+    [ev] = evaluate_rules([r], [value(hits / 100, 100)])
+    assert ev.outcome == "breach"
+    assert ev.evidence == worth
+
+
+def test_a_point_threshold_has_no_test_to_be_strong_on():
+    """Without `significance` (or for a quantile) a breach is one breach, however far past."""
+    [ev] = evaluate_rules([rule(**{"for": 2})], [value(0.9, 1000)])
+    assert (ev.outcome, ev.evidence) == ("breach", 1)
+
+
+def test_a_breach_strong_enough_for_all_of_for_opens_at_once_and_a_pending_one_too():
+    sig = rule(**{"for": 2}, significance=True)
+    strong = value(0.2, 100)  # 20 in 100 against 5%: p 2e-8
+    significant = value(0.12, 100)  # p 0.004: one breach
+    assert run(sig, [(0.2, 100)]) == ["opened"]
+    state: dict = {}
+    events = []
+    for i, v in enumerate([significant, strong]):
+        for t in apply_evaluations("mon", state, evaluate_rules([sig], [v]), w(i), T):
+            state[t.alert.fingerprint] = t.alert
+            events.append(t.event)
+    assert events == ["pending", "opened"]
+    [alert] = state.values()
+    assert alert.first_window_start == w(0).start and alert.breaches == 2

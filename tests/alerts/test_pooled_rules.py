@@ -305,7 +305,10 @@ def _chance_frame(failing: dict[int, int]) -> pd.DataFrame:
         # failing for three hours, then a clean 04:00: the pool still breaches without the
         # hour of the last breach, so it opens on the evidence of the hours before (03:00's
         # breach is pooled over 02:00, which leaned: not a second piece of evidence)
-        ({1: 3, 2: 3, 3: 3}, 4),
+        ({1: 2, 2: 3, 3: 2}, 4),
+        # every record failing for three hours: 03:00's pool (9 in 12 against 17%, p 0.00002)
+        # is on its own as strong as `for: 2`'s two breaches together, and opens at once
+        ({1: 3, 2: 3, 3: 3}, 3),
     ],
 )
 def test_for_counts_a_pooled_breach_only_with_new_evidence(tmp_path, failing, opens_at):
@@ -466,3 +469,34 @@ def test_a_pooled_value_says_the_period_it_was_pooled_over_in_messages_and_alert
     assert listed.exit_code == 0, listed.output
     assert re.search(r"n=\d+ over 3 windows", listed.output), listed.output
     assert "11-02 02:00–05:00" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("failing", "opens_at"),
+    [
+        # 8 failures in 23 records against 5%: p 0.00003, under the 0.0625% that `for: 2`'s
+        # two breaches at 2.5% reach together: it opens in its own window
+        ({3: 8}, 3),
+        # 5 in 23 (p 0.006) is one breach: pending, then cleared by clean hours (as before)
+        ({3: 5}, None),
+        # 5 in 23, then 5 in 23 again: the second is new evidence, it opens in hour 4
+        ({3: 5, 4: 5}, 4),
+    ],
+)
+def test_a_breach_strong_enough_for_both_of_for_opens_in_its_own_window(
+    tmp_path, failing, opens_at
+):
+    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing, hours=8))
+    monitor = ctx.config.monitors.monitors[0]
+    opened: list[int] = []
+    try:
+        for i in range(8):
+            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
+            assert result.status == "succeeded", result.error
+            opened += [i] * len(result.alerts_opened)
+        [alert] = ctx.store.alerts("bot")
+    finally:
+        ctx.close()
+    assert opened == ([] if opens_at is None else [opens_at])
+    if opens_at is not None:
+        assert alert.first_window_start == T0 + 3 * H

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binom
 
-from lookout.core.stats import exact_interval, wilson_interval
+from lookout.core.stats import exact_interval, exact_tail, wilson_interval
 
 
 @pytest.mark.parametrize(("hits", "n"), [(2, 10), (6, 10), (3, 16), (12, 100), (0, 7), (9, 9)])
@@ -45,3 +45,20 @@ def test_bad_input_is_refused():
         exact_interval(0, 0)
     with pytest.raises(ValueError, match="outside"):
         exact_interval(11, 10)
+
+
+@pytest.mark.parametrize(("hits", "n", "rate"), [(12, 75, 0.05), (6, 59, 0.037), (0, 10, 0.1)])
+def test_the_exact_tail_is_where_the_exact_bound_meets_the_rate(hits, n, rate):
+    """The one-sided p-value of a count against a rate: the exact low bound clears the rate
+    exactly when this tail is under 2.5% (the level alerts decide at)."""
+    tail = exact_tail(hits, n, rate)
+    assert tail == pytest.approx(binom.sf(hits - 1, n, rate), abs=1e-12)
+    assert (tail < 0.025) == (exact_interval(hits, n)[0] > rate)
+    assert exact_tail(hits, n, rate, above=False) == pytest.approx(binom.cdf(hits, n, rate))
+
+
+def test_the_exact_tail_refuses_bad_input():
+    with pytest.raises(ValueError, match="n must be positive"):
+        exact_tail(0, 0, 0.1)
+    with pytest.raises(ValueError, match="outside"):
+        exact_tail(11, 10, 0.1)

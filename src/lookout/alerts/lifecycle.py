@@ -6,7 +6,8 @@ may move it on, so a backfill of older windows cannot open or close a live alert
 
 Persistence, as Prometheus' `for`: a rule with `for: N` opens on the N-th breaching evaluation
 in a row (the evaluations right before a first breach whose values already leaned past the
-threshold, not significantly, count: `Evaluation.leaning`); before that the alert is `pending`
+threshold, not significantly, count: `Evaluation.leaning`; a breach strong enough to stand for
+all N counts as N: `Evaluation.evidence`); before that the alert is `pending`
 (stored, never announced), and an evaluation back to normal clears it (`inactive`).
 Evaluations without enough data, or inconclusive ones, neither count nor clear (the alert
 stage makes inconclusive a pending alert's ok on fewer records than a resolve needs, and its
@@ -91,13 +92,16 @@ def _breach(
         counted = 1 + min(ev.leaning, max(0, persistence - 1))
         if counted > 1 and ev.leaning_since is not None:
             fresh = replace(fresh, breaches=counted, first_window_start=ev.leaning_since)
+        if ev.evidence > counted:  # one breach strong enough for all of `for`
+            counted = ev.evidence
+            fresh = replace(fresh, breaches=counted)
         if counted >= persistence:
             return Transition("reopened" if again else "opened", fresh, window)
         return Transition("pending", replace(fresh, state="pending"), window)
     if current.state == "pending":
         if window.start <= current.last_window_start:
             return None
-        breaches = current.breaches + 1
+        breaches = max(current.breaches + 1, ev.evidence)
         updated = replace(
             current,
             breaches=breaches,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import beta, chi2
+from scipy.stats import beta, binom, chi2
 
-__all__ = ["exact_interval", "poisson_interval", "wilson_interval"]
+__all__ = ["exact_interval", "exact_tail", "poisson_interval", "wilson_interval"]
 
 _Z95 = 1.959963984540054
 
@@ -38,6 +38,21 @@ def exact_interval(successes: float, n: float, confidence: float = 0.95) -> tupl
     low = 0.0 if successes <= 0 else float(beta.ppf(tail, successes, n - successes + 1))
     high = 1.0 if successes >= n else float(beta.ppf(1 - tail, successes + 1, n - successes))
     return low, high
+
+
+def exact_tail(successes: float, n: float, rate: float, *, above: bool = True) -> float:
+    """One-sided exact binomial p-value: the chance, at a true rate of exactly `rate`, of
+    `successes` in `n` or more (`above`), or as few or fewer. It is the level at which the
+    matching exact bound clears `rate` (the low bound of 12 in 75 clears 5% at 0.025, since
+    this tail is 0.0003), so a rule can say how strong a breach is, not only that it is one."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} outside [0, {n}]")
+    k, m = round(successes), round(n)
+    rate = min(max(rate, 0.0), 1.0)
+    tail = binom.sf(k - 1, m, rate) if above else binom.cdf(k, m, rate)
+    return float(min(1.0, max(0.0, tail)))
 
 
 def poisson_interval(count: float, confidence: float = 0.95) -> tuple[float, float]:

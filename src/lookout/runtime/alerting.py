@@ -249,9 +249,10 @@ class _Renewal:
         return replace(ev, leaning=count, leaning_since=since)
 
     def renews(self, ev: Evaluation, group: tuple[str, str]) -> bool:
-        """The window's own records lean past the threshold, or the pool still breaches
-        without the window that made the alert's last breach."""
-        if renews_pending(ev, self.own.get(group)):
+        """The breach is strong enough to stand for all of `for` on its own records, or the
+        window's own records lean past the threshold, or the pool still breaches without the
+        window that made the alert's last breach."""
+        if ev.evidence >= self.settings.persistence or renews_pending(ev, self.own.get(group)):
             return True
         without = pooled_without(
             ev.rule, self.settings, self.window, self.history, group, (self.pending[group],)
