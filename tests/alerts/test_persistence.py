@@ -332,22 +332,26 @@ def test_a_breach_is_worth_all_of_for_only_at_the_level_for_asks_of_them_togethe
     op, threshold, hits, persistence, worth
 ):
     r = rule(op=op, threshold=threshold, significance=True, **{"for": persistence})
-    [ev] = evaluate_rules([r], [value(hits / 100, 100)])
+    [ev] = evaluate_rules([r], [value(hits / 100, 100, low=0.0, high=1.0)])
     assert ev.outcome == "breach"
     assert ev.evidence == worth
 
 
 def test_a_point_threshold_has_no_test_to_be_strong_on():
-    """Without `significance` (or for a quantile) a breach is one breach, however far past."""
-    [ev] = evaluate_rules([rule(**{"for": 2})], [value(0.9, 1000)])
+    """Without `significance` (or for a quantile) a breach is one breach, however far past;
+    so is a rate stored without an interval, which `breaches` compares by its point value."""
+    [ev] = evaluate_rules([rule(**{"for": 2})], [value(0.9, 1000, low=0.88, high=0.92)])
+    assert (ev.outcome, ev.evidence) == ("breach", 1)
+    sig = rule(**{"for": 2}, significance=True)
+    [ev] = evaluate_rules([sig], [value(0.9, 1000)])
     assert (ev.outcome, ev.evidence) == ("breach", 1)
 
 
 def test_a_breach_strong_enough_for_all_of_for_opens_at_once_and_a_pending_one_too():
     sig = rule(**{"for": 2}, significance=True)
-    strong = value(0.2, 100)  # 20 in 100 against 5%: p 2e-8
-    significant = value(0.12, 100)  # p 0.004: one breach
-    assert run(sig, [(0.2, 100)]) == ["opened"]
+    strong = value(0.2, 100, low=0.13, high=0.29)  # 20 in 100 against 5%: p 2e-8
+    significant = value(0.12, 100, low=0.06, high=0.2)  # p 0.004: one breach
+    assert run(sig, [(0.2, 100, "*", 0.13, 0.29)]) == ["opened"]
     state: dict = {}
     events = []
     for i, v in enumerate([significant, strong]):

@@ -211,8 +211,11 @@ def evidence_of(rule: AlertRule, value: MetricValue, threshold: float, persisten
     (L x 2.5%) squared at most). One test on all the records at 0.0625% is as unlikely by
     chance (at most L x 0.0625%), counts each record once, and is the stronger test: 12
     errors in 75 against 5% (p 0.0003) need not wait an hour for a second piece of evidence.
-    Rates with `significance` only: other families have no exact test."""
-    if persistence <= 1 or value.n <= 0 or not settings_of(rule).significance:
+    Rates with `significance` only (and a stored interval, as `breaches` decides): other
+    families have no exact test."""
+    if persistence <= 1 or value.n <= 0 or value.ci_low is None:
+        return 1
+    if not settings_of(rule).significance:
         return 1
     hits = min(max(value.value, 0.0), 1.0) * value.n
     tail = exact_tail(hits, value.n, threshold, above=rule.op in (">", ">="))
