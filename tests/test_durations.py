@@ -123,6 +123,7 @@ def test_each_engine_computes_the_milliseconds_between_two_times(engine_name, tm
     Prefect's server imported, as in a flow's process: it registers a SQLAlchemy `date_diff`
     of two arguments, which `sa.func.date_diff` would build instead of DuckDB's."""
     import prefect.server.utilities.database  # noqa: F401
+
     if engine_name in ("duckdb", "sqlite"):
         url = f"{engine_name}:///{tmp_path / 'wh.db'}"
     else:
