@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
-from tests.window_results import project, stored_by_window
+from tests.window_results import check_refusal, project, stored_by_window
 
 from lookout.config.loader import load_config
-from lookout.errors import ConfigError, SourceError
-from lookout.sources.warehouse import Warehouse
+from lookout.errors import ConfigError
 from lookout.windows import Window
 
 WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
@@ -114,14 +113,8 @@ def test_a_filter_its_column_cannot_match_is_named_by_the_warehouse_check(tmp_pa
     write_table(engine, _shared(_monitored()), table="shared_log")
     engine.dispose()
     filters = "      where: {env: production}\n      where_not: {tenant_id: [internal]}\n"
-    config = _config(tmp_path, url, filters)
-    warehouse = Warehouse(url)
-    try:
-        with pytest.raises(SourceError) as raised:
-            warehouse.check_monitor(config.monitors.monitors[0], 0)
-    finally:
-        warehouse.dispose()
-    message = str(raised.value)
+    text = _monitors("shared_log").replace(FILTERS, filters)
+    message = check_refusal(project(tmp_path, url, "cfg", text), url)
     assert "monitors[0].source.where.env: column 'env' is not in table 'shared_log'" in message
     assert 'monitors[0].source.where_not.tenant_id: none of "internal"' in message
 

@@ -44,3 +44,21 @@ def stored_by_window(directory: Path, window: Window) -> dict[str, list[tuple]]:
             }
     finally:
         ctx.close()
+
+
+def check_refusal(directory: Path, url: str) -> str:
+    """What `Warehouse.check_monitor` (`--check-warehouse`, and every run) says against the
+    project's first monitor; fails the test when it accepts it."""
+    import pytest
+
+    from lookout.errors import SourceError
+    from lookout.sources.warehouse import Warehouse
+
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    warehouse = Warehouse(url)
+    try:
+        with pytest.raises(SourceError) as raised:
+            warehouse.check_monitor(config.monitors.monitors[0], 0)
+    finally:
+        warehouse.dispose()
+    return str(raised.value)
