@@ -208,7 +208,7 @@ def test_duration_columns_missing_or_not_times_are_named_by_the_warehouse_check(
     assert "monitors[0].source.durations.latency_ms.end: column 'ended_at' is VARCHAR" in message
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS[:2])  # each engine's negative: test above
 def test_an_end_before_its_start_is_quarantined_by_the_default_suite(backend, tmp_path, request):
     """A clock that ran backwards between two hosts gives a negative duration: the default
     suite's `latency_ms >= 0` (critical) quarantines that record, named, out of the metrics."""

@@ -1,7 +1,7 @@
 """A table other traffic shares (staging next to production, health checks, an internal test
 tenant): `source.where` and `where_not` keep only the monitored rows, in every query. A window
 of the shared table stores exactly what the same window of a table holding only those rows
-stores (metrics pushed down, GX in SQL, alerts, cohorts), on each server engine; a filter that
+stores (metrics pushed down, GX in SQL, alerts, cohorts), on DuckDB and MariaDB; a filter that
 cannot match is refused before any run."""
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ def _monitors(table: str) -> str:
     "backend",
     [
         "duckdb",
-        pytest.param("postgresql", marks=pytest.mark.postgres),
         pytest.param("mysql", marks=pytest.mark.mysql),
     ],
 )
