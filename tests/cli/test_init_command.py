@@ -16,13 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.cli.init_files import check_and_run
 from tests.conftest import write_table
 from tests.fixtures.init_tables import END, load_requests, requests_frame
 from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.config.loader import load_config, load_monitors
-from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 
 DIALECTS = [
@@ -249,15 +249,7 @@ def test_a_table_logging_seconds_is_read_in_milliseconds_from_init_to_results(tm
     assert "units: {latency_ms: s}" in text and "map a view" not in text
     assert "`units: {latency_ms: s}` reads it in milliseconds" in _flat(result.output)
     files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
-    check = _cli("validate-config", "--check-warehouse", *files)
-    assert check.exit_code == 0, check.output
-    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
-    ctx = Context.from_config(config)
-    try:
-        window = Window(END - monitor.window.size, END)
-        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
-    finally:
-        ctx.close()
+    check_and_run(cfg, [Window(END - monitor.window.size, END)])
     data = _cli("results", "--format", "json", *files)
     assert data.exit_code == 0, data.output
     p95s = [row["latency_p95_ms"] for row in json.loads(data.output)]
@@ -299,15 +291,7 @@ def test_a_cost_in_micro_dollars_is_read_in_dollars_from_init_to_results(tmp_pat
     assert "units: {cost_usd: micro_usd}" in (cfg / "monitors.yml").read_text()
     assert "`units: {cost_usd: micro_usd}` reads it in US dollars" in _flat(result.output)
     files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
-    check = _cli("validate-config", "--check-warehouse", *files)
-    assert check.exit_code == 0, check.output
-    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
-    ctx = Context.from_config(config)
-    try:
-        window = Window(END - monitor.window.size, END)
-        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
-    finally:
-        ctx.close()
+    check_and_run(cfg, [Window(END - monitor.window.size, END)])
     data = _cli("results", "--format", "json", *files)
     assert data.exit_code == 0, data.output
     rows = [row for row in json.loads(data.output) if row["n"]]

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.cli.init_files import check_and_run
 from tests.conftest import write_table
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.config.loader import load_config, load_monitors
-from lookout.pipeline import Context, run_window
+from lookout.config.loader import load_monitors
 from lookout.windows import Window
 
 END = datetime(2026, 10, 8, tzinfo=UTC)
@@ -95,18 +95,8 @@ def test_init_computes_latency_from_start_and_end_times_and_a_slow_hour_alerts(t
     assert monitor.source.columns["cost_usd"] == "spend"  # LiteLLM's cost, in US dollars
     assert "input" not in monitor.source.columns  # the hashed api_key is no prompt
     assert 'channel: "#litellm-spendlogs-alerts"' in text  # Slack names are lower case
-    check = _cli("validate-config", "--check-warehouse", *files)
-    assert check.exit_code == 0, check.output
-
-    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
-    ctx = Context.from_config(config)
-    try:
-        for hours_back in (3, 2, 1):  # ordinary hours, then the slow one (the rule pools 3h)
-            start = END - timedelta(hours=hours_back)
-            window = Window(start, start + timedelta(hours=1))
-            assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
-    finally:
-        ctx.close()
+    hours = [END - timedelta(hours=back) for back in (3, 2, 1)]  # ordinary, then the slow one
+    config = check_and_run(cfg, [Window(start, start + timedelta(hours=1)) for start in hours])
     data = _cli("results", "--format", "json", *files)
     assert data.exit_code == 0, data.output
     rows = json.loads(data.output)

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.cli.init_files import check_and_run
 from tests.conftest import write_table
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.config.loader import load_config, load_monitors
-from lookout.pipeline import Context, run_window
+from lookout.config.loader import load_monitors
 from lookout.windows import Window
 
 END = datetime(2026, 10, 8, tzinfo=UTC)
@@ -83,16 +83,8 @@ def test_init_on_spans_keeps_tool_spans_in_a_release_so_their_errors_alert(tmp_p
     assert monitor.source.columns["prompt_version"] == "app_version"
     text = (cfg / "monitors.yml").read_text()
     assert "release: [prompt_version]" in text and "app_version alone" in text
-    check = _cli("validate-config", "--check-warehouse", *files)
-    assert check.exit_code == 0, check.output
     # the last window, with the tool incident: its errors are evaluated, and alert
-    config = load_config(cfg / "profiles.yml", cfg / "monitors.yml")
-    ctx = Context.from_config(config)
-    try:
-        window = Window(END - monitor.window.size, END)
-        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
-    finally:
-        ctx.close()
+    config = check_and_run(cfg, [Window(END - monitor.window.size, END)])
     store = config.target.store.url.get_secret_value().removeprefix("sqlite:///")
     with sqlite3.connect(store) as db:
         releases = {r for (r,) in db.execute("SELECT DISTINCT release FROM metrics")}
