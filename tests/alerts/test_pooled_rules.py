@@ -389,6 +389,23 @@ def test_a_pending_alert_clears_on_as_many_records_as_a_resolve_needs(tmp_path, 
     assert alert.state == ("resolved" if events else "inactive")
 
 
+def _hours_opened(tmp_path, failing: dict[int, int], hours: int, logged: int):
+    """Run the 5% rule over the first `hours` hourly windows of `logged` hours of the steady
+    region with `failing` failures by hour: the hours an alert opened in, and its one alert."""
+    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing, hours=logged))
+    monitor = ctx.config.monitors.monitors[0]
+    opened: list[int] = []
+    try:
+        for i in range(hours):
+            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
+            assert result.status == "succeeded", result.error
+            opened += [i] * len(result.alerts_opened)
+        [alert] = ctx.store.alerts("bot")
+    finally:
+        ctx.close()
+    return opened, alert
+
+
 @pytest.mark.parametrize(
     ("failing", "opens_at"),
     [
@@ -408,17 +425,7 @@ def test_a_pending_alert_clears_on_as_many_records_as_a_resolve_needs(tmp_path, 
 def test_an_evaluation_that_leaned_past_the_threshold_counts_toward_for(
     tmp_path, failing, opens_at
 ):
-    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing))
-    monitor = ctx.config.monitors.monitors[0]
-    opened: list[int] = []
-    try:
-        for i in range(10):
-            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
-            assert result.status == "succeeded", result.error
-            opened += [i] * len(result.alerts_opened)
-        [alert] = ctx.store.alerts("bot")
-    finally:
-        ctx.close()
+    opened, alert = _hours_opened(tmp_path, failing, hours=10, logged=14)
     assert opened == ([] if opens_at is None else [opens_at])
     if opens_at is not None:
         # it started with the hour that leaned (time to detect counts from there)
@@ -486,17 +493,7 @@ def test_a_pooled_value_says_the_period_it_was_pooled_over_in_messages_and_alert
 def test_a_breach_strong_enough_for_both_of_for_opens_in_its_own_window(
     tmp_path, failing, opens_at
 ):
-    ctx = _ctx(tmp_path, FIVE_PERCENT, _steady_region_frame(failing, hours=8))
-    monitor = ctx.config.monitors.monitors[0]
-    opened: list[int] = []
-    try:
-        for i in range(8):
-            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
-            assert result.status == "succeeded", result.error
-            opened += [i] * len(result.alerts_opened)
-        [alert] = ctx.store.alerts("bot")
-    finally:
-        ctx.close()
+    opened, alert = _hours_opened(tmp_path, failing, hours=8, logged=8)
     assert opened == ([] if opens_at is None else [opens_at])
     if opens_at is not None:
         assert alert.first_window_start == T0 + 3 * H
