@@ -20,18 +20,27 @@ __all__ = ["WarehouseTables"]
 _INFINITIES = (float("inf"), float("-inf"))
 
 
-def _missing_features(
-    monitor: Monitor, columns: dict[str, Any], where: str, known: str
-) -> list[str]:
-    """`drift.features` columns the table does not hold."""
-    features = monitor.drift.features
-    return [
-        f"monitors.yml: {where}.drift.features.{kind}[{position}]: column {name!r} is not in "
-        f"table {monitor.source.table!r} (columns: {known})"
-        for kind in ("numeric", "categorical")
-        for position, name in enumerate(getattr(features, kind))
-        if name not in columns
+def _named_columns(monitor: Monitor) -> list[tuple[str, str]]:
+    """(key path, column) of every column the monitor's config names: mapped fields, the two
+    times of computed durations, row filters, cohorts, release fields that are columns under
+    their own name, drift features. Each must be a column of the table."""
+    source = monitor.source
+    named = [(f"source.columns.{f}", c) for f, c in source.columns.items()]
+    for field, elapsed in source.durations.items():
+        named += [(f"source.durations.{field}.start", elapsed.start)]
+        named += [(f"source.durations.{field}.end", elapsed.end)]
+    for key in ("where", "where_not"):
+        named += [(f"source.{key}.{n}", source.columns.get(n, n)) for n in getattr(source, key)]
+    named += [
+        (f"source.cohorts[{i}]", source.columns.get(c, c)) for i, c in enumerate(source.cohorts)
     ]
+    named += [
+        (f"source.release[{i}]", n) for i, n in enumerate(source.release) if n not in source.columns
+    ]
+    features = monitor.drift.features
+    for kind in ("numeric", "categorical"):
+        named += [(f"drift.features.{kind}[{i}]", n) for i, n in enumerate(getattr(features, kind))]
+    return named
 
 
 class WarehouseTables(WarehouseConnection):
@@ -66,36 +75,13 @@ class WarehouseTables(WarehouseConnection):
         columns = self.table_columns(monitor.source)
         where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
         known = ", ".join(sorted(columns))
-        problems = []
-        for field, column in monitor.source.columns.items():
-            if column not in columns:
-                problems.append(
-                    f"monitors.yml: {where}.source.columns.{field}: column {column!r} "
-                    f"is not in table {monitor.source.table!r} (columns: {known})"
-                )
+        problems = [
+            f"monitors.yml: {where}.{path}: column {column!r} is not in table "
+            f"{monitor.source.table!r} (columns: {known})"
+            for path, column in _named_columns(monitor)
+            if column not in columns
+        ]
         problems += self._duration_problems(monitor, columns, where)
-        for key in ("where", "where_not"):
-            for name in getattr(monitor.source, key):
-                column = monitor.source.columns.get(name, name)
-                if column not in columns:
-                    problems.append(
-                        f"monitors.yml: {where}.source.{key}.{name}: column {column!r} "
-                        f"is not in table {monitor.source.table!r} (columns: {known})"
-                    )
-        for position, cohort in enumerate(monitor.source.cohorts):
-            column = monitor.source.columns.get(cohort, cohort)
-            if column not in columns:
-                problems.append(
-                    f"monitors.yml: {where}.source.cohorts[{position}]: column {column!r} "
-                    f"is not in table {monitor.source.table!r} (columns: {known})"
-                )
-        for position, name in enumerate(monitor.source.release):
-            if name not in monitor.source.columns and name not in columns:
-                problems.append(
-                    f"monitors.yml: {where}.source.release[{position}]: column {name!r} "
-                    f"is not in table {monitor.source.table!r} (columns: {known})"
-                )
-        problems += _missing_features(monitor, columns, where, known)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
@@ -105,35 +91,33 @@ class WarehouseTables(WarehouseConnection):
     def _duration_problems(
         self, monitor: Monitor, columns: dict[str, Any], where: str
     ) -> list[str]:
-        """`source.durations` the engine cannot compute as the config says: a column the table
-        lacks, an engine without a known way, or one time with a time zone and the other
-        without (their difference would shift by the session's time zone)."""
+        """`source.durations` the engine cannot compute as the config says (a missing column
+        is said with the others): an engine without a known way, or one time with a time zone
+        and the other without (their difference would shift by the session's time zone)."""
+        durations = monitor.source.durations
+        if not durations:
+            return []
         out = []
-        known = ", ".join(sorted(columns))
-        for field, elapsed in monitor.source.durations.items():
+        try:
+            self.capabilities.milliseconds_between(sa.column("a"), sa.column("b"))
+            computable = True
+        except NotImplementedError:
+            computable = False
+        for field, elapsed in durations.items():
             at = f"monitors.yml: {where}.source.durations.{field}"
-            pair = [(end, c) for end, c in (("start", elapsed.start), ("end", elapsed.end))]
-            missing = [(end, c) for end, c in pair if c not in columns]
-            out += [
-                f"{at}.{end}: column {c!r} is not in table {monitor.source.table!r} "
-                f"(columns: {known})"
-                for end, c in missing
-            ]
-            if missing:
+            if not computable:
+                out.append(
+                    f"{at}: {self.capabilities.name} has no dialect module to compute a "
+                    "duration in SQL; map a view that logs the milliseconds"
+                )
+            pair = (elapsed.start, elapsed.end)
+            if any(c not in columns for c in pair):
                 continue
-            zoned = {bool(getattr(columns[c], "timezone", False)) for _, c in pair}
-            if len(zoned) == 2:
+            if len({bool(getattr(columns[c], "timezone", False)) for c in pair}) == 2:
                 out.append(
                     f"{at}: {elapsed.start!r} and {elapsed.end!r} differ in time zone (one "
                     "has one, the other not): their difference would depend on the session's "
                     "time zone; use two columns of the same type"
-                )
-            try:
-                self.capabilities.milliseconds_between(sa.column("a"), sa.column("b"))
-            except NotImplementedError:
-                out.append(
-                    f"{at}: {self.capabilities.name} has no dialect module to compute a "
-                    "duration in SQL; map a view that logs the milliseconds"
                 )
         return out
 
