@@ -173,7 +173,8 @@ class SourceConfig(Model):
     def reading(self) -> str:
         """What decides which rows are read and the values their fields read as (filters,
         computed durations, units, fallback statuses), as text: a summary or a cached profile
-        made under another reading stands for other rows."""
+        made under another reading stands for other rows. Empty for a source that reads its
+        columns as they are (keys made before this existed stay valid)."""
         parts = {
             "where": self.where,
             "where_not": self.where_not,
@@ -181,7 +182,8 @@ class SourceConfig(Model):
             "units": self.units,
             "fallback": self.fallback_statuses,
         }
-        return repr(sorted((k, repr(v)) for k, v in parts.items() if v))
+        kept = sorted((k, repr(v)) for k, v in parts.items() if v)
+        return repr(kept) if kept else ""
 
     @property
     def ok_values(self) -> tuple[ColumnValue, ...]:

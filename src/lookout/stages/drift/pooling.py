@@ -90,9 +90,7 @@ def mark(columns: Sequence[DriftColumn], dimensions: Sequence[str | None], readi
     for a reference only when each window of it was summarised with these columns and cohort
     columns, over the rows the source reads now (`SourceConfig.reading`: a config change
     would otherwise compare features one side lacks, or all environments with production)."""
-    shape = (
-        [*_shape(columns, dimensions), reading] if reading != "[]" else _shape(columns, dimensions)
-    )
+    shape = [*_shape(columns, dimensions), reading] if reading else _shape(columns, dimensions)
     digest = hashlib.sha256("|".join(shape).encode()).hexdigest()[:12]
     return f"{PREFIX}shape:{digest}"
 

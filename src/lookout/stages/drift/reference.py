@@ -47,8 +47,9 @@ class Reference:
             "period": [self.period.start.isoformat(), self.period.end.isoformat()],
             "release": None if self.release_values is None else list(map(str, self.release_values)),
             "columns": list(signature),
-            "reading": monitor.source.reading,  # a new filter or unit: other rows
         }
+        if monitor.source.reading:  # a filter, a unit, computed durations: other rows
+            data["reading"] = monitor.source.reading
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
