@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lookout.checks.drift.verdict import MIN_N as DRIFT_MIN_N
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels, label_text, release_labels
@@ -204,7 +205,7 @@ def propose(
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
     # a drift verdict pools its rolling period (a day by default), not one window
     per_period = sizing.rows_per_window * (DRIFT_DEFAULTS.period / sizing.window)
-    need = DRIFT_DEFAULTS.min_n
+    need = DRIFT_MIN_N  # what every column needs (a numeric one under its KS test, fewer)
     drift = not sizing.known or per_period >= need
     drift_cohorts = drift and all(per_period * s >= need for s in shares.values())
     if not drift:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lookout.config.models import AlertingConfig
 from lookout.model.record import FIELD_UNIT, UNIT_WORDS
-from lookout.services.init import DRIFT_DEFAULTS, Proposal
+from lookout.services.init import DRIFT_MIN_N, Proposal
 from lookout.services.init_rules import RulePlan
 
 __all__ = ["WAREHOUSE_ENV", "render_monitors", "render_profiles"]
@@ -231,7 +231,7 @@ def _drift(p: Proposal) -> list[str]:
             _line(
                 6,
                 "enabled: false",
-                f"too few rows a drift period for a drift test ({DRIFT_DEFAULTS.min_n} a side)",
+                f"too few rows a drift period for a drift test ({DRIFT_MIN_N} a side)",
             ),
         ]
     out = [
@@ -255,8 +255,7 @@ def _drift(p: Proposal) -> list[str]:
             f"cohorts: {_scalar(p.drift_cohorts)}",
             "per cohort value too"
             if p.drift_cohorts
-            else "a typical cohort value has fewer than "
-            f"{DRIFT_DEFAULTS.min_n} rows a drift period",
+            else f"a typical cohort value has fewer than {DRIFT_MIN_N} rows a drift period",
         )
     )
     return out

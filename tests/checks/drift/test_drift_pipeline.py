@@ -263,7 +263,7 @@ def test_a_tiny_significant_shift_at_large_n_never_drifts_and_a_real_one_does(tm
 
 @pytest.mark.parametrize(
     ("min_n", "first_judged"),
-    [(100, 2), (None, 0)],  # None: the default, 30
+    [(100, 2), (None, 0)],  # None: the default, 10 for a numeric column under its KS test
     ids=["min_n 100", "default min_n"],
 )
 def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(
@@ -271,7 +271,7 @@ def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(
 ):
     """40 requests an hour of release 2 (latency doubled): against min_n 100 each window alone
     lacks data forever; pooled over the period, the third window (120 rows) decides. With the
-    default min_n (30) the first window's 40 rows decide, through the small-sample test."""
+    default the first window's 40 rows decide, through the small-sample test."""
     rng = np.random.default_rng(6)
     launch = T0 + 24 * H
     frame = pd.concat(
@@ -290,7 +290,7 @@ def test_low_traffic_drift_is_judged_once_the_pooled_period_holds_enough_rows(
         extra="" if min_n is None else f"      min_n: {min_n}\n",  # continues drift:
     )
     closing.append(ctx)
-    assert ctx.config.monitors.monitors[0].drift.min_n == (min_n or 30)
+    assert ctx.config.monitors.monitors[0].drift.min_n == min_n
     results = run(ctx, launch, 4)
     rows = [verdicts(ctx, launch + i * H)[(R2, "*", "latency_ms")] for i in range(4)]
     assert [r["n_current"] for r in rows] == [40, 80, 120, 160]

@@ -214,6 +214,25 @@ def ks_p_value(d: float, n: int, m: int) -> float:
     return float(min(1.0, max(0.0, sps.kstwo.sf(d, np.round(en)))))
 
 
+# n x m up to which the KS p-value is exact: with both sides small the asymptotic form is
+# anti-conservative (10 rows a side at D 0.7: 0.0056 where the exact chance is 0.012); with one
+# side large it is the one-sample distribution of the small side, which is right
+EXACT_KS_CELLS = 10_000
+
+
+def ks_test_p(ref: NumericHistogram, cur: NumericHistogram) -> float:
+    """The KS p-value of two histograms on shared edges: exact (scipy's lattice-path count)
+    when both sides are small, else the asymptotic form. Each bucket stands for its values
+    (one point), so the statistic is `ks_statistic`'s and the test only loses power."""
+    if ref.n * cur.n > EXACT_KS_CELLS:
+        return ks_p_value(ks_statistic(ref, cur), ref.n, cur.n)
+    buckets = np.arange(len(ref.counts))
+    result = sps.ks_2samp(
+        np.repeat(buckets, ref.counts), np.repeat(buckets, cur.counts), method="exact"
+    )
+    return float(result.pvalue)
+
+
 def _shares(counts: Sequence[float]) -> np.ndarray:
     arr = np.asarray(counts, dtype=float)
     return arr / arr.sum()
@@ -270,7 +289,7 @@ def _numeric_score(method: str, ref: NumericHistogram, cur: NumericHistogram) ->
     if method == "wasserstein":
         return wasserstein(ref, cur) / max(ref.std, 0.001)
     if method == "ks":
-        return ks_p_value(ks_statistic(ref, cur), ref.n, cur.n)
+        return ks_test_p(ref, cur)
     if method == "psi":
         return psi(ref.counts, cur.counts)
     if method == "jensenshannon":

@@ -20,19 +20,35 @@ from lookout.checks.drift.stats import ColumnDrift, column_drift, holm
 from lookout.core.sketch import Sketch
 from lookout.sources.drift_columns import DriftColumn
 
-__all__ = ["MAX_CATEGORIES", "OTHER", "Criteria", "cap_categories", "judge", "judge_all"]
+__all__ = [
+    "MAX_CATEGORIES",
+    "MIN_N",
+    "MIN_N_KS",
+    "OTHER",
+    "Criteria",
+    "cap_categories",
+    "judge",
+    "judge_all",
+]
 
 MAX_CATEGORIES = 50
 OTHER = "(other)"
 # Few distinct numbers are compared as categories (Evidently: at most 5).
 FEW_VALUES = 5
+# Rows per side a verdict needs when `drift.min_n` is not set: a numeric column of many values
+# gated by its KS test (exact on small sides, valid at any n) from MIN_N_KS, so a large shift of
+# a canary's first rows is called; the rest from MIN_N, since chi-square and z p-values are
+# asymptotic (one row of a 1% category among 10 gives p 0.004 where the exact chance is 10%)
+# and a side past `small_sample` has no gate
+MIN_N = 30
+MIN_N_KS = 10
 
 
 @dataclass(frozen=True)
 class Criteria:
     """What a verdict needs from the config (`Criteria.of(monitor.drift)`)."""
 
-    min_n: int = 30  # DriftConfig.min_n's default
+    min_n: int | None = None  # DriftConfig.min_n: one floor for every column when set
     floors: Mapping[str, float] | None = None  # effect method -> floor
     levels: Mapping[str, float] | None = None  # p-value test -> level
     small_sample: int = 1000
@@ -56,6 +72,13 @@ class Criteria:
             categorical_method=config.categorical_method,
             correction=config.correction,
         )
+
+    def rows_needed(self, test: str, smaller_side: int) -> int:
+        """Rows per side a verdict needs: `min_n` when the config sets it; else MIN_N_KS for a
+        column its KS test gates, MIN_N for the rest."""
+        if self.min_n is not None:
+            return self.min_n
+        return MIN_N_KS if test == "ks" and smaller_side <= self.small_sample else MIN_N
 
     def floor(self, method: str) -> float:
         defaults = {"wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.2}
@@ -131,12 +154,13 @@ def judge(
         cur_c = cap_categories(current, keep)  # type: ignore[arg-type]
         effect, test = _methods(column, len(set(ref_c) | set(cur_c)), criteria)
         args = (ref_c, cur_c, ref_c, cur_c)
+    needed = criteria.rows_needed(test, min(n_ref, n_cur))
     verdict = column_drift(
         name,
         kind,
         args[0],
         args[1],
-        min_n=criteria.min_n,
+        min_n=needed,
         method=effect,
         threshold=criteria.floor(effect),
     )
@@ -147,7 +171,7 @@ def judge(
         kind,
         args[2],
         args[3],
-        min_n=criteria.min_n,
+        min_n=needed,
         method=test,
         threshold=criteria.level(test),
     )

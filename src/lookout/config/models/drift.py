@@ -153,7 +153,12 @@ class DriftConfig(Model):
         description="default: every column drift knows (mapped fields, cohorts, features)",
     )
     exclude: list[str] = Field(default=[], description="columns left out")
-    min_n: int = Field(default=30, ge=10, description="rows per side below: not enough data")
+    min_n: int | None = Field(
+        default=None,
+        ge=10,
+        description="rows per side below: not enough data; default: 10 for a numeric column "
+        "of many values while its KS test gates it (exact on small sides), 30 for the rest",
+    )
     numeric_method: NumericEffect = Field(
         default="auto",
         description="effect size of numeric columns; auto: Wasserstein distance normalised by "
