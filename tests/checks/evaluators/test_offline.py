@@ -59,6 +59,17 @@ def test_text_helpers() -> None:
     assert "dutch" in content_terms("a Dutch-Belgian series") and "a" not in content_terms("a")
 
 
+def test_the_terms_of_a_word_are_cached_without_sharing_a_list():
+    """Short texts (a word of an answer) have their terms cached; each call gets its own list,
+    so a caller that appends to one does not change the next answer's terms; a long text
+    gives what its words give."""
+    first = content_terms("Dutch-Belgian")
+    first.append("poison")
+    assert content_terms("Dutch-Belgian") == ["dutch-belgian", "dutch", "belgian"]
+    long = "The Oberoi Group runs hotels in Delhi and Mumbai, " * 3
+    assert content_terms(long) == [t for w in long.split() for t in content_terms(w)]
+
+
 # --- groundedness / hallucination -----------------------------------------------------------
 
 CONTEXT = (

@@ -180,8 +180,26 @@ def content_terms(text: str | list[str]) -> list[str]:
     """Stems of the words that can carry a claim (stopwords dropped), in order; a hyphenated
     word also yields its parts, so 'Dutch-Belgian' supports 'Dutch'. Takes text or the
     `words()` of a text (to tokenise a long context once)."""
+    if isinstance(text, str):
+        if len(text) <= _SHORT:  # a word, as the judges ask per word of an answer: cached
+            return list(_short_terms(text))
+        text = words(text)
+    return _terms(text)
+
+
+# Texts up to this long have their terms cached: the judges ask for the terms of each word
+# of every answer (a million times in the demo), and a vocabulary repeats.
+_SHORT = 40
+
+
+@lru_cache(maxsize=65536)
+def _short_terms(text: str) -> tuple[str, ...]:
+    return tuple(_terms(words(text)))
+
+
+def _terms(tokens: list[str]) -> list[str]:
     out: list[str] = []
-    for token in words(text) if isinstance(text, str) else text:
+    for token in tokens:
         folded = fold(token)
         if folded in STOPWORDS:
             continue
