@@ -1,6 +1,12 @@
 """The command line as a new user meets it: shared options anywhere, every config error in one
 pass, a missing database driver or store in one line, paths relative to the file that names
-them, and a fast `--help` that imports neither Prefect nor pandas."""
+them, and a fast `--help` that imports neither Prefect nor pandas.
+
+Most commands run in this process through `main` (the console script's function) with its
+argv, stdout and stderr: the same parsing and one-line errors a shell sees, without starting
+Python and importing pandas and SQLAlchemy again for each (5-13 s a command on a busy machine).
+What only a new process shows (the console script, what `--help` imports, a real `run` in
+Prefect's ephemeral mode) runs as a subprocess."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import os
 import resource
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +23,7 @@ import sqlalchemy as sa
 from tests.conftest import MONITOR_YAML, make_requests, write_table
 from typer.testing import CliRunner
 
-from lookout.cli import app
+from lookout.cli import app, main
 
 LOOKOUT = str(Path(sys.executable).parent / "lookout")
 
@@ -54,6 +61,35 @@ def _lookout(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=300,
     )
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a command left: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def lookout(monkeypatch, capsys):
+    """`lookout ARGS` run by `main` in this process, from `cwd`: a Done like a subprocess's."""
+
+    def run(*args: str, cwd: Path) -> Done:
+        monkeypatch.chdir(cwd)
+        monkeypatch.setenv("COLUMNS", "100")
+        monkeypatch.setattr(sys, "argv", ["lookout", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        printed = capsys.readouterr()
+        return Done(code, printed.out, printed.err)
+
+    return run
 
 
 def _one_line(stderr: str) -> str:
@@ -96,7 +132,7 @@ def _cpu_seconds(cwd: Path) -> float:
 # -- shared options before or after the command -------------------------------------------
 
 
-def test_profiles_and_monitors_before_or_after_any_command(tmp_path):
+def test_profiles_and_monitors_before_or_after_any_command(tmp_path, lookout):
     project = _project(tmp_path / "p")
     paths = [
         "--profiles",
@@ -106,8 +142,8 @@ def test_profiles_and_monitors_before_or_after_any_command(tmp_path):
     ]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    before = _lookout(*paths, "validate-config", cwd=elsewhere)
-    after = _lookout("validate-config", *paths, cwd=elsewhere)
+    before = lookout(*paths, "validate-config", cwd=elsewhere)
+    after = lookout("validate-config", *paths, cwd=elsewhere)
     assert before.returncode == after.returncode == 0, before.stderr + after.stderr
     assert before.stdout == after.stdout
     # a nested command: `lookout alerts ack ID --profiles p.yml` and the other way round
@@ -116,7 +152,7 @@ def test_profiles_and_monitors_before_or_after_any_command(tmp_path):
         [*paths, "alerts", "ack", "abc"],
         ["alerts", *paths, "ack", "abc"],
     ):
-        result = _lookout(*args, cwd=elsewhere)
+        result = lookout(*args, cwd=elsewhere)
         assert "no results store" in _one_line(result.stderr), args  # it read *this* profile
 
 
@@ -142,7 +178,7 @@ def test_the_command_option_wins_over_the_one_before_it(tmp_path):
 # -- validate-config -----------------------------------------------------------------------
 
 
-def test_validate_config_names_the_target_and_the_redacted_warehouse(tmp_path):
+def test_validate_config_names_the_target_and_the_redacted_warehouse(tmp_path, lookout):
     project = _project(tmp_path / "p")
     (project / "profiles.yml").write_text(
         PROFILES.format(
@@ -151,7 +187,7 @@ def test_validate_config_names_the_target_and_the_redacted_warehouse(tmp_path):
             options="",
         )
     )
-    done = _lookout("validate-config", cwd=project)
+    done = lookout("validate-config", cwd=project)
     assert done.returncode == 0, done.stderr
     line = " ".join(done.stdout.split())
     assert line.startswith("ok: target dev: warehouse postgresql+psycopg://lookout:***@db")
@@ -159,7 +195,7 @@ def test_validate_config_names_the_target_and_the_redacted_warehouse(tmp_path):
     assert f"store sqlite:///{project}/results.sqlite" in line
 
 
-def test_validate_config_reports_every_error_in_one_pass(tmp_path):
+def test_validate_config_reports_every_error_in_one_pass(tmp_path, lookout):
     project = _project(tmp_path / "p")
     monitors = (project / "monitors.yml").read_text()
     broken = monitors.replace("threshold: 0.2", "threshold: lots")  # pydantic: monitor 0
@@ -174,7 +210,7 @@ def test_validate_config_reports_every_error_in_one_pass(tmp_path):
         " split_by: [region]}\n"
     )
     (project / "monitors.yml").write_text(broken + second)
-    done = _lookout("validate-config", cwd=project)
+    done = lookout("validate-config", cwd=project)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert any("monitors[0].rules[0].threshold: expected a number" in x for x in lines), lines
@@ -197,11 +233,11 @@ def test_validate_config_reports_every_error_in_one_pass(tmp_path):
         ["init", "--table", "app_requests", "--yes", "--monitors", "new.yml"],
     ],
 )
-def test_a_driver_that_is_not_installed_is_one_line_naming_the_extra(tmp_path, command):
+def test_a_driver_that_is_not_installed_is_one_line_naming_the_extra(tmp_path, command, lookout):
     # pg8000 is not installed here; it takes no libpq session settings
     no_libpq = ", read_only: false, lock_timeout: null, statement_timeout: null"
     project = _project(tmp_path / "p", "postgresql+pg8000://lookout@127.0.0.1/wh", no_libpq)
-    done = _lookout(*command, cwd=project)
+    done = lookout(*command, cwd=project)
     assert done.returncode == 2, done.stdout + done.stderr
     line = _one_line(done.stderr)
     assert "'pg8000'" in line and "pip install 'lookout[postgres]'" in line, line
@@ -245,6 +281,8 @@ def test_unknown_dialects_name_their_extra(tmp_path):
 
 @pytest.mark.slow  # a temporary Prefect API starts in the `lookout run` process
 def test_relative_paths_resolve_against_the_profile_not_the_working_directory(tmp_path):
+    """The console script end to end as getting-started runs it: no Prefect server, so
+    Prefect's ephemeral mode starts a temporary one, quietly."""
     project = _project(tmp_path / "p")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -275,9 +313,9 @@ def test_relative_paths_resolve_against_the_profile_not_the_working_directory(tm
         ["results"],
     ],
 )
-def test_read_only_commands_refuse_a_store_that_does_not_exist(tmp_path, command):
+def test_read_only_commands_refuse_a_store_that_does_not_exist(tmp_path, command, lookout):
     project = _project(tmp_path / "p")
-    done = _lookout(*command, cwd=project)
+    done = lookout(*command, cwd=project)
     assert done.returncode == 2
     assert "no results store at sqlite:///" in _one_line(done.stderr)
     assert not (project / "results.sqlite").exists()
