@@ -290,15 +290,24 @@ def test_fake_endpoint_serves_32_requests_at_once(
 
 
 def test_rpm_limit_holds(fake_openai: FakeOpenAI, judge_settings: JudgeSettings) -> None:
-    judge(JudgeClient(with_(judge_settings, rpm=600, concurrency=8)), times=5)  # one per 0.1 s
-    arrivals = [r.at for r in fake_openai.requests]
+    """The client waits what its limiter books before each request (the limiter's arithmetic
+    on a moving clock is tested above). Its clock is frozen here, so the bookings are exactly
+    0, 0.1, ... 0.4 s whatever the machine's load, and no request can reach the server before
+    its slot: arrivals are bounded from below by the start, never compared with each other
+    (a late first request made the gaps after it look short on a busy machine)."""
+    client = JudgeClient(with_(judge_settings, rpm=600, concurrency=8))  # one per 0.1 s
+    assert client.limiter is not None
+    client.limiter = RateLimiter(per_minute=600, clock=lambda: 0.0)
+    booked: list[float] = []
+    reserve = client.limiter.reserve
+    client.limiter.reserve = lambda: booked.append(reserve()) or booked[-1]  # type: ignore[method-assign]
+    started = time.monotonic()
+    judge(client, times=5)
+    assert booked == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    arrivals = sorted(r.at for r in fake_openai.requests)
     assert len(arrivals) == 5
-    # The limiter grants a slot every 60/rpm s from the first: the i-th request cannot arrive
-    # before i slots have passed (a late request may be followed closely by an on-time one,
-    # so single gaps are not bounded on a busy machine; the cumulative bound is).
-    for i, at in enumerate(arrivals):
-        assert at - arrivals[0] >= 0.1 * i - 0.03
-    assert arrivals[-1] - arrivals[0] >= 0.37
+    for slot, at in zip(sorted(booked), arrivals, strict=True):
+        assert at >= started + slot
 
 
 # --------------------------------------------------------------------------- secrets
