@@ -96,8 +96,8 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
             "cohorts: [region]",
             "cohorts: [region]\n      units: {prompt_tokens: s}",
             "monitors[0].source.units.prompt_tokens: 'prompt_tokens' takes no unit: units "
-            "apply to latency_ms, ttft_ms (s, ms, us) and cost_usd (usd, cents, micro_usd, "
-            "nano_usd)",
+            "apply to latency_ms, ttft_ms (s, ms, us), cost_usd (usd, cents, micro_usd, "
+            "nano_usd) and ts, ingested_at (epoch_s, epoch_ms, epoch_us)",
         ),
         (
             "cohorts: [region]",
@@ -174,6 +174,41 @@ def test_a_cost_unit_on_a_duration_and_a_duration_unit_on_the_cost_name_their_li
     source = load_monitors(_write(tmp_path, "monitors.yml", fixed)).monitors[0].source
     assert (source.unit("latency_ms"), source.unit("cost_usd")) == ("s", "micro_usd")
     assert source.unit("ttft_ms") == "ms" and source.unit("prompt_tokens") is None
+
+
+def test_an_epoch_unit_is_a_time_unit_refused_on_other_fields_at_its_line(tmp_path):
+    """`ts: epoch_ms` reads a BIGINT of Unix milliseconds as the event time; a time unit on a
+    duration, a duration unit on the time, an unknown epoch and a unit on an unmapped
+    `ingested_at` are each refused at their own key and line."""
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5").replace(
+        "prompt_version: prompt_v}",
+        "prompt_version: prompt_v, latency_ms: duration}\n"
+        "      units:\n        ts: s\n        latency_ms: epoch_ms\n"
+        "        ingested_at: epoch_ns",
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert issues == [
+        "monitors.yml:9:9: monitors[0].source.units.ts: 's' is a duration unit; ts is a time, "
+        "read as UTC timestamps: its column may log epoch_s, epoch_ms or epoch_us",
+        "monitors.yml:10:9: monitors[0].source.units.latency_ms: 'epoch_ms' is a time unit; "
+        "latency_ms is a duration, read in milliseconds: its column may log s, ms or us",
+        "monitors.yml:11:9: monitors[0].source.units.ingested_at: unknown unit 'epoch_ns'; "
+        "known: epoch_s, epoch_ms, epoch_us",
+    ]
+    unmapped = (
+        text.replace("ts: s", "ts: epoch_ms")
+        .replace("latency_ms: epoch_ms", "latency_ms: s")
+        .replace("epoch_ns", "epoch_s")
+    )
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", unmapped)))
+    assert issues == [
+        "monitors.yml:11:9: monitors[0].source.units.ingested_at: 'ingested_at' has a unit "
+        "but is not mapped in source.columns"
+    ]
+    fixed = unmapped.replace("\n        ingested_at: epoch_s", "")
+    source = load_monitors(_write(tmp_path, "monitors.yml", fixed)).monitors[0].source
+    assert (source.epoch_unit("ts"), source.epoch_unit("latency_ms")) == ("epoch_ms", None)
+    assert source.unit("ts") == "epoch_ms" and source.epoch_unit("ingested_at") is None
 
 
 def test_unknown_key_and_missing_key(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -28,13 +29,18 @@ __all__ = [
     "NUMERIC_FIELDS",
     "REQUIRED_FIELDS",
     "TEXT_FIELDS",
+    "TIME_FIELDS",
+    "TIME_UNITS",
     "UNIT_FIELDS",
     "UNIT_WORDS",
     "CostUnit",
     "DurationUnit",
     "LoggedUnit",
+    "TimeUnit",
     "canonical_name",
     "check_identifier",
+    "epoch_bound",
+    "from_epoch",
     "is_missing",
     "not_a_number_reason",
     "parse_numbers",
@@ -91,16 +97,33 @@ DURATION_UNITS: tuple[str, ...] = get_args(DurationUnit)
 # (Helicone stores its costs as integers x 1e9).
 CostUnit = Literal["usd", "cents", "micro_usd", "nano_usd"]
 COST_UNITS: tuple[str, ...] = get_args(CostUnit)
-LoggedUnit = Literal[DurationUnit, CostUnit]
+# Event and ingestion times: read as UTC timestamps, whether the column holds timestamps or a
+# Unix epoch integer (`created_at BIGINT` in milliseconds: Kafka, ClickHouse, DynamoDB exports).
+TIME_FIELDS = ("ts", "ingested_at")
+TimeUnit = Literal["epoch_s", "epoch_ms", "epoch_us"]
+TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
+LoggedUnit = Literal[DurationUnit, CostUnit, TimeUnit]
 # The fields a column's unit applies to (`source.units`): field -> the units it may log, and
-# the unit every query reads it in.
+# the unit every query reads it in ("utc": a timestamp, the column's own type when no unit).
 UNIT_FIELDS: dict[str, tuple[str, ...]] = {
     "latency_ms": DURATION_UNITS,
     "ttft_ms": DURATION_UNITS,
     "cost_usd": COST_UNITS,
+    "ts": TIME_UNITS,
+    "ingested_at": TIME_UNITS,
 }
-FIELD_UNIT: dict[str, str] = {"latency_ms": "ms", "ttft_ms": "ms", "cost_usd": "usd"}
+FIELD_UNIT: dict[str, str] = {
+    "latency_ms": "ms",
+    "ttft_ms": "ms",
+    "cost_usd": "usd",
+    "ts": "utc",
+    "ingested_at": "utc",
+}
 UNIT_WORDS: dict[str, str] = {
+    "utc": "UTC timestamps",
+    "epoch_s": "seconds since 1970-01-01 UTC",
+    "epoch_ms": "milliseconds since 1970-01-01 UTC",
+    "epoch_us": "microseconds since 1970-01-01 UTC",
     "s": "seconds",
     "ms": "milliseconds",
     "us": "microseconds",
@@ -119,6 +142,10 @@ _FACTORS: dict[str, tuple[int, int]] = {
     "micro_usd": (1, 10**6),
     "nano_usd": (1, 10**9),
 }
+# Steps of an epoch time unit in one second; epochs count from 1970-01-01 UTC.
+_EPOCH_PER_SECOND: dict[str, int] = {"epoch_s": 1, "epoch_ms": 1000, "epoch_us": 10**6}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NANOS_LIMIT = 9_000_000_000_000_000_000  # pandas' nanoseconds in int64: years 1685 to 2255
 
 # The quarantine reason (and validation outcome name) of a record whose numeric field holds a
 # value that is not a number: `not_a_number:latency_ms`.
@@ -191,6 +218,40 @@ def to_field_unit(value: Any, unit: str) -> Any:
     if divisor != 1:
         value = value / divisor
     return value
+
+
+def _per_second(unit: str) -> int:
+    try:
+        return _EPOCH_PER_SECOND[unit]
+    except KeyError:
+        raise ValueError(f"unknown time unit {unit!r}; known: {', '.join(TIME_UNITS)}") from None
+
+
+def epoch_bound(moment: datetime, unit: str, *, down: bool = False) -> int:
+    """`moment` (aware, or naive UTC) as the integer an epoch column in `unit` compares with:
+    rounded up (`column >= bound`, `column < bound` keep exactly the instants at or after,
+    before `moment`), or `down` for `column > bound`. Integer arithmetic: exact at any unit."""
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    per_micro = 10**6 // _per_second(unit)  # microseconds in one step of the unit
+    whole, rest = divmod(micros, per_micro)
+    return whole + 1 if rest and not down else whole
+
+
+def from_epoch(values: pd.Series, unit: str) -> pd.Series:
+    """Epoch numbers logged in `unit` as aware UTC timestamps, equal to the instants a
+    TIMESTAMP column of them reads as. pandas converts the integer part exactly (nanoseconds in
+    int64); NULL, a value that is not a number and one beyond pandas' years 1677-2262 read
+    as NaT, a missing time."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if not isinstance(numbers.dtype, np.dtype):  # nullable and Arrow integers
+        numbers = numbers.astype(float) if numbers.isna().any() else numbers.astype(np.int64)
+    in_range = numbers.abs() < _NANOS_LIMIT // (10**9 // _per_second(unit))
+    if not in_range.all():  # floats of integers below 2**53 (any epoch in us) are exact
+        numbers = numbers.where(in_range)
+    step = unit.removeprefix("epoch_")
+    moments = pd.to_datetime(numbers, unit=step, utc=True, errors="coerce")
+    return moments.astype("datetime64[ns, UTC]")
 
 
 def check_identifier(value: str) -> str:

@@ -145,12 +145,17 @@ def role_problems(
             problems.append(
                 f"monitors.yml: {where}.{path}: column {column!r} is "
                 f"{_type_name(columns[column])}; this role needs {_ROLE_WORDS[role]}"
+                f"{_epoch_hint(path, kind) if role == 'time' else ''}"
             )
 
     for field, column in source.columns.items():
+        path = f"{where}.source.units.{field}"
+        if source.epoch_unit(field) is not None:  # the unit says what the column holds
+            if column in columns:
+                problems += _epoch_problem(path, column, columns[column])
+            continue
         check(f"source.columns.{field}", column, _role(field))
         if field in source.units and column in columns:
-            path = f"{where}.source.units.{field}"
             problems += _unit_problem(path, column, columns[column], FIELD_UNIT[field])
     for field, elapsed in source.durations.items():
         check(f"source.durations.{field}.start", elapsed.start, "time")
@@ -216,6 +221,30 @@ def _unit_problem(path: str, column: str, type_: Any, read_in: str) -> list[str]
         f"in SQL, to a column of a numeric type (integer, decimal or float): log the values "
         f"in {UNIT_WORDS[read_in]}, or map a view that casts the column"
     ]
+
+
+def _epoch_hint(path: str, kind: ColumnKind) -> str:
+    """What to set when a time field's column holds numbers: its epoch unit."""
+    if kind not in ("integer", "number") or not path.startswith("source.columns."):
+        return ""  # two times of a computed duration are timestamps
+    field = path.rsplit(".", 1)[-1]
+    return (
+        f" (or, for a Unix epoch number, its unit: `units: {{{field}: epoch_ms}}`, or "
+        "epoch_s, epoch_us)"
+    )
+
+
+def _epoch_problem(path: str, column: str, type_: Any) -> list[str]:
+    """An epoch unit is for a column of numbers, compared with integer bounds in SQL: a
+    timestamp column needs none, text cannot be compared as numbers."""
+    kind = column_kind(type_)
+    if kind in ("integer", "number", "unknown"):
+        return []
+    if kind == "datetime":
+        why = "it holds timestamps already: remove the field from units"
+    else:
+        why = "an epoch unit reads a column of numbers (integer, decimal or float)"
+    return [f"monitors.yml: {path}: column {column!r} is {_type_name(type_)}; {why}"]
 
 
 def _example(kind: ValueKind, field: str) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
-from lookout.model.record import NUMERIC_FIELDS, unit_factor
+from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
 from lookout.sources.column_types import role_problems, sql_matches
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
@@ -168,8 +168,16 @@ class WarehouseTables(WarehouseConnection):
             )
         return self._tables[key]
 
-    def _bind_time(self, source: SourceConfig, field: str, moment: datetime) -> datetime:
-        """Naive timestamp columns hold UTC; bind naive UTC there and aware UTC elsewhere."""
+    def _bind_time(
+        self, source: SourceConfig, field: str, moment: datetime, *, down: bool = False
+    ) -> datetime | int:
+        """`moment` as the time column compares with it: naive timestamp columns hold UTC
+        (bind naive UTC there, aware UTC elsewhere); an epoch column (`units: {ts: epoch_ms}`)
+        an integer in its unit, so the raw column is compared and its index or partitions
+        still prune. Rounded up for `>=` and `<`; `down` for `>`."""
+        unit = source.epoch_unit(field)
+        if unit is not None:
+            return epoch_bound(moment, unit, down=down)
         column_type = self.table_columns(source)[source.columns[field]]
         moment = as_utc(moment)
         return moment if getattr(column_type, "timezone", False) else moment.replace(tzinfo=None)
@@ -187,7 +195,9 @@ class WarehouseTables(WarehouseConnection):
         logs (`source.units`: `duration_s * 1000`, `cost_micro_usd / 1000000`). The one place
         a field becomes a column expression, so window reads, validation batches, pushdown
         metrics and drift all see the same milliseconds and dollars. A duration the table
-        implies by two times (`source.durations`) is computed here too.
+        implies by two times (`source.durations`) is computed here too. A time is the
+        column as stored: an epoch number (`units: {ts: epoch_ms}`) is compared with integer
+        bounds (`_bind_time`) and becomes a timestamp after the read (`normalize_numbers`).
 
         A product is exact in the column's type; a quotient is taken of the value as a double,
         because MySQL and MariaDB divide integers to 4 decimals (`div_precision_increment`):
@@ -202,6 +212,8 @@ class WarehouseTables(WarehouseConnection):
             start, end = table.c[elapsed.start], table.c[elapsed.end]
             return sa.type_coerce(self.capabilities.milliseconds_between(start, end), sa.Double)
         stored = self.stored_column(table, source, name)
+        if name in TIME_FIELDS:
+            return stored
         unit = source.unit(name)
         times, divisor = unit_factor(unit) if unit is not None else (1, 1)
         if times == divisor == 1:

@@ -96,7 +96,8 @@ class ValidationReads(WindowReads):
         No window's read selects such a record (its `ts` is in no range), so without this it
         would never be counted; the window it arrived in reports it instead. Needs
         `ingested_at`. SQLite keeps any value in a timestamp column: one `datetime()` cannot
-        read (text that is not a date, a bare number) counts as unreadable too.
+        read (text that is not a date, a bare number) counts as unreadable too; in an epoch
+        column (`units: {ts: epoch_ms}`), a value stored as something else than a number.
         """
         source = monitor.source
         wanted = [f for f in fields if source.selectable(f)]
@@ -106,7 +107,12 @@ class ValidationReads(WindowReads):
         ts = self.column(table, source, "ts")
         ingested = self.column(table, source, "ingested_at")
         unreadable: Any = ts.is_(None)
-        if (garbled := self.capabilities.unreadable_time(ts)) is not None:
+        garbled = (
+            self.capabilities.stored_not_number(ts)
+            if source.epoch_unit("ts") is not None
+            else self.capabilities.unreadable_time(ts)
+        )
+        if garbled is not None:
             unreadable = sa.or_(unreadable, garbled)
         query = (
             sa.select(*(self.column(table, source, f).label(f) for f in wanted))

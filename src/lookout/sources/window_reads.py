@@ -3,7 +3,7 @@ dtypes whatever the dialect; and which windows received rows late."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
-from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS, parse_numbers
+from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS, TIME_FIELDS, from_epoch, parse_numbers
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window, as_utc
 
-__all__ = ["WindowReads", "metric_fields", "normalize_frame", "normalize_numbers"]
+__all__ = ["WindowReads", "epoch_units", "metric_fields", "normalize_frame", "normalize_numbers"]
 
 
 def metric_fields(source: SourceConfig) -> list[str]:
@@ -71,7 +71,7 @@ class WindowReads(WarehouseTables):
         quarantines them."""
         query = self.window_query(monitor, window, fields, cohorts=cohorts)
         frame = self.fetch_frame(query)
-        not_numbers = normalize_numbers(frame)
+        not_numbers = normalize_numbers(frame, epoch_units(monitor.source))
         return frame, not_numbers
 
     def late_windows(
@@ -98,14 +98,14 @@ class WindowReads(WarehouseTables):
         seen = [moment for moment in processed.values() if moment is not None]
         newer: list[Any] = []
         if seen:
-            newer.append(ingested > self._bind_time(source, "ingested_at", min(seen)))
+            newer.append(ingested > self._bind_time(source, "ingested_at", min(seen), down=True))
         for window, high in processed.items():
             if high is None:
                 newer.append(self.in_window(table, source, window))
         query = sa.select(ts.label("ts"), ingested.label("ingested_at")).where(
             *in_lookback, sa.or_(*newer)
         )
-        rows = normalize_frame(self.fetch_frame(query))
+        rows = normalize_frame(self.fetch_frame(query), epoch_units(source))
         late: set[Window] = set()
         for window, high in processed.items():
             inside = rows[(rows["ts"] >= window.start) & (rows["ts"] < window.end)]
@@ -133,7 +133,11 @@ class WindowReads(WarehouseTables):
             raise database_error(
                 exc, f"warehouse {self.display_url}: read failed", SourceError
             ) from None
-        return None if value is None else as_utc(pd.Timestamp(value).to_pydatetime())
+        if value is None:
+            return None
+        unit = source.epoch_unit("ingested_at")
+        moment = pd.Timestamp(value) if unit is None else from_epoch(pd.Series([value]), unit)[0]
+        return None if pd.isna(moment) else as_utc(moment.to_pydatetime())
 
     def max_ingested(self, frame: pd.DataFrame) -> datetime | None:
         if "ingested_at" not in frame or frame["ingested_at"].dropna().empty:
@@ -141,17 +145,32 @@ class WindowReads(WarehouseTables):
         return frame["ingested_at"].max().to_pydatetime()
 
 
-def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def epoch_units(source: SourceConfig) -> dict[str, str]:
+    """Time field -> its epoch unit, for the time fields whose column logs a Unix epoch."""
+    return {f: u for f in TIME_FIELDS if (u := source.epoch_unit(f)) is not None}
+
+
+def normalize_frame(frame: pd.DataFrame, epochs: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Same dtypes whatever the dialect: UTC timestamps, float numbers (a value that is not a
-    number is NaN here; `Warehouse.read_window_checked` says which rows had one)."""
-    normalize_numbers(frame)
+    number is NaN here; `Warehouse.read_window_checked` says which rows had one). `epochs`:
+    the time fields read as epoch numbers, and their units (`epoch_units`)."""
+    normalize_numbers(frame, epochs)
     return frame
 
 
-def normalize_numbers(frame: pd.DataFrame) -> np.ndarray:
-    """`normalize_frame` in place; returns the rows with a value that is not a number."""
-    for field in ("ts", "ingested_at"):
+def normalize_numbers(frame: pd.DataFrame, epochs: Mapping[str, str] | None = None) -> np.ndarray:
+    """`normalize_frame` in place; returns the rows with a value that is not a number.
+
+    An epoch time becomes a timestamp here, after SQL, not in it: pandas' conversion of the
+    integer is exact on every engine (nanoseconds in int64), where SQL would need one function
+    per engine, some rounding through a double (`to_timestamp`), one depending on the
+    session's time zone (MySQL's `FROM_UNIXTIME`), and none at all on the generic path."""
+    epochs = epochs or {}
+    for field in TIME_FIELDS:
         if field in frame:
+            if field in epochs:
+                frame[field] = from_epoch(frame[field], epochs[field])
+                continue
             moments = pd.to_datetime(frame[field], utc=True, errors="coerce")
             frame[field] = moments.astype("datetime64[ns, UTC]")
     not_numbers = np.zeros(len(frame), dtype=bool)

@@ -50,6 +50,9 @@ __all__ = [
 
 log = logging.getLogger("lookout.pipeline")
 
+# Expectations whose outcome is the same on a value as stored and as read (NULL, repeats).
+_AS_STORED = frozenset({"not_null", "unique"})
+
 NotANumbers = list[tuple[str | None, str, tuple[str, ...]]]
 
 
@@ -195,7 +198,15 @@ def _split_for_sql(
     loose = warehouse.loose_numeric_fields(monitor.source) | {
         name for _, _, fields in found for name in fields
     }
-    in_sql = [p for p in planned if p.kind not in not_in_sql and p.column not in loose]
+    # an epoch time (`units: {ts: epoch_ms}`) is a number in SQL: what compares its values
+    # with times (`fresh`) runs on the DataFrame, where it is read as a timestamp
+    in_sql = [
+        p
+        for p in planned
+        if p.kind not in not_in_sql
+        and p.column not in loose
+        and not (p.column and monitor.source.epoch_unit(p.column) and p.kind not in _AS_STORED)
+    ]
     return in_sql, [p for p in planned if p not in in_sql]
 
 

@@ -17,6 +17,8 @@ from lookout.model.record import (
     DURATION_UNITS,
     FIELD_UNIT,
     REQUIRED_FIELDS,
+    TIME_FIELDS,
+    TIME_UNITS,
     UNIT_FIELDS,
     UNIT_WORDS,
     LoggedUnit,
@@ -29,6 +31,7 @@ __all__ = ["Elapsed", "SourceConfig"]
 _KINDS = (
     ("a duration", DURATION_UNITS, tuple(f for f, u in UNIT_FIELDS.items() if u == DURATION_UNITS)),
     ("a cost", COST_UNITS, tuple(f for f, u in UNIT_FIELDS.items() if u == COST_UNITS)),
+    ("a time", TIME_UNITS, TIME_FIELDS),
 )
 
 
@@ -38,15 +41,16 @@ def _unit_problem(field: object, unit: object) -> str | None:
     known = UNIT_FIELDS.get(field) if isinstance(field, str) else None
     if known is None:
         kinds = [f"{', '.join(fields)} ({', '.join(units)})" for _, units, fields in _KINDS]
-        return f"{field!r} takes no unit: units apply to {' and '.join(kinds)}"
+        return f"{field!r} takes no unit: units apply to {', '.join(kinds[:-1])} and {kinds[-1]}"
     if unit in known:
         return None
     what = next((what for what, units, _ in _KINDS if unit in units), None)
     if what is None:
         return f"unknown unit {unit!r}; known: {', '.join(known)}"
     kind = next(what for what, units, _ in _KINDS if units == known)
+    read = "read as" if field in TIME_FIELDS else "read in"
     return (
-        f"{unit!r} is {what} unit; {field} is {kind}, read in {UNIT_WORDS[FIELD_UNIT[field]]}: "
+        f"{unit!r} is {what} unit; {field} is {kind}, {read} {UNIT_WORDS[FIELD_UNIT[field]]}: "
         f"its column may log {', '.join(known[:-1])} or {known[-1]}"
     )
 
@@ -80,10 +84,13 @@ class SourceConfig(Model):
         default={},
         description="field -> the unit its column logs, when not the field's own: a duration "
         "(latency_ms, ttft_ms) in s, ms (the default) or us; cost_usd in usd (the default), "
-        "cents, micro_usd or nano_usd. Every query reads the field in its own unit (the "
-        "warehouse computes `column * 1000` for s, `column / 1000000` for micro_usd), so "
-        "rules, expectations and results are in ms and USD; the column must be of a numeric "
-        "type",
+        "cents, micro_usd or nano_usd; an event or ingestion time (ts, ingested_at) as a Unix "
+        "epoch number in epoch_s, epoch_ms or epoch_us instead of a timestamp. Every query "
+        "reads the field in its own unit (the warehouse computes `column * 1000` for s, "
+        "`column / 1000000` for micro_usd), so rules, expectations and results are in ms and "
+        "USD; an epoch time is compared with integer bounds (`created_at >= 1793491200000`, "
+        "so the table's index or partitions still prune) and read as UTC timestamps. The "
+        "column must be of a numeric type",
     )
     durations: dict[str, Elapsed] = Field(
         default={},
@@ -148,9 +155,15 @@ class SourceConfig(Model):
     )
 
     def unit(self, field: str) -> str | None:
-        """The unit `field`'s column logs: `units`' or the field's own (ms, usd); None for a
-        field without units (read as stored)."""
+        """The unit `field`'s column logs: `units`' or the field's own (ms, usd, utc for a
+        timestamp); None for a field without units (read as stored)."""
         return self.units.get(field, FIELD_UNIT.get(field))
+
+    def epoch_unit(self, field: str) -> str | None:
+        """The epoch unit of a time field whose column logs a Unix epoch number (`epoch_ms`);
+        None for a timestamp column (and any other field)."""
+        unit = self.units.get(field)
+        return unit if unit in TIME_UNITS else None
 
     @property
     def fields(self) -> tuple[str, ...]:
