@@ -59,7 +59,7 @@ def computed_durations(
     named = {column: normalized_name(column) for column in times}
     starts = [c for c in times if named[c] in _STARTS]
     start = starts[0] if starts else mapping.get("ts")
-    if start is None:
+    if start is None or start not in times:  # an epoch number is no time SQL subtracts
         return {}
     out: Computed = {}
     for field, words in (("latency_ms", _ENDS), ("ttft_ms", _FIRST_TOKENS)):

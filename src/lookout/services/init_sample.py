@@ -21,9 +21,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lookout.dialects import Dialect
+from lookout.model.record import epoch_bound
 from lookout.services.init import Traffic
 from lookout.services.init_columns import TEXT_CHARS, ColumnInfo
 from lookout.services.init_engine import InitError
+from lookout.services.init_epochs import sample_times
 
 __all__ = [
     "DETAIL_PAGES",
@@ -69,11 +71,6 @@ def frame_of(result: Any) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def _utc(values: pd.Series) -> pd.Series:
-    moments = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
-    return moments.dropna()
-
-
 class SampleReader:
     """The bounded reads of one table on one connection, by what the dialect offers."""
 
@@ -86,10 +83,16 @@ class SampleReader:
         caps: Dialect,
         is_view: bool,
         ts_indexed: bool,
+        epoch: str | None = None,
     ) -> None:
         self.conn, self.handle, self.infos, self.ts = conn, handle, infos, ts
         self.caps, self.is_view, self.ts_indexed = caps, is_view, ts_indexed
+        self.epoch = epoch  # the event time's epoch unit, for an integer column of them
         self.dialect = conn.dialect.name  # for the words in the proposal
+
+    def _utc(self, values: pd.Series) -> pd.Series:
+        """Event times read as UTC timestamps (epoch numbers in their unit), none missing."""
+        return sample_times(values, self.epoch).dropna()
 
     def read(self) -> tuple[Traffic, pd.DataFrame]:
         if self.caps.sample_unit is not None and not self.is_view:
@@ -104,7 +107,7 @@ class SampleReader:
             return self._newest()
         units = size if unit == "pages" else size / DUCKDB_VECTOR
         fraction = min(1.0, (TS_PAGES if unit == "pages" else TS_VECTORS) / max(units, 1.0))
-        times = _utc(self._times(fraction))
+        times = self._utc(self._times(fraction))
         if times.empty:
             return self._newest()
         estimate = len(times) / fraction if unit == "pages" else size
@@ -168,7 +171,7 @@ class SampleReader:
         if order is not None:
             query = query.order_by(order)
         times_raw = self.conn.execute(query.limit(NEWEST_ROWS)).scalars().all()
-        times = _utc(pd.Series(times_raw, dtype=object))
+        times = self._utc(pd.Series(times_raw, dtype=object))
         if times.empty:
             raise InitError(f"no row of {self.handle.name!r} has a readable {self.ts}")
         newest = times.max()
@@ -203,8 +206,8 @@ class SampleReader:
         if order is not None:
             detail = detail.order_by(order)
         sample = frame_of(self.conn.execute(detail.limit(SAMPLE_ROWS)))
-        moments = pd.to_datetime(sample[self.ts], utc=True, errors="coerce", format="mixed")
-        return sample[moments > newest - DAY].reset_index(drop=True)  # times kept as text
+        moments = sample_times(sample[self.ts], self.epoch)
+        return sample[moments > newest - DAY].reset_index(drop=True)  # times kept as stored
 
     def _order(self) -> tuple[Any, int | None, str]:
         """How to read the newest rows first, an estimate of the rows, and the words for it."""
@@ -240,9 +243,12 @@ class SampleReader:
         return pd.concat(found, ignore_index=True) if found else frames[0]
 
     def _bound(self, moment: pd.Timestamp) -> Any:
-        """A time bound typed like the column: naive UTC for naive columns."""
+        """A time bound typed like the column: naive UTC for naive columns, an integer for
+        epoch numbers (used in `>` and `<=` bounds: rounded down)."""
         info = next(i for i in self.infos if i.name == self.ts)
         value = moment.to_pydatetime()
+        if self.epoch is not None:
+            return epoch_bound(value, self.epoch, down=True)
         return value if info.timezone else value.replace(tzinfo=None)
 
 

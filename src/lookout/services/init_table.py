@@ -38,6 +38,7 @@ from lookout.errors import map_exceptions
 from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.services.init_engine import INIT_SETTINGS, InitError, open_engine
+from lookout.services.init_epochs import epoch_time_column
 from lookout.services.init_lookup import catalog, not_found
 from lookout.services.init_mapping import choose_time_column
 from lookout.services.init_sample import (
@@ -82,6 +83,7 @@ class TableRead:
     traffic: Traffic
     ts_column: str
     display_url: str
+    ts_unit: str | None = None  # the event time's epoch unit (an integer column of them)
 
 
 def read_table(
@@ -128,16 +130,21 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
         )
         if probe.empty:
             raise InitError(f"table {where!r} has no rows: nothing to propose from")
-        ts = choose_time_column([profile_column(i, probe[i.name]) for i in infos])
+        profiles = [profile_column(i, probe[i.name]) for i in infos]
+        ts, unit = choose_time_column(profiles), None
+        if ts is None and (epoch := epoch_time_column(profiles)) is not None:
+            ts, unit = epoch.column, epoch.unit
         if ts is None:
             listed = ", ".join(f"{i.name} {i.sql_type}" for i in infos)
             raise InitError(
                 f"table {where!r} has no timestamp column for the event time ({listed}); "
-                "Lookout cuts windows on one: add it, or a view with one"
+                "Lookout cuts windows on one: add it, or a view with one (an integer column "
+                "of Unix epoch seconds, milliseconds or microseconds named like a time, such "
+                "as created_at, is read as one)"
             )
-        reader = SampleReader(conn, handle, infos, ts, caps, is_view, ts in indexed)
+        reader = SampleReader(conn, handle, infos, ts, caps, is_view, ts in indexed, unit)
         traffic, sample = reader.read()
-    return TableRead(infos, sample, traffic, ts, display)
+    return TableRead(infos, sample, traffic, ts, display, unit)
 
 
 def _reflect(

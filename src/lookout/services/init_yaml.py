@@ -314,9 +314,10 @@ def _rule(rule: RulePlan) -> list[str]:
 
 def _units_comment(p: Proposal) -> str:
     """`duration_s in seconds: read as milliseconds (thresholds below are in ms)`, and the
-    same for a cost in cents or micro-dollars, read as US dollars."""
+    same for a cost in cents or micro-dollars, read as US dollars, and an event time in
+    epoch milliseconds, read as UTC timestamps."""
     parts = []
-    for read_in, after in (("ms", " (thresholds below are in ms)"), ("usd", "")):
+    for read_in, after in (("ms", " (thresholds below are in ms)"), ("usd", ""), ("utc", "")):
         logged = [
             f"{p.columns[f]} in {UNIT_WORDS[u]}"
             for f, u in p.units.items()
