@@ -241,11 +241,11 @@ def epoch_bound(moment: datetime, unit: str, *, down: bool = False) -> int:
 def from_epoch(values: pd.Series, unit: str) -> pd.Series:
     """Epoch numbers logged in `unit` as aware UTC timestamps, equal to the instants a
     TIMESTAMP column of them reads as. pandas converts the integer part exactly (nanoseconds in
-    int64); NULL, a value that is not a number and one beyond pandas' years 1677-2262 read
-    as NaT, a missing time."""
+    int64); NULL, a value that is not a number and one beyond the years pandas holds (about
+    1685-2255 here) read as NaT, a missing time."""
     numbers = pd.to_numeric(values, errors="coerce")
-    if not isinstance(numbers.dtype, np.dtype):  # nullable and Arrow integers
-        numbers = numbers.astype(float) if numbers.isna().any() else numbers.astype(np.int64)
+    if not isinstance(numbers.dtype, np.dtype):  # nullable and Arrow integers (and NA)
+        numbers = numbers.astype(float)  # exact: epochs of 2000-2099 are below 2**53 in us
     in_range = numbers.abs() < _NANOS_LIMIT // (10**9 // _per_second(unit))
     if not in_range.all():  # floats of integers below 2**53 (any epoch in us) are exact
         numbers = numbers.where(in_range)
