@@ -145,6 +145,16 @@ class Dialect:
         with two arguments)."""
         raise NotImplementedError(f"{self.name} cannot compute a duration in SQL")
 
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        """The value at `keys` inside the JSON `document` (a JSON or text column) as text:
+        `"acme"` as acme, `5` as 5, `true` as true; NULL for a missing key, a JSON null or a
+        NULL document (`source.json_fields`). Each engine has its own function and path
+        syntax; an engine without a module has none, and json fields are refused. Keys are
+        bound as parameters (plain words, see `lookout.model.json_path`), never pasted."""
+        raise NotImplementedError(f"{self.name} cannot read a value inside JSON in SQL")
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)
 

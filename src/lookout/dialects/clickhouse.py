@@ -85,6 +85,14 @@ class ClickHouse(Dialect):
     ) -> sa.ColumnElement[Any]:
         return Function("dateDiff", "microsecond", start, end) / 1000.0
 
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # Nullable(String): NULL for a missing key or a JSON null, where JSONExtractString
+        # gives ''; numbers and booleans as their text (5, true)
+        path = [sa.literal(k, sa.String) for k in keys]
+        return Function("JSONExtract", document, *path, "Nullable(String)", type_=sa.String)
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.lengthUTF8(text)
 

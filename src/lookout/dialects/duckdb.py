@@ -36,6 +36,13 @@ class DuckDB(Dialect):
         # microseconds are exact; epoch_ms() would drop the fraction of a millisecond
         return Function("date_diff", "microsecond", start, end) / 1000.0
 
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # a JSON pointer (`/account/plan`): keys need no quoting there
+        pointer = sa.literal("/" + "/".join(keys), sa.String)
+        return Function("json_extract_string", document, pointer, type_=sa.String)
+
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only
 

@@ -83,6 +83,17 @@ class MySQL(Dialect):
         # a double quotient: integers divide to 4 decimals here (`div_precision_increment`)
         return self.as_double(Function("timestampdiff", sa.text("MICROSECOND"), start, end)) / 1000
 
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # JSON_VALUE: NULL for a missing key, a JSON null (and an object); it reads a boolean
+        # as 1 on MariaDB, so booleans are taken from JSON_EXTRACT as true/false, as elsewhere
+        path = sa.literal("$" + "".join(f'."{k}"' for k in keys), sa.String)
+        found = Function("json_extract", document, path)
+        boolean = Function("json_type", found, type_=sa.String) == "BOOLEAN"
+        flag = Function("json_unquote", found, type_=sa.String)
+        return sa.case((boolean, flag), else_=Function("json_value", document, path))
+
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.char_length(text)
 

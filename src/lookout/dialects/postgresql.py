@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import (
     ConnectSettings,
@@ -58,6 +60,13 @@ class PostgreSQL(Dialect):
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
         return sa.extract("epoch", end - start) * 1000  # an interval's seconds, fractions kept
+
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # cast to jsonb, so json, jsonb and text columns all work (text that is no JSON fails)
+        path = [sa.literal(k, sa.Text) for k in keys]
+        return Function("jsonb_extract_path_text", sa.cast(document, JSONB), *path, type_=sa.Text)
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:
         return sa.tablesample(table, sa.func.system(percent), name="sampled")

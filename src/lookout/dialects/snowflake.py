@@ -23,6 +23,7 @@ docs/warehouses.md for the URL forms tested and the ones that are not.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -33,6 +34,8 @@ from sqlalchemy.sql.functions import Function
 from lookout.dialects.base import ConnectSettings, Dialect, first_line, running, seconds
 
 __all__ = ["Snowflake"]
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _whole_seconds(value: Any) -> int:
@@ -53,6 +56,8 @@ class Snowflake(Dialect):
         not `sa.DateTime`: read them as timestamps (naive NTZ is UTC, as everywhere). Integers
         are `NUMBER(38, 0)`: read them as integers (roles such as `status` need one)."""
         name = type(reflected).__name__
+        if name in ("VARIANT", "OBJECT"):
+            return sa.JSON()  # semi-structured: what `source.json_fields` read into
         if name == "TIMESTAMP_NTZ":
             return sa.DateTime()
         if name in ("TIMESTAMP_LTZ", "TIMESTAMP_TZ"):
@@ -72,6 +77,13 @@ class Snowflake(Dialect):
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
         return Function("datediff", sa.text("microsecond"), start, end) / 1000.0
+
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # a key that is not a plain word (`k-1`) is quoted in the path
+        path = ".".join(k if _PLAIN_KEY.fullmatch(k) else f'"{k}"' for k in keys)
+        return Function("json_extract_path_text", document, sa.literal(path), type_=sa.String)
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.func.to_binary(text, "UTF-8"))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import (
     ConnectSettings,
@@ -48,6 +49,16 @@ class SQLite(Dialect):
         # SQLite keeps a time to the millisecond (its julian day is whole milliseconds): the
         # difference is rounded to one, without the double's error (1234.9963 for 1235)
         return sa.func.round((sa.func.julianday(end) - sa.func.julianday(start)) * 86_400_000.0)
+
+    def json_text(
+        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+    ) -> sa.ColumnElement[Any]:
+        # json_extract gives SQL values (true as 1): booleans are spelt as elsewhere, the rest
+        # cast to text (`5`, `1.5`); a JSON null and a missing key are NULL
+        path = sa.literal("$" + "".join(f'."{k}"' for k in keys), sa.String)
+        kind = Function("json_type", document, path, type_=sa.String)
+        value = sa.cast(Function("json_extract", document, path), sa.String)
+        return sa.case((kind.in_(("true", "false")), kind), else_=value)
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.cast(text, sa.LargeBinary))

@@ -29,6 +29,7 @@ __all__ = [
     "column_kind",
     "role_problems",
     "sql_matches",
+    "type_name",
     "typed_values",
     "value_kind",
 ]
@@ -105,7 +106,8 @@ def _role(field: str) -> str:
     return "scalar"
 
 
-def _type_name(type_: Any) -> str:
+def type_name(type_: Any) -> str:
+    """A reflected type as its SQL (`DOUBLE`, `VARCHAR(20)`), for messages."""
     try:
         return str(type_.compile())
     except Exception:
@@ -139,12 +141,20 @@ def role_problems(
         if column not in columns:
             return
         kind = column_kind(columns[column])
+        inside = source.json_path(column)
+        if inside is not None and (role == "time" or kind not in _ROLE_KINDS[role]):
+            problems.append(
+                f"monitors.yml: {where}.{path}: {column!r} is a value inside JSON column "
+                f"{inside[0]!r}, read as text; this role needs {_ROLE_WORDS[role]}: map a "
+                "column of the table instead"
+            )
+            return
         if role == "time" and kind == "text" and text_times:
             return
         if kind not in _ROLE_KINDS[role]:
             problems.append(
                 f"monitors.yml: {where}.{path}: column {column!r} is "
-                f"{_type_name(columns[column])}; this role needs {_ROLE_WORDS[role]}"
+                f"{type_name(columns[column])}; this role needs {_ROLE_WORDS[role]}"
                 f"{_epoch_hint(path, kind) if role == 'time' else ''}"
             )
 
@@ -217,7 +227,7 @@ def _unit_problem(path: str, column: str, type_: Any, read_in: str) -> list[str]
     if column_kind(type_) in ("integer", "number"):
         return []
     return [
-        f"monitors.yml: {path}: column {column!r} is {_type_name(type_)}; a unit is applied "
+        f"monitors.yml: {path}: column {column!r} is {type_name(type_)}; a unit is applied "
         f"in SQL, to a column of a numeric type (integer, decimal or float): log the values "
         f"in {UNIT_WORDS[read_in]}, or map a view that casts the column"
     ]
@@ -244,7 +254,7 @@ def _epoch_problem(path: str, column: str, type_: Any) -> list[str]:
         why = "it holds timestamps already: remove the field from units"
     else:
         why = "an epoch unit reads a column of numbers (integer, decimal or float)"
-    return [f"monitors.yml: {path}: column {column!r} is {_type_name(type_)}; {why}"]
+    return [f"monitors.yml: {path}: column {column!r} is {type_name(type_)}; {why}"]
 
 
 def _example(kind: ValueKind, field: str) -> str:

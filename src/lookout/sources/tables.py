@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
-from lookout.sources.column_types import role_problems, sql_matches
+from lookout.sources.column_types import column_kind, role_problems, sql_matches, type_name
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
 
@@ -47,6 +47,14 @@ class WarehouseTables(WarehouseConnection):
     """The connection, plus each source table reflected once and cached."""
 
     def table_columns(self, source: SourceConfig) -> dict[str, Any]:
+        """Column name -> type, as queries read the table: its reflected columns, and each
+        value inside a JSON column (`source.json_fields`) as a text column of its own name."""
+        columns = self.reflected_columns(source)
+        if not source.json_fields:
+            return columns
+        return {**columns, **{name: sa.String() for name in source.json_fields}}
+
+    def reflected_columns(self, source: SourceConfig) -> dict[str, Any]:
         """Column name -> SQLAlchemy type of the source table, reflected once and cached."""
         key = (source.schema_, source.table)
         if key not in self._columns:
@@ -82,6 +90,7 @@ class WarehouseTables(WarehouseConnection):
             if column not in columns
         ]
         problems += self._duration_problems(monitor, columns, where)
+        problems += self._json_problems(monitor.source, where)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
@@ -119,6 +128,43 @@ class WarehouseTables(WarehouseConnection):
                     "has one, the other not): their difference would depend on the session's "
                     "time zone; use two columns of the same type"
                 )
+        return out
+
+    def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
+        """`source.json_fields` this table and engine cannot read: a name that is a column
+        already (which would it mean?), a JSON column that is missing or of another type, an
+        engine without a known way to extract a value in SQL."""
+        if not source.json_fields:
+            return []
+        reflected = self.reflected_columns(source)
+        try:
+            self.capabilities.json_text(sa.column("a"), ("k",))
+            readable = True
+        except NotImplementedError:
+            readable = False
+        out = []
+        for name, path in source.json_fields.items():
+            at = f"monitors.yml: {where}.source.json_fields.{name}"
+            document = path.split(".", 1)[0]
+            if not readable:
+                out.append(
+                    f"{at}: {self.capabilities.name} has no dialect module to read a value "
+                    "inside JSON in SQL; map a view that has it as a column"
+                )
+            if name in reflected:
+                out.append(
+                    f"{at}: {name!r} is a column of table {source.table!r}: give the JSON "
+                    "value another name, or map the column itself"
+                )
+            if document not in reflected:
+                known = ", ".join(sorted(reflected))
+                out.append(
+                    f"{at}: column {document!r} is not in table {source.table!r} (columns: {known})"
+                )
+            elif column_kind(reflected[document]) not in ("json", "text", "unknown"):
+                stored = type_name(reflected[document])
+                why = "a value is read from a JSON or text column"
+                out.append(f"{at}: column {document!r} is {stored}; {why}")
         return out
 
     def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
@@ -159,7 +205,7 @@ class WarehouseTables(WarehouseConnection):
         """One Table object per source, so every clause of a query refers to the same FROM."""
         key = (source.schema_, source.table)
         if key not in self._tables:
-            columns = self.table_columns(source)
+            columns = self.reflected_columns(source)
             self._tables[key] = sa.Table(
                 source.table,
                 sa.MetaData(),
@@ -186,8 +232,16 @@ class WarehouseTables(WarehouseConnection):
         self, table: sa.Table, source: SourceConfig, name: str
     ) -> sa.ColumnElement[Any]:
         """The table column a canonical field (or a cohort column) is mapped to, as stored:
-        for what asks how a value is stored (its type, text in a numeric column, infinity)."""
-        return table.c[source.columns.get(name, name)]
+        for what asks how a value is stored (its type, text in a numeric column, infinity).
+        A value inside a JSON column (`source.json_fields`) is extracted as text here, once
+        for every query (reads, pushdown, validation batches, drift, cohorts, row filters)."""
+        column = source.columns.get(name, name)
+        inside = source.json_path(column)
+        if inside is not None:
+            document, keys = inside
+            extracted = self.capabilities.json_text(table.c[document], keys)
+            return sa.type_coerce(extracted, sa.String)
+        return table.c[column]
 
     def column(self, table: sa.Table, source: SourceConfig, name: str) -> sa.ColumnElement[Any]:
         """A canonical field (or a cohort column) as every query reads its values: the mapped

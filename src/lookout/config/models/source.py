@@ -4,12 +4,21 @@ contract (release fields, cohorts, status and feedback values)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
 from lookout.config.validation import ColumnValue
+from lookout.model.json_path import check_json_path, split_json_path
 from lookout.model.record import (
     CANONICAL_FIELDS,
     COST_UNITS,
@@ -25,7 +34,9 @@ from lookout.model.record import (
     canonical_name,
 )
 
-__all__ = ["Elapsed", "SourceConfig"]
+__all__ = ["Elapsed", "JsonPath", "SourceConfig"]
+
+JsonPath = Annotated[str, AfterValidator(check_json_path)]
 
 # The kinds of units, each with the fields that take one: (what, units, fields).
 _KINDS = (
@@ -98,6 +109,15 @@ class SourceConfig(Model):
         "the time between, for tables that log when a request started and ended instead of "
         "how long it took: `latency_ms: {start: startTime, end: endTime}`. The warehouse "
         "computes the milliseconds in every query; a row without an end reads as missing",
+    )
+    json_fields: dict[Identifier, JsonPath] = Field(
+        default={},
+        description="name -> `<json column>.<key>[.<key>...]`: a value inside a JSON column "
+        "(Langfuse's and LiteLLM's `metadata`, OpenTelemetry `attributes`, Helicone's "
+        "`properties`), usable by this name wherever a column is (columns, cohorts, release, "
+        "where, drift features): `tenant: metadata.tenant`. Every query extracts it in SQL as "
+        "text (NULL for a missing key or a JSON null); the name must not be a column of the "
+        "table, the JSON column must be of a JSON or text type",
     )
     where: dict[Identifier, list[ColumnValue]] = Field(
         default={},
@@ -185,18 +205,25 @@ class SourceConfig(Model):
     @property
     def reading(self) -> str:
         """What decides which rows are read and the values their fields read as (filters,
-        computed durations, units, fallback statuses), as text: a summary or a cached profile
-        made under another reading stands for other rows. Empty for a source that reads its
-        columns as they are (keys made before this existed stay valid)."""
+        computed durations, units, fallback statuses, paths into JSON), as text: a summary or
+        a cached profile made under another reading stands for other rows. Empty for a source
+        that reads its columns as they are (keys made before this existed stay valid)."""
         parts = {
             "where": self.where,
             "where_not": self.where_not,
             "durations": {f: [e.start, e.end] for f, e in self.durations.items()},
             "units": self.units,
             "fallback": self.fallback_statuses,
+            "json_fields": self.json_fields,
         }
         kept = sorted((k, repr(v)) for k, v in parts.items() if v)
         return repr(kept) if kept else ""
+
+    def json_path(self, column: str) -> tuple[str, tuple[str, ...]] | None:
+        """(JSON column, keys) when `column` names a value inside a JSON column
+        (`json_fields`), else None: a column of the table."""
+        path = self.json_fields.get(column)
+        return split_json_path(path) if path is not None else None
 
     @property
     def ok_values(self) -> tuple[ColumnValue, ...]:
@@ -259,7 +286,11 @@ class SourceConfig(Model):
                 if column in self.durations:
                     why = f"{column} is computed from two times: filter on a column of the table"
                     problems.append(((key, column), why))
-        for field in self.durations:
+        for field, elapsed in self.durations.items():
+            for end in ("start", "end"):
+                if getattr(elapsed, end) in self.json_fields:
+                    why = f"{getattr(elapsed, end)} is a value inside JSON: name a timestamp column"
+                    problems.append((("durations", field, end), why))
             if field in self.columns:
                 why = f"{field} is both mapped in columns and computed here: keep one"
                 problems.append((("durations", field), why))

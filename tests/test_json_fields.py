@@ -1,0 +1,272 @@
+"""Values inside a JSON column (`source.json_fields`: Langfuse's and LiteLLM's `metadata`,
+OpenTelemetry `attributes`) used as columns: a window of a table that keeps its prompt
+version, route, region and environment in one JSON column stores exactly what the same
+records with plain columns store (metrics pushed down, GX in SQL, cohorts, a `where`), on
+every engine; a missing key and a JSON null read as NULL; what cannot work is refused at its
+key before any read."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
+from tests.window_results import check_refusal, project, stored_by_window
+
+from lookout.config.loader import load_config
+from lookout.errors import ConfigError
+from lookout.windows import Window
+
+WINDOW = Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+VALIDATION = """\
+    validation:
+      pushdown: on
+      expectations:
+        - {kind: not_null, column: record_id, severity: critical}
+        - {kind: in_set, column: route, values: [faq, search, fallback]}
+"""
+JSON_FIELDS = """\
+      json_fields:
+        prompt_version: metadata.prompt_version
+        route: metadata.route
+        region: metadata.account.region
+        environment: metadata.environment
+"""
+_URL_FIXTURES = {
+    "postgresql": "pg_database",
+    "mysql": "mysql_database",
+    "clickhouse": "chdb_url",
+    "snowflake": "snowflake_url",
+}
+# How each engine's test table keeps the JSON: its JSON type where the engine has one
+_JSON_TYPE = {
+    "duckdb": "ALTER TABLE logged_json ALTER COLUMN metadata TYPE JSON",
+    "postgresql": "ALTER TABLE logged_json ALTER COLUMN metadata TYPE jsonb USING metadata::jsonb",
+    "mysql": "ALTER TABLE logged_json MODIFY metadata JSON",
+}
+
+
+def _plain() -> pd.DataFrame:
+    """The requests with an environment (a third of them staging, which `where` leaves out)
+    and a region that some records did not log (missing key) or logged as null."""
+    frame = make_requests()
+    frame["environment"] = ["staging" if i % 3 == 0 else "production" for i in range(len(frame))]
+    frame["region"] = [None if i % 11 in (0, 5) else r for i, r in enumerate(frame["region"])]
+    return frame
+
+
+def _in_json(plain: pd.DataFrame) -> pd.DataFrame:
+    """The same records with four of those columns in one `metadata` JSON object."""
+    docs = []
+    for i, row in enumerate(plain.itertuples()):
+        account = {} if i % 11 == 0 else {"region": row.region}  # missing key, or JSON null
+        doc = {"prompt_version": row.prompt_version, "route": row.route, "account": account}
+        docs.append(json.dumps({**doc, "environment": row.environment, "user-id": i}))
+    out = plain.drop(columns=["prompt_version", "route", "region", "environment"])
+    out["metadata"] = docs
+    return out
+
+
+def _url(engine_name: str, tmp_path, request) -> str:
+    if engine_name in ("duckdb", "sqlite"):
+        return f"{engine_name}:///{tmp_path / 'wh.db'}"
+    return request.getfixturevalue(_URL_FIXTURES[engine_name])
+
+
+def _monitors(table: str, in_json: bool, pushdown: str) -> str:
+    text = MONITOR_YAML.format(table=table, schema_line="", pushdown=pushdown, threshold=0.2)
+    text = text.replace("    rules:\n", VALIDATION + "    rules:\n")
+    filters = "      where: {environment: production}\n"
+    if in_json:
+        filters += JSON_FIELDS
+    return text.replace("      ok_statuses: [ok]\n", "      ok_statuses: [ok]\n" + filters)
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_values_inside_a_json_column_store_what_plain_columns_store(engine_name, tmp_path, request):
+    url = _url(engine_name, tmp_path, request)
+    plain = _plain()
+    engine = sa.create_engine(url)
+    write_table(engine, plain, table="logged_plain")
+    write_table(engine, _in_json(plain), table="logged_json")
+    if engine_name in _JSON_TYPE:
+        with engine.begin() as conn:
+            conn.execute(sa.text(_JSON_TYPE[engine_name]))
+    engine.dispose()
+    pushdown = "auto" if engine_name == "sqlite" else "on"
+    columns = _monitors("logged_plain", False, pushdown)
+    in_json = _monitors("logged_json", True, pushdown)
+    expected = stored_by_window(project(tmp_path, url, "plain", columns), WINDOW)
+    stored = stored_by_window(project(tmp_path, url, "json", in_json), WINDOW)
+    assert stored == expected
+    cohorts = {r[1] for r in expected["metrics"]}
+    assert {"route=faq", "region=eu", "region=(null)"} <= cohorts  # missing and null: (null)
+    releases = {r[0] for r in expected["metrics"]}
+    assert {"m1@p1", "m2@p2"} <= releases  # the release from JSON
+    n = sum(r[4] for r in expected["metrics"] if r[1] == "*" and r[2] == "error_rate")
+    in_window = plain[
+        (plain["event_time"] >= pd.Timestamp(WINDOW.start.replace(tzinfo=None)))
+        & (plain["event_time"] < pd.Timestamp(WINDOW.end.replace(tzinfo=None)))
+    ]
+    assert n == (in_window["environment"] == "production").sum()  # staging left out
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
+    engine_name, tmp_path, request
+):
+    """Strings, numbers, booleans and a key with a dash read as text; a missing key, a JSON
+    null and a NULL document read as NULL."""
+    from lookout.config.models import SourceConfig
+    from lookout.sources.warehouse import Warehouse
+
+    url = _url(engine_name, tmp_path, request)
+    docs = [
+        {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash"},
+        {"a": {}, "n": None},
+        None,
+    ]
+    frame = pd.DataFrame(
+        {"id": ["r0", "r1", "r2"], "doc": [None if d is None else json.dumps(d) for d in docs]}
+    )
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="docs")
+    engine.dispose()
+    paths = {"ab": "doc.a.b", "n": "doc.n", "t": "doc.t", "z": "doc.z", "dash": "doc.k-1"}
+    source = SourceConfig(table="docs", columns={"record_id": "id", "ts": "id"}, json_fields=paths)
+    warehouse = Warehouse(url)
+    try:
+        table = warehouse.table(source)
+        query = sa.select(
+            table.c.id, *(warehouse.column(table, source, n).label(n) for n in paths)
+        ).order_by(table.c.id)
+        with warehouse.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query).all()]
+    finally:
+        warehouse.dispose()
+    assert rows == [
+        ("r0", "x", "5", "true", None, "dash"),
+        ("r1", None, None, None, None, None),
+        ("r2", None, None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ("{tenant: metadata}", "json_fields.tenant: 'metadata' names no key"),
+        ("{tenant: metadata.a b}", "key 'a b' of 'metadata.a b'"),
+        ("{tenant: metadata..x}", "key '' of 'metadata..x'"),
+        ('{tenant: "meta-data.x"}', "'meta-data' is not a plain SQL identifier"),
+        ('{"ten ant": metadata.x}', "is not a plain SQL identifier"),
+    ],
+)
+def test_a_path_that_is_no_path_is_a_config_error_at_its_key(tmp_path, fields, expected):
+    text = _monitors("logged_json", False, "auto").replace(
+        "      ok_statuses: [ok]\n", f"      ok_statuses: [ok]\n      json_fields: {fields}\n"
+    )
+    directory = project(tmp_path, "duckdb:///:memory:", "cfg", text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    message = str(raised.value)
+    assert expected in message
+    assert "monitors.yml:" in message and "monitors[0].source.json_fields" in message
+
+
+def test_a_duration_from_a_value_inside_json_is_a_config_error(tmp_path):
+    text = (
+        _monitors("logged_json", True, "auto")
+        .replace("        latency_ms: latency_ms\n", "")
+        .replace(
+            JSON_FIELDS,
+            JSON_FIELDS + "        ended: metadata.ended\n"
+            "      durations: {latency_ms: {start: event_time, end: ended}}\n",
+        )
+    )
+    directory = project(tmp_path, "duckdb:///:memory:", "cfg", text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    assert "source.durations.latency_ms.end: ended is a value inside JSON" in str(raised.value)
+
+
+def _duckdb_json_table(tmp_path) -> str:
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    engine.dispose()
+    return url
+
+
+def test_what_the_table_cannot_give_is_named_at_its_key_by_the_warehouse_check(tmp_path):
+    url = _duckdb_json_table(tmp_path)
+    fields = JSON_FIELDS + (
+        "        status: attributes.status\n"  # a real column's name
+        "        plan: attrs.plan\n"  # no such JSON column
+        "        tier: latency_ms.tier\n"  # not a JSON column
+        "        score: metadata.score\n"
+        "        seen_at: metadata.seen_at\n"
+    )
+    text = _monitors("logged_json", True, "auto").replace(JSON_FIELDS, fields)
+    text = text.replace("        ingested_at: ingested_at\n", "        ingested_at: seen_at\n")
+    text = text.replace(
+        "    rules:\n", "    drift:\n      features: {numeric: [score]}\n    rules:\n"
+    )
+    message = check_refusal(project(tmp_path, url, "cfg", text), url)
+    assert "source.json_fields.status: 'status' is a column of table 'logged_json'" in message
+    assert "source.json_fields.plan: column 'attrs' is not in table 'logged_json'" in message
+    assert (
+        "source.json_fields.tier: column 'latency_ms' is FLOAT; a value is read from a JSON "
+        "or text column" in message
+    )
+    assert (
+        "drift.features.numeric[0]: 'score' is a value inside JSON column 'metadata', read as "
+        "text; this role needs a numeric type"
+    ) in message
+    assert "source.columns.ingested_at: 'seen_at' is a value inside JSON column" in message
+    assert "columns.route" not in message and "cohorts" not in message  # those are fine
+
+
+def test_an_engine_without_a_module_refuses_json_fields_before_any_read(tmp_path):
+    from tests.dialects import generic_dialect
+
+    generic_dialect.register()
+    path = tmp_path / "wh.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    engine.dispose()
+    url = f"{generic_dialect.NAME}:///{path}"
+    text = _monitors("logged_json", True, "off")
+    refused = check_refusal(project(tmp_path, url, "cfg", text), url)
+    assert "source.json_fields.route: generic has no dialect module to read a value" in refused
+
+
+def test_a_changed_path_is_a_new_reading_for_stored_drift_summaries_and_cached_profiles(
+    tmp_path,
+):
+    from lookout.sources.drift_columns import drift_columns
+    from lookout.stages.drift.pooling import mark
+    from lookout.stages.drift.reference import Reference
+
+    def monitor(name: str, fields: str):
+        text = _monitors("logged_json", True, "auto").replace(JSON_FIELDS, fields)
+        directory = project(tmp_path, "duckdb:///:memory:", name, text)
+        return load_config(
+            directory / "profiles.yml", directory / "monitors.yml"
+        ).monitors.monitors[0]
+
+    one = monitor("a", JSON_FIELDS)
+    other = monitor("b", JSON_FIELDS.replace("metadata.account.region", "metadata.region"))
+    assert one.source.reading and other.source.reading != one.source.reading
+    marks = {mark(drift_columns(m), ["region"], m.source.reading) for m in (one, other)}
+    assert len(marks) == 2
+    reference = Reference("r", WINDOW)
+    assert reference.key(one, ["x"]) != reference.key(other, ["x"])
+    plain = _monitors("logged_plain", False, "auto").replace(
+        "      where: {environment: production}\n", ""
+    )
+    directory = project(tmp_path, "duckdb:///:memory:", "plain", plain)
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    assert config.monitors.monitors[0].source.reading == ""  # unchanged without json_fields
