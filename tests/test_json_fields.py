@@ -270,3 +270,27 @@ def test_a_changed_path_is_a_new_reading_for_stored_drift_summaries_and_cached_p
     directory = project(tmp_path, "duckdb:///:memory:", "plain", plain)
     config = load_config(directory / "profiles.yml", directory / "monitors.yml")
     assert config.monitors.monitors[0].source.reading == ""  # unchanged without json_fields
+
+
+def test_a_latency_inside_json_is_parsed_as_a_text_column_is(tmp_path):
+    """A measurement from JSON is text, parsed per record as a TEXT latency column is: the
+    window stores what the plain numbers store (DuckDB, metrics pushed down)."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    plain = _plain()
+    in_json = _in_json(plain)
+    in_json["metadata"] = [
+        json.dumps({**json.loads(d), "latency": v})
+        for d, v in zip(in_json["metadata"], plain["latency_ms"], strict=True)
+    ]
+    engine = sa.create_engine(url)
+    write_table(engine, plain, table="logged_plain")
+    write_table(engine, in_json.drop(columns=["latency_ms"]), table="logged_json")
+    engine.dispose()
+    fields = JSON_FIELDS + "        latency: metadata.latency\n"
+    text = _monitors("logged_json", True, "on").replace(JSON_FIELDS, fields)
+    text = text.replace("        latency_ms: latency_ms\n", "        latency_ms: latency\n")
+    expected = stored_by_window(
+        project(tmp_path, url, "plain", _monitors("logged_plain", False, "on")), WINDOW
+    )
+    assert stored_by_window(project(tmp_path, url, "json", text), WINDOW) == expected
+    assert any(r[2] == "latency_p95_ms" for r in expected["metrics"])
