@@ -119,7 +119,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     engine_name, tmp_path, request
 ):
     """Strings, numbers, booleans and a key with a dash read as text; a missing key, a JSON
-    null and a NULL document read as NULL."""
+    null, a NULL document and one that is not JSON ('' where nothing was logged, 'n/a') read
+    as NULL, and the query does not fail on them."""
     from lookout.config.models import SourceConfig
     from lookout.sources.warehouse import Warehouse
 
@@ -129,9 +130,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         {"a": {}, "n": None},
         None,
     ]
-    frame = pd.DataFrame(
-        {"id": ["r0", "r1", "r2"], "doc": [None if d is None else json.dumps(d) for d in docs]}
-    )
+    texts = [None if d is None else json.dumps(d) for d in docs] + ["", "n/a"]
+    frame = pd.DataFrame({"id": ["r0", "r1", "r2", "r3", "r4"], "doc": texts})
     engine = sa.create_engine(url)
     write_table(engine, frame, table="docs")
     engine.dispose()
@@ -151,6 +151,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("r0", "x", "5", "true", None, "dash"),
         ("r1", None, None, None, None, None),
         ("r2", None, None, None, None, None),
+        ("r3", None, None, None, None, None),
+        ("r4", None, None, None, None, None),
     ]
 
 

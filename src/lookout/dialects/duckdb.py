@@ -41,7 +41,10 @@ class DuckDB(Dialect):
     ) -> sa.ColumnElement[Any]:
         # a JSON pointer (`/account/plan`): keys need no quoting there
         pointer = sa.literal("/" + "/".join(keys), sa.String)
-        return Function("json_extract_string", document, pointer, type_=sa.String)
+        value = Function("json_extract_string", document, pointer, type_=sa.String)
+        # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
+        # failing every query of the window
+        return sa.case((Function("json_valid", document, type_=sa.Boolean), value))
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.strlen(text)  # bytes; DuckDB's octet_length takes BLOB only

@@ -64,9 +64,16 @@ class PostgreSQL(Dialect):
     def json_text(
         self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
     ) -> sa.ColumnElement[Any]:
-        # cast to jsonb, so json, jsonb and text columns all work (text that is no JSON fails)
+        # cast to jsonb, so json, jsonb and text columns all work
         path = [sa.literal(k, sa.Text) for k in keys]
-        return Function("jsonb_extract_path_text", sa.cast(document, JSONB), *path, type_=sa.Text)
+        value = Function("jsonb_extract_path_text", sa.cast(document, JSONB), *path, type_=sa.Text)
+        if isinstance(document.type, sa.JSON):
+            return value  # json and jsonb hold JSON by construction
+        # text: a value that is no JSON object ('' where nothing was logged, 'n/a') reads as
+        # NULL instead of failing every query of the window (CASE is evaluated row by row);
+        # before PostgreSQL 16 (`IS JSON`) a malformed object still fails the query
+        looks_like_object = sa.cast(document, sa.Text).regexp_match(r"^\s*\{")
+        return sa.case((looks_like_object, value))
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:
         return sa.tablesample(table, sa.func.system(percent), name="sampled")

@@ -83,7 +83,11 @@ class Snowflake(Dialect):
     ) -> sa.ColumnElement[Any]:
         # a key that is not a plain word (`k-1`) is quoted in the path
         path = ".".join(k if _PLAIN_KEY.fullmatch(k) else f'"{k}"' for k in keys)
-        return Function("json_extract_path_text", document, sa.literal(path), type_=sa.String)
+        value = Function("json_extract_path_text", document, sa.literal(path), type_=sa.String)
+        # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
+        # failing every query of the window (json_extract_path_text raises on it)
+        parsed = Function("try_parse_json", document)
+        return sa.case((parsed.is_not(None), value))
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.func.to_binary(text, "UTF-8"))

@@ -58,7 +58,12 @@ class SQLite(Dialect):
         path = sa.literal("$" + "".join(f'."{k}"' for k in keys), sa.String)
         kind = Function("json_type", document, path, type_=sa.String)
         value = sa.cast(Function("json_extract", document, path), sa.String)
-        return sa.case((kind.in_(("true", "false")), kind), else_=value)
+        # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
+        # failing every query of the window
+        valid = Function("json_valid", document) == 1
+        return sa.case(
+            (sa.not_(valid), sa.null()), (kind.in_(("true", "false")), kind), else_=value
+        )
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(sa.cast(text, sa.LargeBinary))

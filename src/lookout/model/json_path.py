@@ -11,8 +11,9 @@ from lookout.model.record import IDENTIFIER_PATTERN
 
 __all__ = ["JSON_KEY_PATTERN", "check_json_path", "split_json_path"]
 
-# letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`
-JSON_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`;
+# not digits alone, which PostgreSQL and DuckDB read as an array index and the others as a key
+JSON_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
 
 
 def split_json_path(path: str) -> tuple[str, tuple[str, ...]]:
@@ -34,10 +35,10 @@ def check_json_path(value: object) -> str:
         raise ValueError(
             f"{value!r} names no key: write '<json column>.<key>[.<key>...]', e.g. {column}.tenant"
         )
-    bad = [k for k in keys if not JSON_KEY_PATTERN.match(k)]
+    bad = [k for k in keys if not JSON_KEY_PATTERN.match(k)]  # match + \Z: whole key
     if bad:
         raise ValueError(
             f"key {bad[0]!r} of {value!r}: keys are letters, digits, '_' and '-' "
-            "(one or more, separated by dots)"
+            "(one or more, separated by dots), not digits alone (no array index)"
         )
     return value

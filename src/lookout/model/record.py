@@ -189,7 +189,7 @@ CANONICAL_ALIASES: dict[str, str] = {
 # Plain SQL identifiers only: letters, digits, underscore, not starting with a digit, and the
 # 63-byte limit of PostgreSQL. Anything else is rejected at config load, before any SQL exists;
 # accepted names are still quoted by SQLAlchemy when statements are compiled.
-IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}\Z")  # \Z: no trailing newline
 
 
 def canonical_name(name: str) -> str | None:

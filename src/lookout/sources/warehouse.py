@@ -12,11 +12,12 @@ from lookout.sources.cohort_queries import CohortKey
 from lookout.sources.pushdown import Pushdown
 from lookout.sources.sketch_sql import sketch_buckets
 from lookout.sources.validation_reads import ValidationReads
-from lookout.sources.window_reads import metric_fields, normalize_frame
+from lookout.sources.window_reads import epoch_units, metric_fields, normalize_frame
 
 __all__ = [
     "CohortKey",
     "Warehouse",
+    "epoch_units",
     "error_line",
     "metric_fields",
     "normalize_frame",

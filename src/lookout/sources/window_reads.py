@@ -150,10 +150,11 @@ def epoch_units(source: SourceConfig) -> dict[str, str]:
     return {f: u for f in TIME_FIELDS if (u := source.epoch_unit(f)) is not None}
 
 
-def normalize_frame(frame: pd.DataFrame, epochs: Mapping[str, str] | None = None) -> pd.DataFrame:
+def normalize_frame(frame: pd.DataFrame, epochs: Mapping[str, str]) -> pd.DataFrame:
     """Same dtypes whatever the dialect: UTC timestamps, float numbers (a value that is not a
     number is NaN here; `Warehouse.read_window_checked` says which rows had one). `epochs`:
-    the time fields read as epoch numbers, and their units (`epoch_units`)."""
+    the time fields read as epoch numbers, and their units (`epoch_units`; required, so no
+    read of the source's rows can leave its times as numbers)."""
     normalize_numbers(frame, epochs)
     return frame
 

@@ -296,7 +296,7 @@ def test_rpm_limit_holds(fake_openai: FakeOpenAI, judge_settings: JudgeSettings)
     its slot: arrivals are bounded from below by the start, never compared with each other
     (a late first request made the gaps after it look short on a busy machine)."""
     client = JudgeClient(with_(judge_settings, rpm=600, concurrency=8))  # one per 0.1 s
-    assert client.limiter is not None
+    assert client.limiter is not None and client.limiter.rate == 10.0  # rpm 600: 10 a second
     client.limiter = RateLimiter(per_minute=600, clock=lambda: 0.0)
     booked: list[float] = []
     reserve = client.limiter.reserve

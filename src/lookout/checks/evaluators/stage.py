@@ -37,7 +37,7 @@ from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue, as_labels, release_labels
 from lookout.model.judgments import Judgment
 from lookout.sources.column_types import typed_values
-from lookout.sources.warehouse import normalize_frame
+from lookout.sources.warehouse import epoch_units, normalize_frame
 from lookout.windows import Window
 
 __all__ = ["EvalOutcome", "run_evaluators"]
@@ -90,7 +90,7 @@ def _read(
             key.in_(list(ids[start : start + _CHUNK]))
         )
         frames.append(warehouse.fetch_frame(query))
-    return normalize_frame(pd.concat(frames, ignore_index=True))
+    return normalize_frame(pd.concat(frames, ignore_index=True), epoch_units(monitor.source))
 
 
 def _capped_cohorts(

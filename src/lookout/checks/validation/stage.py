@@ -176,7 +176,7 @@ def _check_schema(
         path = "sql"
     else:
         batch = runner.frame_batch(
-            pd.DataFrame(columns=list(warehouse.table_columns(monitor.source)))
+            pd.DataFrame(columns=list(warehouse.reflected_columns(monitor.source)))
         )
         path = "pandas"
     pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
