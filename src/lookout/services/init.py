@@ -44,6 +44,7 @@ from lookout.services.init_expectations import (
     propose_expectations,
     unknown_statuses,
 )
+from lookout.services.init_json import expand_json
 from lookout.services.init_mapping import (
     ColumnRole,
     assign_fields,
@@ -131,6 +132,7 @@ class Proposal:
     missing: tuple[str, ...] = field(default=())  # required fields it found no column for
     release_comment: str = ""  # what the release is made of, and why, in a few words
     drift_features: tuple[str, ...] = ()  # numeric columns drift compares (a model's score)
+    json_fields: dict[str, str] = field(default_factory=dict)  # name -> path inside JSON
 
     @property
     def unmapped(self) -> list[ColumnRole]:
@@ -147,7 +149,10 @@ def propose(
     monitor: str | None = None,
     owner: str = "oncall",
 ) -> Proposal:
-    """The proposal for `table` from its columns, a sample of recent rows and its traffic."""
+    """The proposal for `table` from its columns, a sample of recent rows and its traffic
+    (the keys of a JSON metadata column judged as columns: `init_json`)."""
+    expansion = expand_json(columns, sample)
+    columns, sample = expansion.columns, expansion.sample
     profiles = _profiles(columns, sample)
     environment = production_filter(profiles, sample)
     where: dict[str, str | list[str]] = {}
@@ -237,6 +242,7 @@ def propose(
     roles = column_roles(
         columns, by_name, reasons, cohorts, refused, cohort_notes, mapping, features
     )
+    used = {*mapping.values(), *(mapping.get(c, c) for c in cohorts), *where}
     return Proposal(
         monitor=monitor or table,
         table=table,
@@ -246,7 +252,8 @@ def propose(
         durations=durations,
         where=where,
         where_reason=environment.reason if environment is not None else "",
-        roles=roles,
+        roles=expansion.roles(roles, used),
+        json_fields=expansion.used(used),
         release=release.fields,
         release_comment=release.comment,
         cohorts=cohorts,

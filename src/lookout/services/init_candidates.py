@@ -39,6 +39,8 @@ NAMED = 10  # the column's name says it
 NAMED_LOOSELY = 7  # the name starts or ends with such a name (`response_latency_ms`)
 BY_VALUES = 5  # values that can only mean this (HTTP codes, +1/-1)
 GUESSED = 2  # values that fit, nothing more
+# What a value inside JSON cannot be: it is read as text (`source.json_fields`).
+_NOT_FROM_JSON = frozenset({"ts", "ingested_at", "is_fallback"})
 
 
 def _name_hit(field: str, name: str) -> tuple[int, str] | None:
@@ -104,6 +106,8 @@ def candidates(p: ColumnProfile) -> tuple[list[Candidate], list[str]]:
         else:
             refused.append(f"named like {field} but its values do not fit ({_described(p)})")
     found += _by_values(p, name, {c.field for c in found})
+    if p.info.path is not None:
+        found = [c for c in found if c.field not in _NOT_FROM_JSON]
     return found, refused
 
 

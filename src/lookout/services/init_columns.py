@@ -51,6 +51,7 @@ class ColumnInfo:
     kind: Kind
     timezone: bool = False
     json: bool = False  # a JSON type the database parses (its driver hands back objects)
+    path: str | None = None  # a value inside a JSON column (`json_fields`), not a table column
 
     @property
     def mappable(self) -> bool:

@@ -116,6 +116,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     ]
     if p.schema:
         out.append(f"      schema: {_scalar(p.schema)}")
+    out += _json_fields(p)
     out.append(_line(6, "columns:", "canonical field: column in the table"))
     reasons = {r.column: r.reason for r in p.roles}
     for field, column in p.columns.items():
@@ -160,6 +161,17 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
         out += _rule(rule)
     out += _leftovers(p)
     return "\n".join(out) + "\n"
+
+
+def _json_fields(p: Proposal) -> list[str]:
+    """The values inside a JSON column the proposal uses, each with its role and why."""
+    if not p.json_fields:
+        return []
+    roles = {r.column: f"{r.role}: {r.reason}" for r in p.roles}
+    out = [_line(6, "json_fields:", "values inside a JSON column, used by these names")]
+    for name, path in p.json_fields.items():
+        out.append(_line(8, f"{_scalar(name)}: {_scalar(path)}", roles.get(name, "")))
+    return out
 
 
 def _release_comment(p: Proposal) -> str:

@@ -1,0 +1,233 @@
+"""Values inside a JSON metadata column, for `lookout init` (pure): virtual columns.
+
+Langfuse's and LiteLLM's `metadata`, OpenTelemetry's `attributes` and Helicone's `properties`
+keep the tenant, the plan, the feature, the environment and the prompt version inside one JSON
+object per row. `expand_json` finds such columns in the sample (objects on nearly every row,
+mostly scalar values, no chat message, a name that does not say text) and adds each scalar
+key that enough rows hold, and each scalar key of an object one level down (`account.plan`),
+as a column of its own, its values as the warehouse's extraction reads them (text: `true`,
+`5`; a JSON null is missing). The rest of init judges them as it judges table columns
+(cohorts, release fields, the production filter, statuses); the proposal writes
+`source.json_fields` for the ones it uses, and the JSON column's role names its keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from lookout.model.json_path import JSON_KEY_PATTERN
+from lookout.model.record import IDENTIFIER_PATTERN
+from lookout.services.init_columns import ColumnInfo, profile_column
+from lookout.services.init_mapping import ColumnRole
+from lookout.services.init_names import normalized_name, says_text
+
+__all__ = ["Expansion", "JsonDocument", "expand_json"]
+
+OBJECT_SHARE = 0.95  # of a column's non-null values that must be JSON objects
+KEY_SHARE = 0.2  # of the sampled rows on which a key must hold a scalar
+SCALAR_SHARE = 0.5  # of an object's top-level values that are scalars (metadata, not a payload)
+MESSAGE_SHARE = 0.2  # of the objects shaped like an LLM message above which it is none
+MIN_DOCUMENTS = 10  # non-null values a column needs for a verdict
+MAX_KEYS = 40  # keys expanded per column, the most frequent first (OTel attributes hold many)
+SHOWN_KEYS = 8  # keys named in the column's role
+# Keys of an LLM request, response or message: {"role", "content"}, {"messages": [...]}.
+_MESSAGE_LISTS = ("messages", "choices", "candidates", "contents", "parts")
+
+
+@dataclass(frozen=True)
+class JsonDocument:
+    """A JSON column expanded: its keys that became virtual columns, by their paths."""
+
+    column: str
+    sql_type: str
+    keys: tuple[str, ...]  # `tenant`, `account.plan`: under `column`, in expansion order
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """The table's columns with each JSON metadata column replaced by its keys."""
+
+    columns: tuple[ColumnInfo, ...]  # the other columns in table order, then the virtual ones
+    sample: pd.DataFrame  # the sample with a column per virtual column
+    fields: dict[str, str] = field(default_factory=dict)  # virtual column -> json_fields path
+    documents: tuple[JsonDocument, ...] = ()
+    table: tuple[ColumnInfo, ...] = ()  # every column of the table, in its order
+
+    def used(self, names: Iterable[str]) -> dict[str, str]:
+        """`json_fields` for the virtual columns among `names`, in expansion order."""
+        wanted = set(names)
+        return {name: path for name, path in self.fields.items() if name in wanted}
+
+    def roles(self, roles: Sequence[ColumnRole], names: Iterable[str]) -> tuple[ColumnRole, ...]:
+        """Every table column's role in table order: a JSON column says which keys it holds,
+        followed by the virtual columns the proposal uses (`names`); the others are left out."""
+        used = self.used(names)
+        by_column = {role.column: role for role in roles}
+        documents = {d.column: d for d in self.documents}
+        out: list[ColumnRole] = []
+        for info in self.table:
+            document = documents.get(info.name)
+            if document is None:
+                out.append(by_column[info.name])
+                continue
+            mine = [n for n, path in used.items() if path.split(".", 1)[0] == info.name]
+            out.append(_document_role(document, bool(mine)))
+            out += [by_column[name] for name in mine]
+        return tuple(out)
+
+
+def _document_role(document: JsonDocument, used: bool) -> ColumnRole:
+    shown = ", ".join(document.keys[:SHOWN_KEYS]) + (
+        "..." if len(document.keys) > SHOWN_KEYS else ""
+    )
+    if not document.keys:
+        why = f"JSON object: no scalar key on {KEY_SHARE:.0%} of the sampled rows (json_fields)"
+    elif used:
+        why = f"JSON object: keys {shown} (json_fields)"
+    else:
+        why = f"JSON object: keys {shown} (json_fields): none used; name one to use it"
+    return ColumnRole(document.column, document.sql_type, "json_fields" if used else "-", why)
+
+
+def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansion:
+    """The columns and sample with each JSON metadata column's frequent scalar keys as
+    virtual columns (`ColumnInfo.path` set), and the JSON column itself left out."""
+    taken = {c.name.lower() for c in columns}
+    kept: list[ColumnInfo] = []
+    virtual: list[ColumnInfo] = []
+    added: dict[str, pd.Series] = {}
+    documents: list[JsonDocument] = []
+    for info in columns:
+        objects = _objects(info, sample)
+        if objects is None:
+            kept.append(info)
+            continue
+        keys = []
+        for key, values in _key_values(objects).items():
+            name = _name(info.name, key, taken)
+            path = f"{info.name}.{key}"
+            column = ColumnInfo(name or "", f"JSON {path}", "text", path=path)
+            profile = profile_column(column, values)
+            if name is None or profile.is_time or profile.is_long_text:
+                continue  # a time cannot be read as one; long text is no label
+            taken.add(name.lower())
+            virtual.append(column)
+            added[name] = values.set_axis(sample.index)
+            keys.append(key)
+        documents.append(JsonDocument(info.name, info.sql_type, tuple(keys)))
+    if not documents:
+        return Expansion(tuple(columns), sample, table=tuple(columns))
+    frame = pd.concat([sample, pd.DataFrame(added, index=sample.index)], axis=1)
+    fields = {c.name: c.path for c in virtual if c.path is not None}
+    return Expansion((*kept, *virtual), frame, fields, tuple(documents), tuple(columns))
+
+
+def _name(column: str, key: str, taken: set[str]) -> str | None:
+    """The key as a column name (`account.plan` -> `account_plan`), or `<column>_<key>` when
+    a table column or another virtual column has that name; None when neither is free."""
+    base = key.replace(".", "_").replace("-", "_")
+    for name in (base, f"{column}_{base}"):
+        if IDENTIFIER_PATTERN.match(name) and name.lower() not in taken:
+            return name
+    return None
+
+
+def _objects(info: ColumnInfo, sample: pd.DataFrame) -> list[dict[str, Any] | None] | None:
+    """Per sampled row, the JSON object a metadata column holds (None: NULL or not one);
+    None when the column is not one."""
+    if info.kind not in ("text", "other") or not info.mappable or info.name not in sample:
+        return None
+    if says_text(normalized_name(info.name)) is not None:  # `input`, `response_body`: content
+        return None
+    values = sample[info.name]
+    present = int(values.notna().sum())
+    if present < MIN_DOCUMENTS:
+        return None
+    objects = [_parsed(v) for v in values.to_numpy(dtype=object)]
+    found = [o for o in objects if o is not None]
+    if len(found) < OBJECT_SHARE * present or not _metadata_like(found):
+        return None
+    return objects
+
+
+def _parsed(value: Any) -> dict[str, Any] | None:
+    """A JSON object from a driver's dict or from text (numbers kept as written), else None."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        parsed = json.loads(value, parse_float=str, parse_int=str)
+    except ValueError:  # not JSON, or cut at the sample's TEXT_CHARS
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _metadata_like(objects: Sequence[dict[str, Any]]) -> bool:
+    """Mostly scalar values, and few objects shaped like an LLM message or payload."""
+    messages = sum(
+        1
+        for o in objects
+        if ("role" in o and ("content" in o or "parts" in o))
+        or any(isinstance(o.get(k), list) for k in _MESSAGE_LISTS)
+    )
+    values = [v for o in objects for v in o.values()]
+    scalars = sum(1 for v in values if v is None or _text(v) is not None)
+    return messages <= MESSAGE_SHARE * len(objects) and scalars >= SCALAR_SHARE * len(values)
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as the warehouse's JSON extraction reads it (None: an object or an array)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return None
+
+
+def _key_values(objects: Sequence[dict[str, Any] | None]) -> dict[str, pd.Series]:
+    """Key path -> its text per row (None where missing or null), for the scalar keys (and
+    the scalar keys of objects one level down) held by `KEY_SHARE` of the rows; keys that hold
+    arrays or objects on more than a few rows, or that json_fields cannot name, are skipped."""
+    found: dict[str, dict[int, str]] = {}
+    other: dict[str, int] = {}  # path -> rows on which it holds an array or deeper object
+    for row, obj in enumerate(objects):
+        for key, value in (obj or {}).items():
+            if isinstance(value, dict):
+                for inner, deeper in value.items():
+                    _put(found, other, f"{key}.{inner}", row, deeper)
+            else:
+                _put(found, other, key, row, value)
+    rows = len(objects)
+    kept = [
+        path
+        for path, texts in found.items()
+        if len(texts) >= max(1, KEY_SHARE * rows)
+        and other.get(path, 0) <= (1 - OBJECT_SHARE) * (len(texts) + other.get(path, 0))
+        and all(JSON_KEY_PATTERN.match(k) for k in path.split("."))
+    ]
+    kept.sort(key=lambda path: -len(found[path]))  # stable: first seen first among equals
+    return {
+        path: pd.Series([found[path].get(row) for row in range(rows)], dtype=object)
+        for path in kept[:MAX_KEYS]
+    }
+
+
+def _put(
+    found: dict[str, dict[int, str]], other: dict[str, int], path: str, row: int, value: Any
+) -> None:
+    if value is None:
+        return
+    text = _text(value)
+    if text is None:
+        other[path] = other.get(path, 0) + 1
+    else:
+        found.setdefault(path, {})[row] = text
