@@ -75,3 +75,27 @@ def test_a_timestamp_column_stays_the_event_time_beside_an_epoch_integer():
     frame["event_time"] = pd.to_datetime(frame["created_at"], unit="ms")
     proposal = _propose(frame)
     assert proposal.columns["ts"] == "event_time" and "ts" not in proposal.units
+
+
+def test_an_epoch_event_time_wins_over_a_timestamp_that_is_an_ingestion_time():
+    """`created_at` BIGINT in epoch ms beside `inserted_at` TIMESTAMP (when the loader wrote
+    the row): windows are cut on the event time, the load time is the ingestion time. Before,
+    the only timestamp was promoted to the event time and the epoch never looked at."""
+    from lookout.services.init_columns import profile_column
+    from lookout.services.init_mapping import choose_time_column
+
+    frame = _log("created_at", _epochs(1000))
+    frame["inserted_at"] = pd.to_datetime(frame["created_at"], unit="ms") + pd.Timedelta("3min")
+    proposal = _propose(frame)
+    assert proposal.columns["ts"] == "created_at" and proposal.units == {"ts": "epoch_ms"}
+    assert proposal.columns["ingested_at"] == "inserted_at"
+    # the table read (init_table) picks the same column and unit for its sampled day
+    kinds = {"i": "integer", "f": "number", "M": "timestamp"}
+    profiles = [
+        profile_column(ColumnInfo(c, "T", kinds.get(frame[c].dtype.kind, "text")), frame[c])  # type: ignore[arg-type]
+        for c in frame
+    ]
+    assert choose_time_column(profiles) == ("created_at", "epoch_ms")
+    # without the epoch column the timestamp is the event time, as before
+    only = _propose(frame.drop(columns=["created_at"]))
+    assert only.columns["ts"] == "inserted_at" and "ingested_at" not in only.columns

@@ -165,7 +165,8 @@ def propose(
         if traffic.rows_per_hour is not None:
             traffic = replace(traffic, rows_per_hour=traffic.rows_per_hour * share)
     by_name = {p.name: p for p in profiles}
-    assigned, refused = assign_fields(profiles)
+    epoch = epoch_time_column(profiles)  # an epoch event time wins over an ingestion time
+    assigned, refused = assign_fields(profiles, promote_ingestion=epoch is None)
     notes: list[str] = []
     fill_long_text(assigned, profiles, notes)
     mapping = {f: assigned[f][0] for f in CANONICAL_FIELDS if f in assigned}
@@ -175,7 +176,7 @@ def propose(
     if "record_id" not in mapping and "span_id" in mapping and by_name[mapping["span_id"]].unique:
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
-    epoch = epoch_time_column(profiles) if "ts" not in mapping else None
+    epoch = epoch if "ts" not in mapping else None
     if epoch is not None:  # no timestamp: an integer of epoch numbers named like a time
         kept = {f: c for f, c in mapping.items() if c != epoch.column} | {"ts": epoch.column}
         mapping = {f: kept[f] for f in CANONICAL_FIELDS if f in kept}

@@ -17,6 +17,7 @@ from lookout.model.record import CANONICAL_FIELDS, DURATION_FIELDS
 from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
 from lookout.services.init_costs import cost_unit
+from lookout.services.init_epochs import epoch_time_column
 from lookout.services.init_names import normalized_name, says_text
 
 __all__ = [
@@ -61,16 +62,24 @@ class ColumnRole:
     reason: str
 
 
-def choose_time_column(profiles: Sequence[ColumnProfile]) -> str | None:
-    """The event-time column: the best `ts` candidate (a timestamp, by name first)."""
-    assigned, _ = assign_fields(profiles)
-    return assigned.get("ts", (None,))[0] if "ts" in assigned else None
+def choose_time_column(profiles: Sequence[ColumnProfile]) -> tuple[str | None, str | None]:
+    """The event-time column and its epoch unit: a timestamp named or typed as the event time
+    first; else an integer of Unix epoch numbers named like a time (`created_at` BIGINT); only
+    then the one timestamp there is, though named as an ingestion time (`inserted_at`), which
+    would otherwise cut windows on when rows were loaded."""
+    assigned, _ = assign_fields(profiles, promote_ingestion=False)
+    if "ts" in assigned:
+        return assigned["ts"][0], None
+    if (epoch := epoch_time_column(profiles)) is not None:
+        return epoch.column, epoch.unit
+    return (assigned["ingested_at"][0], None) if "ingested_at" in assigned else (None, None)
 
 
 def assign_fields(
-    profiles: Sequence[ColumnProfile],
+    profiles: Sequence[ColumnProfile], *, promote_ingestion: bool = True
 ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
-    """field -> (column, reason), best candidates first, one field per column."""
+    """field -> (column, reason), best candidates first, one field per column; without a
+    timestamp for the event time, the ingestion time is one (`promote_ingestion`)."""
     found: list[tuple[int, Candidate]] = []
     refused: dict[str, list[str]] = {}
     by_name = {p.name: p for p in profiles}
@@ -99,7 +108,7 @@ def assign_fields(
             reason = f"{reason}; {describe(cand.field, by_name[cand.column])}"
         assigned[cand.field] = (cand.column, reason)
         taken[cand.column] = cand.field
-    if "ts" not in assigned and "ingested_at" in assigned:
+    if promote_ingestion and "ts" not in assigned and "ingested_at" in assigned:
         column, _ = assigned.pop("ingested_at")
         assigned["ts"] = (column, "the only timestamp: used as the event time")
     return assigned, refused

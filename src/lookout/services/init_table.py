@@ -38,7 +38,6 @@ from lookout.errors import map_exceptions
 from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.services.init_engine import INIT_SETTINGS, InitError, open_engine
-from lookout.services.init_epochs import epoch_time_column
 from lookout.services.init_lookup import catalog, not_found
 from lookout.services.init_mapping import choose_time_column
 from lookout.services.init_sample import (
@@ -131,9 +130,7 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
         if probe.empty:
             raise InitError(f"table {where!r} has no rows: nothing to propose from")
         profiles = [profile_column(i, probe[i.name]) for i in infos]
-        ts, unit = choose_time_column(profiles), None
-        if ts is None and (epoch := epoch_time_column(profiles)) is not None:
-            ts, unit = epoch.column, epoch.unit
+        ts, unit = choose_time_column(profiles)
         if ts is None:
             listed = ", ".join(f"{i.name} {i.sql_type}" for i in infos)
             raise InitError(
