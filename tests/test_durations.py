@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
-from tests.window_results import check_refusal, project, stored_by_window
+from tests.window_results import check_refusal, engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
 from lookout.dialects import dialect_for
@@ -74,13 +74,6 @@ def _monitors(table: str, computed: bool) -> str:
     return text
 
 
-_URL_FIXTURES = {
-    "postgresql": "pg_database",
-    "mysql": "mysql_database",
-    "clickhouse": "chdb_url",
-    "snowflake": "snowflake_url",
-}
-
 BACKENDS = [
     "duckdb",
     pytest.param("postgresql", marks=pytest.mark.postgres),
@@ -92,10 +85,7 @@ BACKENDS = [
 def test_a_window_of_start_and_end_times_stores_what_the_same_window_in_milliseconds_stores(
     backend, tmp_path, request
 ):
-    if backend == "duckdb":
-        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    else:
-        url = request.getfixturevalue(_URL_FIXTURES[backend])
+    url = engine_url(backend, tmp_path, request)
     frame = make_requests()
     engine = sa.create_engine(url)
     write_table(engine, frame)
@@ -123,10 +113,7 @@ def test_each_engine_computes_the_milliseconds_between_two_times(engine_name, tm
     of two arguments, which `sa.func.date_diff` would build instead of DuckDB's."""
     import prefect.server.utilities.database  # noqa: F401
 
-    if engine_name in ("duckdb", "sqlite"):
-        url = f"{engine_name}:///{tmp_path / 'wh.db'}"
-    else:
-        url = request.getfixturevalue(_URL_FIXTURES[engine_name])
+    url = engine_url(engine_name, tmp_path, request)
     start = pd.Timestamp("2026-11-02 10:00:00")
     frame = pd.DataFrame(
         {
@@ -212,10 +199,7 @@ def test_duration_columns_missing_or_not_times_are_named_by_the_warehouse_check(
 def test_an_end_before_its_start_is_quarantined_by_the_default_suite(backend, tmp_path, request):
     """A clock that ran backwards between two hosts gives a negative duration: the default
     suite's `latency_ms >= 0` (critical) quarantines that record, named, out of the metrics."""
-    if backend == "duckdb":
-        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    else:
-        url = request.getfixturevalue(_URL_FIXTURES[backend])
+    url = engine_url(backend, tmp_path, request)
     frame = _with_times(make_requests())
     in_window = frame.index[frame["event_time"] >= pd.Timestamp(WINDOW.start.replace(tzinfo=None))]
     backwards = in_window[0]

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
-from tests.window_results import STORED, check_refusal, project
+from tests.window_results import STORED, check_refusal, engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
-from lookout.pipeline import Context, run_window
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
@@ -34,12 +33,6 @@ STORED_TOO = {
     **STORED,
     "quarantine": "SELECT record_id, release, reasons FROM quarantine",
     "windows": "SELECT rows, max_ingested_at, quarantined FROM windows",
-}
-_URL_FIXTURES = {
-    "postgresql": "pg_database",
-    "mysql": "mysql_database",
-    "clickhouse": "chdb_url",
-    "snowflake": "snowflake_url",
 }
 _STEPS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us"}
 
@@ -78,22 +71,7 @@ def _monitors(table: str, unit: str | None) -> str:
 
 
 def _stored(directory: Path) -> dict[str, list[tuple]]:
-    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
-    try:
-        result = run_window(ctx, ctx.config.monitors.monitors[0], WINDOW)
-        assert result.status == "succeeded", result.error
-        with ctx.store.engine.connect() as conn:
-            return {
-                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in STORED_TOO.items()
-            }
-    finally:
-        ctx.close()
-
-
-def _url(engine_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if engine_name in ("duckdb", "sqlite"):
-        return f"{engine_name}:///{tmp_path / 'wh.db'}"
-    return request.getfixturevalue(_URL_FIXTURES[engine_name])
+    return stored_by_window(directory, WINDOW, STORED_TOO)
 
 
 def _warehouse(url: str, unit: str) -> None:
@@ -122,7 +100,7 @@ def _same_window(tmp_path: Path, url: str, unit: str) -> dict[str, list[tuple]]:
 def test_a_window_of_epoch_milliseconds_stores_what_the_same_timestamps_store(
     engine_name, tmp_path, request
 ):
-    stored = _same_window(tmp_path, _url(engine_name, tmp_path, request), "epoch_ms")
+    stored = _same_window(tmp_path, engine_url(engine_name, tmp_path, request), "epoch_ms")
     [(rows, newest, quarantined)] = stored["windows"]
     assert rows > 150 and quarantined == 2
     assert pd.Timestamp(newest) > pd.Timestamp(

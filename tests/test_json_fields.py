@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
-from tests.window_results import check_refusal, project, stored_by_window
+from tests.window_results import check_refusal, engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
 from lookout.errors import ConfigError
@@ -35,12 +35,6 @@ JSON_FIELDS = """\
         region: metadata.account.region
         environment: metadata.environment
 """
-_URL_FIXTURES = {
-    "postgresql": "pg_database",
-    "mysql": "mysql_database",
-    "clickhouse": "chdb_url",
-    "snowflake": "snowflake_url",
-}
 # How each engine's test table keeps the JSON: its JSON type where the engine has one
 _JSON_TYPE = {
     "duckdb": "ALTER TABLE logged_json ALTER COLUMN metadata TYPE JSON",
@@ -70,12 +64,6 @@ def _in_json(plain: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _url(engine_name: str, tmp_path, request) -> str:
-    if engine_name in ("duckdb", "sqlite"):
-        return f"{engine_name}:///{tmp_path / 'wh.db'}"
-    return request.getfixturevalue(_URL_FIXTURES[engine_name])
-
-
 def _monitors(table: str, in_json: bool, pushdown: str) -> str:
     text = MONITOR_YAML.format(table=table, schema_line="", pushdown=pushdown, threshold=0.2)
     text = text.replace("    rules:\n", VALIDATION + "    rules:\n")
@@ -87,7 +75,7 @@ def _monitors(table: str, in_json: bool, pushdown: str) -> str:
 
 @pytest.mark.parametrize("engine_name", ALL_ENGINES)
 def test_values_inside_a_json_column_store_what_plain_columns_store(engine_name, tmp_path, request):
-    url = _url(engine_name, tmp_path, request)
+    url = engine_url(engine_name, tmp_path, request)
     plain = _plain()
     engine = sa.create_engine(url)
     write_table(engine, plain, table="logged_plain")
@@ -124,7 +112,7 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     from lookout.config.models import SourceConfig
     from lookout.sources.warehouse import Warehouse
 
-    url = _url(engine_name, tmp_path, request)
+    url = engine_url(engine_name, tmp_path, request)
     docs = [
         {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash"},
         {"a": {}, "n": None},

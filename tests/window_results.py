@@ -3,8 +3,10 @@ hold two ways of logging the same records to the same results (units, computed d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from tests.conftest import PROFILES_YAML
 
@@ -31,16 +33,18 @@ def project(tmp_path: Path, url: str, name: str, monitors: str) -> Path:
     return directory
 
 
-def stored_by_window(directory: Path, window: Window) -> dict[str, list[tuple]]:
-    """Run the project's first monitor over `window`; its stored metrics, validation outcomes
-    and alerts, sorted (values rounded to 6 decimals)."""
+def stored_by_window(
+    directory: Path, window: Window, queries: Mapping[str, str] = STORED
+) -> dict[str, list[tuple]]:
+    """Run the project's first monitor over `window`; what `queries` read from its store
+    (default: metrics, validation outcomes and alerts), sorted (values rounded to 6 decimals)."""
     ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
     try:
         result = run_window(ctx, ctx.config.monitors.monitors[0], window)
         assert result.status == "succeeded", result.error
         with ctx.store.engine.connect() as conn:
             return {
-                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in STORED.items()
+                k: sorted(map(tuple, conn.execute(sa.text(q)).all())) for k, q in queries.items()
             }
     finally:
         ctx.close()
@@ -62,3 +66,20 @@ def check_refusal(directory: Path, url: str) -> str:
     finally:
         warehouse.dispose()
     return str(raised.value)
+
+
+# The fixture that gives each server or emulator engine a fresh database
+_URL_FIXTURES = {
+    "postgresql": "pg_database",
+    "mysql": "mysql_database",
+    "clickhouse": "chdb_url",
+    "snowflake": "snowflake_url",
+}
+
+
+def engine_url(engine_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A warehouse URL of `engine_name` (an `ALL_ENGINES` name) for one test: a file in
+    `tmp_path` for DuckDB and SQLite, the engine's fixture for the others."""
+    if engine_name in ("duckdb", "sqlite"):
+        return f"{engine_name}:///{tmp_path / 'wh.db'}"
+    return request.getfixturevalue(_URL_FIXTURES[engine_name])
