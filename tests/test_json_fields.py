@@ -284,3 +284,24 @@ def test_a_latency_inside_json_is_parsed_as_a_text_column_is(tmp_path):
     )
     assert stored_by_window(project(tmp_path, url, "json", text), WINDOW) == expected
     assert any(r[2] == "latency_p95_ms" for r in expected["metrics"])
+
+
+@pytest.mark.parametrize("pushdown", ["on", "off"])
+def test_the_tables_own_columns_are_what_columns_present_sees(tmp_path, pushdown):
+    """`columns_present` with `exact` names the table's columns; the json fields are no
+    columns of it, on the DataFrame path as in SQL (the DataFrame path had counted them as
+    extra columns and failed)."""
+    url = f"duckdb:///{tmp_path / 'wh.db'}"
+    table = _in_json(_plain())
+    engine = sa.create_engine(url)
+    write_table(engine, table, table="logged_json")
+    engine.dispose()
+    names = ", ".join(table.columns)
+    schema = f"        - {{kind: columns_present, columns: [{names}], exact: true}}\n"
+    monitors = _monitors("logged_json", True, "auto").replace(
+        "      pushdown: on\n      expectations:\n",
+        f"      pushdown: {pushdown}\n      expectations:\n" + schema,
+    )
+    stored = stored_by_window(project(tmp_path, url, "json", monitors), WINDOW)
+    [present] = [r for r in stored["validations"] if r[1] == "columns_present"]
+    assert present[2] == "passed" and present[4] == ("sql" if pushdown == "on" else "pandas")

@@ -171,12 +171,14 @@ def _check_schema(
     findings: _Findings,
 ) -> None:
     """Schema checks look at the table itself, once per window, not at a release's rows."""
+    columns = warehouse.table_columns(monitor.source)
     if connection_string is not None:
         batch = runner.sql_batch(connection_string, warehouse.schema_sql(monitor))
         path = "sql"
     else:
         batch = runner.frame_batch(
-            pd.DataFrame(columns=list(warehouse.reflected_columns(monitor.source)))
+            # the table's own columns: a json field is no column of it (`columns_present`)
+            pd.DataFrame(columns=[c for c in columns if c not in monitor.source.json_fields])
         )
         path = "pandas"
     pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
