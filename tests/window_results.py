@@ -50,16 +50,15 @@ def stored_by_window(
         ctx.close()
 
 
-def check_refusal(directory: Path, url: str) -> str:
+def check_refusal(directory: Path, url: str | None = None) -> str:
     """What `Warehouse.check_monitor` (`--check-warehouse`, and every run) says against the
-    project's first monitor; fails the test when it accepts it."""
-    import pytest
-
+    project's first monitor (on `url`, default the profile's warehouse); fails the test when
+    it accepts it."""
     from lookout.errors import SourceError
     from lookout.sources.warehouse import Warehouse
 
     config = load_config(directory / "profiles.yml", directory / "monitors.yml")
-    warehouse = Warehouse(url)
+    warehouse = Warehouse(url or config.target.warehouse.url.get_secret_value())
     try:
         with pytest.raises(SourceError) as raised:
             warehouse.check_monitor(config.monitors.monitors[0], 0)

@@ -11,12 +11,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import PROFILES_YAML, T0, write_table
+from tests.window_results import check_refusal
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.config.loader import load_config
-from lookout.errors import SourceError
-from lookout.sources.warehouse import Warehouse
 
 N = 6
 
@@ -121,16 +119,10 @@ def test_check_warehouse_names_every_type_problem_with_its_key_path_in_one_pass(
 
 def test_a_run_refuses_the_same_config_before_it_reads(project):
     folder, dialect = project
-    config = load_config(folder / "profiles.yml", folder / "monitors.yml")
-    warehouse = Warehouse(config.target.warehouse.url.get_secret_value())
-    try:
-        with pytest.raises(SourceError) as caught:
-            warehouse.check_monitor(config.monitors.monitors[0], 0)
-    finally:
-        warehouse.dispose()
-    assert 'monitors[0].source.ok_statuses[1]: "abc" is not an integer' in str(caught.value)
+    refusal = check_refusal(folder)
+    assert 'monitors[0].source.ok_statuses[1]: "abc" is not an integer' in refusal
     expected = len(EXPECTED) - 1 - (dialect == "sqlite")  # latency: one line; SQLite: text ts
-    assert len(str(caught.value).splitlines()) == expected
+    assert len(refusal.splitlines()) == expected
 
 
 def test_defaults_that_fit_no_value_of_the_column_are_refused_too(tmp_path):
@@ -156,14 +148,7 @@ def test_defaults_that_fit_no_value_of_the_column_are_refused_too(tmp_path):
     (tmp_path / "profiles.yml").write_text(
         PROFILES_YAML.format(warehouse=url, store="sqlite://", out_dir=tmp_path / "out")
     )
-    config = load_config(tmp_path / "profiles.yml", tmp_path / "monitors.yml")
-    warehouse = Warehouse(url)
-    try:
-        with pytest.raises(SourceError) as caught:
-            warehouse.check_monitor(config.monitors.monitors[0], 0)
-    finally:
-        warehouse.dispose()
-    assert str(caught.value).splitlines() == [
+    assert check_refusal(tmp_path, url).splitlines() == [
         'monitors.yml: monitors[0].source.ok_statuses: none of "ok", "success" (the default) '
         "can be a value of integer column 'status'; list its values (e.g. [200, 201])",
         'monitors.yml: monitors[0].source.negative_feedback: none of "thumbs_down", "negative", '

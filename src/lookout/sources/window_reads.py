@@ -159,14 +159,13 @@ def normalize_frame(frame: pd.DataFrame, epochs: Mapping[str, str]) -> pd.DataFr
     return frame
 
 
-def normalize_numbers(frame: pd.DataFrame, epochs: Mapping[str, str] | None = None) -> np.ndarray:
+def normalize_numbers(frame: pd.DataFrame, epochs: Mapping[str, str]) -> np.ndarray:
     """`normalize_frame` in place; returns the rows with a value that is not a number.
 
     An epoch time becomes a timestamp here, after SQL, not in it: pandas' conversion of the
     integer is exact on every engine (nanoseconds in int64), where SQL would need one function
     per engine, some rounding through a double (`to_timestamp`), one depending on the
     session's time zone (MySQL's `FROM_UNIXTIME`), and none at all on the generic path."""
-    epochs = epochs or {}
     for field in TIME_FIELDS:
         if field in frame:
             if field in epochs:
