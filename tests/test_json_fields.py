@@ -108,14 +108,18 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
 ):
     """Strings, numbers, booleans and a key with a dash read as text; a missing key, a JSON
     null, a NULL document and one that is not JSON ('' where nothing was logged, 'n/a') read
-    as NULL, and the query does not fail on them."""
+    as NULL, and the query does not fail on them. A quoted key with dots, ':' or '/' is one
+    key of the object (OTel's flat `gen_ai.request.model`), never the nested path its dots
+    spell: `"gen.ai"` reads NULL where only `{"gen": {"ai": 1}}` is, and `gen.ai` the other
+    way round."""
     from lookout.config.models import SourceConfig
     from lookout.sources.warehouse import Warehouse
 
     url = engine_url(engine_name, tmp_path, request)
+    otel = {"gen_ai.request.model": "gpt-4o", "k8s/pod:name": "p-1", "r": {"service.name": "s"}}
     docs = [
-        {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash"},
-        {"a": {}, "n": None},
+        {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash", **otel},
+        {"a": {}, "n": None, "gen": {"ai": 1}, "gen_ai": {"request": {"model": "nested"}}},
         None,
     ]
     texts = [None if d is None else json.dumps(d) for d in docs] + ["", "n/a"]
@@ -124,6 +128,13 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     write_table(engine, frame, table="docs")
     engine.dispose()
     paths = {"ab": "doc.a.b", "n": "doc.n", "t": "doc.t", "z": "doc.z", "dash": "doc.k-1"}
+    paths |= {
+        "model": 'doc."gen_ai.request.model"',
+        "pod": 'doc."k8s/pod:name"',
+        "service": 'doc.r."service.name"',
+        "flat": 'doc."gen.ai"',
+        "nested": "doc.gen.ai",
+    }
     source = SourceConfig(table="docs", columns={"record_id": "id", "ts": "id"}, json_fields=paths)
     warehouse = Warehouse(url)
     try:
@@ -136,11 +147,9 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     finally:
         warehouse.dispose()
     assert rows == [
-        ("r0", "x", "5", "true", None, "dash"),
-        ("r1", None, None, None, None, None),
-        ("r2", None, None, None, None, None),
-        ("r3", None, None, None, None, None),
-        ("r4", None, None, None, None, None),
+        ("r0", "x", "5", "true", None, "dash", "gpt-4o", "p-1", "s", None, None),
+        ("r1", None, None, None, None, None, None, None, None, None, "1"),
+        *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
     ]
 
 
@@ -152,6 +161,14 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("{tenant: metadata..x}", "key '' of 'metadata..x'"),
         ('{tenant: "meta-data.x"}', "'meta-data' is not a plain SQL identifier"),
         ('{"ten ant": metadata.x}', "is not a plain SQL identifier"),
+        ('{model: attributes."gen_ai.model}', "key 'gen_ai.model' of 'attributes.\"gen_ai."),
+        ("{model: 'attributes.\"a$b\"'}", "key 'a$b' of 'attributes.\"a$b\"': a key in double"),
+        ("{model: 'attributes.\"a\\\\b\"'}", "a key in double quotes is letters, digits"),
+        ("{model: 'attributes.\"a b\"'}", "(no quote, backslash, '$' or space)"),
+        ("{model: 'attributes.\"a\"b'}", "a quote may only enclose a whole key"),
+        ("{model: 'attributes.\"\"'}", "key '' of"),
+        ("{model: \"attributes['gen_ai.model']\"}", "double quotes, not brackets or single"),
+        ("{model: \"attributes.'gen_ai.model'\"}", "double quotes, not brackets or single"),
     ],
 )
 def test_a_path_that_is_no_path_is_a_config_error_at_its_key(tmp_path, fields, expected):
@@ -164,6 +181,27 @@ def test_a_path_that_is_no_path_is_a_config_error_at_its_key(tmp_path, fields, e
     message = str(raised.value)
     assert expected in message
     assert "monitors.yml:" in message and "monitors[0].source.json_fields" in message
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '{model: attributes."gen_ai.request.model", service: resource."service.name".x}',
+        '\n        model: attributes."gen_ai.request.model"'
+        '\n        service: resource."service.name".x',
+    ],
+)
+def test_a_quoted_key_is_written_in_yaml_without_more_quoting(tmp_path, fields):
+    """`attributes."gen_ai.request.model"` is a plain YAML scalar (the quote is not its first
+    character), in flow and block style; the keys come back without their quotes."""
+    text = _monitors("logged_json", False, "auto").replace(
+        "      ok_statuses: [ok]\n", f"      ok_statuses: [ok]\n      json_fields: {fields}\n"
+    )
+    directory = project(tmp_path, "duckdb:///:memory:", "cfg", text)
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    source = config.monitors.monitors[0].source
+    assert source.json_path("model") == ("attributes", ("gen_ai.request.model",))
+    assert source.json_path("service") == ("resource", ("service.name", "x"))
 
 
 def test_a_duration_from_a_value_inside_json_is_a_config_error(tmp_path):

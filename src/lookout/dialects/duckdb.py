@@ -39,8 +39,9 @@ class DuckDB(Dialect):
     def json_text(
         self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
     ) -> sa.ColumnElement[Any]:
-        # a JSON pointer (`/account/plan`): keys need no quoting there
-        pointer = sa.literal("/" + "/".join(keys), sa.String)
+        # a JSON pointer (`/account/plan`, `/gen_ai.request.model`): a dot is a plain
+        # character there, a `/` inside a key is written `~1` (RFC 6901; keys hold no `~`)
+        pointer = sa.literal("".join("/" + k.replace("/", "~1") for k in keys), sa.String)
         value = Function("json_extract_string", document, pointer, type_=sa.String)
         # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
         # failing every query of the window
