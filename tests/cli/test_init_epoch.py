@@ -74,3 +74,47 @@ def test_init_maps_an_epoch_milliseconds_column_as_the_event_time_and_an_error_s
     assert len(rows) == 4 and all(n > 0 for n in rows.values()), rows
     errors = [a for a in alerts if a[0].startswith("error")]
     assert errors and any(a[2] == "firing" for a in errors), alerts
+
+
+def test_init_maps_an_epoch_ingestion_time_with_its_unit_and_a_window_quarantines_by_it(
+    tmp_path,
+):
+    """`created_at_ms` and `inserted_at_ms` BIGINT (both epoch milliseconds, the load a few
+    minutes after the event): init maps both with their units, the files check against the
+    table, and a window quarantines the records of its ingestion range that have no event
+    time (`unplaceable_ts`), which only an ingestion time can place."""
+    frame = _epoch_log().rename(columns={"created_at": "created_at_ms"})
+    lag = np.random.default_rng(5).integers(60_000, 600_000, len(frame))
+    frame.insert(2, "inserted_at_ms", frame["created_at_ms"] + lag)
+    frame["created_at_ms"] = frame["created_at_ms"].astype("Int64")
+    end_ms = int(END.timestamp() * 1000)
+    unplaced = frame.index[frame["inserted_at_ms"] < end_ms - 20 * 60_000][-2:]
+    frame.loc[unplaced, "created_at_ms"] = pd.NA
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="requests")
+    engine.dispose()
+    cfg = tmp_path / "cfg"
+    files = ["--profiles", cfg / "profiles.yml", "--monitors", cfg / "monitors.yml"]
+    args = ["init", "--table", "requests", "--warehouse-url", url, *files, "--yes"]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(cfg / "monitors.yml").monitors[0]
+    assert monitor.source.columns["ts"] == "created_at_ms"
+    assert monitor.source.columns["ingested_at"] == "inserted_at_ms"
+    assert monitor.source.units == {"ts": "epoch_ms", "ingested_at": "epoch_ms"}
+    text = (cfg / "monitors.yml").read_text()
+    assert "units: {ts: epoch_ms, ingested_at: epoch_ms}" in text
+    output = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+    assert "the ingestion time inserted_at_ms is an integer of milliseconds" in output
+    size = monitor.window.size
+    windows = [Window(END - size * k, END - size * (k - 1)) for k in (2, 1)]
+    config = check_and_run(cfg, windows)
+    store = config.target.store.url.get_secret_value().removeprefix("sqlite:///")
+    with sqlite3.connect(store) as db:
+        quarantined = set(db.execute("SELECT record_id, reasons FROM quarantine"))
+        counts = [n for (n,) in db.execute("SELECT quarantined FROM windows")]
+    ids = set(frame.loc[unplaced, "req_uuid"])
+    assert {r for r, _ in quarantined} == ids, quarantined
+    assert all("unplaceable_ts" in reasons for _, reasons in quarantined)
+    assert sum(counts) == 2

@@ -12,6 +12,7 @@ import pytest
 
 from lookout.services.init import Proposal, Traffic, propose
 from lookout.services.init_columns import ColumnInfo
+from lookout.services.init_mapping import choose_time_column
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -99,3 +100,72 @@ def test_an_epoch_event_time_wins_over_a_timestamp_that_is_an_ingestion_time():
     # without the epoch column the timestamp is the event time, as before
     only = _propose(frame.drop(columns=["created_at"]))
     assert only.columns["ts"] == "inserted_at" and "ingested_at" not in only.columns
+
+
+def _profiles(frame: pd.DataFrame) -> list:
+    from lookout.services.init_columns import profile_column
+
+    kinds = {"i": "integer", "f": "number", "M": "timestamp"}
+    return [
+        profile_column(ColumnInfo(c, "T", kinds.get(frame[c].dtype.kind, "text")), frame[c])  # type: ignore[arg-type]
+        for c in frame
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "ingestion", "per_second", "unit"),
+    [("created_at_ms", "inserted_at_ms", 1000, "epoch_ms"),
+     ("created_at_ms", "ingested_at", 1, "epoch_s"),
+     ("ts", "loaded_at_us", 10**6, "epoch_us")],
+)  # fmt: skip
+def test_an_integer_named_like_an_ingestion_time_is_ingested_at_in_its_unit(
+    event, ingestion, per_second, unit
+):
+    """`created_at_ms` and `inserted_at_ms` BIGINT: the event time is `ts`, the load time is
+    `ingested_at`, each with the unit its own magnitude says; the grace is sized on the lag
+    between the two read as times (40 minutes here). Before, the ingestion integer was turned
+    down as no timestamp and the monitor had no ingestion time (no late rows, no quarantine)."""
+    frame = _log(event, _epochs(1000))
+    frame[ingestion] = (frame[event] + 40 * 60_000) * per_second // 1000
+    proposal = _propose(frame)
+    assert proposal.columns["ts"] == event
+    assert proposal.columns["ingested_at"] == ingestion
+    assert proposal.units == {"ts": "epoch_ms", "ingested_at": unit}
+    assert proposal.grace == timedelta(minutes=40)
+    role = next(r for r in proposal.roles if r.column == ingestion)
+    assert role.role == "ingested_at" and "named like the ingestion time" in role.reason
+    assert any(f"the ingestion time {ingestion} is an integer of" in n for n in proposal.notes)
+    assert choose_time_column(_profiles(frame)) == (event, "epoch_ms")
+
+
+def test_an_epoch_ingestion_time_beside_a_timestamp_event_time_keeps_only_its_own_unit():
+    frame = _log("created_at", _epochs(1000))
+    frame["loaded_at_ms"] = frame["created_at"] + 60_000
+    frame["created_at"] = pd.to_datetime(frame["created_at"], unit="ms")
+    proposal = _propose(frame)
+    assert proposal.columns["ts"] == "created_at" and proposal.columns["ingested_at"] == (
+        "loaded_at_ms"
+    )
+    assert proposal.units == {"ingested_at": "epoch_ms"}
+
+
+def test_an_epoch_ingestion_time_is_never_the_event_time_when_another_time_is():
+    """A timestamp ingestion time stays the ingestion time beside an epoch one (none of the
+    two is an event time: the timestamp is promoted, as before); an epoch ingestion time is
+    the event time only when the table has no other time, with a note that says so."""
+    frame = _log("inserted_at_ms", _epochs(1000))
+    frame["received_at"] = pd.to_datetime(frame["inserted_at_ms"], unit="ms")
+    assert choose_time_column(_profiles(frame)) == ("received_at", None)
+    assert _propose(frame).columns["ts"] == "received_at"
+    only = _propose(frame.drop(columns=["received_at"]))
+    assert only.columns["ts"] == "inserted_at_ms" and "ingested_at" not in only.columns
+    assert only.units == {"ts": "epoch_ms"} and not only.missing
+    assert any("used as the event time" in n for n in only.notes)
+    assert choose_time_column(_profiles(frame.drop(columns=["received_at"]))) == (
+        "inserted_at_ms",
+        "epoch_ms",
+    )
+    # an integer of an ingestion name out of the years, or of mixed units, is no epoch
+    early = _log("created_at_ms", _epochs(1000))
+    early["inserted_at_ms"] = early["created_at_ms"] - 30 * 365 * 86_400_000
+    assert "ingested_at" not in _propose(early).columns

@@ -30,11 +30,11 @@ from lookout.checks.drift.verdict import MIN_N as DRIFT_MIN_N
 from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels, label_text, release_labels
-from lookout.model.record import CANONICAL_FIELDS, UNIT_WORDS, to_field_unit
+from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
-from lookout.services.init_epochs import epoch_time_column, sample_times
+from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     fallback_statuses,
@@ -176,11 +176,7 @@ def propose(
     if "record_id" not in mapping and "span_id" in mapping and by_name[mapping["span_id"]].unique:
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
-    epoch = epoch if "ts" not in mapping else None
-    if epoch is not None:  # no timestamp: an integer of epoch numbers named like a time
-        kept = {f: c for f, c in mapping.items() if c != epoch.column} | {"ts": epoch.column}
-        mapping = {f: kept[f] for f in CANONICAL_FIELDS if f in kept}
-        reasons[epoch.column] = ("ts", epoch.reason)
+    mapping, units = map_epoch_times(profiles, mapping, reasons, notes, epoch)
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
     ok = ok_statuses(status) if status is not None else None
@@ -192,14 +188,7 @@ def propose(
         negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
     )
     release = choose_release(mapping, profiles, sample, notes)
-    units = logged_units(mapping, by_name, notes)
-    if epoch is not None:
-        units = {"ts": epoch.unit, **units}
-        notes.append(
-            f"the event time {epoch.column} is an integer of {UNIT_WORDS[epoch.unit]}: "
-            f"`units: {{ts: {epoch.unit}}}` compares it with integer bounds (its index still "
-            "prunes) and reads it as UTC timestamps"
-        )
+    units = {**units, **logged_units(mapping, by_name, notes)}
     durations = computed_durations(profiles, mapping, sample, notes)
     for field_name, (start, end) in durations.items():
         why = f"{field_name} is the time from {start} to {end}"

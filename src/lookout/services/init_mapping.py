@@ -17,7 +17,7 @@ from lookout.model.record import CANONICAL_FIELDS, DURATION_FIELDS
 from lookout.services.init_candidates import NAMED_LOOSELY, Candidate, candidates, describe
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, low_cardinality
 from lookout.services.init_costs import cost_unit
-from lookout.services.init_epochs import epoch_time_column
+from lookout.services.init_epochs import epoch_ingestion_column, epoch_time_column
 from lookout.services.init_names import normalized_name, says_text
 
 __all__ = [
@@ -65,14 +65,19 @@ class ColumnRole:
 def choose_time_column(profiles: Sequence[ColumnProfile]) -> tuple[str | None, str | None]:
     """The event-time column and its epoch unit: a timestamp named or typed as the event time
     first; else an integer of Unix epoch numbers named like a time (`created_at` BIGINT); only
-    then the one timestamp there is, though named as an ingestion time (`inserted_at`), which
-    would otherwise cut windows on when rows were loaded."""
+    then a timestamp named as an ingestion time (`inserted_at`), and last an integer of epoch
+    numbers named so (`inserted_at_ms`), which would otherwise cut windows on when rows were
+    loaded (`propose` maps the same column: `map_epoch_times`)."""
     assigned, _ = assign_fields(profiles, promote_ingestion=False)
     if "ts" in assigned:
         return assigned["ts"][0], None
     if (epoch := epoch_time_column(profiles)) is not None:
         return epoch.column, epoch.unit
-    return (assigned["ingested_at"][0], None) if "ingested_at" in assigned else (None, None)
+    if "ingested_at" in assigned:
+        return assigned["ingested_at"][0], None
+    taken = {column for column, _ in assigned.values()}
+    ingestion = epoch_ingestion_column([p for p in profiles if p.name not in taken])
+    return (ingestion.column, ingestion.unit) if ingestion is not None else (None, None)
 
 
 def assign_fields(
