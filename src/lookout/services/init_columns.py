@@ -179,9 +179,11 @@ def _numbers(present: pd.Series, kind: Kind) -> np.ndarray:
     if kind in ("text", "other"):
         text = present.astype(str).str.strip()
         numeric = text.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-        return pd.to_numeric(text.where(numeric), errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
+        # Python's float, not pd.to_numeric: pandas 2.3's parser reads leading zeros wrong
+        # (`00000000000000000000005` as 0) and crashes the process on some with an exponent
+        # (`000000000000000022476491082e6368`, a hex trace id); out of range is no number
+        values = text.where(numeric).astype(float).to_numpy(dtype=float, na_value=np.nan)
+        return np.where(np.isfinite(values), values, np.nan)
     return np.full(len(present), np.nan)
 
 
