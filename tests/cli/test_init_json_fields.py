@@ -2,7 +2,9 @@
 JSON `metadata` column (Langfuse, LiteLLM): init proposes `source.json_fields` with the tenant
 as a cohort, the prompt version in the release and production only; the files check against
 the table, windows run, and an error spike in one tenant alerts on that tenant. On DuckDB (a
-JSON column) and PostgreSQL (jsonb)."""
+JSON column) and PostgreSQL (jsonb). An OpenTelemetry span table whose `attributes` is one
+flat object with dotted keys (`gen_ai.request.model`) gets those keys as quoted paths, and
+the release is read from them."""
 
 from __future__ import annotations
 
@@ -112,3 +114,68 @@ def test_init_proposes_json_fields_on_postgresql_jsonb(tmp_path, pg_schema):
     url, schema = pg_schema
     _write(sa.create_engine(url), schema)
     _init_check_and_run(tmp_path, url, f"{schema}.{TABLE}")
+
+
+def _spans(hours: int = 24, per_hour: int = 120) -> pd.DataFrame:
+    """OpenTelemetry GenAI spans: the model, the token counts, the environment and the prompt
+    template version are keys with dots in one flat `attributes` object; the trace ids are
+    hex, some of them digits with an `e` (`...22476491082e6368`), which pandas misreads."""
+    rng = np.random.default_rng(5)
+    n = hours * per_hour
+    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
+    start = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    model = rng.choice(["gpt-4o", "gpt-4o-mini"], n)
+    attributes = [
+        json.dumps(
+            {
+                "gen_ai.system": "openai",
+                "gen_ai.request.model": str(m),
+                "gen_ai.usage.input_tokens": int(rng.integers(50, 900)),
+                "gen_ai.usage.output_tokens": int(rng.integers(10, 400)),
+                "deployment.environment": "production" if rng.random() < 0.8 else "staging",
+                "llm.prompt_template.version": "v1" if i < n // 2 else "v2",
+                "gen_ai": {"request": {"model": "nested, not read"}},
+            }
+        )
+        for i, m in enumerate(model)
+    ]
+    return pd.DataFrame(
+        {
+            "span_id": [f"{i:016x}" for i in range(n)],
+            "trace_id": [f"{rng.integers(2**62):032x}" for _ in range(n)],
+            "start_time": start.astype("datetime64[us]"),
+            "duration_ms": rng.lognormal(np.log(900), 0.4, n).round(1),
+            "status_code": np.where(rng.random(n) < 0.01, "ERROR", "OK"),
+            "attributes": attributes,
+        }
+    )
+
+
+def test_init_proposes_dotted_otel_attributes_as_quoted_keys(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, _spans(), table="spans")
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE spans ALTER COLUMN attributes TYPE JSON"))
+    engine.dispose()
+    cfg = tmp_path / "cfg"
+    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    args = ["init", "--table", "spans", "--warehouse-url", url, *files, "--yes"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    assert source.json_fields["gen_ai_request_model"] == 'attributes."gen_ai.request.model"'
+    assert source.columns["model_version"] == "gen_ai_request_model"
+    assert source.columns["prompt_tokens"] == "gen_ai_usage_input_tokens"
+    assert source.json_fields["llm_prompt_template_version"] == (
+        'attributes."llm.prompt_template.version"'
+    )
+    assert source.where == {"deployment_environment": ["production"]}
+    text = (cfg / "monitors.yml").read_text()
+    assert 'gen_ai_request_model: attributes."gen_ai.request.model"' in text  # plain YAML
+    windows = [Window(END - timedelta(hours=h), END - timedelta(hours=h - 1)) for h in (2, 1)]
+    config = check_and_run(cfg, windows)
+    store = config.target.store.url.get_secret_value().removeprefix("sqlite:///")
+    with sqlite3.connect(store) as db:
+        releases = {r[0] for r in db.execute("SELECT DISTINCT release FROM metrics")}
+    assert releases == {"*", "gpt-4o@v2", "gpt-4o-mini@v2"}, releases  # from the flat keys

@@ -107,6 +107,34 @@ def test_a_key_clashing_with_a_column_is_prefixed_and_unnamable_keys_are_skipped
     }  # `a b` cannot be written in a json_fields path
 
 
+def test_a_flat_key_with_dots_is_one_quoted_key_apart_from_the_nested_path_it_spells():
+    """OTel keeps `gen_ai.request.model` as one key of a flat object: its path quotes it, its
+    name is a plain word; an object `{"account": {"plan": ...}}` beside a flat `account.plan`
+    key stays another field (each read as SQL reads its own path)."""
+    docs = [
+        json.dumps(
+            {
+                "gen_ai.request.model": "gpt-4o",
+                "k8s/pod:name": f"p{i % 3}",
+                "account.plan": "flat",
+                "account": {"plan": "nested"},
+            }
+        )
+        for i in range(100)
+    ]
+    frame = _frame(docs)
+    expansion = expand_json(_columns(frame), frame)
+    assert expansion.fields == {
+        "gen_ai_request_model": 'metadata."gen_ai.request.model"',
+        "k8s_pod_name": 'metadata."k8s/pod:name"',
+        "account_plan": 'metadata."account.plan"',
+        "metadata_account_plan": "metadata.account.plan",
+    }
+    assert list(expansion.sample["account_plan"][:1]) == ["flat"]
+    assert list(expansion.sample["metadata_account_plan"][:1]) == ["nested"]
+    assert expansion.documents[0].keys[0] == '"gen_ai.request.model"'
+
+
 def test_messages_payloads_lists_and_prose_are_not_expanded():
     messages = [json.dumps({"role": "user", "content": f"question {i}"}) for i in range(100)]
     payload = [json.dumps({"messages": [{"role": "user"}], "model": "m"}) for _ in range(100)]
@@ -156,3 +184,13 @@ def test_a_table_without_json_is_proposed_as_before():
     unused = _proposal(_frame([json.dumps({"k": "same"})] * 200))  # keys, none of use
     role = next(r for r in unused.roles if r.column == "metadata")
     assert role.role == "-" and "none used" in role.reason and unused.json_fields == {}
+
+
+def test_text_ids_that_look_like_numbers_are_profiled_without_crashing():
+    """Hex trace ids that are digits with one `e` crashed pandas' number parser (leading
+    zeros with an exponent); they are read as Python reads them, out of range as no number."""
+    from lookout.services.init_columns import profile_column
+
+    ids = ["000000000000000022476491082e6368", "00000000000000000000005", "7f3a", None]
+    profile = profile_column(ColumnInfo("trace_id", "T", "text"), pd.Series(ids, dtype=object))
+    assert profile.values == frozenset({5.0})  # not 0 (pandas' reading of the leading zeros)

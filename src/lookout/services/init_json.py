@@ -6,14 +6,19 @@ object per row. `expand_json` finds such columns in the sample (objects on nearl
 mostly scalar values, no chat message, a name that does not say text) and adds each scalar
 key that enough rows hold, and each scalar key of an object one level down (`account.plan`),
 as a column of its own, its values as the warehouse's extraction reads them (text: `true`,
-`5`; a JSON null is missing). The rest of init judges them as it judges table columns
-(cohorts, release fields, the production filter, statuses); the proposal writes
-`source.json_fields` for the ones it uses, and the JSON column's role names its keys.
+`5`; a JSON null is missing). A key with dots in a flat object (OpenTelemetry's and
+OpenInference's `gen_ai.request.model`, `session.id`) is one key: its path quotes it
+(`attributes."gen_ai.request.model"`) and its column name is a plain word
+(`gen_ai_request_model`), which the release, cohort and status names know. The rest of init
+judges them as it judges table columns (cohorts, release fields, the production filter,
+statuses); the proposal writes `source.json_fields` for the ones it uses, and the JSON
+column's role names its keys.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.model.json_path import JSON_KEY_PATTERN
+from lookout.model.json_path import QUOTED_KEY_PATTERN, json_path_text
 from lookout.model.record import IDENTIFIER_PATTERN
 from lookout.services.init_columns import ColumnInfo, profile_column
 from lookout.services.init_mapping import ColumnRole
@@ -36,6 +41,8 @@ MESSAGE_SHARE = 0.2  # of the objects shaped like an LLM message above which it 
 MIN_DOCUMENTS = 10  # non-null values a column needs for a verdict
 MAX_KEYS = 40  # keys expanded per column, the most frequent first (OTel attributes hold many)
 SHOWN_KEYS = 8  # keys named in the column's role
+_NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]")  # `.`, `-`, `:`, `/` in a key: `_` in its name
+_Keys = tuple[str, ...]  # the keys from a JSON column's top object down to a value
 # Keys of an LLM request, response or message: {"role", "content"}, {"messages": [...]}.
 _MESSAGE_LISTS = ("messages", "choices", "candidates", "contents", "parts")
 
@@ -46,7 +53,7 @@ class JsonDocument:
 
     column: str
     sql_type: str
-    keys: tuple[str, ...]  # `tenant`, `account.plan`: under `column`, in expansion order
+    keys: tuple[str, ...]  # `tenant`, `account.plan`, `"gen_ai.request.model"`: under `column`
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,9 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
             kept.append(info)
             continue
         keys = []
-        for key, values in _key_values(objects).items():
-            name = _name(info.name, key, taken)
-            path = f"{info.name}.{key}"
+        for steps, values in _key_values(objects).items():
+            name = _name(info.name, steps, taken)
+            path = json_path_text(info.name, steps)
             column = ColumnInfo(name or "", f"JSON {path}", "text", path=path)
             profile = profile_column(column, values)
             if name is None or profile.is_time or profile.is_long_text:
@@ -119,7 +126,7 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
             taken.add(name.lower())
             virtual.append(column)
             added[name] = values.set_axis(sample.index)
-            keys.append(key)
+            keys.append(path.removeprefix(f"{info.name}."))
         documents.append(JsonDocument(info.name, info.sql_type, tuple(keys)))
     if not documents:
         return Expansion(tuple(columns), sample, table=tuple(columns))
@@ -128,10 +135,11 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
     return Expansion((*kept, *virtual), frame, fields, tuple(documents), tuple(columns))
 
 
-def _name(column: str, key: str, taken: set[str]) -> str | None:
-    """The key as a column name (`account.plan` -> `account_plan`), or `<column>_<key>` when
-    a table column or another virtual column has that name; None when neither is free."""
-    base = key.replace(".", "_").replace("-", "_")
+def _name(column: str, keys: tuple[str, ...], taken: set[str]) -> str | None:
+    """The keys as a column name (`account.plan` -> `account_plan`, `gen_ai.request.model` ->
+    `gen_ai_request_model`), or `<column>_<name>` when a table column or another virtual
+    column has that name; None when neither is free."""
+    base = _NOT_A_WORD.sub("_", "_".join(keys))
     for name in (base, f"{column}_{base}"):
         if IDENTIFIER_PATTERN.match(name) and name.lower() not in taken:
             return name
@@ -193,26 +201,26 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _key_values(objects: Sequence[dict[str, Any] | None]) -> dict[str, pd.Series]:
-    """Key path -> its text per row (None where missing or null), for the scalar keys (and
+def _key_values(objects: Sequence[dict[str, Any] | None]) -> dict[_Keys, pd.Series]:
+    """Keys -> their text per row (None where missing or null), for the scalar keys (and
     the scalar keys of objects one level down) held by `KEY_SHARE` of the rows; keys that hold
     arrays or objects on more than a few rows, or that json_fields cannot name, are skipped."""
-    found: dict[str, dict[int, str]] = {}
-    other: dict[str, int] = {}  # path -> rows on which it holds an array or deeper object
+    found: dict[_Keys, dict[int, str]] = {}
+    other: dict[_Keys, int] = {}  # keys -> rows on which they hold an array or deeper object
     for row, obj in enumerate(objects):
         for key, value in (obj or {}).items():
             if isinstance(value, dict):
                 for inner, deeper in value.items():
-                    _put(found, other, f"{key}.{inner}", row, deeper)
+                    _put(found, other, (key, inner), row, deeper)
             else:
-                _put(found, other, key, row, value)
+                _put(found, other, (key,), row, value)
     rows = len(objects)
     kept = [
         path
         for path, texts in found.items()
         if len(texts) >= max(1, KEY_SHARE * rows)
         and other.get(path, 0) <= (1 - OBJECT_SHARE) * (len(texts) + other.get(path, 0))
-        and all(JSON_KEY_PATTERN.match(k) for k in path.split("."))
+        and all(isinstance(k, str) and QUOTED_KEY_PATTERN.match(k) for k in path)
     ]
     kept.sort(key=lambda path: -len(found[path]))  # stable: first seen first among equals
     return {
@@ -222,7 +230,7 @@ def _key_values(objects: Sequence[dict[str, Any] | None]) -> dict[str, pd.Series
 
 
 def _put(
-    found: dict[str, dict[int, str]], other: dict[str, int], path: str, row: int, value: Any
+    found: dict[_Keys, dict[int, str]], other: dict[_Keys, int], path: _Keys, row: int, value: Any
 ) -> None:
     if value is None:
         return

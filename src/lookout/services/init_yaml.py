@@ -170,7 +170,9 @@ def _json_fields(p: Proposal) -> list[str]:
     roles = {r.column: f"{r.role}: {r.reason}" for r in p.roles}
     out = [_line(6, "json_fields:", "values inside a JSON column, used by these names")]
     for name, path in p.json_fields.items():
-        out.append(_line(8, f"{_scalar(name)}: {_scalar(path)}", roles.get(name, "")))
+        # a path json_fields takes is a plain YAML scalar, quoted keys and all: it starts
+        # with a name and holds no space (`attributes."gen_ai.request.model"`)
+        out.append(_line(8, f"{_scalar(name)}: {path}", roles.get(name, "")))
     return out
 
 
