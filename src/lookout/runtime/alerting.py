@@ -169,15 +169,16 @@ def _unannounced(
     that has none there (a dead feed's `no_data`, whose expectation the empty days wore down)
     was stored as firing, said "announced" in the run's log, and paged nobody."""
     moved = {t.alert.fingerprint for t in transitions}
-    return [
-        Transition("firing", alert, window)
+    quiet = [
+        alert
         for alert in existing.values()
         if alert.state == "firing"
         and alert.rule in rules  # a rule since removed from the config announces nothing
         and alert.fingerprint not in moved
         and window.start >= alert.last_window_start
-        and ctx.store.outbox_repo.thread_root(alert.fingerprint, "slack") is None
     ]
+    announced = ctx.store.outbox_repo.announced((a.fingerprint for a in quiet), "slack")
+    return [Transition("firing", a, window) for a in quiet if a.fingerprint not in announced]
 
 
 @dataclass(frozen=True)

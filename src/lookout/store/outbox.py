@@ -23,6 +23,10 @@ from lookout.store.times import db_time, utc
 
 __all__ = ["Outbox", "OutboxMessage", "OutboxRow", "enqueue"]
 
+# Fingerprints bound in one IN list: well under SQLite's bound-parameter limit (999 before
+# 3.32) with the query's own few parameters beside them.
+_IN_CHUNK = 500
+
 
 @dataclass(frozen=True)
 class OutboxMessage:
@@ -213,6 +217,34 @@ class Outbox:
             with self.engine.connect() as own:
                 found = own.execute(query).mappings().first()
         return None if found is None else _row(found)
+
+    def announced(
+        self, fingerprints: Iterable[str], channel_type: str, conn: sa.Connection | None = None
+    ) -> set[str]:
+        """The fingerprints among `fingerprints` whose alert has a thread root on the channel
+        type (those `thread_root` finds a row for), in one query per `_IN_CHUNK` of them
+        rather than one per alert (a window of hundreds of firing cohorts asks for all)."""
+        wanted = sorted(set(fingerprints))
+        if not wanted:
+            return set()
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.announced(wanted, channel_type, own)
+        o = schema.outbox
+        found: set[str] = set()
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = (
+                sa.select(o.c.fingerprint)
+                .where(
+                    o.c.fingerprint.in_(wanted[start : start + _IN_CHUNK]),
+                    o.c.channel_type == channel_type,
+                    o.c.kind.in_(("open", "reopen")),
+                    o.c.status != "superseded",
+                )
+                .distinct()
+            )
+            found.update(conn.execute(query).scalars())
+        return found
 
     def held_for_digest(self, before_day: str) -> list[OutboxRow]:
         """Pending openings waiting for a digest of a day before `before_day` (YYYY-MM-DD)."""
