@@ -115,7 +115,9 @@ class SourceConfig(Model):
         description="name -> `<json column>.<key>[.<key>...]`: a value inside a JSON column "
         "(Langfuse's and LiteLLM's `metadata`, OpenTelemetry `attributes`, Helicone's "
         "`properties`), usable by this name wherever a column is (columns, cohorts, release, "
-        "where, drift features): `tenant: metadata.tenant`. Every query extracts it in SQL as "
+        "where, drift features): `tenant: metadata.tenant`. A key with dots (a flat OTel "
+        'attribute) goes in double quotes: `model: attributes."gen_ai.request.model"`. '
+        "Every query extracts it in SQL as "
         "text (NULL for a missing key or a JSON null); the name must not be a column of the "
         "table, the JSON column must be of a JSON or text type",
     )
