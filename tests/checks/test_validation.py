@@ -394,9 +394,15 @@ def test_bad_validation_config_names_the_key_path(tmp_path, old, new, expected):
     assert all(m.startswith("monitors.yml:") for m in messages)
 
 
-def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
+# `pushdown: auto` on DuckDB validates in SQL from `SQL_FROM_ROWS` rows a window (20 here)
+@pytest.mark.parametrize("sql_from_rows, path", [(20, "sql"), (21, "pandas")])
+def test_run_window_stores_validations_quarantine_and_alerts(
+    tmp_path, request, monkeypatch, sql_from_rows, path
+):
+    from lookout.checks.validation import stage
     from lookout.pipeline import Context, run_window
 
+    monkeypatch.setattr(stage, "SQL_FROM_ROWS", sql_from_rows)
     url, warehouse, _ = _setup("duckdb", tmp_path, request, max_share=0.1)
     warehouse.dispose()
     store_url = f"sqlite:///{tmp_path / 'results.sqlite'}"
@@ -408,7 +414,7 @@ def test_run_window_stores_validations_quarantine_and_alerts(tmp_path, request):
     result = run_window(ctx, monitor, WINDOW)
     assert result.status == "succeeded", result.error
     assert (result.quarantined, result.failed_expectations) == (3, 15)
-    assert result.validation_path == "sql"
+    assert monitor.validation.pushdown == "auto" and result.validation_path == path
     assert result.flag == "quarantined 3 of 20 rows (15.0% > 10%)"
     stored = ctx.store.validations("bot", status="failed")
     assert {(r["release"], r["expectation"]) for r in stored} == {

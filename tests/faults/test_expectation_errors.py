@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
 H = timedelta(hours=1)
 CHECKS = """    validation:
+      pushdown: on  # GX's SQL engine on PostgreSQL (a window of 100 rows is pandas on `auto`)
       expectations:
         # a bound on a text column: GX refuses to compute it, and
         # reports the expectation as an error (statuses are typed for their column now, and

@@ -235,8 +235,8 @@ class ValidationConfig(BaseModel):
     )
     pushdown: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="auto: GX on the warehouse for DuckDB and PostgreSQL; on; off: on the "
-        "window's DataFrame",
+        description="auto: GX on the warehouse for DuckDB and PostgreSQL windows of 50,000 "
+        "rows or more, else on the window's DataFrame; on; off: on the window's DataFrame",
     )
 
     @field_validator("pushdown", mode="before")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.checks.ports import EngineTraits, ValidationQueries, ValidationSource, WindowReader
+from lookout.checks.ports import ValidationQueries, ValidationSource, WindowReader
 from lookout.checks.validation.plan import PlannedExpectation, plan_suite, validation_columns
 from lookout.checks.validation.quarantine import (
     UNPLACEABLE_TS,
@@ -50,9 +50,15 @@ __all__ = [
 
 log = logging.getLogger("lookout.pipeline")
 
+# `pushdown: auto` validates a window of at least this many rows in SQL and a smaller one on
+# its DataFrame: GX in SQL sends a query per metric, a fixed cost that reading a small window
+# beats (measured with benchmarks/bench_validation.py; figures in benchmarks/RESULTS.md).
+SQL_FROM_ROWS = 50_000
+
 # Expectations whose outcome is the same on a value as stored and as read (NULL, repeats).
 _AS_STORED = frozenset({"not_null", "unique"})
 
+Releases = list[tuple[str, tuple[Any, ...], int]]  # (label, raw values, rows)
 NotANumbers = list[tuple[str | None, str, tuple[str, ...]]]
 
 
@@ -71,23 +77,31 @@ def _typed(
     return out
 
 
-def _use_sql(monitor: Monitor, warehouse: EngineTraits, pushdown: bool | None) -> bool:
-    """Whether GX runs on the warehouse's SQL engine: `validation.pushdown` (or the caller's
-    choice), where the dialect supports GX in SQL (`Dialect.not_in_sql`); elsewhere pandas,
-    said in the log when `on` asked for SQL."""
+def _sql_releases(
+    monitor: Monitor, warehouse: ValidationSource, window: Window, pushdown: bool | None
+) -> Releases | None:
+    """The window's releases, each a batch GX validates in SQL, or None to validate the
+    window's DataFrame: `validation.pushdown` (or the caller's choice), where the dialect
+    supports GX in SQL (`Dialect.not_in_sql`; elsewhere pandas, said in the log when `on`
+    asked for SQL). `auto` weighs the window too: GX in SQL sends a query per metric, a cost
+    that reading a window of fewer than `SQL_FROM_ROWS` rows beats."""
     mode = monitor.validation.pushdown
     caps = warehouse.capabilities
-    wanted = pushdown
-    if wanted is None:
-        wanted = caps.validation_pushdown_default if mode == "auto" else mode == "on"
-    if wanted and caps.not_in_sql is None:
+    if pushdown is None and mode == "auto":
+        if not caps.validation_pushdown_default:
+            return None
+        releases = warehouse.release_values(monitor, window)
+        return releases if sum(rows for _, _, rows in releases) >= SQL_FROM_ROWS else None
+    if not (pushdown if pushdown is not None else mode == "on"):
+        return None
+    if caps.not_in_sql is None:
         log.warning(
             "monitor %s: GX cannot validate in SQL on %s: validating the window in pandas",
             monitor.name,
             warehouse.dialect,
         )
-        return False
-    return wanted
+        return None
+    return warehouse.release_values(monitor, window)
 
 
 @dataclass
@@ -125,7 +139,12 @@ def run_validation(
     runner = runner or GxRunner()
     planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
     columns = validation_columns(monitor, planned)
-    use_sql = _use_sql(monitor, warehouse, pushdown) and connection_string is not None
+    releases = (
+        _sql_releases(monitor, warehouse, window, pushdown)
+        if connection_string is not None
+        else None
+    )
+    use_sql = releases is not None
     findings = _Findings()
     schema_checks = [p for p in planned if p.kind == "columns_present"]
     planned = [p for p in planned if p.kind != "columns_present"]
@@ -133,10 +152,9 @@ def run_validation(
         url = connection_string if use_sql else None
         _check_schema(runner, warehouse, monitor, window, schema_checks, url, findings)
     found = not_a_number_records(warehouse, monitor, window)
-    releases = warehouse.release_values(monitor, window) if use_sql else []
     # An empty window has no release to batch by in SQL: its (empty) DataFrame is validated
     # instead, so table-level expectations (row count, freshness) still report on it.
-    use_sql = use_sql and bool(releases)
+    use_sql = bool(releases)
     frame_only = planned
     if use_sql:
         in_sql, frame_only = _split_for_sql(warehouse, monitor, planned, found)
@@ -148,7 +166,7 @@ def run_validation(
             window,
             in_sql,
             columns,
-            releases,
+            releases or [],
             findings,
         )
     if frame_only:
@@ -220,7 +238,7 @@ def _validate_in_sql(
     window: Window,
     in_sql: list[PlannedExpectation],
     columns: list[str],
-    releases: list[tuple[str, tuple[Any, ...], int]],
+    releases: Releases,
     findings: _Findings,
 ) -> None:
     """Each release's batch as a query the warehouse evaluates, so its rows stay there."""
