@@ -1,18 +1,39 @@
-"""Alembic migrations build exactly the schema the code writes to, on SQLite and PostgreSQL."""
+"""Alembic migrations build exactly the schema the code writes to, on SQLite and PostgreSQL; a
+new store, created from that schema and stamped, is the store the migrations build."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from lookout.store import ResultsStore
+from lookout.store.engine import MIGRATIONS
 from lookout.store.schema import metadata
+
+HEAD = "0013"
+
+
+def _upgraded(url: str, revision: str = "head") -> None:
+    """The store built by replaying the migrations one by one (what an old store goes
+    through), not the shortcut a new store takes."""
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
 
 
 def _diff(url: str) -> list:
-    store = ResultsStore(url)
+    _upgraded(url)
+    store = ResultsStore(url)  # at head already: left alone
     try:
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -21,20 +42,69 @@ def _diff(url: str) -> list:
         store.dispose()
 
 
+def _shape(url: str) -> dict:
+    """Everything a reflection sees of every table: columns with types, NULLs and defaults,
+    keys, indexes, unique constraints, foreign keys; and the Alembic revision."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            tables = {}
+            for table in sorted(inspector.get_table_names()):
+                tables[table] = {
+                    "columns": [
+                        (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                        for c in inspector.get_columns(table)
+                    ],
+                    "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                    "indexes": sorted(
+                        (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                        for i in inspector.get_indexes(table)
+                    ),
+                    "unique": sorted(
+                        tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)
+                    ),
+                    "foreign keys": sorted(
+                        (tuple(f["constrained_columns"]), f["referred_table"])
+                        for f in inspector.get_foreign_keys(table)
+                    ),
+                }
+            version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    finally:
+        engine.dispose()
+    return {"tables": tables, "version": version}
+
+
 def test_sqlite_migrations_match_schema(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert _diff(url) == []
-    # opening again is a no-op (already at head)
-    ResultsStore(url).dispose()
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0013"
-    engine.dispose()
+    assert _shape(url)["version"] == HEAD
 
 
 @pytest.mark.postgres
 def test_postgres_migrations_match_schema(pg_database):
     assert _diff(pg_database) == []
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_new_store_is_the_store_the_migrations_build(tmp_path, request, backend):
+    if backend == "sqlite":
+        replayed, created = (f"sqlite:///{tmp_path / name}" for name in ("m.sqlite", "c.sqlite"))
+    else:
+        replayed = created = request.getfixturevalue("pg_database")
+    _upgraded(replayed)
+    migrated = _shape(replayed)
+    if backend == "postgresql":  # the same database, emptied: the new store is built in it
+        engine = sa.create_engine(replayed)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    ResultsStore(created).dispose()
+    new = _shape(created)
+    assert new == migrated and new["version"] == HEAD
+    assert len(new["tables"]) == len(metadata.tables) + 1  # and alembic_version
 
 
 def test_upgrade_from_0001_keeps_existing_windows(tmp_path):
