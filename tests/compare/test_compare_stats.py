@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from lookout.compare.stats import Difference, bootstrap_difference, holm, proportions, verdict
+from lookout.compare.stats import (
+    Difference,
+    bootstrap_difference,
+    bootstrap_differences,
+    holm,
+    proportions,
+    verdict,
+)
 
 
 def test_newcombe_interval_matches_the_published_example():
@@ -71,3 +78,20 @@ def test_bootstrap_sees_a_tail_only_change_of_p99():
 )
 def test_verdicts(diff, p, lower_is_better, expected):
     assert verdict(diff, p, lower_is_better) == expected
+
+
+def test_statistics_bootstrapped_together_are_each_what_it_gives_alone():
+    """Several statistics of one column share its resamples (drawing them is the cost), and
+    each is exactly what its own bootstrap with the same seed gives."""
+    rng = np.random.default_rng(7)
+    base, cand = rng.lognormal(6, 0.5, 900), rng.lognormal(6.1, 0.6, 1100)
+    statistics = {
+        "p50": lambda v: np.quantile(v, 0.5, axis=1),
+        "p99": lambda v: np.quantile(v, 0.99, axis=1),
+        "mean": lambda v: v.mean(axis=1),
+    }
+    together = bootstrap_differences(base, cand, statistics, resamples=300, seed=3)
+    for name, statistic in statistics.items():
+        alone = bootstrap_difference(base, cand, statistic, resamples=300, seed=3)
+        assert together[name] == alone, name
+    assert together["p99"] != together["p50"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lookout.checks.metrics import row_cost
-from lookout.compare.stats import Difference, Verdict, bootstrap_difference, holm, proportions
+from lookout.compare.stats import Difference, Verdict, bootstrap_differences, holm, proportions
 from lookout.compare.stats import verdict as decide
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
@@ -299,10 +299,22 @@ def _numeric_drafts(
     seed: int,
 ) -> list[_Draft]:
     """Latency, tokens and cost from the releases' row samples: bootstrap differences of
-    each metric's statistic (a median, a p95, a mean)."""
-    drafts: list[_Draft] = []
-    cohort_names = sorted({cohort for _, cohort, _ in samples})
+    each metric's statistic (a median, a p95, a mean); the metrics of one column share its
+    resamples (`bootstrap_differences`)."""
+    by_column: dict[str, dict[str, Callable[[np.ndarray], np.ndarray]]] = {}
     for metric, (column, statistic) in NUMERIC.items():
+        by_column.setdefault(column, {})[metric] = statistic
+    found: dict[tuple[str, str], Difference] = {}
+    cohort_names = sorted({cohort for _, cohort, _ in samples})
+    for column, statistics in by_column.items():
+        for cohort in cohort_names:
+            b = samples.get((pair[0], cohort, column))
+            c = samples.get((pair[1], cohort, column))
+            if b is not None and c is not None and min(len(b), len(c)) >= min_n:
+                diffs = bootstrap_differences(b, c, statistics, resamples=resamples, seed=seed)
+                found.update({(metric, cohort): diff for metric, diff in diffs.items()})
+    drafts: list[_Draft] = []
+    for metric, (column, _) in NUMERIC.items():
         for cohort in cohort_names:
             b = samples.get((pair[0], cohort, column))
             c = samples.get((pair[1], cohort, column))
@@ -310,10 +322,7 @@ def _numeric_drafts(
                 continue
             n1 = 0 if b is None else len(b)
             n2 = 0 if c is None else len(c)
-            diff = None
-            if min(n1, n2) >= min_n:
-                diff = bootstrap_difference(b, c, statistic, resamples=resamples, seed=seed)
-            drafts.append((metric, cohort, n1, n2, diff, "bootstrap"))
+            drafts.append((metric, cohort, n1, n2, found.get((metric, cohort)), "bootstrap"))
     return drafts
 
 
