@@ -10,6 +10,7 @@ anything else and AUTH only over TLS (`tls=False`: a relay that offers no STARTT
 from __future__ import annotations
 
 import ipaddress
+import logging
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# aiosmtpd logs every SMTP line at INFO from its own thread, also after a test ends, into
+# whatever handlers a command run in-process left on the root logger (Prefect's console
+# handler on a closed stream: "--- Logging error ---" in the suite's output)
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @dataclass
