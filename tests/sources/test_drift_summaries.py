@@ -19,7 +19,7 @@ from lookout.checks.drift.verdict import Criteria, judge
 from lookout.config.models import Monitor
 from lookout.core.sketch import ALPHA
 from lookout.sources.drift_columns import DriftColumn, drift_columns, sql_feature
-from lookout.sources.drift_summaries import feature_key, window_summaries
+from lookout.sources.drift_summaries import cross_summaries, feature_key, window_summaries
 from lookout.sources.warehouse import Warehouse
 from lookout.windows import Window
 
@@ -425,3 +425,42 @@ def test_snowflake_samples_blocks_above_max_rows(request, tmp_path):
     verdict, _ = judge(columns[0], full, part, Criteria())
     assert verdict.drifted is False, verdict
     warehouse.dispose()
+
+
+def test_attribution_summaries_count_each_cohort_and_each_pair_of_cohorts(loaded):
+    """`cross_summaries` (what attribution takes apart): the release and each cohort hold what
+    the window's summaries hold, and each pair of cohort values what its rows hold."""
+    warehouse, monitor, frame = loaded
+    wanted = {"latency_ms", "status", "is_fallback", "region"}
+    columns = [c for c in drift_columns(monitor) if c.name in wanted]
+    got = cross_summaries(
+        warehouse, monitor, columns, WINDOW, ("m1", "p1"), ["route", "region"], None
+    )
+    single = window_summaries(
+        warehouse,
+        monitor,
+        columns,
+        WINDOW,
+        release=("m1", "p1"),
+        dimensions=[None, "route", "region"],
+    )
+    for (_, cohort), summary in single.items():
+        mine = got[("*",) if cohort == "*" else (cohort,)]
+        for name, expected in summary.categories.items():
+            assert mine.categories[name] == expected, (cohort, name)
+        for name, expected in summary.sketches.items():
+            assert mine.sketches[name].count == expected.count, (cohort, name)
+    rows = in_window(frame)
+    m1 = rows[rows.model_version == "m1"]
+    pairs = m1.groupby([m1.route.fillna("(null)"), m1.region])
+    assert len(pairs) > 3
+    for (route, region), part in pairs:
+        summary = got[(f"route={route}", f"region={region}")]
+        statuses = {str(k): float(v) for k, v in part.status.value_counts().items()}
+        assert counts({"g": summary}, "g", "status") == statuses
+        assert counts({"g": summary}, "g", "region") == {region: float(len(part))}
+        flags = counts({"g": summary}, "g", "is_fallback")
+        assert flags.get("(null)", 0.0) == part.is_fallback.isna().sum()
+        assert sum(flags.values()) == len(part)
+        latency = summary.sketches.get(feature_key("latency_ms"))
+        assert (latency.count if latency else 0) == part.latency_ms.notna().sum()

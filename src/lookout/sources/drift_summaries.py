@@ -375,21 +375,32 @@ def cross_summaries(
             pairs = pd.Series(range(len(frame))).groupby([labels[first], labels[second]])
             for (a, b), index in pairs.indices.items():
                 keyed.append(((str(a), str(b)), index))
+    # each column converted once, a category's labels as codes: a group's counts are a
+    # bincount of its rows' codes (a value_counts per group and column cost ten times more)
+    prepared: dict[str, tuple[np.ndarray, list[str] | None]] = {}
+    for column in columns:
+        if column.kind == "numeric":
+            prepared[column.name] = (frame[column.name].to_numpy(dtype=float), None)
+        else:
+            values = _capped_labels(
+                column, frame[column.name].to_numpy(dtype=object), dimensions, cap
+            )
+            codes, uniques = pd.factorize(values)
+            prepared[column.name] = (codes, [str(u) for u in uniques])
     for key, index in keyed:
         summary = Summary()
         for column in columns:
-            if column.kind == "numeric":
-                values = frame[column.name].to_numpy(dtype=float)[index]
+            data, names = prepared[column.name]
+            if names is None:
+                values = data[index]
                 values = values[~np.isnan(values)]
                 if len(values):
                     summary.sketches[feature_key(column.name)] = Sketch.of(values)
             else:
-                values = _capped_labels(
-                    column, frame[column.name].to_numpy(dtype=object)[index], dimensions, cap
-                )
-                found = pd.Series(values).value_counts()
+                codes = data[index]
+                counts = np.bincount(codes[codes >= 0], minlength=len(names))
                 summary.categories[feature_key(column.name)] = _bounded(
-                    {str(k): float(v) for k, v in found.items()}
+                    {names[i]: float(c) for i, c in enumerate(counts.tolist()) if c}
                 )
         out[key] = summary
     return out
