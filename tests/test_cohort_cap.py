@@ -67,7 +67,11 @@ def _project(tmp_path: Path, dialect: str) -> Context:
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
-def test_a_window_of_distinct_cohort_values_stays_bounded(tmp_path, dialect):
+def test_a_window_of_distinct_cohort_values_stays_bounded(tmp_path, dialect, monkeypatch):
+    from lookout.stages.ops import stage as ops_stage
+
+    # `metrics.pushdown: auto` aggregates in DuckDB from this many rows: the busy window's
+    monkeypatch.setattr(ops_stage, "PUSHDOWN_FROM_ROWS", ROWS)
     ctx = _project(tmp_path, dialect)
     monitor = ctx.config.monitors.monitors[0]
     try:

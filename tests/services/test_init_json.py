@@ -115,7 +115,8 @@ def test_a_flat_key_with_dots_is_one_quoted_key_apart_from_the_nested_path_it_sp
         json.dumps(
             {
                 "gen_ai.request.model": "gpt-4o",
-                "k8s/pod:name": f"p{i % 3}",
+                "k8s/pod.name": f"p{i % 3}",
+                "k8s:ns": f"n{i % 3}",  # a key with ":" is not proposed (see json_path)
                 "account.plan": "flat",
                 "account": {"plan": "nested"},
             }
@@ -126,7 +127,7 @@ def test_a_flat_key_with_dots_is_one_quoted_key_apart_from_the_nested_path_it_sp
     expansion = expand_json(_columns(frame), frame)
     assert expansion.fields == {
         "gen_ai_request_model": 'metadata."gen_ai.request.model"',
-        "k8s_pod_name": 'metadata."k8s/pod:name"',
+        "k8s_pod_name": 'metadata."k8s/pod.name"',
         "account_plan": 'metadata."account.plan"',
         "metadata_account_plan": "metadata.account.plan",
     }

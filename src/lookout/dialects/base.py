@@ -152,7 +152,7 @@ class Dialect:
         `"acme"` as acme, `5` as 5, `true` as true; NULL for a missing key, a JSON null or a
         NULL document (`source.json_fields`). Each engine has its own function and path
         syntax; an engine without a module has none, and json fields are refused. Keys are
-        bound as parameters, never pasted; a key may hold `.`, `:` and `/` (a flat OTel
+        bound as parameters, never pasted; a key may hold `.` and `/` (a flat OTel
         attribute, `gen_ai.request.model`), never a quote, `\\` or `$` (see
         `lookout.model.json_path`), so a path syntax takes it inside its quotes as is."""
         raise NotImplementedError(f"{self.name} cannot read a value inside JSON in SQL")

@@ -3,7 +3,7 @@ column, then the keys down to the value. Parsed once here so the config, the che
 dialect agree on what a path is.
 
 A key is a plain word (`tenant`, `prompt-version`), or a key in double quotes that may also
-hold `.`, `:` and `/`: OpenTelemetry, OpenInference and Langfuse keep attributes as one flat
+hold `.` and `/`: OpenTelemetry, OpenInference and Langfuse keep attributes as one flat
 object whose keys have dots (`attributes."gen_ai.request.model"`, `resource."service.name"`),
 which a plain path would read as nested objects. One quoting only (double quotes, as SQL
 quotes a name and as JSONPath quotes a key); no quote, backslash, `$`, space or control
@@ -27,17 +27,18 @@ __all__ = [
 # letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`;
 # not digits alone, which PostgreSQL and DuckDB read as an array index and the others as a key
 JSON_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
-# a key written in double quotes: also `.`, `:` and `/` (`gen_ai.request.model`, `k8s/pod`)
-QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_.:/-]{1,128}\Z")
+# a key written in double quotes: also `.` and `/` (`gen_ai.request.model`, `k8s/pod`); no `:`,
+# which SQL text that GX re-parses (`sa.text`) would take for a bind parameter after a `/` or `.`
+QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./-]{1,128}\Z")
 # one step of a path: `.key` or `."key"` (a quote left open reads to the end, to be refused)
 _STEP = re.compile(r'\.(?:"(?P<quoted>[^"]*)(?P<closed>"?)|(?P<bare>[^."]*))')
 _KEYS_ARE = (
     "keys are letters, digits, '_' and '-', separated by dots, not digits alone (no array "
-    "index); a key that holds dots, ':' or '/' goes in double quotes: "
+    "index); a key that holds dots or '/' goes in double quotes: "
     'attributes."gen_ai.request.model"'
 )
 _QUOTED_ARE = (
-    "a key in double quotes is letters, digits, '_', '-', '.', ':' and '/' (no quote, "
+    "a key in double quotes is letters, digits, '_', '-', '.' and '/' (no ':', quote, "
     "backslash, '$' or space), not digits alone"
 )
 

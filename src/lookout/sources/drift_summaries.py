@@ -10,14 +10,12 @@ the hourly case) is cheaper the other way: one narrow SELECT of the features (co
 so no text leaves the database) summarised in numpy, because each GROUP BY costs ~10-30 ms of
 fixed overhead. Both paths give the same summaries.
 
-A logged number (latency, tokens, cost) is read as stored and parsed by `parse_numbers`, so a
-value that is not a number (`fast`, `12ms`, an infinity) is missing, never 0, on every backend:
-SQL aggregates only columns of a numeric type (`Warehouse.loose_numeric_fields` lists the
-others), and SQLite, which keeps text in any column, is always summarised locally.
-
-`cross_summaries` gives what attribution needs: the summaries of every cohort value and of every
-pair of cohort values of two columns (plan=enterprise and region=eu), for a few features.
-Identifiers reach SQL only as SQLAlchemy column objects; values are bound.
+A logged number is parsed by `parse_numbers`: one that is not a number (`fast`, `12ms`, an
+infinity) is missing, never 0, on every backend (SQL aggregates only numeric columns, and
+SQLite, which keeps text in any column, is summarised locally). `cross_summaries` gives what
+attribution needs: the summaries of every cohort value and of every pair of cohort values of two
+columns (plan=enterprise and region=eu). Identifiers reach SQL only as SQLAlchemy column
+objects; values are bound.
 """
 
 from __future__ import annotations
@@ -211,6 +209,21 @@ def _cohort_labels(frame: pd.DataFrame, dimension: str | None, cap: CohortCap | 
     return np.array([f"{dimension}={v}" for v in values.tolist()], dtype=object)
 
 
+def _prepared(
+    frame: pd.DataFrame, columns: Sequence[DriftColumn], dims: Sequence[str], cap: CohortCap | None
+) -> dict[str, tuple[np.ndarray, list[str] | None]]:
+    """Each column of `frame` as numbers, or a category's labels as codes and their names."""
+    out: dict[str, tuple[np.ndarray, list[str] | None]] = {}
+    for column in columns:
+        if column.kind == "numeric":
+            out[column.name] = (frame[column.name].to_numpy(dtype=float), None)
+        else:
+            labels = _capped_labels(column, frame[column.name].to_numpy(dtype=object), dims, cap)
+            codes, uniques = pd.factorize(labels)
+            out[column.name] = (codes, list(uniques))
+    return out
+
+
 def _capped_labels(
     column: DriftColumn, labels: np.ndarray, dims: Sequence[str], cap: CohortCap | None
 ) -> np.ndarray:
@@ -230,14 +243,7 @@ def _summaries_of_frame(
         return {}
     dims = [d for d in dimensions if d is not None]
     release = frame["release"].to_numpy(dtype=object)
-    prepared: dict[str, tuple[np.ndarray, Any]] = {}
-    for column in columns:
-        if column.kind == "numeric":
-            prepared[column.name] = (frame[column.name].to_numpy(dtype=float), None)
-        else:
-            labels = _capped_labels(column, frame[column.name].to_numpy(dtype=object), dims, cap)
-            codes, uniques = pd.factorize(labels)
-            prepared[column.name] = (codes, list(uniques))
+    prepared = _prepared(frame, columns, dims, cap)
     out: dict[GroupKey, Summary] = {}
     for dimension in dimensions:
         cohorts = _cohort_labels(frame, dimension, cap)
@@ -375,18 +381,7 @@ def cross_summaries(
             pairs = pd.Series(range(len(frame))).groupby([labels[first], labels[second]])
             for (a, b), index in pairs.indices.items():
                 keyed.append(((str(a), str(b)), index))
-    # each column converted once, a category's labels as codes: a group's counts are a
-    # bincount of its rows' codes (a value_counts per group and column cost ten times more)
-    prepared: dict[str, tuple[np.ndarray, list[str] | None]] = {}
-    for column in columns:
-        if column.kind == "numeric":
-            prepared[column.name] = (frame[column.name].to_numpy(dtype=float), None)
-        else:
-            values = _capped_labels(
-                column, frame[column.name].to_numpy(dtype=object), dimensions, cap
-            )
-            codes, uniques = pd.factorize(values)
-            prepared[column.name] = (codes, [str(u) for u in uniques])
+    prepared = _prepared(frame, columns, dimensions, cap)  # a category's counts: a bincount
     for key, index in keyed:
         summary = Summary()
         for column in columns:
@@ -396,11 +391,10 @@ def cross_summaries(
                 values = values[~np.isnan(values)]
                 if len(values):
                     summary.sketches[feature_key(column.name)] = Sketch.of(values)
-            else:
-                codes = data[index]
-                counts = np.bincount(codes[codes >= 0], minlength=len(names))
+            else:  # NaN labels are code -1 (not counted, as value_counts does)
+                counts = np.bincount(data[index][data[index] >= 0], minlength=len(names))
                 summary.categories[feature_key(column.name)] = _bounded(
-                    {names[i]: float(c) for i, c in enumerate(counts.tolist()) if c}
+                    {str(names[i]): float(c) for i, c in enumerate(counts.tolist()) if c}
                 )
         out[key] = summary
     return out

@@ -96,8 +96,9 @@ class OpsReads(Protocol):
 
 
 @runtime_checkable
-class OpsSource(SourceTables, EngineTraits, OpsReads, Protocol):
-    """Everything the ops stage reads, the choice of its metric path included."""
+class OpsSource(SourceTables, EngineTraits, OpsReads, WindowReader, Protocol):
+    """Everything the ops stage reads, the choice of its metric path included (the window's
+    rows per release: how big it is)."""
 
 
 @runtime_checkable

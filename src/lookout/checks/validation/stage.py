@@ -88,7 +88,7 @@ def _sql_releases(
     mode = monitor.validation.pushdown
     caps = warehouse.capabilities
     if pushdown is None and mode == "auto":
-        if not caps.validation_pushdown_default:
+        if not caps.validation_pushdown_default or caps.not_in_sql is None:
             return None
         releases = warehouse.release_values(monitor, window)
         return releases if sum(rows for _, _, rows in releases) >= SQL_FROM_ROWS else None

@@ -28,6 +28,7 @@ class MetricsConfig(Model):
     )
     pushdown: Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)] = Field(
         default="auto",
-        description="aggregate in the warehouse with GROUP BY: auto (DuckDB only, where it is "
-        "faster), on, off (pandas on the window's rows); the numbers are the same",
+        description="aggregate in the warehouse with GROUP BY: auto (DuckDB and Snowflake, for "
+        "windows of 200,000 rows or more), on, off (pandas on the window's rows); the numbers "
+        "are the same",
     )

@@ -16,6 +16,7 @@ from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import metric_fields
 from lookout.stages.base import StageOutcome, WindowRun
 from lookout.stages.ports import OpsSource, SourceTables
+from lookout.windows import Window
 
 __all__ = ["OpsStage", "cohort_cap", "frame_cohort_counts", "metric_settings", "use_pushdown"]
 
@@ -40,9 +41,18 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
     )
 
 
-def use_pushdown(monitor: Monitor, warehouse: OpsSource) -> bool:
-    """`auto` pushes down where the dialect says it measured faster (DuckDB); elsewhere the
-    needed columns are read and aggregated in pandas."""
+# `metrics.pushdown: auto` aggregates a window of at least this many rows in the warehouse
+# (where its dialect pushes down) and a smaller one in pandas: a GROUP BY per quantile sketch
+# costs more than reading a small window (benchmarks/bench_window.py on DuckDB: pandas 2.6x
+# faster at 2,000 rows, 2x at 50,000, as fast at 300,000, where the warehouse takes a third
+# less memory; see docs/performance.md).
+PUSHDOWN_FROM_ROWS = 200_000
+
+
+def use_pushdown(monitor: Monitor, warehouse: OpsSource, window: Window) -> bool:
+    """`auto` pushes down where the dialect says it measured faster (DuckDB, Snowflake), for
+    a window of `PUSHDOWN_FROM_ROWS` rows or more; elsewhere the needed columns are read and
+    aggregated in pandas."""
     mode = monitor.metrics.pushdown
     if mode == "on" and not warehouse.supports_pushdown:
         raise LookoutError(
@@ -51,6 +61,9 @@ def use_pushdown(monitor: Monitor, warehouse: OpsSource) -> bool:
         )
     caps = warehouse.capabilities
     wanted = caps.metrics_pushdown_default if mode == "auto" else mode == "on"
+    if wanted and mode == "auto":
+        rows = sum(n for _, _, n in warehouse.release_values(monitor, window))
+        wanted = rows >= PUSHDOWN_FROM_ROWS
     loose = warehouse.loose_numeric_fields(monitor.source) if wanted else frozenset()
     if loose:
         # SQL would fail on (or mis-cast) text such as `fast`: read the rows, parse in pandas
@@ -94,7 +107,7 @@ class OpsStage:
     def run(self, run: WindowRun) -> StageOutcome:
         ctx, monitor, window = run.ctx, run.monitor, run.window
         settings = metric_settings(monitor, ctx.warehouse)
-        pushdown = use_pushdown(monitor, ctx.warehouse)
+        pushdown = use_pushdown(monitor, ctx.warehouse, window)
         # A record with a value that is not a number in a numeric field is left out of every
         # ops metric on both paths (the validation stage quarantines it): still a window row.
         if pushdown:
