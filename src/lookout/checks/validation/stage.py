@@ -52,7 +52,7 @@ log = logging.getLogger("lookout.pipeline")
 
 # `pushdown: auto` validates a window of at least this many rows in SQL and a smaller one on
 # its DataFrame: GX in SQL sends a query per metric, a fixed cost that reading a small window
-# beats (measured with benchmarks/bench_validation.py; figures in benchmarks/RESULTS.md).
+# beats (measured with benchmarks/bench_validation.py; the figures are in docs/validation.md).
 SQL_FROM_ROWS = 50_000
 
 # Expectations whose outcome is the same on a value as stored and as read (NULL, repeats).
