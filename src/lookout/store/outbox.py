@@ -28,6 +28,17 @@ __all__ = ["Outbox", "OutboxMessage", "OutboxRow", "enqueue"]
 _IN_CHUNK = 500
 
 
+def _thread_roots(channel_type: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The messages that root an alert's thread on a channel type: its openings, sent or
+    not, not superseded (`thread_root` and `announced` ask the same)."""
+    o = schema.outbox
+    return (
+        o.c.channel_type == channel_type,
+        o.c.kind.in_(("open", "reopen")),
+        o.c.status != "superseded",
+    )
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     """A message to queue: its neutral payload (or a legacy rendered one), where it goes, and
@@ -202,12 +213,7 @@ class Outbox:
         o = schema.outbox
         query = (
             sa.select(o)
-            .where(
-                o.c.fingerprint == fingerprint,
-                o.c.channel_type == channel_type,
-                o.c.kind.in_(("open", "reopen")),
-                o.c.status != "superseded",
-            )
+            .where(o.c.fingerprint == fingerprint, *_thread_roots(channel_type))
             .order_by(o.c.created_at.desc(), o.c.seq.desc(), o.c.message_id.desc())
             .limit(1)
         )
@@ -237,9 +243,7 @@ class Outbox:
                 sa.select(o.c.fingerprint)
                 .where(
                     o.c.fingerprint.in_(wanted[start : start + _IN_CHUNK]),
-                    o.c.channel_type == channel_type,
-                    o.c.kind.in_(("open", "reopen")),
-                    o.c.status != "superseded",
+                    *_thread_roots(channel_type),
                 )
                 .distinct()
             )
