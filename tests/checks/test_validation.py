@@ -133,7 +133,14 @@ EXPECTED = {
 }
 
 
-def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
+def _setup(
+    kind: str,
+    tmp_path: Path,
+    request,
+    max_share: float = 0.5,
+    frame: pd.DataFrame | None = None,
+    statuses: str = "[ok, error]",
+):
     schema = None
     if kind == "duckdb":
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
@@ -150,11 +157,13 @@ def _setup(kind: str, tmp_path: Path, request, max_share: float = 0.5):
     else:
         url, schema = request.getfixturevalue("pg_schema")
     engine = sa.create_engine(url)
-    write_table(engine, _frame(), schema=schema)
+    write_table(engine, _frame() if frame is None else frame, schema=schema)
     engine.dispose()
     schema_line = f"      schema: {schema}\n" if schema else ""
     (tmp_path / "monitors.yml").write_text(
-        MONITORS.format(schema_line=schema_line, max_share=max_share)
+        MONITORS.format(schema_line=schema_line, max_share=max_share).replace(
+            "values: [ok, error]", f"values: {statuses}"
+        )
     )
     (tmp_path / "profiles.yml").write_text(
         PROFILES_YAML.format(warehouse=url, store="sqlite://", out_dir=tmp_path / "out")
@@ -222,6 +231,52 @@ def test_every_kind_on_both_paths(backend, tmp_path, request, runner):
     # JSON parsing cannot run in SQL: it ran on a DataFrame of its own columns
     assert {o.path for o in sql.outcomes if o.kind == "json_parses"} == {"pandas"}
     assert {o.path for o in sql.outcomes if o.kind == "between"} == {"sql"}
+    warehouse.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_with_colons_are_validated_as_logged(backend, tmp_path, request, runner, caplog):
+    """GX reads a query asset with SQLAlchemy's `text()`, where `/:canary` in a literal is a
+    bind parameter: a release holding one failed every SQL metric of its batch. Such a window
+    is validated on its DataFrame, with the same verdicts; `in_set` values with colons (GX
+    binds those itself) and releases without are validated in SQL."""
+    frame = _frame()
+    frame["status"] = frame["status"].replace("ok", "(:ok)")
+    url, warehouse, monitor = _setup(
+        backend, tmp_path, request, frame=frame, statuses="['(:ok)', error]"
+    )
+
+    def validate(pushdown: bool):
+        return run_validation(
+            warehouse,
+            monitor,
+            WINDOW,
+            planned=plan_suite(monitor),
+            runner=runner,
+            connection_string=url,
+            pushdown=pushdown,
+        )
+
+    in_sql = warehouse.capabilities.not_in_sql is not None  # GX runs SQL there
+    clean = validate(True)
+    assert _table(clean) == EXPECTED
+    assert clean.path == ("sql" if in_sql else "pandas")
+
+    warehouse.dispose()
+    frame["model_version"] = frame["model_version"].replace("m1", "svc/:canary")
+    (tmp_path / "colons").mkdir()  # a new file: the runner holds the first one open (DuckDB)
+    url, warehouse, monitor = _setup(
+        backend, tmp_path / "colons", request, frame=frame, statuses="['(:ok)', error]"
+    )
+    caplog.set_level("INFO", logger="lookout")
+    colons = validate(True)
+    renamed = {"m1@p1": "svc/:canary@p1", "m2@p2": "m2@p2", "*": "*"}
+    expected = {renamed[release]: verdicts for release, verdicts in EXPECTED.items()}
+    assert _table(colons) == expected == _table(validate(False))
+    assert colons.path == "pandas"
+    if in_sql:
+        assert "'svc/:canary@p1'" in caplog.text
+        assert "validating the window in pandas" in caplog.text
     warehouse.dispose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +29,23 @@ from lookout.errors import CheckError
 from lookout.model.expectations import ExpectationOutcome, Status
 from lookout.model.record import is_missing
 
-__all__ = ["BatchResult", "ExpectationOutcome", "GxRunner"]
+__all__ = ["BatchResult", "ExpectationOutcome", "GxRunner", "runs_as_written"]
+
+# How SQLAlchemy's `text()` finds a bind parameter (the pattern of its `TextClause`).
+_BIND_PARAMETER = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)", re.UNICODE)
+
+
+def runs_as_written(query: str) -> bool:
+    """Whether GX runs a query asset's SQL as written.
+
+    GX reads the text with SQLAlchemy's `text()`, twice on some paths (compiled, then read
+    again), where `:name` is a bind parameter even inside a string literal, and `\\:` loses
+    its backslash: a logged value such as `svc/:canary` failed every SQL metric of its batch
+    ("a value is required for bind parameter"). An escape does not survive the second reading,
+    so such a query is not given to GX at all.
+    """
+    return _BIND_PARAMETER.search(query) is None and "\\:" not in query
+
 
 EXAMPLES = 5
 

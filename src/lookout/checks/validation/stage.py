@@ -31,7 +31,12 @@ from lookout.checks.validation.quarantine import (
     unplaceable_records,
 )
 from lookout.checks.validation.result import ValidationResult
-from lookout.checks.validation.runner import BatchResult, ExpectationOutcome, GxRunner
+from lookout.checks.validation.runner import (
+    BatchResult,
+    ExpectationOutcome,
+    GxRunner,
+    runs_as_written,
+)
 from lookout.config.models import Monitor
 from lookout.model.aggregates import ALL_COHORTS, release_labels
 from lookout.model.record import NOT_A_NUMBER, not_a_number_reason
@@ -139,35 +144,26 @@ def run_validation(
     runner = runner or GxRunner()
     planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
     columns = validation_columns(monitor, planned)
-    releases = (
-        _sql_releases(monitor, warehouse, window, pushdown)
+    batches = (
+        _sql_batches(monitor, warehouse, window, columns, pushdown)
         if connection_string is not None
         else None
     )
-    use_sql = releases is not None
     findings = _Findings()
     schema_checks = [p for p in planned if p.kind == "columns_present"]
     planned = [p for p in planned if p.kind != "columns_present"]
     if schema_checks:
-        url = connection_string if use_sql else None
+        url = connection_string if batches is not None else None
         _check_schema(runner, warehouse, monitor, window, schema_checks, url, findings)
     found = not_a_number_records(warehouse, monitor, window)
     # An empty window has no release to batch by in SQL: its (empty) DataFrame is validated
     # instead, so table-level expectations (row count, freshness) still report on it.
-    use_sql = bool(releases)
+    use_sql = bool(batches)
     frame_only = planned
     if use_sql:
         in_sql, frame_only = _split_for_sql(warehouse, monitor, planned, found)
         _validate_in_sql(
-            runner,
-            connection_string,
-            warehouse,
-            monitor,
-            window,
-            in_sql,
-            columns,
-            releases or [],
-            findings,
+            runner, connection_string, warehouse, monitor, window, in_sql, batches or [], findings
         )
     if frame_only:
         needed = validation_columns(monitor, frame_only) if use_sql else columns
@@ -177,6 +173,35 @@ def run_validation(
     findings.outcomes.extend(not_a_number_outcomes(found, findings.rows_by_release, path))
     _quarantine_not_a_number(found, findings)
     return _result(findings, monitor, [*planned, *schema_checks], path)
+
+
+def _sql_batches(
+    monitor: Monitor,
+    warehouse: ValidationSource,
+    window: Window,
+    columns: list[str],
+    pushdown: bool | None,
+) -> list[tuple[str, str, int]] | None:
+    """(release, its rows as SQL text, rows) of each release GX validates in SQL, or None to
+    validate the window's DataFrame: where `_sql_releases` says so, or where a release's query
+    holds what GX would not run as written (a value with `:name` in it)."""
+    releases = _sql_releases(monitor, warehouse, window, pushdown)
+    if releases is None:
+        return None
+    batches = [
+        (release, warehouse.validation_sql(monitor, window, columns, values), rows)
+        for release, values, rows in releases
+    ]
+    unsafe = [release for release, query, _ in batches if not runs_as_written(query)]
+    if unsafe:
+        log.info(
+            "monitor %s: a value of release %r (or of the source's `where`) holds ':name', which"
+            " GX would read as a bind parameter in SQL: validating the window in pandas",
+            monitor.name,
+            unsafe[0],
+        )
+        return None
+    return batches
 
 
 def _check_schema(
@@ -237,15 +262,13 @@ def _validate_in_sql(
     monitor: Monitor,
     window: Window,
     in_sql: list[PlannedExpectation],
-    columns: list[str],
-    releases: Releases,
+    batches: list[tuple[str, str, int]],
     findings: _Findings,
 ) -> None:
     """Each release's batch as a query the warehouse evaluates, so its rows stay there."""
     naive = warehouse.naive_times(monitor.source)
-    for release, values, rows in releases:
+    for release, query, rows in batches:
         findings.rows_by_release[release] = rows
-        query = warehouse.validation_sql(monitor, window, columns, values)
         batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
         pairs = [(p, p.build(window, naive_times=naive)) for p in in_sql]
         result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
