@@ -31,7 +31,7 @@ VALIDATION = """\
 JSON_FIELDS = """\
       json_fields:
         prompt_version: metadata.prompt_version
-        route: metadata.route
+        route: metadata.labels[0]
         region: metadata.account.region
         environment: metadata.environment
 """
@@ -57,7 +57,8 @@ def _in_json(plain: pd.DataFrame) -> pd.DataFrame:
     docs = []
     for i, row in enumerate(plain.itertuples()):
         account = {} if i % 11 == 0 else {"region": row.region}  # missing key, or JSON null
-        doc = {"prompt_version": row.prompt_version, "route": row.route, "account": account}
+        # the route as the first element of an array (`metadata.labels[0]`)
+        doc = {"prompt_version": row.prompt_version, "labels": [row.route], "account": account}
         docs.append(json.dumps({**doc, "environment": row.environment, "user-id": i}))
     out = plain.drop(columns=["prompt_version", "route", "region", "environment"])
     out["metadata"] = docs
@@ -111,19 +112,24 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     as NULL, and the query does not fail on them. A quoted key with dots or '/' is one
     key of the object (OTel's flat `gen_ai.request.model`), never the nested path its dots
     spell: `"gen.ai"` reads NULL where only `{"gen": {"ai": 1}}` is, and `gen.ai` the other
-    way round."""
+    way round. Array elements by index from 0 (a raw OpenAI response's
+    `choices[0].message.content`, a document that is an array), NULL past the end."""
     from lookout.config.models import SourceConfig
     from lookout.sources.warehouse import Warehouse
 
     url = engine_url(engine_name, tmp_path, request)
     otel = {"gen_ai.request.model": "gpt-4o", "k8s/pod.name": "p-1", "r": {"service.name": "s"}}
+    choices = [{"message": {"content": "hi"}}, {"message": {"content": "second"}}]
     docs = [
         {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash", **otel},
         {"a": {}, "n": None, "gen": {"ai": 1}, "gen_ai": {"request": {"model": "nested"}}},
         None,
     ]
+    docs[0] |= {"choices": choices, "tags": ["a", 7]}
+    docs[1] |= {"choices": [], "tags": []}
     texts = [None if d is None else json.dumps(d) for d in docs] + ["", "n/a"]
-    frame = pd.DataFrame({"id": ["r0", "r1", "r2", "r3", "r4"], "doc": texts})
+    texts.append(json.dumps([{"k": "zero"}, {"k": "top"}]))  # a document that is an array
+    frame = pd.DataFrame({"id": ["r0", "r1", "r2", "r3", "r4", "r5"], "doc": texts})
     engine = sa.create_engine(url)
     write_table(engine, frame, table="docs")
     engine.dispose()
@@ -134,6 +140,11 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         "service": 'doc.r."service.name"',
         "flat": 'doc."gen.ai"',
         "nested": "doc.gen.ai",
+        "first": "doc.choices[0].message.content",
+        "second": "doc.choices[1].message.content",
+        "tag": "doc.tags[1]",
+        "beyond": "doc.tags[5]",
+        "top": "doc[1].k",
     }
     source = SourceConfig(table="docs", columns={"record_id": "id", "ts": "id"}, json_fields=paths)
     warehouse = Warehouse(url)
@@ -146,10 +157,12 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
             rows = [tuple(r) for r in conn.execute(query).all()]
     finally:
         warehouse.dispose()
+    arrays = ("hi", "second", "7", None, None)
     assert rows == [
-        ("r0", "x", "5", "true", None, "dash", "gpt-4o", "p-1", "s", None, None),
-        ("r1", None, None, None, None, None, None, None, None, None, "1"),
+        ("r0", "x", "5", "true", None, "dash", "gpt-4o", "p-1", "s", None, None, *arrays),
+        ("r1", None, None, None, None, None, None, None, None, None, "1", *[None] * 5),
         *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
+        ("r5", *[None] * (len(paths) - 1), "top"),
     ]
 
 
@@ -170,6 +183,11 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("{model: 'attributes.\"a\"b'}", "a quote may only enclose a whole key"),
         ("{model: 'attributes.\"\"'}", "key '' of"),
         ("{model: \"attributes['gen_ai.model']\"}", "double quotes, not brackets or single"),
+        ("{model: 'attributes[\"gen_ai.model\"]'}", "double quotes, not brackets or single"),
+        ("{text: 'response.choices[-1].text'}", "[-1] of 'response.choices[-1].text': an array"),
+        ("{text: 'response.choices[x]'}", "[x] of 'response.choices[x]': an array index is"),
+        ("{text: 'response.choices[0'}", "'response.choices[0': a '[' is not closed"),
+        ("{text: 'response.choices]'}", "a ']' without its '['"),
         ("{model: \"attributes.'gen_ai.model'\"}", "double quotes, not brackets or single"),
     ],
 )

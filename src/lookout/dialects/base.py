@@ -18,6 +18,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from lookout.model.json_path import JsonStep
+
 __all__ = ["ConnectSettings", "Dialect", "file_database", "milliseconds", "seconds"]
 
 QuantileMode = Literal["aggregate", "window"]
@@ -146,9 +148,10 @@ class Dialect:
         raise NotImplementedError(f"{self.name} cannot compute a duration in SQL")
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
-        """The value at `keys` inside the JSON `document` (a JSON or text column) as text:
+        """The value at `keys` (object keys, and ints for array indexes from 0) inside the
+        JSON `document` (a JSON or text column) as text:
         `"acme"` as acme, `5` as 5, `true` as true; NULL for a missing key, a JSON null or a
         NULL document (`source.json_fields`). Each engine has its own function and path
         syntax; an engine without a module has none, and json fields are refused. Keys are

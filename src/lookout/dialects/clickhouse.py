@@ -18,6 +18,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import Dialect
+from lookout.model.json_path import JsonStep
 
 __all__ = ["ClickHouse"]
 
@@ -86,11 +87,15 @@ class ClickHouse(Dialect):
         return Function("dateDiff", "microsecond", start, end) / 1000.0
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
         # Nullable(String): NULL for a missing key or a JSON null, where JSONExtractString
-        # gives ''; numbers and booleans as their text (5, true)
-        path = [sa.literal(k, sa.String) for k in keys]
+        # gives ''; numbers and booleans as their text (5, true); an index is an integer
+        # argument, counted from 1
+        path = [
+            sa.literal(k + 1, sa.Integer) if isinstance(k, int) else sa.literal(k, sa.String)
+            for k in keys
+        ]
         return Function("JSONExtract", document, *path, "Nullable(String)", type_=sa.String)
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import ConnectSettings, Dialect, file_database
+from lookout.model.json_path import JsonStep
 
 __all__ = ["DuckDB"]
 
@@ -37,11 +38,12 @@ class DuckDB(Dialect):
         return Function("date_diff", "microsecond", start, end) / 1000.0
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
         # a JSON pointer (`/account/plan`, `/gen_ai.request.model`): a dot is a plain
-        # character there, a `/` inside a key is written `~1` (RFC 6901; keys hold no `~`)
-        pointer = sa.literal("".join("/" + k.replace("/", "~1") for k in keys), sa.String)
+        # character there, a `/` inside a key is written `~1` (RFC 6901; keys hold no `~`);
+        # an index is its digits (`/choices/0/text`)
+        pointer = sa.literal("".join("/" + str(k).replace("/", "~1") for k in keys), sa.String)
         value = Function("json_extract_string", document, pointer, type_=sa.String)
         # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
         # failing every query of the window

@@ -26,6 +26,7 @@ from lookout.dialects.base import (
     running,
     seconds,
 )
+from lookout.model.json_path import JsonStep, sql_json_path
 
 __all__ = ["MySQL"]
 
@@ -84,11 +85,11 @@ class MySQL(Dialect):
         return self.as_double(Function("timestampdiff", sa.text("MICROSECOND"), start, end)) / 1000
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
         # JSON_VALUE: NULL for a missing key, a JSON null (and an object); it reads a boolean
         # as 1 on MariaDB, so booleans are taken from JSON_EXTRACT as true/false, as elsewhere
-        path = sa.literal("$" + "".join(f'."{k}"' for k in keys), sa.String)
+        path = sa.literal(sql_json_path(keys), sa.String)
         found = Function("json_extract", document, path)
         boolean = Function("json_type", found, type_=sa.String) == "BOOLEAN"
         flag = Function("json_unquote", found, type_=sa.String)

@@ -24,6 +24,7 @@ from lookout.dialects.base import (
     running,
     seconds,
 )
+from lookout.model.json_path import JsonStep
 
 __all__ = ["PostgreSQL"]
 
@@ -62,18 +63,19 @@ class PostgreSQL(Dialect):
         return sa.extract("epoch", end - start) * 1000  # an interval's seconds, fractions kept
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
-        # cast to jsonb, so json, jsonb and text columns all work
-        path = [sa.literal(k, sa.Text) for k in keys]
+        # cast to jsonb, so json, jsonb and text columns all work; an index is its digits ('0'
+        # is the first element of an array: a key is never digits alone)
+        path = [sa.literal(str(k), sa.Text) for k in keys]
         value = Function("jsonb_extract_path_text", sa.cast(document, JSONB), *path, type_=sa.Text)
         if isinstance(document.type, sa.JSON):
             return value  # json and jsonb hold JSON by construction
-        # text: a value that is no JSON object ('' where nothing was logged, 'n/a') reads as
-        # NULL instead of failing every query of the window (CASE is evaluated row by row);
-        # before PostgreSQL 16 (`IS JSON`) a malformed object still fails the query
-        looks_like_object = sa.cast(document, sa.Text).regexp_match(r"^\s*\{")
-        return sa.case((looks_like_object, value))
+        # text: a value that is no JSON object or array ('' where nothing was logged, 'n/a')
+        # reads as NULL instead of failing every query of the window (CASE is evaluated row by
+        # row); before PostgreSQL 16 (`IS JSON`) a malformed object still fails the query
+        looks_like_json = sa.cast(document, sa.Text).regexp_match(r"^\s*[{[]")
+        return sa.case((looks_like_json, value))
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:
         return sa.tablesample(table, sa.func.system(percent), name="sampled")

@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import ConnectSettings, Dialect, first_line, running, seconds
+from lookout.model.json_path import JsonStep
 
 __all__ = ["Snowflake"]
 
@@ -79,10 +80,15 @@ class Snowflake(Dialect):
         return Function("datediff", sa.text("microsecond"), start, end) / 1000.0
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
-        # a key that is not a plain word (`k-1`) is quoted in the path
-        path = ".".join(k if _PLAIN_KEY.fullmatch(k) else f'"{k}"' for k in keys)
+        # a key that is not a plain word (`k-1`) is quoted in the path, an index in brackets
+        path = ""
+        for k in keys:
+            if isinstance(k, int):
+                path += f"[{k}]"
+            else:
+                path += ("." if path else "") + (k if _PLAIN_KEY.fullmatch(k) else f'"{k}"')
         value = Function("json_extract_path_text", document, sa.literal(path), type_=sa.String)
         # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
         # failing every query of the window (json_extract_path_text raises on it)

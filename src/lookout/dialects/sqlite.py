@@ -25,6 +25,7 @@ from lookout.dialects.base import (
     running,
     seconds,
 )
+from lookout.model.json_path import JsonStep, sql_json_path
 
 __all__ = ["SQLite"]
 
@@ -51,11 +52,11 @@ class SQLite(Dialect):
         return sa.func.round((sa.func.julianday(end) - sa.func.julianday(start)) * 86_400_000.0)
 
     def json_text(
-        self, document: sa.ColumnElement[Any], keys: tuple[str, ...]
+        self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
         # json_extract gives SQL values (true as 1): booleans are spelt as elsewhere, the rest
         # cast to text (`5`, `1.5`); a JSON null and a missing key are NULL
-        path = sa.literal("$" + "".join(f'."{k}"' for k in keys), sa.String)
+        path = sa.literal(sql_json_path(keys), sa.String)
         kind = Function("json_type", document, path, type_=sa.String)
         value = sa.cast(Function("json_extract", document, path), sa.String)
         # a document that is not JSON ('' where nothing was logged) reads as NULL instead of

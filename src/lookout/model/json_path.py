@@ -8,7 +8,12 @@ object whose keys have dots (`attributes."gen_ai.request.model"`, `resource."ser
 which a plain path would read as nested objects. One quoting only (double quotes, as SQL
 quotes a name and as JSONPath quotes a key); no quote, backslash, `$`, space or control
 character inside it, so every engine's path syntax (`$."k"`, `/k`, `"k"`) takes a key as is
-inside its quotes (`/` is escaped where a JSON pointer needs it)."""
+inside its quotes (`/` is escaped where a JSON pointer needs it).
+
+A step may also be an array index, `[0]` for the first element: a raw OpenAI response logged as
+JSON keeps the answer at `response.choices[0].message.content`, a chat log its first message
+at `messages[0].content`. An index is a whole number from 0 (no negative index: Snowflake and
+DuckDB's pointers have none)."""
 
 from __future__ import annotations
 
@@ -19,9 +24,11 @@ from lookout.model.record import IDENTIFIER_PATTERN
 __all__ = [
     "JSON_KEY_PATTERN",
     "QUOTED_KEY_PATTERN",
+    "JsonStep",
     "check_json_path",
     "json_path_text",
     "split_json_path",
+    "sql_json_path",
 ]
 
 # letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`;
@@ -30,27 +37,45 @@ JSON_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
 # a key written in double quotes: also `.` and `/` (`gen_ai.request.model`, `k8s/pod`); no `:`,
 # which SQL text that GX re-parses (`sa.text`) would take for a bind parameter after a `/` or `.`
 QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./-]{1,128}\Z")
-# one step of a path: `.key` or `."key"` (a quote left open reads to the end, to be refused)
-_STEP = re.compile(r'\.(?:"(?P<quoted>[^"]*)(?P<closed>"?)|(?P<bare>[^."]*))')
+# one step of a path: `.key`, `."key"` (a quote left open reads to the end, to be refused) or
+# `[index]` (what is between the brackets is checked after)
+_STEP = re.compile(
+    r'\.(?:"(?P<quoted>[^"]*)(?P<closed>"?)|(?P<bare>[^."\[\]]*))|\[(?P<index>[^\]]*)\]'
+)
+_INDEX = re.compile(r"[0-9]{1,6}\Z")
+# the JSON column: the name before the first step
+_COLUMN = re.compile(r"[^.\[]*")
+JsonStep = str | int  # a key of an object, or the index of an array element
 _KEYS_ARE = (
-    "keys are letters, digits, '_' and '-', separated by dots, not digits alone (no array "
-    "index); a key that holds dots or '/' goes in double quotes: "
+    "keys are letters, digits, '_' and '-', separated by dots, not digits alone (an array "
+    "element is [0]); a key that holds dots or '/' goes in double quotes: "
     'attributes."gen_ai.request.model"'
 )
+_INDEX_IS = "an array index is a whole number from 0 (the first element), e.g. choices[0]"
 _QUOTED_ARE = (
     "a key in double quotes is letters, digits, '_', '-', '.' and '/' (no ':', quote, "
     "backslash, '$' or space), not digits alone"
 )
 
 
-def _keys(value: str, rest: str) -> tuple[str, ...]:
-    """The keys of `rest` (`.a."b.c"`), each checked: ValueError at the first wrong one."""
-    keys: list[str] = []
+def _keys(value: str, rest: str) -> tuple[JsonStep, ...]:
+    """The steps of `rest` (`.a."b.c"[0]`), each checked: ValueError at the first wrong one."""
+    keys: list[JsonStep] = []
     at = 0
     while at < len(rest):
         step = _STEP.match(rest, at)
+        if step is None and rest[at] == "[":  # `[0` never closed
+            raise ValueError(f"{value!r}: a '[' is not closed ({_INDEX_IS})")
+        if step is None and rest[at] == "]":
+            raise ValueError(f"{value!r}: a ']' without its '[' ({_INDEX_IS})")
         if step is None:  # a quote inside a plain key: `a"b`
             raise ValueError(f"{value!r}: a quote may only enclose a whole key ({_KEYS_ARE})")
+        if step["index"] is not None:
+            if not _INDEX.match(step["index"]):
+                raise ValueError(f"[{step['index']}] of {value!r}: {_INDEX_IS}")
+            keys.append(int(step["index"]))
+            at = step.end()
+            continue
         if step["bare"] is not None:
             key, pattern = step["bare"], JSON_KEY_PATTERN
         elif not step["closed"]:
@@ -65,36 +90,51 @@ def _keys(value: str, rest: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def split_json_path(path: str) -> tuple[str, tuple[str, ...]]:
+def split_json_path(path: str) -> tuple[str, tuple[JsonStep, ...]]:
     """`metadata.account.plan` -> ("metadata", ("account", "plan")); `attributes."gen_ai.
-    request.model"` -> ("attributes", ("gen_ai.request.model",)): the JSON column and the keys
-    from its top object down to the value, quotes taken off (a path `check_json_path` took)."""
-    column, dot, rest = path.partition(".")
-    return column, _keys(path, dot + rest)
+    request.model"` -> ("attributes", ("gen_ai.request.model",)); `response.choices[0].text`
+    -> ("response", ("choices", 0, "text")): the JSON column and the steps from its top value
+    down to the value, quotes taken off (a path `check_json_path` took)."""
+    column = _COLUMN.match(path).group()  # type: ignore[union-attr]  # matches any text
+    return column, _keys(path, path[len(column) :])
 
 
-def json_path_text(column: str, keys: tuple[str, ...]) -> str:
-    """The path as json_fields takes it: a key that is no plain word goes in double quotes."""
-    steps = (k if JSON_KEY_PATTERN.match(k) else f'"{k}"' for k in keys)
-    return ".".join((column, *steps))
+def json_path_text(column: str, keys: tuple[JsonStep, ...]) -> str:
+    """The path as json_fields takes it: a key that is no plain word goes in double quotes,
+    an index in brackets."""
+    text = column
+    for key in keys:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        else:
+            text += "." + (key if JSON_KEY_PATTERN.match(key) else f'"{key}"')
+    return text
+
+
+def sql_json_path(keys: tuple[JsonStep, ...]) -> str:
+    """The SQL/JSON path of MySQL, MariaDB and SQLite: `$."choices"[0]."text"` (every key in
+    double quotes, which a key may not hold)."""
+    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f'."{k}"' for k in keys)
 
 
 def check_json_path(value: object) -> str:
-    """A path as `json_fields` takes it: a column name, then at least one key, each a plain
-    word or a quoted key; what is wrong said plainly (the loader adds the file, line and key)."""
+    """A path as `json_fields` takes it: a column name, then at least one step, each a plain
+    word, a quoted key or an array index; what is wrong said plainly (the loader adds the
+    file, line and key)."""
     if not isinstance(value, str):
         raise ValueError("expected '<json column>.<key>[.<key>...]', e.g. metadata.tenant")
-    column, dot, rest = value.partition(".")
-    if "[" in column or "'" in value:
+    column = _COLUMN.match(value).group()  # type: ignore[union-attr]  # matches any text
+    rest = value[len(column) :]
+    if "'" in value or re.search(r'\[\s*"', value):
         raise ValueError(
             f"{value!r}: a key that holds dots goes in double quotes, not brackets or single "
             'quotes: attributes."gen_ai.request.model"'
         )
     if not IDENTIFIER_PATTERN.match(column):
         raise ValueError(f"{column!r} is not a plain SQL identifier (the JSON column)")
-    if not dot:
+    if not rest:
         raise ValueError(
             f"{value!r} names no key: write '<json column>.<key>[.<key>...]', e.g. {column}.tenant"
         )
-    _keys(value, dot + rest)
+    _keys(value, rest)
     return value

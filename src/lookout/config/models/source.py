@@ -18,7 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
 from lookout.config.validation import ColumnValue
-from lookout.model.json_path import check_json_path, split_json_path
+from lookout.model.json_path import JsonStep, check_json_path, split_json_path
 from lookout.model.record import (
     CANONICAL_FIELDS,
     COST_UNITS,
@@ -221,8 +221,8 @@ class SourceConfig(Model):
         kept = sorted((k, repr(v)) for k, v in parts.items() if v)
         return repr(kept) if kept else ""
 
-    def json_path(self, column: str) -> tuple[str, tuple[str, ...]] | None:
-        """(JSON column, keys) when `column` names a value inside a JSON column
+    def json_path(self, column: str) -> tuple[str, tuple[JsonStep, ...]] | None:
+        """(JSON column, keys and array indexes) when `column` names a value inside a JSON column
         (`json_fields`), else None: a column of the table."""
         path = self.json_fields.get(column)
         return split_json_path(path) if path is not None else None
