@@ -103,6 +103,80 @@ def test_values_inside_a_json_column_store_what_plain_columns_store(engine_name,
     assert n == (in_window["environment"] == "production").sum()  # staging left out
 
 
+def _raw_payloads(plain: pd.DataFrame) -> pd.DataFrame:
+    """The same records as a gateway that logs the provider's raw request and response logs
+    them: the model, the user's message and the token counts inside arrays and objects."""
+    out = plain.drop(columns=["model_version", "prompt", "prompt_tokens", "completion_tokens"])
+    out["request"] = [
+        json.dumps(
+            {
+                "model": row.model_version,
+                "messages": [
+                    {"role": "system", "content": "You are a support assistant."},
+                    {"role": "user", "content": row.prompt},
+                ],
+            }
+        )
+        for row in plain.itertuples()
+    ]
+    out["response"] = [
+        json.dumps(
+            {
+                "model": row.model_version,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "..."}}],
+                "usage": {
+                    "prompt_tokens": int(row.prompt_tokens),
+                    "completion_tokens": int(row.completion_tokens),
+                },
+            }
+        )
+        for row in plain.itertuples()
+    ]
+    return out
+
+
+RAW_PAYLOAD_FIELDS = """\
+      json_fields:
+        model_version: response.model
+        prompt: request.messages[1].content
+        prompt_tokens: response.usage.prompt_tokens
+        completion_tokens: response.usage.completion_tokens
+"""
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_a_table_of_raw_provider_payloads_stores_what_plain_columns_store(
+    engine_name, tmp_path, request
+):
+    """The release, the prompt (the second message of the request's array) and the token
+    counts read from raw chat-completion payloads: the window stores the same metrics,
+    validation outcomes and alerts as the same records in plain columns."""
+    url = engine_url(engine_name, tmp_path, request)
+    plain = _plain()
+    engine = sa.create_engine(url)
+    write_table(engine, plain, table="logged_plain")
+    write_table(engine, _raw_payloads(plain), table="logged_raw")
+    engine.dispose()
+    pushdown = "auto" if engine_name == "sqlite" else "on"
+    columns = _monitors("logged_plain", False, pushdown)
+    raw = _monitors("logged_raw", False, pushdown).replace(
+        "      ok_statuses: [ok]\n", "      ok_statuses: [ok]\n" + RAW_PAYLOAD_FIELDS
+    )
+    expected = stored_by_window(project(tmp_path, url, "plain", columns), WINDOW)
+    assert stored_by_window(project(tmp_path, url, "raw", raw), WINDOW) == expected
+    # the token means are those of the window's production rows, per release (response.model)
+    start, end = (pd.Timestamp(t.replace(tzinfo=None)) for t in (WINDOW.start, WINDOW.end))
+    rows = plain[plain["event_time"].between(start, end, inclusive="left")]
+    rows = rows[rows["environment"] == "production"]
+    means = {
+        (f"{model}@{prompt}", "*", f"{field}_mean"): round(part[field].mean(), 6)
+        for (model, prompt), part in rows.groupby(["model_version", "prompt_version"])
+        for field in ("prompt_tokens", "completion_tokens")
+    }
+    stored = {(r[0], r[1], r[2]): r[3] for r in expected["metrics"] if (r[0], r[1], r[2]) in means}
+    assert len(means) == 4 and stored == pytest.approx(means)
+
+
 @pytest.mark.parametrize("engine_name", ALL_ENGINES)
 def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     engine_name, tmp_path, request
