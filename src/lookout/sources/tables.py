@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
+from lookout.model.local_times import local_naive
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
 from lookout.sources.column_types import column_kind, role_problems, sql_matches, type_name
 from lookout.sources.connection import WarehouseConnection
@@ -41,6 +42,29 @@ def _named_columns(monitor: Monitor) -> list[tuple[str, str]]:
     for kind in ("numeric", "categorical"):
         named += [(f"drift.features.{kind}[{i}]", n) for i, n in enumerate(getattr(features, kind))]
     return named
+
+
+def _zone_problems(source: SourceConfig, columns: dict[str, Any], where: str) -> list[str]:
+    """`source.timezone` where no time column is a timestamp without a zone: a column with one
+    and an epoch number are instants, which a zone cannot move (the config would say it does)."""
+    if source.timezone is None:
+        return []
+    pairs = [(f, source.columns[f]) for f in TIME_FIELDS if f in source.columns]
+    mapped = [c for _, c in pairs]
+    naive = [
+        c
+        for f, c in pairs
+        if c in columns
+        and source.epoch_unit(f) is None
+        and not getattr(columns[c], "timezone", False)
+    ]
+    if naive or any(c not in columns for c in mapped):  # a missing column is said elsewhere
+        return []
+    return [
+        f"monitors.yml: {where}.source.timezone: {source.timezone!r} applies to timestamps "
+        f"without a time zone, and {', '.join(map(repr, mapped))} have one or log epoch "
+        "numbers (instants, which a zone does not move): remove the line"
+    ]
 
 
 class WarehouseTables(WarehouseConnection):
@@ -91,6 +115,7 @@ class WarehouseTables(WarehouseConnection):
         ]
         problems += self._duration_problems(monitor, columns, where)
         problems += self._json_problems(monitor.source, where)
+        problems += _zone_problems(monitor.source, columns, where)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
@@ -217,16 +242,18 @@ class WarehouseTables(WarehouseConnection):
     def _bind_time(
         self, source: SourceConfig, field: str, moment: datetime, *, down: bool = False
     ) -> datetime | int:
-        """`moment` as the time column compares with it: naive timestamp columns hold UTC
-        (bind naive UTC there, aware UTC elsewhere); an epoch column (`units: {ts: epoch_ms}`)
+        """`moment` as the time column compares with it: a timestamp column without a zone holds
+        wall times in `source.timezone` (UTC by default: bind naive wall time there, aware UTC
+        elsewhere); an epoch column (`units: {ts: epoch_ms}`)
         an integer in its unit, so the raw column is compared and its index or partitions
         still prune. Rounded up for `>=` and `<`; `down` for `>`."""
         unit = source.epoch_unit(field)
         if unit is not None:
             return epoch_bound(moment, unit, down=down)
         column_type = self.table_columns(source)[source.columns[field]]
-        moment = as_utc(moment)
-        return moment if getattr(column_type, "timezone", False) else moment.replace(tzinfo=None)
+        if getattr(column_type, "timezone", False):
+            return as_utc(moment)
+        return local_naive(moment, source.zone)
 
     def stored_column(
         self, table: sa.Table, source: SourceConfig, name: str

@@ -4,7 +4,7 @@ dtypes whatever the dialect; and which windows received rows late."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
+from lookout.model.local_times import times_as_utc
 from lookout.model.record import NUMERIC_FIELDS, TEXT_FIELDS, TIME_FIELDS, from_epoch, parse_numbers
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window, as_utc
@@ -71,7 +72,7 @@ class WindowReads(WarehouseTables):
         quarantines them."""
         query = self.window_query(monitor, window, fields, cohorts=cohorts)
         frame = self.fetch_frame(query)
-        not_numbers = normalize_numbers(frame, epoch_units(monitor.source))
+        not_numbers = normalize_numbers(frame, epoch_units(monitor.source), monitor.source.zone)
         return frame, not_numbers
 
     def late_windows(
@@ -105,7 +106,7 @@ class WindowReads(WarehouseTables):
         query = sa.select(ts.label("ts"), ingested.label("ingested_at")).where(
             *in_lookback, sa.or_(*newer)
         )
-        rows = normalize_frame(self.fetch_frame(query), epoch_units(source))
+        rows = normalize_frame(self.fetch_frame(query), epoch_units(source), source.zone)
         late: set[Window] = set()
         for window, high in processed.items():
             inside = rows[(rows["ts"] >= window.start) & (rows["ts"] < window.end)]
@@ -136,7 +137,8 @@ class WindowReads(WarehouseTables):
         if value is None:
             return None
         unit = source.epoch_unit("ingested_at")
-        moment = pd.Timestamp(value) if unit is None else from_epoch(pd.Series([value]), unit)[0]
+        read = pd.Series([value])
+        moment = times_as_utc(read, source.zone)[0] if unit is None else from_epoch(read, unit)[0]
         return None if pd.isna(moment) else as_utc(moment.to_pydatetime())
 
     def max_ingested(self, frame: pd.DataFrame) -> datetime | None:
@@ -150,16 +152,21 @@ def epoch_units(source: SourceConfig) -> dict[str, str]:
     return {f: u for f in TIME_FIELDS if (u := source.epoch_unit(f)) is not None}
 
 
-def normalize_frame(frame: pd.DataFrame, epochs: Mapping[str, str]) -> pd.DataFrame:
+def normalize_frame(
+    frame: pd.DataFrame, epochs: Mapping[str, str], zone: tzinfo = UTC
+) -> pd.DataFrame:
     """Same dtypes whatever the dialect: UTC timestamps, float numbers (a value that is not a
     number is NaN here; `Warehouse.read_window_checked` says which rows had one). `epochs`:
     the time fields read as epoch numbers, and their units (`epoch_units`; required, so no
-    read of the source's rows can leave its times as numbers)."""
-    normalize_numbers(frame, epochs)
+    read of the source's rows can leave its times as numbers); `zone`: the one timestamps
+    without a zone are written in (`source.zone`)."""
+    normalize_numbers(frame, epochs, zone)
     return frame
 
 
-def normalize_numbers(frame: pd.DataFrame, epochs: Mapping[str, str]) -> np.ndarray:
+def normalize_numbers(
+    frame: pd.DataFrame, epochs: Mapping[str, str], zone: tzinfo = UTC
+) -> np.ndarray:
     """`normalize_frame` in place; returns the rows with a value that is not a number.
 
     An epoch time becomes a timestamp here, after SQL, not in it: pandas' conversion of the
@@ -171,8 +178,7 @@ def normalize_numbers(frame: pd.DataFrame, epochs: Mapping[str, str]) -> np.ndar
             if field in epochs:
                 frame[field] = from_epoch(frame[field], epochs[field])
                 continue
-            moments = pd.to_datetime(frame[field], utc=True, errors="coerce")
-            frame[field] = moments.astype("datetime64[ns, UTC]")
+            frame[field] = times_as_utc(frame[field], zone)
     not_numbers = np.zeros(len(frame), dtype=bool)
     for field in NUMERIC_FIELDS:
         if field in frame:

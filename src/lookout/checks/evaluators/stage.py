@@ -90,7 +90,8 @@ def _read(
             key.in_(list(ids[start : start + _CHUNK]))
         )
         frames.append(warehouse.fetch_frame(query))
-    return normalize_frame(pd.concat(frames, ignore_index=True), epoch_units(monitor.source))
+    frame = pd.concat(frames, ignore_index=True)
+    return normalize_frame(frame, epoch_units(monitor.source), monitor.source.zone)
 
 
 def _capped_cohorts(

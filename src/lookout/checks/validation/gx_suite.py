@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from lookout.config.validation import ExpectationSpec, spec_name
 from lookout.errors import ConfigError, ConfigIssue
+from lookout.model.local_times import local_naive
 from lookout.windows import Window
 
 __all__ = ["load_suite_file", "referenced_columns", "to_gx"]
@@ -20,11 +21,12 @@ def _gxe() -> Any:
     return gxe
 
 
-def to_gx(spec: ExpectationSpec, window: Window, *, naive_times: bool) -> Any:
+def to_gx(spec: ExpectationSpec, window: Window, *, naive_zone: tzinfo | None) -> Any:
     """One GX expectation; `meta.lookout_name` carries the spec's id through GX's results.
 
-    `naive_times`: the batch holds naive-UTC timestamps (SQL on TIMESTAMP columns) rather than
-    UTC-aware ones (the DataFrame path), so time bounds are given in the same form.
+    `naive_zone`: the batch holds naive wall times of that zone (SQL on a TIMESTAMP column
+    without a zone; `source.zone`) rather than UTC-aware ones (None: the DataFrame path), so
+    time bounds are given in the same form.
     """
     gxe = _gxe()
     meta = {"lookout_name": spec_name(spec)}
@@ -75,8 +77,8 @@ def to_gx(spec: ExpectationSpec, window: Window, *, naive_times: bool) -> Any:
         )
     if kind == "fresh":
         oldest: datetime = window.end - spec.max_age
-        if naive_times:
-            oldest = oldest.replace(tzinfo=None)
+        if naive_zone is not None:
+            oldest = local_naive(oldest, naive_zone)
         return gxe.ExpectColumnMaxToBeBetween(column=spec.column, min_value=oldest, meta=meta)
     raise ValueError(f"unknown expectation kind {kind!r}")  # unreachable: config validated
 

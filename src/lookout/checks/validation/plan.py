@@ -7,6 +7,7 @@ into a GX expectation for a window when the suite runs (`stage.run_validation`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ class PlannedExpectation:
     spec: Any = None  # ExpectationSpec, or None for one from a GX suite file
     gx: Any = None  # the GX expectation when it comes from a suite file
 
-    def build(self, window: Window, *, naive_times: bool) -> Any:
+    def build(self, window: Window, *, naive_zone: tzinfo | None) -> Any:
         if self.gx is not None:
             return self.gx
-        return to_gx(self.spec, window, naive_times=naive_times)
+        return to_gx(self.spec, window, naive_zone=naive_zone)
 
 
 def plan_suite(monitor: Monitor, base_dir: Path | None = None) -> list[PlannedExpectation]:

@@ -224,7 +224,7 @@ def _check_schema(
             pd.DataFrame(columns=[c for c in columns if c not in monitor.source.json_fields])
         )
         path = "pandas"
-    pairs = [(p, p.build(window, naive_times=False)) for p in schema_checks]
+    pairs = [(p, p.build(window, naive_zone=None)) for p in schema_checks]
     result = runner.validate(batch, pairs, release=ALL_COHORTS, path=path, rows=0)
     findings.collect(result, ALL_COHORTS)
 
@@ -266,11 +266,11 @@ def _validate_in_sql(
     findings: _Findings,
 ) -> None:
     """Each release's batch as a query the warehouse evaluates, so its rows stay there."""
-    naive = warehouse.naive_times(monitor.source)
+    naive = monitor.source.zone if warehouse.naive_times(monitor.source) else None
     for release, query, rows in batches:
         findings.rows_by_release[release] = rows
         batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
-        pairs = [(p, p.build(window, naive_times=naive)) for p in in_sql]
+        pairs = [(p, p.build(window, naive_zone=naive)) for p in in_sql]
         result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
         findings.collect(result, release)
 
@@ -292,7 +292,7 @@ def _validate_frames(
     for release, part in parts:
         release = str(release)
         findings.rows_by_release.setdefault(release, len(part))
-        pairs = [(p, p.build(window, naive_times=False)) for p in frame_only]
+        pairs = [(p, p.build(window, naive_zone=None)) for p in frame_only]
         batch = runner.frame_batch(part.reset_index(drop=True))
         result = runner.validate(batch, pairs, release=release, path="pandas", rows=len(part))
         findings.collect(result, release)

@@ -3,8 +3,9 @@ contract (release fields, cohorts, status and feedback values)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -121,6 +122,16 @@ class SourceConfig(Model):
         "text (NULL for a missing key or a JSON null); the name must not be a column of the "
         "table, the JSON column must be of a JSON or text type",
     )
+    timezone: str | None = Field(
+        default=None,
+        description="the IANA time zone (`America/New_York`, `Europe/Berlin`) in which the "
+        "table writes its timestamps that carry no zone (`ts`, `ingested_at`, duration "
+        "columns), when it is not UTC: a MySQL DATETIME or a PostgreSQL `timestamp` filled with "
+        "a server's local time. Window bounds are written in it in every query and the values "
+        "read back as UTC, so windows, freshness and lateness stay UTC. Columns with a time "
+        "zone and epoch numbers are absolute and do not use it. The local hour that repeats in "
+        "autumn is read as its second occurrence (one window holds both)",
+    )
     where: dict[Identifier, list[ColumnValue]] = Field(
         default={},
         description="column -> the values a row must hold there to be monitored, for a table "
@@ -176,6 +187,25 @@ class SourceConfig(Model):
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: an IANA name such as Europe/Berlin, "
+                "America/New_York or UTC"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone of the table's timestamps without one (UTC unless `timezone` says)."""
+        return ZoneInfo(self.timezone) if self.timezone else UTC
+
     def unit(self, field: str) -> str | None:
         """The unit `field`'s column logs: `units`' or the field's own (ms, usd, utc for a
         timestamp); None for a field without units (read as stored)."""
@@ -211,6 +241,7 @@ class SourceConfig(Model):
         a cached profile made under another reading stands for other rows. Empty for a source
         that reads its columns as they are (keys made before this existed stay valid)."""
         parts = {
+            "timezone": self.timezone,
             "where": self.where,
             "where_not": self.where_not,
             "durations": {f: [e.start, e.end] for f, e in self.durations.items()},
