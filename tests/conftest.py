@@ -57,9 +57,35 @@ LONGEST_MODULES = (
 )
 
 
+# The suite's three tiers, as markers each test gets from what it needs (`pytest -m unit`):
+# e2e starts a Prefect API, worker processes or a browser; integration talks to a database
+# server or emulator; unit runs in one process (in-process DuckDB and SQLite files at most).
+_E2E_FOLDERS = ("tests/e2e/", "tests/demo/")
+_E2E_MARKS = frozenset({"prefect", "slow"})
+_SERVER_MARKS = frozenset({"postgres", "mysql", "clickhouse", "snowflake"})
+_SERVER_FIXTURES = frozenset(
+    {"pg_url", "pg_schema", "pg_database", "mysql_url", "mysql_database", "chdb_url"}
+    | {"fakesnow_server", "snowflake_url"}
+)
+
+
+def _tier(item: pytest.Item) -> str:
+    """`unit`, `integration` or `e2e`: what the test needs, from its folder, marks and
+    fixtures."""
+    marks = {mark.name for mark in item.iter_markers()}
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item.nodeid.startswith(_E2E_FOLDERS) or marks & _E2E_MARKS or "prefect_api" in fixtures:
+        return "e2e"
+    if marks & _SERVER_MARKS or _SERVER_FIXTURES & fixtures:
+        return "integration"
+    return "unit"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest modules first, then the rest by number of tests (what xdist would do); a
-    module's tests stay together and in their order."""
+    """Each test marked with its tier; longest modules first, then the rest by number of
+    tests (what xdist would do); a module's tests stay together and in their order."""
+    for item in items:
+        item.add_marker(_tier(item))
     sizes: dict[str, int] = {}
     first: dict[str, int] = {}
     for index, item in enumerate(items):

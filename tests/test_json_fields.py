@@ -219,6 +219,11 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         "tag": "doc.tags[1]",
         "beyond": "doc.tags[5]",
         "top": "doc[1].k",
+        # an index of what is no array: NULL everywhere (MySQL would "autowrap" the value,
+        # ClickHouse would read an object's first member)
+        "not_array": "doc.a[0]",
+        "not_array_deeper": "doc.a[0].b",
+        "scalar": "doc.n[0]",
     }
     source = SourceConfig(table="docs", columns={"record_id": "id", "ts": "id"}, json_fields=paths)
     warehouse = Warehouse(url)
@@ -231,12 +236,12 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
             rows = [tuple(r) for r in conn.execute(query).all()]
     finally:
         warehouse.dispose()
-    arrays = ("hi", "second", "7", None, None)
+    arrays = ("hi", "second", "7", None, None, None, None, None)
     assert rows == [
         ("r0", "x", "5", "true", None, "dash", "gpt-4o", "p-1", "s", None, None, *arrays),
-        ("r1", None, None, None, None, None, None, None, None, None, "1", *[None] * 5),
+        ("r1", None, None, None, None, None, None, None, None, None, "1", *[None] * 8),
         *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
-        ("r5", *[None] * (len(paths) - 1), "top"),
+        ("r5", *[None] * (len(paths) - 4), "top", None, None, None),
     ]
 
 
@@ -254,7 +259,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("{model: 'attributes.\"a b\"'}", "(no ':', quote, backslash, '$' or space)"),
         # GX re-parses the validation query as SQL text, where `/:pod` is a bind parameter
         ("{pod: 'attributes.\"k8s/:pod\"'}", "key 'k8s/:pod' of"),
-        ("{model: 'attributes.\"a\"b'}", "a quote may only enclose a whole key"),
+        ("{model: 'attributes.\"a\"b'}", "after 'attributes.\"a\"', a step starts with"),
+        ("{model: 'attributes.a\"b'}", "a quote may only enclose a whole key"),
         ("{model: 'attributes.\"\"'}", "key '' of"),
         ("{model: \"attributes['gen_ai.model']\"}", "double quotes, not brackets or single"),
         ("{model: 'attributes[\"gen_ai.model\"]'}", "double quotes, not brackets or single"),
@@ -262,6 +268,9 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("{text: 'response.choices[x]'}", "[x] of 'response.choices[x]': an array index is"),
         ("{text: 'response.choices[0'}", "'response.choices[0': a '[' is not closed"),
         ("{text: 'response.choices]'}", "a ']' without its '['"),
+        ("{text: 'response.choices[0]x'}", "after 'response.choices[0]', a step starts with"),
+        ("{text: 'attributes.\"a.b\"c'}", "after 'attributes.\"a.b\"', a step starts with"),
+        ("{text: 'response.choices[1000000]'}", "from 0 (the first element) to 999999"),
         ("{model: \"attributes.'gen_ai.model'\"}", "double quotes, not brackets or single"),
     ],
 )

@@ -6,6 +6,7 @@ wall time."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from tests.window_results import check_refusal, engine_url, project, stored_by_w
 
 from lookout.config.loader import load_config
 from lookout.errors import ConfigError
-from lookout.model.local_times import local_naive, times_as_utc
+from lookout.model.local_times import local_naive, reads_no_wall_time, times_as_utc
 from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 
@@ -56,30 +57,59 @@ def _monitors(
     return text
 
 
-@pytest.mark.parametrize("zone", [NEW_YORK, BERLIN], ids=str)
-def test_every_row_is_read_by_the_one_window_it_reads_back_inside(zone):
-    """Over both changes of a year, minute by minute: the naive bounds of consecutive hourly
-    windows never go backwards, and each wall time a clock shows (and each one it skips) falls
-    in exactly one window's bounds and reads back inside that window."""
-    changes = [(2026, 3, 8), (2026, 3, 29), (2026, 10, 25), (2026, 11, 1)]  # both zones' days
-    for day in (datetime(*ymd, tzinfo=UTC) for ymd in changes):
+# Zones with changes on the hour (New York, Berlin), on the half hour UTC (Adelaide) and of
+# half an hour (Lord Howe); UTC days holding each change of 2026
+ZONES = ["America/New_York", "Europe/Berlin", "Australia/Adelaide", "Australia/Lord_Howe"]
+CHANGE_DAYS = [(2026, 3, 8), (2026, 3, 29), (2026, 4, 4), (2026, 10, 3), (2026, 10, 25)]
+CHANGE_DAYS += [(2026, 11, 1)]
+
+
+@pytest.mark.parametrize("size", [timedelta(minutes=15), timedelta(hours=1)], ids=str)
+@pytest.mark.parametrize("name", ZONES)
+def test_every_row_is_read_by_the_one_window_it_reads_back_inside(name, size):
+    """Over every change of a year, minute by minute: the bounds of consecutive windows never
+    go backwards, and each wall time a clock shows (and each one it skips) falls in exactly one
+    window's bounds and reads back inside that window."""
+    zone = ZoneInfo(name)
+    for day in (datetime(*ymd, tzinfo=UTC) for ymd in CHANGE_DAYS):
         windows = [
-            Window(day + timedelta(hours=h), day + timedelta(hours=h + 1)) for h in range(24)
+            Window(day + k * size, day + (k + 1) * size) for k in range(timedelta(days=1) // size)
         ]
         bounds = [(local_naive(w.start, zone), local_naive(w.end, zone)) for w in windows]
         assert all(a[1] == b[0] and a[0] <= a[1] for a, b in itertools.pairwise(bounds))
         first, last = bounds[0][0], bounds[-1][1]
         walls = pd.Series(pd.date_range(first, last, freq="1min", inclusive="left"))
         read = times_as_utc(walls, zone)
+        starts = [lo for lo, _ in bounds]
         for wall, moment in zip(walls, read, strict=True):
-            holding = [w for w, (lo, hi) in zip(windows, bounds, strict=True) if lo <= wall < hi]
-            assert len(holding) == 1, wall
-            assert holding[0].contains(moment.to_pydatetime()), (wall, moment)
+            at = bisect.bisect_right(starts, wall) - 1  # the last window starting at or before
+            holding = [
+                k for k in range(max(0, at - 8), at + 1) if bounds[k][0] <= wall < bounds[k][1]
+            ]
+            assert len(holding) == 1, (name, wall)
+            window = windows[holding[0]]
+            inside = pd.Timestamp(window.start) <= moment < pd.Timestamp(window.end)
+            assert inside, (name, wall, moment)
+        empty = [w for w, (lo, hi) in zip(windows, bounds, strict=True) if lo == hi]
+        assert all(reads_no_wall_time(w.start, w.end, zone) for w in empty)
 
 
 def test_aware_values_and_unreadable_ones_are_kept_as_instants_and_missing():
     aware = pd.Series(pd.to_datetime(["2026-11-02T10:00:00+01:00", None], utc=True))
     assert list(times_as_utc(aware, NEW_YORK)) == [pd.Timestamp("2026-11-02T09:00Z"), pd.NaT]
+    # aware datetimes of several offsets (a session zone across a change), text with one
+    offsets = pd.Series(
+        [datetime(2026, 1, 5, 9, tzinfo=UTC), datetime(2026, 7, 5, 9, tzinfo=BERLIN)], dtype=object
+    )
+    assert list(times_as_utc(offsets, NEW_YORK)) == [
+        pd.Timestamp("2026-01-05T09:00Z"),
+        pd.Timestamp("2026-07-05T07:00Z"),
+    ]
+    iso = pd.Series(["2026-07-01T10:00:00+02:00", "2026-07-01T10:00:00Z"])
+    assert list(times_as_utc(iso, NEW_YORK)) == [
+        pd.Timestamp("2026-07-01T08:00Z"),
+        pd.Timestamp("2026-07-01T10:00Z"),
+    ]
     text = pd.Series(["2026-07-01 08:30:00", "not a time", None])
     assert list(times_as_utc(text, NEW_YORK)) == [pd.Timestamp("2026-07-01T12:30Z"), pd.NaT, pd.NaT]
 
@@ -117,8 +147,8 @@ def test_a_table_written_in_new_york_time_stores_what_the_same_records_in_utc_st
 def test_the_repeated_autumn_hour_is_read_once_and_the_empty_utc_hour_pages_no_one(tmp_path):
     """New York falls back at 06:00 UTC on 2026-11-01: 01:00-02:00 local happens twice. The
     window 05:00-06:00 UTC spans no wall time (its rows are written 01:xx, read by the next
-    window), so its fixed `min_rows` floor says nothing; 06:00-07:00 holds both hours; every
-    record is counted once."""
+    window), so neither its fixed `min_rows` floor nor its freshness check says anything;
+    06:00-07:00 holds both hours; every record is counted once."""
     start = datetime(2026, 11, 1, 3, tzinfo=UTC)
     moments = pd.date_range(start, start + timedelta(hours=5), freq="90s", inclusive="left")
     rng = np.random.default_rng(3)
@@ -148,6 +178,9 @@ def test_the_repeated_autumn_hour_is_read_once_and_the_empty_utc_hour_pages_no_o
             )
         health = [a for a in ctx.store.alerts() if a.rule in ("min_rows", "no_data")]
         assert health == []  # not even opened and resolved
+        # nor does a table-level check report on it (freshness would find no row)
+        assert ctx.store.validations(monitor.name, window_start=start.replace(hour=5)) == []
+        assert ctx.store.validations(monitor.name, status="failed") == []
     finally:
         ctx.close()
     assert counted == {3: 40, 4: 40, 5: 0, 6: 80, 7: 40}

@@ -96,7 +96,15 @@ class ClickHouse(Dialect):
             sa.literal(k + 1, sa.Integer) if isinstance(k, int) else sa.literal(k, sa.String)
             for k in keys
         ]
-        return Function("JSONExtract", document, *path, "Nullable(String)", type_=sa.String)
+        value = Function("JSONExtract", document, *path, "Nullable(String)", type_=sa.String)
+        # an index of an object reads its n-th member here, where the other engines read NULL:
+        # each index applies only to an array
+        arrays = [
+            Function("JSONType", document, *path[:i], type_=sa.String) == "Array"
+            for i, key in enumerate(keys)
+            if isinstance(key, int)
+        ]
+        return sa.case((sa.and_(*arrays), value)) if arrays else value
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.lengthUTF8(text)

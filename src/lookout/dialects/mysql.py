@@ -93,7 +93,20 @@ class MySQL(Dialect):
         found = Function("json_extract", document, path)
         boolean = Function("json_type", found, type_=sa.String) == "BOOLEAN"
         flag = Function("json_unquote", found, type_=sa.String)
-        return sa.case((boolean, flag), else_=Function("json_value", document, path))
+        value = sa.case((boolean, flag), else_=Function("json_value", document, path))
+        # `[0]` of a value that is no array is that value itself here ("autowrap"), where the
+        # other engines read NULL: each index applies only to an array
+        arrays = [
+            Function(
+                "json_type",
+                Function("json_extract", document, sa.literal(sql_json_path(keys[:i]), sa.String)),
+                type_=sa.String,
+            )
+            == "ARRAY"
+            for i, key in enumerate(keys)
+            if isinstance(key, int)
+        ]
+        return sa.case((sa.and_(*arrays), value)) if arrays else value
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.char_length(text)

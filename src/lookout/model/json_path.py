@@ -51,7 +51,7 @@ _KEYS_ARE = (
     "element is [0]); a key that holds dots or '/' goes in double quotes: "
     'attributes."gen_ai.request.model"'
 )
-_INDEX_IS = "an array index is a whole number from 0 (the first element), e.g. choices[0]"
+_INDEX_IS = "an array index is a whole number from 0 (the first element) to 999999, e.g. choices[0]"
 _QUOTED_ARE = (
     "a key in double quotes is letters, digits, '_', '-', '.' and '/' (no ':', quote, "
     "backslash, '$' or space), not digits alone"
@@ -68,6 +68,11 @@ def _keys(value: str, rest: str) -> tuple[JsonStep, ...]:
             raise ValueError(f"{value!r}: a '[' is not closed ({_INDEX_IS})")
         if step is None and rest[at] == "]":
             raise ValueError(f"{value!r}: a ']' without its '[' ({_INDEX_IS})")
+        if step is None and rest[at] != '"':  # `a[0]x`, `"a.b"c`
+            raise ValueError(
+                f"{value!r}: after {value[: len(value) - len(rest) + at]!r}, a step starts with"
+                " '.' (a key) or '[' (an array index)"
+            )
         if step is None:  # a quote inside a plain key: `a"b`
             raise ValueError(f"{value!r}: a quote may only enclose a whole key ({_KEYS_ARE})")
         if step["index"] is not None:

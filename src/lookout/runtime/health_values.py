@@ -10,7 +10,7 @@ from lookout.alerts.health import TRAFFIC_RATIO, WINDOW_ROWS
 from lookout.config.models import Monitor
 from lookout.core.seasonal import GAP_LOOKS, gap_look, history_starts, traffic_ratio
 from lookout.model.aggregates import ALL_COHORTS, MetricValue
-from lookout.model.local_times import local_naive
+from lookout.model.local_times import reads_no_wall_time
 from lookout.windows import Window
 
 if TYPE_CHECKING:
@@ -23,12 +23,11 @@ def health_values(ctx: Context, monitor: Monitor, window: Window, rows: int) -> 
     """`window_rows`, and `traffic_ratio` against the seasonal expectation when the store
     holds enough history for one: the window's, or that of the run of windows ending with it
     that says most clearly it is short (`gap_look`). None for a window that no row can fall
-    in: in a table that writes local times (`source.timezone`), the UTC hour before the autumn
-    change spans no wall time (the repeated hour's rows are read by the next window)."""
-    if monitor.source.timezone is not None:
-        zone = monitor.source.zone
-        if local_naive(window.start, zone) >= local_naive(window.end, zone):
-            return []
+    in: in a table that writes local times (`source.timezone`), the first pass through the
+    autumn's repeated hour spans no wall time (its rows are read by the windows of the second)."""
+    source = monitor.source
+    if source.timezone is not None and reads_no_wall_time(window.start, window.end, source.zone):
+        return []
     out = [MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1)]
     if not monitor.health.no_data:
         return out

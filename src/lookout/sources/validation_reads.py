@@ -23,9 +23,14 @@ __all__ = ["ValidationReads"]
 class ValidationReads(WindowReads):
     """The validation stage's queries (GX query assets, quarantine candidates)."""
 
-    def naive_times(self, source: SourceConfig) -> bool:
-        """Does the `ts` column hold naive timestamps (taken as UTC)?"""
-        column_type = self.table_columns(source)[source.columns["ts"]]
+    def naive_times(self, source: SourceConfig, field: str = "ts") -> bool:
+        """Does `field`'s column hold timestamps without a zone (wall times in
+        `source.timezone`, UTC by default)? A field that is no column of the table (computed,
+        inside JSON) is judged by `ts`."""
+        column = source.columns.get(field, source.columns["ts"])
+        column_type = self.table_columns(source).get(column)
+        if column_type is None:
+            column_type = self.table_columns(source)[source.columns["ts"]]
         return not getattr(column_type, "timezone", False)
 
     def release_values(

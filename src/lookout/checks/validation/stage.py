@@ -39,6 +39,7 @@ from lookout.checks.validation.runner import (
 )
 from lookout.config.models import Monitor
 from lookout.model.aggregates import ALL_COHORTS, release_labels
+from lookout.model.local_times import reads_no_wall_time
 from lookout.model.record import NOT_A_NUMBER, not_a_number_reason
 from lookout.sources.column_types import typed_values
 from lookout.windows import Window
@@ -141,6 +142,11 @@ def run_validation(
     pushdown: bool | None = None,
 ) -> ValidationResult:
     """Validate every release of the window; results are plain data for the store."""
+    source = monitor.source
+    if source.timezone is not None and reads_no_wall_time(window.start, window.end, source.zone):
+        # no row can fall in it (the first pass through an autumn's repeated hour of a table
+        # in local time): no table-level check (freshness, row count) reports on it either
+        return _result(_Findings(), monitor, [], "pandas")
     runner = runner or GxRunner()
     planned = _typed(planned, monitor, warehouse.table_columns(monitor.source))
     columns = validation_columns(monitor, planned)
@@ -266,11 +272,17 @@ def _validate_in_sql(
     findings: _Findings,
 ) -> None:
     """Each release's batch as a query the warehouse evaluates, so its rows stay there."""
-    naive = monitor.source.zone if warehouse.naive_times(monitor.source) else None
+    source = monitor.source
+    # a time bound is written as its column holds times: wall time in the source's zone for a
+    # column without one (each column's own type: `fresh` may be on ingested_at)
+    zones = {
+        p.name: source.zone if warehouse.naive_times(source, p.column or "ts") else None
+        for p in in_sql
+    }
     for release, query, rows in batches:
         findings.rows_by_release[release] = rows
         batch = runner.sql_batch(connection_string, query)  # type: ignore[arg-type]
-        pairs = [(p, p.build(window, naive_zone=naive)) for p in in_sql]
+        pairs = [(p, p.build(window, naive_zone=zones[p.name])) for p in in_sql]
         result = runner.validate(batch, pairs, release=release, path="sql", rows=rows)
         findings.collect(result, release)
 
