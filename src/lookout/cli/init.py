@@ -133,7 +133,13 @@ def _propose(url: str, table: str, schema: str | None, monitor: str | None):
     except InitError as exc:
         raise fail(str(exc), 2) from None
     proposal = propose(
-        read.columns, read.sample, read.traffic, table=table, schema=schema, monitor=monitor
+        read.columns,
+        read.sample,
+        read.traffic,
+        table=table,
+        schema=schema,
+        monitor=monitor,
+        now=datetime.now(UTC),
     )
     return proposal, read
 

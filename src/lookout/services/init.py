@@ -31,6 +31,7 @@ from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels, label_text, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
+from lookout.services.init_clock import local_time_note
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
@@ -148,9 +149,11 @@ def propose(
     schema: str | None = None,
     monitor: str | None = None,
     owner: str = "oncall",
+    now: datetime | None = None,
 ) -> Proposal:
     """The proposal for `table` from its columns, a sample of recent rows and its traffic
-    (the keys of a JSON metadata column judged as columns: `init_json`)."""
+    (the keys of a JSON metadata column judged as columns: `init_json`); `now` (UTC) to say
+    when the event times look written in local time."""
     expansion = expand_json(columns, sample)
     columns, sample = expansion.columns, expansion.sample
     profiles = _profiles(columns, sample)
@@ -177,6 +180,10 @@ def propose(
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
     mapping, units = map_epoch_times(profiles, mapping, reasons, notes, epoch)
+    ts = by_name.get(mapping.get("ts", ""))
+    if ts is not None and "ts" not in units and not ts.info.timezone:
+        clock = local_time_note(ts.info.name, traffic.newest, now, traffic.rows_per_hour)
+        notes += [clock] if clock else []
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
     ok = ok_statuses(status) if status is not None else None

@@ -1,0 +1,52 @@
+"""Whether a table's event times look written in local time, for `lookout init` (pure).
+
+A timestamp without a zone is read as UTC; a table filled with a server's local time then has
+every window shifted by the zone's offset (`source.timezone` fixes it, but init cannot know the
+zone: many share an offset). The newest event time against the clock says which way: ahead of
+now can only be a zone east of UTC (or a wrong clock); hours behind on a busy table is a zone
+west of UTC, or a table nothing was logged to since, which the note says too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+__all__ = ["local_time_note"]
+
+AHEAD = timedelta(minutes=15)  # past any clock skew between the database and this machine
+BEHIND = timedelta(minutes=50)  # an offset of an hour or more, with some ingestion lag
+BUSY = 6.0  # rows an hour from which an hour without any row is unusual
+# the widest offsets a zone has (Kiribati +14, Baker Island -12): farther is no zone's doing
+EAST_MOST = timedelta(hours=14, minutes=15)
+WEST_MOST = timedelta(hours=12, minutes=15)
+
+
+def local_time_note(
+    column: str,
+    newest: datetime | None,
+    now: datetime | None,
+    rows_per_hour: float | None,
+) -> str | None:
+    """A note for the proposal when `column`'s newest value (a timestamp without a zone, read
+    as UTC) is far from `now` in a way a local clock explains; None otherwise."""
+    if newest is None or now is None:
+        return None
+    gap = newest - now
+    hours = round(abs(gap) / timedelta(minutes=30)) / 2
+    if AHEAD < gap <= EAST_MOST:
+        return (
+            f"{column}'s newest value ({newest:%Y-%m-%d %H:%M}) is {hours:g} h ahead of now "
+            f"({now:%H:%M} UTC): the table seems to write local time east of UTC. Set "
+            "source.timezone to its zone (an IANA name such as Europe/Berlin or Asia/Kolkata): "
+            "a timestamp without a zone is read as UTC"
+        )
+    busy = rows_per_hour is not None and rows_per_hour >= BUSY
+    if BEHIND < -gap <= WEST_MOST and busy:
+        return (
+            f"{column}'s newest value ({newest:%Y-%m-%d %H:%M}) is {hours:g} h before now "
+            f"({now:%H:%M} UTC) on a table of ~{rows_per_hour:,.0f} rows an hour: nothing was "
+            "logged since, or the table writes local time west of UTC. Then set "
+            "source.timezone to its zone (such as America/New_York): a timestamp without a "
+            "zone is read as UTC"
+        )
+    return None
