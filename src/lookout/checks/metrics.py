@@ -88,8 +88,9 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
     status_known = is_error = fallback_known = is_fallback = None
     retry_known = retried = feedback_known = negative = None
     if "status" in frame:
-        status_known = frame["status"].notna().to_numpy()
-        is_error = status_known & ~matches(frame["status"], s.ok_statuses)
+        logged = frame["status"].notna().to_numpy()
+        is_error = logged & ~matches(frame["status"], s.ok_statuses)
+        status_known = np.ones(len(frame), dtype=bool) if s.null_status_ok else logged
     if "is_fallback" in frame:
         flags = frame["is_fallback"]
         fallback_known = flags.notna().to_numpy()

@@ -57,6 +57,7 @@ class MetricSettings:
     # typed for their columns where the table is known (`lookout.sources.column_types`);
     # matched by `lookout.core.values` (200 is "200"; feedback without case)
     ok_statuses: tuple[ConfiguredValue, ...] = ("ok", "success")
+    null_status_ok: bool = False  # a NULL status is a success (`source.null_status: ok`)
     negative_feedback: tuple[ConfiguredValue, ...] = ("thumbs_down", "negative", "-1")
     # model_version -> (USD per 1M input tokens, USD per 1M output tokens)
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)

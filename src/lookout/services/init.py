@@ -31,11 +31,12 @@ from lookout.config.models import DriftConfig
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels, label_text, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
-from lookout.services.init_clock import local_time_note
+from lookout.services.init_clock import clock_notes
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
 from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
+from lookout.services.init_errors import error_status
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     fallback_statuses,
@@ -134,6 +135,7 @@ class Proposal:
     release_comment: str = ""  # what the release is made of, and why, in a few words
     drift_features: tuple[str, ...] = ()  # numeric columns drift compares (a model's score)
     json_fields: dict[str, str] = field(default_factory=dict)  # name -> path inside JSON
+    null_status: bool = False  # the status is an error column: NULL is a success
 
     @property
     def unmapped(self) -> list[ColumnRole]:
@@ -176,17 +178,17 @@ def propose(
     reasons = {assigned[f][0]: (f, assigned[f][1]) for f in CANONICAL_FIELDS if f in assigned}
     if environment is not None:
         reasons.setdefault(environment.column, ("where", environment.reason))
+    error = error_status(profiles, mapping, set(mapping.values()))  # NULL on success
+    if error is not None:
+        mapping["status"], reasons[error[0]] = error[0], ("status", error[1])
     if "record_id" not in mapping and "span_id" in mapping and by_name[mapping["span_id"]].unique:
         mapping = {"record_id": mapping["span_id"], **mapping}
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
     mapping, units = map_epoch_times(profiles, mapping, reasons, notes, epoch)
-    ts = by_name.get(mapping.get("ts", ""))
-    if ts is not None and "ts" not in units and not ts.info.timezone:
-        clock = local_time_note(ts.info.name, traffic.newest, now, traffic.rows_per_hour)
-        notes += [clock] if clock else []
+    notes += clock_notes(by_name.get(mapping.get("ts", "")), "ts" in units, traffic, now)
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
-    ok = ok_statuses(status) if status is not None else None
+    ok = () if error is not None else ok_statuses(status) if status is not None else None
     fallbacks = ()
     if status is not None and "is_fallback" not in mapping:
         fallbacks = fallback_statuses(status)
@@ -256,6 +258,7 @@ def propose(
         cohorts=cohorts,
         ok_statuses=tuple(v for v in ok if v not in fallbacks) if ok is not None else None,
         ok_reason=ok_reason(status, ok),
+        null_status=error is not None,
         fallback_statuses=fallbacks,
         status_warning=status_warning,
         negative_feedback=negative,

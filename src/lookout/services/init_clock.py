@@ -10,8 +10,12 @@ west of UTC, or a table nothing was logged to since, which the note says too.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["local_time_note"]
+if TYPE_CHECKING:
+    from lookout.services.init_columns import ColumnProfile
+
+__all__ = ["clock_notes", "local_time_note"]
 
 AHEAD = timedelta(minutes=15)  # past any clock skew between the database and this machine
 BEHIND = timedelta(minutes=50)  # an offset of an hour or more, with some ingestion lag
@@ -50,3 +54,15 @@ def local_time_note(
             "zone is read as UTC"
         )
     return None
+
+
+def clock_notes(
+    ts: ColumnProfile | None, epoch: bool, traffic: Any, now: datetime | None
+) -> list[str]:
+    """The proposal's note on the event time `ts`, when it is a timestamp without a zone (not
+    an epoch number, not one with a zone) that looks written in local time; `traffic` is
+    init's `Traffic` (its newest event time and rows an hour)."""
+    if ts is None or epoch or ts.info.timezone:
+        return []
+    note = local_time_note(ts.info.name, traffic.newest, now, traffic.rows_per_hour)
+    return [note] if note else []

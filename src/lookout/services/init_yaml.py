@@ -133,7 +133,10 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     out.append(_line(6, f"release: {_flow(list(p.release))}", _release_comment(p)))
     cohorts = _flow(list(p.cohorts))
     out.append(_line(6, f"cohorts: {cohorts}", "metrics per value of each, too"))
-    if p.ok_statuses is not None:
+    if p.null_status:
+        why = "the status is an error column: NULL is a success, any value an error"
+        out.append(_line(6, "null_status: ok", why))
+    elif p.ok_statuses is not None:
         out.append(_line(6, f"ok_statuses: {_flow(list(p.ok_statuses))}", p.ok_reason))
     elif p.status_warning is not None:
         out += _wrapped(6, f"SET ok_statuses: {p.status_warning}")

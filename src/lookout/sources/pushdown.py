@@ -180,7 +180,8 @@ def _measures(
         ok = sql_matches(
             col("status"), col("status").type, settings.ok_statuses, as_text=caps.as_text
         )
-        out.append(sa.func.count(col("status")).label("status_n"))
+        known = sa.func.count() if settings.null_status_ok else sa.func.count(col("status"))
+        out.append(known.label("status_n"))
         out.append(count_if(sa.and_(col("status").isnot(None), sa.not_(ok))).label("errors"))
     if "is_fallback" in mapped:
         out.append(sa.func.count(col("is_fallback")).label("fallback_n"))

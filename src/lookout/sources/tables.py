@@ -310,13 +310,15 @@ class WarehouseTables(WarehouseConnection):
 
     def _fallback_from_status(self, table: sa.Table, source: SourceConfig) -> Any:
         """`is_fallback` of a table that says "a fallback answered" in its status column
-        (`FALLBACK_RULES`): true for those values, false for the others, NULL without one."""
+        (`FALLBACK_RULES`): true for those values, false for the others, NULL without one
+        (false where a NULL status is a success: `null_status: ok`)."""
         status = self.column(table, source, "status")
         type_ = self.table_columns(source)[source.columns["status"]]
         fallback = sql_matches(
             status, type_, source.fallback_statuses, as_text=self.capabilities.as_text
         )
-        flag = sa.case((status.is_(None), sa.null()), (fallback, sa.true()), else_=sa.false())
+        unlogged = sa.false() if source.null_status == "ok" else sa.null()
+        flag = sa.case((status.is_(None), unlogged), (fallback, sa.true()), else_=sa.false())
         return sa.type_coerce(flag, sa.Boolean)
 
     def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:

@@ -4,7 +4,7 @@ contract (release fields, cohorts, status and feedback values)."""
 from __future__ import annotations
 
 from datetime import UTC, timedelta, tzinfo
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -170,6 +170,13 @@ class SourceConfig(Model):
         default=["ok", "success"],
         description="status values that are not errors: numbers (HTTP codes: [200, 201]), "
         "true/false or text, matched in the status column's type",
+    )
+    null_status: Literal["unknown", "ok"] = Field(
+        default="unknown",
+        description="what a NULL status means: `unknown` (the default: the row counts in no "
+        "error rate) or `ok`, for a table whose status column is an error column, NULL when "
+        "the request succeeded and the error (a message, a code) when it failed: map it as "
+        "`status` and every non-NULL value that is not in ok_statuses is an error",
     )
     fallback_statuses: list[ColumnValue] = Field(
         default=[],

@@ -36,6 +36,7 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
             negative = typed_values(source, columns, "feedback", negative)
     return MetricSettings(
         ok_statuses=ok,
+        null_status_ok=source.null_status == "ok",
         negative_feedback=negative,
         prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
     )

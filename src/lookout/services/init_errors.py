@@ -1,0 +1,45 @@
+"""An error column as the status, for `lookout init` (pure).
+
+Many application tables log no status but the error of a request that failed: `error`,
+`error_message`, `exception`, NULL when it succeeded. Read as a status, each NULL would be an
+unknown status and each message an error: an error rate of 100%. Mapped with
+`source.null_status: ok`, a NULL is a success and any message is an error. Only a column named
+like one and NULL on most sampled rows is taken, and only when no status column is mapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from lookout.services.init_columns import ColumnProfile
+from lookout.services.init_names import normalized_name
+
+__all__ = ["ERROR_NAMES", "error_status"]
+
+ERROR_NAMES = frozenset(
+    {"error", "errors", "error_message", "error_msg", "err", "err_msg", "errmsg", "exception"}
+    | {"error_text", "error_detail", "error_details", "failure_reason", "failure", "error_type"}
+    | {"error_code", "error_class", "exception_message", "exception_type", "last_error"}
+)
+MOSTLY_NULL = 0.5  # share of sampled rows without a value: most requests succeed
+
+
+def error_status(
+    profiles: Sequence[ColumnProfile], mapping: Mapping[str, str], taken: set[str]
+) -> tuple[str, str] | None:
+    """(column, why) of an error column to read as the status with `null_status: ok`, when
+    no status is mapped; None otherwise."""
+    if "status" in mapping:
+        return None
+    for p in profiles:
+        if p.name in taken or normalized_name(p.name) not in ERROR_NAMES or not p.rows:
+            continue
+        if p.info.kind not in ("text", "other", "integer") or p.non_null == 0:
+            continue
+        empty = 1 - p.non_null / p.rows
+        if empty >= MOSTLY_NULL:
+            return p.name, (
+                f"an error column, NULL on {empty:.0%} of the sampled rows: read as the status "
+                "with null_status: ok (NULL a success, any value an error)"
+            )
+    return None
