@@ -203,7 +203,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     docs[1] |= {"choices": [], "tags": []}
     texts = [None if d is None else json.dumps(d) for d in docs] + ["", "n/a"]
     texts.append(json.dumps([{"k": "zero"}, {"k": "top"}]))  # a document that is an array
-    frame = pd.DataFrame({"id": ["r0", "r1", "r2", "r3", "r4", "r5"], "doc": texts})
+    texts.append(json.dumps(docs[0])[:60])  # cut short by a line limit: no closing brace
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "doc": texts})
     engine = sa.create_engine(url)
     write_table(engine, frame, table="docs")
     engine.dispose()
@@ -242,6 +243,7 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("r1", None, None, None, None, None, None, None, None, None, "1", *[None] * 8),
         *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
         ("r5", *[None] * (len(paths) - 4), "top", None, None, None),
+        ("r6", *[None] * len(paths)),
     ]
 
 

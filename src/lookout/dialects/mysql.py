@@ -106,7 +106,10 @@ class MySQL(Dialect):
             for i, key in enumerate(keys)
             if isinstance(key, int)
         ]
-        return sa.case((sa.and_(*arrays), value)) if arrays else value
+        # a document that is not JSON reads as NULL: MariaDB's JSON_VALUE reads what it can of
+        # one cut short (a line limit), where the other engines read nothing
+        valid = Function("json_valid", document, type_=sa.Boolean)
+        return sa.case((sa.and_(valid, *arrays), value))
 
     def char_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.char_length(text)

@@ -72,9 +72,11 @@ class PostgreSQL(Dialect):
         if isinstance(document.type, sa.JSON):
             return value  # json and jsonb hold JSON by construction
         # text: a value that is no JSON object or array ('' where nothing was logged, 'n/a')
-        # reads as NULL instead of failing every query of the window (CASE is evaluated row by
-        # row); before PostgreSQL 16 (`IS JSON`) a malformed object still fails the query
-        looks_like_json = sa.cast(document, sa.Text).regexp_match(r"^\s*[{[]")
+        # or one cut short (a log shipper's line limit: no closing brace) reads as NULL
+        # instead of failing every query of the window (CASE is evaluated row by row); `IS
+        # JSON` (PostgreSQL 16) is not there before, so other malformed JSON still fails it
+        text = sa.cast(document, sa.Text)
+        looks_like_json = sa.and_(text.regexp_match(r"^\s*[{[]"), text.regexp_match(r"[]}]\s*$"))
         return sa.case((looks_like_json, value))
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:
