@@ -193,6 +193,7 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
 
     url = engine_url(engine_name, tmp_path, request)
     otel = {"gen_ai.request.model": "gpt-4o", "k8s/pod.name": "p-1", "r": {"service.name": "s"}}
+    otel |= {"aws:region": "eu-west-1", "k8s/:pod": "p-2"}  # `/:pod` would bind in SQL text
     choices = [{"message": {"content": "hi"}}, {"message": {"content": "second"}}]
     docs = [
         {"a": {"b": "x"}, "n": 5, "t": True, "z": None, "k-1": "dash", **otel},
@@ -215,6 +216,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         "service": 'doc.r."service.name"',
         "flat": 'doc."gen.ai"',
         "nested": "doc.gen.ai",
+        "aws": 'doc."aws:region"',
+        "colon": 'doc."k8s/:pod"',
         "first": "doc.choices[0].message.content",
         "second": "doc.choices[1].message.content",
         "tag": "doc.tags[1]",
@@ -239,8 +242,23 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         warehouse.dispose()
     arrays = ("hi", "second", "7", None, None, None, None, None)
     assert rows == [
-        ("r0", "x", "5", "true", None, "dash", "gpt-4o", "p-1", "s", None, None, *arrays),
-        ("r1", None, None, None, None, None, None, None, None, None, "1", *[None] * 8),
+        (
+            "r0",
+            "x",
+            "5",
+            "true",
+            None,
+            "dash",
+            "gpt-4o",
+            "p-1",
+            "s",
+            None,
+            None,
+            "eu-west-1",
+            "p-2",
+            *arrays,
+        ),
+        ("r1", None, None, None, None, None, None, None, None, None, "1", None, None, *[None] * 8),
         *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
         ("r5", *[None] * (len(paths) - 4), "top", None, None, None),
         ("r6", *[None] * len(paths)),
@@ -258,9 +276,7 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ('{model: attributes."gen_ai.model}', "key 'gen_ai.model' of 'attributes.\"gen_ai."),
         ("{model: 'attributes.\"a$b\"'}", "key 'a$b' of 'attributes.\"a$b\"': a key in double"),
         ("{model: 'attributes.\"a\\\\b\"'}", "a key in double quotes is letters, digits"),
-        ("{model: 'attributes.\"a b\"'}", "(no ':', quote, backslash, '$' or space)"),
-        # GX re-parses the validation query as SQL text, where `/:pod` is a bind parameter
-        ("{pod: 'attributes.\"k8s/:pod\"'}", "key 'k8s/:pod' of"),
+        ("{model: 'attributes.\"a b\"'}", "and ':' (no quote, backslash, '$' or space)"),
         ("{model: 'attributes.\"a\"b'}", "after 'attributes.\"a\"', a step starts with"),
         ("{model: 'attributes.a\"b'}", "a quote may only enclose a whole key"),
         ("{model: 'attributes.\"\"'}", "key '' of"),

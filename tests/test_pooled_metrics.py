@@ -67,7 +67,10 @@ def _run(tmp_path, warehouse: str, schema: str | None = None, pushdown: str = "a
     return ctx
 
 
-@pytest.fixture(scope="module", params=["duckdb", "sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
 def backend(request, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp(request.param)
     if request.param == "duckdb":

@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.conftest import LONGEST_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_IDS = {"postgresql", "postgres", "pg", "mysql", "mariadb", "clickhouse", "snowflake"}
 
 
 def test_every_module_named_longest_first_exists():
@@ -31,3 +32,8 @@ def test_each_test_gets_the_tier_of_what_it_needs(request):
             assert found == ["e2e"], nodeid
         elif marks & {"postgres", "mysql", "clickhouse", "snowflake"}:
             assert found == ["integration"], nodeid  # e.g. every `[postgresql]` engine case
+        # the other way round: a case named after a server engine (a fixture that asks for
+        # its server at run time) carries its mark, so `-m unit` never needs a server
+        if found == ["unit"] and "[" in nodeid:
+            ids = set(nodeid.rsplit("[", 1)[1].rstrip("]").split("-"))
+            assert not ids & SERVER_IDS, nodeid

@@ -25,8 +25,9 @@ from lookout.cli import app
 from lookout.config.loader import load_config, load_monitors
 from lookout.windows import Window
 
+PG = pytest.param("postgresql", marks=pytest.mark.postgres)
 DIALECTS = [
-    "postgresql",
+    PG,
     "sqlite",
     "duckdb",
     pytest.param("mysql", marks=pytest.mark.mysql),
@@ -616,7 +617,7 @@ def unordered(request, tmp_path: Path) -> Iterator[tuple[str, str, str | None]]:
 
 @pytest.mark.parametrize(
     "unordered",
-    ["duckdb", "sqlite", "postgresql", pytest.param("mysql", marks=pytest.mark.mysql)],
+    ["duckdb", "sqlite", PG, pytest.param("mysql", marks=pytest.mark.mysql)],
     indirect=True,
 )
 def test_rows_read_in_no_order_still_sample_the_newest_day(unordered):
@@ -672,7 +673,7 @@ def coded(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield url, table
 
 
-@pytest.mark.parametrize("coded", ["duckdb", "postgresql"], indirect=True)
+@pytest.mark.parametrize("coded", ["duckdb", PG], indirect=True)
 def test_feedback_codes_are_the_ones_seen_and_no_check_fails_its_own_sample(tmp_path, coded):
     url, table = coded
     result = _init(tmp_path, url, table)
@@ -716,7 +717,7 @@ def text_codes(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield url, table
 
 
-@pytest.mark.parametrize("text_codes", ["duckdb", "postgresql"], indirect=True)
+@pytest.mark.parametrize("text_codes", ["duckdb", PG], indirect=True)
 def test_http_codes_kept_as_text_get_their_2xx_as_ok_statuses(tmp_path, text_codes):
     url, table = text_codes
     result = _init(tmp_path, url, table)
@@ -792,7 +793,7 @@ def agent_calls(request, tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield url, table
 
 
-@pytest.mark.parametrize("agent_calls", ["duckdb", "postgresql"], indirect=True)
+@pytest.mark.parametrize("agent_calls", ["duckdb", PG], indirect=True)
 def test_common_short_names_map_to_their_roles_and_named_text_is_no_cohort(tmp_path, agent_calls):
     url, table = agent_calls
     result = _init(tmp_path, url, table)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 from tests.cli.init_files import check_and_run
 from tests.conftest import write_table
@@ -22,10 +23,17 @@ from lookout.windows import Window
 MESSAGES = {429: "RateLimitError: rate limit reached", 500: "APIError: internal server error"}
 
 
-def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path: Path):
+@pytest.mark.parametrize("kind", ["message", "code"])
+def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path: Path, kind):
+    """A message (text) or a code (integer, NULL without an error: the default ok words fit
+    no integer, and need not)."""
     frame = requests_frame()  # http_status 200 (93%), 429, 500
-    frame["error_message"] = [MESSAGES.get(int(code)) for code in frame.pop("http_status")]
-    frame["error_message"] = frame["error_message"].astype(object)
+    codes = frame.pop("http_status")
+    if kind == "message":
+        frame["error_message"] = [MESSAGES.get(int(code)) for code in codes]
+        frame["error_message"] = frame["error_message"].astype(object)
+    else:
+        frame["error_message"] = codes.where(codes != 200).astype("Int64")
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     engine = sa.create_engine(url)
     write_table(engine, frame, table="requests")
@@ -37,6 +45,8 @@ def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path:
     assert result.exit_code == 0, result.output
     written = (cfg / "monitors.yml").read_text()
     assert "null_status: ok" in written and "SET ok_statuses" not in written
+    # the error-rate rules are sized on the sample's real rate, not on 100%
+    assert "name: error_rate" in written and "threshold: 0.95" not in written
     source = load_monitors(cfg / "monitors.yml").monitors[0].source
     assert source.columns["status"] == "error_message" and source.null_status == "ok"
 

@@ -53,7 +53,7 @@ CASES = {
 }
 
 
-@pytest.fixture(params=["postgresql", "duckdb"])
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
 def warehouse(request, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
     """(URL, schema) of an empty warehouse: a PostgreSQL schema, or a DuckDB file."""
     if request.param == "postgresql":

@@ -125,7 +125,7 @@ def test_a_failure_on_every_try_pages_exactly_once(
     store.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path) -> str:
     if request.param == "postgres":
         return request.getfixturevalue("pg_database")

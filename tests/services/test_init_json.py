@@ -116,7 +116,7 @@ def test_a_flat_key_with_dots_is_one_quoted_key_apart_from_the_nested_path_it_sp
             {
                 "gen_ai.request.model": "gpt-4o",
                 "k8s/pod.name": f"p{i % 3}",
-                "k8s:ns": f"n{i % 3}",  # a key with ":" is not proposed (see json_path)
+                "k8s:ns": f"n{i % 3}",  # a colon too, quoted
                 "account.plan": "flat",
                 "account": {"plan": "nested"},
             }
@@ -128,6 +128,7 @@ def test_a_flat_key_with_dots_is_one_quoted_key_apart_from_the_nested_path_it_sp
     assert expansion.fields == {
         "gen_ai_request_model": 'metadata."gen_ai.request.model"',
         "k8s_pod_name": 'metadata."k8s/pod.name"',
+        "k8s_ns": 'metadata."k8s:ns"',
         "account_plan": 'metadata."account.plan"',
         "metadata_account_plan": "metadata.account.plan",
     }

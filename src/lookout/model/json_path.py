@@ -3,7 +3,7 @@ column, then the keys down to the value. Parsed once here so the config, the che
 dialect agree on what a path is.
 
 A key is a plain word (`tenant`, `prompt-version`), or a key in double quotes that may also
-hold `.` and `/`: OpenTelemetry, OpenInference and Langfuse keep attributes as one flat
+hold `.`, `/` and `:`: OpenTelemetry, OpenInference and Langfuse keep attributes as one flat
 object whose keys have dots (`attributes."gen_ai.request.model"`, `resource."service.name"`),
 which a plain path would read as nested objects. One quoting only (double quotes, as SQL
 quotes a name and as JSONPath quotes a key); no quote, backslash, `$`, space or control
@@ -34,9 +34,10 @@ __all__ = [
 # letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`;
 # not digits alone, which PostgreSQL and DuckDB read as an array index and the others as a key
 JSON_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
-# a key written in double quotes: also `.` and `/` (`gen_ai.request.model`, `k8s/pod`); no `:`,
-# which SQL text that GX re-parses (`sa.text`) would take for a bind parameter after a `/` or `.`
-QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./-]{1,128}\Z")
+# a key written in double quotes: also `.`, `/` and `:` (`gen_ai.request.model`, `k8s/pod`,
+# `aws:region`); a validation query that then holds `/:x` (a bind parameter to SQLAlchemy's
+# `text()`, which GX reads it with) is validated on the DataFrame (`runs_as_written`)
+QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./:-]{1,128}\Z")
 # one step of a path: `.key`, `."key"` (a quote left open reads to the end, to be refused) or
 # `[index]` (what is between the brackets is checked after)
 _STEP = re.compile(
@@ -53,7 +54,7 @@ _KEYS_ARE = (
 )
 _INDEX_IS = "an array index is a whole number from 0 (the first element) to 999999, e.g. choices[0]"
 _QUOTED_ARE = (
-    "a key in double quotes is letters, digits, '_', '-', '.' and '/' (no ':', quote, "
+    "a key in double quotes is letters, digits, '_', '-', '.', '/' and ':' (no quote, "
     "backslash, '$' or space), not digits alone"
 )
 

@@ -36,7 +36,7 @@ from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_col
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
 from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
-from lookout.services.init_errors import error_status
+from lookout.services.init_errors import as_rule_statuses, error_status
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     fallback_statuses,
@@ -216,8 +216,9 @@ def propose(
     if traffic.rows_per_hour is None:
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
+    ruled, rule_ok = as_rule_statuses(frame, ok, error is not None)
     rules, rule_notes = rule_plans(
-        frame, given, sizing, shares, ok, negative, owner, release=bool(release.fields)
+        ruled, given, sizing, shares, rule_ok, negative, owner, release=bool(release.fields)
     )
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
     # a drift verdict pools its rolling period (a day by default), not one window

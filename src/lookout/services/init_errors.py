@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
+
 from lookout.services.init_columns import ColumnProfile
 from lookout.services.init_names import normalized_name
 
-__all__ = ["ERROR_NAMES", "error_status"]
+__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status"]
 
 ERROR_NAMES = frozenset(
     {"error", "errors", "error_message", "error_msg", "err", "err_msg", "errmsg", "exception"}
@@ -43,3 +45,18 @@ def error_status(
                 "with null_status: ok (NULL a success, any value an error)"
             )
     return None
+
+
+_SUCCESS = "(no error)"  # what a NULL of an error column is to the rules init sizes
+
+
+def as_rule_statuses(
+    frame: pd.DataFrame, ok: tuple[str, ...] | None, error_column: bool
+) -> tuple[pd.DataFrame, tuple[str, ...] | None]:
+    """The sample's statuses and ok values as the error-rate rules read them: with an error
+    column (`null_status: ok`) a NULL is a success, so every row has a known status and the
+    rate is the share of rows with an error, not 100% of the rows with one."""
+    if not error_column or "status" not in frame:
+        return frame, ok
+    statuses = frame["status"].astype(object).where(frame["status"].notna(), _SUCCESS)
+    return frame.assign(status=statuses), (*(ok or ()), _SUCCESS)

@@ -202,7 +202,11 @@ def role_problems(
 
     explicit = source.model_fields_set
     if "status" in source.columns:
-        values("source.ok_statuses", "status", source.ok_statuses, "ok_statuses" not in explicit)
+        # an error column (`null_status: ok`) need not hold the default ok words: NULL is ok
+        if not (source.null_status == "ok" and "ok_statuses" not in explicit):
+            values(
+                "source.ok_statuses", "status", source.ok_statuses, "ok_statuses" not in explicit
+            )
         values("source.fallback_statuses", "status", source.fallback_statuses, False)
         statuses = monitor.validation.statuses
         if statuses and not monitor.validation.expectations:
