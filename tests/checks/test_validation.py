@@ -190,28 +190,24 @@ def _table(result) -> dict[str, dict[str, tuple[str, int | None]]]:
     return out
 
 
+def _validate(warehouse, monitor, url: str, runner, pushdown: bool):
+    """The window validated on one path (`pushdown`: GX in SQL where the engine can)."""
+    return run_validation(
+        warehouse,
+        monitor,
+        WINDOW,
+        planned=plan_suite(monitor),
+        runner=runner,
+        connection_string=url,
+        pushdown=pushdown,
+    )
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_kind_on_both_paths(backend, tmp_path, request, runner):
     url, warehouse, monitor = _setup(backend, tmp_path, request)
-    planned = plan_suite(monitor)
-    sql = run_validation(
-        warehouse,
-        monitor,
-        WINDOW,
-        planned=planned,
-        runner=runner,
-        connection_string=url,
-        pushdown=True,
-    )
-    frame = run_validation(
-        warehouse,
-        monitor,
-        WINDOW,
-        planned=planned,
-        runner=runner,
-        connection_string=url,
-        pushdown=False,
-    )
+    sql = _validate(warehouse, monitor, url, runner, True)
+    frame = _validate(warehouse, monitor, url, runner, False)
     assert frame.path == "pandas"
     assert _table(frame) == EXPECTED
     assert _table(sql) == EXPECTED
@@ -246,19 +242,8 @@ def test_values_with_colons_are_validated_as_logged(backend, tmp_path, request, 
         backend, tmp_path, request, frame=frame, statuses="['(:ok)', error]"
     )
 
-    def validate(pushdown: bool):
-        return run_validation(
-            warehouse,
-            monitor,
-            WINDOW,
-            planned=plan_suite(monitor),
-            runner=runner,
-            connection_string=url,
-            pushdown=pushdown,
-        )
-
     in_sql = warehouse.capabilities.not_in_sql is not None  # GX runs SQL there
-    clean = validate(True)
+    clean = _validate(warehouse, monitor, url, runner, True)
     assert _table(clean) == EXPECTED
     assert clean.path == ("sql" if in_sql else "pandas")
 
@@ -269,10 +254,10 @@ def test_values_with_colons_are_validated_as_logged(backend, tmp_path, request, 
         backend, tmp_path / "colons", request, frame=frame, statuses="['(:ok)', error]"
     )
     caplog.set_level("INFO", logger="lookout")
-    colons = validate(True)
+    colons = _validate(warehouse, monitor, url, runner, True)
     renamed = {"m1@p1": "svc/:canary@p1", "m2@p2": "m2@p2", "*": "*"}
     expected = {renamed[release]: verdicts for release, verdicts in EXPECTED.items()}
-    assert _table(colons) == expected == _table(validate(False))
+    assert _table(colons) == expected == _table(_validate(warehouse, monitor, url, runner, False))
     assert colons.path == "pandas"
     if in_sql:
         assert "'svc/:canary@p1'" in caplog.text
@@ -284,15 +269,7 @@ def test_values_with_colons_are_validated_as_logged(backend, tmp_path, request, 
 def test_quarantine_is_exact_with_reasons(backend, tmp_path, request, runner):
     url, warehouse, monitor = _setup(backend, tmp_path, request)
     for pushdown in (True, False):
-        result = run_validation(
-            warehouse,
-            monitor,
-            WINDOW,
-            planned=plan_suite(monitor),
-            runner=runner,
-            connection_string=url,
-            pushdown=pushdown,
-        )
+        result = _validate(warehouse, monitor, url, runner, pushdown)
         assert result.quarantined == {
             "a3": ("between_latency_ms",),
             "dup": ("unique_record_id",),
