@@ -134,29 +134,23 @@ def role_problems(
     Columns missing from the table are reported elsewhere (`Warehouse.check_monitor`). Where the
     engine keeps times as text (`Dialect.text_times`: SQLite), a text time column is fine.
     """
+    return [
+        *_type_problems(monitor, columns, where, text_times),
+        *_value_problems(monitor, columns, where),
+    ]
+
+
+def _type_problems(
+    monitor: Monitor, columns: Mapping[str, Any], where: str, text_times: bool
+) -> list[str]:
+    """Columns whose type does not fit the role a key gives them."""
     source = monitor.source
     problems: list[str] = []
 
     def check(path: str, column: str, role: str) -> None:
-        if column not in columns:
-            return
-        kind = column_kind(columns[column])
-        inside = source.json_path(column)
-        if inside is not None and (role == "time" or kind not in _ROLE_KINDS[role]):
-            problems.append(
-                f"monitors.yml: {where}.{path}: {column!r} is a value inside JSON column "
-                f"{inside[0]!r}, read as text; this role needs {_ROLE_WORDS[role]}: map a "
-                "column of the table instead"
-            )
-            return
-        if role == "time" and kind == "text" and text_times:
-            return
-        if kind not in _ROLE_KINDS[role]:
-            problems.append(
-                f"monitors.yml: {where}.{path}: column {column!r} is "
-                f"{type_name(columns[column])}; this role needs {_ROLE_WORDS[role]}"
-                f"{_epoch_hint(path, kind) if role == 'time' else ''}"
-            )
+        problem = _role_problem(source, columns, (where, path), column, role, text_times)
+        if problem is not None:
+            problems.append(problem)
 
     for field, column in source.columns.items():
         path = f"{where}.source.units.{field}"
@@ -170,57 +164,106 @@ def role_problems(
     for field, elapsed in source.durations.items():
         check(f"source.durations.{field}.start", elapsed.start, "time")
         check(f"source.durations.{field}.end", elapsed.end, "time")
-    for position, name in enumerate(source.release):
-        if name not in source.columns:
-            check(f"source.release[{position}]", name, "scalar")
-    for position, name in enumerate(source.cohorts):
-        if name not in source.columns:
-            check(f"source.cohorts[{position}]", name, "scalar")
+    for key, names in (("release", source.release), ("cohorts", source.cohorts)):
+        for position, name in enumerate(names):
+            if name not in source.columns:
+                check(f"source.{key}[{position}]", name, "scalar")
     features = monitor.drift.features
     for position, name in enumerate(features.numeric):
         check(f"drift.features.numeric[{position}]", name, "number")
     for position, name in enumerate(features.categorical):
         check(f"drift.features.categorical[{position}]", name, "scalar")
+    return problems
 
-    def values(path: str, field: str, configured: Sequence[ConfiguredValue], default: bool) -> None:
-        column = source.columns.get(field, field)
-        if column not in columns or not configured:
-            return
-        kind = value_kind(columns[column])
-        if kind is None:
-            return
-        typed, bad = coerce_all(configured, kind)
-        if not default:
-            problems.extend(f"monitors.yml: {where}.{path}[{i}]: {why}" for i, why in bad)
-        if not typed:  # every value refused: nothing would ever match
-            shown = ", ".join(describe(v) for v in configured)
-            problems.append(
-                f"monitors.yml: {where}.{path}: none of {shown}"
-                f"{' (the default)' if default else ''} can be a value of {kind} column "
-                f"{column!r}; list its values (e.g. {_example(kind, field)})"
-            )
 
+def _role_problem(
+    source: SourceConfig,
+    columns: Mapping[str, Any],
+    key: tuple[str, str],
+    column: str,
+    role: str,
+    text_times: bool,
+) -> str | None:
+    """What is wrong with `column` in `role` (at key path `where.path` of `key`); None when
+    it fits."""
+    if column not in columns:
+        return None
+    at, path = ".".join(key), key[1]
+    kind = column_kind(columns[column])
+    inside = source.json_path(column)
+    if inside is not None and (role == "time" or kind not in _ROLE_KINDS[role]):
+        return (
+            f"monitors.yml: {at}: {column!r} is a value inside JSON column {inside[0]!r}, read "
+            f"as text; this role needs {_ROLE_WORDS[role]}: map a column of the table instead"
+        )
+    if role == "time" and kind == "text" and text_times:
+        return None
+    if kind in _ROLE_KINDS[role]:
+        return None
+    return (
+        f"monitors.yml: {at}: column {column!r} is {type_name(columns[column])}; this role "
+        f"needs {_ROLE_WORDS[role]}{_epoch_hint(path, kind) if role == 'time' else ''}"
+    )
+
+
+def _value_problems(monitor: Monitor, columns: Mapping[str, Any], where: str) -> list[str]:
+    """Configured values (statuses, feedback, filters, `in_set`) that cannot be a value of the
+    column they are compared with."""
+    source = monitor.source
     explicit = source.model_fields_set
+    checked: list[tuple[str, str, Sequence[ConfiguredValue], bool]] = []
     if "status" in source.columns:
         # an error column (`null_status: ok`) need not hold the default ok words: NULL is ok
         if not (source.null_status == "ok" and "ok_statuses" not in explicit):
-            values(
-                "source.ok_statuses", "status", source.ok_statuses, "ok_statuses" not in explicit
-            )
-        values("source.fallback_statuses", "status", source.fallback_statuses, False)
+            default = "ok_statuses" not in explicit
+            checked.append(("source.ok_statuses", "status", source.ok_statuses, default))
+        checked.append(("source.fallback_statuses", "status", source.fallback_statuses, False))
         statuses = monitor.validation.statuses
         if statuses and not monitor.validation.expectations:
-            values("validation.statuses", "status", statuses, False)
+            checked.append(("validation.statuses", "status", statuses, False))
     if "feedback" in source.columns:  # the default words and -1 fit no boolean column
         default = "negative_feedback" not in explicit
-        values("source.negative_feedback", "feedback", source.negative_feedback, default)
+        checked.append(("source.negative_feedback", "feedback", source.negative_feedback, default))
     for key in ("where", "where_not"):
         for name, kept in getattr(source, key).items():
-            values(f"source.{key}.{name}", name, kept, False)
+            checked.append((f"source.{key}.{name}", name, kept, False))
     for position, spec in enumerate(monitor.validation.expectations):
         if spec.kind == "in_set":
             path = f"validation.expectations[{position}].values"
-            values(path, spec.column, spec.values, False)
+            checked.append((path, spec.column, spec.values, False))
+    return [
+        problem
+        for path, field, configured, default in checked
+        for problem in _values_problem(
+            source, columns, f"{where}.{path}", field, configured, default
+        )
+    ]
+
+
+def _values_problem(
+    source: SourceConfig,
+    columns: Mapping[str, Any],
+    at: str,
+    field: str,
+    configured: Sequence[ConfiguredValue],
+    default: bool,
+) -> list[str]:
+    """The values of `configured` (at key path `at`) that cannot be values of `field`'s
+    column, and a line when none can (so nothing would ever match)."""
+    column = source.columns.get(field, field)
+    if column not in columns or not configured:
+        return []
+    kind = value_kind(columns[column])
+    if kind is None:
+        return []
+    typed, bad = coerce_all(configured, kind)
+    problems = [] if default else [f"monitors.yml: {at}[{i}]: {why}" for i, why in bad]
+    if not typed:  # every value refused: nothing would ever match
+        shown = ", ".join(describe(v) for v in configured)
+        problems.append(
+            f"monitors.yml: {at}: none of {shown}{' (the default)' if default else ''} can be a "
+            f"value of {kind} column {column!r}; list its values (e.g. {_example(kind, field)})"
+        )
     return problems
 
 
