@@ -228,3 +228,31 @@ def test_postgres_results_store_round_trip(tmp_path, pg_database):
     assert _snapshot(ctx) == before
     assert ctx.store.watermark("bot") == T0 + 3 * H
     ctx.close()
+
+
+def test_a_window_run_asks_the_warehouse_for_its_releases_once(tmp_path, monkeypatch):
+    """Validation and metrics (`auto`: by the window's size) and drift (its batches) all need
+    the window's releases: one GROUP BY per run, not three; a re-run asks again (rows may have
+    arrived since), and outside a run every call asks."""
+    from lookout.sources.validation_reads import ValidationReads
+
+    asked: list[Window] = []
+    original = ValidationReads._release_values
+
+    def counting(self, monitor, window):
+        asked.append(window)
+        return original(self, monitor, window)
+
+    monkeypatch.setattr(ValidationReads, "_release_values", counting)
+    ctx = _ctx(tmp_path)  # pushdown auto: the metrics weigh the window too
+    try:
+        monitor = ctx.config.monitors.monitors[0]
+        window = Window(T0, T0 + timedelta(hours=1))
+        for _ in range(2):
+            assert run_window(ctx, monitor, window).status == "succeeded"
+        assert asked == [window, window]
+        releases = ctx.warehouse.release_values(monitor, window)
+        assert {label for label, _, _ in releases} == {"m1@p1", "m2@p2"}
+        assert len(asked) == 3
+    finally:
+        ctx.close()

@@ -181,8 +181,9 @@ def run_window(
     try:
         timed("check", lambda: _check(ctx, monitor, window, started))
         to_run, kept = _stage_entries(monitor, chosen)
-        for stage in to_run:
-            run.outcomes[stage.name] = timed(stage.name, lambda s=stage: s.run(run))
+        with ctx.warehouse.holding_release_values():  # one query for every stage's need
+            for stage in to_run:
+                run.outcomes[stage.name] = timed(stage.name, lambda s=stage: s.run(run))
         ops = run.outcomes["ops"]
         values = [v for outcome in run.outcomes.values() for v in outcome.metrics]
         for name in kept:  # not re-run: the stored results still count

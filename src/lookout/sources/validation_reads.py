@@ -4,7 +4,9 @@ numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -20,8 +22,27 @@ from lookout.windows import Window
 __all__ = ["ValidationReads"]
 
 
+# Per thread (windows run in threads of one process): the release values asked for within the
+# window run under way (`holding_release_values`), by warehouse, monitor and window.
+_HELD = threading.local()
+
+
 class ValidationReads(WindowReads):
     """The validation stage's queries (GX query assets, quarantine candidates)."""
+
+    @contextmanager
+    def holding_release_values(self) -> Iterator[None]:
+        """Within: a window's release values are asked of the warehouse once, however many
+        stages need them (validation and metrics weigh the window's size by them, drift
+        batches by them): one GROUP BY over the window's rows instead of three, and every
+        stage of the run sees the same releases. Outside, every call asks again (a re-run of
+        a window sees the rows that arrived since)."""
+        before = getattr(_HELD, "releases", None)
+        _HELD.releases = {}
+        try:
+            yield
+        finally:
+            _HELD.releases = before
 
     def naive_times(self, source: SourceConfig, field: str = "ts") -> bool:
         """Does `field`'s column hold timestamps without a zone (wall times in
@@ -37,6 +58,18 @@ class ValidationReads(WindowReads):
         self, monitor: Monitor, window: Window
     ) -> list[tuple[str, tuple[Any, ...], int]]:
         """(release label, raw release values, rows) of every release in the window."""
+        held = getattr(_HELD, "releases", None)
+        key = (id(self), monitor.name, monitor.source.reading, window)
+        if held is not None and key in held:
+            return list(held[key])
+        out = self._release_values(monitor, window)
+        if held is not None:
+            held[key] = out
+        return list(out)
+
+    def _release_values(
+        self, monitor: Monitor, window: Window
+    ) -> list[tuple[str, tuple[Any, ...], int]]:
         source = monitor.source
         table = self.table(source)
         keys = [self.column(table, source, f).label(f"k{i}") for i, f in enumerate(source.release)]
