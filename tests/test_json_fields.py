@@ -205,6 +205,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     texts = [None if d is None else json.dumps(d) for d in docs] + ["", "n/a"]
     texts.append(json.dumps([{"k": "zero"}, {"k": "top"}]))  # a document that is an array
     texts.append(json.dumps(docs[0])[:60])  # cut short by a line limit: no closing brace
+    nested = json.dumps({"a": {"b": "x"}, "c": {"d": 1}, "e": 2})
+    texts.append(nested[: nested.index("}, ") + 1])  # cut right after a nested object
     frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "doc": texts})
     engine = sa.create_engine(url)
     write_table(engine, frame, table="docs")
@@ -262,6 +264,7 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
         ("r5", *[None] * (len(paths) - 4), "top", None, None, None),
         ("r6", *[None] * len(paths)),
+        ("r7", *[None] * len(paths)),
     ]
 
 

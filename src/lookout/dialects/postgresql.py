@@ -72,11 +72,22 @@ class PostgreSQL(Dialect):
         if isinstance(document.type, sa.JSON):
             return value  # json and jsonb hold JSON by construction
         # text: a value that is no JSON object or array ('' where nothing was logged, 'n/a')
-        # or one cut short (a log shipper's line limit: no closing brace) reads as NULL
-        # instead of failing every query of the window (CASE is evaluated row by row); `IS
-        # JSON` (PostgreSQL 16) is not there before, so other malformed JSON still fails it
+        # or one cut short (a log shipper's line limit) reads as NULL instead of failing every
+        # query of the window (CASE is evaluated row by row): it must start and end like one
+        # and hold as many closing braces and brackets as opening ones (a cut right after a
+        # nested `}`). `IS JSON` (PostgreSQL 16) is not there before; other malformed JSON
+        # still fails, and a valid document whose strings hold unbalanced braces reads NULL
         text = sa.cast(document, sa.Text)
-        looks_like_json = sa.and_(text.regexp_match(r"^\s*[{[]"), text.regexp_match(r"[]}]\s*$"))
+
+        def count(character: str) -> sa.ColumnElement[Any]:
+            return sa.func.length(text) - sa.func.length(sa.func.replace(text, character, ""))
+
+        looks_like_json = sa.and_(
+            text.regexp_match(r"^\s*[{[]"),
+            text.regexp_match(r"[]}]\s*$"),
+            count("{") == count("}"),
+            count("[") == count("]"),
+        )
         return sa.case((looks_like_json, value))
 
     def period_sample(self, table: sa.Table, percent: float) -> Any | None:

@@ -201,8 +201,9 @@ def _sql_batches(
     unsafe = [release for release, query, _ in batches if not runs_as_written(query)]
     if unsafe:
         log.info(
-            "monitor %s: a value of release %r (or of the source's `where`) holds ':name', which"
-            " GX would read as a bind parameter in SQL: validating the window in pandas",
+            "monitor %s: the query of release %r holds ':name' (in a release or `where` value,"
+            " or a json_fields key), which GX would read as a bind parameter in SQL:"
+            " validating the window in pandas",
             monitor.name,
             unsafe[0],
         )
