@@ -23,10 +23,16 @@ from lookout.windows import Window
 MESSAGES = {429: "RateLimitError: rate limit reached", 500: "APIError: internal server error"}
 
 
-@pytest.mark.parametrize("kind", ["message", "code"])
-def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path: Path, kind):
+@pytest.mark.parametrize(
+    ("kind", "column"),
+    [("message", "error_message"), ("code", "error_message"), ("message", "status_message")],
+)
+def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(
+    tmp_path: Path, kind, column
+):
     """A message (text) or a code (integer, NULL without an error: the default ok words fit
-    no integer, and need not)."""
+    no integer, and need not); named like an error, or like a status whose values are no ok
+    word (Langfuse's `status_message`)."""
     frame = requests_frame()  # http_status 200 (93%), 429, 500
     codes = frame.pop("http_status")
     if kind == "message":
@@ -34,6 +40,7 @@ def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path:
         frame["error_message"] = frame["error_message"].astype(object)
     else:
         frame["error_message"] = codes.where(codes != 200).astype("Int64")
+    frame = frame.rename(columns={"error_message": column})
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     engine = sa.create_engine(url)
     write_table(engine, frame, table="requests")
@@ -48,7 +55,7 @@ def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path:
     # the error-rate rules are sized on the sample's real rate, not on 100%
     assert "name: error_rate" in written and "threshold: 0.95" not in written
     source = load_monitors(cfg / "monitors.yml").monitors[0].source
-    assert source.columns["status"] == "error_message" and source.null_status == "ok"
+    assert source.columns["status"] == column and source.null_status == "ok"
 
     size = load_monitors(cfg / "monitors.yml").monitors[0].window.size
     first = END - timedelta(hours=24)
@@ -67,7 +74,7 @@ def test_an_error_column_becomes_the_status_and_the_error_rate_is_real(tmp_path:
     finally:
         store.dispose()
     day = frame[frame["created"] >= first.replace(tzinfo=None)]
-    failed = day["error_message"].notna()
+    failed = day[column].notna()
     assert sum(r["n"] for r in stored) == len(day)  # every request has a known status
     errors = sum(r["value"] * r["n"] for r in stored)
     assert round(errors) == failed.sum() and 0 < failed.mean() < 0.2

@@ -3,8 +3,10 @@
 Many application tables log no status but the error of a request that failed: `error`,
 `error_message`, `exception`, NULL when it succeeded. Read as a status, each NULL would be an
 unknown status and each message an error: an error rate of 100%. Mapped with
-`source.null_status: ok`, a NULL is a success and any message is an error. Only a column named
-like one and NULL on most sampled rows is taken, and only when no status column is mapped.
+`source.null_status: ok`, a NULL is a success and any message is an error. A column is taken
+when it is NULL on most sampled rows and either is named like an error (when no status column
+is mapped) or is the status column mapped by its name (Langfuse's `status_message`) whose
+values init cannot call ok.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from lookout.services.init_columns import ColumnProfile
+from lookout.services.init_expectations import ok_statuses
 from lookout.services.init_names import normalized_name
 
 __all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status"]
@@ -29,10 +32,19 @@ MOSTLY_NULL = 0.5  # share of sampled rows without a value: most requests succee
 def error_status(
     profiles: Sequence[ColumnProfile], mapping: Mapping[str, str], taken: set[str]
 ) -> tuple[str, str] | None:
-    """(column, why) of an error column to read as the status with `null_status: ok`, when
-    no status is mapped; None otherwise."""
+    """(column, why) of an error column to read as the status with `null_status: ok`; None
+    otherwise."""
     if "status" in mapping:
-        return None
+        status = next((p for p in profiles if p.name == mapping["status"]), None)
+        if status is None or not status.rows or status.non_null == 0:
+            return None
+        empty = 1 - status.non_null / status.rows
+        if empty < MOSTLY_NULL or ok_statuses(status) is not None:
+            return None  # a status with ok values (2xx, ok words), or one logged on most rows
+        return status.name, (
+            f"a status NULL on {empty:.0%} of the sampled rows, whose values are no ok word "
+            "(errors): read with null_status: ok (NULL a success, any value an error)"
+        )
     for p in profiles:
         if p.name in taken or normalized_name(p.name) not in ERROR_NAMES or not p.rows:
             continue
