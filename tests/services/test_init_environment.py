@@ -168,3 +168,26 @@ def test_an_environment_column_that_is_no_plain_identifier_sets_no_filter():
         columns={"environment": "deployment.environment"}
     )
     assert _propose(frame).where == {}
+
+
+def _observations(kinds: list[str], shares: list[float], n: int = 1200) -> pd.DataFrame:
+    """A tracing table of every kind of span (Langfuse's `type`): the LLM calls are slow and
+    fail 2%, the other spans are fast; `level` is ERROR exactly on the failures."""
+    rng = np.random.default_rng(5)
+    frame = _traces(["production"], [1.0], n)
+    frame["type"] = rng.choice(kinds, n, p=shares)
+    calls = frame["type"].str.lower().isin(["generation", "llm"]).to_numpy()
+    frame["latency_ms"] = np.where(calls, rng.lognormal(7.5, 0.3, n), 5.0)
+    failed = calls & (rng.random(n) < 0.02)
+    frame["status"] = np.where(failed, "error", "ok")
+    frame["level"] = np.where(failed, "ERROR", rng.choice(["DEFAULT", "WARNING"], n))
+    return frame
+
+
+def test_a_column_that_marks_the_errors_themselves_is_no_cohort():
+    """`level` is ERROR on exactly the failed records: a cohort `level=ERROR` would be 100%
+    errors in every window, an alert for ever on a healthy table."""
+    proposal = _propose(_observations(["GENERATION", "SPAN"], [0.8, 0.2], n=3000))
+    assert "level" not in proposal.cohorts
+    why = next(r.reason for r in proposal.roles if r.column == "level")
+    assert "level=ERROR marks the errors themselves" in why

@@ -36,7 +36,7 @@ from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_col
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import production_filter
 from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
-from lookout.services.init_errors import as_rule_statuses, error_status
+from lookout.services.init_errors import as_rule_statuses, error_status, not_the_errors
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     fallback_statuses,
@@ -208,6 +208,7 @@ def propose(
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     cohorts = tuple(c for c in cohorts if c not in where)
     cohorts = _not_the_release(sample, mapping, release.fields, cohorts, cohort_notes)
+    cohorts = not_the_errors(sample, mapping, cohorts, ok, cohort_notes)
     frame = _canonical(sample, mapping, cohorts, units, durations)
     if fallbacks:  # as the warehouse will read them: no errors, the fallback rate's count
         frame["is_fallback"] = frame["status"].map(label_text).isin(fallbacks)

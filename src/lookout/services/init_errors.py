@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from lookout.model.aggregates import as_labels
 from lookout.services.init_columns import ColumnProfile
 from lookout.services.init_expectations import ok_statuses
 from lookout.services.init_names import normalized_name
 
-__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status"]
+__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status", "not_the_errors"]
 
 ERROR_NAMES = frozenset(
     {"error", "errors", "error_message", "error_msg", "err", "err_msg", "errmsg", "exception"}
@@ -72,3 +73,45 @@ def as_rule_statuses(
         return frame, ok
     statuses = frame["status"].astype(object).where(frame["status"].notna(), _SUCCESS)
     return frame.assign(status=statuses), (*(ok or ()), _SUCCESS)
+
+
+FLAG_ERROR_SHARE = 0.9  # of a value's sampled rows that are errors: the value says "error"
+FLAG_MIN_ROWS = 5  # rows such a value needs in the sample
+FLAG_SHARE_OF_ERRORS = 0.5  # of all sampled errors its rows hold
+
+
+def not_the_errors(
+    sample: pd.DataFrame,
+    mapping: Mapping[str, str],
+    cohorts: tuple[str, ...],
+    ok: tuple[str, ...] | None,
+    why_not: dict[str, str],
+) -> tuple[str, ...]:
+    """The cohorts that are not the errors again. A column with a value that marks the
+    errors themselves (Langfuse's `level` ERROR beside `status_message`) makes a cohort whose
+    error rate is 100% in every window: its alert would fire for ever on a healthy table."""
+    column = mapping.get("status")
+    if column is None or ok is None or column not in sample:
+        return cohorts
+    statuses = sample[column]
+    errors = (statuses.notna() & ~as_labels(statuses).isin(ok)).to_numpy()
+    if errors.sum() < FLAG_MIN_ROWS:
+        return cohorts
+    kept = []
+    for cohort in cohorts:
+        name = mapping.get(cohort, cohort)
+        if name not in sample:
+            kept.append(cohort)
+            continue
+        rates = pd.DataFrame({"value": as_labels(sample[name]), "error": errors})
+        rates = rates.groupby("value")["error"].agg(["mean", "size", "sum"])
+        flags = rates[(rates["mean"] >= FLAG_ERROR_SHARE) & (rates["size"] >= FLAG_MIN_ROWS)]
+        if flags.empty or flags["sum"].sum() < FLAG_SHARE_OF_ERRORS * errors.sum():
+            kept.append(cohort)
+            continue
+        value = str(flags.index[0])
+        why_not[name] = (
+            f"{name}={value} marks the errors themselves ({flags['mean'].iloc[0]:.0%} of its "
+            "sampled rows are errors): as a cohort its error rate would always alert"
+        )
+    return tuple(kept)
