@@ -191,3 +191,28 @@ def test_a_column_that_marks_the_errors_themselves_is_no_cohort():
     assert "level" not in proposal.cohorts
     why = next(r.reason for r in proposal.roles if r.column == "level")
     assert "level=ERROR marks the errors themselves" in why
+
+
+def test_only_a_value_that_names_an_error_makes_a_column_no_cohort():
+    """A region failing at sampling time is an incident, not a flag of the errors, and a
+    status that says a fallback answered is no error: both stay cohorts."""
+    frame = _observations(["GENERATION", "SPAN"], [0.8, 0.2], n=3000)
+    frame["region"] = np.where(frame["status"] == "error", "ap", "eu")  # every failure in ap
+    frame["source"] = np.where(np.arange(len(frame)) % 10 == 0, "cache", "model")
+    frame.loc[frame["source"] == "cache", "status"] = "fallback_cache"
+    frame = frame.drop(columns=["level"])
+    proposal = _propose(frame)
+    assert "region" in proposal.cohorts and "source" in proposal.cohorts
+
+
+def test_a_status_mostly_empty_with_state_labels_is_no_error_column():
+    """`delivered`/`rejected` on 30% of the rows are states init cannot call ok or errors: it
+    says so rather than reading every value as an error (an error column holds messages)."""
+    frame = _traces(["production"], [1.0])
+    frame["status"] = np.where(
+        np.arange(len(frame)) % 10 < 3,
+        np.where(np.arange(len(frame)) % 2, "delivered", "rejected"),
+        None,
+    )
+    proposal = _propose(frame)
+    assert not proposal.null_status and proposal.status_warning is not None

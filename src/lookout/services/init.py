@@ -208,7 +208,8 @@ def propose(
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     cohorts = tuple(c for c in cohorts if c not in where)
     cohorts = _not_the_release(sample, mapping, release.fields, cohorts, cohort_notes)
-    cohorts = not_the_errors(sample, mapping, cohorts, ok, cohort_notes)
+    errors_ok = (*ok, *fallbacks) if ok is not None else None  # a fallback is no error
+    cohorts = not_the_errors(sample, mapping, cohorts, errors_ok, cohort_notes)
     frame = _canonical(sample, mapping, cohorts, units, durations)
     if fallbacks:  # as the warehouse will read them: no errors, the fallback rate's count
         frame["is_fallback"] = frame["status"].map(label_text).isin(fallbacks)

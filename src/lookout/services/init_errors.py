@@ -11,6 +11,7 @@ values init cannot call ok.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -28,6 +29,31 @@ ERROR_NAMES = frozenset(
     | {"error_code", "error_class", "exception_message", "exception_type", "last_error"}
 )
 MOSTLY_NULL = 0.5  # share of sampled rows without a value: most requests succeed
+# what an error says: a word of failure, or a message (words with spaces, `Error: ...`)
+_ERROR_WORDS = re.compile(
+    r"error|exception|fail|fatal|timeout|timed out|denied|invalid|refused|unavailable|"
+    r"exceeded|abort|crash|panic",
+    re.IGNORECASE,
+)
+_FLAGS = re.compile(r"error|exception|fail|fatal|critical", re.IGNORECASE)  # a level's words
+
+
+def _errors(p: ColumnProfile) -> bool:
+    """Do the sampled values of a status found by its name read as errors, not as states
+    (`delivered`, `rejected`, codes 1 and 2)? Messages or failure words; HTTP codes of 400+."""
+    values = [value.strip() for value, _ in p.top]
+    if not values:
+        return False
+    if p.info.kind in ("integer", "number"):
+        return all(_number(v) is not None and 400 <= _number(v) < 600 for v in values)  # type: ignore[operator]
+    return all(_ERROR_WORDS.search(v) or " " in v or ":" in v for v in values)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def error_status(
@@ -40,8 +66,8 @@ def error_status(
         if status is None or not status.rows or status.non_null == 0:
             return None
         empty = 1 - status.non_null / status.rows
-        if empty < MOSTLY_NULL or ok_statuses(status) is not None:
-            return None  # a status with ok values (2xx, ok words), or one logged on most rows
+        if empty < MOSTLY_NULL or ok_statuses(status) is not None or not _errors(status):
+            return None  # ok values (2xx, ok words), logged on most rows, or labels of states
         return status.name, (
             f"a status NULL on {empty:.0%} of the sampled rows, whose values are no ok word "
             "(errors): read with null_status: ok (NULL a success, any value an error)"
@@ -106,6 +132,9 @@ def not_the_errors(
         rates = pd.DataFrame({"value": as_labels(sample[name]), "error": errors})
         rates = rates.groupby("value")["error"].agg(["mean", "size", "sum"])
         flags = rates[(rates["mean"] >= FLAG_ERROR_SHARE) & (rates["size"] >= FLAG_MIN_ROWS)]
+        # only a value that names an error (ERROR, FATAL): a region in an incident at sampling
+        # time, or a NULL label, is a cohort to keep
+        flags = flags[[bool(_FLAGS.search(str(v))) for v in flags.index]]
         if flags.empty or flags["sum"].sum() < FLAG_SHARE_OF_ERRORS * errors.sum():
             kept.append(cohort)
             continue
