@@ -54,7 +54,8 @@ def local_naive(moment: datetime, zone: tzinfo) -> datetime:
 
 def reads_no_wall_time(start: datetime, end: datetime, zone: tzinfo) -> bool:
     """A window (UTC bounds) of a table in `zone` that no row can fall in: it lies in the first
-    pass through an autumn's repeated range, whose rows the window of their second pass reads."""
+    pass through an autumn's repeated range, whose rows the window of their second pass reads.
+    Never in UTC (the default zone), whose bounds always increase."""
     return local_naive(start, zone) >= local_naive(end, zone)
 
 

@@ -25,8 +25,7 @@ def health_values(ctx: Context, monitor: Monitor, window: Window, rows: int) -> 
     that says most clearly it is short (`gap_look`). None for a window that no row can fall
     in: in a table that writes local times (`source.timezone`), the first pass through the
     autumn's repeated hour spans no wall time (its rows are read by the windows of the second)."""
-    source = monitor.source
-    if source.timezone is not None and reads_no_wall_time(window.start, window.end, source.zone):
+    if reads_no_wall_time(window.start, window.end, monitor.source.zone):
         return []
     out = [MetricValue(ALL_COHORTS, ALL_COHORTS, WINDOW_ROWS, float(rows), 1)]
     if not monitor.health.no_data:

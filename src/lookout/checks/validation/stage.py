@@ -142,8 +142,7 @@ def run_validation(
     pushdown: bool | None = None,
 ) -> ValidationResult:
     """Validate every release of the window; results are plain data for the store."""
-    source = monitor.source
-    if source.timezone is not None and reads_no_wall_time(window.start, window.end, source.zone):
+    if reads_no_wall_time(window.start, window.end, monitor.source.zone):
         # no row can fall in it (the first pass through an autumn's repeated hour of a table
         # in local time): no table-level check (freshness, row count) reports on it either
         return _result(_Findings(), monitor, [], "pandas")
