@@ -8,7 +8,7 @@ Both paths share that second step, so they cannot disagree on what a metric mean
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ __all__ = [
     "aggregate_frame",
     "compute_ops_metrics",
     "metrics_from_aggregates",
+    "with_votes",
 ]
 
 
@@ -209,6 +210,38 @@ def aggregate_frame(
     return out
 
 
+def with_votes(
+    aggregates: Sequence[GroupAggregates],
+    votes: pd.DataFrame,
+    release_fields: Sequence[str],
+    cohort_columns: Sequence[str],
+    settings: MetricSettings,
+    cap: CohortCap | None = None,
+) -> list[GroupAggregates]:
+    """The window's aggregates with their feedback counted from the votes given in it (logged
+    in a table of their own: `source.feedback_table`), under the release and cohorts of the
+    records they rate, capped as the records are. A group with votes and no record in this
+    window (votes on yesterday's answers) joins with only its feedback counts (`n` 0)."""
+    columns = [*dict.fromkeys([*release_fields, *cohort_columns]), "feedback"]
+    counted = {
+        (v.release, v.cohort): v
+        for v in aggregate_frame(votes[columns], release_fields, cohort_columns, settings, cap)
+    }
+    out = [
+        replace(a, feedback_n=v.feedback_n, negative_feedback=v.negative_feedback)
+        if (v := counted.pop((a.release, a.cohort), None)) is not None
+        else replace(a, feedback_n=0, negative_feedback=0)
+        for a in aggregates
+    ]
+    out += [
+        GroupAggregates(
+            v.release, v.cohort, 0, feedback_n=v.feedback_n, negative_feedback=v.negative_feedback
+        )
+        for v in counted.values()
+    ]
+    return out
+
+
 def _rate(release: str, cohort: str, metric: str, hits: int, n: int) -> MetricValue | None:
     if n <= 0:
         return None
@@ -221,7 +254,8 @@ def metrics_from_aggregates(aggregates: Iterable[GroupAggregates]) -> list[Metri
     out: list[MetricValue] = []
     for a in aggregates:
         r, c = a.release, a.cohort
-        out.append(MetricValue(r, c, "request_count", float(a.n), a.n))
+        if a.n > 0:  # a group of votes on earlier records only has its feedback rate
+            out.append(MetricValue(r, c, "request_count", float(a.n), a.n))
         for metric, hits, n in (
             ("error_rate", a.errors, a.status_n),
             ("fallback_rate", a.fallbacks, a.fallback_n),

@@ -140,6 +140,7 @@ def _propose(url: str, table: str, schema: str | None, monitor: str | None):
         schema=schema,
         monitor=monitor,
         now=datetime.now(UTC),
+        votes=read.votes,
     )
     return proposal, read
 

@@ -66,6 +66,8 @@ from lookout.services.init_rules import (
 )
 from lookout.services.init_selfcheck import without_failures
 from lookout.services.init_timing import grace_for
+from lookout.services.init_traffic import Traffic
+from lookout.services.init_votes import VotesTable, usable_votes, with_votes_column
 
 __all__ = [
     "ColumnRole",
@@ -76,29 +78,6 @@ __all__ = [
 ]
 
 DRIFT_DEFAULTS = DriftConfig()  # what a monitor without a drift: section gets
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """What the table's traffic looks like and how it was read (for the proposal and docs)."""
-
-    rows_per_hour: float | None  # over `period` up to the newest row (None: unknown)
-    newest: datetime | None  # the newest event time seen
-    rows_estimate: int | None  # rows in the whole table (an estimate on large tables)
-    timestamps_read: int  # event times read to estimate the traffic
-    method: str  # how the rows were read, in words
-    period: timedelta | None = None  # what the rate is over: the newest day, or longer
-    rows_exact: bool = False  # rows_estimate is a count: every row's event time was read
-
-    @property
-    def over(self) -> str:
-        """`the newest day`, `the newest 14 days`: what the rate is an average of."""
-        if self.period is None:
-            return "the newest rows"
-        days = self.period.total_seconds() / 86400
-        if days >= 1 and days.is_integer():
-            return "the newest day" if days == 1 else f"the newest {days:.0f} days"
-        return f"the newest {self.period.total_seconds() / 3600:.1f} hours"
 
 
 @dataclass(frozen=True)
@@ -136,6 +115,7 @@ class Proposal:
     drift_features: tuple[str, ...] = ()  # numeric columns drift compares (a model's score)
     json_fields: dict[str, str] = field(default_factory=dict)  # name -> path inside JSON
     null_status: bool = False  # the status is an error column: NULL is a success
+    feedback_table: dict[str, str] | None = None  # votes logged apart (`source.feedback_table`)
 
     @property
     def unmapped(self) -> list[ColumnRole]:
@@ -152,10 +132,12 @@ def propose(
     monitor: str | None = None,
     owner: str = "oncall",
     now: datetime | None = None,
+    votes: VotesTable | None = None,
 ) -> Proposal:
     """The proposal for `table` from its columns, a sample of recent rows and its traffic
     (the keys of a JSON metadata column judged as columns: `init_json`); `now` (UTC) to say
-    when the event times look written in local time."""
+    when the event times look written in local time; `votes`, a table of votes on these
+    records (`init_votes`), counted when the records log no feedback of their own."""
     expansion = expand_json(columns, sample)
     columns, sample = expansion.columns, expansion.sample
     profiles = _profiles(columns, sample)
@@ -193,9 +175,12 @@ def propose(
     if status is not None and "is_fallback" not in mapping:
         fallbacks = fallback_statuses(status)
     status_warning = unknown_statuses(status) if status is not None and ok is None else None
-    negative = (
-        negative_feedback(by_name[mapping["feedback"]], notes) if "feedback" in mapping else None
-    )
+    votes = usable_votes(votes, mapping, notes)
+    if "feedback" in mapping or votes is not None:
+        voted = by_name[mapping["feedback"]] if votes is None else votes.profile()
+        negative = negative_feedback(voted, notes)
+    else:
+        negative = None
     release = choose_release(mapping, profiles, sample, notes)
     units = {**units, **logged_units(mapping, by_name, notes)}
     durations = computed_durations(profiles, mapping, sample, notes)
@@ -219,8 +204,18 @@ def propose(
         notes.append("traffic unknown (no timestamps read): 1h windows, rules as if busy")
     shares = {c: _typical_share(by_name[mapping.get(c, c)]) for c in cohorts}
     ruled, rule_ok = as_rule_statuses(frame, ok, error is not None)
+    if votes is not None:  # sized as a table logging its votes on the records would be
+        ruled = with_votes_column(ruled, votes, traffic.rows_per_hour)
+    voted = {"feedback": votes.value} if votes is not None else {}
     rules, rule_notes = rule_plans(
-        ruled, given, sizing, shares, rule_ok, negative, owner, release=bool(release.fields)
+        ruled,
+        {**given, **voted},
+        sizing,
+        shares,
+        rule_ok,
+        negative,
+        owner,
+        release=bool(release.fields),
     )
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
     # a drift verdict pools its rolling period (a day by default), not one window
@@ -262,6 +257,7 @@ def propose(
         ok_statuses=tuple(v for v in ok if v not in fallbacks) if ok is not None else None,
         ok_reason=ok_reason(status, ok),
         null_status=error is not None,
+        feedback_table=votes.config() if votes is not None else None,
         fallback_statuses=fallbacks,
         status_warning=status_warning,
         negative_feedback=negative,

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 
 from lookout.dialects import Dialect
 from lookout.model.record import epoch_bound
-from lookout.services.init import Traffic
 from lookout.services.init_columns import TEXT_CHARS, ColumnInfo
 from lookout.services.init_engine import InitError
 from lookout.services.init_epochs import sample_times
+from lookout.services.init_traffic import Traffic
 
 __all__ = [
     "DETAIL_PAGES",

@@ -35,7 +35,6 @@ from sqlalchemy.engine import Engine, make_url
 from lookout.connections import ConnectSettings
 from lookout.dialects import Dialect, dialect_for
 from lookout.errors import map_exceptions
-from lookout.services.init import Traffic
 from lookout.services.init_columns import ColumnInfo, column_kind, profile_column
 from lookout.services.init_engine import INIT_SETTINGS, InitError, open_engine
 from lookout.services.init_lookup import catalog, not_found
@@ -53,6 +52,8 @@ from lookout.services.init_sample import (
     frame_of,
     selected_columns,
 )
+from lookout.services.init_traffic import Traffic
+from lookout.services.init_votes import VotesTable, find_votes_table
 
 __all__ = [
     "DETAIL_PAGES",
@@ -83,6 +84,7 @@ class TableRead:
     ts_column: str
     display_url: str
     ts_unit: str | None = None  # the event time's epoch unit (an integer column of them)
+    votes: VotesTable | None = None  # a table of votes on these records, found beside them
 
 
 def read_table(
@@ -141,7 +143,8 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
             )
         reader = SampleReader(conn, handle, infos, ts, caps, is_view, ts in indexed, unit)
         traffic, sample = reader.read()
-    return TableRead(infos, sample, traffic, ts, display, unit)
+        votes = find_votes_table(conn, caps, handle, schema)
+    return TableRead(infos, sample, traffic, ts, display, unit, votes)
 
 
 def _reflect(

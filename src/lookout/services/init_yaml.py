@@ -143,14 +143,12 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     if p.fallback_statuses:
         why = "a fallback answered: no error, counted by the fallback rate"
         out.append(_line(6, f"fallback_statuses: {_flow(list(p.fallback_statuses))}", why))
+    if p.feedback_table is not None:
+        why = "votes logged apart: each counts in the window it is given"
+        out.append(_line(6, f"feedback_table: {_flow(p.feedback_table)}", why))
     if p.negative_feedback is not None:
-        out.append(
-            _line(
-                6,
-                f"negative_feedback: {_flow(list(p.negative_feedback))}",
-                "feedback values that count as negative",
-            )
-        )
+        flow = _flow(list(p.negative_feedback))
+        out.append(_line(6, f"negative_feedback: {flow}", "feedback values that count as negative"))
     out += _window(p)
     out += _validation(p)
     out += _drift(p)

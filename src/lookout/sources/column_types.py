@@ -280,6 +280,50 @@ def _unit_problem(path: str, column: str, type_: Any, read_in: str) -> list[str]
     ]
 
 
+def feedback_table_problems(
+    records: SourceConfig, columns: Mapping[str, Any], where: str, *, text_times: bool = False
+) -> list[str]:
+    """What does not fit in the votes' table (`source.feedback_table`, whose `columns` these
+    are): its time column (a timestamp, or numbers with `ts_unit`), and the negative values
+    that cannot be votes of its value column. Missing columns are reported by the caller."""
+    table = records.feedback_table
+    if table is None:
+        return []
+    votes = records.votes_source()
+    at = f"{where}.source.feedback_table"
+    problems: list[str] = []
+    if table.ts in columns:
+        if table.ts_unit is not None:
+            problems += _epoch_problem(f"{at}.ts_unit", table.ts, columns[table.ts])
+        elif (kind := column_kind(columns[table.ts])) != "datetime" and not (
+            kind == "text" and text_times
+        ):
+            hint = (
+                " (or, for a Unix epoch number, `ts_unit: epoch_ms`)"
+                if kind
+                in (
+                    "integer",
+                    "number",
+                )
+                else ""
+            )
+            problems.append(
+                f"monitors.yml: {at}.ts: column {table.ts!r} is "
+                f"{type_name(columns[table.ts])}; the time a vote was given needs a "
+                f"timestamp{hint}"
+            )
+    default = "negative_feedback" not in records.model_fields_set
+    problems += _values_problem(
+        votes,
+        columns,
+        f"{where}.source.negative_feedback",
+        "feedback",
+        records.negative_feedback,
+        default,
+    )
+    return problems
+
+
 def _epoch_hint(path: str, kind: ColumnKind) -> str:
     """What to set when a time field's column holds numbers: its epoch unit."""
     if kind not in ("integer", "number") or not path.startswith("source.columns."):

@@ -12,7 +12,13 @@ from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, database_error
 from lookout.model.local_times import local_naive
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
-from lookout.sources.column_types import column_kind, role_problems, sql_matches, type_name
+from lookout.sources.column_types import (
+    column_kind,
+    feedback_table_problems,
+    role_problems,
+    sql_matches,
+    type_name,
+)
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
 
@@ -116,11 +122,37 @@ class WarehouseTables(WarehouseConnection):
         problems += self._duration_problems(monitor, columns, where)
         problems += self._json_problems(monitor.source, where)
         problems += _zone_problems(monitor.source, columns, where)
+        problems += self._feedback_problems(monitor.source, where)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
         if problems:
             raise SourceError("\n".join(problems))
+
+    def _feedback_problems(self, source: SourceConfig, where: str) -> list[str]:
+        """The votes' table (`source.feedback_table`) exists and has the columns it names,
+        of types their roles can use."""
+        table = source.feedback_table
+        if table is None:
+            return []
+        at = f"monitors.yml: {where}.source.feedback_table"
+        try:
+            columns = self.table_columns(source.votes_source())
+        except SourceError as exc:
+            return [f"{at}.table: {exc}"]
+        known = ", ".join(sorted(columns))
+        problems = [
+            f"{at}.{key}: column {column!r} is not in table {table.table!r} (columns: {known})"
+            for key, column in (
+                ("record_id", table.record_id),
+                ("value", table.value),
+                ("ts", table.ts),
+            )
+            if column not in columns
+        ]
+        return problems + feedback_table_problems(
+            source, columns, where, text_times=self.capabilities.text_times
+        )
 
     def _duration_problems(
         self, monitor: Monitor, columns: dict[str, Any], where: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lookout.errors import error_line
 from lookout.sources.cohort_queries import CohortKey
+from lookout.sources.feedback_reads import FeedbackReads
 from lookout.sources.pushdown import Pushdown
 from lookout.sources.sketch_sql import sketch_buckets
 from lookout.sources.validation_reads import ValidationReads
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 
-class Warehouse(ValidationReads, Pushdown):
+class Warehouse(ValidationReads, Pushdown, FeedbackReads):
     """One warehouse connection (lazy), its reflected tables, and the window queries.
 
     Opened read-only by default (`settings`): on DuckDB a read-write open locks the file for
@@ -33,5 +34,5 @@ class Warehouse(ValidationReads, Pushdown):
 
     The queries live in one module per job: `connection` (open, timeouts, the raw read),
     `tables` (reflection, type checks, shared clauses), `window_reads`, `validation_reads`,
-    `cohort_queries`, `pushdown` and `sketch_sql`.
+    `cohort_queries`, `pushdown`, `sketch_sql` and `feedback_reads`.
     """

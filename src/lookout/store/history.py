@@ -370,7 +370,9 @@ def last_seen(
     engine: Engine, monitor: str, scopes: Iterable[tuple[str, str]], before: datetime
 ) -> dict[tuple[str, str], datetime]:
     """(release, cohort) -> start of the newest stored window before `before` in which the
-    scope had records (any metric with n > 0): what staleness is measured from."""
+    scope had records (any metric with n > 0 but the feedback rate, which votes logged apart
+    give a scope long after its last record: `source.feedback_table`): what staleness is
+    measured from."""
     wanted = set(scopes)
     if not wanted:
         return {}
@@ -380,6 +382,7 @@ def last_seen(
         .where(
             m.c.monitor == monitor,
             m.c.n > 0,
+            m.c.metric != "negative_feedback_rate",
             m.c.window_start < db_time(before),
             m.c.release.in_(sorted({r for r, _ in wanted})),
         )

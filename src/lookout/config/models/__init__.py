@@ -43,6 +43,7 @@ from lookout.config.models.evaluators import (
     JudgeBudget,
     SamplingConfig,
 )
+from lookout.config.models.feedback import FeedbackTable
 from lookout.config.models.metrics import MetricsConfig
 from lookout.config.models.monitors import Monitor, MonitorsFile
 from lookout.config.models.profiles import JudgeTarget, PrefectLimits, ProfilesFile, Target
@@ -72,6 +73,7 @@ __all__ = [
     "Escalation",
     "EvaluatorSpec",
     "EvaluatorsConfig",
+    "FeedbackTable",
     "HealthConfig",
     "Identifier",
     "JudgeBudget",

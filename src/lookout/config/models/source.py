@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
+from lookout.config.models.feedback import FeedbackTable
 from lookout.config.validation import ColumnValue
 from lookout.model.json_path import JsonStep, check_json_path, split_json_path
 from lookout.model.record import (
@@ -189,6 +190,11 @@ class SourceConfig(Model):
         description="feedback values that count as negative: numbers ([-1], [0]), true/false "
         "or text (without case), matched in the feedback column's type",
     )
+    feedback_table: FeedbackTable | None = Field(
+        default=None,
+        description="votes logged in a table of their own, each naming the record it rates: a "
+        "window counts those given in it, under their records' release and cohorts",
+    )
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
@@ -202,10 +208,8 @@ class SourceConfig(Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}: an IANA name such as Europe/Berlin, "
-                "America/New_York or UTC"
-            ) from None
+            why = f"unknown time zone {value!r}: an IANA name such as Europe/Berlin, or UTC"
+            raise ValueError(why) from None
         return value
 
     @property
@@ -265,6 +269,11 @@ class SourceConfig(Model):
         path = self.json_fields.get(column)
         return split_json_path(path) if path is not None else None
 
+    def votes_source(self) -> SourceConfig:
+        """The votes' table (`feedback_table`) as a source of its own, in this one's zone."""
+        fields = self.feedback_table.source_fields() if self.feedback_table else {}
+        return SourceConfig.model_construct(**fields, timezone=self.timezone)
+
     @property
     def ok_values(self) -> tuple[ColumnValue, ...]:
         """Status values that are no error: the ok ones and the fallback ones."""
@@ -321,6 +330,9 @@ class SourceConfig(Model):
         if self.fallback_statuses and "status" not in self.columns:
             why = "fallback statuses are values of the status column, which is not mapped"
             problems.append((("fallback_statuses",), why))
+        if self.feedback_table is not None and "feedback" in self.columns:
+            why = "feedback is both mapped in columns and read from its own table: keep one"
+            problems.append((("feedback_table",), why))
         for key in ("where", "where_not"):
             for column in getattr(self, key):
                 if column in self.durations:

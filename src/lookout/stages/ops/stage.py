@@ -7,11 +7,11 @@ import logging
 
 import pandas as pd
 
-from lookout.checks.metrics import aggregate_frame, metrics_from_aggregates
+from lookout.checks.metrics import aggregate_frame, metrics_from_aggregates, with_votes
 from lookout.config.models import Monitor
 from lookout.core.cohorts import CohortCap, choose_cohorts
 from lookout.errors import LookoutError
-from lookout.model.aggregates import MetricSettings, as_labels
+from lookout.model.aggregates import GroupAggregates, MetricSettings, as_labels
 from lookout.sources.column_types import typed_values
 from lookout.sources.warehouse import metric_fields
 from lookout.stages.base import StageOutcome, WindowRun
@@ -34,6 +34,9 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
             ok = typed_values(source, columns, "status", ok)
         if "feedback" in source.columns:
             negative = typed_values(source, columns, "feedback", negative)
+        if source.feedback_table is not None:
+            votes = source.votes_source()
+            negative = typed_values(votes, warehouse.table_columns(votes), "feedback", negative)
     return MetricSettings(
         ok_statuses=ok,
         null_status_ok=source.null_status == "ok",
@@ -97,6 +100,26 @@ def cohort_cap(run: WindowRun, counts: dict[str, dict[str, int]]) -> CohortCap:
     return choose_cohorts(counts, history, source.max_cohort_values)
 
 
+def counted_votes(
+    run: WindowRun, aggregates: list[GroupAggregates], settings: MetricSettings
+) -> list[GroupAggregates]:
+    """The aggregates with the feedback of the votes given in the window (`source.
+    feedback_table`); votes naming no record this monitor watches are counted in the log."""
+    monitor = run.monitor
+    votes, given = run.ctx.warehouse.feedback_votes(monitor, run.window)
+    if given > len(votes):
+        log.info(
+            "monitor %s window %s: %d of %d vote(s) name no record this monitor watches "
+            "(another service's, left out by where, or never logged): not counted",
+            monitor.name,
+            run.window.label,
+            given - len(votes),
+            given,
+        )
+    source = monitor.source
+    return with_votes(aggregates, votes, source.release, source.cohorts, settings, run.cap)
+
+
 class OpsStage:
     """Always on: every other stage and the rules build on its read."""
 
@@ -128,6 +151,8 @@ class OpsStage:
             aggregates = aggregate_frame(
                 frame, monitor.source.release, monitor.source.cohorts, settings, run.cap
             )
+        if monitor.source.feedback_table is not None:
+            aggregates = counted_votes(run, aggregates, settings)
         if left_out and not monitor.validation.enabled:
             log.warning(
                 "monitor %s window %s: %d record(s) with a value that is not a number left out "

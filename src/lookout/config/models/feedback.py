@@ -1,0 +1,49 @@
+"""monitors.yml: user feedback logged in a table of its own (`source.feedback_table`), each
+vote naming the record it rates, as Langfuse's scores, LangSmith's feedback and most apps'
+`feedback` tables do. Votes come minutes to days after the answer they rate, so a window
+counts the votes given in it (by their own time), under the release and cohorts of the
+records they rate: no vote is missed because its request's window was read before it came."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from lookout.config.models.base import Identifier, Model
+from lookout.model.record import TimeUnit
+
+__all__ = ["FeedbackTable"]
+
+
+class FeedbackTable(Model):
+    """Where the votes live, and which of their columns says what."""
+
+    table: Identifier = Field(description="the table of votes (the records' own table works too)")
+    schema_: Identifier | None = Field(
+        default=None, alias="schema", description="its schema; null: the default one"
+    )
+    record_id: Identifier = Field(
+        description="its column naming the rated record: the value of the source's `record_id`"
+    )
+    value: Identifier = Field(
+        description="its column holding the vote, matched with `source.negative_feedback`"
+    )
+    ts: Identifier = Field(
+        description="its column saying when the vote was given: a window counts the votes "
+        "given in it. A timestamp (in `source.timezone` when it has no zone), or a Unix epoch "
+        "number with `ts_unit`"
+    )
+    ts_unit: TimeUnit | None = Field(
+        default=None, description="epoch_s, epoch_ms or epoch_us when `ts` is an epoch number"
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def source_fields(self) -> dict[str, object]:
+        """The votes' table as the fields of a source of its own (`record_id`, `ts`,
+        `feedback`): what the warehouse's table, time-bound and type helpers take."""
+        return {
+            "table": self.table,
+            "schema_": self.schema_,
+            "columns": {"record_id": self.record_id, "ts": self.ts, "feedback": self.value},
+            "units": {"ts": self.ts_unit} if self.ts_unit else {},
+        }

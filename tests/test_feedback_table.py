@@ -1,0 +1,321 @@
+"""Feedback logged in a table of its own (`source.feedback_table`): votes come minutes to
+days after the answers they rate, so a window counts the votes given in it, under the release
+and cohorts of the records they rate. The counts equal a recomputation from the two tables on
+every engine; the other metrics are those of the same records with no feedback; a vote naming
+no record the monitor watches is not counted; a window with votes and no record stores their
+feedback only; a rule on the feedback rate pages on votes that came after their window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
+from tests.window_results import check_refusal, engine_url, project, stored_by_window
+
+from lookout.config.loader import load_config
+from lookout.errors import ConfigError
+from lookout.windows import Window
+
+HOUR = timedelta(hours=1)
+SECOND = Window(T0 + HOUR, T0 + 2 * HOUR)
+AFTER = Window(T0 + 3 * HOUR, T0 + 4 * HOUR)  # votes only: the records end at T0 + 3h
+NEGATIVE = ("thumbs_down",)
+VOTES_TABLE = (
+    "      feedback_table: {{table: votes, record_id: {ref}, value: rating, ts: given_at{extra}}}\n"
+)
+
+
+def _votes(requests: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """A vote for each record with feedback, given 0-150 minutes after the answer (many in
+    a later window), plus two naming no record."""
+    rng = np.random.default_rng(seed)
+    rated = requests[requests["feedback"].notna()]
+    delay = pd.to_timedelta(rng.uniform(0, 150 * 60, len(rated)).round(), unit="s")
+    votes = pd.DataFrame(
+        {
+            "vote_id": np.arange(len(rated)),
+            "request_ref": rated["request_id"].to_numpy(),
+            "rating": rated["feedback"].to_numpy(),
+            "given_at": (rated["event_time"] + delay).astype("datetime64[us]").to_numpy(),
+        }
+    )
+    ghosts = pd.DataFrame(
+        {
+            "vote_id": [len(votes), len(votes) + 1],
+            "request_ref": ["nobody-1", "nobody-2"],
+            "rating": ["thumbs_down", "thumbs_up"],
+            "given_at": pd.to_datetime([SECOND.start + timedelta(minutes=m) for m in (5, 50)])
+            .tz_localize(None)
+            .astype("datetime64[us]"),
+        }
+    )
+    return pd.concat([votes, ghosts], ignore_index=True)
+
+
+def _expected(requests: pd.DataFrame, votes: pd.DataFrame, window: Window) -> dict:
+    """(release, cohort) -> (negative share, votes) of the votes given in `window`, by the
+    release and cohorts of the records they rate: computed here, from the two tables."""
+    start, end = (t.replace(tzinfo=None) for t in (window.start, window.end))
+    given = votes[(votes["given_at"] >= start) & (votes["given_at"] < end)]
+    joined = given.merge(requests, left_on="request_ref", right_on="request_id")
+    joined["release"] = joined["model_version"] + "@" + joined["prompt_version"]
+    joined["negative"] = joined["rating"].isin(NEGATIVE)
+    out = {}
+    for release, part in joined.groupby("release"):
+        out[(release, "*")] = (round(part["negative"].mean(), 6), len(part))
+        for dimension in ("route", "region"):
+            for value, group in part.groupby(dimension):
+                out[(release, f"{dimension}={value}")] = (
+                    round(group["negative"].mean(), 6),
+                    len(group),
+                )
+    return out
+
+
+def _monitors(table: str, *, feedback_table: str = "", where: str = "") -> str:
+    text = MONITOR_YAML.format(table=table, schema_line="", pushdown="auto", threshold=0.2)
+    if feedback_table:
+        text = text.replace("        feedback: feedback\n", "")
+    return text.replace(
+        "      ok_statuses: [ok]\n", "      ok_statuses: [ok]\n" + feedback_table + where
+    )
+
+
+def _feedback(stored: dict) -> dict:
+    return {
+        (r[0], r[1]): (r[3], r[4]) for r in stored["metrics"] if r[2] == "negative_feedback_rate"
+    }
+
+
+def _write(url: str, requests: pd.DataFrame, votes: pd.DataFrame) -> None:
+    engine = sa.create_engine(url)
+    write_table(engine, requests, table="with_feedback")
+    write_table(engine, requests.drop(columns=["feedback"]), table="app_requests")
+    write_table(engine, votes, table="votes")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_votes_count_in_the_window_they_are_given_under_their_records_release_and_cohorts(
+    engine_name, tmp_path, request
+):
+    url = engine_url(engine_name, tmp_path, request)
+    requests = make_requests()
+    votes = _votes(requests)
+    _write(url, requests, votes)
+    in_row = stored_by_window(project(tmp_path, url, "in_row", _monitors("with_feedback")), SECOND)
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, url, "votes", separate), SECOND)
+
+    expected = _expected(requests, votes, SECOND)
+    assert _feedback(stored) == expected
+    # most of the window's votes rate records of the hours before: the in-row column, read
+    # with its records, counts other votes
+    assert _feedback(in_row) != expected
+    assert sum(n for (_, c), (_, n) in expected.items() if c == "*") > 10
+    # every other metric is the records' own, untouched by where their votes are logged
+    others = [r for r in in_row["metrics"] if r[2] != "negative_feedback_rate"]
+    assert [r for r in stored["metrics"] if r[2] != "negative_feedback_rate"] == others
+
+    after = stored_by_window(project(tmp_path, url, "after", separate), AFTER)
+    ops = {r[2] for r in after["metrics"] if r[0] != "*"}  # health and validation say "empty"
+    assert ops == {"negative_feedback_rate"}  # no record here: no request count, no latency
+    assert _feedback(after) == _expected(requests, votes, AFTER)
+
+
+def _numbered(requests: pd.DataFrame) -> pd.DataFrame:
+    """The records with an integer id, as many tables key them."""
+    return requests.assign(request_id=np.arange(len(requests), dtype="int64") + 1000)
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_an_integer_id_matches_votes_that_log_it_as_text(engine_name, tmp_path, request):
+    """The app logs the rated id as text: both sides are compared as text (PostgreSQL will
+    not compare an integer with a text column), and the counts are the same."""
+    url = engine_url(engine_name, tmp_path, request)
+    requests = _numbered(make_requests(hours=2, per_hour=120))
+    votes = _votes(requests).assign(request_ref=lambda v: v["request_ref"].astype(str))
+    _write(url, requests, votes)
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, url, "votes", separate), SECOND)
+    expected = _expected(
+        requests.assign(request_id=requests["request_id"].astype(str)), votes, SECOND
+    )
+    assert _feedback(stored) == expected
+    assert expected
+
+
+def test_a_vote_on_a_record_the_monitor_does_not_watch_is_logged_not_counted(tmp_path, caplog):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    _write(url, requests, votes)
+    text = _monitors(
+        "app_requests",
+        feedback_table=VOTES_TABLE.format(ref="request_ref", extra=""),
+        where="      where: {region: us}\n",
+    )
+    with caplog.at_level("INFO", logger="lookout.pipeline"):
+        stored = stored_by_window(project(tmp_path, url, "us", text), SECOND)
+    expected = _expected(requests[requests["region"] == "us"], votes, SECOND)
+    assert _feedback(stored) == expected
+    start, end = (t.replace(tzinfo=None) for t in (SECOND.start, SECOND.end))
+    given = votes[(votes["given_at"] >= start) & (votes["given_at"] < end)]
+    counted = sum(n for (_, c), (_, n) in expected.items() if c == "*")
+    said = [r.getMessage() for r in caplog.records if "name no record" in r.getMessage()]
+    assert said == [
+        f"monitor bot window {SECOND.label}: {len(given) - counted} of {len(given)} vote(s) "
+        "name no record this monitor watches (another service's, left out by where, or never "
+        "logged): not counted"
+    ]
+
+
+def test_votes_written_on_the_record_later_with_their_own_time(tmp_path):
+    """No table of votes: the app writes the vote onto the record's row when it comes, with
+    `feedback_at`. The records' own table is the votes' table (joined with itself)."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    rated = votes.set_index("request_ref")
+    inline = requests.assign(
+        feedback_at=requests["request_id"].map(rated["given_at"]).astype("datetime64[us]")
+    )
+    engine = sa.create_engine(url)
+    write_table(engine, inline, table="app_requests")
+    engine.dispose()
+    table = (
+        "      feedback_table: {table: app_requests, record_id: request_id, value: feedback,"
+        " ts: feedback_at}\n"
+    )
+    stored = stored_by_window(
+        project(tmp_path, url, "inline", _monitors("app_requests", feedback_table=table)), SECOND
+    )
+    assert _feedback(stored) == _expected(
+        requests, votes[~votes["request_ref"].str.startswith("nobody")], SECOND
+    )
+
+
+def test_vote_times_as_epoch_milliseconds(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    epoch = votes.assign(given_at=votes["given_at"].astype("int64") // 1000)  # us -> ms
+    _write(url, requests, epoch)
+    table = VOTES_TABLE.format(ref="request_ref", extra=", ts_unit: epoch_ms")
+    stored = stored_by_window(
+        project(tmp_path, url, "epoch", _monitors("app_requests", feedback_table=table)), SECOND
+    )
+    assert _feedback(stored) == _expected(requests, votes, SECOND)
+
+
+def test_a_rule_pages_on_votes_that_came_after_their_records_window(tmp_path):
+    """The faq answers of the first hour are disliked, and the votes come in the next hour:
+    the alert opens, on each release, in the window they are given in."""
+    from lookout.pipeline import Context, run_window
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    first_hour = requests["event_time"] < (T0 + HOUR).replace(tzinfo=None)
+    faq = requests.loc[first_hour & (requests["route"] == "faq"), "request_id"]
+    late = pd.DataFrame(
+        {
+            "vote_id": np.arange(len(faq)) + 10_000,
+            "request_ref": faq.to_numpy(),
+            "rating": "thumbs_down",
+            "given_at": pd.Timestamp((SECOND.start + timedelta(minutes=20)).replace(tzinfo=None)),
+        }
+    ).astype({"given_at": "datetime64[us]"})
+    _write(url, requests, pd.concat([votes, late], ignore_index=True))
+    rule = (
+        '      - name: disliked\n        metric: negative_feedback_rate\n        op: ">"\n'
+        "        threshold: 0.5\n        min_n: 10\n        for: 1\n        significance: false\n"
+        "        severity: P2\n        owner: team\n        split_by: [route]\n"
+    )
+    text = _monitors("app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra=""))
+    directory = project(tmp_path, url, "rule", text + rule)
+    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
+    try:
+        for hour in range(3):
+            window = Window(T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
+            assert (
+                run_window(ctx, ctx.config.monitors.monitors[0], window, notify=False).status
+                == "succeeded"
+            )
+        with ctx.store.engine.connect() as conn:
+            opened = conn.execute(
+                sa.text(
+                    "SELECT release, cohort, state, first_window_start FROM alerts"
+                    " WHERE rule = 'disliked'"
+                )
+            ).all()
+    finally:
+        ctx.close()
+    start = pd.Timestamp(SECOND.start.replace(tzinfo=None))
+    assert sorted((r, c, s, pd.Timestamp(at).tz_localize(None)) for r, c, s, at in opened) == [
+        ("m1@p1", "route=faq", "firing", start),
+        ("m2@p2", "route=faq", "firing", start),
+    ]
+
+
+def test_the_votes_table_is_checked_against_the_warehouse(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    _write(
+        url,
+        requests,
+        votes.assign(
+            given_at=votes["given_at"].astype("int64"), rating=votes["rating"] == "thumbs_down"
+        ),
+    )
+    table = VOTES_TABLE.format(ref="request_ref", extra="")
+    said = check_refusal(
+        project(tmp_path, url, "bad", _monitors("app_requests", feedback_table=table))
+    )
+    assert said.splitlines() == [
+        "monitors.yml: monitors[0].source.feedback_table.ts: column 'given_at' is BIGINT; the "
+        "time a vote was given needs a timestamp (or, for a Unix epoch number, "
+        "`ts_unit: epoch_ms`)",
+        'monitors.yml: monitors[0].source.negative_feedback: none of "thumbs_down", "negative", '
+        "\"-1\" (the default) can be a value of boolean column 'rating'; list its values (e.g. "
+        "[false])",
+    ]
+    missing = table.replace("request_ref", "request").replace("table: votes", "table: votes")
+    said = check_refusal(
+        project(tmp_path, url, "missing", _monitors("app_requests", feedback_table=missing))
+    )
+    assert said.startswith(
+        "monitors.yml: monitors[0].source.feedback_table.record_id: "
+        "column 'request' is not in table 'votes'"
+    )
+    nowhere = table.replace("table: votes", "table: ratings")
+    said = check_refusal(
+        project(tmp_path, url, "nowhere", _monitors("app_requests", feedback_table=nowhere))
+    )
+    assert said.startswith("monitors.yml: monitors[0].source.feedback_table.table: warehouse ")
+    assert "table 'ratings' not found" in said
+
+
+def test_feedback_mapped_twice_is_a_config_error(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    text = _monitors("app_requests").replace(
+        "      ok_statuses: [ok]\n",
+        "      ok_statuses: [ok]\n" + VOTES_TABLE.format(ref="request_ref", extra=""),
+    )
+    directory = project(tmp_path, url, "twice", text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    assert (
+        "monitors[0].source.feedback_table: feedback is both mapped in columns and read from "
+        "its own table: keep one" in str(raised.value)
+    )
+    assert str(raised.value).startswith("monitors.yml:31:7: ")  # file:line:col of the key
