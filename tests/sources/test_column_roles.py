@@ -44,7 +44,10 @@ monitors:
 
 EXPECTED = [
     "monitors[0].source.columns.ingested_at: column 'logged_day' is VARCHAR; this role "
-    "needs a timestamp",
+    "needs a timestamp (text compares as text, not as time: map a view that casts it, e.g. "
+    "CREATE VIEW app_requests_typed AS SELECT *, CAST(logged_day AS TIMESTAMP) AS "
+    "logged_day_ts FROM app_requests, then table: app_requests_typed and the field: "
+    "logged_day_ts)",
     "monitors[0].source.columns.latency_ms: column 'created_at' is TIMESTAMP",
     "this role needs a number (or text holding numbers)",
     "monitors[0].source.columns.is_fallback: column 'fallback_word' is VARCHAR; this role "

@@ -200,9 +200,10 @@ def _role_problem(
         return None
     if kind in _ROLE_KINDS[role]:
         return None
+    hint = _time_hint(source, path, column, kind) if role == "time" else ""
     return (
         f"monitors.yml: {at}: column {column!r} is {type_name(columns[column])}; this role "
-        f"needs {_ROLE_WORDS[role]}{_epoch_hint(path, kind) if role == 'time' else ''}"
+        f"needs {_ROLE_WORDS[role]}{hint}"
     )
 
 
@@ -322,6 +323,19 @@ def feedback_table_problems(
         default,
     )
     return problems
+
+
+def _time_hint(source: SourceConfig, path: str, column: str, kind: ColumnKind) -> str:
+    """What to do about a time column that holds no timestamp: give an epoch number its unit;
+    cast text in a view (compared as text, `'2026-11-02T10:00:00Z' >= '2026-11-02 10:00'`
+    would cut windows by spelling, and a cast in every query would scan the table)."""
+    if kind != "text":
+        return _epoch_hint(path, kind)
+    return (
+        f" (text compares as text, not as time: map a view that casts it, e.g. CREATE VIEW "
+        f"{source.table}_typed AS SELECT *, CAST({column} AS TIMESTAMP) AS {column}_ts FROM "
+        f"{source.table}, then table: {source.table}_typed and the field: {column}_ts)"
+    )
 
 
 def _epoch_hint(path: str, kind: ColumnKind) -> str:
