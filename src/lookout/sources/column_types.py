@@ -328,7 +328,8 @@ def feedback_table_problems(
 def _time_hint(source: SourceConfig, path: str, column: str, kind: ColumnKind) -> str:
     """What to do about a time column that holds no timestamp: give an epoch number its unit;
     cast text in a view (compared as text, `'2026-11-02T10:00:00Z' >= '2026-11-02 10:00'`
-    would cut windows by spelling, and a cast in every query would scan the table)."""
+    would cut windows by spelling; the view says where the cast happens, and a large table
+    wants a stored generated column with an index instead)."""
     if kind != "text":
         return _epoch_hint(path, kind)
     return (
