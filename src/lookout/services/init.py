@@ -17,7 +17,6 @@ windows and rules (`init_rules`).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,15 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookout.checks.drift.verdict import MIN_N as DRIFT_MIN_N
-from lookout.config.models import DriftConfig
-from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels, label_text, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
 from lookout.services.init_clock import clock_notes
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
+from lookout.services.init_drift import drift_rules, drift_sized, score_rules
 from lookout.services.init_durations import computed_durations, milliseconds
-from lookout.services.init_environment import production_filter
+from lookout.services.init_environment import EnvironmentFilter, production_filter
 from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
 from lookout.services.init_errors import as_rule_statuses, error_status, not_the_errors
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
@@ -76,8 +73,6 @@ __all__ = [
     "choose_time_column",
     "propose",
 ]
-
-DRIFT_DEFAULTS = DriftConfig()  # what a monitor without a drift: section gets
 
 
 @dataclass(frozen=True)
@@ -140,17 +135,9 @@ def propose(
     records (`init_votes`), counted when the records log no feedback of their own."""
     expansion = expand_json(columns, sample)
     columns, sample = expansion.columns, expansion.sample
+    environment = production_filter(_profiles(columns, sample), sample)
+    where, sample, traffic = _watched_rows(environment, sample, traffic)
     profiles = _profiles(columns, sample)
-    environment = production_filter(profiles, sample)
-    where: dict[str, str | list[str]] = {}
-    if environment is not None:  # sized, mapped and checked on the watched rows only
-        values = environment.values
-        where = {environment.column: values[0] if len(values) == 1 else list(values)}
-        share = float(environment.kept.mean())
-        sample = sample[environment.kept.to_numpy()].reset_index(drop=True)
-        profiles = _profiles(columns, sample)
-        if traffic.rows_per_hour is not None:
-            traffic = replace(traffic, rows_per_hour=traffic.rows_per_hour * share)
     by_name = {p.name: p for p in profiles}
     epoch = epoch_time_column(profiles)  # an epoch event time wins over an ingestion time
     assigned, refused = assign_fields(profiles, promote_ingestion=epoch is None)
@@ -176,11 +163,8 @@ def propose(
         fallbacks = fallback_statuses(status)
     status_warning = unknown_statuses(status) if status is not None and ok is None else None
     votes = usable_votes(votes, mapping, notes)
-    if "feedback" in mapping or votes is not None:
-        voted = by_name[mapping["feedback"]] if votes is None else votes.profile()
-        negative = negative_feedback(voted, notes)
-    else:
-        negative = None
+    voted = votes.profile() if votes is not None else by_name.get(mapping.get("feedback", ""))
+    negative = negative_feedback(voted, notes) if voted is not None else None
     release = choose_release(mapping, profiles, sample, notes)
     units = {**units, **logged_units(mapping, by_name, notes)}
     durations = computed_durations(profiles, mapping, sample, notes)
@@ -218,20 +202,10 @@ def propose(
         release=bool(release.fields),
     )
     evaluators = evaluator_plan(frame, mapping, sizing, owner)
-    # a drift verdict pools its rolling period (a day by default), not one window
-    per_period = sizing.rows_per_window * (DRIFT_DEFAULTS.period / sizing.window)
-    need = DRIFT_MIN_N  # what every column needs (a numeric one under its KS test, fewer)
-    drift = not sizing.known or per_period >= need
-    drift_cohorts = drift and all(per_period * s >= need for s in shares.values())
-    if not drift:
-        notes.append(
-            f"drift off: about {per_period:,.0f} rows in a drift period of "
-            f"{format_duration(DRIFT_DEFAULTS.period)}, fewer than the {need} a drift test "
-            "needs on each side"
-        )
+    drift, drift_cohorts = drift_sized(sizing, shares, notes)
     features = drift_features(profiles, mapping, cohorts) if drift else ()
     if drift:
-        rules = (*rules, *_drift_rule(owner), *_score_rules(features, cohorts, shares, owner))
+        rules = (*rules, *drift_rules(owner), *score_rules(features, cohorts, shares, owner))
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
     suite = propose_expectations(given, release.fields, by_name, negative, notes)
@@ -274,6 +248,22 @@ def propose(
         notes=tuple(notes),
         missing=missing,
     )
+
+
+def _watched_rows(
+    environment: EnvironmentFilter | None, sample: pd.DataFrame, traffic: Traffic
+) -> tuple[dict[str, str | list[str]], pd.DataFrame, Traffic]:
+    """The `where` of a table several environments share (`init_environment`), and the sample
+    and traffic of the rows it keeps: sized, mapped and checked on the watched rows only."""
+    if environment is None:
+        return {}, sample, traffic
+    values = environment.values
+    where = {environment.column: values[0] if len(values) == 1 else list(values)}
+    share = float(environment.kept.mean())
+    sample = sample[environment.kept.to_numpy()].reset_index(drop=True)
+    if traffic.rows_per_hour is not None:
+        traffic = replace(traffic, rows_per_hour=traffic.rows_per_hour * share)
+    return where, sample, traffic
 
 
 _ECHO_ROWS = 20  # rows a release needs in the sample for its one value to say anything
@@ -345,47 +335,6 @@ def _canonical(
     for field_name, (start, end) in durations.items():
         frame[field_name] = milliseconds(sample, start, end).to_numpy()
     return frame
-
-
-def _drift_rule(owner: str) -> list[RulePlan]:
-    return [
-        RulePlan(
-            name="drift",
-            metric="drift_share",
-            op=">",
-            threshold=0.5,
-            severity="P2",
-            owner=owner,
-            split_by=("*",),
-            comment="half the compared columns drifted from the previous release",
-        )
-    ]
-
-
-_SCORE_NAME = re.compile(r"score|prob|pred", re.IGNORECASE)
-
-
-def _score_rules(
-    features: tuple[str, ...], cohorts: tuple[str, ...], shares: dict[str, float], owner: str
-) -> list[RulePlan]:
-    """A model's score is what its team watches first: one rule per column named like one
-    (`score`, `probability`, `prediction`), per cohort whose typical value holds a tenth of
-    the traffic (a drift test needs rows on each side)."""
-    split = ("*", *(c for c in cohorts if shares.get(c, 0.0) >= 0.1))
-    return [
-        RulePlan(
-            name=f"{column}_drift",
-            metric=f"drift.{column}",
-            op=">=",
-            threshold=1,
-            severity="P2",
-            owner=owner,
-            split_by=split,
-            comment=f"the model's output {column} moved from the reference",
-        )
-        for column in features
-        if _SCORE_NAME.search(column)
-    ]
 
 
 def hours(value: timedelta) -> float:

@@ -17,7 +17,8 @@ from typing import Any
 
 from lookout.config.models import AlertingConfig
 from lookout.model.record import FIELD_UNIT, UNIT_WORDS
-from lookout.services.init import DRIFT_MIN_N, Proposal
+from lookout.services.init import Proposal
+from lookout.services.init_drift import DRIFT_MIN_N
 from lookout.services.init_rules import RulePlan
 
 __all__ = ["WAREHOUSE_ENV", "render_monitors", "render_profiles"]
