@@ -319,3 +319,113 @@ def test_feedback_mapped_twice_is_a_config_error(tmp_path):
         "its own table: keep one" in str(raised.value)
     )
     assert str(raised.value).startswith("monitors.yml:31:7: ")  # file:line:col of the key
+
+
+def _hours(ctx, monitor, hours: range) -> None:
+    from lookout.pipeline import run_window
+
+    for hour in hours:
+        window = Window(T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
+        assert run_window(ctx, monitor, window, notify=False).status == "succeeded"
+
+
+def test_votes_on_a_retired_release_neither_keep_its_alerts_nor_evaluate_its_traffic(tmp_path):
+    """The records stop after the first hour (a release rolled back); votes on them keep
+    coming for hours. The error alert opened in that hour goes stale after `stale_after` as
+    without votes, and no rule but the feedback one evaluates the hours of votes alone (a
+    traffic rule pooled them as windows of 0 records and paged)."""
+    from lookout.pipeline import Context
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests(hours=1)
+    requests["status"] = np.where(np.arange(len(requests)) % 2 == 0, "error", "ok")
+    rng = np.random.default_rng(4)
+    rated = requests.sample(n=140, random_state=4)
+    votes = pd.DataFrame(
+        {
+            "vote_id": np.arange(len(rated)),
+            "request_ref": rated["request_id"].to_numpy(),
+            "rating": rng.choice(["thumbs_up", "thumbs_down"], len(rated)),
+            "given_at": (  # 20 an hour in hours 1-7
+                pd.Timestamp((T0 + HOUR).replace(tzinfo=None))
+                + pd.to_timedelta(np.arange(len(rated)) * 180, unit="s")
+            ).astype("datetime64[us]"),
+        }
+    )
+    _write(url, requests, votes)
+    traffic = (
+        '      - name: quiet\n        metric: request_count\n        op: "<"\n'
+        "        threshold: 80\n        min_n: 1\n        for: 1\n        severity: P2\n"
+        '        owner: team\n        split_by: ["*"]\n'
+    )
+    text = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    ).replace("monitors:\n", "alerting: {stale_after: 2h}\nmonitors:\n")
+    directory = project(tmp_path, url, "retired", text + traffic)
+    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
+    try:
+        _hours(ctx, ctx.config.monitors.monitors[0], range(8))
+        with ctx.store.engine.connect() as conn:
+            alerts = conn.execute(
+                sa.text(
+                    "SELECT rule, event, window_start FROM alert_history "
+                    "WHERE event IN ('open', 'stale') ORDER BY 1, 2, 3"
+                )
+            ).all()
+            fed = conn.execute(
+                sa.text(
+                    "SELECT count(DISTINCT window_start) FROM metrics "
+                    "WHERE metric = 'negative_feedback_rate' AND cohort = '*'"
+                )
+            ).scalar_one()
+    finally:
+        ctx.close()
+    assert fed == 7  # the votes were counted, hour after hour
+    assert {r[0] for r in alerts} == {"errors"}  # no traffic alert on the hours of votes
+    # opened in the records' hour, stale once two hours have passed without a record
+    opened = {pd.Timestamp(r[2]).tz_localize(None) for r in alerts if r[1] == "open"}
+    ended = {pd.Timestamp(r[2]).tz_localize(None) for r in alerts if r[1] == "stale"}
+    assert opened == {pd.Timestamp(T0.replace(tzinfo=None))}
+    assert ended == {pd.Timestamp((T0 + 2 * HOUR).replace(tzinfo=None))}
+
+
+@pytest.mark.mysql
+def test_ids_of_two_collations_are_matched_on_mariadb(mysql_database, tmp_path):
+    """A join would fail ("Illegal mix of collations") where the two tables were created
+    under different defaults; the votes' ids are bound into an IN on the records' id."""
+    requests = make_requests()
+    votes = _votes(requests)
+    _write(mysql_database, requests, votes)
+    engine = sa.create_engine(mysql_database)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "ALTER TABLE app_requests MODIFY request_id VARCHAR(32) "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "ALTER TABLE votes MODIFY request_ref VARCHAR(32) "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        )
+    engine.dispose()
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, mysql_database, "votes", separate), SECOND)
+    assert _feedback(stored) == _expected(requests, votes, SECOND)
+
+
+def test_a_record_logged_twice_counts_its_vote_once(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests)
+    retried = pd.concat([requests, requests.iloc[::3]], ignore_index=True)  # a third twice
+    _write(url, retried, votes)
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, url, "twice", separate), SECOND)
+    assert _feedback(stored) == _expected(requests, votes, SECOND)

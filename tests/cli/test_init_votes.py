@@ -114,3 +114,66 @@ def test_a_table_named_like_votes_whose_ids_name_other_records_is_not_proposed(t
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
     assert monitor.source.feedback_table is None
     assert "negative_feedback_rate" not in [r.metric for r in monitor.rules]
+
+
+def test_the_vote_names_its_message_not_the_user_both_tables_share(tmp_path):
+    """`message_feedback(message_id, user_id, ...)` beside `messages(id, user_id, ...)`: the
+    shared `user_id` names who voted, and every voter is a user of the messages, so the ids
+    would match; the link is `message_id` -> `messages.id`."""
+    frame = (
+        requests_frame()
+        .drop(columns=["thumbs"])
+        .rename(columns={"req_uuid": "id", "tenant_id": "user_id"})
+    )
+    votes = _votes(frame.rename(columns={"id": "req_uuid", "user_id": "tenant_id"}))
+    votes = votes.rename(columns={"tenant_id": "user_id", "req_uuid": "message_id"})
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="messages")
+    write_table(
+        engine, votes[["id", "user_id", "message_id", "rating", "created_at"]], "message_feedback"
+    )
+    engine.dispose()
+    cfg = tmp_path / "cfg"
+    args = ["init", "--table", "messages", "--warehouse-url", url, "--yes"]
+    args += ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    assert source.columns["record_id"] == "id"
+    assert source.feedback_table is not None
+    assert (source.feedback_table.table, source.feedback_table.record_id) == (
+        "message_feedback",
+        "message_id",
+    )
+
+
+@pytest.mark.postgres
+def test_a_table_init_may_not_read_does_not_hide_the_votes_table(pg_database, tmp_path):
+    """`chat_feedback` sorts first and its owner keeps it from the monitoring role: its
+    failed read aborted the shared transaction and hid `message_feedback`. Each candidate is
+    read on a connection of its own."""
+    import uuid
+
+    frame = requests_frame().drop(columns=["thumbs"])
+    votes = _votes(frame)
+    engine = sa.create_engine(pg_database)
+    write_table(engine, frame, table="requests")
+    write_table(engine, votes, table="chat_feedback")
+    write_table(engine, votes, table="message_feedback")
+    role = f"lk_reader_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(sa.text(f"GRANT SELECT ON requests, message_feedback TO {role}"))
+    engine.dispose()
+    reader = sa.engine.make_url(pg_database).set(username=role, password=None)
+    try:
+        cfg, _ = _init(tmp_path, reader.render_as_string(hide_password=False))
+        table = load_monitors(cfg / "monitors.yml").monitors[0].source.feedback_table
+        assert table is not None and table.table == "message_feedback"
+    finally:
+        engine = sa.create_engine(pg_database)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        engine.dispose()

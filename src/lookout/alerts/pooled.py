@@ -17,7 +17,7 @@ from datetime import datetime
 from lookout.alerts.rules import RuleSettings, in_split, past_threshold
 from lookout.config.models import AlertRule
 from lookout.core.summary import Summary
-from lookout.model.aggregates import MetricValue
+from lookout.model.aggregates import FEEDBACK_RATE, MetricValue, votes_only
 from lookout.model.families.registry import FAMILIES
 from lookout.windows import Window
 
@@ -39,6 +39,22 @@ class History:
     being evaluated last, when it has data for the group)."""
 
     windows: Mapping[Group, Sequence[tuple[datetime, Summary]]] = field(default_factory=dict)
+
+    def pooled_by(self, metric: str) -> History:
+        """The windows a rule on `metric` looks at: for every metric but the feedback rate,
+        only those in which the group had records. Votes logged apart from their records
+        (`source.feedback_table`) give a group a summary of feedback counts alone in a window
+        with no record of its own, which would make a traffic or error rule evaluate a retired
+        release again, and count that window in a per-window mean."""
+        if metric == FEEDBACK_RATE:
+            return self
+        return History(
+            {
+                group: kept
+                for group, series in self.windows.items()
+                if (kept := [(at, s) for at, s in series if not votes_only(s)])
+            }
+        )
 
 
 def _pooled(rule: AlertRule, group: Group, summary: Summary, since: datetime) -> MetricValue | None:

@@ -19,6 +19,7 @@ from lookout.model.record import is_missing
 
 __all__ = [
     "ALL_COHORTS",
+    "FEEDBACK_RATE",
     "QUANTILES",
     "UNKNOWN",
     "GroupAggregates",
@@ -28,6 +29,7 @@ __all__ = [
     "cohort_label",
     "label_text",
     "release_labels",
+    "votes_only",
 ]
 
 ALL_COHORTS = "*"
@@ -118,6 +120,21 @@ class GroupAggregates:
             if getattr(self, key)
         }
         return Summary(counts, {k: v.copy() for k, v in self.sketches.items()})
+
+
+FEEDBACK_RATE = "negative_feedback_rate"
+_VOTE_COUNTS = frozenset({"feedback_n", "negative_feedback"})
+
+
+def votes_only(summary: Summary) -> bool:
+    """A summary of votes on earlier records (`source.feedback_table`), with no record of its
+    own window: what the windows a group had records in leave out."""
+    return (
+        bool(summary.counts)
+        and summary.counts.keys() <= _VOTE_COUNTS
+        and not summary.sketches
+        and not summary.categories
+    )
 
 
 def cohort_label(dimension: str | None, value: object) -> str:

@@ -34,7 +34,7 @@ from lookout.alerts.rules import (
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
 from lookout.core.summary import Summary
-from lookout.model.aggregates import MetricValue
+from lookout.model.aggregates import FEEDBACK_RATE, MetricValue
 from lookout.model.alerts import AlertState, Transition
 from lookout.notify.findings import Findings
 from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
@@ -123,14 +123,14 @@ def evaluate_alerts(
             for a in mine
             if a.state == "pending"
         }
-        open_groups = firing | set(pending)
-        seen = rule_values(rule, settings, window, scoped, history, open_groups, firing)
+        open_groups, pooled_by = firing | set(pending), history.pooled_by(rule.metric)
+        seen = rule_values(rule, settings, window, scoped, pooled_by, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
-        renewal = _Renewal(settings, window, history, references, firing, pending, own)
+        renewal = _Renewal(settings, window, pooled_by, references, firing, pending, own)
         evaluations += [
             renewal.decide(ev)
-            for ev in _decided(rule, settings, window, history, references, seen, firing)
+            for ev in _decided(rule, settings, window, pooled_by, references, seen, firing)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
@@ -326,7 +326,7 @@ def _with_stale(
     ]
     if not candidates:
         return transitions
-    present = {(v.release, v.cohort) for v in values if v.n > 0}
+    present = {(v.release, v.cohort) for v in values if v.n > 0 and v.metric != FEEDBACK_RATE}
     scopes = {(a.release, a.cohort) for a in candidates} - present
     seen = last_seen(ctx.store.engine, monitor.name, scopes, window.start)
     seen.update({group: window.start for group in present})

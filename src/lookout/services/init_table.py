@@ -143,7 +143,7 @@ def _read(engine: Engine, table: str, schema: str | None, display: str, where: s
             )
         reader = SampleReader(conn, handle, infos, ts, caps, is_view, ts in indexed, unit)
         traffic, sample = reader.read()
-        votes = find_votes_table(conn, caps, handle, schema)
+    votes = find_votes_table(engine, handle, schema)
     return TableRead(infos, sample, traffic, ts, display, unit, votes)
 
 

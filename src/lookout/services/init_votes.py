@@ -12,6 +12,7 @@ each bounded: a probe of `PROBE_VOTES` rows, then one `IN` over their record ids
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,17 +20,19 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from lookout.dialects import Dialect
-from lookout.model.aggregates import label_text
+from lookout.dialects import Dialect, dialect_for
 from lookout.model.record import from_epoch
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, column_kind, profile_column
 from lookout.services.init_lookup import catalog
 from lookout.services.init_mapping import choose_time_column
 from lookout.services.init_sample import frame_of, selected_columns
+from lookout.sources.feedback_reads import typed_ids
 
 __all__ = ["PROBE_VOTES", "VotesTable", "find_votes_table", "usable_votes", "with_votes_column"]
+
+log = logging.getLogger("lookout.init")
 
 PROBE_VOTES = 200  # newest votes read from a candidate table
 MIN_MATCHED = 0.5  # share of their distinct record ids that must be records of the table
@@ -67,41 +70,38 @@ class VotesTable:
         return profile_column(self.value_info, self.values)
 
     def config(self) -> dict[str, str]:
-        """The `source.feedback_table` block."""
+        """The `source.feedback_table` block (its schema is the records')."""
         block = {"table": self.table, "record_id": self.record_id, "value": self.value}
         block["ts"] = self.ts
-        if self.schema:
-            block = {"table": self.table, "schema": self.schema, **block}
         return {**block, "ts_unit": self.ts_unit} if self.ts_unit else block
 
 
-def find_votes_table(
-    conn: Connection,
-    caps: Dialect,
-    records: sa.Table,
-    schema: str | None,
-) -> VotesTable | None:
-    """The first table of `schema` (by name) that holds votes on `records`' rows, or None."""
-    inspector = sa.inspect(conn)
-    names = catalog(lambda: inspector.get_table_names(schema=schema), [])
+def find_votes_table(engine: Engine, records: sa.Table, schema: str | None) -> VotesTable | None:
+    """The first table of `schema` (by name) that holds votes on `records`' rows, or None.
+    Each candidate is read on a connection of its own, and whatever goes wrong with one (no
+    right to read it, a timeout, a time that is no time) leaves it out: finding votes is a
+    bonus, never a reason for `init` to fail, nor for one table to hide the next (a failed
+    statement aborts its PostgreSQL transaction)."""
+    caps = dialect_for(engine)
+    names = catalog(lambda: sa.inspect(engine).get_table_names(schema=schema), [])
     for name in sorted(n for n in names if n != records.name and _VOTES_TABLE.search(n)):
-        found = catalog(lambda n=name: _candidate(conn, caps, inspector, n, schema, records), None)
+        try:
+            with engine.connect() as conn:
+                found = _candidate(conn, caps, name, schema, records)
+        except Exception as exc:
+            log.debug("init: table %s left out as votes: %s", name, type(exc).__name__)
+            continue
         if found is not None:
             return found
     return None
 
 
 def _candidate(
-    conn: Connection,
-    caps: Dialect,
-    inspector: Any,
-    name: str,
-    schema: str | None,
-    records: sa.Table,
+    conn: Connection, caps: Dialect, name: str, schema: str | None, records: sa.Table
 ) -> VotesTable | None:
     reflected = [
         {**c, "type": caps.column_type(c["type"])}
-        for c in inspector.get_columns(name, schema=schema)
+        for c in sa.inspect(conn).get_columns(name, schema=schema)
     ]
     infos = [ColumnInfo(c["name"], str(c["type"]), column_kind(c["type"])) for c in reflected]
     pair = _rated_pair([i.name for i in infos], records)
@@ -118,13 +118,14 @@ def _candidate(
     if probe.empty or ts is None:
         return None
     given = handle.c[ts]
-    newest = frame_of(
+    newest = frame_of(  # ids as text: a BIGINT id with a NULL would come back as a float
         conn.execute(
             sa.select(
-                handle.c[pair[0]].label("ref"),
+                caps.as_text(handle.c[pair[0]]).label("ref"),
                 handle.c[value.name].label("vote"),
                 given.label("at"),
             )
+            .where(given.is_not(None))
             .order_by(given.desc())
             .limit(PROBE_VOTES)
         )
@@ -132,9 +133,11 @@ def _candidate(
     matched = _matched(conn, caps, records.c[pair[1]], newest["ref"])
     if matched < MIN_MATCHED:
         return None
-    at = from_epoch(newest["at"], unit) if unit else pd.to_datetime(newest["at"], utc=True)
-    hours = (at.max() - at.min()).total_seconds() / 3600
-    per_hour = len(newest) / hours if hours > 0 else None
+    at = newest["at"]
+    times = from_epoch(at, unit) if unit else pd.to_datetime(at, utc=True, errors="coerce")
+    times = times.dropna()
+    hours = (times.max() - times.min()).total_seconds() / 3600 if len(times) > 1 else 0.0
+    per_hour = len(times) / hours if hours > 0 else None
     return VotesTable(
         name,
         schema,
@@ -151,14 +154,13 @@ def _candidate(
 
 
 def _rated_pair(columns: Sequence[str], records: sa.Table) -> tuple[str, str] | None:
-    """(votes' column, records' column it names): the same name ending in `id` (`request_id`
-    in both; one naming a request, message, trace... before a `user_id` both may hold), else
-    the records' singular plus `_id` naming its `id`."""
+    """(votes' column, records' column it names): the same name, ending in `id` and naming a
+    request, message, trace... (`request_id` in both; a `user_id` or `tenant_id` both hold
+    names who voted, not what), else the records' singular plus `_id` naming its `id`."""
     own = set(records.c.keys())
-    shared = [c for c in columns if c in own and c.lower().endswith("id") and c.lower() != "id"]
-    shared.sort(key=lambda c: _RECORD_WORDS.search(c) is None)
-    if shared:
-        return shared[0], shared[0]
+    for column in columns:
+        if column in own and column.lower().endswith("id") and _RECORD_WORDS.search(column):
+            return column, column
     singular = records.name.lower().removesuffix("s")
     for column in columns:
         if column.lower() == f"{singular}_id" and "id" in own:
@@ -169,15 +171,20 @@ def _rated_pair(columns: Sequence[str], records: sa.Table) -> tuple[str, str] | 
 def _matched(
     conn: Connection, caps: Dialect, rated: sa.ColumnElement[Any], refs: pd.Series
 ) -> float:
-    """The share of the distinct record ids in `refs` that are values of `rated`, compared as
-    text (a vote table may log an integer id as text)."""
-    wanted = sorted({label_text(v) for v in refs.dropna().to_numpy(dtype=object)})
-    if not wanted:
+    """The share of the distinct record ids in `refs` (text) that are values of `rated`,
+    compared as the records store them where the votes can be read so (the records' index
+    serves the IN), else as text."""
+    wanted = refs.dropna()
+    if wanted.empty:
         return 0.0
+    ids, compare = typed_ids(wanted, rated.type)
+    if not ids:
+        return 0.0
+    column = caps.as_text(rated) if compare == "text" else rated
     found = conn.execute(
-        sa.select(sa.func.count(sa.distinct(rated))).where(caps.as_text(rated).in_(wanted))
+        sa.select(sa.func.count(sa.distinct(column))).where(column.in_(ids))
     ).scalar_one()
-    return float(found) / len(wanted)
+    return float(found) / wanted.nunique()
 
 
 def usable_votes(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from lookout.core.summary import Summary
-from lookout.model.aggregates import ALL_COHORTS
+from lookout.model.aggregates import ALL_COHORTS, votes_only
 from lookout.model.families.registry import FAMILIES
 from lookout.store.metric_rows import release_traffic
 
@@ -192,15 +192,18 @@ def result_rows(
             merged.merge(part)
         if release == ALL_COHORTS and merged.count("n") == 0:
             continue  # not a release: an `n 0` row of dashes said nothing
-        first[release] = min(first.get(release, series[0][0]), series[0][0])
+        # the windows it had records in (votes logged apart also come after its last one)
+        recorded = [at for at, part in series if not votes_only(part)]
+        spans = recorded or [series[0][0]]
+        first[release] = min(first.get(release, spans[0]), spans[0])
         rows.append(
             ResultRow(
                 monitor,
                 release,
                 cohort,
-                series[0][0],
-                series[-1][0] + window,
-                len(series),
+                spans[0],
+                spans[-1] + window,
+                len(recorded),
                 int(merged.count("n")),
                 _metrics(merged),
                 _totals(merged),

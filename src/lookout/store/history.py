@@ -382,7 +382,7 @@ def last_seen(
         .where(
             m.c.monitor == monitor,
             m.c.n > 0,
-            m.c.metric != "negative_feedback_rate",
+            m.c.metric != "negative_feedback_rate",  # votes on earlier records: `pooled.votes_only`
             m.c.window_start < db_time(before),
             m.c.release.in_(sorted({r for r, _ in wanted})),
         )

@@ -19,7 +19,7 @@ class FeedbackTable(Model):
 
     table: Identifier = Field(description="the table of votes (the records' own table works too)")
     schema_: Identifier | None = Field(
-        default=None, alias="schema", description="its schema; null: the default one"
+        default=None, alias="schema", description="its schema; null: the records' one"
     )
     record_id: Identifier = Field(
         description="its column naming the rated record: the value of the source's `record_id`"
@@ -41,9 +41,9 @@ class FeedbackTable(Model):
     def source_fields(self) -> dict[str, object]:
         """The votes' table as the fields of a source of its own (`record_id`, `ts`,
         `feedback`): what the warehouse's table, time-bound and type helpers take."""
-        return {
+        fields: dict[str, object] = {
             "table": self.table,
-            "schema_": self.schema_,
             "columns": {"record_id": self.record_id, "ts": self.ts, "feedback": self.value},
             "units": {"ts": self.ts_unit} if self.ts_unit else {},
         }
+        return {**fields, "schema_": self.schema_} if self.schema_ else fields

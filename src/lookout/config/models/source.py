@@ -270,9 +270,10 @@ class SourceConfig(Model):
         return split_json_path(path) if path is not None else None
 
     def votes_source(self) -> SourceConfig:
-        """The votes' table (`feedback_table`) as a source of its own, in this one's zone."""
-        fields = self.feedback_table.source_fields() if self.feedback_table else {}
-        return SourceConfig.model_construct(**fields, timezone=self.timezone)
+        """The votes' table as a source: this one's zone and, by default, its schema."""
+        fields = {"schema_": self.schema_, "timezone": self.timezone}
+        fields |= self.feedback_table.source_fields() if self.feedback_table else {}
+        return SourceConfig.model_construct(**fields)
 
     @property
     def ok_values(self) -> tuple[ColumnValue, ...]:
