@@ -77,18 +77,20 @@ class VotesTable:
 
 
 def find_votes_table(engine: Engine, records: sa.Table, schema: str | None) -> VotesTable | None:
-    """The first table of `schema` (by name) that holds votes on `records`' rows, or None.
-    Each candidate is read on a connection of its own, and whatever goes wrong with one (no
+    """The first table or view of `schema` (by name) that holds votes on `records`' rows, or
+    None. Each candidate is read on a connection of its own, and whatever goes wrong with one (no
     right to read it, a timeout, a time that is no time) leaves it out: finding votes is a
     bonus, never a reason for `init` to fail, nor for one table to hide the next (a failed
     statement aborts its PostgreSQL transaction)."""
     caps = dialect_for(engine)
-    names = catalog(lambda: sa.inspect(engine).get_table_names(schema=schema), [])
-    for name in sorted(n for n in names if n != records.name and _VOTES_TABLE.search(n)):
+    inspector = sa.inspect(engine)
+    names = catalog(lambda: inspector.get_table_names(schema=schema), [])
+    names += catalog(lambda: inspector.get_view_names(schema=schema), [])  # votes of a view
+    for name in sorted({n for n in names if n != records.name and _VOTES_TABLE.search(n)}):
         try:
             with engine.connect() as conn:
                 found = _candidate(conn, caps, name, schema, records)
-        except Exception as exc:
+        except Exception as exc:  # whatever it is, it only leaves this candidate out
             log.debug("init: table %s left out as votes: %s", name, type(exc).__name__)
             continue
         if found is not None:
