@@ -429,3 +429,26 @@ def test_a_record_logged_twice_counts_its_vote_once(tmp_path):
     )
     stored = stored_by_window(project(tmp_path, url, "twice", separate), SECOND)
     assert _feedback(stored) == _expected(requests, votes, SECOND)
+
+
+def test_only_the_scores_of_where_are_votes(tmp_path):
+    """A Langfuse-shaped `scores` table holds an evaluator's scores beside the users' votes,
+    told apart by `name`: `where: {name: user-feedback}` counts the votes only."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    votes = _votes(requests).assign(name="user-feedback")
+    judged = _votes(requests, seed=9).assign(name="accuracy", rating="thumbs_down")
+    _write(url, requests, pd.concat([votes, judged], ignore_index=True))
+    table = VOTES_TABLE.format(ref="request_ref", extra=", where: {name: user-feedback}")
+    stored = stored_by_window(
+        project(tmp_path, url, "scores", _monitors("app_requests", feedback_table=table)), SECOND
+    )
+    assert _feedback(stored) == _expected(requests, votes, SECOND)
+    missing = VOTES_TABLE.format(ref="request_ref", extra=", where: {kind: user-feedback}")
+    said = check_refusal(
+        project(tmp_path, url, "kind", _monitors("app_requests", feedback_table=missing))
+    )
+    assert said.startswith(
+        "monitors.yml: monitors[0].source.feedback_table.where.kind: column 'kind' is not in "
+        "table 'votes'"
+    )

@@ -313,6 +313,8 @@ def feedback_table_problems(
                 f"{type_name(columns[table.ts])}; the time a vote was given needs a "
                 f"timestamp{hint}"
             )
+    for name, kept in table.where.items():
+        problems += _values_problem(votes, columns, f"{at}.where.{name}", name, kept, False)
     default = "negative_feedback" not in records.model_fields_set
     problems += _values_problem(
         votes,

@@ -45,6 +45,7 @@ class FeedbackReads(WarehouseTables):
             ).where(
                 given >= self._bind_time(votes_source, "ts", window.start),
                 given < self._bind_time(votes_source, "ts", window.end),
+                *self.kept_rows(votes, votes_source),  # only the votes of `where`
             )
         )
         names = list(dict.fromkeys([*source.release, *source.cohorts]))

@@ -147,6 +147,7 @@ class WarehouseTables(WarehouseConnection):
                 ("record_id", table.record_id),
                 ("value", table.value),
                 ("ts", table.ts),
+                *((f"where.{name}", name) for name in table.where),
             )
             if column not in columns
         ]

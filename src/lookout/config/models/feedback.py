@@ -6,9 +6,10 @@ records they rate: no vote is missed because its request's window was read befor
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from lookout.config.models.base import Identifier, Model
+from lookout.config.validation import ColumnValue
 from lookout.model.record import TimeUnit
 
 __all__ = ["FeedbackTable"]
@@ -36,7 +37,25 @@ class FeedbackTable(Model):
         default=None, description="epoch_s, epoch_ms or epoch_us when `ts` is an epoch number"
     )
 
+    where: dict[Identifier, list[ColumnValue]] = Field(
+        default={},
+        description="only the votes with these values: a table of scores of several kinds "
+        "(Langfuse's `scores` with `name: user-feedback` beside evaluator scores), "
+        "`{name: user-feedback}`",
+    )
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _values_as_lists(cls, kept: object) -> object:
+        """`{name: user-feedback}` is `{name: [user-feedback]}`; an empty list keeps nothing."""
+        if not isinstance(kept, dict):
+            return kept
+        for column, values in kept.items():
+            if values == []:
+                raise ValueError(f"{column}: list at least one value")
+        return {c: v if isinstance(v, list) else [v] for c, v in kept.items()}
 
     def source_fields(self) -> dict[str, object]:
         """The votes' table as the fields of a source of its own (`record_id`, `ts`,
@@ -45,5 +64,6 @@ class FeedbackTable(Model):
             "table": self.table,
             "columns": {"record_id": self.record_id, "ts": self.ts, "feedback": self.value},
             "units": {"ts": self.ts_unit} if self.ts_unit else {},
+            "where": self.where,
         }
         return {**fields, "schema_": self.schema_} if self.schema_ else fields
