@@ -452,3 +452,41 @@ def test_only_the_scores_of_where_are_votes(tmp_path):
         "monitors.yml: monitors[0].source.feedback_table.where.kind: column 'kind' is not in "
         "table 'votes'"
     )
+
+
+def test_votes_on_traces_count_once_under_their_traces_records(tmp_path):
+    """Langfuse's scores name the trace, and a trace holds several records (a generation per
+    step): `rates: trace_id` matches the records' `trace_id`, and a vote counts once."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    requests = make_requests()
+    shared = ["model_version", "prompt_version", "route", "region"]
+    second = requests.index % 2 == 1  # session_id pairs rows 2k and 2k+1
+    requests.loc[second, shared] = requests.loc[requests.index[second] - 1, shared].to_numpy()
+    votes = _votes(requests)
+    on_traces = votes.assign(
+        request_ref=votes["request_ref"].map(requests.set_index("request_id")["session_id"])
+    ).dropna(subset=["request_ref"])
+    _write(url, requests, on_traces)
+    table = VOTES_TABLE.format(ref="request_ref", extra=", rates: trace_id")
+    stored = stored_by_window(
+        project(tmp_path, url, "traces", _monitors("app_requests", feedback_table=table)), SECOND
+    )
+    first_of_trace = requests.drop_duplicates("session_id").assign(
+        request_id=lambda r: r["session_id"]
+    )
+    assert _feedback(stored) == _expected(first_of_trace, on_traces, SECOND)
+
+
+def test_votes_on_traces_need_the_trace_id_mapped(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    text = _monitors(
+        "app_requests",
+        feedback_table=VOTES_TABLE.format(ref="request_ref", extra=", rates: trace_id"),
+    ).replace("        trace_id: session_id\n", "")
+    directory = project(tmp_path, url, "untraced", text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    assert (
+        "monitors[0].source.feedback_table.rates: the votes name a trace_id, which is not "
+        "mapped in columns" in str(raised.value)
+    )

@@ -58,11 +58,13 @@ class FeedbackReads(WarehouseTables):
     def _rated_records(
         self, monitor: Monitor, refs: pd.Series, names: Sequence[str]
     ) -> pd.DataFrame:
-        """The watched records `refs` name (by their id as text): `_KEY` (canonical id text)
-        and their release fields and cohorts; one row per id."""
+        """The watched records `refs` name (by their id, or their trace's, as text): `_KEY`
+        (canonical id text) and their release fields and cohorts; one row per id (a vote on
+        a trace counts once, under one of its records)."""
         source = monitor.source
         records = self.table(source)
-        record_id = self.column(records, source, "record_id")
+        rates = source.feedback_table.rates if source.feedback_table else "record_id"
+        record_id = self.column(records, source, rates)
         ids, compare = typed_ids(refs, record_id.type)
         if compare == "text":
             record_id = self.capabilities.as_text(record_id)

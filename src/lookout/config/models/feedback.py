@@ -6,13 +6,16 @@ records they rate: no vote is missed because its request's window was read befor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Literal
+
 from pydantic import ConfigDict, Field, field_validator
 
 from lookout.config.models.base import Identifier, Model
 from lookout.config.validation import ColumnValue
 from lookout.model.record import TimeUnit
 
-__all__ = ["FeedbackTable"]
+__all__ = ["FeedbackTable", "mapping_problems"]
 
 
 class FeedbackTable(Model):
@@ -23,7 +26,14 @@ class FeedbackTable(Model):
         default=None, alias="schema", description="its schema; null: the records' one"
     )
     record_id: Identifier = Field(
-        description="its column naming the rated record: the value of the source's `record_id`"
+        description="its column naming the rated record: the value of the source's `record_id` "
+        "(or of its `trace_id`, with `rates: trace_id`)"
+    )
+    rates: Literal["record_id", "trace_id"] = Field(
+        default="record_id",
+        description="what a vote names: a record (`record_id`), or a trace (`trace_id`: "
+        "Langfuse's scores name the trace; a vote counts once, under the release and cohorts "
+        "of one of the trace's records)",
     )
     value: Identifier = Field(
         description="its column holding the vote, matched with `source.negative_feedback`"
@@ -67,3 +77,20 @@ class FeedbackTable(Model):
             "where": self.where,
         }
         return {**fields, "schema_": self.schema_} if self.schema_ else fields
+
+
+def mapping_problems(
+    table: FeedbackTable | None, columns: Mapping[str, str]
+) -> list[tuple[tuple[str, ...], str]]:
+    """(key path under `source`, why) for a votes' table that does not fit the records'
+    mapping: feedback read from both, or votes on traces whose `trace_id` is not mapped."""
+    if table is None:
+        return []
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if "feedback" in columns:
+        why = "feedback is both mapped in columns and read from its own table: keep one"
+        problems.append((("feedback_table",), why))
+    if table.rates not in columns:
+        why = f"the votes name a {table.rates}, which is not mapped in columns"
+        problems.append((("feedback_table", "rates"), why))
+    return problems

@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.config.models.base import Identifier, Model, PositiveDuration
-from lookout.config.models.feedback import FeedbackTable
+from lookout.config.models.feedback import FeedbackTable, mapping_problems
 from lookout.config.validation import ColumnValue
 from lookout.model.json_path import JsonStep, check_json_path, split_json_path
 from lookout.model.record import (
@@ -331,9 +331,7 @@ class SourceConfig(Model):
         if self.fallback_statuses and "status" not in self.columns:
             why = "fallback statuses are values of the status column, which is not mapped"
             problems.append((("fallback_statuses",), why))
-        if self.feedback_table is not None and "feedback" in self.columns:
-            why = "feedback is both mapped in columns and read from its own table: keep one"
-            problems.append((("feedback_table",), why))
+        problems += mapping_problems(self.feedback_table, self.columns)
         for key in ("where", "where_not"):
             for column in getattr(self, key):
                 if column in self.durations:
