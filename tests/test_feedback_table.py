@@ -7,6 +7,7 @@ feedback only; a rule on the feedback rate pages on votes that came after their 
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from datetime import timedelta
 
 import numpy as np
@@ -490,3 +491,72 @@ def test_votes_on_traces_need_the_trace_id_mapped(tmp_path):
         "monitors[0].source.feedback_table.rates: the votes name a trace_id, which is not "
         "mapped in columns" in str(raised.value)
     )
+
+
+ODD_REFS = ["--5", "\u00b2", "3000000000", "99999999999999999999999", "abc", ""]
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_ids_the_votes_spell_otherwise_match_and_ids_that_cannot_be_one_name_nothing(
+    engine_name, tmp_path, request
+):
+    """An integer id logged by the votes as ' 1005', '01006' or '1007.0' is record 1005,
+    1006, 1007; '--5', a superscript two, one beyond the column's range (PostgreSQL refuses
+    `int IN (3000000000)`) or past 64 bits name no record and fail nothing."""
+    url = engine_url(engine_name, tmp_path, request)
+    requests = _numbered(make_requests(hours=2, per_hour=60))
+    small = requests.assign(request_id=requests["request_id"].astype("int32"))
+    at = pd.Timestamp((SECOND.start + timedelta(minutes=7)).replace(tzinfo=None))
+    spelled = [" 1005", "01006", "1007.0", *ODD_REFS]
+    votes = pd.DataFrame(
+        {
+            "vote_id": np.arange(len(spelled)),
+            "request_ref": spelled,
+            "rating": "thumbs_down",
+            "given_at": at,
+        }
+    ).astype({"given_at": "datetime64[us]"})
+    _write(url, small, votes)
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, url, "odd", separate), SECOND)
+    rated = small[small["request_id"].isin([1005, 1006, 1007])]
+    rated = rated.assign(request_id=rated["request_id"].astype(str))
+    plain = votes.iloc[:3].assign(request_ref=["1005", "1006", "1007"])
+    assert _feedback(stored) == _expected(rated, plain, SECOND)
+
+
+def test_a_window_of_votes_alone_adds_no_window_to_per_window_means():
+    """Its summary holds no window (stored too), so a traffic mean over a period with such
+    windows (a retired release's reference period, `lookout results`) is the records'."""
+    from lookout.core.summary import Summary
+    from lookout.model.aggregates import GroupAggregates, votes_only
+
+    records = GroupAggregates("m1@p1", "*", 100, feedback_n=4, negative_feedback=1).summary()
+    votes = GroupAggregates("m1@p1", "*", 0, feedback_n=6, negative_feedback=3).summary()
+    stored = Summary.from_bytes(votes.to_bytes())
+    assert (votes.windows, stored.windows, records.windows) == (0, 0, 1)
+    assert votes_only(stored) and not votes_only(records)
+    merged = Summary(windows=0).merge(records).merge(stored)
+    assert merged.windows == 1 and merged.count("n") == 100 and merged.count("feedback_n") == 10
+
+
+@pytest.mark.clickhouse
+def test_a_clickhouse_uuid_id_is_looked_up_as_text(chdb_url, tmp_path):
+    """ClickHouse reflects a UUID column as text and refuses `uuid IN ('nobody-1')`: its ids
+    are looked up as text (`toString(id) IN (...)`), so a vote naming no record fails nothing."""
+    requests = make_requests(hours=2, per_hour=60)
+    ids = [str(uuid_module.UUID(int=i + 1)) for i in range(len(requests))]
+    requests = requests.assign(request_id=ids)
+    votes = _votes(requests)  # and two naming no record ("nobody-1", "nobody-2")
+    _write(chdb_url, requests, votes)
+    engine = sa.create_engine(chdb_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE app_requests MODIFY COLUMN request_id Nullable(UUID)"))
+    engine.dispose()
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, chdb_url, "uuid", separate), SECOND)
+    assert _feedback(stored) == _expected(requests, votes, SECOND)

@@ -236,8 +236,8 @@ def _window_summaries(run: WindowRun) -> dict[tuple[str, str], Summary]:
         for group, summary in outcome.summaries.items():
             if group in out:
                 out[group].merge(summary, same_window=True)
-            else:
-                out[group] = Summary(windows=1).merge(summary, same_window=True)
+            else:  # the window's own count (0 for a group's votes alone: `votes_only`)
+                out[group] = Summary(windows=summary.windows).merge(summary, same_window=True)
     return out
 
 

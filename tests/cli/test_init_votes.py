@@ -177,3 +177,71 @@ def test_a_table_init_may_not_read_does_not_hide_the_votes_table(pg_database, tm
             conn.execute(sa.text(f"DROP OWNED BY {role}"))
             conn.execute(sa.text(f"DROP ROLE {role}"))
         engine.dispose()
+
+
+def test_init_reads_langfuse_scores_by_trace_and_name(tmp_path):
+    """Langfuse's `scores`: each names a trace (a trace holds several observations), and the
+    users' thumbs (`name: user-feedback`, 1 or 0) sit beside an evaluator's `accuracy`.
+    init proposes `rates: trace_id` and `where: {name: user-feedback}`, and the windows
+    count the users' votes only, once a trace."""
+    frame = requests_frame().drop(columns=["thumbs"]).rename(columns={"req_uuid": "id"})
+    frame["trace_id"] = [f"trace-{i // 3:05d}" for i in range(len(frame))]
+    rng = np.random.default_rng(11)
+    traces = frame.drop_duplicates("trace_id")
+    rated = traces[rng.random(len(traces)) < 0.5]
+    delay = pd.to_timedelta(rng.uniform(60, 90 * 60, len(rated)).round(), unit="s")
+    users = pd.DataFrame(
+        {
+            "trace_id": rated["trace_id"].to_numpy(),
+            "name": "user-feedback",
+            "value": rng.choice([1.0, 0.0], len(rated), p=[0.7, 0.3]),
+            "timestamp": (rated["created"] + delay).astype("datetime64[us]").to_numpy(),
+        }
+    )
+    judged = users.assign(name="accuracy", value=0.0)
+    scores = pd.concat([users, judged], ignore_index=True)
+    scores.insert(0, "id", np.arange(len(scores)))
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="observations")
+    write_table(engine, scores, table="scores")
+    engine.dispose()
+    cfg = tmp_path / "cfg"
+    args = ["init", "--table", "observations", "--warehouse-url", url, "--yes"]
+    args += ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(cfg / "monitors.yml").monitors[0]
+    table = monitor.source.feedback_table
+    assert table is not None
+    assert (table.table, table.record_id, table.value, table.ts, table.rates) == (
+        "scores",
+        "trace_id",
+        "value",
+        "timestamp",
+        "trace_id",
+    )
+    assert table.where == {"name": ["user-feedback"]}
+    assert monitor.source.negative_feedback == ["0"]  # typed for the column at run time
+
+    first = END - timedelta(hours=6)
+    size = monitor.window.size
+    count = 6 * 3600 // int(size.total_seconds())
+    config = check_and_run(
+        cfg, [Window(first + k * size, first + (k + 1) * size) for k in range(count)]
+    )
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    try:
+        stored = [
+            r
+            for r in store.metrics(monitor.name, metric="negative_feedback_rate")
+            if r["cohort"] == "*"
+        ]
+    finally:
+        store.dispose()
+    given = users[
+        (users["timestamp"] >= first.replace(tzinfo=None))
+        & (users["timestamp"] < END.replace(tzinfo=None))
+    ]
+    assert sum(r["n"] for r in stored) == len(given)
+    assert round(sum(r["value"] * r["n"] for r in stored)) == (given["value"] == 0).sum()

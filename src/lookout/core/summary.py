@@ -82,6 +82,8 @@ class Summary:
             data["s"] = {key: sketch.to_json() for key, sketch in self.sketches.items()}
         if self.categories:
             data["k"] = self.categories
+        if self.windows != 1:  # a group's votes alone, in a window without its records: 0
+            data["w"] = self.windows
         text = json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
         return zlib.compress(text.encode("utf-8"), 6)
 
@@ -96,11 +98,12 @@ class Summary:
                 str(k): {str(label): _number(v) for label, v in dict(values).items()}
                 for k, values in dict(data.get("k", {})).items()
             }
+            windows = int(data.get("w", 1))
         except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SummaryError(f"stored summary cannot be read: {type(exc).__name__}") from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise SummaryError(f"stored summary cannot be read: {exc}") from None
-        return cls(counts, sketches, categories)
+        return cls(counts, sketches, categories, windows)
 
 
 def _number(value: Any) -> float:

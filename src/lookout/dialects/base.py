@@ -93,6 +93,10 @@ class Dialect:
     #: the engine's own namespaces, which hold no user's table (`lookout init`'s lookups).
     schema_word: ClassVar[str] = "schema"
     system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
+    #: Record ids are looked up by their text (`toString(id) IN (...)`): ClickHouse reflects a
+    #: UUID column as text and refuses a value that is none, and reads a column that is not
+    #: its sorting key whole for an IN anyway.
+    ids_as_text: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
@@ -126,6 +130,11 @@ class Dialect:
         return (
             sa.func.nullif(number, self.special_float(float("nan"))) if self.stores_nan else number
         )
+
+    def integer_limit(self, type_: Any) -> int:
+        """The largest integer an integer column can be compared with (a bound parameter
+        beyond it is an error on some engines): a 64-bit one by default."""
+        return 2**63 - 1
 
     def as_text(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A column as text (NULL stays NULL)."""

@@ -49,6 +49,7 @@ def _unwrap(name: str) -> str:
 
 class ClickHouse(Dialect):
     names = ("clickhousedb", "clickhouse")
+    ids_as_text = True
     quantiles = "aggregate"
     drift_in_sql = True
     not_in_sql: ClassVar[frozenset[str] | None] = None

@@ -57,6 +57,12 @@ class PostgreSQL(Dialect):
     )
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "pages"
 
+    def integer_limit(self, type_: Any) -> int:
+        """PostgreSQL refuses `int_column IN (3000000000)` ("integer out of range")."""
+        if isinstance(type_, sa.SmallInteger):
+            return 2**15 - 1
+        return 2**63 - 1 if isinstance(type_, sa.BigInteger) else 2**31 - 1
+
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:

@@ -119,7 +119,10 @@ class GroupAggregates:
             )
             if getattr(self, key)
         }
-        return Summary(counts, {k: v.copy() for k, v in self.sketches.items()})
+        # a group's votes alone, logged apart and given in a window without its records:
+        # no window of its own, so per-window means (request_count) are not diluted
+        windows = 1 if self.n else 0
+        return Summary(counts, {k: v.copy() for k, v in self.sketches.items()}, windows=windows)
 
 
 FEEDBACK_RATE = "negative_feedback_rate"
@@ -130,7 +133,8 @@ def votes_only(summary: Summary) -> bool:
     """A summary of votes on earlier records (`source.feedback_table`), with no record of its
     own window: what the windows a group had records in leave out."""
     return (
-        bool(summary.counts)
+        summary.windows == 0
+        and bool(summary.counts)
         and summary.counts.keys() <= _VOTE_COUNTS
         and not summary.sketches
         and not summary.categories

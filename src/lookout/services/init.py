@@ -110,7 +110,7 @@ class Proposal:
     drift_features: tuple[str, ...] = ()  # numeric columns drift compares (a model's score)
     json_fields: dict[str, str] = field(default_factory=dict)  # name -> path inside JSON
     null_status: bool = False  # the status is an error column: NULL is a success
-    feedback_table: dict[str, str] | None = None  # votes logged apart (`source.feedback_table`)
+    feedback_table: dict[str, object] | None = None  # votes logged apart (`source.feedback_table`)
 
     @property
     def unmapped(self) -> list[ColumnRole]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -42,6 +42,8 @@ _RECORD_WORDS = re.compile(
     r"interaction|call|turn|answer|log",
     re.IGNORECASE,
 )
+_KIND_COLUMN = re.compile(r"^(name|score_name|kind|type|feedback_type|key|feedback_key)$", re.I)
+_USER_KIND = re.compile(r"feedback|user|thumb|vote|rating|like|helpful|reaction", re.IGNORECASE)
 _VOTE_COLUMN = re.compile(
     r"^(rating|user_rating|vote|value|score|feedback|thumbs?|thumbs_up_down|reaction|"
     r"sentiment|helpful|is_helpful|liked|is_positive|label)$",
@@ -64,16 +66,22 @@ class VotesTable:
     values: pd.Series  # the newest votes' values
     matched: float  # share of their distinct record ids found among the records
     per_hour: float | None  # votes an hour over the newest ones (None: one instant)
+    kind: tuple[str, str] | None = None  # (column, value) of the votes in a table of scores
+    rates: str = "record_id"  # the records' field it names: record_id, or trace_id
 
     def profile(self) -> ColumnProfile:
         """The newest votes' figures, as a feedback column's (which values are negative)."""
         return profile_column(self.value_info, self.values)
 
-    def config(self) -> dict[str, str]:
+    def config(self) -> dict[str, object]:
         """The `source.feedback_table` block (its schema is the records')."""
-        block = {"table": self.table, "record_id": self.record_id, "value": self.value}
-        block["ts"] = self.ts
-        return {**block, "ts_unit": self.ts_unit} if self.ts_unit else block
+        block: dict[str, object] = {"table": self.table, "record_id": self.record_id}
+        block |= {"value": self.value, "ts": self.ts}
+        if self.ts_unit:
+            block["ts_unit"] = self.ts_unit
+        if self.kind is not None:
+            block["where"] = {self.kind[0]: self.kind[1]}
+        return {**block, "rates": self.rates} if self.rates != "record_id" else block
 
 
 def find_votes_table(engine: Engine, records: sa.Table, schema: str | None) -> VotesTable | None:
@@ -119,7 +127,11 @@ def _candidate(
     ts, unit = choose_time_column([profile_column(i, probe[i.name]) for i in infos])
     if probe.empty or ts is None:
         return None
+    kind = _votes_kind(probe, infos)
+    if kind is not None and kind[1] is None:
+        return None  # scores of several kinds, none of them named like the users' votes
     given = handle.c[ts]
+    only = [handle.c[kind[0]] == kind[1]] if kind is not None else []
     newest = frame_of(  # ids as text: a BIGINT id with a NULL would come back as a float
         conn.execute(
             sa.select(
@@ -127,7 +139,7 @@ def _candidate(
                 handle.c[value.name].label("vote"),
                 given.label("at"),
             )
-            .where(given.is_not(None))
+            .where(given.is_not(None), *only)
             .order_by(given.desc())
             .limit(PROBE_VOTES)
         )
@@ -152,7 +164,23 @@ def _candidate(
         newest["vote"],
         matched,
         per_hour,
+        None if kind is None else (kind[0], str(kind[1])),
     )
+
+
+def _votes_kind(probe: pd.DataFrame, infos: Sequence[ColumnInfo]) -> tuple[str, str | None] | None:
+    """(column, value) of the users' votes in a table of scores of several kinds (Langfuse's
+    `scores` by `name`, LangSmith's feedback by `key`): the one kind named like a vote; value
+    None when no kind or several are; None for a table of one kind."""
+    for info in infos:
+        if info.kind != "text" or not _KIND_COLUMN.match(info.name):
+            continue
+        kinds = sorted({str(v) for v in probe[info.name].dropna()})
+        if len(kinds) < 2:
+            return None
+        voted = [k for k in kinds if _USER_KIND.search(k)]
+        return info.name, voted[0] if len(voted) == 1 else None
+    return None
 
 
 def _rated_pair(columns: Sequence[str], records: sa.Table) -> tuple[str, str] | None:
@@ -176,37 +204,42 @@ def _matched(
     """The share of the distinct record ids in `refs` (text) that are values of `rated`,
     compared as the records store them where the votes can be read so (the records' index
     serves the IN), else as text."""
-    wanted = refs.dropna()
-    if wanted.empty:
+    wanted = {str(v) for v in refs.dropna()}
+    if not wanted:
         return 0.0
-    ids, compare = typed_ids(wanted, rated.type)
+    typed = None
+    if not (caps.ids_as_text and column_kind(rated.type) == "text"):
+        typed = typed_ids(wanted, rated.type, caps.integer_limit(rated.type))
+    column = rated if typed is not None else caps.as_text(rated)
+    ids = sorted(set((typed if typed is not None else {t: t for t in wanted}).values()), key=str)
     if not ids:
         return 0.0
-    column = caps.as_text(rated) if compare == "text" else rated
     found = conn.execute(
         sa.select(sa.func.count(sa.distinct(column))).where(column.in_(ids))
     ).scalar_one()
-    return float(found) / wanted.nunique()
+    return float(found) / len(wanted)
 
 
 def usable_votes(
     votes: VotesTable | None, mapping: dict[str, str], notes: list[str]
 ) -> VotesTable | None:
     """The votes' table when the records have no feedback column of their own and the votes
-    name the records' `record_id` (said in the notes either way)."""
+    name the records' `record_id` or `trace_id` (said in the notes either way)."""
     if votes is None or "feedback" in mapping:
         return None
-    if mapping.get("record_id") != votes.rated:
+    rates = next((f for f in ("record_id", "trace_id") if mapping.get(f) == votes.rated), None)
+    if rates is None:  # Langfuse's scores name the trace: `rates: trace_id`
         notes.append(
-            f"feedback: table {votes.table} holds votes on column {votes.rated}, which is not "
-            "the record_id: map it as record_id to count them (source.feedback_table)"
+            f"feedback: table {votes.table} holds votes on column {votes.rated}, which is "
+            "neither the record_id nor the trace_id: map it as one to count them "
+            "(source.feedback_table)"
         )
         return None
     notes.append(
         f"feedback: the votes of table {votes.table} ({votes.value}), counted in the hour they "
         f"are given: {votes.matched:.0%} of the newest {len(votes.values)} name records here"
     )
-    return votes
+    return replace(votes, rates=rates)
 
 
 def with_votes_column(

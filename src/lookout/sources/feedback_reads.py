@@ -7,15 +7,16 @@ hash table on ClickHouse, and count a vote once per row of a record logged twice
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
-from lookout.model.aggregates import as_labels
+from lookout.model.aggregates import as_labels, label_text
 from lookout.sources.column_types import column_kind
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window
@@ -49,25 +50,29 @@ class FeedbackReads(WarehouseTables):
             )
         )
         names = list(dict.fromkeys([*source.release, *source.cohorts]))
-        rated = self._rated_records(monitor, window_votes[_KEY].dropna(), names)
-        matched = window_votes.assign(**{_KEY: window_votes[_KEY].map(_canonical)}).merge(
-            rated, on=_KEY, how="inner"
-        )
+        refs = {str(v) for v in window_votes[_KEY].dropna()}
+        typed, rated = self._rated_records(monitor, refs, names)
+        keys = window_votes[_KEY].map(lambda ref: label_text(typed[ref]) if ref in typed else None)
+        matched = window_votes.assign(**{_KEY: keys}).merge(rated, on=_KEY, how="inner")
         return matched[[*names, "feedback"]], len(window_votes)
 
     def _rated_records(
-        self, monitor: Monitor, refs: pd.Series, names: Sequence[str]
-    ) -> pd.DataFrame:
-        """The watched records `refs` name (by their id, or their trace's, as text): `_KEY`
-        (canonical id text) and their release fields and cohorts; one row per id (a vote on
-        a trace counts once, under one of its records)."""
+        self, monitor: Monitor, refs: set[str], names: Sequence[str]
+    ) -> tuple[dict[str, Any], pd.DataFrame]:
+        """Each id the votes name (as text) -> the value it is looked up by; and the watched
+        records they name (by their id, or their trace's): `_KEY` (the id as a label) and
+        their release fields and cohorts, one row per id (a vote on a trace counts once,
+        under one of its records)."""
         source = monitor.source
         records = self.table(source)
         rates = source.feedback_table.rates if source.feedback_table else "record_id"
         record_id = self.column(records, source, rates)
-        ids, compare = typed_ids(refs, record_id.type)
-        if compare == "text":
-            record_id = self.capabilities.as_text(record_id)
+        typed = None
+        if not (self.capabilities.ids_as_text and column_kind(record_id.type) == "text"):
+            limit = self.capabilities.integer_limit(record_id.type)
+            typed = typed_ids(refs, record_id.type, limit)
+        if typed is None:  # compared as the engine spells both as text
+            record_id, typed = self.capabilities.as_text(record_id), {t: t for t in refs}
         selected = [self.column(records, source, name).label(name) for name in names]
         parts = [
             self.fetch_frame(
@@ -75,28 +80,35 @@ class FeedbackReads(WarehouseTables):
                     record_id.in_(chunk), *self.kept_rows(records, source)
                 )
             )
-            for chunk in _chunks(ids)
+            for chunk in _chunks(sorted(set(typed.values()), key=str))
         ]
         if not parts:
-            return pd.DataFrame(columns=[_KEY, *names])
+            return typed, pd.DataFrame(columns=[_KEY, *names])
         found = pd.concat(parts, ignore_index=True)
-        found[_KEY] = as_labels(found[_KEY]).map(_canonical)
-        return found.drop_duplicates(_KEY)
+        found[_KEY] = as_labels(found[_KEY])
+        return typed, found.drop_duplicates(_KEY)
 
 
-def typed_ids(refs: pd.Series, type_: Any) -> tuple[list[Any], str]:
-    """The distinct ids of `refs` (text) as the records' id column holds them, so its index
-    serves the `IN`; and "text" where they can only be compared as text (an id of a type the
-    votes cannot be read as: both sides as text then)."""
-    texts = sorted({str(v) for v in refs})
-    kind = column_kind(type_)
+_INTEGER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*", re.ASCII)
+
+
+def typed_ids(refs: Iterable[str], type_: Any, limit: int = 2**63 - 1) -> dict[str, Any] | None:
+    """Each id (as text) -> the value the records' id column holds for it, so the column's
+    index serves the IN: an integer for an integer column (`' 1000'`, `'01000'` and `'1000.0'`
+    are 1000), a UUID for a UUID one (in any case, with or without hyphens). An id that
+    cannot be one (`abc`, or beyond `limit`, for an integer column) is left out: it names no
+    record. None: a column of another type, compared as text."""
+    texts = {str(v) for v in refs}
     if isinstance(type_, sa.Uuid):
-        return sorted({u for v in texts if (u := _uuid(v)) is not None}), "stored"
-    if kind == "integer":
-        return sorted({int(v) for v in texts if v.lstrip("-").isdigit()}), "stored"
+        return {t: u for t in texts if (u := _uuid(t.strip())) is not None}
+    kind = column_kind(type_)
+    whole = isinstance(type_, sa.Numeric) and getattr(type_, "scale", None) == 0
+    if kind == "integer" or (whole and not isinstance(type_, sa.Float)):
+        numbers = {t: m.group(1) for t in texts if (m := _INTEGER.fullmatch(t))}
+        return {t: int(n) for t, n in numbers.items() if abs(int(n)) <= limit}
     if kind in ("text", "unknown"):
-        return texts, "stored"
-    return texts, "text"
+        return {t: t for t in texts}
+    return None
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -104,14 +116,6 @@ def _uuid(text: str) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         return None
-
-
-def _canonical(text: Any) -> Any:
-    """An id as text, the same however either table spells it (a UUID in lower case)."""
-    if not isinstance(text, str):
-        return text
-    value = _uuid(text) if len(text) in (32, 36, 38) else None
-    return str(value) if value is not None else text
 
 
 def _chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
