@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from lookout.alerts.rules import RuleSettings, in_split, past_threshold
 from lookout.config.models import AlertRule
@@ -46,7 +47,13 @@ class History:
         (`source.feedback_table`) give a group a summary of feedback counts alone in a window
         with no record of its own, which would make a traffic or error rule evaluate a retired
         release again, and count that window in a per-window mean."""
-        if metric == FEEDBACK_RATE:
+        return self if metric == FEEDBACK_RATE else self._with_records
+
+    @cached_property
+    def _with_records(self) -> History:
+        """This history without the windows of votes alone (itself when it has none: made
+        once a window, not once a rule)."""
+        if not any(votes_only(s) for series in self.windows.values() for _, s in series):
             return self
         return History(
             {
