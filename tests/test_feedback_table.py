@@ -220,7 +220,6 @@ def test_vote_times_as_epoch_milliseconds(tmp_path):
 def test_a_rule_pages_on_votes_that_came_after_their_records_window(tmp_path):
     """The faq answers of the first hour are disliked, and the votes come in the next hour:
     the alert opens, on each release, in the window they are given in."""
-    from lookout.pipeline import Context, run_window
 
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     requests = make_requests()
@@ -243,23 +242,11 @@ def test_a_rule_pages_on_votes_that_came_after_their_records_window(tmp_path):
     )
     text = _monitors("app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra=""))
     directory = project(tmp_path, url, "rule", text + rule)
-    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
-    try:
-        for hour in range(3):
-            window = Window(T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
-            assert (
-                run_window(ctx, ctx.config.monitors.monitors[0], window, notify=False).status
-                == "succeeded"
-            )
-        with ctx.store.engine.connect() as conn:
-            opened = conn.execute(
-                sa.text(
-                    "SELECT release, cohort, state, first_window_start FROM alerts"
-                    " WHERE rule = 'disliked'"
-                )
-            ).all()
-    finally:
-        ctx.close()
+    (opened,) = _hours(
+        directory,
+        range(3),
+        "SELECT release, cohort, state, first_window_start FROM alerts WHERE rule = 'disliked'",
+    )
     start = pd.Timestamp(SECOND.start.replace(tzinfo=None))
     assert sorted((r, c, s, pd.Timestamp(at).tz_localize(None)) for r, c, s, at in opened) == [
         ("m1@p1", "route=faq", "firing", start),
@@ -312,22 +299,35 @@ def test_feedback_mapped_twice_is_a_config_error(tmp_path):
         "      ok_statuses: [ok]\n",
         "      ok_statuses: [ok]\n" + VOTES_TABLE.format(ref="request_ref", extra=""),
     )
-    directory = project(tmp_path, url, "twice", text)
-    with pytest.raises(ConfigError) as raised:
-        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    said = _config_error(project(tmp_path, url, "twice", text))
     assert (
         "monitors[0].source.feedback_table: feedback is both mapped in columns and read from "
-        "its own table: keep one" in str(raised.value)
+        "its own table: keep one" in said
     )
-    assert str(raised.value).startswith("monitors.yml:31:7: ")  # file:line:col of the key
+    assert said.startswith("monitors.yml:31:7: ")  # file:line:col of the key
 
 
-def _hours(ctx, monitor, hours: range) -> None:
-    from lookout.pipeline import run_window
+def _config_error(directory) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory / "profiles.yml", directory / "monitors.yml")
+    return str(raised.value)
 
-    for hour in hours:
-        window = Window(T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
-        assert run_window(ctx, monitor, window, notify=False).status == "succeeded"
+
+def _hours(directory, hours: range, *queries: str) -> list[list[tuple]]:
+    """Run the project's monitor over `hours` (from T0, in order, nothing sent); what each of
+    `queries` then reads from its store."""
+    from lookout.pipeline import Context, run_window
+
+    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
+    try:
+        for hour in hours:
+            window = Window(T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
+            result = run_window(ctx, ctx.config.monitors.monitors[0], window, notify=False)
+            assert result.status == "succeeded", result.error
+        with ctx.store.engine.connect() as conn:
+            return [conn.execute(sa.text(query)).all() for query in queries]
+    finally:
+        ctx.close()
 
 
 def test_votes_on_a_retired_release_neither_keep_its_alerts_nor_evaluate_its_traffic(tmp_path):
@@ -335,7 +335,6 @@ def test_votes_on_a_retired_release_neither_keep_its_alerts_nor_evaluate_its_tra
     coming for hours. The error alert opened in that hour goes stale after `stale_after` as
     without votes, and no rule but the feedback one evaluates the hours of votes alone (a
     traffic rule pooled them as windows of 0 records and paged)."""
-    from lookout.pipeline import Context
 
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     requests = make_requests(hours=1)
@@ -363,24 +362,15 @@ def test_votes_on_a_retired_release_neither_keep_its_alerts_nor_evaluate_its_tra
         "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
     ).replace("monitors:\n", "alerting: {stale_after: 2h}\nmonitors:\n")
     directory = project(tmp_path, url, "retired", text + traffic)
-    ctx = Context.from_config(load_config(directory / "profiles.yml", directory / "monitors.yml"))
-    try:
-        _hours(ctx, ctx.config.monitors.monitors[0], range(8))
-        with ctx.store.engine.connect() as conn:
-            alerts = conn.execute(
-                sa.text(
-                    "SELECT rule, event, window_start FROM alert_history "
-                    "WHERE event IN ('open', 'stale') ORDER BY 1, 2, 3"
-                )
-            ).all()
-            fed = conn.execute(
-                sa.text(
-                    "SELECT count(DISTINCT window_start) FROM metrics "
-                    "WHERE metric = 'negative_feedback_rate' AND cohort = '*'"
-                )
-            ).scalar_one()
-    finally:
-        ctx.close()
+    alerts, counted = _hours(
+        directory,
+        range(8),
+        "SELECT rule, event, window_start FROM alert_history "
+        "WHERE event IN ('open', 'stale') ORDER BY 1, 2, 3",
+        "SELECT count(DISTINCT window_start) FROM metrics "
+        "WHERE metric = 'negative_feedback_rate' AND cohort = '*'",
+    )
+    fed = counted[0][0]
     assert fed == 7  # the votes were counted, hour after hour
     assert {r[0] for r in alerts} == {"errors"}  # no traffic alert on the hours of votes
     # opened in the records' hour, stale once two hours have passed without a record
@@ -484,12 +474,9 @@ def test_votes_on_traces_need_the_trace_id_mapped(tmp_path):
         "app_requests",
         feedback_table=VOTES_TABLE.format(ref="request_ref", extra=", rates: trace_id"),
     ).replace("        trace_id: session_id\n", "")
-    directory = project(tmp_path, url, "untraced", text)
-    with pytest.raises(ConfigError) as raised:
-        load_config(directory / "profiles.yml", directory / "monitors.yml")
     assert (
         "monitors[0].source.feedback_table.rates: the votes name a trace_id, which is not "
-        "mapped in columns" in str(raised.value)
+        "mapped in columns" in _config_error(project(tmp_path, url, "untraced", text))
     )
 
 

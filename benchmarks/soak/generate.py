@@ -48,6 +48,7 @@ from soak.scenario import (
     Scenario,
     build_scenario,
 )
+from soak.votes import write_votes
 
 __all__ = [
     "LOW_SCALE",
@@ -404,8 +405,9 @@ def generate(scenario: Scenario) -> pd.DataFrame:
     return frame[~lost].reset_index(drop=True)
 
 
-def write_warehouse(frame: pd.DataFrame, path: Path) -> int:
-    """(Re)create the `requests` table in a DuckDB file; timestamps as TIMESTAMP (UTC, naive)."""
+def write_warehouse(frame: pd.DataFrame, path: Path, seed: int = 17) -> int:
+    """(Re)create the `requests` table in a DuckDB file (timestamps as TIMESTAMP, UTC, naive),
+    and its feedback logged apart (`soak.votes`)."""
     import duckdb
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -416,6 +418,7 @@ def write_warehouse(frame: pd.DataFrame, path: Path) -> int:
         conn.register("soak_frame", frame)
         conn.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM soak_frame ORDER BY created_at")
         conn.unregister("soak_frame")
+        write_votes(conn, frame, seed)
         return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])  # type: ignore[index]
     finally:
         conn.close()
@@ -431,7 +434,7 @@ def build(
 ) -> tuple[Scenario, int]:
     """Write `warehouse.duckdb` and `incidents.json` into `directory`; returns the rows."""
     scenario = build_scenario(start, days, variant=variant, seed=seed)
-    rows = write_warehouse(generate(scenario), directory / "warehouse.duckdb")
+    rows = write_warehouse(generate(scenario), directory / "warehouse.duckdb", seed)
     (directory / "incidents.json").write_text(scenario.dumps())
     return scenario, rows
 

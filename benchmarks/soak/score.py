@@ -130,10 +130,40 @@ def _ensure_warehouse(directory: Path, args: argparse.Namespace) -> tuple[Scenar
     return scenario, True
 
 
+FEEDBACK_MODES = ("column", "read", "table")
+
+
+def monitors_for(directory: Path, feedback: str = "column") -> Path:
+    """The soak monitor, with its feedback read as `feedback` says: `column`, every vote on its
+    record as if given at once (the scenario's default); `read`, a column the app fills when
+    the vote comes, as an hourly run reads it (`requests_read`: late votes missed); `table`,
+    the votes logged apart (`source.feedback_table`: counted in the hour they are given)."""
+    if feedback == "column":
+        return HERE / "monitors.yml"
+    text = (HERE / "monitors.yml").read_text()
+    if feedback == "read":
+        text = text.replace("      table: requests\n", "      table: requests_read\n")
+    else:
+        text = text.replace("        feedback: feedback\n", "").replace(
+            "      negative_feedback: [down]\n",
+            "      negative_feedback: [down]\n      feedback_table: {table: votes, "
+            "record_id: request_id, value: vote, ts: given_at}\n",
+        )
+    path = directory / f"monitors-{feedback}.yml"
+    path.write_text(text)
+    return path
+
+
 def run_soak(
-    directory: Path, scenario: Scenario, *, limit: int | None = None, progress: bool = True
+    directory: Path,
+    scenario: Scenario,
+    *,
+    limit: int | None = None,
+    progress: bool = True,
+    feedback: str = "column",
 ) -> tuple[list[WindowRecord], dict[str, int]]:
-    """Every window of the scenario through `run_window`, in time order, into a fresh store.
+    """Every window of the scenario through `run_window`, in time order, into a fresh store
+    (`feedback`: how the monitor reads feedback, `monitors_for`).
 
     Returns the window records and the outbox's messages by kind (what Slack would have got)."""
     os.environ.update(QUIET_ENV)
@@ -146,7 +176,7 @@ def run_soak(
     from lookout.windows import Window
 
     _fresh_outputs(directory)
-    config = load_config(HERE / "profiles.yml", HERE / "monitors.yml", target="soak")
+    config = load_config(HERE / "profiles.yml", monitors_for(directory, feedback), target="soak")
     monitor = config.monitors.monitors[0]
     ctx = Context.from_config(config)
     channels = {"slack": FileChannel(directory / "outbox")}
@@ -322,6 +352,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the warehouse")
     parser.add_argument("--windows", type=int, help="only the first N windows (a smoke run)")
     parser.add_argument("--json", help="write the scores, timings and alerts here")
+    parser.add_argument(
+        "--feedback",
+        choices=FEEDBACK_MODES,
+        default="column",
+        help="column: every vote on its record at once (default); read: a column filled when "
+        "the vote comes, as an hourly run reads it; table: the votes logged apart",
+    )
     args = parser.parse_args(argv)
     if args.start is not None and args.start.tzinfo is None:
         args.start = args.start.replace(tzinfo=UTC)
@@ -339,7 +376,7 @@ def _main(args: argparse.Namespace, directory: Path) -> None:
     clock = time.perf_counter()
     scenario, _ = _ensure_warehouse(directory, args)
     started = time.perf_counter()
-    records, messages = run_soak(directory, scenario, limit=args.windows)
+    records, messages = run_soak(directory, scenario, limit=args.windows, feedback=args.feedback)
     wall = time.perf_counter() - started
     score = score_records(scenario, records)
     print(format_report(scenario, records, score, messages))

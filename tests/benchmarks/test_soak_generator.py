@@ -281,3 +281,35 @@ def test_build_writes_the_warehouse_and_the_catalogue(tmp_path) -> None:
         assert conn.execute("SELECT count(*) FROM requests").fetchone()[0] == rows
         kinds = {name: kind for name, kind, *_ in conn.execute("DESCRIBE requests").fetchall()}
     assert kinds["created_at"].startswith("TIMESTAMP")
+
+
+def test_votes_come_minutes_to_hours_after_their_answers(low, tmp_path) -> None:
+    """`votes`: a vote per record with feedback, given after it (median ~20 min, a tenth past
+    ~1h45m, none past two days); `requests_read`: the feedback an hourly run reads when the
+    app writes the vote onto the row (the votes given before the record's window was read)."""
+    import duckdb
+    from soak.generate import write_warehouse
+    from soak.votes import votes_of
+
+    scenario, frame = low
+    records = frame.drop(columns=["release", "hour", "failed"])
+    votes = votes_of(records, scenario.seed)
+    assert len(votes) == records["feedback"].notna().sum()
+    pd.testing.assert_frame_equal(votes, votes_of(records, scenario.seed))
+    delay = (
+        votes["given_at"]
+        - records.set_index("request_id").loc[votes["request_id"], "created_at"].to_numpy()
+    )
+    minutes = delay.dt.total_seconds() / 60
+    assert 15 <= minutes.median() <= 25 and 80 <= minutes.quantile(0.9) <= 140
+    assert minutes.min() >= 0.5 and minutes.max() <= 2 * 24 * 60
+
+    write_warehouse(records, tmp_path / "wh.duckdb", scenario.seed)
+    conn = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    try:
+        read = conn.execute("SELECT count(feedback), count(*) FROM requests_read").fetchone()
+        logged = conn.execute("SELECT count(*) FROM votes").fetchone()[0]
+    finally:
+        conn.close()
+    assert read[1] == len(records) and logged == len(votes)
+    assert 0.2 * len(votes) < len(votes) - read[0] < 0.5 * len(votes)  # late votes, missed

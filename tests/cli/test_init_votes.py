@@ -40,13 +40,37 @@ def _votes(frame: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
     )
 
 
-def _init(tmp_path: Path, url: str) -> tuple[Path, str]:
+def _write(url: str, **frames: pd.DataFrame) -> None:
+    engine = sa.create_engine(url)
+    for table, frame in frames.items():
+        write_table(engine, frame, table=table)
+    engine.dispose()
+
+
+def _init(tmp_path: Path, url: str, table: str = "requests") -> tuple[Path, str]:
     cfg = tmp_path / "cfg"
-    args = ["init", "--table", "requests", "--warehouse-url", url, "--yes"]
+    args = ["init", "--table", table, "--warehouse-url", url, "--yes"]
     args += ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return cfg, result.output
+
+
+def _last_hours_feedback(cfg: Path, monitor, hours: int = 6) -> tuple:
+    """Check the written files and run the last `hours` of the data through them; (their
+    start, the stored feedback rates of the whole release, a row a window)."""
+    first = END - timedelta(hours=hours)
+    size = monitor.window.size
+    count = hours * 3600 // int(size.total_seconds())
+    config = check_and_run(
+        cfg, [Window(first + k * size, first + (k + 1) * size) for k in range(count)]
+    )
+    store = ResultsStore(config.target.store.url.get_secret_value())
+    try:
+        rates = store.metrics(monitor.name, metric="negative_feedback_rate")
+    finally:
+        store.dispose()
+    return first, [r for r in rates if r["cohort"] == "*"]
 
 
 @pytest.mark.parametrize(
@@ -59,10 +83,7 @@ def test_init_finds_the_votes_table_and_the_windows_count_its_votes(engine_name,
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     else:
         url = request.getfixturevalue("pg_database")
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="requests")
-    write_table(engine, votes, table="message_feedback")
-    engine.dispose()
+    _write(url, requests=frame, message_feedback=votes)
 
     cfg, said = _init(tmp_path, url)
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
@@ -78,22 +99,7 @@ def test_init_finds_the_votes_table_and_the_windows_count_its_votes(engine_name,
     assert "negative_feedback_rate" in [r.metric for r in monitor.rules]
     assert "the votes of table message_feedback (rating)" in " ".join(said.split())
 
-    first = END - timedelta(hours=6)
-    size = monitor.window.size
-    windows = [
-        Window(first + k * size, first + (k + 1) * size)
-        for k in range(6 * 3600 // int(size.total_seconds()))
-    ]
-    config = check_and_run(cfg, windows)
-    store = ResultsStore(config.target.store.url.get_secret_value())
-    try:
-        stored = [
-            r
-            for r in store.metrics(monitor.name, metric="negative_feedback_rate")
-            if r["cohort"] == "*"
-        ]
-    finally:
-        store.dispose()
+    first, stored = _last_hours_feedback(cfg, monitor)
     given = votes[votes["created_at"] >= first.replace(tzinfo=None)]
     given = given[given["created_at"] < END.replace(tzinfo=None)]
     assert sum(r["n"] for r in stored) == len(given)
@@ -106,10 +112,7 @@ def test_a_table_named_like_votes_whose_ids_name_other_records_is_not_proposed(t
     frame = requests_frame().drop(columns=["thumbs"])
     votes = _votes(frame).assign(req_uuid=lambda v: [f"other-{i}" for i in range(len(v))])
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="requests")
-    write_table(engine, votes, table="scores")
-    engine.dispose()
+    _write(url, requests=frame, scores=votes)
     cfg, _ = _init(tmp_path, url)
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
     assert monitor.source.feedback_table is None
@@ -128,17 +131,9 @@ def test_the_vote_names_its_message_not_the_user_both_tables_share(tmp_path):
     votes = _votes(frame.rename(columns={"id": "req_uuid", "user_id": "tenant_id"}))
     votes = votes.rename(columns={"tenant_id": "user_id", "req_uuid": "message_id"})
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="messages")
-    write_table(
-        engine, votes[["id", "user_id", "message_id", "rating", "created_at"]], "message_feedback"
-    )
-    engine.dispose()
-    cfg = tmp_path / "cfg"
-    args = ["init", "--table", "messages", "--warehouse-url", url, "--yes"]
-    args += ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
+    columns = ["id", "user_id", "message_id", "rating", "created_at"]
+    _write(url, messages=frame, message_feedback=votes[columns])
+    cfg, _ = _init(tmp_path, url, "messages")
     source = load_monitors(cfg / "monitors.yml").monitors[0].source
     assert source.columns["record_id"] == "id"
     assert source.feedback_table is not None
@@ -157,10 +152,8 @@ def test_a_table_init_may_not_read_does_not_hide_the_votes_table(pg_database, tm
 
     frame = requests_frame().drop(columns=["thumbs"])
     votes = _votes(frame)
+    _write(pg_database, requests=frame, chat_feedback=votes, message_feedback=votes)
     engine = sa.create_engine(pg_database)
-    write_table(engine, frame, table="requests")
-    write_table(engine, votes, table="chat_feedback")
-    write_table(engine, votes, table="message_feedback")
     role = f"lk_reader_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
@@ -202,15 +195,8 @@ def test_init_reads_langfuse_scores_by_trace_and_name(tmp_path):
     scores = pd.concat([users, judged], ignore_index=True)
     scores.insert(0, "id", np.arange(len(scores)))
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="observations")
-    write_table(engine, scores, table="scores")
-    engine.dispose()
-    cfg = tmp_path / "cfg"
-    args = ["init", "--table", "observations", "--warehouse-url", url, "--yes"]
-    args += ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
+    _write(url, observations=frame, scores=scores)
+    cfg, _ = _init(tmp_path, url, "observations")
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
     table = monitor.source.feedback_table
     assert table is not None
@@ -224,21 +210,7 @@ def test_init_reads_langfuse_scores_by_trace_and_name(tmp_path):
     assert table.where == {"name": ["user-feedback"]}
     assert monitor.source.negative_feedback == ["0"]  # typed for the column at run time
 
-    first = END - timedelta(hours=6)
-    size = monitor.window.size
-    count = 6 * 3600 // int(size.total_seconds())
-    config = check_and_run(
-        cfg, [Window(first + k * size, first + (k + 1) * size) for k in range(count)]
-    )
-    store = ResultsStore(config.target.store.url.get_secret_value())
-    try:
-        stored = [
-            r
-            for r in store.metrics(monitor.name, metric="negative_feedback_rate")
-            if r["cohort"] == "*"
-        ]
-    finally:
-        store.dispose()
+    first, stored = _last_hours_feedback(cfg, monitor)
     given = users[
         (users["timestamp"] >= first.replace(tzinfo=None))
         & (users["timestamp"] < END.replace(tzinfo=None))
