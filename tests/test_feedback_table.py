@@ -547,3 +547,39 @@ def test_a_clickhouse_uuid_id_is_looked_up_as_text(chdb_url, tmp_path):
     )
     stored = stored_by_window(project(tmp_path, chdb_url, "uuid", separate), SECOND)
     assert _feedback(stored) == _expected(requests, votes, SECOND)
+
+
+WIDE = {  # a type for ids past 64 signed bits (hash ids fill UInt64), per engine
+    "duckdb": "ALTER TABLE app_requests ALTER request_id TYPE UBIGINT",
+    "postgresql": "ALTER TABLE app_requests ALTER request_id TYPE NUMERIC(20, 0)",
+}
+
+
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_ids_past_64_signed_bits_match(engine_name, tmp_path, request):
+    """An unsigned 64-bit id (DuckDB `UBIGINT`) or a `NUMERIC(20, 0)` one holds ids a signed
+    64-bit integer cannot: they are looked up as they are, not dropped as out of range."""
+    url = engine_url(engine_name, tmp_path, request)
+    requests = _numbered(make_requests(hours=2, per_hour=60))
+    votes = _votes(requests).assign(
+        request_ref=lambda v: [
+            r if isinstance(r, str) else str(r + 10**19) for r in v["request_ref"]
+        ]
+    )
+    _write(url, requests, votes)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(WIDE[engine_name]))
+        conn.execute(
+            sa.text("UPDATE app_requests SET request_id = request_id + 10000000000000000000")
+        )
+    engine.dispose()
+    separate = _monitors(
+        "app_requests", feedback_table=VOTES_TABLE.format(ref="request_ref", extra="")
+    )
+    stored = stored_by_window(project(tmp_path, url, "wide", separate), SECOND)
+    wide = requests.assign(request_id=[str(int(i) + 10**19) for i in requests["request_id"]])
+    expected = _expected(wide, votes, SECOND)
+    assert _feedback(stored) == expected and expected

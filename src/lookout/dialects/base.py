@@ -131,10 +131,11 @@ class Dialect:
             sa.func.nullif(number, self.special_float(float("nan"))) if self.stores_nan else number
         )
 
-    def integer_limit(self, type_: Any) -> int:
-        """The largest integer an integer column can be compared with (a bound parameter
-        beyond it is an error on some engines): a 64-bit one by default."""
-        return 2**63 - 1
+    def integer_limit(self, type_: Any) -> int | None:
+        """The largest integer a column of whole numbers can be compared with, where a bound
+        parameter beyond it is an error (None: any; a `UInt64` or `BIGINT UNSIGNED` id holds
+        up to 2**64 - 1, a `NUMERIC(38, 0)` one more)."""
+        return None
 
     def as_text(self, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A column as text (NULL stays NULL)."""

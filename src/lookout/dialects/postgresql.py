@@ -57,11 +57,15 @@ class PostgreSQL(Dialect):
     )
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "pages"
 
-    def integer_limit(self, type_: Any) -> int:
-        """PostgreSQL refuses `int_column IN (3000000000)` ("integer out of range")."""
+    def integer_limit(self, type_: Any) -> int | None:
+        """PostgreSQL refuses `int_column IN (3000000000)` ("integer out of range"); a
+        `NUMERIC(p, 0)` holds p digits."""
         if isinstance(type_, sa.SmallInteger):
             return 2**15 - 1
-        return 2**63 - 1 if isinstance(type_, sa.BigInteger) else 2**31 - 1
+        if isinstance(type_, sa.Integer):
+            return 2**63 - 1 if isinstance(type_, sa.BigInteger) else 2**31 - 1
+        precision = getattr(type_, "precision", None)
+        return 10**precision - 1 if precision else None
 
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]

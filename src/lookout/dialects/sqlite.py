@@ -44,6 +44,10 @@ class SQLite(Dialect):
     text_times: ClassVar[bool] = True
     drift_in_sql = False
 
+    def integer_limit(self, type_: Any) -> int | None:
+        """sqlite3 binds a Python int of 64 bits at most (OverflowError beyond)."""
+        return 2**63 - 1
+
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -74,9 +75,11 @@ class FeedbackReads(WarehouseTables):
         if typed is None:  # compared as the engine spells both as text
             record_id, typed = self.capabilities.as_text(record_id), {t: t for t in refs}
         selected = [self.column(records, source, name).label(name) for name in names]
+        # the id read back as text: a NUMERIC(20, 0) id would come back as a float
+        spelled = self.capabilities.as_text(record_id).label(_KEY)
         parts = [
             self.fetch_frame(
-                sa.select(record_id.label(_KEY), *selected).where(
+                sa.select(spelled, *selected).where(
                     record_id.in_(chunk), *self.kept_rows(records, source)
                 )
             )
@@ -92,20 +95,23 @@ class FeedbackReads(WarehouseTables):
 _INTEGER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*", re.ASCII)
 
 
-def typed_ids(refs: Iterable[str], type_: Any, limit: int = 2**63 - 1) -> dict[str, Any] | None:
+def typed_ids(refs: Iterable[str], type_: Any, limit: int | None = None) -> dict[str, Any] | None:
     """Each id (as text) -> the value the records' id column holds for it, so the column's
     index serves the IN: an integer for an integer column (`' 1000'`, `'01000'` and `'1000.0'`
-    are 1000), a UUID for a UUID one (in any case, with or without hyphens). An id that
-    cannot be one (`abc`, or beyond `limit`, for an integer column) is left out: it names no
-    record. None: a column of another type, compared as text."""
+    are 1000; a decimal for a `NUMERIC(p, 0)` one), a UUID for a UUID one (in any case, with
+    or without hyphens). An id that cannot be one (`abc`, or beyond `limit`, for an integer
+    column) is left out: it names no record. None: a column of another type, compared as
+    text."""
     texts = {str(v) for v in refs}
     if isinstance(type_, sa.Uuid):
         return {t: u for t in texts if (u := _uuid(t.strip())) is not None}
     kind = column_kind(type_)
     whole = isinstance(type_, sa.Numeric) and getattr(type_, "scale", None) == 0
     if kind == "integer" or (whole and not isinstance(type_, sa.Float)):
-        numbers = {t: m.group(1) for t in texts if (m := _INTEGER.fullmatch(t))}
-        return {t: int(n) for t, n in numbers.items() if abs(int(n)) <= limit}
+        numbers = {t: int(m.group(1)) for t in texts if (m := _INTEGER.fullmatch(t))}
+        kept = {t: n for t, n in numbers.items() if limit is None or abs(n) <= limit}
+        # a decimal as a decimal: psycopg binds an int past 64 bits as a bigint, and fails
+        return {t: Decimal(n) for t, n in kept.items()} if kind != "integer" else kept
     if kind in ("text", "unknown"):
         return {t: t for t in texts}
     return None
