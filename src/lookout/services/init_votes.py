@@ -28,7 +28,7 @@ from lookout.services.init_columns import ColumnInfo, ColumnProfile, column_kind
 from lookout.services.init_lookup import catalog
 from lookout.services.init_mapping import choose_time_column
 from lookout.services.init_sample import frame_of, selected_columns
-from lookout.sources.feedback_reads import typed_ids
+from lookout.sources.feedback_reads import id_lookup
 
 __all__ = ["PROBE_VOTES", "VotesTable", "find_votes_table", "usable_votes", "with_votes_column"]
 
@@ -207,11 +207,8 @@ def _matched(
     wanted = {str(v) for v in refs.dropna()}
     if not wanted:
         return 0.0
-    typed = None
-    if not (caps.ids_as_text and column_kind(rated.type) == "text"):
-        typed = typed_ids(wanted, rated.type, caps.integer_limit(rated.type))
-    column = rated if typed is not None else caps.as_text(rated)
-    ids = sorted(set((typed if typed is not None else {t: t for t in wanted}).values()), key=str)
+    column, typed = id_lookup(wanted, rated, caps)
+    ids = sorted(set(typed.values()), key=str)
     if not ids:
         return 0.0
     found = conn.execute(

@@ -17,12 +17,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor
+from lookout.dialects import Dialect
 from lookout.model.aggregates import as_labels, label_text
 from lookout.sources.column_types import column_kind
 from lookout.sources.tables import WarehouseTables
 from lookout.windows import Window
 
-__all__ = ["FeedbackReads", "typed_ids"]
+__all__ = ["FeedbackReads", "id_lookup", "typed_ids"]
 
 _KEY = "_lookout_rated"
 _CHUNK = 1000  # ids an IN list binds at a time
@@ -67,13 +68,7 @@ class FeedbackReads(WarehouseTables):
         source = monitor.source
         records = self.table(source)
         rates = source.feedback_table.rates if source.feedback_table else "record_id"
-        record_id = self.column(records, source, rates)
-        typed = None
-        if not (self.capabilities.ids_as_text and column_kind(record_id.type) == "text"):
-            limit = self.capabilities.integer_limit(record_id.type)
-            typed = typed_ids(refs, record_id.type, limit)
-        if typed is None:  # compared as the engine spells both as text
-            record_id, typed = self.capabilities.as_text(record_id), {t: t for t in refs}
+        record_id, typed = id_lookup(refs, self.column(records, source, rates), self.capabilities)
         selected = [self.column(records, source, name).label(name) for name in names]
         # the id read back as text: a NUMERIC(20, 0) id would come back as a float
         spelled = self.capabilities.as_text(record_id).label(_KEY)
@@ -90,6 +85,21 @@ class FeedbackReads(WarehouseTables):
         found = pd.concat(parts, ignore_index=True)
         found[_KEY] = as_labels(found[_KEY])
         return typed, found.drop_duplicates(_KEY)
+
+
+def id_lookup(
+    refs: Iterable[str], column: sa.ColumnElement[Any], caps: Dialect
+) -> tuple[sa.ColumnElement[Any], dict[str, Any]]:
+    """The records' id column as an IN compares it, and each id the votes name (as text) ->
+    the value bound for it: as the column stores ids (`typed_ids`), so its index serves the
+    IN; both as text where the column's type takes no such value or the engine looks ids up
+    as text (`Dialect.ids_as_text`)."""
+    typed = None
+    if not (caps.ids_as_text and column_kind(column.type) == "text"):
+        typed = typed_ids(refs, column.type, caps.integer_limit(column.type))
+    if typed is None:
+        return caps.as_text(column), {str(t): str(t) for t in refs}
+    return column, typed
 
 
 _INTEGER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*", re.ASCII)

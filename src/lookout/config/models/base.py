@@ -21,6 +21,7 @@ __all__ = [
     "Price",
     "check_email_address",
     "utc",
+    "values_as_lists",
 ]
 
 
@@ -43,6 +44,21 @@ Identifier = Annotated[str, AfterValidator(check_identifier)]
 def utc(value: datetime) -> datetime:
     """A timestamp in UTC; one written without an offset is taken as UTC already."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def values_as_lists(kept: object) -> object:
+    """A row filter's values as lists (`where`, `where_not`): `{environment: production}` is
+    `{environment: [production]}`; an empty list would keep (or drop) nothing, which no one
+    means."""
+    if not isinstance(kept, dict):
+        return kept  # pydantic says it expects a mapping
+    out: dict[object, object] = {}
+    for column, values in kept.items():
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise ValueError(f"{column}: list at least one value")
+        out[column] = values
+    return out
 
 
 class Model(BaseModel):

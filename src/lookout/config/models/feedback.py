@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from lookout.config.models.base import Identifier, Model
+from lookout.config.models.base import Identifier, Model, values_as_lists
 from lookout.config.validation import ColumnValue
 from lookout.model.record import TimeUnit
 
@@ -56,16 +56,7 @@ class FeedbackTable(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("where", mode="before")
-    @classmethod
-    def _values_as_lists(cls, kept: object) -> object:
-        """`{name: user-feedback}` is `{name: [user-feedback]}`; an empty list keeps nothing."""
-        if not isinstance(kept, dict):
-            return kept
-        for column, values in kept.items():
-            if values == []:
-                raise ValueError(f"{column}: list at least one value")
-        return {c: v if isinstance(v, list) else [v] for c, v in kept.items()}
+    _values_as_lists = field_validator("where", mode="before")(values_as_lists)
 
     def source_fields(self) -> dict[str, object]:
         """The votes' table as the fields of a source of its own (`record_id`, `ts`,

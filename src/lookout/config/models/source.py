@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lookout.config.models.base import Identifier, Model, PositiveDuration
+from lookout.config.models.base import Identifier, Model, PositiveDuration, values_as_lists
 from lookout.config.models.feedback import FeedbackTable, mapping_problems
 from lookout.config.validation import ColumnValue
 from lookout.model.json_path import JsonStep, check_json_path, split_json_path
@@ -285,20 +285,7 @@ class SourceConfig(Model):
         cohort that is a column of the table under its own name."""
         return self.maps(name) or name in self.release or name in self.cohorts
 
-    @field_validator("where", "where_not", mode="before")
-    @classmethod
-    def _values_as_lists(cls, kept: object) -> object:
-        """`{environment: production}` is `{environment: [production]}`; an empty list would
-        keep (or drop) nothing, which no one means."""
-        if not isinstance(kept, dict):
-            return kept
-        out: dict[object, object] = {}
-        for column, values in kept.items():
-            values = values if isinstance(values, list) else [values]
-            if not values:
-                raise ValueError(f"{column}: list at least one value")
-            out[column] = values
-        return out
+    _values_as_lists = field_validator("where", "where_not", mode="before")(values_as_lists)
 
     @field_validator("durations", mode="before")
     @classmethod
