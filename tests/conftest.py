@@ -267,6 +267,16 @@ def duckdb_project(
     )
 
 
+def write_tables(url: str, **frames: pd.DataFrame) -> None:
+    """Each frame as the table of its name in the warehouse at `url` (`write_table`)."""
+    engine = sa.create_engine(url)
+    try:
+        for table, frame in frames.items():
+            write_table(engine, frame, table=table)
+    finally:
+        engine.dispose()
+
+
 def write_table(
     engine: sa.Engine, frame: pd.DataFrame, table: str = "app_requests", schema: str | None = None
 ) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
+from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table, write_tables
 from tests.window_results import check_refusal, engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
@@ -93,11 +93,8 @@ def _feedback(stored: dict) -> dict:
 
 
 def _write(url: str, requests: pd.DataFrame, votes: pd.DataFrame) -> None:
-    engine = sa.create_engine(url)
-    write_table(engine, requests, table="with_feedback")
-    write_table(engine, requests.drop(columns=["feedback"]), table="app_requests")
-    write_table(engine, votes, table="votes")
-    engine.dispose()
+    app_requests = requests.drop(columns=["feedback"])
+    write_tables(url, with_feedback=requests, app_requests=app_requests, votes=votes)
 
 
 @pytest.mark.parametrize("engine_name", ALL_ENGINES)

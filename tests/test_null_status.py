@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
-from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_table
+from tests.conftest import ALL_ENGINES, MONITOR_YAML, T0, make_requests, write_tables
 from tests.window_results import engine_url, project, stored_by_window
 
 from lookout.windows import Window
@@ -31,10 +30,7 @@ def _tables(url: str):
     logged["status"] = None
     logged.loc[failed, "status"] = ERRORS[np.arange(failed.sum()) % len(ERRORS)]
     logged["status"] = logged["status"].astype(object)
-    engine = sa.create_engine(url)
-    write_table(engine, plain, table="with_status")
-    write_table(engine, logged, table="with_errors")
-    engine.dispose()
+    write_tables(url, with_status=plain, with_errors=logged)
     return plain
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
+from tests.conftest import MONITOR_YAML, T0, make_requests, write_tables
 from tests.window_results import project, stored_by_window
 
 from lookout.windows import Window
@@ -114,11 +113,12 @@ def _warehouse(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     else:
         url = request.getfixturevalue("mysql_database")
     frame = make_requests()
-    engine = sa.create_engine(url)
-    write_table(engine, frame)
-    write_table(engine, _in_seconds(frame), table="requests_s")
-    write_table(engine, _in_micro_usd(frame), table="requests_micro_usd")
-    engine.dispose()
+    write_tables(
+        url,
+        app_requests=frame,
+        requests_s=_in_seconds(frame),
+        requests_micro_usd=_in_micro_usd(frame),
+    )
     return url
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.cli.init_files import check_and_run
-from tests.conftest import write_table
+from tests.conftest import write_tables
 from tests.fixtures.init_tables import END, requests_frame
 from typer.testing import CliRunner
 
@@ -38,13 +38,6 @@ def _votes(frame: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
             "created_at": (rated["created"] + delay).astype("datetime64[us]").to_numpy(),
         }
     )
-
-
-def _write(url: str, **frames: pd.DataFrame) -> None:
-    engine = sa.create_engine(url)
-    for table, frame in frames.items():
-        write_table(engine, frame, table=table)
-    engine.dispose()
 
 
 def _init(tmp_path: Path, url: str, table: str = "requests") -> tuple[Path, str]:
@@ -83,7 +76,7 @@ def test_init_finds_the_votes_table_and_the_windows_count_its_votes(engine_name,
         url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     else:
         url = request.getfixturevalue("pg_database")
-    _write(url, requests=frame, message_feedback=votes)
+    write_tables(url, requests=frame, message_feedback=votes)
 
     cfg, said = _init(tmp_path, url)
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
@@ -112,7 +105,7 @@ def test_a_table_named_like_votes_whose_ids_name_other_records_is_not_proposed(t
     frame = requests_frame().drop(columns=["thumbs"])
     votes = _votes(frame).assign(req_uuid=lambda v: [f"other-{i}" for i in range(len(v))])
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    _write(url, requests=frame, scores=votes)
+    write_tables(url, requests=frame, scores=votes)
     cfg, _ = _init(tmp_path, url)
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
     assert monitor.source.feedback_table is None
@@ -132,7 +125,7 @@ def test_the_vote_names_its_message_not_the_user_both_tables_share(tmp_path):
     votes = votes.rename(columns={"tenant_id": "user_id", "req_uuid": "message_id"})
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     columns = ["id", "user_id", "message_id", "rating", "created_at"]
-    _write(url, messages=frame, message_feedback=votes[columns])
+    write_tables(url, messages=frame, message_feedback=votes[columns])
     cfg, _ = _init(tmp_path, url, "messages")
     source = load_monitors(cfg / "monitors.yml").monitors[0].source
     assert source.columns["record_id"] == "id"
@@ -152,7 +145,7 @@ def test_a_table_init_may_not_read_does_not_hide_the_votes_table(pg_database, tm
 
     frame = requests_frame().drop(columns=["thumbs"])
     votes = _votes(frame)
-    _write(pg_database, requests=frame, chat_feedback=votes, message_feedback=votes)
+    write_tables(pg_database, requests=frame, chat_feedback=votes, message_feedback=votes)
     engine = sa.create_engine(pg_database)
     role = f"lk_reader_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
@@ -195,7 +188,7 @@ def test_init_reads_langfuse_scores_by_trace_and_name(tmp_path):
     scores = pd.concat([users, judged], ignore_index=True)
     scores.insert(0, "id", np.arange(len(scores)))
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    _write(url, observations=frame, scores=scores)
+    write_tables(url, observations=frame, scores=scores)
     cfg, _ = _init(tmp_path, url, "observations")
     monitor = load_monitors(cfg / "monitors.yml").monitors[0]
     table = monitor.source.feedback_table
