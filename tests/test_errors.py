@@ -15,6 +15,7 @@ from lookout.errors import (
     map_exceptions,
     redact_urls,
 )
+from lookout.urls import ambiguous_url, display_url, url_secrets
 
 
 def test_a_real_sqlite_error_becomes_a_store_error_naming_what_failed(tmp_path):
@@ -112,3 +113,38 @@ def test_redact_urls_keeps_urls_without_a_password():
         redact_urls("mysql+pymysql://root:@127.0.0.1/test")
         == "mysql+pymysql://root:***@127.0.0.1/test"
     )
+
+
+def test_a_password_with_an_unencoded_at_sign_is_redacted_whole():
+    """`Zx@9%Tq#Pw`: SQLAlchemy reads the password as `Zx` and the rest as the host, so the
+    driver's message about that host carried the rest of the password."""
+    text = "warehouse mysql+pymysql://lk2:Zx@9%Tq#Pw@127.0.0.1:3306/db: cannot connect"
+    assert (
+        redact_urls(text) == "warehouse mysql+pymysql://lk2:***@127.0.0.1:3306/db: cannot connect"
+    )
+
+
+def test_a_url_shows_no_secret_of_its_query_and_gives_every_secret_to_redact():
+    url = (
+        "snowflake://me@acct/db/sch?private_key_file=/keys/me.p8&private_key_file_pwd=k3y!pw"
+        "&warehouse=wh&token=t0ken"
+    )
+    shown = display_url(url)
+    assert "k3y" not in shown and "t0ken" not in shown
+    assert "private_key_file_pwd=***" in shown and "token=***" in shown
+    assert "private_key_file=%2Fkeys%2Fme.p8" in shown and "warehouse=wh" in shown  # not secrets
+    # as written in a URL (encoded) and as a driver would print it (decoded)
+    assert set(url_secrets("mysql+pymysql://u:p%40ss@h/db?password=S3cr3t%21")) == {
+        "p@ss",
+        "p%40ss",
+        "S3cr3t!",
+        "S3cr3t%21",
+    }
+    assert url_secrets("duckdb:///wh.duckdb") == []
+
+
+def test_an_ambiguous_url_is_named_without_quoting_it():
+    problem = ambiguous_url("mysql+pymysql://lk2:Zx@9%Tq#Pw@127.0.0.1:3306/db")
+    assert problem is not None and "%40" in problem
+    assert "Tq" not in problem and "Zx" not in problem
+    assert ambiguous_url("mysql+pymysql://lk2:Zx%409%25Tq%23Pw@127.0.0.1:3306/db") is None

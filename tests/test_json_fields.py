@@ -467,3 +467,45 @@ def test_the_tables_own_columns_are_what_columns_present_sees(tmp_path, pushdown
     stored = stored_by_window(project(tmp_path, url, "json", monitors), WINDOW)
     [present] = [r for r in stored["validations"] if r[1] == "columns_present"]
     assert present[2] == "passed" and present[4] == ("sql" if pushdown == "on" else "pandas")
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES)
+def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_held(
+    engine_name, tmp_path, request
+):
+    """`metadata.account.zone` where the rows write `metadata.account.region`: every record
+    reads NULL, which no type check sees (a user's prompt tokens vanished that way, runs all
+    succeeding). `validate-config --check-warehouse` reads each path on the rows and warns,
+    naming the keys the rows hold where the path stops matching; a path that some rows hold
+    (the region, missing in a few) is not warned about."""
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    url = engine_url(engine_name, tmp_path, request)
+    engine = sa.create_engine(url)
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    if engine_name in _JSON_TYPE:
+        with engine.begin() as conn:
+            conn.execute(sa.text(_JSON_TYPE[engine_name]))
+    engine.dispose()
+    text = _monitors("logged_json", True, "auto").replace(
+        JSON_FIELDS, JSON_FIELDS + "        zone: metadata.account.zone\n"
+    )
+    directory = project(tmp_path, url, "cfg", text)
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate-config", "--check-warehouse",
+            "--profiles", str(directory / "profiles.yml"),
+            "--monitors", str(directory / "monitors.yml"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # a warning, not a refusal
+    output = " ".join(result.output.split())
+    assert (
+        "warning: monitors.yml: monitors[0].source.json_fields.zone: 'metadata.account.zone' is "
+        "NULL in all 600 rows read whose 'metadata' is set: check the keys' spelling; at "
+        "'metadata.account' the rows hold: region"
+    ) in output
+    assert output.count("warning:") == 1  # region, route, prompt_version are found

@@ -89,8 +89,9 @@ class DeliveryError(LookoutError):
     """A notification could not be delivered; the message stays in the outbox."""
 
 
-# `scheme://user:password@host`: the password of any URL a driver puts in its message
-_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]*@")
+# `scheme://user:password@host`: the password of any URL a driver puts in its message, to the
+# last `@` before a space or `/` (a password with an `@` that was not encoded hides nothing)
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s/]*@")
 # `password=secret` / `password: secret` in a DSN or a driver's key-value text; not MySQL's
 # `(using password: YES)`, which says whether one was sent, never what it was
 _KEY_PASSWORD = re.compile(

@@ -10,7 +10,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -487,13 +487,21 @@ def test_an_existing_monitors_file_is_never_overwritten_without_force(tmp_path, 
     assert load_monitors(monitors).monitors[0].name == "requests"
 
 
-def test_a_password_in_the_url_never_reaches_a_file_or_the_output(tmp_path, pg_schema):
+@pytest.mark.parametrize("where", ["user part", "query"])
+def test_a_password_in_the_url_never_reaches_a_file_or_the_output(tmp_path, pg_schema, where):
+    """In `user:password@` or in `?password=` (psycopg and MySQL take both; init wrote the
+    second into profiles.yml and printed it)."""
     pg_url, schema = pg_schema
     engine = sa.create_engine(pg_url)
     load_requests(engine, requests_frame(hours=4), schema=schema)
     engine.dispose()
     secret = "s3cret-Pa55word"  # trust authentication ignores it
-    url = sa.engine.make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
+    parsed = sa.engine.make_url(pg_url)
+    if where == "query":
+        parsed = parsed.update_query_dict({"password": secret})
+    else:
+        parsed = parsed.set(password=secret)
+    url = parsed.render_as_string(hide_password=False)
     result = _init(tmp_path, url, f"{schema}.requests")
     assert result.exit_code == 0, result.output
     profiles = (tmp_path / "cfg" / "profiles.yml").read_text()
@@ -501,6 +509,14 @@ def test_a_password_in_the_url_never_reaches_a_file_or_the_output(tmp_path, pg_s
     for text in (profiles, (tmp_path / "cfg" / "monitors.yml").read_text(), result.output):
         assert secret not in text
     assert "export" in result.output and "LOOKOUT_WAREHOUSE_URL" in result.output
+
+
+def test_a_password_with_an_unencoded_at_sign_is_refused_before_connecting(tmp_path, duck):
+    result = _init(tmp_path, "postgresql://me:Zx@9Tq#Pw@127.0.0.1:1/db", "requests")
+    assert result.exit_code == 2
+    assert "not URL-encoded" in _error_line(result) and "%40" in _error_line(result)
+    assert "9Tq" not in result.output and "Zx" not in result.output
+    assert not (tmp_path / "cfg" / "profiles.yml").exists()
 
 
 def test_an_existing_profile_names_the_warehouse(tmp_path, duck):
@@ -851,3 +867,27 @@ def test_the_header_says_the_row_count_is_unknown_rather_than_a_question_mark(tm
     header = " ".join(result.output.split("Proposed mapping")[0].split())
     assert "log_v in " in header and ": rows unknown (no count without a full scan), " in header
     assert "? rows" not in header
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])  # a vector sample; newest rows first
+def test_a_row_dated_in_the_future_does_not_make_the_newest_day(tmp_path, dialect):
+    """One row of next year (a client's clock) was the table's newest: init sized a 1-day
+    window on "0.6 rows an hour", read that row alone as the newest day, and proposed no
+    cohort and the ok statuses of one row. It is left out, and said so."""
+    frame = requests_frame(hours=48)
+    future = frame.iloc[[0]].copy()
+    future["created"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None) + timedelta(days=200))
+    future["tenant_tier"], future["http_status"] = "clock-bug", 503
+    suffix = "sqlite" if dialect == "sqlite" else "duckdb"
+    url = f"{dialect}:///{tmp_path / f'wh.{suffix}'}"
+    engine = sa.create_engine(url)
+    load_requests(engine, pd.concat([frame, future], ignore_index=True))
+    engine.dispose()
+    result = _init(tmp_path, url, "requests")
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
+    assert {"tenant_tier", "region"} <= set(monitor.source.cohorts)
+    assert monitor.window.size == timedelta(hours=3)  # as without the row (~20 rows an hour)
+    assert "503" not in monitor.source.ok_statuses
+    text = _flat((tmp_path / "cfg" / "monitors.yml").read_text())
+    assert "1 of the created values read are in the future" in text

@@ -199,3 +199,23 @@ def test_results_leave_out_the_monitors_own_scope_which_holds_no_records(tmp_pat
     assert {r["release"] for r in rows} == {"m1@p1", "m2@p2"}
     table = _cli(["results", *files]).output
     assert not [line for line in table.splitlines() if line.startswith("*")], table
+
+
+def test_the_tokens_column_says_which_tokens_it_adds_up(project):
+    from types import SimpleNamespace
+
+    from lookout.cli.results import tokens_words
+
+    _, files = project
+    assert "tokens: mean per record (in + out)" in " ".join(
+        _cli(["results", *files]).output.split()
+    )
+
+    def rows(*metrics):
+        return [SimpleNamespace(metrics=m) for m in metrics]
+
+    out_only = rows({"completion_tokens_mean": 231.0}, {"completion_tokens_mean": 240.0})
+    assert tokens_words(out_only) == "out only: no in tokens stored"
+    assert tokens_words(rows({"prompt_tokens_mean": 9.0})) == "in only: no out tokens stored"
+    both = rows({"prompt_tokens_mean": 9.0}, {"completion_tokens_mean": 2.0})
+    assert tokens_words(both) == "in + out"

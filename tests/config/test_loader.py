@@ -320,3 +320,26 @@ def test_validate_config_can_check_columns_against_the_warehouse(tmp_path):
         "monitors.yml: monitors[0].source.columns.ttft_ms: column 'ttft_ms' is not in table "
         "'app_requests'" in result.output
     )
+
+
+def test_a_password_in_the_query_is_masked_where_the_url_is_shown(tmp_path):
+    """`?password=` (as MySQL and psycopg take it): SQLAlchemy's own masking only knows the
+    user part, and `validate-config` printed this one in its `ok:` line."""
+    text = PROFILES.replace(
+        "sqlite:///results.sqlite", "postgresql://u@db/x?password=hunter2secret&sslmode=require"
+    )
+    target = load_profiles(_write(tmp_path, "profiles.yml", text), environ={"SLACK_BOT_TOKEN": "x"})
+    assert target.store.display_url == "postgresql+psycopg://u@db/x?password=***&sslmode=require"
+
+
+def test_a_password_with_an_unencoded_at_sign_is_refused_without_quoting_it(tmp_path):
+    """The password would end at its first `@` and the rest be taken for the host: every
+    connection error would then print that rest."""
+    text = PROFILES.replace("sqlite:///results.sqlite", "postgresql://u:Zx@9Tq#Pw@db:5432/x")
+    (issue,) = _issues(
+        lambda: load_profiles(
+            _write(tmp_path, "profiles.yml", text), environ={"SLACK_BOT_TOKEN": "x"}
+        )
+    )
+    assert issue.startswith("profiles.yml:5:") and "outputs.dev.store.url" in issue
+    assert "%40" in issue and "9Tq" not in issue and "Zx" not in issue

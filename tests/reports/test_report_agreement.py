@@ -145,3 +145,29 @@ def test_a_numeric_column_of_few_values_in_a_small_sample_gets_its_report(tmp_pa
         assert said["evidently"]["columns"] == {"prompt_tokens": False, "latency_ms": True}
     finally:
         ctx.close()
+
+
+def test_a_column_constant_in_the_period_writes_its_report_without_numpy_warnings(tmp_path):
+    """Evidently correlates the numeric columns: a flag never set in the period divided by a
+    zero deviation and warned twice per report in every backfill's log."""
+    import warnings
+
+    from lookout.reports.evidently_report import write_drift_report
+    from lookout.sources.drift_columns import DriftColumn
+
+    rng = np.random.default_rng(5)
+    frames = [
+        pd.DataFrame({"latency_ms": rng.lognormal(6, 0.4, 80), "retry_count": np.zeros(80)})
+        for _ in range(2)
+    ]
+    columns = [
+        DriftColumn("latency_ms", "numeric", "latency_ms"),
+        DriftColumn("retry_count", "numeric", "retry_count"),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        verdict = write_drift_report(tmp_path / "r.html", frames[0], frames[1], columns)
+    assert (tmp_path / "r.html").stat().st_size > 0 and verdict is not None
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [
+        str(w.message) for w in caught
+    ]

@@ -44,8 +44,12 @@ def validate_config(
             require_driver(getattr(config.target, key).url.get_secret_value(), key)
         except MissingDriverError as exc:
             problems.append(f"{profiles}: outputs.{config.target_name}.{key}.url: {exc}")
+    warnings: list[str] = []
     if check_warehouse and not problems:
-        problems += _warehouse_problems(config)
+        found, warnings = _warehouse_problems(config)
+        problems += found
+    for warning in warnings:  # logged values (JSON keys): printed as text, never as markup
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     if problems:
         for problem in problems:
             err_console.print(problem, highlight=False, markup=False, soft_wrap=True)
@@ -63,15 +67,20 @@ def validate_config(
     )
 
 
-def _warehouse_problems(config: LookoutConfig) -> list[str]:
-    """Every monitor's mapping against the live tables (all of them, not the first failure)."""
+def _warehouse_problems(config: LookoutConfig) -> tuple[list[str], list[str]]:
+    """Every monitor's mapping against the live tables (all of them, not the first failure),
+    and warnings about what the rows hold (a JSON path no row has)."""
     from lookout.runtime.context import open_context
+    from lookout.sources.json_probe import unmatched_json_fields
 
-    problems = []
+    problems, warnings = [], []
     with open_context(config=config) as ctx:
         for index, monitor in enumerate(config.monitors.monitors):
             try:
                 ctx.warehouse.check_monitor(monitor, index)
+                warnings += unmatched_json_fields(
+                    ctx.warehouse, monitor.source, f"monitors[{index}]"
+                )
             except LookoutError as exc:
                 problems.append(str(exc))
-    return problems
+    return problems, warnings

@@ -200,11 +200,10 @@ def _show(proposal, read) -> None:
 
 def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from_env) -> None:
     """Both files checked by the config loader before they replace anything."""
-    from sqlalchemy.engine import make_url
-
     from lookout.config.loader import load_monitors
     from lookout.errors import ConfigError
     from lookout.services.init_yaml import WAREHOUSE_ENV, render_monitors, render_profiles
+    from lookout.urls import url_secrets
 
     text = render_monitors(proposal, datetime.now(UTC))
     try:
@@ -221,7 +220,7 @@ def _write(proposal, read, monitors: Path, profiles: Path, target, url, url_from
         )
     if profiles.exists():
         return
-    has_password = make_url(url).password is not None
+    has_password = bool(url_secrets(url))  # in the user part or the query (?password=)
     env_url = url_from_env or has_password
     notes = []
     if has_password and not url_from_env:

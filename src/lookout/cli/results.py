@@ -212,10 +212,24 @@ def _results_table(rows: list, cohorts: list[str]) -> None:
             )
         print_table(console, columns, cells)
         console.print(
-            "latency p50-p99 in ms; tokens: mean per record (in + out); cost: total USD",
+            f"latency p50-p99 in ms; tokens: mean per record ({tokens_words(mine)}); "
+            "cost: total USD",
             style="dim",
             highlight=False,
         )
+
+
+def tokens_words(rows: list) -> str:
+    """What the tokens column adds up: `in + out`, or the one side the rows have (a prompt
+    tokens field mapped to a JSON path no row holds read as `in + out` before)."""
+    sides = [
+        side
+        for side, metric in (("in", "prompt_tokens_mean"), ("out", "completion_tokens_mean"))
+        if any(r.metrics.get(metric) is not None for r in rows)
+    ]
+    if len(sides) == 1:
+        return f"{sides[0]} only: no {'out' if sides == ['in'] else 'in'} tokens stored"
+    return "in + out"
 
 
 def _cohort_column(rows: list) -> tuple[str, Callable[[str], str]]:

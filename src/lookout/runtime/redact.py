@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-
 from lookout.config.loader import LookoutConfig
 from lookout.errors import redact_urls
+from lookout.urls import url_secrets
 
 __all__ = ["redact_secrets"]
 
@@ -13,9 +12,9 @@ __all__ = ["redact_secrets"]
 def redact_secrets(text: str, config: LookoutConfig) -> str:
     """Errors are stored and logged: any secret of the target that shows up becomes ***."""
     target = config.target
-    secrets = [
-        make_url(target.warehouse.url.get_secret_value()).password,
-        make_url(target.store.url.get_secret_value()).password,
+    secrets: list[str | None] = [
+        *url_secrets(target.warehouse.url.get_secret_value()),
+        *url_secrets(target.store.url.get_secret_value()),
         *(
             s.get_secret_value() if s else None
             for s in (target.slack.bot_token, target.slack.webhook_url, target.judge.api_key)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from lookout.model.aggregates import as_labels, label_text, release_labels
 from lookout.model.record import CANONICAL_FIELDS, to_field_unit
-from lookout.services.init_clock import clock_notes
+from lookout.services.init_clock import clock_notes, future_note
 from lookout.services.init_columns import ColumnInfo, ColumnProfile, profile_column, value_shares
 from lookout.services.init_drift import drift_rules, drift_sized, score_rules
 from lookout.services.init_durations import computed_durations, milliseconds
@@ -155,6 +155,7 @@ def propose(
         notes.append(f"record_id is the span id ({mapping['span_id']}): unique in the sample")
     mapping, units = map_epoch_times(profiles, mapping, reasons, notes, epoch)
     notes += clock_notes(by_name.get(mapping.get("ts", "")), "ts" in units, traffic, now)
+    notes += future_note(mapping.get("ts", "the event time"), traffic)
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
     ok = () if error is not None else ok_statuses(status) if status is not None else None

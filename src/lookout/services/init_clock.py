@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lookout.services.init_columns import ColumnProfile
 
-__all__ = ["clock_notes", "local_time_note"]
+__all__ = ["clock_notes", "future_note", "local_time_note"]
 
 AHEAD = timedelta(minutes=15)  # past any clock skew between the database and this machine
 BEHIND = timedelta(minutes=50)  # an offset of an hour or more, with some ingestion lag
@@ -66,3 +66,18 @@ def clock_notes(
         return []
     note = local_time_note(ts.info.name, traffic.newest, now, traffic.rows_per_hour)
     return [note] if note else []
+
+
+def future_note(column: str, traffic: Any) -> list[str]:
+    """The proposal's note on event times too far ahead of now for any zone (a client's
+    clock, a default of 9999-12-31), which init left out: a window reads them only when its
+    time comes, and until then they are in no window's counts."""
+    if not traffic.future_rows:
+        return []
+    return [
+        f"{traffic.future_rows:,} of the {column} values read are in the future (up to "
+        f"{traffic.future_newest:%Y-%m-%d %H:%M}, past any time zone's offset): left out of the "
+        "traffic and the sample this proposal is built on. Lookout reads a row in the window "
+        "of its event time, so these wait until then: find what writes them (a client's clock, "
+        "a default date)"
+    ]

@@ -15,6 +15,7 @@ from lookout.connections import ConnectSettings, engine_arguments
 from lookout.dialects import dialect_for
 from lookout.drivers import MissingDriverError, default_driver, require_driver
 from lookout.errors import LookoutError
+from lookout.urls import ambiguous_url, display_url
 
 __all__ = ["INIT_SETTINGS", "InitError", "open_engine"]
 
@@ -38,7 +39,10 @@ def open_engine(url: str, settings: ConnectSettings = INIT_SETTINGS) -> Engine:
         parsed = make_url(url)
     except Exception:
         raise InitError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
-    display = parsed.render_as_string(hide_password=True)
+    problem = ambiguous_url(url)
+    if problem is not None:
+        raise InitError(f"the warehouse URL cannot be read as meant: {problem}")
+    display = display_url(parsed)
     try:
         require_driver(parsed, "warehouse")  # one line naming the pip extra
     except MissingDriverError as exc:

@@ -14,7 +14,7 @@ without an index on the event time returns its rows in no useful order).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,9 @@ _PERIODS = tuple(timedelta(days=d) for d in (1, 2, 4, 7, 14, 30, 60, 120, 365))
 DETAIL_PAGES = 20_000  # PostgreSQL pages sampled at most for the newest day's rows
 DETAIL_ROWS = 2_000_000  # DuckDB rows sampled at most for the newest day's rows
 DAY = timedelta(days=1)
+# event times past now by more than any zone's offset (Kiribati, +14): a client's clock or a bad
+# default, left out of the traffic and the sample (one row of 2027 made a table's newest day)
+FUTURE = timedelta(hours=14, minutes=15)
 
 
 def selected_columns(handle: sa.Table, infos: Sequence[ColumnInfo]) -> list[Any]:
@@ -84,15 +87,30 @@ class SampleReader:
         is_view: bool,
         ts_indexed: bool,
         epoch: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.conn, self.handle, self.infos, self.ts = conn, handle, infos, ts
         self.caps, self.is_view, self.ts_indexed = caps, is_view, ts_indexed
         self.epoch = epoch  # the event time's epoch unit, for an integer column of them
         self.dialect = conn.dialect.name  # for the words in the proposal
+        self.latest = pd.Timestamp((now or datetime.now(UTC)) + FUTURE)  # read no later
+        self.future: pd.Series = pd.Series([], dtype="datetime64[ns, UTC]")
 
     def _utc(self, values: pd.Series) -> pd.Series:
-        """Event times read as UTC timestamps (epoch numbers in their unit), none missing."""
-        return sample_times(values, self.epoch).dropna()
+        """Event times read as UTC timestamps (epoch numbers in their unit), none missing,
+        none in the future (kept apart in `future`, for the proposal's note)."""
+        times = sample_times(values, self.epoch).dropna()
+        ahead = times > self.latest
+        if ahead.any():
+            self.future = times[ahead]
+        return times[~ahead]
+
+    def _traffic(self, **fields: Any) -> Traffic:
+        return Traffic(
+            **fields,
+            future_rows=len(self.future),
+            future_newest=self.future.max().to_pydatetime() if len(self.future) else None,
+        )
 
     def read(self) -> tuple[Traffic, pd.DataFrame]:
         if self.caps.sample_unit is not None and not self.is_view:
@@ -114,7 +132,7 @@ class SampleReader:
         newest = times.max()
         per_cluster = len(times) / max(1.0, fraction * units)  # rows a sampled page holds
         rate, period = _rate(times, fraction, per_cluster if fraction < 1 else 1.0)
-        traffic = Traffic(
+        traffic = self._traffic(
             rows_per_hour=rate,
             newest=newest.to_pydatetime(),
             rows_estimate=int(estimate),
@@ -152,6 +170,7 @@ class SampleReader:
         query = (
             sa.select(*selected_columns(source, self.infos))
             .where(source.c[self.ts] > self._bound(newest - DAY))
+            .where(source.c[self.ts] <= self._bound(self.latest))
             .order_by(sa.func.random())  # any of the sampled rows, not the first pages'
             .limit(SAMPLE_ROWS)
         )
@@ -184,7 +203,7 @@ class SampleReader:
                 f"reads at most), then rows within a day of the newest of them, filtered on "
                 f"{self.ts} in the query"
             )
-        traffic = Traffic(
+        traffic = self._traffic(
             rows_per_hour=rate,
             newest=newest.to_pydatetime(),
             rows_estimate=len(times_raw) if every else estimate,
@@ -201,13 +220,14 @@ class SampleReader:
         rows the database returns may all be older, and filtering them afterwards left none."""
         ts = self.handle.c[self.ts]
         detail = sa.select(*selected_columns(self.handle, self.infos)).where(
-            ts > self._bound(newest - DAY)
+            ts > self._bound(newest - DAY), ts <= self._bound(self.latest)
         )
         if order is not None:
             detail = detail.order_by(order)
         sample = frame_of(self.conn.execute(detail.limit(SAMPLE_ROWS)))
         moments = sample_times(sample[self.ts], self.epoch)
-        return sample[moments > newest - DAY].reset_index(drop=True)  # times kept as stored
+        kept = (moments > newest - DAY) & (moments <= self.latest)
+        return sample[kept].reset_index(drop=True)  # times kept as stored
 
     def _order(self) -> tuple[Any, int | None, str]:
         """How to read the newest rows first, an estimate of the rows, and the words for it."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from lookout.connections import ConnectSettings
 from lookout.dialects import Dialect, dialect_for
@@ -54,6 +54,7 @@ from lookout.services.init_sample import (
 )
 from lookout.services.init_traffic import Traffic
 from lookout.services.init_votes import VotesTable, find_votes_table
+from lookout.urls import display_url
 
 __all__ = [
     "DETAIL_PAGES",
@@ -96,7 +97,7 @@ def read_table(
 ) -> TableRead:
     """Reflect `table`, find its event time, estimate its traffic and sample its newest day."""
     engine = open_engine(url, settings)
-    display = make_url(url).render_as_string(hide_password=True)
+    display = display_url(url)
     where = f"{schema}.{table}" if schema else table
     try:
         connecting = map_exceptions(f"cannot connect to warehouse {display}", InitError)

@@ -20,6 +20,9 @@ class Traffic:
     method: str  # how the rows were read, in words
     period: timedelta | None = None  # what the rate is over: the newest day, or longer
     rows_exact: bool = False  # rows_estimate is a count: every row's event time was read
+    # event times read that lie past now by more than any zone's offset, left out of the rest
+    future_rows: int = 0
+    future_newest: datetime | None = None
 
     @property
     def over(self) -> str:

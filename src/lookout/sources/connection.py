@@ -8,7 +8,7 @@ from typing import Any, Self
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from lookout.config.models import WarehouseTarget
 from lookout.connections import (
@@ -20,6 +20,7 @@ from lookout.connections import (
 from lookout.dialects import GENERIC, Dialect, describe_fallback, dialect_for
 from lookout.drivers import require_driver
 from lookout.errors import SourceError, database_error
+from lookout.urls import display_url
 
 __all__ = ["WarehouseConnection"]
 
@@ -43,7 +44,7 @@ class WarehouseConnection:
         self.settings = settings
         self._columns: dict[tuple[str | None, str], dict[str, Any]] = {}
         self._tables: dict[tuple[str | None, str], sa.Table] = {}
-        self.display_url = make_url(url).render_as_string(hide_password=True)
+        self.display_url = display_url(url)
         self.capabilities: Dialect = dialect_for(engine if engine is not None else url)
 
     @classmethod

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from lookout.connections import MONITOR_LOCK_TIMEOUT, STORE_DEFAULTS, ConnectSettings
 from lookout.core.summary import Summary
@@ -38,6 +38,7 @@ from lookout.store.outbox import Outbox, OutboxMessage, OutboxRow
 from lookout.store.summary_cache import DecodedSummaries
 from lookout.store.times import db_time, utc
 from lookout.store.window_commit import WindowCommit
+from lookout.urls import display_url
 from lookout.windows import Window
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ResultsStore:
         settings: ConnectSettings = STORE_DEFAULTS,
         monitor_lock_timeout: timedelta = MONITOR_LOCK_TIMEOUT,
     ) -> None:
-        self.display_url = make_url(url).render_as_string(hide_password=True)
+        self.display_url = display_url(url)
         self.settings = settings
         self.monitor_lock_timeout = monitor_lock_timeout
         self.engine: Engine = make_engine(url, settings, self.display_url)

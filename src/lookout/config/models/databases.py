@@ -15,6 +15,7 @@ from lookout.connections import (
     ConnectSettings,
     engine_arguments,
 )
+from lookout.urls import ambiguous_url, display_url
 
 __all__ = ["DatabaseTarget", "StoreTarget", "WarehouseTarget"]
 
@@ -45,6 +46,9 @@ class DatabaseTarget(Model):
             make_url(value.get_secret_value())
         except Exception:
             raise ValueError("not a SQLAlchemy database URL (e.g. duckdb:///file.duckdb)") from None
+        problem = ambiguous_url(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(f"the URL cannot be read as meant: {problem}")
         return value
 
     @model_validator(mode="after")
@@ -54,7 +58,7 @@ class DatabaseTarget(Model):
 
     @property
     def display_url(self) -> str:
-        return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
+        return display_url(self.url.get_secret_value())
 
     @property
     def settings(self) -> ConnectSettings:

@@ -1,0 +1,100 @@
+"""Whether each `source.json_fields` path names anything in the table's rows.
+
+A key spelled otherwise than the logs write it (`usage.prompt_tokens` where they write
+`usage.prompt`) reads NULL for every record: no type check sees it, runs succeed, and the
+field vanishes from every metric (a user's prompt tokens did, and `lookout results` showed the
+completion tokens as "in + out"). `validate-config --check-warehouse` reads the path on up to
+`PROBE_ROWS` rows whose JSON column is set, through the same SQL as a window read, and warns
+when none holds it, with the keys the rows do hold where the path stopped matching.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lookout.errors import SourceError, database_error
+from lookout.model.json_path import JsonStep, json_path_text
+
+if TYPE_CHECKING:
+    from lookout.config.models import SourceConfig
+    from lookout.sources.warehouse import Warehouse
+
+__all__ = ["PROBE_ROWS", "unmatched_json_fields"]
+
+PROBE_ROWS = 1_000  # rows with the JSON column set that a path is read on
+_SHOWN_DOCUMENTS = 50  # documents parsed here to list the keys they hold
+_SHOWN_KEYS = 12
+
+
+def unmatched_json_fields(warehouse: Warehouse, source: SourceConfig, where: str) -> list[str]:
+    """A warning per json field that is NULL in every sampled row whose JSON column is set
+    (none: the path is found, or no row has the column set)."""
+    warnings = []
+    table = warehouse.table(source)
+    for name in source.json_fields:
+        document, keys = source.json_path(name) or ("", ())
+        column = table.c[document]
+        value = warehouse.stored_column(table, source, name)
+        sample = (
+            sa.select(value.label("value")).where(column.is_not(None)).limit(PROBE_ROWS).subquery()
+        )
+        query = sa.select(sa.func.count(), sa.func.count(sample.c.value)).select_from(sample)
+        try:
+            with warehouse.engine.connect() as conn:
+                rows, found = conn.execute(query).one()
+        except sa.exc.SQLAlchemyError as exc:
+            at = f"monitors.yml: {where}.source.json_fields.{name}: cannot be read"
+            raise database_error(exc, at, SourceError) from None
+        if not rows or found:
+            continue
+        texts = _documents(warehouse, column)
+        warnings.append(
+            f"monitors.yml: {where}.source.json_fields.{name}: "
+            f"{json_path_text(document, keys)!r} is NULL in all {rows:,} rows read whose "
+            f"{document!r} is set: check the keys' spelling{_held_keys(document, keys, texts)}"
+        )
+    return warnings
+
+
+def _documents(warehouse: Warehouse, column: sa.ColumnElement[Any]) -> list[str]:
+    query = sa.select(sa.cast(column, sa.Text)).where(column.is_not(None)).limit(_SHOWN_DOCUMENTS)
+    try:
+        with warehouse.engine.connect() as conn:
+            return [text for text in conn.execute(query).scalars() if isinstance(text, str)]
+    except sa.exc.SQLAlchemyError:  # the keys are a hint: without them the warning stands
+        return []
+
+
+def _held_keys(document: str, keys: tuple[JsonStep, ...], texts: list[str]) -> str:
+    """`; at 'Meta.usage' the rows hold: completion, prompt`: the keys of the deepest object
+    the path still reaches in the rows (none when the documents are not JSON objects)."""
+    for depth in range(len(keys) - 1, -1, -1):
+        held: Counter[str] = Counter()
+        for text in texts:
+            node = _walk(text, keys[:depth])
+            if isinstance(node, dict):
+                held.update(str(key) for key in node)
+        if held:
+            shown = ", ".join(sorted(key for key, _ in held.most_common(_SHOWN_KEYS)))
+            at = json_path_text(document, keys[:depth])
+            return f"; at {at!r} the rows hold: {shown}"
+    return ""
+
+
+def _walk(text: str, keys: tuple[JsonStep, ...]) -> Any:
+    try:
+        node: Any = json.loads(text)
+    except ValueError:
+        return None
+    for key in keys:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node
