@@ -4,6 +4,7 @@ alerts a P0 held back announced once it resolves: pure math at the boundaries, t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -524,3 +525,49 @@ def test_own_history_of_the_same_hours_sees_through_a_daily_cycle(tmp_path):
     assert same.reference == pytest.approx(0.01)
     assert same.reference_label.endswith("02:00–05:00 each day")
     assert whole.reference == pytest.approx((6 * 0.12 + 18 * 0.01) / 24)
+
+
+def test_two_releases_side_by_side_are_each_compared_with_their_own_history(tmp_path):
+    """A fast and a slow model served side by side (by plan): a pool of every release held the
+    slow one "above its own history" on every clean hour of a user's table. A release with
+    `min_n` records of its own in the period is compared with them; one without (new today,
+    or with a handful) with the cohort's history, every release."""
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    with store.engine.begin() as conn:
+        for hour in range(6):
+            replace_summaries(
+                conn,
+                "m",
+                T0 + hour * H,
+                T0 + (hour + 1) * H,
+                {
+                    ("ops", "fast", "region=eu"): Summary(
+                        counts={"status_n": 100.0, "errors": 2.0}
+                    ),
+                    ("ops", "slow", "region=eu"): Summary(
+                        counts={"status_n": 100.0, "errors": 10.0}
+                    ),
+                    # one record an hour: 6 in the period, under the rule's min_n of 10
+                    ("ops", "rare", "region=eu"): Summary(counts={"status_n": 1.0, "errors": 1.0}),
+                },
+                ["ops"],
+                f"run{hour}",
+            )
+    r = change_rule(
+        reference={"kind": "history", "lookback": "6h"}, max_over="1h", significance=True
+    )
+    seen = [
+        replace(value(0.1, 100, cohort="region=eu"), release=release)
+        for release in ("fast", "slow", "rare", "new")
+    ]
+    refs = rule_references(store, "m", [r], seen, Window(T0 + 7 * H, T0 + 8 * H))
+    fast, slow = refs[(r.name, "fast", "region=eu")], refs[(r.name, "slow", "region=eu")]
+    assert (fast.value, fast.n) == (pytest.approx(0.02), 600)
+    assert (slow.value, slow.n) == (pytest.approx(0.10), 600)
+    assert "own history of this release" in fast.label
+    every = (12 + 60 + 6) / 1206  # all releases of the cohort
+    for release in ("rare", "new"):
+        ref = refs[(r.name, release, "region=eu")]
+        assert (ref.value, ref.n) == (pytest.approx(every), 1206)
+        assert "own history" in ref.label and "this release" not in ref.label
+    store.dispose()

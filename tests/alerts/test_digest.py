@@ -13,6 +13,7 @@ from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from typer.testing import CliRunner
 
 from lookout.cli import app
+from lookout.cli.summary import run_summary_line
 from lookout.config.loader import load_config
 from lookout.notify.channels.slack import SlackBotChannel
 from lookout.notify.delivery import compose_digests, deliver
@@ -45,11 +46,17 @@ def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
         notifier = SlackBotChannel(FAKE_SLACK_TOKEN, base_url=slack.base_url)
         held = deliver(ctx.store.outbox_repo, {"slack": notifier}, now=T0 + 2 * H)
         assert held.sent == () and held.failed == ()  # held: the day is not over
+        # and the run's last line says so ("11 alerts opened, 0 delivered" puzzled a user)
+        waiting = ctx.store.outbox_repo.held_count()
+        assert waiting == len(alerts)
+        line = run_summary_line([], {"sent": 0, "held": waiting})
+        assert line.endswith(f"0 message(s) delivered, {waiting} held for the day's P2 digest")
         assert compose_digests(ctx.store.outbox_repo, T0 + 12 * H) == []
         [digest_id] = compose_digests(ctx.store.outbox_repo, T0 + 25 * H)
         assert compose_digests(ctx.store.outbox_repo, T0 + 26 * H) == []  # composed once
         report = deliver(ctx.store.outbox_repo, {"slack": notifier})
         assert len(slack.posted) == 1 and len(report.sent) == 1
+        assert ctx.store.outbox_repo.held_count() == 0  # inside the digest now
         assert len(report.carried) == len(alerts)  # the held openings went inside the digest
         [digest] = slack.posted
         assert digest["blocks"][0]["text"]["text"].startswith(

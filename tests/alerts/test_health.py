@@ -161,3 +161,22 @@ def test_a_dead_feed_found_by_a_catch_up_is_announced_in_the_windows_that_page(t
     assert message.kind == "open"
     assert "traffic_ratio" in str(message.payload)
     ctx.close()
+
+
+def test_a_slow_hour_is_not_a_gap_and_a_third_of_the_usual_traffic_is(tmp_path):
+    """An hour's rate varies beyond Poisson chance: 200 rows where 520 are usual (0.38) is a
+    slow hour; it paged P1, decided on a binomial bound of "rows of the expected" (0.44) and
+    not on the count's own interval (0.36-0.56 now). 200 where 715 are usual (0.28) pages."""
+    ctx = _ctx(tmp_path, "{no_data: true}")
+    monitor = ctx.config.monitors.monitors[0]
+    # before a week of history, half the quietest same hour stands in: 520, then 715
+    _seed_history(ctx, {0: 1040, 1: 1430}, days=4, before=T0)
+    slow = run_window(ctx, monitor, Window(T0, T0 + H), as_of=T0 + 3 * H)
+    assert 190 <= slow.rows <= 210 and ctx.store.alerts("bot") == []
+    [ratio] = ctx.store.metrics("bot", metric="traffic_ratio")
+    assert ratio["n"] == 520 and ratio["ci_low"] < ratio["value"] < 0.5 < ratio["ci_high"]
+    short = run_window(ctx, monitor, Window(T0 + H, T0 + 2 * H), as_of=T0 + 3 * H)
+    assert 190 <= short.rows <= 210
+    [alert] = ctx.store.alerts("bot")
+    assert (alert.rule, alert.state, alert.n) == ("no_data", "firing", 715)
+    ctx.close()

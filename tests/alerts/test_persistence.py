@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tests.alerts.test_rules import rule, value
 
-from lookout.alerts.lifecycle import apply_evaluations, expired_pending
+from lookout.alerts.lifecycle import apply_evaluations, expired_pending, flap_hold
 from lookout.alerts.pooled import History, rule_values
 from lookout.alerts.rules import evaluate_rules, settings_of
 from lookout.core.sketch import Sketch
@@ -361,3 +361,51 @@ def test_a_breach_strong_enough_for_all_of_for_opens_at_once_and_a_pending_one_t
     assert events == ["pending", "opened"]
     [alert] = state.values()
     assert alert.first_window_start == w(0).start and alert.breaches == 2
+
+
+def test_each_reopen_soon_after_a_resolve_doubles_the_normal_time_the_next_resolve_needs():
+    r = rule()
+    B, K = BREACH, OK
+    assert run(r, [B, K, B, K, K, B, K, K, K, K]) == [
+        "opened",
+        "resolved",  # at once: it never flapped
+        "reopened",  # within a day: a flap, the next resolve needs 2 normal windows
+        "firing",
+        "resolved",
+        "reopened",  # a second in a row: 4
+        "firing",
+        "firing",
+        "firing",
+        "resolved",
+    ]
+
+
+def test_a_reopen_after_a_quiet_day_starts_over_and_an_explicit_hold_is_kept():
+    r = rule()
+    quiet = [None] * 24  # a day and an hour between the resolve and the next breach
+    events = run(r, [BREACH, OK, BREACH, OK, OK, *quiet, BREACH, OK])
+    assert events[-2:] == ["reopened", "resolved"]  # not a flap: resolves at once again
+    explicit = rule(keep_firing_for="0s")  # the rule says how long: exactly that
+    assert run(explicit, [BREACH, OK, BREACH, OK, BREACH, OK]) == [
+        "opened",
+        "resolved",
+        "reopened",
+        "resolved",
+        "reopened",
+        "resolved",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flaps", "size", "hold"),
+    [
+        (0, H, None),
+        (1, H, 2 * H),
+        (3, H, 8 * H),
+        (5, H, 24 * H),  # at most a day
+        (40, H, 24 * H),
+        (1, 24 * H, 48 * H),  # daily windows: two of them
+    ],
+)
+def test_the_flap_hold_doubles_up_to_a_day(flaps, size, hold):
+    assert flap_hold(flaps, size) == hold

@@ -7,14 +7,19 @@ position."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.alerts.test_rules import rule, value
 from tests.conftest import T0, make_requests, write_config, write_table
 
+from lookout.alerts.pooled import History
+from lookout.alerts.renewal import Renewal
+from lookout.alerts.rules import evaluate_rules, settings_of
 from lookout.config.loader import load_config
 from lookout.errors import ConfigError
 from lookout.pipeline import Context, run_window
@@ -497,3 +502,48 @@ def test_a_breach_strong_enough_for_both_of_for_opens_in_its_own_window(
     assert opened == ([] if opens_at is None else [opens_at])
     if opens_at is not None:
         assert alert.first_window_start == T0 + 3 * H
+
+
+@pytest.mark.parametrize(
+    ("own", "outcome"),
+    [
+        ((0.02, 4), "inconclusive"),  # the newest records are under the threshold
+        ((0.5, 4), "breach"),  # they lean past it: the pool's breach stands
+        (None, "breach"),  # no record this window (a quiet hour): judged on its pool
+    ],
+)
+def test_a_pooled_breach_starts_an_alert_only_when_the_newest_records_lean_past(own, outcome):
+    """A longer look at a sparse cohort reached back into an incident that had ended five
+    hours before, and opened a spend alert on a window whose own records were all under the
+    threshold. A pooled breach starts an alert (pending or open) only when the window's own
+    records lean past the threshold, or when the window has none."""
+    r = rule(**{"for": 1}, min_n=10)
+    window = Window(T0 + 16 * H, T0 + 17 * H)
+    pooled = replace(value(0.2, 40), pooled_from=T0)  # 16 windows pooled
+    [ev] = evaluate_rules([r], [pooled])
+    assert ev.outcome == "breach"
+    mine = {} if own is None else {("rel", "*"): value(*own)}
+    renewal = Renewal(settings_of(r), window, History(), {}, set(), {}, mine)
+    assert renewal.decide(ev).outcome == outcome
+
+
+@pytest.mark.parametrize(("over", "outcome"), [(None, "ok"), ("6h", "not_enough_data")])
+def test_a_firing_alert_of_a_sparse_cohort_resolves_on_every_record_of_its_longest_pool(
+    over, outcome
+):
+    """A country's low-ratings alert needed 30 ratings to resolve and its day held 19: it
+    stayed firing 2 days and 19 hours after the incident, until it went stale. When `over:
+    auto` pooled all of `max_over` and found fewer records than a resolve needs, those records
+    decide; a fixed `over` still waits for them."""
+    r = rule(
+        metric="negative_feedback_rate", threshold=0.3, min_n=None, significance=True, over=over
+    )
+    settings = settings_of(r)
+    assert settings.needed(firing=True) == 30
+    day = replace(value(0.1, 19, metric="negative_feedback_rate"), pooled_from=T0)
+    [ev] = evaluate_rules([r], [day])
+    assert ev.outcome == "ok"
+    window = Window(T0 + 23 * H, T0 + 24 * H)
+    firing = {("rel", "*")}
+    renewal = Renewal(settings, window, History(), {}, firing, {}, {})
+    assert renewal.decide(ev).outcome == outcome

@@ -197,3 +197,30 @@ def test_a_bad_stale_after_or_notify_within_names_the_key(tmp_path):
         with pytest.raises(ConfigError) as raised:
             load_config(directory / "profiles.yml", monitors)
         assert "monitors.yml:2:" in str(raised.value) and key in str(raised.value)
+
+
+def test_a_condition_that_comes_and_goes_holds_its_alert_instead_of_paging_each_return(tmp_path):
+    """A few rows an hour with a NULL prompt version, some hours none: the data-quality alert
+    opened and resolved with every such hour (23 episodes in four days of a user's table).
+    A reopen within a day of its resolve doubles the normal time the next resolve needs."""
+    frame = make_requests(hours=9)
+    hour = _hour(frame)
+    bug = np.isin(hour, [0, 2, 4]) & (frame["model_version"] == "m1")
+    frame["prompt_version"] = frame["prompt_version"].astype(object)
+    frame.loc[bug, "prompt_version"] = None
+    ctx = _ctx(tmp_path, frame, rules=DATA_QUALITY)
+    _run(ctx, range(9))
+    [dq] = [a for a in ctx.store.alerts("bot") if a.rule == "data_quality"]
+    events = [
+        (e.event, int((e.window_start - T0) / H))
+        for e in ctx.store.history.events(monitor="bot")
+        if e.fingerprint == dq.fingerprint and e.event != "firing"
+    ]
+    # resolves at 1; reopens at 2 (a flap): the hour after it holds, 4 breaches again (no
+    # new page), and it resolves 2 hours after that breach
+    assert events == [("open", 0), ("resolve", 1), ("reopen", 2), ("resolve", 6)]
+    assert (dq.state, dq.flaps) == ("resolved", 1)  # kept in the store for the next reopen
+    kinds = [m.kind for m in ctx.store.outbox() if m.fingerprint == dq.fingerprint]
+    # two pages and their resolves (each resolve also edits the opening: `update`)
+    assert [k for k in kinds if k != "update"] == ["open", "resolve", "reopen", "resolve"]
+    ctx.close()

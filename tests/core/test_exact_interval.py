@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, nbinom
 
-from lookout.core.stats import exact_interval, exact_tail, wilson_interval
+from lookout.core.stats import (
+    count_interval,
+    exact_interval,
+    exact_tail,
+    poisson_interval,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(("hits", "n"), [(2, 10), (6, 10), (3, 16), (12, 100), (0, 7), (9, 9)])
@@ -62,3 +68,21 @@ def test_the_exact_tail_refuses_bad_input():
         exact_tail(0, 0, 0.1)
     with pytest.raises(ValueError, match="outside"):
         exact_tail(11, 10, 0.1)
+
+
+@pytest.mark.parametrize("count", [0, 1, 9, 94, 2_000])
+def test_a_count_interval_bounds_are_where_the_gamma_poisson_tails_are_two_and_a_half_percent(
+    count,
+):
+    cv = 0.15
+    r = 1 / cv**2
+    low, high = count_interval(count, cv)
+    assert nbinom.cdf(count, r, r / (r + high)) == pytest.approx(0.025, abs=1e-7)
+    if count:
+        assert nbinom.sf(count - 1, r, r / (r + low)) == pytest.approx(0.025, abs=1e-7)
+    else:
+        assert low == 0.0
+    # a higher upper bound than Poisson's (the rate varies too), and Poisson's when it does not
+    plow, phigh = poisson_interval(count)
+    assert high > phigh
+    assert count_interval(count, 0.0) == (plow, phigh)

@@ -48,7 +48,18 @@ def test_history_starts_cover_four_weeks_and_seven_days():
 
 @pytest.mark.parametrize(
     ("observed", "expected", "below_half"),
-    [(0, 3, False), (0, 50, True), (20, 50, False), (5, 50, True), (300, 600, False)],
+    [
+        (0, 3, False),
+        (0, 50, True),
+        (20, 50, False),
+        (5, 50, True),
+        (300, 600, False),
+        # an hour's rate varies beyond Poisson: 94 where 245 are usual is a slow Sunday
+        # morning (it paged under a Poisson interval), 70 is not
+        (94, 245, False),
+        (70, 245, True),
+        (0, 9, True),  # three empty night hours where 3 each are usual
+    ],
 )
 def test_the_interval_tells_a_quiet_hour_from_a_gap(observed, expected, below_half):
     ratio, low, high = traffic_ratio(observed, expected)

@@ -191,6 +191,17 @@ def test_a_table_logging_seconds_gets_a_unit_and_thresholds_in_milliseconds(tmp_
     assert "duration_s in seconds, ttft_s in seconds: read as milliseconds" in text
 
 
+def test_a_first_token_time_in_seconds_and_a_price_are_mapped():
+    """`first_token_s` and `price` (a consumer app's log) became drift features: no name of
+    ttft_ms began or ended it, and no name of cost_usd was `price`."""
+    frame = _in_seconds(_requests(2000, 0.01)).rename(columns={"ttft_s": "first_token_s"})
+    frame["price"] = np.random.default_rng(4).uniform(0.0001, 0.01, len(frame)).round(6)
+    proposal = _propose(frame)
+    assert proposal.columns["ttft_ms"] == "first_token_s"
+    assert proposal.units["ttft_ms"] == "s"
+    assert proposal.columns["cost_usd"] == "price"
+
+
 @pytest.mark.parametrize(
     ("column", "scale", "unit"),
     [("latency_us", 1000, "us"), ("latency_ms", 1, None), ("latency", 0.001, "s")],

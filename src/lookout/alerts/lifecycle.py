@@ -16,6 +16,13 @@ pooled breach without new evidence). Hysteresis, as
 breaching window (default: `for` windows, so a rule that needs two breaching windows to open
 needs two normal ones to resolve; `0s` resolves at once).
 
+Flapping: an alert that reopens within a day of resolving has a condition that comes and
+goes (a few rows an hour with a NULL release field: the data-quality alert of a user's table
+opened and resolved 23 times in four days; a rate sitting at its threshold). Each such reopen
+in a row doubles the normal time its next resolve needs (2, 4, 8... windows, at most a day),
+so it stays open while the condition recurs and says so once, instead of paging each return.
+A rule that sets `keep_firing_for` itself keeps exactly that.
+
 Staleness (`alerting.stale_after`): a firing alert whose scope had no records that long
 resolves as `stale`, and a pending alert with no breach that long is cleared, so a cohort that
 went quiet, or whose evaluations stayed inconclusive, neither keeps a `pending` row forever nor
@@ -32,7 +39,32 @@ from lookout.alerts.rules import Evaluation
 from lookout.model.alerts import AlertState, AlertStatus, Transition, fingerprint
 from lookout.windows import Window
 
-__all__ = ["apply_evaluations", "expired_pending", "stale_transitions"]
+__all__ = ["FLAP_WITHIN", "apply_evaluations", "expired_pending", "flap_hold", "stale_transitions"]
+
+# a reopen this soon after the resolve (or within two windows, for longer windows) is a flap
+FLAP_WITHIN = timedelta(days=1)
+
+
+def _flap_span(size: timedelta) -> timedelta:
+    return max(FLAP_WITHIN, 2 * size)
+
+
+def flap_hold(flaps: int, size: timedelta) -> timedelta | None:
+    """The normal time a resolve needs after `flaps` reopens in a row: 2^flaps windows, at
+    most a day (two windows, for longer windows); None when it has not flapped."""
+    if flaps <= 0:
+        return None
+    return min(_flap_span(size), size * 2 ** min(flaps, 16))
+
+
+def _flaps_at_reopen(current: AlertState, window: Window) -> int:
+    """The reopen count a new episode of `current` starts with: one more when it resolved
+    within `FLAP_WITHIN` of this window, the count it had when only a pending run was cleared
+    since, none when it stayed quiet longer."""
+    quiet = window.start - current.last_window_start
+    if quiet > _flap_span(window.end - window.start):
+        return 0
+    return current.flaps + 1 if current.state == "resolved" else current.flaps
 
 
 def _new_alert(
@@ -88,7 +120,11 @@ def _breach(
         again = current is not None and (current.state == "resolved" or current.resolved_before)
         if current is not None and window.start <= current.last_window_start:
             return None  # an older window re-run or backfilled: it does not start an episode
-        fresh = replace(_new_alert(monitor, ev, window, now, "firing"), resolved_before=again)
+        fresh = replace(
+            _new_alert(monitor, ev, window, now, "firing"),
+            resolved_before=again,
+            flaps=_flaps_at_reopen(current, window) if again and current is not None else 0,
+        )
         counted = 1 + min(ev.leaning, max(0, persistence - 1))
         if counted > 1 and ev.leaning_since is not None:
             fresh = replace(fresh, breaches=counted, first_window_start=ev.leaning_since)
@@ -159,10 +195,15 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
         return None
     last_breach = current.last_breach_window or current.last_window_start
     keep = ev.keep_firing_for
-    if keep is None and ev.persistence > 1:
+    if keep is None:
+        size = window.end - window.start
         # symmetric hysteresis by default: as many normal windows to resolve as breaching ones
-        # to open, so an incident that flickers at its end does not resolve and reopen
-        keep = ev.persistence * (window.end - window.start)
+        # to open, so an incident that flickers at its end does not resolve and reopen; longer
+        # for an alert that flapped (`flap_hold`)
+        holds = [h for h in (flap_hold(current.flaps, size),) if h is not None]
+        if ev.persistence > 1:
+            holds.append(ev.persistence * size)
+        keep = max(holds, default=None)
     if keep and window.start - last_breach < keep:
         # evaluable data, normal but within the hysteresis: it is not stale
         held = replace(

@@ -4,8 +4,12 @@ warehouse read is needed): a p95 of the reference period is the p95 of its merge
 rate its pooled counts. Metrics that do not pool from summaries fall back to pooling the stored
 per-window values.
 
-The own history (`kind: history`) is every release's records of the cohort over `lookback`,
-ending where the rule's longest pool begins (`max_over` before the window's end), floored to a
+The own history (`kind: history`) is the release's own records of the cohort over `lookback`
+when they are at least the rule's `min_n`, else every release's records of the cohort (a
+release in its first day has none of its own): two models served side by side (a fast one and
+a slow one, by plan or by route) are each compared with themselves, where a pool of every
+release held the slow one 60% "above its history" on every clean day of a user's table. The
+period ends where the rule's longest pool begins (`max_over` before the window's end), floored to a
 whole day (or to the lookback, when shorter): the records a rule evaluates are never part of
 what they are compared with, so an incident of a few hours does not raise its own bar; and the
 period moves once a day, so the windows of a day (a catch-up, a backfill) share one merge of a
@@ -25,7 +29,7 @@ from datetime import datetime, timedelta
 
 from cachetools import LRUCache
 
-from lookout.alerts.rules import Reference, in_split
+from lookout.alerts.rules import Reference, in_split, settings_of
 from lookout.config.models import AlertRule
 from lookout.core.releases import previous_release
 from lookout.core.summary import Summary, merge_all
@@ -59,6 +63,11 @@ class ReferencePeriod:
             first, end = self.hours[0], (self.hours[-1] + 1) % 24
             return f"own history {span}, {first:02d}:00–{end:02d}:00 each day"
         return f"own history {span}" if self.own_history else f"baseline {span}"
+
+    @property
+    def own_label(self) -> str:
+        """The label of the release's own records of an own-history period."""
+        return self.label.replace("own history", "own history of this release", 1)
 
     def holds(self, window_start: datetime) -> bool:
         """Does a stored window belong to the period's hours?"""
@@ -127,10 +136,35 @@ def rule_references(
         # a baseline or own-history period is the same for every release: pooled once
         for period in dict.fromkeys(p for p in periods.values() if p is not None):
             groups = sorted((r, c) for r, c in wanted if periods[r] == period)
-            pooled = _pooled(store, monitor, rule.metric, period, sorted({c for _, c in groups}))
+            cohorts = sorted({c for _, c in groups})
+            pooled = _pooled(store, monitor, rule.metric, period, cohorts)
+            own = _own_history(store, monitor, rule, period, cohorts) if period.own_history else {}
             for release, cohort in groups:
-                if cohort in pooled:
+                mine = own.get((release, cohort))
+                if mine is not None:
+                    out[(rule.name, release, cohort)] = Reference(*mine, period.own_label)
+                elif cohort in pooled:
                     out[(rule.name, release, cohort)] = Reference(*pooled[cohort], period.label)
+    return out
+
+
+def _own_history(
+    store: ResultsStore, monitor: str, rule: AlertRule, period: ReferencePeriod, cohorts: list[str]
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """(release, cohort) -> (value, n) of the rule's metric over an own-history period, for
+    the releases that hold at least the rule's `min_n` records of the cohort in it."""
+    family = FAMILIES.family(rule.metric)
+    if family is None or not FAMILIES.poolable(rule.metric):
+        return {}
+    needed = settings_of(rule).min_n
+    merged = _MERGED.get(store, monitor, family.stage, period, cohorts)
+    out = {}
+    for (release, cohort), summary in merged.items():
+        if release is None:
+            continue
+        estimate = FAMILIES.pooled(rule.metric, summary)
+        if estimate is not None and estimate.n >= max(needed, 1):
+            out[(release, cohort)] = (estimate.value, estimate.n)
     return out
 
 
@@ -143,7 +177,7 @@ def _pooled(
     if family is not None and FAMILIES.poolable(metric):
         merged = _MERGED.get(store, monitor, family.stage, period, cohorts)
         for cohort in cohorts:
-            summary = merged.get(cohort)
+            summary = merged.get((None, cohort))
             estimate = None if summary is None else FAMILIES.pooled(metric, summary)
             if estimate is not None and estimate.n > 0:
                 out[cohort] = (estimate.value, estimate.n)
@@ -178,7 +212,8 @@ class _MergedPeriods:
         stage: str,
         period: ReferencePeriod,
         cohorts: list[str],
-    ) -> dict[str, Summary]:
+    ) -> dict[tuple[str | None, str], Summary]:
+        """(None, cohort): every release's parts merged; (release, cohort): that release's."""
         wanted = tuple(sorted(set(cohorts)))
         key = (store.display_url, monitor, stage, period, wanted)
         versions = store.summary_versions(
@@ -200,18 +235,17 @@ class _MergedPeriods:
             # are asked for 24 times a day, so the store's decoded-part cache keeps them
             cached=period.hours is not None,
         )
-        merged: dict[str, Summary] = {}
-        for cohort in wanted:
-            parts = [
-                s
-                for (_, c), series in stored.items()
-                if c == cohort
-                for start, s in series
-                if period.holds(start)
-            ]
-            summary = merge_all(parts)
+        merged: dict[tuple[str | None, str], Summary] = {}
+        for (release, cohort), series in stored.items():
+            if cohort not in wanted:
+                continue
+            summary = merge_all([s for start, s in series if period.holds(start)])
             if summary is not None:
-                merged[cohort] = summary
+                merged[(release, cohort)] = summary
+        for cohort in wanted:
+            summary = merge_all([s for (_, c), s in list(merged.items()) if c == cohort])
+            if summary is not None:
+                merged[(None, cohort)] = summary
         with self._lock:
             self._entries[key] = (versions, merged)
         return merged

@@ -179,6 +179,8 @@ def conservative(
     that uncertainty."""
     if reference is None or reference.n <= 0 or not significance:
         return reference
+    if not FAMILIES.is_proportion(rule.metric):
+        return reference  # no interval of its own to take (not a share of its n)
     hits = min(max(reference.value, 0.0), 1.0) * reference.n
     low, high = exact_interval(hits, reference.n)
     bound = high if rule.op in (">", ">=") else low
@@ -191,9 +193,17 @@ def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None
     limit = rule.threshold if threshold is None else threshold
     if settings_of(rule).significance and value.ci_low is not None and value.n > 0:
         # The bound nearest to the threshold must clear it: low bound for >, high bound for <.
-        # Exact (Clopper-Pearson) bounds from the rate and its n, whatever interval was stored.
-        hits = min(max(value.value, 0.0), 1.0) * value.n
-        low, high = exact_interval(hits, value.n)
+        # A share of records: exact (Clopper-Pearson) bounds from the rate and its n, whatever
+        # interval was stored. Another rate (rows over the rows expected): the stored interval,
+        # which the clamp to [0, 1] and a binomial of "expected" trials would not be (94 rows
+        # where 245 were expected paged as a gap on a binomial bound of 0.45, though the
+        # count's own interval reaches 0.56).
+        if FAMILIES.is_proportion(rule.metric):
+            hits = min(max(value.value, 0.0), 1.0) * value.n
+            low, high = exact_interval(hits, value.n)
+        else:
+            low = value.ci_low
+            high = value.ci_high if value.ci_high is not None else value.value
         bound = low if rule.op in (">", ">=") else high
         return compare(bound, limit)
     return compare(value.value, limit)
@@ -215,7 +225,7 @@ def evidence_of(rule: AlertRule, value: MetricValue, threshold: float, persisten
     families have no exact test."""
     if persistence <= 1 or value.n <= 0 or value.ci_low is None:
         return 1
-    if not settings_of(rule).significance:
+    if not settings_of(rule).significance or not FAMILIES.is_proportion(rule.metric):
         return 1
     hits = min(max(value.value, 0.0), 1.0) * value.n
     tail = exact_tail(hits, value.n, threshold, above=rule.op in (">", ">="))

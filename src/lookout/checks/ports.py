@@ -108,7 +108,7 @@ class ValidationSource(SourceTables, EngineTraits, WindowReader, ValidationQueri
 
 
 @runtime_checkable
-class EvaluatorSource(SourceTables, WindowReader, Protocol):
+class EvaluatorSource(SourceTables, EngineTraits, WindowReader, Protocol):
     """Everything the evaluators of a window read (`run_evaluators`)."""
 
 

@@ -50,6 +50,9 @@ def run_summary_line(results: Iterable[Any], delivery: Mapping[str, int] | None 
         line += f", {delivery.get('sent', 0):,} message(s) delivered"
         if delivery.get("failed"):
             line += f", {delivery['failed']:,} failed (kept in the outbox)"
+        if delivery.get("held"):
+            # P2 openings go out in their day's digest, once the day is over
+            line += f", {delivery['held']:,} held for the day's P2 digest"
     return line
 
 

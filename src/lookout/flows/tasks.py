@@ -171,6 +171,7 @@ def deliver_task(ctx: Context, as_of: datetime) -> dict[str, int]:
         "sent": len(report.sent),
         "carried": len(report.carried),
         "failed": len(report.failed),
+        "held": ctx.store.outbox_repo.held_count(),
     }
 
 

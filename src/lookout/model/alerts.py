@@ -70,6 +70,9 @@ class AlertState:
     # `value` pooled over the windows from this start to its own window's end (a window with
     # too few records, an `over:` lookback); None: the value is its window's own
     pooled_from: datetime | None = None
+    # reopenings in a row that came soon after a resolve (`lookout.alerts.lifecycle`): each
+    # doubles the normal time its next resolve needs
+    flaps: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,16 @@ from lookout.alerts.health import builtin_rules
 from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
 from lookout.alerts.pooled import (
     History,
-    leaning_before,
     longer_pools,
-    pooled_since,
-    pooled_without,
     rule_values,
 )
 from lookout.alerts.references import rule_references
+from lookout.alerts.renewal import Renewal
 from lookout.alerts.rules import (
     Evaluation,
     Reference,
     RuleSettings,
     evaluate_rules,
-    renews_pending,
     settings_of,
 )
 from lookout.config.models import AlertRule, Monitor
@@ -127,7 +124,7 @@ def evaluate_alerts(
         seen = rule_values(rule, settings, window, scoped, pooled_by, open_groups, firing)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window)
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
-        renewal = _Renewal(settings, window, pooled_by, references, firing, pending, own)
+        renewal = Renewal(settings, window, pooled_by, references, firing, pending, own)
         evaluations += [
             renewal.decide(ev)
             for ev in _decided(rule, settings, window, pooled_by, references, seen, firing)
@@ -179,91 +176,6 @@ def _unannounced(
     ]
     announced = ctx.store.outbox_repo.announced((a.fingerprint for a in quiet), "slack")
     return [Transition("firing", a, window) for a in quiet if a.fingerprint not in announced]
-
-
-@dataclass(frozen=True)
-class _Renewal:
-    """How an alert's state takes an evaluation: a firing alert resolves on enough records,
-    not on the few that may open one; a pending alert's breach counts toward `for` only with
-    new evidence (`renews`), and an ok clears it only on as many records as a resolve needs
-    (`clears`); else the evaluation neither counts nor clears."""
-
-    settings: RuleSettings
-    window: Window
-    history: History
-    references: Mapping[tuple[str, str, str], Reference]
-    firing: Collection[tuple[str, str]]
-    pending: Mapping[tuple[str, str], datetime]  # group -> start of its last breaching window
-    own: Mapping[tuple[str, str], MetricValue]  # this window's own values
-
-    def decide(self, ev: Evaluation) -> Evaluation:
-        group = (ev.release, ev.cohort)
-        needed = self.settings.needed(firing=True)
-        if ev.outcome == "ok" and group in self.firing and ev.value.n < needed:
-            return replace(ev, outcome="not_enough_data")
-        if ev.outcome == "breach" and group in self.pending and not self.renews(ev, group):
-            return replace(ev, outcome="inconclusive")
-        fresh = group not in self.pending and group not in self.firing
-        if ev.outcome == "breach" and fresh and self.settings.persistence > 1:
-            return self.leaning(ev, group)
-        if ev.outcome == "ok" and group in self.pending and not self.clears(ev, group):
-            return replace(ev, outcome="inconclusive")
-        return ev
-
-    def clears(self, ev: Evaluation, group: tuple[str, str]) -> bool:
-        """Whether an ok clears a pending alert: the records since its last breach are as many
-        as a firing alert needs to resolve, and say ok. A significance rule opens a pending
-        alert on a few records but the point value of a few more cleared it: on a cohort of
-        23 records an hour at 11% errors against 5%, one hour in three holds at most one
-        failure, and a six-hour incident (15 errors in 138 records) was cleared before its
-        second breach every time, never announced. Until then the alert stays pending, and
-        `stale_after` clears one that never breaches again."""
-        needed = self.settings.needed(firing=True)
-        if ev.value.n >= needed:
-            return True
-        since = pooled_since(ev.rule, self.window, self.history, group, self.pending[group])
-        if since is None or since.n < needed:
-            return False
-        return all(
-            again.outcome == "ok" for again in evaluate_rules([ev.rule], [since], self.references)
-        )
-
-    def leaning(self, ev: Evaluation, group: tuple[str, str]) -> Evaluation:
-        """A fresh breach with the evaluations right before it that leaned past the threshold
-        (they count toward `for`), when it still breaches without their windows' records: a
-        breach pooled over them is not a second piece of evidence (an apac hour of 2 failures
-        in 12 leaned, the next, 5 in 45, breached only with those 12 in its pool, and paged on
-        a 2% cohort)."""
-        count, since = leaning_before(
-            ev.rule, self.settings, self.window, self.history, group, ev.threshold
-        )
-        if count == 0 or since is None:
-            return ev
-        size = self.window.end - self.window.start
-        leaned = {self.window.start - k * size for k in range(1, count + 1)}
-        without = pooled_without(ev.rule, self.settings, self.window, self.history, group, leaned)
-        if without is None or not any(
-            again.outcome == "breach"
-            for again in evaluate_rules([ev.rule], [without], self.references)
-        ):
-            return ev
-        return replace(ev, leaning=count, leaning_since=since)
-
-    def renews(self, ev: Evaluation, group: tuple[str, str]) -> bool:
-        """The breach is strong enough to stand for all of `for` on its own records, or the
-        window's own records lean past the threshold, or the pool still breaches without the
-        window that made the alert's last breach."""
-        if ev.evidence >= self.settings.persistence or renews_pending(ev, self.own.get(group)):
-            return True
-        without = pooled_without(
-            ev.rule, self.settings, self.window, self.history, group, (self.pending[group],)
-        )
-        if without is None:
-            return False
-        return any(
-            again.outcome == "breach"
-            for again in evaluate_rules([ev.rule], [without], self.references)
-        )
 
 
 def _decided(

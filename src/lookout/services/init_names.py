@@ -77,7 +77,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "ttft_ms": (
         "ttft_ms", "ttft", "time_to_first_token_ms", "time_to_first_token", "first_token_ms",
-        "first_token_latency_ms",
+        "first_token_latency_ms", "first_token", "first_token_latency", "ttfb",
+        "time_to_first_byte",
     ),
     "prompt_tokens": (
         "prompt_tokens", "input_tokens", "tokens_in", "tokens_input", "usage_prompt_tokens",
@@ -91,7 +92,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "cost_usd": (
         "cost_usd", "cost", "price_usd", "usd", "spend_usd", "cost_dollars", "total_cost",
-        "total_cost_usd", "llm_cost", "spend", "response_cost",
+        "total_cost_usd", "llm_cost", "spend", "response_cost", "price", "total_price",
         # in another unit (`source.units`, `init_costs`); `cost_*` names are found as they are
         "usd_micros", "micro_usd", "microdollars", "usd_nanos", "nano_usd", "nanodollars",
         "usd_cents", "price_cents", "spend_cents",

@@ -13,6 +13,7 @@ without an index on the event time returns its rows in no useful order).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -260,7 +261,15 @@ class SampleReader:
             )
             frames.append(frame_of(self.conn.execute(query)))
         found = [f for f in frames if not f.empty]
-        return pd.concat(found, ignore_index=True) if found else frames[0]
+        if not found:
+            return frames[0]
+        with warnings.catch_warnings():
+            # an hour whose sampled rows hold a column only as NULLs: pandas warns that it will
+            # keep that column's dtype in future, the first line init printed to a new user
+            warnings.filterwarnings(
+                "ignore", "The behavior of DataFrame concatenation", FutureWarning
+            )
+            return pd.concat(found, ignore_index=True)
 
     def _bound(self, moment: pd.Timestamp) -> Any:
         """A time bound typed like the column: naive UTC for naive columns, an integer for

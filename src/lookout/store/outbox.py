@@ -191,6 +191,15 @@ class Outbox:
             first = found.first()
         return None if first is None else _row(first)
 
+    def held_count(self) -> int:
+        """How many pending openings wait for a day's P2 digest (any day)."""
+        o = schema.outbox
+        query = sa.select(sa.func.count()).where(
+            o.c.status == "pending", o.c.digest_day.is_not(None), o.c.group_id.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
     def ids_with_prefix(self, prefix: str) -> list[str]:
         """Message ids starting with `prefix` (a day's digests share one)."""
         o = schema.outbox

@@ -114,6 +114,7 @@ alerts = sa.Table(
     sa.Column("last_breach_window", sa.DateTime(), nullable=True),
     sa.Column("resolved_before", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("pooled_from", sa.DateTime(), nullable=True),  # value pooled from this start
+    sa.Column("flaps", sa.Integer(), nullable=False, server_default="0"),  # reopens in a row
     sa.Index("ix_alerts_monitor_state", "monitor", "state"),
 )
 

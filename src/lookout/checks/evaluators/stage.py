@@ -37,6 +37,7 @@ from lookout.core.summary import Summary
 from lookout.model.aggregates import MetricValue, as_labels, release_labels
 from lookout.model.judgments import Judgment
 from lookout.sources.column_types import typed_values
+from lookout.sources.feedback_reads import id_lookup
 from lookout.sources.warehouse import epoch_units, normalize_frame
 from lookout.windows import Window
 
@@ -79,15 +80,21 @@ def _read(
     fields: list[str],
     ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The window's records (or only `ids`, at least one), canonical fields + cohort columns."""
+    """The window's records (or only `ids`, at least one), canonical fields + cohort columns.
+    The ids (text, as the sample holds them) are bound as the id column stores them: an
+    integer column compared with text bind parameters failed every window on PostgreSQL
+    (`bigint = character varying`), and its index serves the IN."""
     if ids is None:
         return warehouse.read_window(monitor, window, fields)
     table = warehouse.table(monitor.source)
-    key = warehouse.column(table, monitor.source, "record_id")
+    key, bound = id_lookup(
+        ids, warehouse.column(table, monitor.source, "record_id"), warehouse.capabilities
+    )
+    values = [bound[i] for i in dict.fromkeys(ids) if i in bound]
     frames = []
-    for start in range(0, len(ids), _CHUNK):
+    for start in range(0, max(len(values), 1), _CHUNK):
         query = warehouse.window_query(monitor, window, fields).where(
-            key.in_(list(ids[start : start + _CHUNK]))
+            key.in_(values[start : start + _CHUNK])
         )
         frames.append(warehouse.fetch_frame(query))
     frame = pd.concat(frames, ignore_index=True)

@@ -44,6 +44,13 @@ class MetricFamily:
     from_summary: Callable[[Summary, str], Estimate | None] | None = None
 
     @property
+    def proportion(self) -> bool:
+        """A rate that is a share of its n records, so an exact binomial interval of its value
+        and n decides significance; a rate of another unit (the traffic ratio, rows over the
+        rows expected) is decided on the interval stored with it."""
+        return self.rate and self.unit == "share"
+
+    @property
     def is_prefix(self) -> bool:
         return self.key.endswith(".")
 
@@ -94,6 +101,10 @@ class Registry:
     def is_rate(self, name: str) -> bool:
         family = self.family(name)
         return family is not None and family.rate
+
+    def is_proportion(self, name: str) -> bool:
+        family = self.family(name)
+        return family is not None and family.proportion
 
     def is_quantile(self, name: str) -> bool:
         family = self.family(name)

@@ -21,7 +21,7 @@ FAMILIES: tuple[MetricFamily, ...] = (
         "traffic_ratio",
         "health",
         "rows in the window / rows the same hours usually hold (seasonal baseline; "
-        "interval from the Poisson interval of the count)",
+        "interval from the gamma-Poisson interval of the count)",
         "ratio",
         rate=True,
         min_n=1,
