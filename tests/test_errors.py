@@ -148,3 +148,25 @@ def test_an_ambiguous_url_is_named_without_quoting_it():
     assert problem is not None and "%40" in problem
     assert "Tq" not in problem and "Zx" not in problem
     assert ambiguous_url("mysql+pymysql://lk2:Zx%409%25Tq%23Pw@127.0.0.1:3306/db") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:sec@ret/part@h:5432/db",  # the tail becomes the database
+        "postgresql://u:sec@ret?x@h/db",  # the tail becomes a query SQLAlchemy drops
+        "mysql+pymysql://lk2:Zx@9%Tq#Pw@127.0.0.1:3306/db",  # the tail becomes the host
+    ],
+)
+def test_a_password_whose_at_sign_is_not_encoded_is_refused_wherever_its_tail_lands(url):
+    assert ambiguous_url(url) is not None
+
+
+def test_query_secrets_of_other_drivers_are_masked_and_flags_are_not_secrets():
+    odbc = "mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BX%7D%3BUID%3Du%3BPWD%3Dt0psecret%3B"
+    assert "t0psecret" not in display_url(odbc) and "t0psecret" in url_secrets(odbc)
+    bigquery = "bigquery://proj/ds?credentials_base64=ZXlKaGJHY2lP"
+    assert "ZXlK" not in display_url(bigquery) and "ZXlKaGJHY2lP" in url_secrets(bigquery)
+    # a flag under a secret-sounding key: redacting "true" would blank every "true" in a text
+    snowflake = "snowflake://me:p4ss@acct/db?client_store_temporary_credential=true"
+    assert url_secrets(snowflake) == ["p4ss"]

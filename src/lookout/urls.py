@@ -19,8 +19,16 @@ __all__ = ["ambiguous_url", "display_url", "url_secrets"]
 # query keys whose value is a secret, by how they end: password, sslpassword, *_pwd, passcode,
 # client_secret, access_token, api_key, an inline private_key (not `sslkey` or
 # `private_key_file`: paths)
-_WORDS = r"(pass(word|wd|code)?|pwd|secret|token|credentials?|api_?key|private_key)"
+_WORDS = (
+    r"(pass(word|wd|code)?|pwd|secret|token|credentials?|credentials_(base64|info|json)|"
+    r"api_?key|private_key|odbc_connect)"
+)
 _SECRET_KEY = re.compile(rf"(?i){_WORDS}$")
+# a password inside an ODBC connection string (`odbc_connect=...;PWD=...;`)
+_ODBC_PASSWORD = re.compile(r"(?i)\b(?:pwd|password)=([^;]*)")
+# values of secret-named keys that are flags, not secrets (Snowflake's
+# `client_store_temporary_credential=true`): redacting `true` would blank every `true`
+_NOT_SECRETS = frozenset({"true", "false", "True", "False", "yes", "no", "on", "off", "0", "1"})
 _HIDDEN = "***"
 _PLACEHOLDER = "LOOKOUTHIDDENVALUE"  # URL-safe, replaced by _HIDDEN once rendered
 
@@ -52,7 +60,11 @@ def url_secrets(url: str | URL) -> list[str]:
         found.append(str(parsed.password))
     for key, value in parsed.query.items():
         if _secret_key(key):
-            found += [value] if isinstance(value, str) else list(value)
+            values = [value] if isinstance(value, str) else list(value)
+            found += values
+            if key.lower() == "odbc_connect":
+                found += [m.group(1) for v in values for m in _ODBC_PASSWORD.finditer(v)]
+    found = [s for s in found if s not in _NOT_SECRETS and (s == parsed.password or len(s) >= 3)]
     written = [quote(secret, safe="") for secret in found]
     return [secret for secret in dict.fromkeys([*found, *written]) if secret]
 
@@ -62,10 +74,12 @@ def ambiguous_url(url: str) -> str | None:
     can. A password holding an `@` that is not URL-encoded ends at the first `@`: the rest
     becomes the host, and every message about that host prints the rest of the password."""
     parsed = _parsed(url)
-    if parsed.host and "@" in parsed.host:
+    # an encoded user and password hold no raw `@`: one more than the `@` that ends them is
+    # part of a password (`u:sec@ret/part@h` reads as host `ret`, database `part@h/db`)
+    if parsed.password is not None and url.partition("://")[2].count("@") > 1:
         return (
             "its user or password holds an '@' that is not URL-encoded (the host would be read "
-            "from the middle of the password): write @ as %40 there, e.g. with Python's "
-            "urllib.parse.quote(password, safe='')"
+            "from the middle of the password): write @ as %40 there (and / ? # as %2F %3F %23), "
+            "e.g. with Python's urllib.parse.quote(password, safe='')"
         )
     return None

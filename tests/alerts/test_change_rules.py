@@ -547,27 +547,31 @@ def test_two_releases_side_by_side_are_each_compared_with_their_own_history(tmp_
                     ("ops", "slow", "region=eu"): Summary(
                         counts={"status_n": 100.0, "errors": 10.0}
                     ),
-                    # one record an hour: 6 in the period, under the rule's min_n of 10
+                    # no error at all: a relative change of 0 means nothing, the cohort decides
+                    ("ops", "clean", "region=eu"): Summary(counts={"status_n": 100.0}),
+                    # one record an hour: 6 in the period, under the records a resolve needs
                     ("ops", "rare", "region=eu"): Summary(counts={"status_n": 1.0, "errors": 1.0}),
                 },
                 ["ops"],
                 f"run{hour}",
             )
     r = change_rule(
-        reference={"kind": "history", "lookback": "6h"}, max_over="1h", significance=True
+        reference={"kind": "history", "lookback": "6h", "change": "relative"},
+        max_over="1h",
+        significance=True,
     )
     seen = [
         replace(value(0.1, 100, cohort="region=eu"), release=release)
-        for release in ("fast", "slow", "rare", "new")
+        for release in ("fast", "slow", "rare", "clean", "new")
     ]
     refs = rule_references(store, "m", [r], seen, Window(T0 + 7 * H, T0 + 8 * H))
     fast, slow = refs[(r.name, "fast", "region=eu")], refs[(r.name, "slow", "region=eu")]
     assert (fast.value, fast.n) == (pytest.approx(0.02), 600)
     assert (slow.value, slow.n) == (pytest.approx(0.10), 600)
     assert "own history of this release" in fast.label
-    every = (12 + 60 + 6) / 1206  # all releases of the cohort
-    for release in ("rare", "new"):
+    every = (12 + 60 + 6) / 1806  # all releases of the cohort
+    for release in ("rare", "clean", "new"):
         ref = refs[(r.name, release, "region=eu")]
-        assert (ref.value, ref.n) == (pytest.approx(every), 1206)
+        assert (ref.value, ref.n) == (pytest.approx(every), 1806)
         assert "own history" in ref.label and "this release" not in ref.label
     store.dispose()

@@ -891,3 +891,25 @@ def test_a_row_dated_in_the_future_does_not_make_the_newest_day(tmp_path, dialec
     assert "503" not in monitor.source.ok_statuses
     text = _flat((tmp_path / "cfg" / "monitors.yml").read_text())
     assert "1 of the created values read are in the future" in text
+
+
+def test_more_future_rows_than_init_reads_newest_first_leave_the_real_ones(tmp_path, monkeypatch):
+    """Read newest first (SQLite's rowid), rows of 2099-12-31 were every row of the read's
+    budget: "no row has a readable created". The read is bounded above in the query."""
+    import lookout.services.init_sample as init_sample
+
+    monkeypatch.setattr(init_sample, "NEWEST_ROWS", 200)
+    frame = requests_frame(hours=48)
+    future = pd.concat([frame.iloc[[0]]] * 300, ignore_index=True)
+    future["created"] = pd.Timestamp("2099-12-31 00:00:00")
+    future["req_uuid"] = [f"future-{i}" for i in range(len(future))]
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    engine = sa.create_engine(url)
+    load_requests(engine, pd.concat([frame, future], ignore_index=True))
+    engine.dispose()
+    result = _init(tmp_path, url, "requests")
+    assert result.exit_code == 0, result.output
+    monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
+    assert {"tenant_tier", "region"} <= set(monitor.source.cohorts)
+    said = _flat(result.output)
+    assert "300 of the created values read are in the future (up to 2099-12-31" in said

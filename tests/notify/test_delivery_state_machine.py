@@ -120,6 +120,7 @@ def _rule(name: str, severity: str) -> AlertRule:
         escalate=[{"severity": "P0", "threshold": 0.5}] if severity != "P0" else [],
         remind_after="2h",
         significance=False,
+        keep_firing_for="0s",  # every breach and ok moves the alert: the flapping this tests
         **{"for": 1},
     )
 

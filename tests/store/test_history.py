@@ -14,6 +14,7 @@ from tests.conftest import T0, make_requests, write_config, write_table
 from typer.testing import CliRunner
 
 from lookout.cli import app
+from lookout.config.loader import load_config
 from lookout.notify.delivery import deliver, make_channels
 from lookout.pipeline import Context, run_window
 from lookout.store.history import HistoryEvent, episodes_of
@@ -37,10 +38,14 @@ def _project(tmp_path) -> Context:
     engine = sa.create_engine(warehouse)
     write_table(engine, _flapping())
     engine.dispose()
-    config = write_config(
-        tmp_path / "cfg", warehouse=warehouse, store=f"sqlite:///{tmp_path / 'r.sqlite'}"
+    write_config(tmp_path / "cfg", warehouse=warehouse, store=f"sqlite:///{tmp_path / 'r.sqlite'}")
+    # resolve at the first normal window, reopen or not (no flap hold): two short episodes
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    text = monitors.read_text()
+    monitors.write_text(
+        text.replace("        for: 1\n", "        for: 1\n        keep_firing_for: 0s\n")
     )
-    return Context.from_config(config)
+    return Context.from_config(load_config(tmp_path / "cfg" / "profiles.yml", monitors))
 
 
 def _run(ctx: Context, hours: range) -> None:

@@ -152,19 +152,26 @@ def _own_history(
     store: ResultsStore, monitor: str, rule: AlertRule, period: ReferencePeriod, cohorts: list[str]
 ) -> dict[tuple[str, str], tuple[float, int]]:
     """(release, cohort) -> (value, n) of the rule's metric over an own-history period, for
-    the releases that hold at least the rule's `min_n` records of the cohort in it."""
+    the releases that hold as many records of the cohort in it as a resolve needs (the
+    family's `min_n`, 50 for an error rate; not the 10 a significant breach may open on: a
+    3x rule against the high bound of 1 error in 10, 44%, could never fire), and, for a
+    relative change, a value that is not 0 (no threshold can be a multiple of it)."""
     family = FAMILIES.family(rule.metric)
     if family is None or not FAMILIES.poolable(rule.metric):
         return {}
-    needed = settings_of(rule).min_n
+    needed = settings_of(rule).needed(firing=True)
+    relative = rule.reference is not None and rule.reference.change == "relative"
     merged = _MERGED.get(store, monitor, family.stage, period, cohorts)
     out = {}
     for (release, cohort), summary in merged.items():
         if release is None:
             continue
         estimate = FAMILIES.pooled(rule.metric, summary)
-        if estimate is not None and estimate.n >= max(needed, 1):
-            out[(release, cohort)] = (estimate.value, estimate.n)
+        if estimate is None or estimate.n < max(needed, 1):
+            continue
+        if relative and estimate.value == 0:
+            continue
+        out[(release, cohort)] = (estimate.value, estimate.n)
     return out
 
 

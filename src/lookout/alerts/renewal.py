@@ -60,7 +60,10 @@ class Renewal:
         every record of `max_over` (`over: auto` pooled that far and found no more): a sparse
         cohort's day of ratings then decides, or its alert could only end as stale (a
         country's low-ratings alert stayed firing 2 days and 19 hours after the incident, on
-        19 ratings a day against the 30 a resolve needs)."""
+        19 ratings a day against the 30 a resolve needs). A firing group's `over: auto` pool
+        reaches back until it holds what a resolve needs or `max_over` ends, so a value short
+        of it holds every stored record of the cohort since then, the breaching ones too:
+        not the lucky newest few that the resolve's `min_n` guards against."""
         return self.settings.poolable and self.settings.over == "auto"
 
     def against(self, ev: Evaluation, group: tuple[str, str]) -> bool:

@@ -55,6 +55,7 @@ DAY = timedelta(days=1)
 # event times past now by more than any zone's offset (Kiribati, +14): a client's clock or a bad
 # default, left out of the traffic and the sample (one row of 2027 made a table's newest day)
 FUTURE = timedelta(hours=14, minutes=15)
+FUTURE_PEEK = 1_000  # newest rows read unbounded, to count the future ones for the note
 
 
 def selected_columns(handle: sa.Table, infos: Sequence[ColumnInfo]) -> list[Any]:
@@ -187,7 +188,14 @@ class SampleReader:
 
     def _newest(self) -> tuple[Traffic, pd.DataFrame]:
         order, estimate, method = self._order()
-        query = sa.select(self.handle.c[self.ts])
+        if order is not None:  # the newest rows first: future ones, if any, lead (the note)
+            peek = sa.select(self.handle.c[self.ts]).order_by(order).limit(FUTURE_PEEK)
+            self._utc(pd.Series(self.conn.execute(peek).scalars().all(), dtype=object))
+        # bounded above in the query: 50,000 rows dated 9999-12-31 read newest first would be
+        # every row read, and none left to propose from
+        query = sa.select(self.handle.c[self.ts]).where(
+            self.handle.c[self.ts] <= self._bound(self.latest)
+        )
         if order is not None:
             query = query.order_by(order)
         times_raw = self.conn.execute(query.limit(NEWEST_ROWS)).scalars().all()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from lookout.errors import SourceError, database_error
 from lookout.model.json_path import JsonStep, json_path_text
+from lookout.windows import Window
 
 if TYPE_CHECKING:
     from lookout.config.models import SourceConfig
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["PROBE_ROWS", "unmatched_json_fields"]
 
 PROBE_ROWS = 1_000  # rows with the JSON column set that a path is read on
+# read from the newest week first (a key the logger began to write lately is in those rows,
+# not in a table's first pages); from any rows when that week holds none
+RECENT = timedelta(days=7)
 _SHOWN_DOCUMENTS = 50  # documents parsed here to list the keys they hold
 _SHOWN_KEYS = 12
 
@@ -35,20 +40,16 @@ def unmatched_json_fields(warehouse: Warehouse, source: SourceConfig, where: str
     (none: the path is found, or no row has the column set)."""
     warnings = []
     table = warehouse.table(source)
+    now = datetime.now(UTC)
+    recent = warehouse.in_window(table, source, Window(now - RECENT, now + RECENT))
     for name in source.json_fields:
         document, keys = source.json_path(name) or ("", ())
         column = table.c[document]
         value = warehouse.stored_column(table, source, name)
-        sample = (
-            sa.select(value.label("value")).where(column.is_not(None)).limit(PROBE_ROWS).subquery()
-        )
-        query = sa.select(sa.func.count(), sa.func.count(sample.c.value)).select_from(sample)
-        try:
-            with warehouse.engine.connect() as conn:
-                rows, found = conn.execute(query).one()
-        except sa.exc.SQLAlchemyError as exc:
-            at = f"monitors.yml: {where}.source.json_fields.{name}: cannot be read"
-            raise database_error(exc, at, SourceError) from None
+        at = f"monitors.yml: {where}.source.json_fields.{name}"
+        rows, found = _count(warehouse, value, column, recent, at)
+        if not rows:
+            rows, found = _count(warehouse, value, column, sa.true(), at)
         if not rows or found:
             continue
         texts = _documents(warehouse, column)
@@ -58,6 +59,29 @@ def unmatched_json_fields(warehouse: Warehouse, source: SourceConfig, where: str
             f"{document!r} is set: check the keys' spelling{_held_keys(document, keys, texts)}"
         )
     return warnings
+
+
+def _count(
+    warehouse: Warehouse,
+    value: sa.ColumnElement[Any],
+    column: sa.ColumnElement[Any],
+    condition: Any,
+    at: str,
+) -> tuple[int, int]:
+    """(rows read with the JSON column set, of those how many hold the path)."""
+    sample = (
+        sa.select(value.label("value"))
+        .where(column.is_not(None), condition)
+        .limit(PROBE_ROWS)
+        .subquery()
+    )
+    query = sa.select(sa.func.count(), sa.func.count(sample.c.value)).select_from(sample)
+    try:
+        with warehouse.engine.connect() as conn:
+            rows, found = conn.execute(query).one()
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_error(exc, f"{at}: cannot be read", SourceError) from None
+    return int(rows), int(found)
 
 
 def _documents(warehouse: Warehouse, column: sa.ColumnElement[Any]) -> list[str]:

@@ -58,7 +58,8 @@ class HealthConfig(Model):
         default=True,
         description="the `no_data` alert (P1): a window holds far fewer rows than the same "
         "hours usually hold (the same hour of the week over the last 4 weeks, or the quietest "
-        "of the same hour over the last 7 days), by a Poisson interval",
+        "of the same hour over the last 7 days), by an interval of the row count that allows "
+        "for an hour's rate varying beyond Poisson chance (gamma-Poisson)",
     )
     min_traffic_ratio: float = Field(
         default=0.5,
