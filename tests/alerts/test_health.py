@@ -165,7 +165,7 @@ def test_a_dead_feed_found_by_a_catch_up_is_announced_in_the_windows_that_page(t
 
 def test_a_slow_hour_is_not_a_gap_and_a_third_of_the_usual_traffic_is(tmp_path):
     """An hour's rate varies beyond Poisson chance: 200 rows where 520 are usual (0.38) is a
-    slow hour; it paged P1, decided on a binomial bound of "rows of the expected" (0.44) and
+    slow hour; it paged P1, decided on a binomial bound of "rows of the expected" (0.43) and
     not on the count's own interval (about 0.28-0.55 now). 200 where 715 are usual (0.28)
     pages."""
     ctx = _ctx(tmp_path, "{no_data: true}")

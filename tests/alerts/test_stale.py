@@ -201,7 +201,7 @@ def test_a_bad_stale_after_or_notify_within_names_the_key(tmp_path):
 
 def test_a_condition_that_comes_and_goes_holds_its_alert_instead_of_paging_each_return(tmp_path):
     """A few rows an hour with a NULL prompt version, some hours none: the data-quality alert
-    opened and resolved with every such hour (23 episodes in four days of a user's table).
+    opened and resolved with every such hour (21 episodes in four days of a user's table).
     A reopen within a day of its resolve doubles the normal time the next resolve needs."""
     frame = make_requests(hours=9)
     hour = _hour(frame)

@@ -869,14 +869,14 @@ def test_the_header_says_the_row_count_is_unknown_rather_than_a_question_mark(tm
     assert "? rows" not in header
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])  # a vector sample; newest rows first
-def test_a_row_dated_in_the_future_does_not_make_the_newest_day(tmp_path, dialect):
-    """One row of next year (a client's clock) was the table's newest: init sized a 1-day
-    window on "0.6 rows an hour", read that row alone as the newest day, and proposed no
-    cohort and the ok statuses of one row. It is left out, and said so."""
+def _init_with_future(tmp_path: Path, dialect: str, at: pd.Timestamp, rows: int):
+    """`lookout init` on requests_frame() plus `rows` rows logged at `at` (a clock bug: a
+    tenant and a status of their own); the result and the monitor it wrote, which must
+    propose the real rows' cohorts."""
     frame = requests_frame(hours=48)
-    future = frame.iloc[[0]].copy()
-    future["created"] = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None) + timedelta(days=200))
+    future = pd.concat([frame.iloc[[0]]] * rows, ignore_index=True)
+    future["created"] = at
+    future["req_uuid"] = [f"future-{i}" for i in range(rows)]
     future["tenant_tier"], future["http_status"] = "clock-bug", 503
     suffix = "sqlite" if dialect == "sqlite" else "duckdb"
     url = f"{dialect}:///{tmp_path / f'wh.{suffix}'}"
@@ -887,6 +887,16 @@ def test_a_row_dated_in_the_future_does_not_make_the_newest_day(tmp_path, dialec
     assert result.exit_code == 0, result.output
     monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
     assert {"tenant_tier", "region"} <= set(monitor.source.cohorts)
+    return result, monitor
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])  # a vector sample; newest rows first
+def test_a_row_dated_in_the_future_does_not_make_the_newest_day(tmp_path, dialect):
+    """One row of next year (a client's clock) was the table's newest: init sized a 1-day
+    window on "0.6 rows an hour", read that row alone as the newest day, and proposed no
+    cohort and the ok statuses of one row. It is left out, and said so."""
+    at = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None) + timedelta(days=200))
+    _, monitor = _init_with_future(tmp_path, dialect, at, rows=1)
     assert monitor.window.size == timedelta(hours=3)  # as without the row (~20 rows an hour)
     assert "503" not in monitor.source.ok_statuses
     text = _flat((tmp_path / "cfg" / "monitors.yml").read_text())
@@ -899,17 +909,7 @@ def test_more_future_rows_than_init_reads_newest_first_leave_the_real_ones(tmp_p
     import lookout.services.init_sample as init_sample
 
     monkeypatch.setattr(init_sample, "NEWEST_ROWS", 200)
-    frame = requests_frame(hours=48)
-    future = pd.concat([frame.iloc[[0]]] * 300, ignore_index=True)
-    future["created"] = pd.Timestamp("2099-12-31 00:00:00")
-    future["req_uuid"] = [f"future-{i}" for i in range(len(future))]
-    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
-    engine = sa.create_engine(url)
-    load_requests(engine, pd.concat([frame, future], ignore_index=True))
-    engine.dispose()
-    result = _init(tmp_path, url, "requests")
-    assert result.exit_code == 0, result.output
-    monitor = load_monitors(tmp_path / "cfg" / "monitors.yml").monitors[0]
-    assert {"tenant_tier", "region"} <= set(monitor.source.cohorts)
+    at = pd.Timestamp("2099-12-31 00:00:00")
+    result, _ = _init_with_future(tmp_path, "sqlite", at, rows=300)
     said = _flat(result.output)
     assert "300 of the created values read are in the future (up to 2099-12-31" in said

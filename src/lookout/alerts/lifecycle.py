@@ -18,7 +18,7 @@ needs two normal ones to resolve; `0s` resolves at once).
 
 Flapping: an alert that reopens within a day of resolving has a condition that comes and
 goes (a few rows an hour with a NULL release field: the data-quality alert of a user's table
-opened and resolved 23 times in four days; a rate sitting at its threshold). Each such reopen
+opened and resolved 21 times in four days; a rate sitting at its threshold). Each such reopen
 in a row doubles the normal time its next resolve needs (2, 4, 8... windows, at most a day),
 so it stays open while the condition recurs and says so once, instead of paging each return.
 A rule that sets `keep_firing_for` itself keeps exactly that.
