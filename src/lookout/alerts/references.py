@@ -5,10 +5,11 @@ rate its pooled counts. Metrics that do not pool from summaries fall back to poo
 per-window values.
 
 The own history (`kind: history`) is the release's own records of the cohort over `lookback`
-when they are at least the rule's `min_n`, else every release's records of the cohort (a
-release in its first day has none of its own): two models served side by side (a fast one and
-a slow one, by plan or by route) are each compared with themselves, where a pool of every
-release held the slow one 60% "above its history" on every clean day of a user's table. The
+when they hold as many as a resolve needs (and are not 0 for a relative change), else every
+release's records of the cohort (a release in its first day has none of its own): two models
+served side by side (a fast one and a slow one, by plan or by route) are each compared with
+themselves, where a pool of every release held the slow one 60% "above its history" on every
+clean day of a user's table. The
 period ends where the rule's longest pool begins (`max_over` before the window's end), floored to a
 whole day (or to the lookback, when shorter): the records a rule evaluates are never part of
 what they are compared with, so an incident of a few hours does not raise its own bar; and the
