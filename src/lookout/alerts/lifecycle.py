@@ -200,9 +200,10 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
         # symmetric hysteresis by default: as many normal windows to resolve as breaching ones
         # to open, so an incident that flickers at its end does not resolve and reopen; longer
         # for an alert that flapped (`flap_hold`)
-        holds = [h for h in (flap_hold(current.flaps, size),) if h is not None]
-        if ev.persistence > 1:
-            holds.append(ev.persistence * size)
+        holds = [ev.persistence * size] if ev.persistence > 1 else []
+        flapped = flap_hold(current.flaps, size)
+        if flapped is not None:
+            holds.append(flapped)
         keep = max(holds, default=None)
     if keep and window.start - last_breach < keep:
         # evaluable data, normal but within the hysteresis: it is not stale

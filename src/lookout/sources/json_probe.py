@@ -52,11 +52,11 @@ def unmatched_json_fields(warehouse: Warehouse, source: SourceConfig, where: str
             rows, found = _count(warehouse, value, column, sa.true(), at)
         if not rows or found:
             continue
-        texts = _documents(warehouse, column)
+        documents = _documents(warehouse, column)
         warnings.append(
             f"monitors.yml: {where}.source.json_fields.{name}: "
             f"{json_path_text(document, keys)!r} is NULL in all {rows:,} rows read whose "
-            f"{document!r} is set: check the keys' spelling{_held_keys(document, keys, texts)}"
+            f"{document!r} is set: check the keys' spelling{_held_keys(document, keys, documents)}"
         )
     return warnings
 
@@ -84,22 +84,31 @@ def _count(
     return int(rows), int(found)
 
 
-def _documents(warehouse: Warehouse, column: sa.ColumnElement[Any]) -> list[str]:
+def _documents(warehouse: Warehouse, column: sa.ColumnElement[Any]) -> list[Any]:
+    """Up to `_SHOWN_DOCUMENTS` values of the JSON column, parsed (text that is no JSON is
+    left out)."""
     query = sa.select(sa.cast(column, sa.Text)).where(column.is_not(None)).limit(_SHOWN_DOCUMENTS)
     try:
         with warehouse.engine.connect() as conn:
-            return [text for text in conn.execute(query).scalars() if isinstance(text, str)]
+            texts = [text for text in conn.execute(query).scalars() if isinstance(text, str)]
     except sa.exc.SQLAlchemyError:  # the keys are a hint: without them the warning stands
         return []
+    documents = []
+    for text in texts:
+        try:
+            documents.append(json.loads(text))
+        except ValueError:
+            continue
+    return documents
 
 
-def _held_keys(document: str, keys: tuple[JsonStep, ...], texts: list[str]) -> str:
+def _held_keys(document: str, keys: tuple[JsonStep, ...], documents: list[Any]) -> str:
     """`; at 'Meta.usage' the rows hold: completion, prompt`: the keys of the deepest object
     the path still reaches in the rows (none when the documents are not JSON objects)."""
     for depth in range(len(keys) - 1, -1, -1):
         held: Counter[str] = Counter()
-        for text in texts:
-            node = _walk(text, keys[:depth])
+        for parsed in documents:
+            node = _walk(parsed, keys[:depth])
             if isinstance(node, dict):
                 held.update(str(key) for key in node)
         if held:
@@ -109,11 +118,8 @@ def _held_keys(document: str, keys: tuple[JsonStep, ...], texts: list[str]) -> s
     return ""
 
 
-def _walk(text: str, keys: tuple[JsonStep, ...]) -> Any:
-    try:
-        node: Any = json.loads(text)
-    except ValueError:
-        return None
+def _walk(node: Any, keys: tuple[JsonStep, ...]) -> Any:
+    """The value at `keys` inside a parsed document; None where the path stops matching."""
     for key in keys:
         if isinstance(key, int):
             node = node[key] if isinstance(node, list) and key < len(node) else None

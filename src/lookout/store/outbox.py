@@ -193,10 +193,7 @@ class Outbox:
 
     def held_count(self) -> int:
         """How many pending openings wait for a day's P2 digest (any day)."""
-        o = schema.outbox
-        query = sa.select(sa.func.count()).where(
-            o.c.status == "pending", o.c.digest_day.is_not(None), o.c.group_id.is_(None)
-        )
+        query = sa.select(sa.func.count()).where(*_held())
         with self.engine.connect() as conn:
             return int(conn.scalar(query) or 0)
 
@@ -264,12 +261,7 @@ class Outbox:
         o = schema.outbox
         query = (
             sa.select(o)
-            .where(
-                o.c.status == "pending",
-                o.c.digest_day.is_not(None),
-                o.c.group_id.is_(None),
-                o.c.digest_day < before_day,
-            )
+            .where(*_held(), o.c.digest_day < before_day)
             .order_by(o.c.created_at, o.c.seq)
         )
         with self.engine.connect() as conn:
@@ -367,3 +359,10 @@ class Outbox:
                 .where(o.c.message_id == message_id, o.c.status == "pending")
                 .values(status="skipped", last_error=why[:2000], sent_at=db_time(datetime.now(UTC)))
             )
+
+
+def _held() -> tuple[Any, ...]:
+    """A pending opening held for a day's digest, not in one yet (`notify.queue`'s
+    `_held_for_digest`, in SQL)."""
+    o = schema.outbox
+    return (o.c.status == "pending", o.c.digest_day.is_not(None), o.c.group_id.is_(None))
