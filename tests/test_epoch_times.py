@@ -34,7 +34,7 @@ STORED_TOO = {
     "quarantine": "SELECT record_id, release, reasons FROM quarantine",
     "windows": "SELECT rows, max_ingested_at, quarantined FROM windows",
 }
-_STEPS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us"}
+_STEPS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
 
 
 def _records(unit: str) -> pd.DataFrame:
@@ -116,6 +116,13 @@ def test_a_window_of_epoch_milliseconds_stores_what_the_same_timestamps_store(
 def test_epoch_seconds_and_microseconds_store_what_the_same_timestamps_store(unit, tmp_path):
     stored = _same_window(tmp_path, f"duckdb:///{tmp_path / 'wh.duckdb'}", unit)
     assert stored["windows"][0][2] == 2
+
+
+@pytest.mark.parametrize("engine_name", ALL_ENGINES[:3])
+def test_epoch_nanoseconds_store_what_the_same_timestamps_store(engine_name, tmp_path, request):
+    """OpenTelemetry's `StartTimeUnixNano`: past 2**53, so a double would move it."""
+    stored = _same_window(tmp_path, engine_url(engine_name, tmp_path, request), "epoch_ns")
+    assert stored["windows"][0][0] > 150 and stored["windows"][0][2] == 2
 
 
 def test_the_window_compares_the_raw_column_with_integers_and_reads_utc_timestamps(tmp_path):

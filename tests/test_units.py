@@ -62,6 +62,14 @@ def _in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _in_nanoseconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """A span table's durations: BIGINT nanoseconds (OpenTelemetry's `Duration`)."""
+    out = frame.rename(columns={"latency_ms": "duration_ns", "ttft_ms": "first_token_ns"})
+    for column in ("duration_ns", "first_token_ns"):
+        out[column] = (out[column] * 1_000_000).round().astype("Int64")
+    return out
+
+
 def _in_micro_usd(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns={"cost_usd": "cost_micro_usd"})
     out["cost_micro_usd"] = (frame["cost_usd"] * 1_000_000).round().astype(np.int64)
@@ -75,6 +83,11 @@ LOGGED = {
         "requests_s",
         {"latency_ms": "duration_s", "ttft_ms": "first_token_s"},
         "{latency_ms: s, ttft_ms: s}",
+    ),
+    "ns": (
+        "requests_ns",
+        {"latency_ms": "duration_ns", "ttft_ms": "first_token_ns"},
+        "{latency_ms: ns, ttft_ms: ns}",
     ),
     "micro_usd": ("requests_micro_usd", {"cost_usd": "cost_micro_usd"}, "{cost_usd: micro_usd}"),
 }
@@ -117,6 +130,7 @@ def _warehouse(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         url,
         app_requests=frame,
         requests_s=_in_seconds(frame),
+        requests_ns=_in_nanoseconds(frame),
         requests_micro_usd=_in_micro_usd(frame),
     )
     return url
@@ -137,6 +151,16 @@ def test_a_window_of_seconds_stores_what_the_same_window_in_milliseconds_stores(
     assert {r[4] for r in in_ms["validations"]} == {"sql"}  # GX ran on the warehouse
     alerts = {(r[0], r[2], r[3]) for r in in_ms["alerts"]}
     assert ("slow", "firing", 1500.0) in alerts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_window_of_nanoseconds_stores_what_the_same_window_in_milliseconds_stores(
+    backend, tmp_path, request
+):
+    """A span's `Duration` in nanoseconds (`units: {latency_ms: ns}`), read as milliseconds
+    in the warehouse: read as milliseconds, a p95 of 2 s was "45 days"."""
+    url = _warehouse(backend, tmp_path, request)
+    assert _stored(tmp_path, url, "ns") == _stored(tmp_path, url, "ms")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

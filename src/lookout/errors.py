@@ -18,9 +18,11 @@ __all__ = [
     "LookoutError",
     "SourceError",
     "StoreError",
+    "TableMismatchError",
     "UnknownMonitorError",
     "database_error",
     "error_line",
+    "is_permanent",
     "map_exceptions",
     "redact_urls",
 ]
@@ -75,6 +77,17 @@ class UnknownMonitorError(LookoutError):
 
 class SourceError(LookoutError):
     """The warehouse could not be read (unreachable, missing table or column, bad data)."""
+
+
+class TableMismatchError(SourceError):
+    """The table does not fit monitors.yml (a mapped column missing, or of a type its role
+    cannot use): every window fails alike until one of them changes, so no retry is made."""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A failure no retry can fix: the config, or the table's columns against it. Retried, it
+    fails again; its monitor's later windows of the run would fail alike."""
+    return isinstance(exc, ConfigError | TableMismatchError)
 
 
 class StoreError(LookoutError):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from lookout.config.models import Monitor
 from lookout.core.summary import Summary
-from lookout.errors import LookoutError
+from lookout.errors import LookoutError, is_permanent
 from lookout.model.aggregates import MetricValue
 from lookout.model.families.registry import FAMILIES
 from lookout.notify.queue import failure_id, failure_messages
@@ -94,6 +94,7 @@ class RunResult:
     seconds: float = 0.0
     error: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    permanent: bool = False  # failed for a reason no retry fixes (`errors.is_permanent`)
 
 
 def initial_frontier(monitor: Monitor, as_of: datetime) -> datetime:
@@ -297,26 +298,38 @@ class _Failure:
 def _failed(
     ctx: Context, monitor: Monitor, window: Window, failure: _Failure, exc: Exception
 ) -> RunResult:
-    """Record the failure; page the owner only for a failure that stands (the last try, and
-    no other run stored the window since the first)."""
+    """Record the failure; page the owner only for a failure that stands (the last try or one
+    no retry fixes, and no other run stored the window since the first)."""
     error = f"{type(exc).__name__}: {exc}" if isinstance(exc, LookoutError) else repr(exc)
     error = redact_secrets(error, ctx.config)
-    log.error("monitor %s window %s failed: %s", monitor.name, window.label, error)
+    permanent = is_permanent(exc)
+    stands = failure.final_attempt or permanent
+    # a try that is retried is a warning: only the last one says "failed"
+    level = logging.ERROR if stands else logging.WARNING
+    said = "failed" if stands else "failed, trying once more"
+    log.log(level, "monitor %s window %s %s: %s", monitor.name, window.label, said, error)
     try:
         ctx.store.record_failure(
             failure.run_id, monitor.name, window, failure.started, error, failure.flow_run_id
         )
         notices = (
             failure_messages(ctx, monitor, window, error)
-            if monitor.health.notify_failures and failure.final_attempt
+            if monitor.health.notify_failures and stands
             else []
         )
-        if notices and not ctx.store.enqueue_failure(monitor.name, window, failure.since, notices):
+        queued = notices and ctx.store.enqueue_failure(monitor.name, window, failure.since, notices)
+        if queued == "stored":
             log.info(
                 "monitor %s window %s: stored by another run since %s; not paged",
                 monitor.name,
                 window.label,
                 failure.since.isoformat(),
+            )
+        elif queued == "repeat":
+            log.info(
+                "monitor %s window %s: the same error was paged within a day; not paged again",
+                monitor.name,
+                window.label,
             )
     except Exception:  # the store itself may be what failed
         log.exception("could not record the failed run of %s %s", monitor.name, window.label)
@@ -327,6 +340,7 @@ def _failed(
         "failed",
         error=error,
         seconds=time.perf_counter() - failure.clock,
+        permanent=permanent,
     )
 
 

@@ -96,8 +96,8 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
             "cohorts: [region]",
             "cohorts: [region]\n      units: {prompt_tokens: s}",
             "monitors[0].source.units.prompt_tokens: 'prompt_tokens' takes no unit: units "
-            "apply to latency_ms, ttft_ms (s, ms, us), cost_usd (usd, cents, micro_usd, "
-            "nano_usd) and ts, ingested_at (epoch_s, epoch_ms, epoch_us)",
+            "apply to latency_ms, ttft_ms (s, ms, us, ns), cost_usd (usd, cents, micro_usd, "
+            "nano_usd) and ts, ingested_at (epoch_s, epoch_ms, epoch_us, epoch_ns)",
         ),
         (
             "cohorts: [region]",
@@ -141,7 +141,7 @@ def test_an_unknown_unit_names_its_line_and_the_known_ones(tmp_path):
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
     assert issues == [
         "monitors.yml:9:9: monitors[0].source.units.latency_ms: unknown unit 'seconds'; "
-        "known: s, ms, us"
+        "known: s, ms, us, ns"
     ]
     fixed = _write(tmp_path, "monitors.yml", text.replace("latency_ms: seconds", "latency_ms: s"))
     assert load_monitors(fixed).monitors[0].source.unit("latency_ms") == "s"
@@ -158,7 +158,7 @@ def test_a_cost_unit_on_a_duration_and_a_duration_unit_on_the_cost_name_their_li
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
     assert issues == [
         "monitors.yml:9:9: monitors[0].source.units.latency_ms: 'micro_usd' is a cost unit; "
-        "latency_ms is a duration, read in milliseconds: its column may log s, ms or us",
+        "latency_ms is a duration, read in milliseconds: its column may log s, ms, us or ns",
         "monitors.yml:10:9: monitors[0].source.units.cost_usd: 's' is a duration unit; "
         "cost_usd is a cost, read in US dollars: its column may log usd, cents, micro_usd or "
         "nano_usd",
@@ -184,21 +184,21 @@ def test_an_epoch_unit_is_a_time_unit_refused_on_other_fields_at_its_line(tmp_pa
         "prompt_version: prompt_v}",
         "prompt_version: prompt_v, latency_ms: duration}\n"
         "      units:\n        ts: s\n        latency_ms: epoch_ms\n"
-        "        ingested_at: epoch_ns",
+        "        ingested_at: epoch_ps",
     )
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
     assert issues == [
         "monitors.yml:9:9: monitors[0].source.units.ts: 's' is a duration unit; ts is a time, "
-        "read as UTC timestamps: its column may log epoch_s, epoch_ms or epoch_us",
+        "read as UTC timestamps: its column may log epoch_s, epoch_ms, epoch_us or epoch_ns",
         "monitors.yml:10:9: monitors[0].source.units.latency_ms: 'epoch_ms' is a time unit; "
-        "latency_ms is a duration, read in milliseconds: its column may log s, ms or us",
-        "monitors.yml:11:9: monitors[0].source.units.ingested_at: unknown unit 'epoch_ns'; "
-        "known: epoch_s, epoch_ms, epoch_us",
+        "latency_ms is a duration, read in milliseconds: its column may log s, ms, us or ns",
+        "monitors.yml:11:9: monitors[0].source.units.ingested_at: unknown unit 'epoch_ps'; "
+        "known: epoch_s, epoch_ms, epoch_us, epoch_ns",
     ]
     unmapped = (
         text.replace("ts: s", "ts: epoch_ms")
         .replace("latency_ms: epoch_ms", "latency_ms: s")
-        .replace("epoch_ns", "epoch_s")
+        .replace("epoch_ps", "epoch_s")
     )
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", unmapped)))
     assert issues == [

@@ -4,6 +4,7 @@ switches set before Prefect is imported."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from lookout.runtime.context import RuntimeContext
 
 __all__ = [
+    "SaidByLookout",
     "chosen_monitors",
     "command_context",
     "fail",
@@ -146,3 +148,20 @@ def quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            run_logger = logging.getLogger(name)
+            if not any(isinstance(f, SaidByLookout) for f in run_logger.filters):
+                run_logger.addFilter(SaidByLookout())
+
+
+class SaidByLookout(logging.Filter):
+    """Prefect's flow and task run lines that repeat what Lookout says once, left out of a
+    quiet command: a traceback of one of Lookout's own errors (its message is the whole
+    story; `lookout.pipeline` logs it, the command's last line says it again) and each run's
+    "Finished in state" line. An unexpected exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, LookoutError):
+            return False
+        return not str(record.msg).startswith("Finished in state")

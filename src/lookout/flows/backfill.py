@@ -233,7 +233,8 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
     get_run_logger().info("backfill: %s", outcome.describe())
     listener.finished(outcome)
     if failures:
-        raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}")
+        listed = f"{', '.join(failures[:10])}{ran.not_run_text()}"
+        raise LookoutError(f"{len(failures)} window(s) failed: {listed}")
     return {
         "windows": [r.window for r in ran.results],
         "results": ran.results,

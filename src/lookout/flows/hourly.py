@@ -92,5 +92,6 @@ def hourly(
     )
     if failures:
         why = f" ({'; '.join(reasons[:3])})" if reasons else ""
-        raise LookoutError(f"{len(failures)} window(s) failed: {', '.join(failures[:10])}{why}")
+        listed = f"{', '.join(failures[:10])}{ran.not_run_text()}"
+        raise LookoutError(f"{len(failures)} window(s) failed: {listed}{why}")
     return {"as_of": as_of, "results": results, "delivery": delivery, "catch_up": catch_ups}

@@ -31,6 +31,7 @@ log = logging.getLogger("lookout.flows")
 
 __all__ = [
     "FanOut",
+    "WindowFailed",
     "deliver_task",
     "fan_out",
     "limited_context",
@@ -40,6 +41,7 @@ __all__ = [
     "run_url",
     "run_window_task",
     "scheduled_start",
+    "worth_retrying",
 ]
 
 
@@ -122,10 +124,26 @@ def _attempt() -> tuple[bool, datetime | None]:
     return final, first_at
 
 
+class WindowFailed(LookoutError):
+    """A window's run failed; `permanent` when no retry can fix it (`errors.is_permanent`)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: a window whose table does not fit the config fails alike
+    on every try, so it is not retried (its owner hears at once, not after the pause)."""
+    error = state.result(raise_on_failure=False)
+    return not (isinstance(error, WindowFailed) and error.permanent)
+
+
 @task(
     name="run-window",
     retries=1,
     retry_delay_seconds=5,
+    retry_condition_fn=worth_retrying,
     cache_policy=NO_CACHE,
     task_run_name="{monitor.name} {window.label}",
 )
@@ -152,7 +170,8 @@ def run_window_task(
             first_attempt_at=first_at,
         )
     if result.status == "failed":
-        raise LookoutError(f"{monitor.name} {window.label}: {result.error}")
+        message = f"{monitor.name} {window.label}: {result.error}"
+        raise WindowFailed(message, permanent=result.permanent)
     return result
 
 
@@ -189,6 +208,16 @@ class FanOut:
     results: list[RunResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # distinct, from Lookout's own errors
+    not_run: dict[str, int] = field(default_factory=dict)  # monitor -> windows left out
+
+    def not_run_text(self) -> str:
+        """ "; bot: 22 later windows not run (...)" for the monitors whose table does not fit
+        their config, or ""."""
+        return "".join(
+            f"; {name}: {n} later window(s) not run, they would fail alike (the table does "
+            "not fit monitors.yml; the next run plans them again)"
+            for name, n in self.not_run.items()
+        )
 
 
 def failure_reason(state: Any) -> str | None:
@@ -231,14 +260,16 @@ def fan_out(
 ) -> FanOut:
     """Run windows with at most `concurrency` in flight (in time order per monitor where
     `needs_time_order`); a failed window (after its retry) is reported and the others still
-    run. `on_done(finished, total)` follows progress. With `notify_within`, windows older
-    than that many windows before `as_of` run without paging (a catch-up)."""
+    run, except a monitor's windows after one whose table does not fit its config (they
+    would fail alike; each would page). `on_done(finished, total)` follows progress. With
+    `notify_within`, windows older than that many windows before `as_of` run without paging
+    (a catch-up)."""
     out = FanOut()
     in_flight: deque = deque()
     finished = 0
+    broken: set[str] = set()  # monitors whose table does not fit their config
 
     def collect() -> None:
-        nonlocal finished
         monitor, window, future = in_flight.popleft()
         future.wait()
         state = future.state
@@ -246,11 +277,18 @@ def fan_out(
             out.results.append(future.result())
         else:
             out.failures.append(f"{monitor.name} {window.label}")
+            error = state.result(raise_on_failure=False)
+            if isinstance(error, WindowFailed) and error.permanent:
+                broken.add(monitor.name)
             reason = failure_reason(state)
             if reason is not None:  # the window is named already
                 reason = reason.removeprefix(f"{monitor.name} {window.label}: ")
             if reason is not None and reason not in out.reasons:
                 out.reasons.append(reason)
+        done()
+
+    def done() -> None:
+        nonlocal finished
         finished += 1
         if callable(on_done):
             try:
@@ -262,6 +300,10 @@ def fan_out(
     for monitor, window in sorted(jobs, key=lambda job: (job[1].start, job[0].name)):
         if len(in_flight) >= max(1, concurrency):
             collect()
+        if monitor.name in broken:
+            out.not_run[monitor.name] = out.not_run.get(monitor.name, 0) + 1
+            done()
+            continue
         after = [allow_failure(previous[monitor.name])] if monitor.name in previous else []
         # a catch-up pages only about its newest windows (lookout.runtime.catchup)
         within = notify_within

@@ -89,8 +89,9 @@ NUMERIC_FIELDS = (
 
 # Durations: read in milliseconds whatever unit the column logs them in (`source.units`).
 DURATION_FIELDS = ("latency_ms", "ttft_ms")
-# The units a duration column may log (OTel's gen_ai durations are in seconds).
-DurationUnit = Literal["s", "ms", "us"]
+# The units a duration column may log (OTel's gen_ai durations are in seconds, a span's
+# `Duration` in nanoseconds).
+DurationUnit = Literal["s", "ms", "us", "ns"]
 DURATION_UNITS: tuple[str, ...] = get_args(DurationUnit)
 # The units a cost column may log, read in US dollars: cents (Anthropic's cost report, OpenAI's
 # spend limits), micro-dollars (integer ledgers: `cost_micro_usd BIGINT`), nano-dollars
@@ -98,9 +99,10 @@ DURATION_UNITS: tuple[str, ...] = get_args(DurationUnit)
 CostUnit = Literal["usd", "cents", "micro_usd", "nano_usd"]
 COST_UNITS: tuple[str, ...] = get_args(CostUnit)
 # Event and ingestion times: read as UTC timestamps, whether the column holds timestamps or a
-# Unix epoch integer (`created_at BIGINT` in milliseconds: Kafka, ClickHouse, DynamoDB exports).
+# Unix epoch integer (`created_at BIGINT` in milliseconds: Kafka, ClickHouse, DynamoDB exports;
+# in nanoseconds: OpenTelemetry's `StartTimeUnixNano`).
 TIME_FIELDS = ("ts", "ingested_at")
-TimeUnit = Literal["epoch_s", "epoch_ms", "epoch_us"]
+TimeUnit = Literal["epoch_s", "epoch_ms", "epoch_us", "epoch_ns"]
 TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
 LoggedUnit = Literal[DurationUnit, CostUnit, TimeUnit]
 # The fields a column's unit applies to (`source.units`): field -> the units it may log, and
@@ -124,9 +126,11 @@ UNIT_WORDS: dict[str, str] = {
     "epoch_s": "seconds since 1970-01-01 UTC",
     "epoch_ms": "milliseconds since 1970-01-01 UTC",
     "epoch_us": "microseconds since 1970-01-01 UTC",
+    "epoch_ns": "nanoseconds since 1970-01-01 UTC",
     "s": "seconds",
     "ms": "milliseconds",
     "us": "microseconds",
+    "ns": "nanoseconds",
     "usd": "US dollars",
     "cents": "cents",
     "micro_usd": "micro-dollars",
@@ -137,13 +141,19 @@ _FACTORS: dict[str, tuple[int, int]] = {
     "s": (1000, 1),
     "ms": (1, 1),
     "us": (1, 1000),
+    "ns": (1, 10**6),
     "usd": (1, 1),
     "cents": (1, 100),
     "micro_usd": (1, 10**6),
     "nano_usd": (1, 10**9),
 }
 # Steps of an epoch time unit in one second; epochs count from 1970-01-01 UTC.
-_EPOCH_PER_SECOND: dict[str, int] = {"epoch_s": 1, "epoch_ms": 1000, "epoch_us": 10**6}
+_EPOCH_PER_SECOND: dict[str, int] = {
+    "epoch_s": 1,
+    "epoch_ms": 1000,
+    "epoch_us": 10**6,
+    "epoch_ns": 10**9,
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NANOS_LIMIT = 9_000_000_000_000_000_000  # pandas' nanoseconds in int64: years 1685 to 2255
 
@@ -232,9 +242,9 @@ def epoch_bound(moment: datetime, unit: str, *, down: bool = False) -> int:
     rounded up (`column >= bound`, `column < bound` keep exactly the instants at or after,
     before `moment`), or `down` for `column > bound`. Integer arithmetic: exact at any unit."""
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    micros = (moment - _EPOCH) // timedelta(microseconds=1)
-    per_micro = 10**6 // _per_second(unit)  # microseconds in one step of the unit
-    whole, rest = divmod(micros, per_micro)
+    nanos = (moment - _EPOCH) // timedelta(microseconds=1) * 1000  # datetimes hold microseconds
+    per_step = 10**9 // _per_second(unit)  # nanoseconds in one step of the unit
+    whole, rest = divmod(nanos, per_step)
     return whole + 1 if rest and not down else whole
 
 
@@ -244,8 +254,10 @@ def from_epoch(values: pd.Series, unit: str) -> pd.Series:
     int64); NULL, a value that is not a number and one beyond the years pandas holds (about
     1685-2255 here) read as NaT, a missing time."""
     numbers = pd.to_numeric(values, errors="coerce")
-    if not isinstance(numbers.dtype, np.dtype):  # nullable and Arrow integers (and NA)
-        numbers = numbers.astype(float)  # exact: epochs of 2000-2099 are below 2**53 in us
+    if not isinstance(numbers.dtype, np.dtype):  # nullable and Arrow numbers (and NA)
+        # integers stay integers: an epoch in nanoseconds is past 2**53, a double's exact range
+        whole = getattr(numbers.dtype, "kind", "f") in "iu"
+        numbers = numbers.astype("Int64" if whole else float)
     in_range = numbers.abs() < _NANOS_LIMIT // (10**9 // _per_second(unit))
     if not in_range.all():  # floats of integers below 2**53 (any epoch in us) are exact
         numbers = numbers.where(in_range)

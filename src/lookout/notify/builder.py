@@ -291,7 +291,8 @@ def failure_message(
         title=f"[P1] {monitor.name}: window {window.label} failed",
         summary=(
             f"Lookout could not process {monitor.name} {window.label}; its results and the "
-            "watermark are unchanged and the next run retries it"
+            "watermark are unchanged and the next run retries it. The same error on other "
+            "windows is not paged again for a day"
         ),
         owner=owner_name,
         mentions=mentions_of(owner),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ __all__ = [
     "QueuedMessages",
     "Route",
     "ack_messages",
+    "failure_fingerprint",
     "failure_id",
     "failure_messages",
     "make_message_id",
@@ -347,15 +349,30 @@ def failure_id(monitor: Monitor, window: Window) -> str:
     return make_message_id(f"{monitor.name}|failure", "failed", window)
 
 
+# times in an error (a query's bounds, a window's label) differ from window to window
+_TIMES = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def failure_fingerprint(monitor: Monitor, error: str) -> str:
+    """The same error of one monitor on any window: a notice with this fingerprint sent in
+    the last day is not sent again (`window_commit.enqueue_failure`)."""
+    key = f"{monitor.name}|failure|{_TIMES.sub('<time>', error)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def failure_messages(
     ctx: QueueContext, monitor: Monitor, window: Window, error: str
 ) -> list[OutboxMessage]:
-    """One message per failed window and route to the monitor's owner (stable id)."""
+    """One message per failed window and route to the monitor's owner (stable id); the
+    fingerprint names the error, so a repeat on later windows pages once a day."""
     owner_name = monitor.health_owner
     if owner_name is None:
         return []
     owner = ctx.config.monitors.owners[owner_name]
     base = failure_id(monitor, window)
+    fingerprint = failure_fingerprint(monitor, error)
     out = []
     for route in routes_of(owner, ctx.config.target.slack.default_channel):
         if not route.takes("P1") or route.channel_type == "pagerduty":
@@ -368,6 +385,7 @@ def failure_messages(
                 kind="failure",
                 monitor=monitor.name,
                 payload=message.to_json(),
+                fingerprint=fingerprint,
                 channel=route.target,
                 channel_type=route.channel_type,
                 owner=owner_name,

@@ -26,6 +26,7 @@ from lookout.alerts.rules import (
     Reference,
     RuleSettings,
     evaluate_rules,
+    renews_pending,
     settings_of,
 )
 from lookout.config.models import AlertRule, Monitor
@@ -188,19 +189,24 @@ def _decided(
     firing: Collection[tuple[str, str]],
 ) -> list[Evaluation]:
     """The rule's evaluations, an inconclusive one replaced by the first longer pool that
-    breaches significantly. Only a breach, and only for a group not firing: the longer looks
-    are there to open an alert on sparse data. A long pool that is mostly the hours before an
-    onset says "ok" and must not clear what this hour began, and one that is mostly the
-    incident's own earlier hours says nothing about whether it still goes on: recovery is the
-    newest records' to say."""
+    breaches significantly while the look before it (its newer records) leans past the
+    threshold too. Only a breach, and only for a group not firing: the longer looks are there
+    to open an alert on sparse data. A long pool that is mostly the hours before an onset says
+    "ok" and must not clear what this hour began, and one that is mostly the incident's own
+    earlier hours says nothing about whether it still goes on: recovery is the newest
+    records' to say. A breach of a long look whose newer records do not lean is the older
+    records' (a tenant's 16-hour pool reopened an error alert at 23:00 on the 09:00-11:00
+    incident it had resolved, its last 8 hours at 1%)."""
     out = []
     for ev in evaluate_rules([rule], seen, references):
         if ev.outcome == "inconclusive" and (ev.release, ev.cohort) not in firing:
+            newer = ev.value
             for longer in longer_pools(rule, settings, window, history, ev.value):
                 (candidate,) = evaluate_rules([rule], [longer], references) or (ev,)
-                if candidate.outcome == "breach":
+                if candidate.outcome == "breach" and renews_pending(candidate, newer):
                     ev = candidate
                     break
+                newer = longer
         out.append(ev)
     return out
 

@@ -33,7 +33,12 @@ from lookout.services.init_drift import drift_rules, drift_sized, score_rules
 from lookout.services.init_durations import computed_durations, milliseconds
 from lookout.services.init_environment import EnvironmentFilter, production_filter
 from lookout.services.init_epochs import epoch_time_column, map_epoch_times, sample_times
-from lookout.services.init_errors import as_rule_statuses, error_status, not_the_errors
+from lookout.services.init_errors import (
+    as_rule_statuses,
+    error_status,
+    level_status,
+    not_the_errors,
+)
 from lookout.services.init_evaluators import EvaluatorPlan, evaluator_plan
 from lookout.services.init_expectations import (
     fallback_statuses,
@@ -148,7 +153,12 @@ def propose(
     if environment is not None:
         reasons.setdefault(environment.column, ("where", environment.reason))
     error = error_status(profiles, mapping, set(mapping.values()))  # NULL on success
-    if error is not None:
+    # a log level beats an error message, which warnings fill too (Langfuse)
+    level = level_status(profiles) if "status" not in mapping or error is not None else None
+    if level is not None:
+        error = None
+        mapping["status"], reasons[level[0]] = level[0], ("status", level[2])
+    elif error is not None:
         mapping["status"], reasons[error[0]] = error[0], ("status", error[1])
     if "record_id" not in mapping and "span_id" in mapping and by_name[mapping["span_id"]].unique:
         mapping = {"record_id": mapping["span_id"], **mapping}
@@ -159,6 +169,7 @@ def propose(
     missing = tuple(f for f in ("record_id", "ts") if f not in mapping)
     status = by_name[mapping["status"]] if "status" in mapping else None
     ok = () if error is not None else ok_statuses(status) if status is not None else None
+    ok = level[1] if level is not None else ok
     fallbacks = ()
     if status is not None and "is_fallback" not in mapping:
         fallbacks = fallback_statuses(status)
@@ -206,7 +217,11 @@ def propose(
     drift, drift_cohorts = drift_sized(sizing, shares, notes)
     features = drift_features(profiles, mapping, cohorts) if drift else ()
     if drift:
-        rules = (*rules, *drift_rules(owner), *score_rules(features, cohorts, shares, owner))
+        rules = (
+            *rules,
+            *drift_rules(owner, release=bool(release.fields)),
+            *score_rules(features, cohorts, shares, owner),
+        )
     rules = (*rules, *evaluators.rules)
     notes += [*rule_notes, *evaluators.notes]
     suite = propose_expectations(given, release.fields, by_name, negative, notes)

@@ -19,6 +19,10 @@ from lookout.services.init_names import NAMES, NOT_TEXT_TAILS, normalized_name
 __all__ = ["Candidate", "candidates", "describe"]
 
 # Words that make an id column some other id than the record's own.
+# words of a time or a measure: a unique integer so named is a time in nanoseconds, not an id
+_MEASURE_WORDS = frozenset(
+    {"time", "timestamp", "ts", "nano", "nanos", "unix", "epoch", "date", "duration", "latency"}
+)
 _OTHER_IDS = frozenset(
     {"trace", "session", "conversation", "thread", "parent", "tenant", "user", "customer",
      "org", "account", "model", "prompt", "span", "chat", "team", "project", "workspace"}
@@ -190,7 +194,8 @@ def _by_values(p: ColumnProfile, name: str, named: set[str]) -> list[Candidate]:
         out.append(Candidate("ts", p.name, GUESSED, "the only kind of column windows can use"))
     if "record_id" not in named and p.unique and kind in ("integer", "text", "other"):
         tokens = set(name.split("_"))
-        if not p.is_long_text and not p.is_time and not tokens & _OTHER_IDS:
+        measure = tokens & _MEASURE_WORDS  # `StartTimeUnixNano`: unique, and no id
+        if not p.is_long_text and not p.is_time and not tokens & _OTHER_IDS and not measure:
             idish = tokens & {"id", "uuid", "guid", "key"}
             out.append(
                 Candidate(

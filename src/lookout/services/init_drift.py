@@ -30,7 +30,8 @@ def drift_sized(sizing: Sizing, shares: dict[str, float], notes: list[str]) -> t
     return drift, drift and all(per_period * s >= need for s in shares.values())
 
 
-def drift_rules(owner: str) -> list[RulePlan]:
+def drift_rules(owner: str, *, release: bool = True) -> list[RulePlan]:
+    against = "the previous release" if release else "the same hours a week earlier"
     return [
         RulePlan(
             name="drift",
@@ -40,7 +41,7 @@ def drift_rules(owner: str) -> list[RulePlan]:
             severity="P2",
             owner=owner,
             split_by=("*",),
-            comment="half the compared columns drifted from the previous release",
+            comment=f"half the compared columns drifted from {against}",
         )
     ]
 

@@ -43,7 +43,19 @@ __all__ = [
 
 _YEARS = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 # name tails that say a time's unit (`ts_ms`, `created_at_millis`, `event_time_epoch`)
-_UNIT_TAILS = ("_ms", "_millis", "_s", "_sec", "_us", "_micros", "_epoch", "_unix")
+_UNIT_TAILS = (
+    "_ms",
+    "_millis",
+    "_s",
+    "_sec",
+    "_us",
+    "_micros",
+    "_ns",
+    "_nano",
+    "_nanos",
+    "_epoch",
+    "_unix",
+)
 _TIME_NAMES = tuple(NAMES["ts"])  # best first
 _INGESTION_NAMES = tuple(NAMES["ingested_at"])
 
@@ -74,12 +86,14 @@ def epoch_unit(p: ColumnProfile) -> str | None:
 
 def _name_rank(name: str, names: tuple[str, ...]) -> int | None:
     """Where the column's name stands among `names`, also with a unit tail (None: not one)."""
-    normalized = normalized_name(name)
-    for tail in ("", *_UNIT_TAILS):
-        if normalized.endswith(tail):
-            stem = normalized.removesuffix(tail) if tail else normalized
-            if stem in names:
-                return names.index(stem)
+    stem = normalized_name(name)
+    for _ in range(3):  # `start_time_unix_nano`: two tails
+        if stem in names:
+            return names.index(stem)
+        tail = next((t for t in _UNIT_TAILS if stem.endswith(t) and len(stem) > len(t)), None)
+        if tail is None:
+            return None
+        stem = stem.removesuffix(tail)
     return None
 
 

@@ -19,9 +19,9 @@ import pandas as pd
 from lookout.model.aggregates import as_labels
 from lookout.services.init_columns import ColumnProfile
 from lookout.services.init_expectations import ok_statuses
-from lookout.services.init_names import normalized_name
+from lookout.services.init_names import LEVEL_NAMES, normalized_name
 
-__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status", "not_the_errors"]
+__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status", "level_status", "not_the_errors"]
 
 ERROR_NAMES = frozenset(
     {"error", "errors", "error_message", "error_msg", "err", "err_msg", "errmsg", "exception"}
@@ -48,6 +48,36 @@ def _errors(p: ColumnProfile) -> bool:
         low, high = p.minimum, p.maximum
         return low is not None and high is not None and 400 <= low <= high < 600
     return all(_ERROR_WORDS.search(v) or " " in v or ":" in v for v in values)
+
+
+_LEVEL_ERRORS = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
+_LEVEL_OK = ("default", "trace", "debug", "info", "notice", "warning", "warn")
+
+
+def level_status(profiles: Sequence[ColumnProfile]) -> tuple[str, tuple[str, ...], str] | None:
+    """(column, ok values, why) of a log level to read as the status: Langfuse's `level`
+    (DEFAULT, DEBUG, WARNING, ERROR) beside a `status_message` that a warning fills too (a
+    retry that succeeded), so the message as the status counted warnings as errors. Every
+    level short of an error is ok, in the column's own spelling; None without such a column."""
+    for p in profiles:
+        if normalized_name(p.name) not in LEVEL_NAMES or p.info.kind not in ("text", "other"):
+            continue
+        seen = [value.strip() for value, _ in p.top]
+        words = {value.lower() for value in seen}
+        if not seen or not words <= {*_LEVEL_ERRORS, *_LEVEL_OK} or words <= _LEVEL_ERRORS:
+            continue
+        spelled = str.upper if all(v.isupper() for v in seen) else str.lower
+        if all(v[:1].isupper() and v[1:].islower() for v in seen):
+            spelled = str.capitalize
+        ok = tuple(
+            dict.fromkeys([*(v for v in seen if v.lower() in _LEVEL_OK), *map(spelled, _LEVEL_OK)])
+        )
+        why = (
+            f"a log level ({p.shown(5)}): every level short of an error is ok, so a warning "
+            "(a retry that succeeded) is no error"
+        )
+        return p.name, ok, why
+    return None
 
 
 def error_status(

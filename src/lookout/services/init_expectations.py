@@ -17,6 +17,7 @@ from typing import Any
 
 from lookout.model.record import TEXT_FIELDS
 from lookout.services.init_columns import ColumnProfile
+from lookout.services.init_names import LEVEL_NAMES, normalized_name
 
 __all__ = [
     "HTTP_OK",
@@ -73,6 +74,8 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
     elif codes == "text":  # as the column spells them, so they match text
         seen = {value.strip() for value, _ in p.top if value.strip().startswith("2")}
         ok = tuple(sorted(set(HTTP_OK) | seen, key=int))
+    elif otel_codes(p):
+        return ("0", "1")
     elif p.info.kind == "integer" and p.values and 0.0 in p.values:
         zero_first = bool(p.top) and float(p.top[0][0]) == 0.0
         return ("0",) if zero_first else None
@@ -80,6 +83,20 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
         ok = tuple(value for value, _ in p.top if value.strip().lower() in _OK_WORDS)
     sampled = {value.strip() for value, _ in p.top}
     return ok if sampled & set(ok) else None
+
+
+_OTEL_STATUS_NAMES = frozenset({"status_code", "otel_status_code", "span_status_code"})
+
+
+def otel_codes(p: ColumnProfile) -> bool:
+    """An OpenTelemetry span's status code (`StatusCode`: 0 unset, 1 ok, 2 error), by its
+    name and its values; not gRPC's (0 ok, 1 cancelled, 2 unknown), named so."""
+    return (
+        p.info.kind == "integer"
+        and normalized_name(p.name) in _OTEL_STATUS_NAMES
+        and bool(p.values)
+        and p.values <= {0.0, 1.0, 2.0}
+    )
 
 
 def fallback_statuses(p: ColumnProfile) -> tuple[str, ...]:
@@ -125,6 +142,10 @@ def ok_reason(p: ColumnProfile | None, ok: tuple[str, ...] | None) -> str:
         return "integer HTTP codes: 2xx are ok"
     if codes == "text":
         return "HTTP codes as text: 2xx are ok"
+    if p is not None and ok and otel_codes(p):
+        return "OpenTelemetry status codes: 0 unset and 1 ok, 2 error (gRPC codes: set [0])"
+    if p is not None and ok and normalized_name(p.name) in LEVEL_NAMES:
+        return "log levels short of an error"
     return "status values that are not errors"
 
 

@@ -27,10 +27,10 @@ from typing import Any
 import pandas as pd
 
 from lookout.model.json_path import QUOTED_KEY_PATTERN, json_path_text
-from lookout.model.record import IDENTIFIER_PATTERN
+from lookout.model.record import IDENTIFIER_PATTERN, TEXT_FIELDS, canonical_name
 from lookout.services.init_columns import ColumnInfo, profile_column
 from lookout.services.init_mapping import ColumnRole
-from lookout.services.init_names import normalized_name, says_text
+from lookout.services.init_names import NAMES, normalized_name, says_text
 
 __all__ = ["Expansion", "JsonDocument", "expand_json"]
 
@@ -121,8 +121,10 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
             path = json_path_text(info.name, steps)
             column = ColumnInfo(name or "", f"JSON {path}", "text", path=path)
             profile = profile_column(column, values)
-            if name is None or profile.is_time or profile.is_long_text:
-                continue  # a time cannot be read as one; long text is no label
+            if name is None or profile.is_time:
+                continue  # a time cannot be read as one
+            if profile.is_long_text and not _names_text(steps):
+                continue  # long text is no label, unless named as the prompt or answer
             taken.add(name.lower())
             virtual.append(column)
             added[name] = values.set_axis(sample.index)
@@ -133,6 +135,16 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
     frame = pd.concat([sample, pd.DataFrame(added, index=sample.index)], axis=1)
     fields = {c.name: c.path for c in virtual if c.path is not None}
     return Expansion((*kept, *virtual), frame, fields, tuple(documents), tuple(columns))
+
+
+def _names_text(keys: tuple[str, ...]) -> bool:
+    """Keys named as a record's text (OpenTelemetry's `gen_ai.completion`, OpenInference's
+    `output.value`, `answer`): long text there is the prompt, the answer or the context."""
+    field = canonical_name(".".join(keys)) or canonical_name(normalized_name(keys[-1]))
+    if field in TEXT_FIELDS:
+        return True
+    last = normalized_name(keys[-1])
+    return any(last in NAMES[f] for f in ("input", "output", "context"))
 
 
 def _name(column: str, keys: tuple[str, ...], taken: set[str]) -> str | None:

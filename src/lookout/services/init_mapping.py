@@ -50,6 +50,11 @@ _COHORT_WORDS = frozenset(
 _MS_WORDS = frozenset({"ms", "msec", "msecs", "millis", "milliseconds"})
 _SECONDS_WORDS = frozenset({"s", "sec", "secs", "second", "seconds"})
 _MICROS_WORDS = frozenset({"us", "usec", "usecs", "micros", "microseconds"})
+_NANOS_WORDS = frozenset({"ns", "nsec", "nsecs", "nano", "nanos", "nanoseconds"})
+# A duration's median past these is no request's in milliseconds (5 minutes) or microseconds
+# (30 s; in nanoseconds, 30 ms): an OpenTelemetry span's `Duration` is in nanoseconds
+_MEDIAN_NOT_MS = 300_000
+_MEDIAN_NOT_US = 30_000_000
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,8 @@ def logged_units(
     and USD: thresholds are sized on the sample converted the same way). Seconds or
     microseconds by the name's last word (`duration_s`, `ttft_us`), or seconds by values that
     are all under 100 in a column not named in ms (OpenTelemetry's
-    gen_ai.server.request.duration is in seconds); the cost's by its name only
+    gen_ai.server.request.duration is in seconds), microseconds or nanoseconds by a median no
+    request's milliseconds reach (a span's `Duration`); the cost's by its name only
     (`init_costs`)."""
     units: dict[str, str] = {}
     for field_name in DURATION_FIELDS:
@@ -170,10 +176,11 @@ def logged_units(
             )
             continue
         units[field_name] = unit
+        factor = {"s": "x 1000", "us": "/ 1000", "ns": "/ 1,000,000"}[unit]
         notes.append(
             f"{column} {why}: `units: {{{field_name}: {unit}}}` reads it in milliseconds "
-            f"({'x' if unit == 's' else '/'} 1000, in the warehouse), so thresholds and results "
-            f"are in ms; if it logs milliseconds, remove {field_name} from units"
+            f"({factor}, in the warehouse), so thresholds and results are in ms; if it logs "
+            f"another unit, set it (s, ms, us, ns)"
         )
     if "cost_usd" in mapping:
         column = mapping["cost_usd"]
@@ -192,8 +199,14 @@ def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:
         return "s", "is named in seconds"
     if tail in _MICROS_WORDS:
         return "us", "is named in microseconds"
+    if tail in _NANOS_WORDS:
+        return "ns", "is named in nanoseconds"
     if p.maximum is not None and p.maximum < 100:
         return "s", f"looks like seconds (at most {p.maximum:g})"
+    if p.median is not None and p.median >= _MEDIAN_NOT_US:
+        return "ns", f"looks like nanoseconds (median {p.median:,.0f})"
+    if p.median is not None and p.median >= _MEDIAN_NOT_MS:
+        return "us", f"looks like microseconds (median {p.median:,.0f})"
     return "ms", ""
 
 

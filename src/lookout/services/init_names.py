@@ -11,7 +11,7 @@ import re
 
 from lookout.model.record import CANONICAL_ALIASES
 
-__all__ = ["NAMES", "NOT_TEXT_TAILS", "TEXT_WORDS", "normalized_name", "says_text"]
+__all__ = ["LEVEL_NAMES", "NAMES", "NOT_TEXT_TAILS", "TEXT_WORDS", "normalized_name", "says_text"]
 
 # Common names per canonical field, normalized (`normalized_name`). OTel GenAI / OpenInference
 # attribute names are added from the record contract's aliases (dots read as underscores, so
@@ -155,6 +155,10 @@ TEXT_WORDS = frozenset(
 )  # fmt: skip
 
 _PREFIXES = ("span_attributes_", "resource_attributes_", "attributes_", "attr_")
+
+
+# a log level's column (Langfuse's `level`, OpenTelemetry logs' `severity_text`)
+LEVEL_NAMES = frozenset({"level", "log_level", "severity", "severity_text", "status_level"})
 
 
 def normalized_name(name: str) -> str:

@@ -91,10 +91,10 @@ def choose_release(
     notes.append(
         f"{'; '.join(empty)}: no release field is filled on every row, so there is no release "
         "column: every row is one release (`default`), the spend rule compares each cohort "
-        f"with its own history and drift has no previous release to compare with; a release "
-        f"of {' and '.join(gaps)} would put those rows in {phantom}, on which no rule is "
-        f"evaluated. {left_out}. To tell releases apart, log a version on every row (or map a "
-        "view that fills one in) and name it in `release:`"
+        "with its own history and drift compares each window with the same hours a week "
+        f"earlier; a release of {' and '.join(gaps)} would put those rows in {phantom}, on "
+        f"which no rule is evaluated. {left_out}. To tell releases apart, log a version on "
+        "every row (or map a view that fills one in) and name it in `release:`"
     )
     return ReleaseChoice((), "none: no release field is filled on every row (see Notes)")
 

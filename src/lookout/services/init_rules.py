@@ -219,6 +219,9 @@ class _Planner:
         return True
 
 
+SUSPECT_ERRORS = 0.25  # a sampled error share past this is more likely a wrong ok_statuses
+
+
 def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
     """A fixed error-rate rule from the sample's rate and, where it is fed and there are
     cohorts, the cohorts' own-history rule: an incident in a quiet cohort that the fixed
@@ -227,6 +230,12 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
     known = statuses.notna().to_numpy()
     errors = known & ~as_labels(statuses).isin(ok).to_numpy()
     observed = _share(errors, known)
+    if observed > SUSPECT_ERRORS:
+        plan.notes.append(
+            f"the sample shows {observed:.0%} errors with ok_statuses {list(ok)}: if most of "
+            "those requests succeeded, list every value that means ok in source.ok_statuses "
+            "(the error_rate rules below are sized on that share)"
+        )
     threshold = _rate_threshold(observed, 0.05)
     why = _seen("errors", observed)
     if plan.add("error_rate", "error_rate", threshold, "P1", "status", why) and plan.cohort_shares:

@@ -250,12 +250,19 @@ def _drift(p: Proposal) -> list[str]:
                 f"too few rows a drift period for a drift test ({DRIFT_MIN_N} a side)",
             ),
         ]
-    out = [
-        "    drift:",
-        _line(6, "enabled: true", "each window against the previous release's last day"),
-        "      reference: {kind: previous_release, lookback: 1d}",
-    ]
-    if p.drift_features:
+    if p.release:
+        out = [
+            "    drift:",
+            _line(6, "enabled: true", "each window against the previous release's last day"),
+            "      reference: {kind: previous_release, lookback: 1d}",
+        ]
+    else:  # one release: there is no previous one to compare with
+        out = [
+            "    drift:",
+            _line(6, "enabled: true", "each window against the same hours a week earlier"),
+            "      reference: {kind: week_ago}",
+        ]
+    if p.drift_features and p.release:
         out += [
             "      # a release with no previous one is compared with itself a week earlier, once",
             "      # seen for a week; before that, pin a clean period: {kind: baseline, ...}",

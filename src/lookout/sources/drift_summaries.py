@@ -14,8 +14,7 @@ A logged number is parsed by `parse_numbers`: one that is not a number (`fast`, 
 infinity) is missing, never 0, on every backend (SQL aggregates only numeric columns, and
 SQLite, which keeps text in any column, is summarised locally). `cross_summaries` gives what
 attribution needs: the summaries of every cohort value and of every pair of cohort values of two
-columns (plan=enterprise and region=eu). Identifiers reach SQL only as SQLAlchemy column
-objects; values are bound.
+columns (plan=enterprise and region=eu). Identifiers reach SQL as column objects; values bound.
 """
 
 from __future__ import annotations
@@ -178,7 +177,8 @@ def _feature_frame(
     frame = warehouse.fetch_frame(sa.select(*selected).where(where))
     out = pd.DataFrame(index=frame.index)
     parts = [as_labels(frame[f"k{i}"]).tolist() for i in range(len(releases))]
-    out["release"] = ["@".join(p) or "default" for p in zip(*parts, strict=True)] if parts else []
+    labels = ["@".join(p) or "default" for p in zip(*parts, strict=True)]
+    out["release"] = labels if parts else "default"  # `release: []`: every row is one release
     for i, dimension in enumerate(dims):
         out[f"d:{dimension}"] = as_labels(frame[f"d{i}"]).to_numpy()
     for i, column in enumerate(columns):

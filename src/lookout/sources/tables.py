@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
-from lookout.errors import SourceError, database_error
+from lookout.errors import SourceError, TableMismatchError, database_error
 from lookout.model.local_times import local_naive
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
 from lookout.sources.column_types import (
@@ -127,7 +127,7 @@ class WarehouseTables(WarehouseConnection):
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
         if problems:
-            raise SourceError("\n".join(problems))
+            raise TableMismatchError("\n".join(problems))
 
     def _feedback_problems(self, source: SourceConfig, where: str) -> list[str]:
         """The votes' table (`source.feedback_table`) exists and has the columns it names,

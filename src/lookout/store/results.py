@@ -357,9 +357,9 @@ class ResultsStore:
 
     def enqueue_failure(
         self, monitor: str, window: Window, since: datetime, messages: Sequence[OutboxMessage]
-    ) -> bool:
-        """Queue a failed window's notice unless the window was stored since `since`; returns
-        whether it was queued (see `window_commit.enqueue_failure`)."""
+    ) -> window_commit.FailureNotice:
+        """Queue a failed window's notice unless the window was stored since `since` or the
+        same error was notified within a day (see `window_commit.enqueue_failure`)."""
         return window_commit.enqueue_failure(self.engine, monitor, window, since, messages)
 
     def record_failure(

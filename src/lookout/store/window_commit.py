@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -38,6 +39,8 @@ from lookout.store.times import db_time, utc
 from lookout.windows import Window
 
 __all__ = [
+    "FAILURE_REPEAT",
+    "FailureNotice",
     "WindowCommit",
     "commit_window",
     "enqueue_failure",
@@ -45,6 +48,9 @@ __all__ = [
     "window_guard",
     "write_window",
 ]
+
+
+FailureNotice = Literal["queued", "stored", "repeat"]
 
 
 @dataclass(frozen=True)
@@ -113,10 +119,11 @@ def enqueue_failure(
     window: Window,
     since: datetime,
     messages: Sequence[OutboxMessage],
-) -> bool:
+) -> FailureNotice:
     """Queue a failed window's notice, unless the window was stored since `since` (the
     failing run's first attempt): then another process, or a retry, stored it and the
-    failure does not stand. Returns whether it was queued.
+    failure does not stand ("stored"); nor when another window's notice of the same error
+    went out in the last day ("repeat", `_said_today`). Else "queued".
 
     Serialized with `commit_window` of the same window, which withdraws a pending notice:
     whichever comes second sees the other, across processes. A notice that was withdrawn
@@ -135,8 +142,12 @@ def enqueue_failure(
         )
         if stored_at is not None and utc(stored_at) >= since:  # type: ignore[operator]
             conn.rollback()
-            return False
-        for message in messages:
+            return "stored"
+        fresh = [m for m in messages if not _said_today(conn, m, now)]
+        if not fresh:
+            conn.rollback()
+            return "repeat"
+        for message in fresh:
             conn.execute(
                 sa.update(o)
                 .where(o.c.message_id == message.message_id, o.c.status == "withdrawn")
@@ -147,9 +158,32 @@ def enqueue_failure(
                     channel=message.channel,
                 )
             )
-        enqueue(conn, messages, now)
+        enqueue(conn, fresh, now)
         conn.commit()
-    return True
+    return "queued"
+
+
+FAILURE_REPEAT = timedelta(days=1)  # the same error of a monitor pages once in this long
+
+
+def _said_today(conn: sa.Connection, message: OutboxMessage, now: datetime) -> bool:
+    """Another window's notice of the same error to the same channel (`fingerprint`) was
+    queued in the last `FAILURE_REPEAT` and not withdrawn: a table that stopped fitting its
+    config fails every hour, and its owner hears once a day, not each hour."""
+    if message.fingerprint is None:
+        return False
+    o = schema.outbox
+    found = conn.scalar(
+        sa.select(sa.func.count()).where(
+            o.c.fingerprint == message.fingerprint,
+            o.c.channel_type == message.channel_type,
+            o.c.message_id != message.message_id,
+            o.c.kind == "failure",
+            o.c.status.in_(("pending", "sent")),
+            o.c.created_at >= db_time(now - FAILURE_REPEAT),
+        )
+    )
+    return bool(found)
 
 
 def record_failure(
