@@ -3,6 +3,7 @@ drivers (and with --check-warehouse, each monitor's mapping against the live tab
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,7 +48,8 @@ def validate_config(
     warnings: list[str] = []
     if check_warehouse and not problems:
         found, warnings = _warehouse_problems(config)
-        problems += found
+        problems += [located(problem, monitors) for problem in found]
+        warnings = [located(warning, monitors) for warning in warnings]
     for warning in warnings:  # logged values (JSON keys): printed as text, never as markup
         err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     if problems:
@@ -69,18 +71,40 @@ def validate_config(
 
 def _warehouse_problems(config: LookoutConfig) -> tuple[list[str], list[str]]:
     """Every monitor's mapping against the live tables (all of them, not the first failure),
-    and warnings about what the rows hold (a JSON path no row has)."""
+    and warnings about what the rows hold (a JSON path no row has, a `where` that keeps none
+    of the last day's rows, 100% errors, a unit off by a factor)."""
+    from datetime import UTC, datetime
+
     from lookout.runtime.context import open_context
+    from lookout.services.config_probe import implausible_rows
     from lookout.sources.json_probe import unmatched_json_fields
 
     problems, warnings = [], []
+    now = datetime.now(UTC)
     with open_context(config=config) as ctx:
         for index, monitor in enumerate(config.monitors.monitors):
+            where = f"monitors[{index}]"
             try:
                 ctx.warehouse.check_monitor(monitor, index)
-                warnings += unmatched_json_fields(
-                    ctx.warehouse, monitor.source, f"monitors[{index}]"
-                )
+                warnings += unmatched_json_fields(ctx.warehouse, monitor.source, where)
+                warnings += implausible_rows(ctx.warehouse, monitor, where, now)
             except LookoutError as exc:
-                problems.append(str(exc))
+                problems += str(exc).splitlines()
     return problems, warnings
+
+
+_SAID_OF_MONITORS = re.compile(r"monitors\.yml: (monitors(?:\[\d+\]|\.\w+)+): ")
+
+
+def located(said: str, monitors: Path) -> str:
+    """`monitors.yml: monitors[0].source.where: ...` (what the warehouse checks say) as
+    `m1.yml:12:7: monitors[0].source.where: ...`: the file given, the key's line and column
+    (its nearest written ancestor's)."""
+    match = _SAID_OF_MONITORS.match(said)
+    if match is None:
+        return said
+    from lookout.config.loader import locate_key
+
+    line, column = locate_key(monitors, match.group(1))
+    where = str(monitors) if line is None else f"{monitors}:{line}:{column}"
+    return f"{where}: {match.group(1)}: {said[match.end() :]}"

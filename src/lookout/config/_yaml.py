@@ -14,6 +14,7 @@ Refused, each with its `file:line:col`:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "LocatedYaml",
     "format_path",
     "load_located_yaml",
+    "parse_path",
 ]
 
 KeyPath = tuple[str | int, ...]
@@ -41,6 +43,14 @@ ALIAS_REFUSED = (
     "YAML aliases (*{name}) are not supported: an alias can expand a small file into a huge "
     "one; write the value out again instead"
 )
+
+
+def parse_path(text: str) -> KeyPath:
+    """`monitors[0].rules[2].threshold` as a key path (the inverse of `format_path`)."""
+    path: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", text):
+        path.append(int(index) if index else name)
+    return tuple(path)
 
 
 def format_path(path: KeyPath) -> str:

@@ -27,11 +27,18 @@ from lookout.config._routes import (
     route_target_issues,
 )
 from lookout.config._templating import render_env_vars
-from lookout.config._yaml import LocatedYaml, load_located_yaml
+from lookout.config._yaml import LocatedYaml, load_located_yaml, parse_path
 from lookout.config.models import Monitor, MonitorsFile, Owner, ProfilesFile, Target
 from lookout.errors import ConfigError, ConfigIssue
 
-__all__ = ["LookoutConfig", "load_config", "load_model", "load_monitors", "load_profiles"]
+__all__ = [
+    "LookoutConfig",
+    "load_config",
+    "load_model",
+    "load_monitors",
+    "load_profiles",
+    "locate_key",
+]
 
 
 def load_model(path: Path, model: type[Any], context: dict[str, Any] | None = None) -> Any:
@@ -279,3 +286,12 @@ def load_config(
     if issues:
         raise ConfigError(issues)
     return LookoutConfig(settings, monitors_file, monitors_path.parent, target_name)
+
+
+def locate_key(path: Path, key_path: str) -> tuple[int | None, int | None]:
+    """Line and column of `key_path` (`monitors[0].source.where`, or its nearest ancestor
+    written in the file) in a config file; (None, None) when the file cannot be read."""
+    try:
+        return load_located_yaml(path).locate(parse_path(key_path))
+    except (ConfigError, OSError):
+        return (None, None)

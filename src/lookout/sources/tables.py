@@ -272,7 +272,7 @@ class WarehouseTables(WarehouseConnection):
             )
         return self._tables[key]
 
-    def _bind_time(
+    def bind_time(
         self, source: SourceConfig, field: str, moment: datetime, *, down: bool = False
     ) -> datetime | int:
         """`moment` as the time column compares with it: a timestamp column without a zone holds
@@ -311,7 +311,7 @@ class WarehouseTables(WarehouseConnection):
         metrics and drift all see the same milliseconds and dollars. A duration the table
         implies by two times (`source.durations`) is computed here too. A time is the
         column as stored: an epoch number (`units: {ts: epoch_ms}`) is compared with integer
-        bounds (`_bind_time`) and becomes a timestamp after the read (`normalize_numbers`).
+        bounds (`bind_time`) and becomes a timestamp after the read (`normalize_numbers`).
 
         A product is exact in the column's type; a quotient is taken of the value as a double,
         because MySQL and MariaDB divide integers to 4 decimals (`div_precision_increment`):
@@ -357,11 +357,15 @@ class WarehouseTables(WarehouseConnection):
     def in_window(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
         """The condition that a row is monitored (`kept_rows`) and its event time is inside
         `window` (bound as the column is)."""
+        return sa.and_(self.in_period(table, source, window), *self.kept_rows(table, source))
+
+    def in_period(self, table: sa.Table, source: SourceConfig, window: Window) -> Any:
+        """The condition that a row's event time is inside `window`, whether the monitor
+        keeps the row or not."""
         ts = self.column(table, source, "ts")
         return sa.and_(
-            ts >= self._bind_time(source, "ts", window.start),
-            ts < self._bind_time(source, "ts", window.end),
-            *self.kept_rows(table, source),
+            ts >= self.bind_time(source, "ts", window.start),
+            ts < self.bind_time(source, "ts", window.end),
         )
 
     def kept_rows(self, table: sa.Table, source: SourceConfig) -> list[Any]:

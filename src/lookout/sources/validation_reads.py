@@ -155,8 +155,8 @@ class ValidationReads(WindowReads):
         query = (
             sa.select(*(self.column(table, source, f).label(f) for f in wanted))
             .where(
-                ingested >= self._bind_time(source, "ingested_at", window.start),
-                ingested < self._bind_time(source, "ingested_at", window.end),
+                ingested >= self.bind_time(source, "ingested_at", window.start),
+                ingested < self.bind_time(source, "ingested_at", window.end),
                 unreadable,
                 *self.kept_rows(table, source),
             )
