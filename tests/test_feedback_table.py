@@ -465,6 +465,37 @@ def test_votes_on_traces_count_once_under_their_traces_records(tmp_path):
     assert _feedback(stored) == _expected(first_of_trace, on_traces, SECOND)
 
 
+@pytest.mark.parametrize("engine_name", ALL_ENGINES[:3])
+def test_a_vote_on_a_trace_counts_under_its_newest_record(engine_name, tmp_path, request):
+    """A trace of two steps, a query rewrite on route `search` and then the answer on route
+    `faq`: a vote on the trace is about the answer the user saw, so it counts under the
+    trace's newest record, not the first the warehouse returns."""
+    url = engine_url(engine_name, tmp_path, request)
+    requests = make_requests()
+    second = requests.index % 2 == 1  # session_id pairs rows 2k and 2k+1, 2k+1 the later
+    requests["route"] = np.where(second, "faq", "search")
+    shared = ["model_version", "prompt_version", "region"]
+    requests.loc[second, shared] = requests.loc[requests.index[second] - 1, shared].to_numpy()
+    votes = _votes(requests)
+    on_traces = votes.assign(
+        request_ref=votes["request_ref"].map(requests.set_index("request_id")["session_id"])
+    ).dropna(subset=["request_ref"])
+    _write(url, requests, on_traces)  # the rewrite first: the order a table returns rows in
+    table = VOTES_TABLE.format(ref="request_ref", extra=", rates: trace_id")
+    stored = stored_by_window(
+        project(tmp_path, url, "traces", _monitors("app_requests", feedback_table=table)), SECOND
+    )
+    newest_of_trace = (
+        requests.sort_values("event_time")
+        .drop_duplicates("session_id", keep="last")
+        .assign(request_id=lambda r: r["session_id"])
+    )
+    feedback = _feedback(stored)
+    assert feedback == _expected(newest_of_trace, on_traces, SECOND)
+    assert not any(cohort == "route=search" for _, cohort in feedback)
+    assert any(cohort == "route=faq" for _, cohort in feedback)
+
+
 def test_votes_on_traces_need_the_trace_id_mapped(tmp_path):
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     text = _monitors(

@@ -26,6 +26,7 @@ from lookout.windows import Window
 __all__ = ["FeedbackReads", "id_lookup", "typed_ids"]
 
 _KEY = "_lookout_rated"
+_WHEN = "_lookout_rated_at"
 _CHUNK = 1000  # ids an IN list binds at a time
 
 
@@ -63,13 +64,15 @@ class FeedbackReads(WarehouseTables):
     ) -> tuple[dict[str, Any], pd.DataFrame]:
         """Each id the votes name (as text) -> the value it is looked up by; and the watched
         records they name (by their id, or their trace's): `_KEY` (the id as a label) and
-        their release fields and cohorts, one row per id (a vote on a trace counts once,
-        under one of its records)."""
+        their release fields and cohorts, one row per id. A vote on a trace counts once,
+        under its newest record: the answer the user saw comes last (a trial's votes landed on
+        a query rewriter's step and paged its cohort about the answer model's slowdown)."""
         source = monitor.source
         records = self.table(source)
         rates = source.feedback_table.rates if source.feedback_table else "record_id"
         record_id, typed = id_lookup(refs, self.column(records, source, rates), self.capabilities)
         selected = [self.column(records, source, name).label(name) for name in names]
+        selected.append(self.column(records, source, "ts").label(_WHEN))
         # the id read back as text: a NUMERIC(20, 0) id would come back as a float
         spelled = self.capabilities.as_text(record_id).label(_KEY)
         parts = [
@@ -84,7 +87,9 @@ class FeedbackReads(WarehouseTables):
             return typed, pd.DataFrame(columns=[_KEY, *names])
         found = pd.concat(parts, ignore_index=True)
         found[_KEY] = as_labels(found[_KEY])
-        return typed, found.drop_duplicates(_KEY)
+        # the raw column sorts alike as a timestamp or an epoch number; a NULL time last
+        newest_first = found.sort_values(_WHEN, ascending=False, na_position="last", kind="stable")
+        return typed, newest_first.drop_duplicates(_KEY).drop(columns=_WHEN)
 
 
 def id_lookup(
