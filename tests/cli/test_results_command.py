@@ -166,6 +166,39 @@ def test_compare_takes_a_unique_part_of_a_release_name(project):
     compared = _cli([*common, "--baseline", "v7", "--candidate", "support-v8", *files], 200)
     assert compared.exit_code == 0, compared.output
     assert "worse" in compared.output and "lines" in compared.output
+    assert "warning:" not in compared.output  # they served side by side all along
+
+
+def test_compare_says_when_the_releases_served_apart_and_names_the_hours_both_served(tmp_path):
+    """v7 serves hours 0-1, v8 hours 1-3: over the whole period each is compared on its own
+    hours (a trial's baseline week held an incident the candidate never saw: "better, p =
+    2e-61"); the warning names the hour both served, as the options that compare it."""
+    frame = make_requests(hours=4)
+    hour = (frame["event_time"] - T0.replace(tzinfo=None)).dt.total_seconds() // 3600
+    first = np.where(np.arange(len(frame)) % 2 == 0, "support-v7", "support-v8")
+    frame["prompt_version"] = np.select([hour == 0, hour == 1], ["support-v7", first], "support-v8")
+    frame["model_version"] = MODEL
+    config = duckdb_project(tmp_path, frame, threshold=0.9)
+    ctx = Context.from_config(config)
+    for i in range(4):
+        window = Window(T0 + i * H, T0 + (i + 1) * H)
+        assert run_window(ctx, config.monitors.monitors[0], window).status == "succeeded"
+    ctx.close()
+    files = ["--profiles", str(tmp_path / "cfg" / "profiles.yml")]
+    files += ["--monitors", str(tmp_path / "cfg" / "monitors.yml")]
+    common = ["compare", "--monitor", "bot", "--since", "2026-11-02", "--until", "2026-11-03"]
+    result = _cli([*common, "--baseline", "v7", "--candidate", "v8", *files], 300)
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert "they served side by side only from 2026-11-02 01:00 to 2026-11-02 02:00" in warning
+    assert warning.endswith("--since 2026-11-02T01:00:00 --until 2026-11-02T02:00:00")
+    fair = _cli(
+        ["compare", "--monitor", "bot", "--since", "2026-11-02T01:00:00", "--until",
+         "2026-11-02T02:00:00", "--baseline", "v7", "--candidate", "v8", *files],
+        300,
+    )  # fmt: skip
+    assert fair.exit_code == 0, fair.output
+    assert "warning:" not in fair.output
 
 
 def test_the_alerts_list_shortens_release_names_in_the_middle(project):

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from lookout.cli.common import command_context, fail, load, one_monitor, period
-from lookout.cli.console import console
+from lookout.cli.console import console, err_console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, SinceOpt, TargetOpt, UntilOpt
 from lookout.core.durations import format_duration
 from lookout.errors import ConfigError
@@ -63,6 +63,10 @@ def compare(
             words = "" if since is not None else f"the default period: the 7 days before {before}"
             raise fail(f"{exc.message(words)}; {exc.compare_hint()}", 2) from None
     console.print(comparison_table(result, all_lines=show_all))
+    if result.period_note:
+        err_console.print(
+            f"warning: {result.period_note}", highlight=False, markup=False, soft_wrap=True
+        )
     counts = {v: len(result.flagged(v)) for v in ("worse", "better", "not enough data")}
     console.print(
         f"{counts['worse']} worse, {counts['better']} better, "

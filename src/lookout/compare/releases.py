@@ -112,6 +112,8 @@ class Comparison:
     lines: list[Line] = field(default_factory=list)
     drift: list[DriftLine] = field(default_factory=list)
     correction: str = CORRECTION
+    # the two served apart for much of the period (`services.compare_period.side_by_side`)
+    period_note: str | None = None
 
     def flagged(self, verdict: Verdict) -> list[Line]:
         return [line for line in self.lines if line.verdict == verdict]

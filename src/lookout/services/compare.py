@@ -52,7 +52,7 @@ def compare(
     [since, until). UnknownRelease names a release that matches none or several;
     NoDataInPeriod says which has no records in the period, and where their results are."""
     from lookout.compare.releases import compare_releases
-    from lookout.services.compare_period import check_period
+    from lookout.services.compare_period import check_period, side_by_side
     from lookout.services.results import resolve_release
 
     known = store.release_first_seen(monitor.name)
@@ -62,8 +62,8 @@ def compare(
         )
     except ValueError as exc:
         raise UnknownRelease(str(exc)) from None
-    check_period(store, monitor.name, (baseline, candidate), since, until)
-    return compare_releases(
+    spans = check_period(store, monitor.name, (baseline, candidate), since, until)
+    result = compare_releases(
         store,
         warehouse,
         monitor,
@@ -75,6 +75,8 @@ def compare(
         min_n=min_n,
         alpha=alpha,
     )
+    result.period_note = side_by_side(spans, since, until)
+    return result
 
 
 def gate_baseline(store: ResultsStore, monitor: str, candidate: str, wanted: str) -> str:
