@@ -79,6 +79,32 @@ def test_backfill_runs_the_range_skips_done_windows_and_force_recomputes(tmp_pat
 
 
 @pytest.mark.prefect
+def test_a_backfill_with_notify_sends_what_it_queued_at_its_end(tmp_path, prefect_api):
+    """`--notify` pages about the range's alerts when the backfill ends: a trial saw "paged"
+    in the alert history while the messages waited for the next hourly run."""
+    from tests.fakes import outbox_files
+
+    from lookout.flows.backfill import build_backfill_flow
+
+    duckdb_project(tmp_path, threshold=0.03)
+    done = build_backfill_flow(["bot"])(
+        start=T0,
+        end=T0 + 3 * H,
+        monitor="bot",
+        notify=True,
+        profiles_path=str(tmp_path / "cfg" / "profiles.yml"),
+        monitors_path=str(tmp_path / "cfg" / "monitors.yml"),
+    )
+    store = ResultsStore(f"sqlite:///{tmp_path / 'results.sqlite'}")
+    rows = store.outbox()
+    assert rows and {row.status for row in rows} == {"sent"}  # nothing left for later
+    files = outbox_files(tmp_path / "cfg" / "out" / "outbox")
+    assert done["sent"] == len(files) >= 1  # deliveries (a group carries several messages)
+    assert {f["message_id"] for f in files} <= {row.message_id for row in rows}
+    store.dispose()
+
+
+@pytest.mark.prefect
 def test_a_backfill_rejects_an_empty_range(tmp_path, prefect_api):
     from lookout.errors import LookoutError
     from lookout.flows.backfill import build_backfill_flow

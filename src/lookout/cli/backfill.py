@@ -73,7 +73,8 @@ def backfill(
     notify: Annotated[
         bool,
         typer.Option(
-            "--notify", help="queue the alert messages old windows cause (off: they page nobody)"
+            "--notify",
+            help="send the alert messages old windows cause, at the end (off: they page nobody)",
         ),
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="windows in flight")] = 4,

@@ -27,7 +27,7 @@ from lookout.config.models import Monitor
 from lookout.errors import LookoutError
 from lookout.flows.artifacts import publish_run_artifacts
 from lookout.flows.runs import flow_config, flow_context
-from lookout.flows.tasks import fan_out, reports_task, scheduled_start
+from lookout.flows.tasks import deliver_task, fan_out, reports_task, scheduled_start
 from lookout.pipeline import Context, Stage
 from lookout.reports.paths import REPORTS_DIR
 from lookout.services.backfill import (
@@ -132,8 +132,9 @@ def build_backfill_flow(names: Sequence[str]) -> Flow:
         target: str | None = None,
     ) -> dict[str, Any]:
         """Run `stages` (reading, ops metrics and alert state always run) of every window of
-        [start, end). `notify` sends the alert messages old windows cause (off: old incidents
-        do not page anyone; an alert still firing is announced by the next hourly run).
+        [start, end). `notify` sends the alert messages old windows cause, at the run's end
+        (off: old incidents do not page anyone; an alert still firing is announced by the
+        next hourly run).
         `split` > 1 (deployment runs only) cuts the range into that many runs of this
         deployment, which the pool's workers pick up side by side (scale-out)."""
         if as_utc(end) <= as_utc(start):
@@ -210,6 +211,8 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
             on_done=progress,
         )
         failures = list(ran.failures)
+        # what `notify` queued goes out now, not with the next hourly run's delivery
+        delivery = deliver_task(ctx, job.as_of) if job.notify else None
         index = _refresh_index(ctx, job, failures)
         skipped = _skipped_text(plan.skipped_total)
         if not jobs:
@@ -221,7 +224,7 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
             f"stages {_stage_names(job.stages)}, force {job.force}: "
             f"{len(jobs)} window(s) to run{skipped}{waiting_text(plan.waiting)}."
         ]
-        publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, failures, None, extra)
+        publish_run_artifacts(ctx, "backfill", job.as_of, ran.results, failures, delivery, extra)
     outcome = BackfillOutcome(
         run=len(ran.results),
         skipped=plan.skipped_total,
@@ -229,6 +232,7 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
         rows=sum(r.rows for r in ran.results),
         waiting=tuple(plan.waiting),
         index=index,
+        sent=None if delivery is None else delivery["sent"],
     )
     get_run_logger().info("backfill: %s", outcome.describe())
     listener.finished(outcome)
@@ -240,6 +244,7 @@ def _run(config: LookoutConfig, job: _Job) -> dict[str, Any]:
         "results": ran.results,
         "failures": ran.failures,
         "skipped": plan.skipped_total,
+        "sent": outcome.sent,
     }
 
 

@@ -197,6 +197,7 @@ class BackfillOutcome:
     rows: int = 0
     waiting: Sequence[Waiting] = ()
     index: str | None = None  # the report index the run refreshed (reports/index.html)
+    sent: int | None = None  # messages delivered at its end (with notify), None: not asked
 
     def describe(self, force_hint: str = "force: true recomputes them") -> str:
         """`3 window(s) run, 24 skipped because ... (force: true recomputes them), 0 failed,
@@ -206,6 +207,8 @@ class BackfillOutcome:
         if self.skipped:
             skipped += f" because their results are already stored ({force_hint})"
         done = f"{self.run} window(s) run, {skipped}, {len(self.failed)} failed, {self.rows:,} rows"
+        if self.sent is not None:
+            done += f", {self.sent} message(s) sent"
         return done + waiting_text(self.waiting)
 
 
