@@ -101,6 +101,8 @@ def test_no_data_knows_the_time_of_day(tmp_path):
     assert alert.value == 0 and alert.n == 30
     [message] = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
     assert "traffic_ratio" in str(message.payload)
+    # the rows, not `n=30`, which read as 30 rows seen in a window that held none
+    assert "0.00x < 0.50x (0 rows where the same hours usually hold 30)" in str(message.payload)
     ctx.close()
 
 

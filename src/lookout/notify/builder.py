@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from lookout.alerts.health import TRAFFIC_RATIO
 from lookout.config.models import Monitor, Owner
 from lookout.core.durations import format_span
 from lookout.model.alerts import AlertState
@@ -253,9 +254,13 @@ def _value_fact(alert: AlertState, resolved: bool, flag: bool, pooled: bool, win
         shown = f"{value} (alerted at {alert.op} {threshold})"
     else:
         shown = f"{value} {alert.op} {threshold}"
+    over = ""
     if pooled and alert.pooled_from is not None:
-        return f"{shown} (n={alert.n:,} over {_windows(alert.pooled_from, window)} windows)"
-    return f"{shown} (n={alert.n:,})"
+        over = f" over {_windows(alert.pooled_from, window)} windows"
+    if alert.metric == TRAFFIC_RATIO:  # its n is the rows the same hours usually hold
+        rows = round(alert.value * alert.n)
+        return f"{shown} ({rows:,} rows{over} where the same hours usually hold {alert.n:,})"
+    return f"{shown} (n={alert.n:,}{over})"
 
 
 def group_message(
