@@ -212,6 +212,8 @@ def test_the_alerts_list_shortens_release_names_in_the_middle(project):
     assert shortened and all(re.search(r"…\S*-v[78] · ", line) for line in shortened)
     assert all(line.index("…") < line.index(" · ") for line in shortened)  # cohort whole
     assert sum("runbook https://runbooks.example.com/team/errors" in line for line in lines) >= 1
+    # below the table, each alert's names whole, whatever the terminal's width
+    assert any(f"bot · errors · {V8} · *: " in line for line in lines if "runbook" in line)
 
 
 def test_results_leave_out_the_monitors_own_scope_which_holds_no_records(tmp_path):

@@ -190,9 +190,11 @@ def print_alerts(
         for a in alerts
     ]
     print_table(out, columns, rows)
-    for a in alerts:  # whole mentions and URLs, never cut by the table's width
+    for a in alerts:  # whole names, mentions and URLs, never cut by the table's width
+        named = f"{a.monitor} · {a.rule} · {a.release} · {a.cohort}"
         out.print(
-            f"{a.fingerprint[:8]} {escape(owner(a.owner))}, runbook {escape(runbook(a))}",
+            f"{a.fingerprint[:8]} {escape(named)}: {escape(owner(a.owner))}, "
+            f"runbook {escape(runbook(a))}",
             soft_wrap=True,
             highlight=False,
         )
