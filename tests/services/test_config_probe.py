@@ -97,11 +97,13 @@ def test_a_unit_off_by_a_factor_is_pointed_at_its_key(tmp_path):
     code, warnings = _check(directory)
     assert code == 0
     assert [w.split(": ", 3)[2] for w in warnings] == [
-        "monitors[0].source.units.latency_ms",
+        "monitors[0].source.units.latency_ms",  # by its name
+        "monitors[0].source.units.latency_ms",  # by its values
         "monitors[0].source.units.cost_usd",
     ]
-    assert "reads as 1.1" in warnings[0] and "e+06 ms" in warnings[0]  # ~1.1 s read as s
-    assert "now s)" in warnings[0] and "now micro_usd)" in warnings[1]
+    assert "column 'latency_ms' is named in ms and read as s" in warnings[0]
+    assert "reads as 1.1" in warnings[1] and "e+06 ms" in warnings[1]  # ~1.1 s read as s
+    assert "now s)" in warnings[1] and "now micro_usd)" in warnings[2]
 
 
 def test_a_wrong_epoch_unit_and_an_old_table_are_told_apart(tmp_path):
@@ -150,3 +152,23 @@ def test_a_mistyped_column_names_the_file_given_and_its_line(tmp_path):
     assert result.exit_code == 2
     said = result.output.replace("\n", "")
     assert f"{directory / 'm1.yml'}:20:9: monitors[0].source.columns.ttft_ms: column 'ttft'" in said
+
+
+def test_a_filter_value_no_row_holds_and_a_status_mostly_null_are_pointed_out(tmp_path):
+    """`where: {region: [eu, Europe]}` keeps eu's rows and silently none of 'Europe' (a trial
+    dropped claude's rows with `Claude`); an error column read as the status without
+    `null_status: ok` counts only the failures, so every error rate reads 100%."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    frame = _requests(NOW - timedelta(hours=2))
+    frame["status"] = frame["status"].where(frame["status"] == "error", None)  # NULL on success
+    write_tables(url, app_requests=frame)
+    filtered = "ok_statuses: [ok]\n      where: {region: [eu, Europe]}\n"
+    directory = project(tmp_path, url, "cfg", _monitors(**{"ok_statuses: [ok]\n": filtered}))
+    code, warnings = _check(directory)
+    assert code == 0
+    said = {w.split(": ", 3)[2]: w.split(": ", 3)[3] for w in warnings}
+    assert said["monitors[0].source.where.region"].startswith(
+        "no row of the newest day holds 'Europe'; region holds "
+    )
+    assert said["monitors[0].source.null_status"].startswith("the status is NULL on 9")
+    assert "set null_status: ok" in said["monitors[0].source.null_status"]

@@ -638,3 +638,7 @@ def test_a_classic_models_score_and_numeric_inputs_become_drift_features(tmp_pat
     [rule] = [r for r in monitor.rules if r.metric == "drift.score"]
     assert (rule.name, rule.op, rule.threshold) == ("score_drift", ">=", 1)
     assert rule.split_by == ["*", "channel"]
+    # without a release column the features stay, compared with the same hours a week earlier
+    one_release, _ = _written(_propose(frame.drop(columns=["modelTag"])), tmp_path)
+    assert one_release.drift.features.numeric == ["score", "amount", "accountAgeDays"]
+    assert one_release.drift.reference.kind == "week_ago"

@@ -260,8 +260,9 @@ def fan_out(
 ) -> FanOut:
     """Run windows with at most `concurrency` in flight (in time order per monitor where
     `needs_time_order`); a failed window (after its retry) is reported and the others still
-    run, except a monitor's windows after one whose table does not fit its config (they
-    would fail alike; each would page). `on_done(finished, total)` follows progress. With
+    run, except a monitor's windows not started yet when one of them failed because its
+    table does not fit its config (they would fail alike; with `concurrency` > 1 those
+    already in flight still run). `on_done(finished, total)` follows progress. With
     `notify_within`, windows older than that many windows before `as_of` run without paging
     (a catch-up)."""
     out = FanOut()

@@ -18,6 +18,7 @@ quiet, or fail that much.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from lookout.checks.metrics import aggregate_frame
 from lookout.core.durations import format_duration
 from lookout.errors import SourceError, database_error
 from lookout.model.aggregates import as_labels
+from lookout.sources.column_types import sql_matches
 from lookout.sources.window_reads import epoch_units, normalize_frame, normalize_numbers
 from lookout.stages.ops.stage import metric_settings
 from lookout.windows import Window
@@ -55,33 +57,61 @@ def implausible_rows(
     source = monitor.source
     table = warehouse.table(source)
     at = f"monitors.yml: {where}.source"
+    out = _named_units(source, at)
     newest = _newest(warehouse, source, table, now, at, kept=True)
     if newest is None:  # none before tomorrow: all in the future, or read in the wrong unit
         newest = _newest(warehouse, source, table, None, at, kept=True)
     if newest is None:
-        return _none_kept(warehouse, source, table, now, at)
+        return out + _none_kept(warehouse, source, table, now, at)
     if pd.isna(newest) or newest.year < 2000 or newest > pd.Timestamp(now + RECENT):
         read = "beyond the year 2262" if pd.isna(newest) else f"{newest:%Y-%m-%d %H:%M} UTC"
-        return [
+        out.append(
             f"{at}.units.ts: the newest event time reads as {read}: check the unit its column "
             f"logs (units: {{ts: epoch_s | epoch_ms | epoch_us | epoch_ns}}, now "
             f"{source.epoch_unit('ts') or 'a timestamp'})"
-        ]
-    out = []
-    if (age := now - newest.to_pydatetime()) > RECENT:
-        out.append(
-            f"{at}: the newest row is from {newest:%Y-%m-%d %H:%M} UTC, {_age(age)} ago: "
-            "runs read "
-            "empty windows (and no_data alerts) until rows arrive; to process the rows the "
-            "table holds, set window.start before it, or run lookout backfill"
         )
-    day = Window(newest.to_pydatetime() - RECENT, newest.to_pydatetime() + _STEP)
+        return out
+    moment = newest.floor("us").to_pydatetime()
+    if (age := now - moment) > RECENT:
+        started = monitor.window.start is not None and monitor.window.start <= moment
+        hint = "run lookout backfill" if started else "set window.start before it, or run "
+        out.append(
+            f"{at}: the newest row is from {newest:%Y-%m-%d %H:%M} UTC, {_age(age)} ago: runs "
+            "read empty windows (and no_data alerts) until rows arrive; to process the rows "
+            f"the table holds, {hint}{'' if started else 'lookout backfill'}"
+        )
+    day = Window(moment - RECENT, moment + _STEP)
+    out += _unmatched_filters(warehouse, source, table, day, at)
     query = warehouse.window_query(monitor, day, cohorts=False).limit(PROBE_ROWS)
     frame = _read(warehouse, query, at)
+    if frame.empty:  # the newest row is in no window a run reads: the times do not compare
+        out.append(
+            f"{at}.columns.ts: the newest row ({newest:%Y-%m-%d %H:%M} UTC) is in no window "
+            "a run reads: its event times do not compare as times with the window's bounds "
+            "(text in another format?): every window reads 0 rows"
+        )
+        return out
     normalize_numbers(frame, epoch_units(source), source.zone)
+    return out + _row_problems(monitor, warehouse, frame, at)
+
+
+def _row_problems(
+    monitor: Monitor, warehouse: Warehouse, frame: pd.DataFrame, at: str
+) -> list[str]:
+    """What the newest day's rows read as: errors, a status missing on most rows, a median
+    latency or a mean cost no request has."""
+    source = monitor.source
     settings = metric_settings(monitor, warehouse)
-    [whole] = [a for a in aggregate_frame(frame, [], [], settings) if a.cohort == "*"]
-    if whole.status_n >= MIN_ROWS and whole.errors / whole.status_n >= ERROR_SHARE:
+    whole = next(a for a in aggregate_frame(frame, [], [], settings) if a.cohort == "*")
+    out = []
+    missing = 1 - whole.status_n / len(frame)
+    if "status" in source.columns and source.null_status != "ok" and missing >= ERROR_SHARE:
+        out.append(
+            f"{at}.null_status: the status is NULL on {missing:.0%} of the {len(frame):,} rows "
+            "read from the newest day, and error rates count only the others (the errors, as "
+            "an error column is filled): if NULL means success, set null_status: ok"
+        )
+    elif whole.status_n >= MIN_ROWS and whole.errors / whole.status_n >= ERROR_SHARE:
         out.append(
             f"{at}.ok_statuses: {whole.errors / whole.status_n:.0%} of the {whole.status_n:,} "
             f"rows read from the newest day are errors with ok_statuses "
@@ -102,6 +132,66 @@ def implausible_rows(
             f"(units: {{cost_usd: usd | cents | micro_usd | nano_usd}}, now "
             f"{source.unit('cost_usd')})"
         )
+    return out
+
+
+_UNIT_WORDS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s"),
+    **dict.fromkeys(("ms", "msec", "msecs", "millis", "milliseconds"), "ms"),
+    **dict.fromkeys(("us", "usec", "usecs", "micros", "microseconds"), "us"),
+    **dict.fromkeys(("ns", "nsec", "nsecs", "nano", "nanos", "nanoseconds"), "ns"),
+}
+
+
+def _named_units(source: SourceConfig, at: str) -> list[str]:
+    """A duration column named in one unit and read in another (`inference_us` read as
+    milliseconds: a p95 of 13,028 ms paged where the requests took 13 ms)."""
+    out = []
+    for field in ("latency_ms", "ttft_ms"):
+        column = source.columns.get(field)
+        if column is None or field in source.durations:
+            continue
+        named = _UNIT_WORDS.get(re.split(r"[^a-z0-9]+", _snake(column))[-1])
+        if named is not None and named != source.unit(field):
+            out.append(
+                f"{at}.units.{field}: column {column!r} is named in {named} and read as "
+                f"{source.unit(field)}: if it logs {named}, set units: {{{field}: {named}}}"
+            )
+    return out
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _unmatched_filters(
+    warehouse: Warehouse, source: SourceConfig, table: sa.Table, day: Window, at: str
+) -> list[str]:
+    """A `where` or `where_not` value that no row of the newest day holds: `[gpt-4o, Claude]`
+    where the rows say `claude` dropped claude's rows, silently (the filter still kept some)."""
+    out = []
+    bounds = warehouse.in_period(table, source, day)
+    columns = warehouse.table_columns(source)
+
+    def matches(column: Any, type_: Any, value: Any) -> Any:
+        return sql_matches(column, type_, [value], as_text=warehouse.capabilities.as_text)
+
+    for key, kept in (("where", source.where), ("where_not", source.where_not)):
+        for name, values in kept.items():
+            column = warehouse.column(table, source, name)
+            type_ = columns.get(source.columns.get(name, name))
+            unmatched = [
+                value
+                for value in values
+                if value is not None
+                and not _count(warehouse, sa.and_(bounds, matches(column, type_, value)), at)
+            ]
+            if (unmatched and len(unmatched) < len(values)) or (unmatched and key == "where_not"):
+                seen = _top(_column_values(warehouse, source, table, name, bounds, at))
+                out.append(
+                    f"{at}.{key}.{name}: no row of the newest day holds "
+                    f"{', '.join(map(repr, unmatched))}; {name} holds {seen}"
+                )
     return out
 
 

@@ -52,9 +52,12 @@ _SECONDS_WORDS = frozenset({"s", "sec", "secs", "second", "seconds"})
 _MICROS_WORDS = frozenset({"us", "usec", "usecs", "micros", "microseconds"})
 _NANOS_WORDS = frozenset({"ns", "nsec", "nsecs", "nano", "nanos", "nanoseconds"})
 # A duration's median past these is no request's in milliseconds (5 minutes) or microseconds
-# (30 s; in nanoseconds, 30 ms): an OpenTelemetry span's `Duration` is in nanoseconds
+# (16 minutes); in a span table (a span id mapped) past 30 s in microseconds, where an
+# OpenTelemetry span's `Duration` in nanoseconds is 30 ms: a reasoning model's 30 s median
+# in microseconds elsewhere stays microseconds
 _MEDIAN_NOT_MS = 300_000
-_MEDIAN_NOT_US = 30_000_000
+_MEDIAN_NOT_US = 1_000_000_000
+_MEDIAN_NOT_US_IN_SPANS = 30_000_000
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def logged_units(
         if column is None:
             continue
         p = by_name[column]
-        unit, why = _logged_unit(column, p)
+        unit, why = _logged_unit(column, p, spans="span_id" in mapping)
         if unit == "ms":
             continue
         if p.info.kind not in ("integer", "number"):
@@ -189,7 +192,7 @@ def logged_units(
     return units
 
 
-def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:
+def _logged_unit(column: str, p: ColumnProfile, *, spans: bool = False) -> tuple[str, str]:
     """(unit a duration column logs, why) by its name's last word, else by its values."""
     name = normalized_name(column)
     tail = name.split("_")[-1]
@@ -203,7 +206,8 @@ def _logged_unit(column: str, p: ColumnProfile) -> tuple[str, str]:
         return "ns", "is named in nanoseconds"
     if p.maximum is not None and p.maximum < 100:
         return "s", f"looks like seconds (at most {p.maximum:g})"
-    if p.median is not None and p.median >= _MEDIAN_NOT_US:
+    not_us = _MEDIAN_NOT_US_IN_SPANS if spans else _MEDIAN_NOT_US
+    if p.median is not None and p.median >= not_us:
         return "ns", f"looks like nanoseconds (median {p.median:,.0f})"
     if p.median is not None and p.median >= _MEDIAN_NOT_MS:
         return "us", f"looks like microseconds (median {p.median:,.0f})"

@@ -262,10 +262,13 @@ def _drift(p: Proposal) -> list[str]:
             _line(6, "enabled: true", "each window against the same hours a week earlier"),
             "      reference: {kind: week_ago}",
         ]
-    if p.drift_features and p.release:
+    if p.drift_features:
+        if p.release:
+            out += [
+                "      # a release with no previous one is compared with itself a week earlier,",
+                "      # once seen for a week; before that, pin a clean period: {kind: baseline}",
+            ]
         out += [
-            "      # a release with no previous one is compared with itself a week earlier, once",
-            "      # seen for a week; before that, pin a clean period: {kind: baseline, ...}",
             _line(
                 6,
                 f"features: {{numeric: {_flow(list(p.drift_features))}}}",
