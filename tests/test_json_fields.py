@@ -503,9 +503,11 @@ def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_h
     )  # fmt: skip
     assert result.exit_code == 0, result.output  # a warning, not a refusal
     output = " ".join(result.output.split())
+    # the file given and the key's line (`zone:`, the last line of json_fields)
+    line = text.splitlines().index("        zone: metadata.account.zone") + 1
     assert (
-        "warning: monitors.yml: monitors[0].source.json_fields.zone: 'metadata.account.zone' is "
-        "NULL in all 600 rows read whose 'metadata' is set: check the keys' spelling; at "
-        "'metadata.account' the rows hold: region"
+        f"warning: {directory / 'monitors.yml'}:{line}:9: monitors[0].source.json_fields.zone: "
+        "'metadata.account.zone' is NULL in all 600 rows read whose 'metadata' is set: check "
+        "the keys' spelling; at 'metadata.account' the rows hold: region"
     ) in output
-    assert output.count("warning:") == 1  # region, route, prompt_version are found
+    assert output.count(".json_fields.") == 1  # region, route, prompt_version are found

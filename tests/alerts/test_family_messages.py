@@ -255,6 +255,18 @@ def test_a_drift_alert_keeps_its_method_and_score():
     assert f"<{url}|Drift report>" in json.dumps(payload)
 
 
+def test_a_drift_alert_resolved_because_a_cohort_explains_it_says_so_first():
+    """A trial's resolve read "[RESOLVED] ... score drifted ...": the whole release still
+    drifted, and the alert ended because plan=enterprise explains the shift."""
+    alert = _alert(rule="prompt_length_drift", metric="drift.input_length", cohort="*",
+                   op=">=", threshold=1.0, value=0.0, n=2011, severity="P2")  # fmt: skip
+    row = replace(DRIFT_ROW, cohort="*", status="explained", explained_by="plan=enterprise")
+    finding = drift_finding(alert, [row])
+    assert finding.headline.startswith(
+        f"input_length drifted, explained by plan=enterprise, from release {R7}"
+    )
+
+
 def test_an_ops_change_alert_says_what_changed_against_the_reference():
     alert = _alert(rule="p95_latency_vs_previous", metric="latency_p95_ms", cohort="route=search",
                    threshold=2643 * 1.3, value=4298.0, n=1873, reference=2643.0,

@@ -283,6 +283,9 @@ def drift_finding(alert: AlertState, rows: Sequence[DriftRow]) -> Finding:
         key=lambda r: (not r.alerting, not r.drifted, -(r.score or 0) / (r.threshold or 1)),
     )
     verdict = "drifted" if row.drifted else "did not drift"
+    if row.drifted and row.explained_by and not row.alerting:
+        # an alert resolved because the shift is another cohort's: say so in its first line
+        verdict = f"drifted, explained by {row.explained_by},"
     headline = (
         f"{row.column} {verdict} from {row.reference}: {row.method} {row.score:.3g} "
         f"(floor {row.threshold:.3g})"

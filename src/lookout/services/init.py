@@ -52,6 +52,7 @@ from lookout.services.init_json import expand_json
 from lookout.services.init_mapping import (
     ColumnRole,
     assign_fields,
+    capped,
     choose_cohorts,
     choose_time_column,
     column_roles,
@@ -69,6 +70,7 @@ from lookout.services.init_rules import (
 from lookout.services.init_selfcheck import without_failures
 from lookout.services.init_timing import grace_for
 from lookout.services.init_traffic import Traffic
+from lookout.services.init_twins import without_twins
 from lookout.services.init_votes import VotesTable, usable_votes, with_votes_column
 
 __all__ = [
@@ -189,8 +191,10 @@ def propose(
     cohorts, cohort_notes = choose_cohorts(profiles, mapping)
     cohorts = tuple(c for c in cohorts if c not in where)
     cohorts = _not_the_release(sample, mapping, release.fields, cohorts, cohort_notes)
+    cohorts = without_twins(sample, mapping, cohorts, cohort_notes)
     errors_ok = (*ok, *fallbacks) if ok is not None else None  # a fallback is no error
     cohorts = not_the_errors(sample, mapping, cohorts, errors_ok, cohort_notes)
+    cohorts = capped(cohorts, cohort_notes)
     frame = _canonical(sample, mapping, cohorts, units, durations)
     if fallbacks:  # as the warehouse will read them: no errors, the fallback rate's count
         frame["is_fallback"] = frame["status"].map(label_text).isin(fallbacks)

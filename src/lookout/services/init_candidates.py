@@ -19,6 +19,12 @@ from lookout.services.init_names import NAMES, NOT_TEXT_TAILS, normalized_name
 __all__ = ["Candidate", "candidates", "describe"]
 
 # Words that make an id column some other id than the record's own.
+ROUTE_VALUES = 50  # distinct integers a route may hold (route ids), more: a measure
+_MEASURE_TAILS = frozenset(
+    {"ms", "us", "ns", "s", "sec", "secs", "seconds", "millis", "count", "counts", "pct",
+     "percent", "ratio", "bytes", "kb", "mb", "tokens", "usd", "cents", "amount", "size", "len"}
+)  # fmt: skip
+
 # words of a time or a measure: a unique integer so named is a time in nanoseconds, not an id
 _MEASURE_WORDS = frozenset(
     {"time", "timestamp", "ts", "nano", "nanos", "unix", "epoch", "date", "duration", "latency"}
@@ -79,7 +85,11 @@ def _fits(field: str, p: ColumnProfile) -> bool:
         return kind == "boolean" or (p.is_number and p.values <= {0.0, 1.0} and bool(p.values))
     if field in ("input", "output", "context", "expected", "tool_calls"):
         return p.is_text
-    if field in ("model_version", "prompt_version", "route"):
+    if field == "route":  # a label: an integer of many values, or named in a unit, is a measure
+        measure = normalized_name(p.name).split("_")[-1] in _MEASURE_TAILS  # feature_store_ms
+        labels = p.is_text or (kind == "integer" and p.distinct <= ROUTE_VALUES and not measure)
+        return labels and not p.is_long_text and not p.is_time
+    if field in ("model_version", "prompt_version"):
         return (p.is_text or kind == "integer") and not p.is_long_text and not p.is_time
     if field in ("status", "feedback"):
         return (p.is_text and not p.is_long_text and p.distinct <= 50) or kind in (

@@ -76,6 +76,8 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
         ok = tuple(sorted(set(HTTP_OK) | seen, key=int))
     elif otel_codes(p):
         return ("0", "1")
+    elif _success_flag(p):
+        return ("1",)
     elif p.info.kind == "integer" and p.values and 0.0 in p.values:
         zero_first = bool(p.top) and float(p.top[0][0]) == 0.0
         return ("0",) if zero_first else None
@@ -86,6 +88,14 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
 
 
 _OTEL_STATUS_NAMES = frozenset({"status_code", "otel_status_code", "span_status_code"})
+_SUCCESS_NAMES = frozenset({"ok", "is_ok", "success", "is_success", "succeeded"})
+
+
+def _success_flag(p: ColumnProfile) -> bool:
+    """A flag that says the request succeeded (`ok TINYINT(1)`, `success BOOLEAN`): 1 is ok."""
+    named = normalized_name(p.name) in _SUCCESS_NAMES
+    flags = p.info.kind == "boolean" or (p.is_number and p.values <= {0.0, 1.0})
+    return named and flags and bool(p.values or p.info.kind == "boolean")
 
 
 def otel_codes(p: ColumnProfile) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_COHORTS",
     "ColumnRole",
     "assign_fields",
+    "capped",
     "choose_cohorts",
     "choose_time_column",
     "column_roles",
@@ -217,13 +218,17 @@ def _logged_unit(column: str, p: ColumnProfile, *, spans: bool = False) -> tuple
 def choose_cohorts(
     profiles: Sequence[ColumnProfile], mapping: dict[str, str]
 ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Route (when mapped) and the unmapped low-cardinality columns, names like `region` first."""
+    """Route (when mapped) and the unmapped low-cardinality columns, names like `region` first:
+    every candidate, ranked; `capped` keeps `MAX_COHORTS` of those the other checks leave (a
+    candidate dropped as the release again or a twin makes room for the next)."""
     mapped_columns = set(mapping.values())
     chosen: list[str] = ["route"] if "route" in mapping else []
     why: dict[str, str] = {}
     ranked = []
     for p in profiles:
         if not p.info.mappable or p.name in mapped_columns or p.name in CANONICAL_FIELDS:
+            continue
+        if p.info.kind == "other" and p.info.path is None:  # JSON, arrays: no single value
             continue
         prose = _named_prose(p)
         if prose is not None:
@@ -233,12 +238,15 @@ def choose_cohorts(
             ranked.append((0 if words & _COHORT_WORDS else 1, p.distinct, p.name))
         elif p.is_text and not p.is_long_text and p.distinct > 50:
             why[p.name] = f"{p.distinct} distinct values in {p.rows:,} rows: too many for a cohort"
-    for _, _, name in sorted(ranked):
-        if len(chosen) < MAX_COHORTS:
-            chosen.append(name)
-        else:
-            why[name] = f"low-cardinality too; cohorts kept to {MAX_COHORTS}: add it if it matters"
+    chosen += [name for _, _, name in sorted(ranked)]
     return tuple(chosen), why
+
+
+def capped(cohorts: tuple[str, ...], why: dict[str, str]) -> tuple[str, ...]:
+    """The first `MAX_COHORTS` cohorts; each other one says why it was left out."""
+    for name in cohorts[MAX_COHORTS:]:
+        why[name] = f"low-cardinality too; cohorts kept to {MAX_COHORTS}: add it if it matters"
+    return cohorts[:MAX_COHORTS]
 
 
 def _named_prose(p: ColumnProfile) -> str | None:

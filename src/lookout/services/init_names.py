@@ -73,7 +73,9 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "latency_ms": (
         "latency_ms", "latency", "duration_ms", "duration", "elapsed_ms", "elapsed",
         "response_time_ms", "response_time", "took_ms", "total_time_ms", "request_duration_ms",
-        "processing_time_ms", "wall_time_ms", "time_ms",
+        "processing_time_ms", "wall_time_ms", "time_ms", "inference_ms", "inference_us",
+        "inference_time", "inference_time_ms", "inference_latency", "inference_duration",
+        "model_latency", "model_latency_ms", "scoring_time_ms",
     ),
     "ttft_ms": (
         "ttft_ms", "ttft", "time_to_first_token_ms", "time_to_first_token", "first_token_ms",
@@ -100,7 +102,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "status": (
         "status", "status_code", "http_status", "http_status_code", "response_status",
         "response_code", "http_code", "outcome", "result", "state", "otel_status_code",
-        "http_response_status_code",
+        "http_response_status_code", "ok", "is_ok", "success", "is_success", "succeeded",
     ),
     "is_fallback": (
         "is_fallback", "fallback", "used_fallback", "fallback_used", "is_fallback_response",
