@@ -511,3 +511,36 @@ def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_h
         "the keys' spelling; at 'metadata.account' the rows hold: region"
     ) in output
     assert output.count(".json_fields.") == 1  # region, route, prompt_version are found
+
+
+def test_a_dotted_key_read_as_a_path_is_pointed_to_its_quoted_form(tmp_path):
+    """OpenTelemetry writes `app.tenant` as one key; `metadata.app.tenant` reads `app` then
+    `tenant`, NULL on every row: the warning names the quoted form the rows hold."""
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    logged = _in_json(_plain())
+    logged["metadata"] = [
+        json.dumps({**json.loads(doc), "app.tenant": "acme"}) for doc in logged["metadata"]
+    ]
+    engine = sa.create_engine(url)
+    write_table(engine, logged, table="logged_json")
+    engine.dispose()
+    text = _monitors("logged_json", True, "auto").replace(
+        JSON_FIELDS, JSON_FIELDS + "        tenant: metadata.app.tenant\n"
+    )
+    directory = project(tmp_path, url, "cfg", text)
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate-config", "--check-warehouse",
+            "--profiles", str(directory / "profiles.yml"),
+            "--monitors", str(directory / "monitors.yml"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "json_fields.tenant: 'metadata.app.tenant' is NULL in all" in output
+    assert 'one key with dots is written quoted: metadata."app.tenant"' in output

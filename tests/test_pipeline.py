@@ -145,8 +145,9 @@ def test_a_crash_before_any_stage_leaves_the_previous_state_intact(tmp_path, sta
     notices = [row for row in after["outbox"] if row[1] == "failure"]
     after["outbox"] = [row for row in after["outbox"] if row[1] != "failure"]
     assert after == before  # results, alerts, outbox and watermark untouched...
-    # ...and the owner hears once per failed window, however often it fails
-    assert len(notices) == 2 and all("injected crash" in str(row) for row in notices)
+    # ...and the owner hears once, however many windows fail how often with the same error
+    # (a second notice of it waits a day: `window_commit._said_today`)
+    assert len(notices) == 1 and "injected crash" in str(notices[0])
     assert ctx.store.watermark("bot") == T0 + H
     failed = [r for r in ctx.store.runs("bot") if r["status"] == "failed"]
     assert len(failed) == 4 and all("injected" in r["error"] for r in failed)

@@ -153,3 +153,15 @@ def test_a_quiet_command_leaves_out_prefect_lines_that_repeat_lookouts_own_error
     assert not keep(_record('Finished in state Failed("... LookoutError: bot: failed")'))
     # a bug is not one of Lookout's errors: its traceback is what a report needs
     assert keep(_record("Task run failed with exception", KeyError("latency")))
+
+
+def test_failure_notices_of_one_error_are_queues_of_their_own():
+    """Their fingerprint names the error (for the once-a-day repeat), not an alert: a notice
+    whose Slack route fails must not hold another route's notice of the same error."""
+    from lookout.store.outbox import OutboxRow
+
+    def row(message_id: str, kind: str) -> OutboxRow:
+        return OutboxRow(message_id, kind, "bot", "#a", {}, "pending", 0, T0, None, "fp")
+
+    assert row("n1", "failure").queue != row("n2", "failure").queue
+    assert row("o1", "open").queue == row("o2", "resolve").queue  # an alert's, in order

@@ -53,10 +53,13 @@ def unmatched_json_fields(warehouse: Warehouse, source: SourceConfig, where: str
         if not rows or found:
             continue
         documents = _documents(warehouse, column)
+        dotted = _one_dotted_key(document, keys, documents)
+        hint = f"; one key with dots is written quoted: {dotted}" if dotted else ""
         warnings.append(
             f"monitors.yml: {where}.source.json_fields.{name}: "
             f"{json_path_text(document, keys)!r} is NULL in all {rows:,} rows read whose "
             f"{document!r} is set: check the keys' spelling{_held_keys(document, keys, documents)}"
+            f"{hint}"
         )
     return warnings
 
@@ -115,6 +118,21 @@ def _held_keys(document: str, keys: tuple[JsonStep, ...], documents: list[Any]) 
             shown = ", ".join(sorted(key for key, _ in held.most_common(_SHOWN_KEYS)))
             at = json_path_text(document, keys[:depth])
             return f"; at {at!r} the rows hold: {shown}"
+    return ""
+
+
+def _one_dotted_key(document: str, keys: tuple[JsonStep, ...], documents: list[Any]) -> str:
+    """`Attributes."app.tenant"` when the rows hold `app.tenant` as one key where the path
+    reads `app` then `tenant` (OpenTelemetry attributes); "" otherwise."""
+    for depth in range(len(keys) - 1):
+        rest = keys[depth:]
+        if not all(isinstance(key, str) for key in rest):
+            continue
+        joined = ".".join(str(key) for key in rest)
+        for parsed in documents:
+            node = _walk(parsed, keys[:depth]) if depth else parsed
+            if isinstance(node, dict) and joined in node:
+                return json_path_text(document, (*keys[:depth], joined))
     return ""
 
 

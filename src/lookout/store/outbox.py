@@ -89,8 +89,10 @@ class OutboxRow:
     @property
     def queue(self) -> tuple[str, str]:
         """Messages of one queue go out in order: an alert's messages per channel type; a
-        message about no alert (a group, a digest, a failure notice) is a queue of its own."""
-        return (self.fingerprint or self.message_id, self.channel_type)
+        message about no alert (a group, a digest, a failure notice, whose fingerprint names
+        its error, not an alert) is a queue of its own."""
+        alert = self.fingerprint if self.kind != "failure" else None
+        return (alert or self.message_id, self.channel_type)
 
 
 def _row(row: Mapping[str, Any]) -> OutboxRow:

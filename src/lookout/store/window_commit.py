@@ -167,7 +167,7 @@ FAILURE_REPEAT = timedelta(days=1)  # the same error of a monitor pages once in 
 
 
 def _said_today(conn: sa.Connection, message: OutboxMessage, now: datetime) -> bool:
-    """Another window's notice of the same error to the same channel (`fingerprint`) was
+    """Another window's notice of the same error to the same channel type (`fingerprint`) was
     queued in the last `FAILURE_REPEAT` and not withdrawn: a table that stopped fitting its
     config fails every hour, and its owner hears once a day, not each hour."""
     if message.fingerprint is None:
