@@ -478,10 +478,6 @@ def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_h
     succeeding). `validate-config --check-warehouse` reads each path on the rows and warns,
     naming the keys the rows hold where the path stops matching; a path that some rows hold
     (the region, missing in a few) is not warned about."""
-    from typer.testing import CliRunner
-
-    from lookout.cli import app
-
     url = engine_url(engine_name, tmp_path, request)
     engine = sa.create_engine(url)
     write_table(engine, _in_json(_plain()), table="logged_json")
@@ -493,14 +489,7 @@ def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_h
         JSON_FIELDS, JSON_FIELDS + "        zone: metadata.account.zone\n"
     )
     directory = project(tmp_path, url, "cfg", text)
-    result = CliRunner().invoke(
-        app,
-        [
-            "validate-config", "--check-warehouse",
-            "--profiles", str(directory / "profiles.yml"),
-            "--monitors", str(directory / "monitors.yml"),
-        ],
-    )  # fmt: skip
+    result = _check_warehouse(directory)
     assert result.exit_code == 0, result.output  # a warning, not a refusal
     output = " ".join(result.output.split())
     # the file given and the key's line (`zone:`, the last line of json_fields)
@@ -513,13 +502,20 @@ def test_a_path_no_row_holds_is_a_warning_of_the_warehouse_check_with_the_keys_h
     assert output.count(".json_fields.") == 1  # region, route, prompt_version are found
 
 
-def test_a_dotted_key_read_as_a_path_is_pointed_to_its_quoted_form(tmp_path):
-    """OpenTelemetry writes `app.tenant` as one key; `metadata.app.tenant` reads `app` then
-    `tenant`, NULL on every row: the warning names the quoted form the rows hold."""
+def _check_warehouse(directory):  # type: ignore[no-untyped-def]
+    """`lookout validate-config --check-warehouse` on the project in `directory`."""
     from typer.testing import CliRunner
 
     from lookout.cli import app
 
+    files = ["--profiles", str(directory / "profiles.yml")]
+    files += ["--monitors", str(directory / "monitors.yml")]
+    return CliRunner().invoke(app, ["validate-config", "--check-warehouse", *files])
+
+
+def test_a_dotted_key_read_as_a_path_is_pointed_to_its_quoted_form(tmp_path):
+    """OpenTelemetry writes `app.tenant` as one key; `metadata.app.tenant` reads `app` then
+    `tenant`, NULL on every row: the warning names the quoted form the rows hold."""
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     logged = _in_json(_plain())
     logged["metadata"] = [
@@ -532,14 +528,7 @@ def test_a_dotted_key_read_as_a_path_is_pointed_to_its_quoted_form(tmp_path):
         JSON_FIELDS, JSON_FIELDS + "        tenant: metadata.app.tenant\n"
     )
     directory = project(tmp_path, url, "cfg", text)
-    result = CliRunner().invoke(
-        app,
-        [
-            "validate-config", "--check-warehouse",
-            "--profiles", str(directory / "profiles.yml"),
-            "--monitors", str(directory / "monitors.yml"),
-        ],
-    )  # fmt: skip
+    result = _check_warehouse(directory)
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "json_fields.tenant: 'metadata.app.tenant' is NULL in all" in output

@@ -125,13 +125,6 @@ def test_a_failure_on_every_try_pages_exactly_once(
     store.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("pg_database")
-    return f"sqlite:///{tmp_path / 'results.sqlite'}"
-
-
 def _two_contexts(tmp_path: Path, store_url: str) -> tuple[Context, Context]:
     """Two processes' worth of adapters on one warehouse and one store."""
     config = duckdb_project(tmp_path, store=store_url, threshold=0.9)

@@ -70,13 +70,6 @@ def test_a_table_that_stopped_fitting_is_tried_once_and_pages_once(tmp_path, pre
     store.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("pg_database")
-    return f"sqlite:///{tmp_path / 'results.sqlite'}"
-
-
 def _failing(message: str):  # type: ignore[no-untyped-def]
     def crash(stage: str) -> None:
         if stage == "ops":

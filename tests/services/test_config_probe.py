@@ -29,18 +29,13 @@ def _requests(newest: datetime) -> pd.DataFrame:
     return frame
 
 
+def _validate(directory: Path, monitors: str = "monitors.yml"):  # type: ignore[no-untyped-def]
+    files = ["--profiles", str(directory / "profiles.yml"), "--monitors", str(directory / monitors)]
+    return CliRunner().invoke(app, ["validate-config", "--check-warehouse", *files])
+
+
 def _check(directory: Path) -> tuple[int, list[str]]:
-    result = CliRunner().invoke(
-        app,
-        [
-            "validate-config",
-            "--check-warehouse",
-            "--profiles",
-            str(directory / "profiles.yml"),
-            "--monitors",
-            str(directory / "monitors.yml"),
-        ],
-    )
+    result = _validate(directory)
     warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
     return result.exit_code, warnings
 
@@ -138,17 +133,7 @@ def test_a_mistyped_column_names_the_file_given_and_its_line(tmp_path):
     write_tables(url, app_requests=_requests(NOW))
     directory = project(tmp_path, url, "cfg", _monitors(**{"ttft_ms: ttft_ms": "ttft_ms: ttft"}))
     (directory / "monitors.yml").rename(directory / "m1.yml")
-    result = CliRunner().invoke(
-        app,
-        [
-            "validate-config",
-            "--check-warehouse",
-            "--profiles",
-            str(directory / "profiles.yml"),
-            "--monitors",
-            str(directory / "m1.yml"),
-        ],
-    )
+    result = _validate(directory, "m1.yml")
     assert result.exit_code == 2
     said = result.output.replace("\n", "")
     assert f"{directory / 'm1.yml'}:20:9: monitors[0].source.columns.ttft_ms: column 'ttft'" in said

@@ -74,11 +74,11 @@ def implausible_rows(
     moment = newest.floor("us").to_pydatetime()
     if (age := now - moment) > RECENT:
         started = monitor.window.start is not None and monitor.window.start <= moment
-        hint = "run lookout backfill" if started else "set window.start before it, or run "
+        hint = "" if started else "set window.start before it, or "
         out.append(
             f"{at}: the newest row is from {newest:%Y-%m-%d %H:%M} UTC, {_age(age)} ago: runs "
             "read empty windows (and no_data alerts) until rows arrive; to process the rows "
-            f"the table holds, {hint}{'' if started else 'lookout backfill'}"
+            f"the table holds, {hint}run lookout backfill"
         )
     day = Window(moment - RECENT, moment + _STEP)
     out += _unmatched_filters(warehouse, source, table, day, at)
