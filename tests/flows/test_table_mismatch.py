@@ -158,3 +158,20 @@ def test_failure_notices_of_one_error_are_queues_of_their_own():
 
     assert row("n1", "failure").queue != row("n2", "failure").queue
     assert row("o1", "open").queue == row("o2", "resolve").queue  # an alert's, in order
+
+
+def test_only_a_failure_no_retry_fixes_goes_without_its_retry():
+    from prefect.states import Failed
+
+    from lookout.flows.tasks import WindowFailed, worth_retrying
+
+    mismatch = WindowFailed("bot 00:00: a column is gone", permanent=True)
+    hiccup = WindowFailed("bot 00:00: connection reset")
+    assert not worth_retrying(None, None, Failed(data=mismatch))
+    assert worth_retrying(None, None, Failed(data=hiccup))
+
+    class Unreadable:  # a state whose result cannot be read: retried, as before
+        def result(self, raise_on_failure: bool = True) -> None:
+            raise RuntimeError("result not persisted")
+
+    assert worth_retrying(None, None, Unreadable())

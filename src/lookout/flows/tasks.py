@@ -134,8 +134,12 @@ class WindowFailed(LookoutError):
 
 def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect's retry condition: a window whose table does not fit the config fails alike
-    on every try, so it is not retried (its owner hears at once, not after the pause)."""
-    error = state.result(raise_on_failure=False)
+    on every try, so it is not retried (its owner hears at once, not after the pause). A state
+    whose error cannot be read is retried, as every failure was before."""
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:  # Prefect would take a raise here for "do not retry"
+        return True
     return not (isinstance(error, WindowFailed) and error.permanent)
 
 
