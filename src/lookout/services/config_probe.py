@@ -18,7 +18,6 @@ quiet, or fail that much.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from lookout.checks.metrics import aggregate_frame
 from lookout.core.durations import format_duration
 from lookout.errors import SourceError, database_error
 from lookout.model.aggregates import as_labels
+from lookout.services.init_mapping import named_duration_unit
 from lookout.sources.column_types import sql_matches
 from lookout.sources.window_reads import epoch_units, normalize_frame, normalize_numbers
 from lookout.stages.ops.stage import metric_settings
@@ -58,9 +58,9 @@ def implausible_rows(
     table = warehouse.table(source)
     at = f"monitors.yml: {where}.source"
     out = _named_units(source, at)
-    newest = _newest(warehouse, source, table, now, at, kept=True)
+    newest = _newest(warehouse, source, table, now, kept=True)
     if newest is None:  # none before tomorrow: all in the future, or read in the wrong unit
-        newest = _newest(warehouse, source, table, None, at, kept=True)
+        newest = _newest(warehouse, source, table, None, kept=True)
     if newest is None:
         return out + _none_kept(warehouse, source, table, now, at)
     if pd.isna(newest) or newest.year < 2000 or newest > pd.Timestamp(now + RECENT):
@@ -83,7 +83,7 @@ def implausible_rows(
     day = Window(moment - RECENT, moment + _STEP)
     out += _unmatched_filters(warehouse, source, table, day, at)
     query = warehouse.window_query(monitor, day, cohorts=False).limit(PROBE_ROWS)
-    frame = _read(warehouse, query, at)
+    frame = warehouse.fetch_frame(query)
     if frame.empty:  # the newest row is in no window a run reads: the times do not compare
         out.append(
             f"{at}.columns.ts: the newest row ({newest:%Y-%m-%d %H:%M} UTC) is in no window "
@@ -135,14 +135,6 @@ def _row_problems(
     return out
 
 
-_UNIT_WORDS = {
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s"),
-    **dict.fromkeys(("ms", "msec", "msecs", "millis", "milliseconds"), "ms"),
-    **dict.fromkeys(("us", "usec", "usecs", "micros", "microseconds"), "us"),
-    **dict.fromkeys(("ns", "nsec", "nsecs", "nano", "nanos", "nanoseconds"), "ns"),
-}
-
-
 def _named_units(source: SourceConfig, at: str) -> list[str]:
     """A duration column named in one unit and read in another (`inference_us` read as
     milliseconds: a p95 of 13,028 ms paged where the requests took 13 ms)."""
@@ -151,17 +143,13 @@ def _named_units(source: SourceConfig, at: str) -> list[str]:
         column = source.columns.get(field)
         if column is None or field in source.durations:
             continue
-        named = _UNIT_WORDS.get(re.split(r"[^a-z0-9]+", _snake(column))[-1])
+        named = named_duration_unit(column)
         if named is not None and named != source.unit(field):
             out.append(
                 f"{at}.units.{field}: column {column!r} is named in {named} and read as "
                 f"{source.unit(field)}: if it logs {named}, set units: {{{field}: {named}}}"
             )
     return out
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 def _unmatched_filters(
@@ -187,7 +175,7 @@ def _unmatched_filters(
                 and not _count(warehouse, sa.and_(bounds, matches(column, type_, value)), at)
             ]
             if (unmatched and len(unmatched) < len(values)) or (unmatched and key == "where_not"):
-                seen = _top(_column_values(warehouse, source, table, name, bounds, at))
+                seen = _top(_column_values(warehouse, source, table, name, bounds))
                 out.append(
                     f"{at}.{key}.{name}: no row of the newest day holds "
                     f"{', '.join(map(repr, unmatched))}; {name} holds {seen}"
@@ -200,7 +188,6 @@ def _newest(
     source: SourceConfig,
     table: sa.Table,
     now: datetime | None,
-    at: str,
     *,
     kept: bool,
 ) -> pd.Timestamp | None:
@@ -211,7 +198,7 @@ def _newest(
     conditions = [] if now is None else [ts < warehouse.bind_time(source, "ts", now + RECENT)]
     if kept:
         conditions += warehouse.kept_rows(table, source)
-    frame = _read(warehouse, sa.select(sa.func.max(ts).label("ts")).where(*conditions), at)
+    frame = warehouse.fetch_frame(sa.select(sa.func.max(ts).label("ts")).where(*conditions))
     if frame.empty or frame["ts"].isna().all():
         return None
     return normalize_frame(frame, epoch_units(source), source.zone)["ts"].iloc[0]
@@ -224,7 +211,7 @@ def _none_kept(
     table's newest day (a value spelled otherwise than the rows write it), with the values
     they hold."""
     filtered = bool(source.where or source.where_not)
-    newest = _newest(warehouse, source, table, now, at, kept=False) if filtered else None
+    newest = _newest(warehouse, source, table, now, kept=False) if filtered else None
     if newest is None or pd.isna(newest):
         which = " that where/where_not keeps" if filtered else ""
         return [f"{at}: the table holds no row{which}: every window reads 0 rows"]
@@ -232,7 +219,7 @@ def _none_kept(
     bounds = warehouse.in_period(table, source, day)
     there = _count(warehouse, bounds, at)
     held = "; ".join(
-        f"{name} holds {_top(_column_values(warehouse, source, table, name, bounds, at))}"
+        f"{name} holds {_top(_column_values(warehouse, source, table, name, bounds))}"
         for name in (*source.where, *source.where_not)
     )
     return [
@@ -254,11 +241,11 @@ def _filters(source: SourceConfig) -> str:
 
 
 def _column_values(
-    warehouse: Warehouse, source: SourceConfig, table: sa.Table, name: str, bounds: Any, at: str
+    warehouse: Warehouse, source: SourceConfig, table: sa.Table, name: str, bounds: Any
 ) -> pd.Series:
     column = warehouse.column(table, source, name)
     query = sa.select(column.label("value")).where(bounds).limit(PROBE_ROWS)
-    return _read(warehouse, query, at)["value"]
+    return warehouse.fetch_frame(query)["value"]
 
 
 def _top(values: pd.Series) -> str:
@@ -281,14 +268,5 @@ def _count(warehouse: Warehouse, condition: Any, at: str) -> int:
     try:
         with warehouse.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
-    except sa.exc.SQLAlchemyError as exc:
-        raise database_error(exc, f"{at}: cannot be read", SourceError) from None
-
-
-def _read(warehouse: Warehouse, query: sa.Select[Any], at: str) -> pd.DataFrame:
-    try:
-        return warehouse.fetch_frame(query)
-    except SourceError:
-        raise
     except sa.exc.SQLAlchemyError as exc:
         raise database_error(exc, f"{at}: cannot be read", SourceError) from None

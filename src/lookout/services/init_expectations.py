@@ -17,7 +17,7 @@ from typing import Any
 
 from lookout.model.record import TEXT_FIELDS
 from lookout.services.init_columns import ColumnProfile
-from lookout.services.init_names import LEVEL_NAMES, normalized_name
+from lookout.services.init_names import LEVEL_NAMES, SUCCESS_FLAGS, normalized_name
 
 __all__ = [
     "HTTP_OK",
@@ -88,12 +88,11 @@ def ok_statuses(p: ColumnProfile) -> tuple[str, ...] | None:
 
 
 _OTEL_STATUS_NAMES = frozenset({"status_code", "otel_status_code", "span_status_code"})
-_SUCCESS_NAMES = frozenset({"ok", "is_ok", "success", "is_success", "succeeded"})
 
 
 def _success_flag(p: ColumnProfile) -> bool:
     """A flag that says the request succeeded (`ok TINYINT(1)`, `success BOOLEAN`): 1 is ok."""
-    named = normalized_name(p.name) in _SUCCESS_NAMES
+    named = normalized_name(p.name) in SUCCESS_FLAGS
     flags = p.info.kind == "boolean" or (p.is_number and p.values <= {0.0, 1.0})
     return named and flags and bool(p.values or p.info.kind == "boolean")
 

@@ -30,6 +30,7 @@ __all__ = [
     "column_roles",
     "fill_long_text",
     "logged_units",
+    "named_duration_unit",
 ]
 
 MAX_COHORTS = 4  # cohort columns proposed (each multiplies the metrics stored per window)
@@ -193,18 +194,27 @@ def logged_units(
     return units
 
 
+def named_duration_unit(column: str) -> str | None:
+    """The unit a duration column's name says by its last word (`duration_s`, `ttft_us`,
+    `inferenceNs`), or None."""
+    tail = normalized_name(column).split("_")[-1]
+    for unit, words in _DURATION_WORDS.items():
+        if tail in words:
+            return unit
+    return None
+
+
+_DURATION_WORDS = {"ms": _MS_WORDS, "s": _SECONDS_WORDS, "us": _MICROS_WORDS, "ns": _NANOS_WORDS}
+_NAMED_IN = {"s": "seconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
 def _logged_unit(column: str, p: ColumnProfile, *, spans: bool = False) -> tuple[str, str]:
     """(unit a duration column logs, why) by its name's last word, else by its values."""
-    name = normalized_name(column)
-    tail = name.split("_")[-1]
-    if tail in _MS_WORDS or name.endswith("ms"):
+    named = named_duration_unit(column)
+    if named == "ms" or normalized_name(column).endswith("ms"):
         return "ms", ""
-    if tail in _SECONDS_WORDS:
-        return "s", "is named in seconds"
-    if tail in _MICROS_WORDS:
-        return "us", "is named in microseconds"
-    if tail in _NANOS_WORDS:
-        return "ns", "is named in nanoseconds"
+    if named is not None:
+        return named, f"is named in {_NAMED_IN[named]}"
     if p.maximum is not None and p.maximum < 100:
         return "s", f"looks like seconds (at most {p.maximum:g})"
     not_us = _MEDIAN_NOT_US_IN_SPANS if spans else _MEDIAN_NOT_US

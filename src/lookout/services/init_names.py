@@ -11,7 +11,18 @@ import re
 
 from lookout.model.record import CANONICAL_ALIASES
 
-__all__ = ["LEVEL_NAMES", "NAMES", "NOT_TEXT_TAILS", "TEXT_WORDS", "normalized_name", "says_text"]
+__all__ = [
+    "LEVEL_NAMES",
+    "NAMES",
+    "NOT_TEXT_TAILS",
+    "SUCCESS_FLAGS",
+    "TEXT_WORDS",
+    "normalized_name",
+    "says_text",
+]
+
+# a flag that says the request succeeded (`ok TINYINT(1)`): a status whose 1 is ok
+SUCCESS_FLAGS = ("ok", "is_ok", "success", "is_success", "succeeded")
 
 # Common names per canonical field, normalized (`normalized_name`). OTel GenAI / OpenInference
 # attribute names are added from the record contract's aliases (dots read as underscores, so
@@ -102,7 +113,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "status": (
         "status", "status_code", "http_status", "http_status_code", "response_status",
         "response_code", "http_code", "outcome", "result", "state", "otel_status_code",
-        "http_response_status_code", "ok", "is_ok", "success", "is_success", "succeeded",
+        "http_response_status_code", *SUCCESS_FLAGS,
     ),
     "is_fallback": (
         "is_fallback", "fallback", "used_fallback", "fallback_used", "is_fallback_response",
