@@ -130,6 +130,7 @@ DRIFT_ROW = DriftRow(
     status="ok",
     n_reference=2411,
     n_current=103,
+    shift="median 412 -> 1,030, p90 905 -> 2,410",
 )
 
 
@@ -248,10 +249,14 @@ def test_a_drift_alert_keeps_its_method_and_score():
     payload = to_block_kit(_message("opened", alert, finding))
     _check_golden("alert_drift.json", payload)
     assert payload["blocks"][1]["text"]["text"] == (
-        f":information_source: input_length drifted from release {R7} (2026-11-02): wasserstein "
-        f"0.421 (floor 0.1) (drift.input_length drifted) for release {R8}, plan=enterprise"
+        f":information_source: input_length drifted from release {R7} (2026-11-02): median "
+        "412 -> 1,030, p90 905 -> 2,410; wasserstein 0.421 (floor 0.1) (drift.input_length "
+        f"drifted) for release {R8}, plan=enterprise"
     )
-    assert "Detail\\nwasserstein 0.421 (floor 0.1) against" in json.dumps(payload)
+    assert (
+        "Detail\\nmedian 412 -> 1,030, p90 905 -> 2,410; wasserstein 0.421 (floor 0.1) against"
+        in json.dumps(payload)
+    )
     assert f"<{url}|Drift report>" in json.dumps(payload)
 
 

@@ -14,7 +14,7 @@ from lookout.store import ResultsStore
 from lookout.store.engine import MIGRATIONS
 from lookout.store.schema import metadata
 
-HEAD = "0014"
+HEAD = "0015"
 
 
 def _upgraded(url: str, revision: str = "head") -> None:

@@ -286,8 +286,9 @@ def drift_finding(alert: AlertState, rows: Sequence[DriftRow]) -> Finding:
     if row.drifted and row.explained_by and not row.alerting:
         # an alert resolved because the shift is another cohort's: say so in its first line
         verdict = f"drifted, explained by {row.explained_by},"
+    moved = f"{row.shift}; " if row.shift else ""
     headline = (
-        f"{row.column} {verdict} from {row.reference}: {row.method} {row.score:.3g} "
+        f"{row.column} {verdict} from {row.reference}: {moved}{row.method} {row.score:.3g} "
         f"(floor {row.threshold:.3g})"
     )
     detail = detail_lines([r for r in rows if r.release == alert.release]).get(

@@ -62,8 +62,9 @@ def _verdict_text(groups: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for g in groups:
         top = g["top"]
+        moved = f": {top['shift']}" if top.get("shift") else ""
         if g["drifted"]:
-            parts.append(f"{g['group']} ({top['column_name']}) drifted")
+            parts.append(f"{g['group']} ({top['column_name']}) drifted{moved}")
         elif g["explained_by"]:
             parts.append(
                 f"{g['group']} ({top['column_name']}) drifted, explained by {g['explained_by']}"

@@ -39,6 +39,7 @@ class DriftRow:
     gate_p: float | None = None
     gate_level: float | None = None
     explained_by: str | None = None  # the cohort of the same release its drift comes from
+    shift: str | None = None  # which way it moved: `median 412 -> 1,030, p90 ...`, `"es" 3% -> 41%`
 
     @property
     def alerting(self) -> bool:
@@ -84,6 +85,7 @@ def replace_drift(
                     "gate_p": r.gate_p,
                     "gate_level": r.gate_level,
                     "explained_by": r.explained_by,
+                    "shift": r.shift,
                 }
                 for r in rows
             ],

@@ -256,6 +256,7 @@ drift = sa.Table(
     sa.Column("gate_p", sa.Float(), nullable=True),
     sa.Column("gate_level", sa.Float(), nullable=True),
     sa.Column("explained_by", sa.String(256), nullable=True),  # a cohort of the same release
+    sa.Column("shift", sa.String(256), nullable=True),  # which way it moved (migration 0015)
 )
 
 # Reference summaries, computed once per (monitor, reference key) and reused every window.

@@ -10,6 +10,7 @@ so its windows need not be run); release 2 (r2) runs window by window after it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -353,7 +354,8 @@ def test_features_derived_from_one_field_count_once(tmp_path, closing):
     [message] = [m for m in ctx.store.outbox() if m.kind == "open"]
     text = json.dumps(message.payload)
     top = max(output.values(), key=lambda r: r["score"] / r["threshold"])["column_name"]
-    assert f"{top}: jensenshannon" in text  # the alert names the member that moved most
+    # the alert names the member that moved most, which way, and its effect size
+    assert re.search(rf"{top}: (median|\S+ \d+%) [^;]+; jensenshannon", text), text
 
 
 # --------------------------------------------------------------------------- attribution
@@ -414,9 +416,24 @@ def test_a_shift_in_one_cohort_alerts_there_and_explains_its_parents(tmp_path, c
         "source: plan=enterprise; explains the release overall and region=apac, region=eu, "
         "region=us" in text
     )
+    # which way it moved: the enterprise prompts' median length before and in the window
+    summary = message.payload["summary"]
+    shown = re.search(r"^input_length drifted from .+?: median ([\d,]+) -> ([\d,]+), p90", summary)
+    assert shown, summary
+    before, after = (float(x.replace(",", "")) for x in shown.groups())
+    lengths = frame.assign(n=frame["prompt"].str.len())
+    enterprise_rows = lengths[lengths["plan"] == "enterprise"]
+    launched = enterprise_rows["event_time"] >= launch.replace(tzinfo=None)
+    assert before == pytest.approx(enterprise_rows[~launched]["n"].median(), rel=0.01)
+    first_hour = enterprise_rows[
+        launched & (enterprise_rows["event_time"] < (launch + H).replace(tzinfo=None))
+    ]
+    assert after == pytest.approx(first_hour["n"].median(), rel=0.01)
+    assert after > 2 * before
     page = write_index(tmp_path, "bot", ctx.store.drift("bot")).read_text()
     enterprise = _index_row(page, "plan=enterprise")
     assert 'drifted-column">input_length<' in enterprise
+    assert f'class="shift">median {shown.group(1)} -&gt; ' in enterprise  # escaped as HTML
     assert "source: explains the release overall, region=apac, region=eu, region=us" in enterprise
     for parent in ("region=eu", "region=us", "region=apac"):
         row = _index_row(page, parent)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from lookout.checks.drift.shift import shift_of
 from lookout.checks.drift.sketches import distinct_values, paired, rebinned
 from lookout.checks.drift.stats import ColumnDrift, column_drift, holm
 from lookout.core.sketch import Sketch
@@ -142,6 +143,7 @@ def judge(
     if isinstance(reference, Sketch) and isinstance(current, Sketch):
         distinct = distinct_values(reference, current)
         effect, test = _methods(column, distinct, criteria)
+        sides: tuple[Any, Any, bool] = (reference, current, distinct <= FEW_VALUES)
         ref_p, cur_p = paired(reference, current)
         if effect == "wasserstein" or distinct <= FEW_VALUES:
             ref_e, cur_e = ref_p, cur_p
@@ -154,6 +156,7 @@ def judge(
         cur_c = cap_categories(current, keep)  # type: ignore[arg-type]
         effect, test = _methods(column, len(set(ref_c) | set(cur_c)), criteria)
         args = (ref_c, cur_c, ref_c, cur_c)
+        sides = (ref_c, cur_c, False)
     needed = criteria.rows_needed(test, min(n_ref, n_cur))
     verdict = column_drift(
         name,
@@ -164,6 +167,9 @@ def judge(
         method=effect,
         threshold=criteria.floor(effect),
     )
+    if verdict.score is not None:  # which way it moved, for the alert and the index
+        shift = shift_of(sides[0], sides[1], few=sides[2])
+        verdict = replace(verdict, details={**verdict.details, "shift": shift})
     if verdict.status == "not_enough_data" or min(n_ref, n_cur) > criteria.small_sample:
         return verdict, None
     gate = column_drift(

@@ -91,6 +91,7 @@ def build(
                 gate_p=v.gate_p,
                 gate_level=v.gate_level,
                 explained_by=source,
+                shift=v.details.get("shift"),
             )
         )
     outcome.rows.extend(rows)
@@ -139,6 +140,7 @@ def record(row: DriftRow) -> dict[str, Any]:
         "gate_p": row.gate_p,
         "gate_level": row.gate_level,
         "explained_by": row.explained_by,
+        "shift": row.shift,
     }
 
 
@@ -234,7 +236,8 @@ def detail_lines(rows: Sequence[DriftRow]) -> dict[tuple[str, str, str], str]:
 
 
 def _line(row: DriftRow) -> str:
-    """`wasserstein 0.42 (floor 0.1; ks p 0.001 < 0.05) against <reference>; n 102 vs 2,411`."""
+    """`median 412 -> 1,030, p90 905 -> 2,410; wasserstein 0.42 (floor 0.1; ks p 0.001 < 0.05)
+    against <reference>; n 102 vs 2,411`."""
     gate = ""
     if row.gate is not None and row.gate_p is not None:
         level = row.gate_level if row.gate_level is not None else 0.05
@@ -242,8 +245,9 @@ def _line(row: DriftRow) -> str:
     period = ""
     if row.period_start is not None:
         period = f" over the period since {_moment(row.period_start)}"
+    moved = f"{row.shift}; " if row.shift else ""
     return (
-        f"{row.method} {row.score:.3g} (floor {row.threshold:.3g}{gate}){period} against "
+        f"{moved}{row.method} {row.score:.3g} (floor {row.threshold:.3g}{gate}){period} against "
         f"{row.reference}; n {row.n_current:,} vs {row.n_reference:,}"
     )
 
