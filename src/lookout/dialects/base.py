@@ -93,6 +93,10 @@ class Dialect:
     #: the engine's own namespaces, which hold no user's table (`lookout init`'s lookups).
     schema_word: ClassVar[str] = "schema"
     system_schemas: ClassVar[frozenset[str]] = frozenset({"information_schema"})
+    #: The catalog read without a schema lists the tables of every schema (duckdb_engine),
+    #: though a query without one reads the default schema only: a table is looked up there by
+    #: name, or a check would pass for a table no window can read.
+    catalog_spans_schemas: ClassVar[bool] = False
     #: Record ids are looked up by their text (`toString(id) IN (...)`): ClickHouse reflects a
     #: UUID column as text and refuses a value that is none, and reads a column that is not
     #: its sorting key whole for an IN anyway.

@@ -26,6 +26,7 @@ class DuckDB(Dialect):
     validation_pushdown_default = True
     not_in_sql: ClassVar[frozenset[str] | None] = frozenset({"json_parses", "regex"})
     sample_unit: ClassVar[Literal["pages", "rows"] | None] = "rows"
+    catalog_spans_schemas = True
     system_schemas: ClassVar[frozenset[str]] = frozenset(
         {"information_schema", "pg_catalog", "system.information_schema", "system.main",
          "system.pg_catalog", "temp.main"}

@@ -54,6 +54,7 @@ from lookout.services.init_sample import (
 )
 from lookout.services.init_traffic import Traffic
 from lookout.services.init_votes import VotesTable, find_votes_table
+from lookout.sources.catalog_hints import lookup_schema
 from lookout.urls import display_url
 
 __all__ = [
@@ -152,7 +153,7 @@ def _reflect(
     inspector: Any, caps: Dialect, table: str, schema: str | None, display: str
 ) -> list[dict[str, Any]]:
     try:
-        found = inspector.get_columns(table, schema=schema)
+        found = inspector.get_columns(table, schema=lookup_schema(inspector, caps, schema))
     except sa.exc.NoSuchTableError:
         found = []
     except sa.exc.DBAPIError:  # MySQL/MariaDB without a database in the URL: none selected

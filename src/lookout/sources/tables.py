@@ -12,6 +12,7 @@ from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, TableMismatchError, database_error
 from lookout.model.local_times import local_naive
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
+from lookout.sources.catalog_hints import lookup_schema, where_instead
 from lookout.sources.column_types import (
     column_kind,
     feedback_table_problems,
@@ -90,7 +91,8 @@ class WarehouseTables(WarehouseConnection):
         if key not in self._columns:
             try:
                 inspector = sa.inspect(self.engine)
-                found = inspector.get_columns(source.table, schema=source.schema_)
+                schema = lookup_schema(inspector, self.capabilities, source.schema_)
+                found = inspector.get_columns(source.table, schema=schema)
             except sa.exc.NoSuchTableError:
                 found = []
             except sa.exc.SQLAlchemyError as exc:
@@ -100,11 +102,32 @@ class WarehouseTables(WarehouseConnection):
                     SourceError,
                 ) from None
             if not found:
-                where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
-                raise SourceError(f"warehouse {self.display_url}: table {where!r} not found")
+                raise SourceError(self._not_found(source))
             read_as = self.capabilities.column_type
             self._columns[key] = {column["name"]: read_as(column["type"]) for column in found}
         return self._columns[key]
+
+    def _not_found(self, source: SourceConfig) -> str:
+        """`table 'x' not found: schema public holds a, b (did you mean x_v2?)`: a typo or a
+        wrong schema in monitors.yml is fixed from the message (read from the catalog)."""
+        where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
+        said = f"warehouse {self.display_url}: table {where!r} not found"
+        try:
+            inspector = sa.inspect(self.engine)
+        except sa.exc.SQLAlchemyError:
+            return said
+        instead = where_instead(
+            inspector,
+            self.capabilities,
+            source.table,
+            source.schema_,
+            lambda s, name: (
+                f"set source.schema: {s}"
+                + (f" and source.table: {name}" if name != source.table else "")
+            ),
+            no_schema_fix="name one in the URL, or set source.schema",
+        )
+        return f"{said}: {instead}"
 
     def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
         """Every mapped, release, cohort and drift feature column exists and has a type its
