@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
-from tests.window_results import check_refusal, project, stored_by_window
+from tests.window_results import check_refusal, engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
 from lookout.errors import ConfigError
@@ -150,3 +150,46 @@ def test_a_new_filter_is_a_new_reading_for_stored_drift_summaries_and_cached_pro
     assert len(marks) == 2
     reference = Reference("r", WINDOW)
     assert reference.key(plain, ["x"]) != reference.key(kept, ["x"])
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "sqlite", "postgresql"])
+def test_null_in_a_filter_keeps_or_drops_the_rows_where_the_column_is_null(
+    engine_name, tmp_path, request
+):
+    """A trace table's root spans are its rows without a parent (`where: {parent_run_id:
+    null}`), a trial's first wish: they store what a table of only those rows stores, and
+    `where_not` with `null` keeps the child spans alone."""
+    url = engine_url(engine_name, tmp_path, request)
+    monitors = lambda table: _monitors(table).replace("pushdown: on", "pushdown: auto")  # noqa: E731
+    roots = _monitored().assign(parent_run_id=None)
+    children = roots.assign(status="error", latency_ms=40_000.0, parent_run_id="run-1")
+    children["request_id"] = [f"c{i:06d}" for i in range(len(children))]
+    engine = sa.create_engine(url)
+    write_table(engine, roots.drop(columns="parent_run_id"), table="only_ours")
+    write_table(engine, pd.concat([roots, children], ignore_index=True), table="spans")
+    engine.dispose()
+    ours = stored_by_window(project(tmp_path, url, "ours", monitors("only_ours")), WINDOW)
+    root_filter = "      where: {environment: production, parent_run_id: null}\n"
+    text = monitors("spans").replace(FILTERS, root_filter)
+    assert stored_by_window(project(tmp_path, url, "roots", text), WINDOW) == ours
+    child_filter = "      where_not: {parent_run_id: [null]}\n"
+    text = monitors("spans").replace(FILTERS, child_filter)
+    stored = stored_by_window(project(tmp_path, url, "children", text), WINDOW)
+    errors = [r for r in stored["metrics"] if r[1] == "*" and r[2] == "error_rate"]
+    assert errors and all(r[3] == 1.0 for r in errors)  # only the failing child spans
+    assert sum(r[4] for r in errors) == sum(
+        (children["event_time"] >= pd.Timestamp(WINDOW.start.replace(tzinfo=None)))
+        & (children["event_time"] < pd.Timestamp(WINDOW.end.replace(tzinfo=None)))
+    )
+
+
+def test_a_filter_value_of_no_kind_is_one_error_naming_every_kind_it_could_be(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        _config(tmp_path, "duckdb:///:memory:", "      where: {parent_run_id: [[1]]}\n")
+    lines = str(raised.value).splitlines()
+    said = [line for line in lines if "where.parent_run_id" in line]
+    assert len(said) == 1, lines
+    assert said[0].endswith(
+        "monitors[0].source.where.parent_run_id[0]: expected true or false, an integer, "
+        "a number or a string"
+    )

@@ -29,6 +29,7 @@ _FRIENDLY = {
     "bool_parsing": "expected true or false",
     "bool_type": "expected true or false",
     "string_type": "expected a string",
+    "none_required": "expected null",
     "list_type": "expected a list",
     "dict_type": "expected a mapping",
     "model_type": "expected a mapping",
@@ -57,7 +58,7 @@ def _message(error: Mapping[str, Any]) -> str:
 
 def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
     issues = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in _union_types_merged(exc.errors(include_url=False, include_input=False)):
         loc = error["loc"]
         path: KeyPath = tuple(
             part
@@ -75,6 +76,34 @@ def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[Conf
         if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
             issues.append(issue)
     return issues
+
+
+def _union_types_merged(errors: list[Any]) -> list[Any]:
+    """A value no member of a scalar union takes is one error, `expected true or false, an
+    integer, a number or a string`, not one line per member: pydantic reports each member, and
+    `where: {parent_run_id: [[1]]}` printed four lines for one value."""
+    out: list[Any] = []
+    by_value: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        message = _FRIENDLY.get(error["type"], "")
+        if not (loc and _is_union_tag(loc[-1]) and message.startswith("expected ")):
+            out.append(error)
+            continue
+        key = loc[:-1]
+        merged = by_value.get(key)
+        if merged is None:
+            merged = {**error, "loc": key, "type": "union_types", "expected": [message[9:]]}
+            by_value[key] = merged
+            out.append(merged)
+        elif message[9:] not in merged["expected"]:
+            merged["expected"].append(message[9:])
+    for merged in by_value.values():
+        kinds = merged.pop("expected")
+        said = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+        merged["msg"] = f"expected {said}"
+        merged["type"] = "union_types"
+    return out
 
 
 def _is_union_tag(part: object) -> bool:

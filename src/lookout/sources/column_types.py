@@ -257,10 +257,14 @@ def _values_problem(
     kind = value_kind(columns[column])
     if kind is None:
         return []
-    typed, bad = coerce_all(configured, kind)
-    problems = [] if default else [f"monitors.yml: {at}[{i}]: {why}" for i, why in bad]
+    positions = [i for i, v in enumerate(configured) if v is not None]  # `null`: NULL rows
+    if not positions:
+        return []
+    values = [configured[i] for i in positions]
+    typed, bad = coerce_all(values, kind)
+    problems = [] if default else [f"monitors.yml: {at}[{positions[i]}]: {why}" for i, why in bad]
     if not typed:  # every value refused: nothing would ever match
-        shown = ", ".join(describe(v) for v in configured)
+        shown = ", ".join(describe(v) for v in values)
         problems.append(
             f"monitors.yml: {at}: none of {shown}{' (the default)' if default else ''} can be a "
             f"value of {kind} column {column!r}; list its values (e.g. {_example(kind, field)})"

@@ -395,13 +395,23 @@ class WarehouseTables(WarehouseConnection):
         """The conditions of `source.where` and `where_not`: the rows this monitor watches in
         a table other traffic shares. Part of every window's condition, so no query (read,
         pushdown, validation batch, drift summary, cohort ranking) sees the others. Values are
-        typed for their column, as status values are; `where_not` keeps a NULL."""
+        typed for their column, as status values are; a NULL is kept by `where_not` and left
+        out by `where`, unless `null` is one of the values."""
         columns = self.table_columns(source)
         out: list[Any] = []
         for negate, kept in ((False, source.where), (True, source.where_not)):
             for name, values in kept.items():
                 column = self.column(table, source, name)
                 type_ = columns.get(source.columns.get(name, name))
-                match = sql_matches(column, type_, values, as_text=self.capabilities.as_text)
-                out.append(sa.or_(column.is_(None), sa.not_(match)) if negate else match)
+                present = [v for v in values if v is not None]
+                match = (
+                    sql_matches(column, type_, present, as_text=self.capabilities.as_text)
+                    if present
+                    else sa.false()
+                )
+                if len(present) < len(values):  # `null` listed: NULL is one of the values
+                    match = sa.or_(column.is_(None), match)
+                    out.append(sa.not_(match) if negate else match)
+                else:
+                    out.append(sa.or_(column.is_(None), sa.not_(match)) if negate else match)
         return out

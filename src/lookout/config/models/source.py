@@ -133,18 +133,20 @@ class SourceConfig(Model):
         "zone and epoch numbers are absolute and do not use it. The local hour that repeats in "
         "autumn is read as its second occurrence (one window holds both)",
     )
-    where: dict[Identifier, list[ColumnValue]] = Field(
+    where: dict[Identifier, list[ColumnValue | None]] = Field(
         default={},
         description="column -> the values a row must hold there to be monitored, for a table "
         "that logs more than one service's traffic: `{environment: production}`, "
         "`{span_kind: [llm, chain]}`. Every query reads only those rows (the others are not "
-        "counted, validated or alerted on); a row whose column is NULL is left out. Canonical "
+        "counted, validated or alerted on); a row whose column is NULL is left out unless "
+        "`null` is listed (`{parent_run_id: null}`: a trace table's root spans). Canonical "
         "fields or other columns of the table",
     )
-    where_not: dict[Identifier, list[ColumnValue]] = Field(
+    where_not: dict[Identifier, list[ColumnValue | None]] = Field(
         default={},
         description="column -> values whose rows are not monitored (health checks, synthetic "
-        "probes, a load test): `{route: [/healthz]}`, `{user: [loadtest]}`; a NULL is kept",
+        "probes, a load test): `{route: [/healthz]}`, `{user: [loadtest]}`; a NULL is kept "
+        "unless `null` is listed (`{parent_run_id: null}`: child spans only)",
     )
     release: list[Identifier] = Field(
         default=["model_version", "prompt_version"],
