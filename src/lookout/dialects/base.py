@@ -11,7 +11,7 @@ SQLAlchemy dialect works, only slower; the log says so once per engine (`Warehou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
@@ -195,6 +195,14 @@ class Dialect:
 
     def unreadable_time(self, ts: sa.ColumnElement[Any]) -> Any | None:
         """Beyond NULL, a condition on a stored event time the engine cannot read as one."""
+        return None
+
+    def time_compared(
+        self, column: sa.ColumnElement[Any], op: str, bound: datetime | int
+    ) -> sa.ColumnElement[bool] | None:
+        """`column <op> bound` where comparing the stored value as it is would be wrong (None:
+        it is right). SQLite keeps a time as whatever text was written
+        (`2026-11-02T14:03:11+00:00` sorts after `2026-11-02 23:00:00`)."""
         return None
 
     def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:

@@ -195,7 +195,9 @@ def _newest(
     `now` None: any), of the rows the monitor keeps (or of all); NaT when it cannot be read
     as a time; None when there is no such row."""
     ts = warehouse.column(table, source, "ts")
-    conditions = [] if now is None else [ts < warehouse.bind_time(source, "ts", now + RECENT)]
+    conditions = (
+        [] if now is None else [warehouse.time_compared(source, "ts", ts, "<", now + RECENT)]
+    )
     if kept:
         conditions += warehouse.kept_rows(table, source)
     frame = warehouse.fetch_frame(sa.select(sa.func.max(ts).label("ts")).where(*conditions))

@@ -47,8 +47,8 @@ class FeedbackReads(WarehouseTables):
             sa.select(
                 rated_by.label(_KEY), votes.c[votes_source.columns["feedback"]].label("feedback")
             ).where(
-                given >= self.bind_time(votes_source, "ts", window.start),
-                given < self.bind_time(votes_source, "ts", window.end),
+                self.time_compared(votes_source, "ts", given, ">=", window.start),
+                self.time_compared(votes_source, "ts", given, "<", window.end),
                 *self.kept_rows(votes, votes_source),  # only the votes of `where`
             )
         )

@@ -1,5 +1,6 @@
-"""The source table as the warehouse holds it: reflected columns and their types (checked
-against each field's role), and the clauses every query shares (column, window, bound times)."""
+"""The source table as the warehouse holds it: reflected columns and their types, and the
+clauses every query shares (column, window, bound times); `table_checks` checks the config
+against them."""
 
 from __future__ import annotations
 
@@ -8,70 +9,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lookout.config.models import Monitor, SourceConfig
-from lookout.errors import SourceError, TableMismatchError, database_error
+from lookout.config.models import SourceConfig
+from lookout.errors import SourceError, database_error
 from lookout.model.local_times import local_naive
 from lookout.model.record import NUMERIC_FIELDS, TIME_FIELDS, epoch_bound, unit_factor
 from lookout.sources.catalog_hints import lookup_schema, where_instead
-from lookout.sources.column_types import (
-    column_kind,
-    feedback_table_problems,
-    role_problems,
-    sql_matches,
-    type_name,
-)
+from lookout.sources.column_types import sql_matches
 from lookout.sources.connection import WarehouseConnection
 from lookout.windows import Window, as_utc
 
 __all__ = ["WarehouseTables"]
 
 _INFINITIES = (float("inf"), float("-inf"))
-
-
-def _named_columns(monitor: Monitor) -> list[tuple[str, str]]:
-    """(key path, column) of every column the monitor's config names: mapped fields, the two
-    times of computed durations, row filters, cohorts, release fields that are columns under
-    their own name, drift features. Each must be a column of the table."""
-    source = monitor.source
-    named = [(f"source.columns.{f}", c) for f, c in source.columns.items()]
-    for field, elapsed in source.durations.items():
-        named += [(f"source.durations.{field}.start", elapsed.start)]
-        named += [(f"source.durations.{field}.end", elapsed.end)]
-    for key in ("where", "where_not"):
-        named += [(f"source.{key}.{n}", source.columns.get(n, n)) for n in getattr(source, key)]
-    named += [
-        (f"source.cohorts[{i}]", source.columns.get(c, c)) for i, c in enumerate(source.cohorts)
-    ]
-    named += [
-        (f"source.release[{i}]", n) for i, n in enumerate(source.release) if n not in source.columns
-    ]
-    features = monitor.drift.features
-    for kind in ("numeric", "categorical"):
-        named += [(f"drift.features.{kind}[{i}]", n) for i, n in enumerate(getattr(features, kind))]
-    return named
-
-
-def _zone_problems(source: SourceConfig, columns: dict[str, Any], where: str) -> list[str]:
-    """`source.timezone` where no time column is a timestamp without a zone: a column with one
-    and an epoch number are instants, which a zone cannot move (the config would say it does)."""
-    if source.timezone is None:
-        return []
-    pairs = [(f, source.columns[f]) for f in TIME_FIELDS if f in source.columns]
-    mapped = [c for _, c in pairs]
-    naive = [
-        c
-        for f, c in pairs
-        if c in columns
-        and source.epoch_unit(f) is None
-        and not getattr(columns[c], "timezone", False)
-    ]
-    if naive or any(c not in columns for c in mapped):  # a missing column is said elsewhere
-        return []
-    return [
-        f"monitors.yml: {where}.source.timezone: {source.timezone!r} applies to timestamps "
-        f"without a time zone, and {', '.join(map(repr, mapped))} have one or log epoch "
-        "numbers (instants, which a zone does not move): remove the line"
-    ]
 
 
 class WarehouseTables(WarehouseConnection):
@@ -107,147 +56,6 @@ class WarehouseTables(WarehouseConnection):
             self._columns[key] = {column["name"]: read_as(column["type"]) for column in found}
         return self._columns[key]
 
-    def _not_found(self, source: SourceConfig) -> str:
-        """`table 'x' not found: schema public holds a, b (did you mean x_v2?)`: a typo or a
-        wrong schema in monitors.yml is fixed from the message (read from the catalog)."""
-        where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
-        said = f"warehouse {self.display_url}: table {where!r} not found"
-        try:
-            inspector = sa.inspect(self.engine)
-        except sa.exc.SQLAlchemyError:
-            return said
-        instead = where_instead(
-            inspector,
-            self.capabilities,
-            source.table,
-            source.schema_,
-            lambda s, name: (
-                f"set source.schema: {s}"
-                + (f" and source.table: {name}" if name != source.table else "")
-            ),
-            no_schema_fix="name one in the URL, or set source.schema",
-        )
-        return f"{said}: {instead}"
-
-    def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
-        """Every mapped, release, cohort and drift feature column exists and has a type its
-        role can use, and configured values fit their columns; every problem at once, each
-        naming its key."""
-        columns = self.table_columns(monitor.source)
-        where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
-        known = ", ".join(sorted(columns))
-        problems = [
-            f"monitors.yml: {where}.{path}: column {column!r} is not in table "
-            f"{monitor.source.table!r} (columns: {known})"
-            for path, column in _named_columns(monitor)
-            if column not in columns
-        ]
-        problems += self._duration_problems(monitor, columns, where)
-        problems += self._json_problems(monitor.source, where)
-        problems += _zone_problems(monitor.source, columns, where)
-        problems += self._feedback_problems(monitor.source, where)
-        problems += role_problems(
-            monitor, columns, where, text_times=self.capabilities.text_times
-        )  # types vs roles
-        if problems:
-            raise TableMismatchError("\n".join(problems))
-
-    def _feedback_problems(self, source: SourceConfig, where: str) -> list[str]:
-        """The votes' table (`source.feedback_table`) exists and has the columns it names,
-        of types their roles can use."""
-        table = source.feedback_table
-        if table is None:
-            return []
-        at = f"monitors.yml: {where}.source.feedback_table"
-        try:
-            columns = self.table_columns(source.votes_source())
-        except SourceError as exc:
-            return [f"{at}.table: {exc}"]
-        known = ", ".join(sorted(columns))
-        problems = [
-            f"{at}.{key}: column {column!r} is not in table {table.table!r} (columns: {known})"
-            for key, column in (
-                ("record_id", table.record_id),
-                ("value", table.value),
-                ("ts", table.ts),
-                *((f"where.{name}", name) for name in table.where),
-            )
-            if column not in columns
-        ]
-        return problems + feedback_table_problems(
-            source, columns, where, text_times=self.capabilities.text_times
-        )
-
-    def _duration_problems(
-        self, monitor: Monitor, columns: dict[str, Any], where: str
-    ) -> list[str]:
-        """`source.durations` the engine cannot compute as the config says (a missing column
-        is said with the others): an engine without a known way, or one time with a time zone
-        and the other without (their difference would shift by the session's time zone)."""
-        durations = monitor.source.durations
-        if not durations:
-            return []
-        out = []
-        try:
-            self.capabilities.milliseconds_between(sa.column("a"), sa.column("b"))
-            computable = True
-        except NotImplementedError:
-            computable = False
-        for field, elapsed in durations.items():
-            at = f"monitors.yml: {where}.source.durations.{field}"
-            if not computable:
-                out.append(
-                    f"{at}: {self.capabilities.name} has no dialect module to compute a "
-                    "duration in SQL; map a view that logs the milliseconds"
-                )
-            pair = (elapsed.start, elapsed.end)
-            if any(c not in columns for c in pair):
-                continue
-            if len({bool(getattr(columns[c], "timezone", False)) for c in pair}) == 2:
-                out.append(
-                    f"{at}: {elapsed.start!r} and {elapsed.end!r} differ in time zone (one "
-                    "has one, the other not): their difference would depend on the session's "
-                    "time zone; use two columns of the same type"
-                )
-        return out
-
-    def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
-        """`source.json_fields` this table and engine cannot read: a name that is a column
-        already (which would it mean?), a JSON column that is missing or of another type, an
-        engine without a known way to extract a value in SQL."""
-        if not source.json_fields:
-            return []
-        reflected = self.reflected_columns(source)
-        try:
-            self.capabilities.json_text(sa.column("a"), ("k",))
-            readable = True
-        except NotImplementedError:
-            readable = False
-        out = []
-        for name, path in source.json_fields.items():
-            at = f"monitors.yml: {where}.source.json_fields.{name}"
-            document = path.split(".", 1)[0]
-            if not readable:
-                out.append(
-                    f"{at}: {self.capabilities.name} has no dialect module to read a value "
-                    "inside JSON in SQL; map a view that has it as a column"
-                )
-            if name in reflected:
-                out.append(
-                    f"{at}: {name!r} is a column of table {source.table!r}: give the JSON "
-                    "value another name, or map the column itself"
-                )
-            if document not in reflected:
-                known = ", ".join(sorted(reflected))
-                out.append(
-                    f"{at}: column {document!r} is not in table {source.table!r} (columns: {known})"
-                )
-            elif column_kind(reflected[document]) not in ("json", "text", "unknown"):
-                stored = type_name(reflected[document])
-                why = "a value is read from a JSON or text column"
-                out.append(f"{at}: column {document!r} is {stored}; {why}")
-        return out
-
     def loose_numeric_fields(self, source: SourceConfig) -> frozenset[str]:
         """Mapped numeric fields whose column is not of a numeric type (teams do log latencies
         into TEXT columns). SQL cannot compare or aggregate them as numbers without failing
@@ -282,6 +90,28 @@ class WarehouseTables(WarehouseConnection):
                 out.append(sa.cast(column, sa.Text).in_(("Infinity", "-Infinity")))
         return out
 
+    def _not_found(self, source: SourceConfig) -> str:
+        """`table 'x' not found: schema public holds a, b (did you mean x_v2?)`: a typo or a
+        wrong schema in monitors.yml is fixed from the message (read from the catalog)."""
+        where = f"{source.schema_}.{source.table}" if source.schema_ else source.table
+        said = f"warehouse {self.display_url}: table {where!r} not found"
+        try:
+            inspector = sa.inspect(self.engine)
+        except sa.exc.SQLAlchemyError:
+            return said
+        instead = where_instead(
+            inspector,
+            self.capabilities,
+            source.table,
+            source.schema_,
+            lambda s, name: (
+                f"set source.schema: {s}"
+                + (f" and source.table: {name}" if name != source.table else "")
+            ),
+            no_schema_fix="name one in the URL, or set source.schema",
+        )
+        return f"{said}: {instead}"
+
     def table(self, source: SourceConfig) -> sa.Table:
         """One Table object per source, so every clause of a query refers to the same FROM."""
         key = (source.schema_, source.table)
@@ -310,6 +140,28 @@ class WarehouseTables(WarehouseConnection):
         if getattr(column_type, "timezone", False):
             return as_utc(moment)
         return local_naive(moment, source.zone)
+
+    def time_compared(
+        self,
+        source: SourceConfig,
+        field: str,
+        column: sa.ColumnElement[Any],
+        op: str,
+        moment: datetime,
+    ) -> sa.ColumnElement[bool]:
+        """`column <op> moment` for a time field (`>=`, `<` or `>`), bound as the column
+        compares (`bind_time`), as the engine must compare it (`Dialect.time_compared`)."""
+        bound = self.bind_time(source, field, moment, down=op == ">")
+        compared = self.capabilities.time_compared(column, op, bound)
+        if compared is not None:
+            return compared
+        if op == ">=":
+            return column >= bound
+        if op == "<":
+            return column < bound
+        if op == ">":
+            return column > bound
+        raise ValueError(f"no time comparison {op!r}")
 
     def stored_column(
         self, table: sa.Table, source: SourceConfig, name: str
@@ -387,8 +239,8 @@ class WarehouseTables(WarehouseConnection):
         keeps the row or not."""
         ts = self.column(table, source, "ts")
         return sa.and_(
-            ts >= self.bind_time(source, "ts", window.start),
-            ts < self.bind_time(source, "ts", window.end),
+            self.time_compared(source, "ts", ts, ">=", window.start),
+            self.time_compared(source, "ts", ts, "<", window.end),
         )
 
     def kept_rows(self, table: sa.Table, source: SourceConfig) -> list[Any]:

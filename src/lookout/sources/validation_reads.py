@@ -155,8 +155,8 @@ class ValidationReads(WindowReads):
         query = (
             sa.select(*(self.column(table, source, f).label(f) for f in wanted))
             .where(
-                ingested >= self.bind_time(source, "ingested_at", window.start),
-                ingested < self.bind_time(source, "ingested_at", window.end),
+                self.time_compared(source, "ingested_at", ingested, ">=", window.start),
+                self.time_compared(source, "ingested_at", ingested, "<", window.end),
                 unreadable,
                 *self.kept_rows(table, source),
             )

@@ -12,6 +12,7 @@ from lookout.sources.cohort_queries import CohortKey
 from lookout.sources.feedback_reads import FeedbackReads
 from lookout.sources.pushdown import Pushdown
 from lookout.sources.sketch_sql import sketch_buckets
+from lookout.sources.table_checks import TableChecks
 from lookout.sources.validation_reads import ValidationReads
 from lookout.sources.window_reads import epoch_units, metric_fields, normalize_frame
 
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-class Warehouse(ValidationReads, Pushdown, FeedbackReads):
+class Warehouse(ValidationReads, Pushdown, FeedbackReads, TableChecks):
     """One warehouse connection (lazy), its reflected tables, and the window queries.
 
     Opened read-only by default (`settings`): on DuckDB a read-write open locks the file for

@@ -91,15 +91,15 @@ class WindowReads(WarehouseTables):
         ingested = self.column(table, source, "ingested_at")
         first = min(processed)
         in_lookback = [
-            ts >= self.bind_time(source, "ts", first.start),
-            ts < self.bind_time(source, "ts", frontier),
+            self.time_compared(source, "ts", ts, ">=", first.start),
+            self.time_compared(source, "ts", ts, "<", frontier),
             *self.kept_rows(table, source),  # another service's late rows re-run nothing
         ]
         # Rows newer than what a window saw, or any row at all in a window that was empty.
         seen = [moment for moment in processed.values() if moment is not None]
         newer: list[Any] = []
         if seen:
-            newer.append(ingested > self.bind_time(source, "ingested_at", min(seen), down=True))
+            newer.append(self.time_compared(source, "ingested_at", ingested, ">", min(seen)))
         for window, high in processed.items():
             if high is None:
                 newer.append(self.in_window(table, source, window))

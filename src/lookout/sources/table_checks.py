@@ -1,0 +1,192 @@
+"""Whether a monitor's config fits its table as the warehouse holds it: every column it names
+exists, with a type its role can use; durations, JSON values, a time zone and the votes' table
+the engine can read as the config says. Every problem at once, each naming its key; raised as
+`TableMismatchError`, which no retry fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from lookout.config.models import Monitor, SourceConfig
+from lookout.errors import SourceError, TableMismatchError
+from lookout.model.record import TIME_FIELDS
+from lookout.sources.column_types import (
+    column_kind,
+    feedback_table_problems,
+    role_problems,
+    type_name,
+)
+from lookout.sources.tables import WarehouseTables
+
+__all__ = ["TableChecks"]
+
+
+def _named_columns(monitor: Monitor) -> list[tuple[str, str]]:
+    """(key path, column) of every column the monitor's config names: mapped fields, the two
+    times of computed durations, row filters, cohorts, release fields that are columns under
+    their own name, drift features. Each must be a column of the table."""
+    source = monitor.source
+    named = [(f"source.columns.{f}", c) for f, c in source.columns.items()]
+    for field, elapsed in source.durations.items():
+        named += [(f"source.durations.{field}.start", elapsed.start)]
+        named += [(f"source.durations.{field}.end", elapsed.end)]
+    for key in ("where", "where_not"):
+        named += [(f"source.{key}.{n}", source.columns.get(n, n)) for n in getattr(source, key)]
+    named += [
+        (f"source.cohorts[{i}]", source.columns.get(c, c)) for i, c in enumerate(source.cohorts)
+    ]
+    named += [
+        (f"source.release[{i}]", n) for i, n in enumerate(source.release) if n not in source.columns
+    ]
+    features = monitor.drift.features
+    for kind in ("numeric", "categorical"):
+        named += [(f"drift.features.{kind}[{i}]", n) for i, n in enumerate(getattr(features, kind))]
+    return named
+
+
+def _zone_problems(source: SourceConfig, columns: dict[str, Any], where: str) -> list[str]:
+    """`source.timezone` where no time column is a timestamp without a zone: a column with one
+    and an epoch number are instants, which a zone cannot move (the config would say it does)."""
+    if source.timezone is None:
+        return []
+    pairs = [(f, source.columns[f]) for f in TIME_FIELDS if f in source.columns]
+    mapped = [c for _, c in pairs]
+    naive = [
+        c
+        for f, c in pairs
+        if c in columns
+        and source.epoch_unit(f) is None
+        and not getattr(columns[c], "timezone", False)
+    ]
+    if naive or any(c not in columns for c in mapped):  # a missing column is said elsewhere
+        return []
+    return [
+        f"monitors.yml: {where}.source.timezone: {source.timezone!r} applies to timestamps "
+        f"without a time zone, and {', '.join(map(repr, mapped))} have one or log epoch "
+        "numbers (instants, which a zone does not move): remove the line"
+    ]
+
+
+class TableChecks(WarehouseTables):
+    """`check_monitor`: the config against the reflected table."""
+
+    def check_monitor(self, monitor: Monitor, index: int | None = None) -> None:
+        """Every mapped, release, cohort and drift feature column exists and has a type its
+        role can use, and configured values fit their columns; every problem at once, each
+        naming its key."""
+        columns = self.table_columns(monitor.source)
+        where = f"monitors[{index}]" if index is not None else f"monitor {monitor.name}"
+        known = ", ".join(sorted(columns))
+        problems = [
+            f"monitors.yml: {where}.{path}: column {column!r} is not in table "
+            f"{monitor.source.table!r} (columns: {known})"
+            for path, column in _named_columns(monitor)
+            if column not in columns
+        ]
+        problems += self._duration_problems(monitor, columns, where)
+        problems += self._json_problems(monitor.source, where)
+        problems += _zone_problems(monitor.source, columns, where)
+        problems += self._feedback_problems(monitor.source, where)
+        problems += role_problems(
+            monitor, columns, where, text_times=self.capabilities.text_times
+        )  # types vs roles
+        if problems:
+            raise TableMismatchError("\n".join(problems))
+
+    def _feedback_problems(self, source: SourceConfig, where: str) -> list[str]:
+        """The votes' table (`source.feedback_table`) exists and has the columns it names,
+        of types their roles can use."""
+        table = source.feedback_table
+        if table is None:
+            return []
+        at = f"monitors.yml: {where}.source.feedback_table"
+        try:
+            columns = self.table_columns(source.votes_source())
+        except SourceError as exc:
+            return [f"{at}.table: {exc}"]
+        known = ", ".join(sorted(columns))
+        problems = [
+            f"{at}.{key}: column {column!r} is not in table {table.table!r} (columns: {known})"
+            for key, column in (
+                ("record_id", table.record_id),
+                ("value", table.value),
+                ("ts", table.ts),
+                *((f"where.{name}", name) for name in table.where),
+            )
+            if column not in columns
+        ]
+        return problems + feedback_table_problems(
+            source, columns, where, text_times=self.capabilities.text_times
+        )
+
+    def _duration_problems(
+        self, monitor: Monitor, columns: dict[str, Any], where: str
+    ) -> list[str]:
+        """`source.durations` the engine cannot compute as the config says (a missing column
+        is said with the others): an engine without a known way, or one time with a time zone
+        and the other without (their difference would shift by the session's time zone)."""
+        durations = monitor.source.durations
+        if not durations:
+            return []
+        out = []
+        try:
+            self.capabilities.milliseconds_between(sa.column("a"), sa.column("b"))
+            computable = True
+        except NotImplementedError:
+            computable = False
+        for field, elapsed in durations.items():
+            at = f"monitors.yml: {where}.source.durations.{field}"
+            if not computable:
+                out.append(
+                    f"{at}: {self.capabilities.name} has no dialect module to compute a "
+                    "duration in SQL; map a view that logs the milliseconds"
+                )
+            pair = (elapsed.start, elapsed.end)
+            if any(c not in columns for c in pair):
+                continue
+            if len({bool(getattr(columns[c], "timezone", False)) for c in pair}) == 2:
+                out.append(
+                    f"{at}: {elapsed.start!r} and {elapsed.end!r} differ in time zone (one "
+                    "has one, the other not): their difference would depend on the session's "
+                    "time zone; use two columns of the same type"
+                )
+        return out
+
+    def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
+        """`source.json_fields` this table and engine cannot read: a name that is a column
+        already (which would it mean?), a JSON column that is missing or of another type, an
+        engine without a known way to extract a value in SQL."""
+        if not source.json_fields:
+            return []
+        reflected = self.reflected_columns(source)
+        try:
+            self.capabilities.json_text(sa.column("a"), ("k",))
+            readable = True
+        except NotImplementedError:
+            readable = False
+        out = []
+        for name, path in source.json_fields.items():
+            at = f"monitors.yml: {where}.source.json_fields.{name}"
+            document = path.split(".", 1)[0]
+            if not readable:
+                out.append(
+                    f"{at}: {self.capabilities.name} has no dialect module to read a value "
+                    "inside JSON in SQL; map a view that has it as a column"
+                )
+            if name in reflected:
+                out.append(
+                    f"{at}: {name!r} is a column of table {source.table!r}: give the JSON "
+                    "value another name, or map the column itself"
+                )
+            if document not in reflected:
+                known = ", ".join(sorted(reflected))
+                out.append(
+                    f"{at}: column {document!r} is not in table {source.table!r} (columns: {known})"
+                )
+            elif column_kind(reflected[document]) not in ("json", "text", "unknown"):
+                stored = type_name(reflected[document])
+                why = "a value is read from a JSON or text column"
+                out.append(f"{at}: column {document!r} is {stored}; {why}")
+        return out
