@@ -171,3 +171,40 @@ def test_a_column_constant_in_the_period_writes_its_report_without_numpy_warning
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [
         str(w.message) for w in caught
     ]
+
+
+def test_a_doubled_cost_per_request_drifts_and_its_report_agrees(tmp_path):
+    """A cost per request in USD spreads by ~3.5e-5: Evidently's normalisation floor of 0.001
+    scored a trial's doubled cost 0.075 against 0.1 (not drifted). Lookout divides by the
+    spread, and the report shows the column in a unit where Evidently's distance is the same."""
+    rng = np.random.default_rng(11)
+    launch = T0 + 6 * H
+    before = requests(rng, T0, 6, 200, ("m1", "p1"))
+    after = requests(rng, launch, 1, 200, ("m2", "p2"))
+    before["unit_cost"] = rng.lognormal(np.log(7.5e-5), 0.4, len(before))
+    after["unit_cost"] = rng.lognormal(np.log(1.5e-4), 0.4, len(after))  # a pricing bug
+    frame = pd.concat([before, after], ignore_index=True)
+    ctx = project(
+        tmp_path,
+        frame,
+        reference=Window(T0, launch),
+        start=launch,
+        rules=rule("cost_moved", "drift.unit_cost"),
+        reports=True,
+        extra="      features: {numeric: [unit_cost]}\n",
+    )
+    try:
+        run(ctx, launch, 1)
+        [row] = [
+            r
+            for r in ctx.store.drift("bot")
+            if (r["release"], r["cohort"], r["column_name"]) == ("m2@p2", "*", "unit_cost")
+        ]
+        assert row["method"] == "wasserstein" and row["drifted"], row
+        assert row["score"] > 1.0  # about two spreads, not 0.075
+        page = tmp_path / report_path("bot", launch.date(), "m2@p2", "*")
+        said = sidecar(page)
+        assert said is not None and said["evidently"]["columns"]["unit_cost"] is True
+        assert "unit_cost x1,000 (a spread under 0.001" in page.read_text()
+    finally:
+        ctx.close()

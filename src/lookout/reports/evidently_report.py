@@ -12,6 +12,7 @@ Lookout's.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -146,6 +147,23 @@ def sample_frame(
     return frame
 
 
+def _small_spread_scales(
+    reference: pd.DataFrame, chosen: Mapping[str, tuple[str, float]], categorical: Sequence[str]
+) -> dict[str, int]:
+    """Column -> a power of ten for each Wasserstein column whose reference spread is under
+    Evidently's floor of 0.001 (a cost per request in USD): scaled so its spread is past it,
+    Evidently's normed distance is the one Lookout's verdict took (`wasserstein_norm`)."""
+    out = {}
+    for name, (method, _) in chosen.items():
+        if method != "wasserstein" or name in categorical:
+            continue
+        values = pd.to_numeric(reference[name], errors="coerce").dropna()
+        std = float(values.std(ddof=0)) if len(values) else 0.0
+        if 0 < std < 0.001 and std > 1e-6 * abs(float(values.mean())):
+            out[name] = 10 ** math.ceil(math.log10(0.01 / std))
+    return out
+
+
 def write_drift_report(
     path: Path,
     reference: pd.DataFrame,
@@ -191,6 +209,15 @@ def write_drift_report(
         per_column_method={name: method for name, (method, _) in chosen.items()} or None,
         per_column_threshold={name: limit for name, (_, limit) in chosen.items()} or None,
     )
+    scales = _small_spread_scales(reference, chosen, categorical)
+    if scales:  # Evidently would divide their distance by 0.001, Lookout by their spread
+        current, reference = (
+            f.assign(**{n: pd.to_numeric(f[n], errors="coerce") * k for n, k in scales.items()})
+            for f in (current, reference)
+        )
+        scaled = ", ".join(f"{n} x{k:,}" for n, k in scales.items())
+        why = "a spread under 0.001, shown in a unit where Evidently's distance is Lookout's"
+        facts = (*facts, ("Scaled", f"{scaled} ({why})"))
     current, reference = (
         plotly_safe_frame(numbers_as_labels(f[names], counted), categorical)
         for f in (current, reference)
