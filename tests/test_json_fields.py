@@ -231,6 +231,17 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         "not_array_deeper": "doc.a[0].b",
         "scalar": "doc.n[0]",
     }
+    # from the end: a chat request's last message whatever the conversation's length
+    ends = {
+        "last": "doc.choices[-1].message.content",
+        "second_last": "doc.choices[-2].message.content",
+        "last_tag": "doc.tags[-1]",
+        "before_start": "doc.tags[-3]",
+        "top_last": "doc[-1].k",
+        "not_array_end": "doc.a[-1]",
+    }
+    if engine_name != "snowflake":  # Snowflake's paths have no index from the end
+        paths |= ends
     source = SourceConfig(table="docs", columns={"record_id": "id", "ts": "id"}, json_fields=paths)
     warehouse = Warehouse(url)
     try:
@@ -243,7 +254,9 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
     finally:
         warehouse.dispose()
     arrays = ("hi", "second", "7", None, None, None, None, None)
-    assert rows == [
+    end = len(paths) - len(ends) if "last" in paths else len(paths)
+    last = {"r0": ("second", "hi", "7", None, None, None), "r5": (None,) * 4 + ("top", None)}
+    expected = [
         (
             "r0",
             "x",
@@ -261,11 +274,14 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
             *arrays,
         ),
         ("r1", None, None, None, None, None, None, None, None, None, "1", None, None, *[None] * 8),
-        *[(f"r{i}", *[None] * len(paths)) for i in (2, 3, 4)],
-        ("r5", *[None] * (len(paths) - 4), "top", None, None, None),
-        ("r6", *[None] * len(paths)),
-        ("r7", *[None] * len(paths)),
+        *[(f"r{i}", *[None] * end) for i in (2, 3, 4)],
+        ("r5", *[None] * (end - 4), "top", None, None, None),
+        ("r6", *[None] * end),
+        ("r7", *[None] * end),
     ]
+    if "last" in paths:
+        expected = [(*row, *last.get(row[0], (None,) * len(ends))) for row in expected]
+    assert rows == expected
 
 
 @pytest.mark.parametrize(
@@ -285,7 +301,8 @@ def test_each_engine_reads_a_value_inside_json_as_text_and_null_as_null(
         ("{model: 'attributes.\"\"'}", "key '' of"),
         ("{model: \"attributes['gen_ai.model']\"}", "double quotes, not brackets or single"),
         ("{model: 'attributes[\"gen_ai.model\"]'}", "double quotes, not brackets or single"),
-        ("{text: 'response.choices[-1].text'}", "[-1] of 'response.choices[-1].text': an array"),
+        ("{text: 'response.choices[-0].text'}", "[-0] of 'response.choices[-0].text': an array"),
+        ("{text: 'response.choices[-1000000]'}", "or from -1 (the last) to -999999"),
         ("{text: 'response.choices[x]'}", "[x] of 'response.choices[x]': an array index is"),
         ("{text: 'response.choices[0'}", "'response.choices[0': a '[' is not closed"),
         ("{text: 'response.choices]'}", "a ']' without its '['"),
@@ -533,3 +550,19 @@ def test_a_dotted_key_read_as_a_path_is_pointed_to_its_quoted_form(tmp_path):
     output = " ".join(result.output.split())
     assert "json_fields.tenant: 'metadata.app.tenant' is NULL in all" in output
     assert 'one key with dots is written quoted: metadata."app.tenant"' in output
+
+
+@pytest.mark.snowflake
+def test_an_index_from_the_end_on_snowflake_is_named_by_the_warehouse_check(tmp_path, request):
+    """Snowflake's paths count from 0 only: `messages[-1]` is refused at its key before a
+    window's query would fail on it; the same path on DuckDB is read."""
+    url = engine_url("snowflake", tmp_path, request)
+    engine = sa.create_engine(url)
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    engine.dispose()
+    fields = JSON_FIELDS + "        last_tag: metadata.tags[-1]\n"
+    text = _monitors("logged_json", True, "auto").replace(JSON_FIELDS, fields)
+    message = check_refusal(project(tmp_path, url, "cfg", text), url)
+    assert (
+        "source.json_fields.last_tag: snowflake paths have no index from the end ([-1])" in message
+    )

@@ -92,9 +92,11 @@ class ClickHouse(Dialect):
     ) -> sa.ColumnElement[Any]:
         # Nullable(String): NULL for a missing key or a JSON null, where JSONExtractString
         # gives ''; numbers and booleans as their text (5, true); an index is an integer
-        # argument, counted from 1
+        # argument, counted from 1 (from -1 at the end, as Lookout's)
         path = [
-            sa.literal(k + 1, sa.Integer) if isinstance(k, int) else sa.literal(k, sa.String)
+            sa.literal(k + 1 if k >= 0 else k, sa.Integer)
+            if isinstance(k, int)
+            else sa.literal(k, sa.String)
             for k in keys
         ]
         value = Function("JSONExtract", document, *path, "Nullable(String)", type_=sa.String)

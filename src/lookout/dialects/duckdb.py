@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.functions import Function
 
 from lookout.dialects.base import ConnectSettings, Dialect, file_database
-from lookout.model.json_path import JsonStep
+from lookout.model.json_path import JsonStep, sql_json_path
 
 __all__ = ["DuckDB"]
 
@@ -44,8 +44,12 @@ class DuckDB(Dialect):
         # a JSON pointer (`/account/plan`, `/gen_ai.request.model`): a dot is a plain
         # character there, a `/` inside a key is written `~1` (RFC 6901; keys hold no `~`);
         # an index is its digits (`/choices/0/text`)
-        pointer = sa.literal("".join("/" + str(k).replace("/", "~1") for k in keys), sa.String)
-        value = Function("json_extract_string", document, pointer, type_=sa.String)
+        pointer = "".join("/" + str(k).replace("/", "~1") for k in keys)
+        if any(isinstance(k, int) and k < 0 for k in keys):  # a pointer counts from 0 only
+            pointer = sql_json_path(keys)  # `$."messages"[#-1]."content"`
+        value = Function(
+            "json_extract_string", document, sa.literal(pointer, sa.String), type_=sa.String
+        )
         # a document that is not JSON ('' where nothing was logged) reads as NULL instead of
         # failing every query of the window
         return sa.case((Function("json_valid", document, type_=sa.Boolean), value))

@@ -51,6 +51,11 @@ def _session_statements(settings: ConnectSettings, mariadb: bool) -> list[str]:
     return out
 
 
+def _path(keys: tuple[JsonStep, ...]) -> str:
+    """`$."messages"[last]."content"`: MySQL 8 and MariaDB 10.9 count from the end with `last`."""
+    return sql_json_path(keys, from_end="last")
+
+
 class MySQL(Dialect):
     names = ("mysql", "mariadb")
     drift_in_sql = True
@@ -89,7 +94,7 @@ class MySQL(Dialect):
     ) -> sa.ColumnElement[Any]:
         # JSON_VALUE: NULL for a missing key, a JSON null (and an object); it reads a boolean
         # as 1 on MariaDB, so booleans are taken from JSON_EXTRACT as true/false, as elsewhere
-        path = sa.literal(sql_json_path(keys), sa.String)
+        path = sa.literal(_path(keys), sa.String)
         found = Function("json_extract", document, path)
         boolean = Function("json_type", found, type_=sa.String) == "BOOLEAN"
         flag = Function("json_unquote", found, type_=sa.String)
@@ -99,7 +104,11 @@ class MySQL(Dialect):
         arrays = [
             Function(
                 "json_type",
-                Function("json_extract", document, sa.literal(sql_json_path(keys[:i]), sa.String)),
+                Function(
+                    "json_extract",
+                    document,
+                    sa.literal(sql_json_path(keys[:i], from_end="last"), sa.String),
+                ),
                 type_=sa.String,
             )
             == "ARRAY"

@@ -85,6 +85,11 @@ class Snowflake(Dialect):
         # a key that is not a plain word (`k-1`) is quoted in the path, an index in brackets
         path = ""
         for k in keys:
+            if isinstance(k, int) and k < 0:
+                raise NotImplementedError(
+                    f"{self.name} paths have no index from the end ([{k}]): map a view that "
+                    "has the value as a column"
+                )
             if isinstance(k, int):
                 path += f"[{k}]"
             else:

@@ -12,8 +12,9 @@ inside its quotes (`/` is escaped where a JSON pointer needs it).
 
 A step may also be an array index, `[0]` for the first element: a raw OpenAI response logged as
 JSON keeps the answer at `response.choices[0].message.content`, a chat log its first message
-at `messages[0].content`. An index is a whole number from 0 (no negative index: Snowflake and
-DuckDB's pointers have none)."""
+at `messages[0].content`. An index is a whole number from 0, or from -1 counted from the end:
+a chat request's last message is `messages[-1].content`, whatever the conversation's length
+(every engine but Snowflake, whose paths have none)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./:-]{1,128}\Z")
 _STEP = re.compile(
     r'\.(?:"(?P<quoted>[^"]*)(?P<closed>"?)|(?P<bare>[^."\[\]]*))|\[(?P<index>[^\]]*)\]'
 )
-_INDEX = re.compile(r"[0-9]{1,6}\Z")
+_INDEX = re.compile(r"(?:[0-9]{1,6}|-[1-9][0-9]{0,5})\Z")
 # the JSON column: the name before the first step
 _COLUMN = re.compile(r"[^.\[]*")
 JsonStep = str | int  # a key of an object, or the index of an array element
@@ -52,7 +53,10 @@ _KEYS_ARE = (
     "element is [0]); a key that holds dots or '/' goes in double quotes: "
     'attributes."gen_ai.request.model"'
 )
-_INDEX_IS = "an array index is a whole number from 0 (the first element) to 999999, e.g. choices[0]"
+_INDEX_IS = (
+    "an array index is a whole number from 0 (the first element) to 999999, or from -1 (the "
+    "last) to -999999, e.g. choices[0], messages[-1]"
+)
 _QUOTED_ARE = (
     "a key in double quotes is letters, digits, '_', '-', '.', '/' and ':' (no quote, "
     "backslash, '$' or space), not digits alone"
@@ -117,10 +121,19 @@ def json_path_text(column: str, keys: tuple[JsonStep, ...]) -> str:
     return text
 
 
-def sql_json_path(keys: tuple[JsonStep, ...]) -> str:
-    """The SQL/JSON path of MySQL, MariaDB and SQLite: `$."choices"[0]."text"` (every key in
-    double quotes, which a key may not hold)."""
-    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f'."{k}"' for k in keys)
+def sql_json_path(keys: tuple[JsonStep, ...], *, from_end: str = "#") -> str:
+    """The SQL/JSON path of MySQL, MariaDB, SQLite and DuckDB: `$."choices"[0]."text"` (every
+    key in double quotes, which a key may not hold). An index from the end is `[#-1]` (SQLite,
+    DuckDB; `from_end="#"`) or `[last]`, `[last-1]` (MySQL, MariaDB; `from_end="last"`)."""
+
+    def index(k: int) -> str:
+        if k >= 0:
+            return f"[{k}]"
+        if from_end == "last":
+            return "[last]" if k == -1 else f"[last-{-k - 1}]"
+        return f"[#{k}]"
+
+    return "$" + "".join(index(k) if isinstance(k, int) else f'."{k}"' for k in keys)
 
 
 def check_json_path(value: object) -> str:

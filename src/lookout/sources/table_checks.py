@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
 from lookout.errors import SourceError, TableMismatchError
+from lookout.model.json_path import split_json_path
 from lookout.model.record import TIME_FIELDS
 from lookout.sources.column_types import (
     column_kind,
@@ -154,6 +155,15 @@ class TableChecks(WarehouseTables):
                 )
         return out
 
+    def _path_problem(self, at: str, path: str) -> list[str]:
+        """A path this engine's JSON functions cannot take (Snowflake: an index from the
+        end), said before a window's query fails on it."""
+        try:
+            self.capabilities.json_text(sa.column("a"), split_json_path(path)[1])
+        except NotImplementedError as exc:
+            return [f"{at}: {exc}"]
+        return []
+
     def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
         """`source.json_fields` this table and engine cannot read: a name that is a column
         already (which would it mean?), a JSON column that is missing or of another type, an
@@ -175,6 +185,8 @@ class TableChecks(WarehouseTables):
                     f"{at}: {self.capabilities.name} has no dialect module to read a value "
                     "inside JSON in SQL; map a view that has it as a column"
                 )
+            else:
+                out += self._path_problem(at, path)
             if name in reflected:
                 out.append(
                     f"{at}: {name!r} is a column of table {source.table!r}: give the JSON "
