@@ -15,7 +15,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lookout.cli.common import chosen_monitors, fail, load, telemetry_off
+from lookout.cli.common import (
+    chosen_monitors,
+    fail,
+    load,
+    telemetry_off,
+    temporary_api_failed,
+)
 from lookout.cli.console import console, err_console
 
 if TYPE_CHECKING:
@@ -149,6 +155,11 @@ def _run(names: list[str], parameters: dict) -> BackfillOutcome:
     except LookoutError as exc:
         if bar.outcome is None:  # failed before or while planning: nothing ran
             raise fail(str(exc), 1) from None
+    except RuntimeError as exc:
+        said = temporary_api_failed(exc)
+        if said is None:
+            raise
+        raise fail(said, 1) from None
     finally:
         bar.stop()
     return bar.outcome or BackfillOutcome(run=0, skipped=0)

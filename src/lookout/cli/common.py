@@ -33,6 +33,7 @@ __all__ = [
     "prefect_api_url",
     "quiet_prefect",
     "telemetry_off",
+    "temporary_api_failed",
 ]
 
 
@@ -134,24 +135,40 @@ def prefect_api_url(what: str = "deployments") -> str:
 
 
 def telemetry_off() -> None:
-    """Before Prefect is imported: no telemetry."""
+    """Before Prefect is imported: no telemetry, and, without PREFECT_API_URL, longer than
+    Prefect's default for its temporary local API to start (a busy machine, or another
+    command starting one: a trial's backfill, which set only the telemetry, died there)."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 def quiet_prefect(verbose: bool) -> None:
     """Before Prefect is imported: telemetry off and, unless `verbose`, only its warnings (no
     line per task run, no temporary-server hint); the command prints one summary instead."""
     telemetry_off()
-    # without PREFECT_API_URL the flow runs against a temporary local API; on a busy machine
-    # it needs longer than Prefect's default to start
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         for name in ("prefect.flow_runs", "prefect.task_runs"):
             run_logger = logging.getLogger(name)
             if not any(isinstance(f, SaidByLookout) for f in run_logger.filters):
                 run_logger.addFilter(SaidByLookout())
+
+
+def temporary_api_failed(exc: BaseException) -> str | None:
+    """The one line for Prefect's temporary local API failing to start (None: another
+    error). Two commands started at the same moment without `PREFECT_API_URL` each start one
+    on the same database, and one dies with a traceback (a trial's two backfills)."""
+    text = str(exc)
+    if not isinstance(exc, RuntimeError) or "ephemeral Prefect API server" not in text:
+        return None
+    return (
+        f"{text.rstrip('.')}: Prefect's temporary local API did not start (another Lookout "
+        "command starting one at the same moment, or a busy machine). Run the commands one "
+        "after the other, or start one Prefect server (`prefect server start`) and set "
+        "PREFECT_API_URL for every command; PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
+        "(Lookout's default 90) waits longer"
+    )
 
 
 class SaidByLookout(logging.Filter):

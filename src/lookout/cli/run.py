@@ -17,6 +17,7 @@ from lookout.cli.common import (
     load,
     prefect_api_url,
     quiet_prefect,
+    temporary_api_failed,
 )
 from lookout.cli.console import console
 from lookout.cli.options import MonitorsOpt, ProfilesOpt, TargetOpt, VerboseOpt
@@ -63,6 +64,11 @@ def run(
         raise fail(str(exc), 2) from None
     except LookoutError as exc:
         raise fail(str(exc)) from None
+    except RuntimeError as exc:
+        said = temporary_api_failed(exc)
+        if said is None:
+            raise
+        raise fail(said) from None
     console.print(run_summary_table(summary["results"], "lookout run", console.width))
     line = run_summary_line(summary["results"], summary["delivery"])
     console.print(line, highlight=False, soft_wrap=True)
