@@ -179,3 +179,40 @@ def test_init_proposes_dotted_otel_attributes_as_quoted_keys(tmp_path):
     with sqlite3.connect(store) as db:
         releases = {r[0] for r in db.execute("SELECT DISTINCT release FROM metrics")}
     assert releases == {"*", "gpt-4o@v2", "gpt-4o-mini@v2"}, releases  # from the flat keys
+
+
+def test_init_reads_the_metadata_a_trace_export_keeps_one_level_down(tmp_path):
+    """LangSmith keeps a run's metadata under `extra.metadata` (`{"metadata": {"tenant": ...,
+    "revision_id": ...}}`): init read `extra` as long text, proposed no release and no tenant,
+    and a trial's tenant incident went unseen. The keys are found one level down, named
+    without the key that only holds them, and `revision_id` is the release."""
+    frame = _observations()
+    wrapped = []
+    for text in frame["metadata"]:
+        inner = json.loads(text)
+        inner["revision_id"] = inner.pop("prompt_version")
+        wrapped.append(json.dumps({"metadata": inner}))
+    frame = frame.rename(columns={"metadata": "extra"}).assign(extra=wrapped)
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="runs")
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE runs ALTER COLUMN extra TYPE JSON"))
+    engine.dispose()
+    cfg = tmp_path / "cfg"
+    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    args = ["init", "--table", "runs", "--warehouse-url", url, *files, "--yes"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    assert source.json_fields["tenant"] == "extra.metadata.tenant"
+    assert source.json_fields["revision_id"] == "extra.metadata.revision_id"
+    assert source.columns["prompt_version"] == "revision_id"
+    assert "prompt_version" in source.release and "tenant" in source.cohorts
+    assert source.where == {"environment": ["production"]}
+    hours = [END - timedelta(hours=back) for back in (3, 2, 1)]
+    config = check_and_run(cfg, [Window(start, start + timedelta(hours=1)) for start in hours])
+    store = config.target.store.url.get_secret_value().removeprefix("sqlite:///")
+    with sqlite3.connect(store) as db:
+        firing = set(db.execute("SELECT rule, cohort FROM alerts WHERE state = 'firing'"))
+    assert ("error_rate", "tenant=globex") in firing, firing

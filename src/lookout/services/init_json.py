@@ -45,6 +45,11 @@ _NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]")  # `.`, `-`, `:`, `/` in a key: `_` i
 _Keys = tuple[str, ...]  # the keys from a JSON column's top object down to a value
 # Keys of an LLM request, response or message: {"role", "content"}, {"messages": [...]}.
 _MESSAGE_LISTS = ("messages", "choices", "candidates", "contents", "parts")
+# Keys that only hold others (LangSmith's `extra.metadata`): no part of a value's name.
+_CONTAINERS = frozenset(
+    {"metadata", "meta", "attributes", "attrs", "properties", "props", "tags", "labels",
+     "custom", "custom_metadata", "extra"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,8 +154,11 @@ def _names_text(keys: tuple[str, ...]) -> bool:
 
 def _name(column: str, keys: tuple[str, ...], taken: set[str]) -> str | None:
     """The keys as a column name (`account.plan` -> `account_plan`, `gen_ai.request.model` ->
-    `gen_ai_request_model`), or `<column>_<name>` when a table column or another virtual
-    column has that name; None when neither is free."""
+    `gen_ai_request_model`; under a key that only holds them, `metadata.tenant` -> `tenant`,
+    so the names init knows place it), or `<column>_<name>` when a table column or another
+    virtual column has that name; None when neither is free."""
+    if len(keys) > 1 and normalized_name(keys[0]) in _CONTAINERS:
+        keys = keys[1:]
     base = _NOT_A_WORD.sub("_", "_".join(keys))
     for name in (base, f"{column}_{base}"):
         if IDENTIFIER_PATTERN.match(name) and name.lower() not in taken:
@@ -190,14 +198,21 @@ def _parsed(value: Any) -> dict[str, Any] | None:
 
 
 def _metadata_like(objects: Sequence[dict[str, Any]]) -> bool:
-    """Mostly scalar values, and few objects shaped like an LLM message or payload."""
+    """Mostly scalar values (an object's own or its objects'), and few objects shaped like
+    an LLM message or payload."""
     messages = sum(
         1
         for o in objects
         if ("role" in o and ("content" in o or "parts" in o))
         or any(isinstance(o.get(k), list) for k in _MESSAGE_LISTS)
     )
-    values = [v for o in objects for v in o.values()]
+    # the values one level down count too: LangSmith's `extra` is `{"metadata": {...}}`
+    values = [
+        inner
+        for o in objects
+        for v in o.values()
+        for inner in (v.values() if isinstance(v, dict) and v else (v,))
+    ]
     scalars = sum(1 for v in values if v is None or _text(v) is not None)
     return messages <= MESSAGE_SHARE * len(objects) and scalars >= SCALAR_SHARE * len(values)
 

@@ -54,6 +54,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
         "prompt_template_id", "app_version", "application_version", "service_version",
         "version", "release", "release_version", "build", "build_id", "git_sha",
         "git_commit", "commit_sha", "deploy_version", "code_version", "agent_version",
+        "revision_id", "app_revision", "git_revision",
     ),
     "route": (
         "route", "endpoint", "path", "http_route", "url_path", "operation", "operation_name",
