@@ -566,3 +566,47 @@ def test_an_index_from_the_end_on_snowflake_is_named_by_the_warehouse_check(tmp_
     assert (
         "source.json_fields.last_tag: snowflake paths have no index from the end ([-1])" in message
     )
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "sqlite", "postgresql"])
+@pytest.mark.parametrize("pushdown", ["on", "off"])
+def test_an_expectation_reads_a_value_inside_json_that_is_no_cohort(
+    engine_name, pushdown, tmp_path, request
+):
+    """`finish_reason` logged inside the response JSON: an `in_set` on it needs no cohort (a
+    trial made it one to be allowed, and its `(null)` cohort of error rows paged every hour);
+    the expectation counts exactly the window's rows of other values."""
+    if engine_name == "sqlite" and pushdown == "on":
+        pytest.skip("SQLite validates in SQL only where asked; `on` needs percentile_cont")
+    url = engine_url(engine_name, tmp_path, request)
+    frame = _in_json(_plain())
+    reasons = ["length" if i % 7 == 0 else "stop" for i in range(len(frame))]
+    frame["metadata"] = [
+        json.dumps({**json.loads(doc), "finish_reason": why})
+        for doc, why in zip(frame["metadata"], reasons, strict=True)
+    ]
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="logged_json")
+    engine.dispose()
+    text = _monitors("logged_json", True, "auto")
+    text = text.replace("pushdown: on", f"pushdown: {pushdown}")
+    text = text.replace(
+        JSON_FIELDS, JSON_FIELDS + "        finish_reason: metadata.finish_reason\n"
+    )
+    text = text.replace(
+        "        - {kind: in_set, column: route, values: [faq, search, fallback]}\n",
+        "        - {kind: in_set, column: finish_reason, values: [stop]}\n",
+    )
+    stored = stored_by_window(project(tmp_path, url, "cfg", text), WINDOW)
+    start, end = (pd.Timestamp(t.replace(tzinfo=None)) for t in (WINDOW.start, WINDOW.end))
+    plain = _plain()
+    kept = plain["event_time"].between(start, end, inclusive="left") & (
+        plain["environment"] == "production"
+    )
+    truncated = pd.Series(reasons, index=plain.index)[kept] == "length"
+    releases = (plain["model_version"] + "@" + plain["prompt_version"])[kept]
+    expected = {
+        (release, "failed", int(truncated[releases == release].sum())) for release in set(releases)
+    }
+    outcomes = {(r[0], r[2], r[3]) for r in stored["validations"] if r[1] == "in_set_finish_reason"}
+    assert outcomes == expected and all(n > 0 for _, _, n in expected), stored["validations"]

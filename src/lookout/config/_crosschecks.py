@@ -138,8 +138,10 @@ def _validation_issues(
     config = monitor.validation
     source = monitor.source
     columns = set(source.fields) | set(source.cohorts) | set(source.release)
+    columns |= set(source.json_fields)  # a value inside JSON, by its name
     columns_ = source.fields
-    extra = [c for c in dict.fromkeys([*source.release, *source.cohorts]) if c not in columns_]
+    named = [*source.release, *source.cohorts, *source.json_fields]
+    extra = [c for c in dict.fromkeys(named) if c not in columns_]
     known = ", ".join([*source.columns, *source.durations, *extra])
     seen: set[str] = set()
     for e_index, spec in enumerate(config.expectations):

@@ -78,31 +78,40 @@ def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[Conf
     return issues
 
 
+_TYPE_MISMATCHES = frozenset(
+    {"bool_type", "bool_parsing", "int_type", "int_parsing", "int_from_float", "float_type",
+     "float_parsing", "string_type", "none_required"}
+)  # fmt: skip
+
+
 def _union_types_merged(errors: list[Any]) -> list[Any]:
     """A value no member of a scalar union takes is one error, `expected true or false, an
-    integer, a number or a string`, not one line per member: pydantic reports each member, and
-    `where: {parent_run_id: [[1]]}` printed four lines for one value."""
-    out: list[Any] = []
-    by_value: dict[tuple[Any, ...], dict[str, Any]] = {}
+    integer, a number or a string`, not one line per member (`where: {parent_run_id: [[1]]}`
+    printed four lines for one value); when a member took the value's type and refused the
+    value (`.nan` is a number, but not a finite one), that member's error alone is said."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    order: list[Any] = []
     for error in errors:
         loc = tuple(error["loc"])
-        message = _FRIENDLY.get(error["type"], "")
-        if not (loc and _is_union_tag(loc[-1]) and message.startswith("expected ")):
-            out.append(error)
+        if loc and _is_union_tag(loc[-1]):
+            if loc[:-1] not in groups:
+                order.append(loc[:-1])
+            groups.setdefault(loc[:-1], []).append(error)
+        else:
+            order.append(error)
+    out: list[Any] = []
+    for item in order:
+        if not isinstance(item, tuple):
+            out.append(item)
             continue
-        key = loc[:-1]
-        merged = by_value.get(key)
-        if merged is None:
-            merged = {**error, "loc": key, "type": "union_types", "expected": [message[9:]]}
-            by_value[key] = merged
-            out.append(merged)
-        elif message[9:] not in merged["expected"]:
-            merged["expected"].append(message[9:])
-    for merged in by_value.values():
-        kinds = merged.pop("expected")
+        members = groups[item]
+        refused = [e for e in members if e["type"] not in _TYPE_MISMATCHES]
+        if refused:
+            out += refused
+            continue
+        kinds = list(dict.fromkeys(_FRIENDLY[e["type"]].removeprefix("expected ") for e in members))
         said = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-        merged["msg"] = f"expected {said}"
-        merged["type"] = "union_types"
+        out.append({**members[0], "loc": item, "type": "union_types", "msg": f"expected {said}"})
     return out
 
 

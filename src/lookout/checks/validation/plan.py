@@ -62,5 +62,6 @@ def validation_columns(monitor: Monitor, planned: list[PlannedExpectation]) -> l
     wanted |= referenced_columns([p.spec for p in planned if p.spec is not None])
     wanted |= {p.column for p in planned if p.column}
     mapped = [c for c in monitor.source.fields if c in wanted]
-    extra = [*monitor.source.release, *monitor.source.cohorts]  # columns under their own names
+    source = monitor.source
+    extra = [*source.release, *source.cohorts, *source.json_fields]  # under their own names
     return mapped + [c for c in dict.fromkeys(extra) if c in wanted and c not in mapped]

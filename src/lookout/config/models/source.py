@@ -283,9 +283,14 @@ class SourceConfig(Model):
         return (*self.ok_statuses, *self.fallback_statuses)
 
     def selectable(self, name: str) -> bool:
-        """A name a window query can select: a mapped canonical field, or a release field or
-        cohort that is a column of the table under its own name."""
-        return self.maps(name) or name in self.release or name in self.cohorts
+        """A name a window query can select: a mapped canonical field, a release field or
+        cohort that is a column of the table under its own name, or a value inside JSON."""
+        return (
+            self.maps(name)
+            or name in self.release
+            or name in self.cohorts
+            or name in self.json_fields
+        )
 
     _values_as_lists = field_validator("where", "where_not", mode="before")(values_as_lists)
 
