@@ -31,6 +31,7 @@ from lookout.model.record import IDENTIFIER_PATTERN, TEXT_FIELDS, canonical_name
 from lookout.services.init_columns import ColumnInfo, profile_column
 from lookout.services.init_mapping import ColumnRole
 from lookout.services.init_names import NAMES, normalized_name, says_text
+from lookout.services.init_payloads import at_path, payload_text
 
 __all__ = ["Expansion", "JsonDocument", "expand_json"]
 
@@ -117,6 +118,19 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
     documents: list[JsonDocument] = []
     for info in columns:
         objects = _objects(info, sample)
+        payload = _payload(info, sample) if objects is None else None
+        if payload is not None:  # a raw request or response: its prompt or answer
+            steps, role = payload
+            name = _name(info.name, (role,), taken)
+            path = json_path_text(info.name, steps)
+            if name is not None:
+                taken.add(name.lower())
+                virtual.append(ColumnInfo(name, f"JSON {path}", "text", path=path))
+                added[name] = _texts(sample[info.name], steps).set_axis(sample.index)
+                documents.append(
+                    JsonDocument(info.name, info.sql_type, (path[len(info.name) :].lstrip("."),))
+                )
+                continue
         if objects is None:
             kept.append(info)
             continue
@@ -140,6 +154,35 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
     frame = pd.concat([sample, pd.DataFrame(added, index=sample.index)], axis=1)
     fields = {c.name: c.path for c in virtual if c.path is not None}
     return Expansion((*kept, *virtual), frame, fields, tuple(documents), tuple(columns))
+
+
+def _payload(info: ColumnInfo, sample: pd.DataFrame) -> tuple[tuple[Any, ...], str] | None:
+    """(path, role) of the text inside a column of raw requests or responses (`init_payloads`)."""
+    if info.kind not in ("text", "other") or not info.mappable or info.name not in sample:
+        return None
+    return payload_text(sample[info.name].to_numpy(dtype=object))
+
+
+def _texts(values: pd.Series, steps: tuple[Any, ...]) -> pd.Series:
+    """The text at `steps` of each sampled document, as the warehouse will read it (a cut
+    document that does not parse: its start, for the profile of a long text)."""
+    out = []
+    for value in values.to_numpy(dtype=object):
+        doc = _parsed_any(value)
+        found = at_path(doc, steps) if doc is not None else None
+        out.append(found if isinstance(found, str) else value if isinstance(value, str) else None)
+    return pd.Series(out, dtype=object)
+
+
+def _parsed_any(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 def _names_text(keys: tuple[str, ...]) -> bool:
