@@ -46,3 +46,16 @@ def test_rates_pool_weighted_by_n_and_quantiles_as_the_median_window():
     assert pool("error_rate", [(0.5, 10), (0.0, 990)]) == (0.005, 1000)
     assert pool("latency_p95_ms", [(100.0, 10), (900.0, 10), (200.0, 10)]) == (200.0, 30)
     assert pool("error_rate", [(0.5, 0)]) is None
+
+
+def test_dollars_keep_three_significant_digits_so_a_doubled_cost_per_request_reads():
+    """A trial's compare read `$0.00007 -> $0.00009` for costs of 7.3e-05 and 9.4e-05."""
+    from lookout.model.families.base import dollars
+
+    assert dollars(7.3e-5) == "$0.0000730"
+    assert dollars(1.46e-4) == "$0.000146"
+    assert dollars(0.0123) == "$0.0123"
+    assert dollars(12.345) == "$12.35"
+    assert dollars(1234.5) == "$1,234.50"
+    assert dollars(0) == "$0.00"
+    assert dollars(-0.00042) == "-$0.000420"

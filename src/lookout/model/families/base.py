@@ -3,6 +3,7 @@ registry that answers questions about a stored metric name (see the package docs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -149,7 +150,7 @@ class Registry:
         if unit == "ms":
             return f"{value:,.0f} ms"
         if unit == "usd":
-            return f"${value:,.5f}"
+            return dollars(value)
         if unit == "count":
             return f"{value:,.0f}"
         if unit == "ratio":
@@ -157,3 +158,13 @@ class Registry:
         if unit in ("score", "kappa"):
             return f"{value:.3g}"
         return f"{value:,.2f}"
+
+
+def dollars(value: float) -> str:
+    """US dollars to three significant digits, and cents at least: `$12.34`, `$0.0123`,
+    `$0.0000730` (a cost per request of 7.3e-05 read `$0.00007`, and a doubled one `$0.00015`)."""
+    if not math.isfinite(value):
+        return f"${value}"
+    size = abs(value)
+    decimals = 2 if size == 0 or size >= 1 else min(10, 2 - math.floor(math.log10(size)))
+    return f"{'-' if value < 0 else ''}${size:,.{decimals}f}"
