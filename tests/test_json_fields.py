@@ -610,3 +610,38 @@ def test_an_expectation_reads_a_value_inside_json_that_is_no_cohort(
     }
     outcomes = {(r[0], r[2], r[3]) for r in stored["validations"] if r[1] == "in_set_finish_reason"}
     assert outcomes == expected and all(n > 0 for _, _, n in expected), stored["validations"]
+
+
+def test_an_index_from_the_end_past_the_start_is_a_warning_not_a_traceback(tmp_path):
+    """`metadata.labels[-2]` where every `labels` holds one element: NULL on every row, which
+    the warehouse check warns about (its probe walked the index past the start and raised)."""
+    url = _duckdb_json_table(tmp_path)
+    text = _monitors("logged_json", True, "auto").replace(
+        JSON_FIELDS, JSON_FIELDS + "        before_first: metadata.labels[-2]\n"
+    )
+    result = _check_warehouse(project(tmp_path, url, "cfg", text))
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "monitors[0].source.json_fields.before_first: 'metadata.labels[-2]' is NULL" in output
+
+
+@pytest.mark.parametrize(
+    "engine_name",
+    ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+     pytest.param("mysql", marks=pytest.mark.mysql)],
+)  # fmt: skip
+def test_an_index_from_the_end_passes_the_warehouse_check_where_the_server_reads_it(
+    engine_name, tmp_path, request
+):
+    """The check tries an index from the end on a literal where one is configured (MariaDB
+    before 10.9 has no `[last]`, and every window would fail); these servers read it."""
+    url = engine_url(engine_name, tmp_path, request)
+    engine = sa.create_engine(url)
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    engine.dispose()
+    text = _monitors("logged_json", True, "auto").replace(
+        JSON_FIELDS, JSON_FIELDS + "        last_label: metadata.labels[-1]\n"
+    )
+    result = _check_warehouse(project(tmp_path, url, "cfg", text))
+    assert result.exit_code == 0, result.output
+    assert "last_label" not in result.output  # neither refused nor NULL on every row

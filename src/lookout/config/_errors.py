@@ -105,6 +105,9 @@ def _union_types_merged(errors: list[Any]) -> list[Any]:
             out.append(item)
             continue
         members = groups[item]
+        if len({e["loc"][-1] for e in members}) < 2:  # a key named `int`, not a union's members
+            out += members
+            continue
         refused = [e for e in members if e["type"] not in _TYPE_MISMATCHES]
         if refused:
             out += refused

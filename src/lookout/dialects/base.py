@@ -198,11 +198,17 @@ class Dialect:
         return None
 
     def time_compared(
-        self, column: sa.ColumnElement[Any], op: str, bound: datetime | int
+        self,
+        column: sa.ColumnElement[Any],
+        op: str,
+        bound: datetime | int,
+        instant: datetime | None = None,
     ) -> sa.ColumnElement[bool] | None:
         """`column <op> bound` where comparing the stored value as it is would be wrong (None:
         it is right). SQLite keeps a time as whatever text was written
-        (`2026-11-02T14:03:11+00:00` sorts after `2026-11-02 23:00:00`)."""
+        (`2026-11-02T14:03:11+00:00` sorts after `2026-11-02 23:00:00`). `instant`: the bound
+        as naive UTC, for a value that says its own offset when `bound` is a local wall time
+        (`source.timezone`)."""
         return None
 
     def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -31,6 +32,12 @@ __all__ = ["SQLite"]
 
 _INFINITIES = (float("inf"), float("-inf"))
 _MAX_OFFSET = timedelta(hours=14)  # UTC+14 (Kiribati) to UTC-12
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
 # a time as SQLAlchemy and pandas write it: `YYYY-MM-DD HH:MM:SS`, then a fraction or nothing
 _PLAIN_TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*"
 
@@ -80,16 +87,22 @@ class SQLite(Dialect):
         return sa.func.datetime(ts).is_(None)  # text that is not a date, a bare number
 
     def time_compared(
-        self, column: sa.ColumnElement[Any], op: str, bound: datetime | int
+        self,
+        column: sa.ColumnElement[Any],
+        op: str,
+        bound: datetime | int,
+        instant: datetime | None = None,
     ) -> sa.ColumnElement[bool] | None:
         """A time is whatever text was written, and text compares character by character:
         `2026-11-02T14:03:11.123+00:00` sorts after `2026-11-02 23:00:00`, so a trial's hourly
         windows read 0 rows 23 times a day and the whole day at 23:00. Text as SQLAlchemy and
         pandas write it (`2026-11-02 14:03:11.123456`) is compared as text, to the microsecond;
         any other (a `T`, a `Z`, an offset) as the instant `julianday()` reads, to the
-        millisecond. Both within a range of whole days compared as text, which any text of
-        those days falls in (an offset moves a time by at most `_MAX_OFFSET`), so an index on
-        the column still narrows the read."""
+        millisecond; one that says its offset (`Z`, `+02:00`) against `instant` (UTC) when the
+        bound is a local wall time (`source.timezone` applies to times without a zone). All
+        within a range of whole days compared as text, which any text of those days falls in
+        (an offset moves a time by at most `_MAX_OFFSET`), so an index on the column still
+        narrows the read."""
         if not isinstance(bound, datetime):
             return None  # an epoch number
         moment = bound if bound.tzinfo is None else bound.astimezone(UTC).replace(tzinfo=None)
@@ -100,15 +113,25 @@ class SQLite(Dialect):
             text.op("GLOB")(_PLAIN_TIME), sa.not_(sa.func.substr(text, 20).op("GLOB")("*[^0-9.]*"))
         )
         read, exact = sa.func.julianday(column), sa.func.julianday(said)
+        if instant is not None and instant.replace(tzinfo=None) != moment:
+            utc = instant if instant.tzinfo is None else instant.astimezone(UTC)
+            zoned = sa.or_(text.op("GLOB")("*Z"), text.op("GLOB")("*[+-][0-9][0-9]:[0-9][0-9]"))
+            at_utc = sa.func.julianday(sa.literal(utc.replace(tzinfo=None).isoformat(sep=" ")))
+            exact = sa.case((zoned, at_utc), else_=exact)
+            moment = (
+                min(moment, utc.replace(tzinfo=None))
+                if op in (">=", ">")
+                else max(moment, utc.replace(tzinfo=None))
+            )
         if op in (">=", ">"):
             day = (moment - _MAX_OFFSET).date()
             coarse = text >= sa.literal(day.isoformat(), sa.String)
-        elif op == "<":
+        elif op in ("<", "<="):
             day = (moment + _MAX_OFFSET).date() + timedelta(days=1)
             coarse = text < sa.literal(day.isoformat(), sa.String)
         else:
             raise ValueError(f"no time comparison {op!r}")
-        compare = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}[op]
+        compare = _COMPARE[op]
         return sa.and_(coarse, sa.case((plain, compare(text, said)), else_=compare(read, exact)))
 
     def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:

@@ -33,12 +33,13 @@ __all__ = [
 ]
 
 # letters, digits, `_` and `-` (`user_api_key_alias`, `prompt-version`); no dots, quotes or `$`;
-# not digits alone, which PostgreSQL and DuckDB read as an array index and the others as a key
-JSON_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
+# not digits alone (nor `-1`), which PostgreSQL and DuckDB read as an array index and the others
+# as a key
+JSON_KEY_PATTERN = re.compile(r"(?!-?[0-9]+\Z)[A-Za-z0-9_-]{1,128}\Z")
 # a key written in double quotes: also `.`, `/` and `:` (`gen_ai.request.model`, `k8s/pod`,
 # `aws:region`); a validation query that then holds `/:x` (a bind parameter to SQLAlchemy's
 # `text()`, which GX reads it with) is validated on the DataFrame (`runs_as_written`)
-QUOTED_KEY_PATTERN = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_./:-]{1,128}\Z")
+QUOTED_KEY_PATTERN = re.compile(r"(?!-?[0-9]+\Z)[A-Za-z0-9_./:-]{1,128}\Z")
 # one step of a path: `.key`, `."key"` (a quote left open reads to the end, to be refused) or
 # `[index]` (what is between the brackets is checked after)
 _STEP = re.compile(

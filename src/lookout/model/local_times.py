@@ -62,6 +62,13 @@ def reads_no_wall_time(start: datetime, end: datetime, zone: tzinfo) -> bool:
 def times_as_utc(values: pd.Series, zone: tzinfo) -> pd.Series:
     """Timestamps as read from the warehouse, as aware UTC: naive ones are wall times in `zone`,
     aware ones are converted; what is no time reads as NaT (a missing time)."""
+    if zone is not UTC and values.dtype == object:  # text: each says its offset, or is local
+        said = values.map(lambda v: isinstance(v, str) and _OFFSET.search(v.strip()) is not None)
+        if said.any() and not said[values.notna()].all():  # SQLite text of both kinds
+            out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+            out[said] = times_as_utc(values[said], UTC)
+            out[~said] = times_as_utc(values[~said], zone)
+            return out
     if zone is UTC or _aware(values):  # aware values may carry several offsets (a session zone)
         return pd.to_datetime(values, utc=True, errors="coerce").astype("datetime64[ns, UTC]")
     moments = pd.to_datetime(values, errors="coerce")

@@ -237,8 +237,11 @@ def _age(age: timedelta) -> str:
 
 
 def _filters(source: SourceConfig) -> str:
-    kept = [f"{name} in {list(values)}" for name, values in source.where.items()]
-    kept += [f"{name} not in {list(values)}" for name, values in source.where_not.items()]
+    def shown(values: list[Any]) -> str:
+        return "[" + ", ".join("null" if v is None else repr(v) for v in values) + "]"
+
+    kept = [f"{name} in {shown(values)}" for name, values in source.where.items()]
+    kept += [f"{name} not in {shown(values)}" for name, values in source.where_not.items()]
     return ", ".join(kept)
 
 

@@ -241,23 +241,33 @@ def _parsed(value: Any) -> dict[str, Any] | None:
 
 
 def _metadata_like(objects: Sequence[dict[str, Any]]) -> bool:
-    """Mostly scalar values (an object's own or its objects'), and few objects shaped like
-    an LLM message or payload."""
+    """Mostly scalar values (an object's own, or those of a key that only holds others:
+    LangSmith's `extra` is `{"metadata": {...}}`), and few objects shaped like an LLM message
+    or payload, at the top or one level down (`{"request": {"messages": [...]}}`)."""
     messages = sum(
         1
         for o in objects
-        if ("role" in o and ("content" in o or "parts" in o))
-        or any(isinstance(o.get(k), list) for k in _MESSAGE_LISTS)
+        if _message_like(o) or any(isinstance(v, dict) and _message_like(v) for v in o.values())
     )
-    # the values one level down count too: LangSmith's `extra` is `{"metadata": {...}}`
     values = [
         inner
         for o in objects
-        for v in o.values()
-        for inner in (v.values() if isinstance(v, dict) and v else (v,))
+        for key, v in o.items()
+        for inner in (
+            v.values()
+            if isinstance(v, dict) and v and normalized_name(key) in _CONTAINERS
+            else (v,)
+        )
     ]
     scalars = sum(1 for v in values if v is None or _text(v) is not None)
     return messages <= MESSAGE_SHARE * len(objects) and scalars >= SCALAR_SHARE * len(values)
+
+
+def _message_like(o: dict[str, Any]) -> bool:
+    """An LLM message (`role` and `content`) or a request or response holding a list of them."""
+    return ("role" in o and ("content" in o or "parts" in o)) or any(
+        isinstance(o.get(k), list) for k in _MESSAGE_LISTS
+    )
 
 
 def _text(value: Any) -> str | None:

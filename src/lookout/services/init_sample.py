@@ -171,8 +171,8 @@ class SampleReader:
         source = self._sample_of(fraction, 2)
         query = (
             sa.select(*selected_columns(source, self.infos))
-            .where(source.c[self.ts] > self._bound(newest - DAY))
-            .where(source.c[self.ts] <= self._bound(self.latest))
+            .where(self._compared(source.c[self.ts], ">", newest - DAY))
+            .where(self._compared(source.c[self.ts], "<=", self.latest))
             .order_by(sa.func.random())  # any of the sampled rows, not the first pages'
             .limit(SAMPLE_ROWS)
         )
@@ -194,7 +194,7 @@ class SampleReader:
         # bounded above in the query: 50,000 rows dated 9999-12-31 read newest first would be
         # every row read, and none left to propose from
         query = sa.select(self.handle.c[self.ts]).where(
-            self.handle.c[self.ts] <= self._bound(self.latest)
+            self._compared(self.handle.c[self.ts], "<=", self.latest)
         )
         if order is not None:
             query = query.order_by(order)
@@ -229,7 +229,7 @@ class SampleReader:
         rows the database returns may all be older, and filtering them afterwards left none."""
         ts = self.handle.c[self.ts]
         detail = sa.select(*selected_columns(self.handle, self.infos)).where(
-            ts > self._bound(newest - DAY), ts <= self._bound(self.latest)
+            self._compared(ts, ">", newest - DAY), self._compared(ts, "<=", self.latest)
         )
         if order is not None:
             detail = detail.order_by(order)
@@ -263,7 +263,7 @@ class SampleReader:
             end, start = newest - timedelta(hours=hour), newest - timedelta(hours=hour + 1)
             query = (
                 sa.select(*selected_columns(self.handle, self.infos))
-                .where(ts > self._bound(start), ts <= self._bound(end))
+                .where(self._compared(ts, ">", start), self._compared(ts, "<=", end))
                 .order_by(ts.desc())
                 .limit(per_hour)
             )
@@ -278,6 +278,15 @@ class SampleReader:
                 "ignore", "The behavior of DataFrame concatenation", FutureWarning
             )
             return pd.concat(found, ignore_index=True)
+
+    def _compared(self, column: Any, op: str, moment: pd.Timestamp) -> Any:
+        """`column <op> moment`, as the engine compares a stored time (SQLite's ISO text with a
+        `T` or an offset: `Dialect.time_compared`)."""
+        bound = self._bound(moment)
+        compared = self.caps.time_compared(column, op, bound)
+        if compared is not None:
+            return compared
+        return column > bound if op == ">" else column <= bound
 
     def _bound(self, moment: pd.Timestamp) -> Any:
         """A time bound typed like the column: naive UTC for naive columns, an integer for

@@ -140,7 +140,8 @@ def _walk(node: Any, keys: tuple[JsonStep, ...]) -> Any:
     """The value at `keys` inside a parsed document; None where the path stops matching."""
     for key in keys:
         if isinstance(key, int):
-            node = node[key] if isinstance(node, list) and key < len(node) else None
+            inside = isinstance(node, list) and -len(node) <= key < len(node)
+            node = node[key] if inside else None  # an index from the end counts back
         else:
             node = node.get(key) if isinstance(node, dict) else None
         if node is None:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lookout.config.models import Monitor, SourceConfig
-from lookout.errors import SourceError, TableMismatchError
+from lookout.errors import LookoutError, SourceError, TableMismatchError
 from lookout.model.json_path import split_json_path
 from lookout.model.record import TIME_FIELDS
 from lookout.sources.column_types import (
@@ -157,12 +157,27 @@ class TableChecks(WarehouseTables):
 
     def _path_problem(self, at: str, path: str) -> list[str]:
         """A path this engine's JSON functions cannot take (Snowflake: an index from the
-        end), said before a window's query fails on it."""
+        end; MariaDB before 10.9: `[last]`), said before a window's query fails on it. An
+        index from the end is tried on a literal `{"a": [1, 2]}` (one row, no table read)."""
+        keys = split_json_path(path)[1]
         try:
-            self.capabilities.json_text(sa.column("a"), split_json_path(path)[1])
+            self.capabilities.json_text(sa.column("a"), keys)
         except NotImplementedError as exc:
             return [f"{at}: {exc}"]
-        return []
+        if not any(isinstance(k, int) and k < 0 for k in keys):
+            return []
+        probe = self.capabilities.json_text(sa.literal('{"a": [1, 2]}', sa.String), ("a", -1))
+        try:
+            read = self.fetch_frame(sa.select(probe.label("last")))["last"].iloc[0]
+        except (LookoutError, sa.exc.SQLAlchemyError):
+            read = None
+        if str(read) == "2":
+            return []
+        return [
+            f"{at}: this {self.capabilities.name} server cannot read an index from the end "
+            "(MySQL 8.0.2+ and MariaDB 10.9+ can): count from 0, or map a view that has the "
+            "value as a column"
+        ]
 
     def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
         """`source.json_fields` this table and engine cannot read: a name that is a column

@@ -149,10 +149,10 @@ class WarehouseTables(WarehouseConnection):
         op: str,
         moment: datetime,
     ) -> sa.ColumnElement[bool]:
-        """`column <op> moment` for a time field (`>=`, `<` or `>`), bound as the column
+        """`column <op> moment` for a time field (`>=`, `<`, `>` or `<=`), bound as the column
         compares (`bind_time`), as the engine must compare it (`Dialect.time_compared`)."""
-        bound = self.bind_time(source, field, moment, down=op == ">")
-        compared = self.capabilities.time_compared(column, op, bound)
+        bound = self.bind_time(source, field, moment, down=op in (">", "<="))
+        compared = self.capabilities.time_compared(column, op, bound, as_utc(moment))
         if compared is not None:
             return compared
         if op == ">=":
@@ -161,6 +161,8 @@ class WarehouseTables(WarehouseConnection):
             return column < bound
         if op == ">":
             return column > bound
+        if op == "<=":
+            return column <= bound
         raise ValueError(f"no time comparison {op!r}")
 
     def stored_column(

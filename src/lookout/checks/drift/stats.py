@@ -291,7 +291,7 @@ def wasserstein_norm(std: float, mean: float) -> float:
     Evidently, whose floor of 0.001 is in the column's own unit (a cost per request in USD,
     spread 3.5e-5, that doubled scored 0.075 against 0.1); here 0.001 only for a column
     without spread (past a millionth of its mean, the float error of the deviation)."""
-    return std if std > 1e-6 * abs(mean) else max(0.001, 1e-6 * abs(mean))
+    return std if std >= 0.001 or std > 1e-6 * abs(mean) else max(0.001, 1e-6 * abs(mean))
 
 
 def _numeric_score(method: str, ref: NumericHistogram, cur: NumericHistogram) -> float:
