@@ -16,7 +16,7 @@ import pandas as pd
 from lookout.checks.stats import wilson_interval
 from lookout.core.cohorts import CohortCap
 from lookout.core.sketch import Sketch
-from lookout.core.values import matches
+from lookout.core.values import matches, negative_votes
 from lookout.model.aggregates import (
     ALL_COHORTS,
     QUANTILES,
@@ -102,7 +102,7 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
         retried = retry_known & (np.nan_to_num(retries) > 0)
     if "feedback" in frame:
         feedback_known = frame["feedback"].notna().to_numpy()
-        negative = feedback_known & matches(frame["feedback"], s.negative_feedback, fold_case=True)
+        negative = negative_votes(frame["feedback"], s.negative_feedback, s.negative_below)
     cost = row_cost(frame, s)
     trace_codes, trace_count = None, 0
     if cost is not None and "trace_id" in frame:

@@ -167,6 +167,18 @@ def matches(
     return hit[codes]
 
 
+def negative_votes(
+    feedback: pd.Series, values: Iterable[ConfiguredValue], below: float | None = None
+) -> np.ndarray:
+    """Which votes are negative: one of `values` (without case), or a score under `below`
+    (`source.negative_feedback_below`); a missing vote is none."""
+    hit = feedback.notna().to_numpy() & matches(feedback, values, fold_case=True)
+    if below is not None:
+        scores = pd.to_numeric(feedback, errors="coerce").to_numpy(dtype=float)
+        hit |= np.nan_to_num(scores, nan=np.inf) < below
+    return hit
+
+
 def infer_kind(series: pd.Series) -> ValueKind:
     """A column's kind from its dtype (where no table type is known: files, fixtures)."""
     dtype = series.dtype

@@ -61,6 +61,9 @@ class MetricSettings:
     ok_statuses: tuple[ConfiguredValue, ...] = ("ok", "success")
     null_status_ok: bool = False  # a NULL status is a success (`source.null_status: ok`)
     negative_feedback: tuple[ConfiguredValue, ...] = ("thumbs_down", "negative", "-1")
+    negative_below: float | None = (
+        None  # a score below this is negative (`source.negative_feedback_below`)
+    )
     # model_version -> (USD per 1M input tokens, USD per 1M output tokens)
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 

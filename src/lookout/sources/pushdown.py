@@ -198,6 +198,8 @@ def _measures(
             fold_case=True,
             as_text=caps.as_text,
         )
+        if settings.negative_below is not None:  # a numeric column (`check_monitor`)
+            negative = sa.or_(negative, feedback < settings.negative_below)
         out.append(sa.func.count(feedback).label("feedback_n"))
         out.append(count_if(negative).label("negative_feedback"))
     for prefix, field in _quantile_fields(source):

@@ -90,11 +90,37 @@ class TableChecks(WarehouseTables):
         problems += self._json_problems(monitor.source, where)
         problems += _zone_problems(monitor.source, columns, where)
         problems += self._feedback_problems(monitor.source, where)
+        problems += self._score_problems(monitor.source, columns, where)
         problems += role_problems(
             monitor, columns, where, text_times=self.capabilities.text_times
         )  # types vs roles
         if problems:
             raise TableMismatchError("\n".join(problems))
+
+    def _score_problems(
+        self, source: SourceConfig, columns: dict[str, Any], where: str
+    ) -> list[str]:
+        """`negative_feedback_below` compares numbers: the feedback (or the votes' value)
+        column must hold them."""
+        if source.negative_feedback_below is None:
+            return []
+        at = f"monitors.yml: {where}.source.negative_feedback_below"
+        if source.feedback_table is not None:
+            holder, column = source.votes_source(), source.feedback_table.value
+            try:
+                columns = self.table_columns(holder)
+            except SourceError:
+                return []  # said at feedback_table.table
+        elif "feedback" in source.columns:
+            column = source.columns["feedback"]
+        else:
+            return [f"{at}: no feedback column is mapped (columns.feedback or feedback_table)"]
+        if column in columns and column_kind(columns[column]) not in ("integer", "number"):
+            return [
+                f"{at}: column {column!r} is {type_name(columns[column])}; a score compared "
+                "with a number must be numeric (list the negative values in negative_feedback)"
+            ]
+        return []
 
     def _feedback_problems(self, source: SourceConfig, where: str) -> list[str]:
         """The votes' table (`source.feedback_table`) exists and has the columns it names,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lookout.core.values import ConfiguredValue, matches
+from lookout.core.values import ConfiguredValue, matches, negative_votes
 
 __all__ = ["Selection", "select_records", "stable_unit"]
 
@@ -61,6 +61,7 @@ def select_records(
     salt: str = "",
     ok_statuses: Iterable[ConfiguredValue] = ("ok",),
     negative_feedback: Iterable[ConfiguredValue] = (),
+    negative_below: float | None = None,
     latency_quantile: float | None = None,
     failed_ids: Iterable[str] = (),
     errors: bool = True,
@@ -83,10 +84,11 @@ def select_records(
         status = frame["status"]
         flag(status.notna().to_numpy() & ~matches(status, ok_statuses), "error")
     negative_feedback = tuple(negative_feedback)
-    if negative_feedback and "feedback" in frame:
-        feedback = frame["feedback"]
-        hits = matches(feedback, negative_feedback, fold_case=True)
-        flag(feedback.notna().to_numpy() & hits, "negative_feedback")
+    if (negative_feedback or negative_below is not None) and "feedback" in frame:
+        flag(
+            negative_votes(frame["feedback"], negative_feedback, negative_below),
+            "negative_feedback",
+        )
     if latency_quantile is not None and "latency_ms" in frame:
         latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
         if latency.notna().sum() >= 20:  # a quantile of a handful of rows flags noise

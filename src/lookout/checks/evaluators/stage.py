@@ -301,6 +301,7 @@ def _sample(
         salt=sampling.salt,
         ok_statuses=_typed(warehouse, monitor, "status", source.ok_values),
         negative_feedback=negative if sampling.negative_feedback else (),
+        negative_below=source.negative_feedback_below if sampling.negative_feedback else None,
         latency_quantile=sampling.latency_quantile,
         failed_ids=failed if sampling.offline_failures else (),
         errors=sampling.errors,

@@ -192,6 +192,12 @@ class SourceConfig(Model):
         description="feedback values that count as negative: numbers ([-1], [0]), true/false "
         "or text (without case), matched in the feedback column's type",
     )
+    negative_feedback_below: float | None = Field(
+        default=None,
+        description="a feedback score below this counts as negative too: a 0-1 score "
+        "(LangSmith's and Langfuse's numeric scores) `0.5`, a 1-10 rating `5`; the feedback "
+        "column must be numeric",
+    )
     feedback_table: FeedbackTable | None = Field(
         default=None,
         description="votes logged in a table of their own, each naming the record it rates: a "

@@ -41,6 +41,7 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
         ok_statuses=ok,
         null_status_ok=source.null_status == "ok",
         negative_feedback=negative,
+        negative_below=source.negative_feedback_below,
         prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
     )
 
