@@ -568,7 +568,9 @@ def test_an_index_from_the_end_on_snowflake_is_named_by_the_warehouse_check(tmp_
     )
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 @pytest.mark.parametrize("pushdown", ["on", "off"])
 def test_an_expectation_reads_a_value_inside_json_that_is_no_cohort(
     engine_name, pushdown, tmp_path, request
@@ -645,3 +647,26 @@ def test_an_index_from_the_end_passes_the_warehouse_check_where_the_server_reads
     result = _check_warehouse(project(tmp_path, url, "cfg", text))
     assert result.exit_code == 0, result.output
     assert "last_label" not in result.output  # neither refused nor NULL on every row
+
+
+def test_a_path_that_starts_with_an_index_names_its_column(tmp_path):
+    """`retrieved_docs[0].doc_id` (the column is a JSON array): the check took
+    `retrieved_docs[0]` for the column's name and refused it, every window too."""
+    plain = _plain()
+    plain["retrieved_docs"] = [json.dumps([{"doc_id": f"d{i}"}]) for i in range(len(plain))]
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, plain, table="requests_docs")
+    engine.dispose()
+    text = _monitors("requests_docs", False, "auto").replace(
+        "      ok_statuses: [ok]\n",
+        "      ok_statuses: [ok]\n      json_fields: {top_doc: 'retrieved_docs[0].doc_id'}\n",
+    )
+    text = text.replace(
+        "      cohorts: [route, region]\n", "      cohorts: [route, region, top_doc]\n"
+    )
+    directory = project(tmp_path, url, "cfg", text)
+    result = _check_warehouse(directory)
+    assert result.exit_code == 0, result.output
+    stored = stored_by_window(directory, WINDOW)
+    assert any(r[1].startswith("top_doc=d") for r in stored["metrics"])

@@ -152,7 +152,9 @@ def test_a_new_filter_is_a_new_reading_for_stored_drift_summaries_and_cached_pro
     assert reference.key(plain, ["x"]) != reference.key(kept, ["x"])
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_null_in_a_filter_keeps_or_drops_the_rows_where_the_column_is_null(
     engine_name, tmp_path, request
 ):

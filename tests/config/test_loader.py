@@ -77,6 +77,17 @@ def test_wrong_type_names_file_line_and_key_path(tmp_path):
             "monitors[0].rules[0].metric: unknown metric 'eror_rate'",
         ),
         (
+            "metric: error_rate, op",
+            "metric: drift.context, op",
+            "monitors[0].rules[0].metric: drift compares no 'context' here; known: drift.region",
+        ),
+        (
+            "metric: error_rate, op",
+            "metric: drift_score.bogus, op",
+            "monitors[0].rules[0].metric: drift compares no 'bogus' here; known: "
+            "drift_score.region",
+        ),
+        (
             "owner: team}\n      - {name: b",
             "owner: nobody}\n      - {name: b",
             "monitors[0].rules[0].owner: unknown owner 'nobody' (owners: team)",

@@ -19,7 +19,9 @@ def _monitors(table: str, schema: str | None = None) -> str:
     )
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_a_typo_in_the_table_names_the_tables_it_might_be(engine_name, tmp_path, request):
     url = engine_url(engine_name, tmp_path, request)
     engine = sa.create_engine(url)
@@ -33,7 +35,9 @@ def test_a_typo_in_the_table_names_the_tables_it_might_be(engine_name, tmp_path,
     assert "holds" in said and "app_requests" in said
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgresql"])
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_a_table_in_another_schema_says_which_schema_to_set(engine_name, tmp_path, request):
     url = engine_url(engine_name, tmp_path, request)
     engine = sa.create_engine(url)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from lookout.config._yaml import KeyPath, LocatedYaml
-from lookout.config.drift_columns import known_column_names
+from lookout.config.drift_columns import drift_columns, groups_of, known_column_names
 from lookout.config.models import AlertRule, Monitor, MonitorsFile
 from lookout.config.validation import ROW_LEVEL_KINDS, default_suite, spec_name
 from lookout.core.durations import format_duration
@@ -74,6 +74,7 @@ def _semantic_issues(
                     )
                 )
             issues += _rule_timing_issues(doc, rule_path, rule, monitor)
+            issues += _drift_metric_issues(doc, rule_path, rule, monitor)
             if rule.owner not in config.owners:
                 issues.append(
                     doc.issue(
@@ -127,6 +128,29 @@ def _rule_timing_issues(
             )
         )
     return issues
+
+
+def _drift_metric_issues(
+    doc: LocatedYaml, at: KeyPath, rule: AlertRule, monitor: Monitor
+) -> list[ConfigIssue]:
+    """`drift.<name>` and `drift_score.<name>` name a column drift compares here (`drift.` also
+    a group of several, `drift.output`): a rule on one that never exists never fires, and
+    said nothing (a trial's `drift.context`, whose one member is `context_length`)."""
+    for prefix in ("drift.", "drift_score."):
+        if not rule.metric.startswith(prefix):
+            continue
+        name = rule.metric.removeprefix(prefix)
+        columns = drift_columns(monitor)
+        names = [c.name for c in columns]
+        groups = [
+            g for g, members in groups_of(columns).items() if len(members) > 1 and g not in names
+        ]
+        known = [*names, *groups] if prefix == "drift." else names
+        if name in known:
+            return []
+        listed = ", ".join(f"{prefix}{n}" for n in known) or "none (no column is compared)"
+        return [doc.issue((*at, "metric"), f"drift compares no {name!r} here; known: {listed}")]
+    return []
 
 
 def _validation_issues(

@@ -115,6 +115,13 @@ class Dialect:
         """The type to read a reflected column as (MySQL's BOOLEAN is a TINYINT(1))."""
         return reflected
 
+    def reflected(
+        self, inspector: Any, table: str, schema: str | None, columns: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The inspector's columns with what its driver reflects wrongly put right (DuckDB:
+        a TIMESTAMPTZ reflected without its zone)."""
+        return columns
+
     def quantile(self, q: float, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """`percentile_cont(q)` of `value` (continuous, as pandas' linear interpolation)."""
         return sa.func.percentile_cont(q).within_group(value)

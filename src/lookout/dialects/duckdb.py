@@ -32,6 +32,31 @@ class DuckDB(Dialect):
          "system.pg_catalog", "temp.main"}
     )  # fmt: skip
 
+    def reflected(
+        self, inspector: Any, table: str, schema: str | None, columns: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """duckdb_engine reflects TIMESTAMPTZ as a TIMESTAMP without a zone: a zone of the
+        config (`source.timezone`) then passed the check and moved every window by its offset
+        (a trial's 09:00 window stored 10:00's rows), and bounds bound naive were read in the
+        session's zone (a laptop's Europe/Berlin). The catalog says which columns have one."""
+        query = sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :table "
+            "AND table_schema = coalesce(:schema, current_schema()) "
+            "AND data_type = 'TIMESTAMP WITH TIME ZONE'"
+        )
+        bind = inspector.bind
+        try:
+            if isinstance(bind, sa.Engine):
+                with bind.connect() as conn:
+                    zoned = set(conn.execute(query, {"table": table, "schema": schema}).scalars())
+            else:
+                zoned = set(bind.execute(query, {"table": table, "schema": schema}).scalars())
+        except sa.exc.SQLAlchemyError:
+            return columns
+        return [
+            {**c, "type": sa.TIMESTAMP(timezone=True)} if c["name"] in zoned else c for c in columns
+        ]
+
     def milliseconds_between(
         self, start: sa.ColumnElement[Any], end: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:

@@ -45,6 +45,7 @@ class Candidate:
     reason: str
 
 
+_STEP_ROWS = 50  # sampled values past which a step index that never repeats is none
 NAMED = 10  # the column's name says it
 NAMED_LOOSELY = 7  # the name starts or ends with such a name (`response_latency_ms`)
 BY_VALUES = 5  # values that can only mean this (HTTP codes, +1/-1)
@@ -98,8 +99,9 @@ def _fits(field: str, p: ColumnProfile) -> bool:
         )
     if field in ("trace_id", "span_id", "parent_span_id"):
         return kind in ("integer", "text", "other") and not p.is_long_text
-    if field == "step":
-        return kind in ("integer", "text", "other") and not p.is_long_text
+    if field == "step":  # a step's index repeats across traces: a unique `turn_id` is an id
+        repeats = not (p.unique and p.non_null >= _STEP_ROWS)
+        return kind in ("integer", "text", "other") and not p.is_long_text and repeats
     return False
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from lookout.model.json_path import QUOTED_KEY_PATTERN, json_path_text
+from lookout.model.json_path import QUOTED_KEY_PATTERN, json_path_text, split_json_path
 from lookout.model.record import IDENTIFIER_PATTERN, TEXT_FIELDS, canonical_name
 from lookout.services.init_columns import ColumnInfo, profile_column
 from lookout.services.init_mapping import ColumnRole
@@ -89,7 +89,7 @@ class Expansion:
             if document is None:
                 out.append(by_column[info.name])
                 continue
-            mine = [n for n, path in used.items() if path.split(".", 1)[0] == info.name]
+            mine = [n for n, path in used.items() if split_json_path(path)[0] == info.name]
             out.append(_document_role(document, bool(mine)))
             out += [by_column[name] for name in mine]
         return tuple(out)

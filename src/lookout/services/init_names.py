@@ -87,7 +87,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
         "response_time_ms", "response_time", "took_ms", "total_time_ms", "request_duration_ms",
         "processing_time_ms", "wall_time_ms", "time_ms", "inference_ms", "inference_us",
         "inference_time", "inference_time_ms", "inference_latency", "inference_duration",
-        "model_latency", "model_latency_ms", "scoring_time_ms",
+        "model_latency", "model_latency_ms", "scoring_time_ms", "total_ms", "total_latency_ms",
+        "total_duration_ms", "end_to_end_ms", "e2e_ms",
     ),
     "ttft_ms": (
         "ttft_ms", "ttft", "time_to_first_token_ms", "time_to_first_token", "first_token_ms",
@@ -128,7 +129,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
     ),
     "feedback": (
         "feedback", "thumbs", "thumb", "thumbs_up_down", "rating", "user_rating",
-        "user_feedback", "vote", "reaction", "feedback_score", "feedback_value",
+        "user_feedback", "vote", "reaction", "feedback_score", "feedback_value", "csat",
+        "csat_score", "satisfaction", "user_score", "stars",
     ),
     "trace_id": (
         "trace_id", "session_id", "conversation_id", "thread_id", "chat_id", "otel_trace_id",

@@ -153,7 +153,8 @@ def _reflect(
     inspector: Any, caps: Dialect, table: str, schema: str | None, display: str
 ) -> list[dict[str, Any]]:
     try:
-        found = inspector.get_columns(table, schema=lookup_schema(inspector, caps, schema))
+        home = lookup_schema(inspector, caps, schema)
+        found = caps.reflected(inspector, table, home, inspector.get_columns(table, schema=home))
     except sa.exc.NoSuchTableError:
         found = []
     except sa.exc.DBAPIError:  # MySQL/MariaDB without a database in the URL: none selected

@@ -220,7 +220,7 @@ class TableChecks(WarehouseTables):
         out = []
         for name, path in source.json_fields.items():
             at = f"monitors.yml: {where}.source.json_fields.{name}"
-            document = path.split(".", 1)[0]
+            document = split_json_path(path)[0]  # `retrieved_docs[0].doc_id` too
             if not readable:
                 out.append(
                     f"{at}: {self.capabilities.name} has no dialect module to read a value "

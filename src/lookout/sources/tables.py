@@ -42,6 +42,7 @@ class WarehouseTables(WarehouseConnection):
                 inspector = sa.inspect(self.engine)
                 schema = lookup_schema(inspector, self.capabilities, source.schema_)
                 found = inspector.get_columns(source.table, schema=schema)
+                found = self.capabilities.reflected(inspector, source.table, schema, found)
             except sa.exc.NoSuchTableError:
                 found = []
             except sa.exc.SQLAlchemyError as exc:

@@ -85,17 +85,14 @@ def select_records(
         flag(status.notna().to_numpy() & ~matches(status, ok_statuses), "error")
     negative_feedback = tuple(negative_feedback)
     if (negative_feedback or negative_below is not None) and "feedback" in frame:
-        flag(
-            negative_votes(frame["feedback"], negative_feedback, negative_below),
-            "negative_feedback",
-        )
+        negative = negative_votes(frame["feedback"], negative_feedback, negative_below)
+        flag(negative, "negative_feedback")
     if latency_quantile is not None and "latency_ms" in frame:
         latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
         if latency.notna().sum() >= 20:  # a quantile of a handful of rows flags noise
             cut = float(latency.quantile(latency_quantile))
             flag((latency > cut).fillna(False).to_numpy(), "latency_outlier")
-    failed = set(failed_ids)
-    if failed:
+    if failed := set(failed_ids):
         flag(np.isin(ids, list(failed)), "offline_failure")
 
     random = _stratified(frame, ids, share, strata, salt)
