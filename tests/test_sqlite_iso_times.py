@@ -12,11 +12,10 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from tests.cli.init_files import init_project
 from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
 from tests.window_results import project, stored_by_window
-from typer.testing import CliRunner
 
-from lookout.cli import app
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -133,9 +132,6 @@ def test_init_reads_the_newest_day_of_iso_text_times(tmp_path):
     frame.to_sql("iso_log", engine, index=False)
     engine.dispose()
     cfg = tmp_path / "cfg"
-    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    args = ["init", "--table", "iso_log", "--warehouse-url", url, *files, "--yes"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+    output, _source = init_project(cfg, url, "iso_log")
     # the newest day: 24 h at a row every 3 minutes, 06:00 itself included
-    assert " 480 rows of the newest day" in " ".join(result.output.split()), result.output
+    assert " 480 rows of the newest day" in " ".join(output.split()), output

@@ -9,9 +9,20 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from lookout.cli import app
-from lookout.config.loader import LookoutConfig, load_config
+from lookout.config.loader import LookoutConfig, load_config, load_monitors
+from lookout.config.models import SourceConfig
 from lookout.pipeline import Context, run_window
 from lookout.windows import Window
+
+
+def init_project(cfg: Path, url: str, table: str) -> tuple[str, SourceConfig]:
+    """`lookout init --table <table> --yes` writing `cfg`'s profiles.yml and monitors.yml; it
+    must succeed. Returns what it printed and the proposed monitor's source."""
+    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
+    args = ["init", "--table", table, "--warehouse-url", url, *files, "--yes"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result.output, load_monitors(cfg / "monitors.yml").monitors[0].source
 
 
 def check_and_run(cfg: Path, windows: Iterable[Window]) -> LookoutConfig:

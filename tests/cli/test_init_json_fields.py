@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.cli.init_files import check_and_run
+from tests.cli.init_files import check_and_run, init_project
 from tests.conftest import write_table
 from typer.testing import CliRunner
 
@@ -151,19 +151,21 @@ def _spans(hours: int = 24, per_hour: int = 120) -> pd.DataFrame:
     )
 
 
-def test_init_proposes_dotted_otel_attributes_as_quoted_keys(tmp_path):
+def _duckdb_json_table(tmp_path, frame: pd.DataFrame, table: str, column: str) -> str:  # type: ignore[no-untyped-def]
+    """A DuckDB warehouse holding `frame` as `table`, `column` of DuckDB's JSON type."""
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     engine = sa.create_engine(url)
-    write_table(engine, _spans(), table="spans")
+    write_table(engine, frame, table=table)
     with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE spans ALTER COLUMN attributes TYPE JSON"))
+        conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE JSON"))
     engine.dispose()
+    return url
+
+
+def test_init_proposes_dotted_otel_attributes_as_quoted_keys(tmp_path):
+    url = _duckdb_json_table(tmp_path, _spans(), "spans", "attributes")
     cfg = tmp_path / "cfg"
-    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    args = ["init", "--table", "spans", "--warehouse-url", url, *files, "--yes"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    _output, source = init_project(cfg, url, "spans")
     assert source.json_fields["gen_ai_request_model"] == 'attributes."gen_ai.request.model"'
     assert source.columns["model_version"] == "gen_ai_request_model"
     assert source.columns["prompt_tokens"] == "gen_ai_usage_input_tokens"
@@ -193,18 +195,9 @@ def test_init_reads_the_metadata_a_trace_export_keeps_one_level_down(tmp_path):
         inner["revision_id"] = inner.pop("prompt_version")
         wrapped.append(json.dumps({"metadata": inner}))
     frame = frame.rename(columns={"metadata": "extra"}).assign(extra=wrapped)
-    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="runs")
-    with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE runs ALTER COLUMN extra TYPE JSON"))
-    engine.dispose()
+    url = _duckdb_json_table(tmp_path, frame, "runs", "extra")
     cfg = tmp_path / "cfg"
-    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    args = ["init", "--table", "runs", "--warehouse-url", url, *files, "--yes"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    _output, source = init_project(cfg, url, "runs")
     assert source.json_fields["tenant"] == "extra.metadata.tenant"
     assert source.json_fields["revision_id"] == "extra.metadata.revision_id"
     assert source.columns["prompt_version"] == "revision_id"

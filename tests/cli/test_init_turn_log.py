@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from tests.cli.init_files import init_project
 from tests.conftest import write_table
-from typer.testing import CliRunner
-
-from lookout.cli import app
-from lookout.config.loader import load_monitors
 
 END = datetime(2026, 12, 4, tzinfo=UTC)
 
@@ -45,11 +42,7 @@ def test_init_maps_a_turn_log(tmp_path):
     write_table(engine, frame, table="agent_turns")
     engine.dispose()
     cfg = tmp_path / "cfg"
-    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    args = ["init", "--table", "agent_turns", "--warehouse-url", url, *files, "--yes"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    _output, source = init_project(cfg, url, "agent_turns")
     assert source.columns["record_id"] == "turn_id"
     assert "step" not in source.columns
     assert source.columns["latency_ms"] == "total_ms"

@@ -10,12 +10,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from tests.cli.init_files import check_and_run
+from tests.cli.init_files import check_and_run, init_project
 from tests.conftest import write_table
-from typer.testing import CliRunner
 
-from lookout.cli import app
-from lookout.config.loader import load_monitors
 from lookout.pipeline import Context
 from lookout.services.init_columns import TEXT_CHARS
 from lookout.services.init_payloads import payload_text
@@ -93,11 +90,7 @@ def test_init_on_a_gateway_log_proposes_the_texts_inside_its_bodies(tmp_path):
     url = f"sqlite:///{tmp_path / 'gateway.sqlite'}"
     write_table(sa.create_engine(url), frame, table="request_log")
     cfg = tmp_path / "cfg"
-    files = ["--profiles", str(cfg / "profiles.yml"), "--monitors", str(cfg / "monitors.yml")]
-    args = ["init", "--table", "request_log", "--warehouse-url", url, *files, "--yes"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    source = load_monitors(cfg / "monitors.yml").monitors[0].source
+    _output, source = init_project(cfg, url, "request_log")
     assert source.json_fields["prompt"] == "request_body.messages[-1].content"
     assert source.json_fields["answer"] == "response_body.choices[0].message.content"
     assert source.columns["input"] == "prompt" and source.columns["output"] == "answer"

@@ -17,7 +17,6 @@ column's role names its keys.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from lookout.model.record import IDENTIFIER_PATTERN, TEXT_FIELDS, canonical_name
 from lookout.services.init_columns import ColumnInfo, profile_column
 from lookout.services.init_mapping import ColumnRole
 from lookout.services.init_names import NAMES, normalized_name, says_text
-from lookout.services.init_payloads import at_path, payload_text
+from lookout.services.init_payloads import json_object, payload_text, texts_at
 
 __all__ = ["Expansion", "JsonDocument", "expand_json"]
 
@@ -126,7 +125,7 @@ def expand_json(columns: Sequence[ColumnInfo], sample: pd.DataFrame) -> Expansio
             if name is not None:
                 taken.add(name.lower())
                 virtual.append(ColumnInfo(name, f"JSON {path}", "text", path=path))
-                added[name] = _texts(sample[info.name], steps).set_axis(sample.index)
+                added[name] = texts_at(sample[info.name], steps).set_axis(sample.index)
                 documents.append(
                     JsonDocument(info.name, info.sql_type, (path[len(info.name) :].lstrip("."),))
                 )
@@ -161,28 +160,6 @@ def _payload(info: ColumnInfo, sample: pd.DataFrame) -> tuple[tuple[Any, ...], s
     if info.kind not in ("text", "other") or not info.mappable or info.name not in sample:
         return None
     return payload_text(sample[info.name].to_numpy(dtype=object))
-
-
-def _texts(values: pd.Series, steps: tuple[Any, ...]) -> pd.Series:
-    """The text at `steps` of each sampled document, as the warehouse will read it (a cut
-    document that does not parse: its start, for the profile of a long text)."""
-    out = []
-    for value in values.to_numpy(dtype=object):
-        doc = _parsed_any(value)
-        found = at_path(doc, steps) if doc is not None else None
-        out.append(found if isinstance(found, str) else value if isinstance(value, str) else None)
-    return pd.Series(out, dtype=object)
-
-
-def _parsed_any(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
 
 
 def _names_text(keys: tuple[str, ...]) -> bool:
@@ -220,24 +197,11 @@ def _objects(info: ColumnInfo, sample: pd.DataFrame) -> list[dict[str, Any] | No
     present = int(values.notna().sum())
     if present < MIN_DOCUMENTS:
         return None
-    objects = [_parsed(v) for v in values.to_numpy(dtype=object)]
+    objects = [json_object(v, numbers_as_text=True) for v in values.to_numpy(dtype=object)]
     found = [o for o in objects if o is not None]
     if len(found) < OBJECT_SHARE * present or not _metadata_like(found):
         return None
     return objects
-
-
-def _parsed(value: Any) -> dict[str, Any] | None:
-    """A JSON object from a driver's dict or from text (numbers kept as written), else None."""
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str) or not value.lstrip().startswith("{"):
-        return None
-    try:
-        parsed = json.loads(value, parse_float=str, parse_int=str)
-    except ValueError:  # not JSON, or cut at the sample's TEXT_CHARS
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _metadata_like(objects: Sequence[dict[str, Any]]) -> bool:

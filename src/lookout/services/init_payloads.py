@@ -18,9 +18,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from lookout.model.json_path import JsonStep
 
-__all__ = ["MIN_DOCUMENTS", "at_path", "payload_text"]
+__all__ = ["MIN_DOCUMENTS", "at_path", "json_object", "payload_text", "texts_at"]
 
 MIN_DOCUMENTS = 10  # JSON documents a column needs for a verdict
 TEXT_SHARE = 0.5  # of the parsed documents on which the path must hold text (errors have none)
@@ -46,7 +48,7 @@ def payload_text(values: Sequence[Any]) -> tuple[_Path, str] | None:
     docs = [v for v in values if v is not None]
     if len(docs) < MIN_DOCUMENTS:
         return None
-    parsed = [p for p in (_parsed(v) for v in docs) if p is not None]
+    parsed = [p for p in (json_object(v) for v in docs) if p is not None]
     for path, role, _ in _SHAPES:
         if len(parsed) >= MIN_DOCUMENTS:
             held = sum(isinstance(at_path(doc, path), str) for doc in parsed)
@@ -62,13 +64,27 @@ def payload_text(values: Sequence[Any]) -> tuple[_Path, str] | None:
     return None
 
 
-def _parsed(value: Any) -> dict[str, Any] | None:
+def texts_at(values: pd.Series, path: _Path) -> pd.Series:
+    """The text at `path` of each sampled document, as the warehouse will read it (a cut
+    document that does not parse: its start, for the profile of a long text)."""
+    out = []
+    for value in values.to_numpy(dtype=object):
+        doc = json_object(value)
+        found = at_path(doc, path) if doc is not None else None
+        out.append(found if isinstance(found, str) else value if isinstance(value, str) else None)
+    return pd.Series(out, dtype=object)
+
+
+def json_object(value: Any, *, numbers_as_text: bool = False) -> dict[str, Any] | None:
+    """A JSON object from a driver's dict or from text (numbers kept as written with
+    `numbers_as_text`, as a warehouse's extraction reads them), else None."""
     if isinstance(value, dict):
         return value
     if not isinstance(value, str) or not value.lstrip().startswith("{"):
         return None
+    options = {"parse_float": str, "parse_int": str} if numbers_as_text else {}
     try:
-        found = json.loads(value)
+        found = json.loads(value, **options)
     except ValueError:  # not JSON, or cut at the sample's TEXT_CHARS
         return None
     return found if isinstance(found, dict) else None
