@@ -155,7 +155,8 @@ def test_a_feature_that_is_a_cohort_or_listed_twice_is_refused(project):
 
 def test_the_warehouse_check_names_a_missing_or_textual_feature(project):
     directory, schema = project
-    files = _write(directory, schema, "      features: {numeric: [score, merchantId, scoer]}\n")
+    features = "      features: {numeric: [score, merchantId, scoer, accountAgeDays]}\n"
+    files = _write(directory, schema, features)
     result = _cli("validate-config", "--check-warehouse", *files)
     assert result.exit_code == 2
     out = " ".join(result.output.split())
