@@ -196,6 +196,9 @@ class TableChecks(WarehouseTables):
         try:
             read = self.fetch_frame(sa.select(probe.label("last")))["last"].iloc[0]
         except (LookoutError, sa.exc.SQLAlchemyError):
+            # the path refused, or the server unreachable: a plain query tells them apart (a
+            # lost connection is the run's transient failure, not a config to fix)
+            self.fetch_frame(sa.select(sa.literal(1).label("one")))
             read = None
         if str(read) == "2":
             return []
