@@ -10,6 +10,8 @@ SQLAlchemy dialect works, only slower; the log says so once per engine (`Warehou
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -20,9 +22,32 @@ from sqlalchemy.engine import URL
 
 from lookout.model.json_path import JsonStep
 
-__all__ = ["ConnectSettings", "Dialect", "file_database", "milliseconds", "seconds"]
+__all__ = [
+    "ConnectSettings",
+    "Dialect",
+    "file_database",
+    "milliseconds",
+    "seconds",
+    "time_comparison",
+]
 
 QuantileMode = Literal["aggregate", "window"]
+
+
+_TIME_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+def time_comparison(op: str) -> Callable[[Any, Any], Any]:
+    """The comparison a time bound's `op` names; anything else is a programming error."""
+    try:
+        return _TIME_COMPARISONS[op]
+    except KeyError:
+        raise ValueError(f"no time comparison {op!r}") from None
 
 
 @dataclass(frozen=True)
@@ -210,13 +235,13 @@ class Dialect:
         op: str,
         bound: datetime | int,
         instant: datetime | None = None,
-    ) -> sa.ColumnElement[bool] | None:
-        """`column <op> bound` where comparing the stored value as it is would be wrong (None:
-        it is right). SQLite keeps a time as whatever text was written
-        (`2026-11-02T14:03:11+00:00` sorts after `2026-11-02 23:00:00`). `instant`: the bound
-        as naive UTC, for a value that says its own offset when `bound` is a local wall time
-        (`source.timezone`)."""
-        return None
+    ) -> sa.ColumnElement[bool]:
+        """`column <op> bound` (`>=`, `>`, `<` or `<=`) as the engine must compare a stored
+        time: as it is, unless the engine keeps times in a way that compares wrongly (SQLite
+        keeps whatever text was written: `2026-11-02T14:03:11+00:00` sorts after
+        `2026-11-02 23:00:00`). `instant`: the bound as naive UTC, for a value that says its
+        own offset when `bound` is a local wall time (`source.timezone`)."""
+        return time_comparison(op)(column, bound)
 
     def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:
         """A condition that a value is stored as something else than a number, for engines

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -25,6 +24,7 @@ from lookout.dialects.base import (
     first_line,
     running,
     seconds,
+    time_comparison,
 )
 from lookout.model.json_path import JsonStep, sql_json_path
 
@@ -32,12 +32,6 @@ __all__ = ["SQLite"]
 
 _INFINITIES = (float("inf"), float("-inf"))
 _MAX_OFFSET = timedelta(hours=14)  # UTC+14 (Kiribati) to UTC-12
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-}
 # a time as SQLAlchemy and pandas write it: `YYYY-MM-DD HH:MM:SS`, then a fraction or nothing
 _PLAIN_TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*"
 
@@ -92,7 +86,7 @@ class SQLite(Dialect):
         op: str,
         bound: datetime | int,
         instant: datetime | None = None,
-    ) -> sa.ColumnElement[bool] | None:
+    ) -> sa.ColumnElement[bool]:
         """A time is whatever text was written, and text compares character by character:
         `2026-11-02T14:03:11.123+00:00` sorts after `2026-11-02 23:00:00`, so a trial's hourly
         windows read 0 rows 23 times a day and the whole day at 23:00. Text as SQLAlchemy and
@@ -103,8 +97,9 @@ class SQLite(Dialect):
         within a range of whole days compared as text, which any text of those days falls in
         (an offset moves a time by at most `_MAX_OFFSET`), so an index on the column still
         narrows the read."""
+        compare = time_comparison(op)
         if not isinstance(bound, datetime):
-            return None  # an epoch number
+            return compare(column, bound)  # an epoch number
         moment = bound if bound.tzinfo is None else bound.astimezone(UTC).replace(tzinfo=None)
         # no trailing zeros: `2026-11-02 01:00:00` written without a fraction is not before it
         said = sa.literal(moment.isoformat(sep=" "), sa.String)
@@ -126,12 +121,9 @@ class SQLite(Dialect):
         if op in (">=", ">"):
             day = (moment - _MAX_OFFSET).date()
             coarse = text >= sa.literal(day.isoformat(), sa.String)
-        elif op in ("<", "<="):
+        else:  # `<` or `<=` (time_comparison refused anything else)
             day = (moment + _MAX_OFFSET).date() + timedelta(days=1)
             coarse = text < sa.literal(day.isoformat(), sa.String)
-        else:
-            raise ValueError(f"no time comparison {op!r}")
-        compare = _COMPARE[op]
         return sa.and_(coarse, sa.case((plain, compare(text, said)), else_=compare(read, exact)))
 
     def stored_not_number(self, column: sa.ColumnElement[Any]) -> Any | None:

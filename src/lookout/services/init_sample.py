@@ -282,11 +282,7 @@ class SampleReader:
     def _compared(self, column: Any, op: str, moment: pd.Timestamp) -> Any:
         """`column <op> moment`, as the engine compares a stored time (SQLite's ISO text with a
         `T` or an offset: `Dialect.time_compared`)."""
-        bound = self._bound(moment)
-        compared = self.caps.time_compared(column, op, bound)
-        if compared is not None:
-            return compared
-        return column > bound if op == ">" else column <= bound
+        return self.caps.time_compared(column, op, self._bound(moment))
 
     def _bound(self, moment: pd.Timestamp) -> Any:
         """A time bound typed like the column: naive UTC for naive columns, an integer for

@@ -153,18 +153,7 @@ class WarehouseTables(WarehouseConnection):
         """`column <op> moment` for a time field (`>=`, `<`, `>` or `<=`), bound as the column
         compares (`bind_time`), as the engine must compare it (`Dialect.time_compared`)."""
         bound = self.bind_time(source, field, moment, down=op in (">", "<="))
-        compared = self.capabilities.time_compared(column, op, bound, as_utc(moment))
-        if compared is not None:
-            return compared
-        if op == ">=":
-            return column >= bound
-        if op == "<":
-            return column < bound
-        if op == ">":
-            return column > bound
-        if op == "<=":
-            return column <= bound
-        raise ValueError(f"no time comparison {op!r}")
+        return self.capabilities.time_compared(column, op, bound, as_utc(moment))
 
     def stored_column(
         self, table: sa.Table, source: SourceConfig, name: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from lookout.checks.drift.shift import shift_of
@@ -143,7 +144,7 @@ def judge(
     if isinstance(reference, Sketch) and isinstance(current, Sketch):
         distinct = distinct_values(reference, current)
         effect, test = _methods(column, distinct, criteria)
-        sides: tuple[Any, Any, bool] = (reference, current, distinct <= FEW_VALUES)
+        describe = partial(shift_of, reference, current, few=distinct <= FEW_VALUES)
         ref_p, cur_p = paired(reference, current)
         if effect == "wasserstein" or distinct <= FEW_VALUES:
             ref_e, cur_e = ref_p, cur_p
@@ -156,7 +157,7 @@ def judge(
         cur_c = cap_categories(current, keep)  # type: ignore[arg-type]
         effect, test = _methods(column, len(set(ref_c) | set(cur_c)), criteria)
         args = (ref_c, cur_c, ref_c, cur_c)
-        sides = (ref_c, cur_c, False)
+        describe = partial(shift_of, ref_c, cur_c, few=False)
     needed = criteria.rows_needed(test, min(n_ref, n_cur))
     verdict = column_drift(
         name,
@@ -168,8 +169,7 @@ def judge(
         threshold=criteria.floor(effect),
     )
     if verdict.score is not None:  # which way it moved, for the alert and the index
-        shift = shift_of(sides[0], sides[1], few=sides[2])
-        verdict = replace(verdict, details={**verdict.details, "shift": shift})
+        verdict = replace(verdict, details={**verdict.details, "shift": describe()})
     if verdict.status == "not_enough_data" or min(n_ref, n_cur) > criteria.small_sample:
         return verdict, None
     gate = column_drift(
