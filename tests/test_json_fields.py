@@ -649,6 +649,39 @@ def test_an_index_from_the_end_passes_the_warehouse_check_where_the_server_reads
     assert "last_label" not in result.output  # neither refused nor NULL on every row
 
 
+def test_the_index_from_the_end_probe_runs_once_per_warehouse(tmp_path):
+    """Every run checks its monitors: the server is asked once whether it reads an index from
+    the end, not once per path and run."""
+    from lookout.sources.warehouse import Warehouse
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"  # its reads go through SQLAlchemy's cursor
+    engine = sa.create_engine(url)
+    write_table(engine, _in_json(_plain()), table="logged_json")
+    engine.dispose()
+    text = _monitors("logged_json", True, "auto").replace(
+        JSON_FIELDS,
+        JSON_FIELDS + "        last_label: metadata.labels[-1]\n"
+        "        first_label: metadata.labels[-2]\n",
+    )
+    directory = project(tmp_path, url, "cfg", text)
+    config = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    [monitor] = config.monitors.monitors
+    warehouse = Warehouse(url)
+    probes: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, *args):  # type: ignore[no-untyped-def]
+        if "[1, 2]" in f"{statement} {parameters}":  # the literal document, bound or inlined
+            probes.append(statement)
+
+    try:
+        sa.event.listen(warehouse.engine, "before_cursor_execute", seen)
+        warehouse.check_monitor(monitor)
+        warehouse.check_monitor(monitor)
+    finally:
+        warehouse.dispose()
+    assert len(probes) == 1, probes
+
+
 def test_a_path_that_starts_with_an_index_names_its_column(tmp_path):
     """`retrieved_docs[0].doc_id` (the column is a JSON array): the check took
     `retrieved_docs[0]` for the column's name and refused it, every window too."""

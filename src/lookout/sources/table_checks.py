@@ -183,8 +183,7 @@ class TableChecks(WarehouseTables):
 
     def _path_problem(self, at: str, path: str) -> list[str]:
         """A path this engine's JSON functions cannot take (Snowflake: an index from the
-        end; MariaDB before 10.9: `[last]`), said before a window's query fails on it. An
-        index from the end is tried on a literal `{"a": [1, 2]}` (one row, no table read)."""
+        end; MariaDB before 10.9: `[last]`), said before a window's query fails on it."""
         keys = split_json_path(path)[1]
         try:
             self.capabilities.json_text(sa.column("a"), keys)
@@ -192,21 +191,32 @@ class TableChecks(WarehouseTables):
             return [f"{at}: {exc}"]
         if not any(isinstance(k, int) and k < 0 for k in keys):
             return []
-        probe = self.capabilities.json_text(sa.literal('{"a": [1, 2]}', sa.String), ("a", -1))
-        try:
-            read = self.fetch_frame(sa.select(probe.label("last")))["last"].iloc[0]
-        except (LookoutError, sa.exc.SQLAlchemyError):
-            # the path refused, or the server unreachable: a plain query tells them apart (a
-            # lost connection is the run's transient failure, not a config to fix)
-            self.fetch_frame(sa.select(sa.literal(1).label("one")))
-            read = None
-        if str(read) == "2":
+        if self._reads_index_from_end():
             return []
         return [
             f"{at}: this {self.capabilities.name} server cannot read an index from the end "
             "(MySQL 8.0.2+ and MariaDB 10.9+ can): count from 0, or map a view that has the "
             "value as a column"
         ]
+
+    def _reads_index_from_end(self) -> bool:
+        """Whether the server reads an index from the end, tried once per warehouse on a
+        literal `{"a": [1, 2]}` (one row, no table read): every run checks its monitors, and
+        the server does not change under a running process."""
+        known: bool | None = getattr(self, "_index_from_end", None)
+        if known is not None:
+            return known
+        probe = self.capabilities.json_text(sa.literal('{"a": [1, 2]}', sa.String), ("a", -1))
+        try:
+            read = self.fetch_frame(sa.select(probe.label("last")))["last"].iloc[0]
+        except (LookoutError, sa.exc.SQLAlchemyError):
+            # the path refused, or the server unreachable: a plain query tells them apart (a
+            # lost connection raises here: the run's transient failure, not a config to fix,
+            # and nothing is remembered)
+            self.fetch_frame(sa.select(sa.literal(1).label("one")))
+            read = None
+        self._index_from_end = str(read) == "2"
+        return self._index_from_end
 
     def _json_problems(self, source: SourceConfig, where: str) -> list[str]:
         """`source.json_fields` this table and engine cannot read: a name that is a column
