@@ -99,6 +99,39 @@ def test_init_finds_the_votes_table_and_the_windows_count_its_votes(engine_name,
     assert round(sum(r["value"] * r["n"] for r in stored)) == (given["rating"] == "down").sum()
 
 
+@pytest.mark.parametrize(
+    ("scores", "floor"),
+    [
+        (lambda rng, n: rng.uniform(0, 1, n).round(3), 0.5),  # a grader's 0-1 score
+        (lambda rng, n: rng.integers(1, 11, n), 5.5),  # a 1-10 rating
+    ],
+    ids=["0-1 scores", "1-10 ratings"],
+)
+def test_scores_on_a_scale_are_negative_under_its_midpoint(tmp_path, scores, floor):
+    """Feedback that is no set of codes (a 0-1 grade, a 1-10 rating): init proposed no
+    negative feedback and no rule ("none of its values reads as negative"); it now proposes
+    `negative_feedback_below` at the scale's midpoint, and the windows count the scores
+    under it."""
+    frame = requests_frame().drop(columns=["thumbs"])
+    votes = _votes(frame).drop(columns=["rating"])
+    votes["score"] = scores(np.random.default_rng(9), len(votes))
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    write_tables(url, requests=frame, feedback_scores=votes)
+
+    cfg, _ = _init(tmp_path, url)
+    monitor = load_monitors(cfg / "monitors.yml").monitors[0]
+    assert monitor.source.feedback_table is not None
+    assert monitor.source.feedback_table.value == "score"
+    assert monitor.source.negative_feedback_below == floor
+    assert "negative_feedback_rate" in [r.metric for r in monitor.rules]
+
+    first, stored = _last_hours_feedback(cfg, monitor)
+    given = votes[votes["created_at"] >= first.replace(tzinfo=None)]
+    given = given[given["created_at"] < END.replace(tzinfo=None)]
+    assert sum(r["n"] for r in stored) == len(given) > 0
+    assert round(sum(r["value"] * r["n"] for r in stored)) == (given["score"] < floor).sum()
+
+
 def test_a_table_named_like_votes_whose_ids_name_other_records_is_not_proposed(tmp_path):
     """`scores` shares the id column's name, but its ids are some other table's: the names
     alone would pair them."""

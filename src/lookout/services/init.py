@@ -102,6 +102,7 @@ class Proposal:
     ok_reason: str  # why ok_statuses holds what it does
     status_warning: str | None  # init cannot tell the ok statuses: which column, values, key
     negative_feedback: tuple[str, ...] | None
+    negative_feedback_below: float | None  # a score under it is negative (a scale, no codes)
     sizing: Sizing
     grace: timedelta
     rules: tuple[RulePlan, ...]
@@ -178,7 +179,7 @@ def propose(
     status_warning = unknown_statuses(status) if status is not None and ok is None else None
     votes = usable_votes(votes, mapping, notes)
     voted = votes.profile() if votes is not None else by_name.get(mapping.get("feedback", ""))
-    negative = negative_feedback(voted, notes) if voted is not None else None
+    negative, below = negative_feedback(voted, notes) if voted is not None else (None, None)
     release = choose_release(mapping, profiles, sample, notes)
     units = {**units, **logged_units(mapping, by_name, notes)}
     durations = computed_durations(profiles, mapping, sample, notes)
@@ -213,7 +214,7 @@ def propose(
         sizing,
         shares,
         rule_ok,
-        negative,
+        negative if below is None else below,
         owner,
         release=bool(release.fields),
     )
@@ -255,6 +256,7 @@ def propose(
         fallback_statuses=fallbacks,
         status_warning=status_warning,
         negative_feedback=negative,
+        negative_feedback_below=below,
         sizing=sizing,
         grace=grace_for(frame),
         rules=tuple(rules),

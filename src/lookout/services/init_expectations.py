@@ -3,7 +3,8 @@
 Pure: which statuses are ok (2xx HTTP codes, as integers or text like '200', 0 for gRPC-style
 codes when most are 0, ok words; a warning naming the column and its values when they do not
 tell, since the default then makes every record an error) and which feedback is negative (-1
-thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words, a note when the values do not tell);
+thumbs, 0 of 0/1, 1-2 of a 1-5 rating, negative words, the midpoint of a scale of scores, a
+note when the values do not tell);
 and the expectation suite written
 out, with checks of coded columns (feedback: the codes the sample holds);
 `lookout.services.init_selfcheck` then leaves out any the sample itself fails.
@@ -27,6 +28,7 @@ __all__ = [
     "ok_reason",
     "ok_statuses",
     "propose_expectations",
+    "score_floor",
     "unknown_statuses",
 ]
 
@@ -158,28 +160,47 @@ def ok_reason(p: ColumnProfile | None, ok: tuple[str, ...] | None) -> str:
     return "status values that are not errors"
 
 
-def negative_feedback(p: ColumnProfile, notes: list[str]) -> tuple[str, ...] | None:
-    """-1 for thumbs, 0 for 0/1, 1-2 of a 1-5 rating, negative words of text."""
+def negative_feedback(
+    p: ColumnProfile, notes: list[str]
+) -> tuple[tuple[str, ...] | None, float | None]:
+    """(the values that count as negative, or the score under which one does): -1 for thumbs,
+    0 for 0/1, 1-2 of a 1-5 rating, negative words of text; the midpoint of a scale of scores
+    (0-1 grades, a 1-10 rating) that are no such codes (`negative_feedback_below`)."""
     values = p.values
     if p.info.kind == "boolean":
-        return ("false", "0")
+        return ("false", "0"), None
     if p.is_number and values:
         if -1.0 in values:
-            return ("-1",)
+            return ("-1",), None
         if values <= {0.0, 1.0}:
-            return ("0",)
+            return ("0",), None
         if values <= {1.0, 2.0, 3.0, 4.0, 5.0}:
-            return ("1", "2")
+            return ("1", "2"), None
+    if (floor := score_floor(p)) is not None:
+        return None, floor
     negative = tuple(
         value.lower() for value, _ in p.top if value.strip().lower() in _NEGATIVE_WORDS
     )
     if negative:
-        return negative
+        return negative, None
     notes.append(
         f"feedback {p.name}: none of its values ({p.shown(5)}) reads as negative; set "
         "negative_feedback (no negative_feedback_rate rule until then)"
     )
-    return None
+    return None, None
+
+
+def score_floor(p: ColumnProfile) -> float | None:
+    """The midpoint of the scale a numeric feedback column's scores are on (0-1, 0/1-5,
+    0/1-10, 0/1-100: the smallest that holds them), under which a score is negative; None
+    for text, for negative numbers and for numbers past 100 (no scale init can tell)."""
+    if p.info.kind not in ("integer", "number") or p.minimum is None or p.maximum is None:
+        return None
+    low = 0.0 if p.minimum < 1 else 1.0
+    high = next((top for top in (1.0, 5.0, 10.0, 100.0) if p.maximum <= top), None)
+    if p.minimum < 0 or high is None or high <= low:
+        return None
+    return (low + high) / 2
 
 
 def feedback_values(p: ColumnProfile) -> list[int] | list[str] | None:

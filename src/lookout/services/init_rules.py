@@ -108,13 +108,24 @@ def _share(mask: np.ndarray, known: np.ndarray) -> float:
     return float(mask[known].mean()) if known.any() else 0.0
 
 
+def _negative_share(feedback: pd.Series, negative: tuple[str, ...] | float) -> float:
+    """The share of the sample's feedback that is negative: one of the `negative` values, or
+    a score under the floor (`negative_feedback_below`)."""
+    known = feedback.notna().to_numpy()
+    if isinstance(negative, tuple):
+        flagged = as_labels(feedback).str.lower().isin(negative).to_numpy()
+    else:
+        flagged = (pd.to_numeric(feedback, errors="coerce") < negative).to_numpy()
+    return _share(known & flagged, known)
+
+
 def rule_plans(
     frame: pd.DataFrame,
     mapping: dict[str, str],
     sizing: Sizing,
     cohort_shares: dict[str, float],
     ok: tuple[str, ...] | None,
-    negative: tuple[str, ...] | None,
+    negative: tuple[str, ...] | float | None,
     owner: str,
     *,
     release: bool,
@@ -139,10 +150,8 @@ def rule_plans(
     if "latency_ms" in mapping:
         _latency_rules(plan)
     _spend_rule(plan, mapping, release=release)
-    if "feedback" in mapping and negative:
-        known = frame["feedback"].notna().to_numpy()
-        lowered = as_labels(frame["feedback"]).str.lower()
-        observed = _share(known & lowered.isin(negative).to_numpy(), known)
+    if "feedback" in mapping and negative is not None and negative != ():
+        observed = _negative_share(frame["feedback"], negative)
         threshold = _rate_threshold(observed, 0.1)
         why = _seen("negative feedback", observed)
         plan.add("negative_feedback", "negative_feedback_rate", threshold, "P2", "feedback", why)

@@ -150,6 +150,9 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     if p.negative_feedback is not None:
         flow = _flow(list(p.negative_feedback))
         out.append(_line(6, f"negative_feedback: {flow}", "feedback values that count as negative"))
+    if p.negative_feedback_below is not None:
+        below = f"negative_feedback_below: {p.negative_feedback_below:g}"
+        out.append(_line(6, below, "scores under the midpoint of their scale are negative"))
     out += _window(p)
     out += _validation(p)
     out += _drift(p)
@@ -202,11 +205,7 @@ def _window(p: Proposal) -> list[str]:
         "    window:",
         _line(6, f"size: {_duration(sizing.window)}", why),
         _line(6, f"grace: {_duration(p.grace)}", grace),
-        _line(
-            6,
-            f"# start: {_week_before(p)}",
-            "uncomment to backfill (default: a day before the run)",
-        ),
+        _line(6, f"# start: {_week_before(p)}", "uncomment to backfill (default: the day before)"),
     ]
 
 
@@ -299,11 +298,7 @@ def _evaluators(p: Proposal) -> list[str]:
         "    evaluators:",
         _line(6, "enabled: true", "offline checks: no key, no model download"),
         "      sampling:",
-        _line(
-            8,
-            f"share: {_scalar(plan.share)}",
-            "of the other records, so a window judges min_n 30 (plus every error)",
-        ),
+        _line(8, f"share: {_scalar(plan.share)}", "of other records: min_n 30 a window, + errors"),
         "      checks:",
     ]
     for name, why in plan.checks:
