@@ -197,6 +197,50 @@ def test_reports_build_rewrites_the_day_and_retention_expires_old_days(drifted, 
     assert (out_dir / "reports" / "bot" / DAY2.date().isoformat()).is_dir()
 
 
+def test_a_later_drift_of_another_feature_writes_the_days_report_again(drifted, tmp_path):
+    """The day's page is written by its first drifted window; a later window whose verdicts
+    call another feature drifted (or a backfill's windows in turn) linked a page whose verdict
+    did not name that drift. The page is written again then, once per feature."""
+    from lookout.reports.drift_reports import ensure_report, sidecar
+    from lookout.stages.drift.reference import resolve_reference
+
+    out_dir, config, ctx, _ = drifted
+    monitor = config.monitors.monitors[0]
+    shutil.copytree(out_dir / "reports", tmp_path / "reports")  # the module's pages stay
+    page = tmp_path / "reports" / "bot" / DAY2.date().isoformat() / R2 / "region=eu.html"
+    rows = [r for r in ctx.store.drift("bot", since=DAY2) if r["cohort"] == "region=eu"]
+    last = max(r["window_start"] for r in rows)
+    verdicts = [r for r in rows if r["window_start"] == last]
+    window = Window(last, verdicts[0]["window_end"])
+    period = Window(verdicts[0]["period_start"], window.end)
+    reference = resolve_reference(
+        monitor,
+        period,
+        R2,
+        ctx.store.release_first_seen("bot"),
+        lambda span: ctx.warehouse.release_values(monitor, span),
+    )
+    assert reference is not None
+    values = {label: tuple(v) for label, v, _ in ctx.warehouse.release_values(monitor, window)}
+
+    def ensure(found: list[dict]) -> int:
+        args = (ctx.warehouse, monitor, tmp_path, window, R2, values[R2], "region=eu")
+        ensure_report(*args, reference, found, period)
+        return page.stat().st_mtime_ns
+
+    first = page.stat().st_mtime_ns
+    assert sidecar(page)["drifted"] == ["input_length"]
+    assert ensure(verdicts) == first  # the drift it was written for: kept
+    other = next(r["column_name"] for r in verdicts if r["drifted"] is False)
+    moved = [{**r, "drifted": r["drifted"] or r["column_name"] == other} for r in verdicts]
+    rewritten = ensure(moved)
+    assert rewritten > first
+    said = sidecar(page)
+    assert said["drifted"] == sorted({"input_length", other})
+    assert said["window_start"] == window.start.isoformat()
+    assert ensure(verdicts) == rewritten  # back to the first drift: nothing new to show
+
+
 def _launch_browser(playwright):
     executable = "/usr/bin/chromium"
     if not os.path.exists(executable):

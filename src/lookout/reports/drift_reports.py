@@ -3,7 +3,8 @@
 A report shows the rows of the period a window's verdicts pooled (`drift.period` ending with
 that window) against the same reference, one column per feature group configured as Lookout
 judged it, so the report and the verdicts the index lists agree. Next to the page a small JSON
-file names the window whose verdicts it shows (the index lists that window's verdicts).
+file names the window whose verdicts it shows (the index lists that window's verdicts) and the
+features its builds were for.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def read_sidecar(report: Path) -> datetime | None:
         return None
 
 
+def _drifted_shown(report: Path) -> set[str] | None:
+    """The features the day's page was built for (None: no page yet; a page whose JSON file
+    predates the list counts as built for none, so the next drift writes it once more)."""
+    if not report.exists():
+        return None
+    listed = (sidecar(report) or {}).get("drifted", [])
+    return {str(name) for name in listed} if isinstance(listed, list) else set()
+
+
 def _verdict_text(groups: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for g in groups:
@@ -97,13 +107,18 @@ def ensure_report(
     against `reference`, configured by `rows` (the window's verdict rows of this release x
     cohort, as `ResultsStore.drift` returns them).
 
-    The first drifted window of a day writes it, so an alert's link works when it is sent;
-    `rebuild` (nightly, `lookout reports build`) refreshes it with the day's last window.
+    The first drifted window of a day writes it, so an alert's link works when it is sent; a
+    later window whose verdicts call a feature drifted that the page's did not writes it again
+    (another feature drifting later that day, or a backfill's windows in turn: the link must
+    show the drift it is sent for); `rebuild` (nightly, `lookout reports build`) refreshes it
+    with the day's last window.
     """
     day = window.start.date()
     relative = report_path(monitor.name, day, release, cohort)
     target = out_dir / relative
-    if target.exists() and not rebuild:
+    drifted = {str(r["column_name"]) for r in rows if r.get("drifted")}
+    built_for = _drifted_shown(target)
+    if built_for is not None and drifted <= built_for and not rebuild:
         return relative
     groups = group_view(rows)
     shown = {g["top"]["column_name"] for g in groups}
@@ -148,6 +163,9 @@ def ensure_report(
         json.dumps(
             {
                 "window_start": window.start.isoformat(),
+                # every feature a build of the day's page was for: a day writes it again at
+                # most once per feature, however the drift moves between them hour to hour
+                "drifted": sorted(drifted | (built_for or set())),
                 "period": [period.start.isoformat(), period.end.isoformat()],
                 "reference": reference.description,
                 "rows": [len(current), len(ref)],
