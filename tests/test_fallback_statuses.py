@@ -75,6 +75,6 @@ def test_fallback_statuses_without_a_status_column_are_a_config_error(tmp_path):
     directory = project(tmp_path, "duckdb:///:memory:", "cfg", text)
     with pytest.raises(ConfigError) as raised:
         load_config(directory / "profiles.yml", directory / "monitors.yml")
-    assert "source.fallback_statuses: fallback statuses are values of the status column" in str(
+    assert "source.fallback_statuses: fallback_statuses are values of the status column" in str(
         raised.value
     )

@@ -8,7 +8,7 @@ Both paths share that second step, so they cannot disagree on what a metric mean
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -83,15 +83,18 @@ class _RowFacts:
     cost: np.ndarray | None
     trace_codes: np.ndarray | None
     trace_count: int = 0
+    status_hits: dict[str, np.ndarray] = field(default_factory=dict)  # `status_rates` name ->
 
 
 def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
     status_known = is_error = fallback_known = is_fallback = None
     retry_known = retried = feedback_known = negative = None
+    hits: dict[str, np.ndarray] = {}
     if "status" in frame:
         logged = frame["status"].notna().to_numpy()
         is_error = logged & ~matches(frame["status"], s.ok_statuses)
         status_known = np.ones(len(frame), dtype=bool) if s.null_status_ok else logged
+        hits = {name: logged & matches(frame["status"], v) for name, v in s.status_rates.items()}
     if "is_fallback" in frame:
         flags = frame["is_fallback"]
         fallback_known = flags.notna().to_numpy()
@@ -124,6 +127,7 @@ def _row_facts(frame: pd.DataFrame, s: MetricSettings) -> _RowFacts:
         cost=None if cost is None else cost.to_numpy(dtype=float, na_value=np.nan),
         trace_codes=trace_codes,
         trace_count=trace_count,
+        status_hits=hits,
     )
 
 
@@ -146,6 +150,7 @@ def _aggregate_group(release: str, cohort: str, rows: np.ndarray, f: _RowFacts) 
     agg["retry_n"], agg["retried"] = _count(f.retry_known, rows), _count(f.retried, rows)
     agg["feedback_n"] = _count(f.feedback_known, rows)
     agg["negative_feedback"] = _count(f.negative, rows)
+    agg["status_hits"] = {name: _count(flags, rows) for name, flags in f.status_hits.items()}
     sketches: dict[str, Sketch] = {}
     if f.latency is not None:
         agg["latency_n"], agg["latency_q"] = _quantiles(f.latency[rows])
@@ -264,6 +269,9 @@ def metrics_from_aggregates(aggregates: Iterable[GroupAggregates]) -> list[Metri
         ):
             rate = _rate(r, c, metric, hits, n)
             if rate is not None:
+                out.append(rate)
+        for name, count in sorted(a.status_hits.items()):
+            if (rate := _rate(r, c, f"status_rate.{name}", count, a.status_n)) is not None:
                 out.append(rate)
         for prefix, n, q in (("latency", a.latency_n, a.latency_q), ("ttft", a.ttft_n, a.ttft_q)):
             for name, value in sorted(q.items()):

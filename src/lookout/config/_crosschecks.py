@@ -74,7 +74,7 @@ def _semantic_issues(
                     )
                 )
             issues += _rule_timing_issues(doc, rule_path, rule, monitor)
-            issues += _drift_metric_issues(doc, rule_path, rule, monitor)
+            issues += _named_metric_issues(doc, rule_path, rule, monitor)
             if rule.owner not in config.owners:
                 issues.append(
                     doc.issue(
@@ -130,12 +130,18 @@ def _rule_timing_issues(
     return issues
 
 
-def _drift_metric_issues(
+def _named_metric_issues(
     doc: LocatedYaml, at: KeyPath, rule: AlertRule, monitor: Monitor
 ) -> list[ConfigIssue]:
     """`drift.<name>` and `drift_score.<name>` name a column drift compares here (`drift.` also
-    a group of several, `drift.output`): a rule on one that never exists never fires, and
-    said nothing (a trial's `drift.context`, whose one member is `context_length`)."""
+    a group of several, `drift.output`), `status_rate.<name>` a configured rate: a rule on one
+    that never exists never fires, and said nothing (a trial's `drift.context`, whose one
+    member is `context_length`)."""
+    if rule.metric.startswith("status_rate."):  # the same for a status rate not configured
+        name, rated = rule.metric.removeprefix("status_rate."), monitor.source.status_rates
+        listed = ", ".join(f"status_rate.{n}" for n in rated) or "none (set source.status_rates)"
+        why = f"source.status_rates has no {name!r}; known: {listed}"
+        return [] if name in rated else [doc.issue((*at, "metric"), why)]
     for prefix in ("drift.", "drift_score."):
         if not rule.metric.startswith(prefix):
             continue

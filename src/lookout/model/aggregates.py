@@ -29,6 +29,7 @@ __all__ = [
     "cohort_label",
     "label_text",
     "release_labels",
+    "status_counts",
     "votes_only",
 ]
 
@@ -66,6 +67,8 @@ class MetricSettings:
     )
     # model_version -> (USD per 1M input tokens, USD per 1M output tokens)
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    # name -> status values whose share of the records is `status_rate.<name>`
+    status_rates: Mapping[str, tuple[ConfiguredValue, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class GroupAggregates:
     cost_n: int = 0
     cost_sum: float = 0.0
     traces: int = 0
+    # `source.status_rates` name -> records whose status is one of its values (of status_n)
+    status_hits: Mapping[str, int] = field(default_factory=dict)
     # mergeable quantile sketches of latency_ms, ttft_ms, prompt_tokens, completion_tokens,
     # cost_usd (what pooled quantiles over any lookback come from)
     sketches: Mapping[str, Sketch] = field(default_factory=dict)
@@ -122,10 +127,18 @@ class GroupAggregates:
             )
             if getattr(self, key)
         }
+        for name, hits in self.status_hits.items():  # each with its own denominator: a
+            # rate added later pools only the windows that counted it
+            counts |= {key: float(v) for key, v in status_counts(name, hits, self.status_n)}
         # a group's votes alone, logged apart and given in a window without its records:
         # no window of its own, so per-window means (request_count) are not diluted
         windows = 1 if self.n else 0
         return Summary(counts, {k: v.copy() for k, v in self.sketches.items()}, windows=windows)
+
+
+def status_counts(name: str, hits: int, n: int) -> list[tuple[str, int]]:
+    """The summary counts of `status_rate.<name>`: its records among `n` with a status."""
+    return [(key, v) for key, v in ((f"status_rate:{name}", hits), (f"status_n:{name}", n)) if v]
 
 
 FEEDBACK_RATE = "negative_feedback_rate"

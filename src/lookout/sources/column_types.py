@@ -184,8 +184,7 @@ def _role_problem(
     role: str,
     text_times: bool,
 ) -> str | None:
-    """What is wrong with `column` in `role` (at key path `where.path` of `key`); None when
-    it fits."""
+    """What is wrong with `column` in `role` (at `where.path` of `key`); None when it fits."""
     if column not in columns:
         return None
     at, path = ".".join(key), key[1]
@@ -219,6 +218,8 @@ def _value_problems(monitor: Monitor, columns: Mapping[str, Any], where: str) ->
             default = "ok_statuses" not in explicit
             checked.append(("source.ok_statuses", "status", source.ok_statuses, default))
         checked.append(("source.fallback_statuses", "status", source.fallback_statuses, False))
+        for name, values in source.status_rates.items():
+            checked.append((f"source.status_rates.{name}", "status", values, False))
         statuses = monitor.validation.statuses
         if statuses and not monitor.validation.expectations:
             checked.append(("validation.statuses", "status", statuses, False))

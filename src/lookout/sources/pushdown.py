@@ -3,6 +3,7 @@ buckets) computed by the warehouse, one GROUP BY per cohort dimension."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -75,7 +76,12 @@ class Pushdown(CohortQueries):
                         _add_window_quantiles(
                             conn, rows, keys, where, self._quantile_values(source)
                         )
-                    found = [_row_to_aggregates(row, len(releases), cohort) for row in rows]
+                    found = [
+                        _row_to_aggregates(
+                            row, len(releases), cohort, sorted(settings.status_rates)
+                        )
+                        for row in rows
+                    ]
                     sketches = sketch_buckets(
                         conn, labelled, sketched, where, len(releases), cohort
                     )
@@ -183,6 +189,10 @@ def _measures(
         known = sa.func.count() if settings.null_status_ok else sa.func.count(col("status"))
         out.append(known.label("status_n"))
         out.append(count_if(sa.and_(col("status").isnot(None), sa.not_(ok))).label("errors"))
+        for i, name in enumerate(sorted(settings.status_rates)):  # `status_rate.<name>`
+            values = settings.status_rates[name]
+            among = sql_matches(col("status"), col("status").type, values, as_text=caps.as_text)
+            out.append(count_if(sa.and_(col("status").isnot(None), among)).label(f"sr{i}"))
     if "is_fallback" in mapped:
         out.append(sa.func.count(col("is_fallback")).label("fallback_n"))
         out.append(count_if(col("is_fallback") == sa.true()).label("fallbacks"))
@@ -269,7 +279,7 @@ def _cost_expression(
 
 
 def _row_to_aggregates(
-    row: Any, release_width: int, cohort_key: CohortKey | None
+    row: Any, release_width: int, cohort_key: CohortKey | None, rates: Sequence[str] = ()
 ) -> GroupAggregates:
     release = "@".join(label_text(row[f"k{i}"]) for i in range(release_width)) or "default"
     cohort = ALL_COHORTS
@@ -298,6 +308,9 @@ def _row_to_aggregates(
     for key in ("prompt_tokens_sum", "completion_tokens_sum", "cost_sum"):
         if key in row:
             data[key] = float(row[key] or 0.0)
+    data["status_hits"] = {
+        n: int(row[f"sr{i}"] or 0) for i, n in enumerate(rates) if f"sr{i}" in row
+    }
     for prefix in ("latency", "ttft"):
         if row.get(f"{prefix}_n"):
             data[f"{prefix}_q"] = {name: float(row[f"{prefix}_{name}"]) for name in QUANTILES}

@@ -4,10 +4,12 @@ timestamps, email addresses and token prices (both files use them)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.core.durations import parse_duration
 from lookout.model.record import check_identifier
@@ -20,6 +22,7 @@ __all__ = [
     "PositiveDuration",
     "Price",
     "check_email_address",
+    "raise_problems",
     "utc",
     "values_as_lists",
 ]
@@ -86,3 +89,16 @@ def check_email_address(value: str) -> str:
 
 
 EmailAddress = Annotated[str, AfterValidator(check_email_address)]
+
+
+def raise_problems(title: str, problems: Sequence[tuple[tuple[str, ...], str, Any]]) -> None:
+    """One ValidationError of every (key path, why, value) found, each at its own key (so
+    the loader names each one's file:line:col); nothing when there are none."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(type=PydanticCustomError("value_error", why), loc=loc, input=value)
+                for loc, why, value in problems
+            ],
+        )

@@ -11,13 +11,17 @@ from pydantic import (
     AfterValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lookout.config.models.base import Identifier, Model, PositiveDuration, values_as_lists
+from lookout.config.models.base import (
+    Identifier,
+    Model,
+    PositiveDuration,
+    raise_problems,
+    values_as_lists,
+)
 from lookout.config.models.feedback import FeedbackTable, mapping_problems
 from lookout.config.validation import ColumnValue
 from lookout.model.json_path import JsonStep, check_json_path, split_json_path
@@ -187,6 +191,13 @@ class SourceConfig(Model):
         "answer, a smaller model): not errors, and, when no is_fallback column is mapped, what "
         "the fallback rate counts: `[FALLBACK_RULES]`, `[206]`",
     )
+    status_rates: dict[Identifier, list[ColumnValue]] = Field(
+        default={},
+        description="a rate of its own for some status values: `status_rate.<name>` is the "
+        "share of records (with a status) whose status is one of them, as `error_rate` counts "
+        "errors: a status neither ok nor an error (`{blocked: [guardrail_block]}`), or errors "
+        "worth their own rule (`{rate_limited: [429]}`)",
+    )
     negative_feedback: list[ColumnValue] = Field(
         default=["thumbs_down", "negative", "-1"],
         description="feedback values that count as negative: numbers ([-1], [0]), true/false "
@@ -314,13 +325,8 @@ class SourceConfig(Model):
                 keyed[field] = value
                 continue
             why = f"{key!r} is no duration; durations apply to {', '.join(DURATION_FIELDS)}"
-            problems.append(
-                InitErrorDetails(
-                    type=PydanticCustomError("value_error", why), loc=(str(key),), input=value
-                )
-            )
-        if problems:
-            raise ValidationError.from_exception_data("durations", problems)
+            problems.append(((str(key),), why, value))
+        raise_problems("durations", problems)
         return keyed
 
     @model_validator(mode="after")
@@ -328,9 +334,15 @@ class SourceConfig(Model):
         """A duration comes from one column or from two times, not both; and a unit is the
         unit of a column, so a computed duration (always milliseconds) takes none."""
         problems = []
-        if self.fallback_statuses and "status" not in self.columns:
-            why = "fallback statuses are values of the status column, which is not mapped"
-            problems.append((("fallback_statuses",), why))
+        for key in ("fallback_statuses", "status_rates"):
+            if getattr(self, key) and "status" not in self.columns:
+                why = f"{key} are values of the status column, which is not mapped"
+                problems.append(((key,), why))
+        problems += [
+            (("status_rates", name), "no status value: name at least one")
+            for name, values in self.status_rates.items()
+            if not values
+        ]
         problems += mapping_problems(self.feedback_table, self.columns)
         for key in ("where", "where_not"):
             for column in getattr(self, key):
@@ -348,16 +360,7 @@ class SourceConfig(Model):
             if field in self.units:
                 why = f"{field} is computed from two timestamps (in milliseconds): no unit"
                 problems.append((("units", field), why))
-        if problems:
-            raise ValidationError.from_exception_data(
-                "source",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("value_error", why), loc=loc, input=None
-                    )
-                    for loc, why in problems
-                ],
-            )
+        raise_problems("source", [(loc, why, None) for loc, why in problems])
         return self
 
     @field_validator("units", mode="before")
@@ -367,16 +370,11 @@ class SourceConfig(Model):
         if not isinstance(units, dict):
             return units  # pydantic says it expects a mapping
         problems = [
-            InitErrorDetails(
-                type=PydanticCustomError("value_error", problem),
-                loc=(str(field),),
-                input=unit,
-            )
+            ((str(field),), problem, unit)
             for field, unit in units.items()
             if (problem := _unit_problem(field, unit)) is not None
         ]
-        if problems:
-            raise ValidationError.from_exception_data("units", problems)
+        raise_problems("units", problems)
         return units
 
     @field_validator("columns")

@@ -1,6 +1,7 @@
 """The ops metric families and how each is computed from a (merged) summary.
 
-Summary keys written by the ops stage: `n`, `status_n`, `errors`, `fallback_n`, `fallbacks`,
+Summary keys written by the ops stage: `n`, `status_n`, `errors`, `status_rate:<name>` and
+`status_n:<name>` (of `source.status_rates`), `fallback_n`, `fallbacks`,
 `retry_n`, `retried`, `feedback_n`, `negative_feedback`, `<field>_n` and `<field>_sum` for
 tokens and cost, `traces`; sketches `latency_ms`, `ttft_ms`, `prompt_tokens`,
 `completion_tokens`, `cost_usd`.
@@ -32,6 +33,12 @@ def rate_of(hits_key: str, n_key: str) -> Callable[[Summary, str], Estimate | No
         return Estimate(hits / n, int(n), low, high)
 
     return rate
+
+
+def _status_rate(summary: Summary, name: str) -> Estimate | None:
+    """`status_rate.<name>` over the windows that counted it (a rate added later does not
+    pool the windows before it as zeros)."""
+    return rate_of(f"status_rate:{name}", f"status_n:{name}")(summary, name)
 
 
 def _quantile(sketch_key: str, q: float) -> Callable[[Summary, str], Estimate | None]:
@@ -180,4 +187,21 @@ def _quantiles() -> list[MetricFamily]:
     return out
 
 
-FAMILIES: tuple[MetricFamily, ...] = (*_counts_and_rates(), *_means(), *_quantiles())
+# `source.status_rates`: a rate per named group of status values
+STATUS_RATE = MetricFamily(
+    "status_rate.",
+    "ops",
+    "share of records whose status is one of the values of status_rates.{name}",
+    "share",
+    rate=True,
+    min_n=50,
+    better="lower",
+    from_summary=_status_rate,
+)
+
+FAMILIES: tuple[MetricFamily, ...] = (
+    *_counts_and_rates(),
+    STATUS_RATE,
+    *_means(),
+    *_quantiles(),
+)

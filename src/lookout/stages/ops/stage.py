@@ -28,10 +28,12 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
     columns (`[200]` for an integer status column), as both metric paths compare them."""
     source = monitor.source
     ok, negative = source.ok_values, tuple(source.negative_feedback)
+    rates = {name: tuple(values) for name, values in source.status_rates.items()}
     if warehouse is not None:
         columns = warehouse.table_columns(source)
         if "status" in source.columns:
             ok = typed_values(source, columns, "status", ok)
+            rates = {n: typed_values(source, columns, "status", v) for n, v in rates.items()}
         if "feedback" in source.columns:
             negative = typed_values(source, columns, "feedback", negative)
         if source.feedback_table is not None:
@@ -43,6 +45,7 @@ def metric_settings(monitor: Monitor, warehouse: SourceTables | None = None) -> 
         negative_feedback=negative,
         negative_below=source.negative_feedback_below,
         prices={m: (p.input_per_1m, p.output_per_1m) for m, p in monitor.metrics.prices.items()},
+        status_rates=rates,
     )
 
 
