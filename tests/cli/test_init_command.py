@@ -114,6 +114,7 @@ def test_init_maps_nobodys_default_names_and_the_files_check_against_the_table(t
     assert source.columns["status"] == "http_status"
     assert source.ok_statuses[:2] == ["200", "201"] and "429" not in source.ok_statuses
     assert all(200 <= int(s) < 300 for s in source.ok_statuses)
+    assert source.status_rates == {"rate_limited": [429]}  # the quota's 429s: a rate apart
     assert source.columns["feedback"] == "thumbs"
     assert source.negative_feedback == ["-1"]
     assert source.columns["model_version"] == "model_name"
@@ -183,8 +184,13 @@ def test_a_run_over_the_written_files_processes_every_window_without_failures(
             "SELECT max(value), count(*) FROM metrics "
             "WHERE metric = 'validation_failed_expectations'"
         ).fetchone()
+        limited = db.execute(
+            "SELECT sum(value * n) / sum(n), sum(n) FROM metrics "
+            "WHERE metric = 'status_rate.rate_limited' AND cohort = '*'"
+        ).fetchone()
     assert statuses == {"succeeded": int(windows)}
     assert rates[0] > 0 and rates[1] < 0.25  # integer statuses read against "200"...
+    assert 0 < limited[0] < rates[1] and limited[1] >= 350  # the 429s, of every record
     assert failed[0] == 0 and failed[1] > 0  # the starter expectations fit the data
 
 

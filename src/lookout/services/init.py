@@ -46,6 +46,7 @@ from lookout.services.init_expectations import (
     ok_reason,
     ok_statuses,
     propose_expectations,
+    status_groups,
     unknown_statuses,
 )
 from lookout.services.init_json import expand_json
@@ -101,6 +102,7 @@ class Proposal:
     ok_statuses: tuple[str, ...] | None
     ok_reason: str  # why ok_statuses holds what it does
     status_warning: str | None  # init cannot tell the ok statuses: which column, values, key
+    status_rates: dict[str, list[str] | list[int]]  # values with a rate of their own, by name
     negative_feedback: tuple[str, ...] | None
     negative_feedback_below: float | None  # a score under it is negative (a scale, no codes)
     sizing: Sizing
@@ -255,6 +257,7 @@ def propose(
         feedback_table=votes.config() if votes is not None else None,
         fallback_statuses=fallbacks,
         status_warning=status_warning,
+        status_rates=status_groups(status, ok) if status is not None and error is None else {},
         negative_feedback=negative,
         negative_feedback_below=below,
         sizing=sizing,

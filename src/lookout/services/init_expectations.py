@@ -29,6 +29,7 @@ __all__ = [
     "ok_statuses",
     "propose_expectations",
     "score_floor",
+    "status_groups",
     "unknown_statuses",
 ]
 
@@ -116,6 +117,34 @@ def fallback_statuses(p: ColumnProfile) -> tuple[str, ...]:
     if p.info.kind not in ("text", "other"):
         return ()
     return tuple(value for value, _ in p.top if "fallback" in value.lower())
+
+
+# Status values on-call watches apart from the error rate, each group by its words and HTTP codes
+_STATUS_GROUPS = (
+    ("rate_limited", re.compile(r"rate.?limit|throttl|quota|too.?many", re.I), (429,)),
+    ("timeouts", re.compile(r"time.?out|deadline", re.I), (408, 504)),
+    ("blocked", re.compile(r"guardrail|block|content.?filter|refus|moderat", re.I), ()),
+)
+
+
+def status_groups(p: ColumnProfile, ok: tuple[str, ...] | None) -> dict[str, list[str] | list[int]]:
+    """The sample's status values of a kind with a rate of its own (`source.status_rates`): a
+    quota's 429, a timeout, a guardrail's block, each named by its words or HTTP codes and
+    typed as the column (integers for an integer column). Ok values are left out."""
+    ok_values = {value.lower() for value in ok or ()}
+    integral = p.info.kind == "integer"
+    out: dict[str, list[str] | list[int]] = {}
+    for name, words, codes in _STATUS_GROUPS:
+        seen = [value.strip() for value, _ in p.top if value.strip().lower() not in ok_values]
+        if integral:
+            found: list[str] | list[int] = [
+                int(v) for v in seen if v.lstrip("-").isdigit() and int(v) in codes
+            ]
+        else:
+            found = [v for v in seen if words.search(v) or (v.isdigit() and int(v) in codes)]
+        if found:
+            out[name] = found
+    return out
 
 
 def unknown_statuses(p: ColumnProfile) -> str:

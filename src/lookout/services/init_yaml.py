@@ -144,6 +144,9 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     if p.fallback_statuses:
         why = "a fallback answered: no error, counted by the fallback rate"
         out.append(_line(6, f"fallback_statuses: {_flow(list(p.fallback_statuses))}", why))
+    if p.status_rates:
+        why = "a rate of their own, status_rate.<name>"
+        out.append(_line(6, f"status_rates: {_flow(p.status_rates)}", why))
     if p.feedback_table is not None:
         why = "votes logged apart: each counts in the window it is given"
         out.append(_line(6, f"feedback_table: {_flow(p.feedback_table)}", why))
