@@ -243,6 +243,8 @@ def run_evaluators(
         else:
             chosen = _read(warehouse, monitor, window, fields, selection.record_ids)
             chosen["record_id"] = chosen["record_id"].astype(str)
+            # an id the table logs twice (versions of a row) is judged once, as in `_gradable`
+            chosen = chosen[~chosen["record_id"].duplicated(keep="first")]
         chosen_records = _records(chosen)
         for configured in sampled:
             results += judge(configured, chosen_records, releases)
