@@ -189,7 +189,8 @@ def test_pooled_quantiles_are_within_the_sketch_error(backend, end, lookback, gr
         assert estimate is None
         return
     assert estimate is not None and estimate.n == len(values)
-    exact = float(np.quantile(values.to_numpy(), q, method="lower"))
-    # a bucket holds values within ALPHA of its representative; the SQL and numpy logarithms
-    # may put a value on the other side of a bucket boundary
+    exact = float(np.quantile(values.to_numpy(), q))  # interpolated, as percentile_cont
+    # a bucket holds values within ALPHA of its representative, and the value between two ranks
+    # is interpolated from theirs; the SQL and numpy logarithms may put a value on the other
+    # side of a bucket boundary
     assert estimate.value == pytest.approx(exact, rel=2 * ALPHA)

@@ -10,7 +10,6 @@ app version as the release, token and cost columns under their own names.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, timedelta
@@ -111,11 +110,11 @@ def expected(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
 
 
 def within_sketch_error(value: float, ordered: np.ndarray, q: float) -> bool:
-    """`value` is within the sketch's relative error (ALPHA) of a value of the data at rank
-    q * (n - 1) (the rank DDSketch reads; its neighbour when the rank falls between two)."""
-    rank = q * (len(ordered) - 1)
-    candidates = {ordered[math.floor(rank)], ordered[math.ceil(rank)]}
-    return any(abs(value - c) <= ALPHA * c * (1 + 1e-9) for c in candidates)
+    """`value` is within the sketch's relative error of `percentile_cont` on the data: each
+    rank's value within ALPHA, interpolated between the two ranks around q * (n - 1) (twice
+    ALPHA: SQL's and numpy's logarithms may put a value across a bucket boundary)."""
+    exact = float(np.quantile(ordered, q))
+    return abs(value - exact) <= 2 * ALPHA * exact
 
 
 def floor_to(moment: pd.Timestamp, size: timedelta) -> pd.Timestamp:

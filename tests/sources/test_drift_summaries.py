@@ -227,7 +227,7 @@ def test_pushdown_and_local_summaries_are_identical(loaded):
         assert sketch(local, whole, "input_length").count == len(mine)  # NULL text: length 0
         lengths = mine.prompt.map(lambda t: len(t or ""))
         assert sketch(local, whole, "input_length").quantile(0.5) == pytest.approx(
-            np.quantile(lengths, 0.5, method="lower"), rel=ALPHA
+            np.quantile(lengths, 0.5), rel=2 * ALPHA
         )
         assert feature_key("region") in local[whole].categories
         for value in ("faq", "search", "(null)"):

@@ -150,9 +150,20 @@ class Sketch:
         return len(self._sketch._store.bins) + len(self._sketch._negative_store.bins)
 
     def quantile(self, q: float) -> float | None:
-        """The value at quantile `q` (within `alpha` relative error), None when empty."""
-        value = self._sketch.get_quantile_value(q)
-        return None if value is None else float(value)
+        """The value at quantile `q`, interpolated between the two ranks around it as SQL's
+        `percentile_cont` is (each rank's value within `alpha` relative error); None when
+        empty. The library answers the lower rank's value: over one window of 83 latencies
+        its p95 was 12% under the stored `percentile_cont` one (trial J)."""
+        values, counts = self.arrays()
+        if not counts.size:
+            return None
+        cumulative = np.cumsum(counts)
+        last = float(cumulative[-1]) - 1.0
+        position = min(max(q, 0.0), 1.0) * max(last, 0.0)
+        below = math.floor(position)
+        low = values[np.searchsorted(cumulative, below, side="right")]
+        high = values[np.searchsorted(cumulative, min(below + 1.0, last), side="right")]
+        return float(low + (position - below) * (high - low))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(representative values, counts) of every non-empty bucket, ascending, as arrays:
