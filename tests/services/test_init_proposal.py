@@ -642,3 +642,25 @@ def test_a_classic_models_score_and_numeric_inputs_become_drift_features(tmp_pat
     one_release, _ = _written(_propose(frame.drop(columns=["modelTag"])), tmp_path)
     assert one_release.drift.features.numeric == ["score", "amount", "accountAgeDays"]
     assert one_release.drift.reference.kind == "week_ago"
+
+
+def test_a_column_named_as_the_field_is_preferred_to_one_named_like_it(tmp_path):
+    """Langfuse's observations hold `version` (the app's, constant) before `prompt_version`:
+    both names say prompt version, and the first column won, so the release never changed and
+    a prompt bump went unseen (trial J)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "id": [f"obs-{i}" for i in range(n)],
+            "start_time": _times(n),
+            "version": ["app-1.8.2"] * n,
+            "provided_model_name": rng.choice(["gpt-4o", "gpt-4o-mini"], n),
+            "prompt_version": rng.choice([3, 4], n),
+            "output": ["Done."] * n,
+        }
+    )
+    proposal = _propose(frame)
+    assert proposal.columns["prompt_version"] == "prompt_version"
+    monitor, _ = _written(proposal, tmp_path)
+    assert monitor.source.columns["prompt_version"] == "prompt_version"

@@ -46,6 +46,7 @@ class Candidate:
 
 
 _STEP_ROWS = 50  # sampled values past which a step index that never repeats is none
+NAMED_EXACTLY = 11  # the column's name is the field's own (`prompt_version` before `version`)
 NAMED = 10  # the column's name says it
 NAMED_LOOSELY = 7  # the name starts or ends with such a name (`response_latency_ms`)
 BY_VALUES = 5  # values that can only mean this (HTTP codes, +1/-1)
@@ -60,7 +61,7 @@ def _name_hit(field: str, name: str) -> tuple[int, str] | None:
     (`prompt_rev` is no prompt text, `answer_len` no answer)."""
     table = NAMES[field]
     if name in table:
-        return NAMED, table[name]
+        return (NAMED_EXACTLY if name == field else NAMED), table[name]
     if field in TEXT_FIELDS and name.split("_")[-1] in NOT_TEXT_TAILS:
         return None
     for known in sorted(table, key=len, reverse=True):
