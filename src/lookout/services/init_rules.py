@@ -259,7 +259,7 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
                 tuple(plan.cohort_shares),
                 "3x the cohort's own rate of its last 7 days (every release), with significance: "
                 "an incident in a quiet cohort that the fixed threshold never sees; it starts "
-                "once the store holds a day of history",
+                "on the third UTC day stored (its history ends at a midnight a day before now)",
                 reference="{kind: history}",
             )
         )

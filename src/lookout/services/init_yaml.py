@@ -162,7 +162,7 @@ def render_monitors(proposal: Proposal, now: datetime) -> str:
     out += _evaluators(p)
     out += [
         "    health:",
-        _line(6, "no_data: true", "a window far below the same hours' usual traffic alerts"),
+        _line(6, "no_data: true", "far below the same hours' usual traffic (3+ days stored)"),
         "    rules:",
     ]
     for rule in p.rules:
