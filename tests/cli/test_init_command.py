@@ -919,3 +919,45 @@ def test_more_future_rows_than_init_reads_newest_first_leave_the_real_ones(tmp_p
     result, _ = _init_with_future(tmp_path, "sqlite", at, rows=300)
     said = _flat(result.output)
     assert "300 of the created values read are in the future (up to 2099-12-31" in said
+
+
+@pytest.mark.parametrize(
+    "engine_name", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)]
+)
+def test_a_sample_without_an_order_is_shuffled_not_the_storage_order(
+    engine_name, tmp_path, request
+):
+    """A ClickHouse table sorted by (type, ...) gave init the first 5,000 rows of the day: one
+    type only, and a note that a column is empty on "exactly the rows with type EVENT" (trial
+    J). Without a cheap newest-first order (ClickHouse, a view) the day's rows are shuffled."""
+    from lookout.services.init_sample import SAMPLE_ROWS
+    from lookout.services.init_table import read_table
+
+    url = (
+        f"duckdb:///{tmp_path / 'wh.duckdb'}"
+        if engine_name == "duckdb"
+        else request.getfixturevalue("chdb_url")
+    )
+    n = 3 * SAMPLE_ROWS
+    kinds = ["EVENT"] * (2 * SAMPLE_ROWS) + ["GENERATION"] * SAMPLE_ROWS  # stored in this order
+    frame = pd.DataFrame(
+        {
+            "id": [f"obs-{i}" for i in range(n)],
+            "start_time": pd.date_range("2026-11-03", periods=n, freq="5s").astype(
+                "datetime64[us]"
+            ),
+            "type": kinds,
+        }
+    )
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="observations")
+    table = "observations"
+    if engine_name == "duckdb":  # a view: no sampling clause, no newest-first order
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE VIEW obs_view AS SELECT * FROM observations")
+        table = "obs_view"
+    engine.dispose()
+    sample = read_table(url, table).sample
+    shares = sample["type"].value_counts(normalize=True)
+    assert len(sample) == SAMPLE_ROWS
+    assert 0.2 < shares.get("GENERATION", 0.0) < 0.5  # a third of the day's rows

@@ -259,6 +259,11 @@ class Dialect:
         one (SQLite's rowid), else None."""
         return None
 
+    def random_order(self) -> Any:
+        """An ORDER BY that shuffles rows (`random()`), for a sample that must not follow the
+        table's storage order."""
+        return sa.func.random()
+
     # -- connections -------------------------------------------------------------------------
 
     def fetch_frame(self, conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:

@@ -114,3 +114,6 @@ class ClickHouse(Dialect):
 
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)  # bytes
+
+    def random_order(self) -> Any:
+        return sa.func.rand()  # ClickHouse has no random()

@@ -126,6 +126,9 @@ class MySQL(Dialect):
     def octet_length(self, text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.length(text)
 
+    def random_order(self) -> Any:
+        return sa.func.rand()  # MySQL and MariaDB have no random()
+
     def configure_engine(self, engine: sa.Engine, settings: ConnectSettings) -> None:
         if not (settings.read_only or settings.lock_timeout or settings.statement_timeout):
             return

@@ -226,13 +226,14 @@ class SampleReader:
     def _newest_day(self, order: Any, newest: pd.Timestamp) -> pd.DataFrame:
         """Up to SAMPLE_ROWS rows newer than `newest` less a day. The bound is in the SQL,
         before the LIMIT: without an order (a view, no index on the event time) the first
-        rows the database returns may all be older, and filtering them afterwards left none."""
+        rows the database returns may all be older, and filtering them afterwards left none.
+        Without an order the day's rows are shuffled: the first ones follow the storage
+        order (a ClickHouse table sorted by `type` gave a sample of one type; trial J)."""
         ts = self.handle.c[self.ts]
         detail = sa.select(*selected_columns(self.handle, self.infos)).where(
             self._compared(ts, ">", newest - DAY), self._compared(ts, "<=", self.latest)
         )
-        if order is not None:
-            detail = detail.order_by(order)
+        detail = detail.order_by(order if order is not None else self.caps.random_order())
         sample = frame_of(self.conn.execute(detail.limit(SAMPLE_ROWS)))
         moments = sample_times(sample[self.ts], self.epoch)
         kept = (moments > newest - DAY) & (moments <= self.latest)
