@@ -664,3 +664,32 @@ def test_a_column_named_as_the_field_is_preferred_to_one_named_like_it(tmp_path)
     assert proposal.columns["prompt_version"] == "prompt_version"
     monitor, _ = _written(proposal, tmp_path)
     assert monitor.source.columns["prompt_version"] == "prompt_version"
+
+
+def test_a_table_without_routes_gets_each_releases_own_history_latency_rule(tmp_path):
+    """Without a route column the fixed p95 is set on the mix of every model (2x the mix's
+    p95): a model three times slower than its own usual stayed under it (trial J). Each
+    release's median is compared with its own week then."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    models = rng.choice(["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet"], n)
+    frame = pd.DataFrame(
+        {
+            "id": [f"obs-{i}" for i in range(n)],
+            "start_time": _times(n),
+            "model": models,
+            "latency_ms": np.where(models == "gpt-4o", 2500.0, 900.0) * rng.lognormal(0, 0.3, n),
+            "output": ["Done."] * n,
+        }
+    )
+    proposal = _propose(frame, rows_per_hour=400.0)
+    assert "route" not in proposal.cohorts
+    rules = {rule.name: rule for rule in proposal.rules}
+    own = rules["latency_vs_own_history"]
+    assert (own.metric, own.split_by, own.reference) == (
+        "latency_p50_ms",
+        ("*",),
+        "{kind: history}",
+    )
+    monitor, _ = _written(proposal, tmp_path)
+    assert [r.split_by for r in monitor.rules if r.name == "latency_vs_own_history"] == [["*"]]

@@ -300,22 +300,27 @@ def _spend_rule(plan: _Planner, mapping: dict[str, str], release: bool) -> None:
 
 
 def _latency_rules(plan: _Planner) -> None:
-    """A fixed p95 at twice the slowest route's, and the routes' own-history median rule,
-    unless a route's median swings over the day (`daily_swing`): then a note says why not."""
+    """A fixed p95 at twice the slowest route's, and the own-history median rule of each route
+    (of each release, without a route cohort: a model that slows down under a threshold set
+    on the mix of every model), unless a median swings over the day (`daily_swing`): then a
+    note says why not."""
     p95, where = slowest_p95(plan.frame)
     if p95 is None:
         return
     why = f"2x the sample's p95 {where}({p95:,.0f} ms)"
-    added = plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why)
-    if not added or "route" not in plan.cohort_shares:
+    if not plan.add("latency_p95", "latency_p95_ms", _nice(2 * p95), "P2", "latency_ms", why):
         return
-    if (swing := daily_swing(plan.frame)) is not None:
+    routed = "route" in plan.cohort_shares
+    frame = plan.frame if routed else plan.frame.drop(columns="route", errors="ignore")
+    whose = "the route's" if routed else "the release's"
+    if (swing := daily_swing(frame)) is not None:
         route, ratio = swing
         plan.notes.append(
-            f"no latency_vs_own_history rule: route {route}'s hourly median latency swings "
-            f"{ratio:.0f}x over the sample's day (a mix of fast and slow requests that changes "
-            "with the hour); against its whole week it would page on that cycle every night, "
-            "so a slowdown that moves only the median (a broken cache) is not alerted on"
+            f"no latency_vs_own_history rule: {f'route {route}' if routed else 'the table'}'s "
+            f"hourly median latency swings {ratio:.0f}x over the sample's day (a mix of fast "
+            "and slow requests that changes with the hour); against its whole week it would "
+            "page on that cycle every night, so a slowdown that moves only the median (a "
+            "broken cache) is not alerted on"
         )
         return
     plan.rules.append(
@@ -326,9 +331,9 @@ def _latency_rules(plan: _Planner) -> None:
             0.4,
             "P2",
             plan.owner,
-            ("route",),
-            "the median 40% above the route's own last 7 days: a slow route whose p95 stays "
-            "under the fixed threshold",
+            ("route",) if routed else ("*",),
+            f"the median 40% above {whose} own last 7 days: a slowdown whose p95 stays under "
+            "the fixed threshold",
             reference="{kind: history}",
         )
     )

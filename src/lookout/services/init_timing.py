@@ -46,12 +46,14 @@ def slowest_p95(frame: pd.DataFrame) -> tuple[float | None, str]:
 
 def daily_swing(frame: pd.DataFrame, quantile: float = 0.5) -> tuple[str, float] | None:
     """(route, max/min of its hourly `quantile`s) for the route whose latency at that quantile
-    swings most over the sample's day, when past `_SWING_MAX`; None otherwise."""
-    if "ts" not in frame or "route" not in frame:
+    swings most over the sample's day, when past `_SWING_MAX`; None otherwise. Without a
+    route column the table's records are one route, `*`."""
+    if "ts" not in frame:
         return None
     latency = pd.to_numeric(frame["latency_ms"], errors="coerce")
     hours = pd.to_datetime(frame["ts"], errors="coerce", utc=True).dt.floor("h")
-    table = pd.DataFrame({"route": as_labels(frame["route"]), "hour": hours, "ms": latency})
+    routes = as_labels(frame["route"]) if "route" in frame else pd.Series("*", index=frame.index)
+    table = pd.DataFrame({"route": routes, "hour": hours, "ms": latency})
     grouped = table.dropna().groupby(["route", "hour"])["ms"]
     medians = grouped.quantile(quantile)[grouped.size() >= _SWING_HOUR_MIN]
     swings = {
