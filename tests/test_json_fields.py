@@ -703,3 +703,35 @@ def test_a_path_that_starts_with_an_index_names_its_column(tmp_path):
     assert result.exit_code == 0, result.output
     stored = stored_by_window(directory, WINDOW)
     assert any(r[1].startswith("top_doc=d") for r in stored["metrics"])
+
+
+@pytest.mark.clickhouse
+def test_values_in_a_clickhouse_map_store_what_plain_columns_store(tmp_path, request):
+    """Langfuse keeps a trace's tenant, token counts and cost breakdown in ClickHouse Maps
+    (`metadata Map(LowCardinality(String), String)`): the check refused them ("a value is
+    read from a JSON or text column"; trial J). A first key is read from the Map, the rest of
+    the path from its value as JSON text; a missing key is NULL, not the Map's default ''."""
+    url = engine_url("clickhouse", tmp_path, request)
+    plain = _plain()
+    engine = sa.create_engine(url)
+    write_table(engine, plain, table="logged_plain")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE logged_map ENGINE = MergeTree ORDER BY tuple() AS SELECT * EXCEPT "
+                "(prompt_version, route, region, environment), CAST(mapFilter((k, v) -> "
+                "v != '', map('prompt_version', ifNull(prompt_version, ''), 'labels', "
+                "concat('[\"', ifNull(route, ''), '\"]'), 'account', if(region IS NULL, "
+                "'{}', concat('{\"region\": \"', region, '\"}')), 'environment', "
+                "ifNull(environment, ''))) AS Map(LowCardinality(String), String)) AS metadata "
+                "FROM logged_plain"
+            )
+        )
+    engine.dispose()
+    expected = stored_by_window(
+        project(tmp_path, url, "plain", _monitors("logged_plain", False, "on")), WINDOW
+    )
+    in_map = project(tmp_path, url, "map", _monitors("logged_map", True, "on"))
+    assert _check_warehouse(in_map).exit_code == 0
+    assert stored_by_window(in_map, WINDOW) == expected
+    assert {"region=eu", "region=(null)"} <= {r[1] for r in expected["metrics"]}

@@ -259,6 +259,11 @@ class Dialect:
         one (SQLite's rowid), else None."""
         return None
 
+    def reads_map(self, type_: Any) -> bool:
+        """Whether a column of this type is a map of keys to values that `json_text` reads by
+        key like a JSON object (ClickHouse's `Map(String, T)`); False elsewhere."""
+        return False
+
     def random_order(self) -> Any:
         """An ORDER BY that shuffles rows (`random()`), for a sample that must not follow the
         table's storage order."""

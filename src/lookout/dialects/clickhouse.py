@@ -87,9 +87,27 @@ class ClickHouse(Dialect):
     ) -> sa.ColumnElement[Any]:
         return Function("dateDiff", "microsecond", start, end) / 1000.0
 
+    def reads_map(self, type_: Any) -> bool:
+        name = str(getattr(type_, "name", "") or "")
+        while (inner := _unwrap(name)) != name:
+            name = inner
+        return name.startswith("Map(")
+
     def json_text(
         self, document: sa.ColumnElement[Any], keys: tuple[JsonStep, ...]
     ) -> sa.ColumnElement[Any]:
+        if keys and isinstance(keys[0], str) and self.reads_map(getattr(document, "type", None)):
+            # a Map (Langfuse's `metadata`, `usage_details`): its first key by key, as text
+            # (NULL where the row has no such key, not the value type's default), the rest
+            # a path into that text as JSON
+            value = sa.case(
+                (
+                    sa.func.mapContains(document, keys[0]),
+                    sa.func.toString(sa.func.arrayElement(document, keys[0])),
+                ),
+                else_=sa.null(),
+            )
+            return self.json_text(value, keys[1:]) if len(keys) > 1 else value
         # Nullable(String): NULL for a missing key or a JSON null, where JSONExtractString
         # gives ''; numbers and booleans as their text (5, true); an index is an integer
         # argument, counted from 1 (from -1 at the end, as Lookout's)

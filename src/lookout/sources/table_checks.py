@@ -251,8 +251,12 @@ class TableChecks(WarehouseTables):
                 out.append(
                     f"{at}: column {document!r} is not in table {source.table!r} (columns: {known})"
                 )
-            elif column_kind(reflected[document]) not in ("json", "text", "unknown"):
+            elif column_kind(reflected[document]) not in (
+                "json",
+                "text",
+                "unknown",
+            ) and not self.capabilities.reads_map(reflected[document]):
                 stored = type_name(reflected[document])
-                why = "a value is read from a JSON or text column"
+                why = "a value is read from a JSON or text column (or a ClickHouse Map)"
                 out.append(f"{at}: column {document!r} is {stored}; {why}")
         return out
