@@ -229,7 +229,41 @@ def test_unknown_key_and_missing_key(tmp_path):
     )
     issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
     assert "monitors.yml:5:5: monitors[0].source.table: required key is missing" in issues
-    assert "monitors.yml:6:7: monitors[0].source.tabel: unknown key" in issues
+    assert "monitors.yml:6:7: monitors[0].source.tabel: unknown key (did you mean table?)" in issues
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        (
+            "      cohorts: [region]\n",
+            "      cohorts: [region]\n      ok_status: [ok]\n",
+            "monitors[0].source.ok_status: unknown key (did you mean ok_statuses?)",
+        ),
+        (
+            'op: ">", threshold: 0.1',
+            'opp: ">", op: ">", threshold: 0.1',
+            "monitors[0].rules[0].opp: unknown key (did you mean op?)",
+        ),
+        (
+            "    source:\n",
+            "    sorce: {}\n    source:\n",
+            "monitors[0].sorce: unknown key (did you mean source?)",
+        ),
+        (
+            "      cohorts: [region]\n",
+            "      cohorts: [region]\n      zzz: 1\n",
+            "monitors[0].source.zzz: unknown key",
+        ),
+    ],
+    ids=["source key", "inside a list", "monitor key", "no near miss"],
+)
+def test_an_unknown_key_one_slip_from_a_known_one_is_named(tmp_path, before, after, said):
+    """A key a user misspelt says which one it would be, among the keys of its own section
+    (inside lists too); one that is no near miss says only that it is unknown."""
+    text = GOOD_MONITORS.replace("threshold: high", "threshold: 0.5").replace(before, after, 1)
+    issues = _issues(lambda: load_monitors(_write(tmp_path, "monitors.yml", text)))
+    assert next(i for i in issues if "unknown key" in i).endswith(said), issues
 
 
 def test_yaml_syntax_error_has_line_and_column(tmp_path):

@@ -7,10 +7,13 @@ pydantic, once per key path and message.
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lookout.config._routes import owner_key_message
 from lookout.config._yaml import KeyPath, LocatedYaml
@@ -56,7 +59,9 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[ConfigIssue]:
+def _issues_from_validation(
+    doc: LocatedYaml, exc: ValidationError, model: type[Any] | None = None
+) -> list[ConfigIssue]:
     issues = []
     for error in _union_types_merged(exc.errors(include_url=False, include_input=False)):
         loc = error["loc"]
@@ -72,6 +77,8 @@ def _issues_from_validation(doc: LocatedYaml, exc: ValidationError) -> list[Conf
         message = _message(error)
         if error["type"] == "extra_forbidden" and len(path) == 3 and path[0] == "owners":
             message = owner_key_message(path[2])
+        elif error["type"] == "extra_forbidden" and path and isinstance(path[-1], str):
+            message += _did_you_mean(path[-1], _keys_at(model, path[:-1]))
         issue = doc.issue(path, message)
         if str(issue) not in {str(i) for i in issues}:  # union branches repeat themselves
             issues.append(issue)
@@ -118,6 +125,46 @@ def _union_types_merged(errors: list[Any]) -> list[Any]:
     return out
 
 
+def _did_you_mean(key: str, known: list[str]) -> str:
+    """` (did you mean ok_statuses?)` for a key one slip away from a known one, else ''."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The one config model a field's type holds (inside Optional, a list or a dict's values),
+    and whether a dict's key comes first in a key path; None where it holds none or several."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return _model_in(args[1])[0], True
+    if origin in (list, tuple) and args:
+        return _model_in(args[0])
+    if origin in (typing.Union, types.UnionType):
+        found = {m for m in (_model_in(a)[0] for a in args) if m is not None}
+        return (found.pop(), False) if len(found) == 1 else (None, False)
+    return None, False
+
+
+def _keys_at(model: type[Any] | None, path: KeyPath) -> list[str]:
+    """The keys the model allows at `path` (a mapping's own keys), [] where it cannot tell."""
+    current, keyed = model, False
+    for part in path:
+        if isinstance(part, int) or current is None:
+            continue
+        if keyed:  # a dict's own key (an owner's name): the value's model stays
+            keyed = False
+            continue
+        fields = getattr(current, "model_fields", {})
+        field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
+        current, keyed = _model_in(field.annotation) if field is not None else (None, False)
+    fields = getattr(current, "model_fields", {}) if current is not None and not keyed else {}
+    return [f.alias or n for n, f in fields.items()]
+
+
 def _is_union_tag(part: object) -> bool:
     # pydantic adds the branch name of a union (e.g. 'function-after[...]') into `loc`.
     return isinstance(part, str) and (
@@ -134,4 +181,4 @@ def validate_model(
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ConfigError(_issues_from_validation(doc, exc)) from None
+        raise ConfigError(_issues_from_validation(doc, exc, model)) from None
