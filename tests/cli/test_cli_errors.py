@@ -81,6 +81,20 @@ def test_an_unknown_monitor_exits_2_with_the_known_names(files, tmp_path, comman
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "--baseline", "a", "--candidate", "b"],
+        ["gate", "--candidate", "b", "--policy", "{gate}"],
+    ],
+)
+def test_a_monitor_left_out_among_several_exits_2_naming_them(files, tmp_path, command):
+    args = [part.replace("{gate}", str(tmp_path / "gate.yml")) for part in command]
+    result = _run([*args, *files])
+    assert result.exit_code == 2, result.output
+    assert "several monitors (bot, search): choose one with --monitor" in _flat(result.output)
+
+
 def test_an_unknown_cohort_exits_2_with_the_known_ones(files, tmp_path):
     result = _run(
         [

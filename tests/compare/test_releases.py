@@ -393,7 +393,7 @@ def _cli(ab, *args: str):
 def test_a_compare_period_without_results_says_where_they_are_instead_of_an_empty_scorecard(ab):
     """The stored results are of 2026-11-02; the default period is the last 7 days (by the
     wall clock): it compared nothing and exited 0 with `of 0 lines` and an empty scorecard."""
-    releases = ["--monitor", "bot", "--baseline", "m1@p1", "--candidate", "m2@p1"]
+    releases = ["--baseline", "m1@p1", "--candidate", "m2@p1"]  # the only monitor: no name
     result, text = _cli(ab, "compare", *releases)
     assert result.exit_code == 2, text
     assert "error: no results of m1@p1 nor of m2@p1 (monitor bot) between " in text

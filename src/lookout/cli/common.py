@@ -94,8 +94,15 @@ def chosen_monitors(config: LookoutConfig, names: list[str] | None) -> list[Any]
         raise fail(str(exc), 2) from None
 
 
-def one_monitor(config: LookoutConfig, name: str) -> Any:
-    return chosen_monitors(config, [name])[0]
+def one_monitor(config: LookoutConfig, name: str | None) -> Any:
+    """The monitor named; without a name, the only one (exit 2 naming them when several)."""
+    if name is not None:
+        return chosen_monitors(config, [name])[0]
+    monitors = config.monitors.monitors
+    if len(monitors) != 1:
+        names = ", ".join(m.name for m in monitors)
+        raise fail(f"several monitors ({names}): choose one with --monitor", 2)
+    return monitors[0]
 
 
 def period(

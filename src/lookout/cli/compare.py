@@ -20,9 +20,11 @@ __all__ = ["compare", "gate"]
 
 
 def compare(
-    monitor: Annotated[str, typer.Option(help="monitor name")],
     baseline: Annotated[str, typer.Option(help="release to compare against")],
     candidate: Annotated[str, typer.Option(help="release under review")],
+    monitor: Annotated[
+        str | None, typer.Option(help="monitor name (may be left out when there is one)")
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     cohort: Annotated[
@@ -77,9 +79,11 @@ def compare(
 
 
 def gate(
-    monitor: Annotated[str, typer.Option(help="monitor name")],
     candidate: Annotated[str, typer.Option(help="release under review")],
     policy: Annotated[Path, typer.Option(help="gate policy YAML")],
+    monitor: Annotated[
+        str | None, typer.Option(help="monitor name (may be left out when there is one)")
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option(help="release to compare against (default: the policy's)")
     ] = None,
