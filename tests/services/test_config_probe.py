@@ -50,6 +50,11 @@ def _monitors(**replace: str) -> str:
 
 CASES = {
     "fits": ({}, None),
+    "versions": (
+        {},
+        "monitors[0].source.columns.record_id: 150 of the 750 rows read from the newest day "
+        "repeat a record id (e.g. ",
+    ),
     "where": (
         {"ok_statuses: [ok]\n": "ok_statuses: [ok]\n      where: {region: Europe}\n"},
         "monitors[0].source.where: none of the rows passes where/where_not (region in "
@@ -70,7 +75,10 @@ def test_what_the_newest_rows_read_as_is_checked_on_each_engine(
     engine_name, case, tmp_path, request
 ):
     url = engine_url(engine_name, tmp_path, request)
-    write_tables(url, app_requests=_requests(NOW - timedelta(hours=2)))
+    frame = _requests(NOW - timedelta(hours=2))
+    if case == "versions":  # a second version of every fourth row (an upsert log)
+        frame = pd.concat([frame, frame.iloc[::4]], ignore_index=True)
+    write_tables(url, app_requests=frame)
     replace, said = CASES[case]
     directory = project(tmp_path, url, "cfg", _monitors(**replace))
     code, warnings = _check(directory)

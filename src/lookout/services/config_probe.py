@@ -118,6 +118,7 @@ def _row_problems(
             f"{list(source.ok_values)}; the statuses they hold: {_top(frame['status'])}. "
             "List every value that means ok, or every error rule fires for good"
         )
+    out += _repeated_ids(frame, at)
     median = whole.latency_q.get("p50")
     if whole.latency_n >= MIN_ROWS and median is not None and not _inside(median, LATENCY_MS):
         out.append(
@@ -133,6 +134,22 @@ def _row_problems(
             f"{source.unit('cost_usd')})"
         )
     return out
+
+
+def _repeated_ids(frame: pd.DataFrame, at: str) -> list[str]:
+    """Record ids the newest day's rows repeat: a table that keeps versions of a row (an
+    upsert log; ClickHouse's ReplacingMergeTree read without FINAL) counts every version in
+    every count and rate (trial J: 387 rows of 381 records, 3.9% errors of 3.5%)."""
+    ids = frame["record_id"].dropna().astype(str) if "record_id" in frame else pd.Series()
+    repeated = ids[ids.duplicated()]
+    if len(ids) < MIN_ROWS or repeated.empty:
+        return []
+    return [
+        f"{at}.columns.record_id: {len(repeated):,} of the {len(ids):,} rows read from the "
+        f"newest day repeat a record id (e.g. {repeated.iloc[0]!r}): a table that keeps "
+        "versions of a row (an upsert log, a ClickHouse ReplacingMergeTree read without "
+        "FINAL) counts each version in every count and rate; map a view that keeps one"
+    ]
 
 
 def _named_units(source: SourceConfig, at: str) -> list[str]:
