@@ -101,7 +101,7 @@ def test_a_status_rate_is_the_share_of_its_values_and_a_rule_on_it_pages(
         (
             "      ok_statuses: [200]\n      status_rates: {blocked: []}\n",
             "status_rate.blocked",
-            "source.status_rates.blocked: no status value: name at least one",
+            "source.status_rates: blocked: list at least one value",
         ),
         (
             "      ok_statuses: [200]\n      status_rates: {blocked rate: [451]}\n",
@@ -146,3 +146,15 @@ def test_a_rate_added_later_pools_only_the_windows_that_counted_it():
     assert (estimate.value, estimate.n) == (pytest.approx(0.2), 50)
     none = GroupAggregates("m1@p1", "*", 50, status_n=50, status_hits={"blocked": 0}).summary()
     assert family.from_summary(Summary(windows=0).merge(none), "blocked").value == 0.0
+
+
+def test_one_value_needs_no_list_and_compare_and_gate_take_the_rate(tmp_path):
+    from lookout.compare.gate import Condition
+    from lookout.compare.releases import is_compared_rate
+
+    text = _monitors("off", RATED.replace("rate_limited: [429]", "rate_limited: 429"))
+    directory = project(tmp_path, "duckdb:///:memory:", "cfg", text)
+    source = load_config(directory / "profiles.yml", directory / "monitors.yml")
+    assert source.monitors.monitors[0].source.status_rates["rate_limited"] == [429]
+    assert is_compared_rate("status_rate.blocked")  # `lookout compare` lists it
+    assert Condition(metric="status_rate.blocked", max_worse=0.01).metric == "status_rate.blocked"

@@ -25,7 +25,13 @@ from pydantic import (
     model_validator,
 )
 
-from lookout.compare.releases import NUMERIC, Comparison, Line, lower_is_better
+from lookout.compare.releases import (
+    NUMERIC,
+    Comparison,
+    Line,
+    is_compared_rate,
+    lower_is_better,
+)
 from lookout.compare.stats import holm
 from lookout.core.durations import parse_duration
 from lookout.model.aggregates import ALL_COHORTS
@@ -60,11 +66,11 @@ class Condition(_Model):
     @field_validator("metric")
     @classmethod
     def _comparable(cls, value: str) -> str:
-        rate = value.startswith(("eval.", "validation.")) or value.endswith("_rate")
-        if not (is_known_metric(value) and (rate or value in NUMERIC)):
+        if not (is_known_metric(value) and (is_compared_rate(value) or value in NUMERIC)):
             raise ValueError(
                 f"{value!r} is not compared; use a rate (error_rate, eval.<evaluator>, "
-                f"validation.<expectation>, ...) or one of {', '.join(NUMERIC)}"
+                f"validation.<expectation>, status_rate.<name>, ...) or one of "
+                f"{', '.join(NUMERIC)}"
             )
         return value
 

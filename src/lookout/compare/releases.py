@@ -35,12 +35,13 @@ __all__ = [
     "DriftLine",
     "Line",
     "compare_releases",
+    "is_compared_rate",
     "lower_is_better",
     "previous_release",
 ]
 
 CORRECTION = "Holm"
-_RATE_PREFIXES = ("validation.", "eval.")
+_RATE_PREFIXES = ("validation.", "eval.", "status_rate.")
 
 
 def _quantile(q: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -67,7 +68,9 @@ def lower_is_better(metric: str) -> bool:
     return not metric.startswith(("eval.", "eval_agreement."))
 
 
-def _is_compared_rate(metric: str) -> bool:
+def is_compared_rate(metric: str) -> bool:
+    """A share compared with its pooled counts: the ops rates, each expectation's failure
+    share, each evaluator's pass rate, each `source.status_rates` rate."""
     return metric in RATE_METRICS or metric.startswith(_RATE_PREFIXES)
 
 
@@ -130,7 +133,7 @@ def _rate_points(
     """(metric, cohort) -> the (value, n) of each window in the period, from the store."""
     out: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for row in store.metrics(monitor, release=release, since=since, until=until):
-        if _is_compared_rate(row["metric"]) and row["n"] > 0:
+        if is_compared_rate(row["metric"]) and row["n"] > 0:
             out.setdefault((row["metric"], row["cohort"]), []).append(
                 (float(row["value"]), int(row["n"]))
             )

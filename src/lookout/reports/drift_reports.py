@@ -3,8 +3,8 @@
 A report shows the rows of the period a window's verdicts pooled (`drift.period` ending with
 that window) against the same reference, one column per feature group configured as Lookout
 judged it, so the report and the verdicts the index lists agree. Next to the page a small JSON
-file names the window whose verdicts it shows (the index lists that window's verdicts) and the
-features its builds were for.
+file names the window whose verdicts it shows (the index lists that window's verdicts), the
+features it shows drifted and its builds that day.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from lookout.stages.drift.outcome import cohort_words, decided_by, group_view
 from lookout.stages.drift.reference import Reference
 from lookout.windows import Window
 
-__all__ = ["ensure_report", "period_text", "read_sidecar", "sidecar", "sidecar_path"]
+__all__ = ["DAY_BUILDS", "ensure_report", "period_text", "read_sidecar", "sidecar", "sidecar_path"]
 
 log = logging.getLogger("lookout.reports")
 
@@ -59,13 +59,20 @@ def read_sidecar(report: Path) -> datetime | None:
         return None
 
 
-def _drifted_shown(report: Path) -> set[str] | None:
-    """The features the day's page was built for (None: no page yet; a page whose JSON file
-    predates the list counts as built for none, so the next drift writes it once more)."""
+# Builds of one page a day by the runs: a drift that moves between features hour to hour
+# must not cost an Evidently report (~1 s) every hour; the nightly rebuild has the last word.
+DAY_BUILDS = 4
+
+
+def _built(report: Path) -> tuple[set[str], int] | None:
+    """(the features the day's page shows drifted, its builds so far), None without a page;
+    a page whose JSON file predates them shows none, so the next drift writes it once more."""
     if not report.exists():
         return None
-    listed = (sidecar(report) or {}).get("drifted", [])
-    return {str(name) for name in listed} if isinstance(listed, list) else set()
+    said = sidecar(report) or {}
+    listed, builds = said.get("drifted", []), said.get("builds", 1)
+    shown = {str(name) for name in listed} if isinstance(listed, list) else set()
+    return shown, builds if isinstance(builds, int) else 1
 
 
 def _verdict_text(groups: Sequence[Mapping[str, Any]]) -> str:
@@ -108,17 +115,17 @@ def ensure_report(
     cohort, as `ResultsStore.drift` returns them).
 
     The first drifted window of a day writes it, so an alert's link works when it is sent; a
-    later window whose verdicts call a feature drifted that the page's did not writes it again
-    (another feature drifting later that day, or a backfill's windows in turn: the link must
-    show the drift it is sent for); `rebuild` (nightly, `lookout reports build`) refreshes it
-    with the day's last window.
+    later window whose verdicts call a feature drifted that the page does not show drifted
+    writes it again (another feature drifting later that day, or a backfill's windows in turn:
+    the link must show the drift it is sent for), up to `DAY_BUILDS` builds a day; `rebuild`
+    (nightly, `lookout reports build`) refreshes it with the day's last window.
     """
     day = window.start.date()
     relative = report_path(monitor.name, day, release, cohort)
     target = out_dir / relative
     drifted = {str(r["column_name"]) for r in rows if r.get("drifted")}
-    built_for = _drifted_shown(target)
-    if built_for is not None and drifted <= built_for and not rebuild:
+    built = _built(target)
+    if built is not None and not rebuild and (drifted <= built[0] or built[1] >= DAY_BUILDS):
         return relative
     groups = group_view(rows)
     shown = {g["top"]["column_name"] for g in groups}
@@ -163,9 +170,9 @@ def ensure_report(
         json.dumps(
             {
                 "window_start": window.start.isoformat(),
-                # every feature a build of the day's page was for: a day writes it again at
-                # most once per feature, however the drift moves between them hour to hour
-                "drifted": sorted(drifted | (built_for or set())),
+                # what this build shows drifted, and how many builds the day's page had
+                "drifted": sorted(drifted),
+                "builds": (built[1] if built is not None else 0) + 1,
                 "period": [period.start.isoformat(), period.end.isoformat()],
                 "reference": reference.description,
                 "rows": [len(current), len(ref)],

@@ -194,7 +194,7 @@ class SourceConfig(Model):
     status_rates: dict[Identifier, list[ColumnValue]] = Field(
         default={},
         description="a rate of its own for some status values: `status_rate.<name>` is the "
-        "share of records (with a status) whose status is one of them, as `error_rate` counts "
+        "share of the records `error_rate` counts whose status is one of them, as it counts "
         "errors: a status neither ok nor an error (`{blocked: [guardrail_block]}`), or errors "
         "worth their own rule (`{rate_limited: [429]}`)",
     )
@@ -309,7 +309,9 @@ class SourceConfig(Model):
             or name in self.json_fields
         )
 
-    _values_as_lists = field_validator("where", "where_not", mode="before")(values_as_lists)
+    _values_as_lists = field_validator("where", "where_not", "status_rates", mode="before")(
+        values_as_lists
+    )
 
     @field_validator("durations", mode="before")
     @classmethod
