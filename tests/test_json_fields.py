@@ -735,3 +735,9 @@ def test_values_in_a_clickhouse_map_store_what_plain_columns_store(tmp_path, req
     assert _check_warehouse(in_map).exit_code == 0
     assert stored_by_window(in_map, WINDOW) == expected
     assert {"region=eu", "region=(null)"} <= {r[1] for r in expected["metrics"]}
+    indexed = _monitors("logged_map", True, "on").replace(
+        "metadata.labels[0]", "metadata[0]"
+    )  # a Map has keys, not indexes: refused at the key, not by every window's query
+    said = _check_warehouse(project(tmp_path, url, "indexed", indexed))
+    assert said.exit_code != 0
+    assert "json_fields.route: column 'metadata' is Map(" in " ".join(said.output.split())

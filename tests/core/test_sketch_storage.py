@@ -69,3 +69,11 @@ def test_a_quantile_is_interpolated_between_ranks_as_percentile_cont(n, q):
     values = np.random.default_rng(n).lognormal(8, 0.6, n)
     exact = float(np.quantile(values, q))  # numpy's default is percentile_cont's
     assert Sketch.of(values).quantile(q) == pytest.approx(exact, rel=2 * ALPHA)
+
+
+def test_the_ends_of_a_sketch_of_weights_are_its_first_and_last_buckets():
+    """Counts need not be whole (a sketch of weights): q 0 and 1 are still the ends."""
+    weighted = Sketch.from_keys({100: 2.5, 200: 0.5})
+    low, high = weighted.quantile(0.0), weighted.quantile(1.0)
+    assert low is not None and high is not None and low < high
+    assert high == pytest.approx(Sketch.from_keys({200: 1}).quantile(0.5))

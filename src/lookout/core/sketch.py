@@ -157,6 +157,8 @@ class Sketch:
         values, counts = self.arrays()
         if not counts.size:
             return None
+        if q <= 0 or q >= 1:  # the ends, whatever the counts (weights need not be whole)
+            return float(values[0] if q <= 0 else values[-1])
         cumulative = np.cumsum(counts)
         last = float(cumulative[-1]) - 1.0
         position = min(max(q, 0.0), 1.0) * max(last, 0.0)

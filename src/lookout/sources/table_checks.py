@@ -255,7 +255,10 @@ class TableChecks(WarehouseTables):
                 "json",
                 "text",
                 "unknown",
-            ) and not self.capabilities.reads_map(reflected[document]):
+            ) and not (
+                self.capabilities.reads_map(reflected[document])
+                and isinstance((split_json_path(path)[1] or (0,))[0], str)  # by a key
+            ):
                 stored = type_name(reflected[document])
                 why = "a value is read from a JSON or text column (or a ClickHouse Map)"
                 out.append(f"{at}: column {document!r} is {stored}; {why}")
