@@ -9,8 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from tests.conftest import MONITOR_YAML, T0, make_requests, write_table
+from tests.conftest import MONITOR_YAML, T0, make_requests, write_tables
 from tests.window_results import engine_url, project, stored_by_window
 
 from lookout.config.loader import load_config
@@ -63,9 +62,7 @@ def test_a_status_rate_is_the_share_of_its_values_and_a_rule_on_it_pages(
 ):
     url = engine_url(engine_name, tmp_path, request)
     frame = _coded()
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="coded")
-    engine.dispose()
+    write_tables(url, coded=frame)
     stored = [
         stored_by_window(project(tmp_path, url, pushdown, _monitors(pushdown)), WINDOW)
         for pushdown in pushdowns
