@@ -161,7 +161,7 @@ class Sketch:
             return float(values[0] if q <= 0 else values[-1])
         cumulative = np.cumsum(counts)
         last = float(cumulative[-1]) - 1.0
-        position = min(max(q, 0.0), 1.0) * max(last, 0.0)
+        position = q * max(last, 0.0)
         below = math.floor(position)
         low = values[np.searchsorted(cumulative, below, side="right")]
         high = values[np.searchsorted(cumulative, min(below + 1.0, last), side="right")]

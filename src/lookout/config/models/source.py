@@ -340,11 +340,6 @@ class SourceConfig(Model):
             if getattr(self, key) and "status" not in self.columns:
                 why = f"{key} are values of the status column, which is not mapped"
                 problems.append(((key,), why))
-        problems += [
-            (("status_rates", name), "no status value: name at least one")
-            for name, values in self.status_rates.items()
-            if not values
-        ]
         problems += mapping_problems(self.feedback_table, self.columns)
         for key in ("where", "where_not"):
             for column in getattr(self, key):
