@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from tests.cli.init_files import check_and_run, init_project
 from tests.conftest import write_table
+from tests.fixtures.init_tables import times_before
 from typer.testing import CliRunner
 
 from lookout.cli import app
@@ -33,11 +34,10 @@ def _observations(hours: int = 48, per_hour: int = 150) -> pd.DataFrame:
     all along; in the last hour a fifth of globex's production calls fail."""
     rng = np.random.default_rng(11)
     n = hours * per_hour
-    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
-    start = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    start = times_before(END, hours, n, rng)
     tenant = rng.choice(["acme", "globex", "initech"], n, p=[0.4, 0.35, 0.25])
     staging = rng.random(n) < 0.2
-    last_hour = start >= first + timedelta(hours=hours - 1)
+    last_hour = start >= pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=1))
     failed = rng.random(n) < np.where(staging, 0.33, 0.005)
     failed |= (tenant == "globex") & ~staging & last_hour & (rng.random(n) < 0.3)
     metadata = [
@@ -122,8 +122,7 @@ def _spans(hours: int = 24, per_hour: int = 120) -> pd.DataFrame:
     hex, some of them digits with an `e` (`...22476491082e6368`), which pandas misreads."""
     rng = np.random.default_rng(5)
     n = hours * per_hour
-    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
-    start = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    start = times_before(END, hours, n, rng)
     model = rng.choice(["gpt-4o", "gpt-4o-mini"], n)
     attributes = [
         json.dumps(

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from tests.cli.init_files import check_and_run
 from tests.conftest import write_table
+from tests.fixtures.init_tables import times_before
 from typer.testing import CliRunner
 
 from lookout.cli import app
@@ -35,12 +36,13 @@ def _spend_logs(hours: int = 48, per_hour: int = 120) -> pd.DataFrame:
     """Calls ending by END; in the last hour gpt-4o answers 4x slower (first token too)."""
     rng = np.random.default_rng(5)
     n = hours * per_hour
-    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
-    start = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    start = times_before(END, hours, n, rng)
     model = rng.choice(["gpt-4o", "gpt-4o-mini"], n, p=[0.6, 0.4])
     ttft = rng.lognormal(np.log(400), 0.4, n)
     total = ttft + rng.lognormal(np.log(1500), 0.5, n)
-    slow = (model == "gpt-4o") & (start >= first + timedelta(hours=hours - 1))
+    slow = (model == "gpt-4o") & (
+        start >= pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=1))
+    )
     ttft[slow] *= 4
     total[slow] *= 4
     failed = rng.random(n) < 0.01

@@ -4,13 +4,14 @@ the latency and `csat` the feedback."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from tests.cli.init_files import init_project
 from tests.conftest import write_table
+from tests.fixtures.init_tables import times_before
 
 END = datetime(2026, 12, 4, tzinfo=UTC)
 
@@ -18,8 +19,7 @@ END = datetime(2026, 12, 4, tzinfo=UTC)
 def test_init_maps_a_turn_log(tmp_path):
     rng = np.random.default_rng(9)
     n, hours = 2400, 48
-    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
-    ts = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    ts = times_before(END, hours, n, rng)
     frame = pd.DataFrame(
         {
             "turn_id": np.arange(10_000, 10_000 + n, dtype="int64"),

@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from tests.cli.init_files import check_and_run, init_project
 from tests.conftest import write_table
+from tests.fixtures.init_tables import times_before
 
 from lookout.pipeline import Context
 from lookout.services.init_columns import TEXT_CHARS
@@ -75,8 +76,7 @@ def test_metadata_and_prose_are_no_payload():
 def test_init_on_a_gateway_log_proposes_the_texts_inside_its_bodies(tmp_path):
     rng = np.random.default_rng(3)
     n, hours = 1200, 24
-    first = pd.Timestamp(END.replace(tzinfo=None) - timedelta(hours=hours))
-    created = first + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, n)), unit="s")
+    created = times_before(END, hours, n, rng)
     frame = pd.DataFrame(
         {
             "request_id": [f"req-{i:06d}" for i in range(n)],
