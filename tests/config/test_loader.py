@@ -255,8 +255,14 @@ def test_unknown_key_and_missing_key(tmp_path):
             "      cohorts: [region]\n      zzz: 1\n",
             "monitors[0].source.zzz: unknown key",
         ),
+        (
+            "    rules:\n",
+            "    validation:\n      expectations:\n"
+            "        - {kind: not_null, column: id, severty: critical}\n    rules:\n",
+            "monitors[0].validation.expectations[0].severty: unknown key (did you mean severity?)",
+        ),
     ],
-    ids=["source key", "inside a list", "monitor key", "no near miss"],
+    ids=["source key", "inside a list", "monitor key", "no near miss", "tagged union"],
 )
 def test_an_unknown_key_one_slip_from_a_known_one_is_named(tmp_path, before, after, said):
     """A key a user misspelt says which one it would be, among the keys of its own section

@@ -8,12 +8,11 @@ pydantic, once per key path and message.
 from __future__ import annotations
 
 import difflib
-import types
-import typing
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lookout.config._routes import owner_key_message
 from lookout.config._yaml import KeyPath, LocatedYaml
@@ -131,38 +130,37 @@ def _did_you_mean(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The one config model a field's type holds (inside Optional, a list or a dict's values),
-    and whether a dict's key comes first in a key path; None where it holds none or several."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is dict and len(args) == 2:
-        return _model_in(args[1])[0], True
-    if origin in (list, tuple) and args:
-        return _model_in(args[0])
-    if origin in (typing.Union, types.UnionType):
-        found = {m for m in (_model_in(a)[0] for a in args) if m is not None}
-        return (found.pop(), False) if len(found) == 1 else (None, False)
-    return None, False
+@functools.cache
+def _keys_by_path(model: type[Any]) -> dict[str, list[str]]:
+    """key path of every mapping under `model`, as the config reference walks them
+    (`monitors[].source`, `owners.<name>`) -> the keys it allows (every member's, for a
+    tagged union). Imported here: only a config with a misspelt key pays for the walk."""
+    from lookout.config.reference import sections
+
+    out: dict[str, list[str]] = {}
+    for section in sections(model, ""):
+        known = out.setdefault(section.key, [])
+        for name, field in section.model.model_fields.items():
+            if (key := field.alias or name) not in known:
+                known.append(key)
+    return out
 
 
 def _keys_at(model: type[Any] | None, path: KeyPath) -> list[str]:
-    """The keys the model allows at `path` (a mapping's own keys), [] where it cannot tell."""
-    current, keyed = model, False
+    """The keys the model allows in the mapping at `path`, [] where it cannot tell: a list
+    index is `[]` in the reference's key paths, and a key no field has is a dict's own key
+    (an owner's name), `<name>` there."""
+    if model is None:
+        return []
+    keys = _keys_by_path(model)
+    at = ""
     for part in path:
-        if isinstance(part, int) or current is None:
+        if isinstance(part, int):
+            at += "[]"
             continue
-        if keyed:  # a dict's own key (an owner's name): the value's model stays
-            keyed = False
-            continue
-        fields = getattr(current, "model_fields", {})
-        field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
-        current, keyed = _model_in(field.annotation) if field is not None else (None, False)
-    fields = getattr(current, "model_fields", {}) if current is not None and not keyed else {}
-    return [f.alias or n for n, f in fields.items()]
+        named = part if part in keys.get(at, ()) else "<name>"
+        at = f"{at}.{named}" if at else named
+    return keys.get(at, [])
 
 
 def _is_union_tag(part: object) -> bool:
