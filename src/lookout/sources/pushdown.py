@@ -61,6 +61,7 @@ class Pushdown(CohortQueries):
         out: list[GroupAggregates] = []
         groupings: list[str | None] = [None, *source.cohorts]
         sketched = _sketched_fields(table, source, settings, self.column, caps)
+        rates = sorted(settings.status_rates)  # `sr{i}` in `_measures`' order
         try:
             with self.engine.connect() as conn:
                 for dimension in groupings:
@@ -76,12 +77,7 @@ class Pushdown(CohortQueries):
                         _add_window_quantiles(
                             conn, rows, keys, where, self._quantile_values(source)
                         )
-                    found = [
-                        _row_to_aggregates(
-                            row, len(releases), cohort, sorted(settings.status_rates)
-                        )
-                        for row in rows
-                    ]
+                    found = [_row_to_aggregates(row, len(releases), cohort, rates) for row in rows]
                     sketches = sketch_buckets(
                         conn, labelled, sketched, where, len(releases), cohort
                     )
