@@ -133,9 +133,9 @@ def status_groups(p: ColumnProfile, ok: tuple[str, ...] | None) -> dict[str, lis
     typed as the column (integers for an integer column). Ok values are left out."""
     ok_values = {value.lower() for value in ok or ()}
     integral = p.info.kind == "integer"
+    seen = [value.strip() for value, _ in p.top if value.strip().lower() not in ok_values]
     out: dict[str, list[str] | list[int]] = {}
     for name, words, codes in _STATUS_GROUPS:
-        seen = [value.strip() for value, _ in p.top if value.strip().lower() not in ok_values]
         if integral:
             found: list[str] | list[int] = [
                 int(v) for v in seen if v.lstrip("-").isdigit() and int(v) in codes
