@@ -220,6 +220,34 @@ def text_monitor_yaml(threshold: float, sections: str = "") -> str:
     ).replace("    rules:\n", sections + "    rules:\n")
 
 
+def rules_only_context(directory: Path, frame: pd.DataFrame, rules: str) -> Any:
+    """A `Context` on a DuckDB warehouse holding `frame`, whose `bot` monitor has validation
+    off and only `rules` (YAML list items at the rules' indentation)."""
+    from lookout.pipeline import Context
+
+    warehouse = f"duckdb:///{directory / 'wh.duckdb'}"
+    engine = sa.create_engine(warehouse)
+    write_table(engine, frame)
+    engine.dispose()
+    cfg = directory / "cfg"
+    write_config(cfg, warehouse=warehouse, store=f"sqlite:///{directory / 'r.sqlite'}")
+    head, _, _ = (cfg / "monitors.yml").read_text().partition("    rules:\n")
+    body = "    validation: {enabled: false}\n    rules:\n" + rules.lstrip("\n")
+    (cfg / "monitors.yml").write_text(head + body)
+    return Context.from_config(load_config(cfg / "profiles.yml", cfg / "monitors.yml"))
+
+
+def unfolded(ctx: Any) -> Any:
+    """`ctx` with `alerting.fold` off: every cohort that breaches is an alert of its own (for
+    tests of how several alerts are grouped, digested and threaded)."""
+    import dataclasses
+
+    alerting = ctx.config.monitors.alerting.model_copy(update={"fold": False})
+    monitors = ctx.config.monitors.model_copy(update={"alerting": alerting})
+    ctx.config = dataclasses.replace(ctx.config, monitors=monitors)
+    return ctx
+
+
 def write_config(
     directory: Path,
     *,

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import T0, duckdb_project, make_requests, write_config, write_table
+from tests.conftest import (
+    T0,
+    duckdb_project,
+    make_requests,
+    unfolded,
+    write_config,
+    write_table,
+)
 from tests.fakes import fake_slack_server, outbox_files
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from typer.testing import CliRunner
@@ -37,7 +44,7 @@ def _ctx(tmp_path, threshold: float) -> Context:
 
 
 def test_p2_alerts_wait_for_one_digest_per_owner_and_day(tmp_path):
-    ctx = _ctx(tmp_path, threshold=0.01)
+    ctx = unfolded(_ctx(tmp_path, threshold=0.01))
     monitor = ctx.config.monitors.monitors[0]
     run_window(ctx, monitor, Window(T0, T0 + H))
     alerts = ctx.store.alerts("bot")

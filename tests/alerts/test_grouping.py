@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import T0
+from tests.conftest import T0, unfolded
 from tests.fakes import fake_slack_server
 from tests.fixtures.fake_secrets import FAKE_SLACK_TOKEN
 from tests.test_pipeline import _ctx
@@ -18,7 +18,7 @@ H = timedelta(hours=1)
 
 
 def test_one_message_per_owner_and_window_and_replies_in_its_thread(tmp_path):
-    ctx = _ctx(tmp_path, threshold=0.01)  # every group breaches in the first hour
+    ctx = unfolded(_ctx(tmp_path, threshold=0.01))  # every group breaches in the first hour
     monitor = ctx.config.monitors.monitors[0]
     run_window(ctx, monitor, Window(T0, T0 + H))
     alerts = ctx.store.alerts("bot")
@@ -54,7 +54,7 @@ def test_inhibition_and_grouping_can_be_switched_off(tmp_path):
     from lookout.config.models import AlertingConfig
 
     ctx = _ctx(tmp_path, threshold=0.01)
-    off = AlertingConfig(inhibit=False, group=False)
+    off = AlertingConfig(inhibit=False, group=False, fold=False)
     monitors = ctx.config.monitors.model_copy(update={"alerting": off})
     ctx.config = dataclasses.replace(ctx.config, monitors=monitors)
     monitor = ctx.config.monitors.monitors[0]

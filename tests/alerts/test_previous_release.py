@@ -9,11 +9,9 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from tests.conftest import T0, make_requests, write_config, write_table
+from tests.conftest import T0, make_requests, rules_only_context
 
-from lookout.config.loader import load_config
-from lookout.pipeline import Context, run_window
+from lookout.pipeline import run_window
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -46,16 +44,7 @@ def _frame() -> pd.DataFrame:
 
 
 def test_a_new_version_is_compared_with_the_old_version_of_its_own_model(tmp_path):
-    warehouse = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(warehouse)
-    write_table(engine, _frame())
-    engine.dispose()
-    cfg = tmp_path / "cfg"
-    write_config(cfg, warehouse=warehouse, store=f"sqlite:///{tmp_path / 'r.sqlite'}")
-    head, _, _ = (cfg / "monitors.yml").read_text().partition("    rules:\n")
-    rules = "    validation: {enabled: false}\n    rules:\n" + RULE.lstrip("\n")
-    (cfg / "monitors.yml").write_text(head + rules)
-    ctx = Context.from_config(load_config(cfg / "profiles.yml", cfg / "monitors.yml"))
+    ctx = rules_only_context(tmp_path, _frame(), RULE)
     monitor = ctx.config.monitors.monitors[0]
     try:
         for i in range(8):

@@ -37,8 +37,10 @@ __all__ = [
 
 # `inconclusive`: a significance rule whose point value is past the threshold but whose interval
 # is not. It neither opens nor resolves: alerts open on evidence and resolve on recovery, which
-# is the hysteresis band that keeps a real but noisy incident from flapping.
-Outcome = Literal["breach", "ok", "not_enough_data", "inconclusive"]
+# is the hysteresis band that keeps a real but noisy incident from flapping. `explained`: a
+# cohort's breach that its release's breach accounts for (`lookout.alerts.folding`); it neither
+# opens nor resolves either, and the release's alert names it.
+Outcome = Literal["breach", "ok", "not_enough_data", "inconclusive", "explained"]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from lookout.alerts.folding import Fold, fold_into_releases
 from lookout.alerts.health import builtin_rules
 from lookout.alerts.lifecycle import apply_evaluations, expired_pending, stale_transitions
 from lookout.alerts.pooled import (
@@ -35,6 +36,7 @@ from lookout.core.summary import Summary
 from lookout.model.aggregates import FEEDBACK_RATE, MetricValue
 from lookout.model.alerts import AlertState, Transition
 from lookout.notify.findings import Findings
+from lookout.notify.folded import FoldedFindings
 from lookout.notify.queue import FOLLOW_UP_KINDS, outbox_messages
 from lookout.reports.drift_reports import ensure_report
 from lookout.reports.paths import report_path
@@ -111,6 +113,8 @@ def evaluate_alerts(
     history = History({g: s for g, s in pooled.windows.items() if not is_phantom(g[0])})
     scoped = monitor_scoped(values)
     evaluations: list[Evaluation] = []
+    folds: dict[tuple[str, str], Fold] = {}  # (rule, release) -> cohort breaches it explains
+    first_seen: dict[str, datetime] | None = None
     for rule in rules:
         settings = settings_of(rule)
         mine = [a for a in existing.values() if a.rule == rule.name]
@@ -123,7 +127,9 @@ def evaluate_alerts(
         }
         open_groups, pooled_by = firing | set(pending), history.pooled_by(rule.metric)
         seen = rule_values(rule, settings, window, scoped, pooled_by, open_groups, firing)
-        references = rule_references(ctx.store, monitor.name, [rule], seen, window)
+        if first_seen is None and rule.reference is not None:  # one read a window, not a rule
+            first_seen = ctx.store.release_first_seen(monitor.name)
+        references = rule_references(ctx.store, monitor.name, [rule], seen, window, first_seen)
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
         renewal = Renewal(settings, window, pooled_by, references, firing, pending, own)
         evaluations += [
@@ -131,10 +137,16 @@ def evaluate_alerts(
             for ev in _decided(rule, settings, window, pooled_by, references, seen, firing)
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
+    if ctx.config.monitors.alerting.fold:
+        evaluations, folds = _folded(evaluations, existing, transitions)
+        if folds:
+            transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
     rows = phantom_rows(values)
     if rows and findings is not None:
         findings = MonitorScopedFindings(findings, rows, monitor.source.release)
+    if folds:
+        findings = FoldedFindings(findings, folds)
     if drift.rows:
         alerted = {
             (t.alert.release, t.alert.cohort)
@@ -152,6 +164,24 @@ def evaluate_alerts(
         # announced still gets its resolve or severity change (nothing later would)
         messages = [m for m in messages if m.kind in FOLLOW_UP_KINDS]
     return AlertOutcome(evaluations, transitions, messages, queued.supersede if notify else [])
+
+
+def _folded(
+    evaluations: list[Evaluation],
+    existing: Mapping[str, AlertState],
+    transitions: list[Transition],
+) -> tuple[list[Evaluation], dict[tuple[str, str], Fold]]:
+    """The evaluations with cohort breaches folded into release alerts that fire after this
+    window (`lookout.alerts.folding`), and the folds for their messages."""
+    after = {a.fingerprint: a for a in existing.values()}
+    after.update({t.alert.fingerprint: t.alert for t in transitions})
+    firing_before = {
+        (a.rule, a.release, a.cohort) for a in existing.values() if a.state == "firing"
+    }
+    releases_firing = {
+        (a.rule, a.release) for a in after.values() if a.state == "firing" and a.cohort == "*"
+    }
+    return fold_into_releases(evaluations, firing_before, releases_firing)
 
 
 def _unannounced(
