@@ -120,3 +120,51 @@ def test_status_values_init_can_tell_are_proposed_without_a_warning(tmp_path, va
     output, monitors = _init(tmp_path, url, None, _log(values), "log")
     assert "warning:" not in output and "SET ok_statuses" not in monitors.read_text()
     assert [str(v) for v in load_monitors(monitors).monitors[0].source.ok_statuses] == ok
+
+
+def _enum_status(url: str, schema: str | None, table: str) -> None:
+    """`outcome` as the database's own ENUM type (PostgreSQL, DuckDB)."""
+    prefix = f"{schema}." if schema else ""
+    values = "'ok', 'error', 'timeout'"
+    with sa.create_engine(url).begin() as conn:
+        conn.exec_driver_sql(f"CREATE TYPE {prefix}chat_outcome AS ENUM ({values})")
+        cast = f"outcome::{prefix}chat_outcome" if url.startswith("postgresql") else "outcome"
+        conn.exec_driver_sql(
+            f"ALTER TABLE {prefix}{table} ALTER COLUMN outcome "
+            f"TYPE {prefix}chat_outcome USING {cast}"
+        )
+
+
+def test_an_enum_status_and_a_channel_left_null_on_the_errors(tmp_path, warehouse):
+    """Trial K's table: the status is an ENUM type (init read it with substr, which PostgreSQL
+    has not for an ENUM: init failed), and `channel` is NULL on every failed record, so
+    `channel=(null)` failed 37-64% of its records and its error alert fired for a week. The
+    error rules are not split by channel (with a note); the other rules still are."""
+    url, schema = warehouse
+    rng = np.random.default_rng(5)
+    failed = rng.random(ROWS) < 0.04
+    frame = _log(np.where(failed, np.where(rng.random(ROWS) < 0.5, "error", "timeout"), "ok"))
+    channel = rng.choice(np.array(["web", "slack", "api"], dtype=object), ROWS, p=[0.6, 0.3, 0.1])
+    frame["channel"] = np.where(failed | (rng.random(ROWS) < 0.02), None, channel)
+    frame["cost_usd"] = rng.uniform(0.001, 0.003, ROWS).round(6)
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="chat_log", schema=schema)
+    engine.dispose()
+    _enum_status(url, schema, "chat_log")
+    cfg = tmp_path / "cfg"
+    args = ["init", "--table", f"{schema}.chat_log" if schema else "chat_log", "--yes"]
+    args += ["--warehouse-url", url, "--profiles", str(cfg / "profiles.yml")]
+    args += ["--monitors", str(cfg / "monitors.yml")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "the error rules are not split by channel: it is NULL on 100% of the sampled errors" in (
+        output
+    )
+    [monitor] = load_monitors(cfg / "monitors.yml").monitors
+    assert monitor.source.ok_statuses == ["ok"]
+    assert "channel" in monitor.source.cohorts
+    rules = {rule.name: rule for rule in monitor.rules}
+    assert rules["error_rate"].split_by == ["*"]
+    assert "error_rate_vs_own_history" not in rules  # channel was its only cohort
+    assert rules["spend_vs_own_history"].split_by == ["*", "channel"]

@@ -693,3 +693,39 @@ def test_a_table_without_routes_gets_each_releases_own_history_latency_rule(tmp_
     )
     monitor, _ = _written(proposal, tmp_path)
     assert [r.split_by for r in monitor.rules if r.name == "latency_vs_own_history"] == [["*"]]
+
+
+def test_a_table_without_routes_splits_the_median_rule_by_a_column_of_few_values(tmp_path):
+    """Trial K: no route, a `channel` of three values and a `tenant` of thirty; the `slack`
+    channel tripled its latency for four hours and the release-wide median rule (up less than
+    40%) never saw it. The own-history median rule also splits by channel; not by tenant (a
+    few rows an hour each), nor by a column whose value's median swings over the day."""
+    rng = np.random.default_rng(8)
+    n = 4000
+    ts = _times(n)
+    channel = rng.choice(["web", "slack", "api"], n, p=[0.6, 0.3, 0.1])
+    night = pd.to_datetime(ts).dt.hour.isin(range(0, 8)).to_numpy()
+    batch = np.where(rng.random(n) < 0.15, "batch", "online")  # 4x slower by night only
+    latency = np.where(channel == "api", 600.0, 1500.0) * rng.lognormal(0, 0.3, n)
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "ts": ts,
+            "tenant": rng.choice([f"t{i:02d}" for i in range(30)], n),
+            "channel": channel,
+            "mode": batch,
+            "latency_ms": latency * np.where((batch == "batch") & night, 4.0, 1.0),
+            "status": "ok",
+        }
+    )
+    proposal = _propose(frame, rows_per_hour=450.0)
+    assert {"tenant", "channel", "mode"} <= set(
+        proposal.cohorts
+    ) and "route" not in proposal.cohorts
+    own = next(r for r in proposal.rules if r.name == "latency_vs_own_history")
+    assert own.split_by == ("*", "channel")
+    assert "each channel's" in own.comment
+    monitor, _ = _written(proposal, tmp_path)
+    assert [r.split_by for r in monitor.rules if r.name == "latency_vs_own_history"] == [
+        ["*", "channel"]
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from lookout.model.aggregates import as_labels
@@ -21,7 +22,14 @@ from lookout.services.init_columns import ColumnProfile
 from lookout.services.init_expectations import ok_statuses
 from lookout.services.init_names import LEVEL_NAMES, normalized_name
 
-__all__ = ["ERROR_NAMES", "as_rule_statuses", "error_status", "level_status", "not_the_errors"]
+__all__ = [
+    "ERROR_NAMES",
+    "as_rule_statuses",
+    "error_status",
+    "level_status",
+    "not_the_errors",
+    "nulls_marking_errors",
+]
 
 ERROR_NAMES = frozenset(
     {"error", "errors", "error_message", "error_msg", "err", "err_msg", "errmsg", "exception"}
@@ -168,3 +176,34 @@ def not_the_errors(
             "sampled rows are errors): as a cohort its error rate would always alert"
         )
     return tuple(kept)
+
+
+# a NULL cohort value whose rows fail at least this often, and this many times as often as
+# the other rows, is where the errors are logged, not a cohort of traffic
+NULL_ERROR_RATE = 0.25
+NULL_ERROR_RATIO = 5.0
+
+
+def nulls_marking_errors(
+    frame: pd.DataFrame, cohorts: Sequence[str], errors: np.ndarray
+) -> dict[str, tuple[float, float]]:
+    """Cohort -> (share of the errors, error rate) of its NULL rows, for the cohorts left NULL
+    on most errors (an app that fails before it knows the channel): `channel=(null)` then
+    holds the errors and a few rows besides, and its error rate (37-64% on a trial's table)
+    pages in every window. The cohort stays (its latency and spend are real); the error rules
+    are not split by it."""
+    total = int(errors.sum())
+    out: dict[str, tuple[float, float]] = {}
+    if total < FLAG_MIN_ROWS:
+        return out
+    for cohort in cohorts:
+        if cohort not in frame:
+            continue
+        nulls = frame[cohort].isna().to_numpy()
+        in_nulls, rows = int((nulls & errors).sum()), int(nulls.sum())
+        rest = (total - in_nulls) / max(len(frame) - rows, 1)
+        if rows < FLAG_MIN_ROWS or in_nulls < FLAG_SHARE_OF_ERRORS * total:
+            continue
+        if in_nulls / rows >= max(NULL_ERROR_RATIO * rest, NULL_ERROR_RATE):
+            out[cohort] = (in_nulls / total, in_nulls / rows)
+    return out

@@ -22,7 +22,8 @@ from lookout.alerts.rules import SIGNIFICANT_MIN_N
 from lookout.core.durations import format_duration
 from lookout.model.aggregates import as_labels
 from lookout.model.families.registry import FAMILIES
-from lookout.services.init_timing import daily_swing, slowest_p95
+from lookout.services.init_errors import nulls_marking_errors
+from lookout.services.init_timing import daily_swing, route_like, slowest_p95
 
 __all__ = [
     "MAX_POOL",
@@ -187,6 +188,7 @@ class _Planner:
         *,
         min_n: int | None = None,
         reference: str | None = None,
+        without: tuple[str, ...] = (),
     ) -> bool:
         """Propose a rule (a fixed threshold, or a change against `reference`), split by the
         cohorts whose traffic reaches its min_n within the pool the release needs; a note
@@ -206,6 +208,7 @@ class _Planner:
             c
             for c, s in self.cohort_shares.items()
             if not (metric.startswith("latency") and c != "route")
+            and c not in without
             and (cohort_span := sizing.pool(needs, share * s)) is not None
             and cohort_span <= max(span, DEFAULT_MAX_OVER)
         ]
@@ -247,7 +250,19 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
         )
     threshold = _rate_threshold(observed, 0.05)
     why = _seen("errors", observed)
-    if plan.add("error_rate", "error_rate", threshold, "P1", "status", why) and plan.cohort_shares:
+    marked = nulls_marking_errors(plan.frame, tuple(plan.cohort_shares), errors & known)
+    for cohort, (share, rate) in marked.items():
+        plan.notes.append(
+            f"the error rules are not split by {cohort}: it is NULL on {share:.0%} of the "
+            f"sampled errors (logged before a {cohort} is known), so {cohort}=(null) would fail "
+            f"{rate:.0%} of its records and page in every window; {cohort} stays a cohort of "
+            "the other rules"
+        )
+    split = tuple(c for c in plan.cohort_shares if c not in marked)
+    if (
+        plan.add("error_rate", "error_rate", threshold, "P1", "status", why, without=(*marked,))
+        and split
+    ):
         plan.rules.append(
             RulePlan(
                 "error_rate_vs_own_history",
@@ -256,7 +271,7 @@ def _error_rules(plan: _Planner, ok: tuple[str, ...]) -> None:
                 2,
                 "P1",
                 plan.owner,
-                tuple(plan.cohort_shares),
+                split,
                 "3x the cohort's own rate of its last 7 days (every release), with significance: "
                 "an incident in a quiet cohort that the fixed threshold never sees; it starts "
                 "on the third UTC day stored (its history ends at a midnight a day before now)",
@@ -313,6 +328,14 @@ def _latency_rules(plan: _Planner) -> None:
     routed = "route" in plan.cohort_shares
     frame = plan.frame if routed else plan.frame.drop(columns="route", errors="ignore")
     whose = "the route's" if routed else "the release's"
+
+    def fed(share: float) -> bool:  # a cohort of this share reaches the median's min_n in a day
+        span = plan.sizing.pool(FAMILIES.min_n("latency_p50_ms"), share)
+        return span is not None and span <= DEFAULT_MAX_OVER
+
+    split = ("route",) if routed else ("*", *route_like(plan.frame, plan.cohort_shares, fed))
+    if not routed and len(split) > 1:
+        whose = f"the release's, and each {' and each '.join(split[1:])}'s,"
     if (swing := daily_swing(frame)) is not None:
         route, ratio = swing
         plan.notes.append(
@@ -331,7 +354,7 @@ def _latency_rules(plan: _Planner) -> None:
             0.4,
             "P2",
             plan.owner,
-            ("route",) if routed else ("*",),
+            split,
             f"the median 40% above {whose} own last 7 days: a slowdown whose p95 stays under "
             "the fixed threshold",
             reference="{kind: history}",

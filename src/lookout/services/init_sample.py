@@ -63,8 +63,11 @@ def selected_columns(handle: sa.Table, infos: Sequence[ColumnInfo]) -> list[Any]
     out = []
     for info in infos:
         column = handle.c[info.name]
-        if info.kind == "other" or (info.kind == "text" and not isinstance(column.type, sa.String)):
-            column = sa.cast(column, sa.Text)  # JSON, arrays, UUIDs, untyped: as text
+        typed_text = isinstance(column.type, sa.String) and not isinstance(column.type, sa.Enum)
+        if info.kind == "other" or (info.kind == "text" and not typed_text):
+            # JSON, arrays, UUIDs, untyped, and enums (PostgreSQL has no substr of an ENUM
+            # type: init failed on a table whose status was one): as text
+            column = sa.cast(column, sa.Text)
         if info.kind in ("text", "other"):
             out.append(sa.func.substr(column, 1, TEXT_CHARS).label(info.name))
         else:

@@ -6,13 +6,14 @@ would page on."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import pandas as pd
 
 from lookout.model.aggregates import as_labels
 
-__all__ = ["daily_swing", "grace_for", "slowest_p95"]
+__all__ = ["daily_swing", "grace_for", "route_like", "slowest_p95"]
 
 _P95_ROUTE_MIN = 20  # sampled rows a route needs for its p95 to count
 # An hour's median needs this many rows to count; past this ratio between a route's highest and
@@ -63,6 +64,27 @@ def daily_swing(frame: pd.DataFrame, quantile: float = 0.5) -> tuple[str, float]
     }
     route = max(swings, key=lambda r: swings[r], default=None)
     return (route, swings[route]) if route is not None and swings[route] > _SWING_MAX else None
+
+
+ROUTE_LIKE_VALUES = 8  # a cohort column of at most this many values may stand in for routes
+
+
+def route_like(
+    frame: pd.DataFrame, shares: Mapping[str, float], fed: Callable[[float], bool]
+) -> tuple[str, ...]:
+    """Without a route, the cohort columns of a few values (a channel, a client, an
+    environment) whose every value's median is steady over the day (`daily_swing`) and whose
+    typical share is `fed` within a day: a trial's `slack` channel tripled its latency for
+    four hours, and the rule on the whole release (whose median rose less than 40%) never saw
+    it. A column of many values (30 tenants) stays out: a few rows an hour each."""
+    out = []
+    for cohort, share in shares.items():
+        if cohort not in frame or frame[cohort].nunique() > ROUTE_LIKE_VALUES or not fed(share):
+            continue
+        as_route = frame.drop(columns="route", errors="ignore").assign(route=frame[cohort])
+        if daily_swing(as_route) is None:
+            out.append(cohort)
+    return tuple(out)
 
 
 def grace_for(frame: pd.DataFrame) -> timedelta:
