@@ -104,7 +104,7 @@ def _flags(comparison) -> dict[tuple[str, str], str]:
     return {
         (line.metric, line.cohort): line.verdict
         for line in comparison.lines
-        if line.verdict in ("worse", "better")
+        if line.verdict in ("worse", "better", "changed")
     }
 
 
@@ -209,6 +209,8 @@ def test_the_gate_cli_exit_codes(ab, tmp_path):
     # a unique prefix names the candidate as in `compare`, the previous release found from it
     prefix = runner.invoke(app, [*common, "--candidate", "m2"])
     assert prefix.exit_code == 1 and "FAILED" in prefix.output, prefix.output
+    # ...and the verdict names the release it resolved to, not the prefix typed
+    assert "gate FAILED: m2@p1 vs m1@p1," in " ".join(prefix.output.split())
     unknown = runner.invoke(app, [*common, "--candidate", "m9"])
     assert unknown.exit_code == 2 and "no stored results for release 'm9'" in unknown.output
     first = runner.invoke(app, [*common, "--candidate", "m1"])
@@ -433,3 +435,46 @@ def test_a_gate_period_without_results_blames_the_period_not_the_policy(ab, tmp_
     assert "--until 2026-11-02T04:00:00" in text
     result, text = _cli(ab, *gate, "--until", "2026-11-02T04:00:00")
     assert result.exit_code == 1 and "FAILED" in text, text
+
+
+def test_a_dearer_chattier_release_is_worse_on_tokens_and_cost_per_request(tmp_path):
+    """Trial K: a prompt revision made every answer ~70% longer and dearer; `compare` showed it
+    only as cost per trace, and a gate on `cost_per_request_usd` (the metric of init's spend
+    rule) was refused as "not compared"."""
+    frame = ab_frame()
+    rng = np.random.default_rng(4)
+    m2 = (frame["model_version"] == "m2").to_numpy()
+    tokens = rng.integers(15, 26, len(frame))
+    frame["completion_tokens"] = np.where(m2, (tokens * 1.7).round(), tokens)
+    frame["cost_usd"] = (frame["completion_tokens"] * 5e-5).round(7)
+    ctx = _ctx(tmp_path, frame=frame, threshold=0.9)
+    monitor = ctx.config.monitors.monitors[0]
+    try:
+        for hour in range(HOURS):
+            window = Window(T0 + hour * H, T0 + (hour + 1) * H)
+            assert run_window(ctx, monitor, window).status == "succeeded"
+        result = compare_releases(
+            ctx.store, ctx.warehouse, monitor, "m1@p1", "m2@p1", T0, T0 + HOURS * H
+        )
+    finally:
+        ctx.close()
+    flags = _flags(result)
+    # a volume has no better side: more tokens is `changed`; what they cost is worse
+    for metric, verdict in (
+        ("completion_tokens_mean", "changed"),
+        ("cost_per_request_usd", "worse"),
+    ):
+        assert flags[(metric, "*")] == verdict
+        line = next(x for x in result.lines if (x.metric, x.cohort) == (metric, "*"))
+        assert line.diff.candidate / line.diff.baseline == pytest.approx(1.7, rel=0.05)
+    assert ("prompt_tokens_mean", "*") not in flags  # unchanged: 100 in both
+    policy = load_model(
+        _policy(
+            tmp_path, "conditions:\n  - {metric: cost_per_request_usd, max_worse_relative: 0.2}\n"
+        ),
+        GatePolicy,
+    )
+    failed = {
+        (o.line.metric, o.line.cohort) for o in check_gate(policy, result) if o.status == "failed"
+    }
+    assert ("cost_per_request_usd", "*") in failed

@@ -186,7 +186,7 @@ def _explained(metric: str, cohort: str) -> bool:
     where search traffic is), improvised answers on account (groundedness where account traffic
     is, negative feedback) and the bad-logging hour (latency sentinel, quarantine)."""
     dim, _, value = cohort.partition("=")
-    if metric in ("cost_per_trace_usd", "negative_feedback_rate"):
+    if metric in ("cost_per_trace_usd", "cost_per_request_usd", "negative_feedback_rate"):
         return True
     if metric in ("validation.between_latency_ms", "quarantine_rate"):
         return True

@@ -69,9 +69,9 @@ def compare(
         err_console.print(
             f"warning: {result.period_note}", highlight=False, markup=False, soft_wrap=True
         )
-    counts = {v: len(result.flagged(v)) for v in ("worse", "better", "not enough data")}
+    counts = {v: len(result.flagged(v)) for v in ("worse", "better", "changed", "not enough data")}
     console.print(
-        f"{counts['worse']} worse, {counts['better']} better, "
+        f"{counts['worse']} worse, {counts['better']} better, {counts['changed']} changed, "
         f"{counts['not enough data']} without enough data, of {len(result.lines)} lines"
     )
     path = write_scorecard(Path(config.target.out_dir), result)
@@ -145,7 +145,7 @@ def gate(
             2,
         )
     console.print(
-        f"gate {'FAILED' if failed else 'passed'}: {candidate} vs {chosen}, "
+        f"gate {'FAILED' if failed else 'passed'}: {result.candidate} vs {result.baseline}, "
         f"{len(verdict.outcomes) - len(skipped)} checks, {len(failed)} failed, "
         f"{len(skipped)} skipped",
         highlight=False,

@@ -13,7 +13,12 @@ from lookout.notify.builder import format_value
 
 __all__ = ["comparison_table", "gate_table"]
 
-_STYLE = {"worse": "bold red", "better": "bold green", "not enough data": "dim"}
+_STYLE = {
+    "worse": "bold red",
+    "better": "bold green",
+    "changed": "bold yellow",
+    "not enough data": "dim",
+}
 
 
 def comparison_table(comparison: Comparison, *, all_lines: bool = False) -> Table:

@@ -49,7 +49,7 @@ class Condition(_Model):
 
     metric: str = Field(
         description="a rate (error_rate, eval.<evaluator>, validation.<expectation>...) or "
-        "a latency, TTFT or cost metric"
+        "a latency, TTFT, token or cost metric"
     )
     max_worse: float | None = Field(
         default=None, ge=0, description="allowed worsening in the metric's unit (0.02 = 2 points)"

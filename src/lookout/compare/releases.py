@@ -60,7 +60,17 @@ NUMERIC: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "ttft_p50_ms": ("ttft_ms", _quantile(0.5)),
     "ttft_p95_ms": ("ttft_ms", _quantile(0.95)),
     "cost_per_trace_usd": ("trace_cost", _mean),
+    # what `lookout init`'s spend rule watches (a gate on it was refused as "not compared")
+    "cost_per_request_usd": ("request_cost", _mean),
+    "prompt_tokens_mean": ("prompt_tokens", _mean),
+    "completion_tokens_mean": ("completion_tokens", _mean),
 }
+
+
+# volumes: a significant difference is `changed`, neither better nor worse (R2 of the demo
+# answers apac's failures and account's improvised answers in fewer tokens); a gate on one
+# still holds its rise against the margin, as for a cost
+VOLUMES = ("prompt_tokens_mean", "completion_tokens_mean")
 
 
 def lower_is_better(metric: str) -> bool:
@@ -168,8 +178,9 @@ def _samples(
     seed: int,
     cap: CohortCap | None = None,
 ) -> dict[tuple[str, str, str], np.ndarray]:
-    """(release, cohort, column) -> values: latency, TTFT and cost per trace of the period
-    (cohort values beyond `cap` pooled as `(other)`, as the stored results are)."""
+    """(release, cohort, column) -> values: latency, TTFT, tokens, cost per record and per
+    trace of the period (cohort values beyond `cap` pooled as `(other)`, as the stored results
+    are)."""
     cap = cap or CohortCap()
     wanted = [
         f
@@ -197,12 +208,14 @@ def _samples(
             ).map(lambda v, d=dimension: cohort_label(d, v))
         )
         for (release, cohort), group in frame.groupby([frame["_release"], labels], sort=False):
-            for column in ("latency_ms", "ttft_ms"):
+            for column in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
                 if column in group:
                     values = pd.to_numeric(group[column], errors="coerce").to_numpy(float)
                     values = values[np.isfinite(values) & (values >= 0)]
                     out[(release, cohort, column)] = _cap(values, max_sample, rng)
             if "_cost" in group:
+                per_record = group["_cost"].dropna().to_numpy(float)
+                out[(release, cohort, "request_cost")] = _cap(per_record, max_sample, rng)
                 per_trace = group.groupby("_trace")["_cost"].sum(min_count=1).dropna()
                 out[(release, cohort, "trace_cost")] = _cap(
                     per_trace.to_numpy(float), max_sample, rng
@@ -261,7 +274,8 @@ def compare_releases(
     result = Comparison(monitor.name, baseline, candidate, since, until, min_n, alpha)
     for index, (metric, cohort, n1, n2, diff, test) in enumerate(drafts):
         p = adjusted.get(index)
-        verdict = decide(diff, 1.0 if p is None else p, lower_is_better(metric), alpha)
+        direction = None if metric in VOLUMES else lower_is_better(metric)
+        verdict = decide(diff, 1.0 if p is None else p, direction, alpha)
         result.lines.append(Line(metric, cohort, n1, n2, diff, p, verdict, test))
     result.lines.sort(key=lambda line: (line.metric, line.cohort != ALL_COHORTS, line.cohort))
     result.drift = _drift_lines(store, monitor.name, candidate, since, until, wanted)

@@ -32,7 +32,9 @@ __all__ = [
     "verdict",
 ]
 
-Verdict = Literal["better", "worse", "no significant change", "not enough data"]
+# `changed`: a significant difference of a volume with no better side (tokens per record: fewer
+# may be a truncation as well as a saving)
+Verdict = Literal["better", "worse", "changed", "no significant change", "not enough data"]
 _Z95 = 1.959963984540054
 
 
@@ -139,12 +141,15 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def verdict(
-    diff: Difference | None, adjusted_p: float, lower_is_better: bool, alpha: float = 0.05
+    diff: Difference | None, adjusted_p: float, lower_is_better: bool | None, alpha: float = 0.05
 ) -> Verdict:
-    """Better or worse only when significant after correction and the interval excludes 0."""
+    """Better or worse only when significant after correction and the interval excludes 0
+    (`changed` for a metric with no better side: `lower_is_better` None)."""
     if diff is None:
         return "not enough data"
     if adjusted_p >= alpha or diff.ci_low <= 0 <= diff.ci_high:
         return "no significant change"
+    if lower_is_better is None:
+        return "changed"
     worse = diff.diff > 0 if lower_is_better else diff.diff < 0
     return "worse" if worse else "better"

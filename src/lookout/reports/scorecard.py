@@ -39,6 +39,7 @@ def render_scorecard(
         sections=[(title, rows) for title, rows in sections if rows],
         worse=comparison.flagged("worse"),
         better=comparison.flagged("better"),
+        changed=comparison.flagged("changed"),
         same=len(comparison.flagged("no significant change")),
         missing=len(comparison.flagged("not enough data")),
         tests=sum(1 for line in lines if line.diff is not None),
