@@ -215,7 +215,7 @@ class ResultsStore:
         until: datetime,
         *,
         stages: Iterable[str],
-        cohorts: Iterable[str],
+        cohorts: Iterable[str] | None = None,
     ) -> frozenset[tuple[datetime, str]]:
         """What identifies the stored summaries of [since, until) (see `summary_versions`)."""
         with self.engine.connect() as conn:

@@ -153,11 +153,12 @@ def summary_versions(
     until: datetime,
     *,
     stages: Iterable[str],
-    cohorts: Iterable[str],
+    cohorts: Iterable[str] | None = None,
 ) -> frozenset[tuple[datetime, str]]:
     """(window start, run id) of every stored summary part in [since, until) of `stages` and
-    `cohorts`, without their payloads: equal sets mean the same stored summaries (a re-run of
-    a window writes a new run id), so a caller may keep what it merged from them."""
+    `cohorts` (None: every cohort), without their payloads: equal sets mean the same stored
+    summaries (a re-run of a window writes a new run id), so a caller may keep what it merged
+    from them."""
     t = schema.summaries
     query = (
         sa.select(t.c.window_start, t.c.run_id)
@@ -166,10 +167,11 @@ def summary_versions(
             t.c.window_start >= _db_time(since),
             t.c.window_start < _db_time(until),
             t.c.stage.in_(sorted(set(stages))),
-            t.c.cohort.in_(sorted(set(cohorts))),
         )
         .distinct()
     )
+    if cohorts is not None:
+        query = query.where(t.c.cohort.in_(sorted(set(cohorts))))
     return frozenset((_utc(r.window_start), str(r.run_id)) for r in conn.execute(query))
 
 
