@@ -16,6 +16,7 @@ from tests.alerts.test_rules import rule, value
 from tests.conftest import T0, make_requests, rules_only_context
 
 from lookout.alerts.folding import fold_into_releases
+from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.rules import Reference, evaluate_rules
 from lookout.pipeline import run_window
 from lookout.windows import Window
@@ -155,12 +156,14 @@ def test_a_cohort_more_severe_than_its_release_is_not_folded():
     assert _outcomes(folded)["route=faq"] == "explained"
 
 
-def test_a_fixed_threshold_folds_a_broad_breach():
+def test_a_fixed_threshold_folds_a_broad_breach_but_not_a_cohort_far_past_it():
     r = rule(threshold=0.05, split_by=SPLIT, min_n=10)  # error_rate > 5%
     values = [
         value(0.2, 400),
         value(0.21, 200, "route=faq"),
         value(0.19, 200, "route=search"),
+        # past 5% by more than twice the release's 15 points (0.35): an incident of its own
+        value(0.36, 100, "route=billing"),
         value(0.2, 250, "region=us"),
         value(0.04, 150, "region=eu"),  # under: eu holds 37.5% of the region records
     ]
@@ -169,10 +172,35 @@ def test_a_fixed_threshold_folds_a_broad_breach():
         "*": "breach",
         "route=faq": "explained",
         "route=search": "explained",
+        "route=billing": "breach",
         "region=us": "explained",
         "region=eu": "ok",
     }
-    assert folds[("r", "rel")].past == (("region", 1, 2), ("route", 2, 2))
+    assert folds[("r", "rel")].past == (("region", 1, 2), ("route", 3, 3))
+    at = [*values[:3], value(0.35, 100, "route=billing"), *values[4:]]
+    assert _outcomes(_fold(evaluate_rules([r], at))[0])["route=billing"] == "explained"
+
+
+def test_a_folded_breach_clears_a_pending_cohort_and_opens_nothing():
+    """A cohort pending on a breach before its release's alert fired: the breach was the
+    release's change, so it is cleared, and a single breach after the fold ends does not open
+    it "in a row" with one hours before."""
+    r = _change_rule(**{"for": 2})
+    state: dict = {}
+
+    def window(i: int, cohorts, explained: bool):
+        evaluations = _evaluations(r, cohorts)
+        if explained:
+            evaluations = _fold(evaluations)[0]
+        start = T0 + i * H
+        moved = apply_evaluations("bot", state, evaluations, Window(start, start + H), start)
+        state.update({t.alert.fingerprint: t.alert for t in moved})
+        return {t.alert.cohort: t.event for t in moved}
+
+    assert window(0, {"route=faq": (1.8, 200, 1.0)}, explained=False) == {"route=faq": "pending"}
+    events = window(1, BUMP, explained=True)
+    assert events["route=faq"] == "cleared" and "route=search" not in events
+    assert window(2, {"route=faq": (1.8, 200, 1.0)}, explained=False) == {"route=faq": "pending"}
 
 
 # -- through run_window --------------------------------------------------------------------------

@@ -961,3 +961,36 @@ def test_a_sample_without_an_order_is_shuffled_not_the_storage_order(
     shares = sample["type"].value_counts(normalize=True)
     assert len(sample) == SAMPLE_ROWS
     assert 0.2 < shares.get("GENERATION", 0.0) < 0.5  # a third of the day's rows
+
+
+def test_a_view_over_a_table_filled_oldest_first_is_read_from_its_newest_day(tmp_path):
+    """Trial K read its table through a view: the first 50,000 rows a view returns follow its
+    storage, so init's traffic (184.7 an hour where 450 were logged) and its "newest day" (four
+    days old, with an error burst in it) came from the oldest rows. Without an order to read
+    the newest rows first, the newest event time is max(ts) and the day before it is counted."""
+    from lookout.services.init_sample import NEWEST_ROWS
+    from lookout.services.init_table import read_table
+
+    days, per_hour = 10, 450
+    n = days * 24 * per_hour
+    assert n > NEWEST_ROWS
+    newest = pd.Timestamp("2026-11-20 12:00")
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            # stored oldest first, evenly spread: 450 rows an hour
+            "created": pd.date_range(end=newest, periods=n, freq="8s").astype("datetime64[us]"),
+            "day": pd.Series(range(days)).repeat(24 * per_hour).to_numpy(),
+        }
+    )
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    engine = sa.create_engine(url)
+    write_table(engine, frame, table="log")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE VIEW log_v AS SELECT * FROM log")
+    engine.dispose()
+    read = read_table(url, "log_v")
+    assert read.traffic.rows_per_hour == pytest.approx(per_hour, rel=0.01)
+    assert pd.Timestamp(read.traffic.newest).tz_localize(None) == newest
+    assert set(read.sample["day"]) == {days - 1}  # the newest day's rows, not the first day's
+    assert "max(created)" in read.traffic.method

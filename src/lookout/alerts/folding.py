@@ -11,18 +11,25 @@ columns, a cohort's breach folds into its release's alert when all of these hold
   pending under `for` folds nothing, so a cohort whose evidence opens it at once is not held
   back an hour by a release alert that is not there yet (a region's error incident opened an
   hour late on the soak when it was);
-- the breach is broad in the cohort's column: the cohorts past their thresholds hold at least
-  half of the column's records (one route that carries the whole change is that route's
-  incident, and stays its own alert);
-- for a change rule, the cohort moved in line with its release: against its own reference
-  moved by the release's change it does not breach (a cohort that went 4x while the release
-  went 1.6x is an incident of its own);
+- the breach is broad in the cohort's column: the cohorts that breach (significantly, for a
+  rate with `significance`) hold at least half of the column's records (one route that
+  carries the whole change is that route's incident, and stays its own alert; a route a point
+  past 5% by chance, 2 errors in 32, does not make a tool's 39% errors broad);
+- the cohort moved in line with its release: its value is not past (by its point value: when
+  unsure, it alerts on its own) its own reference moved by the release's change, for a change
+  rule (a cohort that went 4x while the release went 1.6x is an incident of its own), or
+  twice the release's excess over a fixed threshold (the release at 6% against 5%, a region
+  at 40% is its own incident; every region at 14-16% with the release at 15% is one change);
 - it is no more severe than the release's breach, and its own alert is not firing already (an
   alert that was announced keeps its thread).
 
-A folded evaluation's outcome is `explained`: like `inconclusive`, it neither counts toward
-`for` nor clears; once the release's breach ends, each cohort is judged on its own again. The
-release's message lists the cohorts folded into it (`Fold`).
+A folded evaluation's outcome is `explained`: it never opens an alert, and it clears a
+pending one (the cohort's earlier breach is the release's change, and counting it later would
+open the cohort "in a row" with a breach hours before); once the release's breach ends, each
+cohort is judged on its own again. The message that opens (or escalates, reminds of) the
+release's alert lists the cohorts folded into it in that window (`Fold`); a cohort that starts
+breaching in line with the release while its alert fires is folded silently: it is the change
+that alert is about.
 """
 
 from __future__ import annotations
@@ -32,18 +39,15 @@ from dataclasses import dataclass, replace
 
 from lookout.alerts.rules import (
     Evaluation,
-    breaches,
-    conservative,
     effective_threshold,
     past_threshold,
-    settings_of,
 )
 from lookout.model.aggregates import ALL_COHORTS
 
 __all__ = ["BROAD_SHARE", "Fold", "fold_into_releases"]
 
-# the share of a cohort column's records that must sit in cohorts past their thresholds for
-# the release's breach to count as the column's (not one cohort's) change
+# the share of a cohort column's records that must sit in cohorts that breach for the
+# release's breach to count as the column's (not one cohort's) change
 BROAD_SHARE = 0.5
 
 
@@ -115,14 +119,14 @@ def _breaches(top: Evaluation) -> bool:
 
 
 def _past_by_column(cohorts: Sequence[Evaluation]) -> dict[str, tuple[int, int, float]]:
-    """Column -> (cohorts past their thresholds, cohorts evaluated, the share of the
-    evaluated records in the ones past). Cohorts without enough data do not count."""
+    """Column -> (cohorts that breach, cohorts evaluated, the share of the evaluated records in
+    the ones that breach). Cohorts without enough data do not count."""
     sums: dict[str, list[float]] = {}
     for ev in cohorts:
         if ev.outcome == "not_enough_data":
             continue
         entry = sums.setdefault(_column(ev.cohort), [0, 0, 0.0, 0.0])
-        is_past = past_threshold(ev.rule.op, ev.value.value, ev.threshold)
+        is_past = ev.outcome == "breach"
         entry[0] += int(is_past)
         entry[1] += 1
         entry[2] += ev.value.n if is_past else 0
@@ -134,11 +138,13 @@ def _past_by_column(cohorts: Sequence[Evaluation]) -> dict[str, tuple[int, int, 
 
 
 def _in_line(ev: Evaluation, top: Evaluation) -> bool:
-    """Whether a cohort's breach is its release's change: always for a fixed threshold (the
-    release is past it as well); for a change rule, the cohort does not breach against its
-    own reference moved by the release's change."""
+    """Whether a cohort's breach is its release's change, by its point value (when unsure, it
+    alerts on its own). A change rule: not past its own reference moved by the release's
+    change. A fixed threshold: not past it by more than twice the release's excess."""
     rule = ev.rule
-    if rule.reference is None or ev.reference is None or top.reference is None:
+    if rule.reference is None:
+        return not past_threshold(rule.op, ev.value.value, 2 * top.value.value - top.threshold)
+    if ev.reference is None or top.reference is None:
         return True
     if rule.reference.change == "absolute":
         moved = ev.reference.value + (top.value.value - top.reference.value)
@@ -146,7 +152,5 @@ def _in_line(ev: Evaluation, top: Evaluation) -> bool:
         return False  # no ratio to move by
     else:
         moved = ev.reference.value * (top.value.value / top.reference.value)
-    compared = conservative(
-        rule, replace(ev.reference, value=moved), settings_of(rule).significance
-    )
-    return not breaches(rule, ev.value, effective_threshold(rule, rule.threshold, compared))
+    limit = effective_threshold(rule, rule.threshold, replace(ev.reference, value=moved))
+    return not past_threshold(rule.op, ev.value.value, limit)

@@ -9,8 +9,9 @@ in a row (the evaluations right before a first breach whose values already leane
 threshold, not significantly, count: `Evaluation.leaning`; a breach strong enough to stand for
 all N counts as N: `Evaluation.evidence`); before that the alert is `pending`
 (stored, never announced), and an evaluation back to normal clears it (`inactive`).
-Evaluations without enough data, inconclusive ones, or cohort breaches that their release's
-breach explains (`lookout.alerts.folding`), neither count nor clear (the alert
+Evaluations without enough data, or inconclusive ones, neither count nor clear (a cohort
+breach its release's firing alert explains, `lookout.alerts.folding`, opens nothing and clears
+a pending alert of the cohort; the alert
 stage makes inconclusive a pending alert's ok on fewer records than a resolve needs, and its
 pooled breach without new evidence). Hysteresis, as
 `keep_firing_for`: a firing alert resolves only once that long has passed since its last
@@ -240,9 +241,11 @@ def apply_evaluations(
     """The alert changes one window's evaluations cause, given the alerts already stored."""
     out: list[Transition] = []
     for ev in evaluations:
-        if ev.outcome in ("not_enough_data", "inconclusive", "explained"):
+        if ev.outcome in ("not_enough_data", "inconclusive"):
             continue
         current = existing.get(fingerprint(ev.rule.name, monitor, ev.release, ev.cohort))
+        if ev.outcome == "explained" and (current is None or current.state != "pending"):
+            continue  # folded into its release's alert: it opens nothing (never firing here)
         if ev.outcome == "breach":
             transition = _breach(monitor, current, ev, window, now)
         else:

@@ -27,6 +27,7 @@ from pydantic import (
 
 from lookout.compare.releases import (
     NUMERIC,
+    VOLUMES,
     Comparison,
     Line,
     is_compared_rate,
@@ -150,6 +151,8 @@ class GateOutcome:
             return f"not enough data ({line.baseline_n} / {line.candidate_n} records)"
         assert line.diff is not None and self.worse_by is not None and self.margin is not None
         verb = "worse" if self.worse_by > 0 else "better"
+        if line.metric in VOLUMES:  # more tokens fail a gate on them, fewer are no better
+            verb = "higher" if self.worse_by > 0 else "lower"
         return (
             f"{verb} by {abs(self.worse_by):.4g} (allowed {self.margin:.4g}), "
             f"corrected p={line.adjusted_p:.2g}"

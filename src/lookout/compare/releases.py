@@ -214,7 +214,8 @@ def _samples(
                     values = values[np.isfinite(values) & (values >= 0)]
                     out[(release, cohort, column)] = _cap(values, max_sample, rng)
             if "_cost" in group:
-                per_record = group["_cost"].dropna().to_numpy(float)
+                per_record = pd.to_numeric(group["_cost"], errors="coerce").to_numpy(float)
+                per_record = per_record[np.isfinite(per_record) & (per_record >= 0)]
                 out[(release, cohort, "request_cost")] = _cap(per_record, max_sample, rng)
                 per_trace = group.groupby("_trace")["_cost"].sum(min_count=1).dropna()
                 out[(release, cohort, "trace_cost")] = _cap(

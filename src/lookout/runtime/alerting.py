@@ -138,7 +138,7 @@ def evaluate_alerts(
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     if ctx.config.monitors.alerting.fold:
-        evaluations, folds = _folded(evaluations, existing, transitions)
+        evaluations, folds = _folded(evaluations, existing, transitions, window)
         if folds:
             transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     transitions = _with_stale(ctx, monitor, window, started, values, existing, transitions)
@@ -170,17 +170,20 @@ def _folded(
     evaluations: list[Evaluation],
     existing: Mapping[str, AlertState],
     transitions: list[Transition],
+    window: Window,
 ) -> tuple[list[Evaluation], dict[tuple[str, str], Fold]]:
     """The evaluations with cohort breaches folded into release alerts that fire after this
-    window (`lookout.alerts.folding`), and the folds for their messages."""
+    window (`lookout.alerts.folding`), and the folds for their messages. An alert counts as
+    firing at this window only from its first window on: a re-run of an older window folds as
+    its first run did, so it cannot move a cohort alert that opened later."""
+
+    def firing(alert: AlertState) -> bool:
+        return alert.state == "firing" and alert.first_window_start <= window.start
+
     after = {a.fingerprint: a for a in existing.values()}
     after.update({t.alert.fingerprint: t.alert for t in transitions})
-    firing_before = {
-        (a.rule, a.release, a.cohort) for a in existing.values() if a.state == "firing"
-    }
-    releases_firing = {
-        (a.rule, a.release) for a in after.values() if a.state == "firing" and a.cohort == "*"
-    }
+    firing_before = {(a.rule, a.release, a.cohort) for a in existing.values() if firing(a)}
+    releases_firing = {(a.rule, a.release) for a in after.values() if a.cohort == "*" and firing(a)}
     return fold_into_releases(evaluations, firing_before, releases_firing)
 
 

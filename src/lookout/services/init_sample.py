@@ -206,9 +206,16 @@ class SampleReader:
         if times.empty:
             raise InitError(f"no row of {self.handle.name!r} has a readable {self.ts}")
         newest = times.max()
-        sample = self._newest_day(order, newest)
         rate, period = _rate(times, 1.0, 1.0)
         every = len(times_raw) < NEWEST_ROWS  # fewer than asked for: every row, in any order
+        if order is None and not every and (counted := self._newest_by_max()) is not None:
+            newest, rate, period = counted
+            method = (
+                f"the newest event time by max({self.ts}) (no order reads the newest rows first: "
+                "a view, no index), the rows of the day before it counted, then rows within "
+                f"that day, filtered on {self.ts} in the query"
+            )
+        sample = self._newest_day(order, newest)
         if every and order is None:  # not "may not be the newest": there is nothing newer
             method = (
                 f"every event time, {len(times_raw):,} rows (fewer than the {NEWEST_ROWS:,} it "
@@ -225,6 +232,23 @@ class SampleReader:
             rows_exact=every,
         )
         return traffic, sample
+
+    def _newest_by_max(self) -> tuple[pd.Timestamp, float, timedelta] | None:
+        """The newest event time and the rows per hour of the day before it, by two aggregate
+        queries, where the first rows read follow the storage order: a view over a table
+        filled oldest first gave a trial the oldest 50,000 rows, a rate 2.4x too low and a
+        'newest day' four days old, with an incident in it."""
+        ts = self.handle.c[self.ts]
+        bounded = self._compared(ts, "<=", self.latest)
+        top = self.conn.execute(sa.select(sa.func.max(ts)).where(bounded)).scalar()
+        found = sample_times(pd.Series([top], dtype=object), self.epoch).dropna()
+        if found.empty:
+            return None
+        newest = found.iloc[0]
+        rows = self.conn.execute(
+            sa.select(sa.func.count()).where(bounded, self._compared(ts, ">", newest - DAY))
+        ).scalar()
+        return newest, float(rows or 0) / 24.0, DAY
 
     def _newest_day(self, order: Any, newest: pd.Timestamp) -> pd.DataFrame:
         """Up to SAMPLE_ROWS rows newer than `newest` less a day. The bound is in the SQL,

@@ -79,7 +79,8 @@ def route_like(
     it. A column of many values (30 tenants) stays out: a few rows an hour each."""
     out = []
     for cohort, share in shares.items():
-        if cohort not in frame or frame[cohort].nunique() > ROUTE_LIKE_VALUES or not fed(share):
+        values = frame[cohort].nunique(dropna=False) if cohort in frame else 0
+        if cohort not in frame or values > ROUTE_LIKE_VALUES or not fed(share):
             continue
         as_route = frame.drop(columns="route", errors="ignore").assign(route=frame[cohort])
         if daily_swing(as_route) is None:

@@ -81,8 +81,8 @@ class AlertingConfig(Model):
     fold: bool = Field(
         default=True,
         description="a release-wide breach that most of a cohort column shares is one alert on "
-        "the release naming the cohorts, not one per cohort (a cohort that moved far more than "
-        "its release still alerts on its own)",
+        "the release naming the cohorts, not one per cohort (a cohort far past its release's "
+        "change, more severe, or already firing still alerts on its own)",
     )
     p2_digest: bool = Field(
         default=True, description="P2 alerts open into one daily digest per owner (UTC day)"
