@@ -237,6 +237,18 @@ def rules_only_context(directory: Path, frame: pd.DataFrame, rules: str) -> Any:
     return Context.from_config(load_config(cfg / "profiles.yml", cfg / "monitors.yml"))
 
 
+def run_hours(ctx: Any, hours: int) -> None:
+    """The first monitor's first `hours` hourly windows from T0, in order, each succeeding."""
+    from lookout.pipeline import run_window
+    from lookout.windows import Window
+
+    monitor = ctx.config.monitors.monitors[0]
+    for i in range(hours):
+        start = T0 + i * timedelta(hours=1)
+        result = run_window(ctx, monitor, Window(start, start + timedelta(hours=1)))
+        assert result.status == "succeeded", result.error
+
+
 def unfolded(ctx: Any) -> Any:
     """`ctx` with `alerting.fold` off: every cohort that breaches is an alert of its own (for
     tests of how several alerts are grouped, digested and threaded)."""

@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.alerts.test_rules import rule, value
-from tests.conftest import T0, make_requests, rules_only_context
+from tests.conftest import T0, make_requests, rules_only_context, run_hours
 
 from lookout.alerts.folding import fold_into_releases
 from lookout.alerts.lifecycle import apply_evaluations
 from lookout.alerts.rules import Reference, evaluate_rules
-from lookout.pipeline import run_window
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -235,11 +234,8 @@ def _bump(search_factor: float) -> pd.DataFrame:
 
 def _run(tmp_path, frame: pd.DataFrame):
     ctx = rules_only_context(tmp_path, frame, RULE)
-    monitor = ctx.config.monitors.monitors[0]
     try:
-        for i in range(6):
-            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
-            assert result.status == "succeeded", result.error
+        run_hours(ctx, 6)
         alerts = ctx.store.alerts("bot")
         opened = [
             m.payload

@@ -5,16 +5,9 @@ compared with gpt-4o-mini's old version, and paged on cost until the next releas
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import pandas as pd
-from tests.conftest import T0, make_requests, rules_only_context
-
-from lookout.pipeline import run_window
-from lookout.windows import Window
-
-H = timedelta(hours=1)
+from tests.conftest import T0, make_requests, rules_only_context, run_hours
 
 RULE = """
       - name: spend
@@ -45,11 +38,8 @@ def _frame() -> pd.DataFrame:
 
 def test_a_new_version_is_compared_with_the_old_version_of_its_own_model(tmp_path):
     ctx = rules_only_context(tmp_path, _frame(), RULE)
-    monitor = ctx.config.monitors.monitors[0]
     try:
-        for i in range(8):
-            result = run_window(ctx, monitor, Window(T0 + i * H, T0 + (i + 1) * H))
-            assert result.status == "succeeded", result.error
+        run_hours(ctx, 8)
         alerts = ctx.store.alerts("bot")
     finally:
         ctx.close()

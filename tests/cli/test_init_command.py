@@ -859,15 +859,22 @@ def test_the_header_counts_the_rows_when_it_read_every_one_and_says_when_it_cann
     assert "may not be the newest" not in header and "?" not in header
 
 
-def test_the_header_says_the_row_count_is_unknown_rather_than_a_question_mark(tmp_path):
-    times = pd.date_range("2026-11-01", periods=60_000, freq="20s").astype("datetime64[us]")
-    frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(len(times))], "ts": times})
+def _duckdb_view(tmp_path, frame: pd.DataFrame) -> str:
+    """A DuckDB warehouse whose view `log_v` shows `frame` (table `log`): no sampling clause,
+    no newest-first order."""
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     engine = sa.create_engine(url)
     write_table(engine, frame, table="log")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE VIEW log_v AS SELECT * FROM log")
     engine.dispose()
+    return url
+
+
+def test_the_header_says_the_row_count_is_unknown_rather_than_a_question_mark(tmp_path):
+    times = pd.date_range("2026-11-01", periods=60_000, freq="20s").astype("datetime64[us]")
+    frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(len(times))], "ts": times})
+    url = _duckdb_view(tmp_path, frame)
     result = _init(tmp_path, url, "log_v")
     assert result.exit_code == 0, result.output
     header = " ".join(result.output.split("Proposed mapping")[0].split())
@@ -983,12 +990,7 @@ def test_a_view_over_a_table_filled_oldest_first_is_read_from_its_newest_day(tmp
             "day": pd.Series(range(days)).repeat(24 * per_hour).to_numpy(),
         }
     )
-    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    engine = sa.create_engine(url)
-    write_table(engine, frame, table="log")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE VIEW log_v AS SELECT * FROM log")
-    engine.dispose()
+    url = _duckdb_view(tmp_path, frame)
     read = read_table(url, "log_v")
     assert read.traffic.rows_per_hour == pytest.approx(per_hour, rel=0.01)
     assert pd.Timestamp(read.traffic.newest).tz_localize(None) == newest

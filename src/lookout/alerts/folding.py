@@ -54,11 +54,11 @@ BROAD_SHARE = 0.5
 @dataclass(frozen=True)
 class Fold:
     """What one release's breach explains: the folded cohorts' evaluations, and per cohort
-    column how many of its evaluated cohorts were past their thresholds."""
+    column how many of its evaluated cohorts breach."""
 
     release: Evaluation
     cohorts: tuple[Evaluation, ...]
-    past: tuple[tuple[str, int, int], ...]  # (column, cohorts past, cohorts evaluated)
+    past: tuple[tuple[str, int, int], ...]  # (column, cohorts that breach, cohorts evaluated)
 
 
 def fold_into_releases(
