@@ -115,10 +115,12 @@ def test_importing_the_cli_imports_no_heavy_library():
 
 def test_help_is_fast(tmp_path):
     """Measured as the child's CPU time (user + system), which a busy machine inflates far
-    less than the wall clock: about 0.2 s here, against 1.9 s before the imports were lazy."""
+    less than the wall clock: about 0.25 s here idle, against 1.9 s before the imports were
+    lazy. The bound sits between the two: under the whole suite on 2 cores it measured 0.52 s
+    (the same code 0.25 s idle), which a bound of 0.5 s failed."""
     _lookout("--help", cwd=tmp_path)  # warm the file cache
     best = min(_cpu_seconds(tmp_path) for _ in range(3))
-    assert best < 0.5, f"lookout --help used {best:.2f}s of CPU"
+    assert best < 0.9, f"lookout --help used {best:.2f}s of CPU"
 
 
 def _cpu_seconds(cwd: Path) -> float:
