@@ -6,7 +6,7 @@ stands (`lookout.runtime.alerting` applies it to every rule's evaluations of a w
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from lookout.alerts.pooled import History, leaning_before, pooled_since, pooled_without
@@ -37,6 +37,9 @@ class Renewal:
     firing: Collection[tuple[str, str]]
     pending: Mapping[tuple[str, str], datetime]  # group -> start of its last breaching window
     own: Mapping[tuple[str, str], MetricValue]  # this window's own values
+    # (rule, release, cohort) -> one-sided level (`split_levels`): a re-evaluation of one
+    # cohort's pool keeps the level its window's split tested it at
+    levels: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
 
     def decide(self, ev: Evaluation) -> Evaluation:
         group = (ev.release, ev.cohort)
@@ -92,7 +95,8 @@ class Renewal:
         if since is None or since.n < needed:
             return False
         return all(
-            again.outcome == "ok" for again in evaluate_rules([ev.rule], [since], self.references)
+            again.outcome == "ok"
+            for again in evaluate_rules([ev.rule], [since], self.references, self.levels)
         )
 
     def leaning(self, ev: Evaluation, group: tuple[str, str]) -> Evaluation:
@@ -111,7 +115,7 @@ class Renewal:
         without = pooled_without(ev.rule, self.settings, self.window, self.history, group, leaned)
         if without is None or not any(
             again.outcome == "breach"
-            for again in evaluate_rules([ev.rule], [without], self.references)
+            for again in evaluate_rules([ev.rule], [without], self.references, self.levels)
         ):
             return ev
         return replace(ev, leaning=count, leaning_since=since)
@@ -129,5 +133,5 @@ class Renewal:
             return False
         return any(
             again.outcome == "breach"
-            for again in evaluate_rules([ev.rule], [without], self.references)
+            for again in evaluate_rules([ev.rule], [without], self.references, self.levels)
         )

@@ -9,7 +9,7 @@ for the same cohort: its threshold is then the allowed change, absolute or relat
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -33,6 +33,8 @@ __all__ = [
     "past_threshold",
     "renews_pending",
     "settings_of",
+    "split_level",
+    "split_levels",
 ]
 
 # `inconclusive`: a significance rule whose point value is past the threshold but whose interval
@@ -189,8 +191,30 @@ def conservative(
     return replace(reference, value=bound)
 
 
-def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None) -> bool:
-    """Past the threshold; with `significance`, the whole exact 95% interval must be past it."""
+# Each bound of the exact 95% interval: a significant breach is one at this one-sided level.
+ONE_SIDED = 0.025
+
+# A split's false-alarm budget, in cohorts: a cohort column with at most this many cohorts
+# tested in a window tests each at ONE_SIDED; a wider one shares the budget (each at ONE_SIDED
+# x SPLIT_BUDGET / cohorts, Bonferroni past it), so a rule split by 30 tenants breaches by
+# chance in a window no more often than one split by 8. Every hour tests every cohort: a
+# trial's 30 tenants raised a false P1 (4 failures in 13) that stayed open 7 hours. 8 keeps
+# the level of the columns the soak scenario measured at 0 false alerts on its clean days
+# (4-5 values: regions, plans, routes) and of init's steady cohort columns (`route_like`).
+SPLIT_BUDGET = 8
+
+
+def split_level(cohorts: int) -> float:
+    """The one-sided level of each cohort's test in a column of `cohorts` tested cohorts."""
+    return ONE_SIDED * min(1.0, SPLIT_BUDGET / max(cohorts, 1))
+
+
+def breaches(
+    rule: AlertRule, value: MetricValue, threshold: float | None = None, level: float = ONE_SIDED
+) -> bool:
+    """Past the threshold; with `significance`, the whole exact interval must be past it: its
+    bound on the threshold's side at the one-sided `level` (2.5%, the 95% interval's, or a wide
+    split's share of it: `split_level`)."""
     compare = _OPS[rule.op]
     limit = rule.threshold if threshold is None else threshold
     if settings_of(rule).significance and value.ci_low is not None and value.n > 0:
@@ -202,7 +226,7 @@ def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None
         # count's own interval reaches 0.56).
         if FAMILIES.is_proportion(rule.metric):
             hits = min(max(value.value, 0.0), 1.0) * value.n
-            low, high = exact_interval(hits, value.n)
+            low, high = exact_interval(hits, value.n, confidence=1.0 - 2.0 * level)
         else:
             low = value.ci_low
             high = value.ci_high if value.ci_high is not None else value.value
@@ -211,34 +235,71 @@ def breaches(rule: AlertRule, value: MetricValue, threshold: float | None = None
     return compare(value.value, limit)
 
 
-# Each bound of the exact 95% interval: a significant breach is one at this one-sided level.
-ONE_SIDED = 0.025
+def split_levels(
+    rule: AlertRule,
+    values: Iterable[MetricValue],
+    open_groups: Collection[tuple[str, str]] = (),
+) -> dict[tuple[str, str, str], float]:
+    """(rule, release, cohort) -> the one-sided level of that cohort's test, where it is not
+    ONE_SIDED: the cohorts of a column wider than the budget (`split_level` of the cohorts
+    with the `min_n` records a test needs: a tenant too quiet to be tested spends nothing).
+    A cohort whose alert is open (pending or firing, `open_groups` as (release, cohort)) was
+    already picked out of its split: its next test is one cohort's, at ONE_SIDED, so `for: 2`
+    over 30 tenants opens by chance as often as over 8 (each first breach at 2.5% x 8 / 30,
+    its confirmation at 2.5%)."""
+    values = [
+        v
+        for v in values
+        if v.metric == rule.metric and v.cohort != ALL_COHORTS and in_split(rule, v.cohort)
+    ]
+    min_n = settings_of(rule).min_n
+    tested: dict[tuple[str, str], int] = {}
+    for value in values:
+        if value.n >= min_n:
+            key = (value.release, value.cohort.split("=", 1)[0])
+            tested[key] = tested.get(key, 0) + 1
+    levels = {}
+    for value in values:
+        column = value.cohort.split("=", 1)[0]
+        level = split_level(tested.get((value.release, column), 0))
+        if level < ONE_SIDED and (value.release, value.cohort) not in open_groups:
+            levels[(rule.name, value.release, value.cohort)] = level
+    return levels
 
 
-def evidence_of(rule: AlertRule, value: MetricValue, threshold: float, persistence: int) -> int:
+def evidence_of(
+    rule: AlertRule,
+    value: MetricValue,
+    threshold: float,
+    persistence: int,
+    level: float = ONE_SIDED,
+) -> int:
     """How many of `for`'s breaching evaluations a significant breach is worth: all of them
-    when its exact one-sided p-value against the threshold is at most ONE_SIDED ** `for`, else
-    one. `for: 2` asks for two breaches on separate records, each at 2.5%: at a rate exactly
-    at the threshold both happen by chance 0.0625% of the time (L looks a window at each,
-    (L x 2.5%) squared at most). One test on all the records at 0.0625% is as unlikely by
-    chance (at most L x 0.0625%), counts each record once, and is the stronger test: 12
-    errors in 75 against 5% (p 0.0003) need not wait an hour for a second piece of evidence.
-    Rates with `significance` only (and a stored interval, as `breaches` decides): other
-    families have no exact test."""
+    when its exact one-sided p-value against the threshold is at most `level` x ONE_SIDED **
+    (`for` - 1) (ONE_SIDED ** `for`, or a wide split's first breach at its share and the
+    rest at 2.5%: `split_levels`), else one. `for: 2` asks for two
+    breaches on separate records, each at 2.5%: at a rate exactly at the threshold both happen
+    by chance 0.0625% of the time (L looks a window at each, (L x 2.5%) squared at most). One
+    test on all the records at 0.0625% is as unlikely by chance (at most L x 0.0625%), counts
+    each record once, and is the stronger test: 12 errors in 75 against 5% (p 0.0003) need not
+    wait an hour for a second piece of evidence. Rates with `significance` only (and a stored
+    interval, as `breaches` decides): other families have no exact test."""
     if persistence <= 1 or value.n <= 0 or value.ci_low is None:
         return 1
     if not settings_of(rule).significance or not FAMILIES.is_proportion(rule.metric):
         return 1
     hits = min(max(value.value, 0.0), 1.0) * value.n
     tail = exact_tail(hits, value.n, threshold, above=rule.op in (">", ">="))
-    return persistence if tail <= ONE_SIDED**persistence else 1
+    return persistence if tail <= level * ONE_SIDED ** (persistence - 1) else 1
 
 
-def _severity(rule: AlertRule, value: MetricValue, reference: Reference | None) -> str:
+def _severity(
+    rule: AlertRule, value: MetricValue, reference: Reference | None, level: float
+) -> str:
     severity = rule.severity
-    for level in rule.escalate:
-        if breaches(rule, value, effective_threshold(rule, level.threshold, reference)):
-            severity = level.severity
+    for level_ in rule.escalate:
+        if breaches(rule, value, effective_threshold(rule, level_.threshold, reference), level):
+            severity = level_.severity
     return severity
 
 
@@ -246,57 +307,73 @@ def evaluate_rules(
     rules: Iterable[AlertRule],
     values: Iterable[MetricValue],
     references: Mapping[tuple[str, str, str], Reference] | None = None,
+    levels: Mapping[tuple[str, str, str], float] | None = None,
 ) -> list[Evaluation]:
     """Every (rule, release, cohort) the window has data for, with its outcome.
 
     `references[(rule, release, cohort)]` is what a change rule compares with; a change rule
     without one, or with one on fewer than `min_n` records, has `not_enough_data`.
+    `levels[(rule, release, cohort)]` is a test's one-sided level where it is not ONE_SIDED
+    (`split_levels`, from these values unless given: a re-evaluation of one cohort's longer
+    pool keeps its window's).
     """
+    rules, values = list(rules), list(values)
     references = references or {}
+    if levels is None:
+        levels = {key: lv for rule in rules for key, lv in split_levels(rule, values).items()}
     by_metric: dict[str, list[MetricValue]] = {}
     for value in values:
         by_metric.setdefault(value.metric, []).append(value)
     out: list[Evaluation] = []
     for rule in rules:
         settings = settings_of(rule)
-        min_n = settings.min_n
         for value in by_metric.get(rule.metric, []):
             if not in_split(rule, value.cohort):
                 continue
+            level = levels.get((rule.name, value.release, value.cohort), ONE_SIDED)
             reference = references.get((rule.name, value.release, value.cohort))
-            compared = conservative(rule, reference, settings.significance)
-            threshold = effective_threshold(rule, rule.threshold, compared)
-            severity = rule.severity
-            evidence = 1
-            if value.n < min_n or (
-                rule.reference is not None
-                and (
-                    reference is None
-                    or reference.n < min_n
-                    # a relative change of a zero reference means nothing (0 * anything = 0)
-                    or (rule.reference.change == "relative" and reference.value == 0)
-                )
-            ):
-                outcome: Outcome = "not_enough_data"
-            elif breaches(rule, value, threshold):
-                outcome = "breach"
-                severity = _severity(rule, value, compared)
-                evidence = evidence_of(rule, value, threshold, settings.persistence)
-            elif settings.significance and _OPS[rule.op](value.value, threshold):
-                outcome = "inconclusive"
-            else:
-                outcome = "ok"
-            out.append(
-                Evaluation(
-                    rule,
-                    value,
-                    outcome,
-                    severity,
-                    threshold,
-                    reference,
-                    settings.persistence,
-                    settings.keep_firing_for,
-                    evidence=evidence,
-                )
-            )
+            out.append(_evaluate(rule, settings, value, reference, level))
     return out
+
+
+def _evaluate(
+    rule: AlertRule,
+    settings: RuleSettings,
+    value: MetricValue,
+    reference: Reference | None,
+    level: float,
+) -> Evaluation:
+    """One rule on one value: not enough data, a breach (how severe, how strong), an
+    inconclusive point past the threshold, or ok."""
+    compared = conservative(rule, reference, settings.significance)
+    threshold = effective_threshold(rule, rule.threshold, compared)
+    severity, evidence = rule.severity, 1
+    if value.n < settings.min_n or (
+        rule.reference is not None
+        and (
+            reference is None
+            or reference.n < settings.min_n
+            # a relative change of a zero reference means nothing (0 * anything = 0)
+            or (rule.reference.change == "relative" and reference.value == 0)
+        )
+    ):
+        outcome: Outcome = "not_enough_data"
+    elif breaches(rule, value, threshold, level):
+        outcome = "breach"
+        severity = _severity(rule, value, compared, level)
+        evidence = evidence_of(rule, value, threshold, settings.persistence, level)
+    elif settings.significance and _OPS[rule.op](value.value, threshold):
+        outcome = "inconclusive"
+    else:
+        outcome = "ok"
+    return Evaluation(
+        rule,
+        value,
+        outcome,
+        severity,
+        threshold,
+        reference,
+        settings.persistence,
+        settings.keep_firing_for,
+        evidence=evidence,
+    )

@@ -29,6 +29,7 @@ from lookout.alerts.rules import (
     evaluate_rules,
     renews_pending,
     settings_of,
+    split_levels,
 )
 from lookout.config.models import AlertRule, Monitor
 from lookout.core.cohorts import OTHER
@@ -131,10 +132,13 @@ def evaluate_alerts(
             first_seen = ctx.store.release_first_seen(monitor.name)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window, first_seen)
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
-        renewal = Renewal(settings, window, pooled_by, references, firing, pending, own)
+        levels = split_levels(rule, seen, open_groups)  # a wide split's cohorts share a budget
+        renewal = Renewal(settings, window, pooled_by, references, firing, pending, own, levels)
         evaluations += [
             renewal.decide(ev)
-            for ev in _decided(rule, settings, window, pooled_by, references, seen, firing)
+            for ev in _decided(
+                rule, settings, window, pooled_by, (references, levels), seen, firing
+            )
         ]
     transitions = apply_evaluations(monitor.name, existing, evaluations, window, started)
     if ctx.config.monitors.alerting.fold:
@@ -217,7 +221,7 @@ def _decided(
     settings: RuleSettings,
     window: Window,
     history: History,
-    references: Mapping[tuple[str, str, str], Reference],
+    judged: tuple[Mapping[tuple[str, str, str], Reference], Mapping[tuple[str, str, str], float]],
     seen: list[MetricValue],
     firing: Collection[tuple[str, str]],
 ) -> list[Evaluation]:
@@ -230,12 +234,13 @@ def _decided(
     records' to say. A breach of a long look whose newer records do not lean is the older
     records' (a tenant's 16-hour pool reopened an error alert at 23:00 on the 09:00-11:00
     incident it had resolved, its last 8 hours at 1%)."""
+    references, levels = judged  # what a change rule compares with; each column's level
     out = []
-    for ev in evaluate_rules([rule], seen, references):
+    for ev in evaluate_rules([rule], seen, references, levels):
         if ev.outcome == "inconclusive" and (ev.release, ev.cohort) not in firing:
             newer = ev.value
             for longer in longer_pools(rule, settings, window, history, ev.value):
-                (candidate,) = evaluate_rules([rule], [longer], references) or (ev,)
+                (candidate,) = evaluate_rules([rule], [longer], references, levels) or (ev,)
                 if candidate.outcome == "breach" and renews_pending(candidate, newer):
                     ev = candidate
                     break
