@@ -210,18 +210,23 @@ def _samples(
         for (release, cohort), group in frame.groupby([frame["_release"], labels], sort=False):
             for column in ("latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens"):
                 if column in group:
-                    values = pd.to_numeric(group[column], errors="coerce").to_numpy(float)
-                    values = values[np.isfinite(values) & (values >= 0)]
+                    values = _measured(group[column])
                     out[(release, cohort, column)] = _cap(values, max_sample, rng)
             if "_cost" in group:
-                per_record = pd.to_numeric(group["_cost"], errors="coerce").to_numpy(float)
-                per_record = per_record[np.isfinite(per_record) & (per_record >= 0)]
+                per_record = _measured(group["_cost"])
                 out[(release, cohort, "request_cost")] = _cap(per_record, max_sample, rng)
                 per_trace = group.groupby("_trace")["_cost"].sum(min_count=1).dropna()
                 out[(release, cohort, "trace_cost")] = _cap(
                     per_trace.to_numpy(float), max_sample, rng
                 )
     return out
+
+
+def _measured(column: pd.Series) -> np.ndarray:
+    """A column's values that are measurements: numbers, finite, not negative (a latency of
+    -1 is a logging bug that validation quarantines; it is no sample of the release)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(float)
+    return values[np.isfinite(values) & (values >= 0)]
 
 
 def _cap(values: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:

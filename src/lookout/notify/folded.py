@@ -30,7 +30,8 @@ def _change(value: float, reference: float | None) -> str:
 
 
 def _breadth(fold: Fold) -> str:
-    """`route 5 of 5, plan 4 of 4`: cohorts past the threshold per column."""
+    """`route 5 of 5, plan 4 of 4`: cohorts that breach (significantly, for a rate with
+    `significance`) per column, of those evaluated."""
     return ", ".join(f"{column} {n_past} of {n_all}" for column, n_past, n_all in fold.past)
 
 
@@ -53,12 +54,12 @@ def fold_finding(fold: Fold) -> Finding:
     )
     more = f" ({len(ranked) - SHOWN} more on the release timeline)" if len(ranked) > SHOWN else ""
     headline = (
-        f"the whole release moved: past the threshold in {_breadth(fold)}; "
+        f"the whole release moved: breaching in {_breadth(fold)}; "
         f"{len(ranked)} cohort alerts folded into this one"
     )
     return Finding(
         headline=headline,
-        facts=(Fact("Cohorts past it", f"{_breadth(fold)} (folded into this alert)"),),
+        facts=(Fact("Cohorts breaching", f"{_breadth(fold)} (folded into this alert)"),),
         tables=(
             Table(
                 f"Cohorts folded into this alert{more}",
