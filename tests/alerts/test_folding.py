@@ -247,13 +247,31 @@ def _run(tmp_path, frame: pd.DataFrame):
     return alerts, opened
 
 
+def test_breadth_of_a_wide_split_counts_breaches_at_the_usual_level():
+    # 30 tenants at 11-12% under a release at 11.5%, 100 records each: all breach 5% at 2.5%,
+    # the 16 at 11/100 not at the wide split's 0.67% (inconclusive), the 14 at 12/100 do
+    r = rule(threshold=0.05, split_by=["*", "tenant"], min_n=10, significance=True)
+    rates = [0.12] * 14 + [0.11] * 16
+    values = [
+        value(0.115, 3000, low=0.1),
+        *[value(rate, 100, f"tenant=t{i:02d}", low=0.05) for i, rate in enumerate(rates)],
+    ]
+    evaluations = evaluate_rules([r], values)
+    outcomes = _outcomes(evaluations)
+    assert sorted(outcomes.values()).count("inconclusive") == 16  # the shared level
+    folded, folds = _fold(evaluations)
+    assert folds[("r", "rel")].past == (("tenant", 30, 30),)  # broad: every tenant breaches
+    assert sum(o == "explained" for o in _outcomes(folded).values()) == 14
+    assert "breach" not in [o for c, o in _outcomes(folded).items() if c != "*"]
+
+
 def test_a_prompt_bump_opens_one_alert_naming_every_cohort(tmp_path):
     alerts, opened = _run(tmp_path, _bump(1.8))
     firing = sorted((a.release, a.cohort) for a in alerts if a.state == "firing")
     assert firing == [("m@v2", "*")]  # 6 alerts (the release, 3 routes, 2 regions) before
     [message] = opened
     assert "5 cohort alerts folded into this one" in message["summary"]
-    assert "region 2 of 2, route 3 of 3" in message["summary"]
+    assert "breaching in region 2 of 2, route 3 of 3" in message["summary"]
     [table] = [t for t in message["tables"] if t["title"].startswith("Cohorts folded")]
     assert sorted(row[0] for row in table["rows"]) == [
         "region=eu",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.alerts.test_rules import rule, value
-from tests.conftest import T0, make_requests, rules_only_context
+from tests.conftest import T0, make_requests, rules_only_context, run_hours
 
 from lookout.alerts.rules import (
     ONE_SIDED,
@@ -18,7 +18,9 @@ from lookout.alerts.rules import (
     split_level,
     split_levels,
 )
-from lookout.pipeline import run_window
+from lookout.config.loader import load_config
+from lookout.errors import ConfigError
+from lookout.pipeline import Context, run_window
 from lookout.windows import Window
 
 
@@ -73,7 +75,7 @@ def test_the_release_and_other_columns_keep_their_own_level():
 
 
 def test_a_strong_breach_stands_for_for_at_the_shared_level():
-    # 5 in 13 against 5%: p 2.4e-4, under 2.5%^2 (6.25e-4) but over (2.5% x 8/30)^2 (4.4e-5)
+    # 5 in 13 against 5%: p 2.9e-4, under 2.5%^2 (6.25e-4) but over 2.5% x 8/30 x 2.5% (1.7e-4)
     strong = _significant(**{"for": 2})
     [alone] = [e for e in evaluate_rules([strong], _cohorts(8, (5, 13))) if e.cohort == CULPRIT]
     [among] = [e for e in evaluate_rules([strong], _cohorts(30, (5, 13))) if e.cohort == CULPRIT]
@@ -89,12 +91,14 @@ def test_levels_given_are_used_for_a_single_value():
     assert (alone.outcome, given.outcome) == ("breach", "inconclusive")
 
 
-def _tenants(width: int) -> pd.DataFrame:
-    """One hour: `width` tenants (as `region`) of 13 requests each; t00 fails 3 of its 13."""
+def _tenants(width: int, errors: int = 3) -> pd.DataFrame:
+    """One hour: `width` tenants (as `region`) of 13 requests each; t00 fails `errors`."""
     frame = make_requests(hours=1, per_hour=13 * width, seed=3)
     region = np.repeat([f"t{i:02d}" for i in range(width)], 13)
     frame["region"], frame["model_version"], frame["prompt_version"] = region, "m1", "p1"
-    frame["status"] = np.where((region == "t00") & (np.arange(len(frame)) % 13 < 3), "error", "ok")
+    frame["status"] = np.where(
+        (region == "t00") & (np.arange(len(frame)) % 13 < errors), "error", "ok"
+    )
     return frame
 
 
@@ -110,16 +114,53 @@ RULES = """
 """
 
 
-@pytest.mark.parametrize(("width", "opens"), [(8, True), (30, False)])
-def test_run_window_opens_a_tenant_alert_only_within_the_budget(tmp_path, width, opens):
-    ctx = rules_only_context(tmp_path, _tenants(width), RULES)
+def _budgeted(directory, frame, budget: int | None):
+    """`rules_only_context` with `alerting: {split_budget: budget}` written into monitors.yml."""
+    ctx = rules_only_context(directory, frame, RULES)
+    if budget is None:
+        return ctx
+    monitors = directory / "cfg" / "monitors.yml"
+    monitors.write_text(f"alerting: {{split_budget: {budget}}}\n" + monitors.read_text())
+    config = load_config(directory / "cfg" / "profiles.yml", monitors)
+    return Context.from_config(config)
+
+
+@pytest.mark.parametrize(
+    ("width", "budget", "opens"), [(8, None, True), (30, None, False), (30, 30, True)]
+)
+def test_run_window_opens_a_tenant_alert_only_within_the_budget(tmp_path, width, budget, opens):
+    ctx = _budgeted(tmp_path, _tenants(width), budget)
+    assert ctx.config.monitors.alerting.split_budget == (budget or SPLIT_BUDGET)
     monitor = ctx.config.monitors.monitors[0]
     result = run_window(ctx, monitor, Window(T0, T0 + timedelta(hours=1)))
     assert result.status == "succeeded", result.error
     assert len(result.alerts_opened) == (1 if opens else 0)
-    # nothing pending either: 3 in 13 among 30 tenants is inconclusive, not a first breach
+    # nothing stored either: 3 in 13 among 30 tenants is inconclusive, not a breach
     states = {(a.cohort, a.state) for a in ctx.store.alerts("bot") if a.rule == "tenant_errors"}
     assert states == ({("region=t00", "firing")} if opens else set())
+
+
+def test_a_longer_look_keeps_the_split_level(tmp_path):
+    # t00 among 30: 2 of 13 failed in the first hour, 3 of 13 in the second (p 0.0245 alone:
+    # inconclusive at 0.67%); the two hours pooled, 5 in 26, are p 0.0095: a breach at 2.5%,
+    # not at the split's 0.67%, so the longer look opens nothing either
+    hours = [_tenants(30, errors) for errors in (2, 3)]
+    hours[1]["event_time"] += pd.Timedelta(hours=1)
+    hours[1]["ingested_at"] += pd.Timedelta(hours=1)
+    hours[1]["request_id"] = "s" + hours[1]["request_id"]
+    ctx = rules_only_context(tmp_path, pd.concat(hours, ignore_index=True), RULES)
+    run_hours(ctx, 2)
+    assert [a for a in ctx.store.alerts("bot") if a.rule == "tenant_errors"] == []
+
+
+@pytest.mark.parametrize("budget", ["0", "-3", "eight"])
+def test_a_split_budget_below_one_is_a_config_error_at_its_key(tmp_path, budget):
+    rules_only_context(tmp_path, _tenants(2), RULES)
+    monitors = tmp_path / "cfg" / "monitors.yml"
+    monitors.write_text(f"alerting:\n  split_budget: {budget}\n" + monitors.read_text())
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "cfg" / "profiles.yml", monitors)
+    assert "monitors.yml:2:3: alerting.split_budget" in str(raised.value)
 
 
 def test_a_cohort_whose_alert_is_open_is_tested_alone():

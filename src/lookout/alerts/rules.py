@@ -194,27 +194,30 @@ def conservative(
 # Each bound of the exact 95% interval: a significant breach is one at this one-sided level.
 ONE_SIDED = 0.025
 
-# A split's false-alarm budget, in cohorts: a cohort column with at most this many cohorts
-# tested in a window tests each at ONE_SIDED; a wider one shares the budget (each at ONE_SIDED
-# x SPLIT_BUDGET / cohorts, Bonferroni past it), so a rule split by 30 tenants breaches by
-# chance in a window no more often than one split by 8. Every hour tests every cohort: a
-# trial's 30 tenants raised a false P1 (4 failures in 13) that stayed open 7 hours. 8 keeps
-# the level of the columns the soak scenario measured at 0 false alerts on its clean days
-# (4-5 values: regions, plans, routes) and of init's steady cohort columns (`route_like`).
+# A split's false-alarm budget, in cohorts (the default of `alerting.split_budget`): per
+# release and cohort column, a column with at most this many cohorts tested in a window tests
+# each at ONE_SIDED; a wider one shares the budget (each at ONE_SIDED x budget / cohorts,
+# Bonferroni past it), so a rule split by 30 tenants breaches by chance in a window no more
+# often than one split by 8 (a bound: exact intervals are discrete, and the real rate falls
+# further). Every hour tests every cohort: a trial's 30 tenants raised a false P1 that stayed
+# open 7 hours. 8 keeps the level of the columns the soak scenario measured at 0 false alerts
+# on its clean days (4-5 values: regions, plans, routes).
 SPLIT_BUDGET = 8
 
 
-def split_level(cohorts: int) -> float:
-    """The one-sided level of each cohort's test in a column of `cohorts` tested cohorts."""
-    return ONE_SIDED * min(1.0, SPLIT_BUDGET / max(cohorts, 1))
+def split_level(cohorts: int, budget: int = SPLIT_BUDGET) -> float:
+    """The one-sided level of each cohort's test in a column of `cohorts` tested cohorts
+    (`budget`: `alerting.split_budget`)."""
+    return ONE_SIDED * min(1.0, budget / max(cohorts, 1))
 
 
 def breaches(
     rule: AlertRule, value: MetricValue, threshold: float | None = None, level: float = ONE_SIDED
 ) -> bool:
-    """Past the threshold; with `significance`, the whole exact interval must be past it: its
-    bound on the threshold's side at the one-sided `level` (2.5%, the 95% interval's, or a wide
-    split's share of it: `split_level`)."""
+    """Past the threshold; with `significance`, the whole interval must be past it. A share of
+    records: its exact bound on the threshold's side at the one-sided `level` (2.5%, the 95%
+    interval's, or a wide split's share of it: `split_level`). Another rate (rows over the
+    rows expected, the release's own) keeps its stored 95% interval."""
     compare = _OPS[rule.op]
     limit = rule.threshold if threshold is None else threshold
     if settings_of(rule).significance and value.ci_low is not None and value.n > 0:
@@ -239,14 +242,15 @@ def split_levels(
     rule: AlertRule,
     values: Iterable[MetricValue],
     open_groups: Collection[tuple[str, str]] = (),
+    budget: int = SPLIT_BUDGET,
 ) -> dict[tuple[str, str, str], float]:
     """(rule, release, cohort) -> the one-sided level of that cohort's test, where it is not
     ONE_SIDED: the cohorts of a column wider than the budget (`split_level` of the cohorts
     with the `min_n` records a test needs: a tenant too quiet to be tested spends nothing).
     A cohort whose alert is open (pending or firing, `open_groups` as (release, cohort)) was
     already picked out of its split: its next test is one cohort's, at ONE_SIDED, so `for: 2`
-    over 30 tenants opens by chance as often as over 8 (each first breach at 2.5% x 8 / 30,
-    its confirmation at 2.5%)."""
+    over 30 tenants opens by chance no more often than over 8 (each first breach at 2.5% x
+    8 / 30, its confirmations at 2.5%)."""
     values = [
         v
         for v in values
@@ -261,7 +265,7 @@ def split_levels(
     levels = {}
     for value in values:
         column = value.cohort.split("=", 1)[0]
-        level = split_level(tested.get((value.release, column), 0))
+        level = split_level(tested.get((value.release, column), 0), budget)
         if level < ONE_SIDED and (value.release, value.cohort) not in open_groups:
             levels[(rule.name, value.release, value.cohort)] = level
     return levels

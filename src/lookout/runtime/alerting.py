@@ -116,6 +116,7 @@ def evaluate_alerts(
     evaluations: list[Evaluation] = []
     folds: dict[tuple[str, str], Fold] = {}  # (rule, release) -> cohort breaches it explains
     first_seen: dict[str, datetime] | None = None
+    budget = ctx.config.monitors.alerting.split_budget
     for rule in rules:
         settings = settings_of(rule)
         mine = [a for a in existing.values() if a.rule == rule.name]
@@ -132,7 +133,7 @@ def evaluate_alerts(
             first_seen = ctx.store.release_first_seen(monitor.name)
         references = rule_references(ctx.store, monitor.name, [rule], seen, window, first_seen)
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
-        levels = split_levels(rule, seen, open_groups)  # a wide split's cohorts share a budget
+        levels = split_levels(rule, seen, open_groups, budget)  # a wide split shares a budget
         renewal = Renewal(settings, window, pooled_by, references, firing, pending, own, levels)
         evaluations += [
             renewal.decide(ev)

@@ -84,6 +84,13 @@ class AlertingConfig(Model):
         "the release naming the cohorts, not one per cohort (a cohort far past its release's "
         "change, more severe, or already firing still alerts on its own)",
     )
+    split_budget: int = Field(
+        default=8,
+        ge=1,
+        description="cohorts of one column a rule tests at the full 2.5% level in a window; a "
+        "wider split shares the budget (each cohort without an open alert at 2.5% x budget / "
+        "cohorts), so 30 tenants do not page by chance more often than this many cohorts",
+    )
     p2_digest: bool = Field(
         default=True, description="P2 alerts open into one daily digest per owner (UTC day)"
     )
