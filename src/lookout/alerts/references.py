@@ -16,6 +16,12 @@ what they are compared with, so an incident of a few hours does not raise its ow
 period moves once a day, so the windows of a day (a catch-up, a backfill) share one merge of a
 week of summaries, kept while the stored summaries under it stay the same.
 
+An open alert's own history (pending or firing) ends no later than the day its alert started:
+the records since are the incident's, and a slower canary compared with a week that more and
+more holds its own slow records became "its own normal" and resolved 34 hours into a
+regression that went on (a trial's table). It resolves when its records are back to what they
+were before it started, and an intended change is acknowledged, not absorbed.
+
 With `hours: same` the own history keeps only the windows at the same hours of the day as the
 one evaluated (its hours and one either side): a metric with a daily cycle (latency that rises
 with load) is compared with the same part of the cycle, so an ordinary afternoon is not "40%
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
@@ -117,9 +123,11 @@ def rule_references(
     values: Iterable[MetricValue],
     window: Window,
     first_seen: Mapping[str, datetime] | None = None,
+    open_since: Mapping[tuple[str, str], datetime] | None = None,
 ) -> dict[tuple[str, str, str], Reference]:
     """(rule, release, cohort) -> reference, for every change rule and value it will see
-    (`first_seen`: when each release appeared, if the caller read it already)."""
+    (`first_seen`: when each release appeared, if the caller read it already; `open_since`:
+    (release, cohort) -> start of its open alert, whose own history it freezes)."""
     change_rules = [rule for rule in rules if rule.reference is not None]
     if not change_rules:
         return {}
@@ -133,13 +141,17 @@ def rule_references(
             for v in values
             if v.metric == rule.metric and in_split(rule, v.cohort)
         }
-        periods = {
+        by_release = {
             release: reference_period(rule, release, first_seen, window)
             for release in sorted({release for release, _ in wanted})
         }
+        periods = {
+            group: _frozen(rule, by_release[group[0]], (open_since or {}).get(group))
+            for group in wanted
+        }
         # a baseline or own-history period is the same for every release: pooled once
         for period in dict.fromkeys(p for p in periods.values() if p is not None):
-            groups = sorted((r, c) for r, c in wanted if periods[r] == period)
+            groups = sorted(g for g in wanted if periods[g] == period)
             cohorts = sorted({c for _, c in groups})
             pooled = _pooled(store, monitor, rule.metric, period, cohorts)
             own = _own_history(store, monitor, rule, period, cohorts) if period.own_history else {}
@@ -150,6 +162,20 @@ def rule_references(
                 elif cohort in pooled:
                     out[(rule.name, release, cohort)] = Reference(*pooled[cohort], period.label)
     return out
+
+
+def _frozen(
+    rule: AlertRule, period: ReferencePeriod | None, since: datetime | None
+) -> ReferencePeriod | None:
+    """An own-history period that ends no later than the day an open alert started (`since`),
+    moved back with its length; other periods, and groups without an open alert, as they
+    are."""
+    if period is None or not period.own_history or since is None or rule.reference is None:
+        return period
+    end = floor_time(since, min(HISTORY_STEP, rule.reference.lookback))
+    if end >= period.end:
+        return period
+    return replace(period, start=end - (period.end - period.start), end=end)
 
 
 def _own_history(

@@ -131,7 +131,14 @@ def evaluate_alerts(
         seen = rule_values(rule, settings, window, scoped, pooled_by, open_groups, firing)
         if first_seen is None and rule.reference is not None:  # one read a window, not a rule
             first_seen = ctx.store.release_first_seen(monitor.name)
-        references = rule_references(ctx.store, monitor.name, [rule], seen, window, first_seen)
+        since = {
+            (a.release, a.cohort): a.first_window_start
+            for a in mine
+            if a.state in ("pending", "firing")
+        }
+        references = rule_references(
+            ctx.store, monitor.name, [rule], seen, window, first_seen, since
+        )
         own = {(v.release, v.cohort): v for v in scoped if v.metric == rule.metric}
         levels = split_levels(rule, seen, open_groups, budget)  # a wide split shares a budget
         renewal = Renewal(settings, window, pooled_by, references, firing, pending, own, levels)
