@@ -34,8 +34,9 @@ def test_one_busy_hour_last_week_does_not_make_an_ordinary_hour_a_gap():
     assert high > 0.5  # 224 rows: a slow hour, not a gap
 
 
-def test_before_a_week_half_the_quietest_same_hour_stands_in():
+def test_before_a_week_a_tenth_of_the_quietest_same_hour_stands_in():
     rows = {T - k * DAY: n for k, n in ((1, 600), (2, 640), (3, 580))}
+    assert DAILY_DISCOUNT == 0.1  # a first weekend of a business tool holds ~10% of a weekday
     assert expected_rows(T, rows) == DAILY_DISCOUNT * 580
     assert expected_rows(T, {T - DAY: 600, T - 2 * DAY: 600}) is None  # 2 days: no verdict
 
@@ -77,14 +78,14 @@ def test_an_empty_day_is_an_outage_not_the_quietest_same_hour():
 
 
 def _six_a_day(windows: int, empty: set[int]) -> dict:
-    """Four days of six rows an hour before `windows` consecutive windows ending at T; the
-    windows in `empty` (0 = T itself, 1 the one before...) stored with no rows, the others
-    with six."""
+    """Four days of thirty rows an hour (an expectation of 3 before a week: a tenth of the
+    quietest) before `windows` consecutive windows ending at T; the windows in `empty` (0 = T
+    itself, 1 the one before...) stored with no rows, the others with six."""
     H = timedelta(hours=1)
     rows = {}
     for back in range(windows):
         start = T - back * H
-        rows.update({start - k * DAY: 6 for k in range(1, 5)})
+        rows.update({start - k * DAY: 30 for k in range(1, 5)})
         if back:
             rows[start] = 0 if back in empty else 6
     return rows
@@ -92,7 +93,7 @@ def _six_a_day(windows: int, empty: set[int]) -> dict:
 
 def test_consecutive_short_windows_are_judged_together():
     H = timedelta(hours=1)
-    # expectation 3 an hour (half the quietest of four days of 6): 0 of 3 is an ordinary hour
+    # expectation 3 an hour (a tenth of the quietest of four days of 30): 0 of 3 is ordinary
     alone = gap_look(T, H, 0, _six_a_day(1, set()))
     assert alone == Gap(0, 3.0, T, 1)
     _, _, high = traffic_ratio(0, 3.0)
