@@ -8,12 +8,12 @@ over the last three days (hourly traffic is bursty: one busy hour last week must
 ordinary hour look like a gap). Before a week is stored, a tenth of the quietest same hour of
 the last seven days stands in: without a weekday of the week before, a first weekend cannot be
 told from a partial outage, and a business tool's first Saturday holds ~10% of a weekday's
-traffic (a trial's document-extraction service: 25 rows where its weekdays held 168 paged P1
-at half). Only a near-silent window is judged that first week; a dead feed still is. The verdict is an interval on the observed count
-(gamma-Poisson: an hour's rate varies beyond Poisson chance, `TRAFFIC_CV`): 0 rows where 3 are
-expected is an ordinary night, 0 where 50 are expected is an incident; and
-a window short of its expectation is also judged with the windows before it (`gap_look`), so
-three empty hours where 3 rows each are usual are an incident too.
+traffic (a trial's document-extraction service: 25 rows where its weekdays held 168 paged P1 at
+half). Only a near-silent window is judged that first week; a dead feed still is. The verdict is
+an interval on the observed count (gamma-Poisson: an hour's rate varies beyond Poisson chance,
+`TRAFFIC_CV`): 0 rows where 3 are expected is an ordinary night, 0 where 50 are expected is an
+incident; and a window short of its expectation is also judged with the windows before it
+(`gap_look`), so three empty hours where 3 rows each are usual are an incident too.
 """
 
 from __future__ import annotations
