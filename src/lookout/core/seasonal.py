@@ -6,8 +6,8 @@ is for gaps, not for a slow hour): the lesser of the median of the same hour of 
 the last four weeks (a Saturday is compared with Saturdays) and the quietest of the same hour
 over the last three days (hourly traffic is bursty: one busy hour last week must not make an
 ordinary hour look like a gap). Before a week is stored, a tenth of the quietest same hour of
-the last seven days stands in: without a weekday of the week before, a first weekend cannot be
-told from a partial outage, and a business tool's first Saturday holds ~10% of a weekday's
+the last seven days stands in: without the same day of the week before, a first weekend cannot
+be told from a partial outage, and a business tool's first Saturday holds ~10% of a weekday's
 traffic (a trial's document-extraction service: 25 rows where its weekdays held 168 paged P1 at
 half). Only a near-silent window is judged that first week; a dead feed still is. The verdict is
 an interval on the observed count (gamma-Poisson: an hour's rate varies beyond Poisson chance,
