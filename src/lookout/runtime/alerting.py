@@ -242,7 +242,7 @@ def _decided(
     records' to say. A breach of a long look whose newer records do not lean is the older
     records' (a tenant's 16-hour pool reopened an error alert at 23:00 on the 09:00-11:00
     incident it had resolved, its last 8 hours at 1%)."""
-    references, levels = judged  # what a change rule compares with; each column's level
+    references, levels = judged  # what a change rule compares with; each test's level
     out = []
     for ev in evaluate_rules([rule], seen, references, levels):
         if ev.outcome == "inconclusive" and (ev.release, ev.cohort) not in firing:
