@@ -17,7 +17,7 @@ from tests.conftest import T0, make_requests, rules_only_context, run_hours
 
 from lookout.alerts.folding import fold_into_releases
 from lookout.alerts.lifecycle import apply_evaluations
-from lookout.alerts.rules import Reference, evaluate_rules
+from lookout.alerts.rules import Reference, evaluate_rules, split_levels
 from lookout.windows import Window
 
 H = timedelta(hours=1)
@@ -256,7 +256,7 @@ def test_breadth_of_a_wide_split_counts_breaches_at_the_usual_level():
         value(0.115, 3000, low=0.1),
         *[value(rate, 100, f"tenant=t{i:02d}", low=0.05) for i, rate in enumerate(rates)],
     ]
-    evaluations = evaluate_rules([r], values)
+    evaluations = evaluate_rules([r], values, levels=split_levels(r, values, budget=8))
     outcomes = _outcomes(evaluations)
     assert sorted(outcomes.values()).count("inconclusive") == 16  # the shared level
     folded, folds = _fold(evaluations)

@@ -88,16 +88,16 @@ def test_no_data_knows_the_time_of_day(tmp_path):
     ctx = _ctx(tmp_path, "{no_data: true}")
     monitor = ctx.config.monitors.monitors[0]
     day = T0 + 3 * H  # the warehouse holds T0..T0+3h; later hours are empty
-    # history: nights (hour 3 of the day) hold ~20 rows, afternoons (hour 4) ~300
-    _seed_history(ctx, {3: 20, 4: 300, 5: 275}, days=4, before=day - 3 * H)
+    # history: nights (hour 3 of the day) hold ~4 rows, afternoons (hour 4) ~60
+    _seed_history(ctx, {3: 4, 4: 60, 5: 55}, days=4, before=day - 3 * H)
     night = run_window(ctx, monitor, Window(day, day + H), as_of=day + 3 * H)
     assert night.status == "succeeded" and night.rows == 0
-    assert ctx.store.alerts("bot") == []  # 0 rows where ~2 are expected: an ordinary night
+    assert ctx.store.alerts("bot") == []  # 0 rows where ~4 are expected: an ordinary night
     gap = run_window(ctx, monitor, Window(day + H, day + 2 * H), as_of=day + 3 * H)
     assert gap.rows == 0
     [alert] = ctx.store.alerts("bot")
     assert (alert.rule, alert.state, alert.severity) == ("no_data", "firing", "P1")
-    # n: the rows expected; before a week of history, a tenth of the quietest same hour (300)
+    # n: the rows expected; before a week of history, half the quietest same hour (60)
     assert alert.value == 0 and alert.n == 30
     [message] = [m for m in ctx.store.outbox() if m.fingerprint == alert.fingerprint]
     assert "traffic_ratio" in str(message.payload)
@@ -116,7 +116,7 @@ def test_no_data_waits_for_history_and_can_be_switched_off(tmp_path):
     ctx.close()
     (tmp_path / "off").mkdir()
     off = _ctx(tmp_path / "off", "{no_data: false}")
-    _seed_history(off, {4: 300}, days=4, before=day - 3 * H)
+    _seed_history(off, {4: 60}, days=4, before=day - 3 * H)
     run_window(
         off, off.config.monitors.monitors[0], Window(day + H, day + 2 * H), as_of=day + 3 * H
     )
@@ -125,12 +125,12 @@ def test_no_data_waits_for_history_and_can_be_switched_off(tmp_path):
 
 
 def test_three_empty_night_hours_where_a_few_rows_are_usual_open_no_data(tmp_path):
-    """Nights hold ~30 rows an hour (an expectation of 3 before a week of history): one empty
+    """Nights hold ~6 rows an hour (an expectation of 3 before a week of history): one empty
     night hour is ordinary, three in a row are a dead feed (0 of 9)."""
     ctx = _ctx(tmp_path, "{no_data: true}")
     monitor = ctx.config.monitors.monitors[0]
     day = T0 + 3 * H  # the warehouse holds T0..T0+3h; later hours are empty
-    _seed_history(ctx, {h: 30 for h in range(3, 7)}, days=4, before=day - 3 * H)
+    _seed_history(ctx, {h: 6 for h in range(3, 7)}, days=4, before=day - 3 * H)
     opened = []
     for k in range(3):
         result = run_window(ctx, monitor, Window(day + k * H, day + (k + 1) * H), as_of=day + 4 * H)
@@ -149,7 +149,7 @@ def test_a_dead_feed_found_by_a_catch_up_is_announced_in_the_windows_that_page(t
     ctx = _ctx(tmp_path, "{no_data: true}")
     monitor = ctx.config.monitors.monitors[0]
     day = T0 + 3 * H
-    _seed_history(ctx, {h: 300 for h in range(24)}, days=4, before=day)
+    _seed_history(ctx, {h: 60 for h in range(24)}, days=4, before=day)
     as_of = day + 30 * H
     for k in range(30):
         window = Window(day + k * H, day + (k + 1) * H)
@@ -172,8 +172,8 @@ def test_a_slow_hour_is_not_a_gap_and_a_third_of_the_usual_traffic_is(tmp_path):
     pages."""
     ctx = _ctx(tmp_path, "{no_data: true}")
     monitor = ctx.config.monitors.monitors[0]
-    # before a week of history, a tenth of the quietest same hour stands in: 520, then 715
-    _seed_history(ctx, {0: 5200, 1: 7150}, days=4, before=T0)
+    # before a week of history, half the quietest same hour stands in: 520, then 715
+    _seed_history(ctx, {0: 1040, 1: 1430}, days=4, before=T0)
     slow = run_window(ctx, monitor, Window(T0, T0 + H), as_of=T0 + 3 * H)
     assert 190 <= slow.rows <= 210 and ctx.store.alerts("bot") == []
     [ratio] = ctx.store.metrics("bot", metric="traffic_ratio")

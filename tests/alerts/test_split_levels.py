@@ -1,5 +1,6 @@
-"""Cohorts of a wide split share one false-alarm budget: past `SPLIT_BUDGET` evaluated cohorts
-of a column, each is tested at 2.5% x budget / cohorts (pure, then through `run_window`)."""
+"""Cohorts of a wide split share one false-alarm budget (`alerting.split_budget`, off by
+default): past the budget's evaluated cohorts of a column, each is tested at 2.5% x budget /
+cohorts (pure, then through `run_window`)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def _significant(**overrides):
 def test_split_level_is_the_budget_shared_past_its_width():
     assert SPLIT_BUDGET == 8
     assert split_level(1) == split_level(SPLIT_BUDGET) == ONE_SIDED
+    assert split_levels(_significant(), _cohorts(30, (3, 13))) == {}  # off: every test at 2.5%
     assert split_level(SPLIT_BUDGET + 1) == pytest.approx(ONE_SIDED * 8 / 9)
     assert split_level(30) == pytest.approx(ONE_SIDED * 8 / 30)
 
@@ -48,7 +50,9 @@ def test_split_level_is_the_budget_shared_past_its_width():
 @pytest.mark.parametrize(("width", "outcome"), [(8, "breach"), (9, "inconclusive")])
 def test_a_breach_at_the_level_of_eight_is_not_one_among_nine(width, outcome):
     # 3 failures in 13 against 5%: one-sided p 0.0245, under 2.5% and over 2.5% x 8/9 (2.22%)
-    evaluations = evaluate_rules([_significant()], _cohorts(width, (3, 13)))
+    values = _cohorts(width, (3, 13))
+    levels = split_levels(_significant(), values, budget=8)
+    evaluations = evaluate_rules([_significant()], values, levels=levels)
     [culprit] = [ev for ev in evaluations if ev.cohort == "tenant=t00"]
     assert culprit.outcome == outcome
 
@@ -57,7 +61,7 @@ def test_only_cohorts_with_enough_records_share_the_budget():
     # 20 tenants, but 12 of them below min_n: 8 are tested, each at the full 2.5%
     quiet = [value(0.0, 9, f"tenant=q{i:02d}", low=0.0, high=0.3) for i in range(12)]
     values = _cohorts(8, (3, 13)) + quiet
-    assert split_levels(_significant(), values) == {}  # every test at ONE_SIDED
+    assert split_levels(_significant(), values, budget=8) == {}  # every test at ONE_SIDED
     [culprit] = [e for e in evaluate_rules([_significant()], values) if e.cohort == "tenant=t00"]
     assert culprit.outcome == "breach"
 
@@ -65,11 +69,12 @@ def test_only_cohorts_with_enough_records_share_the_budget():
 def test_the_release_and_other_columns_keep_their_own_level():
     values = [value(3 / 13, 13, "*", low=0.0), *_cohorts(30, (3, 13))]
     values.append(value(3 / 13, 13, "region=eu", low=0.0))
-    evaluations = {ev.cohort: ev for ev in evaluate_rules([_significant(split_by=None)], values)}
+    wide = _significant(split_by=None)
+    levels = split_levels(wide, values, budget=8)
+    evaluations = {ev.cohort: ev for ev in evaluate_rules([wide], values, levels=levels)}
     assert evaluations["*"].outcome == "breach"
     assert evaluations["region=eu"].outcome == "breach"
     assert evaluations["tenant=t00"].outcome == "inconclusive"
-    levels = split_levels(_significant(split_by=None), values)
     assert set(levels) == {("r", "rel", f"tenant=t{i:02d}") for i in range(30)}
     assert all(level == pytest.approx(ONE_SIDED * 8 / 30) for level in levels.values())
 
@@ -77,8 +82,15 @@ def test_the_release_and_other_columns_keep_their_own_level():
 def test_a_strong_breach_stands_for_for_at_the_shared_level():
     # 5 in 13 against 5%: p 2.9e-4, under 2.5%^2 (6.25e-4) but over 2.5% x 8/30 x 2.5% (1.7e-4)
     strong = _significant(**{"for": 2})
-    [alone] = [e for e in evaluate_rules([strong], _cohorts(8, (5, 13))) if e.cohort == CULPRIT]
-    [among] = [e for e in evaluate_rules([strong], _cohorts(30, (5, 13))) if e.cohort == CULPRIT]
+
+    def culprit(width):
+        values = _cohorts(width, (5, 13))
+        levels = split_levels(strong, values, budget=8)
+        return next(
+            e for e in evaluate_rules([strong], values, levels=levels) if e.cohort == CULPRIT
+        )
+
+    alone, among = culprit(8), culprit(30)
     assert (alone.outcome, alone.evidence) == ("breach", 2)
     assert (among.outcome, among.evidence) == ("breach", 1)
 
@@ -126,11 +138,11 @@ def _budgeted(directory, frame, budget: int | None):
 
 
 @pytest.mark.parametrize(
-    ("width", "budget", "opens"), [(8, None, True), (30, None, False), (30, 30, True)]
+    ("width", "budget", "opens"), [(8, 8, True), (30, 8, False), (30, 30, True), (30, None, True)]
 )
 def test_run_window_opens_a_tenant_alert_only_within_the_budget(tmp_path, width, budget, opens):
     ctx = _budgeted(tmp_path, _tenants(width), budget)
-    assert ctx.config.monitors.alerting.split_budget == (budget or SPLIT_BUDGET)
+    assert ctx.config.monitors.alerting.split_budget == budget  # None: off, the default
     monitor = ctx.config.monitors.monitors[0]
     result = run_window(ctx, monitor, Window(T0, T0 + timedelta(hours=1)))
     assert result.status == "succeeded", result.error
@@ -148,7 +160,7 @@ def test_a_longer_look_keeps_the_split_level(tmp_path):
     hours[1]["event_time"] += pd.Timedelta(hours=1)
     hours[1]["ingested_at"] += pd.Timedelta(hours=1)
     hours[1]["request_id"] = "s" + hours[1]["request_id"]
-    ctx = rules_only_context(tmp_path, pd.concat(hours, ignore_index=True), RULES)
+    ctx = _budgeted(tmp_path, pd.concat(hours, ignore_index=True), 8)
     run_hours(ctx, 2)
     assert [a for a in ctx.store.alerts("bot") if a.rule == "tenant_errors"] == []
 
@@ -166,7 +178,7 @@ def test_a_split_budget_below_one_is_a_config_error_at_its_key(tmp_path, budget)
 def test_a_cohort_whose_alert_is_open_is_tested_alone():
     # picked out of the split already (pending or firing): its next test is one cohort's
     values = _cohorts(30, (3, 13))
-    levels = split_levels(_significant(), values, open_groups={("rel", CULPRIT)})
+    levels = split_levels(_significant(), values, open_groups={("rel", CULPRIT)}, budget=8)
     assert ("r", "rel", CULPRIT) not in levels and len(levels) == 29
     evaluations = evaluate_rules([_significant()], values, levels=levels)
     assert [ev.cohort for ev in evaluations if ev.outcome == "breach"] == [CULPRIT]

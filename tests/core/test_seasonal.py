@@ -8,6 +8,7 @@ import pytest
 
 from lookout.core.seasonal import (
     DAILY_DISCOUNT,
+    UNSEEN_KIND_DISCOUNT,
     Gap,
     expected_rows,
     gap_look,
@@ -34,10 +35,17 @@ def test_one_busy_hour_last_week_does_not_make_an_ordinary_hour_a_gap():
     assert high > 0.5  # 224 rows: a slow hour, not a gap
 
 
-def test_before_a_week_a_tenth_of_the_quietest_same_hour_stands_in():
+def test_before_a_week_half_the_quietest_same_hour_stands_in_a_tenth_on_an_unseen_kind_of_day():
+    # T is a Saturday: after Wednesday to Friday only, its kind of day was never seen
     rows = {T - k * DAY: n for k, n in ((1, 600), (2, 640), (3, 580))}
-    assert DAILY_DISCOUNT == 0.1  # a first weekend of a business tool holds ~10% of a weekday
-    assert expected_rows(T, rows) == DAILY_DISCOUNT * 580
+    assert expected_rows(T, rows) == UNSEEN_KIND_DISCOUNT * 580 == 58
+    # after Friday, Thursday and the Sunday before: a weekend day is known, half stands in
+    weekend_seen = {T - DAY: 600, T - 2 * DAY: 640, T - 6 * DAY: 120}
+    assert expected_rows(T, weekend_seen) == DAILY_DISCOUNT * 120 == 60
+    # the Monday after: weekdays were seen, half of the quietest (the weekend's)
+    monday = T + 2 * DAY
+    after = {monday - k * DAY: n for k, n in ((1, 100), (2, 110), (3, 600), (4, 640))}
+    assert expected_rows(monday, after) == DAILY_DISCOUNT * 100
     assert expected_rows(T, {T - DAY: 600, T - 2 * DAY: 600}) is None  # 2 days: no verdict
 
 

@@ -218,17 +218,12 @@ def _normal(current: AlertState | None, ev: Evaluation, window: Window, now: dat
             updated_at=now,
         )
         return Transition("firing", held, window)
-    # the resolving window's numbers: the value under the threshold it was judged against
-    # (a message saying "resolved: 7,636 ms > 6,073 ms" showed an old threshold)
     resolved = replace(
         current,
         state="resolved",
         value=ev.value.value,
         n=ev.value.n,
         pooled_from=ev.value.pooled_from,
-        threshold=ev.threshold,
-        reference=ev.reference.value if ev.reference else current.reference,
-        reference_label=ev.reference.label if ev.reference else current.reference_label,
         last_window_start=window.start,
         updated_at=now,
         resolved_at=now,

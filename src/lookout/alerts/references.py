@@ -16,11 +16,12 @@ what they are compared with, so an incident of a few hours does not raise its ow
 period moves once a day, so the windows of a day (a catch-up, a backfill) share one merge of a
 week of summaries, kept while the stored summaries under it stay the same.
 
-An open alert's own history (pending or firing) ends no later than the day its alert started:
-the records since are the incident's, and a slower canary compared with a week that more and
-more holds its own slow records became "its own normal" and resolved 34 hours into a
-regression that went on (a trial's table). It resolves when its records are back to what they
-were before it started, and an intended change is acknowledged, not absorbed.
+An open alert's own history (pending or firing) ends no later than the period its first
+window was compared with: the records since are the incident's, and a slower canary compared
+with a week that more and more holds its own slow records became "its own normal" and resolved
+34 hours into a regression that went on (a trial's table). It resolves when its records are
+back to what they were before it started; a lasting change the team accepts is not absorbed
+(a silence mutes it, and the rule's reference or threshold is the user's to change).
 
 With `hours: same` the own history keeps only the windows at the same hours of the day as the
 one evaluated (its hours and one either side): a metric with a daily cycle (latency that rises
@@ -141,12 +142,13 @@ def rule_references(
             for v in values
             if v.metric == rule.metric and in_split(rule, v.cohort)
         }
+        size = window.end - window.start
         by_release = {
             release: reference_period(rule, release, first_seen, window)
             for release in sorted({release for release, _ in wanted})
         }
         periods = {
-            group: _frozen(rule, by_release[group[0]], (open_since or {}).get(group))
+            group: _frozen(rule, by_release[group[0]], (open_since or {}).get(group), size)
             for group in wanted
         }
         # a baseline or own-history period is the same for every release: pooled once
@@ -165,14 +167,17 @@ def rule_references(
 
 
 def _frozen(
-    rule: AlertRule, period: ReferencePeriod | None, since: datetime | None
+    rule: AlertRule, period: ReferencePeriod | None, since: datetime | None, size: timedelta
 ) -> ReferencePeriod | None:
-    """An own-history period that ends no later than the day an open alert started (`since`),
-    moved back with its length; other periods, and groups without an open alert, as they
-    are."""
+    """An own-history period that ends no later than the one the open alert's first window
+    (starting `since`, `size` long) was compared with: before that window's longest pool, so
+    none of the records it opened on are in it. Other periods, and groups without an open
+    alert, as they are."""
     if period is None or not period.own_history or since is None or rule.reference is None:
         return period
-    end = floor_time(since, min(HISTORY_STEP, rule.reference.lookback))
+    longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
+    step = min(HISTORY_STEP, rule.reference.lookback)
+    end = floor_time(since + size - max(longest, size), step)
     if end >= period.end:
         return period
     return replace(period, start=end - (period.end - period.start), end=end)

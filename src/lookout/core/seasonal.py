@@ -5,12 +5,13 @@ one. The expectation here follows the traffic's own shape, and leans low on purp
 is for gaps, not for a slow hour): the lesser of the median of the same hour of the week over
 the last four weeks (a Saturday is compared with Saturdays) and the quietest of the same hour
 over the last three days (hourly traffic is bursty: one busy hour last week must not make an
-ordinary hour look like a gap). Before a week is stored, a tenth of the quietest same hour of
-the last seven days stands in: without the same day of the week before, a first weekend cannot
-be told from a partial outage, and a business tool's first Saturday holds ~10% of a weekday's
-traffic (a trial's document-extraction service: 25 rows where its weekdays held 168 paged P1 at
-half). Only a near-silent window is judged that first week; a dead feed still is. The verdict is
-an interval on the observed count (gamma-Poisson: an hour's rate varies beyond Poisson chance,
+ordinary hour look like a gap). Before a week is stored, half of the quietest same hour of the
+last seven days stands in (a consumer app's first weekend holds 40-60% of its weekdays), and a
+tenth on a first weekend day after weekdays only, or a first weekday after a weekend only:
+without a day of its kind before it, a business tool's first Saturday (~10% of a weekday: a
+trial's document-extraction service paged P1 on 25 rows where its weekdays held 168) cannot be
+told from a partial outage, so only a near-silent window is judged then. The verdict is an
+interval on the observed count (gamma-Poisson: an hour's rate varies beyond Poisson chance,
 `TRAFFIC_CV`): 0 rows where 3 are expected is an ordinary night, 0 where 50 are expected is an
 incident; and a window short of its expectation is also judged with the windows before it
 (`gap_look`), so three empty hours where 3 rows each are usual are an incident too.
@@ -49,8 +50,12 @@ def history_starts(window_start: datetime) -> list[datetime]:
     return sorted(set(weekly) | set(daily))
 
 
-# Before a week of history: the share of the quietest same hour a window may hold at least
-DAILY_DISCOUNT = 0.1
+# Before a week of history: the share of the quietest same hour a window may hold at least,
+# and the share on a first weekend day (or weekday) that the days before hold none of: a
+# business tool's first Saturday holds ~10% of its weekdays (a trial's document-extraction
+# service paged P1 on 25 rows where its weekdays held 168), a consumer app's 40-60%
+DAILY_DISCOUNT = 0.5
+UNSEEN_KIND_DISCOUNT = 0.1
 
 
 def expected_rows(window_start: datetime, rows: Mapping[datetime, int]) -> float | None:
@@ -69,8 +74,18 @@ def expected_rows(window_start: datetime, rows: Mapping[datetime, int]) -> float
             candidates.append(float(min(recent)))
         return min(candidates)
     if len(daily) >= 3:
-        return DAILY_DISCOUNT * float(min(daily))
+        return _first_week_discount(window_start, rows) * float(min(daily))
     return None
+
+
+def _first_week_discount(window_start: datetime, rows: Mapping[datetime, int]) -> float:
+    """DAILY_DISCOUNT when the stored days before hold a day of the window's kind (weekend or
+    weekday, UTC), else UNSEEN_KIND_DISCOUNT: a first Saturday after weekdays only cannot yet
+    be told from a partial outage, so only a near-silent window is judged."""
+    weekend = window_start.weekday() >= 5
+    days = (window_start - k * _DAY for k in range(1, DAYS + 1))
+    seen = any(start in rows and (start.weekday() >= 5) == weekend for start in days)
+    return DAILY_DISCOUNT if seen else UNSEEN_KIND_DISCOUNT
 
 
 # Consecutive windows, this one last, a gap is also judged over: three empty night hours

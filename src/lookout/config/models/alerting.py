@@ -84,12 +84,13 @@ class AlertingConfig(Model):
         "the release naming the cohorts, not one per cohort (a cohort far past its release's "
         "change, more severe, or already firing still alerts on its own)",
     )
-    split_budget: int = Field(
-        default=8,
+    split_budget: int | None = Field(
+        default=None,
         ge=1,
-        description="cohorts of one column a rule tests at the full 2.5% level in a window; a "
-        "wider split shares the budget (each cohort without an open alert at 2.5% x budget / "
-        "cohorts), so 30 tenants do not page by chance more often than this many cohorts",
+        description="off by default; N: cohorts of one column a rule tests at the full 2.5% "
+        "level in a window, a wider split sharing the budget (each cohort without an open alert "
+        "at 2.5% x N / cohorts) so many tenants do not page by chance more often than N cohorts "
+        "(8 halved chance pages on 30 tenants and delayed a tenant's incident 0-2 windows)",
     )
     p2_digest: bool = Field(
         default=True, description="P2 alerts open into one daily digest per owner (UTC day)"
