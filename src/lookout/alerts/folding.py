@@ -43,7 +43,7 @@ from lookout.alerts.rules import (
     effective_threshold,
     past_threshold,
 )
-from lookout.model.aggregates import ALL_COHORTS
+from lookout.model.aggregates import ALL_COHORTS, cohort_dimension
 
 __all__ = ["BROAD_SHARE", "Fold", "fold_into_releases"]
 
@@ -87,7 +87,7 @@ def fold_into_releases(
             ev
             for ev in cohorts
             if ev.outcome == "breach"
-            and _column(ev.cohort) in broad
+            and cohort_dimension(ev.cohort) in broad
             and (rule, release, ev.cohort) not in firing
             and ev.severity >= top.severity  # "P0" < "P1": no more severe than the release
             and _in_line(ev, top)
@@ -103,10 +103,6 @@ def fold_into_releases(
         for ev in evaluations
     ]
     return out, folds
-
-
-def _column(cohort: str) -> str:
-    return cohort.split("=", 1)[0]
 
 
 def _breaches(top: Evaluation) -> bool:
@@ -131,7 +127,7 @@ def _past_by_column(cohorts: Sequence[Evaluation]) -> dict[str, tuple[int, int, 
     for ev in cohorts:
         if ev.outcome == "not_enough_data":
             continue
-        entry = sums.setdefault(_column(ev.cohort), [0, 0, 0.0, 0.0])
+        entry = sums.setdefault(cohort_dimension(ev.cohort), [0, 0, 0.0, 0.0])
         is_past = ev.outcome == "breach" or (
             ev.outcome == "inconclusive" and breaches(ev.rule, ev.value, ev.threshold)
         )

@@ -105,9 +105,7 @@ def reference_period(
         assert ref.start is not None and ref.end is not None  # checked by the config model
         return ReferencePeriod(None, ref.start, ref.end)
     if ref.kind == "history":
-        longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
-        step = min(HISTORY_STEP, ref.lookback)
-        end = floor_time(window.end - max(longest, window.end - window.start), step)
+        end = _history_end(rule, window)
         hours = same_hours(window) if ref.hours == "same" else None
         return ReferencePeriod(None, end - ref.lookback, end, own_history=True, hours=hours)
     appeared = first_seen.get(release, window.start)
@@ -115,6 +113,15 @@ def reference_period(
     if previous is None:
         return None
     return ReferencePeriod(previous, appeared - ref.lookback, appeared)
+
+
+def _history_end(rule: AlertRule, window: Window) -> datetime:
+    """Where an own history judged at `window` ends: where the rule's longest pool begins,
+    floored to a whole step."""
+    assert rule.reference is not None
+    longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
+    step = min(HISTORY_STEP, rule.reference.lookback)
+    return floor_time(window.end - max(longest, window.end - window.start), step)
 
 
 def rule_references(
@@ -173,11 +180,9 @@ def _frozen(
     (starting `since`, `size` long) was compared with: before that window's longest pool, so
     none of the records it opened on are in it. Other periods, and groups without an open
     alert, as they are."""
-    if period is None or not period.own_history or since is None or rule.reference is None:
+    if period is None or not period.own_history or since is None:
         return period
-    longest = rule.over if isinstance(rule.over, timedelta) else rule.max_over
-    step = min(HISTORY_STEP, rule.reference.lookback)
-    end = floor_time(since + size - max(longest, size), step)
+    end = _history_end(rule, Window(since, since + size))
     if end >= period.end:
         return period
     return replace(period, start=end - (period.end - period.start), end=end)

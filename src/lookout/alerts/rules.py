@@ -16,7 +16,7 @@ from typing import Literal
 
 from lookout.config.models import AlertRule
 from lookout.core.stats import exact_interval, exact_tail
-from lookout.model.aggregates import ALL_COHORTS, MetricValue
+from lookout.model.aggregates import ALL_COHORTS, MetricValue, cohort_dimension
 from lookout.model.families.registry import FAMILIES
 
 __all__ = [
@@ -162,7 +162,7 @@ def in_split(rule: AlertRule, cohort: str) -> bool:
         return True
     if cohort == ALL_COHORTS:
         return ALL_COHORTS in rule.split_by
-    return cohort.split("=", 1)[0] in rule.split_by
+    return cohort_dimension(cohort) in rule.split_by
 
 
 def effective_threshold(rule: AlertRule, allowed: float, reference: Reference | None) -> float:
@@ -262,11 +262,11 @@ def split_levels(
     tested: dict[tuple[str, str], int] = {}
     for value in values:
         if value.n >= min_n:
-            key = (value.release, value.cohort.split("=", 1)[0])
+            key = (value.release, cohort_dimension(value.cohort))
             tested[key] = tested.get(key, 0) + 1
     levels = {}
     for value in values:
-        column = value.cohort.split("=", 1)[0]
+        column = cohort_dimension(value.cohort)
         level = split_level(tested.get((value.release, column), 0), budget)
         if level < ONE_SIDED and (value.release, value.cohort) not in open_groups:
             levels[(rule.name, value.release, value.cohort)] = level
@@ -283,13 +283,13 @@ def evidence_of(
     """How many of `for`'s breaching evaluations a significant breach is worth: all of them
     when its exact one-sided p-value against the threshold is at most `level` x ONE_SIDED **
     (`for` - 1) (ONE_SIDED ** `for`, or a wide split's first breach at its share and the
-    rest at 2.5%: `split_levels`), else one. `for: 2` asks for two
-    breaches on separate records, each at 2.5%: at a rate exactly at the threshold both happen
-    by chance 0.0625% of the time (L looks a window at each, (L x 2.5%) squared at most). One
-    test on all the records at 0.0625% is as unlikely by chance (at most L x 0.0625%), counts
-    each record once, and is the stronger test: 12 errors in 75 against 5% (p 0.0003) need not
-    wait an hour for a second piece of evidence. Rates with `significance` only (and a stored
-    interval, as `breaches` decides): other families have no exact test."""
+    rest at 2.5%: `split_levels`), else one. `for: 2` asks for two breaches on separate
+    records, each at 2.5%: at a rate exactly at the threshold both happen by chance 0.0625% of
+    the time (L looks a window at each, (L x 2.5%) squared at most). One test on all the
+    records at 0.0625% is as unlikely by chance (at most L x 0.0625%), counts each record once,
+    and is the stronger test: 12 errors in 75 against 5% (p 0.0003) need not wait an hour for
+    a second piece of evidence. Rates with `significance` only (and a stored interval, as
+    `breaches` decides): other families have no exact test."""
     if persistence <= 1 or value.n <= 0 or value.ci_low is None:
         return 1
     if not settings_of(rule).significance or not FAMILIES.is_proportion(rule.metric):

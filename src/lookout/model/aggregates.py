@@ -26,6 +26,7 @@ __all__ = [
     "MetricSettings",
     "MetricValue",
     "as_labels",
+    "cohort_dimension",
     "cohort_label",
     "label_text",
     "release_labels",
@@ -162,6 +163,11 @@ def cohort_label(dimension: str | None, value: object) -> str:
     if dimension is None:
         return ALL_COHORTS
     return f"{dimension}={label_text(value)}"
+
+
+def cohort_dimension(cohort: str) -> str:
+    """The column of a cohort label (`region` of `region=apac`; `*` of the whole release)."""
+    return cohort.split("=", 1)[0]
 
 
 def label_text(value: object) -> str:
